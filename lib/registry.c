@@ -1,0 +1,520 @@
+/*
+ * registry.c - reading the registry database: opening it read-only, the
+ * default locations, meta values, the compact per-port brief table, RPC
+ * names, name lookups, full-text search and export.  Building the database
+ * is registry-build.c's job; the card model is card.c's.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "portdex.h"
+#include "registry-int.h"
+
+#ifndef PDX_DATADIR
+#define PDX_DATADIR "/usr/local/share/portdex"
+#endif
+
+static int
+exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+const char *
+pdx_default_db_path(int for_write)
+{
+	static char buf[PATH_MAX];
+	const char *e, *home;
+	char user[PATH_MAX] = "";
+
+	if ((e = getenv("PORTDEX_DB")) != NULL && *e != '\0')
+		return e;
+	if ((e = getenv("XDG_DATA_HOME")) != NULL && *e == '/')
+		snprintf(user, sizeof user, "%s/portdex/registry.db", e);
+	else if ((home = getenv("HOME")) != NULL && *home == '/')
+		snprintf(user, sizeof user,
+		    "%s/.local/share/portdex/registry.db", home);
+	if (user[0] != '\0' && (for_write || exists(user))) {
+		snprintf(buf, sizeof buf, "%s", user);
+		return buf;
+	}
+	if (!for_write || user[0] == '\0') {
+		snprintf(buf, sizeof buf, "%s/registry.db", PDX_DATADIR);
+		if (exists(buf) || user[0] == '\0')
+			return buf;
+	}
+	snprintf(buf, sizeof buf, "%s", user);
+	return buf;
+}
+
+struct pdx_db *
+pdx_db_open(const char *path)
+{
+	struct pdx_db *d;
+	sqlite3_stmt *st;
+	int ok;
+
+	if (path == NULL || !exists(path)) {
+		pdx_set_error("no registry database at %s (run 'portdex "
+		    "update' to build it)", path != NULL ? path : "(none)");
+		return NULL;
+	}
+	if ((d = calloc(1, sizeof *d)) == NULL ||
+	    (d->path = strdup(path)) == NULL) {
+		free(d);
+		pdx_set_error("out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &d->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		pdx_set_error("%s: %s", path, d->db != NULL ?
+		    sqlite3_errmsg(d->db) : "cannot open");
+		pdx_db_close(d);
+		return NULL;
+	}
+	sqlite3_busy_timeout(d->db, 2000);
+	/* A file that is not our registry must say so, not fail later. */
+	ok = sqlite3_prepare_v2(d->db, "SELECT value FROM meta WHERE key = "
+	    "'schema'", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_int(st, 0) == 1;
+	sqlite3_finalize(st);
+	if (!ok) {
+		pdx_set_error("%s: not a portdex registry database (or a "
+		    "damaged one): %s; run 'portdex update'", path,
+		    sqlite3_errmsg(d->db));
+		pdx_db_close(d);
+		return NULL;
+	}
+	return d;
+}
+
+void
+pdx_db_close(struct pdx_db *d)
+{
+	int i;
+
+	if (d == NULL)
+		return;
+	if (d->db != NULL)
+		sqlite3_close(d->db);
+	for (i = 0; i < PDX_NPROTO; i++)
+		free(d->brief[i]);
+	free(d->names);
+	free(d->name_ptr);
+	free(d->meta_buf);
+	free(d->rpc_name);
+	free(d->rpc_aliases);
+	free(d->path);
+	free(d);
+}
+
+void *
+pdx_db_handle(struct pdx_db *d)
+{
+	return d->db;
+}
+
+int
+pdx_db_prepare(struct pdx_db *d, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(d->db, sql, -1, st, NULL) != SQLITE_OK) {
+		pdx_set_error("%s: %s", d->path, sqlite3_errmsg(d->db));
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+pdx_db_meta(struct pdx_db *d, const char *key)
+{
+	sqlite3_stmt *st;
+
+	free(d->meta_buf);
+	d->meta_buf = NULL;
+	if (pdx_db_prepare(d, "SELECT value FROM meta WHERE key = ?", &st)
+	    != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		d->meta_buf = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return d->meta_buf;
+}
+
+static int
+load_brief(struct pdx_db *d)
+{
+	sqlite3_stmt *st;
+	int rc = -1, i, n;
+	unsigned k;
+	const char *p;
+
+	if (pdx_db_prepare(d, "SELECT proto, data FROM brief", &st) != 0)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int proto = sqlite3_column_int(st, 0);
+
+		i = pdx_proto_index(proto);
+		n = sqlite3_column_bytes(st, 1);
+		if (i < 0 || n != 65536 * 4 || d->brief[i] != NULL) {
+			pdx_set_error("%s: damaged brief table", d->path);
+			goto out;
+		}
+		if ((d->brief[i] = malloc(65536 * 4)) == NULL)
+			goto nomem;
+		memcpy(d->brief[i], sqlite3_column_blob(st, 1), 65536 * 4);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	for (i = 0; i < PDX_NPROTO; i++)
+		if (d->brief[i] == NULL) {
+			pdx_set_error("%s: damaged brief table", d->path);
+			goto out;
+		}
+	if (pdx_db_prepare(d, "SELECT data FROM brief_names WHERE id = 1",
+	    &st) != 0)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW ||
+	    (n = sqlite3_column_bytes(st, 0)) < 1) {
+		pdx_set_error("%s: damaged name table", d->path);
+		goto out;
+	}
+	if ((d->names = malloc((size_t)n + 1)) == NULL)
+		goto nomem;
+	memcpy(d->names, sqlite3_column_blob(st, 0), (size_t)n);
+	d->names[n] = '\0';
+	for (d->nnames = 0, p = d->names; p < d->names + n;
+	    p += strlen(p) + 1)
+		d->nnames++;
+	if ((d->name_ptr = calloc(d->nnames, sizeof *d->name_ptr)) == NULL)
+		goto nomem;
+	for (k = 0, p = d->names; p < d->names + n; p += strlen(p) + 1)
+		d->name_ptr[k++] = p;
+	d->brief_loaded = 1;
+	rc = 0;
+	goto out;
+nomem:
+	pdx_set_error("out of memory");
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+pdx_brief(struct pdx_db *d, unsigned port, int proto, struct pdx_brief *b)
+{
+	int i = pdx_proto_index(proto);
+	uint32_t w, nid;
+
+	if (port > 65535 || i < 0) {
+		pdx_set_error("bad port %u or protocol %d", port, proto);
+		return -1;
+	}
+	if (!d->brief_loaded && load_brief(d) != 0)
+		return -1;
+	w = d->brief[i][port];
+	nid = w >> 16;
+	b->name = nid < d->nnames ? d->name_ptr[nid] : "";
+	b->status = w & 0xff;
+	b->risk = (w >> 8) & 0xff;
+	if (b->status > PDX_ST_ASSIGNED)
+		b->status = PDX_ST_UNASSIGNED;
+	if (b->risk > PDX_LEVEL_HIGH)
+		b->risk = PDX_LEVEL_NONE;
+	return 0;
+}
+
+int
+pdx_rpc_name(struct pdx_db *d, long program, const char **name,
+    const char **aliases)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	free(d->rpc_name);
+	free(d->rpc_aliases);
+	d->rpc_name = d->rpc_aliases = NULL;
+	/* /etc/rpc first: it is the system's own naming. */
+	if (pdx_db_prepare(d, "SELECT name, aliases FROM rpc WHERE number = ?"
+	    " ORDER BY source = 'etc-rpc' DESC, rowid LIMIT 1", &st) != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, program);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		d->rpc_name = strdup((const char *)sqlite3_column_text(st, 0));
+		d->rpc_aliases = strdup((const char *)
+		    sqlite3_column_text(st, 1));
+		if (d->rpc_name != NULL && d->rpc_aliases != NULL) {
+			*name = d->rpc_name;
+			*aliases = d->rpc_aliases;
+			rc = 0;
+		}
+	} else
+		pdx_set_error("no name for RPC program %ld", program);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- name lookup ----------------------------------------------------- */
+
+json_t *
+pdx_ports_by_name(struct pdx_db *d, const char *name)
+{
+	static const char sql[] =
+	    "SELECT DISTINCT port_lo, port_hi FROM ("
+	    " SELECT port_lo, port_hi FROM iana WHERE name = ?1 COLLATE NOCASE"
+	    "  AND port_lo IS NOT NULL"
+	    " UNION SELECT port_lo, port_hi FROM services WHERE"
+	    "  name = ?1 COLLATE NOCASE OR ' ' || aliases || ' ' LIKE"
+	    "  '% ' || ?1 || ' %'"
+	    " UNION SELECT port, port FROM nmap WHERE name = ?1 COLLATE NOCASE)"
+	    " ORDER BY port_lo, port_hi";
+	sqlite3_stmt *st;
+	json_t *a = json_array();
+
+	if (pdx_db_prepare(d, sql, &st) != 0) {
+		json_decref(a);
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(a, json_pack("{s:i, s:i}", "lo",
+		    sqlite3_column_int(st, 0), "hi", sqlite3_column_int(st, 1)));
+	sqlite3_finalize(st);
+	return a;
+}
+
+/* ---- search ---------------------------------------------------------- */
+
+/*
+ * Turns free words into an FTS5 query: each word becomes a quoted prefix
+ * term, so no user input is ever FTS5 syntax.  op is " " (all words) or
+ * " OR ".  Returns malloc'd text, or NULL when no word remains.
+ */
+static char *
+fts_query(const char *q, const char *op)
+{
+	size_t cap = strlen(q) * 4 + 16, len = 0;
+	char *out = malloc(cap);
+	const char *p = q;
+	int words = 0;
+
+	if (out == NULL)
+		return NULL;
+	while (*p != '\0') {
+		const char *s;
+
+		while (*p != '\0' && !((unsigned char)*p >= 0x80 ||
+		    (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= 'A' && *p <= 'Z')))
+			p++;
+		s = p;
+		while ((unsigned char)*p >= 0x80 || (*p >= '0' && *p <= '9') ||
+		    (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
+			p++;
+		if (p == s)
+			continue;
+		len += (size_t)snprintf(out + len, cap - len, "%s\"%.*s\"*",
+		    words > 0 ? op : "", (int)(p - s), s);
+		words++;
+	}
+	if (words == 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static json_t *
+protos_json(int mask)
+{
+	json_t *a = json_array();
+	int i;
+
+	if (mask == 0)
+		mask = PDX_PROTO_ALL;
+	for (i = 0; i < PDX_NPROTO; i++)
+		if (mask & (1 << i))
+			json_array_append_new(a,
+			    json_string(pdx_proto_name(1 << i)));
+	return a;
+}
+
+json_t *
+pdx_find(struct pdx_db *d, const char *query, int limit)
+{
+	static const char sql[] =
+	    "SELECT name, body, kind, port_lo, port_hi, protomask,"
+	    " bm25(fts, 10.0, 1.0) AS score FROM fts WHERE fts MATCH ?"
+	    " ORDER BY score, port_lo LIMIT ?";
+	static const char *const ops[] = { " ", " OR " };
+	sqlite3_stmt *st;
+	json_t *res = json_array();
+	size_t i;
+
+	for (i = 0; i < 2 && json_array_size(res) == 0; i++) {
+		char *q = fts_query(query, ops[i]);
+
+		if (q == NULL) {
+			pdx_set_error("nothing to search for in '%.64s'",
+			    query);
+			json_decref(res);
+			return NULL;
+		}
+		if (pdx_db_prepare(d, sql, &st) != 0) {
+			free(q);
+			json_decref(res);
+			return NULL;
+		}
+		sqlite3_bind_text(st, 1, q, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 2, limit > 0 ? limit : 20);
+		free(q);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			json_t *r = json_pack("{s:s, s:s, s:s, s:o, s:f}",
+			    "name", (const char *)sqlite3_column_text(st, 0),
+			    "text", (const char *)sqlite3_column_text(st, 1),
+			    "kind", (const char *)sqlite3_column_text(st, 2),
+			    "transports", protos_json(
+			    sqlite3_column_int(st, 5)),
+			    "score", -sqlite3_column_double(st, 6));
+
+			if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+				json_object_set_new(r, "port",
+				    json_integer(sqlite3_column_int(st, 3)));
+				json_object_set_new(r, "port_hi",
+				    json_integer(sqlite3_column_int(st, 4)));
+			} else {
+				json_object_set_new(r, "port", json_null());
+				json_object_set_new(r, "port_hi",
+				    json_null());
+			}
+			json_array_append_new(res, r);
+		}
+		sqlite3_finalize(st);
+		if (i == 0 && strchr(query, ' ') == NULL)
+			break;	/* one word: OR would be the same query */
+	}
+	return res;
+}
+
+/* ---- export ---------------------------------------------------------- */
+
+static void
+csv_field(FILE *f, const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static const char *const json_keys[PDX_NCOLS] = {
+	"service_name", "port", "transport", "description", "assignee",
+	"contact", "registration_date", "modification_date", "reference",
+	"service_code", "unauthorized_use", "notes",
+};
+
+int
+pdx_export(struct pdx_db *d, int format, FILE *f)
+{
+	sqlite3_stmt *st;
+	int i, rc, first = 1;
+
+	if (pdx_db_prepare(d, "SELECT name, port, proto, description,"
+	    " assignee, contact, reg_date, mod_date, reference, service_code,"
+	    " unauth, notes, port_lo, port_hi, status, was FROM iana"
+	    " ORDER BY id", &st) != 0)
+		return -1;
+	switch (format) {
+	case PDX_EXPORT_CSV:
+		for (i = 0; i < PDX_NCOLS; i++) {
+			if (i > 0)
+				fputc(',', f);
+			csv_field(f, pdx_iana_header[i]);
+		}
+		fputc('\n', f);
+		break;
+	case PDX_EXPORT_SERVICES:
+		fprintf(f, "# services(5) file exported by portdex %s from "
+		    "%s\n", PDX_VERSION, d->path);
+		break;
+	case PDX_EXPORT_JSON:
+		fputs("[", f);
+		break;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *c[PDX_NCOLS];
+
+		for (i = 0; i < PDX_NCOLS; i++)
+			c[i] = (const char *)sqlite3_column_text(st, i);
+		switch (format) {
+		case PDX_EXPORT_CSV:
+			for (i = 0; i < PDX_NCOLS; i++) {
+				if (i > 0)
+					fputc(',', f);
+				csv_field(f, c[i]);
+			}
+			fputc('\n', f);
+			break;
+		case PDX_EXPORT_SERVICES: {
+			int lo, hi, p;
+			char desc[256];
+			size_t k;
+
+			if (c[0][0] == '\0' || c[2][0] == '\0' ||
+			    sqlite3_column_type(st, 12) == SQLITE_NULL)
+				break;
+			lo = sqlite3_column_int(st, 12);
+			hi = sqlite3_column_int(st, 13);
+			snprintf(desc, sizeof desc, "%s", c[3]);
+			for (k = 0; desc[k] != '\0'; k++)
+				if (desc[k] == '\n' || desc[k] == '\r')
+					desc[k] = ' ';
+			for (p = lo; p <= hi; p++)
+				fprintf(f, "%-15s %d/%s%s%s\n", c[0], p, c[2],
+				    desc[0] != '\0' ? "\t# " : "", desc);
+			break;
+		}
+		case PDX_EXPORT_JSON: {
+			json_t *o = json_object();
+			char *s;
+
+			for (i = 0; i < PDX_NCOLS; i++)
+				json_object_set_new(o, json_keys[i],
+				    json_string(c[i]));
+			json_object_set_new(o, "status", json_string(
+			    pdx_status_name(sqlite3_column_int(st, 14))));
+			s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			fprintf(f, "%s\n%s", first ? "" : ",", s);
+			free(s);
+			json_decref(o);
+			break;
+		}
+		}
+		first = 0;
+	}
+	sqlite3_finalize(st);
+	if (format == PDX_EXPORT_JSON)
+		fputs("\n]\n", f);
+	if (rc != SQLITE_DONE) {
+		pdx_set_error("%s: %s", d->path, sqlite3_errmsg(d->db));
+		return -1;
+	}
+	return 0;
+}

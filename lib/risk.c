@@ -1,0 +1,369 @@
+/*
+ * risk.c - the security assessment of a port: a table of rules (id, level,
+ * explanation, check), each looking at facts the registry holds about a
+ * port and transport (IANA status and notes, curated uses, protocol
+ * families).  Used at build time to fill the risk byte of the brief table
+ * and at card time to list every reason that fired.  Rules about a live
+ * listener (process, address, baseline) are the audit's, not these.
+ * docs/risk.md documents each rule.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "portdex.h"
+#include "registry-int.h"
+
+/* Facts about one port/transport that the rules read. */
+struct risk_facts {
+	unsigned	 port;
+	int		 proto;
+	int		 status;	/* enum pdx_status */
+	int		 unauth;	/* IANA unauthorized-use note */
+	int		 malware;	/* curated: known malware port */
+	int		 historic_use;	/* curated: the official use is dead */
+};
+
+/* Protocol families with a known exposure problem. */
+enum family {
+	FAM_CLEARTEXT_LOGIN = 1,	/* credentials or trust in the clear */
+	FAM_CLEARTEXT_FILE,		/* ftp, tftp, finger */
+	FAM_RPC,			/* portmapper, NFS and helpers */
+	FAM_ADMIN,			/* databases, admin APIs, remote desktop */
+};
+
+static const struct family_port {
+	unsigned short	 port;
+	unsigned char	 protos;
+	unsigned char	 family;
+	const char	*what;
+} family_ports[] = {
+	{ 21, PDX_TCP, FAM_CLEARTEXT_FILE, "FTP" },
+	{ 23, PDX_TCP, FAM_CLEARTEXT_LOGIN, "Telnet" },
+	{ 69, PDX_UDP, FAM_CLEARTEXT_FILE, "TFTP" },
+	{ 79, PDX_TCP, FAM_CLEARTEXT_FILE, "finger" },
+	{ 111, PDX_TCP | PDX_UDP, FAM_RPC, "the ONC RPC portmapper" },
+	{ 512, PDX_TCP, FAM_CLEARTEXT_LOGIN, "rexec" },
+	{ 513, PDX_TCP, FAM_CLEARTEXT_LOGIN, "rlogin" },
+	{ 514, PDX_TCP, FAM_CLEARTEXT_LOGIN, "rsh" },
+	{ 635, PDX_TCP | PDX_UDP, FAM_RPC, "NFS mountd (common fixed port)" },
+	{ 1433, PDX_TCP, FAM_ADMIN, "Microsoft SQL Server" },
+	{ 1521, PDX_TCP, FAM_ADMIN, "Oracle database listener" },
+	{ 2049, PDX_TCP | PDX_UDP, FAM_RPC, "NFS" },
+	{ 2375, PDX_TCP, FAM_ADMIN, "the Docker API without TLS" },
+	{ 2376, PDX_TCP, FAM_ADMIN, "the Docker API" },
+	{ 2379, PDX_TCP, FAM_ADMIN, "etcd" },
+	{ 3306, PDX_TCP, FAM_ADMIN, "MySQL/MariaDB" },
+	{ 3389, PDX_TCP | PDX_UDP, FAM_ADMIN, "remote desktop (RDP)" },
+	{ 4045, PDX_TCP | PDX_UDP, FAM_RPC, "NFS lock manager" },
+	{ 5432, PDX_TCP, FAM_ADMIN, "PostgreSQL" },
+	{ 5900, PDX_TCP, FAM_ADMIN, "VNC remote desktop" },
+	{ 5984, PDX_TCP, FAM_ADMIN, "CouchDB" },
+	{ 6379, PDX_TCP, FAM_ADMIN, "Redis" },
+	{ 9042, PDX_TCP, FAM_ADMIN, "Cassandra" },
+	{ 9200, PDX_TCP, FAM_ADMIN, "Elasticsearch/OpenSearch HTTP API" },
+	{ 10250, PDX_TCP, FAM_ADMIN, "the Kubernetes kubelet API" },
+	{ 11211, PDX_TCP | PDX_UDP, FAM_ADMIN, "memcached" },
+	{ 20048, PDX_TCP | PDX_UDP, FAM_RPC, "NFS mountd (Linux default)" },
+	{ 27017, PDX_TCP, FAM_ADMIN, "MongoDB" },
+};
+
+static const struct family_port *
+family_of(unsigned port, int proto)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof family_ports / sizeof *family_ports; i++)
+		if (family_ports[i].port == port &&
+		    (family_ports[i].protos & proto) != 0)
+			return &family_ports[i];
+	return NULL;
+}
+
+static int
+check_dead_wellknown(const struct risk_facts *f)
+{
+	return f->port < 1024 && f->status != PDX_ST_ASSIGNED;
+}
+
+static int
+check_historic_use(const struct risk_facts *f)
+{
+	return f->port < 1024 && f->status == PDX_ST_ASSIGNED &&
+	    f->historic_use;
+}
+
+static int
+check_malware(const struct risk_facts *f)
+{
+	return f->malware;
+}
+
+static int
+check_unauth(const struct risk_facts *f)
+{
+	return f->unauth;
+}
+
+static int
+check_fam_login(const struct risk_facts *f)
+{
+	const struct family_port *p = family_of(f->port, f->proto);
+
+	return p != NULL && p->family == FAM_CLEARTEXT_LOGIN;
+}
+
+static int
+check_fam_file(const struct risk_facts *f)
+{
+	const struct family_port *p = family_of(f->port, f->proto);
+
+	return p != NULL && p->family == FAM_CLEARTEXT_FILE;
+}
+
+static int
+check_fam_rpc(const struct risk_facts *f)
+{
+	const struct family_port *p = family_of(f->port, f->proto);
+
+	return p != NULL && p->family == FAM_RPC;
+}
+
+static int
+check_fam_admin(const struct risk_facts *f)
+{
+	const struct family_port *p = family_of(f->port, f->proto);
+
+	return p != NULL && p->family == FAM_ADMIN;
+}
+
+static int
+check_privileged(const struct risk_facts *f)
+{
+	return f->port < 1024;
+}
+
+static const struct pdx_risk_rule {
+	const char	*id;
+	int		 level;
+	const char	*text;
+	int		(*check)(const struct risk_facts *);
+	int		 family;	/* names the protocol when it fires */
+} risk_rules[] = {
+	{ "malware-port", PDX_LEVEL_HIGH,
+	  "known trojan or backdoor port (curated data): a listener here "
+	  "deserves a look at its process and binary", check_malware, 0 },
+	{ "cleartext-login", PDX_LEVEL_HIGH,
+	  "legacy remote login that sends credentials in the clear or "
+	  "trusts addresses; replace with SSH", check_fam_login, 1 },
+	{ "no-living-service", PDX_LEVEL_MEDIUM,
+	  "well-known port with no living IANA assignment (unassigned, "
+	  "reserved, de-registered or historic): nothing legitimate is "
+	  "expected to listen here", check_dead_wellknown, 0 },
+	{ "obsolete-service", PDX_LEVEL_MEDIUM,
+	  "the service IANA assigned here is long obsolete (curated data): "
+	  "a listener is unexpected", check_historic_use, 0 },
+	{ "cleartext-transfer", PDX_LEVEL_MEDIUM,
+	  "cleartext file or information service; keep it off untrusted "
+	  "networks or use an encrypted successor", check_fam_file, 1 },
+	{ "rpc-exposure", PDX_LEVEL_MEDIUM,
+	  "ONC RPC / NFS service: it reveals and serves more than it "
+	  "should to untrusted networks; keep it inside trusted ones",
+	  check_fam_rpc, 1 },
+	{ "admin-exposure", PDX_LEVEL_MEDIUM,
+	  "database, admin API or remote desktop: should listen on "
+	  "loopback or a private network, never face the internet",
+	  check_fam_admin, 1 },
+	{ "iana-unauthorized-use", PDX_LEVEL_LOW,
+	  "IANA records unauthorized use of this port: what listens may "
+	  "not be the registered service", check_unauth, 0 },
+	{ "privileged-range", PDX_LEVEL_INFO,
+	  "system port: binding it needs root or CAP_NET_BIND_SERVICE, so "
+	  "its listener ran with privilege", check_privileged, 0 },
+};
+#define NRULES (sizeof risk_rules / sizeof *risk_rules)
+
+static int
+evaluate(const struct risk_facts *f, json_t *reasons)
+{
+	size_t i;
+	int level = PDX_LEVEL_NONE;
+
+	for (i = 0; i < NRULES; i++) {
+		if (!risk_rules[i].check(f))
+			continue;
+		if (risk_rules[i].level > level)
+			level = risk_rules[i].level;
+		if (reasons != NULL) {
+			const struct family_port *p =
+			    family_of(f->port, f->proto);
+
+			json_array_append_new(reasons, json_pack(
+			    "{s:s, s:s, s:s, s:s*}", "rule", risk_rules[i].id,
+			    "level", pdx_level_name(risk_rules[i].level),
+			    "text", risk_rules[i].text, "what",
+			    p != NULL && risk_rules[i].family ? p->what :
+			    NULL));
+		}
+	}
+	return level;
+}
+
+json_t *
+pdx_risk_rules(void)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < NRULES; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s}",
+		    "rule", risk_rules[i].id,
+		    "level", pdx_level_name(risk_rules[i].level),
+		    "text", risk_rules[i].text));
+	return a;
+}
+
+/* Whether a table exists: the curated tables are optional. */
+static int
+has_table(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st;
+	int yes = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE"
+	    " type = 'table' AND name = ?", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return yes;
+}
+
+/* Marks bit for every port/proto in rows (lo, hi, mask) of the query. */
+static int
+mark(sqlite3 *db, const char *sql, uint8_t *flags[PDX_NPROTO], uint8_t bit)
+{
+	sqlite3_stmt *st;
+	int i, p;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		pdx_set_error("risk: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int lo = sqlite3_column_int(st, 0);
+		int hi = sqlite3_column_int(st, 1);
+		int mask = sqlite3_column_int(st, 2);
+
+		if (mask == 0)
+			mask = PDX_PROTO_ALL;
+		if (lo < 0 || hi > 65535 || lo > hi)
+			continue;
+		for (i = 0; i < PDX_NPROTO; i++)
+			if (mask & (1 << i))
+				for (p = lo; p <= hi; p++)
+					flags[i][p] |= bit;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+#define F_UNAUTH	1
+#define F_MALWARE	2
+#define F_HISTORIC	4
+
+static const char unauth_sql[] =
+	"SELECT port_lo, port_hi, protomask FROM iana WHERE unauth != ''"
+	" AND port_lo IS NOT NULL";
+static const char malware_sql[] =
+	"SELECT port_lo, port_hi, protomask FROM uses WHERE kind = 'malware'";
+static const char historic_sql[] =
+	"SELECT port_lo, port_hi, protomask FROM uses WHERE kind = 'historic'"
+	" AND official = 1";
+
+int
+pdx_risk_fill(sqlite3 *db, uint32_t *words[PDX_NPROTO])
+{
+	uint8_t *flags[PDX_NPROTO];
+	struct risk_facts f;
+	int i, rc = -1;
+	unsigned p;
+
+	memset(flags, 0, sizeof flags);
+	for (i = 0; i < PDX_NPROTO; i++)
+		if ((flags[i] = calloc(65536, 1)) == NULL) {
+			pdx_set_error("risk: out of memory");
+			goto out;
+		}
+	if (mark(db, unauth_sql, flags, F_UNAUTH) != 0)
+		goto out;
+	if (has_table(db, "uses") &&
+	    (mark(db, malware_sql, flags, F_MALWARE) != 0 ||
+	    mark(db, historic_sql, flags, F_HISTORIC) != 0))
+		goto out;
+	for (i = 0; i < PDX_NPROTO; i++) {
+		for (p = 0; p < 65536; p++) {
+			uint32_t w = words[i][p];
+
+			memset(&f, 0, sizeof f);
+			f.port = p;
+			f.proto = 1 << i;
+			f.status = w & 0xff;
+			f.unauth = (flags[i][p] & F_UNAUTH) != 0;
+			f.malware = (flags[i][p] & F_MALWARE) != 0;
+			f.historic_use = (flags[i][p] & F_HISTORIC) != 0;
+			w = (w & ~0xff00u) | ((uint32_t)evaluate(&f, NULL) << 8);
+			words[i][p] = w;
+		}
+	}
+	rc = 0;
+out:
+	for (i = 0; i < PDX_NPROTO; i++)
+		free(flags[i]);
+	return rc;
+}
+
+/* Whether a query with ?1 = port, ?2 = proto returns a row. */
+static int
+any_row(struct pdx_db *d, const char *sql, unsigned port, int proto)
+{
+	sqlite3_stmt *st;
+	int yes;
+
+	if (pdx_db_prepare(d, sql, &st) != 0)
+		return 0;
+	sqlite3_bind_int(st, 1, (int)port);
+	sqlite3_bind_int(st, 2, proto);
+	yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return yes;
+}
+
+json_t *
+pdx_risk_assess(struct pdx_db *d, unsigned port, int proto, int status)
+{
+	static const char unauth_q[] =
+	    "SELECT 1 FROM iana WHERE unauth != '' AND port_lo <= ?1"
+	    " AND port_hi >= ?1 AND (protomask = 0 OR protomask & ?2)";
+	static const char malware_q[] =
+	    "SELECT 1 FROM uses WHERE kind = 'malware' AND port_lo <= ?1"
+	    " AND port_hi >= ?1 AND (protomask & ?2)";
+	static const char historic_q[] =
+	    "SELECT 1 FROM uses WHERE kind = 'historic' AND official = 1"
+	    " AND port_lo <= ?1 AND port_hi >= ?1 AND (protomask & ?2)";
+	struct risk_facts f;
+	json_t *reasons = json_array();
+	int level, uses = has_table(d->db, "uses");
+
+	memset(&f, 0, sizeof f);
+	f.port = port;
+	f.proto = proto;
+	f.status = status;
+	f.unauth = any_row(d, unauth_q, port, proto);
+	f.malware = uses && any_row(d, malware_q, port, proto);
+	f.historic_use = uses && any_row(d, historic_q, port, proto);
+	level = evaluate(&f, reasons);
+	return json_pack("{s:s, s:o}", "level", pdx_level_name(level),
+	    "reasons", reasons);
+}

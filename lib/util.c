@@ -1,0 +1,367 @@
+/*
+ * util.c - small shared pieces of libportdex: the per-thread error message,
+ * bounded number parsing, protocol and level names, port sets, port-space
+ * classes, reading whole files.  Nothing here touches a database.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "portdex.h"
+
+static _Thread_local char pdx_errbuf[1024];
+
+const char *
+pdx_last_error(void)
+{
+	return pdx_errbuf[0] != '\0' ? pdx_errbuf : "no error";
+}
+
+void
+pdx_set_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(pdx_errbuf, sizeof pdx_errbuf, fmt, ap);
+	va_end(ap);
+}
+
+int
+pdx_parse_number(const char *s, long long lo, long long hi, const char *what,
+    long long *out)
+{
+	const char *p = s;
+	long long v = 0;
+	int neg = 0;
+
+	if (s == NULL || *s == '\0') {
+		pdx_set_error("empty %s", what);
+		return -1;
+	}
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	if (*p == '\0')
+		goto bad;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			goto bad;
+		if (v > (999999999999LL))
+			goto range;	/* far beyond any bound we use */
+		v = v * 10 + (*p - '0');
+	}
+	if (neg)
+		v = -v;
+	if (v < lo || v > hi)
+		goto range;
+	*out = v;
+	return 0;
+bad:
+	pdx_set_error("%s '%.64s' is not a number", what, s);
+	return -1;
+range:
+	pdx_set_error("%s '%.64s' is out of range %lld-%lld", what, s, lo, hi);
+	return -1;
+}
+
+static const char *const proto_names[PDX_NPROTO] = {
+	"tcp", "udp", "sctp", "dccp"
+};
+
+const char *
+pdx_proto_name(int proto)
+{
+	int i = pdx_proto_index(proto);
+
+	return i < 0 ? "" : proto_names[i];
+}
+
+int
+pdx_proto_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i < PDX_NPROTO; i++)
+		if (strcasecmp(name, proto_names[i]) == 0)
+			return 1 << i;
+	return 0;
+}
+
+int
+pdx_proto_index(int proto)
+{
+	switch (proto) {
+	case PDX_TCP:
+		return 0;
+	case PDX_UDP:
+		return 1;
+	case PDX_SCTP:
+		return 2;
+	case PDX_DCCP:
+		return 3;
+	}
+	return -1;
+}
+
+static const char *const status_names[] = {
+	"unassigned", "reserved", "de-registered", "historic", "assigned"
+};
+
+const char *
+pdx_status_name(int st)
+{
+	if (st < 0 || st > PDX_ST_ASSIGNED)
+		return "unknown";
+	return status_names[st];
+}
+
+static const char *const level_names[] = {
+	"none", "info", "low", "medium", "high"
+};
+
+const char *
+pdx_level_name(int l)
+{
+	if (l < 0 || l > PDX_LEVEL_HIGH)
+		return "unknown";
+	return level_names[l];
+}
+
+int
+pdx_level_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; i <= PDX_LEVEL_HIGH; i++)
+		if (strcasecmp(s, level_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void
+pdx_portset_clear(struct pdx_portset *ps)
+{
+	memset(ps, 0, sizeof *ps);
+}
+
+void
+pdx_portset_add(struct pdx_portset *ps, unsigned lo, unsigned hi)
+{
+	unsigned p;
+
+	if (hi > 65535)
+		hi = 65535;
+	for (p = lo; p <= hi; p++) {
+		uint64_t bit = (uint64_t)1 << (p % 64);
+
+		if ((ps->bits[p / 64] & bit) == 0) {
+			ps->bits[p / 64] |= bit;
+			ps->count++;
+		}
+	}
+}
+
+int
+pdx_portset_has(const struct pdx_portset *ps, unsigned port)
+{
+	if (port > 65535)
+		return 0;
+	return (ps->bits[port / 64] >> (port % 64)) & 1;
+}
+
+int
+pdx_portset_next(const struct pdx_portset *ps, int from)
+{
+	int p;
+
+	if (from < 0)
+		from = 0;
+	for (p = from; p <= 65535; p++) {
+		uint64_t w = ps->bits[p / 64] >> (p % 64);
+
+		if (w == 0) {
+			p = (p / 64) * 64 + 63;
+			continue;
+		}
+		return p + __builtin_ctzll(w);
+	}
+	return -1;
+}
+
+int
+pdx_portset_parse(struct pdx_portset *ps, const char *spec)
+{
+	char elem[64];
+	const char *p = spec, *e;
+	long long lo, hi;
+	size_t n;
+
+	pdx_portset_clear(ps);
+	if (spec == NULL || *spec == '\0') {
+		pdx_set_error("empty port list");
+		return -1;
+	}
+	if (strcmp(spec, "-") == 0) {
+		pdx_portset_add(ps, 1, 65535);
+		return 0;
+	}
+	while (*p != '\0') {
+		e = strchr(p, ',');
+		n = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (n == 0 || n >= sizeof elem) {
+			pdx_set_error("bad element '%.*s' in port list",
+			    (int)(n > 32 ? 32 : n), p);
+			return -1;
+		}
+		memcpy(elem, p, n);
+		elem[n] = '\0';
+		char *dash = strchr(elem + 1, '-');
+		if (dash != NULL) {
+			*dash = '\0';
+			if (pdx_parse_number(elem, 0, 65535, "port", &lo) != 0 ||
+			    pdx_parse_number(dash + 1, 0, 65535, "port",
+			    &hi) != 0)
+				return -1;
+			if (hi < lo) {
+				pdx_set_error("range %lld-%lld ends before it "
+				    "starts", lo, hi);
+				return -1;
+			}
+		} else {
+			if (pdx_parse_number(elem, 0, 65535, "port", &lo) != 0)
+				return -1;
+			hi = lo;
+		}
+		pdx_portset_add(ps, (unsigned)lo, (unsigned)hi);
+		p += n;
+		if (*p == ',')
+			p++;
+		if (e != NULL && *p == '\0') {
+			pdx_set_error("port list ends with ','");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+pdx_range_class(unsigned port)
+{
+	if (port < 1024)
+		return PDX_RANGE_SYSTEM;
+	if (port < 49152)
+		return PDX_RANGE_USER;
+	return PDX_RANGE_DYNAMIC;
+}
+
+const char *
+pdx_range_class_name(int c)
+{
+	switch (c) {
+	case PDX_RANGE_SYSTEM:
+		return "system";
+	case PDX_RANGE_USER:
+		return "user";
+	case PDX_RANGE_DYNAMIC:
+		return "dynamic";
+	}
+	return "unknown";
+}
+
+int
+pdx_ephemeral_range(const char *path, unsigned *lo, unsigned *hi)
+{
+	FILE *f;
+	unsigned a, b;
+	int n;
+
+	if (path == NULL)
+		path = "/proc/sys/net/ipv4/ip_local_port_range";
+	if ((f = fopen(path, "r")) == NULL) {
+		pdx_set_error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = fscanf(f, "%u %u", &a, &b);
+	fclose(f);
+	if (n != 2 || a > 65535 || b > 65535 || a > b) {
+		pdx_set_error("%s: not a port range", path);
+		return -1;
+	}
+	*lo = a;
+	*hi = b;
+	return 0;
+}
+
+char *
+pdx_read_file(const char *path, size_t max, size_t *lenp)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		pdx_set_error("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		pdx_set_error("%s: is a directory", path);
+		close(fd);
+		return NULL;
+	}
+	cap = (fstat(fd, &st) == 0 && st.st_size > 0) ?
+	    (size_t)st.st_size + 1 : 65536;
+	if (cap > max + 1)
+		cap = max + 1;
+	if (cap < 2)
+		cap = 2;
+	if ((buf = malloc(cap)) == NULL)
+		goto nomem;
+	for (;;) {
+		if (len + 1 >= cap) {
+			char *nb;
+
+			if (cap > max) {
+				pdx_set_error("%s: larger than %zu bytes",
+				    path, max);
+				goto fail;
+			}
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			if ((nb = realloc(buf, cap)) == NULL)
+				goto nomem;
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			pdx_set_error("%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			pdx_set_error("%s: larger than %zu bytes", path, max);
+			goto fail;
+		}
+	}
+	buf[len] = '\0';
+	close(fd);
+	if (lenp != NULL)
+		*lenp = len;
+	return buf;
+nomem:
+	pdx_set_error("%s: out of memory", path);
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
+}

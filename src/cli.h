@@ -1,0 +1,72 @@
+/*
+ * cli.h - what the tool's commands share: the command table entry, the
+ * context main() prepares from the table's flags (databases opened once,
+ * output options), and the output helpers in output.c.
+ */
+#ifndef PORTDEX_CLI_H
+#define PORTDEX_CLI_H
+
+#include <stdio.h>
+
+#include "portdex.h"
+
+/* Exit statuses, documented in portdex(1). */
+#define EXIT_OK		0
+#define EXIT_FINDINGS	1	/* findings, or "not found" where that is asked */
+#define EXIT_USAGE	2	/* usage or input error */
+
+struct pdx_state;
+
+struct cmd_ctx {
+	int		 json;		/* --json */
+	int		 color;		/* resolved: 1 use colour */
+	int		 quiet;		/* -q */
+	const char	*db_path;	/* --db or default */
+	const char	*state_path;	/* --state or default */
+	struct pdx_db	*db;		/* opened when CMD_NEEDS_DB */
+	struct pdx_state *state;	/* opened when CMD_NEEDS_STATE */
+	FILE		*out;
+};
+
+#define CMD_NEEDS_DB	0x1	/* main opens the registry read-only */
+#define CMD_NEEDS_STATE	0x2	/* main opens the state database */
+#define CMD_WRITES	0x4	/* the command changes stored data */
+#define CMD_OPT_DB	0x8	/* open the registry if it exists */
+#define CMD_OPT_STATE	0x10	/* open the state database if it exists */
+
+struct cmd_entry {
+	const char	*name;
+	const char	*alias;
+	const char	*usage;		/* operands and options, man synopsis */
+	const char	*summary;	/* one line for --help */
+	int		 flags;
+	/* argv[0] is the command name; getopt_long state is reset. */
+	int		(*exec)(struct cmd_ctx *, int argc, char **argv);
+};
+
+extern const struct cmd_entry *const cmd_table[];
+
+/* output.c */
+void	 out_json(struct cmd_ctx *, json_t *);	/* prints, keeps the ref */
+/* Colour escape for a role ("bold", "dim", "high", ...) or "". */
+const char *out_sgr(struct cmd_ctx *, const char *role);
+const char *out_reset(struct cmd_ctx *);
+/* Writes text wrapped at width, continuation lines indented. */
+void	 out_wrap(FILE *, const char *text, int indent, int first_used,
+	    int width);
+/* Prints "portdex: CMD: message" to stderr. */
+void	 out_error(const char *cmd, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Prints the command's usage line to stderr and returns EXIT_USAGE. */
+int	 cmd_usage(const struct cmd_entry *);
+const struct cmd_entry *cmd_find(const char *name);
+
+/* render.c: text rendering of the card model. */
+void	 render_card(struct cmd_ctx *, json_t *card);
+void	 render_brief(struct cmd_ctx *, json_t *brief);
+
+/* card-extra.c: the parts of a card outside the registry. */
+void	 card_add_notes(struct pdx_state *, json_t *card);
+void	 card_add_local(json_t *card, int protomask);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * cmd-find.c - `portdex find WORDS...`: ranked full-text search over
+ * service names, descriptions and curated uses (the registry's FTS5
+ * index), plus the user's notes.  Exit 1 when nothing matches.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+extern const struct cmd_entry cmd_find_entry;
+
+static int
+find_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	char query[1024] = "";
+	json_t *res, *notes = NULL;
+	size_t i;
+	int k;
+
+	if (argc < 2)
+		return cmd_usage(&cmd_find_entry);
+	for (k = 1; k < argc; k++) {
+		if (strlen(query) + strlen(argv[k]) + 2 > sizeof query) {
+			out_error("find", "query longer than %zu bytes",
+			    sizeof query - 1);
+			return EXIT_USAGE;
+		}
+		if (k > 1)
+			strcat(query, " ");
+		strcat(query, argv[k]);
+	}
+	if ((res = pdx_find(ctx->db, query, 25)) == NULL) {
+		out_error("find", "%s", pdx_last_error());
+		return EXIT_USAGE;
+	}
+	if (ctx->state != NULL) {
+		for (k = 1; k < argc; k++) {
+			json_t *n = pdx_notes(ctx->state, -1, argv[k]);
+
+			for (i = 0; n != NULL && i < json_array_size(n); i++) {
+				json_t *o = json_array_get(n, i);
+
+				json_array_insert_new(res, 0, json_pack(
+				    "{s:s, s:O, s:s, s:[s], s:O, s:O, s:f}",
+				    "name", "note", "text",
+				    json_object_get(o, "text"), "kind", "note",
+				    "transports", json_string_value(
+				    json_object_get(o, "transport")),
+				    "port", json_object_get(o, "port"),
+				    "port_hi", json_object_get(o, "port"),
+				    "score", 100.0));
+			}
+			json_decref(n);
+		}
+	}
+	(void)notes;
+	if (ctx->json)
+		out_json(ctx, res);
+	else {
+		for (i = 0; i < json_array_size(res); i++) {
+			json_t *r = json_array_get(res, i);
+			json_t *t = json_object_get(r, "transports");
+			char port[48] = "-", protos[32] = "", text[200];
+			size_t j;
+
+			if (json_is_integer(json_object_get(r, "port"))) {
+				long long lo = json_integer_value(
+				    json_object_get(r, "port"));
+				long long hi = json_integer_value(
+				    json_object_get(r, "port_hi"));
+
+				if (hi > lo)
+					snprintf(port, sizeof port,
+					    "%lld-%lld", lo, hi);
+				else
+					snprintf(port, sizeof port, "%lld",
+					    lo);
+			}
+			for (j = 0; j < json_array_size(t) && j < 4; j++) {
+				if (j > 0)
+					strcat(protos, ",");
+				strcat(protos, json_string_value(
+				    json_array_get(t, j)));
+			}
+			snprintf(text, sizeof text, "%s", json_string_value(
+			    json_object_get(r, "text")));
+			for (j = 0; text[j] != '\0'; j++)
+				if (text[j] == '\n' || text[j] == '\t')
+					text[j] = ' ';
+			fprintf(ctx->out, "%s%-11s%s %-13s %-16s %s\n",
+			    out_sgr(ctx, "bold"), port, out_reset(ctx),
+			    protos, json_string_value(
+			    json_object_get(r, "name")), text);
+		}
+		if (json_array_size(res) == 0 && !ctx->quiet)
+			fprintf(stderr, "portdex: find: nothing matches "
+			    "'%s'\n", query);
+	}
+	k = json_array_size(res) > 0 ? EXIT_OK : EXIT_FINDINGS;
+	json_decref(res);
+	return k;
+}
+
+const struct cmd_entry cmd_find_entry = {
+	"find", NULL,
+	"WORDS...",
+	"ranked full-text search over names, descriptions, uses and notes",
+	CMD_NEEDS_DB | CMD_OPT_STATE,
+	find_exec,
+};

@@ -1,0 +1,184 @@
+/*
+ * cmd-show.c - `portdex show PORT[/PROTO] | NAME | LO-HI ...` (and the
+ * shorthand `portdex PORT...`): the card of each port asked for, a
+ * compact line per port for a range, every port of a service name.
+ * Building the card is the library's; printing it is render.c's.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+extern const struct cmd_entry cmd_show_entry;
+
+/* A resolved operand: a list of (lo, hi, protomask, full card?). */
+struct target {
+	unsigned	lo, hi;
+	int		protomask;
+	int		brief;		/* a range: one line per port */
+};
+
+/*
+ * Parses PORT, PORT/PROTO, LO-HI[/PROTO].  Returns 1 when arg is
+ * numeric-looking and parsed, 0 when it is a name, -1 on a bad port.
+ */
+static int
+parse_numeric(const char *arg, struct target *t)
+{
+	char buf[64], *slash, *dash;
+	long long lo, hi;
+
+	if (!((arg[0] >= '0' && arg[0] <= '9') || arg[0] == '-'))
+		return 0;
+	if (strlen(arg) >= sizeof buf) {
+		pdx_set_error("'%.20s...' is not a port", arg);
+		return -1;
+	}
+	strcpy(buf, arg);
+	t->protomask = 0;
+	if ((slash = strchr(buf, '/')) != NULL) {
+		*slash++ = '\0';
+		if ((t->protomask = pdx_proto_parse(slash)) == 0) {
+			pdx_set_error("unknown transport '%s' (tcp, udp, "
+			    "sctp or dccp)", slash);
+			return -1;
+		}
+	}
+	if ((dash = strchr(buf + 1, '-')) != NULL) {
+		*dash++ = '\0';
+		if (pdx_parse_number(buf, 0, 65535, "port", &lo) != 0 ||
+		    pdx_parse_number(dash, 0, 65535, "port", &hi) != 0)
+			return -1;
+		if (hi < lo) {
+			pdx_set_error("range %lld-%lld ends before it starts",
+			    lo, hi);
+			return -1;
+		}
+		t->brief = 1;
+	} else {
+		if (pdx_parse_number(buf, 0, 65535, "port", &lo) != 0)
+			return -1;
+		hi = lo;
+		t->brief = 0;
+	}
+	t->lo = (unsigned)lo;
+	t->hi = (unsigned)hi;
+	return 1;
+}
+
+static json_t *
+full_card(struct cmd_ctx *ctx, unsigned port, int protomask)
+{
+	json_t *card = pdx_card(ctx->db, port, protomask);
+
+	if (card == NULL)
+		return NULL;
+	if (ctx->state != NULL)
+		card_add_notes(ctx->state, card);
+	else
+		json_object_set_new(card, "notes", json_array());
+	card_add_local(card, protomask);
+	return card;
+}
+
+static int
+show_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	json_t *all = json_array();
+	int i, rc = EXIT_OK, single = argc == 2;
+
+	if (argc < 2) {
+		json_decref(all);
+		return cmd_usage(&cmd_show_entry);
+	}
+	for (i = 1; i < argc; i++) {
+		struct target t;
+		int r = parse_numeric(argv[i], &t);
+
+		if (r < 0) {
+			out_error("show", "%s", pdx_last_error());
+			rc = EXIT_USAGE;
+			continue;
+		}
+		if (r == 1) {
+			for (unsigned p = t.lo; p <= t.hi; p++) {
+				json_t *c = t.brief ?
+				    pdx_card_brief(ctx->db, p, t.protomask) :
+				    full_card(ctx, p, t.protomask);
+
+				if (c == NULL) {
+					out_error("show", "%s",
+					    pdx_last_error());
+					rc = EXIT_USAGE;
+					break;
+				}
+				json_array_append_new(all, c);
+			}
+			if (t.brief)
+				single = 0;
+			continue;
+		}
+		/* A service name: every port that carries it. */
+		json_t *ports = pdx_ports_by_name(ctx->db, argv[i]);
+		size_t k;
+
+		if (ports == NULL || json_array_size(ports) == 0) {
+			out_error("show", "unknown service name '%s' (try "
+			    "'portdex find %s')", argv[i], argv[i]);
+			json_decref(ports);
+			rc = EXIT_USAGE;
+			continue;
+		}
+		if (json_array_size(ports) > 1)
+			single = 0;
+		for (k = 0; k < json_array_size(ports); k++) {
+			json_t *pr = json_array_get(ports, k);
+			unsigned lo = (unsigned)json_integer_value(
+			    json_object_get(pr, "lo"));
+			unsigned hi = (unsigned)json_integer_value(
+			    json_object_get(pr, "hi"));
+
+			if (hi > lo)
+				single = 0;
+			for (unsigned p = lo; p <= hi; p++) {
+				json_t *c = full_card(ctx, p, 0);
+
+				if (c != NULL)
+					json_array_append_new(all, c);
+			}
+		}
+		json_decref(ports);
+	}
+	if (ctx->json) {
+		if (single && json_array_size(all) == 1)
+			out_json(ctx, json_array_get(all, 0));
+		else if (json_array_size(all) > 0 || rc == EXIT_OK)
+			out_json(ctx, all);
+	} else {
+		size_t k;
+
+		for (k = 0; k < json_array_size(all); k++) {
+			json_t *c = json_array_get(all, k);
+
+			if (json_object_get(c, "range") == NULL)
+				render_brief(ctx, c);
+			else {
+				if (k > 0)
+					fputs("\n\n", ctx->out);
+				render_card(ctx, c);
+			}
+		}
+	}
+	json_decref(all);
+	return rc;
+}
+
+const struct cmd_entry cmd_show_entry = {
+	"show", NULL,
+	"PORT[/PROTO] | NAME | LO-HI ...",
+	"the card of a port: official assignment, range, use, risk, "
+	"listeners",
+	CMD_NEEDS_DB | CMD_OPT_STATE,
+	show_exec,
+};

@@ -1,0 +1,236 @@
+/*
+ * main.c - the portdex tool's entry point: global options, command lookup
+ * (a unique prefix is enough; ambiguous prefixes name the candidates), the
+ * setup the command table asks for (opening the registry and the state
+ * database once), and the exit status.  Commands themselves live in
+ * cmd-NAME.c, one per file.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static void
+usage(FILE *f)
+{
+	const struct cmd_entry *const *c;
+
+	fprintf(f, "usage: portdex [--json] [--db PATH] [--state PATH] "
+	    "[--color WHEN] [-q] COMMAND [ARGS]\n"
+	    "       portdex PORT...\n"
+	    "       portdex --version | --help\n\ncommands:\n");
+	for (c = cmd_table; *c != NULL; c++)
+		fprintf(f, "  %-7s %s\n", (*c)->name, (*c)->usage);
+	fprintf(f, "\nexit status: 0 ok, 1 findings or not found, "
+	    "2 usage or input error\n");
+}
+
+static void
+version(void)
+{
+	struct pdx_db *db;
+	const char *v;
+
+	printf("portdex %s\n", PDX_VERSION);
+	if ((db = pdx_db_open(pdx_default_db_path(0))) != NULL) {
+		printf("registry: %s\n", pdx_default_db_path(0));
+		if ((v = pdx_db_meta(db, "sources")) != NULL)
+			printf("sources: %s\n", v);
+		pdx_db_close(db);
+	} else
+		printf("registry: none (run 'portdex update')\n");
+}
+
+const struct cmd_entry *
+cmd_find(const char *name)
+{
+	const struct cmd_entry *const *c, *found = NULL;
+	size_t n = strlen(name);
+	int matches = 0;
+	char cands[256] = "";
+
+	for (c = cmd_table; *c != NULL; c++) {
+		if (strcmp((*c)->name, name) == 0 ||
+		    ((*c)->alias != NULL && strcmp((*c)->alias, name) == 0))
+			return *c;
+	}
+	for (c = cmd_table; *c != NULL && n > 0; c++) {
+		if (strncmp((*c)->name, name, n) == 0) {
+			found = *c;
+			matches++;
+			if (strlen(cands) + strlen((*c)->name) + 2 <
+			    sizeof cands) {
+				if (cands[0] != '\0')
+					strcat(cands, ", ");
+				strcat(cands, (*c)->name);
+			}
+		}
+	}
+	if (matches > 1) {
+		out_error(NULL, "ambiguous command '%s': %s", name, cands);
+		return NULL;
+	}
+	if (matches == 0) {
+		out_error(NULL, "unknown command '%s' (see portdex --help)",
+		    name);
+		return NULL;
+	}
+	return found;
+}
+
+int
+cmd_usage(const struct cmd_entry *c)
+{
+	fprintf(stderr, "usage: portdex %s %s\n", c->name, c->usage);
+	return EXIT_USAGE;
+}
+
+/* A first operand that is a port, a range or PORT/PROTO means "show". */
+static int
+looks_like_port(const char *s)
+{
+	if (s[0] == '-' && s[1] >= '0' && s[1] <= '9')
+		return 1;	/* "-1": show says it is out of range */
+	return s[0] >= '0' && s[0] <= '9';
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cmd_ctx ctx;
+	const struct cmd_entry *cmd;
+	const char *color = NULL;
+	char **nargv;
+	int i, nargc = 0, rc, dashdash = 0;
+
+	setlocale(LC_CTYPE, "");
+	memset(&ctx, 0, sizeof ctx);
+	ctx.out = stdout;
+	if ((nargv = calloc((size_t)argc + 2, sizeof *nargv)) == NULL)
+		return EXIT_USAGE;
+
+	/*
+	 * Global options may stand anywhere before "--"; they are taken out
+	 * so each command sees only its own.
+	 */
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (dashdash || a[0] != '-' || a[1] == '\0' ||
+		    (a[1] >= '0' && a[1] <= '9')) {
+			nargv[nargc++] = argv[i];
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			dashdash = 1;
+			nargv[nargc++] = argv[i];
+		} else if (strcmp(a, "--json") == 0)
+			ctx.json = 1;
+		else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
+			ctx.quiet = 1;
+		else if (strcmp(a, "--db") == 0 || strcmp(a, "--state") == 0 ||
+		    strcmp(a, "--color") == 0) {
+			if (i + 1 >= argc) {
+				out_error(NULL, "option %s needs a value", a);
+				return EXIT_USAGE;
+			}
+			if (a[2] == 'd')
+				ctx.db_path = argv[++i];
+			else if (a[2] == 's')
+				ctx.state_path = argv[++i];
+			else
+				color = argv[++i];
+		} else if (strncmp(a, "--db=", 5) == 0)
+			ctx.db_path = a + 5;
+		else if (strncmp(a, "--state=", 8) == 0)
+			ctx.state_path = a + 8;
+		else if (strncmp(a, "--color=", 8) == 0)
+			color = a + 8;
+		else if (strcmp(a, "--version") == 0) {
+			version();
+			return EXIT_OK;
+		} else if ((strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+		    && nargc == 0) {
+			usage(stdout);
+			return EXIT_OK;
+		} else
+			nargv[nargc++] = argv[i];
+	}
+	if (nargc == 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	if (color == NULL || strcmp(color, "auto") == 0) {
+		const char *nc = getenv("NO_COLOR");
+
+		ctx.color = isatty(STDOUT_FILENO) &&
+		    (nc == NULL || *nc == '\0');
+	} else if (strcmp(color, "always") == 0)
+		ctx.color = 1;
+	else if (strcmp(color, "never") == 0)
+		ctx.color = 0;
+	else {
+		out_error(NULL, "--color takes auto, always or never, not "
+		    "'%s'", color);
+		return EXIT_USAGE;
+	}
+	if (ctx.json)
+		ctx.color = 0;
+
+	if (looks_like_port(nargv[0])) {
+		memmove(nargv + 1, nargv, (size_t)nargc * sizeof *nargv);
+		nargv[0] = "show";
+		nargc++;
+	}
+	if ((cmd = cmd_find(nargv[0])) == NULL)
+		return EXIT_USAGE;
+	for (i = 1; i < nargc; i++) {
+		if (strcmp(nargv[i], "-h") == 0 ||
+		    strcmp(nargv[i], "--help") == 0) {
+			printf("usage: portdex %s %s\n  %s\n", cmd->name,
+			    cmd->usage, cmd->summary);
+			return EXIT_OK;
+		}
+	}
+
+	if (ctx.db_path == NULL)
+		ctx.db_path = pdx_default_db_path(
+		    (cmd->flags & CMD_WRITES) != 0);
+	if (cmd->flags & (CMD_NEEDS_DB | CMD_OPT_DB)) {
+		ctx.db = pdx_db_open(ctx.db_path);
+		if (ctx.db == NULL && (cmd->flags & CMD_NEEDS_DB)) {
+			out_error(cmd->name, "%s", pdx_last_error());
+			return EXIT_USAGE;
+		}
+	}
+	if (ctx.state_path == NULL)
+		ctx.state_path = pdx_default_state_path();
+	if ((cmd->flags & CMD_OPT_STATE) && access(ctx.state_path, F_OK) == 0)
+		ctx.state = pdx_state_open(ctx.state_path);
+	if (cmd->flags & CMD_NEEDS_STATE) {
+		ctx.state = pdx_state_open(ctx.state_path);
+		if (ctx.state == NULL) {
+			out_error(cmd->name, "%s", pdx_last_error());
+			pdx_db_close(ctx.db);
+			return EXIT_USAGE;
+		}
+	}
+
+	optind = 0;	/* reset getopt for the command */
+	rc = cmd->exec(&ctx, nargc, nargv);
+
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		out_error(cmd->name, "writing output: %s", strerror(errno));
+		rc = EXIT_USAGE;
+	}
+	pdx_state_close(ctx.state);
+	pdx_db_close(ctx.db);
+	free(nargv);
+	return rc;
+}
