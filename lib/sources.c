@@ -110,6 +110,7 @@ csv_record(struct csv *c, char **fields, int maxf)
 	int nf = 0;
 	size_t len, cap;
 	char *buf;
+	unsigned start = c->line;
 
 	if (c->p >= c->end)
 		return 0;
@@ -136,7 +137,7 @@ csv_record(struct csv *c, char **fields, int maxf)
 			if (c->p >= c->end) {
 				if (quoted) {
 					pdx_set_error("%s:%u: unterminated "
-					    "quoted field", c->name, c->line);
+					    "quoted field", c->name, start);
 					goto fail;
 				}
 				break;

@@ -26,11 +26,14 @@ pdx_last_error(void)
 void
 pdx_set_error(const char *fmt, ...)
 {
+	char tmp[sizeof pdx_errbuf];
 	va_list ap;
 
+	/* The arguments may include pdx_last_error() itself. */
 	va_start(ap, fmt);
-	vsnprintf(pdx_errbuf, sizeof pdx_errbuf, fmt, ap);
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
+	memcpy(pdx_errbuf, tmp, sizeof tmp);
 }
 
 int

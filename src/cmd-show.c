@@ -94,7 +94,11 @@ show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	for (i = 1; i < argc; i++) {
 		struct target t;
-		int r = parse_numeric(argv[i], &t);
+		int r;
+
+		if (strcmp(argv[i], "--") == 0)
+			continue;
+		r = parse_numeric(argv[i], &t);
 
 		if (r < 0) {
 			out_error("show", "%s", pdx_last_error());

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 (as root): installs what the
+# tests need, then builds and runs every unit, CLI and integration test
+# twice: once in a normal build and once under AddressSanitizer + UBSan.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+
+need=$(grep -v '^#' scripts/packages.txt scripts/test-packages.txt 2>/dev/null | grep -v '^$' | tr '\n' ' ')
+missing=""
+for p in $need; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends $missing
+fi
+
+jobs=$(nproc)
+status=0
+for variant in normal asan; do
+	dir=build-test-$variant
+	opts=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+	[ "$variant" = asan ] && opts=(-DCMAKE_BUILD_TYPE=Debug -DPDX_SANITIZE=ON)
+	echo "== $variant build"
+	cmake -S . -B "$dir" "${opts[@]}" >/dev/null
+	cmake --build "$dir" -j"$jobs"
+	echo "== $variant tests"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --test-dir "$dir" --output-on-failure -j1 || status=1
+done
+exit $status

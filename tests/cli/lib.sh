@@ -1,0 +1,52 @@
+# lib.sh - shared by the CLI tests: a private temporary directory (removed
+# on exit), a registry built once per test from the IANA snapshot in
+# ../shared, and assertions that print what they expected and what they
+# got.  Every test sources it and ends with `finish`.
+set -u
+: "${PORTDEX:?PORTDEX must name the built binary}"
+SHARED=${PDX_SHARED:-$PDX_SRCDIR/../shared}
+IANA=$SHARED/data/iana/service-names-port-numbers.csv
+IANA_OLD=$SHARED/data/iana/service-names-port-numbers-2024-04.csv
+T=$(mktemp -d /tmp/portdex-test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+export PORTDEX_DB=$T/registry.db PORTDEX_STATE=$T/state.db NO_COLOR=1
+unset XDG_DATA_HOME XDG_STATE_HOME
+failures=0
+checks=0
+
+pass() { checks=$((checks + 1)); }
+fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*" >&2; }
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" == "$3" ]; then pass; else fail "$1: expected '$2', got '$3'"; fi
+}
+# expect_match WHAT REGEX TEXT
+expect_match() {
+	if printf '%s' "$3" | grep -Eq -- "$2"; then pass; else fail "$1: /$2/ not in: $(printf '%s' "$3" | head -c 600)"; fi
+}
+expect_nomatch() {
+	if printf '%s' "$3" | grep -Eq -- "$2"; then fail "$1: /$2/ unexpectedly in: $(printf '%s' "$3" | head -c 600)"; else pass; fi
+}
+# run_rc: runs the command, sets OUT, ERR, RC
+run_rc() {
+	OUT=$("$@" 2>"$T/stderr") && RC=0 || RC=$?
+	ERR=$(cat "$T/stderr")
+}
+# json QUERY: evaluates a Python expression on the JSON in $OUT (as j)
+json() {
+	printf '%s' "$OUT" | python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
+}
+
+build_registry() {
+	if [ ! -f "$IANA" ]; then
+		echo "SKIP: $IANA not found (the shared test data)" >&2
+		exit 77
+	fi
+	"$PORTDEX" update --from "$IANA" >/dev/null || { echo "FAIL: update" >&2; exit 1; }
+}
+
+finish() {
+	echo "$((checks - failures)) passed, $failures failed"
+	[ "$failures" -eq 0 ]
+}
