@@ -26,7 +26,8 @@ static const char rows_sql[] =
 	" mod_date, reference, service_code, unauth, notes, status, was,"
 	" protomask, origin, id FROM ("
 	" SELECT * FROM iana WHERE port_lo = ?1 AND port_hi = ?1"
-	" UNION ALL SELECT * FROM iana WHERE port_hi > port_lo"
+	" UNION ALL SELECT * FROM iana INDEXED BY iana_range"
+	"  WHERE port_hi > port_lo"
 	"  AND port_hi >= ?1 AND port_lo <= ?1)"
 	" WHERE protomask = ?2 OR protomask = 0 ORDER BY id";
 
@@ -76,8 +77,9 @@ static json_t *
 nmap_info(struct pdx_db *d, unsigned port, int proto)
 {
 	static const char sql[] =
-	    "SELECT name, freq, rank, (SELECT count(*) FROM nmap WHERE"
-	    " proto = ?2) FROM nmap WHERE port = ?1 AND proto = ?2";
+	    "SELECT name, freq, rank, (SELECT CAST(value AS INTEGER) FROM meta"
+	    " WHERE key = 'nmap.ranked.' || ?2) FROM nmap WHERE port = ?1"
+	    " AND proto = ?2";
 	sqlite3_stmt *st;
 	json_t *o = json_null();
 
@@ -126,7 +128,8 @@ default_protos(struct pdx_db *d, unsigned port)
 	static const char sql[] =
 	    "SELECT DISTINCT protomask FROM (SELECT protomask FROM iana"
 	    " WHERE port_lo = ?1 AND port_hi = ?1 UNION ALL SELECT protomask"
-	    " FROM iana WHERE port_hi > port_lo AND port_hi >= ?1"
+	    " FROM iana INDEXED BY iana_range WHERE port_hi > port_lo"
+	    " AND port_hi >= ?1"
 	    " AND port_lo <= ?1)";
 	sqlite3_stmt *st;
 	int mask = PDX_TCP | PDX_UDP;

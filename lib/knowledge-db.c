@@ -92,37 +92,33 @@ static json_t *
 related_json(struct pdx_db *d, unsigned port)
 {
 	static const char sql[] =
-	    "SELECT b_lo, b_hi, reason, source FROM related WHERE a_lo <= ?1"
-	    " AND a_hi >= ?1 UNION SELECT a_lo, a_hi, reason, source FROM"
-	    " related WHERE b_lo <= ?1 AND b_hi >= ?1"
-	    " UNION SELECT DISTINCT o.port_lo, o.port_hi,"
-	    "  'same service name (' || o.name || ')', 'IANA registry'"
-	    " FROM iana i JOIN iana o ON o.name = i.name AND o.name != ''"
-	    "  AND o.port_lo IS NOT NULL AND o.port_lo != i.port_lo"
-	    " WHERE i.port_lo <= ?1 AND i.port_hi >= ?1 AND i.name != ''"
-	    " ORDER BY 1 LIMIT 40";
+	    "WITH r(lo, hi, reason, source) AS ("
+	    " SELECT b_lo, b_hi, reason, source FROM related WHERE a_lo <= ?1"
+	    "  AND a_hi >= ?1"
+	    " UNION SELECT a_lo, a_hi, reason, source FROM related"
+	    "  WHERE b_lo <= ?1 AND b_hi >= ?1"
+	    " UNION SELECT o.port_lo, o.port_hi, 'same service name (' ||"
+	    "  o.name || ')', 'IANA registry' FROM iana i JOIN iana o"
+	    "  ON o.name = i.name AND o.port_lo IS NOT NULL"
+	    "  AND o.port_lo != i.port_lo"
+	    "  WHERE i.port_lo = ?1 AND i.port_hi = ?1 AND i.name != '')"
+	    " SELECT lo, hi, reason, source, coalesce((SELECT name FROM iana"
+	    "  WHERE port_lo = r.lo AND name != '' ORDER BY id LIMIT 1), '')"
+	    " FROM r ORDER BY lo LIMIT 40";
 	sqlite3_stmt *st;
 	json_t *a = json_array();
 
 	if (pdx_db_prepare(d, sql, &st) != 0)
 		return a;
 	sqlite3_bind_int(st, 1, (int)port);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct pdx_brief b;
-		int lo = sqlite3_column_int(st, 0);
-		const char *name = "";
-
-		if (pdx_brief(d, (unsigned)lo, PDX_TCP, &b) == 0 &&
-		    b.name[0] == '\0')
-			pdx_brief(d, (unsigned)lo, PDX_UDP, &b);
-		if (b.name != NULL)
-			name = b.name;
+	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(a, json_pack(
-		    "{s:i, s:i, s:s, s:s, s:s}", "port", lo,
-		    "port_hi", sqlite3_column_int(st, 1), "service", name,
+		    "{s:i, s:i, s:s, s:s, s:s}",
+		    "port", sqlite3_column_int(st, 0),
+		    "port_hi", sqlite3_column_int(st, 1),
+		    "service", (const char *)sqlite3_column_text(st, 4),
 		    "reason", (const char *)sqlite3_column_text(st, 2),
 		    "source", (const char *)sqlite3_column_text(st, 3)));
-	}
 	sqlite3_finalize(st);
 	return a;
 }

@@ -56,6 +56,7 @@ static const char index_sql[] =
 	"CREATE INDEX iana_range ON iana(port_hi, port_lo)"
 	" WHERE port_hi > port_lo;"
 	"CREATE INDEX iana_name ON iana(name COLLATE NOCASE);"
+	"CREATE INDEX iana_name_exact ON iana(name);"
 	"CREATE INDEX services_port ON services(port_lo);"
 	"CREATE INDEX services_name ON services(name COLLATE NOCASE);"
 	"CREATE INDEX rpc_number ON rpc(number);";
@@ -254,11 +255,22 @@ store_nmap(struct build *b)
 	int rank = 0, proto = -1;
 
 	qsort(b->nmap, b->nnmap, sizeof *b->nmap, by_frequency);
-	for (i = 0; i < b->nnmap; i++) {
+	for (i = 0; i <= b->nnmap; i++) {
 		struct nmap_rec *r = &b->nmap[i];
 		sqlite3_stmt *st = b->ins_nmap;
 
-		if (r->proto != proto) {
+		if (i == b->nnmap || r->proto != proto) {
+			if (proto != -1) {
+				char k[32], v[16];
+
+				/* how many ports a rank is out of */
+				snprintf(k, sizeof k, "nmap.ranked.%d", proto);
+				snprintf(v, sizeof v, "%d", rank);
+				if (meta_set(b, k, v) != 0)
+					return -1;
+			}
+			if (i == b->nnmap)
+				break;
 			proto = r->proto;
 			rank = 0;
 		}

@@ -344,8 +344,12 @@ json_t *
 pdx_risk_assess(struct pdx_db *d, unsigned port, int proto, int status)
 {
 	static const char unauth_q[] =
-	    "SELECT 1 FROM iana WHERE unauth != '' AND port_lo <= ?1"
-	    " AND port_hi >= ?1 AND (protomask = 0 OR protomask & ?2)";
+	    "SELECT 1 FROM (SELECT unauth, protomask FROM iana WHERE"
+	    " port_lo = ?1 AND port_hi = ?1 UNION ALL SELECT unauth, protomask"
+	    " FROM iana INDEXED BY iana_range WHERE port_hi > port_lo"
+	    " AND port_hi >= ?1"
+	    " AND port_lo <= ?1) WHERE unauth != ''"
+	    " AND (protomask = 0 OR protomask & ?2)";
 	static const char malware_q[] =
 	    "SELECT 1 FROM uses WHERE kind = 'malware' AND port_lo <= ?1"
 	    " AND port_hi >= ?1 AND (protomask & ?2)";

@@ -1,5 +1,108 @@
-/* portdex/knowledge.h - part of the libportdex API (see portdex.h). */
+/*
+ * portdex/knowledge.h - part of the libportdex API (see portdex.h): the
+ * curated knowledge files under data/ (uses.tsv: what really uses a port;
+ * related.tsv: which ports belong together), their parsers and their lint.
+ * The format is documented in docs/knowledge.md.
+ */
 #ifndef PORTDEX_KNOWLEDGE_H
 #define PORTDEX_KNOWLEDGE_H
 #include "portdex.h"
+
+/* What kind of use a row of uses.tsv records. */
+enum pdx_use_kind {
+	PDX_USE_UNOFFICIAL = 0,		/* used without an assignment */
+	PDX_USE_VENDOR_DEFAULT,		/* a product's documented default */
+	PDX_USE_PLATFORM_DEFAULT,	/* an operating system's default */
+	PDX_USE_HISTORIC,		/* a use that has died out */
+	PDX_USE_MALWARE,		/* trojans, worms, backdoors */
+	PDX_USE_GAME,			/* game servers and clients */
+	PDX_USE_IANA_UNAUTHORIZED,	/* IANA's "Unauthorized Use Reported" */
+	PDX_USE_NKINDS
+};
+/* "vendor-default" for PDX_USE_VENDOR_DEFAULT; "" when out of range. */
+const char	*pdx_use_kind_name(int);
+/* The kind for a name, -1 if unknown. */
+int		 pdx_use_kind_parse(const char *);
+
+/* How well a row is backed. */
+enum pdx_confidence {
+	PDX_CONF_DOCUMENTED = 0,	/* a primary or checkable source says so */
+	PDX_CONF_REPORTED,		/* only a secondary report (a seed) */
+	PDX_CONF_NLEVELS
+};
+const char	*pdx_confidence_name(int);
+int		 pdx_confidence_parse(const char *);
+
+/* The forms a source may take (a row may cite several, "; "-separated). */
+enum pdx_source_kind {
+	PDX_SRC_URL = 1,	/* "https://..." or "Title https://..." */
+	PDX_SRC_RFC = 2,	/* "RFC 1094" */
+	PDX_SRC_IANA = 4,	/* "IANA registry NAME PORT[/PROTO]" */
+	PDX_SRC_NMAP = 8,	/* "nmap-services NAME PORT/PROTO (nmap-common V)" */
+	PDX_SRC_SEED = 16,	/* "seed:645" */
+};
+
+/*
+ * One row of uses.tsv.  Every string is borrowed from the parser and is
+ * valid only during the callback; copy what you keep.
+ */
+struct pdx_use {
+	int		 port_lo, port_hi;
+	int		 protos;	/* PDX_* mask, never 0 */
+	int		 kind;		/* enum pdx_use_kind */
+	int		 confidence;	/* enum pdx_confidence */
+	const char	*name;		/* product, protocol or malware */
+	const char	*platform;	/* "" when the file says "-" */
+	const char	*years;		/* as written: "1998", "1999-2004", ... */
+	int		 year_from;	/* 0 when open or unknown */
+	int		 year_to;	/* 0 when open or unknown */
+	const char	*source;	/* one or more, "; "-separated */
+	int		 source_kinds;	/* PDX_SRC_* mask of what source cites */
+	const char	*text;		/* one sentence */
+	unsigned	 line;
+};
+typedef int (*pdx_use_fn)(const struct pdx_use *, void *);
+
+/*
+ * Parse uses.tsv held in memory (UTF-8, LF line ends, no NUL bytes, lines
+ * of at most PDX_KNOWLEDGE_MAXLINE bytes).  Calls fn for each row (fn may
+ * be NULL); fn returns 0 to go on, a positive value to stop early, or a
+ * negative value to fail (it sets the error).  Returns the number of rows
+ * seen, or -1 with the error "NAME:LINE: what" on the first bad line.
+ */
+#define PDX_KNOWLEDGE_MAXLINE 2048
+long	pdx_knowledge_parse(const char *buf, size_t len, const char *name,
+	    pdx_use_fn fn, void *arg);
+
+/* One row of related.tsv: two ports (or ranges) and why they belong. */
+struct pdx_related {
+	int		 a_lo, a_hi;
+	int		 b_lo, b_hi;
+	const char	*reason;
+	const char	*source;	/* "" when the file says "-" */
+	int		 source_kinds;	/* 0 for "-" */
+	unsigned	 line;
+};
+typedef int (*pdx_related_fn)(const struct pdx_related *, void *);
+
+/* Same contract as pdx_knowledge_parse, for related.tsv. */
+long	pdx_related_parse(const char *buf, size_t len, const char *name,
+	    pdx_related_fn fn, void *arg);
+
+/* The fixed header lines (without the newline). */
+extern const char pdx_uses_header[];
+extern const char pdx_related_header[];
+
+/*
+ * Checks dir/uses.tsv and dir/related.tsv beyond what the parsers check:
+ * duplicates (same ports, transports, kind and name; the same pair twice
+ * in either order), rows backed only by a seed article but not marked
+ * "reported", self-pairs.  Returns the number
+ * of problems found (0: clean), or -1 if a file cannot be read or does
+ * not parse.  When report is not NULL, *report is set to a malloc'd text
+ * of one "FILE:LINE: what" line per problem (caller frees), or NULL when
+ * clean.
+ */
+long	pdx_knowledge_lint(const char *dir, char **report);
+
 #endif

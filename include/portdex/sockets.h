@@ -1,5 +1,231 @@
-/* portdex/sockets.h - part of the libportdex API (see portdex.h). */
+/*
+ * portdex/sockets.h - part of the libportdex API (see portdex.h): the
+ * sockets of this machine (or of a named network namespace), which process
+ * holds each one, and their JSON form.
+ *
+ * Listing and attribution are separate steps: pdx_sockets_list() asks the
+ * kernel (netlink sock_diag, or /proc/net as a fallback) and is cheap;
+ * pdx_sockets_attribute() walks /proc/PID/fd to find the holders and is
+ * done only when pids are wanted.
+ */
 #ifndef PORTDEX_SOCKETS_H
 #define PORTDEX_SOCKETS_H
 #include "portdex.h"
+
+#include <sys/types.h>
+
+/* Kernel socket states (the TCP numbering, used by UDP and SCTP too). */
+enum pdx_sock_state {
+	PDX_SS_ESTABLISHED = 1,
+	PDX_SS_SYN_SENT,
+	PDX_SS_SYN_RECV,
+	PDX_SS_FIN_WAIT1,
+	PDX_SS_FIN_WAIT2,
+	PDX_SS_TIME_WAIT,
+	PDX_SS_CLOSE,		/* shown as UNCONN: bound, not connected */
+	PDX_SS_CLOSE_WAIT,
+	PDX_SS_LAST_ACK,
+	PDX_SS_LISTEN,
+	PDX_SS_CLOSING,
+	PDX_SS_NEW_SYN_RECV,
+	PDX_SS_MAX
+};
+/* Bit of a state in pdx_sock_filter.states. */
+#define PDX_SSF(st)		(1u << (st))
+/* What ls shows by default: listening TCP and bound UDP (like ss -l). */
+#define PDX_SSF_LISTENING	(PDX_SSF(PDX_SS_LISTEN) | PDX_SSF(PDX_SS_CLOSE))
+#define PDX_SSF_ALL		((1u << PDX_SS_MAX) - 2)
+
+/* "LISTEN", "UNCONN", "ESTAB", ...; "?" for an unknown state. */
+const char	*pdx_sock_state_name(int state);
+
+/* Address families for pdx_sock_filter.families. */
+#define PDX_FAM_INET4	0x1
+#define PDX_FAM_INET6	0x2
+
+enum pdx_sock_backend {
+	PDX_BACKEND_AUTO = 0,	/* netlink, else /proc/net */
+	PDX_BACKEND_NETLINK,
+	PDX_BACKEND_PROC,
+};
+/* "netlink", "proc", "auto". */
+const char	*pdx_backend_name(int backend);
+
+/* One socket.  Strings are owned by the array (pdx_sockets_free). */
+struct pdx_socket {
+	int		 proto;		/* PDX_TCP, PDX_UDP, PDX_SCTP */
+	int		 family;	/* AF_INET or AF_INET6 */
+	int		 state;		/* enum pdx_sock_state */
+	uint8_t		 laddr[16];	/* network order; 4 bytes for v4 */
+	uint8_t		 raddr[16];
+	unsigned	 lport, rport;
+	unsigned	 ifindex;	/* bound device, 0 if none */
+	char		 local[64];	/* printable address (with %dev) */
+	char		 remote[64];
+	uint32_t	 rqueue, wqueue;
+	long		 uid;		/* socket owner */
+	unsigned long	 inode;		/* 0 for TIME_WAIT and orphans */
+	int		 v6only;	/* 1, 0, or -1 when unknown */
+	char		*netns;		/* namespace name, NULL: the current */
+
+	/* Filled by pdx_sockets_attribute(); pid 0 when not attributed. */
+	pid_t		 pid;
+	char		 comm[32];
+	char		*cmdline;	/* arguments joined by spaces */
+	char		*user;		/* name of uid, or NULL */
+	char		*unit;		/* systemd unit, or NULL */
+	char		*container;	/* "docker:0123456789ab", or NULL */
+};
+
+struct pdx_sock_filter {
+	int		 protos;	/* PDX_TCP|PDX_UDP|PDX_SCTP; 0: tcp+udp */
+	int		 families;	/* PDX_FAM_*; 0: both */
+	unsigned	 states;	/* PDX_SSF bits; 0: PDX_SSF_LISTENING */
+	const struct pdx_portset *ports; /* local ports, NULL: any */
+	long		 uid;		/* socket owner, -1: any */
+	int		 backend;	/* enum pdx_sock_backend */
+	const char	*netns;		/* name under /var/run/netns, NULL */
+	/* Applied by pdx_sockets_select() after attribution. */
+	pid_t		 pid;		/* 0: any */
+	const char	*process;	/* comm, exact; NULL: any */
+};
+/* A filter that lets every listening tcp/udp socket through. */
+void	pdx_sock_filter_init(struct pdx_sock_filter *);
+
+/*
+ * Lists the sockets that pass the kernel-side part of the filter (protocol,
+ * family, state, port, uid), sorted by proto, family, port, address.
+ * On success returns 0 and a new array in *out (caller frees it with
+ * pdx_sockets_free; *out may be NULL when *n is 0).  Returns -1 and sets
+ * the error when no backend can list the sockets, or the namespace cannot
+ * be entered.  *backend_used (may be NULL) gets the backend that answered.
+ */
+int	pdx_sockets_list(const struct pdx_sock_filter *, struct pdx_socket **out,
+	    size_t *n, int *backend_used);
+void	pdx_sockets_free(struct pdx_socket *, size_t n);
+
+/* Why sockets were left without a process. */
+struct pdx_attr_stats {
+	size_t	wanted;		/* sockets with an inode */
+	size_t	attributed;
+	size_t	permission;	/* not found, and some /proc/PID/fd unreadable */
+	size_t	no_process;	/* not found though every process was read */
+	size_t	no_inode;	/* inode 0: TIME_WAIT, orphaned */
+	size_t	denied_procs;	/* processes whose fds could not be read */
+	size_t	procs_walked;
+};
+
+/*
+ * Fills pid, comm, cmdline, unit and container of each socket whose inode
+ * is held by a process we may look at, with one walk of /proc/PID/fd that
+ * stops when every inode is found (the lowest pid holding a socket wins),
+ * and user from each socket's uid.  stats may be NULL.  Returns 0, or -1
+ * when /proc cannot be read at all.
+ */
+int	pdx_sockets_attribute(struct pdx_socket *, size_t n,
+	    struct pdx_attr_stats *);
+/* The same with /proc rooted elsewhere (tests). */
+int	pdx_sockets_attribute_at(const char *procdir, struct pdx_socket *,
+	    size_t n, struct pdx_attr_stats *);
+
+/*
+ * Keeps only the sockets that pass the process part of the filter (pid,
+ * process name), compacting the array and freeing the others; *n shrinks.
+ */
+void	pdx_sockets_select(struct pdx_socket *, size_t *n,
+	    const struct pdx_sock_filter *);
+
+/*
+ * The JSON object of one socket (new reference; NULL on allocation
+ * failure).  With a db, adds "service": {name, status, risk} from
+ * pdx_brief().  A wildcard address carries "all_interfaces": true, and a
+ * "::" socket with IPV6_V6ONLY off "serves_ipv4": true.
+ */
+json_t	*pdx_socket_json(const struct pdx_socket *, struct pdx_db *db_or_NULL);
+
+/*
+ * The listening sockets on port of the transports in protomask (0: tcp
+ * and udp) in the current namespace, with pids where permitted: a JSON
+ * array (new reference, maybe empty), or NULL and the error.
+ */
+json_t	*pdx_local_port(unsigned port, int protomask);
+
+/*
+ * Parses one line of /proc/net/{tcp,tcp6,udp,udp6} (len bytes, need not be
+ * NUL-terminated).  family is AF_INET or AF_INET6, proto PDX_TCP/PDX_UDP.
+ * Returns 1 and fills the kernel fields of *out, 0 for the header line or
+ * an empty line, -1 (and the error) for a malformed line.
+ */
+int	pdx_proc_net_parse_line(const char *line, size_t len, int family,
+	    int proto, struct pdx_socket *out);
+
+/*
+ * Parses a buffer of netlink sock_diag replies (as read from the socket),
+ * appending each socket to *socks (grown with realloc; caller frees with
+ * pdx_sockets_free) that passes the filter (NULL: every socket).  Returns
+ * 1 when the buffer holds the end of the dump (NLMSG_DONE), 0 when more
+ * is to come, -1 on an error reply or a malformed buffer (and the error).
+ */
+int	pdx_diag_parse(const void *buf, size_t len, int proto,
+	    const struct pdx_sock_filter *, struct pdx_socket **socks,
+	    size_t *n, size_t *cap);
+
+/*
+ * Writes into buf (size bytes) the inet_diag bytecode that accepts a local
+ * port in ps.  Returns its length, or 0 when the set is empty, whole, does
+ * not fit, or has too many ranges (then only user space filters).
+ */
+size_t	pdx_diag_port_bytecode(const struct pdx_portset *ps, void *buf,
+	    size_t size);
+
+/*
+ * The systemd unit and container of a /proc/PID/cgroup text.  Each of
+ * *unit and *container is set to a new string (caller frees) or NULL.
+ */
+void	pdx_cgroup_parse(const char *text, char **unit, char **container);
+
+/* ---- network namespaces (lib/netns.c) -------------------------------- */
+
+/*
+ * Enters the namespace /var/run/netns/NAME.  Returns a descriptor of the
+ * namespace we came from (give it to pdx_netns_leave), or -1 and the error.
+ */
+int	pdx_netns_enter(const char *name);
+/* Returns to the namespace saved by pdx_netns_enter and closes fd. */
+int	pdx_netns_leave(int saved_fd);
+/*
+ * The names under /var/run/netns, sorted.  Returns 0 and a new array of
+ * new strings (free with pdx_netns_list_free), or -1 and the error.  A
+ * missing directory is an empty list.
+ */
+int	pdx_netns_list(char ***names, size_t *n);
+void	pdx_netns_list_free(char **, size_t n);
+
+/* ---- backends (lib/sockets*.c) ---------------------------------------- */
+
+/*
+ * A platform backend: list appends to the array the sockets of one
+ * protocol and family (AF_INET/AF_INET6) passing the filter; it returns 0,
+ * -1 with the error, or -2 when this kernel does not offer the protocol.
+ */
+struct pdx_sock_backend_ops {
+	int		 id;		/* enum pdx_sock_backend */
+	const char	*name;
+	int		(*list)(int proto, int family,
+			    const struct pdx_sock_filter *,
+			    struct pdx_socket **, size_t *n, size_t *cap);
+};
+extern const struct pdx_sock_backend_ops pdx_backend_netlink;
+extern const struct pdx_sock_backend_ops pdx_backend_proc;
+extern const struct pdx_sock_backend_ops pdx_backend_none;
+
+/* Shared by the backends: does the socket pass the kernel-side filter? */
+int	pdx_sock_filter_match(const struct pdx_sock_filter *,
+	    const struct pdx_socket *);
+/* Appends a copy of s (its pointers are taken over).  Returns 0 or -1. */
+int	pdx_sockvec_push(struct pdx_socket **, size_t *n, size_t *cap,
+	    const struct pdx_socket *s);
+/* Fills local/remote from the raw addresses. */
+void	pdx_socket_format_addrs(struct pdx_socket *);
+
 #endif
