@@ -31,22 +31,172 @@ static const char knowledge_schema[] =
 	" b_lo INTEGER NOT NULL, b_hi INTEGER NOT NULL, reason TEXT NOT NULL,"
 	" source TEXT NOT NULL);";
 
+struct kimport {
+	sqlite3		*db;
+	sqlite3_stmt	*ins_use, *ins_rel, *ins_fts;
+};
+
+static int
+add_use(const struct pdx_use *u, void *arg)
+{
+	struct kimport *k = arg;
+	sqlite3_stmt *st = k->ins_use;
+	char body[4096];
+	int rc;
+
+	sqlite3_bind_int(st, 1, u->port_lo);
+	sqlite3_bind_int(st, 2, u->port_hi);
+	sqlite3_bind_int(st, 3, u->protos);
+	sqlite3_bind_text(st, 4, pdx_use_kind_name(u->kind), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, u->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, *u->platform ? u->platform : "-", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, u->years, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, pdx_confidence_name(u->confidence), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, u->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, u->text, -1, SQLITE_STATIC);
+	/*
+	 * A historic use that cites the port's IANA entry is the official
+	 * service itself, now dead (545: QuickTime Conferencing).
+	 */
+	sqlite3_bind_int(st, 11, u->kind == PDX_USE_HISTORIC &&
+	    (u->source_kinds & PDX_SRC_IANA) != 0);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	snprintf(body, sizeof body, "%s %s %s %s", u->text,
+	    pdx_use_kind_name(u->kind), u->platform, u->years);
+	st = k->ins_fts;
+	sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, body, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, u->port_lo);
+	sqlite3_bind_int(st, 4, u->port_hi);
+	sqlite3_bind_int(st, 5, u->protos);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+fail:
+	pdx_set_error("knowledge: %s", sqlite3_errmsg(k->db));
+	return -1;
+}
+
+static int
+add_related(const struct pdx_related *r, void *arg)
+{
+	struct kimport *k = arg;
+	sqlite3_stmt *st = k->ins_rel;
+	int rc;
+
+	sqlite3_bind_int(st, 1, r->a_lo);
+	sqlite3_bind_int(st, 2, r->a_hi);
+	sqlite3_bind_int(st, 3, r->b_lo);
+	sqlite3_bind_int(st, 4, r->b_hi);
+	sqlite3_bind_text(st, 5, r->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->source, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		pdx_set_error("knowledge: %s", sqlite3_errmsg(k->db));
+		return -1;
+	}
+	return 0;
+}
+
+/* The curated data directory: named, then installed, then the source. */
+static const char *
+knowledge_dir(const char *dir, int no_search, char *buf, size_t n)
+{
+	const char *cands[3];
+	const char *e = getenv("PORTDEX_DATA");
+	size_t i;
+
+	if (dir != NULL)
+		return dir;
+	if (no_search)
+		return NULL;
+	cands[0] = e != NULL && *e != '\0' ? e : NULL;
+	cands[1] = PDX_DATADIR;
+#ifdef PDX_SRCDIR
+	cands[2] = PDX_SRCDIR "/data";
+#else
+	cands[2] = NULL;
+#endif
+	for (i = 0; i < 3; i++) {
+		if (cands[i] == NULL)
+			continue;
+		snprintf(buf, n, "%s/uses.tsv", cands[i]);
+		if (access(buf, R_OK) == 0) {
+			snprintf(buf, n, "%s", cands[i]);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+static long
+import_one(struct kimport *k, const char *dir, const char *file,
+    json_t *report, int uses)
+{
+	char path[PATH_MAX];
+	char *buf;
+	size_t len;
+	long n;
+
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	if ((buf = pdx_read_file(path, 16u << 20, &len)) == NULL)
+		return -1;
+	n = uses ? pdx_knowledge_parse(buf, len, path, add_use, k) :
+	    pdx_related_parse(buf, len, path, add_related, k);
+	free(buf);
+	if (n >= 0)
+		json_array_append_new(json_object_get(report, "sources"),
+		    json_pack("{s:s, s:s, s:s, s:s, s:I}", "kind",
+		    uses ? "knowledge-uses" : "knowledge-related", "path", path,
+		    "date", "", "fnv1a64", "", "records", (json_int_t)n));
+	return n;
+}
+
 int
 pdx_knowledge_import(sqlite3 *db, const char *dir, json_t *report,
     int no_search)
 {
-	char *msg = NULL;
+	struct kimport k = { db, NULL, NULL, NULL };
+	char buf[PATH_MAX], *msg = NULL;
+	int rc = -1;
 
-	(void)dir;
-	(void)report;
-	(void)no_search;
 	if (sqlite3_exec(db, knowledge_schema, NULL, NULL, &msg) !=
 	    SQLITE_OK) {
 		pdx_set_error("knowledge: %s", msg);
 		sqlite3_free(msg);
 		return -1;
 	}
-	return 0;
+	if ((dir = knowledge_dir(dir, no_search, buf, sizeof buf)) == NULL)
+		return 0;	/* optional: the registry works without it */
+	if (sqlite3_prepare_v2(db, "INSERT INTO uses(port_lo, port_hi,"
+	    " protomask, kind, name, platform, years, confidence, source, text,"
+	    " official) VALUES (?,?,?,?,?,?,?,?,?,?,?)", -1, &k.ins_use,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO related VALUES (?,?,?,?,?,?)",
+	    -1, &k.ins_rel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO fts(name, body, kind, port_lo,"
+	    " port_hi, protomask) VALUES (?, ?, 'use', ?, ?, ?)", -1,
+	    &k.ins_fts, NULL) != SQLITE_OK) {
+		pdx_set_error("knowledge: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (import_one(&k, dir, "uses.tsv", report, 1) < 0 ||
+	    import_one(&k, dir, "related.tsv", report, 0) < 0)
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(k.ins_use);
+	sqlite3_finalize(k.ins_rel);
+	sqlite3_finalize(k.ins_fts);
+	return rc;
 }
 
 static json_t *

@@ -21,7 +21,8 @@ struct risk_facts {
 	int		 proto;
 	int		 status;	/* enum pdx_status */
 	int		 unauth;	/* IANA unauthorized-use note */
-	int		 malware;	/* curated: known malware port */
+	int		 malware;	/* curated: documented malware port */
+	int		 malware_reported; /* curated: only reported */
 	int		 historic_use;	/* curated: the official use is dead */
 };
 
@@ -101,6 +102,12 @@ check_malware(const struct risk_facts *f)
 }
 
 static int
+check_malware_reported(const struct risk_facts *f)
+{
+	return f->malware_reported && !f->malware;
+}
+
+static int
 check_unauth(const struct risk_facts *f)
 {
 	return f->unauth;
@@ -154,6 +161,10 @@ static const struct pdx_risk_rule {
 	{ "malware-port", PDX_LEVEL_HIGH,
 	  "known trojan or backdoor port (curated data): a listener here "
 	  "deserves a look at its process and binary", check_malware, 0 },
+	{ "malware-reported", PDX_LEVEL_MEDIUM,
+	  "malware reportedly used this port (curated data, no primary "
+	  "source): check what listens before trusting it",
+	  check_malware_reported, 0 },
 	{ "cleartext-login", PDX_LEVEL_HIGH,
 	  "legacy remote login that sends credentials in the clear or "
 	  "trusts addresses; replace with SSH", check_fam_login, 1 },
@@ -272,12 +283,17 @@ mark(sqlite3 *db, const char *sql, uint8_t *flags[PDX_NPROTO], uint8_t bit)
 #define F_UNAUTH	1
 #define F_MALWARE	2
 #define F_HISTORIC	4
+#define F_MALWARE_REP	8
 
 static const char unauth_sql[] =
 	"SELECT port_lo, port_hi, protomask FROM iana WHERE unauth != ''"
 	" AND port_lo IS NOT NULL";
 static const char malware_sql[] =
-	"SELECT port_lo, port_hi, protomask FROM uses WHERE kind = 'malware'";
+	"SELECT port_lo, port_hi, protomask FROM uses WHERE kind = 'malware'"
+	" AND confidence = 'documented'";
+static const char malware_rep_sql[] =
+	"SELECT port_lo, port_hi, protomask FROM uses WHERE kind = 'malware'"
+	" AND confidence != 'documented'";
 static const char historic_sql[] =
 	"SELECT port_lo, port_hi, protomask FROM uses WHERE kind = 'historic'"
 	" AND official = 1";
@@ -300,6 +316,7 @@ pdx_risk_fill(sqlite3 *db, uint32_t *words[PDX_NPROTO])
 		goto out;
 	if (has_table(db, "uses") &&
 	    (mark(db, malware_sql, flags, F_MALWARE) != 0 ||
+	    mark(db, malware_rep_sql, flags, F_MALWARE_REP) != 0 ||
 	    mark(db, historic_sql, flags, F_HISTORIC) != 0))
 		goto out;
 	for (i = 0; i < PDX_NPROTO; i++) {
@@ -312,6 +329,8 @@ pdx_risk_fill(sqlite3 *db, uint32_t *words[PDX_NPROTO])
 			f.status = w & 0xff;
 			f.unauth = (flags[i][p] & F_UNAUTH) != 0;
 			f.malware = (flags[i][p] & F_MALWARE) != 0;
+			f.malware_reported = (flags[i][p] & F_MALWARE_REP)
+			    != 0;
 			f.historic_use = (flags[i][p] & F_HISTORIC) != 0;
 			w = (w & ~0xff00u) | ((uint32_t)evaluate(&f, NULL) << 8);
 			words[i][p] = w;
@@ -352,7 +371,12 @@ pdx_risk_assess(struct pdx_db *d, unsigned port, int proto, int status)
 	    " AND (protomask = 0 OR protomask & ?2)";
 	static const char malware_q[] =
 	    "SELECT 1 FROM uses WHERE kind = 'malware' AND port_lo <= ?1"
-	    " AND port_hi >= ?1 AND (protomask & ?2)";
+	    " AND port_hi >= ?1 AND (protomask & ?2)"
+	    " AND confidence = 'documented'";
+	static const char malware_rep_q[] =
+	    "SELECT 1 FROM uses WHERE kind = 'malware' AND port_lo <= ?1"
+	    " AND port_hi >= ?1 AND (protomask & ?2)"
+	    " AND confidence != 'documented'";
 	static const char historic_q[] =
 	    "SELECT 1 FROM uses WHERE kind = 'historic' AND official = 1"
 	    " AND port_lo <= ?1 AND port_hi >= ?1 AND (protomask & ?2)";
@@ -366,6 +390,7 @@ pdx_risk_assess(struct pdx_db *d, unsigned port, int proto, int status)
 	f.status = status;
 	f.unauth = any_row(d, unauth_q, port, proto);
 	f.malware = uses && any_row(d, malware_q, port, proto);
+	f.malware_reported = uses && any_row(d, malware_rep_q, port, proto);
 	f.historic_use = uses && any_row(d, historic_q, port, proto);
 	level = evaluate(&f, reasons);
 	return json_pack("{s:s, s:o}", "level", pdx_level_name(level),

@@ -6,6 +6,7 @@
  * The registry (read-only, rebuilt by update) is registry*.c's.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,8 +185,11 @@ pdx_note_add(struct pdx_state *s, unsigned port, int proto, const char *text)
 		    "4096 bytes");
 		return -1;
 	}
-	if (who == NULL && (who = getenv("USER")) == NULL)
-		who = "";
+	if (who == NULL && (who = getenv("USER")) == NULL) {
+		struct passwd *pw = getpwuid(getuid());
+
+		who = pw != NULL ? pw->pw_name : "";
+	}
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (sqlite3_prepare_v2(s->db, "INSERT INTO notes(port, proto, text,"
@@ -237,7 +241,7 @@ pdx_notes(struct pdx_state *s, int port, const char *match)
 	json_t *a;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT port, proto, text, author,"
-	    " created FROM notes WHERE (?1 < 0 OR port = ?1) AND (?2 IS NULL"
+	    " created, id FROM notes WHERE (?1 < 0 OR port = ?1) AND (?2 IS NULL"
 	    " OR text LIKE '%' || ?2 || '%') ORDER BY port, id", -1, &st,
 	    NULL) != SQLITE_OK) {
 		pdx_set_error("%s: %s", s->path, sqlite3_errmsg(s->db));
@@ -249,7 +253,8 @@ pdx_notes(struct pdx_state *s, int port, const char *match)
 	a = json_array();
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(a, json_pack(
-		    "{s:i, s:s, s:s, s:s, s:s}",
+		    "{s:i, s:i, s:s, s:s, s:s, s:s}",
+		    "id", sqlite3_column_int(st, 5),
 		    "port", sqlite3_column_int(st, 0),
 		    "transport", sqlite3_column_int(st, 1) == 0 ? "any" :
 		    pdx_proto_name(sqlite3_column_int(st, 1)),

@@ -36,11 +36,24 @@ find_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (ctx->state != NULL) {
+		json_t *seen = json_object();
+
 		for (k = 1; k < argc; k++) {
 			json_t *n = pdx_notes(ctx->state, -1, argv[k]);
 
 			for (i = 0; n != NULL && i < json_array_size(n); i++) {
 				json_t *o = json_array_get(n, i);
+				char key[64];
+
+				/* a note matching several words shows once */
+				snprintf(key, sizeof key, "%lld|%s",
+				    (long long)json_integer_value(
+				    json_object_get(o, "id")),
+				    json_string_value(json_object_get(o,
+				    "created")));
+				if (json_object_get(seen, key) != NULL)
+					continue;
+				json_object_set_new(seen, key, json_true());
 
 				json_array_insert_new(res, 0, json_pack(
 				    "{s:s, s:O, s:s, s:[s], s:O, s:O, s:f}",
@@ -54,6 +67,7 @@ find_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			}
 			json_decref(n);
 		}
+		json_decref(seen);
 	}
 	(void)notes;
 	if (ctx->json)

@@ -225,39 +225,55 @@ render_security(struct cmd_ctx *ctx, json_t *card)
 {
 	json_t *ts = json_object_get(card, "transports");
 	const char *lvl = jstr(json_object_get(card, "risk"), "level");
-	size_t i, k;
+	json_t *done = json_object();
+	size_t i, j, k, m;
 
 	section(ctx, "SECURITY");
 	fprintf(ctx->out, "%*sRisk level: %s%s%s\n", IND, "",
 	    out_sgr(ctx, level_role(lvl)), lvl, out_reset(ctx));
+	/* Each rule once, with every transport it fired for. */
 	for (i = 0; i < json_array_size(ts); i++) {
-		json_t *t = json_array_get(ts, i);
-		json_t *rs = json_object_get(json_object_get(t, "risk"),
-		    "reasons");
+		json_t *rs = json_object_get(json_object_get(
+		    json_array_get(ts, i), "risk"), "reasons");
 
 		for (k = 0; k < json_array_size(rs); k++) {
 			json_t *r = json_array_get(rs, k);
-			char buf[512], tag[64];
+			char buf[512], tag[64] = "";
 
-			snprintf(tag, sizeof tag, "%s/%s", jstr(t,
-			    "transport"), jstr(r, "level"));
-			snprintf(buf, sizeof buf, "%s%s%s: %s", jstr(r, "rule"),
-			    *jstr(r, "what") != '\0' ? " (" : "",
-			    jstr(r, "what"), jstr(r, "text"));
-			if (*jstr(r, "what") != '\0') {
-				char *c = strstr(buf, ": ");
+			if (json_object_get(done, jstr(r, "rule")) != NULL)
+				continue;
+			json_object_set_new(done, jstr(r, "rule"),
+			    json_true());
+			for (j = i; j < json_array_size(ts); j++) {
+				json_t *t = json_array_get(ts, j);
+				json_t *rr = json_object_get(json_object_get(t,
+				    "risk"), "reasons");
 
-				/* close the parenthesis before the colon */
-				memmove(c + 1, c, strlen(c) + 1);
-				*c = ')';
+				for (m = 0; m < json_array_size(rr); m++)
+					if (strcmp(jstr(json_array_get(rr, m),
+					    "rule"), jstr(r, "rule")) == 0)
+						break;
+				if (m == json_array_size(rr))
+					continue;
+				if (strlen(tag) + 8 < sizeof tag)
+					snprintf(tag + strlen(tag), sizeof tag -
+					    strlen(tag), "%s%s", *tag ? "," : "",
+					    jstr(t, "transport"));
 			}
-			fprintf(ctx->out, "%*s%s%-*s%s", IND, "",
-			    out_sgr(ctx, level_role(jstr(r, "level"))), LABEL,
-			    tag, out_reset(ctx));
-			out_wrap(ctx->out, buf, IND + LABEL, IND + LABEL,
-			    WIDTH);
+			if (*jstr(r, "what") != '\0')
+				snprintf(buf, sizeof buf, "%s (%s): %s",
+				    jstr(r, "rule"), jstr(r, "what"),
+				    jstr(r, "text"));
+			else
+				snprintf(buf, sizeof buf, "%s: %s",
+				    jstr(r, "rule"), jstr(r, "text"));
+			fprintf(ctx->out, "%*s%s%-7s%s %-8s ", IND, "",
+			    out_sgr(ctx, level_role(jstr(r, "level"))),
+			    jstr(r, "level"), out_reset(ctx), tag);
+			out_wrap(ctx->out, buf, IND + 17, IND + 17, WIDTH);
 		}
 	}
+	json_decref(done);
 }
 
 static void

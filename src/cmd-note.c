@@ -1,0 +1,161 @@
+/*
+ * cmd-note.c - `portdex note`: record, list and remove what you use a port
+ * for.  Notes live in the state database (never rebuilt) and appear in the
+ * card, in `find` and in --json.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+extern const struct cmd_entry cmd_note_entry;
+
+/* PORT or PORT/PROTO. */
+static int
+parse_port_proto(const char *s, unsigned *port, int *proto)
+{
+	char buf[32], *slash;
+	long long p;
+
+	if (strlen(s) >= sizeof buf) {
+		pdx_set_error("'%.20s...' is not a port", s);
+		return -1;
+	}
+	strcpy(buf, s);
+	*proto = 0;
+	if ((slash = strchr(buf, '/')) != NULL) {
+		*slash++ = '\0';
+		if ((*proto = pdx_proto_parse(slash)) == 0) {
+			pdx_set_error("unknown transport '%s'", slash);
+			return -1;
+		}
+	}
+	if (pdx_parse_number(buf, 0, 65535, "port", &p) != 0)
+		return -1;
+	*port = (unsigned)p;
+	return 0;
+}
+
+static void
+print_notes(struct cmd_ctx *ctx, json_t *notes)
+{
+	size_t i;
+
+	if (ctx->json) {
+		out_json(ctx, notes);
+		return;
+	}
+	for (i = 0; i < json_array_size(notes); i++) {
+		json_t *n = json_array_get(notes, i);
+
+		fprintf(ctx->out, "%-6lld %-4s %s  %s%s (%s)%s\n",
+		    (long long)json_integer_value(json_object_get(n, "port")),
+		    json_string_value(json_object_get(n, "transport")),
+		    json_string_value(json_object_get(n, "text")),
+		    out_sgr(ctx, "dim"),
+		    json_string_value(json_object_get(n, "created")),
+		    json_string_value(json_object_get(n, "author")),
+		    out_reset(ctx));
+	}
+}
+
+static int
+note_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "list", no_argument, NULL, 'l' },
+		{ "rm", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *rm = NULL;
+	int ch, list = 0, proto, n;
+	unsigned port;
+	json_t *notes;
+
+	while ((ch = getopt_long(argc, argv, "+lr:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			list = 1;
+			break;
+		case 'r':
+			rm = optarg;
+			break;
+		default:
+			return cmd_usage(&cmd_note_entry);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (rm != NULL) {
+		if (argc != 0 || list)
+			return cmd_usage(&cmd_note_entry);
+		if (parse_port_proto(rm, &port, &proto) != 0) {
+			out_error("note", "%s", pdx_last_error());
+			return EXIT_USAGE;
+		}
+		if ((n = pdx_note_rm(ctx->state, port, proto)) < 0) {
+			out_error("note", "%s", pdx_last_error());
+			return EXIT_USAGE;
+		}
+		if (!ctx->quiet)
+			fprintf(ctx->out, "removed %d note%s of %s\n", n,
+			    n == 1 ? "" : "s", rm);
+		return n > 0 ? EXIT_OK : EXIT_FINDINGS;
+	}
+	if (list || argc == 0) {
+		if (argc > 1)
+			return cmd_usage(&cmd_note_entry);
+		port = 0;
+		proto = 0;
+		if (argc == 1 && parse_port_proto(argv[0], &port, &proto)
+		    != 0) {
+			out_error("note", "%s", pdx_last_error());
+			return EXIT_USAGE;
+		}
+		if ((notes = pdx_notes(ctx->state, argc == 1 ? (int)port : -1,
+		    NULL)) == NULL) {
+			out_error("note", "%s", pdx_last_error());
+			return EXIT_USAGE;
+		}
+		print_notes(ctx, notes);
+		json_decref(notes);
+		return EXIT_OK;
+	}
+	if (argc < 2)
+		return cmd_usage(&cmd_note_entry);
+	if (parse_port_proto(argv[0], &port, &proto) != 0) {
+		out_error("note", "%s", pdx_last_error());
+		return EXIT_USAGE;
+	}
+	{
+		char text[4097] = "";
+		int i;
+
+		for (i = 1; i < argc; i++) {
+			if (strlen(text) + strlen(argv[i]) + 2 > sizeof text) {
+				out_error("note", "a note is at most %zu "
+				    "bytes", sizeof text - 1);
+				return EXIT_USAGE;
+			}
+			if (i > 1)
+				strcat(text, " ");
+			strcat(text, argv[i]);
+		}
+		if (pdx_note_add(ctx->state, port, proto, text) != 0) {
+			out_error("note", "%s", pdx_last_error());
+			return EXIT_USAGE;
+		}
+	}
+	if (!ctx->quiet && !ctx->json)
+		fprintf(ctx->out, "noted %s\n", argv[0]);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_note_entry = {
+	"note", NULL,
+	"PORT[/PROTO] TEXT... | --list [PORT] | --rm PORT[/PROTO]",
+	"record what you use a port for (who, why, since when)",
+	CMD_NEEDS_STATE | CMD_WRITES,
+	note_exec,
+};

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# portdex note: add, list, remove; notes in the card, find and --json;
+# concurrent writers lose nothing.
+. "$(dirname "$0")/lib.sh"
+build_registry
+
+run_rc "$PORTDEX" note 1644/tcp "IRC bouncer for the ops team, since 2025 (alice)"
+expect_eq "note exit" 0 "$RC"
+run_rc "$PORTDEX" note 645 "<script>alert(1)</script> legacy sync"
+run_rc "$PORTDEX" note --list --json
+expect_eq "two notes" 2 "$(json 'len(j)')"
+expect_eq "note proto" "tcp" "$(json '[n["transport"] for n in j if n["port"]==1644][0]')"
+expect_eq "note any proto" "any" "$(json '[n["transport"] for n in j if n["port"]==645][0]')"
+run_rc "$PORTDEX" 1644 --json
+expect_eq "card notes" "IRC bouncer for the ops team, since 2025 (alice)" "$(json 'j["notes"][0]["text"]')"
+run_rc "$PORTDEX" 1644
+expect_match "text card notes" "IRC bouncer for the ops team" "$OUT"
+run_rc "$PORTDEX" find bouncer --json
+expect_eq "find note" 1644 "$(json 'j[0]["port"]')"
+expect_eq "find note kind" note "$(json 'j[0]["kind"]')"
+# Bad input.
+run_rc "$PORTDEX" note 70000 "x"
+expect_eq "bad port" 2 "$RC"
+expect_match "bad port message" "out of range" "$ERR"
+run_rc "$PORTDEX" note 80/xyz "x"
+expect_eq "bad proto" 2 "$RC"
+run_rc "$PORTDEX" note 80
+expect_eq "no text" 2 "$RC"
+# Remove.
+run_rc "$PORTDEX" note --rm 1644
+expect_eq "rm exit" 0 "$RC"
+expect_match "rm message" "removed 1 note" "$OUT"
+run_rc "$PORTDEX" note --rm 1644
+expect_eq "rm nothing" 1 "$RC"
+run_rc "$PORTDEX" note --list --json
+expect_eq "one left" 1 "$(json 'len(j)')"
+
+# Concurrent writers: 8 processes x 25 notes each, all kept.
+for w in $(seq 8); do
+	( for i in $(seq 25); do "$PORTDEX" -q note 5000 "writer $w note $i" || echo "fail $w $i"; done ) > "$T/w$w.log" 2>&1 &
+done
+wait
+expect_eq "no writer failed" "" "$(cat "$T"/w*.log)"
+run_rc "$PORTDEX" note --list 5000 --json
+expect_eq "all 200 notes" 200 "$(json 'len(j)')"
+expect_eq "all distinct" 200 "$(json 'len(set(n["text"] for n in j))')"
+# A state file that is not a database gives a clear error.
+echo "garbage" > "$T/bad-state.db"
+PORTDEX_STATE=$T/bad-state.db run_rc "$PORTDEX" note 80 "x"
+expect_eq "bad state exit" 2 "$RC"
+expect_match "bad state message" "bad-state.db" "$ERR"
+expect_eq "bad state untouched" "garbage" "$(cat "$T/bad-state.db")"
+finish
