@@ -1,0 +1,874 @@
+/*
+ * knowledge.c - the curated knowledge files under data/: parses uses.tsv
+ * (what really uses a port, with kind, confidence and source) and
+ * related.tsv (which ports belong together), and lints both (duplicates,
+ * seed-only rows that claim to be documented, self-pairs).  It does not
+ * load anything into the registry (knowledge-import.c does) and it does
+ * not decide risk (risk.c does).  The format is docs/knowledge.md.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "portdex.h"
+
+const char pdx_uses_header[] =
+    "port\tprotos\tkind\tname\tplatform\tyears\tconfidence\tsource\ttext";
+const char pdx_related_header[] = "port_a\tport_b\treason\tsource";
+
+#define USES_NCOLS	9
+#define RELATED_NCOLS	4
+#define MAX_TEXT	400	/* one sentence, bytes */
+#define MAX_NAME	80
+#define MAX_REASON	120
+#define MAX_FILE	(16 * 1024 * 1024)
+
+static const char *const kind_names[PDX_USE_NKINDS] = {
+	"unofficial", "vendor-default", "platform-default", "historic",
+	"malware", "game", "iana-unauthorized"
+};
+
+static const char *const conf_names[PDX_CONF_NLEVELS] = {
+	"documented", "reported"
+};
+
+const char *
+pdx_use_kind_name(int k)
+{
+	return k >= 0 && k < PDX_USE_NKINDS ? kind_names[k] : "";
+}
+
+int
+pdx_use_kind_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; i < PDX_USE_NKINDS; i++)
+		if (strcmp(s, kind_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+pdx_confidence_name(int c)
+{
+	return c >= 0 && c < PDX_CONF_NLEVELS ? conf_names[c] : "";
+}
+
+int
+pdx_confidence_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; i < PDX_CONF_NLEVELS; i++)
+		if (strcmp(s, conf_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- lines and fields ------------------------------------------------ */
+
+struct kreader {
+	const char	*p, *end;
+	const char	*name;
+	unsigned	 line;
+	char		 buf[PDX_KNOWLEDGE_MAXLINE + 1];
+};
+
+/* Length of the UTF-8 sequence at s (n bytes left), 0 when invalid. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/*
+ * The next line into r->buf: 1 with *linep set, 0 at the end, -1 on a
+ * NUL byte, a carriage return, invalid UTF-8 or an overlong line.
+ */
+static int
+kread_line(struct kreader *r, char **linep)
+{
+	const char *e;
+	size_t n, i, l;
+
+	if (r->p >= r->end)
+		return 0;
+	r->line++;
+	e = memchr(r->p, '\n', (size_t)(r->end - r->p));
+	n = (size_t)((e != NULL ? e : r->end) - r->p);
+	if (memchr(r->p, '\0', n) != NULL) {
+		pdx_set_error("%s:%u: NUL byte in input", r->name, r->line);
+		return -1;
+	}
+	if (n > PDX_KNOWLEDGE_MAXLINE) {
+		pdx_set_error("%s:%u: line longer than %d bytes", r->name,
+		    r->line, PDX_KNOWLEDGE_MAXLINE);
+		return -1;
+	}
+	if (memchr(r->p, '\r', n) != NULL) {
+		pdx_set_error("%s:%u: carriage return in line (use LF line "
+		    "ends)", r->name, r->line);
+		return -1;
+	}
+	for (i = 0; i < n; i += l) {
+		l = utf8_len((const unsigned char *)r->p + i, n - i);
+		if (l == 0) {
+			pdx_set_error("%s:%u: invalid UTF-8 at byte %zu",
+			    r->name, r->line, i + 1);
+			return -1;
+		}
+	}
+	memcpy(r->buf, r->p, n);
+	r->buf[n] = '\0';
+	r->p += n + (e != NULL ? 1 : 0);
+	*linep = r->buf;
+	return 1;
+}
+
+/*
+ * The next line that is neither blank nor a comment.  Returns as
+ * kread_line.
+ */
+static int
+kread_record(struct kreader *r, char **linep)
+{
+	int rc;
+
+	while ((rc = kread_line(r, linep)) == 1)
+		if ((*linep)[0] != '#' && (*linep)[0] != '\0')
+			return 1;
+	return rc;
+}
+
+/* Splits line at tabs into exactly n fields; -1 (error set) otherwise. */
+static int
+split_fields(struct kreader *r, char *line, char **f, int n)
+{
+	int i = 0;
+	char *p = line, *t;
+
+	for (;;) {
+		t = strchr(p, '\t');
+		if (i < n)
+			f[i] = p;
+		i++;
+		if (t == NULL)
+			break;
+		*t = '\0';
+		p = t + 1;
+	}
+	if (i != n) {
+		pdx_set_error("%s:%u: %d fields, expected %d (tab-separated)",
+		    r->name, r->line, i, n);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		size_t l = strlen(f[i]);
+
+		if (l == 0) {
+			pdx_set_error("%s:%u: field %d is empty (write '-' "
+			    "for none where the format allows it)", r->name,
+			    r->line, i + 1);
+			return -1;
+		}
+		if (f[i][0] == ' ' || f[i][l - 1] == ' ') {
+			pdx_set_error("%s:%u: field %d has leading or "
+			    "trailing spaces", r->name, r->line, i + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Reads the header; -1 with the error set when it is not the one. */
+static int
+check_header(struct kreader *r, const char *header)
+{
+	char *line;
+	int rc;
+
+	if ((rc = kread_record(r, &line)) <= 0) {
+		if (rc == 0)
+			pdx_set_error("%s: empty file, expected the header "
+			    "line", r->name);
+		return -1;
+	}
+	if (strcmp(line, header) != 0) {
+		pdx_set_error("%s:%u: not the expected header line", r->name,
+		    r->line);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- field parsers (message without the FILE:LINE prefix) ------------ */
+
+/* "N" or "LO-HI" within 0-65535, LO < HI. */
+static int
+parse_ports(const char *s, int *lo, int *hi)
+{
+	char tmp[16];
+	const char *dash = strchr(s, '-');
+	long long a, b;
+
+	if (strlen(s) >= sizeof tmp) {
+		pdx_set_error("port '%.20s' is too long", s);
+		return -1;
+	}
+	if (dash == NULL) {
+		if (pdx_parse_number(s, 0, 65535, "port", &a) != 0)
+			return -1;
+		*lo = *hi = (int)a;
+		return 0;
+	}
+	if (dash == s) {
+		pdx_set_error("port '%s' is not a number", s);
+		return -1;
+	}
+	memcpy(tmp, s, (size_t)(dash - s));
+	tmp[dash - s] = '\0';
+	if (pdx_parse_number(tmp, 0, 65535, "port", &a) != 0 ||
+	    pdx_parse_number(dash + 1, 0, 65535, "port", &b) != 0)
+		return -1;
+	if (a >= b) {
+		pdx_set_error("port range '%s' is empty or reversed", s);
+		return -1;
+	}
+	*lo = (int)a;
+	*hi = (int)b;
+	return 0;
+}
+
+/* "tcp", "tcp,udp", ...: each once. */
+static int
+parse_protos(const char *s, int *mask)
+{
+	char tmp[32], *p, *tok, *save = NULL;
+	int m = 0, bit;
+
+	if (strlen(s) >= sizeof tmp) {
+		pdx_set_error("transports '%.20s' too long", s);
+		return -1;
+	}
+	strcpy(tmp, s);
+	for (p = tmp; (tok = strtok_r(p, ",", &save)) != NULL; p = NULL) {
+		if ((bit = pdx_proto_parse(tok)) == 0 ||
+		    strcmp(tok, pdx_proto_name(bit)) != 0) {
+			pdx_set_error("unknown transport '%s' (tcp, udp, "
+			    "sctp, dccp in lower case)", tok);
+			return -1;
+		}
+		if (m & bit) {
+			pdx_set_error("transport '%s' given twice", tok);
+			return -1;
+		}
+		m |= bit;
+	}
+	if (m == 0 || s[strlen(s) - 1] == ',' || s[0] == ',' ||
+	    strstr(s, ",,") != NULL) {
+		pdx_set_error("bad transport list '%s'", s);
+		return -1;
+	}
+	*mask = m;
+	return 0;
+}
+
+static int
+parse_year(const char *s, size_t n, int *y)
+{
+	size_t i;
+
+	if (n != 4)
+		return -1;
+	for (i = 0; i < 4; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+	*y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+	    (s[3] - '0');
+	return *y >= 1969 && *y <= 2100 ? 0 : -1;
+}
+
+/* "-", "YYYY", "YYYY-YYYY" or "YYYY-". */
+static int
+parse_years(const char *s, int *from, int *to)
+{
+	const char *dash;
+
+	*from = *to = 0;
+	if (strcmp(s, "-") == 0)
+		return 0;
+	dash = strchr(s, '-');
+	if (dash == NULL) {
+		if (parse_year(s, strlen(s), from) != 0)
+			goto bad;
+		*to = *from;
+		return 0;
+	}
+	if (parse_year(s, (size_t)(dash - s), from) != 0)
+		goto bad;
+	if (dash[1] == '\0')
+		return 0;
+	if (parse_year(dash + 1, strlen(dash + 1), to) != 0 || *to < *from)
+		goto bad;
+	return 0;
+bad:
+	pdx_set_error("years '%.20s' is not -, YYYY, YYYY-YYYY or YYYY- "
+	    "(1969-2100, in order)", s);
+	return -1;
+}
+
+static int
+all_digits(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* "PORT" or "LO-HI", optionally "/proto", as cited in IANA/nmap sources. */
+static int
+valid_port_ref(const char *s, size_t n, int need_proto)
+{
+	char tmp[32];
+	const char *slash;
+	int lo, hi, m;
+
+	if (n >= sizeof tmp)
+		return 0;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	slash = strchr(tmp, '/');
+	if (slash == NULL && need_proto)
+		return 0;
+	if (slash != NULL) {
+		if (parse_protos(slash + 1, &m) != 0)
+			return 0;
+		tmp[slash - tmp] = '\0';
+	}
+	return parse_ports(tmp, &lo, &hi) == 0;
+}
+
+/*
+ * One cited source of length n; returns its PDX_SRC_* kind, 0 (error
+ * set) when it has none of the documented forms.
+ */
+static int
+classify_source(const char *s, size_t n)
+{
+	const char *sp, *sp2, *e = s + n, *u;
+
+	if (n > 5 && strncmp(s, "seed:", 5) == 0) {
+		if (all_digits(s + 5, n - 5) && n - 5 <= 5)
+			return PDX_SRC_SEED;
+		goto bad;
+	}
+	if (n > 4 && strncmp(s, "RFC ", 4) == 0) {
+		for (sp = s + 4; sp < e && isdigit((unsigned char)*sp); sp++)
+			;
+		if (sp > s + 4 && sp - (s + 4) <= 5 && (sp == e || *sp == ' '))
+			return PDX_SRC_RFC;
+		goto bad;
+	}
+	if (n > 14 && strncmp(s, "IANA registry ", 14) == 0) {
+		/* IANA registry NAME PORT[/PROTO] */
+		sp = memchr(s + 14, ' ', n - 14);
+		if (sp == NULL || sp == s + 14)
+			goto bad;
+		if (memchr(sp + 1, ' ', (size_t)(e - sp - 1)) != NULL ||
+		    !valid_port_ref(sp + 1, (size_t)(e - sp - 1), 0))
+			goto bad;
+		return PDX_SRC_IANA;
+	}
+	if (n > 14 && strncmp(s, "nmap-services ", 14) == 0) {
+		/* nmap-services NAME PORT/PROTO (nmap-common VERSION) */
+		sp = memchr(s + 14, ' ', n - 14);
+		if (sp == NULL || sp == s + 14)
+			goto bad;
+		sp2 = memchr(sp + 1, ' ', (size_t)(e - sp - 1));
+		if (sp2 == NULL || !valid_port_ref(sp + 1,
+		    (size_t)(sp2 - sp - 1), 1))
+			goto bad;
+		if ((size_t)(e - sp2) < 15 ||
+		    strncmp(sp2, " (nmap-common ", 14) != 0 || e[-1] != ')')
+			goto bad;
+		return PDX_SRC_NMAP;
+	}
+	/* A URL, alone or after a document title. */
+	for (u = s; u + 8 <= e; u++) {
+		if ((strncmp(u, "https://", 8) == 0 ||
+		    strncmp(u, "http://", 7) == 0) &&
+		    (u == s || u[-1] == ' ')) {
+			const char *h = u + (u[4] == 's' ? 8 : 7), *q;
+
+			for (q = h; q < e && *q != ' '; q++)
+				;
+			if (q == e && q - h >= 4 && memchr(h, '.',
+			    (size_t)(q - h)) != NULL)
+				return PDX_SRC_URL;
+			break;
+		}
+	}
+bad:
+	pdx_set_error("source '%.*s' is not a URL, 'RFC N', 'IANA registry "
+	    "NAME PORT[/PROTO]', 'nmap-services NAME PORT/PROTO "
+	    "(nmap-common V)' or 'seed:PORT'", (int)(n > 80 ? 80 : n), s);
+	return 0;
+}
+
+/* Every "; "-separated source; returns the mask, 0 with the error set. */
+static int
+parse_sources(const char *s)
+{
+	const char *p = s, *semi;
+	int mask = 0, k;
+
+	for (;;) {
+		semi = strstr(p, "; ");
+		size_t n = semi != NULL ? (size_t)(semi - p) : strlen(p);
+
+		if (n == 0) {
+			pdx_set_error("empty source in '%.40s'", s);
+			return 0;
+		}
+		if ((k = classify_source(p, n)) == 0)
+			return 0;
+		mask |= k;
+		if (semi == NULL)
+			break;
+		p = semi + 2;
+	}
+	return mask;
+}
+
+static int
+parse_text(const char *s, size_t max, const char *what)
+{
+	size_t n = strlen(s);
+
+	if (n > max) {
+		pdx_set_error("%s is longer than %zu bytes", what, max);
+		return -1;
+	}
+	if (strcmp(s, "-") == 0) {
+		pdx_set_error("%s may not be '-'", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- uses.tsv -------------------------------------------------------- */
+
+static int
+parse_use(char **f, struct pdx_use *u)
+{
+	size_t n;
+
+	memset(u, 0, sizeof *u);
+	if (parse_ports(f[0], &u->port_lo, &u->port_hi) != 0 ||
+	    parse_protos(f[1], &u->protos) != 0)
+		return -1;
+	if ((u->kind = pdx_use_kind_parse(f[2])) < 0) {
+		pdx_set_error("unknown kind '%.30s' (see docs/knowledge.md)",
+		    f[2]);
+		return -1;
+	}
+	if (parse_text(f[3], MAX_NAME, "name") != 0)
+		return -1;
+	u->name = f[3];
+	if (strlen(f[4]) > MAX_NAME) {
+		pdx_set_error("platform is longer than %d bytes", MAX_NAME);
+		return -1;
+	}
+	u->platform = strcmp(f[4], "-") == 0 ? "" : f[4];
+	if (parse_years(f[5], &u->year_from, &u->year_to) != 0)
+		return -1;
+	u->years = f[5];
+	if ((u->confidence = pdx_confidence_parse(f[6])) < 0) {
+		pdx_set_error("confidence '%.20s' is not documented or "
+		    "reported", f[6]);
+		return -1;
+	}
+	if ((u->source_kinds = parse_sources(f[7])) == 0)
+		return -1;
+	u->source = f[7];
+	if (parse_text(f[8], MAX_TEXT, "text") != 0)
+		return -1;
+	n = strlen(f[8]);
+	if (f[8][n - 1] != '.') {
+		pdx_set_error("text is not one sentence ending in '.'");
+		return -1;
+	}
+	u->text = f[8];
+	return 0;
+}
+
+long
+pdx_knowledge_parse(const char *buf, size_t len, const char *name,
+    pdx_use_fn fn, void *arg)
+{
+	struct kreader *r;
+	struct pdx_use u;
+	char *line, *f[USES_NCOLS];
+	long rows = 0;
+	int rc;
+
+	if (buf == NULL || name == NULL) {
+		pdx_set_error("pdx_knowledge_parse: no input");
+		return -1;
+	}
+	if ((r = calloc(1, sizeof *r)) == NULL) {
+		pdx_set_error("%s: out of memory", name);
+		return -1;
+	}
+	r->p = buf;
+	r->end = buf + len;
+	r->name = name;
+	if (check_header(r, pdx_uses_header) != 0)
+		goto fail;
+	while ((rc = kread_record(r, &line)) == 1) {
+		if (split_fields(r, line, f, USES_NCOLS) != 0)
+			goto fail;
+		if (parse_use(f, &u) != 0) {
+			pdx_set_error("%s:%u: %s", name, r->line,
+			    pdx_last_error());
+			goto fail;
+		}
+		u.line = r->line;
+		rows++;
+		if (fn != NULL && (rc = fn(&u, arg)) != 0) {
+			if (rc < 0)
+				goto fail;
+			break;
+		}
+	}
+	if (rc < 0)
+		goto fail;
+	free(r);
+	return rows;
+fail:
+	free(r);
+	return -1;
+}
+
+/* ---- related.tsv ----------------------------------------------------- */
+
+long
+pdx_related_parse(const char *buf, size_t len, const char *name,
+    pdx_related_fn fn, void *arg)
+{
+	struct kreader *r;
+	struct pdx_related rel;
+	char *line, *f[RELATED_NCOLS];
+	long rows = 0;
+	int rc;
+
+	if (buf == NULL || name == NULL) {
+		pdx_set_error("pdx_related_parse: no input");
+		return -1;
+	}
+	if ((r = calloc(1, sizeof *r)) == NULL) {
+		pdx_set_error("%s: out of memory", name);
+		return -1;
+	}
+	r->p = buf;
+	r->end = buf + len;
+	r->name = name;
+	if (check_header(r, pdx_related_header) != 0)
+		goto fail;
+	while ((rc = kread_record(r, &line)) == 1) {
+		if (split_fields(r, line, f, RELATED_NCOLS) != 0)
+			goto fail;
+		memset(&rel, 0, sizeof rel);
+		if (parse_ports(f[0], &rel.a_lo, &rel.a_hi) != 0 ||
+		    parse_ports(f[1], &rel.b_lo, &rel.b_hi) != 0 ||
+		    parse_text(f[2], MAX_REASON, "reason") != 0)
+			goto bad;
+		rel.reason = f[2];
+		if (strcmp(f[3], "-") == 0)
+			rel.source = "";
+		else if ((rel.source_kinds = parse_sources(f[3])) == 0)
+			goto bad;
+		else
+			rel.source = f[3];
+		rel.line = r->line;
+		rows++;
+		if (fn != NULL && (rc = fn(&rel, arg)) != 0) {
+			if (rc < 0)
+				goto fail;
+			break;
+		}
+		continue;
+bad:
+		pdx_set_error("%s:%u: %s", name, r->line, pdx_last_error());
+		goto fail;
+	}
+	if (rc < 0)
+		goto fail;
+	free(r);
+	return rows;
+fail:
+	free(r);
+	return -1;
+}
+
+/* ---- lint ------------------------------------------------------------ */
+
+/* A growable report, bounded so a broken file cannot eat memory. */
+struct report {
+	char	*buf;
+	size_t	 len, cap;
+	long	 problems;
+};
+#define REPORT_MAX	(1024 * 1024)
+
+static void report_add(struct report *, const char *, unsigned,
+    const char *, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+report_add(struct report *rp, const char *file, unsigned line,
+    const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	rp->problems++;
+	n = snprintf(msg, sizeof msg, "%s:%u: ", file, line);
+	if (n < 0 || (size_t)n >= sizeof msg)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+	va_end(ap);
+	n = (int)strlen(msg);
+	if (rp->len + (size_t)n + 2 > REPORT_MAX)
+		return;
+	if (rp->len + (size_t)n + 2 > rp->cap) {
+		size_t cap = rp->cap == 0 ? 4096 : rp->cap * 2;
+		char *nb;
+
+		while (cap < rp->len + (size_t)n + 2)
+			cap *= 2;
+		if ((nb = realloc(rp->buf, cap)) == NULL)
+			return;
+		rp->buf = nb;
+		rp->cap = cap;
+	}
+	memcpy(rp->buf + rp->len, msg, (size_t)n);
+	rp->len += (size_t)n;
+	rp->buf[rp->len++] = '\n';
+	rp->buf[rp->len] = '\0';
+}
+
+struct lint_key {
+	char		*key;
+	unsigned	 line;
+};
+
+struct lint_ctx {
+	struct report	*rp;
+	const char	*file;
+	struct lint_key	*keys;
+	size_t		 nkeys, cap;
+	int		 oom;
+};
+
+static void
+key_add(struct lint_ctx *c, char *key, unsigned line)
+{
+	if (key == NULL) {
+		c->oom = 1;
+		return;
+	}
+	if (c->nkeys == c->cap) {
+		size_t cap = c->cap == 0 ? 512 : c->cap * 2;
+		struct lint_key *nk = realloc(c->keys, cap * sizeof *nk);
+
+		if (nk == NULL) {
+			free(key);
+			c->oom = 1;
+			return;
+		}
+		c->keys = nk;
+		c->cap = cap;
+	}
+	c->keys[c->nkeys].key = key;
+	c->keys[c->nkeys].line = line;
+	c->nkeys++;
+}
+
+/* A lower-cased copy of buf for comparisons (caller frees), or NULL. */
+static char *
+make_key(char *buf)
+{
+	size_t i;
+
+	for (i = 0; buf[i] != '\0'; i++)
+		buf[i] = (char)tolower((unsigned char)buf[i]);
+	return strdup(buf);
+}
+
+static int
+lint_use(const struct pdx_use *u, void *arg)
+{
+	struct lint_ctx *c = arg;
+	char buf[256];
+
+	snprintf(buf, sizeof buf, "%d-%d|%d|%d|%s", u->port_lo, u->port_hi,
+	    u->protos, u->kind, u->name);
+	key_add(c, make_key(buf), u->line);
+	if (u->source_kinds == PDX_SRC_SEED &&
+	    u->confidence != PDX_CONF_REPORTED)
+		report_add(c->rp, c->file, u->line, "'%s' is backed only "
+		    "by a seed article and must be marked reported", u->name);
+	return 0;
+}
+
+static int
+lint_related(const struct pdx_related *r, void *arg)
+{
+	struct lint_ctx *c = arg;
+	char buf[64];
+	int swap = r->a_lo > r->b_lo ||
+	    (r->a_lo == r->b_lo && r->a_hi > r->b_hi);
+
+	if (r->a_lo == r->b_lo && r->a_hi == r->b_hi) {
+		report_add(c->rp, c->file, r->line, "port %d is related "
+		    "to itself", r->a_lo);
+		return 0;
+	}
+	snprintf(buf, sizeof buf, "%d-%d|%d-%d",
+	    swap ? r->b_lo : r->a_lo, swap ? r->b_hi : r->a_hi,
+	    swap ? r->a_lo : r->b_lo, swap ? r->a_hi : r->b_hi);
+	key_add(c, make_key(buf), r->line);
+	return 0;
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	const struct lint_key *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c != 0)
+		return c;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* Sorts the keys, reports each repeat against its first line, frees. */
+static void
+report_duplicates(struct lint_ctx *c, const char *what)
+{
+	size_t i, first = 0;
+
+	qsort(c->keys, c->nkeys, sizeof *c->keys, key_cmp);
+	for (i = 0; i < c->nkeys; i++) {
+		if (i > 0 && strcmp(c->keys[i].key, c->keys[first].key) == 0)
+			report_add(c->rp, c->file, c->keys[i].line,
+			    "duplicate %s (first at line %u)", what,
+			    c->keys[first].line);
+		else
+			first = i;
+	}
+	for (i = 0; i < c->nkeys; i++)
+		free(c->keys[i].key);
+	free(c->keys);
+	c->keys = NULL;
+	c->nkeys = c->cap = 0;
+}
+
+static int
+lint_file(const char *dir, const char *base, int uses, struct report *rp)
+{
+	struct lint_ctx c;
+	char path[4096];
+	char *buf;
+	size_t len;
+	long n;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, base) >=
+	    sizeof path) {
+		pdx_set_error("%s: path too long", dir);
+		return -1;
+	}
+	if ((buf = pdx_read_file(path, MAX_FILE, &len)) == NULL)
+		return -1;
+	memset(&c, 0, sizeof c);
+	c.rp = rp;
+	c.file = path;
+	if (uses)
+		n = pdx_knowledge_parse(buf, len, path, lint_use, &c);
+	else
+		n = pdx_related_parse(buf, len, path, lint_related, &c);
+	free(buf);
+	if (n < 0 || c.oom) {
+		size_t i;
+
+		for (i = 0; i < c.nkeys; i++)
+			free(c.keys[i].key);
+		free(c.keys);
+		if (c.oom)
+			pdx_set_error("%s: out of memory", path);
+		return -1;
+	}
+	report_duplicates(&c, uses ? "use (same ports, transports, kind "
+	    "and name)" : "pair");
+	return 0;
+}
+
+long
+pdx_knowledge_lint(const char *dir, char **report)
+{
+	struct report rp = { NULL, 0, 0, 0 };
+
+	if (report != NULL)
+		*report = NULL;
+	if (dir == NULL) {
+		pdx_set_error("pdx_knowledge_lint: no directory");
+		return -1;
+	}
+	if (lint_file(dir, "uses.tsv", 1, &rp) != 0 ||
+	    lint_file(dir, "related.tsv", 0, &rp) != 0) {
+		free(rp.buf);
+		return -1;
+	}
+	if (report != NULL)
+		*report = rp.buf;
+	else
+		free(rp.buf);
+	return rp.problems;
+}
