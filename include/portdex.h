@@ -135,9 +135,11 @@ int	pdx_iana_status(const char *name, const char *desc,
 
 /*
  * Parse an IANA CSV held in memory.  Calls fn for each row (the row is
- * borrowed for the duration of the call); fn returns 0 to go on, non-zero
- * to stop with that value.  name is used in messages ("FILE:LINE: ...").
- * Returns the number of rows, or -1 on a malformed file.
+ * borrowed for the duration of the call); fn returns 0 to go on, a
+ * positive value to stop early (the rows seen so far are returned), or a
+ * negative value to fail (-1 is returned; fn sets the error).  name is
+ * used in messages ("FILE:LINE: ...").  Returns the number of rows, or -1
+ * on a malformed file.  The other parsers below follow the same rules.
  */
 typedef int (*pdx_iana_fn)(const struct pdx_iana_row *, void *);
 long	pdx_iana_parse(const char *buf, size_t len, const char *name,

@@ -319,24 +319,29 @@ pdx_read_file(const char *path, size_t max, size_t *lenp)
 		close(fd);
 		return NULL;
 	}
-	cap = (fstat(fd, &st) == 0 && st.st_size > 0) ?
-	    (size_t)st.st_size + 1 : 65536;
-	if (cap > max + 1)
-		cap = max + 1;
-	if (cap < 2)
-		cap = 2;
+	/* No file that large fits in memory; keeps max + 2 from wrapping. */
+	if (max > SIZE_MAX / 4)
+		max = SIZE_MAX / 4;
+	/*
+	 * Room for max bytes, one more to see that the file goes on past
+	 * max, and the NUL.
+	 */
+	cap = (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    (uintmax_t)st.st_size <= max) ? (size_t)st.st_size + 2 : 65536;
+	if (cap > max + 2)
+		cap = max + 2;
 	if ((buf = malloc(cap)) == NULL)
 		goto nomem;
 	for (;;) {
 		if (len + 1 >= cap) {
 			char *nb;
 
-			if (cap > max) {
+			if (cap >= max + 2) {
 				pdx_set_error("%s: larger than %zu bytes",
 				    path, max);
 				goto fail;
 			}
-			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			cap = cap > (max + 2) / 2 ? max + 2 : cap * 2;
 			if ((nb = realloc(buf, cap)) == NULL)
 				goto nomem;
 			buf = nb;
