@@ -75,6 +75,7 @@ add_use(const struct pdx_use *u, void *arg)
 	sqlite3_bind_int(st, 3, u->port_lo);
 	sqlite3_bind_int(st, 4, u->port_hi);
 	sqlite3_bind_int(st, 5, u->protos);
+	sqlite3_bind_text(st, 6, u->text, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
@@ -183,7 +184,8 @@ pdx_knowledge_import(sqlite3 *db, const char *dir, json_t *report,
 	    sqlite3_prepare_v2(db, "INSERT INTO related VALUES (?,?,?,?,?,?)",
 	    -1, &k.ins_rel, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT INTO fts(name, body, kind, port_lo,"
-	    " port_hi, protomask) VALUES (?, ?, 'use', ?, ?, ?)", -1,
+	    " port_hi, protomask, summary) VALUES (?, ?, 'use', ?, ?, ?, ?)",
+	    -1,
 	    &k.ins_fts, NULL) != SQLITE_OK) {
 		pdx_set_error("knowledge: %s", sqlite3_errmsg(db));
 		goto out;
@@ -249,7 +251,7 @@ related_json(struct pdx_db *d, unsigned port)
 	    "  WHERE b_lo <= ?1 AND b_hi >= ?1"
 	    " UNION SELECT o.port_lo, o.port_hi, 'same service name (' ||"
 	    "  o.name || ')', 'IANA registry' FROM iana i JOIN iana o"
-	    "  ON o.name = i.name AND o.port_lo IS NOT NULL"
+	    "  ON o.name = i.name COLLATE NOCASE AND o.port_lo IS NOT NULL"
 	    "  AND o.port_lo != i.port_lo"
 	    "  WHERE i.port_lo = ?1 AND i.port_hi = ?1 AND i.name != '')"
 	    " SELECT lo, hi, reason, source, coalesce((SELECT name FROM iana"

@@ -28,6 +28,8 @@ static const char schema_sql[] =
 	"PRAGMA journal_mode=OFF;"
 	"PRAGMA synchronous=OFF;"
 	"PRAGMA page_size=4096;"
+	"PRAGMA cache_size=-65536;"
+	"PRAGMA temp_store=MEMORY;"
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE iana(id INTEGER PRIMARY KEY, origin TEXT NOT NULL,"
 	" name TEXT NOT NULL, port TEXT NOT NULL, proto TEXT NOT NULL,"
@@ -49,14 +51,13 @@ static const char schema_sql[] =
 	"CREATE TABLE brief_names(id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
 	"CREATE VIRTUAL TABLE fts USING fts5(name, body, kind UNINDEXED,"
 	" port_lo UNINDEXED, port_hi UNINDEXED, protomask UNINDEXED,"
-	" tokenize='unicode61');";
+	" summary UNINDEXED, tokenize='unicode61', detail='column');";
 
 static const char index_sql[] =
 	"CREATE INDEX iana_port ON iana(port_lo);"
 	"CREATE INDEX iana_range ON iana(port_hi, port_lo)"
 	" WHERE port_hi > port_lo;"
 	"CREATE INDEX iana_name ON iana(name COLLATE NOCASE);"
-	"CREATE INDEX iana_name_exact ON iana(name);"
 	"CREATE INDEX services_port ON services(port_lo);"
 	"CREATE INDEX services_name ON services(name COLLATE NOCASE);"
 	"CREATE INDEX rpc_number ON rpc(number);";
@@ -249,6 +250,16 @@ by_frequency(const void *a, const void *b)
 
 /* Rank 1 is the port nmap sees open most often, per transport. */
 static int
+by_port(const void *a, const void *b)
+{
+	const struct nmap_rec *x = a, *y = b;
+
+	if (x->port != y->port)
+		return x->port - y->port;
+	return x->proto - y->proto;
+}
+
+static int
 store_nmap(struct build *b)
 {
 	size_t i;
@@ -257,7 +268,6 @@ store_nmap(struct build *b)
 	qsort(b->nmap, b->nnmap, sizeof *b->nmap, by_frequency);
 	for (i = 0; i <= b->nnmap; i++) {
 		struct nmap_rec *r = &b->nmap[i];
-		sqlite3_stmt *st = b->ins_nmap;
 
 		if (i == b->nnmap || r->proto != proto) {
 			if (proto != -1) {
@@ -274,11 +284,19 @@ store_nmap(struct build *b)
 			proto = r->proto;
 			rank = 0;
 		}
+		r->rank = ++rank;
+	}
+	/* Stored in key order: appends instead of random B-tree inserts. */
+	qsort(b->nmap, b->nnmap, sizeof *b->nmap, by_port);
+	for (i = 0; i < b->nnmap; i++) {
+		struct nmap_rec *r = &b->nmap[i];
+		sqlite3_stmt *st = b->ins_nmap;
+
 		sqlite3_bind_int(st, 1, r->port);
 		sqlite3_bind_int(st, 2, r->proto);
 		sqlite3_bind_text(st, 3, r->name, -1, SQLITE_STATIC);
 		sqlite3_bind_double(st, 4, r->freq);
-		sqlite3_bind_int(st, 5, ++rank);
+		sqlite3_bind_int(st, 5, r->rank);
 		if (step_done(b->db, st, "nmap-services") != 0)
 			return -1;
 	}
@@ -491,14 +509,16 @@ out:
 
 static const char fts_sql[] =
 	/* One document per IANA service/port (tcp and udp rows merged). */
-	"INSERT INTO fts(name, body, kind, port_lo, port_hi, protomask)"
+	"INSERT INTO fts(name, body, kind, port_lo, port_hi, protomask,"
+	" summary)"
 	" SELECT name, description || ' ' || notes || ' ' || unauth,"
-	"  'iana', port_lo, port_hi, sum(DISTINCT protomask)"
+	"  'iana', port_lo, port_hi, sum(DISTINCT protomask), description"
 	" FROM iana WHERE status >= 3 OR name != ''"
 	" GROUP BY name, port_lo, port_hi, description;"
-	"INSERT INTO fts(name, body, kind, port_lo, port_hi, protomask)"
+	"INSERT INTO fts(name, body, kind, port_lo, port_hi, protomask,"
+	" summary)"
 	" SELECT s.name, s.aliases || ' ' || s.comment, 'services', s.port_lo,"
-	"  s.port_hi, s.protomask FROM services s WHERE NOT EXISTS"
+	"  s.port_hi, s.protomask, s.comment FROM services s WHERE NOT EXISTS"
 	"  (SELECT 1 FROM iana i WHERE i.name = s.name COLLATE NOCASE"
 	"   AND i.port_lo = s.port_lo);";
 

@@ -353,7 +353,7 @@ json_t *
 pdx_find(struct pdx_db *d, const char *query, int limit)
 {
 	static const char sql[] =
-	    "SELECT name, body, kind, port_lo, port_hi, protomask,"
+	    "SELECT name, summary, kind, port_lo, port_hi, protomask,"
 	    " bm25(fts, 10.0, 1.0) AS score FROM fts WHERE fts MATCH ?"
 	    " ORDER BY score, port_lo LIMIT ?";
 	static const char *const ops[] = { " ", " OR " };

@@ -103,7 +103,16 @@ find_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			for (j = 0; text[j] != '\0'; j++)
 				if (text[j] == '\n' || text[j] == '\t')
 					text[j] = ' ';
-			fprintf(ctx->out, "%s%-11s%s %-13s %-16s %s\n",
+			/* one line each on an 80-column terminal */
+			if (strlen(text) > 40 && !ctx->json) {
+				size_t cut = 37;
+
+				while (cut > 0 && ((unsigned char)text[cut] &
+				    0xc0) == 0x80)
+					cut--;
+				strcpy(text + cut, "...");
+			}
+			fprintf(ctx->out, "%s%-11s%s %-8s %-16.16s %s\n",
 			    out_sgr(ctx, "bold"), port, out_reset(ctx),
 			    protos, json_string_value(
 			    json_object_get(r, "name")), text);
