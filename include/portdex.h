@@ -256,6 +256,9 @@ struct pdx_update_opts {
 	const char	*etc_rpc;	/* or NULL: search */
 	const char	*knowledge_dir;	/* curated data, or NULL: search */
 	int		 no_search;	/* use only what is named above */
+	/* Told when the update must wait for another one (may be NULL). */
+	void		(*notify)(const char *msg, void *arg);
+	void		*notify_arg;
 };
 
 /*
@@ -307,4 +310,6 @@ int	pdx_rpc_name(struct pdx_db *, long program, const char **name,
 #include "portdex/sockets.h"
 #include "portdex/scan.h"
 #include "portdex/rpc.h"
+#include "portdex/votes.h"
+#include "portdex/pick.h"
 

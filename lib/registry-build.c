@@ -710,8 +710,9 @@ stage(json_t *report, const char *name, struct timespec *t0)
 }
 
 static int
-lock_registry(const char *db_path, int *fdp, json_t *report)
+lock_registry(const struct pdx_update_opts *o, int *fdp, json_t *report)
 {
+	const char *db_path = o->db_path;
 	char lock[PATH_MAX];
 	int fd;
 
@@ -731,8 +732,13 @@ lock_registry(const char *db_path, int *fdp, json_t *report)
 			return -1;
 		}
 		json_object_set_new(report, "waited_for_lock", json_true());
-		fprintf(stderr, "portdex: update: another update of %s is "
-		    "running; waiting for it to finish\n", db_path);
+		if (o->notify != NULL) {
+			char msg[PATH_MAX + 80];
+
+			snprintf(msg, sizeof msg, "another update of %s is "
+			    "running; waiting for it to finish", db_path);
+			o->notify(msg, o->notify_arg);
+		}
 		if (flock(fd, LOCK_EX) == -1) {
 			pdx_set_error("%s: %s", lock, strerror(errno));
 			close(fd);
@@ -816,7 +822,7 @@ pdx_update(const struct pdx_update_opts *o)
 		return NULL;
 	}
 	report = json_pack("{s:s, s:[]}", "database", o->db_path, "sources");
-	if (lock_registry(o->db_path, &lockfd, report) != 0)
+	if (lock_registry(o, &lockfd, report) != 0)
 		goto fail;
 	if (snprintf(tmp, sizeof tmp, "%s.new-%ld", o->db_path,
 	    (long)getpid()) >= (int)sizeof tmp) {

@@ -13,9 +13,15 @@
 struct pdx_db {
 	sqlite3		*db;
 	char		*path;
-	/* brief table, loaded on first pdx_brief() */
-	int		 brief_loaded;
+	/*
+	 * brief table: the first lookups of a transport read single words
+	 * through an open blob handle; past BRIEF_BULK of them the whole
+	 * table of that transport is copied into memory.
+	 */
+	int		 names_loaded;
 	uint32_t	*brief[PDX_NPROTO];
+	sqlite3_blob	*brief_blob[PDX_NPROTO];
+	unsigned	 brief_reads[PDX_NPROTO];
 	char		*names;		/* NUL-separated, index 0 = "" */
 	const char	**name_ptr;
 	unsigned	 nnames;

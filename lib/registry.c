@@ -105,10 +105,13 @@ pdx_db_close(struct pdx_db *d)
 
 	if (d == NULL)
 		return;
+	for (i = 0; i < PDX_NPROTO; i++) {
+		if (d->brief_blob[i] != NULL)
+			sqlite3_blob_close(d->brief_blob[i]);
+		free(d->brief[i]);
+	}
 	if (d->db != NULL)
 		sqlite3_close(d->db);
-	for (i = 0; i < PDX_NPROTO; i++)
-		free(d->brief[i]);
 	free(d->names);
 	free(d->name_ptr);
 	free(d->meta_buf);
@@ -151,39 +154,19 @@ pdx_db_meta(struct pdx_db *d, const char *key)
 	return d->meta_buf;
 }
 
+#define BRIEF_BULK	256
+
 static int
-load_brief(struct pdx_db *d)
+load_names(struct pdx_db *d)
 {
 	sqlite3_stmt *st;
-	int rc = -1, i, n;
+	int rc = -1, n;
 	unsigned k;
 	const char *p;
 
-	if (pdx_db_prepare(d, "SELECT proto, data FROM brief", &st) != 0)
-		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int proto = sqlite3_column_int(st, 0);
-
-		i = pdx_proto_index(proto);
-		n = sqlite3_column_bytes(st, 1);
-		if (i < 0 || n != 65536 * 4 || d->brief[i] != NULL) {
-			pdx_set_error("%s: damaged brief table", d->path);
-			goto out;
-		}
-		if ((d->brief[i] = malloc(65536 * 4)) == NULL)
-			goto nomem;
-		memcpy(d->brief[i], sqlite3_column_blob(st, 1), 65536 * 4);
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	for (i = 0; i < PDX_NPROTO; i++)
-		if (d->brief[i] == NULL) {
-			pdx_set_error("%s: damaged brief table", d->path);
-			goto out;
-		}
 	if (pdx_db_prepare(d, "SELECT data FROM brief_names WHERE id = 1",
 	    &st) != 0)
-		goto out;
+		return -1;
 	if (sqlite3_step(st) != SQLITE_ROW ||
 	    (n = sqlite3_column_bytes(st, 0)) < 1) {
 		pdx_set_error("%s: damaged name table", d->path);
@@ -200,7 +183,7 @@ load_brief(struct pdx_db *d)
 		goto nomem;
 	for (k = 0, p = d->names; p < d->names + n; p += strlen(p) + 1)
 		d->name_ptr[k++] = p;
-	d->brief_loaded = 1;
+	d->names_loaded = 1;
 	rc = 0;
 	goto out;
 nomem:
@@ -208,6 +191,52 @@ nomem:
 out:
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* The brief word of port in transport index i. */
+static int
+brief_word(struct pdx_db *d, int i, unsigned port, uint32_t *w)
+{
+	sqlite3_int64 rowid = 1 << i;	/* brief.proto is the rowid */
+	unsigned char b[4];
+
+	if (d->brief[i] != NULL) {
+		*w = d->brief[i][port];
+		return 0;
+	}
+	if (d->brief_blob[i] == NULL && sqlite3_blob_open(d->db, "main",
+	    "brief", "data", rowid, 0, &d->brief_blob[i]) != SQLITE_OK) {
+		pdx_set_error("%s: damaged brief table: %s", d->path,
+		    sqlite3_errmsg(d->db));
+		return -1;
+	}
+	if (sqlite3_blob_bytes(d->brief_blob[i]) != 65536 * 4) {
+		pdx_set_error("%s: damaged brief table", d->path);
+		return -1;
+	}
+	if (++d->brief_reads[i] > BRIEF_BULK) {
+		/* Many lookups: one copy of the whole table is cheaper. */
+		if ((d->brief[i] = malloc(65536 * 4)) == NULL) {
+			pdx_set_error("out of memory");
+			return -1;
+		}
+		if (sqlite3_blob_read(d->brief_blob[i], d->brief[i],
+		    65536 * 4, 0) != SQLITE_OK) {
+			free(d->brief[i]);
+			d->brief[i] = NULL;
+			pdx_set_error("%s: %s", d->path, sqlite3_errmsg(d->db));
+			return -1;
+		}
+		*w = d->brief[i][port];
+		return 0;
+	}
+	if (sqlite3_blob_read(d->brief_blob[i], b, 4, (int)port * 4) !=
+	    SQLITE_OK) {
+		pdx_set_error("%s: %s", d->path, sqlite3_errmsg(d->db));
+		return -1;
+	}
+	memcpy(w, b, 4);	/* stored in this machine's byte order */
+	return 0;
 }
 
 int
@@ -220,11 +249,12 @@ pdx_brief(struct pdx_db *d, unsigned port, int proto, struct pdx_brief *b)
 		pdx_set_error("bad port %u or protocol %d", port, proto);
 		return -1;
 	}
-	if (!d->brief_loaded && load_brief(d) != 0)
+	if (brief_word(d, i, port, &w) != 0)
 		return -1;
-	w = d->brief[i][port];
 	nid = w >> 16;
-	b->name = nid < d->nnames ? d->name_ptr[nid] : "";
+	if (nid != 0 && !d->names_loaded && load_names(d) != 0)
+		return -1;
+	b->name = nid != 0 && nid < d->nnames ? d->name_ptr[nid] : "";
 	b->status = w & 0xff;
 	b->risk = (w >> 8) & 0xff;
 	if (b->status > PDX_ST_ASSIGNED)

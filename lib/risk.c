@@ -24,6 +24,7 @@ struct risk_facts {
 	int		 malware;	/* curated: documented malware port */
 	int		 malware_reported; /* curated: only reported */
 	int		 historic_use;	/* curated: the official use is dead */
+	int		 legit_use;	/* curated: documented non-malware use */
 };
 
 /* Protocol families with a known exposure problem. */
@@ -98,7 +99,14 @@ check_historic_use(const struct risk_facts *f)
 static int
 check_malware(const struct risk_facts *f)
 {
-	return f->malware;
+	return f->malware && !f->legit_use;
+}
+
+/* Squid's 3128 and SOCKS's 1080 are also MyDoom's: less alarming. */
+static int
+check_malware_shared(const struct risk_facts *f)
+{
+	return f->malware && f->legit_use;
 }
 
 static int
@@ -161,6 +169,10 @@ static const struct pdx_risk_rule {
 	{ "malware-port", PDX_LEVEL_HIGH,
 	  "known trojan or backdoor port (curated data): a listener here "
 	  "deserves a look at its process and binary", check_malware, 0 },
+	{ "malware-port-shared", PDX_LEVEL_MEDIUM,
+	  "known trojan or backdoor port that legitimate software also uses "
+	  "by default (curated data): check which program listens",
+	  check_malware_shared, 0 },
 	{ "malware-reported", PDX_LEVEL_MEDIUM,
 	  "malware reportedly used this port (curated data, no primary "
 	  "source): check what listens before trusting it",
@@ -284,6 +296,7 @@ mark(sqlite3 *db, const char *sql, uint8_t *flags[PDX_NPROTO], uint8_t bit)
 #define F_MALWARE	2
 #define F_HISTORIC	4
 #define F_MALWARE_REP	8
+#define F_LEGIT		16
 
 static const char unauth_sql[] =
 	"SELECT port_lo, port_hi, protomask FROM iana WHERE unauth != ''"
@@ -294,6 +307,10 @@ static const char malware_sql[] =
 static const char malware_rep_sql[] =
 	"SELECT port_lo, port_hi, protomask FROM uses WHERE kind = 'malware'"
 	" AND confidence != 'documented'";
+static const char legit_sql[] =
+	"SELECT port_lo, port_hi, protomask FROM uses WHERE kind IN"
+	" ('unofficial', 'vendor-default', 'platform-default', 'game')"
+	" AND confidence = 'documented'";
 static const char historic_sql[] =
 	"SELECT port_lo, port_hi, protomask FROM uses WHERE kind = 'historic'"
 	" AND official = 1";
@@ -317,7 +334,8 @@ pdx_risk_fill(sqlite3 *db, uint32_t *words[PDX_NPROTO])
 	if (has_table(db, "uses") &&
 	    (mark(db, malware_sql, flags, F_MALWARE) != 0 ||
 	    mark(db, malware_rep_sql, flags, F_MALWARE_REP) != 0 ||
-	    mark(db, historic_sql, flags, F_HISTORIC) != 0))
+	    mark(db, historic_sql, flags, F_HISTORIC) != 0 ||
+	    mark(db, legit_sql, flags, F_LEGIT) != 0))
 		goto out;
 	for (i = 0; i < PDX_NPROTO; i++) {
 		for (p = 0; p < 65536; p++) {
@@ -332,6 +350,7 @@ pdx_risk_fill(sqlite3 *db, uint32_t *words[PDX_NPROTO])
 			f.malware_reported = (flags[i][p] & F_MALWARE_REP)
 			    != 0;
 			f.historic_use = (flags[i][p] & F_HISTORIC) != 0;
+			f.legit_use = (flags[i][p] & F_LEGIT) != 0;
 			w = (w & ~0xff00u) | ((uint32_t)evaluate(&f, NULL) << 8);
 			words[i][p] = w;
 		}
@@ -380,6 +399,10 @@ pdx_risk_assess(struct pdx_db *d, unsigned port, int proto, int status)
 	static const char historic_q[] =
 	    "SELECT 1 FROM uses WHERE kind = 'historic' AND official = 1"
 	    " AND port_lo <= ?1 AND port_hi >= ?1 AND (protomask & ?2)";
+	static const char legit_q[] =
+	    "SELECT 1 FROM uses WHERE kind IN ('unofficial', 'vendor-default',"
+	    " 'platform-default', 'game') AND confidence = 'documented'"
+	    " AND port_lo <= ?1 AND port_hi >= ?1 AND (protomask & ?2)";
 	struct risk_facts f;
 	json_t *reasons = json_array();
 	int level, uses = has_table(d->db, "uses");
@@ -392,6 +415,7 @@ pdx_risk_assess(struct pdx_db *d, unsigned port, int proto, int status)
 	f.malware = uses && any_row(d, malware_q, port, proto);
 	f.malware_reported = uses && any_row(d, malware_rep_q, port, proto);
 	f.historic_use = uses && any_row(d, historic_q, port, proto);
+	f.legit_use = uses && any_row(d, legit_q, port, proto);
 	level = evaluate(&f, reasons);
 	return json_pack("{s:s, s:o}", "level", pdx_level_name(level),
 	    "reasons", reasons);

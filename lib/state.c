@@ -31,6 +31,14 @@ static const char *const migrations[] = {
 	" proto INTEGER NOT NULL, text TEXT NOT NULL, author TEXT NOT NULL,"
 	" created TEXT NOT NULL);"
 	"CREATE INDEX notes_port ON notes(port);",
+	/* 2: web votes (a count per port and choice), per-client limits */
+	"CREATE TABLE votes(port INTEGER NOT NULL, choice TEXT NOT NULL"
+	" CHECK (choice IN ('sad', 'meh', 'happy')),"
+	" count INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (port, choice))"
+	" WITHOUT ROWID;"
+	"CREATE TABLE vote_clients(client TEXT NOT NULL, port INTEGER NOT NULL,"
+	" at INTEGER NOT NULL);"
+	"CREATE INDEX vote_clients_client ON vote_clients(client, at);",
 };
 #define NMIGRATIONS (int)(sizeof migrations / sizeof *migrations)
 

@@ -94,6 +94,13 @@ print_report(struct cmd_ctx *ctx, json_t *r)
 		    total - SHOW_ROWS);
 }
 
+static void
+tell_waiting(const char *msg, void *arg)
+{
+	(void)arg;
+	out_error("update", "%s", msg);
+}
+
 static int
 update_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -114,6 +121,7 @@ update_exec(struct cmd_ctx *ctx, int argc, char **argv)
 
 	memset(&o, 0, sizeof o);
 	o.db_path = ctx->db_path;
+	o.notify = tell_waiting;
 	while ((ch = getopt_long(argc, argv, "f:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':

@@ -30,20 +30,26 @@ usage(FILE *f)
 	    "2 usage or input error\n");
 }
 
+/* The version, and the registry in use (--db counts) with its sources. */
 static void
-version(void)
+version(const char *db_path)
 {
 	struct pdx_db *db;
 	const char *v;
 
 	printf("portdex %s\n", PDX_VERSION);
-	if ((db = pdx_db_open(pdx_default_db_path(0))) != NULL) {
-		printf("registry: %s\n", pdx_default_db_path(0));
-		if ((v = pdx_db_meta(db, "sources")) != NULL)
-			printf("sources: %s\n", v);
-		pdx_db_close(db);
-	} else
-		printf("registry: none (run 'portdex update')\n");
+	if (db_path == NULL)
+		db_path = pdx_default_db_path(0);
+	if ((db = pdx_db_open(db_path)) == NULL) {
+		printf("registry: none: %s\n", pdx_last_error());
+		return;
+	}
+	printf("registry: %s\n", db_path);
+	if ((v = pdx_db_meta(db, "built")) != NULL)
+		printf("built: %s\n", v);
+	if ((v = pdx_db_meta(db, "sources")) != NULL)
+		printf("sources: %s\n", v);
+	pdx_db_close(db);
 }
 
 const struct cmd_entry *
@@ -106,7 +112,7 @@ main(int argc, char **argv)
 	const struct cmd_entry *cmd;
 	const char *color = NULL;
 	char **nargv;
-	int i, nargc = 0, rc, dashdash = 0;
+	int i, nargc = 0, rc = EXIT_USAGE, dashdash = 0, want_version = 0;
 
 	setlocale(LC_CTYPE, "");
 	memset(&ctx, 0, sizeof ctx);
@@ -137,7 +143,8 @@ main(int argc, char **argv)
 		    strcmp(a, "--color") == 0) {
 			if (i + 1 >= argc) {
 				out_error(NULL, "option %s needs a value", a);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto done;
 			}
 			if (a[2] == 'd')
 				ctx.db_path = argv[++i];
@@ -151,19 +158,25 @@ main(int argc, char **argv)
 			ctx.state_path = a + 8;
 		else if (strncmp(a, "--color=", 8) == 0)
 			color = a + 8;
-		else if (strcmp(a, "--version") == 0) {
-			version();
-			return EXIT_OK;
-		} else if ((strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+		else if (strcmp(a, "--version") == 0)
+			want_version = 1;	/* after --db, wherever it is */
+		else if ((strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
 		    && nargc == 0) {
 			usage(stdout);
-			return EXIT_OK;
+			rc = EXIT_OK;
+			goto done;
 		} else
 			nargv[nargc++] = argv[i];
 	}
+	if (want_version) {
+		version(ctx.db_path);
+		rc = EXIT_OK;
+		goto done;
+	}
 	if (nargc == 0) {
 		usage(stderr);
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto done;
 	}
 
 	if (color == NULL || strcmp(color, "auto") == 0) {
@@ -178,7 +191,8 @@ main(int argc, char **argv)
 	else {
 		out_error(NULL, "--color takes auto, always or never, not "
 		    "'%s'", color);
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto done;
 	}
 	if (ctx.json)
 		ctx.color = 0;
@@ -189,13 +203,14 @@ main(int argc, char **argv)
 		nargc++;
 	}
 	if ((cmd = cmd_find(nargv[0])) == NULL)
-		return EXIT_USAGE;
+		goto done;
 	for (i = 1; i < nargc; i++) {
 		if (strcmp(nargv[i], "-h") == 0 ||
 		    strcmp(nargv[i], "--help") == 0) {
 			printf("usage: portdex %s %s\n  %s\n", cmd->name,
 			    cmd->usage, cmd->summary);
-			return EXIT_OK;
+			rc = EXIT_OK;
+			goto done;
 		}
 	}
 
@@ -206,7 +221,8 @@ main(int argc, char **argv)
 		ctx.db = pdx_db_open(ctx.db_path);
 		if (ctx.db == NULL && (cmd->flags & CMD_NEEDS_DB)) {
 			out_error(cmd->name, "%s", pdx_last_error());
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto done;
 		}
 	}
 	if (ctx.state_path == NULL)
@@ -217,8 +233,8 @@ main(int argc, char **argv)
 		ctx.state = pdx_state_open(ctx.state_path);
 		if (ctx.state == NULL) {
 			out_error(cmd->name, "%s", pdx_last_error());
-			pdx_db_close(ctx.db);
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto done;
 		}
 	}
 
@@ -229,6 +245,7 @@ main(int argc, char **argv)
 		out_error(cmd->name, "writing output: %s", strerror(errno));
 		rc = EXIT_USAGE;
 	}
+done:
 	pdx_state_close(ctx.state);
 	pdx_db_close(ctx.db);
 	free(nargv);

@@ -225,6 +225,9 @@ int	pdx_sock_filter_match(const struct pdx_sock_filter *,
 /* Appends a copy of s (its pointers are taken over).  Returns 0 or -1. */
 int	pdx_sockvec_push(struct pdx_socket **, size_t *n, size_t *cap,
 	    const struct pdx_socket *s);
+/* Writes the text of an AF_INET/AF_INET6 address (as inet_ntop does)
+ * into buf, which holds INET6_ADDRSTRLEN (46) bytes. */
+void	pdx_format_addr(int family, const uint8_t *addr, char *buf);
 /* Fills local/remote from the raw addresses. */
 void	pdx_socket_format_addrs(struct pdx_socket *);
 

@@ -1,0 +1,523 @@
+/*
+ * procwalk.c - which process holds each socket: one walk of /proc/PID/fd
+ * that stops as soon as every wanted socket inode is found, then the
+ * holder's name, command line, systemd unit or container (from
+ * /proc/PID/cgroup), and the user name of each socket's uid.  It counts
+ * the sockets it could not attribute and why.  Listing sockets is not its
+ * business (sockets*.c).
+ */
+#define _GNU_SOURCE	/* memmem, strndup */
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "portdex.h"
+
+/* ---- cgroup paths: systemd unit and container ------------------------ */
+
+/* Unit names that are really containers: PREFIX<id>SUFFIX. */
+static const struct {
+	const char	*prefix;
+	const char	*suffix;
+	const char	*kind;
+} ctr_scopes[] = {
+	{ "docker-", ".scope", "docker" },
+	{ "libpod-", ".scope", "podman" },
+	{ "cri-containerd-", ".scope", "containerd" },
+	{ "crio-", ".scope", "crio" },
+	{ "lxc.payload.", "", "lxc" },
+};
+
+/* Directories whose child is a container: PARENT/<id>. */
+static const struct {
+	const char	*parent;
+	const char	*kind;
+} ctr_dirs[] = {
+	{ "docker", "docker" },
+	{ "lxc", "lxc" },
+	{ "machine.slice", "machine" },
+};
+
+static const char *const unit_suffixes[] = { ".service", ".scope" };
+
+static int
+ends_with(const char *s, size_t n, const char *suf)
+{
+	size_t k = strlen(suf);
+
+	return n >= k && memcmp(s + n - k, suf, k) == 0;
+}
+
+static int
+all_hex(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	return n > 0;
+}
+
+/* "kind:id", a long hex id cut to the 12 characters tools show. */
+static char *
+ctr_name(const char *kind, const char *id, size_t n)
+{
+	char *r;
+	size_t k = strlen(kind);
+
+	if (n > 12 && all_hex(id, n))
+		n = 12;
+	if ((r = malloc(k + n + 2)) == NULL)
+		return NULL;
+	memcpy(r, kind, k);
+	r[k] = ':';
+	memcpy(r + k + 1, id, n);
+	r[k + n + 1] = '\0';
+	return r;
+}
+
+/* Scans one cgroup path (n bytes) for a unit and a container. */
+static void
+scan_path(const char *path, size_t n, char **unit, char **container)
+{
+	const char *c = path, *end = path + n, *slash, *prev = NULL;
+	size_t prevlen = 0, len, i, pl, sl;
+
+	for (; c < end; c = slash + 1) {
+		if ((slash = memchr(c, '/', (size_t)(end - c))) == NULL)
+			slash = end;
+		len = (size_t)(slash - c);
+		if (len == 0)
+			continue;
+		for (i = 0; *container == NULL &&
+		    i < sizeof ctr_scopes / sizeof ctr_scopes[0]; i++) {
+			pl = strlen(ctr_scopes[i].prefix);
+			sl = strlen(ctr_scopes[i].suffix);
+			if (len > pl + sl &&
+			    memcmp(c, ctr_scopes[i].prefix, pl) == 0 &&
+			    ends_with(c, len, ctr_scopes[i].suffix))
+				*container = ctr_name(ctr_scopes[i].kind,
+				    c + pl, len - pl - sl);
+		}
+		for (i = 0; *container == NULL && prev != NULL &&
+		    i < sizeof ctr_dirs / sizeof ctr_dirs[0]; i++) {
+			if (prevlen == strlen(ctr_dirs[i].parent) &&
+			    memcmp(prev, ctr_dirs[i].parent, prevlen) == 0)
+				*container = ctr_name(ctr_dirs[i].kind, c,
+				    len);
+		}
+		if (*container == NULL && len == 64 && all_hex(c, len))
+			*container = ctr_name("container", c, len);
+		for (i = 0; i < sizeof unit_suffixes / sizeof unit_suffixes[0];
+		    i++) {
+			if (ends_with(c, len, unit_suffixes[i]) &&
+			    len > strlen(unit_suffixes[i])) {
+				free(*unit);
+				*unit = strndup(c, len);
+			}
+		}
+		prev = c;
+		prevlen = len;
+	}
+}
+
+void
+pdx_cgroup_parse(const char *text, char **unit, char **container)
+{
+	const char *line, *nl, *best = NULL, *path;
+	size_t bestlen = 0, len;
+	int rank, bestrank = -1;
+
+	*unit = NULL;
+	*container = NULL;
+	if (text == NULL)
+		return;
+	/*
+	 * Prefer the unified hierarchy ("0::/..."), then systemd's named
+	 * one, then any line: "ID:CONTROLLERS:PATH".
+	 */
+	for (line = text; *line != '\0'; line = nl + 1) {
+		if ((nl = strchr(line, '\n')) == NULL)
+			nl = line + strlen(line);
+		len = (size_t)(nl - line);
+		path = memchr(line, ':', len);
+		if (path != NULL)
+			path = memchr(path + 1, ':', (size_t)(nl - path - 1));
+		if (path != NULL) {
+			path++;
+			if (len >= 3 && memcmp(line, "0::", 3) == 0)
+				rank = 2;
+			else if (memmem(line, len, ":name=systemd:", 14) !=
+			    NULL)
+				rank = 1;
+			else
+				rank = 0;
+			if (rank > bestrank) {
+				bestrank = rank;
+				best = path;
+				bestlen = (size_t)(nl - path);
+			}
+		}
+		if (*nl == '\0')
+			break;
+	}
+	if (best != NULL)
+		scan_path(best, bestlen, unit, container);
+	/* A container's scope is its own unit; say it once. */
+	if (*container != NULL && *unit != NULL && strchr(*unit, '-') &&
+	    ends_with(*unit, strlen(*unit), ".scope")) {
+		size_t i;
+
+		for (i = 0; i < sizeof ctr_scopes / sizeof ctr_scopes[0]; i++)
+			if (strncmp(*unit, ctr_scopes[i].prefix,
+			    strlen(ctr_scopes[i].prefix)) == 0) {
+				free(*unit);
+				*unit = NULL;
+				break;
+			}
+	}
+}
+
+#ifdef __linux__
+
+/* ---- inode lookup ----------------------------------------------------- */
+
+struct inoslot {
+	unsigned long	 ino;		/* 0: empty */
+	size_t		 idx;		/* first socket with it */
+};
+
+/* Keys live in the table: no trip to the big socket array per probe. */
+struct inomap {
+	struct inoslot	*slot;
+	size_t		 mask;
+	size_t		*next;		/* next socket with the same inode + 1 */
+};
+
+static size_t
+ino_hash(unsigned long ino, size_t mask)
+{
+	return (size_t)((ino * 0x9E3779B97F4A7C15ULL) >> 32) & mask;
+}
+
+static int
+inomap_build(struct inomap *m, struct pdx_socket *v, size_t n)
+{
+	size_t size = 64, i, h;
+
+	while (size < n * 2)
+		size *= 2;
+	m->mask = size - 1;
+	m->slot = calloc(size, sizeof *m->slot);
+	m->next = calloc(n + 1, sizeof *m->next);
+	if (m->slot == NULL || m->next == NULL) {
+		free(m->slot);
+		free(m->next);
+		pdx_set_error("out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i].inode == 0)
+			continue;
+		for (h = ino_hash(v[i].inode, m->mask); m->slot[h].ino != 0 &&
+		    m->slot[h].ino != v[i].inode; h = (h + 1) & m->mask)
+			;
+		if (m->slot[h].ino == 0) {
+			m->slot[h].ino = v[i].inode;
+			m->slot[h].idx = i;
+		} else {
+			/* Same inode listed twice: chain it. */
+			m->next[i] = m->next[m->slot[h].idx];
+			m->next[m->slot[h].idx] = i + 1;
+		}
+	}
+	return 0;
+}
+
+/* Index + 1 of the first socket with ino, 0 if none. */
+static size_t
+inomap_find(const struct inomap *m, unsigned long ino)
+{
+	size_t h;
+
+	for (h = ino_hash(ino, m->mask); m->slot[h].ino != 0;
+	    h = (h + 1) & m->mask)
+		if (m->slot[h].ino == ino)
+			return m->slot[h].idx + 1;
+	return 0;
+}
+
+/* ---- per-process facts ------------------------------------------------ */
+
+struct procinfo {
+	pid_t	 pid;
+	char	 comm[32];
+	char	*cmdline;
+	char	*unit;
+	char	*container;
+};
+
+/* Reads at most size-1 bytes of dir/name; returns the length or -1. */
+static ssize_t
+read_small(int dirfd, const char *name, char *buf, size_t size)
+{
+	ssize_t got, total = 0;
+	int fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	while ((size_t)total < size - 1) {
+		got = read(fd, buf + total, size - 1 - (size_t)total);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		total += got;
+	}
+	close(fd);
+	buf[total] = '\0';
+	return total;
+}
+
+static void
+procinfo_load(struct procinfo *pi, int piddir, pid_t pid)
+{
+	char buf[4096];
+	ssize_t len, i;
+
+	memset(pi, 0, sizeof *pi);
+	pi->pid = pid;
+	if ((len = read_small(piddir, "comm", buf, sizeof buf)) > 0) {
+		if (buf[len - 1] == '\n')
+			buf[--len] = '\0';
+		if ((size_t)len >= sizeof pi->comm)
+			len = sizeof pi->comm - 1;
+		memcpy(pi->comm, buf, (size_t)len);
+		pi->comm[len] = '\0';
+	}
+	if ((len = read_small(piddir, "cmdline", buf, sizeof buf)) > 0) {
+		while (len > 0 && buf[len - 1] == '\0')
+			len--;
+		for (i = 0; i < len; i++)
+			if (buf[i] == '\0')
+				buf[i] = ' ';
+		buf[len] = '\0';
+		if (len > 0)
+			pi->cmdline = strdup(buf);
+	}
+	if (read_small(piddir, "cgroup", buf, sizeof buf) > 0)
+		pdx_cgroup_parse(buf, &pi->unit, &pi->container);
+}
+
+static void
+procinfo_clear(struct procinfo *pi)
+{
+	free(pi->cmdline);
+	free(pi->unit);
+	free(pi->container);
+	memset(pi, 0, sizeof *pi);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+static void
+give(struct pdx_socket *s, const struct procinfo *pi)
+{
+	s->pid = pi->pid;
+	memcpy(s->comm, pi->comm, sizeof s->comm);
+	s->cmdline = dup_or_null(pi->cmdline);
+	s->unit = dup_or_null(pi->unit);
+	s->container = dup_or_null(pi->container);
+}
+
+/* ---- user names, cached by uid ---------------------------------------- */
+
+static void
+name_users(struct pdx_socket *v, size_t n)
+{
+	struct { long uid; char *name; } cache[32];
+	size_t ncache = 0, i, k;
+	struct passwd *pw;
+	char *name;
+
+	for (i = 0; i < n; i++) {
+		/* A socket with no inode (TIME_WAIT) has no real owner. */
+		if (v[i].user != NULL || v[i].uid < 0 || v[i].inode == 0)
+			continue;
+		for (k = 0; k < ncache && cache[k].uid != v[i].uid; k++)
+			;
+		if (k < ncache)
+			name = cache[k].name;
+		else {
+			pw = getpwuid((uid_t)v[i].uid);
+			name = pw != NULL ? strdup(pw->pw_name) : NULL;
+			if (ncache < sizeof cache / sizeof cache[0]) {
+				cache[ncache].uid = v[i].uid;
+				cache[ncache++].name = name;
+			} else {
+				v[i].user = name;
+				continue;
+			}
+		}
+		v[i].user = dup_or_null(name);
+	}
+	for (k = 0; k < ncache; k++)
+		free(cache[k].name);
+}
+
+/* ---- the walk ---------------------------------------------------------- */
+
+/* The inode in "socket:[12345]", or 0. */
+static unsigned long
+socket_inode(const char *link, ssize_t len)
+{
+	unsigned long ino = 0;
+	ssize_t i;
+
+	if (len < 10 || memcmp(link, "socket:[", 8) != 0 ||
+	    link[len - 1] != ']')
+		return 0;
+	for (i = 8; i < len - 1; i++) {
+		if (link[i] < '0' || link[i] > '9' || ino > ULONG_MAX / 10)
+			return 0;
+		ino = ino * 10 + (unsigned long)(link[i] - '0');
+	}
+	return ino;
+}
+
+static int
+is_pid(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+int
+pdx_sockets_attribute_at(const char *procdir, struct pdx_socket *v, size_t n,
+    struct pdx_attr_stats *stp)
+{
+	struct pdx_attr_stats st;
+	struct inomap map;
+	struct procinfo pi;
+	struct dirent *de, *fe;
+	DIR *proc = NULL, *fds;
+	char link[64], fdpath[300];
+	size_t i, wanted = 0, found = 0, k;
+	unsigned long ino;
+	ssize_t len;
+	int piddir, fdfd, loaded;
+
+	memset(&st, 0, sizeof st);
+	memset(&map, 0, sizeof map);
+	memset(&pi, 0, sizeof pi);
+	for (i = 0; i < n; i++) {
+		if (v[i].inode == 0)
+			st.no_inode++;
+		else if (v[i].pid == 0)
+			wanted++;
+	}
+	st.wanted = wanted;
+	if (wanted > 0 && inomap_build(&map, v, n) < 0)
+		return -1;
+	if (wanted > 0 && (proc = opendir(procdir)) == NULL) {
+		pdx_set_error("%s: %s", procdir, strerror(errno));
+		free(map.slot);
+		free(map.next);
+		return -1;
+	}
+	while (found < wanted && (de = readdir(proc)) != NULL) {
+		if (!is_pid(de->d_name))
+			continue;
+		/* Straight to PID/fd: most processes hold nothing wanted. */
+		snprintf(fdpath, sizeof fdpath, "%s/fd", de->d_name);
+		fdfd = openat(dirfd(proc), fdpath, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+		if (fdfd < 0) {
+			if (errno == EACCES || errno == EPERM)
+				st.denied_procs++;
+			continue;	/* or gone already */
+		}
+		if ((fds = fdopendir(fdfd)) == NULL) {
+			close(fdfd);
+			continue;
+		}
+		st.procs_walked++;
+		loaded = 0;
+		while ((fe = readdir(fds)) != NULL) {
+			if (fe->d_name[0] == '.')
+				continue;
+			len = readlinkat(fdfd, fe->d_name, link,
+			    sizeof link - 1);
+			if (len < 0 && (errno == EACCES || errno == EPERM)) {
+				st.denied_procs++;
+				break;
+			}
+			if (len <= 0 || (ino = socket_inode(link, len)) == 0)
+				continue;
+			for (k = inomap_find(&map, ino); k != 0;
+			    k = map.next[k - 1]) {
+				if (v[k - 1].pid != 0)
+					continue;
+				if (!loaded) {
+					piddir = openat(dirfd(proc),
+					    de->d_name, O_RDONLY |
+					    O_DIRECTORY | O_CLOEXEC);
+					procinfo_load(&pi, piddir,
+					    (pid_t)strtol(de->d_name, NULL,
+					    10));
+					if (piddir >= 0)
+						close(piddir);
+					loaded = 1;
+				}
+				give(&v[k - 1], &pi);
+				found++;
+			}
+			if (found == wanted)
+				break;
+		}
+		if (loaded)
+			procinfo_clear(&pi);
+		closedir(fds);
+	}
+	if (wanted > 0) {
+		closedir(proc);
+		free(map.slot);
+		free(map.next);
+	}
+	st.attributed = found;
+	if (st.denied_procs > 0)
+		st.permission = wanted - found;
+	else
+		st.no_process = wanted - found;
+	name_users(v, n);
+	if (stp != NULL)
+		*stp = st;
+	return 0;
+}
+
+int
+pdx_sockets_attribute(struct pdx_socket *v, size_t n,
+    struct pdx_attr_stats *st)
+{
+	return pdx_sockets_attribute_at("/proc", v, n, st);
+}
+
+#endif /* __linux__ */

@@ -1,0 +1,551 @@
+/*
+ * sockets.c - the platform-independent half of local sockets: the table of
+ * backends and the choice between them, entering a named network namespace
+ * around a listing, the filters, sorting, and the JSON form of a socket
+ * (annotated from the registry when one is given).  How sockets are read
+ * from a kernel lives in sockets-linux.c (netlink), sockets-proc.c
+ * (/proc/net) and sockets-other.c; who holds them lives in procwalk.c.
+ */
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "portdex.h"
+
+static const char *const state_names[PDX_SS_MAX] = {
+	[PDX_SS_ESTABLISHED] = "ESTAB",
+	[PDX_SS_SYN_SENT] = "SYN-SENT",
+	[PDX_SS_SYN_RECV] = "SYN-RECV",
+	[PDX_SS_FIN_WAIT1] = "FIN-WAIT-1",
+	[PDX_SS_FIN_WAIT2] = "FIN-WAIT-2",
+	[PDX_SS_TIME_WAIT] = "TIME-WAIT",
+	[PDX_SS_CLOSE] = "UNCONN",
+	[PDX_SS_CLOSE_WAIT] = "CLOSE-WAIT",
+	[PDX_SS_LAST_ACK] = "LAST-ACK",
+	[PDX_SS_LISTEN] = "LISTEN",
+	[PDX_SS_CLOSING] = "CLOSING",
+	[PDX_SS_NEW_SYN_RECV] = "NEW-SYN-RECV",
+};
+
+const char *
+pdx_sock_state_name(int state)
+{
+	if (state <= 0 || state >= PDX_SS_MAX || state_names[state] == NULL)
+		return "?";
+	return state_names[state];
+}
+
+/*
+ * The backends in the order AUTO tries them.  On a platform without a
+ * backend the table holds only the one that says so.
+ */
+static const struct pdx_sock_backend_ops *const backends[] = {
+#ifdef __linux__
+	&pdx_backend_netlink,
+	&pdx_backend_proc,
+#else
+	&pdx_backend_none,
+#endif
+	NULL
+};
+
+static const char *const backend_names[] = {
+	[PDX_BACKEND_AUTO] = "auto",
+	[PDX_BACKEND_NETLINK] = "netlink",
+	[PDX_BACKEND_PROC] = "proc",
+};
+
+const char *
+pdx_backend_name(int b)
+{
+	if (b < 0 || b > PDX_BACKEND_PROC)
+		return "?";
+	return backend_names[b];
+}
+
+void
+pdx_sock_filter_init(struct pdx_sock_filter *f)
+{
+	memset(f, 0, sizeof *f);
+	f->protos = PDX_TCP | PDX_UDP;
+	f->families = PDX_FAM_INET4 | PDX_FAM_INET6;
+	f->states = PDX_SSF_LISTENING;
+	f->uid = -1;
+}
+
+int
+pdx_sock_filter_match(const struct pdx_sock_filter *f,
+    const struct pdx_socket *s)
+{
+	unsigned states;
+
+	if (f == NULL)
+		return 1;
+	states = f->states != 0 ? f->states : PDX_SSF_LISTENING;
+	if (s->state <= 0 || s->state >= PDX_SS_MAX ||
+	    (states & PDX_SSF(s->state)) == 0)
+		return 0;
+	if (f->ports != NULL && !pdx_portset_has(f->ports, s->lport))
+		return 0;
+	if (f->uid >= 0 && s->uid != f->uid)
+		return 0;
+	return 1;
+}
+
+int
+pdx_sockvec_push(struct pdx_socket **v, size_t *n, size_t *cap,
+    const struct pdx_socket *s)
+{
+	struct pdx_socket *nv;
+	size_t ncap;
+
+	if (*n == *cap) {
+		ncap = *cap == 0 ? 64 : *cap * 2;
+		if (ncap > SIZE_MAX / sizeof *nv ||
+		    (nv = realloc(*v, ncap * sizeof *nv)) == NULL) {
+			pdx_set_error("out of memory listing sockets");
+			return -1;
+		}
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = *s;
+	return 0;
+}
+
+static int
+addr_is_wildcard(const struct pdx_socket *s, const uint8_t *a)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(a, zero, s->family == AF_INET ? 4 : 16) == 0;
+}
+
+static char *
+put_dec(char *p, unsigned v)
+{
+	if (v >= 100)
+		*p++ = (char)('0' + v / 100);
+	if (v >= 10)
+		*p++ = (char)('0' + v / 10 % 10);
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
+static char *
+put_v4(char *p, const uint8_t *a)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (i > 0)
+			*p++ = '.';
+		p = put_dec(p, a[i]);
+	}
+	return p;
+}
+
+/*
+ * inet_ntop's text (RFC 5952 and glibc's choices: the longest run of two
+ * or more zero groups, the first on a tie, becomes "::"; mapped and
+ * compatible IPv4 keep the dotted quad), without its sprintf calls, which
+ * dominate a listing of ten thousand sockets.  buf holds 46 bytes.
+ */
+void
+pdx_format_addr(int family, const uint8_t *a, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned w[8];
+	int i, best = -1, bestlen = 0, run = 0, started;
+	char *p = buf;
+
+	if (family == AF_INET) {
+		*put_v4(p, a) = '\0';
+		return;
+	}
+	for (i = 0; i < 8; i++) {
+		w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+		run = w[i] == 0 ? run + 1 : 0;
+		if (run > bestlen) {
+			bestlen = run;
+			best = i - run + 1;
+		}
+	}
+	if (bestlen < 2)
+		best = -1;
+	for (i = 0; i < 8; i++) {
+		if (i == best) {
+			*p++ = ':';
+			if (best + bestlen == 8)
+				*p++ = ':';
+			i += bestlen - 1;
+			continue;
+		}
+		if (i > 0)
+			*p++ = ':';
+		if (i == 6 && best == 0 && (bestlen == 6 ||
+		    (bestlen == 5 && w[5] == 0xffff))) {
+			p = put_v4(p, a + 12);
+			break;
+		}
+		started = 0;
+		for (int k = 12; k >= 0; k -= 4) {
+			unsigned d = w[i] >> k & 0xf;
+
+			if (d != 0 || started || k == 0) {
+				*p++ = hex[d];
+				started = 1;
+			}
+		}
+	}
+	*p = '\0';
+}
+
+static void
+format_one(const struct pdx_socket *s, const uint8_t *a, unsigned ifindex,
+    char *buf, size_t size)
+{
+	char dev[IF_NAMESIZE];
+	size_t len;
+
+	pdx_format_addr(s->family, a, buf);
+	if (ifindex != 0) {
+		len = strlen(buf);
+		if (if_indextoname(ifindex, dev) != NULL)
+			snprintf(buf + len, size - len, "%%%s", dev);
+		else
+			snprintf(buf + len, size - len, "%%%u", ifindex);
+	}
+}
+
+void
+pdx_socket_format_addrs(struct pdx_socket *s)
+{
+	format_one(s, s->laddr, s->ifindex, s->local, sizeof s->local);
+	format_one(s, s->raddr, 0, s->remote, sizeof s->remote);
+}
+
+static void
+free_strings(struct pdx_socket *s)
+{
+	free(s->netns);
+	free(s->cmdline);
+	free(s->user);
+	free(s->unit);
+	free(s->container);
+}
+
+void
+pdx_sockets_free(struct pdx_socket *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free_strings(&v[i]);
+	free(v);
+}
+
+static int
+sock_cmp(const void *a, const void *b)
+{
+	const struct pdx_socket *x = a, *y = b;
+	int c;
+
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	if (x->family != y->family)
+		return x->family == AF_INET ? -1 : 1;
+	if (x->lport != y->lport)
+		return x->lport < y->lport ? -1 : 1;
+	if ((c = memcmp(x->laddr, y->laddr, sizeof x->laddr)) != 0)
+		return c;
+	if (x->rport != y->rport)
+		return x->rport < y->rport ? -1 : 1;
+	if ((c = memcmp(x->raddr, y->raddr, sizeof x->raddr)) != 0)
+		return c;
+	return x->inode < y->inode ? -1 : x->inode > y->inode;
+}
+
+static int
+sock_pcmp(const void *a, const void *b)
+{
+	return sock_cmp(*(const struct pdx_socket *const *)a,
+	    *(const struct pdx_socket *const *)b);
+}
+
+/*
+ * Sorts pointers, then puts each socket in its place by following the
+ * permutation's cycles: the structs are big, and a second array of them
+ * would cost page faults that show at ten thousand sockets.
+ */
+static int
+sort_sockets(struct pdx_socket **vp, size_t n)
+{
+	struct pdx_socket **pv, *v = *vp, tmp;
+	size_t *to, i, j, k;
+
+	pv = malloc(n * sizeof *pv);
+	to = malloc(n * sizeof *to);
+	if (pv == NULL || to == NULL) {
+		free(pv);
+		free(to);
+		pdx_set_error("out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		pv[i] = &v[i];
+	qsort(pv, n, sizeof *pv, sock_pcmp);
+	/* to[i]: where the socket now at i must go. */
+	for (i = 0; i < n; i++)
+		to[pv[i] - v] = i;
+	for (i = 0; i < n; i++) {
+		while (to[i] != i) {
+			j = to[i];
+			tmp = v[j];
+			v[j] = v[i];
+			v[i] = tmp;
+			k = to[j];
+			to[j] = j;
+			to[i] = k;
+		}
+	}
+	free(pv);
+	free(to);
+	return 0;
+}
+
+static const struct {
+	int	proto;
+	int	family;
+	int	fambit;
+} combos[] = {
+	{ PDX_TCP, AF_INET, PDX_FAM_INET4 },
+	{ PDX_TCP, AF_INET6, PDX_FAM_INET6 },
+	{ PDX_UDP, AF_INET, PDX_FAM_INET4 },
+	{ PDX_UDP, AF_INET6, PDX_FAM_INET6 },
+	{ PDX_SCTP, AF_INET, PDX_FAM_INET4 },
+	{ PDX_SCTP, AF_INET6, PDX_FAM_INET6 },
+};
+
+/* Lists in the current namespace with the backends the filter allows. */
+static int
+list_here(const struct pdx_sock_filter *f, struct pdx_socket **v, size_t *n,
+    size_t *cap, int *used)
+{
+	const struct pdx_sock_backend_ops *const *b;
+	int protos, fams, rc = 0, any = 0;
+	size_t i;
+
+	protos = f->protos != 0 ? f->protos : PDX_TCP | PDX_UDP;
+	fams = f->families != 0 ? f->families : PDX_FAM_INET4 | PDX_FAM_INET6;
+	for (i = 0; i < sizeof combos / sizeof combos[0]; i++) {
+		if ((protos & combos[i].proto) == 0 ||
+		    (fams & combos[i].fambit) == 0)
+			continue;
+		/*
+		 * Each protocol goes to the first backend that offers it,
+		 * so a kernel without udp_diag still lists UDP from /proc.
+		 */
+		rc = -2;
+		for (b = backends; *b != NULL; b++) {
+			if (f->backend != PDX_BACKEND_AUTO &&
+			    f->backend != (*b)->id)
+				continue;
+			rc = (*b)->list(combos[i].proto, combos[i].family, f,
+			    v, n, cap);
+			if (rc == 0) {
+				if (!any || (*b)->id != PDX_BACKEND_NETLINK)
+					*used = (*b)->id;
+				any = 1;
+				break;
+			}
+			if (rc == -1 && f->backend != PDX_BACKEND_AUTO)
+				return -1;
+		}
+		if (rc == -1)
+			return -1;	/* every backend failed */
+	}
+	if (!any && rc == -2 && (protos & (PDX_TCP | PDX_UDP)) != 0) {
+		pdx_set_error("listing sockets is not supported by the %s "
+		    "backend on this system", pdx_backend_name(f->backend));
+		return -1;
+	}
+	return 0;
+}
+
+int
+pdx_sockets_list(const struct pdx_sock_filter *filter, struct pdx_socket **out,
+    size_t *np, int *backend_used)
+{
+	struct pdx_sock_filter def;
+	struct pdx_socket *v = NULL;
+	size_t n = 0, cap = 0, i;
+	int saved = -1, used = PDX_BACKEND_AUTO, rc;
+
+	*out = NULL;
+	*np = 0;
+	if (filter == NULL) {
+		pdx_sock_filter_init(&def);
+		filter = &def;
+	}
+	if (filter->netns != NULL && (saved = pdx_netns_enter(filter->netns)) < 0)
+		return -1;
+	rc = list_here(filter, &v, &n, &cap, &used);
+	if (saved >= 0 && pdx_netns_leave(saved) < 0)
+		rc = -1;
+	if (rc < 0) {
+		pdx_sockets_free(v, n);
+		return -1;
+	}
+	if (filter->netns != NULL) {
+		for (i = 0; i < n; i++) {
+			if ((v[i].netns = strdup(filter->netns)) == NULL) {
+				pdx_sockets_free(v, n);
+				pdx_set_error("out of memory");
+				return -1;
+			}
+		}
+	}
+	if (n > 1 && sort_sockets(&v, n) < 0) {
+		pdx_sockets_free(v, n);
+		return -1;
+	}
+	*out = v;
+	*np = n;
+	if (backend_used != NULL)
+		*backend_used = used;
+	return 0;
+}
+
+void
+pdx_sockets_select(struct pdx_socket *v, size_t *np,
+    const struct pdx_sock_filter *f)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < *np; i++) {
+		int keep = 1;
+
+		if (f->pid > 0 && v[i].pid != f->pid)
+			keep = 0;
+		if (f->process != NULL && (v[i].pid == 0 ||
+		    strcmp(v[i].comm, f->process) != 0))
+			keep = 0;
+		if (keep) {
+			if (j != i)
+				v[j] = v[i];
+			j++;
+		} else
+			free_strings(&v[i]);
+	}
+	*np = j;
+}
+
+/* Adds key: string, or null when s is NULL. */
+static int
+set_str(json_t *o, const char *key, const char *s)
+{
+	return json_object_set_new(o, key, s != NULL ? json_string(s) :
+	    json_null());
+}
+
+json_t *
+pdx_socket_json(const struct pdx_socket *s, struct pdx_db *db)
+{
+	json_t *o, *l, *r;
+	struct pdx_brief b;
+	int wild, bad = 0;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	wild = addr_is_wildcard(s, s->laddr);
+	bad |= set_str(o, "proto", pdx_proto_name(s->proto));
+	bad |= set_str(o, "family", s->family == AF_INET ? "ipv4" : "ipv6");
+	bad |= set_str(o, "state", pdx_sock_state_name(s->state));
+	l = json_pack("{s:s, s:I}", "address", s->local, "port",
+	    (json_int_t)s->lport);
+	bad |= json_object_set_new(o, "local", l);
+	if (s->state != PDX_SS_LISTEN && s->state != PDX_SS_CLOSE)
+		r = json_pack("{s:s, s:I}", "address", s->remote, "port",
+		    (json_int_t)s->rport);
+	else
+		r = json_null();
+	bad |= json_object_set_new(o, "remote", r);
+	bad |= json_object_set_new(o, "all_interfaces", json_boolean(wild));
+	bad |= json_object_set_new(o, "v6only", s->family == AF_INET6 &&
+	    s->v6only >= 0 ? json_boolean(s->v6only) : json_null());
+	bad |= json_object_set_new(o, "serves_ipv4", json_boolean(
+	    s->family == AF_INET || (s->family == AF_INET6 && wild &&
+	    s->v6only == 0)));
+	bad |= json_object_set_new(o, "uid", json_integer(s->uid));
+	bad |= set_str(o, "user", s->user);
+	bad |= json_object_set_new(o, "inode", json_integer(
+	    (json_int_t)s->inode));
+	bad |= set_str(o, "netns", s->netns);
+	bad |= json_object_set_new(o, "pid", s->pid > 0 ?
+	    json_integer(s->pid) : json_null());
+	bad |= set_str(o, "process", s->pid > 0 ? s->comm : NULL);
+	bad |= set_str(o, "cmdline", s->cmdline);
+	bad |= set_str(o, "unit", s->unit);
+	bad |= set_str(o, "container", s->container);
+	if (db != NULL && pdx_brief(db, s->lport, s->proto, &b) == 0) {
+		json_t *svc = json_pack("{s:s, s:s, s:s}",
+		    "name", b.name != NULL ? b.name : "",
+		    "status", pdx_status_name(b.status),
+		    "risk", pdx_level_name(b.risk));
+
+		bad |= json_object_set_new(o, "service", svc);
+	}
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
+pdx_local_port(unsigned port, int protomask)
+{
+	struct pdx_sock_filter f;
+	struct pdx_portset ps;
+	struct pdx_socket *v;
+	size_t n, i;
+	json_t *a, *o;
+
+	if (port > 65535) {
+		pdx_set_error("port %u is out of range 0-65535", port);
+		return NULL;
+	}
+	pdx_sock_filter_init(&f);
+	if (protomask != 0)
+		f.protos = protomask & (PDX_TCP | PDX_UDP | PDX_SCTP);
+	pdx_portset_clear(&ps);
+	pdx_portset_add(&ps, port, port);
+	f.ports = &ps;
+	if (pdx_sockets_list(&f, &v, &n, NULL) < 0)
+		return NULL;
+	/* Attribution failing only means no pids: the list still stands. */
+	(void)pdx_sockets_attribute(v, n, NULL);
+	if ((a = json_array()) == NULL)
+		goto oom;
+	for (i = 0; i < n; i++) {
+		if ((o = pdx_socket_json(&v[i], NULL)) == NULL ||
+		    json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			goto oom;
+		}
+	}
+	pdx_sockets_free(v, n);
+	return a;
+oom:
+	pdx_sockets_free(v, n);
+	pdx_set_error("out of memory");
+	return NULL;
+}

@@ -1,0 +1,246 @@
+/*
+ * cmd-scan.c - `portdex scan HOST`: parses the scan's options, resolves the
+ * one host, picks the ports (the option, else the registry's most-seen
+ * ones), draws the progress line on a terminal, and prints the annotated
+ * result as a table or JSON.  The probing itself is lib/scan.c.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define SCAN_DEFAULT_TOP	1000
+#define PROGRESS_AFTER_S	0.5	/* quick scans draw nothing */
+
+static int	scan_exec(struct cmd_ctx *, int, char **);
+
+const struct cmd_entry cmd_scan_entry = {
+	"scan", NULL,
+	"HOST [-p PORTS] [-a] [-4|-6] [--timeout MS] [--retries N] "
+	"[--rate N] [--concurrency N] [--threads N]",
+	"TCP connect scan of one host, each port annotated",
+	CMD_OPT_DB,
+	scan_exec
+};
+
+enum {
+	OPT_TIMEOUT = 256,
+	OPT_RETRIES,
+	OPT_RATE,
+	OPT_CONCURRENCY,
+	OPT_THREADS,
+};
+
+static const struct option scan_longopts[] = {
+	{ "ports",	required_argument,	NULL, 'p' },
+	{ "all",	no_argument,		NULL, 'a' },
+	{ "timeout",	required_argument,	NULL, OPT_TIMEOUT },
+	{ "retries",	required_argument,	NULL, OPT_RETRIES },
+	{ "rate",	required_argument,	NULL, OPT_RATE },
+	{ "concurrency", required_argument,	NULL, OPT_CONCURRENCY },
+	{ "threads",	required_argument,	NULL, OPT_THREADS },
+	{ NULL,		0,			NULL, 0 }
+};
+
+/* Numeric options: where each one goes and its bounds. */
+struct scan_numopt {
+	int		 opt;
+	const char	*what;
+	long long	 lo, hi;
+	size_t		 off;
+};
+static const struct scan_numopt scan_numopts[] = {
+	{ OPT_TIMEOUT, "timeout (ms)", 1, 600000,
+	    offsetof(struct pdx_scan_opts, timeout_ms) },
+	{ OPT_RETRIES, "retries", 0, 10,
+	    offsetof(struct pdx_scan_opts, retries) },
+	{ OPT_RATE, "rate (connects per second)", 1, 10000000,
+	    offsetof(struct pdx_scan_opts, rate) },
+	{ OPT_CONCURRENCY, "concurrency", 1, 1000000,
+	    offsetof(struct pdx_scan_opts, concurrency) },
+	{ OPT_THREADS, "threads", 1, 64,
+	    offsetof(struct pdx_scan_opts, threads) },
+};
+
+struct progress {
+	int	active;		/* stderr is a terminal, not -q */
+	int	drawn;
+	double	start;
+	const char *host;
+};
+
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+progress_cb(void *arg, unsigned done, unsigned total)
+{
+	struct progress *pr = arg;
+
+	if (!pr->active || mono_s() - pr->start < PROGRESS_AFTER_S)
+		return;
+	fprintf(stderr, "\rscanning %s: %u/%u ports (%u%%)", pr->host, done,
+	    total, total > 0 ? (unsigned)((unsigned long long)done * 100 /
+	    total) : 100);
+	fflush(stderr);
+	pr->drawn = 1;
+}
+
+static void
+print_text(struct cmd_ctx *ctx, json_t *root)
+{
+	json_t *ports = json_object_get(root, "ports"), *p, *sum;
+	size_t i;
+	int n;
+
+	if (json_array_size(ports) > 0)
+		fprintf(ctx->out, "%s%-11s %-9s %-20s %-12s %s%s\n",
+		    out_sgr(ctx, "bold"), "PORT", "STATE", "SERVICE",
+		    "STATUS", "RISK", out_reset(ctx));
+	json_array_foreach(ports, i, p) {
+		const char *svc = json_string_value(
+		    json_object_get(p, "service"));
+		const char *st = json_string_value(
+		    json_object_get(p, "status"));
+		const char *risk = json_string_value(
+		    json_object_get(p, "risk"));
+		char port[16];
+
+		snprintf(port, sizeof port, "%d/tcp", (int)json_integer_value(
+		    json_object_get(p, "port")));
+		fprintf(ctx->out, "%-11s %-9s %-20s %-12s %s%s%s\n", port,
+		    json_string_value(json_object_get(p, "state")),
+		    svc != NULL && *svc != '\0' ? svc : "-",
+		    st != NULL ? st : "-",
+		    risk != NULL ? out_sgr(ctx, risk) : "",
+		    risk != NULL ? risk : "-",
+		    risk != NULL ? out_reset(ctx) : "");
+	}
+	sum = json_object_get(root, "summary");
+	n = (int)json_integer_value(json_object_get(sum, "scanned"));
+	fprintf(ctx->out, "%s (%s): %d port%s scanned in %.2f s: %d open, "
+	    "%d closed, %d filtered\n",
+	    json_string_value(json_object_get(root, "host")),
+	    json_string_value(json_object_get(root, "address")),
+	    n, n == 1 ? "" : "s",
+	    json_real_value(json_object_get(sum, "seconds")),
+	    (int)json_integer_value(json_object_get(sum, "open")),
+	    (int)json_integer_value(json_object_get(sum, "closed")),
+	    (int)json_integer_value(json_object_get(sum, "filtered")));
+}
+
+static int
+scan_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct pdx_scan_opts opts;
+	struct pdx_scan_target target;
+	struct pdx_scan_result *res = NULL;
+	struct pdx_portset *set = NULL;
+	struct progress pr;
+	const char *ports = NULL;
+	json_t *root;
+	long long v;
+	size_t i;
+	int ch, all = 0, family = AF_UNSPEC, rc = EXIT_USAGE;
+
+	pdx_scan_opts_init(&opts);
+	while ((ch = getopt_long(argc, argv, "p:a46", scan_longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			ports = optarg;
+			continue;
+		case 'a':
+			all = 1;
+			continue;
+		case '4':
+			family = AF_INET;
+			continue;
+		case '6':
+			family = AF_INET6;
+			continue;
+		}
+		for (i = 0; i < sizeof scan_numopts / sizeof *scan_numopts;
+		    i++) {
+			const struct scan_numopt *n = &scan_numopts[i];
+
+			if (n->opt != ch)
+				continue;
+			if (pdx_parse_number(optarg, n->lo, n->hi, n->what,
+			    &v) != 0) {
+				out_error("scan", "%s", pdx_last_error());
+				return EXIT_USAGE;
+			}
+			*(unsigned *)((char *)&opts + n->off) = (unsigned)v;
+			break;
+		}
+		if (i == sizeof scan_numopts / sizeof *scan_numopts)
+			return cmd_usage(&cmd_scan_entry);
+	}
+	if (argc - optind != 1) {
+		if (argc - optind > 1)
+			out_error("scan", "scan takes exactly one host");
+		return cmd_usage(&cmd_scan_entry);
+	}
+
+	if ((set = malloc(sizeof *set)) == NULL ||
+	    (res = malloc(sizeof *res)) == NULL) {
+		out_error("scan", "out of memory");
+		goto out;
+	}
+	if (ports != NULL) {
+		if (pdx_portset_parse(set, ports) != 0) {
+			out_error("scan", "%s", pdx_last_error());
+			goto out;
+		}
+		if (set->count == 0) {
+			out_error("scan", "no ports in '%s'", ports);
+			goto out;
+		}
+	} else
+		pdx_scan_default_ports(ctx->db, SCAN_DEFAULT_TOP, set);
+	if (pdx_scan_resolve(argv[optind], family, &target) != 0) {
+		out_error("scan", "%s", pdx_last_error());
+		goto out;
+	}
+
+	memset(&pr, 0, sizeof pr);
+	pr.active = !ctx->quiet && isatty(STDERR_FILENO);
+	pr.start = mono_s();
+	pr.host = target.numeric;
+	opts.progress = progress_cb;
+	opts.progress_arg = &pr;
+	if (pdx_scan(&target, set, &opts, res) != 0) {
+		if (pr.drawn)
+			fprintf(stderr, "\r\033[K");
+		out_error("scan", "%s", pdx_last_error());
+		goto out;
+	}
+	if (pr.drawn)
+		fprintf(stderr, "\r\033[K");
+
+	if ((root = pdx_scan_json(ctx->db, &target, res, all)) == NULL) {
+		out_error("scan", "%s", pdx_last_error());
+		goto out;
+	}
+	if (ctx->json)
+		out_json(ctx, root);
+	else
+		print_text(ctx, root);
+	json_decref(root);
+	rc = EXIT_OK;
+out:
+	free(set);
+	free(res);
+	return rc;
+}

@@ -1,0 +1,1013 @@
+/*
+ * serve.c - the web service's engine: the libmicrohttpd daemon on a
+ * socket cmd-serve.c has already bound, the route table, request limits
+ * (URL, query and body sizes; connection memory and counts), the JSON
+ * API, the vote form's POST, security headers on every answer, the
+ * access log (Common Log Format, on stderr) and a graceful stop on
+ * SIGTERM or SIGINT.  What pages look like is serve-html.c's, what
+ * /metrics says is serve-metrics.c's; options and privileges are
+ * cmd-serve.c's.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <microhttpd.h>
+#include <sqlite3.h>
+
+#include "serve.h"
+
+#define CSP	"default-src 'none'; style-src 'self'; img-src 'self'; " \
+		"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+/* What MHD keeps for us between the calls of one request. */
+struct rctx {
+	char		 uri[SERVE_MAX_URL + 32];	/* for the log */
+	int		 long_uri;
+	int		 started;
+	char		 method[16];
+	char		 version[16];
+	char		 body[SERVE_MAX_BODY + 1];
+	size_t		 body_len;
+	int		 body_too_big;
+	int		 status;
+	size_t		 bytes;
+};
+
+/* ---- the registry pool ---------------------------------------------- */
+
+struct pdx_db *
+pool_get(struct db_pool *p)
+{
+	struct pdx_db *d = NULL;
+	int i;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		for (i = 0; i < p->n; i++)
+			if (!p->busy[i]) {
+				p->busy[i] = 1;
+				d = p->db[i];
+				break;
+			}
+		if (d != NULL)
+			break;
+		pthread_cond_wait(&p->cv, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return d;
+}
+
+void
+pool_put(struct db_pool *p, struct pdx_db *d)
+{
+	int i;
+
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < p->n; i++)
+		if (p->db[i] == d)
+			p->busy[i] = 0;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- the page cache ------------------------------------------------------ */
+
+int
+cache_init(struct serve *s, size_t max_bytes)
+{
+	struct page_cache *c = &s->cache;
+	int i;
+
+	c->max_bytes = max_bytes;
+	for (i = 0; i < CACHE_STRIPES; i++)
+		pthread_mutex_init(&c->mu[i], NULL);
+	pthread_mutex_init(&c->flush_mu, NULL);
+	if (max_bytes > 0 && s->state != NULL &&
+	    sqlite3_prepare_v2(pdx_state_handle(s->state),
+	    "PRAGMA data_version", -1, (sqlite3_stmt **)&c->data_version,
+	    NULL) != SQLITE_OK) {
+		pdx_set_error("state database: %s", sqlite3_errmsg(
+		    pdx_state_handle(s->state)));
+		return -1;
+	}
+	return 0;
+}
+
+/* Frees every entry; the caller holds every stripe lock (or is alone). */
+static void
+cache_empty(struct page_cache *c)
+{
+	struct cache_entry *e, *next;
+	size_t i;
+
+	for (i = 0; i < CACHE_BUCKETS; i++) {
+		for (e = c->bucket[i]; e != NULL; e = next) {
+			next = e->next;
+			free(e->body);
+			free(e);
+		}
+		c->bucket[i] = NULL;
+	}
+	atomic_store(&c->bytes, 0);
+}
+
+void
+cache_free(struct serve *s)
+{
+	cache_empty(&s->cache);
+	sqlite3_finalize(s->cache.data_version);
+	s->cache.data_version = NULL;
+}
+
+/*
+ * The generation of the pages: the state database's data version (bumped
+ * by other processes' commits: `portdex note`) and our own vote count
+ * (our commits do not bump it for our connection).  When it moves, the
+ * old pages are dropped.
+ */
+static unsigned long long
+cache_gen(struct serve *s)
+{
+	struct page_cache *c = &s->cache;
+	unsigned long long v = 0;
+	sqlite3_stmt *st = c->data_version;
+	int i;
+
+	if (st != NULL) {
+		pthread_mutex_lock(&s->state_mu);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = (unsigned long long)sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		pthread_mutex_unlock(&s->state_mu);
+	}
+	v = (v << 32) + atomic_load(&c->local_gen);
+	pthread_mutex_lock(&c->flush_mu);
+	if (v != c->gen) {
+		for (i = 0; i < CACHE_STRIPES; i++)
+			pthread_mutex_lock(&c->mu[i]);
+		cache_empty(c);
+		c->gen = v;
+		for (i = CACHE_STRIPES - 1; i >= 0; i--)
+			pthread_mutex_unlock(&c->mu[i]);
+	}
+	pthread_mutex_unlock(&c->flush_mu);
+	return v;
+}
+
+static size_t
+cache_bucket(const char *key)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *key != '\0'; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h % CACHE_BUCKETS;
+}
+
+/* Copies a cached page of generation gen into r; returns 1 on a hit. */
+static int
+cache_get(struct serve *s, struct req *r, unsigned long long gen)
+{
+	struct page_cache *c = &s->cache;
+	size_t i = cache_bucket(r->path);
+	struct cache_entry *e;
+	int hit = 0;
+
+	pthread_mutex_lock(&c->mu[i % CACHE_STRIPES]);
+	for (e = c->bucket[i]; e != NULL && c->gen == gen; e = e->next) {
+		if (strcmp(e->key, r->path) != 0)
+			continue;
+		hb_init(&r->out, e->len + 1);
+		hb_add(&r->out, e->body, e->len);
+		r->type = e->type;
+		r->status = 200;
+		hit = !r->out.oom;
+		break;
+	}
+	pthread_mutex_unlock(&c->mu[i % CACHE_STRIPES]);
+	atomic_fetch_add(hit ? &c->hits : &c->misses, 1);
+	return hit;
+}
+
+static void
+cache_put(struct serve *s, struct req *r, unsigned long long gen)
+{
+	struct page_cache *c = &s->cache;
+	size_t i = cache_bucket(r->path), klen = strlen(r->path);
+	struct cache_entry *e, *n;
+
+	if (r->status != 200 || r->live || r->out.oom || r->out.len == 0)
+		return;
+	if (atomic_load(&c->bytes) + r->out.len > c->max_bytes)
+		return;		/* full: serve uncached rather than evict */
+	if ((n = malloc(sizeof *n + klen + 1)) == NULL)
+		return;
+	if ((n->body = malloc(r->out.len)) == NULL) {
+		free(n);
+		return;
+	}
+	memcpy(n->key, r->path, klen + 1);
+	memcpy(n->body, r->out.p, r->out.len);
+	n->len = r->out.len;
+	n->type = r->type;
+	pthread_mutex_lock(&c->mu[i % CACHE_STRIPES]);
+	for (e = c->bucket[i]; e != NULL; e = e->next)
+		if (strcmp(e->key, n->key) == 0)
+			break;
+	if (e == NULL && c->gen == gen) {	/* else another thread won */
+		n->next = c->bucket[i];
+		c->bucket[i] = n;
+		atomic_fetch_add(&c->bytes, n->len);
+		n = NULL;
+	}
+	pthread_mutex_unlock(&c->mu[i % CACHE_STRIPES]);
+	if (n != NULL) {
+		free(n->body);
+		free(n);
+	}
+}
+
+/* ---- helpers for handlers --------------------------------------------- */
+
+const char *
+req_arg(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    name);
+}
+
+static void
+json_answer(struct req *r, int status, json_t *j)
+{
+	char *s;
+
+	r->status = status;
+	r->type = "application/json";
+	if (j == NULL || (s = json_dumps(j, JSON_INDENT(2) |
+	    JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII)) == NULL) {
+		r->status = 500;
+		hb_puts(&r->out, "{\"error\": \"out of memory\"}\n");
+		return;
+	}
+	hb_puts(&r->out, s);
+	hb_puts(&r->out, "\n");
+	free(s);
+}
+
+static void
+json_error(struct req *r, int status, const char *msg)
+{
+	json_t *j = json_pack("{s:s, s:i}", "error", msg, "status", status);
+
+	json_answer(r, status, j);
+	json_decref(j);
+}
+
+/* Errors speak the route's language: JSON under /api/, else HTML. */
+static void
+answer_error(struct req *r, int api, int status, const char *title,
+    const char *text)
+{
+	if (api)
+		json_error(r, status, text);
+	else
+		html_error(r, status, title, text);
+}
+
+/*
+ * Parses "N" or "N/WORD" (the rest of /port/ or /api/v1/ports/).  Returns
+ * 0 with *port and the suffix (borrowed, "" when none), or -1 with the
+ * message in pdx_last_error().
+ */
+static int
+parse_port_path(const char *rest, unsigned *port, char *suffix,
+    size_t suffix_size)
+{
+	char num[16];
+	const char *slash = strchr(rest, '/');
+	size_t n = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+	long long v;
+
+	if (n == 0 || n >= sizeof num) {
+		pdx_set_error("'%.20s' is not a port number (0-65535)", rest);
+		return -1;
+	}
+	memcpy(num, rest, n);
+	num[n] = '\0';
+	if (pdx_parse_number(num, 0, 65535, "port", &v) != 0)
+		return -1;
+	*port = (unsigned)v;
+	snprintf(suffix, suffix_size, "%s", slash != NULL ? slash + 1 : "");
+	if (slash != NULL && strlen(slash + 1) >= suffix_size) {
+		pdx_set_error("unknown page under port %u", *port);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the card and search models, as the API and pages use them ------- */
+
+/* The live section; card_add_local() may already have filled it. */
+static void
+add_local(json_t *card, unsigned port, int protomask)
+{
+	json_t *socks, *local;
+	char buf[96];
+
+	card_add_local(card, protomask);
+	if (json_object_get(card, "local") != NULL)
+		return;
+	if ((socks = pdx_local_port(port, protomask)) == NULL) {
+		local = json_pack("{s:s}", "error", pdx_last_error());
+	} else {
+		snprintf(buf, sizeof buf, "Nothing listens on port %u here.",
+		    port);
+		local = json_pack("{s:o, s:s}", "sockets", socks,
+		    "summary", json_array_size(socks) == 0 ? buf : "");
+	}
+	json_object_set_new(card, "local", local);
+}
+
+json_t *
+serve_card(struct req *r, struct pdx_db *db, unsigned port, int protomask)
+{
+	struct serve *s = r->srv;
+	json_t *card, *votes = NULL;
+
+	if ((card = pdx_card(db, port, protomask)) == NULL)
+		return NULL;
+	pthread_mutex_lock(&s->state_mu);
+	if (s->state != NULL) {
+		card_add_notes(s->state, card);
+		votes = pdx_votes_json(s->state, port);
+	}
+	pthread_mutex_unlock(&s->state_mu);
+	if (json_object_get(card, "notes") == NULL)
+		json_object_set_new(card, "notes", json_array());
+	json_object_set_new(card, "votes", votes != NULL ? votes :
+	    json_null());
+	if (s->expose_local)
+		add_local(card, port, protomask);
+	return card;
+}
+
+json_t *
+serve_find(struct req *r, struct pdx_db *db, const char *q)
+{
+	struct serve *s = r->srv;
+	json_t *res, *seen;
+	char words[SERVE_MAX_QUERY + 1], *w, *save = NULL;
+	size_t i;
+
+	if ((res = pdx_find(db, q, 25)) == NULL)
+		return NULL;
+	if (s->state == NULL)
+		return res;
+	/* Notes that contain a word come first, each once (as find does). */
+	snprintf(words, sizeof words, "%s", q);
+	seen = json_object();
+	pthread_mutex_lock(&s->state_mu);
+	for (w = strtok_r(words, " \t", &save); w != NULL;
+	    w = strtok_r(NULL, " \t", &save)) {
+		json_t *n = pdx_notes(s->state, -1, w);
+
+		for (i = 0; n != NULL && i < json_array_size(n); i++) {
+			json_t *o = json_array_get(n, i);
+			char key[32];
+
+			snprintf(key, sizeof key, "%lld", (long long)
+			    json_integer_value(json_object_get(o, "id")));
+			if (json_object_get(seen, key) != NULL)
+				continue;
+			json_object_set_new(seen, key, json_true());
+			json_array_insert_new(res, 0, json_pack(
+			    "{s:s, s:O, s:s, s:[O], s:O, s:O, s:f}",
+			    "name", "note", "text", json_object_get(o, "text"),
+			    "kind", "note", "transports",
+			    json_object_get(o, "transport"),
+			    "port", json_object_get(o, "port"),
+			    "port_hi", json_object_get(o, "port"),
+			    "score", 100.0));
+		}
+		json_decref(n);
+	}
+	pthread_mutex_unlock(&s->state_mu);
+	json_decref(seen);
+	return res;
+}
+
+/* ---- handlers ---------------------------------------------------------- */
+
+static void
+h_home(struct req *r, const char *rest)
+{
+	html_home(r);
+}
+
+static void
+h_style(struct req *r, const char *rest)
+{
+	html_style(r);
+}
+
+/* The q argument, bounded; NULL (and the answer given) when too long. */
+static const char *
+query_arg(struct req *r, int api)
+{
+	const char *q = req_arg(r, "q");
+
+	if (q == NULL)
+		return "";
+	if (strlen(q) > SERVE_MAX_QUERY) {
+		answer_error(r, api, 400, "Query too long",
+		    "A search query is at most 256 bytes.");
+		return NULL;
+	}
+	return q;
+}
+
+static void
+search(struct req *r, int api)
+{
+	const char *q;
+	struct pdx_db *db;
+	json_t *res = NULL;
+
+	if ((q = query_arg(r, api)) == NULL)
+		return;
+	if (*q == '\0' && api) {
+		json_error(r, 400, "missing query: /api/v1/search?q=WORDS");
+		return;
+	}
+	if (*q != '\0') {
+		db = pool_get(&r->srv->pool);
+		res = serve_find(r, db, q);
+		pool_put(&r->srv->pool, db);
+		if (res == NULL) {
+			answer_error(r, api, 400, "Bad query",
+			    pdx_last_error());
+			return;
+		}
+	}
+	if (api)
+		json_answer(r, 200, res);
+	else
+		html_search(r, q, res);
+	json_decref(res);
+}
+
+static void
+h_search(struct req *r, const char *rest)
+{
+	search(r, 0);
+}
+
+static void
+h_api_search(struct req *r, const char *rest)
+{
+	search(r, 1);
+}
+
+static void
+vote(struct req *r, unsigned port)
+{
+	struct serve *s = r->srv;
+	char key[64], choice[16] = "", loc[48];
+	const char *p, *origin, *host;
+	long retry = 0;
+	int c, rc;
+
+	/* A form posted from another site is not a vote on this one. */
+	origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "Origin");
+	host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
+	if (origin != NULL && strcmp(origin, "null") != 0) {
+		const char *o = strstr(origin, "://");
+
+		if (o == NULL || host == NULL || strcmp(o + 3, host) != 0) {
+			html_error(r, 403, "Forbidden",
+			    "Votes are accepted only from this site's pages.");
+			return;
+		}
+	}
+	/* The body is "choice=WORD", possibly among other fields. */
+	for (p = r->body; p != NULL && *p != '\0'; p = strchr(p, '&'),
+	    p = p != NULL ? p + 1 : NULL) {
+		if (strncmp(p, "choice=", 7) == 0) {
+			size_t n = strcspn(p + 7, "&");
+
+			if (n < sizeof choice) {
+				memcpy(choice, p + 7, n);
+				choice[n] = '\0';
+			}
+			break;
+		}
+	}
+	if ((c = pdx_vote_choice_parse(choice)) < 0) {
+		html_error(r, 400, "Bad vote",
+		    "A vote is choice=sad, choice=meh or choice=happy.");
+		return;
+	}
+	if (s->state == NULL) {
+		html_error(r, 503, "Votes unavailable",
+		    "This server runs without a state database.");
+		return;
+	}
+	if (r->client == NULL || pdx_vote_client_key(r->client, key,
+	    sizeof key) != 0) {
+		html_error(r, 400, "Bad client", "Votes need an IP client.");
+		return;
+	}
+	pthread_mutex_lock(&s->state_mu);
+	rc = pdx_vote_cast(s->state, port, c, key, &s->limits, time(NULL),
+	    &retry);
+	pthread_mutex_unlock(&s->state_mu);
+	if (rc < 0) {
+		html_error(r, 500, "Vote not stored", pdx_last_error());
+		return;
+	}
+	if (rc > 0) {
+		r->retry_after = retry > 0 ? retry : 1;
+		html_error(r, 429, "Too many votes",
+		    "Thank you, but this address has voted recently. "
+		    "Please try again later.");
+		return;
+	}
+	atomic_fetch_add(&s->cache.local_gen, 1);
+	snprintf(loc, sizeof loc, "/port/%u#vote", port);
+	r->location = strdup(loc);
+	r->status = 303;
+	r->type = "text/html; charset=utf-8";
+	hb_puts(&r->out, "<!doctype html><title>Thank you</title>"
+	    "<p>Vote recorded.</p>\n");
+}
+
+static void
+h_port(struct req *r, const char *rest)
+{
+	char suffix[16];
+	unsigned port;
+	int proto = 0;
+	struct pdx_db *db;
+	json_t *card;
+
+	if (parse_port_path(rest, &port, suffix, sizeof suffix) != 0) {
+		html_error(r, 400, "Bad port", pdx_last_error());
+		return;
+	}
+	if (strcmp(suffix, "vote") == 0) {
+		if (strcmp(r->method, "POST") != 0) {
+			r->allow = "POST";
+			html_error(r, 405, "Method not allowed",
+			    "Votes are sent with POST from the port's page.");
+			return;
+		}
+		vote(r, port);
+		return;
+	}
+	if (strcmp(r->method, "POST") == 0) {
+		r->allow = "GET, HEAD";
+		html_error(r, 405, "Method not allowed",
+		    "This page is read with GET.");
+		return;
+	}
+	if (*suffix != '\0' && (proto = pdx_proto_parse(suffix)) == 0) {
+		html_error(r, 404, "Not found", "A port page is /port/N or "
+		    "/port/N/tcp (udp, sctp, dccp).");
+		return;
+	}
+	db = pool_get(&r->srv->pool);
+	card = serve_card(r, db, port, proto);
+	pool_put(&r->srv->pool, db);
+	if (card == NULL) {
+		html_error(r, 500, "Internal error", pdx_last_error());
+		return;
+	}
+	html_card(r, card, proto);
+	json_decref(card);
+}
+
+static void
+h_api_port(struct req *r, const char *rest)
+{
+	char suffix[16];
+	unsigned port;
+	int proto = 0;
+	struct pdx_db *db;
+	json_t *card;
+
+	if (parse_port_path(rest, &port, suffix, sizeof suffix) != 0) {
+		json_error(r, 400, pdx_last_error());
+		return;
+	}
+	if (*suffix != '\0' && (proto = pdx_proto_parse(suffix)) == 0) {
+		json_error(r, 404, "unknown transport: /api/v1/ports/N or "
+		    "/api/v1/ports/N/tcp (udp, sctp, dccp)");
+		return;
+	}
+	db = pool_get(&r->srv->pool);
+	card = serve_card(r, db, port, proto);
+	pool_put(&r->srv->pool, db);
+	if (card == NULL) {
+		json_error(r, 500, pdx_last_error());
+		return;
+	}
+	json_answer(r, 200, card);
+	json_decref(card);
+}
+
+static void
+h_api_listening(struct req *r, const char *rest)
+{
+	struct pdx_sock_filter f;
+	struct pdx_attr_stats st;
+	struct pdx_socket *v = NULL;
+	size_t n = 0, i;
+	int backend = 0;
+	struct pdx_db *db;
+	json_t *root, *arr;
+
+	pdx_sock_filter_init(&f);
+	if (pdx_sockets_list(&f, &v, &n, &backend) != 0) {
+		json_error(r, 500, pdx_last_error());
+		return;
+	}
+	memset(&st, 0, sizeof st);
+	(void)pdx_sockets_attribute(v, n, &st);
+	arr = json_array();
+	db = pool_get(&r->srv->pool);
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, pdx_socket_json(&v[i], db));
+	pool_put(&r->srv->pool, db);
+	root = json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+	    "backend", pdx_backend_name(backend), "sockets", arr,
+	    "attribution", "sockets", (json_int_t)n,
+	    "attributed", (json_int_t)st.attributed,
+	    "permission_denied", (json_int_t)st.permission,
+	    "no_process", (json_int_t)st.no_process,
+	    "no_inode", (json_int_t)st.no_inode,
+	    "unreadable_processes", (json_int_t)st.denied_procs);
+	pdx_sockets_free(v, n);
+	json_answer(r, 200, root);
+	json_decref(root);
+}
+
+static void
+h_api_audit(struct req *r, const char *rest)
+{
+	json_error(r, 404, "the audit is not available in this build of "
+	    "portdex (no audit library yet)");
+}
+
+static void
+h_metrics(struct req *r, const char *rest)
+{
+	struct pdx_db *db = pool_get(&r->srv->pool);
+
+	metrics_page(r, db);
+	pool_put(&r->srv->pool, db);
+}
+
+#define M_GET	0x1	/* GET and HEAD */
+#define M_POST	0x2
+
+/* The routes; a prefix route gets the rest of the path. */
+static const struct route {
+	const char	*path;
+	int		 prefix;
+	int		 methods;
+	int		 api;		/* errors as JSON */
+	int		 local;		/* only with --expose-local */
+	int		 cache;		/* GET answers may be cached */
+	void		(*fn)(struct req *, const char *rest);
+} routes[] = {
+	{ "/", 0, M_GET, 0, 0, 0, h_home },
+	{ "/style.css", 0, M_GET, 0, 0, 0, h_style },
+	{ "/search", 0, M_GET, 0, 0, 0, h_search },
+	{ "/port/", 1, M_GET | M_POST, 0, 0, 1, h_port },
+	{ "/api/v1/ports/", 1, M_GET, 1, 0, 1, h_api_port },
+	{ "/api/v1/search", 0, M_GET, 1, 0, 0, h_api_search },
+	{ "/api/v1/listening", 0, M_GET, 1, 1, 0, h_api_listening },
+	{ "/api/v1/audit", 0, M_GET, 1, 1, 0, h_api_audit },
+	{ "/metrics", 0, M_GET, 0, 0, 0, h_metrics },
+};
+
+static void
+dispatch(struct req *r)
+{
+	const struct route *rt;
+	size_t i, n;
+	int m = strcmp(r->method, "POST") == 0 ? M_POST :
+	    (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+	    ? M_GET : 0;
+
+	for (i = 0; i < sizeof routes / sizeof *routes; i++) {
+		rt = &routes[i];
+		n = strlen(rt->path);
+		if (rt->prefix ? strncmp(r->path, rt->path, n) != 0 :
+		    strcmp(r->path, rt->path) != 0)
+			continue;
+		if (rt->local && !r->srv->expose_local) {
+			answer_error(r, rt->api, 404, "Not found",
+			    "local data is served only with --expose-local");
+			return;
+		}
+		if ((rt->methods & m) == 0) {
+			r->allow = (rt->methods & M_POST) ? "GET, HEAD, POST" :
+			    "GET, HEAD";
+			answer_error(r, rt->api, 405, "Method not allowed",
+			    "This method is not allowed here.");
+			return;
+		}
+		if (rt->cache && m == M_GET && r->srv->cache.max_bytes > 0 &&
+		    !r->srv->expose_local) {
+			unsigned long long gen = cache_gen(r->srv);
+
+			if (cache_get(r->srv, r, gen))
+				return;
+			rt->fn(r, r->path + (rt->prefix ? n : 0));
+			cache_put(r->srv, r, gen);
+			return;
+		}
+		rt->fn(r, r->path + (rt->prefix ? n : 0));
+		return;
+	}
+	answer_error(r, strncmp(r->path, "/api/", 5) == 0, 404, "Not found",
+	    "There is no page at this address.");
+}
+
+/* ---- libmicrohttpd glue ------------------------------------------------ */
+
+static void
+count_status(struct serve *s, int status)
+{
+	if (status >= 0 && status < SERVE_NCODES)
+		atomic_fetch_add(&s->requests[status], 1);
+}
+
+static enum MHD_Result
+queue(struct MHD_Connection *c, struct req *r, struct rctx *x)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *body;
+	size_t len;
+	char retry[32];
+
+	if (r->out.oom) {
+		hb_free(&r->out);
+		r->status = 500;
+		r->type = "text/plain; charset=utf-8";
+		hb_init(&r->out, 256);
+		hb_puts(&r->out, "response too large\n");
+	}
+	body = hb_take(&r->out, &len);
+	resp = MHD_create_response_from_buffer(len, body != NULL ? body : "",
+	    body != NULL ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", r->type != NULL ?
+	    r->type : "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Cache-Control", r->cacheable ?
+	    "public, max-age=86400" : "no-cache");
+	if (r->location != NULL)
+		MHD_add_response_header(resp, "Location", r->location);
+	if (r->allow != NULL)
+		MHD_add_response_header(resp, "Allow", r->allow);
+	if (r->retry_after > 0) {
+		snprintf(retry, sizeof retry, "%ld", r->retry_after);
+		MHD_add_response_header(resp, "Retry-After", retry);
+	}
+	ret = MHD_queue_response(c, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	x->status = r->status;
+	x->bytes = strcmp(r->method, "HEAD") == 0 ? 0 : len;
+	count_status(r->srv, r->status);
+	free((char *)r->location);
+	return ret;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **con_cls)
+{
+	struct serve *s = cls;
+	struct rctx *x = *con_cls;
+	const union MHD_ConnectionInfo *ci;
+	struct req r;
+
+	if (x == NULL)		/* no URI callback ran: should not happen */
+		return MHD_NO;
+	memset(&r, 0, sizeof r);
+	r.srv = s;
+	r.conn = c;
+	r.method = method;
+	r.path = url;
+	r.status = 200;
+	if (!x->started) {
+		x->started = 1;
+		snprintf(x->method, sizeof x->method, "%s", method);
+		snprintf(x->version, sizeof x->version, "%s", version);
+		if (strcmp(method, "POST") == 0) {
+			const char *cl = MHD_lookup_connection_value(c,
+			    MHD_HEADER_KIND, "Content-Length");
+
+			if (cl != NULL && strtoull(cl, NULL, 10) >
+			    SERVE_MAX_BODY)
+				x->body_too_big = 1;
+		}
+		/*
+		 * Answer on the next call, once MHD has the whole request:
+		 * an answer queued earlier makes it close the connection.
+		 */
+		if (!x->body_too_big)
+			return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		if (x->body_len + *upload_size > SERVE_MAX_BODY)
+			x->body_too_big = 1;
+		else {
+			memcpy(x->body + x->body_len, upload, *upload_size);
+			x->body_len += *upload_size;
+			x->body[x->body_len] = '\0';
+		}
+		*upload_size = 0;
+		if (!x->body_too_big)
+			return MHD_YES;
+	}
+	hb_init(&r.out, SERVE_MAX_PAGE);
+	r.body = x->body;
+	r.body_len = x->body_len;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	r.client = ci != NULL ? ci->client_addr : NULL;
+	if (x->long_uri)
+		html_error(&r, 414, "Address too long",
+		    "A request address is at most 1024 bytes.");
+	else if (x->body_too_big)
+		html_error(&r, 413, "Request too large",
+		    "A form is at most 64 bytes.");
+	else
+		dispatch(&r);
+	return queue(c, &r, x);
+}
+
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct rctx *x = calloc(1, sizeof *x);
+
+	if (x == NULL)
+		return NULL;
+	if (strlen(uri) > SERVE_MAX_URL) {
+		x->long_uri = 1;
+		snprintf(x->uri, sizeof x->uri, "%.*s...", SERVE_MAX_URL,
+		    uri);
+	} else
+		snprintf(x->uri, sizeof x->uri, "%s", uri);
+	return x;
+}
+
+/* Copies s into the log line with quotes and control bytes escaped. */
+static void
+log_escaped(struct hbuf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\')
+			hb_printf(b, "\\x%02x", ch);
+		else
+			hb_add(b, s, 1);
+	}
+}
+
+static void
+on_done(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct serve *s = cls;
+	struct rctx *x = *con_cls;
+	const union MHD_ConnectionInfo *ci;
+	char addr[INET6_ADDRSTRLEN] = "-", when[64];
+	struct hbuf b;
+	struct tm tm;
+	time_t now;
+
+	if (x == NULL)
+		return;
+	*con_cls = NULL;
+	if (s->access_log && x->started) {
+		ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci != NULL && ci->client_addr != NULL) {
+			const struct sockaddr *sa = ci->client_addr;
+
+			if (sa->sa_family == AF_INET)
+				inet_ntop(AF_INET, &((const struct
+				    sockaddr_in *)(const void *)sa)->sin_addr,
+				    addr, sizeof addr);
+			else if (sa->sa_family == AF_INET6)
+				inet_ntop(AF_INET6, &((const struct
+				    sockaddr_in6 *)(const void *)sa)->sin6_addr,
+				    addr, sizeof addr);
+		}
+		now = time(NULL);
+		localtime_r(&now, &tm);
+		strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S %z", &tm);
+		hb_init(&b, 4 * SERVE_MAX_URL + 256);
+		hb_printf(&b, "%s - - [%s] \"", addr, when);
+		log_escaped(&b, x->method);
+		hb_puts(&b, " ");
+		log_escaped(&b, x->uri);
+		hb_puts(&b, " ");
+		log_escaped(&b, x->version);
+		if (x->status > 0)
+			hb_printf(&b, "\" %d %zu\n", x->status, x->bytes);
+		else
+			hb_puts(&b, "\" - -\n");
+		if (!b.oom)
+			fwrite(b.p, 1, b.len, stderr);
+		hb_free(&b);
+	}
+	free(x);
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	fprintf(stderr, "portdex: serve: libmicrohttpd: %s\n", buf);
+}
+
+int
+serve_run(struct serve *s)
+{
+	struct MHD_Daemon *d;
+	sigset_t set, old;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG
+	    | MHD_USE_ITC;
+	int sig = 0;
+
+#ifdef __linux__
+	flags |= MHD_USE_EPOLL;
+#else
+	flags |= MHD_USE_POLL;
+#endif
+	s->started = time(NULL);
+	/* The daemon's threads inherit a mask without the stop signals. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	signal(SIGPIPE, SIG_IGN);
+
+	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(s->threads > 1 ?
+	    s->threads : 0),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVE_CONN_MEMORY,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)SERVE_MAX_CONNS_PER_IP,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_TIMEOUT_S,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+	    MHD_OPTION_END);
+	if (d == NULL) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		pdx_set_error("cannot start the HTTP daemon on %s",
+		    s->listen_name);
+		return -1;
+	}
+	fprintf(stderr, "portdex: serve: listening on http://%s/ (%d "
+	    "thread%s)\n", s->listen_name, s->threads,
+	    s->threads == 1 ? "" : "s");
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+		;	/* nothing to reload: the registry is reopened on start */
+	fprintf(stderr, "portdex: serve: %s, stopping\n", strsignal(sig));
+	/* Stop accepting, let the running requests finish, then stop. */
+	MHD_quiesce_daemon(d);
+	MHD_stop_daemon(d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
