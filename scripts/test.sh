@@ -6,7 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
-need=$(grep -v '^#' scripts/packages.txt scripts/test-packages.txt 2>/dev/null | grep -v '^$' | tr '\n' ' ')
+need=$(cat scripts/packages.txt scripts/test-packages.txt | grep -v '^#' | grep -v '^$' | tr '\n' ' ')
 missing=""
 for p in $need; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
