@@ -436,15 +436,36 @@ cut_comment(char *s)
 	return h;
 }
 
-long
-pdx_services_parse(const char *buf, size_t len, const char *name,
-    pdx_service_fn fn, void *arg)
+/* Joins the remaining words of a line with single spaces into out. */
+static void
+join_words(char **linep, char *out, size_t n)
+{
+	char *tok;
+	size_t len = 0;
+
+	out[0] = '\0';
+	while ((tok = take_word(linep)) != NULL)
+		len += (size_t)snprintf(out + len, len < n ? n - len : 0,
+		    "%s%s", len > 0 ? " " : "", tok);
+}
+
+/*
+ * What the three line formats share: the loop over bounded lines and the
+ * callback contract.  line_fn parses one line (comment already cut) and
+ * returns 0 to go on, 1 when it handed a record to fn and fn asked to
+ * stop, 2 when fn failed, or -1 on a malformed line (error set).
+ */
+typedef int (*line_fn)(struct lines *, char *line, void *fn, void *arg,
+    long *count);
+
+static long
+parse_lines(const char *buf, size_t len, const char *name, line_fn parse,
+    void *fn, void *arg)
 {
 	struct lines *l;
-	struct pdx_service_entry e;
-	char *line, *comment, *svc, *pp, *slash, *tok, aliases[4096];
+	char *line;
 	long count = 0;
-	int r, rc;
+	int r, rc = 0;
 
 	if ((l = calloc(1, sizeof *l)) == NULL) {
 		pdx_set_error("%s: out of memory", name);
@@ -453,189 +474,171 @@ pdx_services_parse(const char *buf, size_t len, const char *name,
 	l->p = buf;
 	l->end = buf + len;
 	l->name = name;
-	while ((r = next_line(l, &line)) == 1) {
-		comment = cut_comment(line);
-		if ((svc = take_word(&line)) == NULL)
-			continue;
-		if ((pp = take_word(&line)) == NULL ||
-		    (slash = strchr(pp, '/')) == NULL) {
-			pdx_set_error("%s:%u: expected 'name port/proto' "
-			    "after '%.40s'", name, l->line, svc);
-			goto fail;
-		}
-		*slash = '\0';
-		memset(&e, 0, sizeof e);
-		e.name = svc;
-		e.line = l->line;
-		if (parse_port_field(pp, &e.port_lo, &e.port_hi, name,
-		    l->line) != 0)
-			goto fail;
-		if (e.port_lo < 0) {
-			pdx_set_error("%s:%u: missing port", name, l->line);
-			goto fail;
-		}
-		for (tok = slash + 1; tok != NULL; ) {
-			char *next = strchr(tok, '/');
-			int p;
+	while (rc == 0 && (r = next_line(l, &line)) == 1)
+		rc = parse(l, line, fn, arg, &count);
+	free(l);
+	if (rc == 1)
+		return count;
+	if (rc != 0 || r < 0)
+		return -1;
+	return count;
+}
 
-			if (next != NULL)
-				*next++ = '\0';
-			/*
-			 * services(5) allows any /etc/protocols name (ddp,
-			 * ...): those are skipped, an empty one is an error.
-			 */
-			if (*tok == '\0') {
-				pdx_set_error("%s:%u: empty protocol", name,
-				    l->line);
-				goto fail;
-			}
-			p = pdx_proto_parse(tok);
-			e.protos |= p;
-			tok = next;
-		}
-		aliases[0] = '\0';
-		while ((tok = take_word(&line)) != NULL) {
-			if (aliases[0] != '\0')
-				strcat(aliases, " ");
-			strcat(aliases, tok);	/* bounded: same line */
-		}
-		e.aliases = aliases;
-		e.comment = comment != NULL ? comment : "";
-		if (e.protos == 0)
-			continue;	/* only protocols we do not track */
-		count++;
-		if (fn != NULL && (rc = fn(&e, arg)) != 0) {
-			free(l);
-			return rc < 0 ? -1 : count;
-		}
+/* Hands a record to the callback: 0 go on, 1 stop, 2 failed. */
+#define DELIVER(fn, e, arg, count) do {					\
+	int rc_;							\
+	(*(count))++;							\
+	if ((fn) != NULL && (rc_ = (fn)((e), (arg))) != 0)		\
+		return rc_ < 0 ? 2 : 1;					\
+} while (0)
+
+static int
+services_line(struct lines *l, char *line, void *fnp, void *arg,
+    long *count)
+{
+	pdx_service_fn fn = (pdx_service_fn)fnp;
+	struct pdx_service_entry e;
+	char *comment, *svc, *pp, *slash, *tok, aliases[4096];
+	const char *name = l->name;
+
+	comment = cut_comment(line);
+	if ((svc = take_word(&line)) == NULL)
+		return 0;
+	if ((pp = take_word(&line)) == NULL ||
+	    (slash = strchr(pp, '/')) == NULL) {
+		pdx_set_error("%s:%u: expected 'name port/proto' after "
+		    "'%.40s'", name, l->line, svc);
+		return -1;
 	}
-	free(l);
-	return r < 0 ? -1 : count;
-fail:
-	free(l);
-	return -1;
+	*slash = '\0';
+	memset(&e, 0, sizeof e);
+	e.name = svc;
+	e.line = l->line;
+	if (parse_port_field(pp, &e.port_lo, &e.port_hi, name, l->line) != 0)
+		return -1;
+	if (e.port_lo < 0) {
+		pdx_set_error("%s:%u: missing port", name, l->line);
+		return -1;
+	}
+	for (tok = slash + 1; tok != NULL; ) {
+		char *next = strchr(tok, '/');
+
+		if (next != NULL)
+			*next++ = '\0';
+		/*
+		 * services(5) allows any /etc/protocols name (ddp, ...):
+		 * those are skipped, an empty one is an error.
+		 */
+		if (*tok == '\0') {
+			pdx_set_error("%s:%u: empty protocol", name, l->line);
+			return -1;
+		}
+		e.protos |= pdx_proto_parse(tok);
+		tok = next;
+	}
+	join_words(&line, aliases, sizeof aliases);
+	e.aliases = aliases;
+	e.comment = comment != NULL ? comment : "";
+	if (e.protos == 0)
+		return 0;	/* only protocols we do not track */
+	DELIVER(fn, &e, arg, count);
+	return 0;
+}
+
+long
+pdx_services_parse(const char *buf, size_t len, const char *name,
+    pdx_service_fn fn, void *arg)
+{
+	return parse_lines(buf, len, name, services_line, (void *)fn, arg);
+}
+
+static int
+nmap_line(struct lines *l, char *line, void *fnp, void *arg, long *count)
+{
+	pdx_nmap_fn fn = (pdx_nmap_fn)fnp;
+	struct pdx_nmap_entry e;
+	char *svc, *pp, *fq, *slash, *end;
+	const char *name = l->name;
+	long long port;
+
+	cut_comment(line);
+	if ((svc = take_word(&line)) == NULL)
+		return 0;
+	if ((pp = take_word(&line)) == NULL ||
+	    (slash = strchr(pp, '/')) == NULL) {
+		pdx_set_error("%s:%u: expected 'name port/proto frequency'",
+		    name, l->line);
+		return -1;
+	}
+	*slash = '\0';
+	memset(&e, 0, sizeof e);
+	if (pdx_parse_number(pp, 0, 65535, "port", &port) != 0) {
+		pdx_set_error("%s:%u: %s", name, l->line, pdx_last_error());
+		return -1;
+	}
+	e.port = (int)port;
+	if ((e.proto = pdx_proto_parse(slash + 1)) == 0) {
+		pdx_set_error("%s:%u: unknown protocol '%.20s'", name, l->line,
+		    slash + 1);
+		return -1;
+	}
+	if ((fq = take_word(&line)) == NULL) {
+		pdx_set_error("%s:%u: missing open frequency", name, l->line);
+		return -1;
+	}
+	e.freq = strtod(fq, &end);
+	if (*end != '\0' || !(e.freq >= 0.0 && e.freq <= 1.0)) {
+		pdx_set_error("%s:%u: frequency '%.20s' is not a number "
+		    "between 0 and 1", name, l->line, fq);
+		return -1;
+	}
+	e.name = svc;
+	e.line = l->line;
+	DELIVER(fn, &e, arg, count);
+	return 0;
 }
 
 long
 pdx_nmap_parse(const char *buf, size_t len, const char *name,
     pdx_nmap_fn fn, void *arg)
 {
-	struct lines *l;
-	struct pdx_nmap_entry e;
-	char *line, *svc, *pp, *fq, *slash, *end;
-	long long port;
-	long count = 0;
-	int r, rc;
+	return parse_lines(buf, len, name, nmap_line, (void *)fn, arg);
+}
 
-	if ((l = calloc(1, sizeof *l)) == NULL) {
-		pdx_set_error("%s: out of memory", name);
+static int
+rpc_line(struct lines *l, char *line, void *fnp, void *arg, long *count)
+{
+	pdx_rpc_fn fn = (pdx_rpc_fn)fnp;
+	struct pdx_rpc_entry e;
+	char *prog, *num, aliases[4096];
+	const char *name = l->name;
+	long long n;
+
+	cut_comment(line);
+	if ((prog = take_word(&line)) == NULL)
+		return 0;
+	if ((num = take_word(&line)) == NULL) {
+		pdx_set_error("%s:%u: expected 'name number'", name, l->line);
 		return -1;
 	}
-	l->p = buf;
-	l->end = buf + len;
-	l->name = name;
-	while ((r = next_line(l, &line)) == 1) {
-		cut_comment(line);
-		if ((svc = take_word(&line)) == NULL)
-			continue;
-		if ((pp = take_word(&line)) == NULL ||
-		    (slash = strchr(pp, '/')) == NULL) {
-			pdx_set_error("%s:%u: expected 'name port/proto "
-			    "frequency'", name, l->line);
-			goto fail;
-		}
-		*slash = '\0';
-		memset(&e, 0, sizeof e);
-		if (pdx_parse_number(pp, 0, 65535, "port", &port) != 0) {
-			pdx_set_error("%s:%u: %s", name, l->line,
-			    pdx_last_error());
-			goto fail;
-		}
-		e.port = (int)port;
-		if ((e.proto = pdx_proto_parse(slash + 1)) == 0) {
-			pdx_set_error("%s:%u: unknown protocol '%.20s'", name,
-			    l->line, slash + 1);
-			goto fail;
-		}
-		if ((fq = take_word(&line)) == NULL) {
-			pdx_set_error("%s:%u: missing open frequency", name,
-			    l->line);
-			goto fail;
-		}
-		e.freq = strtod(fq, &end);
-		if (*end != '\0' || !(e.freq >= 0.0 && e.freq <= 1.0)) {
-			pdx_set_error("%s:%u: frequency '%.20s' is not a "
-			    "number between 0 and 1", name, l->line, fq);
-			goto fail;
-		}
-		e.name = svc;
-		e.line = l->line;
-		count++;
-		if (fn != NULL && (rc = fn(&e, arg)) != 0) {
-			free(l);
-			return rc < 0 ? -1 : count;
-		}
+	if (pdx_parse_number(num, 0, 4294967295LL, "RPC program number",
+	    &n) != 0) {
+		pdx_set_error("%s:%u: %s", name, l->line, pdx_last_error());
+		return -1;
 	}
-	free(l);
-	return r < 0 ? -1 : count;
-fail:
-	free(l);
-	return -1;
+	join_words(&line, aliases, sizeof aliases);
+	memset(&e, 0, sizeof e);
+	e.name = prog;
+	e.number = (long)n;
+	e.aliases = aliases;
+	e.line = l->line;
+	DELIVER(fn, &e, arg, count);
+	return 0;
 }
 
 long
 pdx_rpcnames_parse(const char *buf, size_t len, const char *name,
     pdx_rpc_fn fn, void *arg)
 {
-	struct lines *l;
-	struct pdx_rpc_entry e;
-	char *line, *prog, *num, *tok, aliases[4096];
-	long long n;
-	long count = 0;
-	int r, rc;
-
-	if ((l = calloc(1, sizeof *l)) == NULL) {
-		pdx_set_error("%s: out of memory", name);
-		return -1;
-	}
-	l->p = buf;
-	l->end = buf + len;
-	l->name = name;
-	while ((r = next_line(l, &line)) == 1) {
-		cut_comment(line);
-		if ((prog = take_word(&line)) == NULL)
-			continue;
-		if ((num = take_word(&line)) == NULL) {
-			pdx_set_error("%s:%u: expected 'name number'", name,
-			    l->line);
-			goto fail;
-		}
-		if (pdx_parse_number(num, 0, 4294967295LL, "RPC program "
-		    "number", &n) != 0) {
-			pdx_set_error("%s:%u: %s", name, l->line,
-			    pdx_last_error());
-			goto fail;
-		}
-		aliases[0] = '\0';
-		while ((tok = take_word(&line)) != NULL) {
-			if (aliases[0] != '\0')
-				strcat(aliases, " ");
-			strcat(aliases, tok);
-		}
-		memset(&e, 0, sizeof e);
-		e.name = prog;
-		e.number = (long)n;
-		e.aliases = aliases;
-		e.line = l->line;
-		count++;
-		if (fn != NULL && (rc = fn(&e, arg)) != 0) {
-			free(l);
-			return rc < 0 ? -1 : count;
-		}
-	}
-	free(l);
-	return r < 0 ? -1 : count;
-fail:
-	free(l);
-	return -1;
+	return parse_lines(buf, len, name, rpc_line, (void *)fn, arg);
 }
