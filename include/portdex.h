@@ -312,4 +312,5 @@ int	pdx_rpc_name(struct pdx_db *, long program, const char **name,
 #include "portdex/rpc.h"
 #include "portdex/votes.h"
 #include "portdex/pick.h"
+#include "portdex/audit.h"
 

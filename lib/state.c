@@ -39,6 +39,24 @@ static const char *const migrations[] = {
 	"CREATE TABLE vote_clients(client TEXT NOT NULL, port INTEGER NOT NULL,"
 	" at INTEGER NOT NULL);"
 	"CREATE INDEX vote_clients_client ON vote_clients(client, at);",
+	/* 3: audit baseline, bounded run history (lib/audit.c) */
+	"CREATE TABLE audit_baseline(proto INTEGER NOT NULL,"
+	" address TEXT NOT NULL, port INTEGER NOT NULL, process TEXT NOT NULL,"
+	" user TEXT NOT NULL, saved INTEGER NOT NULL,"
+	" PRIMARY KEY (proto, address, port)) WITHOUT ROWID;"
+	"CREATE TABLE audit_kv(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+	" WITHOUT ROWID;"
+	"CREATE TABLE audit_runs(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+	" scope TEXT NOT NULL, listeners INTEGER NOT NULL,"
+	" findings INTEGER NOT NULL, worst TEXT NOT NULL,"
+	" complete INTEGER NOT NULL);"
+	"CREATE TABLE audit_run_listeners(run INTEGER NOT NULL"
+	" REFERENCES audit_runs(id) ON DELETE CASCADE, proto INTEGER NOT NULL,"
+	" address TEXT NOT NULL, port INTEGER NOT NULL, process TEXT NOT NULL,"
+	" user TEXT NOT NULL, PRIMARY KEY (run, proto, address, port))"
+	" WITHOUT ROWID;"
+	"CREATE INDEX audit_run_listeners_key ON"
+	" audit_run_listeners(proto, address, port);",
 };
 #define NMIGRATIONS (int)(sizeof migrations / sizeof *migrations)
 

@@ -3,7 +3,8 @@
  * (version 0.0.4): build information, the registry's age and size, the
  * HTTP answers given so far by status code, and, only with
  * --expose-local, the listening sockets of this machine by port,
- * transport, address scope and risk level.  Label values are escaped as
+ * transport, address scope and risk level, and the audit's findings by
+ * rule.  Label values are escaped as
  * the format requires.  The HTTP side is serve.c's.
  */
 #include <netinet/in.h>
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "portdex/audit.h"
 #include "serve.h"
 
 /* A label value: backslash, double quote and newline are escaped. */
@@ -118,6 +120,47 @@ listeners(struct hbuf *b, struct pdx_db *db)
 	json_decref(counts);
 }
 
+/* Findings not accepted, per rule of the table (0 when none). */
+static void
+audit_findings(struct hbuf *b, struct serve *s, struct pdx_db *db)
+{
+	struct pdx_audit_opts o;
+	json_t *doc, *rules, *rule, *f;
+	size_t i, k;
+
+	memset(&o, 0, sizeof o);
+	o.default_config = 1;
+	pthread_mutex_lock(&s->state_mu);
+	doc = pdx_audit_run(db, s->state, &o);
+	pthread_mutex_unlock(&s->state_mu);
+	if (doc == NULL || (rules = pdx_audit_rules()) == NULL) {
+		json_decref(doc);
+		return;
+	}
+	family(b, "portdex_audit_findings", "gauge", "Findings of the audit "
+	    "of this machine's listeners that are not accepted, by rule and "
+	    "level.");
+	json_array_foreach(rules, i, rule) {
+		const char *id = json_string_value(json_object_get(rule,
+		    "rule"));
+		long long n = 0;
+
+		json_array_foreach(json_object_get(doc, "findings"), k, f)
+			if (!json_is_true(json_object_get(f, "accepted")) &&
+			    json_equal(json_object_get(f, "rule"),
+			    json_object_get(rule, "rule")))
+				n++;
+		hb_puts(b, "portdex_audit_findings{rule=\"");
+		label_value(b, id);
+		hb_puts(b, "\",level=\"");
+		label_value(b, json_string_value(json_object_get(rule,
+		    "level")));
+		hb_printf(b, "\"} %lld\n", n);
+	}
+	json_decref(rules);
+	json_decref(doc);
+}
+
 void
 metrics_page(struct req *r, struct pdx_db *db)
 {
@@ -178,6 +221,8 @@ metrics_page(struct req *r, struct pdx_db *db)
 		hb_printf(b, "portdex_page_cache_bytes %zu\n",
 		    (size_t)atomic_load(&s->cache.bytes));
 	}
-	if (s->expose_local)
+	if (s->expose_local) {
 		listeners(b, db);
+		audit_findings(b, s, db);
+	}
 }

@@ -22,6 +22,7 @@
 #include <microhttpd.h>
 #include <sqlite3.h>
 
+#include "portdex/audit.h"
 #include "serve.h"
 
 #define CSP	"default-src 'none'; style-src 'self'; img-src 'self'; " \
@@ -660,11 +661,27 @@ h_api_listening(struct req *r, const char *rest)
 	json_decref(root);
 }
 
+/* The document of `portdex audit --json`, as the server sees it. */
 static void
 h_api_audit(struct req *r, const char *rest)
 {
-	json_error(r, 404, "the audit is not available in this build of "
-	    "portdex (no audit library yet)");
+	struct pdx_audit_opts o;
+	struct pdx_db *db;
+	json_t *doc;
+
+	memset(&o, 0, sizeof o);
+	o.default_config = 1;
+	db = pool_get(&r->srv->pool);
+	pthread_mutex_lock(&r->srv->state_mu);
+	doc = pdx_audit_run(db, r->srv->state, &o);
+	pthread_mutex_unlock(&r->srv->state_mu);
+	pool_put(&r->srv->pool, db);
+	if (doc == NULL) {
+		json_error(r, 500, pdx_last_error());
+		return;
+	}
+	json_answer(r, 200, doc);
+	json_decref(doc);
 }
 
 static void

@@ -282,8 +282,9 @@ get "/port/$PORT"
 expect_match "live section" '<section id="local">' "$BODY"
 expect_match "live socket shown" "127\.0\.0\.1:$PORT" "$BODY"
 get /api/v1/audit
-expect_eq "audit (library not built yet)" 404 "$CODE"
-expect_match "audit says why" "audit is not available" "$BODY"
+expect_eq "audit with --expose-local" 200 "$CODE"
+expect_eq "audit json" application/json "$(header Content-Type)"
+expect_match "audit document" '"findings"' "$BODY"
 get /metrics
 expect_match "listener metric" "portdex_listeners\{port=\"$PORT\",proto=\"tcp\",scope=\"loopback\",risk=\"[a-z]+\"\} 1" "$BODY"
 stop_server TERM

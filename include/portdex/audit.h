@@ -1,0 +1,126 @@
+/*
+ * portdex/audit.h - part of the libportdex API (see portdex.h): the audit
+ * of this machine's listeners.  A table of rules (id, level, explanation,
+ * check) runs over the listening sockets, what the registry knows of
+ * their ports, their processes and executables, the user's notes and the
+ * saved baseline, and gives findings as one JSON document (docs/audit.md
+ * describes it).  Accepting a finding on purpose (a config file, or an
+ * --ignore) marks it accepted; it is never dropped.  Baselines and a
+ * bounded history of runs live in the state database.
+ */
+#ifndef PORTDEX_AUDIT_H
+#define PORTDEX_AUDIT_H
+#include "portdex.h"
+
+#define PDX_AUDIT_SCHEMA	1
+#define PDX_AUDIT_HISTORY_MAX	1000	/* runs kept in the history */
+
+/* One accepted finding: RULE[:PORT[/PROTO]] with a reason. */
+struct pdx_audit_accept {
+	char		*rule;		/* a rule id, or "*" for every rule */
+	int		 port;		/* -1: any port */
+	int		 proto;		/* PDX_* bit, 0: any transport */
+	char		*reason;	/* may be "" */
+	char		*origin;	/* "FILE:LINE" or "--ignore" */
+};
+
+/* A growable list of accepts (at most PDX_AUDIT_MAX_ACCEPTS). */
+#define PDX_AUDIT_MAX_ACCEPTS	10000
+struct pdx_audit_accepts {
+	struct pdx_audit_accept	*v;
+	size_t			 n, cap;
+};
+
+/*
+ * Adds one accept from spec ("RULE", "RULE:PORT", "RULE:PORT/PROTO";
+ * RULE is a rule id or "*").  reason and origin are copied.  Returns 0,
+ * or -1 and the error (unknown rule, bad port or transport).
+ */
+int	pdx_audit_accept_add(struct pdx_audit_accepts *, const char *spec,
+	    const char *reason, const char *origin);
+/*
+ * Reads a config file: blank lines and '#' comments are skipped, every
+ * other line is "accept RULE[:PORT[/PROTO]] [reason...]".  A missing file
+ * is not an error when optional is set (returns 0 and adds nothing),
+ * nor is one whose directory we may not search.
+ * Returns the number of accepts added, or -1 and the error ("FILE:LINE:
+ * ...").
+ */
+int	pdx_audit_config_load(struct pdx_audit_accepts *, const char *path,
+	    int optional);
+/*
+ * Loads the default config files that exist: /etc/portdex/audit.conf,
+ * then $XDG_CONFIG_HOME/portdex/audit.conf (or ~/.config/...).
+ * Returns 0 or -1 and the error.
+ */
+int	pdx_audit_config_default(struct pdx_audit_accepts *);
+void	pdx_audit_accepts_free(struct pdx_audit_accepts *);
+
+/* The rule table as JSON: [{rule, level, text, next}].  New reference. */
+json_t	*pdx_audit_rules(void);
+/* Whether id names a rule. */
+int	pdx_audit_rule_exists(const char *id);
+
+struct pdx_audit_opts {
+	const char	*ports;		/* port set spec, NULL: every port */
+	int		 protos;	/* PDX_TCP|PDX_UDP|PDX_SCTP; 0: tcp+udp */
+	int		 backend;	/* enum pdx_sock_backend */
+	const char	*procdir;	/* NULL: "/proc" */
+	const struct pdx_audit_accepts *accepts;	/* may be NULL */
+	int		 default_config;	/* accepts NULL: read the
+						   default config files */
+	int		 record;	/* add this run to the history */
+	unsigned	 history_max;	/* 0: PDX_AUDIT_HISTORY_MAX */
+};
+
+/*
+ * Audits the listeners of this machine.  db (the registry) and state may
+ * be NULL: the rules that need them do not run and the document says so
+ * ("complete": false).  Returns a new JSON document (docs/audit.md), or
+ * NULL and the error when the sockets cannot be listed at all.
+ */
+json_t	*pdx_audit_run(struct pdx_db *, struct pdx_state *,
+	    const struct pdx_audit_opts *);
+
+/*
+ * The same over sockets the caller already has (tests; v is borrowed and
+ * must have been attributed if pids are wanted).  backend is the one that
+ * listed them, requested the one asked for; st may be NULL (no
+ * attribution was tried).
+ */
+json_t	*pdx_audit_evaluate(struct pdx_db *, struct pdx_state *,
+	    const struct pdx_audit_opts *, const struct pdx_socket *v,
+	    size_t n, const struct pdx_attr_stats *st, int requested,
+	    int backend);
+
+/*
+ * The worst level among the findings of doc that are not accepted
+ * (PDX_LEVEL_NONE when there are none).
+ */
+int	pdx_audit_worst(json_t *doc);
+
+/*
+ * Stores the listeners of doc as the baseline: the rows within doc's
+ * scope (its ports and transports) are replaced.  Returns the number of
+ * listeners saved, or -1 and the error.
+ */
+int	pdx_audit_save_baseline(struct pdx_state *, json_t *doc);
+/*
+ * Listeners added and gone since the baseline, within doc's scope:
+ * {baseline: {saved} | null, added: [...], gone: [...]} with first/last
+ * seen times from the history.  New reference, or NULL and the error.
+ */
+json_t	*pdx_audit_diff(struct pdx_state *, json_t *doc);
+/*
+ * Adds doc as one run to the history and prunes the oldest runs beyond
+ * max (0: PDX_AUDIT_HISTORY_MAX).  Returns 0 or -1 and the error.
+ */
+int	pdx_audit_record(struct pdx_state *, json_t *doc, unsigned max);
+/*
+ * When each listener (on ports in ps, NULL: all) was first and last seen
+ * in the history: {runs, since, listeners: [...]}.  New reference, or
+ * NULL and the error.
+ */
+json_t	*pdx_audit_history(struct pdx_state *, const struct pdx_portset *ps);
+
+#endif

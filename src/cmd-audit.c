@@ -1,0 +1,538 @@
+/*
+ * cmd-audit.c - `portdex audit`: what listens on this machine that
+ * deserves a look.  It parses the options and the accepted findings
+ * (config files, --ignore), runs the library's audit (lib/audit.c owns
+ * the rules, the evaluation, the baseline and the history), and presents
+ * the findings, the diff against the baseline, the history or the rule
+ * table as text, one JSON document or JSON lines.  The exit status says
+ * whether anything at or above --fail-on was found.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "portdex/audit.h"
+
+static int	audit_exec(struct cmd_ctx *, int, char **);
+
+const struct cmd_entry cmd_audit_entry = {
+	"audit", NULL,
+	"[-p PORTS] [-t] [-u] [-S] [--fail-on LEVEL] [--ignore "
+	"RULE[:PORT[/PROTO]]]... [--config FILE] [--jsonl] [--proc] "
+	"[--require-complete] [--save-baseline | --diff | --history | "
+	"--rules]",
+	"findings on this machine's listeners, most severe first; exit 1 "
+	"when any is at or above --fail-on (default high)",
+	CMD_OPT_DB | CMD_NEEDS_STATE,
+	audit_exec
+};
+
+enum {
+	OPT_FAIL_ON = 256,
+	OPT_IGNORE,
+	OPT_CONFIG,
+	OPT_JSONL,
+	OPT_PROC,
+	OPT_REQUIRE_COMPLETE,
+	OPT_SAVE_BASELINE,
+	OPT_DIFF,
+	OPT_HISTORY,
+	OPT_RULES,
+};
+
+static const struct option audit_longopts[] = {
+	{ "ports",		required_argument,	NULL, 'p' },
+	{ "tcp",		no_argument,		NULL, 't' },
+	{ "udp",		no_argument,		NULL, 'u' },
+	{ "sctp",		no_argument,		NULL, 'S' },
+	{ "fail-on",		required_argument,	NULL, OPT_FAIL_ON },
+	{ "ignore",		required_argument,	NULL, OPT_IGNORE },
+	{ "config",		required_argument,	NULL, OPT_CONFIG },
+	{ "jsonl",		no_argument,		NULL, OPT_JSONL },
+	{ "proc",		no_argument,		NULL, OPT_PROC },
+	{ "require-complete",	no_argument,		NULL,
+	    OPT_REQUIRE_COMPLETE },
+	{ "save-baseline",	no_argument,		NULL, OPT_SAVE_BASELINE },
+	{ "diff",		no_argument,		NULL, OPT_DIFF },
+	{ "history",		no_argument,		NULL, OPT_HISTORY },
+	{ "rules",		no_argument,		NULL, OPT_RULES },
+	{ NULL,			0,			NULL, 0 }
+};
+
+enum mode { M_FINDINGS, M_SAVE, M_DIFF, M_HISTORY, M_RULES };
+
+struct audit_args {
+	struct pdx_audit_opts	 o;
+	struct pdx_audit_accepts acc;
+	struct pdx_portset	 ps;
+	int			 have_ports;
+	int			 fail_on;
+	int			 jsonl;
+	int			 require_complete;
+	int			 mode;
+	const char		*config;
+};
+
+/* ---- output helpers ------------------------------------------------------ */
+
+static void
+print_jsonl(struct cmd_ctx *ctx, json_t *j)
+{
+	json_dumpf(j, ctx->out, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_ENSURE_ASCII);
+	fputc('\n', ctx->out);
+}
+
+static const char *
+jstr(json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : dflt;
+}
+
+/* "0.0.0.0:645/tcp", "[::]:22/tcp" from a listener or finding object. */
+static void
+jendpoint(json_t *o, char *buf, size_t size)
+{
+	const char *a = jstr(o, "address", "?");
+
+	snprintf(buf, size, strchr(a, ':') != NULL ? "[%s]:%lld/%s" :
+	    "%s:%lld/%s", a, (long long)json_integer_value(json_object_get(o,
+	    "port")), jstr(o, "proto", "?"));
+}
+
+/* Incomplete reasons and notes, after any output; never "clean" then. */
+static void
+print_coverage(struct cmd_ctx *ctx, json_t *doc)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "incomplete"), i, r)
+		fprintf(ctx->out, "%sINCOMPLETE%s: %s\n",
+		    out_sgr(ctx, "medium"), out_reset(ctx),
+		    json_string_value(r));
+	if (ctx->quiet)
+		return;
+	json_array_foreach(json_object_get(doc, "notes"), i, r)
+		fprintf(ctx->out, "%snote: %s%s\n", out_sgr(ctx, "dim"),
+		    json_string_value(r), out_reset(ctx));
+}
+
+static void
+print_findings(struct cmd_ctx *ctx, json_t *doc)
+{
+	json_t *f, *sum = json_object_get(doc, "summary");
+	size_t i;
+	char ep[96], who[160];
+	int complete = json_is_true(json_object_get(doc, "complete"));
+	long long nfind, nacc, nl;
+
+	json_array_foreach(json_object_get(doc, "findings"), i, f) {
+		int acc = json_is_true(json_object_get(f, "accepted"));
+		const char *lvl = jstr(f, "level", "?");
+		json_t *pid = json_object_get(f, "pid");
+
+		jendpoint(f, ep, sizeof ep);
+		if (json_is_integer(pid))
+			snprintf(who, sizeof who, "%s[%lld] %s%s%s",
+			    jstr(f, "process", "?"),
+			    (long long)json_integer_value(pid),
+			    jstr(f, "user", "?"),
+			    json_is_string(json_object_get(f, "unit")) ?
+			    " " : "", jstr(f, "unit", ""));
+		else
+			snprintf(who, sizeof who, "(no process seen) %s",
+			    jstr(f, "user", "?"));
+		fprintf(ctx->out, "%s%-6s%s %s%s  %s  %s\n",
+		    acc ? "" : out_sgr(ctx, lvl), lvl, acc ? "" :
+		    out_reset(ctx), acc ? "ACCEPTED " : "",
+		    jstr(f, "rule", "?"), ep, who);
+		fputs("       ", ctx->out);
+		out_wrap(ctx->out, jstr(f, "why", ""), 7, 7, 79);
+		fputs("       next: ", ctx->out);
+		out_wrap(ctx->out, jstr(f, "next", ""), 13, 13, 79);
+		if (acc)
+			fprintf(ctx->out, "       accepted by %s%s%s\n",
+			    jstr(f, "accepted_by", "?"),
+			    *jstr(f, "accepted_reason", "") != '\0' ? ": " :
+			    "", jstr(f, "accepted_reason", ""));
+	}
+	nfind = json_integer_value(json_object_get(sum, "findings"));
+	nacc = json_integer_value(json_object_get(sum, "accepted"));
+	nl = json_integer_value(json_object_get(sum, "listeners"));
+	if (json_array_size(json_object_get(doc, "findings")) > 0)
+		fputc('\n', ctx->out);
+	if (nfind == 0 && complete)
+		fprintf(ctx->out, "%sclean%s: no findings among %lld "
+		    "listeners", out_sgr(ctx, "ok"), out_reset(ctx), nl);
+	else if (nfind == 0)
+		fprintf(ctx->out, "no findings among what could be seen of "
+		    "%lld listeners; the audit is incomplete (below), so this "
+		    "is not a clean bill", nl);
+	else
+		fprintf(ctx->out, "%lld finding%s among %lld listeners: "
+		    "%lld high, %lld medium, %lld low, %lld info", nfind,
+		    nfind == 1 ? "" : "s", nl,
+		    (long long)json_integer_value(json_object_get(sum,
+		    "high")),
+		    (long long)json_integer_value(json_object_get(sum,
+		    "medium")),
+		    (long long)json_integer_value(json_object_get(sum, "low")),
+		    (long long)json_integer_value(json_object_get(sum,
+		    "info")));
+	if (nacc > 0)
+		fprintf(ctx->out, "; %lld accepted", nacc);
+	fprintf(ctx->out, " (ports %s, %s)\n",
+	    jstr(json_object_get(doc, "scope"), "ports", "?"),
+	    jstr(json_object_get(doc, "scope"), "transports", "?"));
+	print_coverage(ctx, doc);
+}
+
+static void
+print_rules(struct cmd_ctx *ctx, json_t *rules)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(rules, i, r) {
+		fprintf(ctx->out, "%-26s %-6s ", jstr(r, "rule", "?"),
+		    jstr(r, "level", "?"));
+		out_wrap(ctx->out, jstr(r, "text", ""), 34, 34, 79);
+		fprintf(ctx->out, "%34s", "");
+		fputs("next: ", ctx->out);
+		out_wrap(ctx->out, jstr(r, "next", ""), 40, 40, 79);
+	}
+}
+
+static void
+print_diff(struct cmd_ctx *ctx, json_t *d)
+{
+	json_t *x;
+	size_t i;
+	char ep[96];
+
+	fprintf(ctx->out, "baseline saved %s (ports %s, %s)\n",
+	    jstr(json_object_get(d, "baseline"), "saved", "?"),
+	    jstr(json_object_get(d, "scope"), "ports", "?"),
+	    jstr(json_object_get(d, "scope"), "transports", "?"));
+	json_array_foreach(json_object_get(d, "added"), i, x) {
+		jendpoint(x, ep, sizeof ep);
+		fprintf(ctx->out, "+ added  %-28s %s %s, first seen %s\n", ep,
+		    *jstr(x, "process", "") != '\0' ? jstr(x, "process", "") :
+		    "(no process seen)", jstr(x, "user", ""),
+		    jstr(x, "first_seen", "now"));
+	}
+	json_array_foreach(json_object_get(d, "gone"), i, x) {
+		jendpoint(x, ep, sizeof ep);
+		fprintf(ctx->out, "- gone   %-28s %s %s, last seen %s, in the "
+		    "baseline since %s\n", ep,
+		    *jstr(x, "process", "") != '\0' ? jstr(x, "process", "") :
+		    "(no process seen)", jstr(x, "user", ""),
+		    jstr(x, "last_seen", "never"),
+		    jstr(x, "in_baseline_since", "?"));
+	}
+	if (json_array_size(json_object_get(d, "added")) == 0 &&
+	    json_array_size(json_object_get(d, "gone")) == 0)
+		fprintf(ctx->out, "no change since the baseline\n");
+}
+
+static void
+print_history(struct cmd_ctx *ctx, json_t *h)
+{
+	json_t *x;
+	size_t i;
+	char ep[96];
+
+	fprintf(ctx->out, "%lld runs kept (at most %lld), since %s\n",
+	    (long long)json_integer_value(json_object_get(h, "runs")),
+	    (long long)json_integer_value(json_object_get(h, "max_runs")),
+	    jstr(h, "since", "-"));
+	json_array_foreach(json_object_get(h, "listeners"), i, x) {
+		jendpoint(x, ep, sizeof ep);
+		fprintf(ctx->out, "%-28s %-16s first %s%s  last %s  runs %lld"
+		    "%s\n", ep, jstr(x, "process", "-"),
+		    json_is_true(json_object_get(x,
+		    "first_seen_is_history_start")) ? "<=" : "",
+		    jstr(x, "first_seen", "?"), jstr(x, "last_seen", "?"),
+		    (long long)json_integer_value(json_object_get(x, "runs")),
+		    json_is_true(json_object_get(x, "in_latest_run")) ?
+		    "  (in the latest run)" : "");
+	}
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+static int
+set_mode(struct audit_args *a, int m)
+{
+	if (a->mode != M_FINDINGS && a->mode != m) {
+		out_error("audit", "--save-baseline, --diff, --history and "
+		    "--rules exclude each other");
+		return -1;
+	}
+	a->mode = m;
+	return 0;
+}
+
+static int
+parse_args(struct audit_args *a, int argc, char **argv)
+{
+	int ch, protos = 0;
+
+	while ((ch = getopt_long(argc, argv, "p:tuS", audit_longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			if (pdx_portset_parse(&a->ps, optarg) < 0) {
+				out_error("audit", "-p: %s", pdx_last_error());
+				return -1;
+			}
+			a->o.ports = optarg;
+			a->have_ports = 1;
+			break;
+		case 't':
+			protos |= PDX_TCP;
+			break;
+		case 'u':
+			protos |= PDX_UDP;
+			break;
+		case 'S':
+			protos |= PDX_SCTP;
+			break;
+		case OPT_FAIL_ON:
+			a->fail_on = pdx_level_parse(optarg);
+			if (a->fail_on < PDX_LEVEL_INFO) {
+				out_error("audit", "--fail-on takes info, low, "
+				    "medium or high, not '%s'", optarg);
+				return -1;
+			}
+			break;
+		case OPT_IGNORE:
+			if (pdx_audit_accept_add(&a->acc, optarg, "",
+			    "--ignore") != 0) {
+				out_error("audit", "--ignore: %s",
+				    pdx_last_error());
+				return -1;
+			}
+			break;
+		case OPT_CONFIG:
+			a->config = optarg;
+			break;
+		case OPT_JSONL:
+			a->jsonl = 1;
+			break;
+		case OPT_PROC:
+			a->o.backend = PDX_BACKEND_PROC;
+			break;
+		case OPT_REQUIRE_COMPLETE:
+			a->require_complete = 1;
+			break;
+		case OPT_SAVE_BASELINE:
+			if (set_mode(a, M_SAVE) < 0)
+				return -1;
+			break;
+		case OPT_DIFF:
+			if (set_mode(a, M_DIFF) < 0)
+				return -1;
+			break;
+		case OPT_HISTORY:
+			if (set_mode(a, M_HISTORY) < 0)
+				return -1;
+			break;
+		case OPT_RULES:
+			if (set_mode(a, M_RULES) < 0)
+				return -1;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		out_error("audit", "unexpected operand '%s'", argv[optind]);
+		return -1;
+	}
+	a->o.protos = protos;
+	return 0;
+}
+
+/* Config: --config FILE alone, else the default files that exist. */
+static int
+load_config(struct audit_args *a)
+{
+	int rc;
+
+	if (a->config != NULL)
+		rc = pdx_audit_config_load(&a->acc, a->config, 0);
+	else
+		rc = pdx_audit_config_default(&a->acc);
+	if (rc < 0) {
+		out_error("audit", "%s", pdx_last_error());
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- modes ------------------------------------------------------------ */
+
+static int
+emit(struct cmd_ctx *ctx, struct audit_args *a, json_t *doc,
+    const char *array, const char *tag, void (*text)(struct cmd_ctx *,
+    json_t *))
+{
+	json_t *x;
+	size_t i;
+
+	if (a->jsonl && array != NULL) {
+		json_array_foreach(json_object_get(doc, array), i, x)
+			print_jsonl(ctx, x);
+		if (tag != NULL)
+			json_array_foreach(json_object_get(doc, tag), i, x) {
+				json_t *c = json_deep_copy(x);
+
+				json_object_set_new(c, "change",
+				    json_string("gone"));
+				print_jsonl(ctx, c);
+				json_decref(c);
+			}
+	} else if (ctx->json || a->jsonl)
+		out_json(ctx, doc);
+	else
+		text(ctx, doc);
+	return 0;
+}
+
+static int
+run_diff(struct cmd_ctx *ctx, struct audit_args *a, json_t *doc)
+{
+	json_t *d, *x;
+	size_t i;
+	int rc;
+
+	if ((d = pdx_audit_diff(ctx->state, doc)) == NULL) {
+		out_error("audit", "%s", pdx_last_error());
+		return EXIT_USAGE;
+	}
+	if (json_is_null(json_object_get(d, "baseline"))) {
+		out_error("audit", "no baseline saved in %s (portdex audit "
+		    "--save-baseline)", ctx->state_path);
+		json_decref(d);
+		return EXIT_USAGE;
+	}
+	json_array_foreach(json_object_get(d, "added"), i, x)
+		json_object_set_new(x, "change", json_string("added"));
+	if (a->jsonl)
+		emit(ctx, a, d, "added", "gone", print_diff);
+	else {
+		json_object_set(d, "complete", json_object_get(doc,
+		    "complete"));
+		json_object_set(d, "incomplete", json_object_get(doc,
+		    "incomplete"));
+		emit(ctx, a, d, NULL, NULL, print_diff);
+		if (!ctx->json)
+			print_coverage(ctx, doc);
+	}
+	rc = json_array_size(json_object_get(d, "added")) > 0 ||
+	    json_array_size(json_object_get(d, "gone")) > 0 ?
+	    EXIT_FINDINGS : EXIT_OK;
+	json_decref(d);
+	return rc;
+}
+
+static int
+audit_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct audit_args a;
+	json_t *doc = NULL, *j;
+	size_t i;
+	int rc = EXIT_OK, n;
+
+	memset(&a, 0, sizeof a);
+	a.fail_on = PDX_LEVEL_HIGH;
+	a.o.record = 1;
+	if (parse_args(&a, argc, argv) < 0) {
+		pdx_audit_accepts_free(&a.acc);
+		return cmd_usage(&cmd_audit_entry);
+	}
+	switch (a.mode) {
+	case M_RULES:
+		j = pdx_audit_rules();
+		emit(ctx, &a, j, NULL, NULL, print_rules);
+		json_decref(j);
+		goto done;
+	case M_HISTORY:
+		if ((j = pdx_audit_history(ctx->state, a.have_ports ? &a.ps :
+		    NULL)) == NULL) {
+			out_error("audit", "%s", pdx_last_error());
+			rc = EXIT_USAGE;
+			goto done;
+		}
+		emit(ctx, &a, j, "listeners", NULL, print_history);
+		json_decref(j);
+		goto done;
+	default:
+		break;
+	}
+	if (load_config(&a) < 0) {
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if (ctx->db == NULL && !ctx->quiet)
+		fprintf(stderr, "portdex: audit: no registry at %s: the rules "
+		    "about ports cannot run (portdex update)\n", ctx->db_path);
+	a.o.accepts = &a.acc;
+	if ((doc = pdx_audit_run(ctx->db, ctx->state, &a.o)) == NULL) {
+		out_error("audit", "%s", pdx_last_error());
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	switch (a.mode) {
+	case M_SAVE:
+		if ((n = pdx_audit_save_baseline(ctx->state, doc)) < 0) {
+			out_error("audit", "%s", pdx_last_error());
+			rc = EXIT_USAGE;
+			goto done;
+		}
+		if (ctx->json || a.jsonl) {
+			j = json_pack("{s:i, s:O, s:O, s:O, s:O}", "saved", n,
+			    "time", json_object_get(doc, "time"),
+			    "scope", json_object_get(doc, "scope"),
+			    "complete", json_object_get(doc, "complete"),
+			    "incomplete", json_object_get(doc, "incomplete"));
+			out_json(ctx, j);
+			json_decref(j);
+		} else {
+			fprintf(ctx->out, "baseline saved: %d listeners (ports "
+			    "%s, %s) at %s\n", n,
+			    jstr(json_object_get(doc, "scope"), "ports", "?"),
+			    jstr(json_object_get(doc, "scope"), "transports",
+			    "?"), jstr(doc, "time", "?"));
+			print_coverage(ctx, doc);
+		}
+		goto done;
+	case M_DIFF:
+		rc = run_diff(ctx, &a, doc);
+		goto done;
+	default:
+		break;
+	}
+	emit(ctx, &a, doc, "findings", NULL, print_findings);
+	/* JSON lines carry findings only: say what was not seen aside. */
+	if (a.jsonl) {
+		json_array_foreach(json_object_get(doc, "incomplete"), i, j)
+			out_error("audit", "INCOMPLETE: %s",
+			    json_string_value(j));
+	}
+	if (pdx_audit_worst(doc) >= a.fail_on)
+		rc = EXIT_FINDINGS;
+	if (a.require_complete && !json_is_true(json_object_get(doc,
+	    "complete")))
+		rc = EXIT_FINDINGS;
+done:
+	json_decref(doc);
+	pdx_audit_accepts_free(&a.acc);
+	return rc;
+}
