@@ -12,6 +12,10 @@
 #define PORTDEX_AUDIT_H
 #include "portdex.h"
 
+/* Declared in portdex/sockets.h, which may be included after this file. */
+struct pdx_socket;
+struct pdx_attr_stats;
+
 #define PDX_AUDIT_SCHEMA	1
 #define PDX_AUDIT_HISTORY_MAX	1000	/* runs kept in the history */
 

@@ -249,11 +249,16 @@ if command -v curl >/dev/null; then
 		fail "serve did not start: $(cat "$T/serve.log")"
 	else
 		OUT=$(inns curl -s "$URL/api/v1/audit")
-		API=$(json 'sorted("%s %s/%s %s" % (f["rule"], f["port"], f["proto"], f["accepted"]) for f in j["findings"])')
+		# The sandboxed server cannot inspect directories outside what
+		# Landlock leaves it, so the executable-location rules (which
+		# fire when the build tree lives under /tmp) are compared only
+		# in the CLI run.
+		SEL='sorted("%s %s/%s %s" % (f["rule"], f["port"], f["proto"], f["accepted"]) for f in j["findings"] if f["rule"] not in ("writable-exe-dir", "deleted-executable"))'
+		API=$(json "$SEL")
 		expect_eq "api: incomplete as nobody" False "$(json 'j["complete"]')"
 		expect_match "api: the server's own socket" "undocumented-listener ${URL##*:}/tcp" "$API"
 		asnobody audit --json
-		expect_eq "api = CLI as the same user" "$API" "$(json 'sorted("%s %s/%s %s" % (f["rule"], f["port"], f["proto"], f["accepted"]) for f in j["findings"])')"
+		expect_eq "api = CLI as the same user" "$API" "$(json "$SEL")"
 		METRICS=$(inns curl -s "$URL/metrics")
 		expect_eq "metric per rule" 16 "$(printf '%s\n' "$METRICS" | grep -c '^portdex_audit_findings{')"
 		expect_match "metric counts the server's socket" 'portdex_audit_findings\{rule="undocumented-listener",level="info"\} 1$' "$METRICS"
