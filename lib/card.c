@@ -20,7 +20,11 @@ static const char *const iana_keys[PDX_NCOLS] = {
 	"service_code", "unauthorized_use", "notes",
 };
 
-/* Rows covering port for proto (or for every proto when proto is 0). */
+/*
+ * The IANA rows covering a port, every transport at once (a card used to
+ * ask once per transport, and compiling the statements was most of the
+ * time of `portdex PORT`).
+ */
 static const char rows_sql[] =
 	"SELECT name, port, proto, description, assignee, contact, reg_date,"
 	" mod_date, reference, service_code, unauth, notes, status, was,"
@@ -29,118 +33,170 @@ static const char rows_sql[] =
 	" UNION ALL SELECT * FROM iana INDEXED BY iana_range"
 	"  WHERE port_hi > port_lo"
 	"  AND port_hi >= ?1 AND port_lo <= ?1)"
-	" WHERE protomask = ?2 OR protomask = 0 ORDER BY id";
+	" ORDER BY id";
 
-static json_t *
-iana_entries(struct pdx_db *d, unsigned port, int proto, int *status,
-    const char **was_out, json_t **wasj)
+/* The rows of a port: their JSON objects with what the card picks by. */
+struct port_rows {
+	json_t	*row;		/* array of the rows' objects */
+	int	*protomask, *status;
+	size_t	 n;
+};
+
+static void
+port_rows_free(struct port_rows *r)
+{
+	json_decref(r->row);
+	free(r->protomask);
+	free(r->status);
+}
+
+static int
+port_rows(struct pdx_db *d, unsigned port, struct port_rows *r)
 {
 	sqlite3_stmt *st;
-	json_t *a = json_array();
-	int i, best = -1;
+	size_t cap = 0;
+	int i, rc;
 
-	*wasj = json_null();
-	if (pdx_db_prepare(d, rows_sql, &st) != 0) {
-		json_decref(a);
-		return NULL;
-	}
+	memset(r, 0, sizeof *r);
+	r->row = json_array();
+	if (pdx_db_prepare(d, rows_sql, &st) != 0)
+		return -1;
 	sqlite3_bind_int(st, 1, (int)port);
-	sqlite3_bind_int(st, 2, proto);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *o = json_object();
-		int s = sqlite3_column_int(st, 12);
 
+		if (r->n == cap) {
+			int *pm, *sm;
+
+			cap = cap ? cap * 2 : 8;
+			pm = realloc(r->protomask, cap * sizeof *pm);
+			if (pm != NULL)
+				r->protomask = pm;
+			sm = realloc(r->status, cap * sizeof *sm);
+			if (sm != NULL)
+				r->status = sm;
+			if (pm == NULL || sm == NULL) {
+				json_decref(o);
+				sqlite3_finalize(st);
+				pdx_set_error("out of memory");
+				return -1;
+			}
+		}
 		for (i = 0; i < PDX_NCOLS; i++)
 			json_object_set_new(o, iana_keys[i], json_string(
 			    (const char *)sqlite3_column_text(st, i)));
+		r->status[r->n] = sqlite3_column_int(st, 12);
+		r->protomask[r->n] = sqlite3_column_int(st, 14);
 		json_object_set_new(o, "status",
-		    json_string(pdx_status_name(s)));
+		    json_string(pdx_status_name(r->status[r->n])));
 		json_object_set_new(o, "was",
 		    sqlite3_column_type(st, 13) == SQLITE_NULL ? json_null() :
 		    json_string((const char *)sqlite3_column_text(st, 13)));
 		json_object_set_new(o, "source", json_string(
 		    (const char *)sqlite3_column_text(st, 15)));
-		if (s > best) {
-			best = s;
+		json_array_append_new(r->row, o);
+		r->n++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		pdx_set_error("%s: %s", d->path, sqlite3_errmsg(d->db));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The rows of one transport (protomask equal, or 0 for all), their best
+ * status and its "was".  Each transport gets its own copy of a row.
+ */
+static json_t *
+iana_entries(const struct port_rows *r, int proto, int *status,
+    json_t **wasj)
+{
+	json_t *a = json_array();
+	size_t k;
+	int best = -1;
+
+	*wasj = json_null();
+	for (k = 0; k < r->n; k++) {
+		json_t *o;
+
+		if (r->protomask[k] != proto && r->protomask[k] != 0)
+			continue;
+		o = json_deep_copy(json_array_get(r->row, k));
+		if (r->status[k] > best) {
+			best = r->status[k];
 			json_decref(*wasj);
 			*wasj = json_incref(json_object_get(o, "was"));
 		}
 		json_array_append_new(a, o);
 	}
-	sqlite3_finalize(st);
 	*status = best < 0 ? PDX_ST_UNASSIGNED : best;
-	(void)was_out;
 	return a;
 }
 
-static json_t *
-nmap_info(struct pdx_db *d, unsigned port, int proto)
+/* nmap's figures for every transport of port, by transport index. */
+static void
+nmap_info(struct pdx_db *d, unsigned port, json_t *out[PDX_NPROTO])
 {
 	static const char sql[] =
 	    "SELECT name, freq, rank, (SELECT CAST(value AS INTEGER) FROM meta"
-	    " WHERE key = 'nmap.ranked.' || ?2) FROM nmap WHERE port = ?1"
-	    " AND proto = ?2";
+	    " WHERE key = 'nmap.ranked.' || proto), proto FROM nmap"
+	    " WHERE port = ?1";
 	sqlite3_stmt *st;
-	json_t *o = json_null();
+	int i;
 
+	for (i = 0; i < PDX_NPROTO; i++)
+		out[i] = NULL;
 	if (pdx_db_prepare(d, sql, &st) != 0)
-		return json_null();
+		return;
 	sqlite3_bind_int(st, 1, (int)port);
-	sqlite3_bind_int(st, 2, proto);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		o = json_pack("{s:s, s:f, s:i, s:i}",
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		i = pdx_proto_index(sqlite3_column_int(st, 4));
+		if (i < 0 || out[i] != NULL)
+			continue;
+		out[i] = json_pack("{s:s, s:f, s:i, s:i}",
 		    "name", (const char *)sqlite3_column_text(st, 0),
 		    "frequency", sqlite3_column_double(st, 1),
 		    "rank", sqlite3_column_int(st, 2),
 		    "ranked", sqlite3_column_int(st, 3));
+	}
 	sqlite3_finalize(st);
-	return o;
 }
 
-static json_t *
-services_info(struct pdx_db *d, unsigned port, int proto)
+/* The services(5) entries of port, by transport index. */
+static void
+services_info(struct pdx_db *d, unsigned port, json_t *out[PDX_NPROTO])
 {
 	static const char sql[] =
-	    "SELECT name, aliases, comment, source FROM services"
-	    " WHERE port_lo <= ?1 AND port_hi >= ?1 AND (protomask & ?2) != 0"
+	    "SELECT name, aliases, comment, source, protomask FROM services"
+	    " WHERE port_lo <= ?1 AND port_hi >= ?1"
 	    " AND source != 'services-primary' ORDER BY rowid";
 	sqlite3_stmt *st;
-	json_t *a = json_array();
+	int i;
 
+	for (i = 0; i < PDX_NPROTO; i++)
+		out[i] = json_array();
 	if (pdx_db_prepare(d, sql, &st) != 0)
-		return a;
+		return;
 	sqlite3_bind_int(st, 1, (int)port);
-	sqlite3_bind_int(st, 2, proto);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}",
-		    "name", (const char *)sqlite3_column_text(st, 0),
-		    "aliases", (const char *)sqlite3_column_text(st, 1),
-		    "comment", (const char *)sqlite3_column_text(st, 2),
-		    "source", (const char *)sqlite3_column_text(st, 3)));
-	sqlite3_finalize(st);
-	return a;
-}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int mask = sqlite3_column_int(st, 4);
 
-/* Which transports a card shows when none was asked for. */
-static int
-default_protos(struct pdx_db *d, unsigned port)
-{
-	static const char sql[] =
-	    "SELECT DISTINCT protomask FROM (SELECT protomask FROM iana"
-	    " WHERE port_lo = ?1 AND port_hi = ?1 UNION ALL SELECT protomask"
-	    " FROM iana INDEXED BY iana_range WHERE port_hi > port_lo"
-	    " AND port_hi >= ?1"
-	    " AND port_lo <= ?1)";
-	sqlite3_stmt *st;
-	int mask = PDX_TCP | PDX_UDP;
-
-	if (pdx_db_prepare(d, sql, &st) != 0)
-		return mask;
-	sqlite3_bind_int(st, 1, (int)port);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		mask |= sqlite3_column_int(st, 0);
+		for (i = 0; i < PDX_NPROTO; i++)
+			if (mask & (1 << i))
+				json_array_append_new(out[i], json_pack(
+				    "{s:s, s:s, s:s, s:s}",
+				    "name", (const char *)
+				    sqlite3_column_text(st, 0),
+				    "aliases", (const char *)
+				    sqlite3_column_text(st, 1),
+				    "comment", (const char *)
+				    sqlite3_column_text(st, 2),
+				    "source", (const char *)
+				    sqlite3_column_text(st, 3)));
+	}
 	sqlite3_finalize(st);
-	return mask;
 }
 
 static json_t *
@@ -198,32 +254,42 @@ check_commands(unsigned port)
 json_t *
 pdx_card(struct pdx_db *d, unsigned port, int protomask)
 {
-	json_t *card, *transports;
+	struct port_rows rows;
+	json_t *card, *transports, *nmap[PDX_NPROTO], *svcs[PDX_NPROTO];
+	size_t k;
 	int i;
 
 	if (port > 65535) {
 		pdx_set_error("port %u is out of range 0-65535", port);
 		return NULL;
 	}
-	if (protomask == 0)
-		protomask = default_protos(d, port);
+	if (port_rows(d, port, &rows) != 0) {
+		port_rows_free(&rows);
+		return NULL;
+	}
+	if (protomask == 0) {
+		/* tcp and udp, and any other transport IANA lists */
+		protomask = PDX_TCP | PDX_UDP;
+		for (k = 0; k < rows.n; k++)
+			protomask |= rows.protomask[k];
+	}
+	nmap_info(d, port, nmap);
+	services_info(d, port, svcs);
 	transports = json_array();
 	for (i = 0; i < PDX_NPROTO; i++) {
 		int p = 1 << i, status;
-		json_t *rows, *was, *t;
+		json_t *iana, *was, *t;
 		const char *svc = "";
 
-		if ((protomask & p) == 0)
+		if ((protomask & p) == 0) {
+			json_decref(nmap[i]);
+			json_decref(svcs[i]);
 			continue;
-		if ((rows = iana_entries(d, port, p, &status, NULL, &was))
-		    == NULL) {
-			json_decref(transports);
-			return NULL;
 		}
-		for (size_t k = 0; k < json_array_size(rows); k++) {
-			json_t *r = json_array_get(rows, k);
-			const char *n = json_string_value(
-			    json_object_get(r, "service_name"));
+		iana = iana_entries(&rows, p, &status, &was);
+		for (k = 0; k < json_array_size(iana); k++) {
+			const char *n = json_string_value(json_object_get(
+			    json_array_get(iana, k), "service_name"));
 
 			if (n != NULL && *n != '\0') {
 				svc = n;
@@ -233,11 +299,12 @@ pdx_card(struct pdx_db *d, unsigned port, int protomask)
 		t = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}",
 		    "transport", pdx_proto_name(p),
 		    "status", pdx_status_name(status), "service", svc,
-		    "was", was, "iana", rows,
-		    "nmap", nmap_info(d, port, p),
-		    "services", services_info(d, port, p));
+		    "was", was, "iana", iana,
+		    "nmap", nmap[i] != NULL ? nmap[i] : json_null(),
+		    "services", svcs[i]);
 		json_array_append_new(transports, t);
 	}
+	port_rows_free(&rows);
 	card = json_pack("{s:i, s:i, s:o, s:o}",
 	    "schema_version", PDX_CARD_SCHEMA, "port", port,
 	    "transports", transports, "range", range_info(port));

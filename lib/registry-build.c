@@ -64,11 +64,34 @@ static const char index_sql[] =
 
 struct nmap_rec;
 
+/*
+ * A registry row as it went into the iana table, kept in memory: the
+ * brief table, the search documents and the diff are built from these
+ * instead of reading the table back and sorting it in SQL.
+ */
+struct irow {
+	const char	*f[PDX_NCOLS];	/* point into buf */
+	const char	*was;		/* into buf, or NULL */
+	const char	*origin;	/* static: the source's kind */
+	char		*buf;
+	int		 port_lo, port_hi;	/* -1: no port (NULL) */
+	int		 proto, status;
+	long		 id;		/* iana.id: the order of insertion */
+};
+
+/* A growable array of rows (the new registry's, or the old one's). */
+struct rowset {
+	struct irow	*v;
+	size_t		 n, cap;
+};
+
 struct build {
 	sqlite3		*db;
-	sqlite3_stmt	*ins_iana, *ins_svc, *ins_nmap, *ins_rpc, *ins_meta;
+	sqlite3_stmt	*ins_svc, *ins_rpc, *ins_meta;
 	const char	*origin;
 	long		 nrows;
+	struct rowset	 rows;		/* every row of table iana */
+	int		 rows_are_iana;	/* origin 'iana' (the diff's rows) */
 	struct nmap_rec	*nmap;
 	size_t		 nnmap, capnmap;
 	char		 sources[4096];	/* "iana:FILE (date), ..." for meta */
@@ -119,33 +142,196 @@ meta_set(struct build *b, const char *key, const char *value)
 	return step_done(b->db, b->ins_meta, "meta");
 }
 
+/*
+ * Appends a copy of the fields f[0..PDX_NCOLS-1] (NULL counts as "") and
+ * of was (may be NULL) to rs; the copy is one allocation that
+ * rowset_free() frees.
+ */
+static struct irow *
+rowset_add(struct rowset *rs, const char *const *f, const char *was)
+{
+	size_t len[PDX_NCOLS], total = 0, wlen = 0;
+	struct irow *r;
+	char *p;
+	int i;
+
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 16384;
+		struct irow *nv = realloc(rs->v, cap * sizeof *nv);
+
+		if (nv == NULL)
+			goto nomem;
+		rs->v = nv;
+		rs->cap = cap;
+	}
+	for (i = 0; i < PDX_NCOLS; i++) {
+		len[i] = f[i] != NULL ? strlen(f[i]) + 1 : 1;
+		total += len[i];
+	}
+	if (was != NULL)
+		wlen = strlen(was) + 1;
+	r = &rs->v[rs->n];
+	memset(r, 0, sizeof *r);
+	if ((r->buf = malloc(total + wlen)) == NULL)
+		goto nomem;
+	for (i = 0, p = r->buf; i < PDX_NCOLS; i++) {
+		memcpy(p, f[i] != NULL ? f[i] : "", len[i]);
+		r->f[i] = p;
+		p += len[i];
+	}
+	if (was != NULL) {
+		memcpy(p, was, wlen);
+		r->was = p;
+	}
+	rs->n++;
+	return r;
+nomem:
+	pdx_set_error("registry: out of memory");
+	return NULL;
+}
+
+static void
+rowset_free(struct rowset *rs)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n; i++)
+		free(rs->v[i].buf);
+	free(rs->v);
+	memset(rs, 0, sizeof *rs);
+}
+
 /* ---- importing each source ------------------------------------------- */
 
+/*
+ * Multi-row INSERTs: one statement of BATCH_ROWS value tuples costs far
+ * less than BATCH_ROWS single-row statements (sqlite's per-statement work
+ * was half of the cost of an insert into nmap).  Not for FTS5 tables,
+ * which do more merging work when fed that way: they take per = 1.
+ * bind(st, param, i, arg) binds row i of the caller's array from
+ * parameter param on; what it binds must live until the statement has
+ * run.
+ */
+#define BATCH_ROWS	32
+
+typedef int (*batch_bind_fn)(sqlite3_stmt *, int, size_t, void *);
+
+static int
+batch_prepare(sqlite3 *db, const char *head, const char *tuple,
+    size_t rows, sqlite3_stmt **st)
+{
+	size_t hl = strlen(head), tl = strlen(tuple), i;
+	char *sql = malloc(hl + rows * (tl + 1) + 1), *p;
+	int rc;
+
+	if (sql == NULL) {
+		pdx_set_error("registry: out of memory");
+		return -1;
+	}
+	memcpy(sql, head, hl);
+	for (i = 0, p = sql + hl; i < rows; i++) {
+		if (i > 0)
+			*p++ = ',';
+		memcpy(p, tuple, tl);
+		p += tl;
+	}
+	*p = '\0';
+	rc = prepare(db, sql, st);
+	free(sql);
+	return rc;
+}
+
+static int
+batch_insert(sqlite3 *db, const char *head, const char *tuple, int ncols,
+    size_t per, size_t n, batch_bind_fn bind, void *arg, const char *what)
+{
+	sqlite3_stmt *full = NULL, *st;
+	size_t i = 0, k, rows;
+	int rc = -1;
+
+	while (i < n) {
+		rows = n - i >= per ? per : n - i;
+		if (rows == per) {
+			if (full == NULL && batch_prepare(db, head, tuple,
+			    per, &full) != 0)
+				goto out;
+			st = full;
+		} else if (batch_prepare(db, head, tuple, rows, &st) != 0)
+			goto out;
+		for (k = 0; k < rows; k++)
+			if (bind(st, 1 + (int)k * ncols, i + k, arg) != 0) {
+				if (st != full)
+					sqlite3_finalize(st);
+				goto out;
+			}
+		k = (size_t)step_done(db, st, what);
+		if (st != full)
+			sqlite3_finalize(st);
+		if (k != 0)
+			goto out;
+		i += rows;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(full);
+	return rc;
+}
+
+/* The primary source's rows are kept; store_iana() inserts them. */
 static int
 add_iana_row(const struct pdx_iana_row *r, void *arg)
 {
 	struct build *b = arg;
-	sqlite3_stmt *st = b->ins_iana;
-	int i;
+	struct irow *m;
 
-	sqlite3_bind_text(st, 1, b->origin, -1, SQLITE_STATIC);
-	for (i = 0; i < PDX_NCOLS; i++)
-		sqlite3_bind_text(st, 2 + i, r->f[i], -1, SQLITE_STATIC);
-	if (r->port_lo >= 0) {
-		sqlite3_bind_int(st, 14, r->port_lo);
-		sqlite3_bind_int(st, 15, r->port_hi);
-	} else {
-		sqlite3_bind_null(st, 14);
-		sqlite3_bind_null(st, 15);
-	}
-	sqlite3_bind_int(st, 16, r->proto);
-	sqlite3_bind_int(st, 17, r->status);
-	if (r->was != NULL)
-		sqlite3_bind_text(st, 18, r->was, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 18);
+	if ((m = rowset_add(&b->rows, (const char *const *)r->f, r->was)) ==
+	    NULL)
+		return -1;
+	m->origin = b->origin;
+	m->port_lo = r->port_lo >= 0 ? r->port_lo : -1;
+	m->port_hi = r->port_lo >= 0 ? r->port_hi : -1;
+	m->proto = r->proto;
+	m->status = r->status;
+	m->id = (long)b->rows.n;	/* iana.id, given explicitly */
 	b->nrows++;
-	return step_done(b->db, st, "registry") == 0 ? 0 : -1;
+	return 0;
+}
+
+static int
+bind_iana(sqlite3_stmt *st, int c, size_t i, void *arg)
+{
+	const struct irow *r = &((struct build *)arg)->rows.v[i];
+	int k;
+
+	sqlite3_bind_int64(st, c, r->id);
+	sqlite3_bind_text(st, c + 1, r->origin, -1, SQLITE_STATIC);
+	for (k = 0; k < PDX_NCOLS; k++)
+		sqlite3_bind_text(st, c + 2 + k, r->f[k], -1, SQLITE_STATIC);
+	if (r->port_lo >= 0) {
+		sqlite3_bind_int(st, c + 14, r->port_lo);
+		sqlite3_bind_int(st, c + 15, r->port_hi);
+	} else {
+		sqlite3_bind_null(st, c + 14);
+		sqlite3_bind_null(st, c + 15);
+	}
+	sqlite3_bind_int(st, c + 16, r->proto);
+	sqlite3_bind_int(st, c + 17, r->status);
+	if (r->was != NULL)
+		sqlite3_bind_text(st, c + 18, r->was, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, c + 18);
+	return 0;
+}
+
+static int
+store_iana(struct build *b)
+{
+	return batch_insert(b->db, "INSERT INTO iana(id, origin, name, port,"
+	    " proto, description, assignee, contact, reg_date, mod_date,"
+	    " reference, service_code, unauth, notes, port_lo, port_hi,"
+	    " protomask, status, was) VALUES ",
+	    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", 19, BATCH_ROWS,
+	    b->rows.n, bind_iana, b, "registry");
 }
 
 /* services(5) as the primary source: one synthesized IANA-like row. */
@@ -236,10 +422,12 @@ add_nmap(const struct pdx_nmap_entry *e, void *arg)
 	return 0;
 }
 
+/* Rank order: per transport, most often open first, then by port. */
 static int
 by_frequency(const void *a, const void *b)
 {
-	const struct nmap_rec *x = a, *y = b;
+	const struct nmap_rec *x = *(const struct nmap_rec *const *)a;
+	const struct nmap_rec *y = *(const struct nmap_rec *const *)b;
 
 	if (x->proto != y->proto)
 		return x->proto - y->proto;
@@ -248,7 +436,7 @@ by_frequency(const void *a, const void *b)
 	return x->port - y->port;
 }
 
-/* Rank 1 is the port nmap sees open most often, per transport. */
+/* Key order of table nmap. */
 static int
 by_port(const void *a, const void *b)
 {
@@ -259,48 +447,83 @@ by_port(const void *a, const void *b)
 	return x->proto - y->proto;
 }
 
+/*
+ * Rank 1 is the port nmap sees open most often, per transport.  The
+ * ranking sorts pointers (cheaper to move than the records); the records
+ * stay in file order, which nmap keeps by port already, so the sort into
+ * key order is only done when the file is not.
+ */
+static int
+bind_nmap(sqlite3_stmt *st, int c, size_t i, void *arg)
+{
+	const struct nmap_rec *r = &((struct build *)arg)->nmap[i];
+
+	sqlite3_bind_int(st, c, r->port);
+	sqlite3_bind_int(st, c + 1, r->proto);
+	sqlite3_bind_text(st, c + 2, r->name, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, c + 3, r->freq);
+	sqlite3_bind_int(st, c + 4, r->rank);
+	return 0;
+}
+
 static int
 store_nmap(struct build *b)
 {
-	size_t i;
+	struct nmap_rec **byf;
+	size_t i, k;
 	int rank = 0, proto = -1;
 
-	qsort(b->nmap, b->nnmap, sizeof *b->nmap, by_frequency);
+	if (b->nnmap == 0)
+		return 0;
+	if ((byf = malloc(b->nnmap * sizeof *byf)) == NULL) {
+		pdx_set_error("nmap-services: out of memory");
+		return -1;
+	}
+	for (i = 0; i < b->nnmap; i++)
+		byf[i] = &b->nmap[i];
+	qsort(byf, b->nnmap, sizeof *byf, by_frequency);
 	for (i = 0; i <= b->nnmap; i++) {
-		struct nmap_rec *r = &b->nmap[i];
+		struct nmap_rec *r = i < b->nnmap ? byf[i] : NULL;
 
-		if (i == b->nnmap || r->proto != proto) {
+		if (r == NULL || r->proto != proto) {
 			if (proto != -1) {
-				char k[32], v[16];
+				char key[32], v[16];
 
 				/* how many ports a rank is out of */
-				snprintf(k, sizeof k, "nmap.ranked.%d", proto);
+				snprintf(key, sizeof key, "nmap.ranked.%d",
+				    proto);
 				snprintf(v, sizeof v, "%d", rank);
-				if (meta_set(b, k, v) != 0)
+				if (meta_set(b, key, v) != 0) {
+					free(byf);
 					return -1;
+				}
 			}
-			if (i == b->nnmap)
+			if (r == NULL)
 				break;
 			proto = r->proto;
 			rank = 0;
 		}
 		r->rank = ++rank;
 	}
+	free(byf);
 	/* Stored in key order: appends instead of random B-tree inserts. */
-	qsort(b->nmap, b->nnmap, sizeof *b->nmap, by_port);
-	for (i = 0; i < b->nnmap; i++) {
-		struct nmap_rec *r = &b->nmap[i];
-		sqlite3_stmt *st = b->ins_nmap;
-
-		sqlite3_bind_int(st, 1, r->port);
-		sqlite3_bind_int(st, 2, r->proto);
-		sqlite3_bind_text(st, 3, r->name, -1, SQLITE_STATIC);
-		sqlite3_bind_double(st, 4, r->freq);
-		sqlite3_bind_int(st, 5, r->rank);
-		if (step_done(b->db, st, "nmap-services") != 0)
-			return -1;
+	for (i = 1; i < b->nnmap; i++)
+		if (by_port(&b->nmap[i - 1], &b->nmap[i]) > 0)
+			break;
+	if (i < b->nnmap)
+		qsort(b->nmap, b->nnmap, sizeof *b->nmap, by_port);
+	/* a repeated port/proto: the first one stands */
+	for (i = 1, k = 1; i < b->nnmap; i++) {
+		if (by_port(&b->nmap[k - 1], &b->nmap[i]) == 0) {
+			free(b->nmap[i].name);
+			continue;
+		}
+		b->nmap[k++] = b->nmap[i];
 	}
-	return 0;
+	b->nnmap = k;
+	return batch_insert(b->db, "INSERT INTO nmap(port, proto, name, freq,"
+	    " rank) VALUES ", "(?,?,?,?,?)", 5, BATCH_ROWS, b->nnmap,
+	    bind_nmap, b, "nmap-services");
 }
 
 static void
@@ -402,15 +625,15 @@ import_file(struct build *b, json_t *report, const char *kind,
 /*
  * The brief table: for each transport, 65,536 little-endian uint32 words
  * (name index << 16 | risk << 8 | status), and the names, NUL-separated,
- * index 0 being the empty name.
+ * index 0 being the empty name.  Built from the rows kept in memory.
  */
 static int
 build_brief(struct build *b)
 {
 	uint32_t *words[PDX_NPROTO];
-	sqlite3_stmt *st = NULL, *ins = NULL;
+	sqlite3_stmt *ins = NULL;
 	char *names = NULL;
-	size_t nlen = 1, ncap = 1 << 16, last = 0;
+	size_t nlen = 1, ncap = 1 << 16, last = 0, k;
 	unsigned nnames = 1;
 	int i, rc = -1;
 
@@ -422,21 +645,20 @@ build_brief(struct build *b)
 		goto nomem;
 	names[0] = '\0';	/* id 0: no name */
 
-	if (prepare(b->db, "SELECT port_lo, port_hi, protomask, status, name"
-	    " FROM iana WHERE port_lo IS NOT NULL ORDER BY id", &st) != 0)
-		goto out;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int lo = sqlite3_column_int(st, 0);
-		int hi = sqlite3_column_int(st, 1);
-		int mask = sqlite3_column_int(st, 2);
-		uint32_t status = (uint32_t)sqlite3_column_int(st, 3);
-		const char *name = (const char *)sqlite3_column_text(st, 4);
+	/* The rows in id order, as they went in. */
+	for (k = 0; k < b->rows.n; k++) {
+		const struct irow *r = &b->rows.v[k];
+		int lo = r->port_lo, hi = r->port_hi;
+		int mask = r->proto;
+		uint32_t status = (uint32_t)r->status;
+		const char *name = r->f[PDX_COL_NAME];
 		uint32_t nid = 0;
 
+		if (lo < 0 || hi > 65535 || lo > hi)
+			continue;
 		if (mask == 0)
 			mask = PDX_PROTO_ALL;
-		if (name != NULL && *name != '\0' &&
-		    status == PDX_ST_ASSIGNED) {
+		if (*name != '\0' && status == PDX_ST_ASSIGNED) {
 			size_t l = strlen(name) + 1;
 
 			if (strcmp(name, names + last) == 0 && last != 0)
@@ -473,8 +695,6 @@ build_brief(struct build *b)
 			}
 		}
 	}
-	sqlite3_finalize(st);
-	st = NULL;
 	if (pdx_risk_fill(b->db, words) != 0)
 		goto out;
 	if (prepare(b->db, "INSERT INTO brief(proto, data) VALUES(?, ?)",
@@ -499,7 +719,6 @@ build_brief(struct build *b)
 nomem:
 	pdx_set_error("registry: out of memory");
 out:
-	sqlite3_finalize(st);
 	sqlite3_finalize(ins);
 	for (i = 0; i < PDX_NPROTO; i++)
 		free(words[i]);
@@ -507,20 +726,152 @@ out:
 	return rc;
 }
 
-static const char fts_sql[] =
-	/* One document per IANA service/port (tcp and udp rows merged). */
-	"INSERT INTO fts(name, body, kind, port_lo, port_hi, protomask,"
-	" summary)"
-	" SELECT name, description || ' ' || notes || ' ' || unauth,"
-	"  'iana', port_lo, port_hi, sum(DISTINCT protomask), description"
-	" FROM iana WHERE status >= 3 OR name != ''"
-	" GROUP BY name, port_lo, port_hi, description;"
+/* ---- search documents ------------------------------------------------ */
+
+/*
+ * The services(5) entries that no IANA row names on the same port get a
+ * document of their own.
+ */
+static const char fts_services_sql[] =
 	"INSERT INTO fts(name, body, kind, port_lo, port_hi, protomask,"
 	" summary)"
 	" SELECT s.name, s.aliases || ' ' || s.comment, 'services', s.port_lo,"
 	"  s.port_hi, s.protomask, s.comment FROM services s WHERE NOT EXISTS"
 	"  (SELECT 1 FROM iana i WHERE i.name = s.name COLLATE NOCASE"
 	"   AND i.port_lo = s.port_lo);";
+
+/* NULL (-1) first, as sqlite sorts it. */
+static int
+cmp_port(int a, int b)
+{
+	return a < b ? -1 : a > b;
+}
+
+/* (name, port_lo, port_hi, description), then id: a document's rows. */
+static int
+by_document(const void *a, const void *b)
+{
+	const struct irow *x = *(const struct irow *const *)a;
+	const struct irow *y = *(const struct irow *const *)b;
+	int c;
+
+	if ((c = strcmp(x->f[PDX_COL_NAME], y->f[PDX_COL_NAME])) != 0 ||
+	    (c = cmp_port(x->port_lo, y->port_lo)) != 0 ||
+	    (c = cmp_port(x->port_hi, y->port_hi)) != 0 ||
+	    (c = strcmp(x->f[PDX_COL_DESC], y->f[PDX_COL_DESC])) != 0)
+		return c;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int
+same_document(const struct irow *x, const struct irow *y)
+{
+	return x->port_lo == y->port_lo && x->port_hi == y->port_hi &&
+	    strcmp(x->f[PDX_COL_NAME], y->f[PDX_COL_NAME]) == 0 &&
+	    strcmp(x->f[PDX_COL_DESC], y->f[PDX_COL_DESC]) == 0;
+}
+
+/*
+ * One document per IANA service and port: the rows with the same name,
+ * ports and description (tcp and udp, usually) merged, their transports
+ * added up, the text of the first of them; named or living rows only.
+ * In the order of (name, ports, description), as the GROUP BY this
+ * replaces gave them, so the documents' rowids are the same.
+ */
+/* A search document: its first row and its transports. */
+struct doc {
+	const struct irow	*r;
+	int			 protomask;
+};
+
+struct doc_list {
+	struct doc	*v;
+	char		*body;
+	size_t		 cap;
+};
+
+static int
+bind_doc(sqlite3_stmt *st, int c, size_t i, void *arg)
+{
+	struct doc_list *dl = arg;
+	const struct irow *r = dl->v[i].r;
+	size_t need = strlen(r->f[PDX_COL_DESC]) +
+	    strlen(r->f[PDX_COL_NOTES]) + strlen(r->f[PDX_COL_UNAUTH]) + 3;
+
+	if (need > dl->cap) {
+		char *nb = realloc(dl->body, need);
+
+		if (nb == NULL) {
+			pdx_set_error("registry: out of memory");
+			return -1;
+		}
+		dl->body = nb;
+		dl->cap = need;
+	}
+	snprintf(dl->body, dl->cap, "%s %s %s", r->f[PDX_COL_DESC],
+	    r->f[PDX_COL_NOTES], r->f[PDX_COL_UNAUTH]);
+	sqlite3_bind_text(st, c, r->f[PDX_COL_NAME], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, c + 1, dl->body, -1, SQLITE_STATIC);
+	if (r->port_lo >= 0) {
+		sqlite3_bind_int(st, c + 2, r->port_lo);
+		sqlite3_bind_int(st, c + 3, r->port_hi);
+	} else {
+		sqlite3_bind_null(st, c + 2);
+		sqlite3_bind_null(st, c + 3);
+	}
+	sqlite3_bind_int(st, c + 4, dl->v[i].protomask);
+	sqlite3_bind_text(st, c + 5, r->f[PDX_COL_DESC], -1, SQLITE_STATIC);
+	return 0;
+}
+
+static int
+build_search(struct build *b, const char *tmp)
+{
+	const struct irow **idx = NULL;
+	struct doc_list dl = { NULL, NULL, 0 };
+	size_t n = 0, ndocs = 0, i, j;
+	int rc = -1;
+
+	if (b->rows.n > 0 &&
+	    ((idx = malloc(b->rows.n * sizeof *idx)) == NULL ||
+	    (dl.v = malloc(b->rows.n * sizeof *dl.v)) == NULL)) {
+		pdx_set_error("registry: out of memory");
+		goto out;
+	}
+	for (i = 0; i < b->rows.n; i++) {
+		const struct irow *r = &b->rows.v[i];
+
+		if (r->status >= PDX_ST_HISTORIC || *r->f[PDX_COL_NAME] != '\0')
+			idx[n++] = r;
+	}
+	if (n > 0)
+		qsort(idx, n, sizeof *idx, by_document);
+	for (i = 0; i < n; i = j) {
+		int seen = 0, sum = 0;
+
+		for (j = i; j < n && same_document(idx[i], idx[j]); j++)
+			if (idx[j]->proto >= 0 && idx[j]->proto < 32 &&
+			    (seen & (1 << idx[j]->proto)) == 0) {
+				/* sum(DISTINCT protomask) */
+				seen |= 1 << idx[j]->proto;
+				sum += idx[j]->proto;
+			}
+		dl.v[ndocs].r = idx[i];
+		dl.v[ndocs++].protomask = sum;
+	}
+	if (batch_insert(b->db, "INSERT INTO fts(name, body, kind, port_lo,"
+	    " port_hi, protomask, summary) VALUES ", "(?,?,'iana',?,?,?,?)", 6,
+	    1, ndocs, bind_doc, &dl, tmp) != 0)
+		goto out;
+	if (exec_sql(b->db, fts_services_sql, tmp) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(idx);
+	free(dl.v);
+	free(dl.body);
+	return rc;
+}
 
 /* ---- diff against the previous registry ------------------------------ */
 
@@ -530,120 +881,171 @@ static const char *const diff_cols[] = {
 };
 
 static json_t *
-row_key(const char *name, const char *port, const char *proto)
+row_key(const struct irow *r)
 {
-	return json_pack("{s:s, s:s, s:s}", "service_name", name, "port", port,
-	    "transport", proto);
+	return json_pack("{s:s, s:s, s:s}", "service_name", r->f[PDX_COL_NAME],
+	    "port", r->f[PDX_COL_PORT], "transport", r->f[PDX_COL_PROTO]);
+}
+
+/* The IANA rows of the attached database "old", in id order. */
+static int
+load_old(sqlite3 *db, struct rowset *rs)
+{
+	sqlite3_stmt *st;
+	int rc, i;
+
+	if (prepare(db, "SELECT name, port, proto, description, assignee,"
+	    " contact, reg_date, mod_date, reference, service_code, unauth,"
+	    " notes, id FROM old.iana WHERE origin = 'iana' ORDER BY id",
+	    &st) != 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *f[PDX_NCOLS];
+		struct irow *r;
+
+		for (i = 0; i < PDX_NCOLS; i++)
+			f[i] = (const char *)sqlite3_column_text(st, i);
+		if ((r = rowset_add(rs, f, NULL)) == NULL) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		r->id = (long)sqlite3_column_int64(st, PDX_NCOLS);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		pdx_set_error("previous registry: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+/* (name, port, proto), then id: the diff's key order. */
+static int
+by_key(const void *a, const void *b)
+{
+	const struct irow *x = *(const struct irow *const *)a;
+	const struct irow *y = *(const struct irow *const *)b;
+	int i, c;
+
+	for (i = 0; i < 3; i++)
+		if ((c = strcmp(x->f[i], y->f[i])) != 0)
+			return c;
+	return x->id < y->id ? -1 : x->id > y->id;
 }
 
 /*
- * Compares the iana rows of the attached database "old" with the new
- * ones.  Rows are matched by (name, port, proto, occurrence): both sides
- * are read in key order and merged, so the cost is two sorted scans.  A
- * row that keeps its key but changes a field is "changed", with the
- * fields named.
+ * The rows of rs sorted by key, each with its occurrence number among the
+ * rows of the same key (written to occ).  Returns a malloc'd array the
+ * caller frees (NULL when rs is empty or memory ran out).
  */
-#define DIFF_SELECT \
-	"SELECT name, port, proto, description, assignee, contact, reg_date," \
-	" mod_date, reference, service_code, unauth, notes FROM %s.iana" \
-	" WHERE origin = 'iana' ORDER BY name, port, proto, id"
-
-static int
-key_cmp(sqlite3_stmt *a, int ka, sqlite3_stmt *b, int kb)
+static const struct irow **
+sorted_keys(const struct rowset *rs, int **occ)
 {
-	int i, c;
+	const struct irow **v;
+	size_t i;
 
-	for (i = 0; i < 3; i++) {
-		c = strcmp((const char *)sqlite3_column_text(a, i),
-		    (const char *)sqlite3_column_text(b, i));
-		if (c != 0)
-			return c;
+	*occ = NULL;
+	if (rs->n == 0)
+		return NULL;
+	if ((v = malloc(rs->n * sizeof *v)) == NULL ||
+	    (*occ = malloc(rs->n * sizeof **occ)) == NULL) {
+		free(v);
+		return NULL;
 	}
-	return ka - kb;
+	for (i = 0; i < rs->n; i++)
+		v[i] = &rs->v[i];
+	qsort(v, rs->n, sizeof *v, by_key);
+	for (i = 0; i < rs->n; i++)
+		(*occ)[i] = i > 0 && strcmp(v[i]->f[0], v[i - 1]->f[0]) == 0 &&
+		    strcmp(v[i]->f[1], v[i - 1]->f[1]) == 0 &&
+		    strcmp(v[i]->f[2], v[i - 1]->f[2]) == 0 ?
+		    (*occ)[i - 1] + 1 : 0;
+	return v;
 }
 
-static json_t *
-stmt_key(sqlite3_stmt *st)
-{
-	return row_key((const char *)sqlite3_column_text(st, 0),
-	    (const char *)sqlite3_column_text(st, 1),
-	    (const char *)sqlite3_column_text(st, 2));
-}
-
-/* Steps st and works out the occurrence number of the row's key. */
 static int
-diff_step(sqlite3_stmt *st, char prev[3][256], int *k)
+same_row(const struct irow *x, const struct irow *y)
 {
-	int i, same = 1;
+	int i;
 
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return 0;
-	for (i = 0; i < 3; i++) {
-		const char *v = (const char *)sqlite3_column_text(st, i);
-
-		if (strncmp(prev[i], v, 255) != 0)
-			same = 0;
-		snprintf(prev[i], 256, "%s", v);
-	}
-	*k = same ? *k + 1 : 0;
+	for (i = 0; i < PDX_NCOLS; i++)
+		if (strcmp(x->f[i], y->f[i]) != 0)
+			return 0;
 	return 1;
 }
 
+/*
+ * Compares the old IANA rows with the new ones.  Rows are matched by
+ * (name, port, proto, occurrence); a row that keeps its key but changes a
+ * field is "changed", with the fields named.  Usually nothing changed:
+ * when both lists are equal row for row in id order, no sort is needed.
+ */
 static int
-build_diff(sqlite3 *db, json_t *report)
+build_diff(sqlite3 *db, const struct rowset *nw, json_t *report)
 {
-	sqlite3_stmt *n = NULL, *o = NULL;
-	char sql[512], pn[3][256] = { "", "", "" }, po[3][256] = {
-	    "\x01", "", "" };
+	struct rowset old;
+	const struct irow **n = NULL, **o = NULL;
+	int *kn = NULL, *ko = NULL, rc = -1;
 	json_t *added = json_array(), *removed = json_array(),
 	    *changed = json_array(), *diff;
-	int hn, ho, kn = -1, ko = -1, rc = -1;
+	size_t i, a, c;
 
-	pn[0][0] = '\x01';
-	snprintf(sql, sizeof sql, DIFF_SELECT, "main");
-	if (prepare(db, sql, &n) != 0)
+	memset(&old, 0, sizeof old);
+	if (load_old(db, &old) != 0)
 		goto out;
-	snprintf(sql, sizeof sql, DIFF_SELECT, "old");
-	if (prepare(db, sql, &o) != 0)
+	for (i = 0; i < nw->n && i < old.n; i++)
+		if (!same_row(&nw->v[i], &old.v[i]))
+			break;
+	if (i == nw->n && i == old.n)
+		goto done;
+	if (((n = sorted_keys(nw, &kn)) == NULL && nw->n > 0) ||
+	    ((o = sorted_keys(&old, &ko)) == NULL && old.n > 0)) {
+		pdx_set_error("registry: out of memory");
 		goto out;
-	hn = diff_step(n, pn, &kn);
-	ho = diff_step(o, po, &ko);
-	while (hn || ho) {
-		int c = !hn ? 1 : !ho ? -1 : key_cmp(n, kn, o, ko);
+	}
+	for (a = 0, c = 0; a < nw->n || c < old.n; ) {
+		int cmp;
 
-		if (c < 0) {
-			json_array_append_new(added, stmt_key(n));
-			hn = diff_step(n, pn, &kn);
-		} else if (c > 0) {
-			json_array_append_new(removed, stmt_key(o));
-			ho = diff_step(o, po, &ko);
-		} else {
+		if (a == nw->n)
+			cmp = 1;
+		else if (c == old.n)
+			cmp = -1;
+		else {
+			for (i = 0, cmp = 0; i < 3 && cmp == 0; i++)
+				cmp = strcmp(n[a]->f[i], o[c]->f[i]);
+			if (cmp == 0)
+				cmp = kn[a] - ko[c];
+		}
+		if (cmp < 0)
+			json_array_append_new(added, row_key(n[a++]));
+		else if (cmp > 0)
+			json_array_append_new(removed, row_key(o[c++]));
+		else {
 			json_t *fields = json_object();
-			size_t i;
 
 			for (i = 0; i < sizeof diff_cols / sizeof *diff_cols;
 			    i++) {
-				const char *a = (const char *)
-				    sqlite3_column_text(o, 3 + (int)i);
-				const char *b = (const char *)
-				    sqlite3_column_text(n, 3 + (int)i);
+				const char *was = o[c]->f[3 + i];
+				const char *now = n[a]->f[3 + i];
 
-				if (strcmp(a, b) != 0)
+				if (strcmp(was, now) != 0)
 					json_object_set_new(fields,
 					    diff_cols[i], json_pack(
-					    "{s:s, s:s}", "old", a, "new", b));
+					    "{s:s, s:s}", "old", was, "new",
+					    now));
 			}
 			if (json_object_size(fields) > 0) {
-				json_t *k = stmt_key(n);
+				json_t *k = row_key(n[a]);
 
 				json_object_set_new(k, "fields", fields);
 				json_array_append_new(changed, k);
 			} else
 				json_decref(fields);
-			hn = diff_step(n, pn, &kn);
-			ho = diff_step(o, po, &ko);
+			a++;
+			c++;
 		}
 	}
+done:
 	diff = json_pack("{s:I, s:I, s:I, s:O, s:O, s:O}",
 	    "added_count", (json_int_t)json_array_size(added),
 	    "removed_count", (json_int_t)json_array_size(removed),
@@ -652,8 +1054,11 @@ build_diff(sqlite3 *db, json_t *report)
 	json_object_set_new(report, "diff", diff);
 	rc = 0;
 out:
-	sqlite3_finalize(n);
-	sqlite3_finalize(o);
+	free(n);
+	free(o);
+	free(kn);
+	free(ko);
+	rowset_free(&old);
 	json_decref(added);
 	json_decref(removed);
 	json_decref(changed);
@@ -864,15 +1269,8 @@ pdx_update(const struct pdx_update_opts *o)
 	if (exec_sql(b.db, schema_sql, tmp) != 0 ||
 	    exec_sql(b.db, "BEGIN", tmp) != 0)
 		goto fail;
-	if (prepare(b.db, "INSERT INTO iana(origin, name, port, proto,"
-	    " description, assignee, contact, reg_date, mod_date, reference,"
-	    " service_code, unauth, notes, port_lo, port_hi, protomask,"
-	    " status, was) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	    &b.ins_iana) != 0 ||
-	    prepare(b.db, "INSERT INTO services VALUES (?,?,?,?,?,?,?)",
+	if (prepare(b.db, "INSERT INTO services VALUES (?,?,?,?,?,?,?)",
 	    &b.ins_svc) != 0 ||
-	    prepare(b.db, "INSERT OR IGNORE INTO nmap(port, proto, name, freq,"
-	    " rank) VALUES (?,?,?,?,?)", &b.ins_nmap) != 0 ||
 	    prepare(b.db, "INSERT INTO rpc VALUES (?,?,?,?)", &b.ins_rpc) != 0
 	    || prepare(b.db, "INSERT OR REPLACE INTO meta VALUES (?,?)",
 	    &b.ins_meta) != 0)
@@ -896,6 +1294,7 @@ pdx_update(const struct pdx_update_opts *o)
 			json_object_set_new(s, "path", json_string(iana));
 		}
 		meta_set(&b, "primary", "iana");
+		b.rows_are_iana = 1;
 	} else {
 		n = import_file(&b, report, "services-primary", svc,
 		    (parse_fn)pdx_services_parse, (void *)add_service_as_iana);
@@ -903,6 +1302,8 @@ pdx_update(const struct pdx_update_opts *o)
 			goto fail;
 		meta_set(&b, "primary", "services");
 	}
+	if (store_iana(&b) != 0)
+		goto fail;
 	stage(report, "primary", &t0);
 	if (svc != NULL && import_file(&b, report, "services", svc,
 	    (parse_fn)pdx_services_parse, (void *)add_service) < 0)
@@ -930,7 +1331,7 @@ pdx_update(const struct pdx_update_opts *o)
 	if (exec_sql(b.db, index_sql, tmp) != 0)
 		goto fail;
 	stage(report, "indexes", &t0);
-	if (exec_sql(b.db, fts_sql, tmp) != 0)
+	if (build_search(&b, tmp) != 0)
 		goto fail;
 	stage(report, "search", &t0);
 	if (build_brief(&b) != 0)
@@ -955,6 +1356,7 @@ pdx_update(const struct pdx_update_opts *o)
 	have_old = access(o->db_path, R_OK) == 0;
 	json_object_set_new(report, "previous", json_boolean(have_old));
 	if (have_old) {
+		struct rowset none = { NULL, 0, 0 };
 		sqlite3_stmt *st;
 		int attached = 0;
 
@@ -964,7 +1366,8 @@ pdx_update(const struct pdx_update_opts *o)
 			attached = sqlite3_step(st) == SQLITE_DONE;
 			sqlite3_finalize(st);
 		}
-		if (!attached || build_diff(b.db, report) != 0) {
+		if (!attached || build_diff(b.db, b.rows_are_iana ? &b.rows :
+		    &none, report) != 0) {
 			json_object_set_new(report, "diff_error",
 			    json_string(attached ? pdx_last_error() :
 			    sqlite3_errmsg(b.db)));
@@ -975,12 +1378,10 @@ pdx_update(const struct pdx_update_opts *o)
 	stage(report, "diff", &t0);
 	json_object_set_new(report, "rows", json_integer(b.nrows));
 
-	sqlite3_finalize(b.ins_iana);
 	sqlite3_finalize(b.ins_svc);
-	sqlite3_finalize(b.ins_nmap);
 	sqlite3_finalize(b.ins_rpc);
 	sqlite3_finalize(b.ins_meta);
-	b.ins_iana = b.ins_svc = b.ins_nmap = b.ins_rpc = b.ins_meta = NULL;
+	b.ins_svc = b.ins_rpc = b.ins_meta = NULL;
 	if (sqlite3_close(b.db) != SQLITE_OK) {
 		pdx_set_error("%s: %s", tmp, sqlite3_errmsg(b.db));
 		b.db = NULL;
@@ -999,14 +1400,13 @@ pdx_update(const struct pdx_update_opts *o)
 	stage(report, "commit", &t0);
 	ok = 1;
 fail:
-	sqlite3_finalize(b.ins_iana);
 	sqlite3_finalize(b.ins_svc);
-	sqlite3_finalize(b.ins_nmap);
 	sqlite3_finalize(b.ins_rpc);
 	sqlite3_finalize(b.ins_meta);
 	if (b.db != NULL)
 		sqlite3_close(b.db);
 	free_nmap(&b);
+	rowset_free(&b.rows);
 	if (!ok && tmp[0] != '\0')
 		unlink(tmp);
 	if (dl[0] != '\0')

@@ -56,12 +56,45 @@ pdx_default_db_path(int for_write)
 	return buf;
 }
 
+/*
+ * "file:PATH?immutable=1" with PATH escaped for a URI.  The registry is
+ * never written in place (update builds a new file and renames it over
+ * the old one, and an open handle keeps reading the file it opened), so
+ * sqlite may skip its file locks and the change-counter check it does
+ * before every statement.  Returns malloc'd text the caller frees.
+ */
+static char *
+immutable_uri(const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(path);
+	char *u = malloc(n * 3 + 32), *o;
+
+	if (u == NULL)
+		return NULL;
+	/* "file:///abs" (empty authority) or "file:rel" */
+	o = u + sprintf(u, "%s", path[0] == '/' ? "file://" : "file:");
+	for (; *path != '\0'; path++) {
+		unsigned char c = (unsigned char)*path;
+
+		if (c == '%' || c == '?' || c == '#') {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		} else
+			*o++ = (char)c;
+	}
+	strcpy(o, "?immutable=1");
+	return u;
+}
+
 struct pdx_db *
 pdx_db_open(const char *path)
 {
 	struct pdx_db *d;
 	sqlite3_stmt *st;
-	int ok;
+	char *uri;
+	int ok, rc;
 
 	if (path == NULL || !exists(path)) {
 		pdx_set_error("no registry database at %s (run 'portdex "
@@ -74,8 +107,15 @@ pdx_db_open(const char *path)
 		pdx_set_error("out of memory");
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &d->db, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if ((uri = immutable_uri(path)) == NULL) {
+		pdx_db_close(d);
+		pdx_set_error("out of memory");
+		return NULL;
+	}
+	rc = sqlite3_open_v2(uri, &d->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
+	free(uri);
+	if (rc != SQLITE_OK) {
 		pdx_set_error("%s: %s", path, d->db != NULL ?
 		    sqlite3_errmsg(d->db) : "cannot open");
 		pdx_db_close(d);

@@ -15,6 +15,8 @@
 #include "portdex.h"
 #include "registry-int.h"
 
+struct family_port;
+
 /* Facts about one port/transport that the rules read. */
 struct risk_facts {
 	unsigned	 port;
@@ -25,6 +27,7 @@ struct risk_facts {
 	int		 malware_reported; /* curated: only reported */
 	int		 historic_use;	/* curated: the official use is dead */
 	int		 legit_use;	/* curated: documented non-malware use */
+	const struct family_port *fam;	/* family_of(port, proto) */
 };
 
 /* Protocol families with a known exposure problem. */
@@ -71,15 +74,26 @@ static const struct family_port {
 	{ 27017, PDX_TCP, FAM_ADMIN, "MongoDB" },
 };
 
+/*
+ * The family row of port/proto, or NULL: a binary search, since the table
+ * is sorted by port (the build asks for all 262,144 port/transports).
+ */
 static const struct family_port *
 family_of(unsigned port, int proto)
 {
-	size_t i;
+	size_t lo = 0, hi = sizeof family_ports / sizeof *family_ports;
 
-	for (i = 0; i < sizeof family_ports / sizeof *family_ports; i++)
-		if (family_ports[i].port == port &&
-		    (family_ports[i].protos & proto) != 0)
-			return &family_ports[i];
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (family_ports[mid].port < port)
+			lo = mid + 1;
+		else if (family_ports[mid].port > port)
+			hi = mid;
+		else
+			return (family_ports[mid].protos & proto) != 0 ?
+			    &family_ports[mid] : NULL;
+	}
 	return NULL;
 }
 
@@ -124,33 +138,25 @@ check_unauth(const struct risk_facts *f)
 static int
 check_fam_login(const struct risk_facts *f)
 {
-	const struct family_port *p = family_of(f->port, f->proto);
-
-	return p != NULL && p->family == FAM_CLEARTEXT_LOGIN;
+	return f->fam != NULL && f->fam->family == FAM_CLEARTEXT_LOGIN;
 }
 
 static int
 check_fam_file(const struct risk_facts *f)
 {
-	const struct family_port *p = family_of(f->port, f->proto);
-
-	return p != NULL && p->family == FAM_CLEARTEXT_FILE;
+	return f->fam != NULL && f->fam->family == FAM_CLEARTEXT_FILE;
 }
 
 static int
 check_fam_rpc(const struct risk_facts *f)
 {
-	const struct family_port *p = family_of(f->port, f->proto);
-
-	return p != NULL && p->family == FAM_RPC;
+	return f->fam != NULL && f->fam->family == FAM_RPC;
 }
 
 static int
 check_fam_admin(const struct risk_facts *f)
 {
-	const struct family_port *p = family_of(f->port, f->proto);
-
-	return p != NULL && p->family == FAM_ADMIN;
+	return f->fam != NULL && f->fam->family == FAM_ADMIN;
 }
 
 static int
@@ -219,8 +225,7 @@ evaluate(const struct risk_facts *f, json_t *reasons)
 		if (risk_rules[i].level > level)
 			level = risk_rules[i].level;
 		if (reasons != NULL) {
-			const struct family_port *p =
-			    family_of(f->port, f->proto);
+			const struct family_port *p = f->fam;
 
 			json_array_append_new(reasons, json_pack(
 			    "{s:s, s:s, s:s, s:s*}", "rule", risk_rules[i].id,
@@ -247,49 +252,15 @@ pdx_risk_rules(void)
 	return a;
 }
 
-/* Whether a table exists: the curated tables are optional. */
+/*
+ * Whether a table exists: the curated tables are optional.  Asks the
+ * schema sqlite has already loaded, so no statement is compiled.
+ */
 static int
 has_table(sqlite3 *db, const char *name)
 {
-	sqlite3_stmt *st;
-	int yes = 0;
-
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE"
-	    " type = 'table' AND name = ?", -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return yes;
-}
-
-/* Marks bit for every port/proto in rows (lo, hi, mask) of the query. */
-static int
-mark(sqlite3 *db, const char *sql, uint8_t *flags[PDX_NPROTO], uint8_t bit)
-{
-	sqlite3_stmt *st;
-	int i, p;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		pdx_set_error("risk: %s", sqlite3_errmsg(db));
-		return -1;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int lo = sqlite3_column_int(st, 0);
-		int hi = sqlite3_column_int(st, 1);
-		int mask = sqlite3_column_int(st, 2);
-
-		if (mask == 0)
-			mask = PDX_PROTO_ALL;
-		if (lo < 0 || hi > 65535 || lo > hi)
-			continue;
-		for (i = 0; i < PDX_NPROTO; i++)
-			if (mask & (1 << i))
-				for (p = lo; p <= hi; p++)
-					flags[i][p] |= bit;
-	}
-	sqlite3_finalize(st);
-	return 0;
+	return sqlite3_table_column_metadata(db, "main", name, NULL, NULL,
+	    NULL, NULL, NULL, NULL) == SQLITE_OK;
 }
 
 #define F_UNAUTH	1
@@ -298,22 +269,96 @@ mark(sqlite3 *db, const char *sql, uint8_t *flags[PDX_NPROTO], uint8_t bit)
 #define F_MALWARE_REP	8
 #define F_LEGIT		16
 
+/*
+ * Which facts a curated use row gives its ports: one place for the build
+ * (every row) and the card (the rows of one port).  kind and confidence
+ * are the uses table's text columns, official its flag.
+ */
+static int
+use_flags(const char *kind, const char *confidence, int official)
+{
+	static const char *const legit_kinds[] = { "unofficial",
+	    "vendor-default", "platform-default", "game" };
+	int documented, fl = 0;
+	size_t i;
+
+	if (kind == NULL || confidence == NULL)
+		return 0;
+	documented = strcmp(confidence, "documented") == 0;
+	if (strcmp(kind, "malware") == 0)
+		fl |= documented ? F_MALWARE : F_MALWARE_REP;
+	else if (strcmp(kind, "historic") == 0 && official == 1)
+		fl |= F_HISTORIC;
+	else if (documented)
+		for (i = 0; i < sizeof legit_kinds / sizeof *legit_kinds; i++)
+			if (strcmp(kind, legit_kinds[i]) == 0)
+				fl |= F_LEGIT;
+	return fl;
+}
+
+static void
+facts_from_flags(struct risk_facts *f, int fl)
+{
+	f->unauth = (fl & F_UNAUTH) != 0;
+	f->malware = (fl & F_MALWARE) != 0;
+	f->malware_reported = (fl & F_MALWARE_REP) != 0;
+	f->historic_use = (fl & F_HISTORIC) != 0;
+	f->legit_use = (fl & F_LEGIT) != 0;
+}
+
+/* Sets bit on every port/transport of a (lo, hi, mask) row. */
+static void
+mark_range(uint8_t *flags[PDX_NPROTO], int lo, int hi, int mask, int bit)
+{
+	int i, p;
+
+	if (mask == 0)
+		mask = PDX_PROTO_ALL;
+	if (lo < 0 || hi > 65535 || lo > hi || bit == 0)
+		return;
+	for (i = 0; i < PDX_NPROTO; i++)
+		if (mask & (1 << i))
+			for (p = lo; p <= hi; p++)
+				flags[i][p] |= (uint8_t)bit;
+}
+
+/*
+ * Marks the facts of every row of sql: (lo, hi, mask) and, when
+ * with_kind, (kind, confidence, official) classified by use_flags();
+ * otherwise every row gives bit.
+ */
+static int
+mark(sqlite3 *db, const char *sql, uint8_t *flags[PDX_NPROTO], int bit,
+    int with_kind)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		pdx_set_error("risk: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		mark_range(flags, sqlite3_column_int(st, 0),
+		    sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
+		    with_kind ? use_flags(
+		    (const char *)sqlite3_column_text(st, 3),
+		    (const char *)sqlite3_column_text(st, 4),
+		    sqlite3_column_int(st, 5)) : bit);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		pdx_set_error("risk: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
 static const char unauth_sql[] =
 	"SELECT port_lo, port_hi, protomask FROM iana WHERE unauth != ''"
 	" AND port_lo IS NOT NULL";
-static const char malware_sql[] =
-	"SELECT port_lo, port_hi, protomask FROM uses WHERE kind = 'malware'"
-	" AND confidence = 'documented'";
-static const char malware_rep_sql[] =
-	"SELECT port_lo, port_hi, protomask FROM uses WHERE kind = 'malware'"
-	" AND confidence != 'documented'";
-static const char legit_sql[] =
-	"SELECT port_lo, port_hi, protomask FROM uses WHERE kind IN"
-	" ('unofficial', 'vendor-default', 'platform-default', 'game')"
-	" AND confidence = 'documented'";
-static const char historic_sql[] =
-	"SELECT port_lo, port_hi, protomask FROM uses WHERE kind = 'historic'"
-	" AND official = 1";
+static const char uses_sql[] =
+	"SELECT port_lo, port_hi, protomask, kind, confidence, official"
+	" FROM uses";
 
 int
 pdx_risk_fill(sqlite3 *db, uint32_t *words[PDX_NPROTO])
@@ -329,30 +374,22 @@ pdx_risk_fill(sqlite3 *db, uint32_t *words[PDX_NPROTO])
 			pdx_set_error("risk: out of memory");
 			goto out;
 		}
-	if (mark(db, unauth_sql, flags, F_UNAUTH) != 0)
+	if (mark(db, unauth_sql, flags, F_UNAUTH, 0) != 0)
 		goto out;
-	if (has_table(db, "uses") &&
-	    (mark(db, malware_sql, flags, F_MALWARE) != 0 ||
-	    mark(db, malware_rep_sql, flags, F_MALWARE_REP) != 0 ||
-	    mark(db, historic_sql, flags, F_HISTORIC) != 0 ||
-	    mark(db, legit_sql, flags, F_LEGIT) != 0))
+	if (has_table(db, "uses") && mark(db, uses_sql, flags, 0, 1) != 0)
 		goto out;
+	memset(&f, 0, sizeof f);
 	for (i = 0; i < PDX_NPROTO; i++) {
+		f.proto = 1 << i;
 		for (p = 0; p < 65536; p++) {
 			uint32_t w = words[i][p];
 
-			memset(&f, 0, sizeof f);
 			f.port = p;
-			f.proto = 1 << i;
 			f.status = w & 0xff;
-			f.unauth = (flags[i][p] & F_UNAUTH) != 0;
-			f.malware = (flags[i][p] & F_MALWARE) != 0;
-			f.malware_reported = (flags[i][p] & F_MALWARE_REP)
-			    != 0;
-			f.historic_use = (flags[i][p] & F_HISTORIC) != 0;
-			f.legit_use = (flags[i][p] & F_LEGIT) != 0;
-			w = (w & ~0xff00u) | ((uint32_t)evaluate(&f, NULL) << 8);
-			words[i][p] = w;
+			f.fam = family_of(p, f.proto);
+			facts_from_flags(&f, flags[i][p]);
+			words[i][p] = (w & ~0xff00u) |
+			    ((uint32_t)evaluate(&f, NULL) << 8);
 		}
 	}
 	rc = 0;
@@ -360,22 +397,6 @@ out:
 	for (i = 0; i < PDX_NPROTO; i++)
 		free(flags[i]);
 	return rc;
-}
-
-/* Whether a query with ?1 = port, ?2 = proto returns a row. */
-static int
-any_row(struct pdx_db *d, const char *sql, unsigned port, int proto)
-{
-	sqlite3_stmt *st;
-	int yes;
-
-	if (pdx_db_prepare(d, sql, &st) != 0)
-		return 0;
-	sqlite3_bind_int(st, 1, (int)port);
-	sqlite3_bind_int(st, 2, proto);
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return yes;
 }
 
 json_t *
@@ -388,34 +409,37 @@ pdx_risk_assess(struct pdx_db *d, unsigned port, int proto, int status)
 	    " AND port_hi >= ?1"
 	    " AND port_lo <= ?1) WHERE unauth != ''"
 	    " AND (protomask = 0 OR protomask & ?2)";
-	static const char malware_q[] =
-	    "SELECT 1 FROM uses WHERE kind = 'malware' AND port_lo <= ?1"
-	    " AND port_hi >= ?1 AND (protomask & ?2)"
-	    " AND confidence = 'documented'";
-	static const char malware_rep_q[] =
-	    "SELECT 1 FROM uses WHERE kind = 'malware' AND port_lo <= ?1"
-	    " AND port_hi >= ?1 AND (protomask & ?2)"
-	    " AND confidence != 'documented'";
-	static const char historic_q[] =
-	    "SELECT 1 FROM uses WHERE kind = 'historic' AND official = 1"
-	    " AND port_lo <= ?1 AND port_hi >= ?1 AND (protomask & ?2)";
-	static const char legit_q[] =
-	    "SELECT 1 FROM uses WHERE kind IN ('unofficial', 'vendor-default',"
-	    " 'platform-default', 'game') AND confidence = 'documented'"
-	    " AND port_lo <= ?1 AND port_hi >= ?1 AND (protomask & ?2)";
+	static const char uses_q[] =
+	    "SELECT kind, confidence, official FROM uses WHERE port_lo <= ?1"
+	    " AND port_hi >= ?1 AND (protomask & ?2) != 0";
 	struct risk_facts f;
+	sqlite3_stmt *st;
 	json_t *reasons = json_array();
-	int level, uses = has_table(d->db, "uses");
+	int level, fl = 0;
 
+	if (pdx_db_prepare(d, unauth_q, &st) == 0) {
+		sqlite3_bind_int(st, 1, (int)port);
+		sqlite3_bind_int(st, 2, proto);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			fl |= F_UNAUTH;
+		sqlite3_finalize(st);
+	}
+	if (has_table(d->db, "uses") && pdx_db_prepare(d, uses_q, &st) == 0) {
+		sqlite3_bind_int(st, 1, (int)port);
+		sqlite3_bind_int(st, 2, proto);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			fl |= use_flags(
+			    (const char *)sqlite3_column_text(st, 0),
+			    (const char *)sqlite3_column_text(st, 1),
+			    sqlite3_column_int(st, 2));
+		sqlite3_finalize(st);
+	}
 	memset(&f, 0, sizeof f);
 	f.port = port;
 	f.proto = proto;
 	f.status = status;
-	f.unauth = any_row(d, unauth_q, port, proto);
-	f.malware = uses && any_row(d, malware_q, port, proto);
-	f.malware_reported = uses && any_row(d, malware_rep_q, port, proto);
-	f.historic_use = uses && any_row(d, historic_q, port, proto);
-	f.legit_use = uses && any_row(d, legit_q, port, proto);
+	f.fam = family_of(port, proto);
+	facts_from_flags(&f, fl);
 	level = evaluate(&f, reasons);
 	return json_pack("{s:s, s:o}", "level", pdx_level_name(level),
 	    "reasons", reasons);
