@@ -6,7 +6,9 @@
  * previous database.  Reading the registry is registry.c's job; the
  * parsers are in sources.c and knowledge.c.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -1181,6 +1183,53 @@ dirname_of(const char *path, char *out, size_t n)
 		snprintf(out, n, "%.*s", (int)(s - path), path);
 }
 
+/*
+ * Removes what killed updates left beside the registry (NAME.new-PID and
+ * NAME.download-PID whose process is gone).  Called with the lock held,
+ * so no live update owns them.
+ */
+static void
+remove_stale(const char *db_path, json_t *report)
+{
+	static const char *const kinds[] = { ".new-", ".download-" };
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	const char *base = strrchr(db_path, '/');
+	struct dirent *de;
+	DIR *d;
+	size_t i, blen;
+	int removed = 0;
+
+	base = base != NULL ? base + 1 : db_path;
+	blen = strlen(base);
+	dirname_of(db_path, dir, sizeof dir);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, base, blen) != 0)
+			continue;
+		for (i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+			const char *p = de->d_name + blen;
+			char *end;
+			long pid;
+
+			if (strncmp(p, kinds[i], strlen(kinds[i])) != 0)
+				continue;
+			pid = strtol(p + strlen(kinds[i]), &end, 10);
+			if (*end != '\0' || pid <= 0)
+				continue;
+			if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+				continue;	/* a live process owns it */
+			if (snprintf(path, sizeof path, "%s/%s", dir,
+			    de->d_name) < (int)sizeof path && unlink(path) == 0)
+				removed++;
+		}
+	}
+	closedir(d);
+	if (removed > 0)
+		json_object_set_new(report, "stale_files_removed",
+		    json_integer(removed));
+}
+
 static int
 mkdir_p(const char *dir)
 {
@@ -1229,6 +1278,7 @@ pdx_update(const struct pdx_update_opts *o)
 	report = json_pack("{s:s, s:[]}", "database", o->db_path, "sources");
 	if (lock_registry(o, &lockfd, report) != 0)
 		goto fail;
+	remove_stale(o->db_path, report);
 	if (snprintf(tmp, sizeof tmp, "%s.new-%ld", o->db_path,
 	    (long)getpid()) >= (int)sizeof tmp) {
 		pdx_set_error("%s: path too long", o->db_path);
