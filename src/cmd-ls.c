@@ -26,7 +26,7 @@ const struct cmd_entry cmd_ls_entry = {
 	"[--proc]",
 	"sockets on this machine (listening unless -a), annotated; "
 	"exit 1 when none matches",
-	CMD_OPT_DB,
+	CMD_OPT_DB | CMD_OPT_STATE,
 	ls_exec
 };
 
@@ -73,6 +73,7 @@ struct ls_row {
 	const struct pdx_socket	*s;
 	struct pdx_brief	 b;
 	int			 has_brief;
+	char			*note;		/* your note, or NULL */
 };
 
 /* ---- columns ----------------------------------------------------------- */
@@ -82,6 +83,7 @@ struct ls_row {
 #define COL_REG		0x2	/* the registry is open and not -n */
 #define COL_PIDS	0x4	/* processes were looked up */
 #define COL_NETNS	0x8	/* more than the current namespace */
+#define COL_NOTES	0x10	/* a socket has a note of yours */
 
 static int
 is_loopback(const struct pdx_socket *s)
@@ -245,6 +247,12 @@ col_user(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 }
 
 static void
+col_note(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
+{
+	cat(c, r->note != NULL ? r->note : "-");
+}
+
+static void
 col_unit(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 {
 	cat(c, r->s->container != NULL ? r->s->container :
@@ -279,23 +287,49 @@ static const struct ls_col {
 	{ "PROCESS",	COL_PIDS,	col_process, 0 },
 	{ "USER",	COL_ALWAYS,	col_user, 0 },
 	{ "UNIT",	COL_PIDS,	col_unit, 0 },
+	{ "NOTE",	COL_NOTES,	col_note, 0 },
 };
 #define LS_NCOLS (sizeof ls_cols / sizeof ls_cols[0])
 
 /* ---- the state database hook ---------------------------------------- */
 
 /*
- * Hook for the user's notes (state database, `portdex note`): the lead
- * wires it when notes land.  It should add "note": TEXT to the JSON of a
- * socket whose port/proto has one; print_text shows obj's "note" when
- * present.  Until then it adds nothing.
+ * Your note about a socket's port (state database, `portdex note`): the
+ * first one for its transport or for any transport, truncated to fit a
+ * column.  Returns malloc'd text, or NULL when there is none.
  */
+static char *
+ls_note(struct cmd_ctx *ctx, const struct pdx_socket *s)
+{
+	json_t *notes;
+	char *text = NULL;
+	size_t i;
+
+	if (ctx->state == NULL ||
+	    (notes = pdx_notes(ctx->state, (int)s->lport, NULL)) == NULL)
+		return NULL;
+	for (i = 0; i < json_array_size(notes) && text == NULL; i++) {
+		json_t *n = json_array_get(notes, i);
+		const char *t = json_string_value(json_object_get(n,
+		    "transport"));
+
+		if (strcmp(t, "any") == 0 ||
+		    strcmp(t, pdx_proto_name(s->proto)) == 0)
+			text = strdup(json_string_value(json_object_get(n,
+			    "text")));
+	}
+	json_decref(notes);
+	return text;
+}
+
 static void
 ls_note_hook(struct cmd_ctx *ctx, const struct pdx_socket *s, json_t *obj)
 {
-	(void)ctx;
-	(void)s;
-	(void)obj;
+	char *note = ls_note(ctx, s);
+
+	json_object_set_new(obj, "note", note != NULL ? json_string(note) :
+	    json_null());
+	free(note);
 }
 
 /* ---- output ----------------------------------------------------------- */
@@ -638,6 +672,21 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		if (ctx->db != NULL && !o.numeric)
 			rows[i].has_brief = pdx_brief(ctx->db, v[i].lport,
 			    v[i].proto, &rows[i].b) == 0;
+		if ((rows[i].note = ls_note(ctx, &v[i])) != NULL) {
+			char *nl;
+
+			if (strlen(rows[i].note) > 40) {
+				size_t cut = 37;
+
+				while (cut > 0 && ((unsigned char)
+				    rows[i].note[cut] & 0xc0) == 0x80)
+					cut--;
+				strcpy(rows[i].note + cut, "...");
+			}
+			while ((nl = strpbrk(rows[i].note, "\t\n\r")) != NULL)
+				*nl = ' ';
+			when |= COL_NOTES;
+		}
 	}
 	if (o.pids)
 		when |= COL_PIDS;
@@ -660,6 +709,8 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 done:
 	if (rc == EXIT_OK && n == 0)
 		rc = EXIT_FINDINGS;
+	for (i = 0; rows != NULL && i < n; i++)
+		free(rows[i].note);
 	free(rows);
 	pdx_sockets_free(v, n);
 	return rc;

@@ -35,6 +35,21 @@ expect_eq "rm nothing" 1 "$RC"
 run_rc "$PORTDEX" note --list --json
 expect_eq "one left" 1 "$(json 'len(j)')"
 
+# ls shows the note of a listening port (JSON and the NOTE column).
+python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(30)' > "$T/lport" &
+lpid=$!
+for _ in $(seq 50); do [ -s "$T/lport" ] && break; sleep 0.1; done
+lport=$(cat "$T/lport")
+"$PORTDEX" -q note "$lport/tcp" "test listener owned by test-note"
+run_rc "$PORTDEX" ls -p "$lport" --json
+expect_eq "ls note" "test listener owned by test-note" "$(json '[s["note"] for s in j["sockets"]][0]')"
+run_rc "$PORTDEX" ls -p "$lport"
+expect_match "ls NOTE column" "NOTE" "$OUT"
+expect_match "ls note text" "test listener owned by test-note" "$OUT"
+kill "$lpid" 2>/dev/null; wait "$lpid" 2>/dev/null
+"$PORTDEX" -q note --rm "$lport"
+
 # Concurrent writers: 8 processes x 25 notes each, all kept.
 for w in $(seq 8); do
 	( for i in $(seq 25); do "$PORTDEX" -q note 5000 "writer $w note $i" || echo "fail $w $i"; done ) > "$T/w$w.log" 2>&1 &
