@@ -532,7 +532,10 @@ pdx_export(struct pdx_db *d, int format, FILE *f)
 		const char *c[PDX_NCOLS];
 
 		for (i = 0; i < PDX_NCOLS; i++)
-			c[i] = (const char *)sqlite3_column_text(st, i);
+			/* a damaged file may hold NULLs despite the schema */
+			if ((c[i] = (const char *)sqlite3_column_text(st, i))
+			    == NULL)
+				c[i] = "";
 		switch (format) {
 		case PDX_EXPORT_CSV:
 			for (i = 0; i < PDX_NCOLS; i++) {
@@ -552,6 +555,8 @@ pdx_export(struct pdx_db *d, int format, FILE *f)
 				break;
 			lo = sqlite3_column_int(st, 12);
 			hi = sqlite3_column_int(st, 13);
+			if (lo < 0 || hi > 65535 || lo > hi)
+				break;	/* damaged row: not a port range */
 			snprintf(desc, sizeof desc, "%s", c[3]);
 			for (k = 0; desc[k] != '\0'; k++)
 				if (desc[k] == '\n' || desc[k] == '\r')

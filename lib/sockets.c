@@ -453,20 +453,23 @@ static int
 set_str(json_t *o, const char *key, const char *s)
 {
 	char clean[4096];
+	json_t *j;
 	size_t i, n;
 
 	if (s == NULL)
 		return json_object_set_new(o, key, json_null());
-	if (json_string(s) != NULL && strpbrk(s, "\x01\x02\x03\x04\x05"
-	    "\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13"
-	    "\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f") == NULL)
-		return json_object_set_new(o, key, json_string(s));
+	n = strlen(s);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			break;
+	/* json_string() is NULL for text that is not UTF-8 */
+	if (i == n && (j = json_string(s)) != NULL)
+		return json_object_set_new(o, key, j);
 	/*
 	 * Process names and command lines are whatever a process chose:
-	 * bytes that are not UTF-8 and control characters become '?', so
-	 * the JSON stays valid and nothing reaches a terminal raw.
+	 * bytes that are not printable ASCII become '?', so the JSON stays
+	 * valid and nothing reaches a terminal raw.
 	 */
-	n = strlen(s);
 	if (n >= sizeof clean)
 		n = sizeof clean - 1;
 	for (i = 0; i < n; i++) {
