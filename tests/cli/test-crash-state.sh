@@ -10,7 +10,7 @@ if ! command -v sqlite3 >/dev/null; then
 	exit 77
 fi
 WRITERS=3
-NOTES=${PDX_CRASH_NOTES:-150}	# per writer: every loop is bounded
+NOTES=${PDX_CRASH_NOTES:-600}	# per writer: every loop is bounded
 KILLS=${PDX_CRASH_KILLS:-100}
 seed=${PDX_CRASH_SEED:-$$}
 RANDOM=$seed
@@ -43,8 +43,13 @@ done
 
 # The killer: each round picks a writer and kills the portdex it is
 # running, if any (found by parent pid: only our own children).
+# At least KILLS rounds, and more (up to 6 x KILLS, a bounded loop) until
+# 20 commands died mid-write: how many kills land depends on how fast
+# this machine runs a note.
 hits=0
-for _ in $(seq "$KILLS"); do
+round=0
+while [ "$round" -lt $((KILLS * 6)) ]; do
+	round=$((round + 1))
 	sleep "0.0$(( RANDOM % 45 + 10 ))"
 	w=$(( RANDOM % WRITERS + 1 ))
 	for c in $(pgrep -P "${wpid[$w]}" 2>/dev/null); do
@@ -52,6 +57,10 @@ for _ in $(seq "$KILLS"); do
 			hits=$((hits + 1))
 		fi
 	done
+	if [ "$round" -ge "$KILLS" ] && [ $((round % 10)) -eq 0 ] &&
+	    [ "$(cat "$T"/w*.log 2>/dev/null | awk '$2 == 137' | wc -l)" -ge 20 ]; then
+		break
+	fi
 done
 touch "$T/stop"
 wait
