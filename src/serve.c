@@ -263,11 +263,23 @@ json_answer(struct req *r, int status, json_t *j)
 	free(s);
 }
 
+/*
+ * The message may quote the request, which can hold any bytes (a path
+ * such as /api/v1/ports/%ff), and jansson refuses invalid UTF-8: bytes
+ * outside printable ASCII become '?', so the answer stays a 4xx.
+ */
 static void
 json_error(struct req *r, int status, const char *msg)
 {
-	json_t *j = json_pack("{s:s, s:i}", "error", msg, "status", status);
+	char safe[512];
+	size_t i;
+	json_t *j;
 
+	for (i = 0; msg[i] != '\0' && i < sizeof safe - 1; i++)
+		safe[i] = (unsigned char)msg[i] >= 0x20 &&
+		    (unsigned char)msg[i] < 0x7f ? msg[i] : '?';
+	safe[i] = '\0';
+	j = json_pack("{s:s, s:i}", "error", safe, "status", status);
 	json_answer(r, status, j);
 	json_decref(j);
 }
@@ -883,13 +895,35 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	return queue(c, &r, x);
 }
 
+/*
+ * One struct rctx per connection, made when MHD accepts it and freed
+ * when MHD closes it, reused by each request on it.  Not per request:
+ * MHD 0.9.75 never calls NOTIFY_COMPLETED for a request it gives up on
+ * after the URI callback (a query of a few hundred arguments fills the
+ * connection's memory pool), which leaked the context every time.
+ */
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		*socket_context = calloc(1, sizeof(struct rctx));
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
 static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
-	struct rctx *x = calloc(1, sizeof *x);
+	const union MHD_ConnectionInfo *ci;
+	struct rctx *x;
 
-	if (x == NULL)
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci == NULL || (x = ci->socket_context) == NULL)
 		return NULL;
+	memset(x, 0, sizeof *x);
 	if (strlen(uri) > SERVE_MAX_URL) {
 		x->long_uri = 1;
 		snprintf(x->uri, sizeof x->uri, "%.*s...", SERVE_MAX_URL,
@@ -961,7 +995,7 @@ on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 			fwrite(b.p, 1, b.len, stderr);
 		hb_free(&b);
 	}
-	free(x);
+	/* x belongs to the connection: on_connection() frees it. */
 }
 
 static void
@@ -1007,6 +1041,7 @@ serve_run(struct serve *s)
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned)SERVE_MAX_CONNS_PER_IP,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_TIMEOUT_S,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
 	    MHD_OPTION_END);
