@@ -303,6 +303,12 @@ json_t	*pdx_notes(struct pdx_state *, int port, const char *match);
 int	pdx_rpc_name(struct pdx_db *, long program, const char **name,
 	    const char **aliases);
 
+/*
+ * Loads libmicrohttpd ("microhttpd") or libtirpc ("tirpc") now instead of
+ * at their first use (lazy-libs.c); 0 or -1 with the error set.
+ */
+int	pdx_lazy_load(const char *which);
+
 #endif /* PORTDEX_H */
 
 /* The rest of the API, one header per area. */

@@ -26,10 +26,21 @@ static const char knowledge_schema[] =
 	" kind TEXT NOT NULL, name TEXT NOT NULL, platform TEXT NOT NULL,"
 	" years TEXT NOT NULL, confidence TEXT NOT NULL, source TEXT NOT NULL,"
 	" text TEXT NOT NULL, official INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX uses_port ON uses(port_lo);"
+	/* covering the card's range test: no row is read to reject it */
+	"CREATE INDEX uses_port ON uses(port_lo, port_hi, protomask);"
 	"CREATE TABLE related(a_lo INTEGER NOT NULL, a_hi INTEGER NOT NULL,"
 	" b_lo INTEGER NOT NULL, b_hi INTEGER NOT NULL, reason TEXT NOT NULL,"
-	" source TEXT NOT NULL);";
+	" source TEXT NOT NULL);"
+	/*
+	 * What the card lists as related to a port in k_lo-k_hi: each curated
+	 * pair in both directions and the other ports of the same IANA
+	 * service name, with the service name of the related port.  Built
+	 * once by pdx_related_build(), in the order the card lists them, so
+	 * a card reads it with one scan of a few pages and no sort.
+	 */
+	"CREATE TABLE related_by_port(k_lo INTEGER NOT NULL,"
+	" k_hi INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,"
+	" service TEXT NOT NULL, reason TEXT NOT NULL, source TEXT NOT NULL);";
 
 struct kimport {
 	sqlite3		*db;
@@ -206,7 +217,9 @@ uses_json(struct pdx_db *d, unsigned port, int protomask)
 {
 	static const char sql[] =
 	    "SELECT port_lo, port_hi, protomask, kind, name, platform, years,"
-	    " confidence, source, text FROM uses WHERE port_lo <= ?1"
+	    " confidence, source, text FROM uses INDEXED BY uses_port"
+	    " WHERE port_lo BETWEEN ?1 - coalesce((SELECT CAST(value AS"
+	    " INTEGER) FROM meta WHERE key = 'span.uses'), 65535) AND ?1"
 	    " AND port_hi >= ?1 AND (protomask & ?2) != 0 ORDER BY id";
 	sqlite3_stmt *st;
 	json_t *a = json_array();
@@ -240,23 +253,48 @@ uses_json(struct pdx_db *d, unsigned port, int protomask)
 	return a;
 }
 
+int
+pdx_related_build(sqlite3 *db)
+{
+	static const char sql[] =
+	    "INSERT INTO related_by_port SELECT k_lo, k_hi, lo, hi,"
+	    " coalesce((SELECT name FROM iana WHERE port_lo = r.lo"
+	    "  AND name != '' ORDER BY id LIMIT 1), ''), reason, source FROM ("
+	    " SELECT a_lo AS k_lo, a_hi AS k_hi, b_lo AS lo, b_hi AS hi,"
+	    "  reason, source FROM related"
+	    " UNION SELECT b_lo, b_hi, a_lo, a_hi, reason, source FROM related"
+	    " UNION SELECT i.port_lo, i.port_hi, o.port_lo, o.port_hi,"
+	    "  'same service name (' || o.name || ')', 'IANA registry'"
+	    "  FROM iana i JOIN iana o ON o.name = i.name COLLATE NOCASE"
+	    "  AND o.port_lo IS NOT NULL AND o.port_lo != i.port_lo"
+	    "  WHERE i.port_lo = i.port_hi AND i.name != '') AS r"
+	    " ORDER BY lo, hi, reason, source;"
+	    /* the widest range of each table: see SPAN in card.c */
+	    "INSERT OR REPLACE INTO meta SELECT 'span.iana',"
+	    " coalesce(max(port_hi - port_lo), 0) FROM iana"
+	    " WHERE port_lo IS NOT NULL;"
+	    "INSERT OR REPLACE INTO meta SELECT 'span.services',"
+	    " coalesce(max(port_hi - port_lo), 0) FROM services;"
+	    "INSERT OR REPLACE INTO meta SELECT 'span.uses',"
+	    " coalesce(max(port_hi - port_lo), 0) FROM uses;";
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		pdx_set_error("related: %s", msg != NULL ? msg :
+		    sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
 static json_t *
 related_json(struct pdx_db *d, unsigned port)
 {
 	static const char sql[] =
-	    "WITH r(lo, hi, reason, source) AS ("
-	    " SELECT b_lo, b_hi, reason, source FROM related WHERE a_lo <= ?1"
-	    "  AND a_hi >= ?1"
-	    " UNION SELECT a_lo, a_hi, reason, source FROM related"
-	    "  WHERE b_lo <= ?1 AND b_hi >= ?1"
-	    " UNION SELECT o.port_lo, o.port_hi, 'same service name (' ||"
-	    "  o.name || ')', 'IANA registry' FROM iana i JOIN iana o"
-	    "  ON o.name = i.name COLLATE NOCASE AND o.port_lo IS NOT NULL"
-	    "  AND o.port_lo != i.port_lo"
-	    "  WHERE i.port_lo = ?1 AND i.port_hi = ?1 AND i.name != '')"
-	    " SELECT lo, hi, reason, source, coalesce((SELECT name FROM iana"
-	    "  WHERE port_lo = r.lo AND name != '' ORDER BY id LIMIT 1), '')"
-	    " FROM r ORDER BY lo LIMIT 40";
+	    "SELECT lo, hi, reason, source, service FROM related_by_port"
+	    " NOT INDEXED WHERE k_lo <= ?1 AND k_hi >= ?1"
+	    " ORDER BY rowid LIMIT 40";
 	sqlite3_stmt *st;
 	json_t *a = json_array();
 

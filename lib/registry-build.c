@@ -57,10 +57,10 @@ static const char schema_sql[] =
 
 static const char index_sql[] =
 	"CREATE INDEX iana_port ON iana(port_lo);"
-	"CREATE INDEX iana_range ON iana(port_hi, port_lo)"
+	"CREATE INDEX iana_range ON iana(port_lo, port_hi)"
 	" WHERE port_hi > port_lo;"
 	"CREATE INDEX iana_name ON iana(name COLLATE NOCASE);"
-	"CREATE INDEX services_port ON services(port_lo);"
+	"CREATE INDEX services_port ON services(port_lo, port_hi);"
 	"CREATE INDEX services_name ON services(name COLLATE NOCASE);"
 	"CREATE INDEX rpc_number ON rpc(number);";
 
@@ -626,7 +626,8 @@ import_file(struct build *b, json_t *report, const char *kind,
 
 /*
  * The brief table: for each transport, 65,536 little-endian uint32 words
- * (name index << 16 | risk << 8 | status), and the names, NUL-separated,
+ * (name index << 16 | risk facts << 8 | risk << 4 | status), and the
+ * names, NUL-separated,
  * index 0 being the empty name.  Built from the rows kept in memory.
  */
 static int
@@ -685,10 +686,10 @@ build_brief(struct build *b)
 				continue;
 			for (int p = lo; p <= hi; p++) {
 				uint32_t w = words[i][p];
-				uint32_t cur = w & 0xff;
+				uint32_t cur = w & 0xf;
 
 				if (status > cur || (w == 0 && status == 0))
-					w = (w & ~0xffu) | status;
+					w = (w & ~0xfu) | status;
 				if ((w >> 16) == 0 && nid != 0 &&
 				    status == PDX_ST_ASSIGNED)
 					w = (w & 0xffffu) |
@@ -1378,7 +1379,7 @@ pdx_update(const struct pdx_update_opts *o)
 	    != 0)
 		goto fail;
 	stage(report, "knowledge", &t0);
-	if (exec_sql(b.db, index_sql, tmp) != 0)
+	if (exec_sql(b.db, index_sql, tmp) != 0 || pdx_related_build(b.db) != 0)
 		goto fail;
 	stage(report, "indexes", &t0);
 	if (build_search(&b, tmp) != 0)
@@ -1396,7 +1397,7 @@ pdx_update(const struct pdx_update_opts *o)
 		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 		meta_set(&b, "built", when);
 		meta_set(&b, "sources", b.sources);
-		meta_set(&b, "schema", "1");
+		meta_set(&b, "schema", PDX_REGISTRY_SCHEMA_S);
 		meta_set(&b, "portdex_version", PDX_VERSION);
 	}
 	if (exec_sql(b.db, "COMMIT", tmp) != 0)

@@ -30,10 +30,27 @@ struct pdx_db {
 };
 
 /*
- * risk.c: fills the risk byte (bits 8-15) of every brief word from the
- * rules that depend only on the registry and the curated knowledge.
+ * The registry schema version in meta: 2 since the brief words carry the
+ * risk facts (a card's risk reasons need no query).
+ */
+#define PDX_REGISTRY_SCHEMA	2
+#define PDX_REGISTRY_SCHEMA_S	"2"
+
+/*
+ * risk.c: fills the risk level (bits 4-7) and the risk facts (bits 8-15)
+ * of every brief word from the rules that depend only on the registry and
+ * the curated knowledge.
  */
 int	pdx_risk_fill(sqlite3 *, uint32_t *words[PDX_NPROTO]);
+
+/*
+ * knowledge-db.c: fills related_by_port from the curated pairs and the
+ * IANA rows (after both are in, and after the IANA indexes).
+ */
+int	pdx_related_build(sqlite3 *);
+
+/* The brief word of port in transport index i; 0 or -1 with the error. */
+int	pdx_brief_word(struct pdx_db *, int i, unsigned port, uint32_t *w);
 
 /*
  * knowledge-import.c: loads data/uses.tsv and data/related.tsv into the

@@ -94,7 +94,7 @@ pdx_db_open(const char *path)
 	struct pdx_db *d;
 	sqlite3_stmt *st;
 	char *uri;
-	int ok, rc;
+	int ok, rc, schema;
 
 	if (path == NULL || !exists(path)) {
 		pdx_set_error("no registry database at %s (run 'portdex "
@@ -125,9 +125,16 @@ pdx_db_open(const char *path)
 	/* A file that is not our registry must say so, not fail later. */
 	ok = sqlite3_prepare_v2(d->db, "SELECT value FROM meta WHERE key = "
 	    "'schema'", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_int(st, 0) == 1;
+	    sqlite3_step(st) == SQLITE_ROW;
+	schema = ok ? sqlite3_column_int(st, 0) : 0;
 	sqlite3_finalize(st);
+	if (ok && schema != PDX_REGISTRY_SCHEMA) {
+		pdx_set_error("%s: registry format %d, this portdex reads "
+		    "format %d; run 'portdex update' to rebuild it", path,
+		    schema, PDX_REGISTRY_SCHEMA);
+		pdx_db_close(d);
+		return NULL;
+	}
 	if (!ok) {
 		pdx_set_error("%s: not a portdex registry database (or a "
 		    "damaged one): %s; run 'portdex update'", path,
@@ -233,9 +240,8 @@ out:
 	return rc;
 }
 
-/* The brief word of port in transport index i. */
-static int
-brief_word(struct pdx_db *d, int i, unsigned port, uint32_t *w)
+int
+pdx_brief_word(struct pdx_db *d, int i, unsigned port, uint32_t *w)
 {
 	sqlite3_int64 rowid = 1 << i;	/* brief.proto is the rowid */
 	unsigned char b[4];
@@ -289,14 +295,14 @@ pdx_brief(struct pdx_db *d, unsigned port, int proto, struct pdx_brief *b)
 		pdx_set_error("bad port %u or protocol %d", port, proto);
 		return -1;
 	}
-	if (brief_word(d, i, port, &w) != 0)
+	if (pdx_brief_word(d, i, port, &w) != 0)
 		return -1;
 	nid = w >> 16;
 	if (nid != 0 && !d->names_loaded && load_names(d) != 0)
 		return -1;
 	b->name = nid != 0 && nid < d->nnames ? d->name_ptr[nid] : "";
-	b->status = w & 0xff;
-	b->risk = (w >> 8) & 0xff;
+	b->status = w & 0xf;
+	b->risk = (w >> 4) & 0xf;
 	if (b->status > PDX_ST_ASSIGNED)
 		b->status = PDX_ST_UNASSIGNED;
 	if (b->risk > PDX_LEVEL_HIGH)

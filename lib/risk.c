@@ -388,8 +388,9 @@ pdx_risk_fill(sqlite3 *db, uint32_t *words[PDX_NPROTO])
 			f.status = w & 0xff;
 			f.fam = family_of(p, f.proto);
 			facts_from_flags(&f, flags[i][p]);
-			words[i][p] = (w & ~0xff00u) |
-			    ((uint32_t)evaluate(&f, NULL) << 8);
+			words[i][p] = (w & ~0xfff0u) |
+			    ((uint32_t)flags[i][p] << 8) |
+			    ((uint32_t)evaluate(&f, NULL) << 4);
 		}
 	}
 	rc = 0;
@@ -399,47 +400,27 @@ out:
 	return rc;
 }
 
+/*
+ * The reasons of port/proto at status: the rules read the facts that
+ * pdx_risk_fill() stored in the port's brief word when the registry was
+ * built, so the card and the brief table agree by construction.
+ */
 json_t *
 pdx_risk_assess(struct pdx_db *d, unsigned port, int proto, int status)
 {
-	static const char unauth_q[] =
-	    "SELECT 1 FROM (SELECT unauth, protomask FROM iana WHERE"
-	    " port_lo = ?1 AND port_hi = ?1 UNION ALL SELECT unauth, protomask"
-	    " FROM iana INDEXED BY iana_range WHERE port_hi > port_lo"
-	    " AND port_hi >= ?1"
-	    " AND port_lo <= ?1) WHERE unauth != ''"
-	    " AND (protomask = 0 OR protomask & ?2)";
-	static const char uses_q[] =
-	    "SELECT kind, confidence, official FROM uses WHERE port_lo <= ?1"
-	    " AND port_hi >= ?1 AND (protomask & ?2) != 0";
 	struct risk_facts f;
-	sqlite3_stmt *st;
 	json_t *reasons = json_array();
-	int level, fl = 0;
+	uint32_t w = 0;
+	int level, i = pdx_proto_index(proto);
 
-	if (pdx_db_prepare(d, unauth_q, &st) == 0) {
-		sqlite3_bind_int(st, 1, (int)port);
-		sqlite3_bind_int(st, 2, proto);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			fl |= F_UNAUTH;
-		sqlite3_finalize(st);
-	}
-	if (has_table(d->db, "uses") && pdx_db_prepare(d, uses_q, &st) == 0) {
-		sqlite3_bind_int(st, 1, (int)port);
-		sqlite3_bind_int(st, 2, proto);
-		while (sqlite3_step(st) == SQLITE_ROW)
-			fl |= use_flags(
-			    (const char *)sqlite3_column_text(st, 0),
-			    (const char *)sqlite3_column_text(st, 1),
-			    sqlite3_column_int(st, 2));
-		sqlite3_finalize(st);
-	}
+	if (i < 0 || pdx_brief_word(d, i, port, &w) != 0)
+		w = 0;		/* no facts: the port-only rules still apply */
 	memset(&f, 0, sizeof f);
 	f.port = port;
 	f.proto = proto;
 	f.status = status;
 	f.fam = family_of(port, proto);
-	facts_from_flags(&f, fl);
+	facts_from_flags(&f, (int)((w >> 8) & 0xff));
 	level = evaluate(&f, reasons);
 	return json_pack("{s:s, s:o}", "level", pdx_level_name(level),
 	    "reasons", reasons);

@@ -621,6 +621,10 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	tzset();	/* the access log's local time, read before sandboxing */
+	if (pdx_lazy_load("microhttpd") != 0) {
+		out_error("serve", "%s", pdx_last_error());
+		return EXIT_USAGE;
+	}
 	if (sandbox_files(s, ctx->db_path, ctx->state_path, what,
 	    sizeof what) != 0 || (pw != NULL && drop_user(pw) != 0) ||
 	    sandbox_syscalls(what, !ctx->quiet) != 0) {

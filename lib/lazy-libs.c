@@ -1,0 +1,219 @@
+/*
+ * lazy-libs.c - libmicrohttpd (serve) and libtirpc (rpc) are loaded with
+ * dlopen() the first time one of their functions is called.  Linked
+ * normally, they and what they pull in (GnuTLS, Kerberos: 25 libraries)
+ * cost every portdex run about 5 million instructions of relocation and
+ * library constructors, more than a card or an `ls` itself.  Each function
+ * used here has a forwarding stub with the library's own name and
+ * prototype, hidden from the library's users; it returns the function's
+ * failure value when the library is not installed.  It does not know
+ * what the functions do: serve.c and rpc.c do.
+ */
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <microhttpd.h>
+#include <rpc/rpc.h>
+
+#include "portdex.h"
+
+#define HIDDEN	__attribute__((visibility("hidden")))
+
+struct lazy_lib {
+	const char	*names[3];	/* sonames to try, NULL-terminated */
+	const char	*package;	/* Debian package, for the message */
+	void		*h;
+};
+
+static struct lazy_lib mhd_lib = {
+	{ "libmicrohttpd.so.12", "libmicrohttpd.so", NULL },
+	"libmicrohttpd12", NULL
+};
+static struct lazy_lib rpc_lib = {
+	{ "libtirpc.so.3", "libtirpc.so", NULL }, "libtirpc3", NULL
+};
+
+/* The address of sym in lib, loading it first; NULL with the error set. */
+static void *
+lazy_sym(struct lazy_lib *l, const char *sym)
+{
+	void *p;
+	size_t i;
+
+	for (i = 0; l->h == NULL && l->names[i] != NULL; i++)
+		l->h = dlopen(l->names[i], RTLD_NOW | RTLD_LOCAL);
+	if (l->h == NULL) {
+		pdx_set_error("%s is not installed (Debian: %s)", l->names[0],
+		    l->package);
+		return NULL;
+	}
+	if ((p = dlsym(l->h, sym)) == NULL)
+		pdx_set_error("%s has no %s", l->names[0], sym);
+	return p;
+}
+
+/*
+ * Loads "microhttpd" or "tirpc" now: a sandbox that will forbid opening
+ * files later (serve's landlock) needs it done before it starts.
+ */
+int
+pdx_lazy_load(const char *which)
+{
+	struct lazy_lib *l = strcmp(which, "microhttpd") == 0 ? &mhd_lib :
+	    strcmp(which, "tirpc") == 0 ? &rpc_lib : NULL;
+
+	if (l == NULL) {
+		pdx_set_error("no lazily loaded library '%s'", which);
+		return -1;
+	}
+	return lazy_sym(l, l == &mhd_lib ? "MHD_start_daemon_va" :
+	    "clnt_vc_create") != NULL ? 0 : -1;
+}
+
+/* Declares fn_NAME, the resolved pointer, and fails with FAIL if absent. */
+#define LAZY(lib, ret, name, params, FAIL)				\
+	static ret (*fn_##name) params;					\
+	if (fn_##name == NULL &&					\
+	    (*(void **)&fn_##name = lazy_sym(&lib, #name)) == NULL)	\
+		return FAIL
+
+/* ---- libmicrohttpd ---------------------------------------------------- */
+
+HIDDEN struct MHD_Daemon *
+MHD_start_daemon(unsigned int flags, uint16_t port,
+    MHD_AcceptPolicyCallback apc, void *apc_cls,
+    MHD_AccessHandlerCallback dh, void *dh_cls, ...)
+{
+	struct MHD_Daemon *d;
+	va_list ap;
+
+	LAZY(mhd_lib, struct MHD_Daemon *, MHD_start_daemon_va,
+	    (unsigned int, uint16_t, MHD_AcceptPolicyCallback, void *,
+	    MHD_AccessHandlerCallback, void *, va_list), NULL);
+	va_start(ap, dh_cls);
+	d = fn_MHD_start_daemon_va(flags, port, apc, apc_cls, dh, dh_cls, ap);
+	va_end(ap);
+	return d;
+}
+
+HIDDEN void
+MHD_stop_daemon(struct MHD_Daemon *d)
+{
+	LAZY(mhd_lib, void, MHD_stop_daemon, (struct MHD_Daemon *), );
+	fn_MHD_stop_daemon(d);
+}
+
+HIDDEN MHD_socket
+MHD_quiesce_daemon(struct MHD_Daemon *d)
+{
+	LAZY(mhd_lib, MHD_socket, MHD_quiesce_daemon, (struct MHD_Daemon *),
+	    MHD_INVALID_SOCKET);
+	return fn_MHD_quiesce_daemon(d);
+}
+
+/* Only info types without extra arguments are asked for (client address). */
+HIDDEN const union MHD_ConnectionInfo *
+MHD_get_connection_info(struct MHD_Connection *c,
+    enum MHD_ConnectionInfoType t, ...)
+{
+	LAZY(mhd_lib, const union MHD_ConnectionInfo *,
+	    MHD_get_connection_info, (struct MHD_Connection *,
+	    enum MHD_ConnectionInfoType, ...), NULL);
+	return fn_MHD_get_connection_info(c, t);
+}
+
+HIDDEN const char *
+MHD_lookup_connection_value(struct MHD_Connection *c, enum MHD_ValueKind k,
+    const char *key)
+{
+	LAZY(mhd_lib, const char *, MHD_lookup_connection_value,
+	    (struct MHD_Connection *, enum MHD_ValueKind, const char *), NULL);
+	return fn_MHD_lookup_connection_value(c, k, key);
+}
+
+HIDDEN struct MHD_Response *
+MHD_create_response_from_buffer(size_t size, void *buf,
+    enum MHD_ResponseMemoryMode mode)
+{
+	LAZY(mhd_lib, struct MHD_Response *, MHD_create_response_from_buffer,
+	    (size_t, void *, enum MHD_ResponseMemoryMode), NULL);
+	return fn_MHD_create_response_from_buffer(size, buf, mode);
+}
+
+HIDDEN enum MHD_Result
+MHD_add_response_header(struct MHD_Response *r, const char *h,
+    const char *v)
+{
+	LAZY(mhd_lib, enum MHD_Result, MHD_add_response_header,
+	    (struct MHD_Response *, const char *, const char *), MHD_NO);
+	return fn_MHD_add_response_header(r, h, v);
+}
+
+HIDDEN enum MHD_Result
+MHD_queue_response(struct MHD_Connection *c, unsigned int status,
+    struct MHD_Response *r)
+{
+	LAZY(mhd_lib, enum MHD_Result, MHD_queue_response,
+	    (struct MHD_Connection *, unsigned int, struct MHD_Response *),
+	    MHD_NO);
+	return fn_MHD_queue_response(c, status, r);
+}
+
+HIDDEN void
+MHD_destroy_response(struct MHD_Response *r)
+{
+	LAZY(mhd_lib, void, MHD_destroy_response, (struct MHD_Response *), );
+	fn_MHD_destroy_response(r);
+}
+
+/* ---- libtirpc ------------------------------------------------------- */
+
+HIDDEN CLIENT *
+clnt_vc_create(int fd, const struct netbuf *svcaddr, rpcprog_t prog,
+    rpcvers_t vers, u_int sendsz, u_int recvsz)
+{
+	LAZY(rpc_lib, CLIENT *, clnt_vc_create, (int, const struct netbuf *,
+	    rpcprog_t, rpcvers_t, u_int, u_int), NULL);
+	return fn_clnt_vc_create(fd, svcaddr, prog, vers, sendsz, recvsz);
+}
+
+HIDDEN CLIENT *
+clnt_dg_create(int fd, const struct netbuf *svcaddr, rpcprog_t prog,
+    rpcvers_t vers, u_int sendsz, u_int recvsz)
+{
+	LAZY(rpc_lib, CLIENT *, clnt_dg_create, (int, const struct netbuf *,
+	    rpcprog_t, rpcvers_t, u_int, u_int), NULL);
+	return fn_clnt_dg_create(fd, svcaddr, prog, vers, sendsz, recvsz);
+}
+
+HIDDEN char *
+clnt_sperrno(enum clnt_stat st)
+{
+	LAZY(rpc_lib, char *, clnt_sperrno, (enum clnt_stat),
+	    (char *)"RPC library not available");
+	return fn_clnt_sperrno(st);
+}
+
+HIDDEN void
+xdrmem_create(XDR *x, char *addr, u_int size, enum xdr_op op)
+{
+	LAZY(rpc_lib, void, xdrmem_create, (XDR *, char *, u_int,
+	    enum xdr_op), );
+	fn_xdrmem_create(x, addr, size, op);
+}
+
+HIDDEN bool_t
+xdr_u_int(XDR *x, u_int *p)
+{
+	LAZY(rpc_lib, bool_t, xdr_u_int, (XDR *, u_int *), FALSE);
+	return fn_xdr_u_int(x, p);
+}
+
+HIDDEN bool_t
+xdr_opaque(XDR *x, caddr_t p, u_int n)
+{
+	LAZY(rpc_lib, bool_t, xdr_opaque, (XDR *, caddr_t, u_int), FALSE);
+	return fn_xdr_opaque(x, p, n);
+}
