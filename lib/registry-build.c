@@ -636,7 +636,8 @@ build_brief(struct build *b)
 	uint32_t *words[PDX_NPROTO];
 	sqlite3_stmt *ins = NULL;
 	char *names = NULL;
-	size_t nlen = 1, ncap = 1 << 16, last = 0, k;
+	size_t nlen = 1, ncap = 1 << 16, last = 0, k, ocap = 4096;
+	uint32_t *offs = NULL;
 	unsigned nnames = 1;
 	int i, rc = -1;
 
@@ -644,9 +645,11 @@ build_brief(struct build *b)
 	for (i = 0; i < PDX_NPROTO; i++)
 		if ((words[i] = calloc(65536, sizeof(uint32_t))) == NULL)
 			goto nomem;
-	if ((names = malloc(ncap)) == NULL)
+	if ((names = malloc(ncap)) == NULL ||
+	    (offs = malloc(ocap * sizeof *offs)) == NULL)
 		goto nomem;
 	names[0] = '\0';	/* id 0: no name */
+	offs[0] = 0;
 
 	/* The rows in id order, as they went in. */
 	for (k = 0; k < b->rows.n; k++) {
@@ -675,6 +678,16 @@ build_brief(struct build *b)
 					names = nn;
 					ncap *= 2;
 				}
+				if (nnames == ocap) {
+					uint32_t *no = realloc(offs,
+					    ocap * 2 * sizeof *offs);
+
+					if (no == NULL)
+						goto nomem;
+					offs = no;
+					ocap *= 2;
+				}
+				offs[nnames] = (uint32_t)nlen;
 				memcpy(names + nlen, name, l);
 				last = nlen;
 				nlen += l;
@@ -717,6 +730,16 @@ build_brief(struct build *b)
 	sqlite3_bind_blob(ins, 1, names, (int)nlen, SQLITE_STATIC);
 	if (step_done(b->db, ins, "brief") != 0)
 		goto out;
+	/* row 2: where each name starts, so that a reader need not scan */
+	sqlite3_finalize(ins);
+	ins = NULL;
+	if (prepare(b->db, "INSERT INTO brief_names(id, data) VALUES(2, ?)",
+	    &ins) != 0)
+		goto out;
+	sqlite3_bind_blob(ins, 1, offs, (int)(nnames * sizeof *offs),
+	    SQLITE_STATIC);
+	if (step_done(b->db, ins, "brief") != 0)
+		goto out;
 	rc = 0;
 	goto out;
 nomem:
@@ -726,6 +749,7 @@ out:
 	for (i = 0; i < PDX_NPROTO; i++)
 		free(words[i]);
 	free(names);
+	free(offs);
 	return rc;
 }
 

@@ -207,11 +207,12 @@ static int
 load_names(struct pdx_db *d)
 {
 	sqlite3_stmt *st;
-	int rc = -1, n;
+	const unsigned char *off;
+	int rc = -1, n, no;
 	unsigned k;
-	const char *p;
 
-	if (pdx_db_prepare(d, "SELECT data FROM brief_names WHERE id = 1",
+	if (pdx_db_prepare(d, "SELECT data FROM brief_names WHERE id = 1"
+	    " UNION ALL SELECT data FROM brief_names WHERE id = 2",
 	    &st) != 0)
 		return -1;
 	if (sqlite3_step(st) != SQLITE_ROW ||
@@ -222,14 +223,23 @@ load_names(struct pdx_db *d)
 	if ((d->names = malloc((size_t)n + 1)) == NULL)
 		goto nomem;
 	memcpy(d->names, sqlite3_column_blob(st, 0), (size_t)n);
-	d->names[n] = '\0';
-	for (d->nnames = 0, p = d->names; p < d->names + n;
-	    p += strlen(p) + 1)
-		d->nnames++;
+	d->names[n] = '\0';	/* every offset below n is a C string */
+	/* row 2: the start of each name, checked to lie inside row 1 */
+	if (sqlite3_step(st) != SQLITE_ROW ||
+	    (no = sqlite3_column_bytes(st, 0)) < 4 || no % 4 != 0 ||
+	    (off = sqlite3_column_blob(st, 0)) == NULL) {
+		pdx_set_error("%s: damaged name table", d->path);
+		goto out;
+	}
+	d->nnames = (unsigned)no / 4;
 	if ((d->name_ptr = calloc(d->nnames, sizeof *d->name_ptr)) == NULL)
 		goto nomem;
-	for (k = 0, p = d->names; p < d->names + n; p += strlen(p) + 1)
-		d->name_ptr[k++] = p;
+	for (k = 0; k < d->nnames; k++) {
+		uint32_t o;
+
+		memcpy(&o, off + 4 * (size_t)k, sizeof o); /* unaligned */
+		d->name_ptr[k] = o < (uint32_t)n ? d->names + o : "";
+	}
 	d->names_loaded = 1;
 	rc = 0;
 	goto out;

@@ -273,51 +273,78 @@ sock_cmp(const void *a, const void *b)
 	return x->inode < y->inode ? -1 : x->inode > y->inode;
 }
 
+/*
+ * What the listing is sorted by, most of it packed in one integer: proto,
+ * family, local port and the first four bytes of the local address decide
+ * almost every comparison without touching the (large) socket structs.
+ */
+struct sort_key {
+	uint64_t	 k;
+	const struct pdx_socket *s;
+};
+
 static int
-sock_pcmp(const void *a, const void *b)
+key_cmp(const void *a, const void *b)
 {
-	return sock_cmp(*(const struct pdx_socket *const *)a,
-	    *(const struct pdx_socket *const *)b);
+	const struct sort_key *x = a, *y = b;
+
+	if (x->k != y->k)
+		return x->k < y->k ? -1 : 1;
+	return sock_cmp(x->s, y->s);
 }
 
 /*
- * Sorts pointers, then puts each socket in its place by following the
- * permutation's cycles: the structs are big, and a second array of them
- * would cost page faults that show at ten thousand sockets.
+ * Sorts keys, then puts each socket in its place by following the
+ * permutation's cycles, moving each struct once: the structs are big, and
+ * a second array of them would cost page faults that show at ten thousand
+ * sockets.
  */
 static int
 sort_sockets(struct pdx_socket **vp, size_t n)
 {
-	struct pdx_socket **pv, *v = *vp, tmp;
-	size_t *to, i, j, k;
+	struct pdx_socket *v = *vp, tmp;
+	struct sort_key *keys;
+	size_t *from, i, j, k;
 
-	pv = malloc(n * sizeof *pv);
-	to = malloc(n * sizeof *to);
-	if (pv == NULL || to == NULL) {
-		free(pv);
-		free(to);
+	keys = malloc(n * sizeof *keys);
+	from = malloc(n * sizeof *from);
+	if (keys == NULL || from == NULL) {
+		free(keys);
+		free(from);
 		pdx_set_error("out of memory");
 		return -1;
 	}
-	for (i = 0; i < n; i++)
-		pv[i] = &v[i];
-	qsort(pv, n, sizeof *pv, sock_pcmp);
-	/* to[i]: where the socket now at i must go. */
-	for (i = 0; i < n; i++)
-		to[pv[i] - v] = i;
 	for (i = 0; i < n; i++) {
-		while (to[i] != i) {
-			j = to[i];
-			tmp = v[j];
-			v[j] = v[i];
-			v[i] = tmp;
-			k = to[j];
-			to[j] = j;
-			to[i] = k;
-		}
+		const struct pdx_socket *x = &v[i];
+		/* sock_cmp's order: proto, IPv4 first, port, address */
+		uint64_t fam = x->family == AF_INET ? 0 : 1;
+
+		keys[i].k = ((uint64_t)(x->proto & 0x7f) << 57) | (fam << 56) |
+		    ((uint64_t)(x->lport & 0xffffff) << 32) |
+		    ((uint64_t)x->laddr[0] << 24) | ((uint64_t)x->laddr[1] << 16) |
+		    ((uint64_t)x->laddr[2] << 8) | x->laddr[3];
+		keys[i].s = x;
 	}
-	free(pv);
-	free(to);
+	qsort(keys, n, sizeof *keys, key_cmp);
+	/* from[i]: where the socket that belongs at i is now. */
+	for (i = 0; i < n; i++)
+		from[i] = (size_t)(keys[i].s - v);
+	free(keys);
+	for (i = 0; i < n; i++) {
+		if (from[i] == i)
+			continue;
+		/* one cycle: i <- from[i] <- from[from[i]] ... back to i */
+		tmp = v[i];
+		j = i;
+		while ((k = from[j]) != i) {
+			v[j] = v[k];
+			from[j] = j;
+			j = k;
+		}
+		v[j] = tmp;
+		from[j] = j;
+	}
+	free(from);
 	return 0;
 }
 
