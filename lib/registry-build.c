@@ -49,7 +49,7 @@ static const char schema_sql[] =
 	" PRIMARY KEY(port, proto)) WITHOUT ROWID;"
 	"CREATE TABLE rpc(number INTEGER NOT NULL, name TEXT NOT NULL,"
 	" aliases TEXT NOT NULL, source TEXT NOT NULL);"
-	"CREATE TABLE brief(proto INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+	"CREATE TABLE brief(id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
 	"CREATE TABLE brief_names(id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
 	"CREATE VIRTUAL TABLE fts USING fts5(name, body, kind UNINDEXED,"
 	" port_lo UNINDEXED, port_hi UNINDEXED, protomask UNINDEXED,"
@@ -625,10 +625,10 @@ import_file(struct build *b, json_t *report, const char *kind,
 /* ---- derived tables -------------------------------------------------- */
 
 /*
- * The brief table: for each transport, 65,536 little-endian uint32 words
- * (name index << 16 | risk facts << 8 | risk << 4 | status), and the
- * names, NUL-separated,
- * index 0 being the empty name.  Built from the rows kept in memory.
+ * The brief table: for each transport, 65,536 uint32 words in host order
+ * (name index << 16 | risk facts << 8 | risk << 4 | status) in rows of
+ * PDX_BRIEF_PORTS, and the names in rows of PDX_NAMES_ROW, each ending in
+ * a NUL, index 0 being the empty name.  Built from the rows kept in memory.
  */
 static int
 build_brief(struct build *b)
@@ -713,33 +713,39 @@ build_brief(struct build *b)
 	}
 	if (pdx_risk_fill(b->db, words) != 0)
 		goto out;
-	if (prepare(b->db, "INSERT INTO brief(proto, data) VALUES(?, ?)",
+	/* rows of PDX_BRIEF_PORTS words: one page each (registry-int.h) */
+	if (prepare(b->db, "INSERT INTO brief(id, data) VALUES(?, ?)",
 	    &ins) != 0)
 		goto out;
-	for (i = 0; i < PDX_NPROTO; i++) {
-		sqlite3_bind_int(ins, 1, 1 << i);
-		sqlite3_bind_blob(ins, 2, words[i], 65536 * 4, SQLITE_STATIC);
+	for (i = 0; i < PDX_NPROTO; i++)
+		for (unsigned c = 0; c < PDX_BRIEF_ROWS; c++) {
+			unsigned p0 = c * PDX_BRIEF_PORTS;
+			unsigned np = c + 1 < PDX_BRIEF_ROWS ?
+			    PDX_BRIEF_PORTS : 65536 - p0;
+
+			sqlite3_bind_int(ins, 1, i * PDX_BRIEF_ROWS + (int)c);
+			sqlite3_bind_blob(ins, 2, words[i] + p0, (int)np * 4,
+			    SQLITE_STATIC);
+			if (step_done(b->db, ins, "brief") != 0)
+				goto out;
+		}
+	sqlite3_finalize(ins);
+	ins = NULL;
+	/* rows of PDX_NAMES_ROW names, each with its NUL */
+	if (prepare(b->db, "INSERT INTO brief_names(id, data) VALUES(?, ?)",
+	    &ins) != 0)
+		goto out;
+	for (unsigned r = 0; r * PDX_NAMES_ROW < nnames; r++) {
+		size_t from = offs[r * PDX_NAMES_ROW];
+		size_t to = (r + 1) * PDX_NAMES_ROW < nnames ?
+		    offs[(r + 1) * PDX_NAMES_ROW] : nlen;
+
+		sqlite3_bind_int(ins, 1, (int)r);
+		sqlite3_bind_blob(ins, 2, names + from, (int)(to - from),
+		    SQLITE_STATIC);
 		if (step_done(b->db, ins, "brief") != 0)
 			goto out;
 	}
-	sqlite3_finalize(ins);
-	ins = NULL;
-	if (prepare(b->db, "INSERT INTO brief_names(id, data) VALUES(1, ?)",
-	    &ins) != 0)
-		goto out;
-	sqlite3_bind_blob(ins, 1, names, (int)nlen, SQLITE_STATIC);
-	if (step_done(b->db, ins, "brief") != 0)
-		goto out;
-	/* row 2: where each name starts, so that a reader need not scan */
-	sqlite3_finalize(ins);
-	ins = NULL;
-	if (prepare(b->db, "INSERT INTO brief_names(id, data) VALUES(2, ?)",
-	    &ins) != 0)
-		goto out;
-	sqlite3_bind_blob(ins, 1, offs, (int)(nnames * sizeof *offs),
-	    SQLITE_STATIC);
-	if (step_done(b->db, ins, "brief") != 0)
-		goto out;
 	rc = 0;
 	goto out;
 nomem:

@@ -10,21 +10,35 @@
 
 #include "portdex.h"
 
+/*
+ * The brief table's rows: transport index i, ports c * PDX_BRIEF_PORTS up
+ * to the next row's first (4000 bytes: a row fits in one page), id
+ * i * PDX_BRIEF_ROWS + c.  brief_names: row r holds names r * PDX_NAMES_ROW
+ * to r * PDX_NAMES_ROW + PDX_NAMES_ROW - 1, each ending in a NUL.
+ */
+#define PDX_BRIEF_PORTS	1000
+#define PDX_BRIEF_ROWS	66	/* ceil(65536 / PDX_BRIEF_PORTS) */
+#define PDX_NAMES_ROW	64
+
+struct pdx_names_row {
+	char		*data;		/* NULL: not read yet */
+	const char	*name[PDX_NAMES_ROW];
+	unsigned	 n;
+};
+
 struct pdx_db {
 	sqlite3		*db;
 	char		*path;
 	/*
-	 * brief table: the first lookups of a transport read single words
-	 * through an open blob handle; past BRIEF_BULK of them the whole
-	 * table of that transport is copied into memory.
+	 * brief and brief_names are read a row (one page) at a time, through
+	 * one blob handle per table that moves from row to row, and every row
+	 * read is kept: a lookup costs a page read the first time its row is
+	 * needed and nothing after.
 	 */
-	int		 names_loaded;
-	uint32_t	*brief[PDX_NPROTO];
-	sqlite3_blob	*brief_blob[PDX_NPROTO];
-	unsigned	 brief_reads[PDX_NPROTO];
-	char		*names;		/* NUL-separated, index 0 = "" */
-	const char	**name_ptr;
-	unsigned	 nnames;
+	sqlite3_blob	*brief_blob, *names_blob;
+	uint32_t	*brief[PDX_NPROTO][PDX_BRIEF_ROWS];
+	struct pdx_names_row *names;	/* by row, grown on demand */
+	size_t		 nnames_rows;
 	char		*meta_buf;
 	char		*rpc_name, *rpc_aliases;
 };

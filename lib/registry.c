@@ -148,19 +148,23 @@ pdx_db_open(const char *path)
 void
 pdx_db_close(struct pdx_db *d)
 {
+	size_t k;
 	int i;
 
 	if (d == NULL)
 		return;
-	for (i = 0; i < PDX_NPROTO; i++) {
-		if (d->brief_blob[i] != NULL)
-			sqlite3_blob_close(d->brief_blob[i]);
-		free(d->brief[i]);
-	}
+	if (d->brief_blob != NULL)
+		sqlite3_blob_close(d->brief_blob);
+	if (d->names_blob != NULL)
+		sqlite3_blob_close(d->names_blob);
+	for (i = 0; i < PDX_NPROTO; i++)
+		for (k = 0; k < PDX_BRIEF_ROWS; k++)
+			free(d->brief[i][k]);
+	for (k = 0; k < d->nnames_rows; k++)
+		free(d->names[k].data);
+	free(d->names);
 	if (d->db != NULL)
 		sqlite3_close(d->db);
-	free(d->names);
-	free(d->name_ptr);
 	free(d->meta_buf);
 	free(d->rpc_name);
 	free(d->rpc_aliases);
@@ -201,97 +205,114 @@ pdx_db_meta(struct pdx_db *d, const char *key)
 	return d->meta_buf;
 }
 
-#define BRIEF_BULK	256
-
+/*
+ * Reads row id of table ("brief" or "brief_names") through *h, opened on
+ * first use and moved to the row after; a malloc'd copy of its data (with
+ * a NUL after it) in *out and its size in *len.
+ */
 static int
-load_names(struct pdx_db *d)
+read_row(struct pdx_db *d, sqlite3_blob **h, const char *table,
+    sqlite3_int64 id, char **out, int *len)
 {
-	sqlite3_stmt *st;
-	const unsigned char *off;
-	int rc = -1, n, no;
-	unsigned k;
+	int rc;
 
-	if (pdx_db_prepare(d, "SELECT data FROM brief_names WHERE id = 1"
-	    " UNION ALL SELECT data FROM brief_names WHERE id = 2",
-	    &st) != 0)
+	if (*h == NULL)
+		rc = sqlite3_blob_open(d->db, "main", table, "data", id, 0, h);
+	else
+		rc = sqlite3_blob_reopen(*h, id);
+	if (rc != SQLITE_OK) {
+		pdx_set_error("%s: damaged %s table (row %lld): %s", d->path,
+		    table, (long long)id, sqlite3_errmsg(d->db));
+		if (*h != NULL)
+			sqlite3_blob_close(*h);
+		*h = NULL;
 		return -1;
-	if (sqlite3_step(st) != SQLITE_ROW ||
-	    (n = sqlite3_column_bytes(st, 0)) < 1) {
-		pdx_set_error("%s: damaged name table", d->path);
-		goto out;
 	}
-	if ((d->names = malloc((size_t)n + 1)) == NULL)
-		goto nomem;
-	memcpy(d->names, sqlite3_column_blob(st, 0), (size_t)n);
-	d->names[n] = '\0';	/* every offset below n is a C string */
-	/* row 2: the start of each name, checked to lie inside row 1 */
-	if (sqlite3_step(st) != SQLITE_ROW ||
-	    (no = sqlite3_column_bytes(st, 0)) < 4 || no % 4 != 0 ||
-	    (off = sqlite3_column_blob(st, 0)) == NULL) {
-		pdx_set_error("%s: damaged name table", d->path);
-		goto out;
+	*len = sqlite3_blob_bytes(*h);
+	if (*len < 0 || *len > (1 << 20) || (*out = malloc((size_t)*len + 1))
+	    == NULL) {
+		pdx_set_error("%s: damaged %s table (row %lld)", d->path, table,
+		    (long long)id);
+		return -1;
 	}
-	d->nnames = (unsigned)no / 4;
-	if ((d->name_ptr = calloc(d->nnames, sizeof *d->name_ptr)) == NULL)
-		goto nomem;
-	for (k = 0; k < d->nnames; k++) {
-		uint32_t o;
+	if (sqlite3_blob_read(*h, *out, *len, 0) != SQLITE_OK) {
+		pdx_set_error("%s: %s", d->path, sqlite3_errmsg(d->db));
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	(*out)[*len] = '\0';
+	return 0;
+}
 
-		memcpy(&o, off + 4 * (size_t)k, sizeof o); /* unaligned */
-		d->name_ptr[k] = o < (uint32_t)n ? d->names + o : "";
+/* Name index nid of brief_names, "" when the index is past its end. */
+static int
+brief_name(struct pdx_db *d, unsigned nid, const char **name)
+{
+	size_t r = nid / PDX_NAMES_ROW;
+	struct pdx_names_row *row;
+	char *p, *end;
+	int len;
+
+	*name = "";
+	if (r >= d->nnames_rows) {
+		size_t n = r + 1 > d->nnames_rows * 2 ? r + 1 :
+		    d->nnames_rows * 2;
+		struct pdx_names_row *nr;
+
+		if (r > 65536 / PDX_NAMES_ROW ||
+		    (nr = realloc(d->names, n * sizeof *nr)) == NULL) {
+			pdx_set_error("%s: damaged name table", d->path);
+			return -1;
+		}
+		memset(nr + d->nnames_rows, 0, (n - d->nnames_rows) *
+		    sizeof *nr);
+		d->names = nr;
+		d->nnames_rows = n;
 	}
-	d->names_loaded = 1;
-	rc = 0;
-	goto out;
-nomem:
-	pdx_set_error("out of memory");
-out:
-	sqlite3_finalize(st);
-	return rc;
+	row = &d->names[r];
+	if (row->data == NULL) {
+		if (read_row(d, &d->names_blob, "brief_names",
+		    (sqlite3_int64)r, &row->data, &len) != 0)
+			return -1;
+		/* the copy ends in a NUL: every piece is a C string */
+		for (p = row->data, end = p + len; p < end &&
+		    row->n < PDX_NAMES_ROW; p += strlen(p) + 1)
+			row->name[row->n++] = p;
+	}
+	if (nid % PDX_NAMES_ROW < row->n)
+		*name = row->name[nid % PDX_NAMES_ROW];
+	return 0;
 }
 
 int
 pdx_brief_word(struct pdx_db *d, int i, unsigned port, uint32_t *w)
 {
-	sqlite3_int64 rowid = 1 << i;	/* brief.proto is the rowid */
-	unsigned char b[4];
+	unsigned c = port / PDX_BRIEF_PORTS, want;
+	uint32_t **row;
+	char *data;
+	int len;
 
-	if (d->brief[i] != NULL) {
-		*w = d->brief[i][port];
-		return 0;
-	}
-	if (d->brief_blob[i] == NULL && sqlite3_blob_open(d->db, "main",
-	    "brief", "data", rowid, 0, &d->brief_blob[i]) != SQLITE_OK) {
-		pdx_set_error("%s: damaged brief table: %s", d->path,
-		    sqlite3_errmsg(d->db));
+	if (i < 0 || i >= PDX_NPROTO || port > 65535) {
+		pdx_set_error("bad port %u or transport %d", port, i);
 		return -1;
 	}
-	if (sqlite3_blob_bytes(d->brief_blob[i]) != 65536 * 4) {
-		pdx_set_error("%s: damaged brief table", d->path);
-		return -1;
-	}
-	if (++d->brief_reads[i] > BRIEF_BULK) {
-		/* Many lookups: one copy of the whole table is cheaper. */
-		if ((d->brief[i] = malloc(65536 * 4)) == NULL) {
-			pdx_set_error("out of memory");
+	row = &d->brief[i][c];
+	if (*row == NULL) {
+		want = (c + 1 < PDX_BRIEF_ROWS ? PDX_BRIEF_PORTS :
+		    65536 - c * PDX_BRIEF_PORTS) * 4;
+		if (read_row(d, &d->brief_blob, "brief",
+		    (sqlite3_int64)i * PDX_BRIEF_ROWS + c, &data, &len) != 0)
+			return -1;
+		if ((unsigned)len != want) {
+			free(data);
+			pdx_set_error("%s: damaged brief table (row %u of "
+			    "transport %d holds %d bytes)", d->path, c, i, len);
 			return -1;
 		}
-		if (sqlite3_blob_read(d->brief_blob[i], d->brief[i],
-		    65536 * 4, 0) != SQLITE_OK) {
-			free(d->brief[i]);
-			d->brief[i] = NULL;
-			pdx_set_error("%s: %s", d->path, sqlite3_errmsg(d->db));
-			return -1;
-		}
-		*w = d->brief[i][port];
-		return 0;
+		*row = (uint32_t *)(void *)data;	/* malloc: aligned */
 	}
-	if (sqlite3_blob_read(d->brief_blob[i], b, 4, (int)port * 4) !=
-	    SQLITE_OK) {
-		pdx_set_error("%s: %s", d->path, sqlite3_errmsg(d->db));
-		return -1;
-	}
-	memcpy(w, b, 4);	/* stored in this machine's byte order */
+	*w = (*row)[port % PDX_BRIEF_PORTS];	/* host byte order */
 	return 0;
 }
 
@@ -308,9 +329,9 @@ pdx_brief(struct pdx_db *d, unsigned port, int proto, struct pdx_brief *b)
 	if (pdx_brief_word(d, i, port, &w) != 0)
 		return -1;
 	nid = w >> 16;
-	if (nid != 0 && !d->names_loaded && load_names(d) != 0)
+	b->name = "";
+	if (nid != 0 && brief_name(d, nid, &b->name) != 0)
 		return -1;
-	b->name = nid != 0 && nid < d->nnames ? d->name_ptr[nid] : "";
 	b->status = w & 0xf;
 	b->risk = (w >> 4) & 0xf;
 	if (b->status > PDX_ST_ASSIGNED)
