@@ -14,10 +14,11 @@
 #
 # usage: bench/ls.sh [BUILD_DIR]
 #   env: COUNTS="10 1000 10000"  RUNS=21 (fast tools)  SLOW_RUNS=5 (lsof,
-#        netstat at 10,000)  TIMER=loop|hyperfine (default loop: rounds
-#        that interleave the commands, so a change in load hits them all;
-#        hyperfine runs each command's series in turn)  PORTDEX=path
-#        HELPER=path
+#        netstat at 10,000)  TIMER=run|loop|hyperfine (default run:
+#        BUILD/bench/bench-run, which forks each command itself and runs
+#        them in interleaved rounds, so a change in load hits them all;
+#        loop: the same rounds timed by bash; hyperfine runs each
+#        command's series in turn)  PORTDEX=path  HELPER=path
 # Run it as root so every tool sees every process.  It binds 127.0.0.1
 # only and sends no traffic.
 set -u
@@ -28,7 +29,12 @@ HELPER=${HELPER:-$BUILD/tests/listen-helper}
 COUNTS=${COUNTS:-10 1000 10000}
 RUNS=${RUNS:-21}
 SLOW_RUNS=${SLOW_RUNS:-5}
-TIMER=${TIMER:-loop}
+TIMER=${TIMER:-run}
+BENCHRUN=${BENCHRUN:-$BUILD/bench/bench-run}
+if [ "$TIMER" = run ] && [ ! -x "$BENCHRUN" ]; then
+	echo "bench/ls.sh: $BENCHRUN not built, using the loop" >&2
+	TIMER=loop
+fi
 if [ "$TIMER" = hyperfine ] && ! command -v hyperfine >/dev/null; then
 	echo "bench/ls.sh: hyperfine not installed, using the loop" >&2
 	TIMER=loop
@@ -138,7 +144,23 @@ for n in $COUNTS; do
 		rm -f "$TMP/$(key "$label")"
 	done
 	runs_of() { case $1 in lsof*|netstat*) echo "$slow" ;; *) echo "$RUNS" ;; esac; }
-	if [ "$TIMER" = hyperfine ]; then
+	if [ "$TIMER" = run ]; then
+		args=()
+		for label in "${labels[@]}"; do
+			[ ${#args[@]} -gt 0 ] && args+=(";")
+			[ "$(runs_of "$label")" -lt "$RUNS" ] &&
+			    args+=("%$(runs_of "$label")")
+			# shellcheck disable=SC2207
+			args+=($(cmd_of "$label"))
+		done
+		"$BENCHRUN" -r "$RUNS" -w 2 -- "${args[@]}" >"$TMP/run.out"
+		k=0
+		for label in "${labels[@]}"; do
+			k=$((k + 1))
+			sed -n "${k}p" "$TMP/run.out" |
+			    awk '{ print $1, $2 }' >"$TMP/$(key "$label")"
+		done
+	elif [ "$TIMER" = hyperfine ]; then
 		for label in "${labels[@]}"; do
 			hyper "$TMP/$(key "$label")" "$(runs_of "$label")" \
 			    $(cmd_of "$label")

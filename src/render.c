@@ -181,14 +181,28 @@ render_practice(struct cmd_ctx *ctx, json_t *card)
 
 		if (!json_is_object(nm))
 			continue;
-		snprintf(buf, sizeof buf, "nmap sees %lld/%s open with "
-		    "frequency %.6f (rank %lld of %lld %s ports; nmap calls it "
-		    "%s).", json_integer_value(json_object_get(card, "port")),
-		    jstr(t, "transport"),
-		    json_real_value(json_object_get(nm, "frequency")),
-		    (long long)json_integer_value(json_object_get(nm, "rank")),
-		    (long long)json_integer_value(json_object_get(nm,
-		    "ranked")), jstr(t, "transport"), jstr(nm, "name"));
+		char of[64] = "";
+		long long ranked = (long long)json_integer_value(
+		    json_object_get(nm, "ranked"));
+
+		/* a registry without the count says only the rank */
+		if (ranked > 0)
+			snprintf(of, sizeof of, " of %lld %s ports", ranked,
+			    jstr(t, "transport"));
+		if (json_real_value(json_object_get(nm, "frequency")) <= 0)
+			/* ties at zero: a rank would mean nothing */
+			snprintf(buf, sizeof buf, "nmap lists %lld/%s as %s "
+			    "but has not seen it open (frequency 0).",
+			    json_integer_value(json_object_get(card, "port")),
+			    jstr(t, "transport"), jstr(nm, "name"));
+		else
+			snprintf(buf, sizeof buf, "nmap sees %lld/%s open with "
+			    "frequency %.6f (rank %lld%s; nmap calls it %s).",
+			    json_integer_value(json_object_get(card, "port")),
+			    jstr(t, "transport"), json_real_value(
+			    json_object_get(nm, "frequency")), (long long)
+			    json_integer_value(json_object_get(nm, "rank")),
+			    of, jstr(nm, "name"));
 		fprintf(ctx->out, "%*s", IND, "");
 		out_wrap(ctx->out, buf, IND, IND, WIDTH);
 		any = 1;
