@@ -1,12 +1,14 @@
 /*
  * bench-run - times commands against each other, interleaved.
  *
- *   bench-run [-r RUNS] [-w WARMUP] -- CMD [ARG...] [';' [%N] CMD [ARG...]]...
+ *   bench-run [-r RUNS] [-w WARMUP] -- [VAR=VALUE...] CMD [ARG...]
+ *       [';' [%N] [VAR=VALUE...] CMD [ARG...]]...
  *
  * Runs the commands in rounds (A B C, A B C, ...), so that a change in
  * the machine's load during the run hits every command alike, with
  * stdout and stderr on /dev/null.  A command preceded by %N runs in the
- * first N rounds only (for tools that take seconds).  For each command it
+ * first N rounds only (for tools that take seconds); VAR=VALUE words before
+ * a command go into its environment only.  For each command it
  * prints one tab-separated line:
  *
  *   median-wall-ms  median-cpu-ms  min-wall-ms  runs  failed  command
@@ -77,6 +79,11 @@ run(struct cmd *c, int record)
 		if ((fd = open("/dev/null", O_RDWR)) >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
+		}
+		while (strchr(c->argv[0], '=') != NULL && c->argv[1] != NULL) {
+			if (putenv(c->argv[0]) != 0)
+				_exit(127);
+			c->argv++;
 		}
 		execvp(c->argv[0], c->argv);
 		_exit(127);
@@ -169,7 +176,7 @@ main(int argc, char **argv)
 	}
 	return 0;
 usage:
-	fprintf(stderr, "usage: bench-run [-r RUNS] [-w WARMUP] -- CMD [ARG...]"
-	    " [';' [%%N] CMD [ARG...]]...\n");
+	fprintf(stderr, "usage: bench-run [-r RUNS] [-w WARMUP] -- [VAR=VALUE...]"
+	    " CMD [ARG...] [';' [%%N] [VAR=VALUE...] CMD [ARG...]]...\n");
 	return 2;
 }
