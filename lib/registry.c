@@ -199,7 +199,8 @@ pdx_db_meta(struct pdx_db *d, const char *key)
 	    != 0)
 		return NULL;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_text(st, 0) != NULL)	/* NULL: a damaged file */
 		d->meta_buf = strdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	return d->meta_buf;

@@ -992,7 +992,8 @@ on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 		else
 			hb_puts(&b, "\" - -\n");
 		if (!b.oom)
-			fwrite(b.p, 1, b.len, stderr);
+			fwrite(b.p, 1, b.len, s->log != NULL ? s->log :
+			    stderr);
 		hb_free(&b);
 	}
 	/* x belongs to the connection: on_connection() frees it. */
@@ -1001,11 +1002,37 @@ on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct serve *s = cls;
 	char buf[512];
 
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	buf[strcspn(buf, "\n")] = '\0';
-	fprintf(stderr, "portdex: serve: libmicrohttpd: %s\n", buf);
+	fprintf(s->log != NULL ? s->log : stderr,
+	    "portdex: serve: libmicrohttpd: %s\n", buf);
+}
+
+struct MHD_Daemon *
+serve_start(struct serve *s, unsigned flags)
+{
+	/*
+	 * The listening socket is the last option: without one, END takes
+	 * its place and MHD reads no further.
+	 */
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(s->threads > 1 ?
+	    s->threads : 0),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVE_CONN_MEMORY,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)SERVE_MAX_CONNS_PER_IP,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_TIMEOUT_S,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+	    s->listen_fd != -1 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END,
+	    (MHD_socket)s->listen_fd,
+	    MHD_OPTION_END);
 }
 
 int
@@ -1031,20 +1058,7 @@ serve_run(struct serve *s)
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	signal(SIGPIPE, SIG_IGN);
 
-	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(s->threads > 1 ?
-	    s->threads : 0),
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVE_CONN_MEMORY,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNS,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned)SERVE_MAX_CONNS_PER_IP,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_TIMEOUT_S,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
-	    MHD_OPTION_END);
+	d = serve_start(s, flags);
 	if (d == NULL) {
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		pdx_set_error("cannot start the HTTP daemon on %s",

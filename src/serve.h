@@ -89,6 +89,8 @@ struct serve {
 	/* configuration (cmd-serve.c) */
 	int			 expose_local;
 	int			 access_log;
+	/* the access log and libmicrohttpd's messages (NULL: stderr) */
+	FILE			*log;
 	int			 threads;
 	int			 listen_fd;
 	char			 listen_name[96];	/* for messages */
@@ -134,6 +136,14 @@ struct req {
 
 /* serve.c */
 int	 serve_run(struct serve *);
+/*
+ * Starts libmicrohttpd with the server's handlers and limits; flags are
+ * MHD's (threads, polling).  It listens on s->listen_fd when that is not
+ * -1; with MHD_USE_NO_LISTEN_SOCKET it takes only the connections given
+ * with MHD_add_connection (the fuzzer's way in).  NULL on failure.
+ */
+struct MHD_Daemon;
+struct MHD_Daemon *serve_start(struct serve *, unsigned flags);
 /* Sets up the page cache of max_bytes (0: off); -1 on failure. */
 int	 cache_init(struct serve *, size_t max_bytes);
 void	 cache_free(struct serve *);
