@@ -18,6 +18,7 @@
 #include <linux/sock_diag.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,12 +305,34 @@ static _Thread_local struct {
 	unsigned		 seq;
 } nlc;
 
+/* A thread that ends closes its socket (serve's worker threads do end). */
+static pthread_once_t nl_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t nl_key;
+static int nl_key_ok;
+
+static void nl_socket_drop(void);
+
+static void
+nl_thread_end(void *unused)
+{
+	(void)unused;
+	nl_socket_drop();
+}
+
+static void
+nl_key_make(void)
+{
+	nl_key_ok = pthread_key_create(&nl_key, nl_thread_end) == 0;
+}
+
 static void
 nl_socket_drop(void)
 {
 	if (nlc.nl != NULL)
 		mnl_socket_close(nlc.nl);
 	nlc.nl = NULL;
+	if (nl_key_ok)
+		(void)pthread_setspecific(nl_key, NULL);
 }
 
 static struct mnl_socket *
@@ -338,6 +361,9 @@ nl_socket(void)
 	/* without /proc the namespace cannot be told: never reused */
 	nlc.dev = have_ns ? ns.st_dev : 0;
 	nlc.ino = have_ns ? ns.st_ino : 0;
+	(void)pthread_once(&nl_key_once, nl_key_make);
+	if (nl_key_ok)	/* any non-NULL value: the destructor then runs */
+		(void)pthread_setspecific(nl_key, &nlc);
 	return nlc.nl;
 }
 

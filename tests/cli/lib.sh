@@ -13,6 +13,10 @@ export PORTDEX_DB=$T/registry.db PORTDEX_STATE=$T/state.db NO_COLOR=1
 unset XDG_DATA_HOME XDG_STATE_HOME
 failures=0
 checks=0
+# Waits for a server's banner, in tries of 0.1 s: 10 s, or 60 s when
+# portdex runs under valgrind (scripts/valgrind-cli.sh sets PDX_VALGRIND=1).
+START_TRIES=100
+[ "${PDX_VALGRIND:-0}" = 1 ] && START_TRIES=600
 
 pass() { checks=$((checks + 1)); }
 fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*" >&2; }

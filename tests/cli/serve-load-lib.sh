@@ -11,17 +11,19 @@
 
 # sl_start PORTDEX DB STATE LOG [serve args...]: starts the server, sets
 # SL_PID and SL_URL; returns 1 (with the log on stderr) if no banner came
-# within 10 s.  As root the server drops to nobody (--user nobody).
+# within 10 s (60 s when PDX_VALGRIND=1: portdex runs under valgrind).  As
+# root the server drops to nobody (--user nobody).
 sl_start() {
-	local bin=$1 db=$2 state=$3 log=$4 runas=() _
+	local bin=$1 db=$2 state=$3 log=$4 runas=() tries=100 _
 	shift 4
+	[ "${PDX_VALGRIND:-0}" = 1 ] && tries=600
 	[ "$(id -u)" = 0 ] && runas=(--user nobody)
 	: > "$log"
 	"$bin" --db "$db" --state "$state" serve "${runas[@]}" \
 	    --listen 127.0.0.1:0 "$@" 2> "$log" &
 	SL_PID=$!
 	SL_URL=
-	for _ in $(seq 100); do
+	for _ in $(seq "$tries"); do
 		SL_URL=$(grep -Eo 'http://127\.0\.0\.1:[0-9]+' "$log" | head -1)
 		[ -n "$SL_URL" ] && return 0
 		kill -0 "$SL_PID" 2>/dev/null || break

@@ -240,7 +240,7 @@ if command -v curl >/dev/null; then
 	helpers+=($!)
 	SPID=$!
 	URL=
-	for _ in $(seq 100); do
+	for _ in $(seq "${START_TRIES:-100}"); do
 		URL=$(grep -Eo 'http://127\.0\.0\.1:[0-9]+' "$T/serve.log" | head -1)
 		[ -n "$URL" ] && break
 		sleep 0.05

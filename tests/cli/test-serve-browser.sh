@@ -31,7 +31,7 @@ trap '[ -n "$CPID" ] && kill "$CPID" 2>/dev/null; [ -n "$SPID" ] && kill "$SPID"
 "$PORTDEX" serve "${RUNAS[@]}" --listen 127.0.0.1:0 2> "$T/serve.log" &
 SPID=$!
 URL=
-for _ in $(seq 100); do
+for _ in $(seq "$START_TRIES"); do	# 10 s, 60 s under valgrind (lib.sh)
 	URL=$(grep -Eo 'http://127\.0\.0\.1:[0-9]+' "$T/serve.log" | head -1)
 	[ -n "$URL" ] && break
 	kill -0 "$SPID" 2>/dev/null || break

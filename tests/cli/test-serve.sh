@@ -18,14 +18,15 @@ RUNAS=()
 SPID=
 trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; rm -rf "$T"' EXIT
 
-# start_server ARGS...: sets SPID and URL (bounded wait for the banner).
+# start_server ARGS...: sets SPID and URL (bounded wait for the banner:
+# START_TRIES, lib.sh).
 start_server() {
 	: > "$T/serve.log"
 	"$PORTDEX" --db "$DB" --state "$STATE" serve "${RUNAS[@]}" "$@" \
 	    2> "$T/serve.log" &
 	SPID=$!
 	URL=
-	for _ in $(seq 100); do
+	for _ in $(seq "$START_TRIES"); do
 		URL=$(grep -Eo 'http://(127\.0\.0\.1|\[::1\]):[0-9]+' "$T/serve.log" | head -1)
 		[ -n "$URL" ] && return 0
 		kill -0 "$SPID" 2>/dev/null || break
