@@ -134,8 +134,8 @@ main(int argc, char **argv)
 	for (i = optind; i < argc; i++) {
 		struct cmd *c = &cmds[ncmd];
 
-		if (argv[i][0] == '%' && (i == optind ||
-		    strcmp(argv[i - 1], ";") == 0)) {
+		/* a command's first word may be %N (the ";" is NULL now) */
+		if (argv[i][0] == '%' && c->argv == NULL && c->limit == 0) {
 			c->limit = atoi(argv[i] + 1);
 			continue;
 		}
