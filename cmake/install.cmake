@@ -127,7 +127,7 @@ if("@PDX_INSTALL_REGISTRY@" STREQUAL "ON")
   endif()
   file(INSTALL DESTINATION "${CMAKE_INSTALL_PREFIX}/@_pdx_datadir_rel@"
     TYPE FILE PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
-    FILES "${_pdx_stage}/registry.db")
+    FILES "${_pdx_stage}/registry.db" "${_pdx_stage}/registry.db.brief")
 endif()
 ]=])
 if(CMAKE_CROSSCOMPILING AND PDX_INSTALL_REGISTRY)

@@ -200,6 +200,18 @@ const char	*pdx_default_db_path(int for_write);
 
 /* Opens read-only.  Returns NULL and sets the error on failure. */
 struct pdx_db	*pdx_db_open(const char *path);
+/*
+ * The same, for a caller that wants pdx_brief() first (portdex ls): when
+ * the brief file `portdex update` writes beside the registry (PATH.brief)
+ * belongs to this registry file, pdx_brief() reads it and the registry
+ * itself is opened on the first other use; otherwise this is
+ * pdx_db_open().  pdx_db_brief_note() then says why a brief file that is
+ * there but damaged was passed over (NULL when there is nothing to say).
+ */
+struct pdx_db	*pdx_db_open_brief(const char *path);
+const char	*pdx_db_brief_note(struct pdx_db *);
+/* 1 if pdx_brief() reads the brief file now; else 0 and *why says why. */
+int		 pdx_db_brief_used(struct pdx_db *, const char **why);
 void		 pdx_db_close(struct pdx_db *);
 /* The underlying sqlite3 handle (borrowed). */
 void		*pdx_db_handle(struct pdx_db *);

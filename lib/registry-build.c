@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,6 +98,12 @@ struct build {
 	struct nmap_rec	*nmap;
 	size_t		 nnmap, capnmap;
 	char		 sources[4096];	/* "iana:FILE (date), ..." for meta */
+	/* the brief table, kept for the brief file written at the end */
+	uint32_t	*bwords[PDX_NPROTO];
+	char		*bnames;
+	uint32_t	*boffs;
+	uint32_t	 bnnames;
+	size_t		 bnbytes;
 };
 
 static int
@@ -746,6 +753,17 @@ build_brief(struct build *b)
 		if (step_done(b->db, ins, "brief") != 0)
 			goto out;
 	}
+	/* kept for the brief file (pdx_bfile_write), freed with b */
+	for (i = 0; i < PDX_NPROTO; i++) {
+		b->bwords[i] = words[i];
+		words[i] = NULL;
+	}
+	b->bnames = names;
+	b->boffs = offs;
+	b->bnnames = nnames;
+	b->bnbytes = nlen;
+	names = NULL;
+	offs = NULL;
 	rc = 0;
 	goto out;
 nomem:
@@ -1222,7 +1240,8 @@ dirname_of(const char *path, char *out, size_t n)
 static void
 remove_stale(const char *db_path, json_t *report)
 {
-	static const char *const kinds[] = { ".new-", ".download-" };
+	static const char *const kinds[] = { ".new-", ".download-",
+	    ".brief.new-" };
 	char dir[PATH_MAX], path[PATH_MAX + 256];
 	const char *base = strrchr(db_path, '/');
 	struct dirent *de;
@@ -1287,9 +1306,11 @@ pdx_update(const struct pdx_update_opts *o)
 	struct build b;
 	json_t *report = NULL;
 	char tmp[PATH_MAX] = "", dir[PATH_MAX], dl[PATH_MAX] = "";
+	char btmp[PATH_MAX] = "", bpath[PATH_MAX];
+	struct pdx_regid rid;
 	const char *iana = o->iana, *svc = o->services, *nm = o->nmap_services;
 	const char *nrpc = o->nmap_rpc, *erpc = o->etc_rpc;
-	int lockfd = -1, ok = 0, have_old;
+	int lockfd = -1, ok = 0, have_old, i;
 	long n;
 
 	struct timespec t0;
@@ -1430,6 +1451,25 @@ pdx_update(const struct pdx_update_opts *o)
 		meta_set(&b, "schema", PDX_REGISTRY_SCHEMA_S);
 		meta_set(&b, "portdex_version", PDX_VERSION);
 	}
+	{
+		/*
+		 * A random user_version per build: with the size and the
+		 * change counter it tells this registry from any other one
+		 * (pdx_regid_read), so a brief file is never taken for
+		 * another build's.  application_id marks the file as ours.
+		 */
+		char sql[96];
+		uint32_t nonce;
+
+		if (getrandom(&nonce, sizeof nonce, 0) != sizeof nonce)
+			nonce = (uint32_t)time(NULL) ^ ((uint32_t)getpid() <<
+			    16) ^ (uint32_t)t0.tv_nsec;
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %ld; "
+		    "PRAGMA application_id = %d", (long)(nonce & 0x7fffffff),
+		    PDX_REGISTRY_APPID);
+		if (exec_sql(b.db, sql, tmp) != 0)
+			goto fail;
+	}
 	if (exec_sql(b.db, "COMMIT", tmp) != 0)
 		goto fail;
 
@@ -1473,10 +1513,36 @@ pdx_update(const struct pdx_update_opts *o)
 		pdx_set_error("%s: %s", tmp, strerror(errno));
 		goto fail;
 	}
+	/*
+	 * The brief file names the registry by its size and SQLite header
+	 * (pdx_regid_read), which the rename keeps.  Registry first: between the two renames the old
+	 * brief file is stale, and stale brief files are passed over.
+	 */
+	if (pdx_regid_read(tmp, &rid) != 0)
+		goto fail;
+	if (snprintf(btmp, sizeof btmp, "%s.brief.new-%ld", o->db_path,
+	    (long)getpid()) >= (int)sizeof btmp ||
+	    snprintf(bpath, sizeof bpath, "%s.brief", o->db_path) >=
+	    (int)sizeof bpath) {
+		pdx_set_error("%s: path too long", o->db_path);
+		btmp[0] = '\0';
+		goto fail;
+	}
+	if (pdx_bfile_write(btmp, b.bwords, b.bnames, b.boffs, b.bnnames,
+	    b.bnbytes, &rid) != 0) {
+		btmp[0] = '\0';	/* removed already */
+		goto fail;
+	}
 	if (rename(tmp, o->db_path) != 0) {
 		pdx_set_error("%s: %s", o->db_path, strerror(errno));
 		goto fail;
 	}
+	tmp[0] = '\0';
+	if (rename(btmp, bpath) != 0) {
+		pdx_set_error("%s: %s", bpath, strerror(errno));
+		goto fail;
+	}
+	btmp[0] = '\0';
 	fsync_path(dir, 1);
 	stage(report, "commit", &t0);
 	ok = 1;
@@ -1488,8 +1554,14 @@ fail:
 		sqlite3_close(b.db);
 	free_nmap(&b);
 	rowset_free(&b.rows);
+	for (i = 0; i < PDX_NPROTO; i++)
+		free(b.bwords[i]);
+	free(b.bnames);
+	free(b.boffs);
 	if (!ok && tmp[0] != '\0')
 		unlink(tmp);
+	if (btmp[0] != '\0')
+		unlink(btmp);
 	if (dl[0] != '\0')
 		unlink(dl);
 	if (lockfd != -1)

@@ -26,9 +26,19 @@ struct pdx_names_row {
 	unsigned	 n;
 };
 
+struct pdx_bfile;
+
 struct pdx_db {
-	sqlite3		*db;
+	sqlite3		*db;		/* NULL until needed, with bf */
 	char		*path;
+	/*
+	 * pdx_db_open_brief: the brief file, when it matches the registry;
+	 * pdx_brief() reads it and SQLite is opened on the first other need.
+	 */
+	struct pdx_bfile *bf;
+	struct pdx_bfile *bf_dead;	/* one that failed a read: kept, unused */
+	char		*bf_note;	/* why a damaged brief file was not used */
+	char		*bf_why;	/* why none was used (any reason) */
 	/*
 	 * brief and brief_names are read a row (one page) at a time, through
 	 * one blob handle per table that moves from row to row, and every row
@@ -49,6 +59,47 @@ struct pdx_db {
  */
 #define PDX_REGISTRY_SCHEMA	2
 #define PDX_REGISTRY_SCHEMA_S	"2"
+
+/*
+ * briefs.c: the brief file beside the registry (REGISTRY.brief), a flat
+ * copy of the brief table that `portdex ls` reads without SQLite.
+ *
+ * A registry is named by its size and three fields of its SQLite header:
+ * the change counter (bumped by every write), user_version (a random
+ * number each build sets) and application_id (PDX_REGISTRY_APPID).
+ * pdx_regid_read returns 0 or -1 (error set).
+ *
+ * open returns PDX_BF_OK with *out set, or another value with the error
+ * set: NONE (no file), STALE (made for another registry or in another
+ * format: not an error), BAD (damaged).  reg: the registry's id, or NULL
+ * not to check that the file belongs to it.  open_fd takes fd over.  word
+ * and name return 0 or -1 (error set).
+ */
+#define PDX_REGISTRY_APPID	0x50445852	/* "PDXR" */
+
+enum { PDX_BF_OK, PDX_BF_NONE, PDX_BF_STALE, PDX_BF_BAD };
+
+struct pdx_regid {
+	uint64_t	size;
+	unsigned char	h[12];
+};
+
+int	pdx_regid_read(const char *registry, struct pdx_regid *);
+int	pdx_bfile_open(const char *path, const struct pdx_regid *reg,
+	    struct pdx_bfile **out);
+int	pdx_bfile_open_fd(int fd, const char *path,
+	    const struct pdx_regid *reg, struct pdx_bfile **out);
+int	pdx_bfile_word(struct pdx_bfile *, int i, unsigned port, uint32_t *w);
+int	pdx_bfile_name(struct pdx_bfile *, uint32_t nid, const char **name);
+void	pdx_bfile_close(struct pdx_bfile *);
+/*
+ * Writes the brief file at path (mode 0644, fsync'd; removed on failure):
+ * the words, nnames names in nbytes bytes at offsets offs (offs[0] = 0),
+ * and the registry's id.
+ */
+int	pdx_bfile_write(const char *path, uint32_t *const words[PDX_NPROTO],
+	    const char *names, const uint32_t *offs, uint32_t nnames,
+	    size_t nbytes, const struct pdx_regid *reg);
 
 /*
  * risk.c: fills the risk level (bits 4-7) and the risk facts (bits 8-15)

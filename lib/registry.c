@@ -4,6 +4,7 @@
  * names, name lookups, full-text search and export.  Building the database
  * is registry-build.c's job; the card model is card.c's.
  */
+#define _GNU_SOURCE	/* asprintf */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -88,29 +89,18 @@ immutable_uri(const char *path)
 	return u;
 }
 
-struct pdx_db *
-pdx_db_open(const char *path)
+/* Opens d->path with SQLite and checks it is a registry of our format. */
+static int
+db_connect(struct pdx_db *d)
 {
-	struct pdx_db *d;
+	const char *path = d->path;
 	sqlite3_stmt *st;
 	char *uri;
 	int ok, rc, schema;
 
-	if (path == NULL || !exists(path)) {
-		pdx_set_error("no registry database at %s (run 'portdex "
-		    "update' to build it)", path != NULL ? path : "(none)");
-		return NULL;
-	}
-	if ((d = calloc(1, sizeof *d)) == NULL ||
-	    (d->path = strdup(path)) == NULL) {
-		free(d);
-		pdx_set_error("out of memory");
-		return NULL;
-	}
 	if ((uri = immutable_uri(path)) == NULL) {
-		pdx_db_close(d);
 		pdx_set_error("out of memory");
-		return NULL;
+		return -1;
 	}
 	rc = sqlite3_open_v2(uri, &d->db, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
@@ -118,8 +108,7 @@ pdx_db_open(const char *path)
 	if (rc != SQLITE_OK) {
 		pdx_set_error("%s: %s", path, d->db != NULL ?
 		    sqlite3_errmsg(d->db) : "cannot open");
-		pdx_db_close(d);
-		return NULL;
+		goto fail;
 	}
 	sqlite3_busy_timeout(d->db, 2000);
 	/* A file that is not our registry must say so, not fail later. */
@@ -132,17 +121,101 @@ pdx_db_open(const char *path)
 		pdx_set_error("%s: registry format %d, this portdex reads "
 		    "format %d; run 'portdex update' to rebuild it", path,
 		    schema, PDX_REGISTRY_SCHEMA);
-		pdx_db_close(d);
-		return NULL;
+		goto fail;
 	}
 	if (!ok) {
 		pdx_set_error("%s: not a portdex registry database (or a "
 		    "damaged one): %s; run 'portdex update'", path,
 		    sqlite3_errmsg(d->db));
+		goto fail;
+	}
+	return 0;
+fail:
+	if (d->db != NULL)
+		sqlite3_close(d->db);
+	d->db = NULL;
+	return -1;
+}
+
+/* The SQLite connection, opened now when the handle began without it. */
+static int
+db_need(struct pdx_db *d)
+{
+	return d->db != NULL ? 0 : db_connect(d);
+}
+
+static struct pdx_db *
+db_new(const char *path)
+{
+	struct pdx_db *d;
+
+	if (path == NULL || !exists(path)) {
+		pdx_set_error("no registry database at %s (run 'portdex "
+		    "update' to build it)", path != NULL ? path : "(none)");
+		return NULL;
+	}
+	if ((d = calloc(1, sizeof *d)) == NULL ||
+	    (d->path = strdup(path)) == NULL) {
+		free(d);
+		pdx_set_error("out of memory");
+		return NULL;
+	}
+	return d;
+}
+
+struct pdx_db *
+pdx_db_open(const char *path)
+{
+	struct pdx_db *d;
+
+	if ((d = db_new(path)) == NULL)
+		return NULL;
+	if (db_connect(d) != 0) {
 		pdx_db_close(d);
 		return NULL;
 	}
 	return d;
+}
+
+struct pdx_db *
+pdx_db_open_brief(const char *path)
+{
+	struct pdx_db *d;
+	struct pdx_regid id;
+	char *bpath;
+	int rc;
+
+	if ((d = db_new(path)) == NULL)
+		return NULL;
+	if (pdx_regid_read(path, &id) == 0 &&
+	    asprintf(&bpath, "%s.brief", path) >= 0) {
+		rc = pdx_bfile_open(bpath, &id, &d->bf);
+		free(bpath);
+		if (rc == PDX_BF_OK)
+			return d;
+		if (rc == PDX_BF_BAD)
+			d->bf_note = strdup(pdx_last_error());
+	}
+	d->bf_why = strdup(pdx_last_error());
+	if (db_connect(d) != 0) {
+		pdx_db_close(d);
+		return NULL;
+	}
+	return d;
+}
+
+const char *
+pdx_db_brief_note(struct pdx_db *d)
+{
+	return d != NULL ? d->bf_note : NULL;
+}
+
+int
+pdx_db_brief_used(struct pdx_db *d, const char **why)
+{
+	*why = d->bf_note != NULL ? d->bf_note : d->bf_why != NULL ?
+	    d->bf_why : "opened without it";
+	return d->bf != NULL;
 }
 
 void
@@ -165,6 +238,10 @@ pdx_db_close(struct pdx_db *d)
 	free(d->names);
 	if (d->db != NULL)
 		sqlite3_close(d->db);
+	pdx_bfile_close(d->bf);
+	pdx_bfile_close(d->bf_dead);
+	free(d->bf_note);
+	free(d->bf_why);
 	free(d->meta_buf);
 	free(d->rpc_name);
 	free(d->rpc_aliases);
@@ -175,12 +252,15 @@ pdx_db_close(struct pdx_db *d)
 void *
 pdx_db_handle(struct pdx_db *d)
 {
-	return d->db;
+	return db_need(d) == 0 ? d->db : NULL;
 }
 
 int
 pdx_db_prepare(struct pdx_db *d, const char *sql, sqlite3_stmt **st)
 {
+	*st = NULL;
+	if (db_need(d) != 0)
+		return -1;
 	if (sqlite3_prepare_v2(d->db, sql, -1, st, NULL) != SQLITE_OK) {
 		pdx_set_error("%s: %s", d->path, sqlite3_errmsg(d->db));
 		return -1;
@@ -217,6 +297,8 @@ read_row(struct pdx_db *d, sqlite3_blob **h, const char *table,
 {
 	int rc;
 
+	if (db_need(d) != 0)
+		return -1;
 	if (*h == NULL)
 		rc = sqlite3_blob_open(d->db, "main", table, "data", id, 0, h);
 	else
@@ -244,6 +326,19 @@ read_row(struct pdx_db *d, sqlite3_blob **h, const char *table,
 	}
 	(*out)[*len] = '\0';
 	return 0;
+}
+
+/*
+ * Stops reading the brief file after a failed read, noting why; it stays
+ * allocated (names it gave out stay valid) until the handle is closed.
+ */
+static void
+bfile_drop(struct pdx_db *d)
+{
+	if (d->bf_note == NULL)
+		d->bf_note = strdup(pdx_last_error());
+	d->bf_dead = d->bf;
+	d->bf = NULL;
 }
 
 /* Name index nid of brief_names, "" when the index is past its end. */
@@ -298,6 +393,11 @@ pdx_brief_word(struct pdx_db *d, int i, unsigned port, uint32_t *w)
 		pdx_set_error("bad port %u or transport %d", port, i);
 		return -1;
 	}
+	if (d->bf != NULL) {
+		if (pdx_bfile_word(d->bf, i, port, w) == 0)
+			return 0;
+		bfile_drop(d);		/* damaged: the registry answers */
+	}
 	row = &d->brief[i][c];
 	if (*row == NULL) {
 		want = (c + 1 < PDX_BRIEF_ROWS ? PDX_BRIEF_PORTS :
@@ -327,12 +427,21 @@ pdx_brief(struct pdx_db *d, unsigned port, int proto, struct pdx_brief *b)
 		pdx_set_error("bad port %u or protocol %d", port, proto);
 		return -1;
 	}
-	if (pdx_brief_word(d, i, port, &w) != 0)
-		return -1;
-	nid = w >> 16;
 	b->name = "";
-	if (nid != 0 && brief_name(d, nid, &b->name) != 0)
-		return -1;
+	/* the brief file, if any; after any failure there, the registry */
+	if (d->bf != NULL && (pdx_bfile_word(d->bf, i, port, &w) != 0 ||
+	    ((nid = w >> 16) != 0 &&
+	    pdx_bfile_name(d->bf, nid, &b->name) != 0))) {
+		bfile_drop(d);
+		b->name = "";
+	}
+	if (d->bf == NULL) {
+		if (pdx_brief_word(d, i, port, &w) != 0)
+			return -1;
+		nid = w >> 16;
+		if (nid != 0 && brief_name(d, nid, &b->name) != 0)
+			return -1;
+	}
 	b->status = w & 0xf;
 	b->risk = (w >> 4) & 0xf;
 	if (b->status > PDX_ST_ASSIGNED)

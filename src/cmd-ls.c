@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,7 +27,7 @@ const struct cmd_entry cmd_ls_entry = {
 	"[--proc]",
 	"sockets on this machine (listening unless -a), annotated; "
 	"exit 1 when none matches",
-	CMD_OPT_DB | CMD_OPT_STATE,
+	CMD_OPT_STATE,	/* ls opens the registry itself (pdx_db_open_brief) */
 	ls_exec
 };
 
@@ -681,6 +682,7 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	struct pdx_socket *v = NULL;
 	struct pdx_attr_stats st;
 	struct ls_row *rows = NULL;
+	char dberr[256] = "";
 	size_t n = 0, i;
 	int backend = 0, when = COL_ALWAYS, rc = EXIT_OK, named_ns;
 
@@ -697,6 +699,13 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		pdx_sockets_select(v, &n, &o.f);
 	}
+	/*
+	 * Only each port's brief word is needed: the brief file beside the
+	 * registry gives it without opening SQLite (main closes the handle).
+	 */
+	if (!o.numeric && ctx->db == NULL &&
+	    (ctx->db = pdx_db_open_brief(ctx->db_path)) == NULL)
+		snprintf(dberr, sizeof dberr, "%s", pdx_last_error());
 	if (ctx->out == stdout)
 		setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
 
@@ -747,9 +756,13 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	print_text(ctx, rows, n, when);
 	print_footer(ctx, &o, &st, n);
 	if (ctx->db == NULL && !o.numeric && !ctx->quiet)
-		fprintf(stderr, "portdex: ls: no registry at %s, so no "
-		    "service names (run 'portdex update')\n", ctx->db_path);
+		fprintf(stderr, "portdex: ls: %s; no service names\n",
+		    dberr[0] != '\0' ? dberr : "no registry");
 done:
+	/* a damaged brief file: the registry answered; say so once */
+	if (pdx_db_brief_note(ctx->db) != NULL && !ctx->quiet)
+		fprintf(stderr, "portdex: ls: %s\n",
+		    pdx_db_brief_note(ctx->db));
 	if (rc == EXIT_OK && n == 0)
 		rc = EXIT_FINDINGS;
 	for (i = 0; rows != NULL && i < n; i++)

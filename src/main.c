@@ -52,6 +52,14 @@ version(const char *db_path)
 	if ((v = pdx_db_meta(db, "sources")) != NULL)
 		printf("sources: %s\n", v);
 	pdx_db_close(db);
+	/* the flat copy `ls` reads (portdex-db(5)), and whether it fits */
+	if ((db = pdx_db_open_brief(db_path)) != NULL) {
+		if (pdx_db_brief_used(db, &v))
+			printf("brief file: %s.brief\n", db_path);
+		else
+			printf("brief file: not used: %s\n", v);
+		pdx_db_close(db);
+	}
 }
 
 const struct cmd_entry *

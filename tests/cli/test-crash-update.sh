@@ -132,10 +132,22 @@ for j in "$DB-journal" "$DB-wal"; do
 	[ -e "$j" ] && fail "$j left beside the registry"
 done
 # Each update removes what killed ones left (at most the last victim's
-# file remains until the next update runs).
-left=$(find "$T" -maxdepth 1 -name "${DB##*/}.*" ! -name "*.lock" | wc -l)
-echo "temporary files left after the kills: $left"
-if [ "$left" -le 1 ]; then pass; else fail "$left temporary files left behind by killed updates"; fi
+# files remain until the next update runs: its registry.db.new-PID and
+# registry.db.brief.new-PID).
+leftf=$(find "$T" -maxdepth 1 -name "${DB##*/}.*" ! -name "*.lock" \
+    ! -name "${DB##*/}.brief")
+left=$(printf '%s' "$leftf" | grep -c .)
+victims=$(printf '%s' "$leftf" | sed -n 's/.*-\([0-9]*\)$/\1/p' | sort -u | grep -c .)
+echo "temporary files left after the kills: $left, of $victims update(s)"
+if [ "$victims" -le 1 ]; then pass; else fail "temporary files of $victims killed updates left behind: $leftf"; fi
+# The brief file beside it is whole: it fits the registry, or is stale (a
+# kill between the two renames), never damaged.
+run_rc "$PORTDEX" --version
+expect_match "brief file after the kills: used or stale" \
+    "^brief file: ($DB.brief|not used: .*made for another registry file)\$" "$OUT"
+"$PORTDEX" update --from "$IANA" >/dev/null 2>&1
+run_rc "$PORTDEX" --version
+expect_match "brief file after a clean update: used" "^brief file: $DB.brief\$" "$OUT"
 
 # After all that, updates work and give exactly the new data.
 run_rc "$PORTDEX" update --from "$IANA_OLD"

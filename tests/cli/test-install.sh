@@ -85,6 +85,7 @@ expected=$(
 	echo "$DATA/bash-completion/completions/portdex"
 	echo "$DATA/zsh/site-functions/_portdex"
 	echo "$DATA/portdex/registry.db"
+	echo "$DATA/portdex/registry.db.brief"
 	echo "$DATA/portdex/uses.tsv"
 	echo "$DATA/portdex/related.tsv"
 	[ -f "$SRC/deploy/portdex-serve.service" ] &&
@@ -132,6 +133,8 @@ run_rc inst --version
 expect_eq "--version exit" 0 "$RC"
 expect_match "--version names the version" "^portdex $VERSION\$" "$OUT"
 expect_match "--version names the installed registry" "registry: $P/$DATA/portdex/registry.db" "$OUT"
+# The brief file was installed beside it and still belongs to the copy.
+expect_match "--version: the installed brief file is used" "^brief file: $P/$DATA/portdex/registry.db.brief\$" "$OUT"
 # Each source's date is its file's modification date.
 for f in /etc/services /usr/share/wireshark/services /usr/share/nmap/nmap-services; do
 	[ -r "$f" ] || continue

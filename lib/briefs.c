@@ -1,0 +1,366 @@
+/*
+ * briefs.c - the brief file: a copy of the registry's brief table (one
+ * word per port and transport: name index, risk facts, risk, status) and
+ * its names, which `portdex update` writes beside the registry as
+ * REGISTRY.brief.  `portdex ls` annotates every socket with those words
+ * only; reading them from this file spares it SQLite's open and schema
+ * parse, which took longer than listing ten sockets.
+ *
+ * The file names the registry it was made from by its size and three
+ * fields of its SQLite header (pdx_regid_read): a registry rebuilt, or
+ * changed in place without it, makes it stale, and the caller reads the
+ * registry itself; a copy of both files (an installation) still matches.  Layout, all integers in host order (the
+ * byte-order word tells a file from another machine), in portdex-db(5):
+ *
+ *	0	magic "PDXBRIEF"
+ *	8	u32 version (1), u32 byte-order word 0x01020304
+ *	16	u32 transports (PDX_NPROTO), u32 registry schema
+ *	24	u32 names, u32 name bytes
+ *	32	u64 registry size
+ *	40	12 bytes of the registry's SQLite header: the change counter
+ *		(offset 24), user_version (60: a random number each build
+ *		sets), application_id (68), then 12 zero bytes
+ *	64	words: transports * 65,536 u32
+ *	...	name offsets: (names + 1) u32, the first 0, the last the bytes
+ *	...	name bytes: names, each ending in a NUL; name 0 is ""
+ *
+ * Nothing here trusts the file: sizes are checked against its length,
+ * offsets against the name bytes, and a name index against the count.
+ */
+#define _GNU_SOURCE
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "portdex.h"
+#include "registry-int.h"
+
+#define BF_MAGIC	"PDXBRIEF"
+#define BF_VERSION	1
+#define BF_ORDER	0x01020304u
+#define BF_HEADER	64
+#define BF_CHUNK	1024		/* ports per read: 4 KB */
+#define BF_CHUNKS	(65536 / BF_CHUNK)
+#define BF_MAX_NAMES	65536u
+#define BF_MAX_BYTES	(16u << 20)
+
+struct bf_header {
+	char		magic[8];
+	uint32_t	version, order;
+	uint32_t	nproto, schema;
+	uint32_t	nnames, nbytes;
+	uint64_t	size;
+	unsigned char	id[12];
+	unsigned char	zero[12];
+};
+
+struct pdx_bfile {
+	int		 fd;
+	char		*path;
+	uint32_t	 nnames, nbytes;
+	uint32_t	*chunk[PDX_NPROTO][BF_CHUNKS];
+	uint32_t	*offs;		/* nnames + 1, NULL until needed */
+	char		*names;		/* in offs's allocation, after it */
+};
+
+_Static_assert(sizeof(struct bf_header) == BF_HEADER, "brief header");
+
+static off_t
+words_end(void)
+{
+	return BF_HEADER + (off_t)PDX_NPROTO * 65536 * 4;
+}
+
+/* Reads exactly n bytes at off; -1 (errno set, 0 for a short file). */
+static int
+read_at(int fd, void *buf, size_t n, off_t off)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = 0;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+int
+pdx_regid_read(const char *registry, struct pdx_regid *id)
+{
+	unsigned char h[100];
+	struct stat st;
+	int fd, rc;
+
+	if ((fd = open(registry, O_RDONLY | O_CLOEXEC)) < 0) {
+		pdx_set_error("%s: %s", registry, strerror(errno));
+		return -1;
+	}
+	rc = fstat(fd, &st) == 0 && read_at(fd, h, sizeof h, 0) == 0 &&
+	    memcmp(h, "SQLite format 3", 16) == 0 ? 0 : -1;
+	close(fd);
+	if (rc != 0) {
+		pdx_set_error("%s: not an SQLite database", registry);
+		return -1;
+	}
+	id->size = (uint64_t)st.st_size;
+	memcpy(id->h, h + 24, 4);	/* file change counter */
+	memcpy(id->h + 4, h + 60, 4);	/* user_version */
+	memcpy(id->h + 8, h + 68, 4);	/* application_id */
+	return 0;
+}
+
+void
+pdx_bfile_close(struct pdx_bfile *f)
+{
+	int i, c;
+
+	if (f == NULL)
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	for (i = 0; i < PDX_NPROTO; i++)
+		for (c = 0; c < BF_CHUNKS; c++)
+			free(f->chunk[i][c]);
+	free(f->offs);		/* names share its allocation */
+	free(f->path);
+	free(f);
+}
+
+static int
+bad(struct pdx_bfile *f, const char *path, const char *what)
+{
+	pdx_set_error("%s: damaged brief file (%s); 'portdex update' "
+	    "rewrites it", path, what);
+	pdx_bfile_close(f);
+	return PDX_BF_BAD;
+}
+
+int
+pdx_bfile_open_fd(int fd, const char *path, const struct pdx_regid *reg,
+    struct pdx_bfile **out)
+{
+	struct pdx_bfile *f;
+	struct bf_header h;
+	struct stat st;
+	off_t want;
+
+	*out = NULL;
+	if ((f = calloc(1, sizeof *f)) == NULL ||
+	    (f->path = strdup(path)) == NULL) {
+		free(f);
+		close(fd);
+		pdx_set_error("out of memory");
+		return PDX_BF_BAD;
+	}
+	f->fd = fd;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return bad(f, path, "not a regular file");
+	if (read_at(fd, &h, sizeof h, 0) != 0)
+		return bad(f, path, "shorter than its header");
+	if (memcmp(h.magic, BF_MAGIC, 8) != 0)
+		return bad(f, path, "no PDXBRIEF mark");
+	/* Another version, byte order or schema: not damaged, just not ours. */
+	if (h.version != BF_VERSION || h.order != BF_ORDER ||
+	    h.nproto != PDX_NPROTO || h.schema != PDX_REGISTRY_SCHEMA) {
+		pdx_bfile_close(f);
+		pdx_set_error("%s: brief file of another format", path);
+		return PDX_BF_STALE;
+	}
+	if (h.nnames == 0 || h.nnames > BF_MAX_NAMES || h.nbytes == 0 ||
+	    h.nbytes > BF_MAX_BYTES)
+		return bad(f, path, "impossible name counts");
+	if (memcmp(h.zero, (char[sizeof h.zero]){ 0 }, sizeof h.zero) != 0)
+		return bad(f, path, "bytes 52-63 not zero");
+	want = words_end() + ((off_t)h.nnames + 1) * 4 + (off_t)h.nbytes;
+	if (st.st_size != want)
+		return bad(f, path, "wrong length");
+	if (reg != NULL && (h.size != reg->size ||
+	    memcmp(h.id, reg->h, sizeof h.id) != 0)) {
+		pdx_bfile_close(f);
+		pdx_set_error("%s: made for another registry file", path);
+		return PDX_BF_STALE;
+	}
+	f->nnames = h.nnames;
+	f->nbytes = h.nbytes;
+	*out = f;
+	return PDX_BF_OK;
+}
+
+int
+pdx_bfile_open(const char *path, const struct pdx_regid *reg,
+    struct pdx_bfile **out)
+{
+	int fd;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		pdx_set_error("%s: %s", path, strerror(errno));
+		return errno == ENOENT ? PDX_BF_NONE : PDX_BF_BAD;
+	}
+	return pdx_bfile_open_fd(fd, path, reg, out);
+}
+
+int
+pdx_bfile_word(struct pdx_bfile *f, int i, unsigned port, uint32_t *w)
+{
+	unsigned c = port / BF_CHUNK;
+	uint32_t **chunk;
+
+	if (i < 0 || i >= PDX_NPROTO || port > 65535) {
+		pdx_set_error("bad port %u or transport %d", port, i);
+		return -1;
+	}
+	chunk = &f->chunk[i][c];
+	if (*chunk == NULL) {
+		if ((*chunk = malloc(BF_CHUNK * 4)) == NULL) {
+			pdx_set_error("out of memory");
+			return -1;
+		}
+		if (read_at(f->fd, *chunk, BF_CHUNK * 4, BF_HEADER +
+		    ((off_t)i * 65536 + (off_t)c * BF_CHUNK) * 4) != 0) {
+			free(*chunk);
+			*chunk = NULL;
+			pdx_set_error("%s: %s", f->path, errno != 0 ?
+			    strerror(errno) : "cut short while read");
+			return -1;
+		}
+	}
+	*w = (*chunk)[port % BF_CHUNK];
+	return 0;
+}
+
+/* Reads and checks the name offsets and bytes, once. */
+static int
+load_names(struct pdx_bfile *f)
+{
+	size_t noffs = (size_t)f->nnames + 1;
+	uint32_t k;
+	char *buf;
+
+	if ((buf = malloc(noffs * 4 + f->nbytes)) == NULL) {
+		pdx_set_error("out of memory");
+		return -1;
+	}
+	if (read_at(f->fd, buf, noffs * 4 + f->nbytes, words_end()) != 0) {
+		free(buf);
+		pdx_set_error("%s: %s", f->path, errno != 0 ?
+		    strerror(errno) : "cut short while read");
+		return -1;
+	}
+	f->offs = (uint32_t *)(void *)buf;	/* malloc: aligned */
+	f->names = buf + noffs * 4;
+	/* Each name is bytes [offs[k], offs[k+1]) and ends in its NUL. */
+	for (k = 0; k < f->nnames; k++)
+		if (f->offs[k] >= f->offs[k + 1] ||
+		    f->offs[k + 1] > f->nbytes ||
+		    f->names[f->offs[k + 1] - 1] != '\0')
+			break;
+	if (k < f->nnames || f->offs[0] != 0 ||
+	    f->offs[f->nnames] != f->nbytes) {
+		free(buf);
+		f->offs = NULL;
+		f->names = NULL;
+		pdx_set_error("%s: damaged brief file (name offsets); "
+		    "'portdex update' rewrites it", f->path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+pdx_bfile_name(struct pdx_bfile *f, uint32_t nid, const char **name)
+{
+	*name = "";
+	if (nid == 0)
+		return 0;
+	if (f->offs == NULL && load_names(f) != 0)
+		return -1;
+	if (nid >= f->nnames) {
+		pdx_set_error("%s: damaged brief file (name %u of %u); "
+		    "'portdex update' rewrites it", f->path, nid, f->nnames);
+		return -1;
+	}
+	*name = f->names + f->offs[nid];
+	return 0;
+}
+
+/* Writes all of buf; -1 with errno. */
+static int
+write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = write(fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int
+pdx_bfile_write(const char *path, uint32_t *const words[PDX_NPROTO],
+    const char *names, const uint32_t *offs, uint32_t nnames, size_t nbytes,
+    const struct pdx_regid *reg)
+{
+	struct bf_header h;
+	uint32_t end = (uint32_t)nbytes;
+	int fd, i, ok;
+
+	if (nnames == 0 || nnames > BF_MAX_NAMES || nbytes == 0 ||
+	    nbytes > BF_MAX_BYTES) {
+		pdx_set_error("%s: %u names in %zu bytes do not fit a brief "
+		    "file", path, nnames, nbytes);
+		return -1;
+	}
+	memset(&h, 0, sizeof h);
+	memcpy(h.magic, BF_MAGIC, 8);
+	h.version = BF_VERSION;
+	h.order = BF_ORDER;
+	h.nproto = PDX_NPROTO;
+	h.schema = PDX_REGISTRY_SCHEMA;
+	h.nnames = nnames;
+	h.nbytes = (uint32_t)nbytes;
+	h.size = reg->size;
+	memcpy(h.id, reg->h, sizeof h.id);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) < 0) {
+		pdx_set_error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	ok = write_all(fd, &h, sizeof h) == 0;
+	for (i = 0; ok && i < PDX_NPROTO; i++)
+		ok = write_all(fd, words[i], 65536 * 4) == 0;
+	ok = ok && write_all(fd, offs, (size_t)nnames * 4) == 0 &&
+	    write_all(fd, &end, 4) == 0 &&
+	    write_all(fd, names, nbytes) == 0 &&
+	    fchmod(fd, 0644) == 0 && fsync(fd) == 0;
+	if (!ok)
+		pdx_set_error("%s: %s", path, strerror(errno));
+	if (close(fd) != 0 && ok) {
+		pdx_set_error("%s: %s", path, strerror(errno));
+		ok = 0;
+	}
+	if (!ok)
+		unlink(path);
+	return ok ? 0 : -1;
+}
