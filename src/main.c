@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +129,12 @@ main(int argc, char **argv)
 	 * and compiling statements is most of a card's time.
 	 */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	setlocale(LC_CTYPE, "");
+	/*
+	 * No setlocale(): portdex handles its text as bytes (UTF-8 in, UTF-8
+	 * out), uses no wide characters and asks ctype only about ASCII, so
+	 * the "C" locale is right, and loading the user's locale cost 0.1 ms
+	 * (a tenth of a card) for nothing.
+	 */
 	memset(&ctx, 0, sizeof ctx);
 	ctx.out = stdout;
 	if ((nargv = calloc((size_t)argc + 2, sizeof *nargv)) == NULL)
