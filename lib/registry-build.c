@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1300,6 +1301,48 @@ mkdir_p(const char *dir)
 	return 0;
 }
 
+/*
+ * The brief file is written and fsync'd by a second thread while the diff
+ * is computed and the registry is closed and fsync'd: it needs only the
+ * registry's id, final at COMMIT, and the two fsyncs can share a journal
+ * commit.  Without a thread (pthread_create failing) it is written at the
+ * join.
+ */
+struct brief_job {
+	struct build	*b;
+	const char	*path;
+	struct pdx_regid id;
+	pthread_t	 tid;
+	int		 started, pending, rc;
+	char		 err[512];
+};
+
+static void *
+brief_job_run(void *arg)
+{
+	struct brief_job *j = arg;
+
+	j->rc = pdx_bfile_write(j->path, j->b->bwords, j->b->bnames,
+	    j->b->boffs, j->b->bnnames, j->b->bnbytes, &j->id);
+	if (j->rc != 0)
+		snprintf(j->err, sizeof j->err, "%s", pdx_last_error());
+	return NULL;
+}
+
+/* Waits for the job (or does it); 0, or -1 with the error set. */
+static int
+brief_job_finish(struct brief_job *j)
+{
+	if (j->started)
+		pthread_join(j->tid, NULL);
+	else
+		brief_job_run(j);
+	j->started = 0;
+	if (j->rc != 0)
+		pdx_set_error("%s", j->err);
+	return j->rc;
+}
+
 json_t *
 pdx_update(const struct pdx_update_opts *o)
 {
@@ -1308,6 +1351,7 @@ pdx_update(const struct pdx_update_opts *o)
 	char tmp[PATH_MAX] = "", dir[PATH_MAX], dl[PATH_MAX] = "";
 	char btmp[PATH_MAX] = "", bpath[PATH_MAX];
 	struct pdx_regid rid;
+	struct brief_job bjob;
 	const char *iana = o->iana, *svc = o->services, *nm = o->nmap_services;
 	const char *nrpc = o->nmap_rpc, *erpc = o->etc_rpc;
 	int lockfd = -1, ok = 0, have_old, i;
@@ -1317,6 +1361,7 @@ pdx_update(const struct pdx_update_opts *o)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&b, 0, sizeof b);
+	memset(&bjob, 0, sizeof bjob);
 	if (o->db_path == NULL || *o->db_path == '\0') {
 		pdx_set_error("no registry path");
 		return NULL;
@@ -1472,6 +1517,22 @@ pdx_update(const struct pdx_update_opts *o)
 	}
 	if (exec_sql(b.db, "COMMIT", tmp) != 0)
 		goto fail;
+	/* the registry's id is final now: the brief file can be written */
+	if (pdx_regid_read(tmp, &bjob.id) != 0)
+		goto fail;
+	if (snprintf(btmp, sizeof btmp, "%s.brief.new-%ld", o->db_path,
+	    (long)getpid()) >= (int)sizeof btmp ||
+	    snprintf(bpath, sizeof bpath, "%s.brief", o->db_path) >=
+	    (int)sizeof bpath) {
+		pdx_set_error("%s: path too long", o->db_path);
+		btmp[0] = '\0';
+		goto fail;
+	}
+	bjob.b = &b;
+	bjob.path = btmp;
+	bjob.started = pthread_create(&bjob.tid, NULL, brief_job_run,
+	    &bjob) == 0;
+	bjob.pending = 1;
 
 	/* What changed against the registry being replaced. */
 	have_old = access(o->db_path, R_OK) == 0;
@@ -1515,22 +1576,20 @@ pdx_update(const struct pdx_update_opts *o)
 	}
 	/*
 	 * The brief file names the registry by its size and SQLite header
-	 * (pdx_regid_read), which the rename keeps.  Registry first: between the two renames the old
-	 * brief file is stale, and stale brief files are passed over.
+	 * (pdx_regid_read), which the rename keeps; check that nothing
+	 * changed it since COMMIT.  Registry first: between the two renames
+	 * the old brief file is stale, and stale brief files are passed over.
 	 */
-	if (pdx_regid_read(tmp, &rid) != 0)
-		goto fail;
-	if (snprintf(btmp, sizeof btmp, "%s.brief.new-%ld", o->db_path,
-	    (long)getpid()) >= (int)sizeof btmp ||
-	    snprintf(bpath, sizeof bpath, "%s.brief", o->db_path) >=
-	    (int)sizeof bpath) {
-		pdx_set_error("%s: path too long", o->db_path);
-		btmp[0] = '\0';
+	bjob.pending = 0;
+	if (brief_job_finish(&bjob) != 0) {
+		btmp[0] = '\0';	/* removed already */
 		goto fail;
 	}
-	if (pdx_bfile_write(btmp, b.bwords, b.bnames, b.boffs, b.bnnames,
-	    b.bnbytes, &rid) != 0) {
-		btmp[0] = '\0';	/* removed already */
+	if (pdx_regid_read(tmp, &rid) != 0)
+		goto fail;
+	if (rid.size != bjob.id.size ||
+	    memcmp(rid.h, bjob.id.h, sizeof rid.h) != 0) {
+		pdx_set_error("%s: changed after COMMIT", tmp);
 		goto fail;
 	}
 	if (rename(tmp, o->db_path) != 0) {
@@ -1547,6 +1606,8 @@ pdx_update(const struct pdx_update_opts *o)
 	stage(report, "commit", &t0);
 	ok = 1;
 fail:
+	if (bjob.pending)
+		(void)brief_job_finish(&bjob);	/* then removed below */
 	sqlite3_finalize(b.ins_svc);
 	sqlite3_finalize(b.ins_rpc);
 	sqlite3_finalize(b.ins_meta);
