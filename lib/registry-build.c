@@ -1302,26 +1302,35 @@ mkdir_p(const char *dir)
 }
 
 /*
- * The brief file is written and fsync'd by a second thread while the diff
- * is computed and the registry is closed and fsync'd: it needs only the
- * registry's id, final at COMMIT, and the two fsyncs can share a journal
- * commit.  Without a thread (pthread_create failing) it is written at the
+ * A second thread flushes the registry and writes and fsyncs the brief
+ * file while the diff is computed: the brief file needs only the
+ * registry's id, final at COMMIT.  Without a thread (pthread_create failing) it is written at the
  * join.
  */
 struct brief_job {
 	struct build	*b;
 	const char	*path;
+	const char	*regpath;	/* the registry to flush first */
 	struct pdx_regid id;
 	pthread_t	 tid;
 	int		 started, pending, rc;
 	char		 err[512];
 };
 
+static int fsync_path(const char *, int);
+
 static void *
 brief_job_run(void *arg)
 {
 	struct brief_job *j = arg;
 
+	/*
+	 * The registry's pages are all written at COMMIT: flushing them now,
+	 * while the diff runs, leaves little for the fsync after close (whose
+	 * failure is the one reported).
+	 */
+	if (j->regpath != NULL)
+		(void)fsync_path(j->regpath, 0);
 	j->rc = pdx_bfile_write(j->path, j->b->bwords, j->b->bnames,
 	    j->b->boffs, j->b->bnnames, j->b->bnbytes, &j->id);
 	if (j->rc != 0)
@@ -1530,6 +1539,7 @@ pdx_update(const struct pdx_update_opts *o)
 	}
 	bjob.b = &b;
 	bjob.path = btmp;
+	bjob.regpath = tmp;
 	bjob.started = pthread_create(&bjob.tid, NULL, brief_job_run,
 	    &bjob) == 0;
 	bjob.pending = 1;
