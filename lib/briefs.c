@@ -9,8 +9,10 @@
  * The file names the registry it was made from by its size and three
  * fields of its SQLite header (pdx_regid_read): a registry rebuilt, or
  * changed in place without it, makes it stale, and the caller reads the
- * registry itself; a copy of both files (an installation) still matches.  Layout, all integers in host order (the
- * byte-order word tells a file from another machine), in portdex-db(5):
+ * registry itself; a copy of both files (an installation) still matches.
+ *
+ * Layout, all integers in host order (the byte-order word tells a file
+ * from another machine), as in portdex-db(5):
  *
  *	0	magic "PDXBRIEF"
  *	8	u32 version (1), u32 byte-order word 0x01020304

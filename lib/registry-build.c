@@ -1304,8 +1304,8 @@ mkdir_p(const char *dir)
 /*
  * A second thread flushes the registry and writes and fsyncs the brief
  * file while the diff is computed: the brief file needs only the
- * registry's id, final at COMMIT.  Without a thread (pthread_create failing) it is written at the
- * join.
+ * registry's id, final at COMMIT.  Without a thread (pthread_create
+ * failing) it is written at the join.
  */
 struct brief_job {
 	struct build	*b;
