@@ -71,8 +71,12 @@ install(FILES "${_pdx_src}/completions/portdex.bash"
   DESTINATION ${PDX_BASH_COMPLETIONDIR} RENAME portdex)
 install(FILES "${_pdx_src}/completions/_portdex"
   DESTINATION ${PDX_ZSH_COMPLETIONDIR})
-install(FILES "${_pdx_src}/data/uses.tsv" "${_pdx_src}/data/related.tsv"
+install(FILES "${_pdx_src}/data/related.tsv"
   DESTINATION ${_pdx_datadir_rel})
+install(DIRECTORY "${_pdx_src}/data/uses/"
+  DESTINATION ${_pdx_datadir_rel}/uses FILES_MATCHING PATTERN "*.tsv")
+install(DIRECTORY "${_pdx_src}/data/iana/"
+  DESTINATION ${_pdx_datadir_rel}/iana)
 
 # ---- install-time steps ----------------------------------------------------
 # Written as a template: @VAR@ are filled in now, ${VAR} are the install

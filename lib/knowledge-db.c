@@ -1,9 +1,9 @@
 /*
  * knowledge-db.c - the curated knowledge inside the registry database: the
- * uses and related tables, loading data/uses.tsv and data/related.tsv into
- * a registry being built (the parser is knowledge.c's), their search
- * documents, and the card's "in practice", "related" and "security"
- * sections.  The rules themselves are risk.c's.
+ * uses and related tables, loading the files of data/uses/ and
+ * data/related.tsv into a registry being built (the parser is
+ * knowledge.c's), their search documents, and the card's "in practice",
+ * "related" and "security" sections.  The rules themselves are risk.c's.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -25,7 +25,8 @@ static const char knowledge_schema[] =
 	" port_hi INTEGER NOT NULL, protomask INTEGER NOT NULL,"
 	" kind TEXT NOT NULL, name TEXT NOT NULL, platform TEXT NOT NULL,"
 	" years TEXT NOT NULL, confidence TEXT NOT NULL, source TEXT NOT NULL,"
-	" text TEXT NOT NULL, official INTEGER NOT NULL DEFAULT 0);"
+	" text TEXT NOT NULL, official INTEGER NOT NULL DEFAULT 0,"
+	" lead INTEGER NOT NULL DEFAULT 0);"
 	/* covering the card's range test: no row is read to reject it */
 	"CREATE INDEX uses_port ON uses(port_lo, port_hi, protomask);"
 	"CREATE TABLE related(a_lo INTEGER NOT NULL, a_hi INTEGER NOT NULL,"
@@ -72,8 +73,10 @@ add_use(const struct pdx_use *u, void *arg)
 	 * A historic use that cites the port's IANA entry is the official
 	 * service itself, now dead (545: QuickTime Conferencing).
 	 */
-	sqlite3_bind_int(st, 11, u->kind == PDX_USE_HISTORIC &&
-	    (u->source_kinds & PDX_SRC_IANA) != 0);
+	sqlite3_bind_int(st, 11, u->kind == PDX_USE_SERVICE ||
+	    (u->kind == PDX_USE_HISTORIC &&
+	    (u->source_kinds & PDX_SRC_IANA) != 0));
+	sqlite3_bind_int(st, 12, u->lead);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -140,7 +143,7 @@ knowledge_dir(const char *dir, int no_search, char *buf, size_t n)
 	for (i = 0; i < 3; i++) {
 		if (cands[i] == NULL)
 			continue;
-		snprintf(buf, n, "%s/uses.tsv", cands[i]);
+		snprintf(buf, n, "%s/uses", cands[i]);
 		if (access(buf, R_OK) == 0) {
 			snprintf(buf, n, "%s", cands[i]);
 			return buf;
@@ -150,15 +153,12 @@ knowledge_dir(const char *dir, int no_search, char *buf, size_t n)
 }
 
 static long
-import_one(struct kimport *k, const char *dir, const char *file,
-    json_t *report, int uses)
+import_one(struct kimport *k, const char *path, json_t *report, int uses)
 {
-	char path[PATH_MAX];
 	char *buf;
 	size_t len;
 	long n;
 
-	snprintf(path, sizeof path, "%s/%s", dir, file);
 	if ((buf = pdx_read_file(path, 16u << 20, &len)) == NULL)
 		return -1;
 	n = uses ? pdx_knowledge_parse(buf, len, path, add_use, k) :
@@ -177,7 +177,8 @@ pdx_knowledge_import(sqlite3 *db, const char *dir, json_t *report,
     int no_search)
 {
 	struct kimport k = { db, NULL, NULL, NULL };
-	char buf[PATH_MAX], *msg = NULL;
+	char buf[PATH_MAX], rel[PATH_MAX], *msg = NULL, **files = NULL;
+	long nfiles = 0, i;
 	int rc = -1;
 
 	if (sqlite3_exec(db, knowledge_schema, NULL, NULL, &msg) !=
@@ -190,7 +191,7 @@ pdx_knowledge_import(sqlite3 *db, const char *dir, json_t *report,
 		return 0;	/* optional: the registry works without it */
 	if (sqlite3_prepare_v2(db, "INSERT INTO uses(port_lo, port_hi,"
 	    " protomask, kind, name, platform, years, confidence, source, text,"
-	    " official) VALUES (?,?,?,?,?,?,?,?,?,?,?)", -1, &k.ins_use,
+	    " official, lead) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", -1, &k.ins_use,
 	    NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT INTO related VALUES (?,?,?,?,?,?)",
 	    -1, &k.ins_rel, NULL) != SQLITE_OK ||
@@ -201,14 +202,28 @@ pdx_knowledge_import(sqlite3 *db, const char *dir, json_t *report,
 		pdx_set_error("knowledge: %s", sqlite3_errmsg(db));
 		goto out;
 	}
-	if (import_one(&k, dir, "uses.tsv", report, 1) < 0 ||
-	    import_one(&k, dir, "related.tsv", report, 0) < 0)
+	if ((nfiles = pdx_knowledge_files(dir, &files)) < 0)
+		goto out;
+	if (nfiles == 0) {
+		pdx_set_error("%s/uses: no curated files (*.tsv)", dir);
+		goto out;
+	}
+	for (i = 0; i < nfiles; i++)
+		if (import_one(&k, files[i], report, 1) < 0)
+			goto out;
+	if ((size_t)snprintf(rel, sizeof rel, "%s/related.tsv", dir) >=
+	    sizeof rel) {
+		pdx_set_error("%s: path too long", dir);
+		goto out;
+	}
+	if (import_one(&k, rel, report, 0) < 0)
 		goto out;
 	rc = 0;
 out:
 	sqlite3_finalize(k.ins_use);
 	sqlite3_finalize(k.ins_rel);
 	sqlite3_finalize(k.ins_fts);
+	pdx_knowledge_files_free(files, nfiles > 0 ? nfiles : 0);
 	return rc;
 }
 

@@ -1,12 +1,17 @@
 /*
- * knowledge.c - the curated knowledge files under data/: parses uses.tsv
- * (what really uses a port, with kind, confidence and source) and
- * related.tsv (which ports belong together), and lints both (duplicates,
- * seed-only rows that claim to be documented, self-pairs).  It does not
- * load anything into the registry (knowledge-import.c does) and it does
- * not decide risk (risk.c does).  The format is docs/knowledge.md.
+ * knowledge.c - the curated knowledge files under data/: parses the uses
+ * files of data/uses/ (what really uses a port, with kind, confidence,
+ * the lead flag and source) and related.tsv (which ports belong
+ * together), and lints them together (duplicates across files, order,
+ * two leads for one port, confidence that its sources do not support,
+ * self-pairs).  It does not load anything into the registry
+ * (knowledge-db.c does) and it does not decide risk (risk.c does).  The
+ * format is docs/knowledge.md.
  */
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +21,11 @@
 #include "portdex.h"
 
 const char pdx_uses_header[] =
-    "port\tprotos\tkind\tname\tplatform\tyears\tconfidence\tsource\ttext";
+    "port\tprotos\tkind\tname\tplatform\tyears\tconfidence\tlead\tsource"
+    "\ttext";
 const char pdx_related_header[] = "port_a\tport_b\treason\tsource";
 
-#define USES_NCOLS	9
+#define USES_NCOLS	10
 #define RELATED_NCOLS	4
 #define MAX_TEXT	400	/* one sentence, bytes */
 #define MAX_NAME	80
@@ -28,11 +34,12 @@ const char pdx_related_header[] = "port_a\tport_b\treason\tsource";
 
 static const char *const kind_names[PDX_USE_NKINDS] = {
 	"unofficial", "vendor-default", "platform-default", "historic",
-	"malware", "game", "iana-unauthorized"
+	"malware", "game", "iana-unauthorized", "service", "attack-tool",
+	"amplification"
 };
 
 static const char *const conf_names[PDX_CONF_NLEVELS] = {
-	"documented", "reported"
+	"documented", "reported", "observed"
 };
 
 const char *
@@ -519,21 +526,27 @@ parse_use(char **f, struct pdx_use *u)
 		return -1;
 	u->years = f[5];
 	if ((u->confidence = pdx_confidence_parse(f[6])) < 0) {
-		pdx_set_error("confidence '%.20s' is not documented or "
-		    "reported", f[6]);
+		pdx_set_error("confidence '%.20s' is not documented, "
+		    "reported or observed", f[6]);
 		return -1;
 	}
-	if ((u->source_kinds = parse_sources(f[7])) == 0)
+	if (strcmp(f[7], "lead") == 0)
+		u->lead = 1;
+	else if (strcmp(f[7], "-") != 0) {
+		pdx_set_error("lead '%.20s' is not 'lead' or '-'", f[7]);
 		return -1;
-	u->source = f[7];
-	if (parse_text(f[8], MAX_TEXT, "text") != 0)
+	}
+	if ((u->source_kinds = parse_sources(f[8])) == 0)
 		return -1;
-	n = strlen(f[8]);
-	if (f[8][n - 1] != '.') {
+	u->source = f[8];
+	if (parse_text(f[9], MAX_TEXT, "text") != 0)
+		return -1;
+	n = strlen(f[9]);
+	if (f[9][n - 1] != '.') {
 		pdx_set_error("text is not one sentence ending in '.'");
 		return -1;
 	}
-	u->text = f[8];
+	u->text = f[9];
 	return 0;
 }
 
@@ -696,6 +709,13 @@ report_add(struct report *rp, const char *file, unsigned line,
 
 struct lint_key {
 	char		*key;
+	const char	*file;		/* borrowed: lives as long as the lint */
+	unsigned	 line;
+};
+
+struct lint_lead {
+	int		 lo, hi, protos;
+	const char	*file;
 	unsigned	 line;
 };
 
@@ -704,6 +724,9 @@ struct lint_ctx {
 	const char	*file;
 	struct lint_key	*keys;
 	size_t		 nkeys, cap;
+	struct lint_lead *leads;
+	size_t		 nleads, leadcap;
+	int		 prev_lo, prev_hi;
 	int		 oom;
 };
 
@@ -727,8 +750,31 @@ key_add(struct lint_ctx *c, char *key, unsigned line)
 		c->cap = cap;
 	}
 	c->keys[c->nkeys].key = key;
+	c->keys[c->nkeys].file = c->file;
 	c->keys[c->nkeys].line = line;
 	c->nkeys++;
+}
+
+static void
+lead_add(struct lint_ctx *c, const struct pdx_use *u)
+{
+	if (c->nleads == c->leadcap) {
+		size_t cap = c->leadcap == 0 ? 256 : c->leadcap * 2;
+		struct lint_lead *nl = realloc(c->leads, cap * sizeof *nl);
+
+		if (nl == NULL) {
+			c->oom = 1;
+			return;
+		}
+		c->leads = nl;
+		c->leadcap = cap;
+	}
+	c->leads[c->nleads].lo = u->port_lo;
+	c->leads[c->nleads].hi = u->port_hi;
+	c->leads[c->nleads].protos = u->protos;
+	c->leads[c->nleads].file = c->file;
+	c->leads[c->nleads].line = u->line;
+	c->nleads++;
 }
 
 /* A lower-cased copy of buf for comparisons (caller frees), or NULL. */
@@ -742,6 +788,61 @@ make_key(char *buf)
 	return strdup(buf);
 }
 
+/*
+ * Hosts whose pages are secondary sources (encyclopedias, port lists,
+ * copies): a vendor default documented only by them is not documented.
+ */
+static const char *const secondary_hosts[] = {
+	"wikipedia.org", "speedguide.net", "gist.github.com",
+	"web.archive.org", "adminsub.net", "iana.org", "grc.com",
+	"stackoverflow.com", "serverfault.com", "superuser.com",
+	"reddit.com", "medium.com", "csdn.net", NULL
+};
+
+/* 1 when one source of s is an RFC or a URL not on a secondary host. */
+static int
+has_primary_source(const char *s)
+{
+	const char *p = s, *semi, *u, *h, *e;
+	size_t i, n;
+
+	for (;;) {
+		semi = strstr(p, "; ");
+		n = semi != NULL ? (size_t)(semi - p) : strlen(p);
+		e = p + n;
+		if (n > 4 && strncmp(p, "RFC ", 4) == 0)
+			return 1;
+		u = NULL;
+		for (h = p; h + 7 <= e; h++)
+			if (strncmp(h, "http://", 7) == 0 ||
+			    strncmp(h, "https://", 8) == 0) {
+				u = h;
+				break;
+			}
+		if (u != NULL) {
+			int secondary = 0;
+			const char *host = u + (u[4] == 's' ? 8 : 7), *he;
+
+			for (he = host; he < e && *he != '/'; he++)
+				;
+			for (i = 0; secondary_hosts[i] != NULL; i++) {
+				size_t hl = strlen(secondary_hosts[i]);
+				size_t l = (size_t)(he - host);
+
+				if (l >= hl && strncmp(he - hl,
+				    secondary_hosts[i], hl) == 0 &&
+				    (l == hl || he[-(ptrdiff_t)hl - 1] == '.'))
+					secondary = 1;
+			}
+			if (!secondary)
+				return 1;
+		}
+		if (semi == NULL)
+			return 0;
+		p = semi + 2;
+	}
+}
+
 static int
 lint_use(const struct pdx_use *u, void *arg)
 {
@@ -751,10 +852,31 @@ lint_use(const struct pdx_use *u, void *arg)
 	snprintf(buf, sizeof buf, "%d-%d|%d|%d|%s", u->port_lo, u->port_hi,
 	    u->protos, u->kind, u->name);
 	key_add(c, make_key(buf), u->line);
+	if (u->port_lo < c->prev_lo ||
+	    (u->port_lo == c->prev_lo && u->port_hi < c->prev_hi))
+		report_add(c->rp, c->file, u->line, "rows are not sorted by "
+		    "port: %d after %d", u->port_lo, c->prev_lo);
+	c->prev_lo = u->port_lo;
+	c->prev_hi = u->port_hi;
+	if (u->lead)
+		lead_add(c, u);
 	if (u->source_kinds == PDX_SRC_SEED &&
 	    u->confidence != PDX_CONF_REPORTED)
 		report_add(c->rp, c->file, u->line, "'%s' is backed only "
 		    "by a seed article and must be marked reported", u->name);
+	if (u->source_kinds == PDX_SRC_NMAP &&
+	    u->confidence != PDX_CONF_OBSERVED)
+		report_add(c->rp, c->file, u->line, "'%s' is backed only "
+		    "by nmap's label and must be marked observed", u->name);
+	if (u->kind == PDX_USE_VENDOR_DEFAULT &&
+	    u->confidence == PDX_CONF_DOCUMENTED &&
+	    !has_primary_source(u->source))
+		report_add(c->rp, c->file, u->line, "'%s' is a documented "
+		    "vendor default without the vendor's own source",
+		    u->name);
+	if (u->lead && u->confidence == PDX_CONF_OBSERVED)
+		report_add(c->rp, c->file, u->line, "'%s' leads the card "
+		    "but rests on nmap's label alone", u->name);
 	return 0;
 }
 
@@ -786,10 +908,12 @@ key_cmp(const void *a, const void *b)
 
 	if (c != 0)
 		return c;
+	if ((c = strcmp(x->file, y->file)) != 0)
+		return c;
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
-/* Sorts the keys, reports each repeat against its first line, frees. */
+/* Sorts the keys, reports each repeat against its first place, frees. */
 static void
 report_duplicates(struct lint_ctx *c, const char *what)
 {
@@ -798,9 +922,9 @@ report_duplicates(struct lint_ctx *c, const char *what)
 	qsort(c->keys, c->nkeys, sizeof *c->keys, key_cmp);
 	for (i = 0; i < c->nkeys; i++) {
 		if (i > 0 && strcmp(c->keys[i].key, c->keys[first].key) == 0)
-			report_add(c->rp, c->file, c->keys[i].line,
-			    "duplicate %s (first at line %u)", what,
-			    c->keys[first].line);
+			report_add(c->rp, c->keys[i].file, c->keys[i].line,
+			    "duplicate %s (first at %s:%u)", what,
+			    c->keys[first].file, c->keys[first].line);
 		else
 			first = i;
 	}
@@ -812,48 +936,137 @@ report_duplicates(struct lint_ctx *c, const char *what)
 }
 
 static int
-lint_file(const char *dir, const char *base, int uses, struct report *rp)
+lead_cmp(const void *a, const void *b)
 {
-	struct lint_ctx c;
-	char path[4096];
+	const struct lint_lead *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Two lead rows sharing a port and a transport. */
+static void
+report_leads(struct lint_ctx *c)
+{
+	size_t i, j;
+
+	qsort(c->leads, c->nleads, sizeof *c->leads, lead_cmp);
+	for (i = 0; i < c->nleads; i++)
+		for (j = i + 1; j < c->nleads &&
+		    c->leads[j].lo <= c->leads[i].hi; j++)
+			if (c->leads[i].protos & c->leads[j].protos)
+				report_add(c->rp, c->leads[j].file,
+				    c->leads[j].line, "a second lead row for "
+				    "port %d (first at %s:%u)", c->leads[j].lo,
+				    c->leads[i].file, c->leads[i].line);
+	free(c->leads);
+	c->leads = NULL;
+	c->nleads = c->leadcap = 0;
+}
+
+static int
+lint_file(struct lint_ctx *c, const char *path, int uses)
+{
 	char *buf;
 	size_t len;
 	long n;
 
-	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, base) >=
+	if ((buf = pdx_read_file(path, MAX_FILE, &len)) == NULL)
+		return -1;
+	c->file = path;
+	c->prev_lo = c->prev_hi = -1;
+	if (uses)
+		n = pdx_knowledge_parse(buf, len, path, lint_use, c);
+	else
+		n = pdx_related_parse(buf, len, path, lint_related, c);
+	free(buf);
+	if (c->oom)
+		pdx_set_error("%s: out of memory", path);
+	return n < 0 || c->oom ? -1 : 0;
+}
+
+static int
+path_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+long
+pdx_knowledge_files(const char *dir, char ***paths)
+{
+	char path[4096], **v = NULL, **nv;
+	struct dirent *de;
+	size_t n = 0, cap = 0, l;
+	DIR *d;
+
+	*paths = NULL;
+	if ((size_t)snprintf(path, sizeof path, "%s/uses", dir) >=
 	    sizeof path) {
 		pdx_set_error("%s: path too long", dir);
 		return -1;
 	}
-	if ((buf = pdx_read_file(path, MAX_FILE, &len)) == NULL)
-		return -1;
-	memset(&c, 0, sizeof c);
-	c.rp = rp;
-	c.file = path;
-	if (uses)
-		n = pdx_knowledge_parse(buf, len, path, lint_use, &c);
-	else
-		n = pdx_related_parse(buf, len, path, lint_related, &c);
-	free(buf);
-	if (n < 0 || c.oom) {
-		size_t i;
-
-		for (i = 0; i < c.nkeys; i++)
-			free(c.keys[i].key);
-		free(c.keys);
-		if (c.oom)
-			pdx_set_error("%s: out of memory", path);
+	if ((d = opendir(path)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		pdx_set_error("%s: %s", path, strerror(errno));
 		return -1;
 	}
-	report_duplicates(&c, uses ? "use (same ports, transports, kind "
-	    "and name)" : "pair");
-	return 0;
+	while ((de = readdir(d)) != NULL) {
+		l = strlen(de->d_name);
+		if (l < 5 || de->d_name[0] == '.' ||
+		    strcmp(de->d_name + l - 4, ".tsv") != 0)
+			continue;
+		if (n == cap) {
+			cap = cap == 0 ? 32 : cap * 2;
+			if ((nv = realloc(v, cap * sizeof *v)) == NULL)
+				goto oom;
+			v = nv;
+		}
+		if ((size_t)snprintf(path, sizeof path, "%s/uses/%s", dir,
+		    de->d_name) >= sizeof path || (v[n] = strdup(path)) ==
+		    NULL)
+			goto oom;
+		n++;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(v, n, sizeof *v, path_cmp);
+	*paths = v;
+	return (long)n;
+oom:
+	closedir(d);
+	pdx_knowledge_files_free(v, (long)n);
+	pdx_set_error("%s/uses: out of memory or path too long", dir);
+	return -1;
+}
+
+void
+pdx_knowledge_files_free(char **paths, long n)
+{
+	long i;
+
+	for (i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+static void
+lint_ctx_free(struct lint_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nkeys; i++)
+		free(c->keys[i].key);
+	free(c->keys);
+	free(c->leads);
 }
 
 long
 pdx_knowledge_lint(const char *dir, char **report)
 {
 	struct report rp = { NULL, 0, 0, 0 };
+	struct lint_ctx c;
+	char rel[4096], **paths = NULL;
+	long i, n;
 
 	if (report != NULL)
 		*report = NULL;
@@ -861,14 +1074,32 @@ pdx_knowledge_lint(const char *dir, char **report)
 		pdx_set_error("pdx_knowledge_lint: no directory");
 		return -1;
 	}
-	if (lint_file(dir, "uses.tsv", 1, &rp) != 0 ||
-	    lint_file(dir, "related.tsv", 0, &rp) != 0) {
-		free(rp.buf);
+	if ((n = pdx_knowledge_files(dir, &paths)) < 0)
+		return -1;
+	if (n == 0) {
+		pdx_set_error("%s/uses: no curated files (*.tsv)", dir);
 		return -1;
 	}
+	memset(&c, 0, sizeof c);
+	c.rp = &rp;
+	for (i = 0; i < n; i++)
+		if (lint_file(&c, paths[i], 1) != 0)
+			goto fail;
+	report_leads(&c);
+	report_duplicates(&c, "use (same ports, transports, kind and name)");
+	snprintf(rel, sizeof rel, "%s/related.tsv", dir);
+	if (lint_file(&c, rel, 0) != 0)
+		goto fail;
+	report_duplicates(&c, "pair");
+	pdx_knowledge_files_free(paths, n);
 	if (report != NULL)
 		*report = rp.buf;
 	else
 		free(rp.buf);
 	return rp.problems;
+fail:
+	lint_ctx_free(&c);
+	pdx_knowledge_files_free(paths, n);
+	free(rp.buf);
+	return -1;
 }

@@ -6,6 +6,7 @@
  * previous database.  Reading the registry is registry.c's job; the
  * parsers are in sources.c and knowledge.c.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -1140,6 +1141,92 @@ static const char *const nmap_rpc_paths[] = {
 };
 static const char *const etc_rpc_paths[] = { "/etc/rpc", NULL };
 
+#ifndef PDX_DATADIR
+#define PDX_DATADIR "/usr/local/share/portdex"
+#endif
+#define IANA_CSV	"service-names-port-numbers.csv"
+
+/*
+ * The newest YYYY-MM-DD in an IANA CSV (its newest registration or
+ * modification): how old a copy of the registry is.  out gets "" when the
+ * file cannot be read or holds no date.
+ */
+static void
+iana_csv_date(const char *path, char out[11])
+{
+	char *buf, *p;
+	size_t len;
+
+	memset(out, 0, 11);
+	if ((buf = pdx_read_file(path, 64u << 20, &len)) == NULL)
+		return;
+	for (p = buf; p + 10 <= buf + len; p++) {
+		if (isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1])
+		    && isdigit((unsigned char)p[2]) &&
+		    isdigit((unsigned char)p[3]) && p[4] == '-' &&
+		    isdigit((unsigned char)p[5]) &&
+		    isdigit((unsigned char)p[6]) && p[7] == '-' &&
+		    isdigit((unsigned char)p[8]) &&
+		    isdigit((unsigned char)p[9]) && (p[0] == '1' ||
+		    p[0] == '2') && memcmp(p, out, 10) > 0 &&
+		    (p + 10 == buf + len || !isdigit((unsigned char)p[10])))
+			memcpy(out, p, 10);
+	}
+	free(buf);
+}
+
+/* Where update --download keeps IANA's CSV: beside the registry. */
+static void
+kept_download_path(const char *dir, char *out, size_t n)
+{
+	if ((size_t)snprintf(out, n, "%s/%s", dir, IANA_CSV) >= n)
+		out[0] = '\0';	/* too long: nothing is kept */
+}
+
+/*
+ * The IANA CSV to build from when none is named: the newer (by the dates
+ * inside) of the snapshot shipped with portdex and a copy an earlier
+ * --download kept beside the registry.  Sets *origin to "shipped" or
+ * "downloaded".  NULL when there is neither.
+ */
+static const char *
+default_iana(const char *dir, const char *kdir, char *buf, size_t n,
+    const char **origin)
+{
+	const char *e = getenv("PORTDEX_DATA"), *cands[4];
+	char kept[PATH_MAX], d1[11], d2[11];
+	size_t i, k = 0;
+
+	buf[0] = '\0';
+	cands[k++] = kdir;
+	cands[k++] = e != NULL && *e != '\0' ? e : NULL;
+	cands[k++] = PDX_DATADIR;
+#ifdef PDX_SRCDIR
+	cands[k++] = PDX_SRCDIR "/data";
+#endif
+	for (i = 0; i < k; i++) {
+		if (cands[i] == NULL)
+			continue;
+		snprintf(buf, n, "%s/iana/%s", cands[i], IANA_CSV);
+		if (access(buf, R_OK) == 0)
+			break;
+		buf[0] = '\0';
+	}
+	kept_download_path(dir, kept, sizeof kept);
+	if (kept[0] != '\0' && access(kept, R_OK) == 0) {
+		iana_csv_date(kept, d2);
+		if (buf[0] != '\0')
+			iana_csv_date(buf, d1);
+		if (buf[0] == '\0' || strcmp(d2, d1) > 0) {
+			snprintf(buf, n, "%s", kept);
+			*origin = "downloaded";
+			return buf;
+		}
+	}
+	*origin = "shipped";
+	return buf[0] != '\0' ? buf : NULL;
+}
+
 static int
 is_url(const char *s)
 {
@@ -1358,7 +1445,9 @@ pdx_update(const struct pdx_update_opts *o)
 	struct build b;
 	json_t *report = NULL;
 	char tmp[PATH_MAX] = "", dir[PATH_MAX], dl[PATH_MAX] = "";
-	char btmp[PATH_MAX] = "", bpath[PATH_MAX];
+	char btmp[PATH_MAX] = "", bpath[PATH_MAX], defiana[PATH_MAX];
+	char ianadate[11] = "";
+	const char *origin = NULL;
 	struct pdx_regid rid;
 	struct brief_job bjob;
 	const char *iana = o->iana, *svc = o->services, *nm = o->nmap_services;
@@ -1400,7 +1489,10 @@ pdx_update(const struct pdx_update_opts *o)
 		json_object_set_new(report, "downloaded", json_string(iana));
 	}
 	if (!o->no_search) {
-		if (svc == NULL && iana == NULL)
+		if (iana == NULL)
+			iana = default_iana(dir, o->knowledge_dir, defiana,
+			    sizeof defiana, &origin);
+		if (svc == NULL)
 			svc = first_existing(services_paths);
 		if (nm == NULL)
 			nm = first_existing(nmap_paths);
@@ -1450,6 +1542,16 @@ pdx_update(const struct pdx_update_opts *o)
 			json_object_set_new(s, "path", json_string(iana));
 		}
 		meta_set(&b, "primary", "iana");
+		iana_csv_date(dl[0] != '\0' ? dl : (strncmp(iana, "file://", 7)
+		    == 0 ? iana + 7 : iana), ianadate);
+		meta_set(&b, "iana_date", ianadate);
+		meta_set(&b, "iana_origin", dl[0] != '\0' ? "downloaded" :
+		    origin != NULL ? origin : "named");
+		json_object_set_new(report, "iana_date",
+		    json_string(ianadate));
+		json_object_set_new(report, "iana_origin", json_string(
+		    dl[0] != '\0' ? "downloaded" : origin != NULL ? origin :
+		    "named"));
 		b.rows_are_iana = 1;
 	} else {
 		n = import_file(&b, report, "services-primary", svc,
@@ -1612,6 +1714,14 @@ pdx_update(const struct pdx_update_opts *o)
 		goto fail;
 	}
 	btmp[0] = '\0';
+	if (dl[0] != '\0') {
+		/* --download keeps IANA's CSV for later updates */
+		char kept[PATH_MAX];
+
+		kept_download_path(dir, kept, sizeof kept);
+		if (kept[0] != '\0' && rename(dl, kept) == 0)
+			dl[0] = '\0';
+	}
 	fsync_path(dir, 1);
 	stage(report, "commit", &t0);
 	ok = 1;

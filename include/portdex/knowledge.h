@@ -17,6 +17,9 @@ enum pdx_use_kind {
 	PDX_USE_MALWARE,		/* trojans, worms, backdoors */
 	PDX_USE_GAME,			/* game servers and clients */
 	PDX_USE_IANA_UNAUTHORIZED,	/* IANA's "Unauthorized Use Reported" */
+	PDX_USE_SERVICE,		/* the port's protocol as implemented */
+	PDX_USE_ATTACK_TOOL,		/* offensive tooling's default */
+	PDX_USE_AMPLIFICATION,		/* UDP reflection/amplification */
 	PDX_USE_NKINDS
 };
 /* "vendor-default" for PDX_USE_VENDOR_DEFAULT; "" when out of range. */
@@ -26,8 +29,9 @@ int		 pdx_use_kind_parse(const char *);
 
 /* How well a row is backed. */
 enum pdx_confidence {
-	PDX_CONF_DOCUMENTED = 0,	/* a primary or checkable source says so */
-	PDX_CONF_REPORTED,		/* only a secondary report (a seed) */
+	PDX_CONF_DOCUMENTED = 0,	/* a primary source says so */
+	PDX_CONF_REPORTED,		/* only a secondary report */
+	PDX_CONF_OBSERVED,		/* nmap's label or frequency alone */
 	PDX_CONF_NLEVELS
 };
 const char	*pdx_confidence_name(int);
@@ -51,6 +55,7 @@ struct pdx_use {
 	int		 protos;	/* PDX_* mask, never 0 */
 	int		 kind;		/* enum pdx_use_kind */
 	int		 confidence;	/* enum pdx_confidence */
+	int		 lead;		/* 1: the port's headline identity */
 	const char	*name;		/* product, protocol or malware */
 	const char	*platform;	/* "" when the file says "-" */
 	const char	*years;		/* as written: "1998", "1999-2004", ... */
@@ -94,10 +99,22 @@ extern const char pdx_uses_header[];
 extern const char pdx_related_header[];
 
 /*
- * Checks dir/uses.tsv and dir/related.tsv beyond what the parsers check:
- * duplicates (same ports, transports, kind and name; the same pair twice
- * in either order), rows backed only by a seed article but not marked
- * "reported", self-pairs.  Returns the number
+ * The curated uses live in dir/uses/ as one file per domain (NAME.tsv,
+ * same header).  Lists their paths, sorted by name, as a malloc'd array
+ * of malloc'd strings (caller frees with pdx_knowledge_files_free);
+ * returns the count, 0 when the directory is missing, -1 on error.
+ */
+long	pdx_knowledge_files(const char *dir, char ***paths);
+void	pdx_knowledge_files_free(char **paths, long n);
+
+/*
+ * Checks the files of dir/uses/ and dir/related.tsv beyond what the parsers check:
+ * duplicates (same ports, transports, kind and name, across
+ * files; the same pair twice in either order), rows out of port order,
+ * two lead rows for one port and transport, rows backed only by a seed
+ * article not marked "reported", rows backed only by nmap not marked
+ * "observed", a documented vendor default cited only to a secondary
+ * source, self-pairs.  Returns the number
  * of problems found (0: clean), or -1 if a file cannot be read or does
  * not parse.  When report is not NULL, *report is set to a malloc'd text
  * of one "FILE:LINE: what" line per problem (caller frees), or NULL when

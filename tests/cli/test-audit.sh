@@ -82,7 +82,7 @@ for r in csv.reader(open(sys.argv[1], newline="")):
         print(r[3]); break' "$IANA" "$1" "$2"; }
 expect_eq "IANA: 945/tcp unassigned" Unassigned "$(iana_desc 945 tcp)"
 expect_match "IANA: 23/tcp is telnet" "Telnet" "$(iana_desc 23 tcp)"
-USES=$PDX_SRCDIR/data/uses.tsv
+USES=$(mktemp); cat "$PDX_SRCDIR"/data/uses/*.tsv > "$USES"
 expect_match "curated: 31337/udp Back Orifice (documented)" "malware.Back Orifice.*documented" "$(awk -F'\t' '$1 == "31337" && $2 ~ /udp/' "$USES")"
 expect_match "curated: 645 malware reported" "malware.*reported" "$(awk -F'\t' '$1 == "645" && $3 == "malware"' "$USES")"
 expect_match "curated: 545 historic" "historic" "$(awk -F'\t' '$1 == "545" { print $3 }' "$USES")"

@@ -86,7 +86,7 @@ expected=$(
 	echo "$DATA/zsh/site-functions/_portdex"
 	echo "$DATA/portdex/registry.db"
 	echo "$DATA/portdex/registry.db.brief"
-	echo "$DATA/portdex/uses.tsv"
+	(cd "$SRC/data" && ls uses/*.tsv iana/*) | sed "s|^|$DATA/portdex/|"
 	echo "$DATA/portdex/related.tsv"
 	[ -f "$SRC/deploy/portdex-serve.service" ] &&
 	    echo "lib/systemd/system/portdex-serve.service"
@@ -146,7 +146,8 @@ expect_eq "HOME untouched" "" "$(find "$H" -mindepth 1 | head -1)"
 # A user's update: written under HOME, curated data from the installed copy.
 run_rc inst --json update
 expect_eq "installed update exit" 0 "$RC"
-expect_match "update used the installed curated data" "$P/$DATA/portdex/uses.tsv" "$OUT"
+expect_match "update used the installed curated data" "$P/$DATA/portdex/uses/" "$OUT"
+expect_match "update used the installed IANA snapshot" "$P/$DATA/portdex/iana/service-names-port-numbers.csv" "$OUT"
 [ -f "$H/.local/share/portdex/registry.db" ] && pass || fail "update did not write ~/.local/share/portdex/registry.db"
 run_rc inst --version
 expect_match "then the user's registry is used" "registry: $H/.local/share/portdex/registry.db" "$OUT"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # portdex pick: suggestions never collide with an IANA assignment (the
-# CSV parsed here with python3's csv module), a curated use (uses.tsv
+# CSV parsed here with python3's csv module), a curated use (data/uses/
 # parsed here), a port nmap sees open often, this kernel's ephemeral range,
 # a port this test binds, or a port in the notes; the same data gives the
 # same answer; bad arguments exit 2.
@@ -13,7 +13,7 @@ read -r EPH_LO EPH_HI < /proc/sys/net/ipv4/ip_local_port_range
 # check_json FILE: every suggestion in the pick JSON in FILE is clean.
 # Prints one line per problem; nothing when clean.
 check_json() {
-	python3 - "$1" "$IANA" "$PDX_SRCDIR/data/uses.tsv" "$EPH_LO" "$EPH_HI" <<'EOF'
+	python3 - "$1" "$IANA" "$PDX_SRCDIR/data/uses" "$EPH_LO" "$EPH_HI" <<'EOF'
 import csv, json, os, sys
 res = json.load(open(sys.argv[1]))
 claimed = set()            # any IANA row other than plain "Unassigned"
@@ -29,7 +29,8 @@ with open(sys.argv[2], newline='', encoding='utf-8') as f:
         lo, _, hi = port.partition('-')
         claimed.update(range(int(lo), int(hi or lo) + 1))
 used = set()
-for line in open(sys.argv[3], encoding='utf-8'):
+import glob
+for line in (l for fn in sorted(glob.glob(sys.argv[3] + '/*.tsv')) for l in open(fn, encoding='utf-8')):
     if line.startswith('#') or line.startswith('port\t') or not line.strip():
         continue
     lo, _, hi = line.split('\t')[0].partition('-')
@@ -49,7 +50,7 @@ lo, hi = res['range']['lo'], res['range']['hi']
 for s in res['suggestions']:
     p = s['port']
     if p in claimed: print(f"{p}: IANA has a row for it")
-    if p in used: print(f"{p}: uses.tsv has a row for it")
+    if p in used: print(f"{p}: data/uses has a row for it")
     if p in eph: print(f"{p}: inside the ephemeral range")
     if not lo <= p <= hi: print(f"{p}: outside the range {lo}-{hi}")
     for pr in protos:

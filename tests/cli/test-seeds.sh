@@ -5,7 +5,7 @@
 # (the article is read to confirm it names the use) with its confidence
 # and source, beside what IANA says; the related ports the article names;
 # and the risk level and reasons, derived here from the rule conditions
-# of docs/risk.md applied to the CSV and data/uses.tsv.
+# of docs/risk.md applied to the CSV and data/uses/.
 . "$(dirname "$0")/lib.sh"
 build_registry
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed" >&2; exit 77; }
@@ -19,7 +19,7 @@ for p in 545 644 645 945 1644; do
 	"$PORTDEX" "$p" --json > "$T/$p.json" || fail "card $p"
 done
 
-python3 - "$T" "$IANA" "$SEEDS" "$PDX_SRCDIR/data/uses.tsv" > "$T/result" <<'EOF'
+python3 - "$T" "$IANA" "$SEEDS" "$PDX_SRCDIR/data/uses" > "$T/result" <<'EOF'
 import csv, json, os, re, sys
 
 tdir, iana_path, seeds, uses_path = sys.argv[1:5]
@@ -58,13 +58,14 @@ def iana_status(rows):
 
 # uses.tsv rows covering a port.
 uses = []
-for line in open(uses_path, encoding='utf-8'):
+import glob
+for line in (l for fn in sorted(glob.glob(uses_path + '/*.tsv')) for l in open(fn, encoding='utf-8')):
     if line.startswith('#') or line.startswith('port\t') or not line.strip():
         continue
     c = line.rstrip('\n').split('\t')
     lo, _, hi = c[0].partition('-')
     uses.append(dict(lo=int(lo), hi=int(hi or lo), protos=c[1].split(','),
-                     kind=c[2], name=c[3], conf=c[6], source=c[7]))
+                     kind=c[2], name=c[3], conf=c[6], source=c[8]))
 
 # What each article reports: (a word the article must contain, a pattern
 # the card's use must match in its name or text, the platform if any).

@@ -78,8 +78,8 @@ static const char nmap_services[] =
 	"zero\t20023/udp\t0.000000\n";
 
 static const char uses_tsv[] =
-	"port\tprotos\tkind\tname\tplatform\tyears\tconfidence\tsource\ttext\n"
-	"20014\tudp\tunofficial\tFixture tool\t-\t-\tdocumented\t"
+	"port\tprotos\tkind\tname\tplatform\tyears\tconfidence\tlead\tsource\ttext\n"
+	"20014\tudp\tunofficial\tFixture tool\t-\t-\tdocumented\t-\t"
 	"https://example.org/fixture\tA fixture tool uses this port.\n";
 
 static const char related_tsv[] = "port_a\tport_b\treason\tsource\n";
@@ -106,7 +106,7 @@ static int
 setup(void **state)
 {
 	struct pdx_update_opts o;
-	char kdir[300], p1[300], p2[300];
+	char kdir[300], udir[320], p1[300], p2[300];
 	json_t *r;
 
 	(void)state;
@@ -118,7 +118,10 @@ setup(void **state)
 		return -1;
 	write_file(tmpdir, "iana.csv", csv);
 	write_file(tmpdir, "nmap-services", nmap_services);
-	write_file(kdir, "uses.tsv", uses_tsv);
+	snprintf(udir, sizeof udir, "%s/uses", kdir);
+	if (mkdir(udir, 0700) != 0)
+		return -1;
+	write_file(udir, "fixture.tsv", uses_tsv);
 	write_file(kdir, "related.tsv", related_tsv);
 	write_file(tmpdir, "ephemeral", "20030\t20040\n");
 	snprintf(dbpath, sizeof dbpath, "%s/registry.db", tmpdir);

@@ -81,31 +81,31 @@ static const char csv[] =
 	",31337,tcp,Unassigned,,,,,,,,\n";
 
 static const char uses_tsv[] =
-	"port\tprotos\tkind\tname\tplatform\tyears\tconfidence\tsource\ttext\n"
+	"port\tprotos\tkind\tname\tplatform\tyears\tconfidence\tlead\tsource\ttext\n"
 	/* the official service, dead: fires obsolete-service */
 	"545\ttcp,udp\thistoric\tQuickTime Conferencing\tMac OS\t-\t"
-	"reported\tseed:545; IANA registry appleqtcsrvr 545/tcp\t"
+	"reported\t-\tseed:545; IANA registry appleqtcsrvr 545/tcp\t"
 	"Fixture: the assigned service died out.\n"
 	/* historic but not the official service: does not */
-	"644\ttcp\thistoric\tSome old tool\t-\t-\tdocumented\t"
+	"644\ttcp\thistoric\tSome old tool\t-\t-\tdocumented\t-\t"
 	"https://example.org/old\tFixture: an old unofficial tool.\n"
 	/* the official service dead, but not a well-known port */
-	"2000\ttcp\thistoric\tHistoric fixture service\t-\t-\tdocumented\t"
+	"2000\ttcp\thistoric\tHistoric fixture service\t-\t-\tdocumented\t-\t"
 	"IANA registry histsvc 2000/tcp\tFixture: dead above 1023.\n"
 	/* reported malware only */
-	"645\ttcp,udp\tmalware\ttrojans\t-\t-\treported\tseed:645\t"
+	"645\ttcp,udp\tmalware\ttrojans\t-\t-\treported\t-\tseed:645\t"
 	"Fixture: reported malware.\n"
 	/* documented malware, tcp only */
-	"12345\ttcp\tmalware\tNetBus\tWindows\t1998\tdocumented\t"
+	"12345\ttcp\tmalware\tNetBus\tWindows\t1998\tdocumented\t-\t"
 	"https://example.org/netbus\tFixture: documented malware.\n"
 	/* documented and reported on the same port: only the high rule */
-	"31337\ttcp\tmalware\tBack Orifice\tWindows\t1998\tdocumented\t"
+	"31337\ttcp\tmalware\tBack Orifice\tWindows\t1998\tdocumented\t-\t"
 	"https://example.org/bo\tFixture: documented malware.\n"
-	"3128\ttcp\tmalware\tMyDoom\tWindows\t2004\tdocumented\t"
+	"3128\ttcp\tmalware\tMyDoom\tWindows\t2004\tdocumented\t-\t"
 	"https://example.org/mydoom\tFixture: documented malware.\n"
-	"3128\ttcp\tvendor-default\tSquid\t-\t-\tdocumented\t"
+	"3128\ttcp\tvendor-default\tSquid\t-\t-\tdocumented\t-\t"
 	"https://example.org/squid\tFixture: a proxy's default.\n"
-	"31337\ttcp\tmalware\tElite\t-\t-\treported\tseed:645\t"
+	"31337\ttcp\tmalware\tElite\t-\t-\treported\t-\tseed:645\t"
 	"Fixture: reported malware on the same port.\n";
 
 static const char related_tsv[] = "port_a\tport_b\treason\tsource\n";
@@ -130,7 +130,7 @@ static int
 setup(void **state)
 {
 	struct pdx_update_opts o;
-	char kdir[300], csvpath[300], dbpath[300];
+	char kdir[300], udir[320], csvpath[300], dbpath[300];
 	json_t *r;
 
 	(void)state;
@@ -141,7 +141,10 @@ setup(void **state)
 	if (mkdir(kdir, 0700) != 0)
 		return -1;
 	write_file(tmpdir, "iana.csv", csv);
-	write_file(kdir, "uses.tsv", uses_tsv);
+	snprintf(udir, sizeof udir, "%s/uses", kdir);
+	if (mkdir(udir, 0700) != 0)
+		return -1;
+	write_file(udir, "fixture.tsv", uses_tsv);
 	write_file(kdir, "related.tsv", related_tsv);
 	snprintf(csvpath, sizeof csvpath, "%s/iana.csv", tmpdir);
 	snprintf(dbpath, sizeof dbpath, "%s/registry.db", tmpdir);
