@@ -501,7 +501,7 @@ static const struct audit_rule {
 	  "a listener on a trojan port that legitimate software also uses",
 	  "check that the process is the product you expect (portdex ls -p "
 	  "{port}, ls -l /proc/{pid}/exe)", check_malware_shared },
-	{ "malware-reported", PDX_LEVEL_MEDIUM, NEED_DB,
+	{ "malware-reported", PDX_LEVEL_LOW, NEED_DB,
 	  "a listener on a port malware is reported to use",
 	  "check which binary runs (ls -l /proc/{pid}/exe) and whether a "
 	  "package owns it", check_malware_reported },

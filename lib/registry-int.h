@@ -118,7 +118,7 @@ int	pdx_related_build(sqlite3 *);
 int	pdx_brief_word(struct pdx_db *, int i, unsigned port, uint32_t *w);
 
 /*
- * knowledge-import.c: loads data/uses.tsv and data/related.tsv into the
+ * knowledge-db.c: loads the files of data/uses/ and data/related.tsv into the
  * registry being built (tables uses, related, and their fts documents).
  * dir NULL: the installed or source data directory.
  */

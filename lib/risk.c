@@ -27,6 +27,7 @@ struct risk_facts {
 	int		 malware_reported; /* curated: only reported */
 	int		 historic_use;	/* curated: the official use is dead */
 	int		 legit_use;	/* curated: documented non-malware use */
+	int		 amplify;	/* curated: documented UDP amplifier */
 	const struct family_port *fam;	/* family_of(port, proto) */
 };
 
@@ -130,6 +131,12 @@ check_malware_reported(const struct risk_facts *f)
 }
 
 static int
+check_amplification(const struct risk_facts *f)
+{
+	return f->amplify && f->proto == PDX_UDP;
+}
+
+static int
 check_unauth(const struct risk_facts *f)
 {
 	return f->unauth;
@@ -179,10 +186,14 @@ static const struct pdx_risk_rule {
 	  "known trojan or backdoor port that legitimate software also uses "
 	  "by default (curated data): check which program listens",
 	  check_malware_shared, 0 },
-	{ "malware-reported", PDX_LEVEL_MEDIUM,
+	{ "malware-reported", PDX_LEVEL_LOW,
 	  "malware reportedly used this port (curated data, no primary "
 	  "source): check what listens before trusting it",
 	  check_malware_reported, 0 },
+	{ "udp-amplification", PDX_LEVEL_MEDIUM,
+	  "UDP reflection/amplification vector (curated data): an open "
+	  "server answers spoofed small requests with large replies; keep "
+	  "it off the internet or rate-limit it", check_amplification, 0 },
 	{ "cleartext-login", PDX_LEVEL_HIGH,
 	  "legacy remote login that sends credentials in the clear or "
 	  "trusts addresses; replace with SSH", check_fam_login, 1 },
@@ -268,6 +279,7 @@ has_table(sqlite3 *db, const char *name)
 #define F_HISTORIC	4
 #define F_MALWARE_REP	8
 #define F_LEGIT		16
+#define F_AMPLIFY	32
 
 /*
  * Which facts a curated use row gives its ports: one place for the build
@@ -278,15 +290,21 @@ static int
 use_flags(const char *kind, const char *confidence, int official)
 {
 	static const char *const legit_kinds[] = { "unofficial",
-	    "vendor-default", "platform-default", "game" };
+	    "vendor-default", "platform-default", "game", "service" };
 	int documented, fl = 0;
 	size_t i;
 
 	if (kind == NULL || confidence == NULL)
 		return 0;
 	documented = strcmp(confidence, "documented") == 0;
-	if (strcmp(kind, "malware") == 0)
+	/*
+	 * Only a documented row raises a level above low: reported and
+	 * observed malware rows give the low malware-reported rule.
+	 */
+	if (strcmp(kind, "malware") == 0 || strcmp(kind, "attack-tool") == 0)
 		fl |= documented ? F_MALWARE : F_MALWARE_REP;
+	else if (strcmp(kind, "amplification") == 0)
+		fl |= documented ? F_AMPLIFY : 0;
 	else if (strcmp(kind, "historic") == 0 && official == 1)
 		fl |= F_HISTORIC;
 	else if (documented)
@@ -304,6 +322,7 @@ facts_from_flags(struct risk_facts *f, int fl)
 	f->malware_reported = (fl & F_MALWARE_REP) != 0;
 	f->historic_use = (fl & F_HISTORIC) != 0;
 	f->legit_use = (fl & F_LEGIT) != 0;
+	f->amplify = (fl & F_AMPLIFY) != 0;
 }
 
 /* Sets bit on every port/transport of a (lo, hi, mask) row. */

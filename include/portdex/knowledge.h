@@ -1,6 +1,6 @@
 /*
  * portdex/knowledge.h - part of the libportdex API (see portdex.h): the
- * curated knowledge files under data/ (uses.tsv: what really uses a port;
+ * curated knowledge files under data/ (the files of uses/: what really uses a port;
  * related.tsv: which ports belong together), their parsers and their lint.
  * The format is documented in docs/knowledge.md.
  */
@@ -8,7 +8,7 @@
 #define PORTDEX_KNOWLEDGE_H
 #include "portdex.h"
 
-/* What kind of use a row of uses.tsv records. */
+/* What kind of use a row of a uses file records. */
 enum pdx_use_kind {
 	PDX_USE_UNOFFICIAL = 0,		/* used without an assignment */
 	PDX_USE_VENDOR_DEFAULT,		/* a product's documented default */
@@ -47,7 +47,7 @@ enum pdx_source_kind {
 };
 
 /*
- * One row of uses.tsv.  Every string is borrowed from the parser and is
+ * One row of a uses file.  Every string is borrowed from the parser and is
  * valid only during the callback; copy what you keep.
  */
 struct pdx_use {
@@ -69,7 +69,7 @@ struct pdx_use {
 typedef int (*pdx_use_fn)(const struct pdx_use *, void *);
 
 /*
- * Parse uses.tsv held in memory (UTF-8, LF line ends, no NUL bytes, lines
+ * Parse a uses file (data/uses/NAME.tsv) held in memory (UTF-8, LF line ends, no NUL bytes, lines
  * of at most PDX_KNOWLEDGE_MAXLINE bytes).  Calls fn for each row (fn may
  * be NULL); fn returns 0 to go on, a positive value to stop early, or a
  * negative value to fail (it sets the error).  Returns the number of rows

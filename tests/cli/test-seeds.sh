@@ -89,7 +89,7 @@ SEED_RELATED = {
     945: [(111, 111), (389, 389)],
 }
 LEVELS = ['none', 'info', 'low', 'medium', 'high']
-RULE_LEVEL = {'malware-port': 'high', 'malware-reported': 'medium',
+RULE_LEVEL = {'malware-port': 'high', 'malware-reported': 'low',
               'no-living-service': 'medium', 'obsolete-service': 'medium',
               'iana-unauthorized-use': 'low', 'privileged-range': 'info'}
 

@@ -30,7 +30,8 @@ static const struct doc_rule {
 } doc_rules[] = {
 	{ "malware-port", PDX_LEVEL_HIGH },
 	{ "malware-port-shared", PDX_LEVEL_MEDIUM },
-	{ "malware-reported", PDX_LEVEL_MEDIUM },
+	{ "malware-reported", PDX_LEVEL_LOW },
+	{ "udp-amplification", PDX_LEVEL_MEDIUM },
 	{ "cleartext-login", PDX_LEVEL_HIGH },
 	{ "no-living-service", PDX_LEVEL_MEDIUM },
 	{ "obsolete-service", PDX_LEVEL_MEDIUM },
@@ -106,7 +107,16 @@ static const char uses_tsv[] =
 	"3128\ttcp\tvendor-default\tSquid\t-\t-\tdocumented\t-\t"
 	"https://example.org/squid\tFixture: a proxy's default.\n"
 	"31337\ttcp\tmalware\tElite\t-\t-\treported\t-\tseed:645\t"
-	"Fixture: reported malware on the same port.\n";
+	"Fixture: reported malware on the same port.\n"
+	/* a documented amplifier, a reported one, an attack tool */
+	"19\tudp\tamplification\tCharGEN\t-\t-\tdocumented\t-\t"
+	"https://example.org/ta14\tFixture: documented amplifier.\n"
+	"1900\tudp\tamplification\tSSDP\t-\t-\treported\t-\t"
+	"https://example.org/list\tFixture: reported amplifier.\n"
+	"50050\ttcp\tattack-tool\tCobalt Strike\t-\t2012\tdocumented\t-\t"
+	"https://example.org/cs\tFixture: documented attack tool.\n"
+	"40056\ttcp\tattack-tool\tSome C2\t-\t-\treported\t-\t"
+	"https://example.org/c2\tFixture: reported attack tool.\n";
 
 static const char related_tsv[] = "port_a\tport_b\treason\tsource\n";
 
@@ -332,6 +342,12 @@ static void
 test_malware_reported(void **state)
 {
 	(void)state;
+	FIRES(19, PDX_UDP, "udp-amplification");
+	QUIET(19, PDX_TCP, "udp-amplification");
+	QUIET(1900, PDX_UDP, "udp-amplification");	/* only reported */
+	FIRES(50050, PDX_TCP, "malware-port");
+	FIRES(40056, PDX_TCP, "malware-reported");
+	QUIET(40056, PDX_TCP, "malware-port");
 	FIRES(645, PDX_TCP, "malware-reported");
 	FIRES(645, PDX_UDP, "malware-reported");
 	QUIET(12345, PDX_TCP, "malware-reported");	/* documented */
@@ -441,7 +457,7 @@ test_levels(void **state)
 		{ 1024, PDX_TCP, PDX_LEVEL_NONE },	/* nothing */
 		{ 5000, PDX_TCP, PDX_LEVEL_LOW },	/* unauthorized */
 		{ 3306, PDX_TCP, PDX_LEVEL_MEDIUM },	/* admin */
-		{ 645, PDX_UDP, PDX_LEVEL_MEDIUM },	/* reported + info */
+		{ 645, PDX_UDP, PDX_LEVEL_LOW },	/* reported + info: never above low */
 		{ 23, PDX_TCP, PDX_LEVEL_HIGH },	/* login + info */
 		{ 23, PDX_UDP, PDX_LEVEL_INFO },
 		{ 12345, PDX_TCP, PDX_LEVEL_HIGH },
