@@ -21,7 +21,7 @@
 #include <jansson.h>
 
 #define PDX_VERSION "0.1.0"
-#define PDX_CARD_SCHEMA 1
+#define PDX_CARD_SCHEMA 2
 
 /* ---- errors ---------------------------------------------------------- */
 
@@ -331,4 +331,5 @@ int	pdx_lazy_load(const char *which);
 #include "portdex/votes.h"
 #include "portdex/pick.h"
 #include "portdex/audit.h"
+#include "portdex/view.h"
 

@@ -2,8 +2,8 @@
  * card.c - the card model: everything the registry knows about one port,
  * as a JSON tree that the text renderer, --json and the web pages share
  * (schema in docs/json.md).  It reads the registry only; the live "on this
- * machine" section and the user's notes are added by the caller, which
- * owns the sockets backend and the state database.
+ * machine" section, the user's notes and the headline are card-extra.c's,
+ * the display view card-view.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,17 +249,48 @@ range_info(unsigned port)
 static json_t *
 check_commands(unsigned port)
 {
-	char b[6][160];
+	char b[7][160];
 
 	snprintf(b[0], sizeof b[0], "sudo ss -tulpn 'sport = :%u'", port);
 	snprintf(b[1], sizeof b[1], "sudo lsof -nP -i :%u", port);
 	snprintf(b[2], sizeof b[2], "sudo lsof -nP -i :%u", port);
 	snprintf(b[3], sizeof b[3], "netstat -anv | grep '\\.%u '", port);
 	snprintf(b[4], sizeof b[4], "netstat -ano | findstr :%u", port);
-	snprintf(b[5], sizeof b[5], "Get-NetTCPConnection -LocalPort %u; "
-	    "Get-NetUDPEndpoint -LocalPort %u", port, port);
-	return json_pack("{s:[s,s], s:[s,s], s:[s,s]}",
-	    "linux", b[0], b[1], "macos", b[2], b[3], "windows", b[4], b[5]);
+	snprintf(b[5], sizeof b[5], "Get-NetTCPConnection -LocalPort %u",
+	    port);
+	snprintf(b[6], sizeof b[6], "Get-NetUDPEndpoint -LocalPort %u", port);
+	return json_pack("{s:[s,s], s:[s,s], s:[s,s,s]}",
+	    "linux", b[0], b[1], "macos", b[2], b[3], "windows", b[4], b[5],
+	    b[6]);
+}
+
+/*
+ * Where the official rows came from, said plainly on every card: IANA's
+ * CSV (shipped, downloaded or named) with its newest date, or a services
+ * file that is not IANA's.
+ */
+static json_t *
+registry_info(struct pdx_db *d)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s}", "primary", "", "origin", "",
+	    "date", "");
+	sqlite3_stmt *st;
+
+	if (pdx_db_prepare(d, "SELECT key, value FROM meta WHERE key IN"
+	    " ('primary', 'iana_origin', 'iana_date')", &st) != 0)
+		return o;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		const char *v = (const char *)sqlite3_column_text(st, 1);
+
+		if (k == NULL || v == NULL)
+			continue;
+		json_object_set_new(o, strcmp(k, "primary") == 0 ? "primary" :
+		    strcmp(k, "iana_origin") == 0 ? "origin" : "date",
+		    json_string(v));
+	}
+	sqlite3_finalize(st);
+	return o;
 }
 
 json_t *
@@ -321,6 +352,7 @@ pdx_card(struct pdx_db *d, unsigned port, int protomask)
 	    "transports", transports, "range", range_info(port));
 	pdx_card_knowledge(d, card, port, protomask);
 	json_object_set_new(card, "check", check_commands(port));
+	json_object_set_new(card, "registry", registry_info(d));
 	return card;
 }
 

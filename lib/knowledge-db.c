@@ -232,7 +232,7 @@ uses_json(struct pdx_db *d, unsigned port, int protomask)
 {
 	static const char sql[] =
 	    "SELECT port_lo, port_hi, protomask, kind, name, platform, years,"
-	    " confidence, source, text FROM uses INDEXED BY uses_port"
+	    " confidence, source, text, lead FROM uses INDEXED BY uses_port"
 	    " WHERE port_lo BETWEEN ?1 - coalesce((SELECT CAST(value AS"
 	    " INTEGER) FROM meta WHERE key = 'span.uses'), 65535) AND ?1"
 	    " AND port_hi >= ?1 AND (protomask & ?2) != 0 ORDER BY id";
@@ -252,7 +252,7 @@ uses_json(struct pdx_db *d, unsigned port, int protomask)
 				json_array_append_new(t,
 				    json_string(pdx_proto_name(1 << i)));
 		json_array_append_new(a, json_pack(
-		    "{s:i, s:i, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+		    "{s:i, s:i, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
 		    "port", sqlite3_column_int(st, 0),
 		    "port_hi", sqlite3_column_int(st, 1),
 		    "transports", t,
@@ -262,7 +262,8 @@ uses_json(struct pdx_db *d, unsigned port, int protomask)
 		    "years", (const char *)sqlite3_column_text(st, 6),
 		    "confidence", (const char *)sqlite3_column_text(st, 7),
 		    "source", (const char *)sqlite3_column_text(st, 8),
-		    "text", (const char *)sqlite3_column_text(st, 9)));
+		    "text", (const char *)sqlite3_column_text(st, 9),
+		    "lead", sqlite3_column_int(st, 10)));
 	}
 	sqlite3_finalize(st);
 	return a;

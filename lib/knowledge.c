@@ -35,7 +35,7 @@ const char pdx_related_header[] = "port_a\tport_b\treason\tsource";
 static const char *const kind_names[PDX_USE_NKINDS] = {
 	"unofficial", "vendor-default", "platform-default", "historic",
 	"malware", "game", "iana-unauthorized", "service", "attack-tool",
-	"amplification"
+	"amplification", "c2", "exploited"
 };
 
 static const char *const conf_names[PDX_CONF_NLEVELS] = {

@@ -28,6 +28,8 @@ struct risk_facts {
 	int		 historic_use;	/* curated: the official use is dead */
 	int		 legit_use;	/* curated: documented non-malware use */
 	int		 amplify;	/* curated: documented UDP amplifier */
+	int		 attack_tool;	/* curated: documented attack tool */
+	int		 exploited;	/* curated: documented worm/exploit target */
 	const struct family_port *fam;	/* family_of(port, proto) */
 };
 
@@ -111,10 +113,14 @@ check_historic_use(const struct risk_facts *f)
 	    f->historic_use;
 }
 
+/*
+ * An attack tool's default counts only where nothing legitimate is
+ * documented: on 443 or 3000 it says nothing about a listener.
+ */
 static int
 check_malware(const struct risk_facts *f)
 {
-	return f->malware && !f->legit_use;
+	return (f->malware || f->attack_tool) && !f->legit_use;
 }
 
 /* Squid's 3128 and SOCKS's 1080 are also MyDoom's: less alarming. */
@@ -128,6 +134,12 @@ static int
 check_malware_reported(const struct risk_facts *f)
 {
 	return f->malware_reported && !f->malware;
+}
+
+static int
+check_exploited(const struct risk_facts *f)
+{
+	return f->exploited;
 }
 
 static int
@@ -190,6 +202,10 @@ static const struct pdx_risk_rule {
 	  "malware reportedly used this port (curated data, no primary "
 	  "source): check what listens before trusting it",
 	  check_malware_reported, 0 },
+	{ "exploited-service", PDX_LEVEL_MEDIUM,
+	  "worms, botnets or exploits attack the service on this port "
+	  "(curated data): keep it patched, authenticated and off the "
+	  "internet", check_exploited, 0 },
 	{ "udp-amplification", PDX_LEVEL_MEDIUM,
 	  "UDP reflection/amplification vector (curated data): an open "
 	  "server answers spoofed small requests with large replies; keep "
@@ -280,6 +296,8 @@ has_table(sqlite3 *db, const char *name)
 #define F_MALWARE_REP	8
 #define F_LEGIT		16
 #define F_AMPLIFY	32
+#define F_ATTACK	64
+#define F_EXPLOITED	128
 
 /*
  * Which facts a curated use row gives its ports: one place for the build
@@ -301,8 +319,12 @@ use_flags(const char *kind, const char *confidence, int official)
 	 * Only a documented row raises a level above low: reported and
 	 * observed malware rows give the low malware-reported rule.
 	 */
-	if (strcmp(kind, "malware") == 0 || strcmp(kind, "attack-tool") == 0)
+	if (strcmp(kind, "malware") == 0)
 		fl |= documented ? F_MALWARE : F_MALWARE_REP;
+	else if (strcmp(kind, "attack-tool") == 0)
+		fl |= documented ? F_ATTACK : F_MALWARE_REP;
+	else if (strcmp(kind, "exploited") == 0)
+		fl |= documented ? F_EXPLOITED : 0;
 	else if (strcmp(kind, "amplification") == 0)
 		fl |= documented ? F_AMPLIFY : 0;
 	else if (strcmp(kind, "historic") == 0 && official == 1)
@@ -323,6 +345,8 @@ facts_from_flags(struct risk_facts *f, int fl)
 	f->historic_use = (fl & F_HISTORIC) != 0;
 	f->legit_use = (fl & F_LEGIT) != 0;
 	f->amplify = (fl & F_AMPLIFY) != 0;
+	f->attack_tool = (fl & F_ATTACK) != 0;
+	f->exploited = (fl & F_EXPLOITED) != 0;
 }
 
 /* Sets bit on every port/transport of a (lo, hi, mask) row. */

@@ -26,6 +26,7 @@ struct cmd_ctx {
 	struct pdx_db	*db;		/* opened when CMD_NEEDS_DB */
 	struct pdx_state *state;	/* opened when CMD_NEEDS_STATE */
 	FILE		*out;
+	int		 width;		/* columns text output may use */
 };
 
 #define CMD_NEEDS_DB	0x1	/* main opens the registry read-only */
@@ -65,8 +66,5 @@ const struct cmd_entry *cmd_find(const char *name);
 void	 render_card(struct cmd_ctx *, json_t *card);
 void	 render_brief(struct cmd_ctx *, json_t *brief);
 
-/* card-extra.c: the parts of a card outside the registry. */
-void	 card_add_notes(struct pdx_state *, json_t *card);
-void	 card_add_local(json_t *card, int protomask);
 
 #endif

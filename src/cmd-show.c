@@ -70,16 +70,8 @@ parse_numeric(const char *arg, struct target *t)
 static json_t *
 full_card(struct cmd_ctx *ctx, unsigned port, int protomask)
 {
-	json_t *card = pdx_card(ctx->db, port, protomask);
-
-	if (card == NULL)
-		return NULL;
-	if (ctx->state != NULL)
-		card_add_notes(ctx->state, card);
-	else
-		json_object_set_new(card, "notes", json_array());
-	card_add_local(card, protomask);
-	return card;
+	return pdx_card_full(ctx->db, ctx->state, port, protomask,
+	    PDX_CARD_NOTES | PDX_CARD_LOCAL);
 }
 
 static int

@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sys/ioctl.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +116,26 @@ looks_like_port(const char *s)
 	return s[0] >= '0' && s[0] <= '9';
 }
 
+/*
+ * Columns text output may use: $COLUMNS, else the terminal's width, else
+ * 80 (a pipe or a file).
+ */
+static int
+output_width(void)
+{
+	const char *c = getenv("COLUMNS");
+	struct winsize ws;
+	long long v;
+
+	if (c != NULL && *c != '\0' &&
+	    pdx_parse_number(c, 20, 1000, "COLUMNS", &v) == 0)
+		return (int)v;
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) ==
+	    0 && ws.ws_col >= 20)
+		return ws.ws_col;
+	return 80;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -137,6 +159,7 @@ main(int argc, char **argv)
 	 */
 	memset(&ctx, 0, sizeof ctx);
 	ctx.out = stdout;
+	ctx.width = output_width();
 	if ((nargv = calloc((size_t)argc + 2, sizeof *nargv)) == NULL)
 		return EXIT_USAGE;
 

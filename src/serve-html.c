@@ -141,22 +141,57 @@ jint(json_t *o, const char *k)
 	return (long long)json_integer_value(json_object_get(o, k));
 }
 
+/*
+ * The page's head and header.  desc (may be NULL) becomes the meta
+ * description; q NULL leaves the header's search box out (the home page
+ * has its own, and one is enough).
+ */
 static void
-page_open(struct req *r, const char *title, const char *q)
+page_open_desc(struct req *r, const char *title, const char *q,
+    const char *desc)
 {
 	r->type = "text/html; charset=utf-8";
 	hb_puts(&r->out, "<!doctype html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
 	    "content=\"width=device-width, initial-scale=1\">\n<title>");
 	hb_esc(&r->out, title);
-	hb_puts(&r->out, " - portdex</title>\n<link rel=\"stylesheet\" "
+	hb_puts(&r->out, " - portdex</title>\n");
+	if (desc != NULL && *desc != '\0') {
+		hb_puts(&r->out, "<meta name=\"description\" content=\"");
+		hb_esc(&r->out, desc);
+		hb_puts(&r->out, "\">\n");
+	}
+	hb_puts(&r->out, "<link rel=\"icon\" href=\"/favicon.svg\" "
+	    "type=\"image/svg+xml\">\n<link rel=\"stylesheet\" "
 	    "href=\"/style.css\">\n</head>\n<body>\n<header>\n<a class=\"home\""
-	    " href=\"/\">portdex</a>\n<form class=\"top\" action=\"/search\" "
-	    "method=\"get\" role=\"search\"><input type=\"search\" name=\"q\" "
-	    "aria-label=\"Search ports\" maxlength=\"256\" value=\"");
-	hb_esc(&r->out, q);
-	hb_puts(&r->out, "\"><button type=\"submit\">Search</button></form>\n"
-	    "</header>\n<main>\n");
+	    " href=\"/\">portdex</a>\n");
+	if (q != NULL) {
+		hb_puts(&r->out, "<form class=\"top\" action=\"/search\" "
+		    "method=\"get\" role=\"search\"><input type=\"search\" "
+		    "name=\"q\" aria-label=\"Search ports\" maxlength=\"256\" "
+		    "value=\"");
+		hb_esc(&r->out, q);
+		hb_puts(&r->out, "\"><button type=\"submit\">Search</button>"
+		    "</form>\n");
+	}
+	hb_puts(&r->out, "</header>\n<main>\n");
+}
+
+static void
+page_open(struct req *r, const char *title, const char *q)
+{
+	page_open_desc(r, title, q, NULL);
+}
+
+void
+html_favicon(struct req *r)
+{
+	r->type = "image/svg+xml";
+	r->cacheable = 1;
+	hb_puts(&r->out, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
+	    "viewBox=\"0 0 16 16\"><rect width=\"16\" height=\"16\" "
+	    "rx=\"3\" fill=\"#0b5cad\"/><path d=\"M4 12V4h4a2.5 2.5 0 0 1 0 5H4\""
+	    " stroke=\"#fff\" stroke-width=\"2\" fill=\"none\"/></svg>\n");
 }
 
 static void
@@ -216,7 +251,11 @@ html_style(struct req *r)
 	    "border-bottom:1px solid var(--line)}\n"
 	    "dl{display:grid;grid-template-columns:max-content 1fr;"
 	    "gap:.1rem 1rem;margin:.5rem 0}\n"
-	    "dt{color:var(--dim)}dd{margin:0;overflow-wrap:anywhere}\n"
+	    "dt{color:var(--dim)}dd{margin:0;overflow-wrap:anywhere;"
+	    "min-width:0}\n"
+	    ".src a,.src{overflow-wrap:anywhere;word-break:break-word}\n"
+	    "li{overflow-wrap:anywhere}\n.summary{font-size:1.05rem}\n"
+	    "li.lead{border-left:3px solid var(--acc);padding-left:.4rem}\n"
 	    "@media (max-width:30rem){dl{grid-template-columns:1fr}"
 	    "dd{margin-bottom:.4rem}}\n"
 	    "code,pre{font-family:ui-monospace,monospace;font-size:.9rem}\n"
@@ -248,7 +287,7 @@ html_home(struct req *r)
 	    3389, 6667 };
 	size_t i;
 
-	page_open(r, "Every TCP and UDP port", "");
+	page_open(r, "Every TCP and UDP port", NULL);
 	hb_puts(&r->out, "<h1>What is this port?</h1>\n"
 	    "<p>portdex knows every TCP, UDP, SCTP and DCCP port: what IANA "
 	    "assigned it to, what really uses it, the range it sits in, "
@@ -335,197 +374,32 @@ html_search(struct req *r, const char *q, json_t *res)
 	page_close(r);
 }
 
-/* ---- the card ---------------------------------------------------------- */
+/* ---- the card: the library's view, drawn as HTML ----------------------- */
 
+/* A link the page makes: site-relative paths keep the page's transport. */
 static void
-section(struct req *r, const char *id, const char *title)
+link_open(struct req *r, const char *href, const char *proto)
 {
-	hb_printf(&r->out, "<section id=\"%s\">\n<h2>", id);
-	hb_esc(&r->out, title);
-	hb_puts(&r->out, "</h2>\n");
-}
-
-static void
-dd(struct req *r, const char *label, const char *text)
-{
-	if (text == NULL || *text == '\0')
-		return;
-	hb_puts(&r->out, "<dt>");
-	hb_esc(&r->out, label);
-	hb_puts(&r->out, "</dt><dd>");
-	hb_esc(&r->out, text);
-	hb_puts(&r->out, "</dd>\n");
-}
-
-/* Are the IANA rows of two transports the same but for the transport? */
-static int
-same_rows(json_t *a, json_t *b)
-{
-	json_t *ca, *cb;
-	size_t i;
-	int eq;
-
-	if (strcmp(jstr(a, "status"), jstr(b, "status")) != 0)
-		return 0;
-	ca = json_deep_copy(json_object_get(a, "iana"));
-	cb = json_deep_copy(json_object_get(b, "iana"));
-	for (i = 0; i < json_array_size(ca); i++)
-		json_object_del(json_array_get(ca, i), "transport");
-	for (i = 0; i < json_array_size(cb); i++)
-		json_object_del(json_array_get(cb, i), "transport");
-	eq = json_equal(ca, cb);
-	json_decref(ca);
-	json_decref(cb);
-	return eq;
-}
-
-static void
-card_official(struct req *r, json_t *card)
-{
-	static const struct {
-		const char *key, *label;
-	} fields[] = {
-		{ "service_name", "Service" },
-		{ "description", "Description" },
-		{ "assignee", "Assignee" },
-		{ "contact", "Contact" },
-		{ "registration_date", "Registered" },
-		{ "modification_date", "Modified" },
-		{ "reference", "Reference" },
-		{ "service_code", "Service code" },
-		{ "unauthorized_use", "Unauthorized use" },
-		{ "notes", "Notes" },
-	};
-	json_t *ts = json_object_get(card, "transports");
-	size_t n = json_array_size(ts), i, j, k, f;
-	char done[8] = { 0 };
-
-	section(r, "official", "Official assignment (IANA)");
-	for (i = 0; i < n && i < sizeof done; i++) {
-		json_t *t = json_array_get(ts, i), *rows;
-
-		if (done[i])
-			continue;
-		hb_puts(&r->out, "<h3>");
-		for (j = i; j < n && j < sizeof done; j++) {
-			if (done[j] || !same_rows(t, json_array_get(ts, j)))
-				continue;
-			done[j] = 1;
-			hb_puts(&r->out, j > i ? ", " : "");
-			hb_esc(&r->out, jstr(json_array_get(ts, j),
-			    "transport"));
-		}
-		hb_puts(&r->out, ": ");
-		hb_esc(&r->out, jstr(t, "status"));
-		if (*jstr(t, "was") != '\0') {
-			hb_puts(&r->out, " (was ");
-			hb_esc(&r->out, jstr(t, "was"));
-			hb_puts(&r->out, ")");
-		}
-		hb_puts(&r->out, "</h3>\n");
-		rows = json_object_get(t, "iana");
-		if (json_array_size(rows) == 0)
-			hb_puts(&r->out, "<p>No IANA row covers this port: it "
-			    "is unassigned.</p>\n");
-		for (k = 0; k < json_array_size(rows); k++) {
-			json_t *row = json_array_get(rows, k);
-
-			hb_puts(&r->out, "<dl>\n");
-			for (f = 0; f < sizeof fields / sizeof *fields; f++) {
-				dd(r, fields[f].label, jstr(row,
-				    fields[f].key));
-				if (f == 0 && strchr(jstr(row, "port"), '-'))
-					dd(r, "Range", jstr(row, "port"));
-			}
-			if (strcmp(jstr(row, "source"), "iana") != 0)
-				dd(r, "Source", jstr(row, "source"));
-			hb_puts(&r->out, "</dl>\n");
-		}
+	hb_puts(&r->out, "<a href=\"");
+	hb_esc(&r->out, href);
+	if (href[0] == '/' && proto != NULL && *proto != '\0') {
+		hb_puts(&r->out, "/");
+		hb_esc(&r->out, proto);
 	}
-	hb_puts(&r->out, "</section>\n");
+	hb_puts(&r->out, href[0] == '/' ? "\">" : "\" rel=\"nofollow "
+	    "noopener\">");
 }
 
 static void
-card_range(struct req *r, json_t *card)
+text_or_link(struct req *r, json_t *o, const char *proto)
 {
-	json_t *g = json_object_get(card, "range");
-	json_t *e = json_object_get(g, "ephemeral");
+	const char *href = jstr(o, "href");
 
-	section(r, "range", "The range it sits in");
-	hb_puts(&r->out, "<p><strong>");
-	hb_esc(&r->out, jstr(g, "label"));
-	hb_printf(&r->out, "</strong> port (%lld-%lld): ", jint(g, "lo"),
-	    jint(g, "hi"));
-	hb_esc(&r->out, jstr(g, "meaning"));
-	hb_puts(&r->out, ".</p>\n");
-	if (json_is_object(e))
-		hb_printf(&r->out, "<p>%s this machine's ephemeral range "
-		    "%lld-%lld%s</p>\n", json_is_true(json_object_get(e,
-		    "inside")) ? "Inside" : "Outside", jint(e, "lo"),
-		    jint(e, "hi"), json_is_true(json_object_get(e, "inside")) ?
-		    ": outgoing connections may take it as their source port." :
-		    ".");
-	hb_puts(&r->out, "</section>\n");
-}
-
-static void
-card_practice(struct req *r, json_t *card)
-{
-	json_t *ts = json_object_get(card, "transports");
-	json_t *uses = json_object_get(card, "uses");
-	size_t i;
-	int any = 0;
-
-	section(r, "practice", "What actually uses it");
-	for (i = 0; i < json_array_size(ts); i++) {
-		json_t *t = json_array_get(ts, i);
-		json_t *nm = json_object_get(t, "nmap");
-
-		if (!json_is_object(nm))
-			continue;
-		hb_printf(&r->out, "<p>nmap sees %lld/", jint(card, "port"));
-		hb_esc(&r->out, jstr(t, "transport"));
-		hb_printf(&r->out, " open with frequency %.6f (rank %lld of "
-		    "%lld; nmap calls it <code>", json_real_value(
-		    json_object_get(nm, "frequency")), jint(nm, "rank"),
-		    jint(nm, "ranked"));
-		hb_esc(&r->out, jstr(nm, "name"));
-		hb_puts(&r->out, "</code>).</p>\n");
-		any = 1;
-	}
-	if (json_array_size(uses) > 0)
-		hb_puts(&r->out, "<ul>\n");
-	for (i = 0; i < json_array_size(uses); i++) {
-		json_t *u = json_array_get(uses, i);
-		const char *pl = jstr(u, "platform"), *yr = jstr(u, "years");
-
-		hb_puts(&r->out, "<li><strong>");
-		hb_esc(&r->out, jstr(u, "name"));
-		hb_puts(&r->out, "</strong> <span class=\"sub\">(");
-		hb_esc(&r->out, jstr(u, "kind"));
-		if (*pl != '\0' && strcmp(pl, "-") != 0) {
-			hb_puts(&r->out, ", ");
-			hb_esc(&r->out, pl);
-		}
-		if (*yr != '\0' && strcmp(yr, "-") != 0) {
-			hb_puts(&r->out, ", ");
-			hb_esc(&r->out, yr);
-		}
-		hb_puts(&r->out, ", ");
-		hb_esc(&r->out, jstr(u, "confidence"));
-		hb_puts(&r->out, ")</span><br>");
-		hb_esc(&r->out, jstr(u, "text"));
-		hb_puts(&r->out, "<br><span class=\"src\">source: ");
-		hb_esc(&r->out, jstr(u, "source"));
-		hb_puts(&r->out, "</span></li>\n");
-		any = 1;
-	}
-	if (json_array_size(uses) > 0)
-		hb_puts(&r->out, "</ul>\n");
-	if (!any)
-		hb_puts(&r->out, "<p>No observed or curated use is "
-		    "recorded.</p>\n");
-	hb_puts(&r->out, "</section>\n");
+	if (*href != '\0')
+		link_open(r, href, proto);
+	hb_esc(&r->out, jstr(o, "text"));
+	if (*href != '\0')
+		hb_puts(&r->out, "</a>");
 }
 
 static void
@@ -539,217 +413,104 @@ level(struct req *r, const char *lvl)
 }
 
 static void
-card_security(struct req *r, json_t *card)
+draw_field(struct req *r, json_t *f, const char *proto)
 {
-	json_t *ts = json_object_get(card, "transports");
-	json_t *seen = json_object();
-	size_t i, k;
-	int any = 0;
+	hb_puts(&r->out, "<dt>");
+	hb_esc(&r->out, jstr(f, "label"));
+	hb_puts(&r->out, "</dt><dd>");
+	text_or_link(r, f, proto);
+	hb_puts(&r->out, "</dd>\n");
+}
 
-	section(r, "security", "Why it matters: security");
-	hb_puts(&r->out, "<p>Risk level: ");
-	level(r, jstr(json_object_get(card, "risk"), "level"));
-	hb_puts(&r->out, "</p>\n<ul>\n");
-	for (i = 0; i < json_array_size(ts); i++) {
-		json_t *t = json_array_get(ts, i);
-		json_t *rs = json_object_get(json_object_get(t, "risk"),
-		    "reasons");
-
-		for (k = 0; k < json_array_size(rs); k++) {
-			json_t *x = json_array_get(rs, k);
-
-			if (json_object_get(seen, jstr(x, "rule")) != NULL)
-				continue;
-			json_object_set_new(seen, jstr(x, "rule"),
-			    json_true());
-			hb_puts(&r->out, "<li>");
-			level(r, jstr(x, "level"));
-			hb_puts(&r->out, " <code>");
-			hb_esc(&r->out, jstr(x, "rule"));
-			hb_puts(&r->out, "</code>");
-			if (*jstr(x, "what") != '\0') {
-				hb_puts(&r->out, " (");
-				hb_esc(&r->out, jstr(x, "what"));
-				hb_puts(&r->out, ")");
-			}
-			hb_puts(&r->out, ": ");
-			hb_esc(&r->out, jstr(x, "text"));
-			hb_puts(&r->out, "</li>\n");
-			any = 1;
-		}
+/* Opens or closes the list a run of blocks of one kind sits in. */
+static void
+wrap_to(struct req *r, const char **open, const char *want)
+{
+	if (*open != NULL && (want == NULL || strcmp(*open, want) != 0)) {
+		hb_printf(&r->out, "</%s>\n", *open);
+		*open = NULL;
 	}
-	if (!any)
-		hb_puts(&r->out, "<li>No risk rule applies.</li>\n");
-	hb_puts(&r->out, "</ul>\n</section>\n");
-	json_decref(seen);
+	if (want != NULL && *open == NULL) {
+		hb_printf(&r->out, "<%s>\n", want);
+		*open = want;
+	}
 }
 
 static void
-card_related(struct req *r, json_t *card)
+draw_block(struct req *r, json_t *b, const char *proto, const char **open)
 {
-	json_t *rel = json_object_get(card, "related");
+	const char *t = jstr(b, "t");
+	json_t *a;
 	size_t i;
 
-	if (json_array_size(rel) == 0)
-		return;
-	section(r, "related", "Related ports");
-	hb_puts(&r->out, "<ul>\n");
-	for (i = 0; i < json_array_size(rel); i++) {
-		json_t *x = json_array_get(rel, i);
-
-		hb_printf(&r->out, "<li><a href=\"/port/%lld\">",
-		    jint(x, "port"));
-		port_label(&r->out, x);
-		hb_puts(&r->out, "</a> ");
-		if (*jstr(x, "service") != '\0') {
-			hb_puts(&r->out, "<strong>");
-			hb_esc(&r->out, jstr(x, "service"));
-			hb_puts(&r->out, "</strong>: ");
+	if (strcmp(t, "group") == 0) {
+		wrap_to(r, open, NULL);
+		hb_puts(&r->out, "<h3>");
+		hb_esc(&r->out, jstr(b, "label"));
+		hb_puts(&r->out, ": ");
+		hb_esc(&r->out, jstr(b, "text"));
+		hb_puts(&r->out, "</h3>\n");
+	} else if (strcmp(t, "record") == 0) {
+		wrap_to(r, open, NULL);
+		hb_puts(&r->out, "<dl>\n");
+		a = json_object_get(b, "fields");
+		for (i = 0; i < json_array_size(a); i++)
+			draw_field(r, json_array_get(a, i), NULL);
+		hb_puts(&r->out, "</dl>\n");
+	} else if (strcmp(t, "field") == 0) {
+		wrap_to(r, open, "dl");
+		draw_field(r, b, proto);
+	} else if (strcmp(t, "para") == 0) {
+		wrap_to(r, open, NULL);
+		hb_puts(&r->out, "<p>");
+		hb_esc(&r->out, jstr(b, "text"));
+		hb_puts(&r->out, "</p>\n");
+	} else if (strcmp(t, "item") == 0) {
+		wrap_to(r, open, "ul");
+		hb_puts(&r->out, json_is_true(json_object_get(b, "lead")) ?
+		    "<li class=\"lead\"><strong>" : "<li><strong>");
+		hb_esc(&r->out, jstr(b, "title"));
+		hb_puts(&r->out, "</strong> <span class=\"sub\">(");
+		hb_esc(&r->out, jstr(b, "meta"));
+		hb_puts(&r->out, ")</span><br>");
+		hb_esc(&r->out, jstr(b, "text"));
+		a = json_object_get(b, "sources");
+		for (i = 0; i < json_array_size(a); i++) {
+			hb_puts(&r->out, i == 0 ? "<br><span class=\"src\">"
+			    "source: " : "; ");
+			text_or_link(r, json_array_get(a, i), NULL);
 		}
-		hb_esc(&r->out, jstr(x, "reason"));
+		hb_puts(&r->out, json_array_size(a) > 0 ? "</span></li>\n" :
+		    "</li>\n");
+	} else if (strcmp(t, "rule") == 0) {
+		wrap_to(r, open, "ul");
+		hb_puts(&r->out, "<li>");
+		level(r, jstr(b, "level"));
+		hb_puts(&r->out, " <span class=\"sub\">");
+		hb_esc(&r->out, jstr(b, "tags"));
+		hb_puts(&r->out, "</span> ");
+		hb_esc(&r->out, jstr(b, "text"));
 		hb_puts(&r->out, "</li>\n");
-	}
-	hb_puts(&r->out, "</ul>\n</section>\n");
-}
-
-static void
-card_notes(struct req *r, json_t *card)
-{
-	json_t *notes = json_object_get(card, "notes");
-	size_t i;
-
-	section(r, "notes", "Your notes");
-	if (json_array_size(notes) == 0)
-		hb_printf(&r->out, "<p>None. Record yours with <code>portdex "
-		    "note %lld TEXT</code>.</p>\n", jint(card, "port"));
-	else
-		hb_puts(&r->out, "<ul>\n");
-	for (i = 0; i < json_array_size(notes); i++) {
-		json_t *n = json_array_get(notes, i);
-
-		hb_puts(&r->out, "<li class=\"note\">");
-		hb_esc(&r->out, jstr(n, "text"));
-		hb_puts(&r->out, " <span class=\"src\">(");
-		hb_esc(&r->out, jstr(n, "transport"));
-		hb_puts(&r->out, ", ");
-		hb_esc(&r->out, jstr(n, "author"));
-		hb_puts(&r->out, ", ");
-		hb_esc(&r->out, jstr(n, "created"));
-		hb_puts(&r->out, ")</span></li>\n");
-	}
-	if (json_array_size(notes) > 0)
-		hb_puts(&r->out, "</ul>\n");
-	hb_puts(&r->out, "</section>\n");
-}
-
-/* One live socket: from the library's JSON, or a prepared line. */
-static void
-local_socket(struct req *r, json_t *s)
-{
-	json_t *l = json_object_get(s, "local");
-
-	hb_puts(&r->out, "<li><code>");
-	if (*jstr(s, "line") != '\0') {
-		hb_esc(&r->out, jstr(s, "line"));
-		hb_puts(&r->out, "</code></li>\n");
-		return;
-	}
-	hb_esc(&r->out, jstr(s, "proto"));
-	hb_puts(&r->out, " ");
-	hb_esc(&r->out, jstr(l, "address"));
-	hb_printf(&r->out, ":%lld</code> ", jint(l, "port"));
-	hb_esc(&r->out, jstr(s, "state"));
-	if (json_is_integer(json_object_get(s, "pid"))) {
-		hb_printf(&r->out, ", pid %lld ", jint(s, "pid"));
-		hb_esc(&r->out, jstr(s, "process"));
-	}
-	if (*jstr(s, "user") != '\0') {
-		hb_puts(&r->out, ", user ");
-		hb_esc(&r->out, jstr(s, "user"));
-	}
-	if (*jstr(s, "unit") != '\0') {
-		hb_puts(&r->out, ", unit ");
-		hb_esc(&r->out, jstr(s, "unit"));
-	}
-	if (*jstr(s, "container") != '\0') {
-		hb_puts(&r->out, ", ");
-		hb_esc(&r->out, jstr(s, "container"));
-	}
-	hb_puts(&r->out, "</li>\n");
-}
-
-static void
-card_local(struct req *r, json_t *card)
-{
-	json_t *local = json_object_get(card, "local");
-	json_t *socks = json_object_get(local, "sockets");
-	size_t i;
-
-	if (!json_is_object(local))
-		return;
-	section(r, "local", "On this machine, now");
-	if (*jstr(local, "error") != '\0') {
-		hb_puts(&r->out, "<p>");
-		hb_esc(&r->out, jstr(local, "error"));
-		hb_puts(&r->out, "</p>\n</section>\n");
-		return;
-	}
-	if (json_array_size(socks) == 0) {
-		hb_puts(&r->out, "<p>");
-		hb_esc(&r->out, *jstr(local, "summary") != '\0' ?
-		    jstr(local, "summary") : "Nothing listens on it here.");
-		hb_puts(&r->out, "</p>\n");
-	} else {
-		hb_puts(&r->out, "<ul>\n");
-		for (i = 0; i < json_array_size(socks); i++)
-			local_socket(r, json_array_get(socks, i));
-		hb_puts(&r->out, "</ul>\n");
-	}
-	if (*jstr(local, "footer") != '\0') {
-		hb_puts(&r->out, "<p class=\"sub\">");
-		hb_esc(&r->out, jstr(local, "footer"));
+	} else if (strcmp(t, "code") == 0) {
+		wrap_to(r, open, "dl");
+		hb_puts(&r->out, "<dt>");
+		hb_esc(&r->out, jstr(b, "label"));
+		hb_puts(&r->out, "</dt><dd><pre>");
+		hb_esc(&r->out, jstr(b, "text"));
+		hb_puts(&r->out, "</pre></dd>\n");
+	} else if (strcmp(t, "qa") == 0) {
+		wrap_to(r, open, NULL);
+		hb_puts(&r->out, "<h3>");
+		hb_esc(&r->out, jstr(b, "label"));
+		hb_puts(&r->out, "</h3>\n<p>");
+		hb_esc(&r->out, jstr(b, "text"));
 		hb_puts(&r->out, "</p>\n");
 	}
-	hb_puts(&r->out, "</section>\n");
-}
-
-static void
-card_check(struct req *r, json_t *card)
-{
-	static const struct {
-		const char *key, *label;
-	} os[] = {
-		{ "linux", "Linux" }, { "macos", "macOS" },
-		{ "windows", "Windows" },
-	};
-	json_t *c = json_object_get(card, "check");
-	size_t i, k;
-
-	section(r, "check", "Check what is listening");
-	hb_puts(&r->out, "<dl>\n");
-	for (i = 0; i < sizeof os / sizeof *os; i++) {
-		json_t *a = json_object_get(c, os[i].key);
-
-		if (json_array_size(a) == 0)
-			continue;
-		hb_printf(&r->out, "<dt>%s</dt><dd>", os[i].label);
-		for (k = 0; k < json_array_size(a); k++) {
-			hb_puts(&r->out, "<pre>");
-			hb_esc(&r->out, json_string_value(
-			    json_array_get(a, k)));
-			hb_puts(&r->out, "</pre>");
-		}
-		hb_puts(&r->out, "</dd>\n");
-	}
-	hb_puts(&r->out, "</dl>\n</section>\n");
 }
 
 static void
 card_vote(struct req *r, json_t *card)
 {
-	static const char *const faces[PDX_NVOTES] = {
-		"\xf0\x9f\x98\x94", "\xf0\x9f\xa4\xa8", "\xf0\x9f\x98\x83",
-	};
 	static const char *const words[PDX_NVOTES] = {
 		"not helpful", "so-so", "helpful",
 	};
@@ -758,16 +519,18 @@ card_vote(struct req *r, json_t *card)
 
 	if (!json_is_object(v))
 		return;
-	section(r, "vote", "Was this page helpful?");
+	hb_puts(&r->out, "<section id=\"vote\">\n<h2>Was this page helpful?"
+	    "</h2>\n");
 	hb_printf(&r->out, "<form class=\"vote\" method=\"post\" "
 	    "action=\"/port/%lld/vote\">\n", jint(card, "port"));
 	for (i = 0; i < PDX_NVOTES; i++) {
 		const char *name = pdx_vote_choice_name(i);
 
+		/* words, not emoji: every browser has the fonts */
 		hb_printf(&r->out, "<button type=\"submit\" name=\"choice\" "
 		    "value=\"%s\" title=\"%s\">%s <span class=\"count\" "
 		    "id=\"count-%s\">%lld</span></button>\n", name, words[i],
-		    faces[i], name, jint(v, name));
+		    words[i], name, jint(v, name));
 	}
 	hb_puts(&r->out, "</form>\n</section>\n");
 }
@@ -776,61 +539,60 @@ void
 html_card(struct req *r, json_t *card, int protomask)
 {
 	static const char *const protos[] = { "tcp", "udp", "sctp", "dccp" };
-	json_t *ts = json_object_get(card, "transports");
-	const char *svc = "", *desc = "";
-	char title[128];
+	json_t *v = pdx_card_view(card, PDX_VIEW_HTML);
+	json_t *secs = json_object_get(v, "sections");
+	const char *head = jstr(v, "headline"), *proto = NULL;
+	char title[160];
 	long long port = jint(card, "port");
-	size_t i;
+	size_t i, k;
 
-	for (i = 0; i < json_array_size(ts) && *svc == '\0'; i++) {
-		json_t *t = json_array_get(ts, i);
-		json_t *row = json_array_get(json_object_get(t, "iana"), 0);
-
-		svc = jstr(t, "service");
-		if (row != NULL)
-			desc = jstr(row, "description");
-	}
-	snprintf(title, sizeof title, "Port %lld%s%.64s", port,
-	    *svc != '\0' ? " - " : "", svc);
-	page_open(r, title, "");
-	hb_printf(&r->out, "<h1>Port %lld", port);
-	if (*svc != '\0') {
-		hb_puts(&r->out, " &ndash; ");
-		hb_esc(&r->out, svc);
-	}
-	hb_puts(&r->out, "</h1>\n");
-	if (*desc != '\0' && strcmp(desc, svc) != 0) {
-		hb_puts(&r->out, "<p class=\"sub\">");
-		hb_esc(&r->out, desc);
-		hb_puts(&r->out, "</p>\n");
-	}
-	hb_puts(&r->out, "<p class=\"protos\">");
+	for (i = 0; i < sizeof protos / sizeof *protos; i++)
+		if (protomask != 0 && pdx_proto_parse(protos[i]) == protomask)
+			proto = protos[i];
+	snprintf(title, sizeof title, "Port %lld: %.120s", port, head);
+	page_open_desc(r, title, "", jstr(v, "summary"));
+	hb_printf(&r->out, "<h1>Port %lld &ndash; ", port);
+	hb_esc(&r->out, head);
+	hb_puts(&r->out, "</h1>\n<p class=\"summary\">");
+	hb_esc(&r->out, jstr(v, "summary"));
+	hb_puts(&r->out, "</p>\n<p class=\"protos\">");
 	if (protomask == 0)
 		hb_puts(&r->out, "<strong>all</strong>");
 	else
 		hb_printf(&r->out, "<a href=\"/port/%lld\">all</a>", port);
 	for (i = 0; i < sizeof protos / sizeof *protos; i++) {
-		if (pdx_proto_parse(protos[i]) == protomask)
+		if (proto != NULL && strcmp(proto, protos[i]) == 0)
 			hb_printf(&r->out, "<strong>%s</strong>", protos[i]);
 		else
 			hb_printf(&r->out, "<a href=\"/port/%lld/%s\">%s</a>",
 			    port, protos[i], protos[i]);
 	}
 	if (port > 0)
-		hb_printf(&r->out, " <a href=\"/port/%lld\" rel=\"prev\">"
-		    "&larr; %lld</a>", port - 1, port - 1);
+		hb_printf(&r->out, " <a href=\"/port/%lld%s%s\" rel=\"prev\">"
+		    "&larr; %lld</a>", port - 1, proto ? "/" : "",
+		    proto ? proto : "", port - 1);
 	if (port < 65535)
-		hb_printf(&r->out, " <a href=\"/port/%lld\" rel=\"next\">"
-		    "%lld &rarr;</a>", port + 1, port + 1);
-	hb_puts(&r->out, "</p>\n");
-	card_official(r, card);
-	card_range(r, card);
-	card_practice(r, card);
-	card_security(r, card);
-	card_related(r, card);
-	card_notes(r, card);
-	card_local(r, card);
-	card_check(r, card);
+		hb_printf(&r->out, " <a href=\"/port/%lld%s%s\" rel=\"next\">"
+		    "%lld &rarr;</a>", port + 1, proto ? "/" : "",
+		    proto ? proto : "", port + 1);
+	hb_printf(&r->out, " <a class=\"json\" href=\"/api/v1/ports/%lld%s%s\">"
+	    "JSON</a></p>\n", port, proto ? "/" : "", proto ? proto : "");
+	for (i = 0; i < json_array_size(secs); i++) {
+		json_t *s = json_array_get(secs, i);
+		json_t *blocks = json_object_get(s, "blocks");
+		const char *open = NULL;
+
+		hb_puts(&r->out, "<section id=\"");
+		hb_esc(&r->out, jstr(s, "id"));
+		hb_puts(&r->out, "\">\n<h2>");
+		hb_esc(&r->out, jstr(s, "title"));
+		hb_puts(&r->out, "</h2>\n");
+		for (k = 0; k < json_array_size(blocks); k++)
+			draw_block(r, json_array_get(blocks, k), proto, &open);
+		wrap_to(r, &open, NULL);
+		hb_puts(&r->out, "</section>\n");
+	}
 	card_vote(r, card);
 	page_close(r);
+	json_decref(v);
 }

@@ -328,47 +328,25 @@ parse_port_path(const char *rest, unsigned *port, char *suffix,
 
 /* ---- the card and search models, as the API and pages use them ------- */
 
-/* The live section; card_add_local() may already have filled it. */
-static void
-add_local(json_t *card, unsigned port, int protomask)
-{
-	json_t *socks, *local;
-	char buf[96];
-
-	card_add_local(card, protomask);
-	if (json_object_get(card, "local") != NULL)
-		return;
-	if ((socks = pdx_local_port(port, protomask)) == NULL) {
-		local = json_pack("{s:s}", "error", pdx_last_error());
-	} else {
-		snprintf(buf, sizeof buf, "Nothing listens on port %u here.",
-		    port);
-		local = json_pack("{s:o, s:s}", "sockets", socks,
-		    "summary", json_array_size(socks) == 0 ? buf : "");
-	}
-	json_object_set_new(card, "local", local);
-}
-
 json_t *
 serve_card(struct req *r, struct pdx_db *db, unsigned port, int protomask)
 {
 	struct serve *s = r->srv;
 	json_t *card, *votes = NULL;
 
-	if ((card = pdx_card(db, port, protomask)) == NULL)
+	/* the state database only under its lock: notes, then votes */
+	card = pdx_card_full(db, NULL, port, protomask, PDX_CARD_NOTES |
+	    (s->expose_local ? PDX_CARD_LOCAL : 0));
+	if (card == NULL)
 		return NULL;
 	pthread_mutex_lock(&s->state_mu);
 	if (s->state != NULL) {
-		card_add_notes(s->state, card);
+		pdx_card_add_notes(s->state, card);
 		votes = pdx_votes_json(s->state, port);
 	}
 	pthread_mutex_unlock(&s->state_mu);
-	if (json_object_get(card, "notes") == NULL)
-		json_object_set_new(card, "notes", json_array());
 	json_object_set_new(card, "votes", votes != NULL ? votes :
 	    json_null());
-	if (s->expose_local)
-		add_local(card, port, protomask);
 	return card;
 }
 
@@ -429,6 +407,12 @@ static void
 h_style(struct req *r, const char *rest)
 {
 	html_style(r);
+}
+
+static void
+h_favicon(struct req *r, const char *rest)
+{
+	html_favicon(r);
 }
 
 /* The q argument, bounded; NULL (and the answer given) when too long. */
@@ -720,6 +704,8 @@ static const struct route {
 } routes[] = {
 	{ "/", 0, M_GET, 0, 0, 0, h_home },
 	{ "/style.css", 0, M_GET, 0, 0, 0, h_style },
+	{ "/favicon.svg", 0, M_GET, 0, 0, 0, h_favicon },
+	{ "/favicon.ico", 0, M_GET, 0, 0, 0, h_favicon },
 	{ "/search", 0, M_GET, 0, 0, 0, h_search },
 	{ "/port/", 1, M_GET | M_POST, 0, 0, 1, h_port },
 	{ "/api/v1/ports/", 1, M_GET, 1, 0, 1, h_api_port },

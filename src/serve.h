@@ -167,6 +167,7 @@ void	 html_card(struct req *, json_t *card, int protomask);
 void	 html_error(struct req *, int status, const char *title,
 	    const char *text);
 void	 html_style(struct req *);
+void	 html_favicon(struct req *);
 
 /* serve-metrics.c */
 void	 metrics_page(struct req *, struct pdx_db *);

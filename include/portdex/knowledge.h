@@ -20,6 +20,8 @@ enum pdx_use_kind {
 	PDX_USE_SERVICE,		/* the port's protocol as implemented */
 	PDX_USE_ATTACK_TOOL,		/* offensive tooling's default */
 	PDX_USE_AMPLIFICATION,		/* UDP reflection/amplification */
+	PDX_USE_C2,			/* malware's command servers listen */
+	PDX_USE_EXPLOITED,		/* malware attacks the service here */
 	PDX_USE_NKINDS
 };
 /* "vendor-default" for PDX_USE_VENDOR_DEFAULT; "" when out of range. */

@@ -190,7 +190,7 @@ while IFS= read -r line; do
 	"FAIL "*) fail "${line#FAIL }" ;;
 	esac
 done <<< "$OUT"
-expect_match "official section heading" "^OFFICIAL_H2=Official assignment \(IANA\)$" "$(printf '%s\n' "$OUT" | grep '^OFFICIAL_H2=')"
+expect_match "official section heading" "^OFFICIAL_H2=Official \(IANA\)$" "$(printf '%s\n' "$OUT" | grep '^OFFICIAL_H2=')"
 expect_match "official section shows the service" "Service $OFFICIAL" "$(printf '%s\n' "$OUT" | grep '^OFFICIAL_TEXT=')"
 for f in 01-home 02-search-irc 03-card 04-card-phone; do
 	if [ -s "$ART/$f.png" ] && [ "$(head -c 4 "$ART/$f.png" | tail -c 3)" = PNG ]; then pass; else fail "screenshot $f.png missing"; fi

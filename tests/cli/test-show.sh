@@ -5,7 +5,7 @@ build_registry
 
 run_rc "$PORTDEX" 645 --json
 expect_eq "show 645 exit" 0 "$RC"
-expect_eq "schema" 1 "$(json 'j["schema_version"]')"
+expect_eq "schema" 2 "$(json 'j["schema_version"]')"
 expect_eq "transports" "tcp,udp" "$(json '",".join(t["transport"] for t in j["transports"])')"
 expect_eq "service" "pssc" "$(json 'j["transports"][0]["service"]')"
 expect_eq "status" "assigned" "$(json 'j["transports"][0]["status"]')"
@@ -57,7 +57,7 @@ fi
 
 # Text: sections of a man page, the service, aligned fields.
 run_rc "$PORTDEX" 645
-expect_match "text header" "^PORT 645 - pssc" "$OUT"
+expect_match "text header" "^PORT 645 - PSSC" "$OUT"
 for s in "OFFICIAL \(IANA\)" "RANGE" "IN PRACTICE" "SECURITY" "CHECK IT YOURSELF"; do
 	expect_match "section $s" "$s" "$OUT"
 done

@@ -1159,7 +1159,8 @@ test_coverage_counts(void **state)
 		    (u->skinds & (PDX_SRC_URL | PDX_SRC_RFC)) != 0)
 			doc[nd++] = (long)u->lo << 17 | u->hi;
 		if ((u->kind == PDX_USE_MALWARE ||
-		    u->kind == PDX_USE_ATTACK_TOOL) && u->y0 > 2015)
+		    u->kind == PDX_USE_ATTACK_TOOL || u->kind == PDX_USE_C2 ||
+		    u->kind == PDX_USE_EXPLOITED) && u->y0 > 2015)
 			recent++;
 	}
 	nall = distinct(all, na);

@@ -31,6 +31,7 @@ static const struct doc_rule {
 	{ "malware-port", PDX_LEVEL_HIGH },
 	{ "malware-port-shared", PDX_LEVEL_MEDIUM },
 	{ "malware-reported", PDX_LEVEL_LOW },
+	{ "exploited-service", PDX_LEVEL_MEDIUM },
 	{ "udp-amplification", PDX_LEVEL_MEDIUM },
 	{ "cleartext-login", PDX_LEVEL_HIGH },
 	{ "no-living-service", PDX_LEVEL_MEDIUM },
@@ -116,7 +117,15 @@ static const char uses_tsv[] =
 	"50050\ttcp\tattack-tool\tCobalt Strike\t-\t2012\tdocumented\t-\t"
 	"https://example.org/cs\tFixture: documented attack tool.\n"
 	"40056\ttcp\tattack-tool\tSome C2\t-\t-\treported\t-\t"
-	"https://example.org/c2\tFixture: reported attack tool.\n";
+	"https://example.org/c2\tFixture: reported attack tool.\n"
+	/* an attack tool on a port with a documented legitimate use */
+	"3128\ttcp\tattack-tool\tRogue proxy\t-\t2013\tdocumented\t-\t"
+	"https://example.org/rogue\tFixture: attack tool on a shared port.\n"
+	/* a worm that attacks the service; a C2 server port */
+	"1025\ttcp\texploited\tSome worm\t-\t2017\tdocumented\t-\t"
+	"https://example.org/worm\tFixture: the service is attacked.\n"
+	"1026\ttcp\tc2\tSome RAT C2\t-\t2019\tdocumented\t-\t"
+	"https://example.org/rat\tFixture: a C2 server port.\n";
 
 static const char related_tsv[] = "port_a\tport_b\treason\tsource\n";
 
@@ -348,6 +357,11 @@ test_malware_reported(void **state)
 	FIRES(50050, PDX_TCP, "malware-port");
 	FIRES(40056, PDX_TCP, "malware-reported");
 	QUIET(40056, PDX_TCP, "malware-port");
+	FIRES(1025, PDX_TCP, "exploited-service");
+	QUIET(1025, PDX_TCP, "malware-port");
+	QUIET(1026, PDX_TCP, "malware-port");	/* c2: outbound, no listener */
+	QUIET(1026, PDX_TCP, "malware-reported");
+	QUIET(1026, PDX_TCP, "exploited-service");
 	FIRES(645, PDX_TCP, "malware-reported");
 	FIRES(645, PDX_UDP, "malware-reported");
 	QUIET(12345, PDX_TCP, "malware-reported");	/* documented */
