@@ -362,8 +362,10 @@ pdx_card_brief(struct pdx_db *d, unsigned port, int protomask)
 	json_t *o, *t;
 	int i;
 
-	if (protomask == 0)
-		protomask = PDX_TCP | PDX_UDP;
+	int all = protomask == 0;
+
+	if (all)	/* tcp and udp, and any other transport IANA lists */
+		protomask = PDX_PROTO_ALL;
 	t = json_array();
 	for (i = 0; i < PDX_NPROTO; i++) {
 		struct pdx_brief b;
@@ -375,6 +377,9 @@ pdx_card_brief(struct pdx_db *d, unsigned port, int protomask)
 			json_decref(t);
 			return NULL;
 		}
+		if (all && p != PDX_TCP && p != PDX_UDP &&
+		    b.status == PDX_ST_UNASSIGNED)
+			continue;
 		json_array_append_new(t, json_pack("{s:s, s:s, s:s, s:s}",
 		    "transport", pdx_proto_name(p), "service", b.name,
 		    "status", pdx_status_name(b.status),

@@ -41,8 +41,10 @@ struct cmd_entry {
 	const char	*usage;		/* operands and options, man synopsis */
 	const char	*summary;	/* one line for --help */
 	int		 flags;
-	/* argv[0] is the command name; getopt_long state is reset. */
+	/* argv[0] is "portdex NAME"; getopt_long state is reset. */
 	int		(*exec)(struct cmd_ctx *, int argc, char **argv);
+	/* One line per option: "  -p, --ports PORTS  what it does\n". */
+	const char	*options;
 };
 
 extern const struct cmd_entry *const cmd_table[];
@@ -61,10 +63,12 @@ void	 out_error(const char *cmd, const char *fmt, ...)
 /* Prints the command's usage line to stderr and returns EXIT_USAGE. */
 int	 cmd_usage(const struct cmd_entry *);
 const struct cmd_entry *cmd_find(const char *name);
+void	 cmd_help(const struct cmd_entry *);
 
 /* render.c: text rendering of the card model. */
 void	 render_card(struct cmd_ctx *, json_t *card);
 void	 render_brief(struct cmd_ctx *, json_t *brief);
+void	 render_brief_header(struct cmd_ctx *);
 
 
 #endif

@@ -26,7 +26,21 @@ const struct cmd_entry cmd_audit_entry = {
 	"findings on this machine's listeners, most severe first; exit 1 "
 	"when any is at or above --fail-on (default high)",
 	CMD_OPT_DB | CMD_NEEDS_STATE,
-	audit_exec
+	audit_exec,
+	"  -p, --ports PORTS     only listeners on these ports (22,80,8000-8100)\n"
+	"  -t, --tcp / -u, --udp / -S, --sctp   only these transports\n"
+	"  --fail-on LEVEL       exit 1 when a finding reaches LEVEL (info, low,\n"
+	"                        medium, high)\n"
+	"  --ignore RULE[:PORT[/PROTO]]   accept matching findings (shown, not\n"
+	"                        counted); repeatable\n"
+	"  --config FILE         rules to accept, one --ignore value per line\n"
+	"  --jsonl               one JSON finding per line\n"
+	"  --proc                read sockets from /proc instead of netlink\n"
+	"  --require-complete    fail when some sockets could not be attributed\n"
+	"  --save-baseline       remember today's listeners as the baseline\n"
+	"  --diff                report listeners that are new since the baseline\n"
+	"  --history             list earlier audit runs\n"
+	"  --rules               list the audit rules and exit\n",
 };
 
 enum {
@@ -495,6 +509,18 @@ audit_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			out_error("audit", "%s", pdx_last_error());
 			rc = EXIT_USAGE;
 			goto done;
+		}
+		/* the run said "no baseline saved": it is, now */
+		{
+			json_t *notes = json_object_get(doc, "notes");
+			size_t k = json_array_size(notes);
+
+			while (k-- > 0)
+				if (json_string_value(json_array_get(notes,
+				    k)) != NULL && strncmp(json_string_value(
+				    json_array_get(notes, k)), "no baseline saved",
+				    17) == 0)
+					json_array_remove(notes, k);
 		}
 		if (ctx->json || a.jsonl) {
 			j = json_pack("{s:i, s:O, s:O, s:O, s:O}", "saved", n,

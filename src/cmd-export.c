@@ -63,4 +63,5 @@ const struct cmd_entry cmd_export_entry = {
 	"the whole registry as IANA CSV, a services(5) file or JSON",
 	CMD_NEEDS_DB,
 	export_exec,
+	"  -f, --format F        csv (IANA's columns), services (services(5)) or json\n",
 };

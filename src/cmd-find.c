@@ -103,19 +103,31 @@ find_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			for (j = 0; text[j] != '\0'; j++)
 				if (text[j] == '\n' || text[j] == '\t')
 					text[j] = ' ';
-			/* one line each on an 80-column terminal */
-			if (strlen(text) > 40 && !ctx->json) {
-				size_t cut = 37;
+			/* one line each, within the output width */
+			{
+				size_t room = ctx->width > 40 + 20 ?
+				    (size_t)ctx->width - 40 : 20;
 
-				while (cut > 0 && ((unsigned char)text[cut] &
-				    0xc0) == 0x80)
-					cut--;
-				strcpy(text + cut, "...");
+				if (room >= sizeof text)
+					room = sizeof text - 1;
+				if (strlen(text) > room) {
+					size_t cut = room - 3;
+
+					while (cut > 0 && ((unsigned char)
+					    text[cut] & 0xc0) == 0x80)
+						cut--;
+					strcpy(text + cut, "...");
+				}
 			}
-			fprintf(ctx->out, "%s%-11s%s %-8s %-16.16s %s\n",
+			if (i == 0)
+				fprintf(ctx->out, "%s%-11s %-12s %-16s %s%s\n",
+				    out_sgr(ctx, "bold"), "PORT", "PROTOS",
+				    "NAME", "WHAT", out_reset(ctx));
+			fprintf(ctx->out, "%s%-11s%s %-12s %-16.16s%s%s\n",
 			    out_sgr(ctx, "bold"), port, out_reset(ctx),
 			    protos, json_string_value(
-			    json_object_get(r, "name")), text);
+			    json_object_get(r, "name")), *text ? " " : "",
+			    text);
 		}
 		if (json_array_size(res) == 0 && !ctx->quiet)
 			fprintf(stderr, "portdex: find: nothing matches "
@@ -132,4 +144,6 @@ const struct cmd_entry cmd_find_entry = {
 	"ranked full-text search over names, descriptions, uses and notes",
 	CMD_NEEDS_DB | CMD_OPT_STATE,
 	find_exec,
+	"  (none) WORDS are matched against service names, aliases, curated uses\n"
+	"  and your notes; a number is that port\n",
 };

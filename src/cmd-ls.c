@@ -28,7 +28,19 @@ const struct cmd_entry cmd_ls_entry = {
 	"sockets on this machine (listening unless -a), annotated; "
 	"exit 1 when none matches",
 	CMD_OPT_STATE,	/* ls opens the registry itself (pdx_db_open_brief) */
-	ls_exec
+	ls_exec,
+	"  -a, --all             every socket, not only listeners\n"
+	"  -t, --tcp / -u, --udp / -S, --sctp   only these transports\n"
+	"  -4, --ipv4 / -6, --ipv6   only this address family\n"
+	"  -p, --ports PORTS     only these ports (22,80,8000-8100)\n"
+	"  -n, --numeric         no service names\n"
+	"  --pid N               only sockets of this process\n"
+	"  --user NAME|UID       only sockets of this user\n"
+	"  --process NAME        only sockets of processes with this name\n"
+	"  --no-pids             skip the process walk (faster, no PID column)\n"
+	"  --netns NAME          inside this network namespace\n"
+	"  --all-netns           every named network namespace\n"
+	"  --proc                read /proc/net instead of netlink\n",
 };
 
 enum {
@@ -331,6 +343,36 @@ ls_note_hook(struct cmd_ctx *ctx, const struct pdx_socket *s, json_t *obj)
 	json_object_set_new(obj, "note", note != NULL ? json_string(note) :
 	    json_null());
 	free(note);
+}
+
+/*
+ * The attribution figures of the sockets shown, not of every socket
+ * listed before --pid, --process or -p chose some: "1 of 2 not
+ * attributed" must be about the table above it, in text and JSON alike.
+ */
+static void
+recount(struct pdx_attr_stats *st, const struct pdx_socket *v, size_t n)
+{
+	size_t i, wanted = 0, found = 0, noinode = 0;
+
+	for (i = 0; i < n; i++) {
+		if (v[i].inode == 0)
+			noinode++;
+		else {
+			wanted++;
+			found += v[i].pid != 0;
+		}
+	}
+	st->wanted = wanted;
+	st->attributed = found;
+	st->no_inode = noinode;
+	if (st->denied_procs > 0) {
+		st->permission = wanted - found;
+		st->no_process = 0;
+	} else {
+		st->permission = 0;
+		st->no_process = wanted - found;
+	}
 }
 
 /* ---- output ----------------------------------------------------------- */
@@ -698,6 +740,7 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			o.pids = 0;
 		}
 		pdx_sockets_select(v, &n, &o.f);
+		recount(&st, v, n);
 	}
 	/*
 	 * Only each port's brief word is needed: the brief file beside the

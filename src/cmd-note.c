@@ -98,12 +98,20 @@ note_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			out_error("note", "%s", pdx_last_error());
 			return EXIT_USAGE;
 		}
-		if (!ctx->quiet)
+		if (ctx->json) {
+			json_t *o = json_pack("{s:i, s:s, s:i}", "port",
+			    (int)port, "transport", proto != 0 ?
+			    pdx_proto_name(proto) : "any", "removed", n);
+
+			out_json(ctx, o);
+			json_decref(o);
+		} else if (!ctx->quiet)
 			fprintf(ctx->out, "removed %d note%s of %s\n", n,
 			    n == 1 ? "" : "s", rm);
 		return n > 0 ? EXIT_OK : EXIT_FINDINGS;
 	}
-	if (list || argc == 0) {
+	/* note PORT, like note --list PORT: that port's notes */
+	if (list || argc <= 1) {
 		if (argc > 1)
 			return cmd_usage(&cmd_note_entry);
 		port = 0;
@@ -117,6 +125,20 @@ note_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		    NULL)) == NULL) {
 			out_error("note", "%s", pdx_last_error());
 			return EXIT_USAGE;
+		}
+		if (proto != 0) {
+			/* PORT/PROTO: that transport's notes and those of "any" */
+			size_t i = json_array_size(notes);
+
+			while (i-- > 0) {
+				const char *t = json_string_value(
+				    json_object_get(json_array_get(notes, i),
+				    "transport"));
+
+				if (t != NULL && strcmp(t, "any") != 0 &&
+				    strcmp(t, pdx_proto_name(proto)) != 0)
+					json_array_remove(notes, i);
+			}
 		}
 		print_notes(ctx, notes);
 		json_decref(notes);
@@ -147,7 +169,13 @@ note_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!ctx->quiet && !ctx->json)
+	if (ctx->json) {
+		json_t *o = pdx_notes(ctx->state, (int)port, NULL);
+
+		/* the notes of the port now, the new one last */
+		out_json(ctx, o != NULL ? o : json_array());
+		json_decref(o);
+	} else if (!ctx->quiet)
 		fprintf(ctx->out, "noted %s\n", argv[0]);
 	return EXIT_OK;
 }
@@ -158,4 +186,8 @@ const struct cmd_entry cmd_note_entry = {
 	"record what you use a port for (who, why, since when)",
 	CMD_NEEDS_STATE | CMD_WRITES,
 	note_exec,
+	"  PORT[/PROTO] TEXT    record a note (the transport is optional)\n"
+	"  PORT[/PROTO]         list the notes of a port\n"
+	"  -l, --list [PORT]    list every note, or those of PORT\n"
+	"  -r, --rm PORT[/PROTO]   remove the notes of a port\n",
 };

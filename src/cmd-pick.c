@@ -112,7 +112,7 @@ pick_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	o.count = 5;
 	o.near = -1;
 	o.max_freq = -1;
-	while ((ch = getopt_long(argc, argv, "+n:p:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+n:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			if (pdx_parse_number(optarg, 1, PDX_PICK_MAX, "count",
@@ -172,5 +172,9 @@ const struct cmd_entry cmd_pick_entry = {
 	"[-n N] [--proto tcp|udp] [--near PORT] [--range LO-HI]",
 	"suggest ports a new service could use: unassigned, rarely seen, "
 	"free here",
-	CMD_NEEDS_DB | CMD_OPT_STATE, pick_exec
+	CMD_NEEDS_DB | CMD_OPT_STATE, pick_exec,
+	"  -n, --count N         how many ports to suggest (default 5)\n"
+	"  --proto tcp|udp       the transport(s) the service needs (default both)\n"
+	"  --near PORT           prefer ports close to this one\n"
+	"  --range LO-HI         search only this range (default 1024-49151)\n",
 };

@@ -18,7 +18,11 @@ const struct cmd_entry cmd_rpc_entry = {
 	"[HOST] [--timeout MS] [--port N] [--tcp | --udp]",
 	"ONC RPC portmapper registrations, annotated (like rpcinfo -p)",
 	CMD_OPT_DB,
-	rpc_exec
+	rpc_exec,
+	"  HOST                  the portmapper to ask (default localhost)\n"
+	"  --timeout MS          give up after MS milliseconds\n"
+	"  --port N              the portmapper's port (default 111)\n"
+	"  --tcp / --udp         ask over this transport only\n",
 };
 
 enum {

@@ -24,7 +24,15 @@ const struct cmd_entry cmd_scan_entry = {
 	"[--rate N] [--concurrency N] [--threads N]",
 	"TCP connect scan of one host, each port annotated",
 	CMD_OPT_DB,
-	scan_exec
+	scan_exec,
+	"  -p, --ports PORTS     ports to try (default: nmap's 1000 most common)\n"
+	"  -a, --all             also print closed and filtered ports\n"
+	"  -4 / -6               this address family only\n"
+	"  --timeout MS          per-connection timeout\n"
+	"  --retries N           retries of a filtered port\n"
+	"  --rate N              at most N connection attempts a second\n"
+	"  --concurrency N       connections in flight at once\n"
+	"  --threads N           worker threads\n",
 };
 
 enum {

@@ -654,4 +654,10 @@ const struct cmd_entry cmd_serve_entry = {
 	"web pages, a JSON API and Prometheus /metrics for every port",
 	CMD_NEEDS_DB | CMD_NEEDS_STATE,
 	serve_exec,
+	"  -l, --listen ADDR:PORT   where to listen (default 127.0.0.1:6450)\n"
+	"  -t, --threads N       worker threads\n"
+	"  -x, --expose-local    also serve this machine's listeners and audit\n"
+	"  -u, --user NAME       drop to this user once the socket is bound\n"
+	"  -v, --vote-limit PER_PORT_S,WINDOW_S,MAX   rate of \"helpful\" votes\n"
+	"  -c, --cache-mb N      answer cache size\n",
 };

@@ -74,77 +74,116 @@ full_card(struct cmd_ctx *ctx, unsigned port, int protomask)
 	    PDX_CARD_NOTES | PDX_CARD_LOCAL);
 }
 
+/* Appends the cards of one operand (no commas); returns an exit status. */
+static int
+show_one(struct cmd_ctx *ctx, const char *arg, json_t *all, int *single)
+{
+	struct target t;
+	json_t *ports;
+	char name[128], *slash;
+	int r, protomask = 0;
+	size_t k;
+
+	if ((r = parse_numeric(arg, &t)) < 0) {
+		out_error("show", "%s", pdx_last_error());
+		return EXIT_USAGE;
+	}
+	if (r == 1) {
+		for (unsigned p = t.lo; p <= t.hi; p++) {
+			json_t *c = t.brief ?
+			    pdx_card_brief(ctx->db, p, t.protomask) :
+			    full_card(ctx, p, t.protomask);
+
+			if (c == NULL) {
+				out_error("show", "%s", pdx_last_error());
+				return EXIT_USAGE;
+			}
+			json_array_append_new(all, c);
+		}
+		if (t.brief)
+			*single = 0;
+		return EXIT_OK;
+	}
+	/* A service name (NAME or NAME/PROTO): every port that carries it. */
+	if (strlen(arg) >= sizeof name) {
+		out_error("show", "'%.20s...' is not a port or a service name",
+		    arg);
+		return EXIT_USAGE;
+	}
+	snprintf(name, sizeof name, "%s", arg);
+	if ((slash = strchr(name, '/')) != NULL) {
+		*slash++ = '\0';
+		if ((protomask = pdx_proto_parse(slash)) == 0) {
+			out_error("show", "unknown transport '%s' (tcp, udp, "
+			    "sctp or dccp)", slash);
+			return EXIT_USAGE;
+		}
+	}
+	ports = pdx_ports_by_name(ctx->db, name);
+	if (ports == NULL || json_array_size(ports) == 0) {
+		out_error("show", "unknown port or service name '%s' (try "
+		    "'portdex find %s')", arg, name);
+		json_decref(ports);
+		return EXIT_USAGE;
+	}
+	if (json_array_size(ports) > 1)
+		*single = 0;
+	for (k = 0; k < json_array_size(ports); k++) {
+		json_t *pr = json_array_get(ports, k);
+		unsigned lo = (unsigned)json_integer_value(
+		    json_object_get(pr, "lo"));
+		unsigned hi = (unsigned)json_integer_value(
+		    json_object_get(pr, "hi"));
+
+		if (hi > lo)
+			*single = 0;
+		for (unsigned p = lo; p <= hi; p++) {
+			json_t *c = full_card(ctx, p, protomask);
+
+			if (c != NULL)
+				json_array_append_new(all, c);
+		}
+	}
+	json_decref(ports);
+	return EXIT_OK;
+}
+
 static int
 show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	json_t *all = json_array();
-	int i, rc = EXIT_OK, single = argc == 2;
+	int i, rc = EXIT_OK, single = argc == 2, brief_header = 0;
 
 	if (argc < 2) {
 		json_decref(all);
 		return cmd_usage(&cmd_show_entry);
 	}
 	for (i = 1; i < argc; i++) {
-		struct target t;
-		int r;
+		const char *p = argv[i];
 
-		if (strcmp(argv[i], "--") == 0)
+		if (strcmp(p, "--") == 0)
 			continue;
-		r = parse_numeric(argv[i], &t);
-
-		if (r < 0) {
-			out_error("show", "%s", pdx_last_error());
-			rc = EXIT_USAGE;
-			continue;
-		}
-		if (r == 1) {
-			for (unsigned p = t.lo; p <= t.hi; p++) {
-				json_t *c = t.brief ?
-				    pdx_card_brief(ctx->db, p, t.protomask) :
-				    full_card(ctx, p, t.protomask);
-
-				if (c == NULL) {
-					out_error("show", "%s",
-					    pdx_last_error());
-					rc = EXIT_USAGE;
-					break;
-				}
-				json_array_append_new(all, c);
-			}
-			if (t.brief)
-				single = 0;
-			continue;
-		}
-		/* A service name: every port that carries it. */
-		json_t *ports = pdx_ports_by_name(ctx->db, argv[i]);
-		size_t k;
-
-		if (ports == NULL || json_array_size(ports) == 0) {
-			out_error("show", "unknown service name '%s' (try "
-			    "'portdex find %s')", argv[i], argv[i]);
-			json_decref(ports);
-			rc = EXIT_USAGE;
-			continue;
-		}
-		if (json_array_size(ports) > 1)
+		if (strchr(p, ',') != NULL)
 			single = 0;
-		for (k = 0; k < json_array_size(ports); k++) {
-			json_t *pr = json_array_get(ports, k);
-			unsigned lo = (unsigned)json_integer_value(
-			    json_object_get(pr, "lo"));
-			unsigned hi = (unsigned)json_integer_value(
-			    json_object_get(pr, "hi"));
+		/* 22,80,443 and ssh,http: each piece on its own */
+		while (*p != '\0') {
+			char piece[160];
+			size_t n = strcspn(p, ",");
 
-			if (hi > lo)
-				single = 0;
-			for (unsigned p = lo; p <= hi; p++) {
-				json_t *c = full_card(ctx, p, 0);
-
-				if (c != NULL)
-					json_array_append_new(all, c);
+			if (n == 0 || n >= sizeof piece) {
+				out_error("show", "'%s': an empty or overlong "
+				    "item in a list", argv[i]);
+				rc = EXIT_USAGE;
+				break;
 			}
+			memcpy(piece, p, n);
+			piece[n] = '\0';
+			if (show_one(ctx, piece, all, &single) != EXIT_OK)
+				rc = EXIT_USAGE;
+			p += n;
+			if (*p == ',')
+				p++;
 		}
-		json_decref(ports);
 	}
 	if (ctx->json) {
 		if (single && json_array_size(all) == 1)
@@ -153,16 +192,23 @@ show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			out_json(ctx, all);
 	} else {
 		size_t k;
+		int prev_card = 0;
 
 		for (k = 0; k < json_array_size(all); k++) {
 			json_t *c = json_array_get(all, k);
 
-			if (json_object_get(c, "range") == NULL)
+			if (json_object_get(c, "range") == NULL) {
+				if (!brief_header) {
+					render_brief_header(ctx);
+					brief_header = 1;
+				}
 				render_brief(ctx, c);
-			else {
-				if (k > 0)
+			} else {
+				if (prev_card || brief_header)
 					fputs("\n\n", ctx->out);
 				render_card(ctx, c);
+				prev_card = 1;
+				brief_header = 0;
 			}
 		}
 	}
@@ -177,4 +223,8 @@ const struct cmd_entry cmd_show_entry = {
 	"listeners",
 	CMD_NEEDS_DB | CMD_OPT_STATE,
 	show_exec,
+	"  PORT, PORT/PROTO      the card of a port (e.g. 22, 53/udp)\n"
+	"  P1,P2,...             several cards (22,80,443)\n"
+	"  LO-HI                 one line per port of a range\n"
+	"  NAME, NAME/PROTO      every port that carries a service name (ssh)\n",
 };

@@ -174,4 +174,12 @@ const struct cmd_entry cmd_update_entry = {
 	"rebuild the registry database atomically and report what changed",
 	CMD_WRITES,
 	update_exec,
+	"  -f, --from FILE|URL   build from this IANA CSV\n"
+	"  --download            fetch IANA's current CSV and keep it for later\n"
+	"  --services FILE       a services(5) file for extra names\n"
+	"  --nmap FILE           nmap-services for open-frequencies\n"
+	"  --nmap-rpc FILE       nmap's RPC program names\n"
+	"  --etc-rpc FILE        an rpc(5) file\n"
+	"  --knowledge DIR       the curated data directory (uses/, related.tsv)\n"
+	"  --only                use only the sources named here\n",
 };

@@ -33,6 +33,35 @@ usage(FILE *f)
 	    "2 usage or input error\n");
 }
 
+/* --version --json: the same facts as one object. */
+static void
+version_json(struct cmd_ctx *ctx, const char *db_path)
+{
+	struct pdx_db *db;
+	const char *v;
+	json_t *o = json_pack("{s:s}", "version", PDX_VERSION);
+
+	if (db_path == NULL)
+		db_path = pdx_default_db_path(0);
+	json_object_set_new(o, "registry", json_string(db_path));
+	if ((db = pdx_db_open(db_path)) == NULL)
+		json_object_set_new(o, "registry_error",
+		    json_string(pdx_last_error()));
+	else {
+		static const char *const keys[] = { "built", "sources",
+		    "iana_date", "iana_origin", "schema" };
+		size_t i;
+
+		for (i = 0; i < sizeof keys / sizeof *keys; i++)
+			if ((v = pdx_db_meta(db, keys[i])) != NULL)
+				json_object_set_new(o, keys[i],
+				    json_string(v));
+		pdx_db_close(db);
+	}
+	out_json(ctx, o);
+	json_decref(o);
+}
+
 /* The version, and the registry in use (--db counts) with its sources. */
 static void
 version(const char *db_path)
@@ -61,6 +90,67 @@ version(const char *db_path)
 			printf("brief file: not used: %s\n", v);
 		pdx_db_close(db);
 	}
+}
+
+/* Edit distance of two short words (adjacent swaps count one). */
+static int
+distance(const char *a, const char *b)
+{
+	int d[17][17], i, j, la = (int)strlen(a), lb = (int)strlen(b);
+
+	if (la > 16 || lb > 16)
+		return 99;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+				c = d[i - 2][j - 2] + 1;
+			d[i][j] = c;
+		}
+	return d[la][lb];
+}
+
+/* The command nearest to a mistyped name, or NULL if none is close. */
+static const struct cmd_entry *
+cmd_nearest(const char *name)
+{
+	const struct cmd_entry *const *c, *best = NULL;
+	int bd = 3, dd;
+
+	for (c = cmd_table; *c != NULL; c++)
+		if ((dd = distance(name, (*c)->name)) < bd) {
+			bd = dd;
+			best = *c;
+		}
+	return best;
+}
+
+/* Like cmd_find, without a message when nothing matches. */
+static const struct cmd_entry *
+cmd_match(const char *name)
+{
+	const struct cmd_entry *const *c;
+	size_t n = strlen(name);
+	int matches = 0;
+
+	for (c = cmd_table; *c != NULL; c++)
+		if (strcmp((*c)->name, name) == 0 ||
+		    ((*c)->alias != NULL && strcmp((*c)->alias, name) == 0))
+			return *c;
+	for (c = cmd_table; *c != NULL && n > 0; c++)
+		if (strncmp((*c)->name, name, n) == 0)
+			matches++;
+	return matches > 0 ? cmd_find(name) : NULL;
 }
 
 const struct cmd_entry *
@@ -107,6 +197,36 @@ cmd_usage(const struct cmd_entry *c)
 	return EXIT_USAGE;
 }
 
+/* Whether the registry knows name as a service name (quietly). */
+static int
+is_service_name(const char *db_path, const char *name)
+{
+	struct pdx_db *db;
+	json_t *ports;
+	int found;
+
+	if ((db = pdx_db_open(db_path != NULL ? db_path :
+	    pdx_default_db_path(0))) == NULL)
+		return 0;
+	ports = pdx_ports_by_name(db, name);
+	found = json_array_size(ports) > 0;
+	json_decref(ports);
+	pdx_db_close(db);
+	return found;
+}
+
+/* `portdex help COMMAND` and `portdex COMMAND --help`. */
+void
+cmd_help(const struct cmd_entry *c)
+{
+	printf("usage: portdex %s %s\n\n%s.\n", c->name, c->usage,
+	    c->summary);
+	if (c->options != NULL && *c->options != '\0')
+		printf("\noptions:\n%s", c->options);
+	printf("\nglobal options: --json, --db PATH, --state PATH, --color "
+	    "WHEN, -q; see portdex(1)\n");
+}
+
 /* A first operand that is a port, a range or PORT/PROTO means "show". */
 static int
 looks_like_port(const char *s)
@@ -142,7 +262,7 @@ main(int argc, char **argv)
 	struct cmd_ctx ctx;
 	const struct cmd_entry *cmd;
 	const char *color = NULL;
-	char **nargv;
+	char **nargv, progname[32];
 	int i, nargc = 0, rc = EXIT_USAGE, dashdash = 0, want_version = 0;
 
 	/*
@@ -201,7 +321,7 @@ main(int argc, char **argv)
 			ctx.state_path = a + 8;
 		else if (strncmp(a, "--color=", 8) == 0)
 			color = a + 8;
-		else if (strcmp(a, "--version") == 0)
+		else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0)
 			want_version = 1;	/* after --db, wherever it is */
 		else if ((strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
 		    && nargc == 0) {
@@ -212,8 +332,22 @@ main(int argc, char **argv)
 			nargv[nargc++] = argv[i];
 	}
 	if (want_version) {
-		version(ctx.db_path);
+		if (ctx.json)
+			version_json(&ctx, ctx.db_path);
+		else
+			version(ctx.db_path);
 		rc = EXIT_OK;
+		goto done;
+	}
+	/* portdex help [COMMAND] */
+	if (nargc >= 1 && strcmp(nargv[0], "help") == 0) {
+		if (nargc == 1) {
+			usage(stdout);
+			rc = EXIT_OK;
+		} else if ((cmd = cmd_find(nargv[1])) != NULL) {
+			cmd_help(cmd);
+			rc = EXIT_OK;
+		}
 		goto done;
 	}
 	if (nargc == 0) {
@@ -240,7 +374,25 @@ main(int argc, char **argv)
 	if (ctx.json)
 		ctx.color = 0;
 
-	if (looks_like_port(nargv[0])) {
+	/*
+	 * A port, a list or a range means "show"; so does a word that is no
+	 * command but a service name (portdex ssh).  A word that is neither
+	 * but close to a command is a typo.
+	 */
+	if (!looks_like_port(nargv[0]) && nargv[0][0] != '-' &&
+	    cmd_match(nargv[0]) == NULL) {
+		const struct cmd_entry *near = cmd_nearest(nargv[0]);
+
+		if (near != NULL && !is_service_name(ctx.db_path, nargv[0])) {
+			out_error(NULL, "unknown command '%s'; did you mean "
+			    "'%s'? (see portdex help)", nargv[0], near->name);
+			rc = EXIT_USAGE;
+			goto done;
+		}
+		memmove(nargv + 1, nargv, (size_t)nargc * sizeof *nargv);
+		nargv[0] = "show";
+		nargc++;
+	} else if (looks_like_port(nargv[0])) {
 		memmove(nargv + 1, nargv, (size_t)nargc * sizeof *nargv);
 		nargv[0] = "show";
 		nargc++;
@@ -248,14 +400,18 @@ main(int argc, char **argv)
 	if ((cmd = cmd_find(nargv[0])) == NULL)
 		goto done;
 	for (i = 1; i < nargc; i++) {
+		if (strcmp(nargv[i], "--") == 0)
+			break;
 		if (strcmp(nargv[i], "-h") == 0 ||
 		    strcmp(nargv[i], "--help") == 0) {
-			printf("usage: portdex %s %s\n  %s\n", cmd->name,
-			    cmd->usage, cmd->summary);
+			cmd_help(cmd);
 			rc = EXIT_OK;
 			goto done;
 		}
 	}
+	/* getopt's messages name the program: "portdex ls: ..." */
+	snprintf(progname, sizeof progname, "portdex %s", cmd->name);
+	nargv[0] = progname;
 
 	if (ctx.db_path == NULL)
 		ctx.db_path = pdx_default_db_path(

@@ -174,22 +174,35 @@ render_card(struct cmd_ctx *ctx, json_t *card)
 }
 
 void
+render_brief_header(struct cmd_ctx *ctx)
+{
+	fprintf(ctx->out, "%sPORT   PROTO  STATUS         SERVICE          RISK%s\n",
+	    out_sgr(ctx, "bold"), out_reset(ctx));
+}
+
+/* One line per transport: PORT PROTO STATUS SERVICE [RISK], no padding
+ * after the last column. */
+void
 render_brief(struct cmd_ctx *ctx, json_t *b)
 {
 	json_t *ts = json_object_get(b, "transports");
 	size_t i;
 
-	fprintf(ctx->out, "%-6lld", (long long)json_integer_value(
-	    json_object_get(b, "port")));
 	for (i = 0; i < json_array_size(ts); i++) {
 		json_t *t = json_array_get(ts, i);
 		const char *risk = jstr(t, "risk");
+		const char *svc = *jstr(t, "service") != '\0' ?
+		    jstr(t, "service") : "-";
+		int show_risk = strcmp(risk, "none") != 0 &&
+		    strcmp(risk, "info") != 0;
 
-		fprintf(ctx->out, "  %s %-13s %-16s %s%-6s%s",
-		    jstr(t, "transport"), jstr(t, "status"),
-		    *jstr(t, "service") != '\0' ? jstr(t, "service") : "-",
-		    out_sgr(ctx, risk), strcmp(risk, "none") == 0 ? "" : risk,
-		    out_reset(ctx));
+		fprintf(ctx->out, "%-6lld %-6s %-14s %s", (long long)
+		    json_integer_value(json_object_get(b, "port")),
+		    jstr(t, "transport"), jstr(t, "status"), svc);
+		if (show_risk)
+			fprintf(ctx->out, "%*s%s%s%s", (int)(strlen(svc) < 16 ?
+			    17 - strlen(svc) : 1), "", out_sgr(ctx, risk),
+			    risk, out_reset(ctx));
+		fputc('\n', ctx->out);
 	}
-	fputc('\n', ctx->out);
 }
