@@ -189,7 +189,7 @@ headline(json_t *card)
 		return json_pack("{s:s, s:s, s:s}", "text", buf, "from",
 		    "iana", "iana_name", svc);
 	}
-	return json_pack("{s:s, s:s, s:s}", "text", "no assigned service",
+	return json_pack("{s:s, s:s, s:s}", "text", "unassigned by IANA",
 	    "from", "none", "iana_name", "");
 }
 
@@ -244,6 +244,38 @@ transports_with(json_t *ts, const char *st, char *out, size_t n)
 	}
 }
 
+/*
+ * Whom IANA assigns a transport to: the one row's description (or name),
+ * or the names of several rows ("shilp and nfs").
+ */
+static void
+assignees(json_t *t, char *out, size_t n)
+{
+	json_t *rows = json_object_get(t, "iana");
+	size_t i, k = 0, total = json_array_size(rows);
+
+	out[0] = '\0';
+	if (total == 1) {
+		const char *d = first_description(t);
+
+		snprintf(out, n, "%s", usable_description(d) ? d :
+		    js(t, "service"));
+		return;
+	}
+	for (i = 0; i < total && i < 4; i++) {
+		const char *nm = js(json_array_get(rows, i), "service_name");
+		size_t l = strlen(out);
+
+		if (*nm == '\0' || strstr(out, nm) != NULL)
+			continue;
+		k++;
+		snprintf(out + l, n - l, "%s%s", k == 1 ? "" : i + 1 ==
+		    total || i == 3 ? " and " : ", ", nm);
+	}
+	if (k == 0)
+		snprintf(out, n, "%s", js(t, "service"));
+}
+
 static void
 official_part(struct sent *s, json_t *card)
 {
@@ -269,10 +301,10 @@ official_part(struct sent *s, json_t *card)
 			    order[i]) == 0)
 				t = json_array_get(ts, j);
 		if (i == 0) {
-			const char *d = first_description(t);
+			char to[256];
 
-			sent_part(s, "IANA assigns it on %s to %s", on,
-			    usable_description(d) ? d : js(t, "service"));
+			assignees(t, to, sizeof to);
+			sent_part(s, "IANA assigns it on %s to %s", on, to);
 		} else if (i == 1 || i == 2)
 			sent_part(s, "IANA's assignment on %s %s", on,
 			    i == 1 ? "is historic" : "was withdrawn");
@@ -282,11 +314,19 @@ official_part(struct sent *s, json_t *card)
 	}
 }
 
-/* Uses shown by name in the summary: not nmap's label, not IANA's note. */
+/*
+ * Uses shown by name in the summary: not nmap's label, not IANA's note,
+ * not a wide range's row (Windows' dynamic RPC range says little about
+ * one port in it).
+ */
 static int
 summary_use(json_t *u)
 {
-	return strcmp(js(u, "confidence"), "observed") != 0 &&
+	long long lo = json_integer_value(json_object_get(u, "port"));
+	long long hi = json_integer_value(json_object_get(u, "port_hi"));
+
+	return hi - lo < 100 &&
+	    strcmp(js(u, "confidence"), "observed") != 0 &&
 	    strcmp(js(u, "kind"), "iana-unauthorized") != 0 &&
 	    !json_is_true(json_object_get(u, "lead"));
 }
@@ -355,6 +395,7 @@ static const struct {
 	  "also uses" },
 	{ "malware-reported", "malware reportedly used it" },
 	{ "udp-amplification", "a UDP amplification vector" },
+	{ "exploited-service", "worms or exploits attack this service" },
 	{ "cleartext-login", "a cleartext remote login" },
 	{ "no-living-service", "a well-known port with no living service" },
 	{ "obsolete-service", "its assigned service is obsolete" },

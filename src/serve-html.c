@@ -256,6 +256,9 @@ html_style(struct req *r)
 	    ".src a,.src{overflow-wrap:anywhere;word-break:break-word}\n"
 	    "li{overflow-wrap:anywhere}\n.summary{font-size:1.05rem}\n"
 	    "li.lead{border-left:3px solid var(--acc);padding-left:.4rem}\n"
+	    "table.ports{border-collapse:collapse;width:100%}\n"
+	    "table.ports td,table.ports th{text-align:left;padding:.2rem .4rem;"
+	    "border-bottom:1px solid var(--line)}\n"
 	    "@media (max-width:30rem){dl{grid-template-columns:1fr}"
 	    "dd{margin-bottom:.4rem}}\n"
 	    "code,pre{font-family:ui-monospace,monospace;font-size:.9rem}\n"
@@ -371,6 +374,49 @@ html_search(struct req *r, const char *q, json_t *res)
 		hb_puts(&r->out, "</li>\n");
 	}
 	hb_puts(&r->out, "</ul>\n");
+	page_close(r);
+}
+
+static void level(struct req *, const char *);
+
+/* A range or a service name's ports: one row per port and transport. */
+void
+html_port_list(struct req *r, const char *what, json_t *list)
+{
+	char title[96];
+	size_t i, k;
+
+	snprintf(title, sizeof title, "Ports %s", what);
+	page_open(r, title, "");
+	hb_puts(&r->out, "<h1>");
+	hb_esc(&r->out, title);
+	hb_puts(&r->out, "</h1>\n<table class=\"ports\">\n<thead><tr><th>Port"
+	    "</th><th>Transport</th><th>Status</th><th>Service</th><th>Risk"
+	    "</th></tr></thead>\n<tbody>\n");
+	for (i = 0; i < json_array_size(list); i++) {
+		json_t *b = json_array_get(list, i);
+		json_t *ts = json_object_get(b, "transports");
+
+		for (k = 0; k < json_array_size(ts); k++) {
+			json_t *t = json_array_get(ts, k);
+
+			hb_printf(&r->out, "<tr><td><a href=\"/port/%lld/",
+			    jint(b, "port"));
+			hb_esc(&r->out, jstr(t, "transport"));
+			hb_printf(&r->out, "\">%lld</a></td><td>", jint(b,
+			    "port"));
+			hb_esc(&r->out, jstr(t, "transport"));
+			hb_puts(&r->out, "</td><td>");
+			hb_esc(&r->out, jstr(t, "status"));
+			hb_puts(&r->out, "</td><td>");
+			hb_esc(&r->out, *jstr(t, "service") ? jstr(t,
+			    "service") : "-");
+			hb_puts(&r->out, "</td><td>");
+			level(r, jstr(t, "risk"));
+			hb_puts(&r->out, "</td></tr>\n");
+		}
+	}
+	hb_puts(&r->out, "</tbody>\n</table>\n");
 	page_close(r);
 }
 

@@ -547,6 +547,107 @@ vote(struct req *r, unsigned port)
 	    "<p>Vote recorded.</p>\n");
 }
 
+/*
+ * /port/LO-HI and /port/NAME: a range lists its ports; a service name is
+ * its port's card, or the list of its ports when it has several.
+ * Returns 1 when it answered, 0 when rest is a plain port.
+ */
+#define SERVE_MAX_RANGE	1024
+static int
+port_list_page(struct req *r, const char *rest)
+{
+	char word[64];
+	size_t n = strcspn(rest, "/");
+	struct pdx_db *db;
+	json_t *ports = NULL, *list;
+	unsigned lo, hi, p;
+	long long a, b;
+	size_t k, total = 0;
+	int proto = 0;
+
+	if (n == 0 || n >= sizeof word || (rest[0] >= '0' && rest[0] <= '9' &&
+	    memchr(rest, '-', n) == NULL))
+		return 0;	/* a plain port: its card */
+	memcpy(word, rest, n);
+	word[n] = '\0';
+	if (rest[n] == '/' && (proto = pdx_proto_parse(rest + n + 1)) == 0) {
+		html_error(r, 404, "Not found", "A port page is /port/N, "
+		    "/port/LO-HI, /port/NAME, each optionally /tcp (udp, sctp, "
+		    "dccp).");
+		return 1;
+	}
+	db = pool_get(&r->srv->pool);
+	list = json_array();
+	if (word[0] >= '0' && word[0] <= '9') {
+		char *dash = strchr(word, '-');
+
+		*dash = '\0';
+		if (pdx_parse_number(word, 0, 65535, "port", &a) != 0 ||
+		    pdx_parse_number(dash + 1, 0, 65535, "port", &b) != 0 ||
+		    b < a || b - a >= SERVE_MAX_RANGE) {
+			pool_put(&r->srv->pool, db);
+			json_decref(list);
+			html_error(r, 400, "Bad range", "A range is LO-HI with "
+			    "LO <= HI, both 0-65535, at most 1024 ports.");
+			return 1;
+		}
+		for (p = (unsigned)a; p <= (unsigned)b; p++) {
+			json_t *c = pdx_card_brief(db, p, proto);
+
+			if (c != NULL)
+				json_array_append_new(list, c);
+		}
+		snprintf(word, sizeof word, "%lld-%lld", a, b);
+	} else {
+		ports = pdx_ports_by_name(db, word);
+		for (k = 0; k < json_array_size(ports); k++) {
+			json_t *pr = json_array_get(ports, k);
+
+			lo = (unsigned)json_integer_value(json_object_get(pr,
+			    "lo"));
+			hi = (unsigned)json_integer_value(json_object_get(pr,
+			    "hi"));
+			total += hi - lo + 1;
+			for (p = lo; p <= hi && json_array_size(list) <
+			    SERVE_MAX_RANGE; p++) {
+				json_t *c = pdx_card_brief(db, p, proto);
+
+				if (c != NULL)
+					json_array_append_new(list, c);
+			}
+		}
+		json_decref(ports);
+		if (total == 1) {
+			/* one port: its card */
+			json_t *card;
+
+			p = (unsigned)json_integer_value(json_object_get(
+			    json_array_get(list, 0), "port"));
+			card = serve_card(r, db, p, proto);
+			pool_put(&r->srv->pool, db);
+			json_decref(list);
+			if (card == NULL) {
+				html_error(r, 500, "Internal error",
+				    pdx_last_error());
+				return 1;
+			}
+			html_card(r, card, proto);
+			json_decref(card);
+			return 1;
+		}
+	}
+	pool_put(&r->srv->pool, db);
+	if (json_array_size(list) == 0) {
+		json_decref(list);
+		html_error(r, 404, "Not found", "No port carries that service "
+		    "name; try the search.");
+		return 1;
+	}
+	html_port_list(r, word, list);
+	json_decref(list);
+	return 1;
+}
+
 static void
 h_port(struct req *r, const char *rest)
 {
@@ -556,6 +657,8 @@ h_port(struct req *r, const char *rest)
 	struct pdx_db *db;
 	json_t *card;
 
+	if (strcmp(r->method, "GET") == 0 && port_list_page(r, rest))
+		return;
 	if (parse_port_path(rest, &port, suffix, sizeof suffix) != 0) {
 		html_error(r, 400, "Bad port", pdx_last_error());
 		return;

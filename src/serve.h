@@ -168,6 +168,7 @@ void	 html_error(struct req *, int status, const char *title,
 	    const char *text);
 void	 html_style(struct req *);
 void	 html_favicon(struct req *);
+void	 html_port_list(struct req *, const char *what, json_t *list);
 
 /* serve-metrics.c */
 void	 metrics_page(struct req *, struct pdx_db *);

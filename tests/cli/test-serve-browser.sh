@@ -169,6 +169,24 @@ shot("04-card-phone")
 sw = js("document.documentElement.scrollWidth")
 check("no sideways scrolling on a phone", sw is not None and sw <= 390, sw)
 
+# The pages of 20 ports at a phone's and a desktop's width: the document
+# is never wider than the viewport (long source links wrap).
+PORTS = [22, 53, 80, 443, 445, 545, 644, 645, 945, 1644, 2049, 3389, 5432,
+         6443, 8080, 9092, 9200, 502, 51820, 50050]
+for width, mobile in ((390, True), (1280, False)):
+    call("Emulation.setDeviceMetricsOverride", width=width, height=844,
+         deviceScaleFactor=1, mobile=mobile)
+    for p in PORTS:
+        call("Page.navigate", url="%s/port/%d" % (base, p))
+        wait_load("port %d at %d px" % (p, width))
+        shot("width-%d-port-%d" % (width, p))
+        sw = js("document.documentElement.scrollWidth")
+        check("port %d at %d px: no horizontal overflow" % (p, width),
+              sw is not None and sw <= width, sw)
+check("vote buttons need no emoji font",
+      all(ord(c) < 128 for c in (js("Array.from(document.querySelectorAll("
+          "'form.vote button')).map(b => b.textContent).join('')") or "x")))
+
 # Our CSP must not have blocked anything on our own pages.
 deadline = time.time() + 0.5
 ws.settimeout(0.5)
