@@ -156,18 +156,27 @@ main_transport(json_t *card)
 	return best;
 }
 
-/* The lead use (the curated identity), or NULL. */
+/* The lead use (the curated identity), the narrowest one, or NULL. */
 static json_t *
 lead_use(json_t *card)
 {
-	json_t *uses = json_object_get(card, "uses");
+	json_t *uses = json_object_get(card, "uses"), *best = NULL;
+	long long bw = 0;
 	size_t i;
 
-	for (i = 0; i < json_array_size(uses); i++)
-		if (json_is_true(json_object_get(json_array_get(uses, i),
-		    "lead")))
-			return json_array_get(uses, i);
-	return NULL;
+	for (i = 0; i < json_array_size(uses); i++) {
+		json_t *u = json_array_get(uses, i);
+		long long w = json_integer_value(json_object_get(u,
+		    "port_hi")) - json_integer_value(json_object_get(u,
+		    "port"));
+
+		if (json_is_true(json_object_get(u, "lead")) &&
+		    (best == NULL || w < bw)) {
+			best = u;
+			bw = w;
+		}
+	}
+	return best;
 }
 
 static json_t *

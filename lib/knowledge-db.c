@@ -273,8 +273,16 @@ int
 pdx_related_build(sqlite3 *db)
 {
 	static const char sql[] =
+	    /*
+	     * The related port is named by what it is in practice (its
+	     * lead row: 8009 is Tomcat's AJP, not IANA's nvme-disc), else
+	     * by its first IANA name.
+	     */
 	    "INSERT INTO related_by_port SELECT k_lo, k_hi, lo, hi,"
-	    " coalesce((SELECT name FROM iana WHERE port_lo = r.lo"
+	    " coalesce((SELECT name FROM uses WHERE lead = 1 AND r.lo = r.hi"
+	    "  AND port_lo <= r.lo AND port_hi >= r.lo ORDER BY"
+	    "  port_hi - port_lo, (protomask & 1) DESC, id LIMIT 1),"
+	    " (SELECT name FROM iana WHERE port_lo = r.lo"
 	    "  AND name != '' ORDER BY id LIMIT 1), ''), reason, source FROM ("
 	    " SELECT a_lo AS k_lo, a_hi AS k_hi, b_lo AS lo, b_hi AS hi,"
 	    "  reason, source FROM related"

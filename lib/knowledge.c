@@ -953,7 +953,14 @@ report_leads(struct lint_ctx *c)
 	for (i = 0; i < c->nleads; i++)
 		for (j = i + 1; j < c->nleads &&
 		    c->leads[j].lo <= c->leads[i].hi; j++)
-			if (c->leads[i].protos & c->leads[j].protos)
+			/*
+			 * A narrower lead inside a range lead is more
+			 * specific and wins (iSCSI's 3260 inside SAP's
+			 * 3200-3299); two leads of the same span clash.
+			 */
+			if ((c->leads[i].protos & c->leads[j].protos) &&
+			    c->leads[i].hi - c->leads[i].lo ==
+			    c->leads[j].hi - c->leads[j].lo)
 				report_add(c->rp, c->leads[j].file,
 				    c->leads[j].line, "a second lead row for "
 				    "port %d (first at %s:%u)", c->leads[j].lo,

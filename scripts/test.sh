@@ -19,10 +19,26 @@ fi
 
 jobs=$(nproc)
 status=0
+# What a packager builds: every CMake build type with gcc and clang, warnings
+# as errors (PDX_WERROR, off by default so a newer compiler's new warning
+# does not break a distribution's build).
+for cc in gcc clang; do
+	for type in Release MinSizeRel RelWithDebInfo Debug; do
+		dir=build-types/$cc-$type
+		echo "== build $type with $cc"
+		if ! { cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=$type \
+		    -DCMAKE_C_COMPILER=$cc -DPDX_WERROR=ON >/dev/null &&
+		    cmake --build "$dir" -j"$jobs" >"$dir.log" 2>&1; }; then
+			echo "FAIL: $type build with $cc:"
+			grep -E 'error|warning' "$dir.log" | head -20
+			status=1
+		fi
+	done
+done
 for variant in normal asan; do
 	dir=build-test-$variant
-	opts=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
-	[ "$variant" = asan ] && opts=(-DCMAKE_BUILD_TYPE=Debug -DPDX_SANITIZE=ON)
+	opts=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DPDX_WERROR=ON)
+	[ "$variant" = asan ] && opts=(-DCMAKE_BUILD_TYPE=Debug -DPDX_SANITIZE=ON -DPDX_WERROR=ON)
 	echo "== $variant build"
 	cmake -S . -B "$dir" "${opts[@]}" >/dev/null
 	cmake --build "$dir" -j"$jobs"

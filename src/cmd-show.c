@@ -110,7 +110,7 @@ show_one(struct cmd_ctx *ctx, const char *arg, json_t *all, int *single)
 		    arg);
 		return EXIT_USAGE;
 	}
-	snprintf(name, sizeof name, "%s", arg);
+	memcpy(name, arg, strlen(arg) + 1);	/* fits: checked above */
 	if ((slash = strchr(name, '/')) != NULL) {
 		*slash++ = '\0';
 		if ((protomask = pdx_proto_parse(slash)) == 0) {

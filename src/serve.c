@@ -1088,6 +1088,10 @@ on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	/* x belongs to the connection: on_connection() frees it. */
 }
 
+/* libmicrohttpd's own format strings: not ours to make literal. */
+static void mhd_log(void *, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
