@@ -381,13 +381,24 @@ mark(sqlite3 *db, const char *sql, uint8_t *flags[PDX_NPROTO], int bit,
 		pdx_set_error("risk: %s", sqlite3_errmsg(db));
 		return -1;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		mark_range(flags, sqlite3_column_int(st, 0),
-		    sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
-		    with_kind ? use_flags(
-		    (const char *)sqlite3_column_text(st, 3),
-		    (const char *)sqlite3_column_text(st, 4),
-		    sqlite3_column_int(st, 5)) : bit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int lo = sqlite3_column_int(st, 0), hi = sqlite3_column_int(st,
+		    1), fl = bit;
+
+		if (with_kind) {
+			fl = use_flags((const char *)sqlite3_column_text(st, 3),
+			    (const char *)sqlite3_column_text(st, 4),
+			    sqlite3_column_int(st, 5));
+			/*
+			 * A wide range's legitimate use (an RTP range, the
+			 * dynamic RPC range) says nothing about one port in
+			 * it: it does not soften a trojan port's rule.
+			 */
+			if (hi - lo >= 100)
+				fl &= ~F_LEGIT;
+		}
+		mark_range(flags, lo, hi, sqlite3_column_int(st, 2), fl);
+	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		pdx_set_error("risk: %s", sqlite3_errmsg(db));

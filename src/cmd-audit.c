@@ -19,7 +19,7 @@ static int	audit_exec(struct cmd_ctx *, int, char **);
 
 const struct cmd_entry cmd_audit_entry = {
 	"audit", NULL,
-	"[-p PORTS] [-t] [-u] [-S] [--fail-on LEVEL] [--ignore "
+	"[-p PORTS] [-t] [-u] [-S] [-v] [--fail-on LEVEL] [--ignore "
 	"RULE[:PORT[/PROTO]]]... [--config FILE] [--jsonl] [--proc] "
 	"[--require-complete] [--save-baseline | --diff | --history | "
 	"--rules]",
@@ -35,6 +35,8 @@ const struct cmd_entry cmd_audit_entry = {
 	"                        counted); repeatable\n"
 	"  --config FILE         rules to accept, one --ignore value per line\n"
 	"  --jsonl               one JSON finding per line\n"
+	"  -v, --verbose         list every info finding (text groups them by "
+	"rule)\n"
 	"  --proc                read sockets from /proc instead of netlink\n"
 	"  --require-complete    fail when some sockets could not be attributed\n"
 	"  --save-baseline       remember today's listeners as the baseline\n"
@@ -65,6 +67,7 @@ static const struct option audit_longopts[] = {
 	{ "ignore",		required_argument,	NULL, OPT_IGNORE },
 	{ "config",		required_argument,	NULL, OPT_CONFIG },
 	{ "jsonl",		no_argument,		NULL, OPT_JSONL },
+	{ "verbose",		no_argument,		NULL, 'v' },
 	{ "proc",		no_argument,		NULL, OPT_PROC },
 	{ "require-complete",	no_argument,		NULL,
 	    OPT_REQUIRE_COMPLETE },
@@ -84,6 +87,7 @@ struct audit_args {
 	int			 have_ports;
 	int			 fail_on;
 	int			 jsonl;
+	int			 verbose;	/* -v: every finding below low */
 	int			 require_complete;
 	int			 mode;
 	const char		*config;
@@ -136,10 +140,33 @@ print_coverage(struct cmd_ctx *ctx, json_t *doc)
 		    json_string_value(r), out_reset(ctx));
 }
 
+/*
+ * Findings below low, one line per rule with a count: on a machine with
+ * two hundred listeners they were two hundred three-line blocks.
+ */
+static void
+print_grouped(struct cmd_ctx *ctx, json_t *grouped)
+{
+	const char *rule;
+	json_t *g;
+
+	json_object_foreach(grouped, rule, g)
+		fprintf(ctx->out, "%s%-6s%s %s  %lld listener%s (portdex audit "
+		    "-v lists them)\n", out_sgr(ctx, jstr(g, "level", "info")),
+		    jstr(g, "level", "info"), out_reset(ctx), rule,
+		    (long long)json_integer_value(json_object_get(g, "n")),
+		    json_integer_value(json_object_get(g, "n")) == 1 ? "" :
+		    "s");
+}
+
+static int audit_verbose;	/* -v, for print_findings() */
+
 static void
 print_findings(struct cmd_ctx *ctx, json_t *doc)
 {
+	int verbose = audit_verbose;
 	json_t *f, *sum = json_object_get(doc, "summary");
+	json_t *grouped = json_object();
 	size_t i;
 	char ep[96], who[160];
 	int complete = json_is_true(json_object_get(doc, "complete"));
@@ -149,6 +176,21 @@ print_findings(struct cmd_ctx *ctx, json_t *doc)
 		int acc = json_is_true(json_object_get(f, "accepted"));
 		const char *lvl = jstr(f, "level", "?");
 		json_t *pid = json_object_get(f, "pid");
+
+		if (!verbose && !acc && strcmp(lvl, "info") == 0) {
+			json_t *g = json_object_get(grouped, jstr(f, "rule",
+			    "?"));
+
+			if (g == NULL) {
+				g = json_pack("{s:s, s:i}", "level", lvl,
+				    "n", 0);
+				json_object_set_new(grouped, jstr(f, "rule",
+				    "?"), g);
+			}
+			json_object_set_new(g, "n", json_integer(
+			    json_integer_value(json_object_get(g, "n")) + 1));
+			continue;
+		}
 
 		jendpoint(f, ep, sizeof ep);
 		if (json_is_integer(pid))
@@ -175,6 +217,8 @@ print_findings(struct cmd_ctx *ctx, json_t *doc)
 			    *jstr(f, "accepted_reason", "") != '\0' ? ": " :
 			    "", jstr(f, "accepted_reason", ""));
 	}
+	print_grouped(ctx, grouped);
+	json_decref(grouped);
 	nfind = json_integer_value(json_object_get(sum, "findings"));
 	nacc = json_integer_value(json_object_get(sum, "accepted"));
 	nl = json_integer_value(json_object_get(sum, "listeners"));
@@ -297,7 +341,7 @@ parse_args(struct audit_args *a, int argc, char **argv)
 {
 	int ch, protos = 0;
 
-	while ((ch = getopt_long(argc, argv, "p:tuS", audit_longopts,
+	while ((ch = getopt_long(argc, argv, "p:tuSv", audit_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'p':
@@ -338,6 +382,9 @@ parse_args(struct audit_args *a, int argc, char **argv)
 			break;
 		case OPT_JSONL:
 			a->jsonl = 1;
+			break;
+		case 'v':
+			a->verbose = 1;
 			break;
 		case OPT_PROC:
 			a->o.backend = PDX_BACKEND_PROC;
@@ -545,6 +592,7 @@ audit_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	default:
 		break;
 	}
+	audit_verbose = a.verbose;
 	emit(ctx, &a, doc, "findings", NULL, print_findings);
 	/* JSON lines carry findings only: say what was not seen aside. */
 	if (a.jsonl) {
