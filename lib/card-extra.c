@@ -31,8 +31,9 @@ pdx_card_add_notes(struct pdx_state *st, json_t *card)
 	json_t *notes = NULL;
 	int port = (int)json_integer_value(json_object_get(card, "port"));
 
-	if (st != NULL)
-		notes = pdx_notes(st, port, NULL);
+	if (st != NULL && (notes = pdx_notes(st, port, NULL)) == NULL)
+		json_object_set_new(card, "notes_error",
+		    json_string(pdx_last_error()));
 	json_object_set_new(card, "notes", notes != NULL ? notes :
 	    json_array());
 }

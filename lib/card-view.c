@@ -455,6 +455,16 @@ sec_notes(json_t *card, json_t *b, int media)
 	size_t i;
 	char buf[256];
 
+	if (*js(card, "notes_error") != '\0') {
+		char msg[768];
+
+		snprintf(msg, sizeof msg, "Your notes could not be read: %s. "
+		    "They are not shown as empty: check the state database "
+		    "(sqlite3 FILE 'PRAGMA integrity_check').",
+		    js(card, "notes_error"));
+		add(b, para(msg));
+		return;
+	}
 	if (json_array_size(notes) == 0) {
 		snprintf(buf, sizeof buf, media == PDX_VIEW_HTML ?
 		    "None. Record yours on this machine with: portdex note "

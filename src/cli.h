@@ -27,6 +27,7 @@ struct cmd_ctx {
 	struct pdx_state *state;	/* opened when CMD_NEEDS_STATE */
 	FILE		*out;
 	int		 width;		/* columns text output may use */
+	char		 state_error[512];	/* why the state could not open */
 };
 
 #define CMD_NEEDS_DB	0x1	/* main opens the registry read-only */

@@ -70,8 +70,13 @@ parse_numeric(const char *arg, struct target *t)
 static json_t *
 full_card(struct cmd_ctx *ctx, unsigned port, int protomask)
 {
-	return pdx_card_full(ctx->db, ctx->state, port, protomask,
+	json_t *c = pdx_card_full(ctx->db, ctx->state, port, protomask,
 	    PDX_CARD_NOTES | PDX_CARD_LOCAL);
+
+	if (c != NULL && ctx->state_error[0] != '\0')
+		json_object_set_new(c, "notes_error",
+		    json_string(ctx->state_error));
+	return c;
 }
 
 /* Appends the cards of one operand (no commas); returns an exit status. */

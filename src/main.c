@@ -426,8 +426,15 @@ main(int argc, char **argv)
 	}
 	if (ctx.state_path == NULL)
 		ctx.state_path = pdx_default_state_path();
-	if ((cmd->flags & CMD_OPT_STATE) && access(ctx.state_path, F_OK) == 0)
-		ctx.state = pdx_state_open(ctx.state_path);
+	if ((cmd->flags & CMD_OPT_STATE) && access(ctx.state_path, F_OK) == 0 &&
+	    (ctx.state = pdx_state_open(ctx.state_path)) == NULL) {
+		/* never an empty answer: the user's notes exist but failed */
+		snprintf(ctx.state_error, sizeof ctx.state_error, "%s",
+		    pdx_last_error());
+		if (!ctx.quiet)
+			fprintf(stderr, "portdex: your notes could not be "
+			    "read: %s\n", ctx.state_error);
+	}
 	if (cmd->flags & CMD_NEEDS_STATE) {
 		ctx.state = pdx_state_open(ctx.state_path);
 		if (ctx.state == NULL) {

@@ -96,4 +96,17 @@ run_rc "$PORTDEX" --json ls -t -p "$port"
 expect_eq "ls -p: one socket shown" 1 "$(json 'len(j["sockets"])')"
 expect_eq "ls -p: attribution counts the sockets shown" 1 "$(json 'j["attribution"]["sockets"]')"
 kill "$lpid" 2>/dev/null; wait "$lpid" 2>/dev/null
+
+# ---- damaged notes are never shown as "none" ----------------------------
+BAD=$T/bad-state.db
+PORTDEX_STATE=$BAD "$PORTDEX" note 645 "kept note" >/dev/null
+printf 'this is not a database, only text standing where one was expected' > "$BAD"
+rm -f "$BAD"-wal "$BAD"-shm
+run_rc env PORTDEX_STATE="$BAD" "$PORTDEX" 645
+expect_eq "card of a damaged state: still shown" 0 "$RC"
+expect_match "card says the notes could not be read" "Your notes could not be read: .*bad-state.db" "$OUT"
+expect_nomatch "card does not say None" "None. Record yours" "$OUT"
+expect_match "stderr names the file" "portdex: your notes could not be read: .*bad-state.db" "$ERR"
+run_rc env PORTDEX_STATE="$BAD" "$PORTDEX" note --list
+expect_eq "note --list on a damaged state exits 2" 2 "$RC"
 finish
