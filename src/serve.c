@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -570,6 +571,11 @@ port_list_page(struct req *r, const char *rest)
 		return 0;	/* a plain port: its card */
 	memcpy(word, rest, n);
 	word[n] = '\0';
+	/* a name starts with a letter and holds what service names hold */
+	if (!(word[0] >= '0' && word[0] <= '9') && (!isalpha((unsigned char)
+	    word[0]) || word[strspn(word, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-")] != '\0'))
+		return 0;	/* parse_port_path says what is wrong */
 	if (rest[n] == '/' && (proto = pdx_proto_parse(rest + n + 1)) == 0) {
 		html_error(r, 404, "Not found", "A port page is /port/N, "
 		    "/port/LO-HI, /port/NAME, each optionally /tcp (udp, sctp, "

@@ -25,7 +25,7 @@ expect_match "bad port message" "out of range" "$ERR"
 run_rc "$PORTDEX" note 80/xyz "x"
 expect_eq "bad proto" 2 "$RC"
 run_rc "$PORTDEX" note 80
-expect_eq "no text" 2 "$RC"
+expect_eq "note PORT without text lists that port's notes" 0 "$RC"
 # Remove.
 run_rc "$PORTDEX" note --rm 1644
 expect_eq "rm exit" 0 "$RC"

@@ -132,11 +132,22 @@ expect_eq "404 is a page" "text/html; charset=utf-8" "$(header Content-Type)"
 expect_match "404 text" "404 Not found" "$BODY"
 get /port/645/nosuch
 expect_eq "unknown port subpage" 404 "$CODE"
-for bad in 70000 -1 abc 99999999999999999999 1e3; do
+for bad in 70000 -1 99999999999999999999 1e3 %25 a%3Cb; do
 	get "/port/$bad"
 	expect_eq "bad port $bad" 400 "$CODE"
 	expect_match "bad port $bad page" "400 Bad port" "$BODY"
 done
+# a name nothing carries: not found (names are pages: /port/ssh)
+get /port/abc
+expect_eq "unknown service name" 404 "$CODE"
+get /port/ssh
+expect_eq "/port/NAME" 200 "$CODE"
+expect_match "/port/ssh is 22's card" "<h1>Port 22 " "$BODY"
+get /port/6665-6669
+expect_eq "/port/LO-HI" 200 "$CODE"
+expect_eq "/port/LO-HI lists its ports" 10 "$(printf '%s' "$BODY" | grep -c '<tr><td><a href="/port/666[5-9]/')"
+get /port/9-1
+expect_eq "reversed range" 400 "$CODE"
 get "/port/%3Cscript%3E"
 expect_eq "hostile port" 400 "$CODE"
 expect_nomatch "hostile port escaped" "<script>" "$BODY"

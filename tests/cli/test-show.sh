@@ -71,10 +71,12 @@ expect_eq "name pssc" 645 "$(json 'j["port"]')"
 run_rc "$PORTDEX" show irc --json
 expect_match "name irc includes 194" "194" "$(json '[c["port"] for c in j]')"
 
-# A range: one compact line per port.
+# A range: a header, then one compact line per port and transport (tcp,
+# udp, and any other transport IANA lists).
 run_rc "$PORTDEX" 6000-6003
-expect_eq "range lines" 4 "$(printf '%s\n' "$OUT" | wc -l)"
-expect_match "range x11" "^6001 .*x11" "$OUT"
+expect_eq "range lines" 9 "$(printf '%s\n' "$OUT" | wc -l)"
+expect_match "range header" "^PORT +PROTO +STATUS +SERVICE" "$(printf '%s\n' "$OUT" | head -1)"
+expect_match "range x11" "^6001 +tcp .*x11" "$OUT"
 run_rc "$PORTDEX" 6000-6003 --json
 expect_eq "range json" 4 "$(json 'len(j)')"
 
@@ -90,7 +92,7 @@ expect_match "70000 message" "out of range 0-65535" "$ERR"
 run_rc "$PORTDEX" 10-5
 expect_match "10-5 message" "ends before it starts" "$ERR"
 run_rc "$PORTDEX" show abc
-expect_match "abc message" "unknown service name 'abc'" "$ERR"
+expect_match "abc message" "unknown port or service name 'abc'" "$ERR"
 
 # No registry: says how to build one.
 PORTDEX_DB=$T/none.db run_rc "$PORTDEX" 645
