@@ -46,6 +46,40 @@ _portdex_parse_usage()
 	done
 }
 
+# Prints "OPTION PLACEHOLDER" lines for the options section of a command's
+# --help ("  -p, --ports PORTS   what it does"), so every long option is
+# offered, not only those of the one-line usage.
+_portdex_parse_opts()
+{
+	local line w i n o
+	local -a t pend
+	while IFS= read -r line; do
+		[[ $line == "  -"* ]] || continue
+		read -r -a t <<<"$line"
+		n=${#t[@]}
+		pend=()
+		for ((i = 0; i < n; i++)); do
+			w=${t[i]%,}
+			case $w in
+			-? | --[a-z]*)
+				pend+=("$w") ;;
+			/)
+				for o in "${pend[@]}"; do printf '%s -\n' "$o"; done
+				pend=() ;;
+			*)
+				if ((${#pend[@]})) && [[ $w =~ ^[A-Z][A-Z_]*([|:[/.A-Z_,\]-]*)$|^[a-z0-9]+(\|[a-z0-9]+)+$ ]]; then
+					for o in "${pend[@]}"; do printf '%s %s\n' "$o" "$w"; done
+				else
+					for o in "${pend[@]}"; do printf '%s -\n' "$o"; done
+				fi
+				pend=()
+				break ;;
+			esac
+		done
+		for o in "${pend[@]}"; do printf '%s -\n' "$o"; done
+	done
+}
+
 # Fills _portdex_cmds and _portdex_spec_<cmd> from the binary's --help.
 _portdex_load()
 {
@@ -71,6 +105,13 @@ _portdex_load()
 			;;
 		esac
 	done < <("$bin" --help 2>/dev/null)
+	# each command's own --help lists every option it takes
+	for name in $_portdex_cmds; do
+		local more
+		more=$(_portdex_parse_opts < <("$bin" "$name" --help 2>/dev/null))
+		[[ -n $more ]] && printf -v "_portdex_spec_$name" '%s\n%s' \
+		    "$(eval "printf '%s' \"\${_portdex_spec_$name-}\"")" "$more"
+	done
 	[[ -n $_portdex_cmds ]]
 }
 
@@ -107,6 +148,20 @@ _portdex_value()
 		return ;;
 	--color)
 		COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
+		return ;;
+	--fail-on)
+		COMPREPLY=($(compgen -W "info low medium high" -- "$cur"))
+		return ;;
+	--ignore)
+		# rule ids, from the binary's own rule table
+		COMPREPLY=($(compgen -W "$("$_portdex_bin" audit --rules \
+		    2>/dev/null | awk '/^[a-z]/ { print $1 }')" -- "$cur"))
+		return ;;
+	--proto)
+		COMPREPLY=($(compgen -W "tcp udp" -- "$cur"))
+		return ;;
+	--format)
+		COMPREPLY=($(compgen -W "csv services json" -- "$cur"))
 		return ;;
 	esac
 	case $ph in
@@ -181,8 +236,8 @@ _portdex()
 	fi
 
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "$(awk '$1 != "@" { print $1 }' \
-		    <<<"$spec"$'\n'"$gspec")" -- "$cur"))
+		COMPREPLY=($(compgen -W "$(awk '$1 != "@" && !seen[$1]++ \
+		    { print $1 }' <<<"$spec"$'\n'"$gspec")" -- "$cur"))
 		return 0
 	fi
 	if [[ -z $cmd ]]; then

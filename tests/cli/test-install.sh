@@ -254,9 +254,12 @@ if [ -n "$ssh_name" ]; then
 	    "$(bcomp portdex --db "$REG" find "${ssh_name:0:2}")"
 fi
 expect_eq "bash: no names after a digit" "" "$(bcomp portdex show 2)"
-# Every long option in a command's usage is offered.
+expect_eq "bash: --fail-on values" "high info low medium" "$(bcomp portdex audit --fail-on '' | sort | xargs)"
+expect_match "bash: --ignore offers the audit rules" "^undocumented-listener\$" "$(bcomp portdex audit --ignore '')"
+expect_eq "bash: --proto values" "tcp udp" "$(bcomp portdex pick --proto '' | sort | xargs)"
+# Every long option in a command's help (usage and options) is offered.
 for c in $cmds; do
-	want=$(inst "$c" --help | head -1 | grep -oE -- '--[a-z][-a-z0-9]*' | sort -u)
+	want=$(inst "$c" --help | sed '/^global options/,$d' | grep -oE -- '(^| )--[a-z][-a-z0-9]*' | tr -d ' ' | sort -u)
 	[ -n "$want" ] || continue
 	offered=$(bcomp portdex "$c" --)
 	for o in $want; do
@@ -298,6 +301,10 @@ if command -v zsh >/dev/null; then
 	expect_eq "zsh: commands" "$(printf '%s\n' $cmds | sort)" "$(zcomp portdex '' | sort)"
 	expect_eq "zsh: --format values" "csv json services" "$(zcomp portdex export --format '' | sort | xargs)"
 	expect_match "zsh: ls long options" "^--no-pids\$" "$(zcomp portdex ls --)"
+	expect_match "zsh: audit --verbose (from the options help)" "^--verbose\$" "$(zcomp portdex audit --)"
+	expect_eq "zsh: --fail-on values" "high info low medium" "$(zcomp portdex audit --fail-on '' | sort | xargs)"
+	expect_match "zsh: --ignore offers the audit rules" "^undocumented-listener\$" "$(zcomp portdex audit --ignore '')"
+	expect_eq "zsh: --proto values" "tcp udp" "$(zcomp portdex pick --proto '' | sort | xargs)"
 	expect_eq "zsh: --knowledge takes a directory" "<files -/>" "$(zcomp portdex update --knowledge '')"
 	expect_eq "zsh: command after --db VALUE" "show" "$(zcomp portdex --db "$REG" sh)"
 	[ -n "$ssh_name" ] &&
