@@ -62,6 +62,12 @@ socket_line(json_t *s)
 		snprintf(who, sizeof who, "uid %lld (%s), process not visible",
 		    (long long)json_integer_value(json_object_get(s, "uid")),
 		    js(s, "user"));
+	if (*js(s, "other_holders") != '\0') {
+		size_t l = strlen(who);
+
+		snprintf(who + l, sizeof who - l, "; also %s",
+		    js(s, "other_holders"));
+	}
 	snprintf(line, sizeof line, "%-4s %-7s %-24s %s%s%s", js(s, "proto"),
 	    js(s, "state"), addr, who, *reach ? "; " : "", reach);
 	json_object_set_new(s, "line", json_string(line));

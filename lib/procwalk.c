@@ -410,6 +410,136 @@ is_pid(const char *s)
 	return 1;
 }
 
+/* ---- other holders: a pre-forking server's workers -------------------- */
+
+#define MAX_CHILDREN	256
+#define MAX_CHILD_SOCKS	4096
+
+/* The socket inodes process pid holds, into out (at most max); count. */
+static size_t
+socket_inodes(int procfd, const char *pid, unsigned long *out, size_t max)
+{
+	char path[64], link[64];
+	struct dirent *e;
+	size_t n = 0;
+	ssize_t len;
+	unsigned long ino;
+	DIR *d;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/fd", pid);
+	if ((fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
+	    0)
+		return 0;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return 0;
+	}
+	while (n < max && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		len = readlinkat(dirfd(d), e->d_name, link, sizeof link - 1);
+		if (len > 0 && (ino = socket_inode(link, len)) != 0)
+			out[n++] = ino;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Appends "PID COMM" to s->others (", "-separated); 0 or -1 (no memory). */
+static int
+add_other(struct pdx_socket *s, const char *pid, const char *comm)
+{
+	size_t old = s->others != NULL ? strlen(s->others) : 0;
+	size_t add = strlen(pid) + strlen(comm) + 4;
+	char *n = realloc(s->others, old + add);
+
+	if (n == NULL)
+		return -1;
+	snprintf(n + old, add, "%s%s %s", old > 0 ? ", " : "", pid, comm);
+	s->others = n;
+	return 0;
+}
+
+/*
+ * For each listening or unconnected socket that has a holder, the holder's
+ * children that hold it too (nginx's, Apache's, gunicorn's workers), from
+ * /proc/PID/task/PID/children: a few files, not another walk of /proc.
+ * Each holder's children are read once.
+ */
+static void
+find_other_holders(const char *procdir, struct pdx_socket *v, size_t n)
+{
+	unsigned long *inos = NULL;
+	pid_t done[64];
+	size_t ndone = 0, i, j, k, m;
+	int procfd;
+
+	if ((procfd = open(procdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	if ((inos = malloc(MAX_CHILD_SOCKS * sizeof *inos)) == NULL)
+		goto out;
+	for (i = 0; i < n && ndone < sizeof done / sizeof *done; i++) {
+		char path[96], buf[4096], *p, *save = NULL;
+		pid_t holder = v[i].pid;
+		ssize_t len;
+		int fd, nchild = 0;
+
+		if (holder == 0 || (v[i].state != PDX_SS_LISTEN &&
+		    v[i].state != PDX_SS_CLOSE))
+			continue;
+		for (k = 0; k < ndone && done[k] != holder; k++)
+			;
+		if (k < ndone)
+			continue;
+		done[ndone++] = holder;
+		snprintf(path, sizeof path, "%ld/task/%ld/children",
+		    (long)holder, (long)holder);
+		if ((fd = openat(procfd, path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		len = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		for (p = strtok_r(buf, " \n", &save); p != NULL &&
+		    nchild < MAX_CHILDREN; p = strtok_r(NULL, " \n", &save)) {
+			char comm[32] = "?";
+			size_t ni;
+
+			if (!is_pid(p))
+				continue;
+			nchild++;
+			ni = socket_inodes(procfd, p, inos, MAX_CHILD_SOCKS);
+			if (ni == 0)
+				continue;
+			snprintf(path, sizeof path, "%s/comm", p);
+			if ((fd = openat(procfd, path, O_RDONLY | O_CLOEXEC)) >=
+			    0) {
+				if ((len = read(fd, comm, sizeof comm - 1)) > 0) {
+					comm[len] = '\0';
+					comm[strcspn(comm, "\n")] = '\0';
+				}
+				close(fd);
+			}
+			/* every socket of this holder that the child shares */
+			for (j = i; j < n; j++) {
+				if (v[j].pid != holder)
+					continue;
+				for (m = 0; m < ni; m++)
+					if (inos[m] == v[j].inode) {
+						(void)add_other(&v[j], p,
+						    comm);
+						break;
+					}
+			}
+		}
+	}
+out:
+	free(inos);
+	close(procfd);
+}
+
 int
 pdx_sockets_attribute_at(const char *procdir, struct pdx_socket *v, size_t n,
     struct pdx_attr_stats *stp)
@@ -526,6 +656,8 @@ pdx_sockets_attribute_at(const char *procdir, struct pdx_socket *v, size_t n,
 		st.permission = wanted - found;
 	else
 		st.no_process = wanted - found;
+	if (found > 0)
+		find_other_holders(procdir, v, n);
 	name_users(v, n);
 	if (stp != NULL)
 		*stp = st;

@@ -238,6 +238,7 @@ free_strings(struct pdx_socket *s)
 	free(s->user);
 	free(s->unit);
 	free(s->container);
+	free(s->others);
 }
 
 void
@@ -547,6 +548,7 @@ pdx_socket_json(const struct pdx_socket *s, struct pdx_db *db)
 	bad |= set_str(o, "cmdline", s->cmdline);
 	bad |= set_str(o, "unit", s->unit);
 	bad |= set_str(o, "container", s->container);
+	bad |= set_str(o, "other_holders", s->others);
 	if (db != NULL && pdx_brief(db, s->lport, s->proto, &b) == 0) {
 		json_t *svc = json_pack("{s:s, s:s, s:s}",
 		    "name", b.name != NULL ? b.name : "",

@@ -236,10 +236,27 @@ col_risk(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 static void
 col_pid(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 {
-	if (r->s->pid > 0)
-		cat_num(c, (unsigned long)r->s->pid);
-	else
+	const char *o = r->s->others;
+
+	if (r->s->pid <= 0) {
 		cat(c, "-");
+		return;
+	}
+	cat_num(c, (unsigned long)r->s->pid);
+	/* every holder, as ss -p shows them: "PID COMM, PID COMM" -> PIDs */
+	while (o != NULL && *o != '\0') {
+		size_t n = strspn(o, "0123456789");
+		char pid[16];
+
+		if (n == 0 || n >= sizeof pid)
+			break;
+		memcpy(pid, o, n);
+		pid[n] = '\0';
+		cat(c, ",");
+		cat(c, pid);
+		if ((o = strstr(o, ", ")) != NULL)
+			o += 2;
+	}
 }
 
 static void

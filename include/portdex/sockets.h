@@ -75,6 +75,12 @@ struct pdx_socket {
 	char		*user;		/* name of uid, or NULL */
 	char		*unit;		/* systemd unit, or NULL */
 	char		*container;	/* "docker:0123456789ab", or NULL */
+	/*
+	 * Other processes holding the same socket (a pre-forking server's
+	 * workers, children of pid): "PID COMM" entries joined by ", ", or
+	 * NULL when pid is the only holder found.
+	 */
+	char		*others;
 };
 
 struct pdx_sock_filter {

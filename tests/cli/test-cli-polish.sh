@@ -97,6 +97,39 @@ expect_eq "ls -p: one socket shown" 1 "$(json 'len(j["sockets"])')"
 expect_eq "ls -p: attribution counts the sockets shown" 1 "$(json 'j["attribution"]["sockets"]')"
 kill "$lpid" 2>/dev/null; wait "$lpid" 2>/dev/null
 
+# ---- a socket shared by a pre-forking server: every holder --------------
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+python3 - "$port" > "$T/kids" <<'EOF' &
+import os, socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+kids = []
+for _ in range(3):
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(20)
+        os._exit(0)
+    kids.append(pid)
+print(os.getpid(), " ".join(map(str, kids)), flush=True)
+time.sleep(20)
+for k in kids:
+    os.kill(k, 9)
+EOF
+ppid=$!
+for _ in $(seq 50); do [ -s "$T/kids" ] && break; sleep 0.1; done
+read -r parent k1 k2 k3 < "$T/kids"
+run_rc "$PORTDEX" ls -t -p "$port"
+expect_match "ls shows every holder's pid" "(^| )$parent,[0-9,]*$k1" "$OUT"
+for k in "$k2" "$k3"; do expect_match "ls shows worker $k" "[ ,]$k[ ,]" "$OUT"; done
+run_rc "$PORTDEX" --json ls -t -p "$port"
+expect_eq "JSON: three other holders" 3 "$(json 'len(j["sockets"][0]["other_holders"].split(", "))')"
+run_rc "$PORTDEX" "$port"
+expect_match "the card names the other holders" "also $k1 python3" "$(printf '%s' "$OUT" | tr -s ' \n' ' ')"
+kill "$ppid" 2>/dev/null
+pkill -P "$ppid" 2>/dev/null; wait "$ppid" 2>/dev/null
+
 # ---- damaged notes are never shown as "none" ----------------------------
 BAD=$T/bad-state.db
 PORTDEX_STATE=$BAD "$PORTDEX" note 645 "kept note" >/dev/null
