@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# One command from a fresh Debian 12 (as root) to a working portdex:
-# installs every dependency with apt-get, builds, builds the default
-# registry database from the sources Debian packages (Wireshark's IANA
-# services file, /etc/services, nmap's frequencies, RPC names) plus our
-# curated data, and shows the card of port 645.
+# One command from a fresh Debian 12 (as root, or with sudo) to a working
+# portdex: installs every dependency with apt-get, builds, builds the
+# default registry database from the IANA snapshot shipped in data/iana
+# (plus the names of Wireshark's services file and /etc/services, nmap's
+# frequencies, RPC names) and our curated data, and shows the card of
+# port 645.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
