@@ -205,8 +205,10 @@ headline(json_t *card)
 		return json_pack("{s:s, s:s, s:s}", "text", buf, "from",
 		    "iana", "iana_name", svc);
 	}
-	return json_pack("{s:s, s:s, s:s}", "text", "unassigned by IANA",
-	    "from", "none", "iana_name", "");
+	return json_pack("{s:s, s:s, s:s}", "text", strcmp(js(json_object_get(
+	    card, "registry"), "primary"), "services") == 0 ?
+	    "no name known (IANA's registry not loaded)" :
+	    "unassigned by IANA", "from", "none", "iana_name", "");
 }
 
 /* ---- the one-sentence summary ------------------------------------------ */

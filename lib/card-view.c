@@ -250,7 +250,13 @@ sec_official(json_t *card, json_t *b, int media)
 			    strlen(protos), "%s%s", *protos ? ", " : "",
 			    js(json_array_get(ts, j), "transport"));
 		}
-		if (*js(t, "was") != '\0')
+		if (strcmp(js(reg, "primary"), "services") == 0)
+			/* a services file knows names, not IANA's status */
+			snprintf(buf, sizeof buf, "%s", json_array_size(
+			    json_object_get(t, "iana")) > 0 ? "named in a "
+			    "services file; IANA's status unknown" : "not in "
+			    "the services file; IANA's status unknown");
+		else if (*js(t, "was") != '\0')
 			snprintf(buf, sizeof buf, "%s (was %s)",
 			    js(t, "status"), js(t, "was"));
 		else
@@ -259,8 +265,10 @@ sec_official(json_t *card, json_t *b, int media)
 		    protos, "text", buf));
 		rows = json_object_get(t, "iana");
 		if (json_array_size(rows) == 0)
-			add(b, para("No IANA row covers this port on these "
-			    "transports: it is unassigned."));
+			add(b, para(strcmp(js(reg, "primary"), "services") == 0 ?
+			    "No services-file entry covers this port." :
+			    "No IANA row covers this port on these transports: "
+			    "it is unassigned."));
 		for (k = 0; k < json_array_size(rows); k++)
 			add(b, iana_record(json_array_get(rows, k), media));
 	}

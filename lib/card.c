@@ -350,9 +350,9 @@ pdx_card(struct pdx_db *d, unsigned port, int protomask)
 	card = json_pack("{s:i, s:i, s:o, s:o}",
 	    "schema_version", PDX_CARD_SCHEMA, "port", port,
 	    "transports", transports, "range", range_info(port));
+	json_object_set_new(card, "registry", registry_info(d));
 	pdx_card_knowledge(d, card, port, protomask);
 	json_object_set_new(card, "check", check_commands(port));
-	json_object_set_new(card, "registry", registry_info(d));
 	return card;
 }
 

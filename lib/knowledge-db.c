@@ -358,6 +358,12 @@ pdx_card_knowledge(struct pdx_db *d, json_t *card, unsigned port,
 		for (st = 0; st <= PDX_ST_ASSIGNED; st++)
 			if (strcmp(pdx_status_name(st), sname) == 0)
 				break;
+		/* from a services file: IANA's status is not known */
+		if (json_string_value(json_object_get(json_object_get(card,
+		    "registry"), "primary")) != NULL && strcmp(
+		    json_string_value(json_object_get(json_object_get(card,
+		    "registry"), "primary")), "services") == 0)
+			st = PDX_ST_ASSIGNED;
 		r = pdx_risk_assess(d, port, proto, st);
 		lv = pdx_level_parse(json_string_value(
 		    json_object_get(r, "level")));

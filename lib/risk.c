@@ -414,12 +414,30 @@ static const char uses_sql[] =
 	"SELECT port_lo, port_hi, protomask, kind, confidence, official"
 	" FROM uses";
 
+/* Whether the registry's official rows came from a services file. */
+static int
+services_primary(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int yes = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key ="
+	    " 'primary'", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) !=
+	    NULL)
+		yes = strcmp((const char *)sqlite3_column_text(st, 0),
+		    "services") == 0;
+	sqlite3_finalize(st);
+	return yes;
+}
+
 int
 pdx_risk_fill(sqlite3 *db, uint32_t *words[PDX_NPROTO])
 {
 	uint8_t *flags[PDX_NPROTO];
 	struct risk_facts f;
-	int i, rc = -1;
+	int i, rc = -1, status_known;
 	unsigned p;
 
 	memset(flags, 0, sizeof flags);
@@ -433,13 +451,19 @@ pdx_risk_fill(sqlite3 *db, uint32_t *words[PDX_NPROTO])
 	if (has_table(db, "uses") && mark(db, uses_sql, flags, 0, 1) != 0)
 		goto out;
 	memset(&f, 0, sizeof f);
+	status_known = !services_primary(db);
 	for (i = 0; i < PDX_NPROTO; i++) {
 		f.proto = 1 << i;
 		for (p = 0; p < 65536; p++) {
 			uint32_t w = words[i][p];
 
 			f.port = p;
-			f.status = w & 0xff;
+			/*
+			 * Built from a services file, not IANA's CSV: no IANA
+			 * status is known, so none may raise a rule.
+			 */
+			f.status = status_known ? (int)(w & 0xff) :
+			    PDX_ST_ASSIGNED;
 			f.fam = family_of(p, f.proto);
 			facts_from_flags(&f, flags[i][p]);
 			words[i][p] = (w & ~0xfff0u) |

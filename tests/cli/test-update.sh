@@ -119,6 +119,12 @@ PORTDEX_DB=$T/svc.db run_rc "$PORTDEX" update --only --services "$T/services"
 expect_eq "services import" 0 "$RC"
 PORTDEX_DB=$T/svc.db run_rc "$PORTDEX" 645/tcp --json
 expect_eq "services primary" pssc "$(json 'j["transports"][0]["service"]')"
+# A services file is not IANA: said so, and no IANA status is derived
+expect_eq "services primary: registry says so" services "$(json 'j["registry"]["primary"]')"
+PORTDEX_DB=$T/svc.db run_rc "$PORTDEX" 4
+expect_match "services primary: the card says IANA's registry was not loaded" "IANA's registry was not loaded" "$OUT"
+expect_nomatch "services primary: no status rule from a status nobody knows" "no-living-service" "$OUT"
+expect_match "with IANA's rows 4 is unassigned and raises the rule" "no-living-service" "$("$PORTDEX" 4)"
 "$PORTDEX" export --format json > "$T/export.json"
 OUT=$(cat "$T/export.json")
 expect_eq "json export rows" 14500 "$(json 'len(j)')"
