@@ -42,6 +42,24 @@ json() {
 	printf '%s' "$OUT" | python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
 }
 
+# serve_on_loopback [ARGS...]: starts portdex serve on a free loopback port
+# (as nobody when root), sets SPID and URL, exits the test if it does not
+# start.  The caller kills SPID.
+serve_on_loopback() {
+	local runas=()
+	[ "$(id -u)" = 0 ] && runas=(--user nobody)
+	"$PORTDEX" serve "${runas[@]}" --listen 127.0.0.1:0 "$@" 2> "$T/serve.log" &
+	SPID=$!
+	URL=
+	for _ in $(seq "$START_TRIES"); do
+		URL=$(grep -Eo 'http://127\.0\.0\.1:[0-9]+' "$T/serve.log" | head -1)
+		[ -n "$URL" ] && break
+		kill -0 "$SPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -n "$URL" ] || { echo "FAIL: server did not start: $(cat "$T/serve.log")" >&2; exit 1; }
+}
+
 build_registry() {
 	if [ ! -f "$IANA" ]; then
 		echo "SKIP: $IANA not found (the shared test data)" >&2

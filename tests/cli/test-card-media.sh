@@ -11,20 +11,9 @@
 build_registry
 GOLDEN=$PDX_SRCDIR/tests/golden
 chmod 755 "$T"
-RUNAS=()
-[ "$(id -u)" = 0 ] && RUNAS=(--user nobody)
 SPID=
 trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-"$PORTDEX" serve "${RUNAS[@]}" --listen 127.0.0.1:0 2> "$T/serve.log" &
-SPID=$!
-URL=
-for _ in $(seq "$START_TRIES"); do
-	URL=$(grep -Eo 'http://127\.0\.0\.1:[0-9]+' "$T/serve.log" | head -1)
-	[ -n "$URL" ] && break
-	kill -0 "$SPID" 2>/dev/null || break
-	sleep 0.1
-done
-[ -n "$URL" ] || { echo "FAIL: server did not start: $(cat "$T/serve.log")" >&2; exit 1; }
+serve_on_loopback
 
 OUT=$(python3 - "$PORTDEX" "$URL" "$GOLDEN" "${PDX_GOLDEN_UPDATE:-0}" <<'EOF' 2>&1
 import html, json, os, random, re, subprocess, sys, urllib.request

@@ -23,21 +23,10 @@ ART=${PDX_BUILD:-$T}/artifacts/serve-browser
 rm -rf "$ART"
 mkdir -p "$ART"
 chmod 755 "$T"
-RUNAS=()
-[ "$(id -u)" = 0 ] && RUNAS=(--user nobody)
 SPID= CPID=
 trap '[ -n "$CPID" ] && kill "$CPID" 2>/dev/null; [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 
-"$PORTDEX" serve "${RUNAS[@]}" --listen 127.0.0.1:0 2> "$T/serve.log" &
-SPID=$!
-URL=
-for _ in $(seq "$START_TRIES"); do	# 10 s, 60 s under valgrind (lib.sh)
-	URL=$(grep -Eo 'http://127\.0\.0\.1:[0-9]+' "$T/serve.log" | head -1)
-	[ -n "$URL" ] && break
-	kill -0 "$SPID" 2>/dev/null || break
-	sleep 0.1
-done
-[ -n "$URL" ] || { echo "FAIL: server did not start: $(cat "$T/serve.log")" >&2; exit 1; }
+serve_on_loopback
 
 # The card of the first result, independently: what the CLI finds first.
 FIRST=$("$PORTDEX" find irc --json | python3 -c '
