@@ -295,6 +295,8 @@ has_table(sqlite3 *db, const char *name)
 	return yes;
 }
 
+#define PICK_MAX_USE_SPAN	1000
+
 static int
 load_uses(struct pick *pk, sqlite3 *db)
 {
@@ -313,7 +315,13 @@ load_uses(struct pick *pk, sqlite3 *db)
 		int lo = sqlite3_column_int(st, 0);
 		int hi = sqlite3_column_int(st, 1);
 
-		if (lo >= 0 && hi <= 65535 && lo <= hi)
+		/*
+		 * A pool a product allocates from (RTP media, libvirt's
+		 * displays, the dynamic RPC range: over PICK_MAX_USE_SPAN
+		 * ports) is no known use of any one port in it.
+		 */
+		if (lo >= 0 && hi <= 65535 && lo <= hi &&
+		    hi - lo <= PICK_MAX_USE_SPAN)
 			pdx_portset_add(&pk->uses, (unsigned)lo, (unsigned)hi);
 	}
 	sqlite3_finalize(st);

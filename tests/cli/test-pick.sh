@@ -34,7 +34,9 @@ for line in (l for fn in sorted(glob.glob(sys.argv[3] + '/*.tsv')) for l in open
     if line.startswith('#') or line.startswith('port\t') or not line.strip():
         continue
     lo, _, hi = line.split('\t')[0].partition('-')
-    used.update(range(int(lo), int(hi or lo) + 1))
+    # an allocation pool of over 1000 ports is no known use (pick.c)
+    if int(hi or lo) - int(lo) <= 1000:
+        used.update(range(int(lo), int(hi or lo) + 1))
 freq = {}
 nm = '/usr/share/nmap/nmap-services'
 if os.path.exists(nm):
