@@ -295,16 +295,63 @@ const char		*pdx_default_state_path(void);
  * database: WAL, a busy timeout, versioned schema.  NULL on error.
  */
 struct pdx_state	*pdx_state_open(const char *path);
+/*
+ * Opens an existing state database read-only for a command that only
+ * reads: no file is created or written (a file an older portdex left in
+ * WAL mode is turned to a rollback journal once).  Checks the schema: a
+ * damaged file, another application's database or a newer schema is an
+ * error naming the file and what to do.  NULL on error.
+ */
+struct pdx_state	*pdx_state_open_read(const char *path);
 void			 pdx_state_close(struct pdx_state *);
 void			*pdx_state_handle(struct pdx_state *);
+const char		*pdx_state_path(const struct pdx_state *);
+/*
+ * The copy kept before this open migrated the schema (PATH.before-
+ * migration, replaced by the next migration) and the version migrated
+ * from; NULL if there was no migration.
+ */
+const char		*pdx_state_backup(const struct pdx_state *, int *from);
+/* The schema version this portdex writes. */
+int			 pdx_state_schema_version(void);
+/* "; what to do" for an SQLite result code on the state database. */
+const char		*pdx_state_advice(int sqlite_rc);
 
 /* Notes: proto 0 means every transport.  Returns 0 / -1. */
 int	 pdx_note_add(struct pdx_state *, unsigned port, int proto,
 	    const char *text);
 /* Removes the notes of port (and proto, unless 0); returns how many. */
 int	 pdx_note_rm(struct pdx_state *, unsigned port, int proto);
-/* Notes of port (-1: all) whose text contains match (NULL: any). */
+/*
+ * Notes of port (-1: all) whose text contains match (NULL: any), ordered
+ * by port then id.  The first list (port -1 or a match) reads every note
+ * once into memory and later calls look up there (a read-write handle
+ * reads again when another connection changed the file); a single port
+ * asked first is one indexed query.  NULL with the error set (naming the
+ * file and what to do) if the notes cannot be read: never an empty list.
+ * The notes in the array are shared with the handle: do not change them.
+ */
 json_t	*pdx_notes(struct pdx_state *, int port, const char *match);
+/* Reads every note now (what pdx_notes does at the first list); 0 / -1. */
+int	 pdx_notes_load(struct pdx_state *);
+
+/*
+ * state-recover.c: PRAGMA integrity_check and the schema version of the
+ * file at path, as {"file", "ok", "integrity": [messages], "schema",
+ * "schema_known", "notes", "baseline", "votes"}; NULL if it cannot be
+ * opened at all (the error set).
+ */
+json_t	*pdx_state_check(const char *path);
+/*
+ * Builds a new state database from every row of the damaged one at path
+ * that can still be read (row by row: SQLite's recovery extension is not
+ * part of the library), renames the damaged file to PATH.damaged-
+ * YYYYMMDDTHHMMSSZ and puts the new one in its place.  Returns {"file",
+ * "damaged_copy", "saved": {"notes", "baseline", "votes", "vote_clients",
+ * "audit_kv", "audit_runs", "audit_run_listeners"}, "lost_pages": bool}
+ * or NULL with the error set (then nothing was moved).
+ */
+json_t	*pdx_state_recover(const char *path);
 
 #define PDX_IANA_URL \
 	"https://www.iana.org/assignments/service-names-port-numbers/" \

@@ -466,10 +466,9 @@ sec_notes(json_t *card, json_t *b, int media)
 	if (*js(card, "notes_error") != '\0') {
 		char msg[768];
 
-		snprintf(msg, sizeof msg, "Your notes could not be read: %s. "
-		    "They are not shown as empty: check the state database "
-		    "(sqlite3 FILE 'PRAGMA integrity_check').",
-		    js(card, "notes_error"));
+		snprintf(msg, sizeof msg, "Your notes could not be read: %s%s",
+		    js(card, "notes_error"), strstr(js(card, "notes_error"),
+		    "; ") != NULL ? "." : "; run 'portdex state check'.");
 		add(b, para(msg));
 		return;
 	}

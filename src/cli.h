@@ -66,6 +66,9 @@ int	 cmd_usage(const struct cmd_entry *);
 const struct cmd_entry *cmd_find(const char *name);
 void	 cmd_help(const struct cmd_entry *);
 
+/* main.c: says where the copy kept before a schema migration is. */
+void	 state_migrated(struct cmd_ctx *);
+
 /* render.c: text rendering of the card model. */
 void	 render_card(struct cmd_ctx *, json_t *card);
 void	 render_brief(struct cmd_ctx *, json_t *brief);

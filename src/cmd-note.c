@@ -1,9 +1,13 @@
 /*
  * cmd-note.c - `portdex note`: record, list and remove what you use a port
  * for.  Notes live in the state database (never rebuilt) and appear in the
- * card, in `find` and in --json.
+ * card, in `find` and in --json.  Listing opens the state read-only (it
+ * creates and writes nothing; no file is no notes); adding and removing
+ * open it read-write.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,6 +64,21 @@ print_notes(struct cmd_ctx *ctx, json_t *notes)
 	}
 }
 
+/* Opens the state for writing (or reading); main closes it. */
+static int
+open_state(struct cmd_ctx *ctx, int write)
+{
+	ctx->state = write ? pdx_state_open(ctx->state_path) :
+	    pdx_state_open_read(ctx->state_path);
+	if (ctx->state == NULL) {
+		out_error("note", "%s", pdx_last_error());
+		return -1;
+	}
+	if (write)
+		state_migrated(ctx);
+	return 0;
+}
+
 static int
 note_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -94,6 +113,8 @@ note_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			out_error("note", "%s", pdx_last_error());
 			return EXIT_USAGE;
 		}
+		if (open_state(ctx, 1) != 0)
+			return EXIT_USAGE;
 		if ((n = pdx_note_rm(ctx->state, port, proto)) < 0) {
 			out_error("note", "%s", pdx_last_error());
 			return EXIT_USAGE;
@@ -121,8 +142,12 @@ note_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			out_error("note", "%s", pdx_last_error());
 			return EXIT_USAGE;
 		}
-		if ((notes = pdx_notes(ctx->state, argc == 1 ? (int)port : -1,
-		    NULL)) == NULL) {
+		if (access(ctx->state_path, F_OK) != 0 && errno == ENOENT)
+			notes = json_array();	/* no state yet: no notes */
+		else if (open_state(ctx, 0) != 0)
+			return EXIT_USAGE;
+		else if ((notes = pdx_notes(ctx->state, argc == 1 ?
+		    (int)port : -1, NULL)) == NULL) {
 			out_error("note", "%s", pdx_last_error());
 			return EXIT_USAGE;
 		}
@@ -164,6 +189,8 @@ note_exec(struct cmd_ctx *ctx, int argc, char **argv)
 				strcat(text, " ");
 			strcat(text, argv[i]);
 		}
+		if (open_state(ctx, 1) != 0)
+			return EXIT_USAGE;
 		if (pdx_note_add(ctx->state, port, proto, text) != 0) {
 			out_error("note", "%s", pdx_last_error());
 			return EXIT_USAGE;
@@ -184,7 +211,7 @@ const struct cmd_entry cmd_note_entry = {
 	"note", NULL,
 	"PORT[/PROTO] TEXT... | --list [PORT] | --rm PORT[/PROTO]",
 	"record what you use a port for (who, why, since when)",
-	CMD_NEEDS_STATE | CMD_WRITES,
+	CMD_WRITES,	/* note opens the state itself: read-only to list */
 	note_exec,
 	"  PORT[/PROTO] TEXT    record a note (the transport is optional)\n"
 	"  PORT[/PROTO]         list the notes of a port\n"

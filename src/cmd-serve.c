@@ -147,6 +147,33 @@ open_listener(struct sockaddr_storage *ss, socklen_t len, char *name,
 
 /* ---- dropping privileges ------------------------------------------------ */
 
+/*
+ * A vote is a write transaction, and the state database's rollback
+ * journal is made beside the file: the user serve becomes must be able to
+ * create files in that directory (systemd's StateDirectory= gives it one).
+ */
+static char	*dir_of(const char *);
+
+static void
+warn_state_dir(const char *state_path, const struct passwd *pw)
+{
+	char *dir = dir_of(state_path);
+	struct stat sb;
+
+	if (dir == NULL || stat(dir, &sb) != 0) {
+		free(dir);
+		return;
+	}
+	if (!((sb.st_uid == pw->pw_uid && (sb.st_mode & S_IWUSR)) ||
+	    (sb.st_gid == pw->pw_gid && (sb.st_mode & S_IWGRP)) ||
+	    (sb.st_mode & S_IWOTH)))
+		fprintf(stderr, "portdex: serve: warning: %s cannot create "
+		    "files in %s, so votes cannot be stored (the state "
+		    "database's journal is made there): chown %s %s\n",
+		    pw->pw_name, dir, pw->pw_name, dir);
+	free(dir);
+}
+
 static int
 drop_user(const struct passwd *pw)
 {
@@ -593,6 +620,8 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		    "--user %s is root: give an unprivileged user", user);
 		return EXIT_USAGE;
 	}
+	if (pw != NULL && ctx->state != NULL && !ctx->quiet)
+		warn_state_dir(ctx->state_path, pw);
 	if (!is_loopback(&ss))
 		fprintf(stderr, "portdex: serve: warning: --listen %s is not "
 		    "a loopback address: anyone who can reach it can read these"

@@ -256,6 +256,21 @@ output_width(void)
 	return 80;
 }
 
+/* Says where the copy kept before a schema migration is (state.c). */
+void
+state_migrated(struct cmd_ctx *ctx)
+{
+	const char *copy;
+	int from;
+
+	if (ctx->state == NULL || ctx->quiet ||
+	    (copy = pdx_state_backup(ctx->state, &from)) == NULL)
+		return;
+	fprintf(stderr, "portdex: the state database %s was upgraded from "
+	    "schema %d to %d; the file as it was is kept as %s\n",
+	    ctx->state_path, from, pdx_state_schema_version(), copy);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -426,8 +441,12 @@ main(int argc, char **argv)
 	}
 	if (ctx.state_path == NULL)
 		ctx.state_path = pdx_default_state_path();
+	/*
+	 * A command that only reads opens the state read-only: it creates
+	 * and writes nothing, and a missing file is simply no notes.
+	 */
 	if ((cmd->flags & CMD_OPT_STATE) && access(ctx.state_path, F_OK) == 0 &&
-	    (ctx.state = pdx_state_open(ctx.state_path)) == NULL) {
+	    (ctx.state = pdx_state_open_read(ctx.state_path)) == NULL) {
 		/* never an empty answer: the user's notes exist but failed */
 		snprintf(ctx.state_error, sizeof ctx.state_error, "%s",
 		    pdx_last_error());
@@ -442,6 +461,7 @@ main(int argc, char **argv)
 			rc = EXIT_USAGE;
 			goto done;
 		}
+		state_migrated(&ctx);
 	}
 
 	optind = 0;	/* reset getopt for the command */

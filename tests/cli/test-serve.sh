@@ -10,6 +10,14 @@ command -v curl >/dev/null || { echo "SKIP: curl is not installed" >&2; exit 77;
 build_registry
 DB=$PORTDEX_DB
 STATE=$PORTDEX_STATE
+if [ "$(id -u)" = 0 ]; then
+	# votes are written by the user serve becomes: the state database's
+	# journal is made in its directory (as systemd's StateDirectory= gives)
+	mkdir "$T/state"
+	chown nobody "$T/state"
+	STATE=$T/state/state.db
+	export PORTDEX_STATE=$STATE
+fi
 # The server drops to nobody after opening everything; it must not need
 # to look the paths up again, but the directory may stay traversable.
 chmod 755 "$T"

@@ -1,0 +1,374 @@
+/*
+ * state-recover.c - checking and salvaging the state database: `state
+ * check` (PRAGMA integrity_check, the schema version, row counts) and
+ * `state recover`, which copies every row that can still be read from a
+ * damaged file into a new database, table by table and row by row (the
+ * SQLite library Debian ships has no recovery API: that extension lives
+ * in the sqlite3 shell), keeps the damaged file beside it with a
+ * timestamp and reports what was saved.  Opening and the schema are
+ * state.c's.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "portdex.h"
+
+/* The tables worth saving, their key and columns (schema version 3). */
+static const struct table {
+	const char	*name;
+	const char	*key;		/* ordering key, unique */
+	const char	*cols;
+	int		 rowid;		/* key is the rowid: gaps can be skipped */
+} tables[] = {
+	{ "notes", "id", "id, port, proto, text, author, created", 1 },
+	{ "audit_baseline", "proto, address, port",
+	  "proto, address, port, process, user, saved", 0 },
+	{ "votes", "port, choice", "port, choice, count", 0 },
+	{ "vote_clients", "rowid", "rowid, client, port, at", 1 },
+	{ "audit_kv", "key", "key, value", 0 },
+	{ "audit_runs", "id", "id, at, scope, listeners, findings, worst,"
+	  " complete", 1 },
+	{ "audit_run_listeners", "run, proto, address, port",
+	  "run, proto, address, port, process, user", 0 },
+};
+#define NTABLES (sizeof tables / sizeof *tables)
+
+static sqlite3 *
+open_ro(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	if (access(path, R_OK) != 0) {
+		pdx_set_error("%s: cannot be read: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		pdx_set_error("%s: %s", path, db != NULL ?
+		    sqlite3_errmsg(db) : "cannot open");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	/*
+	 * Read past what a normal open refuses (a file cut shorter than its
+	 * header says): the connection is read-only, nothing is written.
+	 */
+	sqlite3_exec(db, "PRAGMA writable_schema=ON", NULL, NULL, NULL);
+	return db;
+}
+
+/* One integer from sql, or -1 (errmsg in db). */
+static long long
+scalar(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+has_table(sqlite3 *db, const char *name)
+{
+	char sql[160];
+
+	long long n;
+
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE"
+	    " type = 'table' AND name = '%s'", name);
+	n = scalar(db, sql);
+	return n < 0 ? -1 : n > 0;	/* -1: the schema cannot be read */
+}
+
+json_t *
+pdx_state_check(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	json_t *r, *msgs;
+	struct stat sb;
+	long long v;
+	int rc, ok = 1;
+
+	if (stat(path, &sb) != 0) {
+		pdx_set_error("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((db = open_ro(path)) == NULL)
+		return NULL;
+	r = json_pack("{s:s, s:I}", "file", path, "bytes",
+	    (json_int_t)sb.st_size);
+	msgs = json_array();
+	if (sb.st_size == 0) {
+		json_array_append_new(msgs, json_string("the file is empty "
+		    "(0 bytes): whatever it held is gone"));
+		ok = 0;
+	} else if ((rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check(50)",
+	    -1, &st, NULL)) != SQLITE_OK) {
+		json_array_append_new(msgs, json_string(sqlite3_errmsg(db)));
+		ok = 0;
+	} else {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *m = (const char *)sqlite3_column_text(st,
+			    0);
+
+			if (m != NULL && strcmp(m, "ok") != 0) {
+				json_array_append_new(msgs, json_string(m));
+				ok = 0;
+			}
+		}
+		if (rc != SQLITE_DONE) {
+			json_array_append_new(msgs, json_string(
+			    sqlite3_errmsg(db)));
+			ok = 0;
+		}
+		sqlite3_finalize(st);
+	}
+	json_object_set_new(r, "integrity", msgs);
+	v = scalar(db, "PRAGMA user_version");
+	json_object_set_new(r, "schema", json_integer(v));
+	json_object_set_new(r, "schema_known", json_integer(
+	    pdx_state_schema_version()));
+	if (v > pdx_state_schema_version())
+		ok = 0;
+	if (sb.st_size > 0 && has_table(db, "notes") == 0) {
+		json_object_set_new(r, "portdex", json_false());
+		ok = 0;
+	} else
+		json_object_set_new(r, "portdex", json_boolean(sb.st_size > 0));
+	if (has_table(db, "notes") > 0)
+		json_object_set_new(r, "notes", json_integer(scalar(db,
+		    "SELECT count(*) FROM notes")));
+	if (has_table(db, "audit_baseline") > 0)
+		json_object_set_new(r, "baseline", json_integer(scalar(db,
+		    "SELECT count(*) FROM audit_baseline")));
+	if (has_table(db, "votes") > 0)
+		json_object_set_new(r, "votes", json_integer(scalar(db,
+		    "SELECT coalesce(sum(count), 0) FROM votes")));
+	json_object_set_new(r, "ok", json_boolean(ok));
+	sqlite3_close(db);
+	return r;
+}
+
+/* Copies the current row of from into ins (same column count). */
+static int
+copy_row(sqlite3_stmt *from, sqlite3_stmt *ins)
+{
+	int i, n = sqlite3_column_count(from);
+
+	sqlite3_reset(ins);
+	sqlite3_clear_bindings(ins);
+	for (i = 0; i < n; i++)
+		sqlite3_bind_value(ins, i + 1, sqlite3_column_value(from, i));
+	return sqlite3_step(ins) == SQLITE_DONE &&
+	    sqlite3_changes(sqlite3_db_handle(ins)) > 0;
+}
+
+/*
+ * Reads rows of sql (bound ?1 = after, for rowid scans) until the end or
+ * the first error; returns rows saved, *err set when it stopped early,
+ * *last the last rowid read.
+ */
+static long long
+scan(sqlite3 *src, const char *sql, long long after, sqlite3_stmt *ins,
+    int *err, long long *last)
+{
+	sqlite3_stmt *st;
+	long long saved = 0;
+	int rc;
+
+	*err = 0;
+	if (sqlite3_prepare_v2(src, sql, -1, &st, NULL) != SQLITE_OK) {
+		*err = 1;
+		return 0;
+	}
+	sqlite3_bind_int64(st, 1, after);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (last != NULL)
+			*last = sqlite3_column_int64(st, 0);
+		saved += copy_row(st, ins);
+	}
+	if (rc != SQLITE_DONE)
+		*err = 1;
+	sqlite3_finalize(st);
+	return saved;
+}
+
+/* Salvages one table; returns the rows saved, *lost set on damage. */
+static long long
+salvage(sqlite3 *src, sqlite3 *dst, const struct table *t, int *lost)
+{
+	sqlite3_stmt *ins;
+	char sql[512], isql[512], marks[64] = "";
+	long long saved = 0, last = -1, gap;
+	int err, i, ncols = 1;
+	const char *c;
+
+	if (has_table(src, t->name) <= 0) {
+		*lost = 1;
+		return 0;
+	}
+	for (c = t->cols; *c != '\0'; c++)
+		ncols += *c == ',';
+	for (i = 0; i < ncols; i++)
+		strcat(marks, i > 0 ? ",?" : "?");
+	snprintf(isql, sizeof isql, "INSERT OR IGNORE INTO %s(%s) VALUES (%s)",
+	    t->name, t->cols, marks);
+	if (sqlite3_prepare_v2(dst, isql, -1, &ins, NULL) != SQLITE_OK)
+		return 0;
+	if (t->rowid) {
+		/* forward; past a damaged run of rows, jump ever further */
+		snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE %s > ?1"
+		    " ORDER BY %s", t->cols, t->name, t->key, t->key);
+		saved += scan(src, sql, last, ins, &err, &last);
+		for (gap = 1; err && gap <= (1LL << 24); ) {
+			long long before = last;
+
+			*lost = 1;
+			saved += scan(src, sql, before + gap, ins, &err,
+			    &last);
+			if (!err)
+				break;
+			gap = last > before ? 1 : gap * 2;
+		}
+	} else {
+		snprintf(sql, sizeof sql, "SELECT %s FROM %s ORDER BY %s",
+		    t->cols, t->name, t->key);
+		saved += scan(src, sql, 0, ins, &err, NULL);
+	}
+	if (err) {
+		char desc[256], *p, keys[160];
+
+		/* the rows after the damage, read from the other end */
+		*lost = 1;
+		snprintf(keys, sizeof keys, "%s", t->key);
+		desc[0] = '\0';
+		for (p = strtok(keys, ", "); p != NULL; p = strtok(NULL,
+		    ", ")) {
+			if (desc[0] != '\0')
+				strcat(desc, ", ");
+			strcat(desc, p);
+			strcat(desc, " DESC");
+		}
+		snprintf(sql, sizeof sql, "SELECT %s FROM %s ORDER BY %s",
+		    t->cols, t->name, desc);
+		saved += scan(src, sql, 0, ins, &err, NULL);
+	}
+	sqlite3_finalize(ins);
+	return saved;
+}
+
+static int
+move_aside(const char *from, const char *to)
+{
+	if (rename(from, to) != 0 && errno != ENOENT) {
+		pdx_set_error("%s: cannot move it to %s: %s", from, to,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+json_t *
+pdx_state_recover(const char *path)
+{
+	static const char *const sides[] = { "-journal", "-wal", "-shm" };
+	struct pdx_state *ns;
+	sqlite3 *src, *dst;
+	json_t *r, *saved;
+	char tmp[PATH_MAX], aside[PATH_MAX], a2[PATH_MAX + 16],
+	    s2[PATH_MAX + 16], when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t i;
+	int lost = 0;
+
+	if ((src = open_ro(path)) == NULL)
+		return NULL;
+	/* another program's database is not ours to replace */
+	if (scalar(src, "SELECT count(*) FROM sqlite_master") > 0 &&
+	    has_table(src, "notes") == 0) {
+		pdx_set_error("%s: not a portdex state database (it has no "
+		    "notes table): nothing to recover; name the right file "
+		    "with --state", path);
+		sqlite3_close(src);
+		return NULL;
+	}
+	if (scalar(src, "PRAGMA user_version") > pdx_state_schema_version()) {
+		pdx_set_error("%s: schema version %lld is newer than this "
+		    "portdex knows (%d); recover it with a newer portdex",
+		    path, scalar(src, "PRAGMA user_version"),
+		    pdx_state_schema_version());
+		sqlite3_close(src);
+		return NULL;
+	}
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
+	if (snprintf(tmp, sizeof tmp, "%s.recovering", path) >=
+	    (int)sizeof tmp || snprintf(aside, sizeof aside, "%s.damaged-%s",
+	    path, when) >= (int)sizeof aside) {
+		pdx_set_error("%s: path too long", path);
+		sqlite3_close(src);
+		return NULL;
+	}
+	unlink(tmp);
+	if ((ns = pdx_state_open(tmp)) == NULL) {
+		sqlite3_close(src);
+		return NULL;
+	}
+	dst = pdx_state_handle(ns);
+	sqlite3_exec(dst, "BEGIN", NULL, NULL, NULL);
+	saved = json_object();
+	for (i = 0; i < NTABLES; i++)
+		json_object_set_new(saved, tables[i].name, json_integer(
+		    salvage(src, dst, &tables[i], &lost)));
+	sqlite3_close(src);
+	json_object_set_new(saved, "votes_cast", json_integer(scalar(dst,
+	    "SELECT coalesce(sum(count), 0) FROM votes")));
+	/* run listeners whose run was lost cannot stand alone */
+	sqlite3_exec(dst, "DELETE FROM audit_run_listeners WHERE run NOT IN"
+	    " (SELECT id FROM audit_runs)", NULL, NULL, NULL);
+	if (sqlite3_exec(dst, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		pdx_set_error("%s: %s", tmp, sqlite3_errmsg(dst));
+		pdx_state_close(ns);
+		unlink(tmp);
+		json_decref(saved);
+		return NULL;
+	}
+	pdx_state_close(ns);
+	/* the damaged file and whatever journal it had, kept together */
+	if (move_aside(path, aside) != 0) {
+		unlink(tmp);
+		json_decref(saved);
+		return NULL;
+	}
+	for (i = 0; i < sizeof sides / sizeof *sides; i++) {
+		snprintf(a2, sizeof a2, "%s%s", aside, sides[i]);
+		snprintf(s2, sizeof s2, "%s%s", path, sides[i]);
+		move_aside(s2, a2);
+	}
+	if (rename(tmp, path) != 0) {
+		pdx_set_error("%s: cannot put the recovered database in place:"
+		    " %s (it is %s; the damaged one is %s)", path,
+		    strerror(errno), tmp, aside);
+		json_decref(saved);
+		return NULL;
+	}
+	r = json_pack("{s:s, s:s, s:o, s:b}", "file", path, "damaged_copy",
+	    aside, "saved", saved, "lost_rows", lost);
+	return r;
+}
