@@ -170,6 +170,15 @@ copy_row(sqlite3_stmt *from, sqlite3_stmt *ins)
 {
 	int i, n = sqlite3_column_count(from);
 
+	/*
+	 * A text with a NUL byte is a page cut short or overwritten (no
+	 * portdex text holds one): that row is lost, not half-saved.
+	 */
+	for (i = 0; i < n; i++)
+		if (sqlite3_column_type(from, i) == SQLITE_TEXT &&
+		    strlen((const char *)sqlite3_column_text(from, i)) !=
+		    (size_t)sqlite3_column_bytes(from, i))
+			return 0;
 	sqlite3_reset(ins);
 	sqlite3_clear_bindings(ins);
 	for (i = 0; i < n; i++)

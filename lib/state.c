@@ -208,8 +208,7 @@ schema_version(struct pdx_state *s, int *version)
 
 /*
  * Copies the database to PATH.before-migration (one copy, replaced by the
- * next migration) with SQLite's backup API, inside the caller's write
- * transaction so nothing changes under it.
+ * next migration) with SQLite's backup API (a consistent snapshot).
  */
 static int
 keep_copy(struct pdx_state *s, int from)
@@ -266,15 +265,17 @@ migrate(struct pdx_state *s)
 	int version = 0, i;
 	char sql[64];
 
+	/* the copy first: SQLite's backup cannot read inside our write */
+	if (schema_version(s, &version) != 0)
+		return -1;
+	if (version == NMIGRATIONS)
+		return 0;
+	if (version > 0 && keep_copy(s, version) != 0)
+		return -1;
 	if (state_exec(s, "BEGIN IMMEDIATE") != 0)
 		return -1;
+	/* another process may have migrated it meanwhile */
 	if (schema_version(s, &version) != 0) {
-		state_exec(s, "ROLLBACK");
-		return -1;
-	}
-	if (version == NMIGRATIONS)
-		return state_exec(s, "COMMIT");
-	if (version > 0 && keep_copy(s, version) != 0) {
 		state_exec(s, "ROLLBACK");
 		return -1;
 	}
