@@ -172,13 +172,12 @@ static int
 schema_version(struct pdx_state *s, int *version)
 {
 	sqlite3_stmt *st;
-	int rc, has_notes = 0;
+	int rc;
 
+	/* the header's field: no schema parse (a reader's whole check) */
 	*version = 0;
-	if ((rc = sqlite3_prepare_v2(s->db, "SELECT (SELECT user_version FROM"
-	    " pragma_user_version), EXISTS (SELECT 1 FROM sqlite_master WHERE"
-	    " type = 'table' AND name = 'notes'), (SELECT count(*) FROM"
-	    " sqlite_master)", -1, &st, NULL)) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL)
+	    != SQLITE_OK) {
 		state_fail(s->path, s->db, sqlite3_extended_errcode(s->db));
 		return -1;
 	}
@@ -188,14 +187,6 @@ schema_version(struct pdx_state *s, int *version)
 		return -1;
 	}
 	*version = sqlite3_column_int(st, 0);
-	has_notes = sqlite3_column_int(st, 1);
-	if (!has_notes && (*version != 0 || sqlite3_column_int(st, 2) != 0)) {
-		sqlite3_finalize(st);
-		pdx_set_error("%s: not a portdex state database (it has no "
-		    "notes table); name another file with --state or "
-		    "$PORTDEX_STATE", s->path);
-		return -1;
-	}
 	sqlite3_finalize(st);
 	if (*version > NMIGRATIONS) {
 		pdx_set_error("%s: schema version %d is newer than this "
@@ -204,6 +195,30 @@ schema_version(struct pdx_state *s, int *version)
 		return -1;
 	}
 	return 0;
+}
+
+/* Whether the file is another application's database (its error set). */
+static int
+foreign(struct pdx_state *s)
+{
+	sqlite3_stmt *st;
+	int r = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT NOT EXISTS (SELECT 1 FROM"
+	    " sqlite_master WHERE type = 'table' AND name = 'notes') AND"
+	    " EXISTS (SELECT 1 FROM sqlite_master)", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		state_fail(s->path, s->db, sqlite3_extended_errcode(s->db));
+		return 1;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0)) {
+		pdx_set_error("%s: not a portdex state database (it has no "
+		    "notes table); name another file with --state or "
+		    "$PORTDEX_STATE", s->path);
+		r = 1;
+	}
+	sqlite3_finalize(st);
+	return r;
 }
 
 /*
@@ -266,7 +281,7 @@ migrate(struct pdx_state *s)
 	char sql[64];
 
 	/* the copy first: SQLite's backup cannot read inside our write */
-	if (schema_version(s, &version) != 0)
+	if (schema_version(s, &version) != 0 || foreign(s))
 		return -1;
 	if (version == NMIGRATIONS)
 		return 0;
@@ -375,15 +390,20 @@ pdx_state_open_read(const char *path)
 			return NULL;
 		}
 		sqlite3_busy_timeout(s->db, 10000);
-		if ((rc = schema_version(s, &version)) == 0 && version == 0) {
+		if ((rc = schema_version(s, &version)) == 0 && version == 0 &&
+		    !foreign(s)) {
 			/* portdex never leaves a state database empty */
 			pdx_set_error("%s: empty, no notes table (the file was "
 			    "cut short or is not the one portdex wrote); run "
 			    "'portdex state check'", path);
 			pdx_state_close(s);
 			return NULL;
-		} else if (rc == 0)
+		} else if (rc == 0 && version > 0)
 			return s;
+		else if (rc == 0) {
+			pdx_state_close(s);	/* another application's */
+			return NULL;
+		}
 		/*
 		 * A hot journal (a writer died mid-transaction) needs a
 		 * writer to roll it back: one read-write open does that.
@@ -522,7 +542,9 @@ query_notes(struct pdx_state *s, int port)
 	if (sqlite3_prepare_v2(s->db, "SELECT port, proto, text, author,"
 	    " created, id FROM notes WHERE (?1 < 0 OR port = ?1)"
 	    " ORDER BY port, id", -1, &st, NULL) != SQLITE_OK) {
-		state_fail(s->path, s->db, sqlite3_extended_errcode(s->db));
+		if (!foreign(s))
+			state_fail(s->path, s->db,
+			    sqlite3_extended_errcode(s->db));
 		return NULL;
 	}
 	sqlite3_bind_int(st, 1, port);
