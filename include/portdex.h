@@ -329,11 +329,16 @@ int	 pdx_note_rm(struct pdx_state *, unsigned port, int proto);
  * reads again when another connection changed the file); a single port
  * asked first is one indexed query.  NULL with the error set (naming the
  * file and what to do) if the notes cannot be read: never an empty list.
- * The notes in the array are shared with the handle: do not change them.
  */
 json_t	*pdx_notes(struct pdx_state *, int port, const char *match);
 /* Reads every note now (what pdx_notes does at the first list); 0 / -1. */
 int	 pdx_notes_load(struct pdx_state *);
+/*
+ * The text of the first note of port for proto (or for every transport),
+ * from the notes read once (pdx_notes_load); NULL if none or unreadable.
+ * Borrowed: valid until the next note is added or removed.
+ */
+const char *pdx_note_text(struct pdx_state *, unsigned port, int proto);
 
 /*
  * state-recover.c: PRAGMA integrity_check and the schema version of the

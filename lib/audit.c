@@ -109,6 +109,14 @@ struct audit {
 	time_t			 baseline_saved;
 	json_t			*notes;		/* array, or NULL */
 	json_t			*baseline;	/* key -> saved time */
+	/* the registry's malware rows, read once per run (malware_names) */
+	struct mal_row {
+		unsigned	 lo, hi;
+		int		 mask;
+		char		*name;
+	}			*mal;
+	size_t			 nmal;
+	int			 mal_read;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -235,40 +243,78 @@ struct check_arg {
 	size_t			 size;
 };
 
-/* The names of the malware curated for the port, joined ("" if none). */
+/*
+ * Reads the registry's malware rows once per run, ordered by name: a
+ * listener's names are then found in memory (a range query per listener
+ * walked most of the uses index).  On failure there are none.
+ */
 static void
-malware_names(struct audit *a, const struct listener *l, char *buf,
-    size_t size)
+read_malware(struct audit *a)
 {
-	static const char q[] = "SELECT DISTINCT name FROM uses WHERE"
-	    " kind = 'malware' AND port_lo <= ?1 AND port_hi >= ?1"
-	    " AND (protomask & ?2) ORDER BY name";
+	static const char q[] = "SELECT port_lo, port_hi, protomask, name"
+	    " FROM uses WHERE kind = 'malware' ORDER BY name";
 	sqlite3_stmt *st;
-	size_t used = 0;
 	const char *e = pdx_last_error();
 	char saved[256];
+	size_t cap = 0;
 
-	buf[0] = '\0';
+	a->mal_read = 1;
 	snprintf(saved, sizeof saved, "%s", e != NULL ? e : "");
 	if (a->db == NULL || pdx_db_prepare(a->db, q, &st) != 0) {
 		pdx_set_error("%s", saved);
 		return;
 	}
-	sqlite3_bind_int(st, 1, (int)l->s->lport);
-	sqlite3_bind_int(st, 2, l->s->proto);
-	while (sqlite3_step(st) == SQLITE_ROW && used + 4 < size) {
-		const char *n = (const char *)sqlite3_column_text(st, 0);
-		int k;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *n = (const char *)sqlite3_column_text(st, 3);
+		struct mal_row *r;
 
 		if (n == NULL)
 			continue;
+		if (a->nmal == cap) {
+			struct mal_row *m = realloc(a->mal, (cap = cap * 2 +
+			    64) * sizeof *m);
+
+			if (m == NULL)
+				break;
+			a->mal = m;
+		}
+		r = &a->mal[a->nmal];
+		r->lo = (unsigned)sqlite3_column_int(st, 0);
+		r->hi = (unsigned)sqlite3_column_int(st, 1);
+		r->mask = sqlite3_column_int(st, 2);
+		if ((r->name = strdup(n)) == NULL)
+			break;
+		a->nmal++;
+	}
+	sqlite3_finalize(st);
+}
+
+/* The names of the malware curated for the port, joined ("" if none). */
+static void
+malware_names(struct audit *a, const struct listener *l, char *buf,
+    size_t size)
+{
+	const char *last = NULL;
+	size_t used = 0, i;
+
+	buf[0] = '\0';
+	if (!a->mal_read)
+		read_malware(a);
+	for (i = 0; i < a->nmal && used + 4 < size; i++) {
+		const struct mal_row *r = &a->mal[i];
+		int k;
+
+		if (r->lo > l->s->lport || r->hi < l->s->lport ||
+		    !(r->mask & l->s->proto) ||
+		    (last != NULL && strcmp(last, r->name) == 0))
+			continue;
 		k = snprintf(buf + used, size - used, "%s%s",
-		    used > 0 ? ", " : "", n);
+		    used > 0 ? ", " : "", r->name);
 		if (k < 0 || (size_t)k >= size - used)
 			break;
 		used += (size_t)k;
+		last = r->name;
 	}
-	sqlite3_finalize(st);
 }
 
 static int
@@ -856,26 +902,6 @@ read_exe(struct audit *a, struct listener *l)
 }
 
 static int
-note_covers(json_t *notes, unsigned port, int proto)
-{
-	json_t *n;
-	size_t i;
-
-	json_array_foreach(notes, i, n) {
-		const char *t = json_string_value(json_object_get(n,
-		    "transport"));
-
-		if (json_integer_value(json_object_get(n, "port")) !=
-		    (json_int_t)port || t == NULL)
-			continue;
-		if (strcmp(t, "any") == 0 ||
-		    strcmp(t, pdx_proto_name(proto)) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static int
 state_error(sqlite3 *db)
 {
 	pdx_set_error("state database: %s", sqlite3_errmsg(db));
@@ -1164,7 +1190,7 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 	if (o->ports != NULL && pdx_portset_parse(&ps, o->ports) != 0)
 		return NULL;
 	if (state != NULL) {
-		if ((a.notes = pdx_notes(state, -1, NULL)) == NULL)
+		if (pdx_notes_load(state) != 0)	/* once, not per listener */
 			goto fail;
 		if (load_baseline(&a) != 0)
 			goto fail;
@@ -1204,8 +1230,9 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 				l->tool = tool_match(base_name(l->exe), 1);
 		} else
 			no_pid++;
-		if (a.notes != NULL)
-			l->noted = note_covers(a.notes, s->lport, s->proto);
+		if (state != NULL)
+			l->noted = pdx_note_text(state, s->lport, s->proto)
+			    != NULL;
 		if (a.have_baseline) {
 			char key[128];
 
@@ -1387,6 +1414,9 @@ out:
 	free(ls);
 	json_decref(a.notes);
 	json_decref(a.baseline);
+	for (i = 0; i < a.nmal; i++)
+		free(a.mal[i].name);
+	free(a.mal);
 	return doc;
 }
 

@@ -29,12 +29,32 @@ struct pdx_state {
 	sqlite3		*db;
 	char		*path;
 	int		 readonly;	/* opened by pdx_state_open_read */
-	json_t		*all;		/* every note by port, id (or NULL) */
+	/* every note by port, id, once read (all is non-NULL then) */
+	struct note_row {
+		int	 id, port, proto;
+		char	*text, *author, *created;
+	}		*all;
+	size_t		 nall;
 	sqlite3_stmt	*dv;		/* PRAGMA data_version (read-write) */
 	long long	 dv_at;		/* data_version when all was read */
 	int		 migrated_from;	/* schema version before a migration */
 	char		 backup[PATH_MAX];	/* copy kept before it, or "" */
 };
+
+static void
+free_rows(struct pdx_state *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nall; i++) {
+		free(s->all[i].text);
+		free(s->all[i].author);
+		free(s->all[i].created);
+	}
+	free(s->all);
+	s->all = NULL;
+	s->nall = 0;
+}
 
 /* Each step moves the schema from version i to i + 1; never edit one. */
 static const char *const migrations[] = {
@@ -444,7 +464,7 @@ pdx_state_close(struct pdx_state *s)
 {
 	if (s == NULL)
 		return;
-	json_decref(s->all);
+	free_rows(s);
 	sqlite3_finalize(s->dv);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
@@ -494,8 +514,7 @@ pdx_note_add(struct pdx_state *s, unsigned port, int proto, const char *text)
 	sqlite3_bind_text(st, 5, when, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	json_decref(s->all);
-	s->all = NULL;
+	free_rows(s);
 	if (rc != SQLITE_DONE) {
 		state_fail(s->path, s->db, sqlite3_extended_errcode(s->db));
 		return -1;
@@ -518,8 +537,7 @@ pdx_note_rm(struct pdx_state *s, unsigned port, int proto)
 	sqlite3_bind_int(st, 2, proto);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	json_decref(s->all);
-	s->all = NULL;
+	free_rows(s);
 	if (rc != SQLITE_DONE) {
 		state_fail(s->path, s->db, sqlite3_extended_errcode(s->db));
 		return -1;
@@ -527,16 +545,39 @@ pdx_note_rm(struct pdx_state *s, unsigned port, int proto)
 	return sqlite3_changes(s->db);
 }
 
-/*
- * Runs the notes query (port < 0: every note) into a new array ordered by
- * port, then id; NULL with the error set if any step fails, so a damaged
- * page is never mistaken for the end of the notes.
- */
+/* A note as the API gives it (json_pack's format parsing costs more). */
 static json_t *
-query_notes(struct pdx_state *s, int port)
+note_json(int id, int port, int proto, const char *text, const char *author,
+    const char *created)
+{
+	json_t *o = json_object();
+
+	json_object_set_new_nocheck(o, "id", json_integer(id));
+	json_object_set_new_nocheck(o, "port", json_integer(port));
+	json_object_set_new_nocheck(o, "transport", json_string(proto == 0 ?
+	    "any" : pdx_proto_name(proto)));
+	json_object_set_new_nocheck(o, "text", json_string(text != NULL ?
+	    text : ""));
+	json_object_set_new_nocheck(o, "author", json_string(author != NULL ?
+	    author : ""));
+	json_object_set_new_nocheck(o, "created", json_string(created !=
+	    NULL ? created : ""));
+	return o;
+}
+
+/*
+ * Runs the notes query (port < 0: every note) ordered by port, then id:
+ * into a new JSON array (rows NULL) or into the handle's rows.  NULL / -1
+ * with the error set if any step fails, so a damaged page is never
+ * mistaken for the end of the notes.
+ */
+static int
+query_notes(struct pdx_state *s, int port, json_t **out)
 {
 	sqlite3_stmt *st;
-	json_t *a;
+	struct note_row *rows = NULL;
+	size_t n = 0, cap = 0;
+	json_t *a = NULL;
 	int rc;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT port, proto, text, author,"
@@ -545,33 +586,72 @@ query_notes(struct pdx_state *s, int port)
 		if (!foreign(s))
 			state_fail(s->path, s->db,
 			    sqlite3_extended_errcode(s->db));
-		return NULL;
+		return -1;
 	}
 	sqlite3_bind_int(st, 1, port);
-	a = json_array();
+	if (out != NULL)
+		a = json_array();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *text = (const char *)sqlite3_column_text(st, 2);
 		const char *author = (const char *)sqlite3_column_text(st, 3);
 		const char *created = (const char *)sqlite3_column_text(st, 4);
+		struct note_row *r;
 
-		json_array_append_new(a, json_pack(
-		    "{s:i, s:i, s:s, s:s, s:s, s:s}",
-		    "id", sqlite3_column_int(st, 5),
-		    "port", sqlite3_column_int(st, 0),
-		    "transport", sqlite3_column_int(st, 1) == 0 ? "any" :
-		    pdx_proto_name(sqlite3_column_int(st, 1)),
-		    "text", text != NULL ? text : "",
-		    "author", author != NULL ? author : "",
-		    "created", created != NULL ? created : ""));
+		if (out != NULL) {
+			json_array_append_new(a, note_json(
+			    sqlite3_column_int(st, 5), sqlite3_column_int(st,
+			    0), sqlite3_column_int(st, 1), text, author,
+			    created));
+			continue;
+		}
+		if (n == cap) {
+			struct note_row *m = realloc(rows, (cap = cap * 2 + 64) *
+			    sizeof *m);
+
+			if (m == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			rows = m;
+		}
+		r = &rows[n++];
+		r->id = sqlite3_column_int(st, 5);
+		r->port = sqlite3_column_int(st, 0);
+		r->proto = sqlite3_column_int(st, 1);
+		r->text = strdup(text != NULL ? text : "");
+		r->author = strdup(author != NULL ? author : "");
+		r->created = strdup(created != NULL ? created : "");
+		if (r->text == NULL || r->author == NULL || r->created ==
+		    NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
 	}
 	if (rc != SQLITE_DONE) {
-		state_fail(s->path, s->db, rc);
+		state_fail(s->path, s->db, rc == SQLITE_NOMEM ? rc :
+		    sqlite3_extended_errcode(s->db));
 		sqlite3_finalize(st);
 		json_decref(a);
-		return NULL;
+		free_rows(s);
+		s->all = rows;
+		s->nall = n;
+		free_rows(s);
+		return -1;
 	}
 	sqlite3_finalize(st);
-	return a;
+	if (out != NULL)
+		*out = a;
+	else {
+		free_rows(s);
+		/* an empty result still marks the notes as read */
+		s->all = rows != NULL ? rows : calloc(1, sizeof *rows);
+		s->nall = n;
+		if (s->all == NULL) {
+			pdx_set_error("out of memory");
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Whether another connection changed the file since the notes were read. */
@@ -610,59 +690,68 @@ contains(const char *hay, const char *m)
 int
 pdx_notes_load(struct pdx_state *s)
 {
-	json_t *a;
-
 	if (s->all != NULL && !changed_elsewhere(s))
 		return 0;
 	if (!s->readonly && s->dv == NULL)
 		changed_elsewhere(s);	/* remember the version read */
-	if ((a = query_notes(s, -1)) == NULL)
-		return -1;
-	json_decref(s->all);
-	s->all = a;
-	return 0;
+	return query_notes(s, -1, NULL);
+}
+
+/* Index of the first loaded note of port (nall if none). */
+static size_t
+first_of(const struct pdx_state *s, int port)
+{
+	size_t lo = 0, hi = s->nall;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->all[mid].port < port)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 json_t *
 pdx_notes(struct pdx_state *s, int port, const char *match)
 {
 	json_t *a;
-	size_t lo, hi, i;
+	size_t i;
 
 	/*
 	 * One port's notes before any list was asked for (a card): the
 	 * indexed query is cheaper than reading every note.
 	 */
 	if (s->all == NULL && port >= 0 && match == NULL)
-		return query_notes(s, port);
+		return query_notes(s, port, &a) == 0 ? a : NULL;
 	if (pdx_notes_load(s) != 0)
 		return NULL;
-	lo = 0;
-	hi = json_array_size(s->all);
-	if (port >= 0) {
-		/* sorted by port: the first note of port */
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (json_integer_value(json_object_get(json_array_get(
-			    s->all, mid), "port")) < port)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		hi = json_array_size(s->all);
-	}
 	a = json_array();
-	for (i = lo; i < hi; i++) {
-		json_t *n = json_array_get(s->all, i);
+	for (i = port >= 0 ? first_of(s, port) : 0; i < s->nall; i++) {
+		const struct note_row *r = &s->all[i];
 
-		if (port >= 0 && json_integer_value(json_object_get(n,
-		    "port")) != port)
+		if (port >= 0 && r->port != port)
 			break;
-		if (match != NULL && !contains(json_string_value(
-		    json_object_get(n, "text")), match))
+		if (match != NULL && !contains(r->text, match))
 			continue;
-		json_array_append(a, n);
+		json_array_append_new(a, note_json(r->id, r->port, r->proto,
+		    r->text, r->author, r->created));
 	}
 	return a;
+}
+
+const char *
+pdx_note_text(struct pdx_state *s, unsigned port, int proto)
+{
+	size_t i;
+
+	if (s == NULL || pdx_notes_load(s) != 0)
+		return NULL;
+	for (i = first_of(s, (int)port); i < s->nall &&
+	    s->all[i].port == (int)port; i++)
+		if (s->all[i].proto == 0 || s->all[i].proto == proto)
+			return s->all[i].text;
+	return NULL;
 }

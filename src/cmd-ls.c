@@ -324,48 +324,18 @@ static const struct ls_col {
 /* ---- the state database hook ---------------------------------------- */
 
 /*
- * Every note, read once per command (one query, sorted by port), not once
- * per socket: at ten thousand sockets the per-socket query was most of
- * the time.  NULL when there is no state database.
- */
-static json_t *ls_notes;
-
-/*
  * Your note about a socket's port (state database, `portdex note`): the
- * first one for its transport or for any transport, truncated to fit a
- * column.  Returns malloc'd text, or NULL when there is none.
+ * first one for its transport or for any transport, from the notes the
+ * library read once for the command (not a query per socket).  Returns
+ * malloc'd text, or NULL when there is none.
  */
 static char *
 ls_note(struct cmd_ctx *ctx, const struct pdx_socket *s)
 {
-	json_t *notes = ls_notes, *best = NULL;
-	size_t lo = 0, hi = json_array_size(notes), i;
+	const char *t = ctx->state != NULL ? pdx_note_text(ctx->state,
+	    s->lport, s->proto) : NULL;
 
-	(void)ctx;
-	/* the notes are sorted by port: find the port's first one */
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (json_integer_value(json_object_get(json_array_get(notes,
-		    mid), "port")) < (json_int_t)s->lport)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (i = lo; i < json_array_size(notes) && best == NULL; i++) {
-		json_t *n = json_array_get(notes, i);
-		const char *t = json_string_value(json_object_get(n,
-		    "transport"));
-
-		if (json_integer_value(json_object_get(n, "port")) !=
-		    (json_int_t)s->lport)
-			break;
-		if (t != NULL && (strcmp(t, "any") == 0 ||
-		    strcmp(t, pdx_proto_name(s->proto)) == 0))
-			best = n;
-	}
-	return best != NULL ? strdup(json_string_value(json_object_get(best,
-	    "text"))) : NULL;
+	return t != NULL ? strdup(t) : NULL;
 }
 
 static void
@@ -766,8 +736,8 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	named_ns = o.f.netns != NULL || o.all_netns;
 	if (list_all(&o, &v, &n, &backend) < 0)
 		return EXIT_USAGE;
-	if (ctx->state != NULL && (ls_notes = pdx_notes(ctx->state, -1,
-	    NULL)) == NULL && !ctx->quiet)
+	if (ctx->state != NULL && pdx_notes_load(ctx->state) != 0 &&
+	    !ctx->quiet)
 		fprintf(stderr, "portdex: ls: your notes could not be read: "
 		    "%s\n", pdx_last_error());
 	memset(&st, 0, sizeof st);
@@ -849,7 +819,5 @@ done:
 		free(rows[i].note);
 	free(rows);
 	pdx_sockets_free(v, n);
-	json_decref(ls_notes);
-	ls_notes = NULL;
 	return rc;
 }
