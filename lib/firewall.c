@@ -1610,9 +1610,15 @@ pub_walk(struct pubwalk *pw, const struct fw_chain *c, int l4, json_t *ports,
 				} else if ((x = json_object_get(left,
 				    "meta")) != NULL && jstr(x, "key") !=
 				    NULL && strcmp(jstr(x, "key"),
-				    "l4proto") == 0)
-					rl4 = l4_number(json_object_get(m,
+				    "l4proto") == 0) {
+					int n4 = l4_number(json_object_get(m,
 					    "right"));
+
+					if (l4 != 0 && n4 >= 0 && n4 != l4)
+						break;	/* not this path's */
+					if (n4 >= 0)
+						rl4 = n4;
+				}
 				continue;
 			}
 			name = json_object_iter_key(json_object_iter(st));
@@ -1632,6 +1638,36 @@ pub_walk(struct pubwalk *pw, const struct fw_chain *c, int l4, json_t *ports,
 
 				if (t != NULL)
 					pub_walk(pw, t, rl4, rports, depth + 1);
+				break;
+			}
+			if (strcmp(name, "vmap") == 0) {
+				/* kube-proxy's load balancing: every branch */
+				json_t *d = json_object_get(json_object_get(st,
+				    "vmap"), "data"), *el, *vd;
+				size_t q;
+
+				if (json_is_string(d) && json_string_value(
+				    d)[0] == '@')
+					d = json_object_get(find_set(pw->rs,
+					    c->family, c->table,
+					    json_string_value(d) + 1), "elem");
+				else
+					d = json_object_get(d, "set");
+				json_array_foreach(d, q, el) {
+					const struct fw_chain *t;
+
+					vd = json_array_get(el, 1);
+					if ((x = json_object_get(vd, "jump")) ==
+					    NULL && (x = json_object_get(vd,
+					    "goto")) == NULL)
+						continue;
+					t = find_chain(pw->rs, c->family,
+					    c->table, jstr(x, "target") != NULL ?
+					    jstr(x, "target") : "");
+					if (t != NULL)
+						pub_walk(pw, t, rl4, rports,
+						    depth + 1);
+				}
 				break;
 			}
 		}
