@@ -29,6 +29,11 @@
 #ifdef PDX_HAVE_NFTABLES
 #include <nftables/libnftables.h>
 #endif
+#ifdef __linux__
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#endif
 
 #include "portdex.h"
 #include "portdex/firewall.h"
@@ -1799,6 +1804,78 @@ unread(const char *fmt, ...)
 	return rs;
 }
 
+#ifdef __linux__
+/* Does this process have CAP_NET_ADMIN (bit 12 of CapEff)? */
+static int
+net_admin(void)
+{
+	char line[256];
+	unsigned long long caps;
+	int yes = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (f == NULL)
+		return geteuid() == 0;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "CapEff: %llx", &caps) == 1) {
+			yes = (caps >> 12) & 1;
+			break;
+		}
+	fclose(f);
+	return yes;
+}
+
+static int
+count_table(const struct nlmsghdr *nlh, void *arg)
+{
+	(void)nlh;
+	(*(int *)arg)++;
+	return MNL_CB_OK;
+}
+
+/*
+ * The number of nf_tables tables in this namespace, asked over netlink
+ * directly: loading libnftables costs milliseconds, and a machine with
+ * no tables has nothing for it to read.  -1 when it cannot tell.
+ */
+static int
+nft_table_count(void)
+{
+	struct mnl_socket *nl;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+	unsigned seq = 1, portid;
+	int n = 0, rc;
+	ssize_t len;
+
+	if ((nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC)) == NULL)
+		return -1;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		mnl_socket_close(nl);
+		return -1;
+	}
+	portid = mnl_socket_get_portid(nl);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof *nfg);
+	nfg->nfgen_family = AF_UNSPEC;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		mnl_socket_close(nl);
+		return -1;
+	}
+	rc = MNL_CB_OK;
+	while (rc > 0 && (len = mnl_socket_recvfrom(nl, buf, sizeof buf)) > 0)
+		rc = mnl_cb_run(buf, (size_t)len, seq, portid, count_table, &n);
+	mnl_socket_close(nl);
+	return rc < 0 ? -1 : n;
+}
+#endif
+
 #ifdef PDX_HAVE_NFTABLES
 /* The ruleset of the current namespace. */
 static struct pdx_ruleset *
@@ -1809,6 +1886,20 @@ read_here(void)
 	const char *out, *err;
 	char *legacy = legacy_tables();
 
+	if (!net_admin()) {
+		free(legacy);
+		return unread("the packet filter was not read: %s%s",
+		    "reading it needs CAP_NET_ADMIN", " (run as root)");
+	}
+	if (nft_table_count() == 0) {
+		/* no tables: no rules, nothing for libnftables to load */
+		rs = pdx_ruleset_parse("{\"nftables\": []}", 16);
+		if (rs != NULL)
+			rs->legacy = legacy;
+		else
+			free(legacy);
+		return rs;
+	}
 	if ((nft = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
 		free(legacy);
 		return unread("the packet filter was not read: %s%s",

@@ -627,6 +627,11 @@ judge_all(struct fw_cache *fc, const struct pdx_socket *v, size_t n)
 
 		if (!judged(&v[i]))
 			continue;
+		/* loopback needs no ruleset (nor the cost of reading one) */
+		pdx_firewall_judge(NULL, v[i].family, v[i].proto, v[i].laddr,
+		    v[i].lport, v[i].v6only, &r[i].v, &r[i].v4);
+		if (r[i].v.reach == PDX_REACH_LOOPBACK)
+			continue;
 		if ((ns = fw_get(fc, v[i].netns)) == NULL) {
 			free(r);
 			return NULL;
@@ -649,8 +654,18 @@ reach_json(const struct ls_reach *r)
 
 /* What could not be read or evaluated, under the table. */
 static void
-print_fw_footer(struct cmd_ctx *ctx, const struct fw_cache *fc)
+print_fw_footer(struct cmd_ctx *ctx, const struct fw_cache *fc,
+    const struct ls_row *rows, size_t n)
 {
+	size_t k;
+	int unknown = 0;
+
+	for (k = 0; k < n; k++)
+		unknown |= rows[k].r != NULL &&
+		    (rows[k].r->v.reach == PDX_REACH_UNKNOWN ||
+		    rows[k].r->v4.reach == PDX_REACH_UNKNOWN);
+	if (!unknown)
+		return;		/* nothing in the table depends on it */
 	size_t i;
 
 	if (ctx->quiet)
@@ -1218,7 +1233,7 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 	print_text(ctx, rows, nrows, when);
 	print_footer(ctx, &o, &st, n);
-	print_fw_footer(ctx, &fc);
+	print_fw_footer(ctx, &fc, rows, nrows);
 	if (ctx->db == NULL && !o.numeric && !ctx->quiet)
 		fprintf(stderr, "portdex: ls: %s; no service names\n",
 		    dberr[0] != '\0' ? dberr : "no registry");
