@@ -44,6 +44,7 @@ ns "$S" ip link set "vs$$" up; ns "$S" ip link set "vd$$" up
 ns "$C" ip link set "vc$$" up; ns "$D" ip link set "ve$$" up
 ns "$D" ip route add default via 10.232.0.1
 ns "$S" sysctl -qw net.ipv4.ip_forward=1
+build_registry	# for the cards
 
 # listeners: dual-stack "::" sockets (TCP held in the backlog; UDP echoes)
 cat > "$T/server.py" <<'EOF'
@@ -183,6 +184,9 @@ EOF
 load 2
 ruleset "policy drop" tcp/22/ipv4=open tcp/80/ipv6=open tcp/5432/ipv4=filtered \
 	udp/53/ipv4=open udp/5353/ipv6=filtered
+run_rc ns "$S" "$PORTDEX" show 5432/tcp
+expect_match "the card says the verdict" \
+	'\[::\]:5432 .*firewall: filtered by table inet filter chain input policy drop' "$OUT"
 
 # 3. reject
 cat > "$T/rules.nft" <<EOF
@@ -306,6 +310,9 @@ expect_nomatch "--published shows no socket" 'LISTEN' "$OUT"
 run_rc "$PORTDEX" ls --netns "$S" --reach filtered -n --no-pids
 expect_match "--reach filtered keeps the filtered published port" '\*:8082->' "$OUT"
 expect_nomatch "--reach filtered drops open rows" '\*:8080->|:22 ' "$OUT"
+run_rc ns "$S" "$PORTDEX" show 8080
+expect_match "the card says the port is published" \
+	'8080/tcp is published to 10\.232\.0\.2:80 by a DNAT rule in table ip nat chain DOCKER handle [0-9]+; firewall: open' "$(tr -s ' \n' ' ' <<<"$OUT")"
 
 # 9. NodePort-like DNAT (kube-proxy's chain of jumps)
 cat > "$T/rules.nft" <<EOF
