@@ -70,8 +70,8 @@ while time.time() < end:
         s.sendto(data, addr)
 EOF
 ns "$S" python3 "$T/server.py" tcp/22 tcp/80 tcp/443 tcp/5432 tcp/9090 \
-	tcp/9091 udp/53 udp/5353 > "$T/srv.out" 2>&1 & SRV=$!
-ns "$D" python3 "$T/server.py" tcp/80 tcp/81 > "$T/dsrv.out" 2>&1 & DSRV=$!
+	tcp/9091 tcp/445 udp/53 udp/5353 > "$T/srv.out" 2>&1 & SRV=$!
+ns "$D" python3 "$T/server.py" tcp/80 tcp/81 tcp/5432 > "$T/dsrv.out" 2>&1 & DSRV=$!
 for _ in $(seq 50); do
 	grep -q READY "$T/srv.out" && grep -q READY "$T/dsrv.out" && break
 	sleep 0.1
@@ -165,6 +165,10 @@ ICMP6='meta l4proto ipv6-icmp accept'
 # 1. no rules
 ns "$S" nft flush ruleset
 ruleset "no rules" tcp/22/ipv4=open tcp/22/ipv6=open udp/53/ipv4=open
+run_rc ns "$S" "$PORTDEX" audit --json -p 445
+expect_match "audit: an open risky port is reported, with the verdict" \
+	'"level": "medium", "rule": "risky-port-open", "why": "[^"]*the firewall accepts it from anywhere' \
+	"$(python3 -c 'import json,sys; print(" ".join(json.dumps({"level": f["level"], "rule": f["rule"], "why": f["why"]}) for f in json.load(sys.stdin)["findings"]))' <<<"$OUT")"
 
 # 2. policy drop with accepts
 cat > "$T/rules.nft" <<EOF
@@ -187,6 +191,10 @@ ruleset "policy drop" tcp/22/ipv4=open tcp/80/ipv6=open tcp/5432/ipv4=filtered \
 run_rc ns "$S" "$PORTDEX" show 5432/tcp
 expect_match "the card says the verdict" \
 	'\[::\]:5432 .*firewall: filtered by table inet filter chain input policy drop' "$OUT"
+run_rc ns "$S" "$PORTDEX" audit --json -p 5432,9090
+expect_match "audit: a database the firewall drops is info, naming the rule" \
+	'"level": "info", "rule": "admin-all-interfaces".*firewall drops it \(table inet filter chain input policy drop\)' \
+	"$(python3 -c 'import json,sys; [print(json.dumps({"level": f["level"], "rule": f["rule"], "why": f["why"]})) for f in json.load(sys.stdin)["findings"]]' <<<"$OUT")"
 
 # 3. reject
 cat > "$T/rules.nft" <<EOF
@@ -291,18 +299,24 @@ table ip nat {
 	chain DOCKER {
 		iifname != "docker0" tcp dport 8080 dnat to 10.232.0.2:80
 		iifname != "docker0" tcp dport 8082 dnat to 10.232.0.2:81
+		iifname != "docker0" tcp dport 15432 dnat to 10.232.0.2:5432
 	}
 }
 table ip filter {
 	chain FORWARD {
 		type filter hook forward priority 0; policy drop;
 		ct state established,related accept
-		ip daddr 10.232.0.2 tcp dport 80 accept
+		ip daddr 10.232.0.2 tcp dport { 80, 5432 } accept
 	}
 }
 EOF
 load 8
-ruleset "docker-like DNAT" pub/8080=open pub/8082=filtered tcp/22/ipv4=open
+ruleset "docker-like DNAT" pub/8080=open pub/8082=filtered pub/15432=open \
+	tcp/22/ipv4=open
+run_rc ns "$S" "$PORTDEX" audit --json -p 15432
+expect_match "audit: a published database is high" \
+	'"level": "high", "rule": "admin-published"' \
+	"$(python3 -c 'import json,sys; [print(json.dumps({"level": f["level"], "rule": f["rule"]})) for f in json.load(sys.stdin)["findings"]]' <<<"$OUT")"
 run_rc "$PORTDEX" ls --netns "$S" --published -n --no-pids
 expect_match "ls shows the published row" \
 	'tcp +PUBLISHED +\*:8080->10\.232\.0\.2:80 +open' "$OUT"
