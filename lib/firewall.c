@@ -1280,7 +1280,7 @@ classify(const struct walk *w, struct pdx_verdict *out)
 		out->reach = PDX_REACH_OPEN;
 		snprintf(out->rule, sizeof out->rule, "%s", main->rule);
 		if (srcs[0] != '\0')
-			snprintf(out->detail, sizeof out->detail, "except %s",
+			snprintf(out->detail, sizeof out->detail, "except %.480s",
 			    srcs);
 		return;
 	}
