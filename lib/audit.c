@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "portdex.h"
+#include "portdex/firewall.h"
 #include "portdex/audit.h"
 #include "registry-int.h"
 
@@ -99,6 +100,10 @@ struct listener {
 	int			 noted;
 	int			 in_baseline;
 	int			 loopback, wildcard;
+	/* the firewall's verdict (and IPv4's for a dual "::"), if read */
+	struct pdx_verdict	 v, v4;
+	int			 judged;
+	const struct pdx_published *pub;	/* a published port */
 };
 
 struct audit {
@@ -241,7 +246,47 @@ struct check_arg {
 	const struct listener	*l;
 	char			*buf;	/* the rule's clause of "why" */
 	size_t			 size;
+	int			 level;	/* set: the finding's level instead */
 };
+
+/*
+ * The verdict that says most about exposure: for a dual-stack "::",
+ * the more open of its two halves (open, restricted, unknown, filtered).
+ */
+static const struct pdx_verdict *
+exposure(const struct listener *l)
+{
+	static const int rank[] = {
+		[PDX_REACH_NONE] = 0, [PDX_REACH_LOOPBACK] = 0,
+		[PDX_REACH_FILTERED] = 1, [PDX_REACH_UNKNOWN] = 2,
+		[PDX_REACH_RESTRICTED] = 3, [PDX_REACH_OPEN] = 4,
+	};
+
+	if (!l->judged)
+		return NULL;
+	if (l->v4.reach != PDX_REACH_NONE &&
+	    rank[l->v4.reach] > rank[l->v.reach])
+		return &l->v4;
+	return &l->v;
+}
+
+/*
+ * An exposure finding on a listener the firewall drops: `info`, with
+ * the rule named at the end of the clause.  Returns 1 when it did so.
+ */
+static int
+dropped(struct check_arg *c)
+{
+	const struct pdx_verdict *v = exposure(c->l);
+	size_t len = strlen(c->buf);
+
+	if (v == NULL || v->reach != PDX_REACH_FILTERED)
+		return 0;
+	snprintf(c->buf + len, c->size - len, ", but the firewall drops it "
+	    "(%s)", v->rule);
+	c->level = PDX_LEVEL_INFO;
+	return 1;
+}
 
 /*
  * Reads the registry's malware rows once per run, ordered by name: a
@@ -413,6 +458,7 @@ check_cleartext_login(struct check_arg *c)
 	    "reachable from %s", reason_what(c->l, "cleartext-login",
 	    "a cleartext login service"), c->l->wildcard ?
 	    "every interface" : "the network");
+	(void)dropped(c);
 	return 1;
 }
 
@@ -424,6 +470,7 @@ check_cleartext_service(struct check_arg *c)
 	snprintf(c->buf, c->size, "%s (cleartext) is reachable from %s",
 	    reason_what(c->l, "cleartext-transfer", "a cleartext service"),
 	    c->l->wildcard ? "every interface" : "the network");
+	(void)dropped(c);
 	return 1;
 }
 
@@ -435,6 +482,7 @@ check_rpc(struct check_arg *c)
 	snprintf(c->buf, c->size, "%s is reachable from %s",
 	    reason_what(c->l, "rpc-exposure", "an RPC/NFS service"),
 	    c->l->wildcard ? "every interface" : "the network");
+	(void)dropped(c);
 	return 1;
 }
 
@@ -445,6 +493,44 @@ check_admin(struct check_arg *c)
 		return 0;
 	snprintf(c->buf, c->size, "%s listens on every interface",
 	    reason_what(c->l, "admin-exposure", "a database or admin API"));
+	(void)dropped(c);
+	return 1;
+}
+
+/* A database or admin API that a DNAT/redirect rule publishes. */
+static int
+check_admin_published(struct check_arg *c)
+{
+	const struct pdx_published *p = c->l->pub;
+
+	if (p == NULL || reason(c->l, "admin-exposure") == NULL)
+		return 0;
+	snprintf(c->buf, c->size, "%s is published to the network by a "
+	    "%s rule (%s)", reason_what(c->l, "admin-exposure",
+	    "a database or admin API"), strcmp(p->kind, "dnat") == 0 ?
+	    "DNAT" : "redirect", p->rule);
+	(void)dropped(c);
+	return 1;
+}
+
+/* A risky port that the firewall lets anyone reach. */
+static int
+check_open_risky(struct check_arg *c)
+{
+	const struct pdx_verdict *v = exposure(c->l);
+
+	if (v == NULL || v->reach != PDX_REACH_OPEN || c->l->pub != NULL ||
+	    c->l->b.risk < PDX_LEVEL_MEDIUM)
+		return 0;
+	/* the exposure rules above already report these ports */
+	if (reason(c->l, "admin-exposure") != NULL ||
+	    reason(c->l, "cleartext-login") != NULL ||
+	    reason(c->l, "cleartext-transfer") != NULL ||
+	    reason(c->l, "rpc-exposure") != NULL)
+		return 0;
+	snprintf(c->buf, c->size, "the firewall accepts it from anywhere "
+	    "(%s) and the port's risk is %s", v->rule[0] != '\0' ? v->rule :
+	    "no rule stops it", pdx_level_name(c->l->b.risk));
 	return 1;
 }
 
@@ -543,6 +629,17 @@ static const struct audit_rule {
 	  "bind it to 127.0.0.1 or a private address, check the firewall "
 	  "(nft list ruleset) and that authentication is on",
 	  check_admin },
+	{ "admin-published", PDX_LEVEL_HIGH, NEED_DB,
+	  "a database or admin API published to the network by a DNAT or "
+	  "redirect rule (Docker, Podman, kube-proxy or by hand)",
+	  "publish it on 127.0.0.1 only (docker run -p 127.0.0.1:{port}:..."
+	  ") or drop it in the DOCKER-USER chain; portdex ls --published",
+	  check_admin_published },
+	{ "risky-port-open", PDX_LEVEL_MEDIUM, NEED_DB,
+	  "a listener on a risky port (no other exposure rule's) that the "
+	  "firewall accepts from any source",
+	  "restrict it to the sources that need it (ip saddr ... accept) "
+	  "or bind it to a private address", check_open_risky },
 	{ "malware-port-shared", PDX_LEVEL_MEDIUM, NEED_DB,
 	  "a listener on a trojan port that legitimate software also uses",
 	  "check that the process is the product you expect (portdex ls -p "
@@ -949,6 +1046,7 @@ load_baseline(struct audit *a)
 
 struct finding {
 	const struct audit_rule		*rule;
+	int				 level;	/* the rule's, or info */
 	const struct listener		*l;
 	const struct pdx_audit_accept	*acc;
 	json_t				*obj;
@@ -961,8 +1059,8 @@ finding_cmp(const void *x, const void *y)
 
 	if ((a->acc != NULL) != (b->acc != NULL))
 		return a->acc != NULL ? 1 : -1;
-	if (a->rule->level != b->rule->level)
-		return b->rule->level - a->rule->level;
+	if (a->level != b->level)
+		return b->level - a->level;
 	if (a->l->s->lport != b->l->s->lport)
 		return a->l->s->lport < b->l->s->lport ? -1 : 1;
 	if (a->l->s->proto != b->l->s->proto)
@@ -1017,6 +1115,16 @@ subject(const struct listener *l, char *buf, size_t size)
 	const struct pdx_socket *s = l->s;
 	char ep[128], who[160];
 
+	if (l->pub != NULL) {
+		snprintf(buf, size, "port %u/%s, published to %s:%u%s%s%s",
+		    l->pub->port_lo, pdx_proto_name(s->proto),
+		    l->pub->to_addr[0] != '\0' ? l->pub->to_addr :
+		    "this machine", l->pub->to_port != 0 ? l->pub->to_port :
+		    l->pub->port_lo, l->has_brief && l->b.name[0] != '\0' ?
+		    " (" : "", l->has_brief ? l->b.name : "",
+		    l->has_brief && l->b.name[0] != '\0' ? ")" : "");
+		return;
+	}
 	endpoint(s, ep, sizeof ep);
 	if (s->pid > 0)
 		snprintf(who, sizeof who, "%s (pid %ld, user %s)", s->comm,
@@ -1085,7 +1193,7 @@ finding_json(const struct finding *f, const char *clause)
 	expand(f->rule->next, s, next, sizeof next);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:b, s:b, s:o, s:o,"
 	    " s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o}",
-	    "level", pdx_level_name(f->rule->level),
+	    "level", pdx_level_name(f->level),
 	    "rule", f->rule->id,
 	    "proto", pdx_proto_name(s->proto),
 	    "family", s->family == AF_INET ? "ipv4" : "ipv6",
@@ -1181,6 +1289,9 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 	    PDX_SCTP, worst = PDX_LEVEL_NONE, r;
 	char buf[512], protobuf[32], host[256];
 	struct pdx_portset ps;
+	struct pdx_published *pub = NULL;
+	struct pdx_socket *pubsock = NULL;
+	size_t npub = 0, np = 0;
 
 	memset(&a, 0, sizeof a);
 	memset(counts, 0, sizeof counts);
@@ -1195,7 +1306,12 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 		if (load_baseline(&a) != 0)
 			goto fail;
 	}
-	if (n > 0 && (ls = calloc(n, sizeof *ls)) == NULL)
+	/* ports published by DNAT/redirect rules: listeners of their own */
+	if (o->ruleset != NULL && pdx_firewall_published(o->ruleset, &pub,
+	    &npub) == 0 && npub > 0 &&
+	    (pubsock = calloc(npub, sizeof *pubsock)) == NULL)
+		goto oom;
+	if (n + npub > 0 && (ls = calloc(n + npub, sizeof *ls)) == NULL)
 		goto oom;
 
 	/* Facts, one listener per socket (duplicates of a key+pid once). */
@@ -1241,11 +1357,50 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 			l->in_baseline = json_object_get(a.baseline, key) !=
 			    NULL;
 		}
+		if (o->ruleset != NULL && !l->loopback) {
+			pdx_firewall_judge(o->ruleset, s->family, s->proto,
+			    s->laddr, s->lport, s->v6only, &l->v, &l->v4);
+			l->judged = 1;
+		}
 		nl++;
 	}
+	for (i = 0; i < npub; i++) {
+		struct listener *l = &ls[nl + np];
+		struct pdx_socket *s = &pubsock[np];
+		unsigned to = pub[i].to_port != 0 ? pub[i].to_port :
+		    pub[i].port_lo;
 
-	/* Every rule over every listener. */
-	for (i = 0; i < nl; i++) {
+		if (pub[i].port_lo != pub[i].port_hi || pub[i].proto == 0 ||
+		    (pub[i].proto & protos) == 0 || (o->ports != NULL &&
+		    !pdx_portset_has(&ps, pub[i].port_lo)))
+			continue;
+		s->proto = pub[i].proto;
+		s->family = pub[i].family == AF_INET6 ? AF_INET6 : AF_INET;
+		s->lport = pub[i].port_lo;
+		s->uid = -1;
+		s->v6only = -1;
+		snprintf(s->local, sizeof s->local, "%s",
+		    s->family == AF_INET6 ? "::" : "0.0.0.0");
+		l->s = s;
+		l->pub = &pub[i];
+		l->wildcard = 1;
+		l->v = pub[i].reach;
+		l->judged = 1;
+		/* the risk is the service's that answers: the destination */
+		if (db != NULL && pdx_brief(db, to, s->proto, &l->b) == 0) {
+			l->has_brief = 1;
+			if (l->b.name == NULL)
+				l->b.name = "";
+			if (l->b.risk != PDX_LEVEL_NONE &&
+			    (l->assess = pdx_risk_assess(db, to, s->proto,
+			    l->b.status)) == NULL)
+				goto fail;
+		}
+		np++;
+	}
+
+	/* Every rule over every listener (and published port). */
+	for (i = 0; i < nl + np; i++) {
 		struct listener *l = &ls[i];
 		int have = (db != NULL && l->has_brief ? NEED_DB : 0) |
 		    (l->s->pid > 0 ? NEED_PID : 0) |
@@ -1255,10 +1410,14 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 
 		for (k = 0; k < NRULES; k++) {
 			const struct audit_rule *ru = &audit_rules[k];
-			struct check_arg c = { &a, l, buf, sizeof buf };
+			struct check_arg c = { &a, l, buf, sizeof buf, 0 };
 			struct finding *f;
 
 			if ((ru->needs & have) != ru->needs)
+				continue;
+			/* a published port is only a published port */
+			if ((l->pub != NULL) !=
+			    (ru->check == check_admin_published))
 				continue;
 			buf[0] = '\0';
 			if (!ru->check(&c))
@@ -1275,6 +1434,7 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 			}
 			f = &fs[nf++];
 			f->rule = ru;
+			f->level = c.level != 0 ? c.level : ru->level;
 			f->l = l;
 			f->acc = accepted(o->accepts, ru->id, l->s->lport,
 			    l->s->proto);
@@ -1348,9 +1508,9 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 		if (fs[i].acc != NULL)
 			nacc++;
 		else {
-			counts[fs[i].rule->level]++;
-			if (fs[i].rule->level > worst)
-				worst = fs[i].rule->level;
+			counts[fs[i].level]++;
+			if (fs[i].level > worst)
+				worst = fs[i].level;
 		}
 		json_array_append(jf, fs[i].obj);
 	}
@@ -1409,9 +1569,11 @@ out:
 	for (i = 0; i < nf; i++)
 		json_decref(fs[i].obj);
 	free(fs);
-	for (i = 0; i < nl; i++)
+	for (i = 0; i < nl + np; i++)
 		json_decref(ls[i].assess);
 	free(ls);
+	free(pub);
+	free(pubsock);
 	json_decref(a.notes);
 	json_decref(a.baseline);
 	for (i = 0; i < a.nmal; i++)
@@ -1430,6 +1592,7 @@ pdx_audit_run(struct pdx_db *db, struct pdx_state *state,
 	struct pdx_socket *v = NULL;
 	struct pdx_audit_accepts acc;
 	struct pdx_audit_opts oo;
+	struct pdx_ruleset *rs = NULL;
 	size_t n = 0;
 	int backend = 0;
 	json_t *doc;
@@ -1454,6 +1617,14 @@ pdx_audit_run(struct pdx_db *db, struct pdx_state *state,
 	}
 	if (pdx_sockets_list(&f, &v, &n, &backend) != 0)
 		goto fail;
+	if (o->ruleset == NULL) {
+		/* the firewall of this namespace: verdicts, published ports */
+		if (o != &oo) {
+			oo = *o;
+			o = &oo;
+		}
+		oo.ruleset = rs = pdx_ruleset_read(NULL);
+	}
 	memset(&st, 0, sizeof st);
 	if (o->procdir != NULL)
 		(void)pdx_sockets_attribute_at(o->procdir, v, n, &st);
@@ -1468,9 +1639,11 @@ pdx_audit_run(struct pdx_db *db, struct pdx_state *state,
 		doc = NULL;
 	}
 	pdx_audit_accepts_free(&acc);
+	pdx_ruleset_free(rs);
 	return doc;
 fail:
 	pdx_audit_accepts_free(&acc);
+	pdx_ruleset_free(rs);
 	return NULL;
 }
 

@@ -14,7 +14,11 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include "portdex.h"
+#include "portdex/firewall.h"
 #include "portdex/view.h"
 
 static const char *
@@ -73,6 +77,92 @@ socket_line(json_t *s)
 	json_object_set_new(s, "line", json_string(line));
 }
 
+/*
+ * The firewall's part of the live section: each socket's verdict (its
+ * "reach" and the end of its line) and the ports of this number that
+ * DNAT/redirect rules publish.  The ruleset is read only when a socket
+ * is not on loopback or to look for published ports; a ruleset that
+ * cannot be read is said only when a socket's verdict depends on it.
+ */
+static void
+add_firewall(json_t *local, json_t *socks, unsigned port, int protomask)
+{
+	struct pdx_ruleset *rs = pdx_ruleset_read(NULL);
+	struct pdx_published *pub = NULL;
+	json_t *arr = NULL;
+	size_t i, npub = 0;
+	int needed = 0;
+
+	if (rs == NULL)
+		return;
+	for (i = 0; i < json_array_size(socks); i++) {
+		json_t *s = json_array_get(socks, i);
+		const char *a = js(json_object_get(s, "local"), "address");
+		int fam = strchr(a, ':') != NULL ? AF_INET6 : AF_INET;
+		int v6only = json_is_true(json_object_get(s, "v6only")) ? 1 :
+		    json_is_false(json_object_get(s, "v6only")) ? 0 : -1;
+		uint8_t addr[16];
+		struct pdx_verdict v, v4;
+		json_t *o;
+		char line[640];
+
+		if (strcmp(js(s, "state"), "LISTEN") != 0 &&
+		    strcmp(js(s, "state"), "UNCONN") != 0)
+			continue;
+		if (inet_pton(fam, a, addr) != 1)
+			continue;
+		pdx_firewall_judge(rs, fam, pdx_proto_parse(js(s, "proto")),
+		    addr, port, v6only, &v, &v4);
+		needed |= v.reach == PDX_REACH_UNKNOWN &&
+		    pdx_ruleset_error(rs) != NULL;
+		if ((o = pdx_verdict_json(&v)) != NULL && v4.reach !=
+		    PDX_REACH_NONE)
+			json_object_set_new(o, "ipv4", pdx_verdict_json(&v4));
+		json_object_set_new(s, "reach", o);
+		snprintf(line, sizeof line, "%s; firewall: %s%s%s%s%s",
+		    js(s, "line"), pdx_reach_name(v.reach),
+		    v.reach == PDX_REACH_FILTERED ? " by " : "",
+		    v.reach == PDX_REACH_FILTERED ? v.rule : "",
+		    v4.reach != PDX_REACH_NONE && v4.reach != v.reach ?
+		    ", IPv4 " : "", v4.reach != PDX_REACH_NONE &&
+		    v4.reach != v.reach ? pdx_reach_name(v4.reach) : "");
+		json_object_set_new(s, "line", json_string(line));
+	}
+	if (needed)
+		json_object_set_new(local, "firewall_error",
+		    json_string(pdx_ruleset_error(rs)));
+	if (pdx_firewall_published(rs, &pub, &npub) == 0)
+		for (i = 0; i < npub; i++) {
+			const struct pdx_published *p = &pub[i];
+			json_t *o;
+			char text[512], to[96];
+
+			if (port < p->port_lo || port > p->port_hi ||
+			    (p->proto & protomask) == 0)
+				continue;
+			if (arr == NULL && (arr = json_array()) == NULL)
+				break;
+			snprintf(to, sizeof to, p->to_addr[0] != '\0' ?
+			    (strchr(p->to_addr, ':') != NULL ? "[%s]:%u" :
+			    "%s:%u") : "%sport %u of this machine", p->to_addr,
+			    p->to_port != 0 ? p->to_port : port);
+			snprintf(text, sizeof text, "%u/%s is published to %s "
+			    "by a %s rule in %.100s; firewall: %s", port,
+			    pdx_proto_name(p->proto), to,
+			    strcmp(p->kind, "dnat") == 0 ? "DNAT" : "redirect",
+			    p->rule, pdx_reach_name(p->reach.reach));
+			if ((o = pdx_published_json(p)) != NULL) {
+				json_object_set_new(o, "text",
+				    json_string(text));
+				json_array_append_new(arr, o);
+			}
+		}
+	free(pub);
+	if (arr != NULL)
+		json_object_set_new(local, "published", arr);
+	pdx_ruleset_free(rs);
+}
+
 void
 pdx_card_add_local(json_t *card, int protomask)
 {
@@ -106,6 +196,8 @@ pdx_card_add_local(json_t *card, int protomask)
 		    "udp" : "this transport");
 	local = json_pack("{s:o, s:s}", "sockets", socks, "summary",
 	    json_array_size(socks) == 0 ? msg : "");
+	if (local != NULL)
+		add_firewall(local, socks, port, protomask);
 	if (unattributed > 0 && geteuid() != 0)
 		json_object_set_new(local, "footer", json_sprintf("%d socket%s "
 		    "could not be tied to a process: run as root to see "

@@ -507,6 +507,13 @@ sec_local(json_t *card, json_t *b, int media)
 	for (i = 0; i < json_array_size(socks); i++)
 		add(b, json_pack("{s:s, s:s, s:s}", "t", "code", "label", "",
 		    "text", js(json_array_get(socks, i), "line")));
+	/* the firewall: ports published by DNAT rules, a ruleset not read */
+	for (i = 0; i < json_array_size(json_object_get(local, "published"));
+	    i++)
+		add(b, para(js(json_array_get(json_object_get(local,
+		    "published"), i), "text")));
+	if (*js(local, "firewall_error") != '\0')
+		add(b, para(js(local, "firewall_error")));
 	if (*js(local, "footer") != '\0')
 		add(b, para(js(local, "footer")));
 }

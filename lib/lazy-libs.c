@@ -1,5 +1,6 @@
 /*
- * lazy-libs.c - libmicrohttpd (serve) and libtirpc (rpc) are loaded with
+ * lazy-libs.c - libmicrohttpd (serve), libtirpc (rpc) and libnftables
+ * (the firewall verdicts, firewall.c) are loaded with
  * dlopen() the first time one of their functions is called.  Linked
  * normally, they and what they pull in (GnuTLS, Kerberos: 25 libraries)
  * cost every portdex run about 5 million instructions of relocation and
@@ -16,6 +17,9 @@
 
 #include <microhttpd.h>
 #include <rpc/rpc.h>
+#ifdef PDX_HAVE_NFTABLES
+#include <nftables/libnftables.h>
+#endif
 
 #include "portdex.h"
 
@@ -34,6 +38,11 @@ static struct lazy_lib mhd_lib = {
 static struct lazy_lib rpc_lib = {
 	{ "libtirpc.so.3", "libtirpc.so", NULL }, "libtirpc3", NULL
 };
+#ifdef PDX_HAVE_NFTABLES
+static struct lazy_lib nft_lib = {
+	{ "libnftables.so.1", "libnftables.so", NULL }, "libnftables1", NULL
+};
+#endif
 
 /* The address of sym in lib, loading it first; NULL with the error set. */
 static void *
@@ -217,3 +226,68 @@ xdr_opaque(XDR *x, caddr_t p, u_int n)
 	LAZY(rpc_lib, bool_t, xdr_opaque, (XDR *, caddr_t, u_int), FALSE);
 	return fn_xdr_opaque(x, p, n);
 }
+
+/* ---- libnftables ------------------------------------------------------ */
+#ifdef PDX_HAVE_NFTABLES
+
+HIDDEN struct nft_ctx *
+nft_ctx_new(uint32_t flags)
+{
+	LAZY(nft_lib, struct nft_ctx *, nft_ctx_new, (uint32_t), NULL);
+	return fn_nft_ctx_new(flags);
+}
+
+HIDDEN void
+nft_ctx_free(struct nft_ctx *ctx)
+{
+	LAZY(nft_lib, void, nft_ctx_free, (struct nft_ctx *), );
+	fn_nft_ctx_free(ctx);
+}
+
+HIDDEN void
+nft_ctx_output_set_flags(struct nft_ctx *ctx, unsigned int flags)
+{
+	LAZY(nft_lib, void, nft_ctx_output_set_flags, (struct nft_ctx *,
+	    unsigned int), );
+	fn_nft_ctx_output_set_flags(ctx, flags);
+}
+
+HIDDEN int
+nft_ctx_buffer_output(struct nft_ctx *ctx)
+{
+	LAZY(nft_lib, int, nft_ctx_buffer_output, (struct nft_ctx *), -1);
+	return fn_nft_ctx_buffer_output(ctx);
+}
+
+HIDDEN int
+nft_ctx_buffer_error(struct nft_ctx *ctx)
+{
+	LAZY(nft_lib, int, nft_ctx_buffer_error, (struct nft_ctx *), -1);
+	return fn_nft_ctx_buffer_error(ctx);
+}
+
+HIDDEN const char *
+nft_ctx_get_output_buffer(struct nft_ctx *ctx)
+{
+	LAZY(nft_lib, const char *, nft_ctx_get_output_buffer,
+	    (struct nft_ctx *), NULL);
+	return fn_nft_ctx_get_output_buffer(ctx);
+}
+
+HIDDEN const char *
+nft_ctx_get_error_buffer(struct nft_ctx *ctx)
+{
+	LAZY(nft_lib, const char *, nft_ctx_get_error_buffer,
+	    (struct nft_ctx *), NULL);
+	return fn_nft_ctx_get_error_buffer(ctx);
+}
+
+HIDDEN int
+nft_run_cmd_from_buffer(struct nft_ctx *ctx, const char *buf)
+{
+	LAZY(nft_lib, int, nft_run_cmd_from_buffer, (struct nft_ctx *,
+	    const char *), -1);
+	return fn_nft_run_cmd_from_buffer(ctx, buf);
+}
+
+#endif /* PDX_HAVE_NFTABLES */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "portdex/firewall.h"
 
 static int	ls_exec(struct cmd_ctx *, int, char **);
 
@@ -24,7 +25,7 @@ const struct cmd_entry cmd_ls_entry = {
 	"ls", NULL,
 	"[-a] [-t] [-u] [-S] [-4|-6] [-p PORTS] [--pid N] [--user NAME|UID] "
 	"[--process NAME] [-n] [--no-pids] [--netns NAME | --all-netns] "
-	"[--proc]",
+	"[--proc] [--reach VERDICT[,...]] [--published | --no-published]",
 	"sockets on this machine (listening unless -a), annotated; "
 	"exit 1 when none matches",
 	CMD_OPT_STATE,	/* ls opens the registry itself (pdx_db_open_brief) */
@@ -40,7 +41,12 @@ const struct cmd_entry cmd_ls_entry = {
 	"  --no-pids             skip the process walk (faster, no PID column)\n"
 	"  --netns NAME          inside this network namespace\n"
 	"  --all-netns           every named network namespace\n"
-	"  --proc                read /proc/net instead of netlink\n",
+	"  --proc                read /proc/net instead of netlink\n"
+	"  --reach VERDICT       only these firewall verdicts (loopback, "
+	"filtered,\n"
+	"                        restricted, open, unknown; comma-separated)\n"
+	"  --published           only ports published by DNAT/redirect rules\n"
+	"  --no-published        no published-port rows\n",
 };
 
 enum {
@@ -51,6 +57,9 @@ enum {
 	OPT_NETNS,
 	OPT_ALL_NETNS,
 	OPT_PROC,
+	OPT_REACH,
+	OPT_PUBLISHED,
+	OPT_NO_PUBLISHED,
 };
 
 static const struct option ls_longopts[] = {
@@ -69,6 +78,9 @@ static const struct option ls_longopts[] = {
 	{ "netns",	required_argument,	NULL, OPT_NETNS },
 	{ "all-netns",	no_argument,		NULL, OPT_ALL_NETNS },
 	{ "proc",	no_argument,		NULL, OPT_PROC },
+	{ "reach",	required_argument,	NULL, OPT_REACH },
+	{ "published",	no_argument,		NULL, OPT_PUBLISHED },
+	{ "no-published", no_argument,		NULL, OPT_NO_PUBLISHED },
 	{ NULL,		0,			NULL, 0 }
 };
 
@@ -79,6 +91,18 @@ struct ls_opts {
 	int			 pids;
 	int			 all_netns;
 	int			 all_states;
+	unsigned		 reach;		/* bits 1 << PDX_REACH_*; 0: any */
+	int			 published;	/* 1 only those, -1 none */
+};
+
+/*
+ * The firewall verdict of a socket (or a published port): the socket's
+ * family, and IPv4 for a dual-stack "::" socket.  Listeners only.
+ */
+struct ls_reach {
+	struct pdx_verdict	 v, v4;
+	const struct pdx_published *pub;	/* a published-port row */
+	const struct pdx_socket	*answer;	/* the socket answering it */
 };
 
 /* One socket as printed: the socket and its registry summary. */
@@ -87,6 +111,7 @@ struct ls_row {
 	struct pdx_brief	 b;
 	int			 has_brief;
 	char			*note;		/* your note, or NULL */
+	const struct ls_reach	*r;		/* NULL: not judged */
 };
 
 /* ---- columns ----------------------------------------------------------- */
@@ -97,26 +122,6 @@ struct ls_row {
 #define COL_PIDS	0x4	/* processes were looked up */
 #define COL_NETNS	0x8	/* more than the current namespace */
 #define COL_NOTES	0x10	/* a socket has a note of yours */
-
-static int
-is_loopback(const struct pdx_socket *s)
-{
-	static const uint8_t lo6[16] = { [15] = 1 };
-
-	if (s->family == AF_INET)
-		return s->laddr[0] == 127;
-	return memcmp(s->laddr, lo6, 16) == 0 ||
-	    (memcmp(s->laddr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 &&
-	    s->laddr[12] == 127);
-}
-
-static int
-is_wildcard(const struct pdx_socket *s)
-{
-	static const uint8_t zero[16];
-
-	return memcmp(s->laddr, zero, s->family == AF_INET ? 4 : 16) == 0;
-}
 
 /*
  * Cells are built without printf: with 10,000 sockets the formatting is
@@ -165,7 +170,8 @@ col_proto(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 static void
 col_state(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 {
-	cat(c, pdx_sock_state_name(r->s->state));
+	cat(c, r->r != NULL && r->r->pub != NULL ? "PUBLISHED" :
+	    pdx_sock_state_name(r->s->state));
 }
 
 static void
@@ -185,7 +191,28 @@ endpoint(int family, const char *addr, unsigned port, struct cell *c)
 static void
 col_local(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 {
-	endpoint(r->s->family, r->s->local, r->s->lport, c);
+	const struct pdx_published *p = r->r != NULL ? r->r->pub : NULL;
+
+	if (p == NULL) {
+		endpoint(r->s->family, r->s->local, r->s->lport, c);
+		return;
+	}
+	/* *:8080->172.17.0.2:80, *:30000-30010->:80 (redirect) */
+	cat(c, "*:");
+	cat_num(c, p->port_lo);
+	if (p->port_hi != p->port_lo) {
+		cat(c, "-");
+		cat_num(c, p->port_hi);
+	}
+	cat(c, "->");
+	if (strchr(p->to_addr, ':') != NULL) {
+		cat(c, "[");
+		cat(c, p->to_addr);
+		cat(c, "]");
+	} else
+		cat(c, p->to_addr);
+	cat(c, ":");
+	cat_num(c, p->to_port != 0 ? p->to_port : p->port_lo);
 }
 
 static void
@@ -197,21 +224,23 @@ col_peer(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 		endpoint(r->s->family, r->s->remote, r->s->rport, c);
 }
 
-/* Who can reach it: every interface (and IPv4 too for a dual "::"). */
+/* Who can reach it: the firewall's verdict (and IPv4's for a dual "::"). */
 static void
 col_reach(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 {
-	const struct pdx_socket *s = r->s;
-
-	if (is_wildcard(s)) {
-		if (s->family == AF_INET6 && s->v6only == 0)
-			cat(c, "all, +ipv4");
-		else if (s->family == AF_INET6 && s->v6only == 1)
-			cat(c, "all, ipv6 only");
-		else
-			cat(c, "all");
-	} else if (is_loopback(s))
-		cat(c, "loopback");
+	if (r->r == NULL) {
+		cat(c, "-");
+		return;
+	}
+	cat(c, pdx_reach_name(r->r->v.reach));
+	/* a dual-stack "::": "open, +ipv4", or "open, ipv4 filtered" */
+	if (r->r->v4.reach != PDX_REACH_NONE &&
+	    r->r->v4.reach == r->r->v.reach)
+		cat(c, ", +ipv4");
+	else if (r->r->v4.reach != PDX_REACH_NONE) {
+		cat(c, ", ipv4 ");
+		cat(c, pdx_reach_name(r->r->v4.reach));
+	}
 }
 
 static void
@@ -378,6 +407,256 @@ recount(struct pdx_attr_stats *st, const struct pdx_socket *v, size_t n)
 	}
 }
 
+/* ---- the firewall ------------------------------------------------------ */
+
+/* The ruleset and published ports of each namespace shown. */
+struct fw_ns {
+	char			*netns;		/* NULL: the current one */
+	struct pdx_ruleset	*rs;
+	struct pdx_published	*pub;
+	size_t			 npub;
+	int			 pub_err;
+};
+
+struct fw_cache {
+	struct fw_ns	*ns;
+	size_t		 n;
+};
+
+static struct fw_ns *
+fw_get(struct fw_cache *fc, const char *netns)
+{
+	struct fw_ns *e, *nv;
+	size_t i;
+
+	for (i = 0; i < fc->n; i++)
+		if ((netns == NULL && fc->ns[i].netns == NULL) ||
+		    (netns != NULL && fc->ns[i].netns != NULL &&
+		    strcmp(netns, fc->ns[i].netns) == 0))
+			return &fc->ns[i];
+	if ((nv = realloc(fc->ns, (fc->n + 1) * sizeof *nv)) == NULL)
+		return NULL;
+	fc->ns = nv;
+	e = &nv[fc->n];
+	memset(e, 0, sizeof *e);
+	if ((netns != NULL && (e->netns = strdup(netns)) == NULL) ||
+	    (e->rs = pdx_ruleset_read(netns)) == NULL) {
+		free(e->netns);
+		return NULL;
+	}
+	if (pdx_firewall_published(e->rs, &e->pub, &e->npub) < 0)
+		e->pub_err = 1;
+	fc->n++;
+	return e;
+}
+
+static void
+fw_free(struct fw_cache *fc)
+{
+	size_t i;
+
+	for (i = 0; i < fc->n; i++) {
+		free(fc->ns[i].netns);
+		pdx_ruleset_free(fc->ns[i].rs);
+		free(fc->ns[i].pub);
+	}
+	free(fc->ns);
+}
+
+/* Listening TCP/SCTP and bound UDP sockets get a verdict. */
+static int
+judged(const struct pdx_socket *s)
+{
+	return s->state == PDX_SS_LISTEN ||
+	    (s->proto == PDX_UDP && s->state == PDX_SS_CLOSE);
+}
+
+static int
+reach_pass(const struct ls_opts *o, const struct ls_reach *r)
+{
+	if (o->reach == 0)
+		return 1;
+	if (r == NULL)
+		return 0;
+	return (o->reach & (1u << r->v.reach)) != 0 ||
+	    (r->v4.reach != PDX_REACH_NONE &&
+	    (o->reach & (1u << r->v4.reach)) != 0);
+}
+
+/* The listening socket of the same namespace answering a published port. */
+static const struct pdx_socket *
+answering(const struct pdx_socket *v, size_t n, const struct fw_ns *ns,
+    const struct pdx_published *p)
+{
+	unsigned port = p->to_port != 0 ? p->to_port : p->port_lo;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct pdx_socket *s = &v[i];
+
+		if (!judged(s) || s->proto != p->proto || s->lport != port)
+			continue;
+		if ((s->netns == NULL) != (ns->netns == NULL) ||
+		    (s->netns != NULL && strcmp(s->netns, ns->netns) != 0))
+			continue;
+		if (strcmp(p->kind, "redirect") == 0)
+			return s;
+		if (p->to_addr[0] != '\0' && strcmp(s->local, p->to_addr) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+/* Published ports passing the filter, as rows: sockets and verdicts. */
+struct ls_pubs {
+	struct pdx_socket	*s;
+	struct ls_reach		*r;
+	const struct fw_ns	**ns;
+	size_t			 n;
+};
+
+static int
+collect_published(const struct ls_opts *o, struct fw_cache *fc,
+    const struct pdx_socket *v, size_t n, struct ls_pubs *out)
+{
+	size_t i, j, cap = 0;
+
+	memset(out, 0, sizeof *out);
+	for (i = 0; i < fc->n; i++)
+		cap += fc->ns[i].npub;
+	if (cap == 0)
+		return 0;
+	if ((out->s = calloc(cap, sizeof *out->s)) == NULL ||
+	    (out->r = calloc(cap, sizeof *out->r)) == NULL ||
+	    (out->ns = calloc(cap, sizeof *out->ns)) == NULL)
+		return -1;
+	for (i = 0; i < fc->n; i++)
+		for (j = 0; j < fc->ns[i].npub; j++) {
+			const struct pdx_published *p = &fc->ns[i].pub[j];
+			struct pdx_socket *s = &out->s[out->n];
+			struct ls_reach *r = &out->r[out->n];
+			int fam = p->family == AF_INET6 ? PDX_FAM_INET6 :
+			    p->family == AF_INET ? PDX_FAM_INET4 :
+			    PDX_FAM_INET4 | PDX_FAM_INET6;
+			unsigned port;
+			int hit = o->f.ports == NULL;
+
+			if (o->f.protos != 0 && (o->f.protos & p->proto) == 0)
+				continue;
+			if (o->f.protos == 0 && (p->proto &
+			    (PDX_TCP | PDX_UDP)) == 0)
+				continue;
+			if (o->f.families != 0 && (o->f.families & fam) == 0)
+				continue;
+			for (port = p->port_lo; !hit && port <= p->port_hi;
+			    port++)
+				hit = pdx_portset_has(o->f.ports, port);
+			if (!hit)
+				continue;
+			r->v = p->reach;
+			r->pub = p;
+			if (!reach_pass(o, r))
+				continue;
+			s->proto = p->proto;
+			s->family = p->family != 0 ? p->family : AF_INET;
+			s->lport = p->port_lo;
+			s->uid = -1;
+			s->v6only = -1;
+			s->netns = fc->ns[i].netns;	/* borrowed */
+			if ((r->answer = answering(v, n, &fc->ns[i], p)) !=
+			    NULL) {
+				s->pid = r->answer->pid;
+				memcpy(s->comm, r->answer->comm,
+				    sizeof s->comm);
+			}
+			out->ns[out->n] = &fc->ns[i];
+			out->n++;
+		}
+	return 0;
+}
+
+static void
+free_published(struct ls_pubs *p)
+{
+	free(p->s);
+	free(p->r);
+	free(p->ns);
+}
+
+/* Verdicts for the listeners of v (n of them); NULL when out of memory. */
+static struct ls_reach *
+judge_all(struct fw_cache *fc, const struct pdx_socket *v, size_t n)
+{
+	struct ls_reach *r = calloc(n > 0 ? n : 1, sizeof *r);
+	size_t i;
+
+	if (r == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		const struct fw_ns *ns;
+
+		if (!judged(&v[i]))
+			continue;
+		/* loopback needs no ruleset (nor the cost of reading one) */
+		pdx_firewall_judge(NULL, v[i].family, v[i].proto, v[i].laddr,
+		    v[i].lport, v[i].v6only, &r[i].v, &r[i].v4);
+		if (r[i].v.reach == PDX_REACH_LOOPBACK)
+			continue;
+		if ((ns = fw_get(fc, v[i].netns)) == NULL) {
+			free(r);
+			return NULL;
+		}
+		pdx_firewall_judge(ns->rs, v[i].family, v[i].proto,
+		    v[i].laddr, v[i].lport, v[i].v6only, &r[i].v, &r[i].v4);
+	}
+	return r;
+}
+
+static json_t *
+reach_json(const struct ls_reach *r)
+{
+	json_t *o = pdx_verdict_json(&r->v);
+
+	if (o != NULL && r->v4.reach != PDX_REACH_NONE)
+		json_object_set_new(o, "ipv4", pdx_verdict_json(&r->v4));
+	return o;
+}
+
+/* What could not be read or evaluated, under the table. */
+static void
+print_fw_footer(struct cmd_ctx *ctx, const struct fw_cache *fc,
+    const struct ls_row *rows, size_t n)
+{
+	size_t k;
+	int unknown = 0;
+
+	for (k = 0; k < n; k++)
+		unknown |= rows[k].r != NULL &&
+		    (rows[k].r->v.reach == PDX_REACH_UNKNOWN ||
+		    rows[k].r->v4.reach == PDX_REACH_UNKNOWN);
+	if (!unknown)
+		return;		/* nothing in the table depends on it */
+	size_t i;
+
+	if (ctx->quiet)
+		return;
+	for (i = 0; i < fc->n; i++) {
+		const char *ns = fc->ns[i].netns;
+		const char *err = pdx_ruleset_error(fc->ns[i].rs),
+		    *leg = pdx_ruleset_legacy(fc->ns[i].rs);
+
+		if (err != NULL)
+			fprintf(ctx->out, "\nREACH%s%s: %s: verdicts are "
+			    "unknown\n", ns != NULL ? " in " : "",
+			    ns != NULL ? ns : "", err);
+		if (leg != NULL)
+			fprintf(ctx->out, "\nREACH%s%s: legacy iptables "
+			    "tables (%s) were not evaluated\n",
+			    ns != NULL ? " in " : "", ns != NULL ? ns : "",
+			    leg);
+	}
+}
+
 /* ---- output ----------------------------------------------------------- */
 
 static void
@@ -497,9 +776,10 @@ print_text(struct cmd_ctx *ctx, struct ls_row *rows, size_t n, int when)
 static int
 print_json(struct cmd_ctx *ctx, const struct ls_opts *o,
     struct pdx_socket *v, size_t n, const struct pdx_attr_stats *st,
-    int backend)
+    int backend, const struct ls_reach *reach, const struct ls_pubs *pubs,
+    const struct fw_cache *fc)
 {
-	json_t *root, *arr, *obj;
+	json_t *root, *arr, *obj, *parr, *fw;
 	size_t i;
 
 	root = json_object();
@@ -509,14 +789,46 @@ print_json(struct cmd_ctx *ctx, const struct ls_opts *o,
 	json_object_set_new(root, "backend",
 	    json_string(pdx_backend_name(backend)));
 	json_object_set_new(root, "sockets", arr);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && o->published != 1; i++) {
+		if (!reach_pass(o, judged(&v[i]) ? &reach[i] : NULL))
+			continue;
 		obj = pdx_socket_json(&v[i], o->numeric ? NULL : ctx->db);
 		if (obj == NULL)
 			goto oom;
 		ls_note_hook(ctx, &v[i], obj);
+		json_object_set_new(obj, "reach", judged(&v[i]) ?
+		    reach_json(&reach[i]) : json_null());
 		if (json_array_append_new(arr, obj) != 0)
 			goto oom;
 	}
+	if ((parr = json_array()) == NULL ||
+	    json_object_set_new(root, "published", parr) != 0)
+		goto oom;
+	for (i = 0; i < pubs->n; i++) {
+		const struct pdx_socket *a = pubs->r[i].answer;
+
+		if ((obj = pdx_published_json(pubs->r[i].pub)) == NULL)
+			goto oom;
+		json_object_set_new(obj, "netns", pubs->ns[i]->netns != NULL ?
+		    json_string(pubs->ns[i]->netns) : json_null());
+		json_object_set_new(obj, "answered_by", a == NULL ?
+		    json_null() : json_pack("{s:s, s:I, s:s?}", "local",
+		    a->local, "pid", (json_int_t)a->pid, "process",
+		    a->pid > 0 ? a->comm : NULL));
+		if (json_array_append_new(parr, obj) != 0)
+			goto oom;
+	}
+	if ((fw = json_array()) == NULL ||
+	    json_object_set_new(root, "firewall", fw) != 0)
+		goto oom;
+	for (i = 0; i < fc->n; i++)
+		json_array_append_new(fw, json_pack("{s:s?, s:b, s:I, s:s?, "
+		    "s:s?}", "netns", fc->ns[i].netns,
+		    "read", pdx_ruleset_error(fc->ns[i].rs) == NULL,
+		    "rules", (json_int_t)pdx_ruleset_rules(fc->ns[i].rs),
+		    "error", pdx_ruleset_error(fc->ns[i].rs),
+		    "legacy_not_evaluated",
+		    pdx_ruleset_legacy(fc->ns[i].rs)));
 	if (o->pids)
 		obj = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
 		    "sockets", (json_int_t)n,
@@ -632,6 +944,35 @@ parse_opts(struct ls_opts *o, int argc, char **argv)
 		case OPT_PROC:
 			o->f.backend = PDX_BACKEND_PROC;
 			break;
+		case OPT_REACH: {
+			char *dup = strdup(optarg), *tok, *save = NULL;
+			int r;
+
+			if (dup == NULL)
+				return -1;
+			for (tok = strtok_r(dup, ",", &save); tok != NULL;
+			    tok = strtok_r(NULL, ",", &save)) {
+				if ((r = pdx_reach_parse(tok)) < 0) {
+					out_error("ls", "--reach: %s",
+					    pdx_last_error());
+					free(dup);
+					return -1;
+				}
+				o->reach |= 1u << r;
+			}
+			free(dup);
+			if (o->reach == 0) {
+				out_error("ls", "--reach needs a verdict");
+				return -1;
+			}
+			break;
+		}
+		case OPT_PUBLISHED:
+			o->published = 1;
+			break;
+		case OPT_NO_PUBLISHED:
+			o->published = -1;
+			break;
 		default:
 			return -1;
 		}
@@ -643,6 +984,12 @@ parse_opts(struct ls_opts *o, int argc, char **argv)
 	if (!o->pids && (o->f.pid != 0 || o->f.process != NULL)) {
 		out_error("ls", "--pid and --process need the process lookup "
 		    "that --no-pids turns off");
+		return -1;
+	}
+	if (o->published == 1 && (o->f.pid != 0 || o->f.process != NULL ||
+	    o->f.uid >= 0)) {
+		out_error("ls", "--published rows have no process or user: "
+		    "--pid, --process and --user cannot choose them");
 		return -1;
 	}
 	if (o->all_netns && o->f.netns != NULL) {
@@ -727,8 +1074,11 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	struct pdx_socket *v = NULL;
 	struct pdx_attr_stats st;
 	struct ls_row *rows = NULL;
+	struct ls_reach *reach = NULL;
+	struct ls_pubs pubs;
+	struct fw_cache fc;
 	char dberr[256] = "";
-	size_t n = 0, i;
+	size_t n = 0, i, nrows = 0, shown = 0;
 	int backend = 0, when = COL_ALWAYS, rc = EXIT_OK, named_ns;
 
 	if (parse_opts(&o, argc, argv) < 0)
@@ -759,33 +1109,81 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	if (ctx->out == stdout)
 		setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
 
+	/* the firewall: verdicts, and the ports DNAT/redirect rules publish */
+	memset(&fc, 0, sizeof fc);
+	memset(&pubs, 0, sizeof pubs);
+	if ((reach = judge_all(&fc, v, n)) == NULL) {
+		out_error("ls", "%s", pdx_last_error());
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if (o.published != -1 && !o.all_states && o.f.pid == 0 &&
+	    o.f.process == NULL && o.f.uid < 0) {
+		if (fw_get(&fc, o.f.netns) == NULL) {
+			out_error("ls", "%s", pdx_last_error());
+			rc = EXIT_USAGE;
+			goto done;
+		}
+		if (o.all_netns) {
+			char **names;
+			size_t nn;
+
+			if (pdx_netns_list(&names, &nn) == 0) {
+				for (i = 0; i < nn; i++)
+					(void)fw_get(&fc, names[i]);
+				pdx_netns_list_free(names, nn);
+			}
+		}
+		if (collect_published(&o, &fc, v, n, &pubs) < 0) {
+			out_error("ls", "out of memory");
+			rc = EXIT_USAGE;
+			goto done;
+		}
+	}
+	for (i = 0; i < n && o.published != 1; i++)
+		shown += reach_pass(&o, judged(&v[i]) ? &reach[i] : NULL);
+	shown += pubs.n;
+
 	if (ctx->json) {
-		if (print_json(ctx, &o, v, n, &st, backend) < 0)
+		if (print_json(ctx, &o, v, n, &st, backend, reach, &pubs,
+		    &fc) < 0)
 			rc = EXIT_USAGE;
 		goto done;
 	}
-	if (n > 0 && (rows = calloc(n, sizeof *rows)) == NULL) {
+	if (n + pubs.n > 0 && (rows = calloc(n + pubs.n,
+	    sizeof *rows)) == NULL) {
 		out_error("ls", "out of memory");
 		rc = EXIT_USAGE;
 		goto done;
 	}
-	for (i = 0; i < n; i++) {
-		rows[i].s = &v[i];
+	for (i = 0; i < n + pubs.n; i++) {
+		struct ls_row *row = &rows[nrows];
+		const struct pdx_socket *s = i < n ? &v[i] : &pubs.s[i - n];
+
+		if (i < n) {
+			if (o.published == 1 || !reach_pass(&o,
+			    judged(s) ? &reach[i] : NULL))
+				continue;
+			row->r = judged(s) ? &reach[i] : NULL;
+		} else
+			row->r = &pubs.r[i - n];
+		nrows++;
+		row->s = s;
 		if (ctx->db != NULL && !o.numeric)
-			rows[i].has_brief = pdx_brief(ctx->db, v[i].lport,
-			    v[i].proto, &rows[i].b) == 0;
-		if ((rows[i].note = ls_note(ctx, &v[i])) != NULL) {
+			row->has_brief = pdx_brief(ctx->db, s->lport,
+			    s->proto, &row->b) == 0;
+		if (i < n && (row->note = ls_note(ctx, s)) != NULL) {
 			char *nl;
 
-			if (strlen(rows[i].note) > 40) {
+			if (strlen(row->note) > 40) {
 				size_t cut = 37;
 
 				while (cut > 0 && ((unsigned char)
-				    rows[i].note[cut] & 0xc0) == 0x80)
+				    row->note[cut] & 0xc0) == 0x80)
 					cut--;
-				strcpy(rows[i].note + cut, "...");
+				strcpy(row->note + cut, "...");
 			}
-			while ((nl = strpbrk(rows[i].note, "\t\n\r")) != NULL)
+			while ((nl = strpbrk(row->note, "\t\n\r")) != NULL)
 				*nl = ' ';
 			when |= COL_NOTES;
 		}
@@ -803,8 +1201,9 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			free(v[i].user);
 			v[i].user = NULL;
 		}
-	print_text(ctx, rows, n, when);
+	print_text(ctx, rows, nrows, when);
 	print_footer(ctx, &o, &st, n);
+	print_fw_footer(ctx, &fc, rows, nrows);
 	if (ctx->db == NULL && !o.numeric && !ctx->quiet)
 		fprintf(stderr, "portdex: ls: %s; no service names\n",
 		    dberr[0] != '\0' ? dberr : "no registry");
@@ -813,11 +1212,14 @@ done:
 	if (pdx_db_brief_note(ctx->db) != NULL && !ctx->quiet)
 		fprintf(stderr, "portdex: ls: %s\n",
 		    pdx_db_brief_note(ctx->db));
-	if (rc == EXIT_OK && n == 0)
+	if (rc == EXIT_OK && shown == 0)
 		rc = EXIT_FINDINGS;
-	for (i = 0; rows != NULL && i < n; i++)
+	for (i = 0; rows != NULL && i < nrows; i++)
 		free(rows[i].note);
 	free(rows);
+	free(reach);
+	free_published(&pubs);
+	fw_free(&fc);
 	pdx_sockets_free(v, n);
 	return rc;
 }

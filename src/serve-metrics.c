@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "portdex/audit.h"
+#include "portdex/firewall.h"
 #include "serve.h"
 
 /* A label value: backslash, double quote and newline are escaped. */
@@ -79,6 +80,7 @@ listeners(struct hbuf *b, struct pdx_db *db)
 	json_t *counts;
 	const char *key;
 	json_t *val;
+	struct pdx_ruleset *rs;
 
 	pdx_sock_filter_init(&f);
 	f.protos = PDX_TCP | PDX_UDP | PDX_SCTP;
@@ -89,33 +91,46 @@ listeners(struct hbuf *b, struct pdx_db *db)
 		return;
 	}
 	hb_puts(b, "portdex_local_up 1\n");
-	/* Sockets of one port, transport, scope and risk are counted once. */
+	/*
+	 * Sockets of one port, transport, scope, risk and firewall verdict
+	 * are counted once; a dual-stack "::" counts its more open half.
+	 */
 	counts = json_object();
+	rs = pdx_ruleset_read(NULL);
 	for (i = 0; i < n; i++) {
 		struct pdx_brief br;
-		char k[96];
+		struct pdx_verdict fv, fv4;
+		char k[128];
 
 		if (pdx_brief(db, v[i].lport, v[i].proto, &br) != 0)
 			br.risk = PDX_LEVEL_NONE;
-		snprintf(k, sizeof k, "%u\t%s\t%s\t%s", v[i].lport,
+		pdx_firewall_judge(rs, v[i].family, v[i].proto, v[i].laddr,
+		    v[i].lport, v[i].v6only, &fv, &fv4);
+		if (fv4.reach == PDX_REACH_OPEN || (fv4.reach ==
+		    PDX_REACH_RESTRICTED && fv.reach != PDX_REACH_OPEN))
+			fv.reach = fv4.reach;
+		snprintf(k, sizeof k, "%u\t%s\t%s\t%s\t%s", v[i].lport,
 		    pdx_proto_name(v[i].proto), scope_of(&v[i]),
-		    pdx_level_name(br.risk));
+		    pdx_level_name(br.risk), pdx_reach_name(fv.reach));
 		json_object_set_new(counts, k, json_integer(
 		    json_integer_value(json_object_get(counts, k)) + 1));
 	}
 	pdx_sockets_free(v, n);
+	pdx_ruleset_free(rs);
 	family(b, "portdex_listeners", "gauge", "Listening TCP sockets and "
 	    "bound UDP/SCTP sockets on this machine, by local port, transport,"
-	    " address scope and the port's risk level.");
+	    " address scope, the port's risk level and the firewall's verdict"
+	    " (reach).");
 	json_object_foreach(counts, key, val) {
-		char port[8], proto[8], scope[16], risk[16];
+		char port[8], proto[8], scope[16], risk[16], reach[16];
 
-		if (sscanf(key, "%7[^\t]\t%7[^\t]\t%15[^\t]\t%15s", port,
-		    proto, scope, risk) != 4)
+		if (sscanf(key, "%7[^\t]\t%7[^\t]\t%15[^\t]\t%15[^\t]\t%15s",
+		    port, proto, scope, risk, reach) != 5)
 			continue;
 		hb_printf(b, "portdex_listeners{port=\"%s\",proto=\"%s\","
-		    "scope=\"%s\",risk=\"%s\"} %lld\n", port, proto, scope,
-		    risk, (long long)json_integer_value(val));
+		    "scope=\"%s\",risk=\"%s\",reach=\"%s\"} %lld\n", port,
+		    proto, scope, risk, reach,
+		    (long long)json_integer_value(val));
 	}
 	json_decref(counts);
 }

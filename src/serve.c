@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "portdex/audit.h"
+#include "portdex/firewall.h"
 #include "serve.h"
 
 #define CSP	"default-src 'none'; style-src 'self'; img-src 'self'; " \
@@ -739,6 +740,7 @@ h_api_listening(struct req *r, const char *rest)
 	size_t n = 0, i;
 	int backend = 0;
 	struct pdx_db *db;
+	struct pdx_ruleset *rs;
 	json_t *root, *arr;
 
 	pdx_sock_filter_init(&f);
@@ -750,8 +752,24 @@ h_api_listening(struct req *r, const char *rest)
 	(void)pdx_sockets_attribute(v, n, &st);
 	arr = json_array();
 	db = pool_get(&r->srv->pool);
-	for (i = 0; i < n; i++)
-		json_array_append_new(arr, pdx_socket_json(&v[i], db));
+	rs = pdx_ruleset_read(NULL);	/* the firewall's verdicts */
+	for (i = 0; i < n; i++) {
+		json_t *o = pdx_socket_json(&v[i], db), *j;
+		struct pdx_verdict fv, fv4;
+
+		if (o != NULL && (v[i].state == PDX_SS_LISTEN ||
+		    v[i].state == PDX_SS_CLOSE)) {
+			pdx_firewall_judge(rs, v[i].family, v[i].proto,
+			    v[i].laddr, v[i].lport, v[i].v6only, &fv, &fv4);
+			if ((j = pdx_verdict_json(&fv)) != NULL &&
+			    fv4.reach != PDX_REACH_NONE)
+				json_object_set_new(j, "ipv4",
+				    pdx_verdict_json(&fv4));
+			json_object_set_new(o, "reach", j);
+		}
+		json_array_append_new(arr, o);
+	}
+	pdx_ruleset_free(rs);
 	pool_put(&r->srv->pool, db);
 	root = json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
 	    "backend", pdx_backend_name(backend), "sockets", arr,

@@ -65,6 +65,8 @@ json_t	*pdx_audit_rules(void);
 /* Whether id names a rule. */
 int	pdx_audit_rule_exists(const char *id);
 
+struct pdx_ruleset;
+
 struct pdx_audit_opts {
 	const char	*ports;		/* port set spec, NULL: every port */
 	int		 protos;	/* PDX_TCP|PDX_UDP|PDX_SCTP; 0: tcp+udp */
@@ -75,6 +77,12 @@ struct pdx_audit_opts {
 						   default config files */
 	int		 record;	/* add this run to the history */
 	unsigned	 history_max;	/* 0: PDX_AUDIT_HISTORY_MAX */
+	/*
+	 * The packet filter (portdex/firewall.h) to judge the listeners
+	 * and find published ports; NULL: pdx_audit_run reads this
+	 * namespace's, pdx_audit_evaluate consults none.
+	 */
+	const struct pdx_ruleset *ruleset;
 };
 
 /*

@@ -121,7 +121,7 @@ expect_eq "every finding says why and what next" 0 "$(json 'sum(1 for f in j["fi
 expect_match "why names the malware" "Back Orifice" "$(json '[f["why"] for f in j["findings"] if f["rule"] == "malware-port"][0]')"
 expect_eq "sorted most severe first" True "$(json '(lambda l: l == sorted(l, reverse=True))([{"high": 4, "medium": 3, "low": 2, "info": 1}[f["level"]] for f in j["findings"]])')"
 expect_eq "summary counts match" True "$(json 'all(j["summary"][l] == sum(1 for f in j["findings"] if f["level"] == l and not f["accepted"]) for l in ("high", "medium", "low", "info"))')"
-expect_eq "levels from the rule table" True "$(json 'all(f["level"] == {"relay-or-shell-listener": "high", "malware-port": "high", "deleted-executable": "high", "writable-exe-dir": "high", "cleartext-login-exposed": "high", "admin-all-interfaces": "high", "malware-reported": "low", "malware-port-shared": "medium", "no-living-service": "medium", "obsolete-service": "medium", "cleartext-service-exposed": "medium", "rpc-exposed": "medium", "interpreter-listener": "medium", "iana-unauthorized-use": "low", "undocumented-listener": "info"}[f["rule"]] for f in j["findings"])')"
+expect_eq "levels from the rule table" True "$(json 'all(f["level"] == {"relay-or-shell-listener": "high", "malware-port": "high", "deleted-executable": "high", "writable-exe-dir": "high", "cleartext-login-exposed": "high", "admin-all-interfaces": "high", "malware-reported": "low", "malware-port-shared": "medium", "no-living-service": "medium", "obsolete-service": "medium", "cleartext-service-exposed": "medium", "rpc-exposed": "medium", "interpreter-listener": "medium", "iana-unauthorized-use": "low", "undocumented-listener": "info", "risky-port-open": "medium", "admin-published": "high"}[f["rule"]] for f in j["findings"])')"
 NFIND=$(json 'len(j["findings"])')
 expect_eq "26 findings in all" 26 "$NFIND"
 
@@ -202,7 +202,7 @@ audit --rules --json
 expect_eq "--rules exit" 0 "$RC"
 DOCRULES=$(sed -n 's/^### `\([a-z-]*\)` — \([a-z]*\)$/\1:\2/p' "$PDX_SRCDIR/docs/audit.md" | sort | paste -sd, -)
 expect_eq "--rules match docs/audit.md" "$DOCRULES" "$(json '",".join(sorted(r["rule"] + ":" + r["level"] for r in j))')"
-expect_eq "16 rules" 16 "$(json 'len(j)')"
+expect_eq "18 rules" 18 "$(json 'len(j)')"
 
 stop "$PID_nc"; stop "$PID_plain"; stop "$PID_deleted"; stop "$PID_py"
 
@@ -266,7 +266,7 @@ if command -v curl >/dev/null; then
 		asnobody audit --json
 		expect_eq "api = CLI as the same user" "$API" "$(json "$SEL")"
 		METRICS=$(inns curl -s "$URL/metrics")
-		expect_eq "metric per rule" 16 "$(printf '%s\n' "$METRICS" | grep -c '^portdex_audit_findings{')"
+		expect_eq "metric per rule" 18 "$(printf '%s\n' "$METRICS" | grep -c '^portdex_audit_findings{')"
 		expect_match "metric counts the server's socket" 'portdex_audit_findings\{rule="undocumented-listener",level="info"\} 1$' "$METRICS"
 		expect_match "metric zero" 'portdex_audit_findings\{rule="malware-port",level="high"\} 0$' "$METRICS"
 		kill "$SPID"

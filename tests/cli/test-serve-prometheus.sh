@@ -88,7 +88,7 @@ curl -s "$URL/metrics" > "$T/metrics.txt"
 run_rc "$PROMTOOL" check metrics < "$T/metrics.txt"
 expect_eq "promtool check metrics" 0 "$RC"
 expect_eq "promtool has no complaints" "" "$OUT$ERR"
-expect_match "our listener in /metrics" "portdex_listeners\{port=\"$LPORT\",proto=\"tcp\",scope=\"loopback\",risk=\"$RISK\"\} 1" "$(cat "$T/metrics.txt")"
+expect_match "our listener in /metrics" "portdex_listeners\{port=\"$LPORT\",proto=\"tcp\",scope=\"loopback\",risk=\"$RISK\",reach=\"loopback\"\} 1" "$(cat "$T/metrics.txt")"
 
 # ---- a real Prometheus scraping it ----------------------------------------
 PPORT=$(free_port)
@@ -134,7 +134,7 @@ expect_eq "Prometheus has our listener series" yes "$(printf '%s' "$RES" | pytho
 import json, sys
 r = json.load(sys.stdin)
 want = {"__name__": "portdex_listeners", "job": "portdex", "instance": sys.argv[1],
-        "port": sys.argv[2], "proto": "tcp", "scope": "loopback", "risk": sys.argv[3]}
+        "port": sys.argv[2], "proto": "tcp", "scope": "loopback", "risk": sys.argv[3], "reach": "loopback"}
 print("yes" if any(x["metric"] == want and x["value"][1] == "1" for x in r) else "no: %s" % r)' "$TARGET" "$LPORT" "$RISK")"
 RES=$(query 'up{job="portdex"}')
 expect_match "target up" '"value": \[[0-9.]+, "1"\]' "$RES"

@@ -309,7 +309,7 @@ expect_eq "audit with --expose-local" 200 "$CODE"
 expect_eq "audit json" application/json "$(header Content-Type)"
 expect_match "audit document" '"findings"' "$BODY"
 get /metrics
-expect_match "listener metric" "portdex_listeners\{port=\"$PORT\",proto=\"tcp\",scope=\"loopback\",risk=\"[a-z]+\"\} 1" "$BODY"
+expect_match "listener metric" "portdex_listeners\{port=\"$PORT\",proto=\"tcp\",scope=\"loopback\",risk=\"[a-z]+\",reach=\"loopback\"\} 1" "$BODY"
 stop_server TERM
 expect_eq "exit after --expose-local" 0 "$SRC"
 

@@ -210,7 +210,7 @@ test_rules_table(void **unused)
 	json_t *r = pdx_audit_rules(), *x;
 	size_t i, j;
 
-	assert_int_equal(json_array_size(r), 16);
+	assert_int_equal(json_array_size(r), 18);
 	json_array_foreach(r, i, x) {
 		const char *id = json_string_value(json_object_get(x, "rule"));
 
