@@ -667,6 +667,31 @@ run_binds(struct why *w, json_t *binds, int got[NWHYPROTO][NWHYFAM])
 		}
 }
 
+/* The options that got a failing bind through, as findings. */
+static void
+tried_options(struct why *w, json_t *binds)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(binds); i++) {
+		json_t *b = json_array_get(binds, i);
+		const char *opt = json_string_value(json_object_get(b,
+		    "option"));
+		const char *fam = json_string_value(json_object_get(b,
+		    "family"));
+
+		if (strcmp(opt, "none") == 0 ||
+		    !json_is_true(json_object_get(b, "ok")))
+			continue;
+		add_finding(w, "bind", pdx_proto_parse(json_string_value(
+		    json_object_get(b, "transport"))), "info", "a socket "
+		    "that sets %s before bind() gets %s%s%s:%u now (tried)",
+		    opt, strcmp(fam, "ipv6") == 0 ? "[" : "",
+		    json_string_value(json_object_get(b, "address")),
+		    strcmp(fam, "ipv6") == 0 ? "]" : "", w->port);
+	}
+}
+
 /* ---- gathering -------------------------------------------------------- */
 
 /* Are the namespace named name and ours the same one? */
@@ -871,8 +896,10 @@ pdx_why(const struct pdx_why_opts *o)
 		why_checks[i].run(w);
 	dnat = why_dnat_capture(w);
 	predict(w);
-	if (o->try_bind)
+	if (o->try_bind) {
 		run_binds(w, binds, got);
+		tried_options(w, binds);
+	}
 	if (saved >= 0) {
 		int rc = pdx_netns_leave(saved);
 
