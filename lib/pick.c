@@ -209,7 +209,8 @@ pdx_reserved_ports(const char *path, struct pdx_portset *out)
 	}
 	/* the kernel writes "8080,9000-9010": digits, commas, dashes */
 	for (i = 0; i < len; i++)
-		if (strchr("0123456789,-", text[i]) == NULL || text[0] == '-')
+		if (text[i] == '\0' || strchr("0123456789,-", text[i]) == NULL ||
+		    text[0] == '-')
 			break;
 	if (i < len || (rc = pdx_portset_parse(out, text)) != 0) {
 		if (i < len)

@@ -833,11 +833,21 @@ way_out(struct why *w, struct pdx_db *db, int would_bind)
 	    w->protos == PDX_TCP ? " --proto tcp" : w->protos == PDX_UDP ?
 	    " --proto udp" : "", "");
 	if (db != NULL && !would_bind) {
+		struct pdx_portset range;
 		struct pdx_pick_opts po;
 		json_t *r;
 		size_t i;
 
+		/* IANA's user range, without the port asked about */
+		pdx_portset_clear(&range);
+		if (w->port > PDX_PICK_LO)
+			pdx_portset_add(&range, PDX_PICK_LO,
+			    w->port <= PDX_PICK_HI ? w->port - 1 : PDX_PICK_HI);
+		if (w->port < PDX_PICK_HI)
+			pdx_portset_add(&range, w->port >= PDX_PICK_LO ?
+			    w->port + 1 : PDX_PICK_LO, PDX_PICK_HI);
 		memset(&po, 0, sizeof po);
+		po.range = &range;
 		po.count = 3;
 		po.protos = w->protos;
 		po.near = (int)w->port;
@@ -861,9 +871,9 @@ pdx_why(const struct pdx_why_opts *o)
 {
 	struct why *w;
 	json_t *out = NULL, *binds, *expected, *tr, *fams, *others = NULL,
-	    *eph, *dnat;
+	    *eph, *dnat, *way = NULL;
 	int saved = -1, got[NWHYPROTO][NWHYFAM], would = 1, from_bind = 0,
-	    first_err = 0, any;
+	    first_err = 0, any, fails = 0;
 	size_t p, f, i;
 
 	if (check_opts(o) != 0)
@@ -900,6 +910,14 @@ pdx_why(const struct pdx_why_opts *o)
 		run_binds(w, binds, got);
 		tried_options(w, binds);
 	}
+	/* pick's own bind checks must run in the namespace asked about */
+	for (p = 0; p < NWHYPROTO; p++)
+		for (f = 0; f < NWHYFAM; f++)
+			if ((w->protos & why_protos[p].proto) &&
+			    (w->families & why_families[f].bit) &&
+			    (o->try_bind ? got[p][f] > 0 : w->expect[p][f] != 0))
+				fails = 1;
+	way = way_out(w, o->db, !fails);
 	if (saved >= 0) {
 		int rc = pdx_netns_leave(saved);
 
@@ -980,7 +998,7 @@ pdx_why(const struct pdx_why_opts *o)
 	    json_null(),
 	    "caller", "euid", (int)geteuid(), "cap_net_bind_service",
 	    w->cap_bind >= 0 ? json_boolean(w->cap_bind) : json_null(),
-	    "dnat", dnat, "way_out", way_out(w, o->db, would));
+	    "dnat", dnat, "way_out", way);
 	if (out == NULL) {
 		pdx_set_error("why: out of memory");
 		json_decref(others);
@@ -995,6 +1013,7 @@ done:
 	return out;
 fail_dnat:
 	json_decref(dnat);
+	json_decref(way);
 fail:
 	if (saved >= 0)
 		(void)pdx_netns_leave(saved);

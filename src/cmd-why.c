@@ -65,9 +65,10 @@ print_socket(struct cmd_ctx *ctx, json_t *s)
 	snprintf(local, sizeof local, "%s%s%s:%lld", v6 ? "[" : "",
 	    jstr(l, "address"), v6 ? "]" : "",
 	    (long long)json_integer_value(json_object_get(l, "port")));
-	snprintf(line, sizeof line, "  %s%s%-4s %-10s %s", json_is_string(
-	    json_object_get(s, "netns")) ? "netns " : "", jstr(s, "netns"),
-	    jstr(s, "proto"), jstr(s, "state"), local);
+	snprintf(line, sizeof line, "  %s%s%s%-4s %-10s %s",
+	    json_is_string(json_object_get(s, "netns")) ? "netns " : "",
+	    jstr(s, "netns"), json_is_string(json_object_get(s, "netns")) ?
+	    "  " : "", jstr(s, "proto"), jstr(s, "state"), local);
 	if (json_is_object(r)) {
 		snprintf(line + strlen(line), sizeof line - strlen(line),
 		    " <-> %s%s%s:%lld", v6 ? "[" : "", jstr(r, "address"),
@@ -128,8 +129,7 @@ print_text(struct cmd_ctx *ctx, json_t *res, const char *what)
 	    strcmp(jstr(res, "verdict_from"), "bind") == 0 ?
 	    " (real bind() calls, each socket closed at once)" :
 	    " (from the explanation below; no bind() was tried)");
-	fprintf(ctx->out, "%s%s%s", out_sgr(ctx, ok ? "bold" : "high"),
-	    "", "");
+	fprintf(ctx->out, "%s", out_sgr(ctx, ok ? "bold" : "high"));
 	out_wrap(ctx->out, line, 2, 0, 78);
 	fprintf(ctx->out, "%s", out_reset(ctx));
 	if (json_is_string(json_object_get(res, "netns")))

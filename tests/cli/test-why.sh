@@ -97,6 +97,14 @@ expect_match "held text: udp is free" "ok +udp +held +no socket holds $P/udp" "$
 # udp alone is free: exit 0
 run_rc "$PORTDEX" --json why "$P/udp"
 expect_eq "held tcp, udp asked: exit 0, would bind, udp only" "0 True ['udp']" "$RC $(json '" ".join(map(str, [j["would_bind"], j["transports"]]))')"
+# the way out: with a registry (a one-row one, quick to build), pick's
+# first suggestions near the port, never the port itself
+head -1 "$IANA" > "$T/tiny.csv"
+echo 'x-test,65000,tcp,Test service,,,,,,,,' >> "$T/tiny.csv"
+"$PORTDEX" --db "$T/tiny.db" update --from "$T/tiny.csv" --only >/dev/null || fail "tiny registry"
+run_rc "$PORTDEX" --db "$T/tiny.db" --json why "$P/tcp"
+expect_eq "way out: exit 1, 3 suggestions near, not the port" "1 3 True False portdex pick --near $P --proto tcp" \
+    "$RC $(json '" ".join(map(str, [len(j["way_out"]["suggestions"]), all(abs(q - j["port"]) <= 10 for q in j["way_out"]["suggestions"]), j["port"] in j["way_out"]["suggestions"], j["way_out"]["command"]]))')"
 # explanation only
 run_rc "$PORTDEX" --json why --no-bind "$P/tcp"
 expect_eq "no-bind: exit 1" 1 "$RC"
