@@ -383,5 +383,6 @@ int	pdx_lazy_load(const char *which);
 #include "portdex/votes.h"
 #include "portdex/pick.h"
 #include "portdex/audit.h"
+#include "portdex/why.h"
 #include "portdex/view.h"
 

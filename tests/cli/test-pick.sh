@@ -3,7 +3,11 @@
 # CSV parsed here with python3's csv module), a curated use (data/uses/
 # parsed here), a port nmap sees open often, this kernel's ephemeral range,
 # a port this test binds, or a port in the notes; the same data gives the
-# same answer; bad arguments exit 2.
+# same answer; bad arguments exit 2.  Browsers' bad ports are never
+# suggested, nor ports in ip_local_reserved_ports (set in a network
+# namespace the test makes); --consecutive gives blocks of adjacent ports
+# that this test can bind; --portable stays below 49152; a suggestion in
+# Kubernetes' NodePort range says so.
 . "$(dirname "$0")/lib.sh"
 build_registry
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed" >&2; exit 77; }
@@ -58,7 +62,18 @@ for s in res['suggestions']:
     for pr in protos:
         if freq.get((p, pr), 0) > limit:
             print(f"{p}: nmap sees {pr} open at {freq[(p, pr)]}")
-    if len(s['checks']) != 6: print(f"{p}: {len(s['checks'])} checks, not 6")
+    ids = [c['check'] for c in s['checks']]
+    want = ['bad_port', 'ephemeral', 'reserved'] + (['portable'] if res['portable'] else []) + \
+        ['iana', 'uses', 'nmap', 'notes', 'bind']
+    if ids != want: print(f"{p}: checks {ids}, not {want}")
+    # every port of a block passes what the first one passed
+    for q in s['ports']:
+        if q != p and (q in claimed or q in used or q in eph):
+            print(f"{p}: block port {q} is not clean")
+    if s['ports'] != list(range(p, s['port_hi'] + 1)):
+        print(f"{p}: block {s['ports']} is not {p}-{s['port_hi']}")
+    if len(s['ports']) != res['consecutive']:
+        print(f"{p}: block of {len(s['ports'])}, not {res['consecutive']}")
 EOF
 }
 
@@ -168,9 +183,84 @@ run_rc "$PORTDEX" pick --range "$EPH_LO-$((EPH_LO + 10))"
 expect_eq "none found exit" 1 "$RC"
 expect_match "none found message" "no port" "$ERR"
 
+# Browsers' bad ports (the fetch standard's list, https://fetch.spec.whatwg.org/#bad-port)
+# are never suggested, even from a registry that knows nothing of them.
+# (python3 starts are the slow part of this test: one per answer.)
+BAD_PORTS="0 1 7 9 11 13 15 17 19 20 21 22 23 25 37 42 43 53 69 77 79 87 95 101 102
+103 104 109 110 111 113 115 117 119 123 135 137 139 143 161 179 389 427 465 512 513
+514 515 526 530 531 532 540 548 554 556 563 587 601 636 989 990 993 995 1719 1720 1723
+2049 3659 4045 4190 5060 5061 6000 6566 6665 6666 6667 6668 6669 6679 6697 10080"
+head -1 "$IANA" > "$T/tiny.csv"
+echo 'x-test,65000,tcp,Test service,,,,,,,,' >> "$T/tiny.csv"
+"$PORTDEX" --db "$T/tiny.db" update --from "$T/tiny.csv" --only >/dev/null || fail "tiny registry"
+OUT=$("$PORTDEX" --db "$T/tiny.db" pick -n 1000 --range 0-11000 --near 0 --json)
+# count | bad ones suggested | bad ones reached, and counted as such | the first few
+R=$(json "(lambda got, bad: '%d|%s|%s|%s' % (len(got), sorted(set(got) & bad),
+    len([b for b in bad if b <= max(got)]) == j['skipped']['bad_port'],
+    sorted(p for p in got if p <= 10)))([s['port'] for s in j['suggestions']],
+    set(map(int, '$(echo $BAD_PORTS)'.split())))")
+expect_eq "bad ports never suggested (count|bad|counted|first)" "1000|[]|True|[2, 3, 4, 5, 6, 8, 10]" "$R"
+
+# --consecutive N: blocks of N adjacent ports, clean, and free: this test
+# binds every port of every block (tcp and udp, 0.0.0.0 and ::).
+"$PORTDEX" pick -n 4 --consecutive 6 --near 20000 --json > "$T/blk.json"; rc=$?
+expect_eq "consecutive: exit 0, 4 blocks, clean" "0 4 " "$rc $(count "$T/blk.json" 2>/dev/null) $(check_json "$T/blk.json")"
+R=$(python3 - "$T/blk.json" <<'EOF'
+import json, socket, sys
+res = json.load(open(sys.argv[1]))
+held, bad = [], []
+ports = [p for s in res['suggestions'] for p in s['ports']]
+for p in ports:
+    for fam, addr in ((socket.AF_INET, '0.0.0.0'), (socket.AF_INET6, '::')):
+        for typ in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            k = socket.socket(fam, typ)
+            if fam == socket.AF_INET6:
+                k.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                k.bind((addr, p))
+                held.append(k)
+            except OSError as e:
+                bad.append(f"{p} {addr} {typ}: {e}")
+print(len(res['suggestions']), len(set(ports)), len(held), *bad)
+EOF
+)
+expect_eq "4 blocks, 24 distinct ports, each binds tcp+udp on 0.0.0.0 and ::" "4 24 96" "$R"
+run_rc "$PORTDEX" pick -n 2 --consecutive 3 --near 20000
+expect_match "consecutive text" "^[0-9]+-[0-9]+ +tcp\+udp/user, 3 adjacent ports" "$OUT"
+expect_match "consecutive header" "Blocks of 3 adjacent ports" "$OUT"
+
+# --portable: nothing at or above 49152, even asked for near 65000.
+OUT=$("$PORTDEX" pick -n 20 --portable --range 1024-65535 --near 65000 --json)
+expect_eq "portable: 20, none >= 49152, flag" "20 [] True" "$(json '"%d %s %s" % (len(j["suggestions"]), [s["port"] for s in j["suggestions"] if s["port"] >= 49152], j["portable"])')"
+if [ "$EPH_HI" -lt 65000 ]; then	# else the kernel's own range hides the difference
+	OUT=$("$PORTDEX" pick -n 20 --range 1024-65535 --near 65000 --json)
+	expect_eq "without portable: above 49152" "20" "$(json 'len([s for s in j["suggestions"] if s["port"] >= 49152])')"
+fi
+
+# Kubernetes' NodePort range: a suggestion inside it says so, others do not.
+OUT=$("$PORTDEX" pick -n 10 --range 29990-30020 --near 30000 --json)
+R=$(json '"%s %s %s" % (all(s["kubernetes_nodeport"] == (30000 <= s["port"] <= 32767) for s in j["suggestions"]),
+    any(s["port"] < 30000 for s in j["suggestions"]) and any(s["port"] >= 30000 for s in j["suggestions"]),
+    all(("NodePort" in " ".join(s["warnings"])) == s["kubernetes_nodeport"] for s in j["suggestions"]))')
+expect_eq "nodeport: flagged exactly inside 30000-32767, both sides, warning text" "True True True" "$R"
+run_rc "$PORTDEX" pick -n 10 --range 29990-30020 --near 30000
+expect_match "nodeport note in text" "note: inside Kubernetes' default NodePort" "$OUT"
+
+# ip_local_reserved_ports: set inside a network namespace of this test.
+if unshare -n true 2>/dev/null; then
+	OUT=$("$PORTDEX" pick -n 1 --near 21000 --json)
+	S=$(json 'j["suggestions"][0]["port"]')
+	OUT=$(unshare -n sh -c 'echo "$1" > /proc/sys/net/ipv4/ip_local_reserved_ports && exec "$0" pick -n 3 --near "$2" --json' "$PORTDEX" "$S,$((S + 1))" "$S")
+	R=$(json "'%s %d %s %s' % ($S in [s['port'] for s in j['suggestions']], j['reserved']['count'], j['reserved']['from_kernel'], j['skipped']['reserved'] >= 1)")
+	expect_eq "reserved port $S: not suggested, 2 read, skipped" "False 2 True True" "$R"
+else
+	fail "unshare -n is needed for the reserved-ports check (run as root)"
+fi
+
 # Bad arguments.
 for bad in "-n 0" "-n 1001" "-n abc" "--proto sctp" "--proto" "--near 70000" \
-    "--near -5" "--range 9-1" "--range x" "--range 1-70000" "extra" "--bogus"; do
+    "--near -5" "--range 9-1" "--range x" "--range 1-70000" "extra" "--bogus" \
+    "--consecutive 0" "--consecutive 1001" "--consecutive x" "--portable=1"; do
 	run_rc "$PORTDEX" pick $bad
 	expect_eq "bad '$bad' exit" 2 "$RC"
 	expect_match "bad '$bad' message" "pick" "$ERR"

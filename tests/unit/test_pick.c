@@ -53,6 +53,7 @@
 #define P_BOUND		20019	/* bound by the test (tcp, 127.0.0.1) */
 #define P_RANGE_LO	20020	/* IANA range row 20020-20021 assigned */
 #define P_RANGE_HI	20021
+#define P_KRESERVED	20045	/* in the fake ip_local_reserved_ports */
 #define EPH_LO		20030	/* the fake ephemeral range */
 #define EPH_HI		20040
 
@@ -85,7 +86,7 @@ static const char uses_tsv[] =
 static const char related_tsv[] = "port_a\tport_b\treason\tsource\n";
 
 static char tmpdir[256];
-static char dbpath[300], statepath[300], ephpath[300];
+static char dbpath[300], statepath[300], ephpath[300], respath[300];
 static struct pdx_db *db;
 static struct pdx_state *st;
 
@@ -124,9 +125,11 @@ setup(void **state)
 	write_file(udir, "fixture.tsv", uses_tsv);
 	write_file(kdir, "related.tsv", related_tsv);
 	write_file(tmpdir, "ephemeral", "20030\t20040\n");
+	write_file(tmpdir, "reserved", "20045,64000-64010\n");
 	snprintf(dbpath, sizeof dbpath, "%s/registry.db", tmpdir);
 	snprintf(statepath, sizeof statepath, "%s/state.db", tmpdir);
 	snprintf(ephpath, sizeof ephpath, "%s/ephemeral", tmpdir);
+	snprintf(respath, sizeof respath, "%s/reserved", tmpdir);
 	snprintf(p1, sizeof p1, "%s/iana.csv", tmpdir);
 	snprintf(p2, sizeof p2, "%s/nmap-services", tmpdir);
 	memset(&o, 0, sizeof o);
@@ -297,6 +300,7 @@ pick(int protos, int near, unsigned count, struct pdx_state *s)
 	o.max_freq = -1;
 	o.state = s;
 	o.ephemeral_path = ephpath;
+	o.reserved_path = respath;
 	r = pdx_pick(db, &o);
 	if (r == NULL)
 		fail_msg("pdx_pick: %s", pdx_last_error());
@@ -312,6 +316,7 @@ expected_ok(unsigned p, int protos, int with_notes)
 	switch (p) {
 	case P_ASSIGNED: case P_RESERVED: case P_SCTP: case P_DEREG:
 	case P_HISTORIC: case P_USE: case P_RANGE_LO: case P_RANGE_HI:
+	case P_KRESERVED:
 		return 0;
 	case P_HOT_TCP:
 		return (protos & PDX_TCP) == 0;
@@ -387,6 +392,10 @@ test_pick_fixture(void **state)
 		assert_int_equal(json_integer_value(json_object_get(sk,
 		    "uses")), 1);
 		assert_int_equal(json_integer_value(json_object_get(sk,
+		    "reserved")), 1);
+		assert_int_equal(json_integer_value(json_object_get(sk,
+		    "bad_port")), 0);
+		assert_int_equal(json_integer_value(json_object_get(sk,
 		    "nmap")), 2);
 		assert_int_equal(json_integer_value(json_object_get(sk,
 		    "notes")), 1);
@@ -416,14 +425,16 @@ test_pick_fixture(void **state)
 			json_t *s = json_array_get(sugg, i);
 			json_t *c = json_object_get(s, "checks");
 
-			assert_int_equal(json_array_size(c), 6);
+			/* bad_port, ephemeral, reserved, iana, uses, nmap,
+			 * notes, bind: portable only when asked */
+			assert_int_equal(json_array_size(c), 8);
 			if (json_integer_value(json_object_get(s, "port")) ==
 			    P_COOL_TCP) {
 				assert_true(json_real_value(json_object_get(
 				    json_object_get(s, "nmap"), "tcp")) >
 				    0.00009);
 				assert_non_null(strstr(json_string_value(
-				    json_object_get(json_array_get(c, 3),
+				    json_object_get(json_array_get(c, 5),
 				    "text")), "0.000100"));
 			}
 		}
@@ -580,6 +591,161 @@ test_pick_errors(void **state)
 	assert_null(pdx_pick(db, &o));
 }
 
+/* Blocks of adjacent ports: every port of a block passes, none shared. */
+static void
+test_pick_blocks(void **state)
+{
+	struct pdx_portset range, seen;
+	struct pdx_pick_opts o;
+	json_t *r, *s;
+	size_t i, j;
+
+	(void)state;
+	pdx_portset_clear(&range);
+	pdx_portset_add(&range, BASE, TOP);
+	pdx_portset_clear(&seen);
+	memset(&o, 0, sizeof o);
+	o.count = 20;
+	o.near = BASE;
+	o.range = &range;
+	o.max_freq = -1;
+	o.state = st;
+	o.ephemeral_path = ephpath;
+	o.reserved_path = respath;
+	o.consecutive = 3;
+	assert_non_null(r = pdx_pick(db, &o));
+	assert_int_equal(json_integer_value(json_object_get(r,
+	    "consecutive")), 3);
+	s = json_object_get(r, "suggestions");
+	assert_true(json_array_size(s) > 0);
+	for (i = 0; i < json_array_size(s); i++) {
+		json_t *e = json_array_get(s, i);
+		json_t *ports = json_object_get(e, "ports");
+		unsigned p = (unsigned)json_integer_value(json_object_get(e,
+		    "port"));
+
+		assert_int_equal(json_integer_value(json_object_get(e,
+		    "port_hi")), p + 2);
+		assert_int_equal(json_array_size(ports), 3);
+		for (j = 0; j < 3; j++) {
+			unsigned q = (unsigned)json_integer_value(
+			    json_array_get(ports, j));
+
+			assert_int_equal(q, p + j);
+			if (!expected_ok(q, PDX_TCP | PDX_UDP, 1))
+				fail_msg("block %u holds port %u", p, q);
+			if (pdx_portset_has(&seen, q))
+				fail_msg("port %u in two blocks", q);
+			pdx_portset_add(&seen, q, q);
+		}
+	}
+	/* 20001-20009 is the only run of 9 passing ports (unless busy) */
+	json_decref(r);
+	o.consecutive = 9;
+	assert_non_null(r = pdx_pick(db, &o));
+	s = json_object_get(r, "suggestions");
+	if (!busy_elsewhere(20001, PDX_TCP | PDX_UDP) &&
+	    !busy_elsewhere(20009, PDX_TCP | PDX_UDP))
+		assert_int_equal(json_array_size(s), 1);
+	for (i = 0; i < json_array_size(s); i++)
+		assert_int_equal(json_integer_value(json_object_get(
+		    json_array_get(s, i), "port")), 20001);
+	json_decref(r);
+	o.consecutive = PDX_PICK_MAX_BLOCK + 1;
+	assert_null(pdx_pick(db, &o));
+	assert_error_has("block");
+}
+
+/* --portable, the NodePort warning, the bad-port list. */
+static void
+test_pick_portable_nodeport(void **state)
+{
+	struct pdx_portset range;
+	struct pdx_pick_opts o;
+	json_t *r, *s;
+	size_t i;
+
+	(void)state;
+	pdx_portset_clear(&range);
+	pdx_portset_add(&range, 49140, 49170);
+	memset(&o, 0, sizeof o);
+	o.count = 40;
+	o.near = 49160;
+	o.range = &range;
+	o.max_freq = -1;
+	o.ephemeral_path = ephpath;
+	o.reserved_path = respath;
+	o.portable = 1;
+	assert_non_null(r = pdx_pick(db, &o));
+	s = json_object_get(r, "suggestions");
+	for (i = 0; i < json_array_size(s); i++)
+		assert_true(json_integer_value(json_object_get(
+		    json_array_get(s, i), "port")) < 49152);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    r, "skipped"), "portable")), 49170 - 49152 + 1);
+	json_decref(r);
+
+	/* every suggestion in 30000-32767 is flagged, none outside */
+	pdx_portset_clear(&range);
+	pdx_portset_add(&range, 29990, 30010);
+	o.range = &range;
+	o.near = 30000;
+	o.portable = 0;
+	assert_non_null(r = pdx_pick(db, &o));
+	s = json_object_get(r, "suggestions");
+	assert_true(json_array_size(s) > 0);
+	for (i = 0; i < json_array_size(s); i++) {
+		json_t *e = json_array_get(s, i);
+		json_int_t p = json_integer_value(json_object_get(e, "port"));
+		int np = json_is_true(json_object_get(e,
+		    "kubernetes_nodeport"));
+
+		assert_int_equal(np, p >= 30000 && p <= 32767);
+		assert_int_equal(json_array_size(json_object_get(e,
+		    "warnings")), (size_t)np);
+	}
+	json_decref(r);
+
+	assert_true(pdx_port_is_bad_for_browsers(0));
+	assert_true(pdx_port_is_bad_for_browsers(6000));
+	assert_true(pdx_port_is_bad_for_browsers(4190));
+	assert_true(pdx_port_is_bad_for_browsers(10080));
+	assert_false(pdx_port_is_bad_for_browsers(80));
+	assert_false(pdx_port_is_bad_for_browsers(8080));
+	assert_false(pdx_port_is_bad_for_browsers(10081));
+	assert_false(pdx_port_is_bad_for_browsers(65535));
+}
+
+static void
+test_reserved_ports(void **state)
+{
+	struct pdx_portset ps;
+	char path[400];
+
+	(void)state;
+	assert_int_equal(pdx_reserved_ports(respath, &ps), 0);
+	assert_int_equal(ps.count, 12);
+	assert_true(pdx_portset_has(&ps, P_KRESERVED));
+	assert_true(pdx_portset_has(&ps, 64010));
+	assert_false(pdx_portset_has(&ps, 64011));
+	write_file(tmpdir, "res-empty", "\n");
+	snprintf(path, sizeof path, "%s/res-empty", tmpdir);
+	assert_int_equal(pdx_reserved_ports(path, &ps), 0);
+	assert_int_equal(ps.count, 0);
+	write_file(tmpdir, "res-bad", "80,x\n");
+	snprintf(path, sizeof path, "%s/res-bad", tmpdir);
+	assert_int_equal(pdx_reserved_ports(path, &ps), -1);
+	assert_error_has("res-bad");
+	write_file(tmpdir, "res-bad", "-\n");
+	assert_int_equal(pdx_reserved_ports(path, &ps), -1);
+	write_file(tmpdir, "res-bad", "90-80\n");
+	assert_int_equal(pdx_reserved_ports(path, &ps), -1);
+	assert_error_has("res-bad");
+	assert_int_equal(pdx_reserved_ports("/nonexistent/reserved", &ps),
+	    -1);
+	assert_error_has("/nonexistent/reserved");
+}
+
 int
 main(void)
 {
@@ -589,6 +755,9 @@ main(void)
 		cmocka_unit_test(test_pick_order),
 		cmocka_unit_test(test_pick_defaults),
 		cmocka_unit_test(test_pick_errors),
+		cmocka_unit_test(test_pick_blocks),
+		cmocka_unit_test(test_pick_portable_nodeport),
+		cmocka_unit_test(test_reserved_ports),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# portdex why: against sockets this test makes on loopback and in network
+# namespaces it creates - a held port (and the same port released), a
+# TIME_WAIT left by a server that closed first, a "::" holder against a
+# 0.0.0.0 bind (and a v6-only one that leaves IPv4 free), an SO_REUSEPORT
+# group, a port in ip_local_reserved_ports and one in the ephemeral range
+# (set in a namespace), a port below 1024 as nobody (and with
+# ip_unprivileged_port_start lowered), holders in another namespace
+# (--all-netns, --netns); exit codes 0, 1 and 2; the DNAT capture is said
+# to be not checked, never absent.
+. "$(dirname "$0")/lib.sh"
+command -v python3 >/dev/null || { echo "SKIP: python3 is needed" >&2; exit 77; }
+if [ "$(id -u)" != 0 ] || ! unshare -n true 2>/dev/null || ! command -v ip >/dev/null ||
+    ! command -v setpriv >/dev/null; then
+	echo "SKIP: needs root, unshare -n, ip(8) and setpriv(1) for namespaces and an unprivileged user" >&2
+	exit 77
+fi
+NS=pdxwhy$$
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# hold [--netns NS] FAM ADDR PORT PROTO V6ONLY REUSEPORT COUNT: COUNT sockets
+# bound (and listening, for tcp) for at most 60 s; sets HPID.
+hold() {
+	local pre=()
+	if [ "$1" = --netns ]; then pre=(ip netns exec "$2"); shift 2; fi
+	rm -f "$T/ready"
+	"${pre[@]}" python3 - "$@" "$T/ready" <<'EOF' &
+import socket, sys, time
+fam, addr, port, proto, v6only, reuseport, count, ready = sys.argv[1:]
+ss = []
+for _ in range(int(count)):
+    s = socket.socket(socket.AF_INET6 if fam == '6' else socket.AF_INET,
+                      socket.SOCK_STREAM if proto == 'tcp' else socket.SOCK_DGRAM)
+    if fam == '6':
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(v6only))
+    if reuseport == '1':
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    s.bind((addr, int(port)))
+    if proto == 'tcp':
+        s.listen(4)
+    ss.append(s)
+open(ready, 'w').write('ready')
+time.sleep(60)
+EOF
+	HPID=$!
+	PIDS+=("$HPID")
+	for _ in $(seq 100); do [ -s "$T/ready" ] && break; sleep 0.05; done
+	[ -s "$T/ready" ] || fail "holder $* did not start"
+}
+unhold() { kill "$HPID" 2>/dev/null; wait "$HPID" 2>/dev/null; }
+# flat TEXT: the text with its line wrapping undone
+flat() { printf '%s' "$1" | tr -s ' \n' ' '; }
+
+# free_ports BASE...: for each BASE the first port from it free for tcp
+# and udp on both wildcard addresses (checked here with python, not with
+# portdex; one python start, the slow part of this test, for all).
+free_ports() {
+	python3 - "$@" <<'EOF'
+import socket, sys
+def free(p):
+    try:
+        for fam, a in ((socket.AF_INET, '0.0.0.0'), (socket.AF_INET6, '::')):
+            for t in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                s = socket.socket(fam, t)
+                if fam == socket.AF_INET6:
+                    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                s.bind((a, p)); s.close()
+        return True
+    except OSError:
+        return False
+print(*[next(p for p in range(int(b), int(b) + 500) if free(p)) for b in sys.argv[1:]])
+EOF
+}
+read -r P_HELD P_TW P_DUAL P_GROUP P_NETNS < <(free_ports 24100 24600 25100 25600 26100)
+
+# ---- a held port ---------------------------------------------------------
+P=$P_HELD
+hold 4 0.0.0.0 "$P" tcp 0 0 1
+run_rc "$PORTDEX" --json why "$P/tcp"
+expect_eq "held: exit 1" 1 "$RC"
+expect_eq "held: verdict, errno, from, holder pid, process, blocks, effect" \
+    "False EADDRINUSE bind $HPID python3 ['ipv4', 'ipv6'] blocks" \
+    "$(json '" ".join(map(str, [j["would_bind"], j["errno"], j["verdict_from"], j["holders"][0]["pid"], j["holders"][0]["process"], j["holders"][0]["blocks"], [f["effect"] for f in j["findings"] if f["check"] == "held"][0]]))')"
+run_rc "$PORTDEX" why "$P"
+expect_eq "held text: exit 1" 1 "$RC"
+expect_match "held text: verdict" "would fail now with EADDRINUSE" "$(flat "$OUT")"
+expect_match "held text: the holder" "BLOCKS +tcp +held +EADDRINUSE: 1 socket holds $P/tcp: 0.0.0.0:$P \(pid $HPID python3, user root" "$(flat "$OUT")"
+expect_match "held text: the way out" "portdex pick --near $P" "$(flat "$OUT")"
+expect_match "held text: udp is free" "ok +udp +held +no socket holds $P/udp" "$(flat "$OUT")"
+# udp alone is free: exit 0
+run_rc "$PORTDEX" --json why "$P/udp"
+expect_eq "held tcp, udp asked: exit 0, would bind, udp only" "0 True ['udp']" "$RC $(json '" ".join(map(str, [j["would_bind"], j["transports"]]))')"
+# the way out: with a registry (a one-row one, quick to build), pick's
+# first suggestions near the port, never the port itself
+head -1 "$IANA" > "$T/tiny.csv"
+echo 'x-test,65000,tcp,Test service,,,,,,,,' >> "$T/tiny.csv"
+"$PORTDEX" --db "$T/tiny.db" update --from "$T/tiny.csv" --only >/dev/null || fail "tiny registry"
+run_rc "$PORTDEX" --db "$T/tiny.db" --json why "$P/tcp"
+expect_eq "way out: exit 1, 3 suggestions near, not the port" "1 3 True False portdex pick --near $P --proto tcp" \
+    "$RC $(json '" ".join(map(str, [len(j["way_out"]["suggestions"]), all(abs(q - j["port"]) <= 10 for q in j["way_out"]["suggestions"]), j["port"] in j["way_out"]["suggestions"], j["way_out"]["command"]]))')"
+# explanation only
+run_rc "$PORTDEX" --json why --no-bind "$P/tcp"
+expect_eq "no-bind: exit 1" 1 "$RC"
+expect_eq "no-bind: from the explanation, no binds" "explanation 0 EADDRINUSE" \
+    "$(json '" ".join(map(str, [j["verdict_from"], len(j["binds"]), j["errno"]]))')"
+unhold
+run_rc "$PORTDEX" --json why "$P/tcp"
+expect_eq "released: exit 0, bind works, no holder, DNAT not checked" "0 True 0 False not checked" \
+    "$RC $(json '" ".join(map(str, [j["would_bind"], len(j["holders"]), j["dnat"]["checked"], j["dnat"]["text"][:11]]))')"
+run_rc "$PORTDEX" why "$P/tcp"
+R=no
+if flat "$OUT" | grep -Eq "UNCHECKED +- +dnat +not checked" && ! printf '%s' "$OUT" | grep -qi "no DNAT"; then R=yes; fi
+expect_eq "released text: DNAT said unchecked, never 'no DNAT'" yes "$R"
+
+# ---- TIME_WAIT: the server closes first -------------------------------------
+P=$P_TW
+python3 - "$P" <<'EOF'
+import socket, sys, time
+port = int(sys.argv[1])
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as servers do
+srv.bind(("127.0.0.1", port)); srv.listen(1)
+c = socket.create_connection(("127.0.0.1", port))
+a, _ = srv.accept()
+a.close()            # the side that closes first keeps TIME_WAIT: port P
+time.sleep(0.2)
+c.close(); srv.close()
+EOF
+run_rc "$PORTDEX" --json why "$P/tcp"
+expect_eq "time-wait: exit 1" 1 "$RC"
+expect_eq "time-wait: listed, effect, plain bind fails, SO_REUSEADDR binds" \
+    "1 TIME-WAIT blocks EADDRINUSE True" \
+    "$(json '" ".join(map(str, [len(j["time_wait"]), j["time_wait"][0]["state"], [f["effect"] for f in j["findings"] if f["check"] == "time_wait"][0], [b["errno"] for b in j["binds"] if b["family"] == "ipv4" and b["option"] == "none"][0], [b["ok"] for b in j["binds"] if b["family"] == "ipv4" and b["option"] == "SO_REUSEADDR"][0]]))')"
+run_rc "$PORTDEX" why -4 "$P/tcp"
+expect_match "time-wait text" "1 connection in TIME_WAIT uses $P" "$(flat "$OUT")"
+expect_match "time-wait text: SO_REUSEADDR helps" "sets SO_REUSEADDR before bind\(\) gets 0.0.0.0:$P now" "$(flat "$OUT")"
+
+# ---- "::" holder against a 0.0.0.0 bind --------------------------------------
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+	P=$P_DUAL
+	hold 6 :: "$P" tcp 0 0 1
+	run_rc "$PORTDEX" --json why -4 "$P/tcp"
+	expect_eq "dual-stack holder: exit 1 for 0.0.0.0" 1 "$RC"
+	expect_eq "dual-stack: v6only, blocks, finding" "False ['ipv4'] blocks" \
+	    "$(json '" ".join(map(str, [j["holders"][0]["v6only"], j["holders"][0]["blocks"], [f["effect"] for f in j["findings"] if f["check"] == "dual_stack"][0]]))')"
+	run_rc "$PORTDEX" why -4 "$P/tcp"
+	expect_match "dual-stack text" "\[::\]:$P .*IPV6_V6ONLY off: it takes IPv4 too, so a bind of 0.0.0.0:$P fails" "$(flat "$OUT")"
+	unhold
+	# the same holder with IPV6_V6ONLY leaves IPv4 free
+	hold 6 :: "$P" tcp 1 0 1
+	run_rc "$PORTDEX" --json why -4 "$P/tcp"
+	expect_eq "v6-only holder: exit 0 for 0.0.0.0, listed, blocks nothing for ipv4" "0 True []" \
+	    "$RC $(json '" ".join(map(str, [j["holders"][0]["v6only"], j["holders"][0]["blocks"]]))')"
+	run_rc "$PORTDEX" why -6 "$P/tcp"
+	expect_eq "v6-only holder: exit 1 for ::" 1 "$RC"
+	unhold
+else
+	fail "no IPv6 on loopback: the :: vs 0.0.0.0 case cannot run"
+fi
+
+# ---- an SO_REUSEPORT group -----------------------------------------------
+P=$P_GROUP
+hold 4 127.0.0.1 "$P" tcp 0 1 2
+run_rc "$PORTDEX" --json why "$P/tcp"
+expect_eq "reuseport: exit 1" 1 "$RC"
+expect_eq "reuseport: group of 2, finding, SO_REUSEPORT bind works" "[2, 2] info True" \
+    "$(json '" ".join(map(str, [[h["reuseport_group"] for h in j["holders"]], [f["effect"] for f in j["findings"] if f["check"] == "reuseport"][0], [b["ok"] for b in j["binds"] if b["family"] == "ipv4" and b["option"] == "SO_REUSEPORT"][0]]))')"
+run_rc "$PORTDEX" why "$P/tcp"
+expect_match "reuseport text" "2 sockets share 127.0.0.1:$P: an SO_REUSEPORT group" "$(flat "$OUT")"
+unhold
+
+# ---- reserved and ephemeral ports, in a namespace of this test --------------
+OUT=$(unshare -n sh -c 'echo 40000 > /proc/sys/net/ipv4/ip_local_reserved_ports &&
+    echo "32768 60999" > /proc/sys/net/ipv4/ip_local_port_range &&
+    "$0" --json why 40000/tcp; echo "rc=$?"; "$0" --json why 40001/tcp; echo "rc=$?"' "$PORTDEX")
+R=$(printf '%s' "$OUT" | python3 -c '
+import json, sys
+parts = sys.stdin.read().split("rc=")
+a = json.loads(parts[0]); b = json.loads(parts[1].split("\n", 1)[1])
+eff = lambda j, c: [f["effect"] for f in j["findings"] if f["check"] == c]
+print(parts[1].split("\n")[0], parts[2].strip(), a["kernel"]["reserved"], eff(a, "reserved"), eff(a, "ephemeral"),
+      b["kernel"]["reserved"], eff(b, "reserved"), eff(b, "ephemeral"), b["kernel"]["ephemeral"]["inside"])')
+expect_eq "reserved 40000: exit 0, reserved, ephemeral ok; 40001: exit 0, ephemeral warning" \
+    "0 0 True ['info'] ['ok'] False [] ['warning'] True" "$R"
+
+# ---- below 1024 as nobody -------------------------------------------------
+NOBODY=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups)
+OUT=$(unshare -n sh -c '"$@" --json why 80/tcp; echo "rc=$?"' sh "${NOBODY[@]}" "$PORTDEX")
+R=$(printf '%s' "$OUT" | python3 -c '
+import json, sys
+t = sys.stdin.read(); body, rc = t.rsplit("rc=", 1); j = json.loads(body)
+print(rc.strip(), j["errno"], j["caller"]["cap_net_bind_service"], j["kernel"]["unprivileged_port_start"],
+      [f["effect"] for f in j["findings"] if f["check"] == "privileged"], [b["errno"] for b in j["binds"]])')
+expect_eq "80 as nobody: exit 1, EACCES, no capability, finding, binds" \
+    "1 EACCES False 1024 ['blocks'] ['EACCES', 'EACCES']" "$R"
+OUT=$(unshare -n sh -c '"$@" why 80/tcp; echo "rc=$?"' sh "${NOBODY[@]}" "$PORTDEX")
+expect_match "80 as nobody text" "EACCES: 80 is below net.ipv4.ip_unprivileged_port_start \(1024\)" "$(flat "$OUT")"
+# the same namespace with the privileged range lowered: nobody may bind 80
+OUT=$(unshare -n sh -c 'echo 80 > /proc/sys/net/ipv4/ip_unprivileged_port_start && "$@" --json why 80/tcp; echo "rc=$?"' sh "${NOBODY[@]}" "$PORTDEX")
+R=$(printf '%s' "$OUT" | python3 -c '
+import json, sys
+t = sys.stdin.read(); body, rc = t.rsplit("rc=", 1); j = json.loads(body)
+print(rc.strip(), j["would_bind"], j["kernel"]["unprivileged_port_start"], [f["effect"] for f in j["findings"] if f["check"] == "privileged"])')
+expect_eq "80 as nobody, ip_unprivileged_port_start 80: exit 0" "0 True 80 ['ok']" "$R"
+# root in a fresh namespace: free, with the capability
+OUT=$(unshare -n sh -c '"$0" --json why 80/tcp; echo "rc=$?"' "$PORTDEX")
+R=$(printf '%s' "$OUT" | python3 -c '
+import json, sys
+t = sys.stdin.read(); body, rc = t.rsplit("rc=", 1); j = json.loads(body)
+print(rc.strip(), j["would_bind"], j["caller"]["cap_net_bind_service"])')
+expect_eq "80 as root in an empty namespace: exit 0" "0 True True" "$R"
+
+# ---- other namespaces --------------------------------------------------------
+ip netns add "$NS" || fail "ip netns add"
+ip -n "$NS" link set lo up
+P=$P_NETNS
+hold --netns "$NS" 4 127.0.0.1 "$P" tcp 0 0 1
+run_rc "$PORTDEX" --json why --all-netns "$P/tcp"
+expect_eq "all-netns: free here (exit 0), the other namespace's holder named" "0 $NS $HPID python3 0" \
+    "$RC $(json '" ".join(map(str, [[s["netns"] for s in j["other_netns"]][0], j["other_netns"][0]["pid"], j["other_netns"][0]["process"], len(j["holders"])]))')"
+run_rc "$PORTDEX" why --all-netns "$P/tcp"
+expect_match "all-netns text" "netns $NS.*127.0.0.1:$P +pid $HPID python3" "$OUT"
+run_rc "$PORTDEX" --json why --netns "$NS" "$P/tcp"
+expect_eq "netns: held there, exit 1" 1 "$RC"
+expect_eq "netns: the holder, its namespace" "$HPID $NS $NS" \
+    "$(json '" ".join(map(str, [j["holders"][0]["pid"], j["holders"][0]["netns"], j["netns"]]))')"
+unhold
+
+# ---- usage ---------------------------------------------------------------------
+for bad in "" "0" "70000" "80/sctp" "x" "80/" "/tcp" "80 81" "--bogus 80" \
+    "--netns $NS --all-netns 80" "--netns"; do
+	run_rc "$PORTDEX" why $bad
+	expect_eq "bad '$bad': exit 2" 2 "$RC"
+	expect_match "bad '$bad': message" "why" "$ERR"
+done
+run_rc "$PORTDEX" why --netns no-such-ns-$$ 80
+expect_eq "unknown namespace: exit 2" 2 "$RC"
+expect_match "unknown namespace: message" "no-such-ns-$$" "$ERR"
+finish
