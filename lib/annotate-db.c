@@ -41,8 +41,8 @@ struct pdx_annotator {
 	size_t		 nuses;
 	char		*names;		/* the uses' names, NUL-separated */
 	/*
-	 * Per transport and port: 0 not computed yet, else 1 << 31 | the
-	 * lead use's index + 1 (15 bits) | the top use's index + 1 << 15.
+	 * Per transport (NULL until used) and port: the lead use's index + 1
+	 * (15 bits, 0: none) | the top use's index + 1 << 15.
 	 */
 	uint32_t	*cache[PDX_NPROTO];
 	int		 listeners;	/* 1: keep the bitmap below */
@@ -208,34 +208,44 @@ pdx_annotator_refresh(struct pdx_annotator *a, double seconds)
 		load_listeners(a);
 }
 
-/* The cached word of port over transport index pi (see the struct). */
+/*
+ * The word of port over transport index pi (see the struct).  The table
+ * of a transport is filled on its first use, row by row in id order (the
+ * card's order): the narrowest lead use, and the first use the card's
+ * summary would name.  The rows cover some 230,000 ports in all.
+ */
 static int
 use_word(struct pdx_annotator *a, int pi, unsigned port, uint32_t *w)
 {
-	uint32_t lead = 0, top = 0;
+	uint32_t *t = a->cache[pi];
 	size_t i;
 
-	if (a->cache[pi] == NULL &&
-	    (a->cache[pi] = calloc(65536, sizeof(uint32_t))) == NULL) {
-		pdx_set_error("out of memory");
-		return -1;
-	}
-	if ((*w = a->cache[pi][port]) != 0)
-		return 0;
-	/* in id order, as the card lists them; the narrowest lead wins */
-	for (i = 0; i < a->nuses; i++) {
-		const struct an_use *u = &a->uses[i];
+	if (t == NULL) {
+		if ((t = calloc(65536, sizeof(uint32_t))) == NULL) {
+			pdx_set_error("out of memory");
+			return -1;
+		}
+		for (i = 0; i < a->nuses; i++) {
+			const struct an_use *u = &a->uses[i];
 
-		if ((int)port < u->lo || (int)port > u->hi ||
-		    (u->mask & (1 << pi)) == 0)
-			continue;
-		if (u->lead && (lead == 0 || u->hi - u->lo <
-		    a->uses[lead - 1].hi - a->uses[lead - 1].lo))
-			lead = (uint32_t)i + 1;
-		else if (!u->lead && u->summary && top == 0)
-			top = (uint32_t)i + 1;
+			if ((u->mask & (1 << pi)) == 0 || u->lo < 0 ||
+			    u->hi > 65535)
+				continue;
+			for (int p = u->lo; p <= u->hi; p++) {
+				uint32_t lead = t[p] & 0x7fff;
+				uint32_t top = (t[p] >> 15) & 0x7fff;
+
+				if (u->lead && (lead == 0 || u->hi - u->lo <
+				    a->uses[lead - 1].hi - a->uses[lead - 1].lo))
+					lead = (uint32_t)i + 1;
+				else if (!u->lead && u->summary && top == 0)
+					top = (uint32_t)i + 1;
+				t[p] = lead | top << 15;
+			}
+		}
+		a->cache[pi] = t;
 	}
-	*w = a->cache[pi][port] = 1u << 31 | lead | top << 15;
+	*w = t[port];
 	return 0;
 }
 

@@ -68,16 +68,21 @@ static void
 note_text(char *b, size_t *n, size_t cap, const struct pdx_port_hit *h,
     const struct pdx_port_note *nt)
 {
-	char num[32];
+	char num[24], *q = num + sizeof num;
+	unsigned v = h->port;
 
 	if (h->role != PDX_ROLE_NONE) {
 		put(b, n, cap, pdx_port_role_name(h->role));
 		put(b, n, cap, " ");
 	}
-	snprintf(num, sizeof num, "%u/%s%s", h->port,
-	    pdx_proto_name(nt->proto), h->proto == 0 ? "?" : "");
-	put(b, n, cap, num);
-	put(b, n, cap, " ");
+	*--q = '\0';
+	do
+		*--q = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	put(b, n, cap, q);
+	put(b, n, cap, "/");
+	put(b, n, cap, pdx_proto_name(nt->proto));
+	put(b, n, cap, h->proto == 0 ? "? " : " ");
 	put(b, n, cap, *nt->service != '\0' ? nt->service : "-");
 	put(b, n, cap, ", IANA ");
 	if (*nt->iana_name != '\0' && strcmp(nt->iana_name, nt->service) != 0) {
