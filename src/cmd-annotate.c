@@ -209,7 +209,7 @@ line_text(const char *s, size_t n)
 static void
 emit_json(struct an *an, const char *line, size_t len, int format,
     const struct pdx_port_hit *hits, const struct pdx_port_note *notes,
-    int nh, int partial)
+    int nh, int continued)
 {
 	json_t *o = json_object(), *arr = json_array();
 	int i;
@@ -217,8 +217,8 @@ emit_json(struct an *an, const char *line, size_t len, int format,
 	json_object_set_new(o, "line", line_text(line, len));
 	if (!utf8_valid(line, len))
 		json_object_set_new(o, "line_base64", base64(line, len));
-	if (partial)
-		json_object_set_new(o, "partial", json_true());
+	if (continued)
+		json_object_set_new(o, "continued", json_true());
 	json_object_set_new(o, "format",
 	    format != PDX_LF_NONE ? json_string(pdx_line_format_name(format)) :
 	    json_null());
@@ -258,12 +258,12 @@ emit_json(struct an *an, const char *line, size_t len, int format,
 
 /*
  * Writes one line: len bytes, then its end (term, termlen: "\n", "\r\n"
- * or nothing at the end of input).  partial: a piece of a line longer
- * than the buffer, passed on as it is.
+ * or nothing at the end of input).  piece: a piece of a line longer than
+ * the buffer, passed on as it is; continued: the line goes on after it.
  */
 static void
 emit_line(struct an *an, const char *line, size_t len, const char *term,
-    size_t termlen, int partial)
+    size_t termlen, int piece, int continued)
 {
 	struct pdx_port_hit hits[PDX_ANNOTATE_MAXHITS];
 	struct pdx_port_note notes[PDX_ANNOTATE_MAXHITS];
@@ -272,7 +272,7 @@ emit_line(struct an *an, const char *line, size_t len, const char *term,
 	size_t cn = 0;
 	int nh = 0, format = PDX_LF_NONE, i, shown = 0;
 
-	if (!partial) {
+	if (!piece) {
 		nh = pdx_lineparse(&an->ps, line, len, hits,
 		    PDX_ANNOTATE_MAXHITS, &format);
 		if (nh > 0 && an->streaming)
@@ -287,7 +287,7 @@ emit_line(struct an *an, const char *line, size_t len, const char *term,
 			nh = 0;
 		}
 	if (an->json) {
-		emit_json(an, line, len, format, hits, notes, nh, partial);
+		emit_json(an, line, len, format, hits, notes, nh, continued);
 		return;
 	}
 	for (i = 0; i < nh; i++) {
@@ -343,14 +343,14 @@ annotate_fd(struct an *an, int fd, const char *name)
 			int cr = len > 0 && nl[-1] == '\r' && !in_long;
 
 			emit_line(an, b + start, len - (size_t)cr,
-			    cr ? "\r\n" : "\n", (size_t)cr + 1, in_long);
+			    cr ? "\r\n" : "\n", (size_t)cr + 1, in_long, 0);
 			in_long = 0;
 			start = (size_t)(nl - b) + 1;
 			continue;
 		}
 		if (end - start == cap) {
 			/* a line longer than the buffer: pass it in pieces */
-			emit_line(an, b + start, end - start, "", 0, 1);
+			emit_line(an, b + start, end - start, "", 0, 1, 1);
 			in_long = 1;
 			start = end = 0;
 			continue;
@@ -358,7 +358,7 @@ annotate_fd(struct an *an, int fd, const char *name)
 		if (eof) {
 			if (end > start)
 				emit_line(an, b + start, end - start, "", 0,
-				    in_long);
+				    in_long, 0);
 			return 0;
 		}
 		if (start > 0) {
