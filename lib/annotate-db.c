@@ -75,7 +75,8 @@ load_uses(struct pdx_annotator *a)
 
 	if (pdx_db_prepare(a->db, sql, &st) != 0)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && a->nuses < AN_MAX_USES) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    a->nuses < AN_MAX_USES) {
 		const char *name = (const char *)sqlite3_column_text(st, 6);
 		const char *kind = (const char *)sqlite3_column_text(st, 3);
 		const char *conf = (const char *)sqlite3_column_text(st, 4);
@@ -234,9 +235,11 @@ use_word(struct pdx_annotator *a, int pi, unsigned port, uint32_t *w)
 			for (int p = u->lo; p <= u->hi; p++) {
 				uint32_t lead = t[p] & 0x7fff;
 				uint32_t top = (t[p] >> 15) & 0x7fff;
+				const struct an_use *l = lead != 0 ?
+				    &a->uses[lead - 1] : NULL;
 
-				if (u->lead && (lead == 0 || u->hi - u->lo <
-				    a->uses[lead - 1].hi - a->uses[lead - 1].lo))
+				if (u->lead && (l == NULL ||
+				    u->hi - u->lo < l->hi - l->lo))
 					lead = (uint32_t)i + 1;
 				else if (!u->lead && u->summary && top == 0)
 					top = (uint32_t)i + 1;

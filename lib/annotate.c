@@ -51,7 +51,7 @@ pdx_lineparser_init(struct pdx_lineparser *ps)
 	ps->zeek_sep = '\t';
 }
 
-/* ---- small scanners ---------------------------------------------------- */
+/* ---- small scanners ------------------------------------------------------ */
 
 /*
  * A port at p (before end): 1-5 digits worth 0-65535, not followed by
@@ -206,7 +206,7 @@ sock_port(struct pdx_lineparser *ps, const char *line, const struct tok *t,
 	return 1;
 }
 
-/* ---- Zeek TSV: the header lines and conn.log (and any id.* log) --------- */
+/* ---- Zeek TSV: the header lines and conn.log (and any id.* log) ---------- */
 
 /*
  * Zeek's ASCII logs open with '#' lines: "#separator \x09" (the column
@@ -336,7 +336,7 @@ parse_zeek_tsv(struct pdx_lineparser *ps, const char *line, size_t len,
 	return n;
 }
 
-/* ---- JSON lines: Suricata eve.json and Zeek's JSON logs ---------------- */
+/* ---- JSON lines: Suricata eve.json and Zeek's JSON logs ------------------ */
 
 /*
  * Where the value of "key" is in the raw line: the digits after the key,
@@ -567,7 +567,7 @@ parse_kernel(struct pdx_lineparser *ps, const char *line, size_t len,
 	return n;
 }
 
-/* ---- nmap ------------------------------------------------------------------ */
+/* ---- nmap ---------------------------------------------------------------- */
 
 /*
  * nmap's grepable output (-oG): "Host: 192.0.2.1 (name)<TAB>Ports: "
@@ -673,7 +673,7 @@ parse_nmap(struct pdx_lineparser *ps, const char *line, size_t len,
 	return n;
 }
 
-/* ---- socket listings: ss, netstat, lsof ------------------------------------ */
+/* ---- socket listings: ss, netstat, lsof ---------------------------------- */
 
 /* ss's state names (ss -t without -n shows the same). */
 static int
@@ -811,7 +811,7 @@ parse_lsof(struct pdx_lineparser *ps, const char *line, size_t len,
 	return n;
 }
 
-/* ---- the generic fallback ---------------------------------------------------- */
+/* ---- the generic fallback ------------------------------------------------ */
 
 /* A dotted quad ends at p (exclusive), starting at or after line. */
 static int
@@ -912,7 +912,7 @@ parse_generic(struct pdx_lineparser *ps, const char *line, size_t len,
 	return n > 0 ? n : -1;
 }
 
-/* ---- dispatch ------------------------------------------------------------------ */
+/* ---- dispatch ------------------------------------------------------------ */
 
 static const pdx_line_parser_fn parsers[PDX_LF_COUNT] = {
 	[PDX_LF_ZEEK_HEADER] = parse_zeek_header,

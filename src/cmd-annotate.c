@@ -35,12 +35,12 @@ struct an {
 	struct pdx_lineparser	 ps;
 	int			 json;		/* 1 --json, 2 --jsonl */
 	int			 first;		/* no array element yet */
-	int			 streaming;	/* input is not a regular file */
+	int			 streaming;	/* input: not a regular file */
 	int			 failed;	/* a lookup failed (reported) */
 	char			*buf;		/* PDX_ANNOTATE_MAXLINE bytes */
 };
 
-/* ---- text output ----------------------------------------------------------- */
+/* ---- text output --------------------------------------------------------- */
 
 /* Appends s to b (at *n, below cap), leaving out control characters. */
 static void
@@ -100,7 +100,7 @@ note_text(char *b, size_t *n, size_t cap, const struct pdx_port_hit *h,
 		put(b, n, cap, ", listening here");
 }
 
-/* ---- JSON output ----------------------------------------------------------- */
+/* ---- JSON output --------------------------------------------------------- */
 
 static int
 utf8_valid(const char *s, size_t n)
@@ -254,7 +254,7 @@ emit_json(struct an *an, const char *line, size_t len, int format,
 	json_decref(o);
 }
 
-/* ---- one line -------------------------------------------------------------- */
+/* ---- one line ------------------------------------------------------------ */
 
 /*
  * Writes one line: len bytes, then its end (term, termlen: "\n", "\r\n"
@@ -303,7 +303,7 @@ emit_line(struct an *an, const char *line, size_t len, const char *term,
 		fwrite(term, 1, termlen, out);
 }
 
-/* ---- reading --------------------------------------------------------------- */
+/* ---- reading ------------------------------------------------------------- */
 
 /* An nmap XML report: annotate does not read XML (yet). */
 static int
@@ -378,7 +378,9 @@ annotate_fd(struct an *an, int fd, const char *name)
 		if (r == 0)
 			eof = 1;
 		end += (size_t)r;
-		if (first && (end >= 16 || eof)) {
+		/* the first line, or its first 16 bytes, before any output */
+		if (first && (end >= 16 || eof ||
+		    memchr(b, '\n', end) != NULL)) {
 			first = 0;
 			if (looks_xml(b, end)) {
 				out_error("annotate", "%s: an XML document: "
@@ -483,6 +485,6 @@ const struct cmd_entry cmd_annotate_entry = {
 	0,	/* the registry is opened with its brief file, as ls does */
 	annotate_exec,
 	"  --jsonl               one JSON object a line (--json: one array)\n"
-	"  --no-generic          only the known formats, no ADDR:PORT / port N\n"
+	"  --no-generic          only the known formats: no ADDR:PORT, port N\n"
 	"  --no-listeners        do not look at this machine's listeners\n",
 };

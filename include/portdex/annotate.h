@@ -33,7 +33,7 @@ const char	*pdx_port_role_name(int);
 /* One port found in a line. */
 struct pdx_port_hit {
 	unsigned	 port;
-	int		 proto;		/* PDX_TCP..., 0 when the line does not say */
+	int		 proto;		/* PDX_TCP...; 0: not said */
 	int		 role;		/* enum pdx_port_role */
 	size_t		 off, len;	/* the port's bytes: digits or a name */
 };
@@ -70,7 +70,7 @@ typedef int (*pdx_service_port_fn)(const char *name, int proto, void *arg);
  * Caller-allocated; pdx_lineparser_init() sets every field.
  */
 struct pdx_lineparser {
-	int		 generic;	/* 1: try the ADDR:PORT / port N fallback */
+	int		 generic;	/* 1: the ADDR:PORT, port N fallback */
 	/* Zeek TSV: columns of id.orig_p, id.resp_p, proto; -1 unknown. */
 	int		 zeek_orig, zeek_resp, zeek_proto;
 	char		 zeek_sep;	/* from "#separator", default '\t' */

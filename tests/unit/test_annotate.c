@@ -89,7 +89,8 @@ test_json(void **st)
 	    "\"event_type\":\"alert\",\"src_ip\":\"198.51.100.7\",\"src_port\":"
 	    "51515,\"dest_ip\":\"192.0.2.10\",\"dest_port\": 80,\"proto\":"
 	    "\"TCP\"}";
-	const char *zeek = "{\"ts\":1.5,\"uid\":\"C1\",\"id.orig_h\":\"192.0.2.1\","
+	const char *zeek = "{\"ts\":1.5,\"uid\":\"C1\",\"id.orig_h\":"
+	    "\"192.0.2.1\","
 	    "\"id.orig_p\":123,\"id.resp_h\":\"192.0.2.2\",\"id.resp_p\":123,"
 	    "\"proto\":\"udp\"}";
 
@@ -137,7 +138,8 @@ test_zeek_tsv(void **st)
 	hit_is(row, 0, 52000, PDX_TCP, PDX_ROLE_SRC, "52000");
 	hit_is(row, 1, 443, PDX_TCP, PDX_ROLE_DST, "443");
 	/* icmp: the format, no port; "-" or too few columns: not it */
-	assert_int_equal(run(PDX_LF_ZEEK_TSV, &ps, "1\tC\ta\t8\tb\t0\ticmp"), 0);
+	assert_int_equal(run(PDX_LF_ZEEK_TSV, &ps, "1\tC\ta\t8\tb\t0\ticmp"),
+	    0);
 	assert_int_equal(run(PDX_LF_ZEEK_TSV, &ps, "1\tC\ta\t-\tb\t0\ttcp"),
 	    -1);
 	assert_int_equal(run(PDX_LF_ZEEK_TSV, &ps, "1\tC\ta\t8"), -1);
@@ -165,7 +167,7 @@ test_sockets(void **st)
 	const char *ss = "tcp   ESTAB  0  0  192.0.2.10:22  198.51.100.7:51514 "
 	    "users:((\"sshd\",pid=1500,fd=4))";
 	const char *ss2 = "UNCONN 0 0 [::]:5353 [::]:*";
-	const char *ns = "tcp6       0      0 :::443   :::*   LISTEN  900/nginx";
+	const char *ns = "tcp6  0  0 :::443   :::*   LISTEN  900/nginx";
 	const char *ns2 = "tcp 0 0 0.0.0.0:ssh 0.0.0.0:* LISTEN 812/sshd";
 	const char *lsof = "firefox 4242 alice 98u IPv4 880011 0t0 TCP "
 	    "192.0.2.10:51600->198.51.100.80:https (ESTABLISHED)";
@@ -192,8 +194,8 @@ test_sockets(void **st)
 	hit_is(lsof, 0, 51600, PDX_TCP, PDX_ROLE_LOCAL, "51600");
 	hit_is(lsof, 1, 443, PDX_TCP, PDX_ROLE_PEER, "https");
 	assert_true(calls >= 2);
-	assert_int_equal(run(PDX_LF_LSOF, &ps, "sshd 812 root 3u IPv4 18123 0t0 "
-	    "TCP *:nosuchname (LISTEN)"), 0);
+	assert_int_equal(run(PDX_LF_LSOF, &ps, "sshd 812 root 3u IPv4 18123 "
+	    "0t0 TCP *:nosuchname (LISTEN)"), 0);
 	assert_int_equal(run(PDX_LF_LSOF, &ps, ss), -1);
 }
 
