@@ -130,6 +130,8 @@ load_uses(struct pdx_annotator *a)
 	for (i = 0; i < a->nuses; i++)
 		a->uses[i].name = names + offs[i];
 	free(offs);
+	/* the pages of the uses table (~1 MB) are not needed again */
+	sqlite3_db_release_memory(a->db->db);
 	return 0;
 nomem:
 	sqlite3_finalize(st);
