@@ -149,7 +149,7 @@ load_listeners(struct pdx_annotator *a)
 	size_t n = 0, i;
 	int backend, pi;
 
-	clock_gettime(CLOCK_MONOTONIC, &a->loaded);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &a->loaded);
 	memset(a->listen, 0, sizeof a->listen);
 	pdx_sock_filter_init(&f);
 	f.protos = PDX_TCP | PDX_UDP | PDX_SCTP;

@@ -7,7 +7,9 @@
 # final newline) passes through byte for byte; --no-generic turns the
 # fallback off; --json is one array; a port this test listens on is
 # "listening here"; through a fifo, each line comes back annotated before
-# the next is written; nmap XML is refused with a clear message.
+# the next is written, and a listener that appears while it runs is seen
+# ("listening" read again every 2 s at most); nmap XML is refused with a
+# clear message.
 . "$(dirname "$0")/lib.sh"
 build_registry
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed" >&2; exit 77; }
@@ -146,6 +148,43 @@ exec 3>&-
 wait "$APID"
 expect_eq "streaming: exit at end of input" 0 "$?"
 exec 4<&-
+
+# 6b. streaming: the listeners are read again (every 2 s at most)
+python3 - "$T/late" <<'EOF' &
+import os, socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0))
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+for _ in range(300):
+    if os.path.exists(sys.argv[1] + ".go"):
+        break
+    time.sleep(0.1)
+s.listen(1)
+open(sys.argv[1] + ".on", "w").close()
+time.sleep(30)
+EOF
+LATE=$!
+trap 'kill $LPID $LATE 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 100); do [ -s "$T/late" ] && break; sleep 0.1; done
+LP=$(cat "$T/late")
+mkfifo "$T/in2" "$T/out2"
+"$PORTDEX" annotate < "$T/in2" > "$T/out2" 2>"$T/stream2.err" &
+APID=$!
+exec 5>"$T/in2" 6<"$T/out2"
+printf 'IN=lo OUT= PROTO=TCP SPT=40002 DPT=%s\n' "$LP" >&5
+IFS= read -r -t 10 r1 <&6 || r1=
+expect_match "refresh: $LP annotated" "dst $LP/tcp" "$r1"
+expect_nomatch "refresh: $LP not listening yet" "listening here" "$r1"
+touch "$T/late.go"
+for _ in $(seq 100); do [ -e "$T/late.on" ] && break; sleep 0.1; done
+sleep 2.5
+printf 'IN=lo OUT= PROTO=TCP SPT=40002 DPT=%s\n' "$LP" >&5
+IFS= read -r -t 10 r2 <&6 || r2=
+expect_match "refresh: $LP listening 2 s later" "dst $LP/tcp .*listening here" "$r2"
+exec 5>&-
+wait "$APID"
+exec 6<&-
+kill $LATE 2>/dev/null
 
 # 7. errors: nmap XML, a missing file, no registry
 printf '<?xml version="1.0"?>\n<nmaprun scanner="nmap"></nmaprun>\n' > "$T/scan.xml"
