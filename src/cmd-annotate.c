@@ -38,6 +38,7 @@ struct an {
 	int			 streaming;	/* input: not a regular file */
 	int			 failed;	/* a lookup failed (reported) */
 	char			*buf;		/* PDX_ANNOTATE_MAXLINE bytes */
+	unsigned		 eph_lo, eph_hi; /* this kernel's ephemeral range */
 };
 
 /* ---- text output --------------------------------------------------------- */
@@ -52,15 +53,22 @@ put(char *b, size_t *n, size_t cap, const char *s)
 }
 
 /*
- * A port nothing is known of, seen as a packet's source or a socket's
- * peer, is an ephemeral port: the text leaves it out (JSON keeps it).
+ * A packet's source port or a socket's peer port is most often an
+ * ephemeral port, whatever IANA assigned it to: the text leaves it out
+ * (JSON keeps it) when nothing is known of it, or when it is in this
+ * kernel's ephemeral range or IANA's dynamic range (49152-65535, other
+ * systems' ephemeral range), unless this machine listens on it.
  */
 static int
-noise(const struct pdx_port_hit *h, const struct pdx_port_note *nt)
+noise(const struct an *an, const struct pdx_port_hit *h,
+    const struct pdx_port_note *nt)
 {
-	return (h->role == PDX_ROLE_SRC || h->role == PDX_ROLE_PEER) &&
-	    *nt->service == '\0' && nt->use == NULL &&
-	    nt->status == PDX_ST_UNASSIGNED && !nt->listening;
+	if ((h->role != PDX_ROLE_SRC && h->role != PDX_ROLE_PEER) ||
+	    nt->listening)
+		return 0;
+	return (*nt->service == '\0' && nt->use == NULL &&
+	    nt->status == PDX_ST_UNASSIGNED) || h->port >= 49152 ||
+	    (h->port >= an->eph_lo && h->port <= an->eph_hi);
 }
 
 /* "dst 22/tcp ssh, IANA assigned, risk low, listening here" */
@@ -291,7 +299,7 @@ emit_line(struct an *an, const char *line, size_t len, const char *term,
 		return;
 	}
 	for (i = 0; i < nh; i++) {
-		if (noise(&hits[i], &notes[i]))
+		if (noise(an, &hits[i], &notes[i]))
 			continue;
 		put(col, &cn, sizeof col, shown++ == 0 ? "  # " : "; ");
 		note_text(col, &cn, sizeof col, &hits[i], &notes[i]);
@@ -410,7 +418,11 @@ annotate_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	an.ctx = ctx;
 	an.json = ctx->json ? 1 : 0;
 	an.first = 1;
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	if (pdx_ephemeral_range(NULL, &an.eph_lo, &an.eph_hi) != 0) {
+		an.eph_lo = 32768;	/* Linux's default */
+		an.eph_hi = 60999;
+	}
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_JSONL:
 			an.json = 2;

@@ -124,7 +124,7 @@ trap 'kill $LPID 2>/dev/null; rm -rf "$T"' EXIT
 for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
 LPORT=$(cat "$T/port")
 OUT=$(printf 'IN=lo OUT= SRC=127.0.0.1 DST=127.0.0.1 PROTO=TCP SPT=40000 DPT=%s\n' "$LPORT" | "$PORTDEX" annotate)
-expect_match "listening: our listener on $LPORT" "dst $LPORT/tcp .*listening here" "$OUT"
+expect_match "listening: our listener on $LPORT" "dst $LPORT/tcp [^;]*listening here" "$OUT"
 OUT=$(printf 'IN=lo OUT= SRC=127.0.0.1 DST=127.0.0.1 PROTO=TCP SPT=40000 DPT=%s\n' "$LPORT" | "$PORTDEX" annotate --no-listeners)
 expect_nomatch "--no-listeners: no listening" "listening here" "$OUT"
 kill $LPID 2>/dev/null
@@ -174,13 +174,13 @@ exec 5>"$T/in2" 6<"$T/out2"
 printf 'IN=lo OUT= PROTO=TCP SPT=40002 DPT=%s\n' "$LP" >&5
 IFS= read -r -t 10 r1 <&6 || r1=
 expect_match "refresh: $LP annotated" "dst $LP/tcp" "$r1"
-expect_nomatch "refresh: $LP not listening yet" "listening here" "$r1"
+expect_nomatch "refresh: $LP not listening yet" "dst $LP/tcp [^;]*listening here" "$r1"
 touch "$T/late.go"
 for _ in $(seq 100); do [ -e "$T/late.on" ] && break; sleep 0.1; done
 sleep 2.5
 printf 'IN=lo OUT= PROTO=TCP SPT=40002 DPT=%s\n' "$LP" >&5
 IFS= read -r -t 10 r2 <&6 || r2=
-expect_match "refresh: $LP listening 2 s later" "dst $LP/tcp .*listening here" "$r2"
+expect_match "refresh: $LP listening 2 s later" "dst $LP/tcp [^;]*listening here" "$r2"
 exec 5>&-
 wait "$APID"
 exec 6<&-
