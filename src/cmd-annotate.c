@@ -276,7 +276,7 @@ emit_line(struct an *an, const char *line, size_t len, const char *term,
 	struct pdx_port_hit hits[PDX_ANNOTATE_MAXHITS];
 	struct pdx_port_note notes[PDX_ANNOTATE_MAXHITS];
 	FILE *out = an->ctx->out;
-	char col[2048];
+	char col[4096];
 	size_t cn = 0;
 	int nh = 0, format = PDX_LF_NONE, i, shown = 0;
 
@@ -323,7 +323,7 @@ looks_xml(const char *b, size_t n)
 	}
 	return (n >= 5 && memcmp(b, "<?xml", 5) == 0) ||
 	    (n >= 8 && memcmp(b, "<nmaprun", 8) == 0) ||
-	    (n >= 9 && memcmp(b, "<!DOCTYPE", 9) == 0);
+	    (n >= 18 && memcmp(b, "<!DOCTYPE nmaprun", 17) == 0);
 }
 
 /*
