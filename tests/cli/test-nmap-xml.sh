@@ -1,0 +1,164 @@
+#!/bin/bash
+# test-nmap-xml.sh - nmap's XML format in and out.  import-nmap reads a
+# report written by hand from nmap.dtd (several hosts, -sV products, an
+# ssl tunnel, a udp port) and one the real nmap writes (-sT -sV) against
+# an HTTP server and an SSH banner this test starts on loopback HTTP
+# ports: the HTTP one matches what portdex expects, the SSH one is
+# flagged as a mismatch.  Truncated, entity-bomb, external-entity and
+# non-XML input exit 2 with the file named.  `scan -oX` writes reports
+# that ndiff reads (and tells apart when a listener goes away) and that
+# import-nmap reads back.  Needs nmap, ndiff and python3.
+. "$(dirname "$0")/lib.sh"
+
+for t in nmap ndiff python3; do
+	command -v $t >/dev/null || { echo "SKIP: $t is not installed (scripts/packages.txt)" >&2; exit 77; }
+done
+build_registry
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# ---- a report written from the format's documentation -------------------
+cat > "$T/hand.xml" <<'EOF'
+<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE nmaprun>
+<nmaprun scanner="nmap" args="nmap -sV -oX hand.xml 192.0.2.1 2001:db8::2" start="1700000000" version="7.93" xmloutputversion="1.05">
+<scaninfo type="connect" protocol="tcp" numservices="4" services="22,80,443,8080"/>
+<host><status state="up" reason="syn-ack"/>
+<address addr="192.0.2.1" addrtype="ipv4"/><address addr="00:00:5E:00:53:01" addrtype="mac"/>
+<hostnames><hostname name="gw.example" type="PTR"/></hostnames>
+<ports><extraports state="closed" count="1"/>
+<port protocol="tcp" portid="22"><state state="open" reason="syn-ack"/><service name="ssh" product="OpenSSH" version="9.2p1" method="probed" conf="10"/></port>
+<port protocol="tcp" portid="443"><state state="open" reason="syn-ack"/><service name="http" tunnel="ssl" product="nginx" method="probed" conf="10"/></port>
+<port protocol="tcp" portid="80"><state state="open" reason="syn-ack"/><service name="ssh" product="Dropbear sshd" method="probed" conf="10"/></port>
+</ports></host>
+<host><status state="up"/><address addr="2001:db8::2" addrtype="ipv6"/>
+<ports><port protocol="udp" portid="53"><state state="open|filtered"/><service name="domain" method="table" conf="3"/></port>
+<port protocol="tcp" portid="25"><state state="closed" reason="conn-refused"/></port></ports></host>
+<runstats><finished time="1700000009" elapsed="9.0"/><hosts up="2" down="0" total="2"/></runstats>
+</nmaprun>
+EOF
+run_rc "$PORTDEX" --json import-nmap "$T/hand.xml"
+expect_eq "hand: mismatch exits 1" 1 "$RC"
+expect_eq "hand: hosts" 2 "$(json 'len(j["hosts"])')"
+expect_eq "hand: addresses" "192.0.2.1 2001:db8::2" "$(json '" ".join(h["address"] for h in j["hosts"])')"
+expect_eq "hand: open ports of host 1" "22 443 80" "$(json '" ".join(str(p["port"]) for p in j["hosts"][0]["ports"])')"
+expect_eq "hand: no open port on host 2" 0 "$(json 'len(j["hosts"][1]["ports"])')"
+expect_eq "hand: verdicts" "match match mismatch" "$(json '" ".join(p["portdex"]["verdict"] for p in j["hosts"][0]["ports"])')"
+expect_eq "hand: nmap product kept" "OpenSSH 9.2p1" "$(json 'j["hosts"][0]["ports"][0]["service"]["product"]+" "+j["hosts"][0]["ports"][0]["service"]["version"]')"
+expect_match "hand: 22 headline" "SSH" "$(json 'j["hosts"][0]["ports"][0]["portdex"]["headline"]')"
+expect_eq "hand: summary" "2 3 1" "$(json '" ".join(str(j["summary"][k]) for k in ("hosts","ports","mismatches"))')"
+expect_eq "hand: hostname" "gw.example" "$(json 'j["hosts"][0]["hostnames"][0]')"
+run_rc "$PORTDEX" import-nmap "$T/hand.xml"
+expect_match "hand text: 80 flagged" "80/tcp +open +ssh Dropbear sshd.*MISMATCH" "$OUT"
+expect_match "hand text: reason" "nmap identified ssh \(Dropbear sshd\), not a known use of 80/tcp" "$OUT"
+expect_match "hand text: 22 beside OpenSSH" "22/tcp +open +ssh OpenSSH 9.2p1" "$OUT"
+expect_match "hand text: totals" "^2 hosts, 3 open ports, 1 mismatch$" "$OUT"
+run_rc "$PORTDEX" --json import-nmap --all "$T/hand.xml"
+expect_eq "--all: host 2 ports" "53/udp/open|filtered/unprobed 25/tcp/closed/unidentified" "$(json '" ".join("%d/%s/%s/%s" % (p["port"], p["proto"], p["state"], p["portdex"]["verdict"]) for p in j["hosts"][1]["ports"])')"
+run_rc "$PORTDEX" import-nmap "$T/hand.xml" --format csv
+expect_eq "csv: rows" 4 "$(printf '%s\n' "$OUT" | wc -l)"
+expect_match "csv: header" "^address,hostname,port,proto,state,nmap_service,nmap_product" "$OUT"
+expect_match "csv: mismatch row" "192.0.2.1,gw.example,80,tcp,open,ssh,Dropbear sshd,,.*,mismatch," "$OUT"
+expect_eq "csv: parses as 13 columns" "13 13 13 13" "$(printf '%s\n' "$OUT" | python3 -c 'import csv,sys; print(" ".join(str(len(r)) for r in csv.reader(sys.stdin)))')"
+
+# ---- hostile and broken input ------------------------------------------
+head -c 700 "$T/hand.xml" > "$T/truncated.xml"
+# Nine levels of ten entity references each: 10^9 "a"s if expanded.
+python3 - "$T/laughs.xml" <<'EOF'
+import sys
+d = ['<?xml version="1.0"?>', '<!DOCTYPE nmaprun [', '<!ENTITY a "aaaaaaaaaa">']
+for prev, cur in zip("abcdefgh", "bcdefghi"):
+    d.append('<!ENTITY %s "%s">' % (cur, ("&%s;" % prev) * 10))
+d += [']>', '<nmaprun scanner="&i;"><host><address addr="&i;"/></host>&i;</nmaprun>']
+open(sys.argv[1], "w").write("\n".join(d) + "\n")
+EOF
+cat > "$T/xxe.xml" <<'EOF'
+<?xml version="1.0"?>
+<!DOCTYPE nmaprun [ <!ENTITY x SYSTEM "file:///etc/passwd"> ]>
+<nmaprun><host><address addr="192.0.2.9"/><ports><port protocol="tcp" portid="22"><state state="open"/><service name="ssh"/></port></ports></host>&x;</nmaprun>
+EOF
+cat > "$T/extdtd.xml" <<'EOF'
+<?xml version="1.0"?>
+<!DOCTYPE nmaprun SYSTEM "http://127.0.0.1:9/nmap.dtd">
+<nmaprun scanner="nmap"/>
+EOF
+echo 'PORT   STATE SERVICE' > "$T/notxml.xml"
+printf '<?xml version="1.0"?>\n<scan/>\n' > "$T/otherroot.xml"
+printf '<nmaprun><host><ports><port protocol="tcp" portid="70000"><state state="open"/></port></ports></host></nmaprun>\n' > "$T/badport.xml"
+for f in truncated laughs xxe extdtd notxml otherroot badport; do
+	start=$(date +%s%N)
+	run_rc "$PORTDEX" import-nmap "$T/$f.xml"
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	expect_eq "$f: exit" 2 "$RC"
+	expect_match "$f: error names the file" "^portdex: import-nmap: $T/$f.xml(:[0-9]+)?: " "$ERR"
+	expect_nomatch "$f: no crash" "Sanitizer|Segmentation|root:x:0" "$ERR$OUT"
+	[ "$ms" -lt 5000 ] && pass || fail "$f: took $ms ms"
+done
+expect_match "laughs: refused" "entit" "$(cd "$T" && "$PORTDEX" import-nmap laughs.xml 2>&1)"
+expect_match "otherroot: says why" "not an nmap XML report" "$(cd "$T" && "$PORTDEX" import-nmap otherroot.xml 2>&1)"
+expect_match "badport: names the field" "portid '70000'" "$(cd "$T" && "$PORTDEX" import-nmap badport.xml 2>&1)"
+run_rc "$PORTDEX" import-nmap "$T/missing.xml"
+expect_eq "missing file: exit" 2 "$RC"
+expect_match "missing file: named" "missing.xml: No such file" "$ERR"
+
+# ---- the real nmap against listeners on loopback -----------------------
+# One process: an HTTP server on the first free port of HTTP's alternates
+# and an SSH banner on the next; it writes "HTTPPORT SSHPORT" and lives at
+# most 60 s.
+cat > "$T/listen.py" <<'EOF'
+import socket, sys, threading, time, http.server
+def bind(cands, skip):
+    for p in cands:
+        if p == skip:
+            continue
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", p)); s.listen(16); return s, p
+        except OSError:
+            s.close()
+    sys.exit("no free port in %s" % cands)
+cands = [8008, 8080, 8000]
+hs, hp = bind(cands, None)
+ss, sp = bind(cands + [8443], hp)
+class H(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a): pass
+srv = http.server.HTTPServer(("127.0.0.1", hp), H, bind_and_activate=False)
+srv.socket.close(); srv.socket = hs
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+def banner():
+    while True:
+        c, _ = ss.accept()
+        try:
+            c.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"); time.sleep(0.5)
+        except OSError:
+            pass
+        c.close()
+threading.Thread(target=banner, daemon=True).start()
+open(sys.argv[1] + ".tmp", "w").write("%d %d\n" % (hp, sp))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(60)
+EOF
+python3 "$T/listen.py" "$T/ports" 2>/dev/null &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$T/ports" ] && break; sleep 0.05; done
+read -r HP SP < "$T/ports" || { echo "FAIL: listeners did not start" >&2; exit 1; }
+# A port nobody listens on: bound and closed again.
+CP=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+timeout 50 nmap -n -Pn -sT -sV --version-light -p "$HP,$SP,$CP" 127.0.0.1 -oX "$T/nmap.xml" >/dev/null 2>"$T/nmap.err" ||
+	fail "nmap: $(cat "$T/nmap.err")"
+run_rc "$PORTDEX" --json import-nmap "$T/nmap.xml"
+expect_eq "nmap: mismatch exits 1" 1 "$RC"
+expect_eq "nmap: open ports" "$(printf '%s\n' "$HP" "$SP" | sort -n | tr '\n' ' ')" "$(json '" ".join(str(p["port"]) for p in sorted(j["hosts"][0]["ports"], key=lambda p: p["port"])) + " "')"
+expect_eq "nmap: http port" "http match" "$(json '" ".join([p["service"]["name"] + " " + p["portdex"]["verdict"] for p in j["hosts"][0]["ports"] if p["port"] == '"$HP"'])')"
+expect_eq "nmap: ssh banner port" "ssh OpenSSH mismatch" "$(json '" ".join([p["service"]["name"] + " " + p["service"]["product"] + " " + p["portdex"]["verdict"] for p in j["hosts"][0]["ports"] if p["port"] == '"$SP"'])')"
+expect_eq "nmap: args kept" "nmap" "$(json 'j["run"]["scanner"]')"
+run_rc "$PORTDEX" import-nmap "$T/nmap.xml"
+expect_match "nmap text: ssh flagged" "$SP/tcp +open +ssh OpenSSH.*MISMATCH" "$OUT"
+
+finish
