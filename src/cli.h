@@ -66,6 +66,10 @@ int	 cmd_usage(const struct cmd_entry *);
 const struct cmd_entry *cmd_find(const char *name);
 void	 cmd_help(const struct cmd_entry *);
 
+/* Writes s as one CSV field (RFC 4180: quoted when it holds a comma, a
+ * quote or a line break). */
+void	 out_csv_field(FILE *, const char *s);
+
 /* render.c: text rendering of the card model. */
 void	 render_card(struct cmd_ctx *, json_t *card);
 void	 render_brief(struct cmd_ctx *, json_t *brief);

@@ -50,20 +50,11 @@ nmap_says(json_t *svc, char *buf, size_t n)
 	    *name ? name : "?", *prod ? " " : "", prod, *ver ? " " : "", ver);
 }
 
-/* CSV field: quoted when it holds a comma, a quote or a line break. */
+/* A CSV field and the separator after it. */
 static void
 csv_field(FILE *f, const char *s, int last)
 {
-	if (strpbrk(s, ",\"\r\n") != NULL) {
-		fputc('"', f);
-		for (; *s != '\0'; s++) {
-			if (*s == '"')
-				fputc('"', f);
-			fputc(*s, f);
-		}
-		fputc('"', f);
-	} else
-		fputs(s, f);
+	out_csv_field(f, s);
 	fputc(last ? '\n' : ',', f);
 }
 

@@ -7,13 +7,15 @@
 # flagged as a mismatch.  Truncated, entity-bomb, external-entity and
 # non-XML input exit 2 with the file named.  `scan -oX` writes reports
 # that ndiff reads (and tells apart when a listener goes away) and that
-# import-nmap reads back.  Needs nmap, ndiff and python3.
+# import-nmap reads back.  Needs nmap, ndiff, python3 and jq.
 . "$(dirname "$0")/lib.sh"
 
-for t in nmap ndiff python3; do
+for t in nmap ndiff python3 jq; do
 	command -v $t >/dev/null || { echo "SKIP: $t is not installed (scripts/packages.txt)" >&2; exit 77; }
 done
 build_registry
+# jqo FILTER: jq -r on the JSON in $OUT (faster than lib.sh's json()).
+jqo() { printf '%s' "$OUT" | jq -r "$@"; }
 pids=()
 cleanup() {
 	local p
@@ -45,22 +47,22 @@ cat > "$T/hand.xml" <<'EOF'
 EOF
 run_rc "$PORTDEX" --json import-nmap "$T/hand.xml"
 expect_eq "hand: mismatch exits 1" 1 "$RC"
-expect_eq "hand: hosts" 2 "$(json 'len(j["hosts"])')"
-expect_eq "hand: addresses" "192.0.2.1 2001:db8::2" "$(json '" ".join(h["address"] for h in j["hosts"])')"
-expect_eq "hand: open ports of host 1" "22 443 80" "$(json '" ".join(str(p["port"]) for p in j["hosts"][0]["ports"])')"
-expect_eq "hand: no open port on host 2" 0 "$(json 'len(j["hosts"][1]["ports"])')"
-expect_eq "hand: verdicts" "match match mismatch" "$(json '" ".join(p["portdex"]["verdict"] for p in j["hosts"][0]["ports"])')"
-expect_eq "hand: nmap product kept" "OpenSSH 9.2p1" "$(json 'j["hosts"][0]["ports"][0]["service"]["product"]+" "+j["hosts"][0]["ports"][0]["service"]["version"]')"
-expect_match "hand: 22 headline" "SSH" "$(json 'j["hosts"][0]["ports"][0]["portdex"]["headline"]')"
-expect_eq "hand: summary" "2 3 1" "$(json '" ".join(str(j["summary"][k]) for k in ("hosts","ports","mismatches"))')"
-expect_eq "hand: hostname" "gw.example" "$(json 'j["hosts"][0]["hostnames"][0]')"
+expect_eq "hand: hosts" 2 "$(jqo '.hosts | length')"
+expect_eq "hand: addresses" "192.0.2.1 2001:db8::2" "$(jqo '[.hosts[].address] | join(" ")')"
+expect_eq "hand: open ports of host 1" "22 443 80" "$(jqo '[.hosts[0].ports[].port | tostring] | join(" ")')"
+expect_eq "hand: no open port on host 2" 0 "$(jqo '.hosts[1].ports | length')"
+expect_eq "hand: verdicts" "match match mismatch" "$(jqo '[.hosts[0].ports[].portdex.verdict] | join(" ")')"
+expect_eq "hand: nmap product kept" "OpenSSH 9.2p1" "$(jqo '.hosts[0].ports[0].service | .product + " " + .version')"
+expect_match "hand: 22 headline" "SSH" "$(jqo '.hosts[0].ports[0].portdex.headline')"
+expect_eq "hand: summary" "2 3 1" "$(jqo '.summary | "\(.hosts) \(.ports) \(.mismatches)"')"
+expect_eq "hand: hostname" "gw.example" "$(jqo '.hosts[0].hostnames[0]')"
 run_rc "$PORTDEX" import-nmap "$T/hand.xml"
 expect_match "hand text: 80 flagged" "80/tcp +open +ssh Dropbear sshd.*MISMATCH" "$OUT"
 expect_match "hand text: reason" "nmap identified ssh \(Dropbear sshd\), not a known use of 80/tcp" "$OUT"
 expect_match "hand text: 22 beside OpenSSH" "22/tcp +open +ssh OpenSSH 9.2p1" "$OUT"
 expect_match "hand text: totals" "^2 hosts, 3 open ports, 1 mismatch$" "$OUT"
 run_rc "$PORTDEX" --json import-nmap --all "$T/hand.xml"
-expect_eq "--all: host 2 ports" "53/udp/open|filtered/unprobed 25/tcp/closed/unidentified" "$(json '" ".join("%d/%s/%s/%s" % (p["port"], p["proto"], p["state"], p["portdex"]["verdict"]) for p in j["hosts"][1]["ports"])')"
+expect_eq "--all: host 2 ports" "53/udp/open|filtered/unprobed 25/tcp/closed/unidentified" "$(jqo '[.hosts[1].ports[] | "\(.port)/\(.proto)/\(.state)/\(.portdex.verdict)"] | join(" ")')"
 run_rc "$PORTDEX" import-nmap "$T/hand.xml" --format csv
 expect_eq "csv: rows" 4 "$(printf '%s\n' "$OUT" | wc -l)"
 expect_match "csv: header" "^address,hostname,port,proto,state,nmap_service,nmap_product" "$OUT"
@@ -154,11 +156,60 @@ timeout 50 nmap -n -Pn -sT -sV --version-light -p "$HP,$SP,$CP" 127.0.0.1 -oX "$
 	fail "nmap: $(cat "$T/nmap.err")"
 run_rc "$PORTDEX" --json import-nmap "$T/nmap.xml"
 expect_eq "nmap: mismatch exits 1" 1 "$RC"
-expect_eq "nmap: open ports" "$(printf '%s\n' "$HP" "$SP" | sort -n | tr '\n' ' ')" "$(json '" ".join(str(p["port"]) for p in sorted(j["hosts"][0]["ports"], key=lambda p: p["port"])) + " "')"
-expect_eq "nmap: http port" "http match" "$(json '" ".join([p["service"]["name"] + " " + p["portdex"]["verdict"] for p in j["hosts"][0]["ports"] if p["port"] == '"$HP"'])')"
-expect_eq "nmap: ssh banner port" "ssh OpenSSH mismatch" "$(json '" ".join([p["service"]["name"] + " " + p["service"]["product"] + " " + p["portdex"]["verdict"] for p in j["hosts"][0]["ports"] if p["port"] == '"$SP"'])')"
-expect_eq "nmap: args kept" "nmap" "$(json 'j["run"]["scanner"]')"
+expect_eq "nmap: open ports" "$(printf '%s\n' "$HP" "$SP" | sort -n | tr '\n' ' ')" "$(jqo '[.hosts[0].ports[].port] | sort | map(tostring) | join(" ") + " "')"
+expect_eq "nmap: http port" "http match" "$(jqo --argjson p "$HP" '.hosts[0].ports[] | select(.port == $p) | .service.name + " " + .portdex.verdict')"
+expect_eq "nmap: ssh banner port" "ssh OpenSSH mismatch" "$(jqo --argjson p "$SP" '.hosts[0].ports[] | select(.port == $p) | .service.name + " " + .service.product + " " + .portdex.verdict')"
+expect_eq "nmap: args kept" "nmap" "$(jqo '.run.scanner')"
 run_rc "$PORTDEX" import-nmap "$T/nmap.xml"
 expect_match "nmap text: ssh flagged" "$SP/tcp +open +ssh OpenSSH.*MISMATCH" "$OUT"
+
+# ---- scan -oX: ndiff reads it, and so does import-nmap -----------------
+# Two listener processes on kernel-chosen loopback ports (60 s at most).
+listener() {
+	python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(8)
+open(sys.argv[1]+".tmp","w").write("%d\n" % s.getsockname()[1])
+import os; os.rename(sys.argv[1]+".tmp", sys.argv[1]); time.sleep(60)' "$1" &
+	pids+=($!)
+	for _ in $(seq 100); do [ -s "$1" ] && return; sleep 0.05; done
+	echo "FAIL: listener did not start" >&2; exit 1
+}
+listener "$T/l1"; L1PID=${pids[-1]}
+listener "$T/l2"; L2PID=${pids[-1]}
+read -r L1 < "$T/l1"; read -r L2 < "$T/l2"
+run_rc "$PORTDEX" scan 127.0.0.1 -p "$L1,$L2,$CP,22" -oX "$T/a.xml"
+expect_eq "scan -oX: exit" 0 "$RC"
+expect_match "scan -oX: text output still printed" "$L1/tcp +open" "$OUT"
+kill "$L2PID"; wait "$L2PID" 2>/dev/null
+run_rc "$PORTDEX" scan -p "$L1,$L2,$CP,22" 127.0.0.1 --xml "$T/b.xml"
+expect_eq "scan --xml: exit" 0 "$RC"
+run_rc ndiff "$T/a.xml" "$T/a.xml"
+expect_eq "ndiff: a report equals itself" 0 "$RC"
+run_rc ndiff "$T/a.xml" "$T/b.xml"
+expect_eq "ndiff: the reports differ" 1 "$RC"
+expect_match "ndiff: the gone listener" "^-$L2/tcp +open" "$OUT"
+expect_nomatch "ndiff: the other listener unchanged" "^[-+]$L1/tcp" "$OUT"
+expect_match "ndiff: closed ports counted" "Not shown: 2 closed ports" "$OUT"
+run_rc ndiff --xml "$T/a.xml" "$T/b.xml"
+expect_match "ndiff --xml: a port diff" "<port [^>]*portid=\"$L2\"" "$OUT"
+run_rc "$PORTDEX" --json import-nmap "$T/a.xml"
+expect_eq "import of -oX: exit" 0 "$RC"
+expect_eq "import of -oX: open ports" "$(printf '%s\n' "$L1" "$L2" | sort -n | tr '\n' ' ')" "$(jqo '[.hosts[0].ports[].port | tostring] | join(" ") + " "')"
+expect_eq "import of -oX: scanner" "portdex" "$(jqo '.run.scanner')"
+run_rc "$PORTDEX" --json import-nmap --all "$T/b.xml"
+expect_eq "import -a of -oX: every port listed" 1 "$(jqo '.hosts[0].ports | length')"
+run_rc "$PORTDEX" scan -a -p "$L1,$CP" 127.0.0.1 -oX - 
+expect_eq "scan -a -oX -: exit" 0 "$RC"
+expect_eq "scan -a -oX -: both ports on stdout" "$CP closed $L1 open" "$(printf '%s' "$OUT" | python3 -c '
+import sys, xml.etree.ElementTree as E
+r = E.fromstring(sys.stdin.read())
+print(" ".join("%s %s" % (p.get("portid"), p.find("state").get("state")) for p in sorted(r.iter("port"), key=lambda p: int(p.get("portid")))))')"
+run_rc "$PORTDEX" scan -p "$L1" 127.0.0.1 --format csv
+expect_eq "scan csv" "port,proto,state,service,status,risk|$L1,tcp,open," "$(printf '%s' "$OUT" | tr '\n' '|' | cut -d, -f1-9)"
+run_rc "$PORTDEX" scan -p "$L1" 127.0.0.1 -oX "$T/nodir/x.xml"
+expect_eq "scan -oX to a missing directory: exit" 2 "$RC"
+expect_match "scan -oX: the file named" "nodir/x.xml" "$ERR"
+run_rc "$PORTDEX" scan -p "$L1" 127.0.0.1 -oN "$T/n.txt"
+expect_eq "scan -oN: refused" 2 "$RC"
 
 finish
