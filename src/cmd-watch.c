@@ -312,13 +312,44 @@ append(struct pdx_socket **v, size_t *n, struct pdx_socket *b, size_t bn)
  * between its listing and its entering is simply absent (its sockets are
  * reported gone); one that is there but cannot be entered is said once.
  */
+/*
+ * Namespaces that could not be entered in the last interval.  One being
+ * made or removed fails for a moment (the file is there before its mount,
+ * or after it): only a namespace that fails twice in a row is said.
+ */
+static char	**ns_failed;
+static size_t	  ns_nfailed;
+
+static int
+ns_failed_before(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ns_nfailed; i++)
+		if (strcmp(ns_failed[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+ns_forget(void)
+{
+	size_t i;
+
+	for (i = 0; i < ns_nfailed; i++)
+		free(ns_failed[i]);
+	free(ns_failed);
+	ns_failed = NULL;
+	ns_nfailed = 0;
+}
+
 static int
 list_now(struct watch_opts *o, struct pdx_socket **v, size_t *n, int quiet)
 {
 	static int warned;
 	struct pdx_socket *b;
-	char **names, path[512];
-	size_t nnames, bn, i;
+	char **names, path[512], **failed = NULL, **nf;
+	size_t nnames, bn, i, nfailed = 0;
 
 	*v = NULL;
 	*n = 0;
@@ -337,10 +368,18 @@ list_now(struct watch_opts *o, struct pdx_socket **v, size_t *n, int quiet)
 		if (pdx_sockets_list(&o->f, &b, &bn, NULL) < 0) {
 			snprintf(path, sizeof path, "/var/run/netns/%s",
 			    names[i]);
-			if (access(path, F_OK) == 0 && !warned && !quiet) {
+			if (access(path, F_OK) == 0 && !warned && !quiet &&
+			    ns_failed_before(names[i])) {
 				out_error("watch", "%s (namespace skipped)",
 				    pdx_last_error());
 				warned = 1;
+			}
+			/* names[i] moves to the failed list. */
+			if ((nf = realloc(failed, (nfailed + 1) *
+			    sizeof *failed)) != NULL) {
+				failed = nf;
+				failed[nfailed++] = names[i];
+				names[i] = NULL;
 			}
 			continue;
 		}
@@ -348,11 +387,17 @@ list_now(struct watch_opts *o, struct pdx_socket **v, size_t *n, int quiet)
 			out_error("watch", "out of memory");
 			o->f.netns = NULL;
 			pdx_netns_list_free(names, nnames);
+			while (nfailed > 0)
+				free(failed[--nfailed]);
+			free(failed);
 			return -1;
 		}
 	}
 	o->f.netns = NULL;
 	pdx_netns_list_free(names, nnames);
+	ns_forget();
+	ns_failed = failed;
+	ns_nfailed = nfailed;
 	return 0;
 }
 
@@ -578,6 +623,7 @@ watch_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	fflush(ctx->out);
 	pdx_watch_free(w);
+	ns_forget();
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
