@@ -368,7 +368,8 @@ int	pdx_rpc_name(struct pdx_db *, long program, const char **name,
 	    const char **aliases);
 
 /*
- * Loads libmicrohttpd ("microhttpd") or libtirpc ("tirpc") now instead of
+ * Loads libmicrohttpd ("microhttpd"), libtirpc ("tirpc") or libxml2
+ * ("libxml2") now instead of
  * at their first use (lazy-libs.c); 0 or -1 with the error set.
  */
 int	pdx_lazy_load(const char *which);

@@ -4,7 +4,9 @@
  * dlopen() the first time one of their functions is called.  Linked
  * normally, they and what they pull in (GnuTLS, Kerberos: 25 libraries)
  * cost every portdex run about 5 million instructions of relocation and
- * library constructors, more than a card or an `ls` itself.  Each function
+ * library constructors, more than a card or an `ls` itself.  libxml2
+ * (import-nmap, scan -oX) is loaded the same way: it pulls in ICU and
+ * libstdc++, about 5 ms of every run.  Each function
  * used here has a forwarding stub with the library's own name and
  * prototype, hidden from the library's users; it returns the function's
  * failure value when the library is not installed.  It does not know
@@ -20,6 +22,8 @@
 #ifdef PDX_HAVE_NFTABLES
 #include <nftables/libnftables.h>
 #endif
+#include <libxml/xmlreader.h>
+#include <libxml/xmlwriter.h>
 
 #include "portdex.h"
 
@@ -43,6 +47,9 @@ static struct lazy_lib nft_lib = {
 	{ "libnftables.so.1", "libnftables.so", NULL }, "libnftables1", NULL
 };
 #endif
+static struct lazy_lib xml_lib = {
+	{ "libxml2.so.2", "libxml2.so", NULL }, "libxml2", NULL
+};
 
 /* The address of sym in lib, loading it first; NULL with the error set. */
 static void *
@@ -71,14 +78,16 @@ int
 pdx_lazy_load(const char *which)
 {
 	struct lazy_lib *l = strcmp(which, "microhttpd") == 0 ? &mhd_lib :
-	    strcmp(which, "tirpc") == 0 ? &rpc_lib : NULL;
+	    strcmp(which, "tirpc") == 0 ? &rpc_lib :
+	    strcmp(which, "libxml2") == 0 ? &xml_lib : NULL;
 
 	if (l == NULL) {
 		pdx_set_error("no lazily loaded library '%s'", which);
 		return -1;
 	}
 	return lazy_sym(l, l == &mhd_lib ? "MHD_start_daemon_va" :
-	    "clnt_vc_create") != NULL ? 0 : -1;
+	    l == &rpc_lib ? "clnt_vc_create" : "xmlTextReaderRead") != NULL ?
+	    0 : -1;
 }
 
 /* Declares fn_NAME, the resolved pointer, and fails with FAIL if absent. */
@@ -291,3 +300,150 @@ nft_run_cmd_from_buffer(struct nft_ctx *ctx, const char *buf)
 }
 
 #endif /* PDX_HAVE_NFTABLES */
+/* ---- libxml2: the streaming reader and the writer --------------------- */
+
+HIDDEN xmlTextReaderPtr
+xmlReaderForFd(int fd, const char *url, const char *enc, int options)
+{
+	LAZY(xml_lib, xmlTextReaderPtr, xmlReaderForFd, (int, const char *,
+	    const char *, int), NULL);
+	return fn_xmlReaderForFd(fd, url, enc, options);
+}
+
+HIDDEN xmlTextReaderPtr
+xmlReaderForMemory(const char *buf, int size, const char *url,
+    const char *enc, int options)
+{
+	LAZY(xml_lib, xmlTextReaderPtr, xmlReaderForMemory, (const char *,
+	    int, const char *, const char *, int), NULL);
+	return fn_xmlReaderForMemory(buf, size, url, enc, options);
+}
+
+HIDDEN void
+xmlFreeTextReader(xmlTextReaderPtr r)
+{
+	LAZY(xml_lib, void, xmlFreeTextReader, (xmlTextReaderPtr), );
+	fn_xmlFreeTextReader(r);
+}
+
+HIDDEN void
+xmlTextReaderSetStructuredErrorHandler(xmlTextReaderPtr r,
+    xmlStructuredErrorFunc f, void *arg)
+{
+	LAZY(xml_lib, void, xmlTextReaderSetStructuredErrorHandler,
+	    (xmlTextReaderPtr, xmlStructuredErrorFunc, void *), );
+	fn_xmlTextReaderSetStructuredErrorHandler(r, f, arg);
+}
+
+HIDDEN xmlNodePtr
+xmlTextReaderCurrentNode(xmlTextReaderPtr r)
+{
+	LAZY(xml_lib, xmlNodePtr, xmlTextReaderCurrentNode,
+	    (xmlTextReaderPtr), NULL);
+	return fn_xmlTextReaderCurrentNode(r);
+}
+
+HIDDEN const xmlChar *
+xmlTextReaderConstLocalName(xmlTextReaderPtr r)
+{
+	LAZY(xml_lib, const xmlChar *, xmlTextReaderConstLocalName,
+	    (xmlTextReaderPtr), NULL);
+	return fn_xmlTextReaderConstLocalName(r);
+}
+
+HIDDEN const xmlChar *
+xmlTextReaderConstValue(xmlTextReaderPtr r)
+{
+	LAZY(xml_lib, const xmlChar *, xmlTextReaderConstValue,
+	    (xmlTextReaderPtr), NULL);
+	return fn_xmlTextReaderConstValue(r);
+}
+
+/* The int-returning reader calls: -1 when libxml2 is missing. */
+#define XML_READER_INT(name)						\
+HIDDEN int								\
+name(xmlTextReaderPtr r)						\
+{									\
+	LAZY(xml_lib, int, name, (xmlTextReaderPtr), -1);		\
+	return fn_##name(r);						\
+}
+XML_READER_INT(xmlTextReaderRead)
+XML_READER_INT(xmlTextReaderNodeType)
+XML_READER_INT(xmlTextReaderDepth)
+XML_READER_INT(xmlTextReaderIsEmptyElement)
+XML_READER_INT(xmlTextReaderMoveToNextAttribute)
+XML_READER_INT(xmlTextReaderMoveToElement)
+XML_READER_INT(xmlTextReaderGetParserLineNumber)
+
+HIDDEN xmlTextWriterPtr
+xmlNewTextWriterFilename(const char *uri, int compression)
+{
+	LAZY(xml_lib, xmlTextWriterPtr, xmlNewTextWriterFilename,
+	    (const char *, int), NULL);
+	return fn_xmlNewTextWriterFilename(uri, compression);
+}
+
+HIDDEN void
+xmlFreeTextWriter(xmlTextWriterPtr w)
+{
+	LAZY(xml_lib, void, xmlFreeTextWriter, (xmlTextWriterPtr), );
+	fn_xmlFreeTextWriter(w);
+}
+
+HIDDEN int
+xmlTextWriterSetIndent(xmlTextWriterPtr w, int indent)
+{
+	LAZY(xml_lib, int, xmlTextWriterSetIndent, (xmlTextWriterPtr, int),
+	    -1);
+	return fn_xmlTextWriterSetIndent(w, indent);
+}
+
+HIDDEN int
+xmlTextWriterStartDocument(xmlTextWriterPtr w, const char *version,
+    const char *enc, const char *standalone)
+{
+	LAZY(xml_lib, int, xmlTextWriterStartDocument, (xmlTextWriterPtr,
+	    const char *, const char *, const char *), -1);
+	return fn_xmlTextWriterStartDocument(w, version, enc, standalone);
+}
+
+HIDDEN int
+xmlTextWriterWriteDTD(xmlTextWriterPtr w, const xmlChar *name,
+    const xmlChar *pubid, const xmlChar *sysid, const xmlChar *subset)
+{
+	LAZY(xml_lib, int, xmlTextWriterWriteDTD, (xmlTextWriterPtr,
+	    const xmlChar *, const xmlChar *, const xmlChar *,
+	    const xmlChar *), -1);
+	return fn_xmlTextWriterWriteDTD(w, name, pubid, sysid, subset);
+}
+
+HIDDEN int
+xmlTextWriterStartElement(xmlTextWriterPtr w, const xmlChar *name)
+{
+	LAZY(xml_lib, int, xmlTextWriterStartElement, (xmlTextWriterPtr,
+	    const xmlChar *), -1);
+	return fn_xmlTextWriterStartElement(w, name);
+}
+
+HIDDEN int
+xmlTextWriterWriteAttribute(xmlTextWriterPtr w, const xmlChar *name,
+    const xmlChar *content)
+{
+	LAZY(xml_lib, int, xmlTextWriterWriteAttribute, (xmlTextWriterPtr,
+	    const xmlChar *, const xmlChar *), -1);
+	return fn_xmlTextWriterWriteAttribute(w, name, content);
+}
+
+HIDDEN int
+xmlTextWriterEndElement(xmlTextWriterPtr w)
+{
+	LAZY(xml_lib, int, xmlTextWriterEndElement, (xmlTextWriterPtr), -1);
+	return fn_xmlTextWriterEndElement(w);
+}
+
+HIDDEN int
+xmlTextWriterEndDocument(xmlTextWriterPtr w)
+{
+	LAZY(xml_lib, int, xmlTextWriterEndDocument, (xmlTextWriterPtr), -1);
+	return fn_xmlTextWriterEndDocument(w);
+}

@@ -68,6 +68,9 @@ void	 cmd_help(const struct cmd_entry *);
 
 /* main.c: says where the copy kept before a schema migration is. */
 void	 state_migrated(struct cmd_ctx *);
+/* Writes s as one CSV field (RFC 4180: quoted when it holds a comma, a
+ * quote or a line break). */
+void	 out_csv_field(FILE *, const char *s);
 
 /* render.c: text rendering of the card model. */
 void	 render_card(struct cmd_ctx *, json_t *card);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "portdex/nmapxml.h"
 
 #define SCAN_DEFAULT_TOP	1000
 #define PROGRESS_AFTER_S	0.5	/* quick scans draw nothing */
@@ -21,7 +22,8 @@ static int	scan_exec(struct cmd_ctx *, int, char **);
 const struct cmd_entry cmd_scan_entry = {
 	"scan", NULL,
 	"HOST [-p PORTS] [-a] [-4|-6] [--timeout MS] [--retries N] "
-	"[--rate N] [--concurrency N] [--threads N]",
+	"[--rate N] [--concurrency N] [--threads N] [-oX FILE] "
+	"[--format text|json|csv]",
 	"TCP connect scan of one host, each port annotated",
 	CMD_OPT_DB,
 	scan_exec,
@@ -32,7 +34,9 @@ const struct cmd_entry cmd_scan_entry = {
 	"  --retries N           retries of a filtered port\n"
 	"  --rate N              at most N connection attempts a second\n"
 	"  --concurrency N       connections in flight at once\n"
-	"  --threads N           worker threads\n",
+	"  --threads N           worker threads\n"
+	"  -oX, --xml FILE       also write an nmap XML report (- : standard output)\n"
+	"  --format FMT          text (default), json (as --json) or csv\n",
 };
 
 enum {
@@ -41,6 +45,8 @@ enum {
 	OPT_RATE,
 	OPT_CONCURRENCY,
 	OPT_THREADS,
+	OPT_XML,
+	OPT_FORMAT,
 };
 
 static const struct option scan_longopts[] = {
@@ -51,6 +57,8 @@ static const struct option scan_longopts[] = {
 	{ "rate",	required_argument,	NULL, OPT_RATE },
 	{ "concurrency", required_argument,	NULL, OPT_CONCURRENCY },
 	{ "threads",	required_argument,	NULL, OPT_THREADS },
+	{ "xml",	required_argument,	NULL, OPT_XML },
+	{ "format",	required_argument,	NULL, OPT_FORMAT },
 	{ NULL,		0,			NULL, 0 }
 };
 
@@ -147,6 +155,44 @@ print_text(struct cmd_ctx *ctx, json_t *root)
 	    (int)json_integer_value(json_object_get(sum, "filtered")));
 }
 
+/* One row per port: port,proto,state,service,status,risk. */
+static void
+print_csv(struct cmd_ctx *ctx, json_t *root)
+{
+	json_t *p;
+	size_t i;
+
+	fprintf(ctx->out, "port,proto,state,service,status,risk\n");
+	json_array_foreach(json_object_get(root, "ports"), i, p) {
+		const char *f[4] = { "state", "service", "status", "risk" };
+		size_t k;
+
+		fprintf(ctx->out, "%lld,tcp", (long long)json_integer_value(
+		    json_object_get(p, "port")));
+		for (k = 0; k < 4; k++) {
+			const char *v = json_string_value(json_object_get(p,
+			    f[k]));
+
+			fputc(',', ctx->out);
+			out_csv_field(ctx->out, v != NULL ? v : "");
+		}
+		fputc('\n', ctx->out);
+	}
+}
+
+/* The command line as one string, for the report's args attribute. */
+static void
+join_args(int argc, char **argv, char *buf, size_t n)
+{
+	size_t l = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < argc && l + 1 < n; i++)
+		l += (size_t)snprintf(buf + l, n - l, "%s%s", i ? " " : "",
+		    argv[i]);
+}
+
 static int
 scan_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -159,12 +205,40 @@ scan_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	json_t *root;
 	long long v;
 	size_t i;
-	int ch, all = 0, family = AF_UNSPEC, rc = EXIT_USAGE;
+	int ch, all = 0, family = AF_UNSPEC, rc = EXIT_USAGE, csv = 0;
+	const char *xml = NULL;
+	char args[4096];
+	long long t0;
 
+	join_args(argc, argv, args, sizeof args);
 	pdx_scan_opts_init(&opts);
-	while ((ch = getopt_long(argc, argv, "p:a46", scan_longopts,
+	while ((ch = getopt_long(argc, argv, "p:a46o:", scan_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'o':
+			/* nmap's spelling: -oX FILE. */
+			if (strcmp(optarg, "X") != 0 || optind >= argc) {
+				out_error("scan", "-o takes X and a file "
+				    "(-oX FILE); other nmap formats are not "
+				    "written");
+				return EXIT_USAGE;
+			}
+			xml = argv[optind++];
+			continue;
+		case OPT_XML:
+			xml = optarg;
+			continue;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "csv") == 0)
+				csv = 1;
+			else if (strcmp(optarg, "json") == 0)
+				ctx->json = 1;
+			else if (strcmp(optarg, "text") != 0) {
+				out_error("scan", "--format takes text, json "
+				    "or csv, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			continue;
 		case 'p':
 			ports = optarg;
 			continue;
@@ -228,6 +302,7 @@ scan_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	pr.host = target.numeric;
 	opts.progress = progress_cb;
 	opts.progress_arg = &pr;
+	t0 = (long long)time(NULL);
 	if (pdx_scan(&target, set, &opts, res) != 0) {
 		if (pr.drawn)
 			fprintf(stderr, "\r\033[K");
@@ -237,11 +312,27 @@ scan_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	if (pr.drawn)
 		fprintf(stderr, "\r\033[K");
 
+	if (xml != NULL) {
+		struct pdx_nmapxml_run run = { args, PDX_VERSION, t0,
+		    (long long)time(NULL), all };
+
+		if (pdx_nmapxml_write_scan(xml, ctx->db, &target, res,
+		    &run) != 0) {
+			out_error("scan", "%s", pdx_last_error());
+			goto out;
+		}
+		if (strcmp(xml, "-") == 0) {
+			rc = EXIT_OK;
+			goto out;
+		}
+	}
 	if ((root = pdx_scan_json(ctx->db, &target, res, all)) == NULL) {
 		out_error("scan", "%s", pdx_last_error());
 		goto out;
 	}
-	if (ctx->json)
+	if (csv)
+		print_csv(ctx, root);
+	else if (ctx->json)
 		out_json(ctx, root);
 	else
 		print_text(ctx, root);

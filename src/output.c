@@ -1,7 +1,7 @@
 /*
  * output.c - the tool's output primitives: JSON printing, colour escapes
  * (only when the context says so: a TTY without NO_COLOR, or --color
- * always), error messages in "portdex: CMD: message" form, and wrapped
+ * always), error messages in "portdex: CMD: message" form, CSV fields and wrapped
  * text.  What a command prints is the command's (or render.c's) business.
  */
 #include <stdarg.h>
@@ -98,4 +98,20 @@ out_wrap(FILE *f, const char *text, int indent, int first_used, int width)
 		fresh = 0;
 	}
 	fputc('\n', f);
+}
+
+void
+out_csv_field(FILE *f, const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
 }

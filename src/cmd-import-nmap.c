@@ -1,0 +1,251 @@
+/*
+ * cmd-import-nmap.c - `portdex import-nmap FILE.xml`: reads an nmap XML
+ * report host by host and prints each open port with what portdex knows
+ * of it (headline, IANA status, risk) beside what nmap's -sV found, and
+ * flags a service nmap identified that no known use of the port names.
+ * Text and CSV are printed as each host is read; JSON once at the end.
+ * The reading and the comparison are lib/nmapxml.c's.  Exit 0, 1 when a
+ * mismatch was flagged, 2 on bad arguments or a bad report.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "portdex/nmapxml.h"
+
+extern const struct cmd_entry cmd_import_nmap_entry;
+
+enum { FMT_TEXT, FMT_JSON, FMT_CSV };
+
+struct imp {
+	struct cmd_ctx	*ctx;
+	int		 fmt;
+	int		 all;		/* every listed port, not only open */
+	json_t		*hosts;		/* JSON: every host, annotated */
+	json_t		*run;		/* JSON: nmaprun's attributes */
+	long		 nports, nmismatch;
+};
+
+static const char *
+jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s != NULL ? s : "";
+}
+
+/* "product version (extrainfo)" of nmap's service, or its name alone. */
+static void
+nmap_says(json_t *svc, char *buf, size_t n)
+{
+	const char *name = jstr(svc, "name"), *prod = jstr(svc, "product");
+	const char *ver = jstr(svc, "version"), *tun = jstr(svc, "tunnel");
+
+	if (svc == NULL || json_is_null(svc)) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	snprintf(buf, n, "%s%s%s%s%s%s%s", *tun ? tun : "", *tun ? "/" : "",
+	    *name ? name : "?", *prod ? " " : "", prod, *ver ? " " : "", ver);
+}
+
+/* A CSV field and the separator after it. */
+static void
+csv_field(FILE *f, const char *s, int last)
+{
+	out_csv_field(f, s);
+	fputc(last ? '\n' : ',', f);
+}
+
+static void
+print_port_text(struct imp *im, json_t *host, json_t *p, json_t *pdx)
+{
+	struct cmd_ctx *ctx = im->ctx;
+	const char *verdict = jstr(pdx, "verdict"), *risk = jstr(pdx, "risk");
+	char port[24], says[160];
+
+	(void)host;
+	snprintf(port, sizeof port, "%lld/%s",
+	    (long long)json_integer_value(json_object_get(p, "port")),
+	    jstr(p, "proto"));
+	nmap_says(json_object_get(p, "service"), says, sizeof says);
+	fprintf(ctx->out, "  %-11s %-8s %-30.30s %-34.34s %s%-6s%s %s%s%s\n",
+	    port, jstr(p, "state"), says, jstr(pdx, "headline"),
+	    out_sgr(ctx, risk), *risk ? risk : "-", out_reset(ctx),
+	    strcmp(verdict, "mismatch") == 0 ? out_sgr(ctx, "high") : "",
+	    strcmp(verdict, "mismatch") == 0 ? "MISMATCH" : verdict,
+	    strcmp(verdict, "mismatch") == 0 ? out_reset(ctx) : "");
+	if (strcmp(verdict, "mismatch") == 0) {
+		fprintf(ctx->out, "    ! ");
+		out_wrap(ctx->out, jstr(pdx, "reason"), 6, 6, ctx->width);
+	}
+}
+
+static void
+print_port_csv(struct imp *im, json_t *host, json_t *p, json_t *pdx)
+{
+	FILE *f = im->ctx->out;
+	json_t *svc = json_object_get(p, "service");
+	char num[16];
+
+	csv_field(f, jstr(host, "address"), 0);
+	csv_field(f, json_string_value(json_array_get(json_object_get(host,
+	    "hostnames"), 0)) != NULL ? json_string_value(json_array_get(
+	    json_object_get(host, "hostnames"), 0)) : "", 0);
+	snprintf(num, sizeof num, "%lld",
+	    (long long)json_integer_value(json_object_get(p, "port")));
+	csv_field(f, num, 0);
+	csv_field(f, jstr(p, "proto"), 0);
+	csv_field(f, jstr(p, "state"), 0);
+	csv_field(f, jstr(svc, "name"), 0);
+	csv_field(f, jstr(svc, "product"), 0);
+	csv_field(f, jstr(svc, "version"), 0);
+	csv_field(f, jstr(pdx, "headline"), 0);
+	csv_field(f, jstr(pdx, "status"), 0);
+	csv_field(f, jstr(pdx, "risk"), 0);
+	csv_field(f, jstr(pdx, "verdict"), 0);
+	csv_field(f, jstr(pdx, "reason"), 1);
+}
+
+static int
+host_cb(json_t *run, json_t *host, void *arg)
+{
+	struct imp *im = arg;
+	struct cmd_ctx *ctx = im->ctx;
+	json_t *ports = json_object_get(host, "ports"), *p, *pdx, *kept;
+	const char *name;
+	size_t i;
+	int shown = 0;
+
+	if (im->run == NULL)
+		im->run = json_incref(run);
+	kept = json_array();
+	json_array_foreach(ports, i, p) {
+		if (!im->all && strcmp(jstr(p, "state"), "open") != 0)
+			continue;
+		if ((pdx = pdx_nmapxml_expect(ctx->db, p)) == NULL) {
+			json_decref(kept);
+			return -1;
+		}
+		im->nports++;
+		im->nmismatch += strcmp(jstr(pdx, "verdict"), "mismatch") == 0;
+		if (im->fmt == FMT_JSON) {
+			json_object_set(p, "portdex", pdx);
+			json_array_append(kept, p);
+		} else if (im->fmt == FMT_CSV)
+			print_port_csv(im, host, p, pdx);
+		else {
+			if (shown++ == 0) {
+				name = json_string_value(json_array_get(
+				    json_object_get(host, "hostnames"), 0));
+				fprintf(ctx->out, "%s%s%s%s%s\n",
+				    out_sgr(ctx, "bold"),
+				    jstr(host, "address"), name ? " (" : "",
+				    name ? name : "", name ? ")" : "");
+				fprintf(ctx->out, "%s  %-11s %-8s %-30s %-34s "
+				    "%-6s %s%s\n", out_sgr(ctx, "dim"), "PORT",
+				    "STATE", "NMAP FOUND", "PORTDEX EXPECTS",
+				    "RISK", "VERDICT", out_reset(ctx));
+			}
+			print_port_text(im, host, p, pdx);
+		}
+		json_decref(pdx);
+	}
+	if (im->fmt == FMT_JSON) {
+		json_object_set_new(host, "ports", kept);
+		json_array_append(im->hosts, host);
+	} else {
+		json_decref(kept);
+		if (im->fmt == FMT_TEXT && shown == 0 && !ctx->quiet)
+			fprintf(ctx->out, "%s: no %sports\n",
+			    jstr(host, "address"), im->all ? "" : "open ");
+		else if (im->fmt == FMT_TEXT)
+			fputc('\n', ctx->out);
+	}
+	fflush(ctx->out);
+	return 0;
+}
+
+static int
+import_nmap_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "format", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct imp im;
+	long n;
+	int ch;
+
+	memset(&im, 0, sizeof im);
+	im.ctx = ctx;
+	im.fmt = ctx->json ? FMT_JSON : FMT_TEXT;
+	while ((ch = getopt_long(argc, argv, "a", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			im.all = 1;
+			break;
+		case 'f':
+			if (strcmp(optarg, "text") == 0)
+				im.fmt = FMT_TEXT;
+			else if (strcmp(optarg, "json") == 0)
+				im.fmt = FMT_JSON;
+			else if (strcmp(optarg, "csv") == 0)
+				im.fmt = FMT_CSV;
+			else {
+				out_error("import-nmap", "--format takes text, "
+				    "json or csv, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		default:
+			return cmd_usage(&cmd_import_nmap_entry);
+		}
+	}
+	if (argc - optind != 1) {
+		if (argc - optind > 1)
+			out_error("import-nmap", "one report at a time");
+		return cmd_usage(&cmd_import_nmap_entry);
+	}
+	if (im.fmt == FMT_JSON)
+		im.hosts = json_array();
+	if (im.fmt == FMT_CSV)
+		fprintf(ctx->out, "address,hostname,port,proto,state,"
+		    "nmap_service,nmap_product,nmap_version,headline,status,"
+		    "risk,verdict,reason\n");
+	n = pdx_nmapxml_read_file(argv[optind], host_cb, &im);
+	if (n < 0) {
+		fflush(ctx->out);
+		out_error("import-nmap", "%s", pdx_last_error());
+		json_decref(im.hosts);
+		json_decref(im.run);
+		return EXIT_USAGE;
+	}
+	if (im.fmt == FMT_JSON) {
+		json_t *root = json_pack("{s:O?, s:o, s:{s:I, s:I, s:I}}",
+		    "run", im.run, "hosts", im.hosts, "summary", "hosts",
+		    (json_int_t)n, "ports", (json_int_t)im.nports,
+		    "mismatches", (json_int_t)im.nmismatch);
+
+		out_json(ctx, root);
+		json_decref(root);
+	} else if (im.fmt == FMT_TEXT && !ctx->quiet)
+		fprintf(ctx->out, "%ld host%s, %ld %sport%s, %ld mismatch%s\n",
+		    n, n == 1 ? "" : "s", im.nports, im.all ? "" : "open ",
+		    im.nports == 1 ? "" : "s", im.nmismatch,
+		    im.nmismatch == 1 ? "" : "es");
+	json_decref(im.run);
+	return im.nmismatch > 0 ? EXIT_FINDINGS : EXIT_OK;
+}
+
+const struct cmd_entry cmd_import_nmap_entry = {
+	"import-nmap", NULL,
+	"FILE.xml [-a] [--format text|json|csv]",
+	"read an nmap XML report: each open port with what portdex expects "
+	"there, mismatches flagged",
+	CMD_NEEDS_DB, import_nmap_exec,
+	"  -a, --all             every port the report lists, not only open ones\n"
+	"  --format FMT          text (default), json (as --json) or csv\n",
+};
