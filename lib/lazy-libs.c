@@ -1,7 +1,8 @@
 /*
- * lazy-libs.c - libmicrohttpd (serve), libtirpc (rpc) and libnftables
- * (the firewall verdicts, firewall.c) are loaded with
- * dlopen() the first time one of their functions is called.  Linked
+ * lazy-libs.c - libmicrohttpd (serve), GnuTLS (serve --web-config's
+ * certificate checks), libtirpc (rpc) and libnftables (the firewall
+ * verdicts, firewall.c) are loaded with dlopen() the first time one of
+ * their functions is called.  Linked
  * normally, they and what they pull in (GnuTLS, Kerberos: 25 libraries)
  * cost every portdex run about 5 million instructions of relocation and
  * library constructors, more than a card or an `ls` itself.  libxml2
@@ -17,6 +18,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <rpc/rpc.h>
 #ifdef PDX_HAVE_NFTABLES
@@ -38,6 +40,10 @@ struct lazy_lib {
 static struct lazy_lib mhd_lib = {
 	{ "libmicrohttpd.so.12", "libmicrohttpd.so", NULL },
 	"libmicrohttpd12", NULL
+};
+/* serve --web-config's TLS checks: GnuTLS, which libmicrohttpd uses. */
+static struct lazy_lib tls_lib = {
+	{ "libgnutls.so.30", "libgnutls.so", NULL }, "libgnutls30", NULL
 };
 static struct lazy_lib rpc_lib = {
 	{ "libtirpc.so.3", "libtirpc.so", NULL }, "libtirpc3", NULL
@@ -79,14 +85,16 @@ pdx_lazy_load(const char *which)
 {
 	struct lazy_lib *l = strcmp(which, "microhttpd") == 0 ? &mhd_lib :
 	    strcmp(which, "tirpc") == 0 ? &rpc_lib :
-	    strcmp(which, "libxml2") == 0 ? &xml_lib : NULL;
+	    strcmp(which, "libxml2") == 0 ? &xml_lib :
+	    strcmp(which, "gnutls") == 0 ? &tls_lib : NULL;
 
 	if (l == NULL) {
 		pdx_set_error("no lazily loaded library '%s'", which);
 		return -1;
 	}
 	return lazy_sym(l, l == &mhd_lib ? "MHD_start_daemon_va" :
-	    l == &rpc_lib ? "clnt_vc_create" : "xmlTextReaderRead") != NULL ?
+	    l == &rpc_lib ? "clnt_vc_create" : l == &tls_lib ?
+	    "gnutls_strerror" : "xmlTextReaderRead") != NULL ?
 	    0 : -1;
 }
 
@@ -184,6 +192,111 @@ MHD_destroy_response(struct MHD_Response *r)
 {
 	LAZY(mhd_lib, void, MHD_destroy_response, (struct MHD_Response *), );
 	fn_MHD_destroy_response(r);
+}
+
+HIDDEN char *
+MHD_basic_auth_get_username_password(struct MHD_Connection *c,
+    char **password)
+{
+	LAZY(mhd_lib, char *, MHD_basic_auth_get_username_password,
+	    (struct MHD_Connection *, char **), NULL);
+	return fn_MHD_basic_auth_get_username_password(c, password);
+}
+
+HIDDEN void
+MHD_free(void *p)
+{
+	LAZY(mhd_lib, void, MHD_free, (void *), );
+	fn_MHD_free(p);
+}
+
+/* ---- GnuTLS (serve --web-config) -------------------------------------- */
+
+HIDDEN const char *
+gnutls_strerror(int error)
+{
+	LAZY(tls_lib, const char *, gnutls_strerror, (int),
+	    "GnuTLS not available");
+	return fn_gnutls_strerror(error);
+}
+
+HIDDEN int
+gnutls_certificate_allocate_credentials(gnutls_certificate_credentials_t *c)
+{
+	LAZY(tls_lib, int, gnutls_certificate_allocate_credentials,
+	    (gnutls_certificate_credentials_t *), GNUTLS_E_INTERNAL_ERROR);
+	return fn_gnutls_certificate_allocate_credentials(c);
+}
+
+HIDDEN void
+gnutls_certificate_free_credentials(gnutls_certificate_credentials_t c)
+{
+	LAZY(tls_lib, void, gnutls_certificate_free_credentials,
+	    (gnutls_certificate_credentials_t), );
+	fn_gnutls_certificate_free_credentials(c);
+}
+
+HIDDEN int
+gnutls_certificate_set_x509_key_mem(gnutls_certificate_credentials_t c,
+    const gnutls_datum_t *cert, const gnutls_datum_t *key,
+    gnutls_x509_crt_fmt_t type)
+{
+	LAZY(tls_lib, int, gnutls_certificate_set_x509_key_mem,
+	    (gnutls_certificate_credentials_t, const gnutls_datum_t *,
+	    const gnutls_datum_t *, gnutls_x509_crt_fmt_t),
+	    GNUTLS_E_INTERNAL_ERROR);
+	return fn_gnutls_certificate_set_x509_key_mem(c, cert, key, type);
+}
+
+HIDDEN int
+gnutls_certificate_set_x509_trust_mem(gnutls_certificate_credentials_t c,
+    const gnutls_datum_t *ca, gnutls_x509_crt_fmt_t type)
+{
+	LAZY(tls_lib, int, gnutls_certificate_set_x509_trust_mem,
+	    (gnutls_certificate_credentials_t, const gnutls_datum_t *,
+	    gnutls_x509_crt_fmt_t), GNUTLS_E_INTERNAL_ERROR);
+	return fn_gnutls_certificate_set_x509_trust_mem(c, ca, type);
+}
+
+HIDDEN int
+gnutls_priority_init(gnutls_priority_t *p, const char *prio,
+    const char **err_pos)
+{
+	LAZY(tls_lib, int, gnutls_priority_init, (gnutls_priority_t *,
+	    const char *, const char **), GNUTLS_E_INTERNAL_ERROR);
+	return fn_gnutls_priority_init(p, prio, err_pos);
+}
+
+HIDDEN void
+gnutls_priority_deinit(gnutls_priority_t p)
+{
+	LAZY(tls_lib, void, gnutls_priority_deinit, (gnutls_priority_t), );
+	fn_gnutls_priority_deinit(p);
+}
+
+HIDDEN const gnutls_datum_t *
+gnutls_certificate_get_peers(gnutls_session_t s, unsigned int *n)
+{
+	LAZY(tls_lib, const gnutls_datum_t *, gnutls_certificate_get_peers,
+	    (gnutls_session_t, unsigned int *), NULL);
+	return fn_gnutls_certificate_get_peers(s, n);
+}
+
+HIDDEN int
+gnutls_certificate_verify_peers2(gnutls_session_t s, unsigned int *status)
+{
+	LAZY(tls_lib, int, gnutls_certificate_verify_peers2,
+	    (gnutls_session_t, unsigned int *), GNUTLS_E_INTERNAL_ERROR);
+	return fn_gnutls_certificate_verify_peers2(s, status);
+}
+
+HIDDEN void
+gnutls_certificate_server_set_request(gnutls_session_t s,
+    gnutls_certificate_request_t req)
+{
+	LAZY(tls_lib, void, gnutls_certificate_server_set_request,
+	    (gnutls_session_t, gnutls_certificate_request_t), );
+	fn_gnutls_certificate_server_set_request(s, req);
 }
 
 /* ---- libtirpc ------------------------------------------------------- */

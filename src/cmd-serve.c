@@ -4,8 +4,11 @@
  * database, binding the listening socket), then dropping what is no longer
  * needed before the first request is read: the user (--user, required
  * when started as root), then file access (Landlock) and dangerous system
- * calls (a seccomp filter) where the kernel offers them.  The server
- * itself is serve.c's.
+ * calls (a seccomp filter) where the kernel offers them.  With
+ * --web-config the file and the certificates it names are read first
+ * and stay readable inside the sandbox (SIGHUP reads them again); without
+ * one, --expose-local beyond loopback needs --insecure-expose.  The
+ * server itself is serve.c's.
  */
 #define _GNU_SOURCE	/* O_PATH, strptime, timegm */
 #include <errno.h>
@@ -174,6 +177,20 @@ warn_state_dir(const char *state_path, const struct passwd *pw)
 	free(dir);
 }
 
+/* The directory part of path (a new string), "." when it has none. */
+static char *
+dir_of(const char *path)
+{
+	char *copy = strdup(path), *d;
+
+	if (copy == NULL)
+		return NULL;
+	d = strdup(dirname(copy));
+	free(copy);
+	return d;
+}
+
+
 static int
 drop_user(const struct passwd *pw)
 {
@@ -255,7 +272,7 @@ ll_allow(int ruleset, const char *path, uint64_t access, uint64_t handled)
  */
 static int
 sandbox_landlock(const char *db_dir, const char *state_dir, int local,
-    char *what, size_t size)
+    const struct webcfg *web, char *what, size_t size)
 {
 	struct ll_ruleset_attr attr;
 	size_t attr_size = sizeof attr.handled_access_fs;
@@ -293,6 +310,30 @@ sandbox_landlock(const char *db_dir, const char *state_dir, int local,
 	    LL_READ, attr.handled_access_fs) == 0;
 	ok &= ll_allow(fd, "/dev/urandom", LL_READ,
 	    attr.handled_access_fs) == 0;
+	if (web != NULL) {
+		/*
+		 * SIGHUP reads the web configuration again: its directory and
+		 * those of the files it names now stay readable (a reload
+		 * may name other files there, not elsewhere).
+		 */
+		const char *paths[4] = { web->path, web->cert_file,
+		    web->key_file, web->client_ca_file };
+		size_t i;
+
+		for (i = 0; i < 4; i++) {
+			char *dir;
+
+			if (paths[i] == NULL)
+				continue;
+			if ((dir = dir_of(paths[i])) == NULL) {
+				ok = 0;
+				break;
+			}
+			ok &= ll_allow(fd, dir, LL_READ,
+			    attr.handled_access_fs) == 0;
+			free(dir);
+		}
+	}
 #if defined(__SANITIZE_ADDRESS__)
 	/* The leak checker reads /proc/self at exit. */
 	local = 1;
@@ -382,19 +423,6 @@ sandbox_seccomp(void)
 }
 #endif /* __linux__ */
 
-/* The directory part of path (a new string), "." when it has none. */
-static char *
-dir_of(const char *path)
-{
-	char *copy = strdup(path), *d;
-
-	if (copy == NULL)
-		return NULL;
-	d = strdup(dirname(copy));
-	free(copy);
-	return d;
-}
-
 /*
  * First half, still as root (the paths may be unreadable to the user we
  * become): no_new_privs and Landlock.  what gets a description.
@@ -421,7 +449,8 @@ sandbox_files(struct serve *s, const char *db_path, const char *state_path,
 		pdx_set_error("out of memory");
 		return -1;
 	}
-	ll = sandbox_landlock(db_dir, state_dir, s->expose_local, what, size);
+	ll = sandbox_landlock(db_dir, state_dir, s->expose_local, s->web,
+	    what, size);
 	free(db_dir);
 	free(state_dir);
 	if (ll < 0) {
@@ -521,6 +550,9 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ "vote-limit", required_argument, NULL, 'v' },
 		{ "cache-mb", required_argument, NULL, 'c' },
+		{ "web-config", required_argument, NULL, 'w' },
+		{ "insecure-expose", no_argument, NULL, 'I' },
+		{ "expose-notes", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct serve srv;	/* large: the status counters */
@@ -532,7 +564,7 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	long long v;
 	char what[160];
 	long ncpu, cache_mb = 64;
-	int ch, rc = EXIT_USAGE;
+	int ch, rc = EXIT_USAGE, insecure = 0;
 
 	memset(s, 0, sizeof *s);
 	s->access_log = !ctx->quiet;
@@ -540,9 +572,18 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	s->limits = (struct pdx_vote_limits)PDX_VOTE_LIMITS_DEFAULT;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	s->threads = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (int)ncpu;
-	while ((ch = getopt_long(argc, argv, "+l:t:xu:v:c:", longopts, NULL))
-	    != -1) {
+	while ((ch = getopt_long(argc, argv, "+l:t:xu:v:c:w:", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 'w':
+			s->web_config = optarg;
+			break;
+		case 'I':
+			insecure = 1;
+			break;
+		case 'N':
+			s->expose_notes = 1;
+			break;
 		case 'l':
 			listen_spec = optarg;
 			break;
@@ -622,11 +663,37 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (pw != NULL && ctx->state != NULL && !ctx->quiet)
 		warn_state_dir(ctx->state_path, pw);
+	if (s->expose_local)
+		s->expose_notes = 1;
+	pthread_rwlock_init(&s->web_mu, NULL);
+	if (s->web_config != NULL &&
+	    (s->web = webcfg_load(s->web_config)) == NULL) {
+		out_error("serve", "--web-config: %s", pdx_last_error());
+		return EXIT_USAGE;
+	}
+	if (!is_loopback(&ss) && (s->expose_local || s->expose_notes) &&
+	    (s->web == NULL || !s->web->tls || (s->web->nusers == 0 &&
+	    s->web->client_auth != WEBCFG_REQUIRE_AND_VERIFY)) && !insecure) {
+		out_error("serve", "refusing to serve this machine's %s on %s, "
+		    "which is not a loopback address, %s: anyone who can reach "
+		    "the port would read them%s.  Give --web-config FILE with "
+		    "tls_server_config and basic_auth_users, or "
+		    "--insecure-expose if the network is trusted",
+		    s->expose_local ? "processes, users, listeners and notes" :
+		    "notes", listen_spec, s->web == NULL ? "in clear text and "
+		    "without authentication" : !s->web->tls ? "in clear text" :
+		    "without authentication", s->web == NULL ||
+		    !s->web->tls ? " or overhear them" : "");
+		webcfg_free(s->web);
+		return EXIT_USAGE;
+	}
 	if (!is_loopback(&ss))
 		fprintf(stderr, "portdex: serve: warning: --listen %s is not "
-		    "a loopback address: anyone who can reach it can read these"
-		    " pages%s\n", listen_spec, s->expose_local ?
-		    " and this machine's listening sockets" : "");
+		    "a loopback address: anyone who can reach it can %s these"
+		    " pages%s\n", listen_spec, s->web != NULL &&
+		    s->web->nusers > 0 ? "try to read" : "read",
+		    s->expose_local ? " and this machine's listening sockets" :
+		    "");
 
 	s->db_path = ctx->db_path;
 	s->state = ctx->state;
@@ -650,7 +717,8 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	tzset();	/* the access log's local time, read before sandboxing */
-	if (pdx_lazy_load("microhttpd") != 0) {
+	if (pdx_lazy_load("microhttpd") != 0 || (s->web_config != NULL &&
+	    pdx_lazy_load("gnutls") != 0)) {
 		out_error("serve", "%s", pdx_last_error());
 		return EXIT_USAGE;
 	}
@@ -673,13 +741,15 @@ out:
 		close(s->listen_fd);
 	close_pool(s);
 	cache_free(s);
+	webcfg_free(s->web);
 	return rc;
 }
 
 const struct cmd_entry cmd_serve_entry = {
 	"serve", NULL,
 	"[--listen ADDR:PORT] [--threads N] [--expose-local] [--user NAME] "
-	"[--vote-limit PER_PORT_S,WINDOW_S,MAX] [--cache-mb N]",
+	"[--vote-limit PER_PORT_S,WINDOW_S,MAX] [--cache-mb N] "
+	"[--web-config FILE] [--insecure-expose] [--expose-notes]",
 	"web pages, a JSON API and Prometheus /metrics for every port",
 	CMD_NEEDS_DB | CMD_NEEDS_STATE,
 	serve_exec,
@@ -688,5 +758,16 @@ const struct cmd_entry cmd_serve_entry = {
 	"  -x, --expose-local    also serve this machine's listeners and audit\n"
 	"  -u, --user NAME       drop to this user once the socket is bound\n"
 	"  -v, --vote-limit PER_PORT_S,WINDOW_S,MAX   rate of \"helpful\" votes\n"
-	"  -c, --cache-mb N      answer cache size\n",
+	"  -c, --cache-mb N      answer cache size\n"
+	"  -w, --web-config FILE  TLS, client certificates, basic auth and "
+	"headers\n"
+	"                        (the Prometheus exporters' web configuration "
+	"file;\n"
+	"                        SIGHUP reads it again)\n"
+	"      --insecure-expose  allow --expose-local beyond loopback without "
+	"TLS and\n"
+	"                        basic auth\n"
+	"      --expose-notes    show your notes in pages and the API (implied "
+	"by\n"
+	"                        --expose-local)\n",
 };

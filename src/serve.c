@@ -3,8 +3,10 @@
  * socket cmd-serve.c has already bound, the route table, request limits
  * (URL, query and body sizes; connection memory and counts), the JSON
  * API, the vote form's POST, security headers on every answer, the
- * access log (Common Log Format, on stderr) and a graceful stop on
- * SIGTERM or SIGINT.  What pages look like is serve-html.c's, what
+ * access log (Common Log Format, on stderr), a graceful stop on SIGTERM
+ * or SIGINT, and --web-config's TLS daemon, client-certificate and
+ * basic-auth checks and reload on SIGHUP (the file's format is
+ * serve-webcfg.c's).  What pages look like is serve-html.c's, what
  * /metrics says is serve-metrics.c's; options and privileges are
  * cmd-serve.c's.
  */
@@ -20,6 +22,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <sqlite3.h>
 
@@ -343,7 +346,9 @@ serve_card(struct req *r, struct pdx_db *db, unsigned port, int protomask)
 		return NULL;
 	pthread_mutex_lock(&s->state_mu);
 	if (s->state != NULL) {
-		pdx_card_add_notes(s->state, card);
+		/* Notes are this machine's data: --expose-local/-notes. */
+		if (s->expose_notes)
+			pdx_card_add_notes(s->state, card);
 		votes = pdx_votes_json(s->state, port);
 	}
 	pthread_mutex_unlock(&s->state_mu);
@@ -362,7 +367,7 @@ serve_find(struct req *r, struct pdx_db *db, const char *q)
 
 	if ((res = pdx_find(db, q, 25)) == NULL)
 		return NULL;
-	if (s->state == NULL)
+	if (s->state == NULL || !s->expose_notes)
 		return res;
 	/* Notes that contain a word come first, each once (as find does). */
 	snprintf(words, sizeof words, "%s", q);
@@ -898,10 +903,17 @@ count_status(struct serve *s, int status)
 static enum MHD_Result
 queue(struct MHD_Connection *c, struct req *r, struct rctx *x)
 {
+	static const char *const defaults[][2] = {
+		{ "Content-Security-Policy", CSP },
+		{ "X-Content-Type-Options", "nosniff" },
+		{ "Referrer-Policy", "no-referrer" },
+		{ "X-Frame-Options", "DENY" },
+	};
 	struct MHD_Response *resp;
+	const struct webcfg *web;
 	enum MHD_Result ret;
 	char *body;
-	size_t len;
+	size_t len, i, j;
 	char retry[32];
 
 	if (r->out.oom) {
@@ -920,10 +932,28 @@ queue(struct MHD_Connection *c, struct req *r, struct rctx *x)
 	}
 	MHD_add_response_header(resp, "Content-Type", r->type != NULL ?
 	    r->type : "text/plain; charset=utf-8");
-	MHD_add_response_header(resp, "Content-Security-Policy", CSP);
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	/* --web-config's headers take the place of ours, or add to them. */
+	pthread_rwlock_rdlock(&r->srv->web_mu);
+	web = r->srv->web;
+	for (i = 0; i < sizeof defaults / sizeof *defaults; i++) {
+		const char *v = webcfg_header(web, defaults[i][0]);
+
+		MHD_add_response_header(resp, defaults[i][0], v != NULL ? v :
+		    defaults[i][1]);
+	}
+	for (i = 0; web != NULL && i < web->nheaders; i++) {
+		for (j = 0; j < sizeof defaults / sizeof *defaults; j++)
+			if (strcasecmp(web->headers[i].name,
+			    defaults[j][0]) == 0)
+				break;
+		if (j == sizeof defaults / sizeof *defaults)
+			MHD_add_response_header(resp, web->headers[i].name,
+			    web->headers[i].value);
+	}
+	pthread_rwlock_unlock(&r->srv->web_mu);
+	if (r->status == 401)
+		MHD_add_response_header(resp, "WWW-Authenticate",
+		    "Basic realm=\"portdex\", charset=\"UTF-8\"");
 	MHD_add_response_header(resp, "Cache-Control", r->cacheable ?
 	    "public, max-age=86400" : "no-cache");
 	if (r->location != NULL)
@@ -941,6 +971,45 @@ queue(struct MHD_Connection *c, struct req *r, struct rctx *x)
 	count_status(r->srv, r->status);
 	free((char *)r->location);
 	return ret;
+}
+
+/*
+ * The checks of --web-config on a request: -1 to close the connection
+ * (its client certificate is refused), 0 for a 401 (no or a wrong
+ * password), 1 to answer.
+ */
+static int
+web_check(struct serve *s, struct MHD_Connection *c)
+{
+	const struct webcfg *w;
+	const char *why = NULL;
+	char *user, *pass = NULL;
+	int rc = 1;
+
+	pthread_rwlock_rdlock(&s->web_mu);
+	if ((w = s->web) == NULL)
+		goto out;
+	if (!webcfg_check_client(w, c, &why)) {
+		fprintf(s->log != NULL ? s->log : stderr, "portdex: serve: "
+		    "connection refused: %s\n", why != NULL ? why :
+		    "client certificate refused");
+		rc = -1;
+		goto out;
+	}
+	if (w->nusers == 0)
+		goto out;
+	user = MHD_basic_auth_get_username_password(c, &pass);
+	rc = user != NULL && pass != NULL &&
+	    webcfg_check_password(w, user, pass);
+	if (pass != NULL) {
+		explicit_bzero(pass, strlen(pass));
+		MHD_free(pass);
+	}
+	if (user != NULL)
+		MHD_free(user);
+out:
+	pthread_rwlock_unlock(&s->web_mu);
+	return rc;
 }
 
 static enum MHD_Result
@@ -962,9 +1031,20 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	r.path = url;
 	r.status = 200;
 	if (!x->started) {
+		int auth;
+
 		x->started = 1;
 		snprintf(x->method, sizeof x->method, "%s", method);
 		snprintf(x->version, sizeof x->version, "%s", version);
+		/* --web-config: the client's certificate, then its password */
+		if ((auth = web_check(s, c)) < 0)
+			return MHD_NO;	/* the connection is closed */
+		if (auth == 0) {
+			hb_init(&r.out, SERVE_MAX_PAGE);
+			html_error(&r, 401, "Unauthorized", "This server asks "
+			    "for a user name and password.");
+			return queue(c, &r, x);
+		}
 		if (strcmp(method, "POST") == 0) {
 			const char *cl = MHD_lookup_connection_value(c,
 			    MHD_HEADER_KIND, "Content-Length");
@@ -1015,12 +1095,41 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
  * after the URI callback (a query of a few hundred arguments fills the
  * connection's memory pool), which leaked the context every time.
  */
+/*
+ * libmicrohttpd asks for a client certificate when it has a trust list
+ * but lets the handshake go on without one; where client_auth_type
+ * requires one, the handshake itself fails without it (web_check() also
+ * refuses such a connection, should the session not be ready here).
+ */
+static void
+require_client_cert(struct serve *s, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+	int require;
+
+	pthread_rwlock_rdlock(&s->web_mu);
+	require = s->web != NULL && s->web->tls &&
+	    (s->web->client_auth == WEBCFG_REQUIRE_ANY_CLIENT_CERT ||
+	    s->web->client_auth == WEBCFG_REQUIRE_AND_VERIFY);
+	pthread_rwlock_unlock(&s->web_mu);
+	if (!require)
+		return;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci != NULL && ci->tls_session != NULL)
+		gnutls_certificate_server_set_request(
+		    (gnutls_session_t)ci->tls_session, GNUTLS_CERT_REQUIRE);
+}
+
 static void
 on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
     enum MHD_ConnectionNotificationCode toe)
 {
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+	struct serve *s = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		*socket_context = calloc(1, sizeof(struct rctx));
+		require_client_cert(s, c);
+	}
 	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		free(*socket_context);
 		*socket_context = NULL;
@@ -1128,15 +1237,46 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	    "portdex: serve: libmicrohttpd: %s\n", buf);
 }
 
+/*
+ * libmicrohttpd's options for the TLS of w (into o, of at least 5), and
+ * MHD_USE_TLS into *flags; none without TLS.
+ */
+static void
+tls_options(const struct webcfg *w, struct MHD_OptionItem *o,
+    unsigned *flags)
+{
+	size_t k = 0;
+
+	if (w != NULL && w->tls) {
+		*flags |= MHD_USE_TLS;
+		o[k++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+		    w->key_pem };
+		o[k++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT,
+		    0, w->cert_pem };
+		o[k++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES,
+		    0, w->priorities };
+		/* With a trust list, MHD asks clients for a certificate. */
+		if (w->ca_pem != NULL && w->client_auth !=
+		    WEBCFG_NO_CLIENT_CERT)
+			o[k++] = (struct MHD_OptionItem){
+			    MHD_OPTION_HTTPS_MEM_TRUST, 0, w->ca_pem };
+	}
+	o[k] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+}
+
 struct MHD_Daemon *
 serve_start(struct serve *s, unsigned flags)
 {
+	struct MHD_OptionItem tls[5];
+
+	tls_options(s->web, tls, &flags);
 	/*
 	 * The listening socket is the last option: without one, END takes
 	 * its place and MHD reads no further.
 	 */
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+	    MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(s->threads > 1 ?
 	    s->threads : 0),
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVE_CONN_MEMORY,
@@ -1150,6 +1290,81 @@ serve_start(struct serve *s, unsigned flags)
 	    s->listen_fd != -1 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END,
 	    (MHD_socket)s->listen_fd,
 	    MHD_OPTION_END);
+}
+
+/*
+ * SIGHUP: --web-config is read again.  A file that does not load leaves
+ * the old settings in place.  TLS settings live in the daemon: a new one
+ * is started on the same listening socket before the old one stops
+ * accepting, so no connection attempt finds the port closed.  Returns the
+ * daemon now serving.
+ */
+static struct MHD_Daemon *
+reload(struct serve *s, struct MHD_Daemon *d, unsigned flags)
+{
+	struct webcfg *w, *old;
+	struct MHD_Daemon *nd;
+	struct MHD_OptionItem tls[5];
+	FILE *log = s->log != NULL ? s->log : stderr;
+
+	if (s->web_config == NULL) {
+		fprintf(log, "portdex: serve: SIGHUP: no --web-config to "
+		    "read again\n");
+		return d;
+	}
+	if ((w = webcfg_load(s->web_config)) == NULL) {
+		fprintf(log, "portdex: serve: SIGHUP: keeping the previous "
+		    "settings: %s\n", pdx_last_error());
+		return d;
+	}
+	if (!w->tls && s->web != NULL && s->web->tls) {
+		fprintf(log, "portdex: serve: SIGHUP: keeping the previous "
+		    "settings: %s: tls_server_config is gone; TLS cannot be "
+		    "turned off without a restart\n", s->web_config);
+		webcfg_free(w);
+		return d;
+	}
+	nd = NULL;
+	if (w->tls) {
+		tls_options(w, tls, &flags);
+		nd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+		    MHD_OPTION_ARRAY, tls,
+		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(s->threads > 1 ?
+		    s->threads : 0),
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		    (size_t)SERVE_CONN_MEMORY,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNS,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		    (unsigned)SERVE_MAX_CONNS_PER_IP,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_TIMEOUT_S,
+		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+		    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
+		    MHD_OPTION_END);
+		if (nd == NULL) {
+			fprintf(log, "portdex: serve: SIGHUP: keeping the "
+			    "previous settings: the TLS daemon does not "
+			    "start with %s's settings\n", s->web_config);
+			webcfg_free(w);
+			return d;
+		}
+	}
+	pthread_rwlock_wrlock(&s->web_mu);
+	old = s->web;
+	s->web = w;
+	pthread_rwlock_unlock(&s->web_mu);
+	if (nd != NULL) {
+		MHD_quiesce_daemon(d);
+		MHD_stop_daemon(d);
+		d = nd;
+	}
+	webcfg_free(old);
+	fprintf(log, "portdex: serve: SIGHUP: %s read again (%s, %zu "
+	    "user%s)\n", s->web_config, w->tls ? "TLS" : "no TLS", w->nusers,
+	    w->nusers == 1 ? "" : "s");
+	return d;
 }
 
 int
@@ -1182,11 +1397,11 @@ serve_run(struct serve *s)
 		    s->listen_name);
 		return -1;
 	}
-	fprintf(stderr, "portdex: serve: listening on http://%s/ (%d "
-	    "thread%s)\n", s->listen_name, s->threads,
-	    s->threads == 1 ? "" : "s");
+	fprintf(stderr, "portdex: serve: listening on http%s://%s/ (%d "
+	    "thread%s)\n", s->web != NULL && s->web->tls ? "s" : "",
+	    s->listen_name, s->threads, s->threads == 1 ? "" : "s");
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
-		;	/* nothing to reload: the registry is reopened on start */
+		d = reload(s, d, flags);
 	fprintf(stderr, "portdex: serve: %s, stopping\n", strsignal(sig));
 	/* Stop accepting, let the running requests finish, then stop. */
 	MHD_quiesce_daemon(d);

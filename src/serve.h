@@ -85,9 +85,56 @@ struct page_cache {
 	void			*data_version;	/* sqlite3_stmt */
 };
 
+/*
+ * serve --web-config (serve-webcfg.c): TLS, client certificates, basic
+ * auth and response headers, as the exporters' web configuration file
+ * says.  One is in use at a time; SIGHUP replaces it.
+ */
+enum {
+	WEBCFG_NO_CLIENT_CERT,
+	WEBCFG_REQUEST_CLIENT_CERT,
+	WEBCFG_REQUIRE_ANY_CLIENT_CERT,
+	WEBCFG_VERIFY_IF_GIVEN,
+	WEBCFG_REQUIRE_AND_VERIFY,
+};
+struct webcfg {
+	char		*path;		/* the file, for messages */
+	int		 tls;
+	char		*cert_file, *key_file, *client_ca_file;
+	char		*cert_pem, *key_pem, *ca_pem;	/* the files read */
+	size_t		 cert_len, key_len, ca_len;
+	int		 client_auth;
+	char		*priorities;	/* GnuTLS's */
+	struct webcfg_user {
+		char	*name, *hash;
+	}		*users;
+	size_t		 nusers;	/* 0: no basic auth */
+	struct webcfg_header {
+		char	*name, *value;
+	}		*headers;
+	size_t		 nheaders;
+};
+/* The file's settings, its files read and checked; NULL with the error. */
+struct webcfg *webcfg_load(const char *path);
+/* Only the YAML text (no file read): the fuzzer's way in. */
+struct webcfg *webcfg_parse(const char *text, size_t len, const char *path);
+void	 webcfg_free(struct webcfg *);
+/* 1 when user and password match a basic_auth_users entry. */
+int	 webcfg_check_password(const struct webcfg *, const char *user,
+	    const char *password);
+/* 1 when the connection's client certificate passes client_auth_type. */
+int	 webcfg_check_client(const struct webcfg *, void *connection,
+	    const char **why);
+/* The configured value of a response header, or NULL. */
+const char *webcfg_header(const struct webcfg *, const char *name);
+
 struct serve {
 	/* configuration (cmd-serve.c) */
 	int			 expose_local;
+	int			 expose_notes;	/* notes in pages and API */
+	const char		*web_config;	/* --web-config FILE or NULL */
+	struct webcfg		*web;		/* under web_mu */
+	pthread_rwlock_t	 web_mu;
 	int			 access_log;
 	/* the access log and libmicrohttpd's messages (NULL: stderr) */
 	FILE			*log;

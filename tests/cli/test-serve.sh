@@ -81,7 +81,9 @@ expect_eq "unbindable address" 2 "$RC"
 
 # ---- a hostile note, then the server -------------------------------------
 "$PORTDEX" --state "$STATE" -q note 645 '<script>alert("x")</script> & <b>bold</b> legacy sync'
-start_server --listen 127.0.0.1:0 --threads 2
+# notes are local data: shown with --expose-notes (test-serve-webconfig.sh
+# checks that they are not without it)
+start_server --listen 127.0.0.1:0 --threads 2 --expose-notes
 PORT=${URL##*:}
 if [ "$(id -u)" = 0 ]; then
 	expect_eq "server runs as nobody" "$(id -u nobody)" \
