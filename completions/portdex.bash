@@ -61,7 +61,7 @@ _portdex_parse_opts()
 		for ((i = 0; i < n; i++)); do
 			w=${t[i]%,}
 			case $w in
-			-? | --[a-z]*)
+			-? | -[a-zA-Z][a-zA-Z] | --[a-z]*)
 				pend+=("$w") ;;
 			/)
 				for o in "${pend[@]}"; do printf '%s -\n' "$o"; done
@@ -100,7 +100,7 @@ _portdex_load()
 		"  "[a-z]*)
 			read -r name usage <<<"$line"
 			_portdex_cmds+=" $name"
-			printf -v "_portdex_spec_$name" '%s' \
+			printf -v "_portdex_spec_${name//[^a-z]/_}" '%s' \
 			    "$(_portdex_parse_usage "$usage")"
 			;;
 		esac
@@ -109,8 +109,9 @@ _portdex_load()
 	for name in $_portdex_cmds; do
 		local more
 		more=$(_portdex_parse_opts < <("$bin" "$name" --help 2>/dev/null))
-		[[ -n $more ]] && printf -v "_portdex_spec_$name" '%s\n%s' \
-		    "$(eval "printf '%s' \"\${_portdex_spec_$name-}\"")" "$more"
+		[[ -n $more ]] && printf -v "_portdex_spec_${name//[^a-z]/_}" \
+		    '%s\n%s' "$(eval "printf '%s' \"\${_portdex_spec_${name//[^a-z]/_}-}\"")" \
+		    "$more"
 	done
 	[[ -n $_portdex_cmds ]]
 }
