@@ -778,7 +778,7 @@ parse_lsof(struct pdx_lineparser *ps, const char *line, size_t len,
     struct pdx_port_hit *hits, int max)
 {
 	struct tok t[12], side;
-	int nt = tokens(line, len, t, 12), i, n = 0, proto;
+	int nt = tokens(line, len, t, 12), i, n = 0, proto = 0;
 	const char *arrow;
 	unsigned port;
 	size_t off, pl;

@@ -587,7 +587,8 @@ value_text(json_t *v, char *buf, size_t size)
 
 		value_text(json_array_get(x, 0), a, sizeof a);
 		value_text(json_array_get(x, 1), b, sizeof b);
-		snprintf(buf, size, "%s-%s", a, b);
+		if (snprintf(buf, size, "%s-%s", a, b) >= (int)size)
+			buf[size - 1] = '\0';	/* cut, as the caller's room is */
 		return;
 	}
 	if (json_is_object(v) && (x = json_object_get(v, "set")) != NULL &&
