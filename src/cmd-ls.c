@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -583,33 +584,134 @@ free_published(struct ls_pubs *p)
 	free(p->ns);
 }
 
-/* Verdicts for the listeners of v (n of them); NULL when out of memory. */
-static struct ls_reach *
-judge_all(struct fw_cache *fc, const struct pdx_socket *v, size_t n)
+/*
+ * The verdicts of one listing.  Sockets share the few distinct verdicts a
+ * ruleset gives (a pdx_verdict pair is 1.4 kB: one per socket was 14 MB of
+ * page faults at 10,000 listeners); each socket points at its verdict.
+ */
+struct ls_verdicts {
+	const struct ls_reach	**of;	/* per socket; NULL: not judged */
+	struct ls_reach		**d;	/* the distinct verdicts */
+	size_t			  nd, cap;
+	size_t			 *slot;	/* hash table of indices + 1 into d */
+	size_t			  nslot;
+};
+
+static uint64_t
+verdict_hash(const struct ls_reach *r)
 {
-	struct ls_reach *r = calloc(n > 0 ? n : 1, sizeof *r);
+	const char *f[4] = { r->v.rule, r->v.detail, r->v4.rule,
+	    r->v4.detail };
+	uint64_t h = 1469598103934665603ULL ^ (unsigned)r->v.reach ^
+	    ((uint64_t)(unsigned)r->v4.reach << 8);
+	size_t k;
+
+	for (k = 0; k < 4; k++) {
+		const unsigned char *c;
+
+		for (c = (const unsigned char *)f[k]; *c != '\0'; c++)
+			h = (h ^ *c) * 1099511628211ULL;
+		h = (h ^ 0xff) * 1099511628211ULL;
+	}
+	return h;
+}
+
+static int
+verdict_same(const struct ls_reach *a, const struct ls_reach *b)
+{
+	return a->v.reach == b->v.reach && a->v4.reach == b->v4.reach &&
+	    strcmp(a->v.rule, b->v.rule) == 0 &&
+	    strcmp(a->v.detail, b->v.detail) == 0 &&
+	    strcmp(a->v4.rule, b->v4.rule) == 0 &&
+	    strcmp(a->v4.detail, b->v4.detail) == 0;
+}
+
+/* The interned copy of *r (a socket's verdict); NULL when out of memory. */
+static const struct ls_reach *
+verdict_intern(struct ls_verdicts *vs, const struct ls_reach *r)
+{
+	size_t i, h;
+
+	if (vs->nd * 2 >= vs->nslot) {	/* grow the table, rehash */
+		size_t ns = vs->nslot == 0 ? 64 : vs->nslot * 2, *t;
+
+		if ((t = calloc(ns, sizeof *t)) == NULL)
+			return NULL;
+		for (i = 0; i < vs->nd; i++) {
+			h = verdict_hash(vs->d[i]) & (ns - 1);
+			while (t[h] != 0)
+				h = (h + 1) & (ns - 1);
+			t[h] = i + 1;
+		}
+		free(vs->slot);
+		vs->slot = t;
+		vs->nslot = ns;
+	}
+	h = verdict_hash(r) & (vs->nslot - 1);
+	for (; vs->slot[h] != 0; h = (h + 1) & (vs->nslot - 1))
+		if (verdict_same(vs->d[vs->slot[h] - 1], r))
+			return vs->d[vs->slot[h] - 1];
+	if (vs->nd == vs->cap) {
+		size_t cap = vs->cap == 0 ? 16 : vs->cap * 2;
+		struct ls_reach **m = realloc(vs->d, cap * sizeof *m);
+
+		if (m == NULL)
+			return NULL;
+		vs->d = m;
+		vs->cap = cap;
+	}
+	if ((vs->d[vs->nd] = malloc(sizeof *r)) == NULL)
+		return NULL;
+	memcpy(vs->d[vs->nd], r, sizeof *r);
+	vs->slot[h] = ++vs->nd;
+	return vs->d[vs->nd - 1];
+}
+
+static void
+verdicts_free(struct ls_verdicts *vs)
+{
 	size_t i;
 
-	if (r == NULL)
-		return NULL;
+	for (i = 0; i < vs->nd; i++)
+		free(vs->d[i]);
+	free(vs->d);
+	free(vs->slot);
+	free(vs->of);
+	memset(vs, 0, sizeof *vs);
+}
+
+/* Verdicts for the listeners of v (n of them); -1 when out of memory. */
+static int
+judge_all(struct fw_cache *fc, const struct pdx_socket *v, size_t n,
+    struct ls_verdicts *vs)
+{
+	struct ls_reach r;
+	size_t i;
+
+	memset(vs, 0, sizeof *vs);
+	if ((vs->of = calloc(n > 0 ? n : 1, sizeof *vs->of)) == NULL)
+		return -1;
 	for (i = 0; i < n; i++) {
 		const struct fw_ns *ns;
 
 		if (!judged(&v[i]))
 			continue;
+		memset(&r, 0, sizeof r);
 		/* loopback needs no ruleset (nor the cost of reading one) */
 		pdx_firewall_judge(NULL, v[i].family, v[i].proto, v[i].laddr,
-		    v[i].lport, v[i].v6only, &r[i].v, &r[i].v4);
-		if (r[i].v.reach == PDX_REACH_LOOPBACK)
-			continue;
-		if ((ns = fw_get(fc, v[i].netns)) == NULL) {
-			free(r);
-			return NULL;
+		    v[i].lport, v[i].v6only, &r.v, &r.v4);
+		if (r.v.reach != PDX_REACH_LOOPBACK) {
+			if ((ns = fw_get(fc, v[i].netns)) == NULL)
+				return -1;
+			pdx_firewall_judge(ns->rs, v[i].family, v[i].proto,
+			    v[i].laddr, v[i].lport, v[i].v6only, &r.v, &r.v4);
 		}
-		pdx_firewall_judge(ns->rs, v[i].family, v[i].proto,
-		    v[i].laddr, v[i].lport, v[i].v6only, &r[i].v, &r[i].v4);
+		if ((vs->of[i] = verdict_intern(vs, &r)) == NULL) {
+			pdx_set_error("out of memory");
+			return -1;
+		}
 	}
-	return r;
+	return 0;
 }
 
 static json_t *
@@ -776,7 +878,8 @@ print_text(struct cmd_ctx *ctx, struct ls_row *rows, size_t n, int when)
 static int
 print_json(struct cmd_ctx *ctx, const struct ls_opts *o,
     struct pdx_socket *v, size_t n, const struct pdx_attr_stats *st,
-    int backend, const struct ls_reach *reach, const struct ls_pubs *pubs,
+    int backend, const struct ls_reach *const *reach,
+    const struct ls_pubs *pubs,
     const struct fw_cache *fc)
 {
 	json_t *root, *arr, *obj, *parr, *fw;
@@ -790,14 +893,14 @@ print_json(struct cmd_ctx *ctx, const struct ls_opts *o,
 	    json_string(pdx_backend_name(backend)));
 	json_object_set_new(root, "sockets", arr);
 	for (i = 0; i < n && o->published != 1; i++) {
-		if (!reach_pass(o, judged(&v[i]) ? &reach[i] : NULL))
+		if (!reach_pass(o, reach[i]))
 			continue;
 		obj = pdx_socket_json(&v[i], o->numeric ? NULL : ctx->db);
 		if (obj == NULL)
 			goto oom;
 		ls_note_hook(ctx, &v[i], obj);
-		json_object_set_new(obj, "reach", judged(&v[i]) ?
-		    reach_json(&reach[i]) : json_null());
+		json_object_set_new(obj, "reach", reach[i] != NULL ?
+		    reach_json(reach[i]) : json_null());
 		if (json_array_append_new(arr, obj) != 0)
 			goto oom;
 	}
@@ -1074,7 +1177,7 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	struct pdx_socket *v = NULL;
 	struct pdx_attr_stats st;
 	struct ls_row *rows = NULL;
-	struct ls_reach *reach = NULL;
+	struct ls_verdicts vs;
 	struct ls_pubs pubs;
 	struct fw_cache fc;
 	char dberr[256] = "";
@@ -1112,7 +1215,7 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	/* the firewall: verdicts, and the ports DNAT/redirect rules publish */
 	memset(&fc, 0, sizeof fc);
 	memset(&pubs, 0, sizeof pubs);
-	if ((reach = judge_all(&fc, v, n)) == NULL) {
+	if (judge_all(&fc, v, n, &vs) < 0) {
 		out_error("ls", "%s", pdx_last_error());
 		rc = EXIT_USAGE;
 		goto done;
@@ -1141,11 +1244,11 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 	}
 	for (i = 0; i < n && o.published != 1; i++)
-		shown += reach_pass(&o, judged(&v[i]) ? &reach[i] : NULL);
+		shown += reach_pass(&o, vs.of[i]);
 	shown += pubs.n;
 
 	if (ctx->json) {
-		if (print_json(ctx, &o, v, n, &st, backend, reach, &pubs,
+		if (print_json(ctx, &o, v, n, &st, backend, vs.of, &pubs,
 		    &fc) < 0)
 			rc = EXIT_USAGE;
 		goto done;
@@ -1161,10 +1264,9 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		const struct pdx_socket *s = i < n ? &v[i] : &pubs.s[i - n];
 
 		if (i < n) {
-			if (o.published == 1 || !reach_pass(&o,
-			    judged(s) ? &reach[i] : NULL))
+			if (o.published == 1 || !reach_pass(&o, vs.of[i]))
 				continue;
-			row->r = judged(s) ? &reach[i] : NULL;
+			row->r = vs.of[i];
 		} else
 			row->r = &pubs.r[i - n];
 		nrows++;
@@ -1217,7 +1319,7 @@ done:
 	for (i = 0; rows != NULL && i < nrows; i++)
 		free(rows[i].note);
 	free(rows);
-	free(reach);
+	verdicts_free(&vs);
 	free_published(&pubs);
 	fw_free(&fc);
 	pdx_sockets_free(v, n);
