@@ -32,9 +32,10 @@ struct pdx_state {
 	/* every note by port, id, once read (all is non-NULL then) */
 	struct note_row {
 		int	 id, port, proto;
-		char	*text, *author, *created;
+		char	*text, *author, *created;	/* in arena */
 	}		*all;
 	size_t		 nall;
+	char		*arena;		/* every note's strings */
 	sqlite3_stmt	*dv;		/* PRAGMA data_version (read-write) */
 	long long	 dv_at;		/* data_version when all was read */
 	int		 migrated_from;	/* schema version before a migration */
@@ -44,15 +45,10 @@ struct pdx_state {
 static void
 free_rows(struct pdx_state *s)
 {
-	size_t i;
-
-	for (i = 0; i < s->nall; i++) {
-		free(s->all[i].text);
-		free(s->all[i].author);
-		free(s->all[i].created);
-	}
 	free(s->all);
+	free(s->arena);
 	s->all = NULL;
+	s->arena = NULL;
 	s->nall = 0;
 }
 
@@ -410,6 +406,13 @@ pdx_state_open_read(const char *path)
 			return NULL;
 		}
 		sqlite3_busy_timeout(s->db, 10000);
+		/*
+		 * Pages straight from the mapped file: no page cache to fill
+		 * (each fresh page of it a page fault) and one fault per 16
+		 * pages read instead of a pread each.
+		 */
+		sqlite3_exec(s->db, "PRAGMA mmap_size=268435456", NULL, NULL,
+		    NULL);
 		if ((rc = schema_version(s, &version)) == 0 && version == 0 &&
 		    !foreign(s)) {
 			/* portdex never leaves a state database empty */
@@ -566,90 +569,161 @@ note_json(int id, int port, int proto, const char *text, const char *author,
 }
 
 /*
- * Runs the notes query (port < 0: every note) ordered by port, then id:
- * into a new JSON array (rows NULL) or into the handle's rows.  NULL / -1
- * with the error set if any step fails, so a damaged page is never
- * mistaken for the end of the notes.
+ * One port's notes by id into a new JSON array; -1 with the error set if
+ * any step fails, so a damaged page is never mistaken for the end of the
+ * notes (load_notes does the same for every note).
  */
 static int
 query_notes(struct pdx_state *s, int port, json_t **out)
 {
 	sqlite3_stmt *st;
-	struct note_row *rows = NULL;
-	size_t n = 0, cap = 0;
-	json_t *a = NULL;
+	json_t *a;
 	int rc;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT port, proto, text, author,"
-	    " created, id FROM notes WHERE (?1 < 0 OR port = ?1)"
-	    " ORDER BY port, id", -1, &st, NULL) != SQLITE_OK) {
+	    " created, id FROM notes WHERE port = ?1 ORDER BY id", -1, &st,
+	    NULL) != SQLITE_OK) {
 		if (!foreign(s))
 			state_fail(s->path, s->db,
 			    sqlite3_extended_errcode(s->db));
 		return -1;
 	}
 	sqlite3_bind_int(st, 1, port);
-	if (out != NULL)
-		a = json_array();
+	a = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(a, note_json(sqlite3_column_int(st, 5),
+		    sqlite3_column_int(st, 0), sqlite3_column_int(st, 1),
+		    (const char *)sqlite3_column_text(st, 2),
+		    (const char *)sqlite3_column_text(st, 3),
+		    (const char *)sqlite3_column_text(st, 4)));
+	if (rc != SQLITE_DONE) {
+		state_fail(s->path, s->db, sqlite3_extended_errcode(s->db));
+		sqlite3_finalize(st);
+		json_decref(a);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	*out = a;
+	return 0;
+}
+
+static int
+row_cmp(const void *a, const void *b)
+{
+	const struct note_row *x = a, *y = b;
+
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Append a column's text to the arena; its offset, or -1 (no memory). */
+static long
+arena_put(char **arena, size_t *len, size_t *cap, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	size_t n = t != NULL ? (size_t)sqlite3_column_bytes(st, col) : 0;
+	size_t at = *len;
+
+	if (*len + n + 1 > *cap) {
+		size_t c = *cap == 0 ? 16384 : *cap;
+		char *m;
+
+		while (*len + n + 1 > c)
+			c *= 2;
+		if ((m = realloc(*arena, c)) == NULL)
+			return -1;
+		*arena = m;
+		*cap = c;
+	}
+	if (n > 0)
+		memcpy(*arena + at, t, n);
+	(*arena)[at + n] = '\0';
+	*len += n + 1;
+	return (long)at;
+}
+
+/*
+ * Every note into s->all, by port and id.  One table scan in rowid order
+ * (sorted here: walking the port index would seek the table once a row)
+ * and one buffer for every note's strings.
+ */
+static int
+load_notes(struct pdx_state *s)
+{
+	sqlite3_stmt *st;
+	struct note_row *rows = NULL;
+	size_t n = 0, cap = 0, len = 0, acap = 0, i;
+	char *arena = NULL;
+	/* offsets into the arena until it stops moving */
+	struct { long text, author, created; } *off = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT port, proto, text, author,"
+	    " created, id FROM notes", -1, &st, NULL) != SQLITE_OK) {
+		if (!foreign(s))
+			state_fail(s->path, s->db,
+			    sqlite3_extended_errcode(s->db));
+		return -1;
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *text = (const char *)sqlite3_column_text(st, 2);
-		const char *author = (const char *)sqlite3_column_text(st, 3);
-		const char *created = (const char *)sqlite3_column_text(st, 4);
 		struct note_row *r;
 
-		if (out != NULL) {
-			json_array_append_new(a, note_json(
-			    sqlite3_column_int(st, 5), sqlite3_column_int(st,
-			    0), sqlite3_column_int(st, 1), text, author,
-			    created));
-			continue;
-		}
 		if (n == cap) {
-			struct note_row *m = realloc(rows, (cap = cap * 2 + 64) *
-			    sizeof *m);
+			size_t c = cap * 2 + 64;
+			struct note_row *m = realloc(rows, c * sizeof *m);
+			void *o = m != NULL ? realloc(off, c * sizeof *off) :
+			    NULL;
 
-			if (m == NULL) {
+			if (m != NULL)
+				rows = m;
+			if (o == NULL) {
 				rc = SQLITE_NOMEM;
 				break;
 			}
-			rows = m;
+			off = o;
+			cap = c;
 		}
-		r = &rows[n++];
+		r = &rows[n];
 		r->id = sqlite3_column_int(st, 5);
 		r->port = sqlite3_column_int(st, 0);
 		r->proto = sqlite3_column_int(st, 1);
-		r->text = strdup(text != NULL ? text : "");
-		r->author = strdup(author != NULL ? author : "");
-		r->created = strdup(created != NULL ? created : "");
-		if (r->text == NULL || r->author == NULL || r->created ==
-		    NULL) {
+		if ((off[n].text = arena_put(&arena, &len, &acap, st, 2)) < 0 ||
+		    (off[n].author = arena_put(&arena, &len, &acap, st,
+		    3)) < 0 || (off[n].created = arena_put(&arena, &len,
+		    &acap, st, 4)) < 0) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
+		n++;
 	}
 	if (rc != SQLITE_DONE) {
 		state_fail(s->path, s->db, rc == SQLITE_NOMEM ? rc :
 		    sqlite3_extended_errcode(s->db));
 		sqlite3_finalize(st);
-		json_decref(a);
-		free_rows(s);
-		s->all = rows;
-		s->nall = n;
+		free(rows);
+		free(off);
+		free(arena);
 		free_rows(s);
 		return -1;
 	}
 	sqlite3_finalize(st);
-	if (out != NULL)
-		*out = a;
-	else {
-		free_rows(s);
-		/* an empty result still marks the notes as read */
-		s->all = rows != NULL ? rows : calloc(1, sizeof *rows);
-		s->nall = n;
-		if (s->all == NULL) {
-			pdx_set_error("out of memory");
-			return -1;
-		}
+	for (i = 0; i < n; i++) {
+		rows[i].text = arena + off[i].text;
+		rows[i].author = arena + off[i].author;
+		rows[i].created = arena + off[i].created;
+	}
+	free(off);
+	if (n > 1)
+		qsort(rows, n, sizeof *rows, row_cmp);
+	free_rows(s);
+	/* an empty result still marks the notes as read */
+	s->all = rows != NULL ? rows : calloc(1, sizeof *rows);
+	s->nall = n;
+	s->arena = arena;
+	if (s->all == NULL) {
+		pdx_set_error("out of memory");
+		return -1;
 	}
 	return 0;
 }
@@ -694,7 +768,7 @@ pdx_notes_load(struct pdx_state *s)
 		return 0;
 	if (!s->readonly && s->dv == NULL)
 		changed_elsewhere(s);	/* remember the version read */
-	return query_notes(s, -1, NULL);
+	return load_notes(s);
 }
 
 /* Index of the first loaded note of port (nall if none). */
