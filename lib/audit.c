@@ -91,17 +91,21 @@ struct listener {
 	struct pdx_brief	 b;
 	int			 has_brief;
 	json_t			*assess;	/* risk.c's {level, reasons} */
-	char			 exe[PATH_MAX];
+	/* on the heap (two PATH_MAX arrays were 8 kB a listener) */
+	char			*exe;		/* NULL unless exe_known */
 	int			 exe_known;
 	int			 exe_deleted;
 	const char		*exe_dir_why;	/* NULL: not writable */
-	char			 exe_dir[PATH_MAX];
+	char			*exe_dir;	/* NULL unless writable_why */
 	const struct tool	*tool;
 	int			 noted;
 	int			 in_baseline;
 	int			 loopback, wildcard;
-	/* the firewall's verdict (and IPv4's for a dual "::"), if read */
-	struct pdx_verdict	 v, v4;
+	/*
+	 * The firewall's verdict (and IPv4's for a dual "::"), if read:
+	 * v[0] and v[1] on the heap, only for listeners judged.
+	 */
+	struct pdx_verdict	*v;
 	int			 judged;
 	const struct pdx_published *pub;	/* a published port */
 };
@@ -264,10 +268,10 @@ exposure(const struct listener *l)
 
 	if (!l->judged)
 		return NULL;
-	if (l->v4.reach != PDX_REACH_NONE &&
-	    rank[l->v4.reach] > rank[l->v.reach])
-		return &l->v4;
-	return &l->v;
+	if (l->v[1].reach != PDX_REACH_NONE &&
+	    rank[l->v[1].reach] > rank[l->v[0].reach])
+		return &l->v[1];
+	return &l->v[0];
 }
 
 /*
@@ -968,33 +972,36 @@ writable_why(const char *procdir, pid_t pid, const char *dir)
 static int
 read_exe(struct audit *a, struct listener *l)
 {
-	char path[PATH_MAX], *slash;
+	char path[PATH_MAX], exe[PATH_MAX], dir[PATH_MAX], *slash;
 	static const char del[] = " (deleted)";
 	ssize_t n;
 	size_t dl = sizeof del - 1;
 
 	snprintf(path, sizeof path, "%s/%ld/exe", a->procdir,
 	    (long)l->s->pid);
-	if ((n = readlink(path, l->exe, sizeof l->exe - 1)) < 0)
+	if ((n = readlink(path, exe, sizeof exe - 1)) < 0)
 		return errno == ENOENT || errno == ESRCH ? 0 : -1;
-	l->exe[n] = '\0';
-	l->exe_known = 1;
-	if ((size_t)n > dl && strcmp(l->exe + n - dl, del) == 0) {
+	exe[n] = '\0';
+	if ((size_t)n > dl && strcmp(exe + n - dl, del) == 0) {
 		l->exe_deleted = 1;
-		l->exe[n - dl] = '\0';
+		exe[n - dl] = '\0';
 	}
-	if (l->exe[0] != '/')
+	if ((l->exe = strdup(exe)) == NULL)
+		return 0;	/* out of memory: as if gone */
+	l->exe_known = 1;
+	if (exe[0] != '/')
 		return 1;	/* "/memfd:..." has a slash; others: no dir */
-	snprintf(l->exe_dir, sizeof l->exe_dir, "%s", l->exe);
-	if ((slash = strrchr(l->exe_dir, '/')) != NULL) {
-		if (slash == l->exe_dir)
+	snprintf(dir, sizeof dir, "%s", exe);
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		if (slash == dir)
 			slash[1] = '\0';
 		else
 			*slash = '\0';
 	}
-	if (strncmp(l->exe, "/memfd:", 7) != 0)
-		l->exe_dir_why = writable_why(a->procdir, l->s->pid,
-		    l->exe_dir);
+	if (strncmp(exe, "/memfd:", 7) != 0 && (l->exe_dir_why =
+	    writable_why(a->procdir, l->s->pid, dir)) != NULL &&
+	    (l->exe_dir = strdup(dir)) == NULL)
+		l->exe_dir_why = NULL;
 	return 1;
 }
 
@@ -1358,8 +1365,11 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 			    NULL;
 		}
 		if (o->ruleset != NULL && !l->loopback) {
+			if ((l->v = malloc(2 * sizeof *l->v)) == NULL)
+				goto oom;
 			pdx_firewall_judge(o->ruleset, s->family, s->proto,
-			    s->laddr, s->lport, s->v6only, &l->v, &l->v4);
+			    s->laddr, s->lport, s->v6only, &l->v[0],
+			    &l->v[1]);
 			l->judged = 1;
 		}
 		nl++;
@@ -1384,7 +1394,9 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 		l->s = s;
 		l->pub = &pub[i];
 		l->wildcard = 1;
-		l->v = pub[i].reach;
+		if ((l->v = calloc(2, sizeof *l->v)) == NULL)
+			goto oom;
+		l->v[0] = pub[i].reach;
 		l->judged = 1;
 		/* the risk is the service's that answers: the destination */
 		if (db != NULL && pdx_brief(db, to, s->proto, &l->b) == 0) {
@@ -1569,8 +1581,12 @@ out:
 	for (i = 0; i < nf; i++)
 		json_decref(fs[i].obj);
 	free(fs);
-	for (i = 0; i < nl + np; i++)
+	for (i = 0; ls != NULL && i < n + npub; i++) {
 		json_decref(ls[i].assess);
+		free(ls[i].exe);
+		free(ls[i].exe_dir);
+		free(ls[i].v);
+	}
 	free(ls);
 	free(pub);
 	free(pubsock);
