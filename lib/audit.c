@@ -94,6 +94,7 @@ struct listener {
 	/* on the heap (two PATH_MAX arrays were 8 kB a listener) */
 	char			*exe;		/* NULL unless exe_known */
 	int			 exe_known;
+	int			 exe_refused;	/* reading it was refused */
 	int			 exe_deleted;
 	const char		*exe_dir_why;	/* NULL: not writable */
 	char			*exe_dir;	/* NULL unless writable_why */
@@ -1005,6 +1006,47 @@ read_exe(struct audit *a, struct listener *l)
 	return 1;
 }
 
+/*
+ * read_exe, once per process: a process holding many sockets has one
+ * executable (a readlink and a stat of each of its directories saved
+ * per socket).  pidix (pidcap slots, a power of two) maps a pid to the
+ * index + 1 of the listener of ls that read it.
+ */
+static int
+read_exe_once(struct audit *a, struct listener *ls, struct listener *l,
+    size_t *pidix, size_t pidcap)
+{
+	const struct listener *o;
+	size_t h, k;
+	int r;
+
+	if (pidix == NULL)
+		return read_exe(a, l);
+	h = ((size_t)l->s->pid * 2654435761u) & (pidcap - 1);
+	for (k = 0; pidix[h] != 0 && k < pidcap; k++) {
+		o = &ls[pidix[h] - 1];
+		if (o->s->pid == l->s->pid) {
+			if (!o->exe_known)
+				return o->exe_refused ? -1 : 0;
+			if ((l->exe = strdup(o->exe)) == NULL)
+				return 0;
+			l->exe_known = 1;
+			l->exe_deleted = o->exe_deleted;
+			l->exe_dir_why = o->exe_dir_why;
+			if (o->exe_dir != NULL &&
+			    (l->exe_dir = strdup(o->exe_dir)) == NULL)
+				l->exe_dir_why = NULL;
+			return 1;
+		}
+		h = (h + 1) & (pidcap - 1);
+	}
+	r = read_exe(a, l);
+	l->exe_refused = r < 0;
+	if (k < pidcap)
+		pidix[h] = (size_t)(l - ls) + 1;
+	return r;
+}
+
 static int
 state_error(sqlite3 *db)
 {
@@ -1290,7 +1332,7 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 	struct finding *fs = NULL;
 	size_t nl = 0, nf = 0, capf = 0, i, k;
 	size_t no_pid = 0, exe_refused = 0, counts[PDX_LEVEL_HIGH + 1];
-	size_t nacc = 0;
+	size_t nacc = 0, *pidix = NULL, pidcap;
 	json_t *doc = NULL, *incomplete, *notes_out, *jl, *jf;
 	int protos = o->protos != 0 ? o->protos : PDX_TCP | PDX_UDP |
 	    PDX_SCTP, worst = PDX_LEVEL_NONE, r;
@@ -1320,6 +1362,9 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 		goto oom;
 	if (n + npub > 0 && (ls = calloc(n + npub, sizeof *ls)) == NULL)
 		goto oom;
+	for (pidcap = 64; pidcap < 2 * n; pidcap *= 2)
+		;
+	pidix = calloc(pidcap, sizeof *pidix);	/* NULL: read each */
 
 	/* Facts, one listener per socket (duplicates of a key+pid once). */
 	for (i = 0; i < n; i++) {
@@ -1346,7 +1391,7 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 		}
 		if (s->pid > 0) {
 			l->tool = tool_match(s->comm, 0);
-			r = read_exe(&a, l);
+			r = read_exe_once(&a, ls, l, pidix, pidcap);
 			if (r < 0)
 				exe_refused++;
 			if (l->tool == NULL && l->exe_known)
@@ -1588,6 +1633,7 @@ out:
 		free(ls[i].v);
 	}
 	free(ls);
+	free(pidix);
 	free(pub);
 	free(pubsock);
 	json_decref(a.notes);

@@ -821,7 +821,12 @@ pdx_note_text(struct pdx_state *s, unsigned port, int proto)
 {
 	size_t i;
 
-	if (s == NULL || pdx_notes_load(s) != 0)
+	/*
+	 * Read once: a caller asking per socket has loaded the notes for
+	 * its command (a read-write handle would otherwise ask SQLite for
+	 * the data version, taking and dropping a lock, once per socket).
+	 */
+	if (s == NULL || (s->all == NULL && pdx_notes_load(s) != 0))
 		return NULL;
 	for (i = first_of(s, (int)port); i < s->nall &&
 	    s->all[i].port == (int)port; i++)
