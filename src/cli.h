@@ -35,6 +35,7 @@ struct cmd_ctx {
 #define CMD_WRITES	0x4	/* the command changes stored data */
 #define CMD_OPT_DB	0x8	/* open the registry if it exists */
 #define CMD_OPT_STATE	0x10	/* open the state database if it exists */
+#define CMD_SAYS_STATE	0x20	/* says itself why the state did not open */
 
 struct cmd_entry {
 	const char	*name;

@@ -153,6 +153,25 @@ show_one(struct cmd_ctx *ctx, const char *arg, json_t *all, int *single)
 	return EXIT_OK;
 }
 
+/*
+ * Why the state database did not open, on stderr, unless a card shown
+ * says it in its notes (once: the card's line is enough).
+ */
+static void
+say_state_error(struct cmd_ctx *ctx, json_t *all)
+{
+	size_t k;
+
+	if (ctx->state_error[0] == '\0' || ctx->quiet)
+		return;
+	for (k = 0; k < json_array_size(all); k++)
+		if (json_object_get(json_array_get(all, k), "notes_error") !=
+		    NULL)
+			return;
+	fprintf(stderr, "portdex: your notes could not be read: %s\n",
+	    ctx->state_error);
+}
+
 static int
 show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -217,6 +236,7 @@ show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			}
 		}
 	}
+	say_state_error(ctx, all);
 	json_decref(all);
 	return rc;
 }
@@ -226,7 +246,7 @@ const struct cmd_entry cmd_show_entry = {
 	"PORT[/PROTO] | NAME | LO-HI ...",
 	"the card of a port: official assignment, range, use, risk, "
 	"listeners",
-	CMD_NEEDS_DB | CMD_OPT_STATE,
+	CMD_NEEDS_DB | CMD_OPT_STATE | CMD_SAYS_STATE,
 	show_exec,
 	"  PORT, PORT/PROTO      the card of a port (e.g. 22, 53/udp)\n"
 	"  P1,P2,...             several cards (22,80,443)\n"

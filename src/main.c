@@ -456,7 +456,7 @@ main(int argc, char **argv)
 		/* never an empty answer: the user's notes exist but failed */
 		snprintf(ctx.state_error, sizeof ctx.state_error, "%s",
 		    pdx_last_error());
-		if (!ctx.quiet)
+		if (!ctx.quiet && !(cmd->flags & CMD_SAYS_STATE))
 			fprintf(stderr, "portdex: your notes could not be "
 			    "read: %s\n", ctx.state_error);
 	}

@@ -74,6 +74,12 @@ check_reads() {
 	else
 		expect_match "$what: the card says the notes could not be read" "Your notes could not be read: $f" "$(printf '%s' "$OUT" | tr -s ' \n' '  ')"
 		expect_nomatch "$what: never None" "None. Record yours" "$OUT"
+		# said once: in the card, not again on stderr
+		expect_eq "$what: the card says it once" 1 "$(printf '%s\n%s\n' "$OUT" "$ERR" | tr -s ' \n' '  ' | grep -o 'notes could not be read' | wc -l)"
+	fi
+	run_rc env PORTDEX_STATE="$f" "$PORTDEX" 20-22
+	if ! printf '%s' "$OUT" | grep -q "the bastion's ssh" && [ -n "$ERR" ]; then
+		expect_eq "$what: brief cards say it once, on stderr" 1 "$(printf '%s\n' "$ERR" | grep -c 'notes could not be read')"
 	fi
 	run_rc env PORTDEX_STATE="$f" "$PORTDEX" ls -t
 	expect_eq "$what: ls still lists (no crash)" 0 "$RC"
