@@ -1131,7 +1131,9 @@ expand(const char *tmpl, const struct pdx_socket *s, char *buf, size_t size)
 		const char *sub = NULL;
 		size_t skip = 0;
 
-		if (strncmp(p, "{port}", 6) == 0) {
+		if (*p != '{')
+			;	/* most characters: no placeholder starts here */
+		else if (strncmp(p, "{port}", 6) == 0) {
 			snprintf(v, sizeof v, "%u", s->lport);
 			sub = v;
 			skip = 6;
@@ -1199,15 +1201,24 @@ subject(const struct listener *l, char *buf, size_t size)
 static json_t *
 clean_str(const char *s)
 {
-	size_t n = strlen(s), i;
+	size_t n, i;
 	char *c;
 	json_t *j;
+	int ascii = 1;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; s[i] != '\0'; i++) {
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			break;
-	if (i == n && (j = json_string(s)) != NULL)
-		return j;
+		ascii &= (unsigned char)s[i] < 0x80;
+	}
+	if (s[i] == '\0') {
+		/* printable ASCII is valid UTF-8: no second pass over it */
+		if (ascii)
+			return json_stringn_nocheck(s, i);
+		if ((j = json_string(s)) != NULL)
+			return j;
+	}
+	n = i + strlen(s + i);
 	if ((c = strdup(s)) == NULL)
 		return NULL;
 	for (i = 0; i < n; i++)
@@ -1229,6 +1240,14 @@ opt_str(const char *s)
 	return s != NULL && *s != '\0' ? clean_str(s) : json_null();
 }
 
+/* Sets key (a constant) to v, a new reference; a NULL v is left out. */
+static void
+set(json_t *o, const char *key, json_t *v)
+{
+	if (v != NULL)
+		json_object_set_new_nocheck(o, key, v);
+}
+
 static json_t *
 finding_json(const struct finding *f, const char *clause)
 {
@@ -1240,31 +1259,40 @@ finding_json(const struct finding *f, const char *clause)
 	subject(l, subj, sizeof subj);
 	snprintf(why, sizeof why, "%s: %s.", subj, clause);
 	expand(f->rule->next, s, next, sizeof next);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:b, s:b, s:o, s:o,"
-	    " s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o}",
-	    "level", pdx_level_name(f->level),
-	    "rule", f->rule->id,
-	    "proto", pdx_proto_name(s->proto),
-	    "family", s->family == AF_INET ? "ipv4" : "ipv6",
-	    "address", clean_str(s->local),
-	    "port", (json_int_t)s->lport,
-	    "all_interfaces", l->wildcard,
-	    "loopback", l->loopback,
-	    "service", opt_str(l->has_brief ? l->b.name : NULL),
-	    "pid", s->pid > 0 ? json_integer(s->pid) : json_null(),
-	    "process", opt_str(s->pid > 0 ? s->comm : NULL),
-	    "user", opt_str(s->user),
-	    "uid", s->uid >= 0 ? json_integer(s->uid) : json_null(),
-	    "unit", opt_str(s->unit),
-	    "exe", opt_str(l->exe_known ? l->exe : NULL),
-	    "container", opt_str(s->container),
-	    "why", clean_str(why),
-	    "next", clean_str(next),
-	    "accepted", f->acc != NULL,
-	    "accepted_reason", f->acc != NULL ? clean_str(f->acc->reason) :
-	    json_null(),
-	    "accepted_by", f->acc != NULL ? clean_str(f->acc->origin) :
+	/*
+	 * Built key by key (json_pack parses its format string for each of
+	 * a thousand findings); the keys are constants, not checked again.
+	 */
+	if ((o = json_object()) == NULL)
+		return NULL;
+	set(o, "level", json_string_nocheck(pdx_level_name(f->level)));
+	set(o, "rule", json_string_nocheck(f->rule->id));
+	set(o, "proto", json_string_nocheck(pdx_proto_name(s->proto)));
+	set(o, "family", json_string_nocheck(s->family == AF_INET ? "ipv4" :
+	    "ipv6"));
+	set(o, "address", clean_str(s->local));
+	set(o, "port", json_integer((json_int_t)s->lport));
+	set(o, "all_interfaces", json_boolean(l->wildcard));
+	set(o, "loopback", json_boolean(l->loopback));
+	set(o, "service", opt_str(l->has_brief ? l->b.name : NULL));
+	set(o, "pid", s->pid > 0 ? json_integer(s->pid) : json_null());
+	set(o, "process", opt_str(s->pid > 0 ? s->comm : NULL));
+	set(o, "user", opt_str(s->user));
+	set(o, "uid", s->uid >= 0 ? json_integer(s->uid) : json_null());
+	set(o, "unit", opt_str(s->unit));
+	set(o, "exe", opt_str(l->exe_known ? l->exe : NULL));
+	set(o, "container", opt_str(s->container));
+	set(o, "why", clean_str(why));
+	set(o, "next", clean_str(next));
+	set(o, "accepted", json_boolean(f->acc != NULL));
+	set(o, "accepted_reason", f->acc != NULL ?
+	    clean_str(f->acc->reason) : json_null());
+	set(o, "accepted_by", f->acc != NULL ? clean_str(f->acc->origin) :
 	    json_null());
+	if (json_object_size(o) != 21) {
+		json_decref(o);		/* a value could not be made */
+		return NULL;
+	}
 	return o;
 }
 
@@ -1273,19 +1301,27 @@ listener_json(const struct listener *l)
 {
 	const struct pdx_socket *s = l->s;
 
-	return json_pack("{s:s, s:s, s:o, s:I, s:b, s:o, s:o, s:o, s:o, s:o,"
-	    " s:o}",
-	    "proto", pdx_proto_name(s->proto),
-	    "family", s->family == AF_INET ? "ipv4" : "ipv6",
-	    "address", clean_str(s->local),
-	    "port", (json_int_t)s->lport,
-	    "all_interfaces", l->wildcard,
-	    "service", opt_str(l->has_brief ? l->b.name : NULL),
-	    "pid", s->pid > 0 ? json_integer(s->pid) : json_null(),
-	    "process", opt_str(s->pid > 0 ? s->comm : NULL),
-	    "user", opt_str(s->user),
-	    "unit", opt_str(s->unit),
-	    "exe", opt_str(l->exe_known ? l->exe : NULL));
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	set(o, "proto", json_string_nocheck(pdx_proto_name(s->proto)));
+	set(o, "family", json_string_nocheck(s->family == AF_INET ? "ipv4" :
+	    "ipv6"));
+	set(o, "address", clean_str(s->local));
+	set(o, "port", json_integer((json_int_t)s->lport));
+	set(o, "all_interfaces", json_boolean(l->wildcard));
+	set(o, "service", opt_str(l->has_brief ? l->b.name : NULL));
+	set(o, "pid", s->pid > 0 ? json_integer(s->pid) : json_null());
+	set(o, "process", opt_str(s->pid > 0 ? s->comm : NULL));
+	set(o, "user", opt_str(s->user));
+	set(o, "unit", opt_str(s->unit));
+	set(o, "exe", opt_str(l->exe_known ? l->exe : NULL));
+	if (json_object_size(o) != 11) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static void
