@@ -246,7 +246,7 @@ why_exec(struct cmd_ctx *ctx, int argc, char **argv)
 
 	memset(&o, 0, sizeof o);
 	o.try_bind = 1;
-	while ((ch = getopt_long(argc, argv, "+46", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "46", longopts, NULL)) != -1) {
 		switch (ch) {
 		case '4':
 			o.families |= PDX_FAM_INET4;

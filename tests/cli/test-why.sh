@@ -110,6 +110,10 @@ run_rc "$PORTDEX" --json why --no-bind "$P/tcp"
 expect_eq "no-bind: exit 1" 1 "$RC"
 expect_eq "no-bind: from the explanation, no binds" "explanation 0 EADDRINUSE" \
     "$(json '" ".join(map(str, [j["verdict_from"], len(j["binds"]), j["errno"]]))')"
+# options may follow the operand
+run_rc "$PORTDEX" --json why "$P/tcp" --no-bind
+expect_eq "option after the operand: exit 1, explanation only" "1 explanation 0 EADDRINUSE" \
+    "$RC $(json '" ".join(map(str, [j["verdict_from"], len(j["binds"]), j["errno"]]))')"
 unhold
 run_rc "$PORTDEX" --json why "$P/tcp"
 expect_eq "released: exit 0, bind works, no holder, DNAT not checked" "0 True 0 False not checked" \
