@@ -33,12 +33,23 @@ struct an {
 	struct cmd_ctx		*ctx;
 	struct pdx_annotator	*ann;
 	struct pdx_lineparser	 ps;
-	int			 json;		/* 1 --json, 2 --jsonl */
+	int			 json;		/* 1 --json, 2 --jsonl, 3 csv */
+	json_t			*csv_cols;	/* the CSV header's columns */
 	int			 first;		/* no array element yet */
 	int			 streaming;	/* input: not a regular file */
 	int			 failed;	/* a lookup failed (reported) */
 	char			*buf;		/* PDX_ANNOTATE_MAXLINE bytes */
 	unsigned		 eph_lo, eph_hi; /* this kernel's ephemeral range */
+};
+
+/*
+ * --format csv: the line's members, then each annotation's (docs/json.md);
+ * no "annotations" column: its members are the row's.
+ */
+static const char *const csv_columns[] = {
+	"line", "line_base64", "continued", "format", "port", "proto",
+	"proto_known", "role", "offset", "length", "service", "from",
+	"iana_name", "iana_status", "risk", "use", "listening", NULL,
 };
 
 /* ---- text output --------------------------------------------------------- */
@@ -252,6 +263,13 @@ emit_json(struct an *an, const char *line, size_t len, int format,
 		    "listening", nt->listening));
 	}
 	json_object_set_new(o, "annotations", arr);
+	if (an->json == 3) {
+		/* a row per port; a line without one is a row still */
+		out_csv_stream(an->ctx, &an->csv_cols, csv_columns,
+		    nh > 0 ? "annotations" : NULL, o);
+		json_decref(o);
+		return;
+	}
 	if (an->json == 1)
 		fputs(an->first ? "[\n" : ",\n", an->ctx->out);
 	an->first = 0;
@@ -416,7 +434,7 @@ annotate_exec(struct cmd_ctx *ctx, int argc, char **argv)
 
 	memset(&an, 0, sizeof an);
 	an.ctx = ctx;
-	an.json = ctx->json ? 1 : 0;
+	an.json = ctx->format == OUT_CSV ? 3 : ctx->json ? 1 : 0;
 	an.first = 1;
 	if (pdx_ephemeral_range(NULL, &an.eph_lo, &an.eph_hi) != 0) {
 		an.eph_lo = 32768;	/* Linux's default */
@@ -484,6 +502,7 @@ annotate_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (an.failed)
 		rc = EXIT_USAGE;
+	json_decref(an.csv_cols);
 	free(an.buf);
 	pdx_annotator_free(an.ann);
 	return rc;

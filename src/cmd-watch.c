@@ -109,6 +109,16 @@ struct watch_run {
 	struct watch_opts	*o;
 	long long		 events;
 	char			 now[40];	/* this interval's time */
+	json_t			*csv_cols;	/* --format csv's header */
+};
+
+/* --format csv: an event's members, objects spread (docs/json.md). */
+static const char *const csv_columns[] = {
+	"time", "event", "proto", "family", "state", "local.address",
+	"local.port", "remote.address", "remote.port", "all_interfaces",
+	"v6only", "serves_ipv4", "uid", "user", "inode", "netns", "pid",
+	"process", "cmdline", "unit", "container", "other_holders",
+	"service.name", "service.status", "service.risk", NULL,
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -527,7 +537,9 @@ on_event(int event, const struct pdx_socket *s, void *arg)
 		return 1;
 	}
 	json_decref(sock);
-	if (r->o->jsonl) {
+	if (ctx->format == OUT_CSV)
+		out_csv_stream(ctx, &r->csv_cols, csv_columns, NULL, ev);
+	else if (r->o->jsonl) {
 		json_dumpf(ev, ctx->out, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		fputc('\n', ctx->out);
 	} else
@@ -623,6 +635,7 @@ watch_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	fflush(ctx->out);
 	pdx_watch_free(w);
+	json_decref(r.csv_cols);
 	ns_forget();
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
