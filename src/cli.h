@@ -101,6 +101,15 @@ void	 out_csv_stream(struct cmd_ctx *, json_t **cols,
  * quote or a line break). */
 void	 out_csv_field(FILE *, const char *s);
 
+/*
+ * cmd-import-nmap.c: prints the nmap XML report read from fd (its first
+ * headlen bytes already read, in head) as import-nmap does, in fmt
+ * (OUT_TEXT, OUT_JSON or OUT_CSV; open ports); with OUT_JSON and doc, the
+ * document is handed back instead.  Returns an exit status.
+ */
+int	 import_nmap_report(struct cmd_ctx *, int fmt, int fd,
+	    const char *head, size_t headlen, const char *name, json_t **doc);
+
 /* render.c: text rendering of the card model. */
 void	 render_card(struct cmd_ctx *, json_t *card);
 void	 render_brief(struct cmd_ctx *, json_t *brief);
