@@ -227,17 +227,18 @@ cmd_help(const struct cmd_entry *c)
 		static const char *const names[] = { "text", "json", "jsonl",
 		    "csv" };
 		unsigned f = out_formats(c->name);
+		char list[64] = "";
 		size_t i;
-		int first = 1;
 
-		printf("\noutput: --format ");
 		for (i = 0; i < sizeof names / sizeof *names; i++)
-			if (f & OUT_F(i)) {
-				printf("%s%s", first ? "" : "|", names[i]);
-				first = 0;
-			}
-		printf(" (default text; csv: a header row and one row per "
-		    "item, see portdex(1))\n");
+			if (f & OUT_F(i))
+				snprintf(list + strlen(list), sizeof list -
+				    strlen(list), "%s%s", *list ? "|" : "",
+				    names[i]);
+		if (c->options == NULL || *c->options == '\0')
+			printf("\noptions:\n");
+		printf("  --format FMT          %s (default text; csv: see "
+		    "portdex(1))\n", list);
 	}
 	printf("\nglobal options: --json, --db PATH, --state PATH, --color "
 	    "WHEN, -q; see portdex(1)\n");
