@@ -86,6 +86,24 @@ OUT=$(printf 'kernel: IN=eth0 OUT= SRC=192.0.2.1 DST=192.0.2.2 PROTO=TCP SPT=53 
 expect_eq "annotate: rows (header, 2 ports, the line without one)" 4 \
     "$(printf '%s\n' "$OUT" | python3 -c 'import csv,sys; print(len(list(csv.reader(sys.stdin))))')"
 expect_match "annotate: the unparsed line is a row, quoted" '^"no port, ""here""",' "$(printf '%s' "$OUT" | tail -1)"
+# hostile lines: a NUL byte, invalid UTF-8, an escape sequence, quotes and
+# a CR inside, a 1 MB line; the CSV still parses and agrees with --jsonl
+{
+	printf 'a\0b DPT=22 PROTO=TCP IN=x\n'
+	printf 'bad \xff\xfe utf-8 port 443\n'
+	printf '\033[31mred\033[0m 192.0.2.1:80\n'
+	printf 'a "quoted",\rline 192.0.2.1:8080\n'
+	head -c 1048576 /dev/zero | tr '\0' 'x'
+	printf ' 192.0.2.1:25\n'
+} > "$T/hostile.txt"
+"$PORTDEX" annotate --no-listeners --format csv "$T/hostile.txt" > "$T/out.csv"
+expect_eq "hostile: exit" 0 $?
+"$PORTDEX" annotate --no-listeners --jsonl "$T/hostile.txt" > "$T/out.json"
+if out=$(python3 "$CMP" annotate "$T/out.csv" "$T/out.json" 2>&1); then
+	pass
+else
+	fail "annotate hostile lines: CSV and JSON differ: $out"
+fi
 # --format json and jsonl are --json and --jsonl
 printf 'DPT=443 PROTO=TCP\n' > "$T/one.log"
 expect_eq "annotate --format json is --json" \
