@@ -424,6 +424,16 @@ xmlReaderForFd(int fd, const char *url, const char *enc, int options)
 }
 
 HIDDEN xmlTextReaderPtr
+xmlReaderForIO(xmlInputReadCallback ioread, xmlInputCloseCallback ioclose,
+    void *ioctx, const char *url, const char *enc, int options)
+{
+	LAZY(xml_lib, xmlTextReaderPtr, xmlReaderForIO, (xmlInputReadCallback,
+	    xmlInputCloseCallback, void *, const char *, const char *, int),
+	    NULL);
+	return fn_xmlReaderForIO(ioread, ioclose, ioctx, url, enc, options);
+}
+
+HIDDEN xmlTextReaderPtr
 xmlReaderForMemory(const char *buf, int size, const char *url,
     const char *enc, int options)
 {

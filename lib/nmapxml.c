@@ -376,6 +376,68 @@ pdx_nmapxml_read_mem(const char *buf, size_t len, const char *name,
 	return n;
 }
 
+/* The reader's input: the bytes read before, then the descriptor's. */
+struct nx_io {
+	const char	*head;
+	size_t		 headlen, off;
+	int		 fd;
+};
+
+static int
+nx_io_read(void *arg, char *buf, int len)
+{
+	struct nx_io *io = arg;
+	ssize_t r;
+
+	if (len <= 0)
+		return 0;
+	if (io->off < io->headlen) {
+		size_t n = io->headlen - io->off;
+
+		if (n > (size_t)len)
+			n = (size_t)len;
+		memcpy(buf, io->head + io->off, n);
+		io->off += n;
+		return (int)n;
+	}
+	do
+		r = read(io->fd, buf, (size_t)len);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -1 : (int)r;
+}
+
+static int
+nx_io_close(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+long
+pdx_nmapxml_read_fd(int fd, const char *head, size_t headlen,
+    const char *name, pdx_nmapxml_fn fn, void *arg)
+{
+	struct nx_io io = { head, headlen, 0, fd };
+	struct nx x;
+	long n;
+
+	memset(&x, 0, sizeof x);
+	x.name = name;
+	x.fn = fn;
+	x.arg = arg;
+	if (pdx_lazy_load("libxml2") != 0)
+		return -1;
+	pdx_set_error("%s", "");
+	if ((x.r = xmlReaderForIO(nx_io_read, nx_io_close, &io, NULL, NULL,
+	    NX_OPTIONS)) == NULL) {
+		pdx_set_error("%s: cannot start the XML reader", name);
+		return -1;
+	}
+	n = nx_run(&x);
+	xmlFreeTextReader(x.r);
+	return n;
+}
+
 long
 pdx_nmapxml_read_file(const char *path, pdx_nmapxml_fn fn, void *arg)
 {

@@ -17,8 +17,14 @@
 
 struct pdx_state;
 
+/* --format values; OUT_F(f) is f's bit in a set of them. */
+enum out_format { OUT_TEXT, OUT_JSON, OUT_JSONL, OUT_CSV, OUT_NFORMATS };
+#define OUT_F(f)	(1u << (f))
+
 struct cmd_ctx {
-	int		 json;		/* --json */
+	int		 json;		/* --json, or --format json|jsonl|csv */
+	int		 format;	/* enum out_format */
+	const char	*cmd;		/* the command's name */
 	int		 color;		/* resolved: 1 use colour */
 	int		 quiet;		/* -q */
 	const char	*db_path;	/* --db or default */
@@ -69,9 +75,41 @@ void	 cmd_help(const struct cmd_entry *);
 
 /* main.c: says where the copy kept before a schema migration is. */
 void	 state_migrated(struct cmd_ctx *);
+/*
+ * --format: the values main() takes for cmd (none: the command parses its
+ * own --format, if any); out_format_parse says which are allowed when value
+ * is not; out_format_take removes --format from argv and sets ctx->format
+ * (and ctx->json for json, jsonl and csv; jsonl becomes the command's own
+ * --jsonl).  0, or -1 after an error message.
+ */
+unsigned out_formats(const char *cmd);
+int	 out_format_parse(const char *cmd, const char *value, unsigned allowed,
+	    int *fmt);
+int	 out_format_take(struct cmd_ctx *, const char *cmd, int *argc,
+	    char **argv);
+/*
+ * CSV (RFC 4180, CRLF line ends, a header row) from a JSON model: out_json
+ * calls out_csv when ctx->format is OUT_CSV (rows chosen per command, see
+ * docs/json.md).  out_csv_stream prints doc's rows (rows: the member
+ * arrays giving them, or NULL: doc is one row) a document at a time; the
+ * header, printed first, is names or the first rows' columns, kept in
+ * *cols (the caller decrefs it).
+ */
+void	 out_csv(struct cmd_ctx *, json_t *doc);
+void	 out_csv_stream(struct cmd_ctx *, json_t **cols,
+	    const char *const *names, const char *rows, json_t *doc);
 /* Writes s as one CSV field (RFC 4180: quoted when it holds a comma, a
  * quote or a line break). */
 void	 out_csv_field(FILE *, const char *s);
+
+/*
+ * cmd-import-nmap.c: prints the nmap XML report read from fd (its first
+ * headlen bytes already read, in head) as import-nmap does, in fmt
+ * (OUT_TEXT, OUT_JSON or OUT_CSV; open ports); with OUT_JSON and doc, the
+ * document is handed back instead.  Returns an exit status.
+ */
+int	 import_nmap_report(struct cmd_ctx *, int fmt, int fd,
+	    const char *head, size_t headlen, const char *name, json_t **doc);
 
 /* render.c: text rendering of the card model. */
 void	 render_card(struct cmd_ctx *, json_t *card);

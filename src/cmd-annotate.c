@@ -33,12 +33,24 @@ struct an {
 	struct cmd_ctx		*ctx;
 	struct pdx_annotator	*ann;
 	struct pdx_lineparser	 ps;
-	int			 json;		/* 1 --json, 2 --jsonl */
+	int			 json;		/* 1 --json, 2 --jsonl, 3 csv */
+	json_t			*csv_cols;	/* the CSV header's columns */
+	int			 ninputs;	/* files named (stdin: 1) */
 	int			 first;		/* no array element yet */
 	int			 streaming;	/* input: not a regular file */
 	int			 failed;	/* a lookup failed (reported) */
 	char			*buf;		/* PDX_ANNOTATE_MAXLINE bytes */
 	unsigned		 eph_lo, eph_hi; /* this kernel's ephemeral range */
+};
+
+/*
+ * --format csv: the line's members, then each annotation's (docs/json.md);
+ * no "annotations" column: its members are the row's.
+ */
+static const char *const csv_columns[] = {
+	"line", "line_base64", "continued", "format", "port", "proto",
+	"proto_known", "role", "offset", "length", "service", "from",
+	"iana_name", "iana_status", "risk", "use", "listening", NULL,
 };
 
 /* ---- text output --------------------------------------------------------- */
@@ -252,6 +264,13 @@ emit_json(struct an *an, const char *line, size_t len, int format,
 		    "listening", nt->listening));
 	}
 	json_object_set_new(o, "annotations", arr);
+	if (an->json == 3) {
+		/* a row per port; a line without one is a row still */
+		out_csv_stream(an->ctx, &an->csv_cols, csv_columns,
+		    nh > 0 ? "annotations" : NULL, o);
+		json_decref(o);
+		return;
+	}
 	if (an->json == 1)
 		fputs(an->first ? "[\n" : ",\n", an->ctx->out);
 	an->first = 0;
@@ -327,11 +346,59 @@ looks_xml(const char *b, size_t n)
 }
 
 /*
+ * An nmap XML report (head: its first headlen bytes, read already) is
+ * read by import-nmap's reader and printed as import-nmap prints it: text,
+ * its CSV, or its JSON document as one element of --json's array (one
+ * line with --jsonl).  Its CSV has columns of its own, so with --format
+ * csv the report must be annotate's only input.
+ */
+static int
+nmap_xml(struct an *an, int fd, const char *head, size_t headlen,
+    const char *name)
+{
+	struct cmd_ctx *ctx = an->ctx;
+	struct pdx_db *brief = ctx->db;
+	json_t *doc = NULL;
+	int rc;
+
+	if (an->json == 3 && an->ninputs > 1) {
+		out_error("annotate", "%s: an nmap XML report has CSV columns "
+		    "of its own; give it alone (or to import-nmap)", name);
+		return -1;
+	}
+	/* the comparison reads the whole registry, not the brief file */
+	if ((ctx->db = pdx_db_open(ctx->db_path)) == NULL) {
+		out_error("annotate", "%s: %s", name, pdx_last_error());
+		ctx->db = brief;
+		return -1;
+	}
+	fflush(ctx->out);
+	rc = import_nmap_report(ctx, an->json == 3 ? OUT_CSV : an->json ?
+	    OUT_JSON : OUT_TEXT, fd, head, headlen, name,
+	    an->json == 1 || an->json == 2 ? &doc : NULL);
+	pdx_db_close(ctx->db);
+	ctx->db = brief;
+	if (rc == EXIT_USAGE)
+		return -1;
+	if (doc != NULL) {
+		if (an->json == 1)
+			fputs(an->first ? "[\n" : ",\n", ctx->out);
+		an->first = 0;
+		json_dumpf(doc, ctx->out, JSON_COMPACT | JSON_PRESERVE_ORDER |
+		    JSON_ENSURE_ASCII);
+		if (an->json == 2)
+			fputc('\n', ctx->out);
+		json_decref(doc);
+	}
+	return 0;
+}
+
+/*
  * Reads fd to its end, a line at a time through a buffer of
  * PDX_ANNOTATE_MAXLINE bytes.  Output is flushed before each read that
  * may wait (input not a regular file), so a line written into a pipe
- * comes out annotated before the next one is read.  Returns 0, or -1
- * after reporting a read error or an XML input.
+ * comes out annotated before the next one is read.  An nmap XML report
+ * goes to nmap_xml().  Returns 0, or -1 after reporting an error.
  */
 static int
 annotate_fd(struct an *an, int fd, const char *name)
@@ -390,13 +457,8 @@ annotate_fd(struct an *an, int fd, const char *name)
 		if (first && (end >= 16 || eof ||
 		    memchr(b, '\n', end) != NULL)) {
 			first = 0;
-			if (looks_xml(b, end)) {
-				out_error("annotate", "%s: an XML document: "
-				    "nmap XML reports are not read by annotate "
-				    "yet; give it nmap's normal (-oN) or "
-				    "grepable (-oG) output", name);
-				return -1;
-			}
+			if (looks_xml(b, end))
+				return nmap_xml(an, fd, b, end, name);
 		}
 	}
 }
@@ -416,7 +478,7 @@ annotate_exec(struct cmd_ctx *ctx, int argc, char **argv)
 
 	memset(&an, 0, sizeof an);
 	an.ctx = ctx;
-	an.json = ctx->json ? 1 : 0;
+	an.json = ctx->format == OUT_CSV ? 3 : ctx->json ? 1 : 0;
 	an.first = 1;
 	if (pdx_ephemeral_range(NULL, &an.eph_lo, &an.eph_hi) != 0) {
 		an.eph_lo = 32768;	/* Linux's default */
@@ -452,6 +514,7 @@ annotate_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	/* a terminal sees each line at once; else fflush before reads */
 	if (ctx->out == stdout && !isatty(STDOUT_FILENO))
 		setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+	an.ninputs = argc > optind ? argc - optind : 1;
 	for (i = optind; i == optind || i < argc; i++) {
 		const char *name = i < argc ? argv[i] : "-";
 		int fd = strcmp(name, "-") == 0 ? STDIN_FILENO :
@@ -484,6 +547,7 @@ annotate_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (an.failed)
 		rc = EXIT_USAGE;
+	json_decref(an.csv_cols);
 	free(an.buf);
 	pdx_annotator_free(an.ann);
 	return rc;

@@ -167,6 +167,9 @@ host_cb(json_t *run, json_t *host, void *arg)
 	return 0;
 }
 
+static int report(struct imp *, const char *, int, const char *, size_t,
+    json_t **);
+
 static int
 import_nmap_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -176,7 +179,6 @@ import_nmap_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct imp im;
-	long n;
 	int ch;
 
 	memset(&im, 0, sizeof im);
@@ -209,35 +211,71 @@ import_nmap_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			out_error("import-nmap", "one report at a time");
 		return cmd_usage(&cmd_import_nmap_entry);
 	}
-	if (im.fmt == FMT_JSON)
-		im.hosts = json_array();
-	if (im.fmt == FMT_CSV)
+	return report(&im, argv[optind], -1, NULL, 0, NULL);
+}
+
+/*
+ * Reads the report (path, or fd with its first headlen bytes in head) and
+ * prints it in im->fmt; with doc, the JSON document is handed back
+ * instead of printed.
+ */
+static int
+report(struct imp *im, const char *path, int fd, const char *head,
+    size_t headlen, json_t **doc)
+{
+	struct cmd_ctx *ctx = im->ctx;
+	long n;
+
+	if (im->fmt == FMT_JSON)
+		im->hosts = json_array();
+	if (im->fmt == FMT_CSV)
 		fprintf(ctx->out, "address,hostname,port,proto,state,"
 		    "nmap_service,nmap_product,nmap_version,headline,status,"
 		    "risk,verdict,reason\n");
-	n = pdx_nmapxml_read_file(argv[optind], host_cb, &im);
+	if (fd >= 0)
+		n = pdx_nmapxml_read_fd(fd, head, headlen, path, host_cb, im);
+	else
+		n = pdx_nmapxml_read_file(path, host_cb, im);
 	if (n < 0) {
 		fflush(ctx->out);
-		out_error("import-nmap", "%s", pdx_last_error());
-		json_decref(im.hosts);
-		json_decref(im.run);
+		out_error(ctx->cmd != NULL ? ctx->cmd : "import-nmap", "%s",
+		    pdx_last_error());
+		json_decref(im->hosts);
+		json_decref(im->run);
 		return EXIT_USAGE;
 	}
-	if (im.fmt == FMT_JSON) {
+	if (im->fmt == FMT_JSON) {
 		json_t *root = json_pack("{s:O?, s:o, s:{s:I, s:I, s:I}}",
-		    "run", im.run, "hosts", im.hosts, "summary", "hosts",
-		    (json_int_t)n, "ports", (json_int_t)im.nports,
-		    "mismatches", (json_int_t)im.nmismatch);
+		    "run", im->run, "hosts", im->hosts, "summary", "hosts",
+		    (json_int_t)n, "ports", (json_int_t)im->nports,
+		    "mismatches", (json_int_t)im->nmismatch);
 
-		out_json(ctx, root);
-		json_decref(root);
-	} else if (im.fmt == FMT_TEXT && !ctx->quiet)
+		if (doc != NULL)
+			*doc = root;
+		else {
+			out_json(ctx, root);
+			json_decref(root);
+		}
+	} else if (im->fmt == FMT_TEXT && !ctx->quiet)
 		fprintf(ctx->out, "%ld host%s, %ld %sport%s, %ld mismatch%s\n",
-		    n, n == 1 ? "" : "s", im.nports, im.all ? "" : "open ",
-		    im.nports == 1 ? "" : "s", im.nmismatch,
-		    im.nmismatch == 1 ? "" : "es");
-	json_decref(im.run);
-	return im.nmismatch > 0 ? EXIT_FINDINGS : EXIT_OK;
+		    n, n == 1 ? "" : "s", im->nports, im->all ? "" : "open ",
+		    im->nports == 1 ? "" : "s", im->nmismatch,
+		    im->nmismatch == 1 ? "" : "es");
+	json_decref(im->run);
+	return im->nmismatch > 0 ? EXIT_FINDINGS : EXIT_OK;
+}
+
+int
+import_nmap_report(struct cmd_ctx *ctx, int fmt, int fd, const char *head,
+    size_t headlen, const char *name, json_t **doc)
+{
+	struct imp im;
+
+	memset(&im, 0, sizeof im);
+	im.ctx = ctx;
+	im.fmt = fmt == OUT_JSON ? FMT_JSON : fmt == OUT_CSV ? FMT_CSV :
+	    FMT_TEXT;
+	return report(&im, name, fd, head, headlen, doc);
 }
 
 const struct cmd_entry cmd_import_nmap_entry = {

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "portdex/firewall.h"
 #include "portdex/sockets.h"
 #include "portdex/watch.h"
 
@@ -34,7 +35,7 @@ const struct cmd_entry cmd_watch_entry = {
 	"watch", NULL,
 	"[-t] [-u] [-S] [-4|-6] [-p PORTS] [--pid N] [--user NAME|UID] "
 	"[--process NAME] [--no-pids] [--netns NAME | --all-netns] [--proc] "
-	"[--interval S] [--count N] [--duration S] [--jsonl] [--exec CMD]",
+	"[--reach VERDICT[,...]] [--interval S] [--count N] [--duration S] [--jsonl] [--exec CMD]",
 	"print an event when a listener appears or goes away",
 	CMD_OPT_STATE,	/* the brief file is opened here, as ls does */
 	watch_exec,
@@ -48,6 +49,8 @@ const struct cmd_entry cmd_watch_entry = {
 	"  --netns NAME          inside this network namespace\n"
 	"  --all-netns           the current and every named network namespace\n"
 	"  --proc                read /proc/net instead of netlink\n"
+	"  --reach VERDICT       only listeners the firewall gives these verdicts\n"
+	"                        (as ls: loopback, open, restricted, filtered, ...)\n"
 	"  --interval S          seconds between listings (default 1; 0.05-3600)\n"
 	"  --count N             stop after N events\n"
 	"  --duration S          stop after S seconds\n"
@@ -63,6 +66,7 @@ enum {
 	OPT_NETNS,
 	OPT_ALL_NETNS,
 	OPT_PROC,
+	OPT_REACH,
 	OPT_INTERVAL,
 	OPT_COUNT,
 	OPT_DURATION,
@@ -84,6 +88,7 @@ static const struct option watch_longopts[] = {
 	{ "netns",	required_argument,	NULL, OPT_NETNS },
 	{ "all-netns",	no_argument,		NULL, OPT_ALL_NETNS },
 	{ "proc",	no_argument,		NULL, OPT_PROC },
+	{ "reach",	required_argument,	NULL, OPT_REACH },
 	{ "interval",	required_argument,	NULL, OPT_INTERVAL },
 	{ "count",	required_argument,	NULL, OPT_COUNT },
 	{ "duration",	required_argument,	NULL, OPT_DURATION },
@@ -98,6 +103,7 @@ struct watch_opts {
 	int			 pids;
 	int			 all_netns;
 	int			 jsonl;
+	unsigned		 reach;		/* bits 1 << PDX_REACH_*; 0: any */
 	double			 interval;	/* seconds */
 	double			 duration;	/* 0: no limit */
 	long long		 count;		/* 0: no limit */
@@ -109,6 +115,22 @@ struct watch_run {
 	struct watch_opts	*o;
 	long long		 events;
 	char			 now[40];	/* this interval's time */
+	json_t			*csv_cols;	/* --format csv's header */
+	/* --reach: this interval's rulesets, read when an event needs one */
+	struct {
+		char			*netns;	/* NULL: the current one */
+		struct pdx_ruleset	*rs;
+	}			*fw;
+	size_t			 nfw;
+};
+
+/* --format csv: an event's members, objects spread (docs/json.md). */
+static const char *const csv_columns[] = {
+	"time", "event", "proto", "family", "state", "local.address",
+	"local.port", "remote.address", "remote.port", "all_interfaces",
+	"v6only", "serves_ipv4", "uid", "user", "inode", "netns", "pid",
+	"process", "cmdline", "unit", "container", "other_holders",
+	"service.name", "service.status", "service.risk", NULL,
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -230,6 +252,30 @@ parse_opts(struct watch_opts *o, int argc, char **argv)
 		case OPT_PROC:
 			o->f.backend = PDX_BACKEND_PROC;
 			break;
+		case OPT_REACH: {
+			/* as ls takes it (src/cmd-ls.c) */
+			char *dup = strdup(optarg), *tok, *save = NULL;
+			int rv;
+
+			if (dup == NULL)
+				return -1;
+			for (tok = strtok_r(dup, ",", &save); tok != NULL;
+			    tok = strtok_r(NULL, ",", &save)) {
+				if ((rv = pdx_reach_parse(tok)) < 0) {
+					out_error("watch", "--reach: %s",
+					    pdx_last_error());
+					free(dup);
+					return -1;
+				}
+				o->reach |= 1u << rv;
+			}
+			free(dup);
+			if (o->reach == 0) {
+				out_error("watch", "--reach needs a verdict");
+				return -1;
+			}
+			break;
+		}
 		case OPT_INTERVAL:
 			if (parse_seconds("--interval", optarg, 0.05, 3600,
 			    &o->interval) < 0)
@@ -511,13 +557,76 @@ print_text(struct watch_run *r, json_t *ev)
 	    out_sgr(ctx, risk), *risk ? risk : "-", out_reset(ctx));
 }
 
+/* The ruleset of s's namespace, read once an interval; NULL: none. */
+static struct pdx_ruleset *
+fw_get(struct watch_run *r, const char *netns)
+{
+	void *nv;
+	size_t i;
+
+	for (i = 0; i < r->nfw; i++)
+		if ((netns == NULL) == (r->fw[i].netns == NULL) &&
+		    (netns == NULL || strcmp(netns, r->fw[i].netns) == 0))
+			return r->fw[i].rs;
+	if ((nv = realloc(r->fw, (r->nfw + 1) * sizeof *r->fw)) == NULL)
+		return NULL;
+	r->fw = nv;
+	r->fw[r->nfw].netns = netns != NULL ? strdup(netns) : NULL;
+	r->fw[r->nfw].rs = pdx_ruleset_read(netns);
+	return r->fw[r->nfw++].rs;
+}
+
+static void
+fw_forget(struct watch_run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nfw; i++) {
+		free(r->fw[i].netns);
+		pdx_ruleset_free(r->fw[i].rs);
+	}
+	free(r->fw);
+	r->fw = NULL;
+	r->nfw = 0;
+}
+
+/*
+ * --reach, as ls judges: a listening (or bound UDP) socket's verdict, or a
+ * dual-stack socket's IPv4 one, is among those asked for; the ruleset is
+ * the one at the time of the event.
+ */
+static int
+reach_pass(struct watch_run *r, const struct pdx_socket *s)
+{
+	struct pdx_verdict v, v4;
+
+	if (r->o->reach == 0)
+		return 1;
+	if (s->state != PDX_SS_LISTEN && !(s->proto == PDX_UDP &&
+	    s->state == PDX_SS_CLOSE))
+		return 0;
+	/* loopback needs no ruleset */
+	pdx_firewall_judge(NULL, s->family, s->proto, s->laddr, s->lport,
+	    s->v6only, &v, &v4);
+	if (v.reach != PDX_REACH_LOOPBACK)
+		pdx_firewall_judge(fw_get(r, s->netns), s->family, s->proto,
+		    s->laddr, s->lport, s->v6only, &v, &v4);
+	return (r->o->reach & (1u << v.reach)) != 0 ||
+	    (v4.reach != PDX_REACH_NONE && (r->o->reach & (1u << v4.reach)) !=
+	    0);
+}
+
 static int
 on_event(int event, const struct pdx_socket *s, void *arg)
 {
 	struct watch_run *r = arg;
 	struct cmd_ctx *ctx = r->ctx;
-	json_t *sock = pdx_socket_json(s, ctx->db);
-	json_t *ev = json_pack("{s:s, s:s}", "time", r->now, "event",
+	json_t *sock, *ev;
+
+	if (!reach_pass(r, s))
+		return stop_signal != 0;
+	sock = pdx_socket_json(s, ctx->db);
+	ev = json_pack("{s:s, s:s}", "time", r->now, "event",
 	    pdx_watch_event_name(event));
 
 	if (sock == NULL || ev == NULL || json_object_update(ev, sock) != 0) {
@@ -527,7 +636,9 @@ on_event(int event, const struct pdx_socket *s, void *arg)
 		return 1;
 	}
 	json_decref(sock);
-	if (r->o->jsonl) {
+	if (ctx->format == OUT_CSV)
+		out_csv_stream(ctx, &r->csv_cols, csv_columns, NULL, ev);
+	else if (r->o->jsonl) {
 		json_dumpf(ev, ctx->out, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		fputc('\n', ctx->out);
 	} else
@@ -609,6 +720,7 @@ watch_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			rc = EXIT_USAGE;
 			break;
 		}
+		fw_forget(&r);
 		if (o.count > 0 && r.events >= o.count)
 			break;
 		if (o.duration > 0 && mono() - start >= o.duration)
@@ -623,6 +735,8 @@ watch_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	fflush(ctx->out);
 	pdx_watch_free(w);
+	json_decref(r.csv_cols);
+	fw_forget(&r);
 	ns_forget();
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);

@@ -223,6 +223,23 @@ cmd_help(const struct cmd_entry *c)
 	    c->summary);
 	if (c->options != NULL && *c->options != '\0')
 		printf("\noptions:\n%s", c->options);
+	if (out_formats(c->name) != 0) {
+		static const char *const names[] = { "text", "json", "jsonl",
+		    "csv" };
+		unsigned f = out_formats(c->name);
+		char list[64] = "";
+		size_t i;
+
+		for (i = 0; i < sizeof names / sizeof *names; i++)
+			if (f & OUT_F(i))
+				snprintf(list + strlen(list), sizeof list -
+				    strlen(list), "%s%s", *list ? "|" : "",
+				    names[i]);
+		if (c->options == NULL || *c->options == '\0')
+			printf("\noptions:\n");
+		printf("  --format FMT          %s (default text; csv: see "
+		    "portdex(1))\n", list);
+	}
 	printf("\nglobal options: --json, --db PATH, --state PATH, --color "
 	    "WHEN, -q; see portdex(1)\n");
 }
@@ -433,6 +450,11 @@ main(int argc, char **argv)
 	/* getopt's messages name the program: "portdex ls: ..." */
 	snprintf(progname, sizeof progname, "portdex %s", cmd->name);
 	nargv[0] = progname;
+	ctx.cmd = cmd->name;
+	if (out_format_take(&ctx, cmd->name, &nargc, nargv) != 0) {
+		rc = EXIT_USAGE;
+		goto done;
+	}
 
 	if (ctx.db_path == NULL)
 		ctx.db_path = pdx_default_db_path(

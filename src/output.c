@@ -14,6 +14,10 @@
 void
 out_json(struct cmd_ctx *ctx, json_t *j)
 {
+	if (ctx->format == OUT_CSV) {
+		out_csv(ctx, j);
+		return;
+	}
 	json_dumpf(j, ctx->out, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
 	    JSON_ENSURE_ASCII);
 	fputc('\n', ctx->out);
@@ -114,4 +118,365 @@ out_csv_field(FILE *f, const char *s)
 		fputc(*s, f);
 	}
 	fputc('"', f);
+}
+
+/* ---- --format: text, json, jsonl, csv ------------------------------- */
+
+static const char *const format_names[OUT_NFORMATS] = {
+	"text", "json", "jsonl", "csv",
+};
+
+/*
+ * The commands whose --format main() takes (see out_format_take), the
+ * values each accepts, and where a JSON document's CSV rows are (see
+ * csv_rows).  scan, import-nmap and export parse their own --format.
+ */
+static const struct format_spec {
+	const char	*cmd;
+	unsigned	 formats;
+	const char	*rows;
+} format_specs[] = {
+#define TJC	(OUT_F(OUT_TEXT) | OUT_F(OUT_JSON) | OUT_F(OUT_CSV))
+	{ "annotate",	TJC | OUT_F(OUT_JSONL),	NULL },
+	{ "audit",	TJC | OUT_F(OUT_JSONL),
+	    "findings,added,gone,listeners" },
+	{ "find",	TJC,			"" },
+	{ "ls",		TJC,			"sockets" },
+	{ "note",	TJC,			"" },
+	{ "pick",	TJC,			"suggestions" },
+	{ "rpc",	TJC,			"registrations" },
+	{ "show",	TJC,			"transports" },
+	{ "state",	TJC,			"" },
+	{ "update",	TJC,			"" },
+	{ "watch",	OUT_F(OUT_TEXT) | OUT_F(OUT_JSONL) | OUT_F(OUT_CSV),
+	    "" },
+	{ "why",	TJC,			"findings" },
+#undef TJC
+};
+
+static const struct format_spec *
+format_spec(const char *cmd)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof format_specs / sizeof *format_specs; i++)
+		if (strcmp(format_specs[i].cmd, cmd) == 0)
+			return &format_specs[i];
+	return NULL;
+}
+
+unsigned
+out_formats(const char *cmd)
+{
+	const struct format_spec *s = format_spec(cmd);
+
+	return s != NULL ? s->formats : 0;
+}
+
+int
+out_format_parse(const char *cmd, const char *value, unsigned allowed,
+    int *fmt)
+{
+	char list[128] = "";
+	int i, n = 0, k = 0;
+
+	for (i = 0; i < OUT_NFORMATS; i++) {
+		if ((allowed & OUT_F(i)) == 0)
+			continue;
+		if (strcmp(value, format_names[i]) == 0) {
+			*fmt = i;
+			return 0;
+		}
+		n++;
+	}
+	/* "text, json or csv" */
+	for (i = 0; i < OUT_NFORMATS; i++) {
+		size_t l = strlen(list);
+
+		if ((allowed & OUT_F(i)) == 0)
+			continue;
+		k++;
+		snprintf(list + l, sizeof list - l, "%s%s", k == 1 ? "" :
+		    k == n ? " or " : ", ", format_names[i]);
+	}
+	out_error(cmd, "--format takes %s, not '%s'", list, value);
+	return -1;
+}
+
+int
+out_format_take(struct cmd_ctx *ctx, const char *cmd, int *argc,
+    char **argv)
+{
+	unsigned allowed = out_formats(cmd);
+	int i, fmt;
+
+	if (allowed == 0)
+		return 0;
+	if (ctx->json)
+		ctx->format = OUT_JSON;
+	for (i = 1; i < *argc; i++) {
+		const char *a = argv[i], *v;
+		int take;
+
+		if (strcmp(a, "--") == 0)
+			break;
+		if (strcmp(a, "--format") == 0) {
+			if (i + 1 >= *argc) {
+				out_error(cmd, "--format needs a value");
+				return -1;
+			}
+			v = argv[i + 1];
+			take = 2;
+		} else if (strncmp(a, "--format=", 9) == 0) {
+			v = a + 9;
+			take = 1;
+		} else
+			continue;
+		if (out_format_parse(cmd, v, allowed, &fmt) != 0)
+			return -1;
+		ctx->format = fmt;
+		ctx->json = fmt != OUT_TEXT;
+		if (fmt == OUT_JSONL) {
+			/* the command's own --jsonl */
+			argv[i] = "--jsonl";
+			take--;
+			i++;
+		}
+		memmove(argv + i, argv + i + take, (size_t)(*argc - i - take +
+		    1) * sizeof *argv);
+		*argc -= take;
+		i--;
+	}
+	if (ctx->format == OUT_CSV)
+		ctx->color = 0;
+	return 0;
+}
+
+/*
+ * CSV from the JSON model.  A row is a flat object: nested objects are
+ * spread into columns named by their path joined with dots (local.address),
+ * anything else (string, number, true/false, null, array) is one cell.
+ */
+static void
+flatten(json_t *flat, const char *prefix, json_t *v)
+{
+	const char *k;
+	json_t *x;
+
+	if (json_is_object(v) && json_object_size(v) > 0 && prefix != NULL) {
+		json_object_foreach(v, k, x) {
+			size_t n = strlen(prefix) + strlen(k) + 2;
+			char *name = malloc(n);
+
+			if (name == NULL)
+				continue;
+			snprintf(name, n, "%s.%s", prefix, k);
+			flatten(flat, name, x);
+			free(name);
+		}
+	} else if (prefix != NULL)
+		json_object_set(flat, prefix, v);
+}
+
+static json_t *
+row_of(json_t *carry, json_t *v)
+{
+	json_t *flat = carry != NULL ? json_copy(carry) : json_object();
+	const char *k;
+	json_t *x;
+
+	if (flat == NULL)
+		return NULL;
+	if (json_is_object(v))
+		json_object_foreach(v, k, x)
+			flatten(flat, k, x);
+	else
+		json_object_set(flat, "value", v);
+	return flat;
+}
+
+/*
+ * Appends doc's rows to out: an array's elements are taken one by one; an
+ * object with any of the members listed in rows (comma-separated) that is
+ * an array gives a row per element, each led by the object's own scalar
+ * members (a member of the row with the same name wins); any other object
+ * is one row.
+ */
+static void
+csv_rows(json_t *doc, const char *rows, json_t *out)
+{
+	json_t *carry, *x, *arr;
+	const char *k, *p;
+	size_t i;
+	int found = 0;
+
+	if (json_is_array(doc)) {
+		json_array_foreach(doc, i, x)
+			csv_rows(x, rows, out);
+		return;
+	}
+	if (!json_is_object(doc) || rows == NULL || *rows == '\0') {
+		json_array_append_new(out, row_of(NULL, doc));
+		return;
+	}
+	carry = json_object();
+	json_object_foreach(doc, k, x)
+		if (!json_is_object(x) && !json_is_array(x))
+			json_object_set(carry, k, x);
+	for (p = rows; *p != '\0'; ) {
+		size_t n = strcspn(p, ",");
+		char name[64];
+
+		snprintf(name, sizeof name, "%.*s", (int)n, p);
+		p += n + (p[n] == ',');
+		if (!json_is_array(arr = json_object_get(doc, name)))
+			continue;
+		found = 1;
+		json_array_foreach(arr, i, x)
+			json_array_append_new(out, row_of(carry, x));
+	}
+	if (!found)
+		json_array_append_new(out, row_of(NULL, doc));
+	json_decref(carry);
+}
+
+/* One cell: null is empty, a string as it is, anything else as JSON. */
+static void
+csv_cell(FILE *f, json_t *v)
+{
+	const char *s;
+	size_t n, i;
+	char *d = NULL;
+
+	if (v == NULL || json_is_null(v))
+		return;
+	if (json_is_string(v)) {
+		s = json_string_value(v);
+		n = json_string_length(v);
+	} else {
+		d = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER |
+		    JSON_ENCODE_ANY);
+		s = d != NULL ? d : "";
+		n = strlen(s);
+	}
+	for (i = 0; i < n; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' ||
+		    s[i] == '\n')
+			break;
+	if (i == n)
+		fwrite(s, 1, n, f);
+	else {
+		fputc('"', f);
+		for (i = 0; i < n; i++) {
+			if (s[i] == '"')
+				fputc('"', f);
+			fputc(s[i], f);
+		}
+		fputc('"', f);
+	}
+	free(d);
+}
+
+static void
+csv_line(FILE *f, json_t *cols, json_t *row)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(cols, i, c) {
+		if (i > 0)
+			fputc(',', f);
+		if (row == NULL)
+			csv_cell(f, c);
+		else
+			csv_cell(f, json_object_get(row,
+			    json_string_value(c)));
+	}
+	fputs("\r\n", f);
+}
+
+/*
+ * The header: every column of every row, first seen first, except one
+ * that is null wherever it appears while other rows spread an object there
+ * (remote: null beside remote.address).
+ */
+static json_t *
+csv_columns(json_t *rows)
+{
+	json_t *cols = json_array(), *seen = json_object(), *row, *v, *c;
+	const char *k;
+	size_t i, j, l;
+
+	json_array_foreach(rows, i, row)
+		json_object_foreach(row, k, v) {
+			json_t *s = json_object_get(seen, k);
+
+			if (s == NULL) {
+				json_array_append_new(cols, json_string(k));
+				json_object_set_new(seen, k, json_boolean(
+				    json_is_null(v)));
+			} else if (!json_is_null(v))
+				json_object_set_new(seen, k, json_false());
+		}
+	for (i = 0; i < json_array_size(cols); ) {
+		const char *name = json_string_value(json_array_get(cols, i));
+		int drop = 0;
+
+		l = strlen(name);
+		if (json_is_true(json_object_get(seen, name)))
+			json_array_foreach(cols, j, c)
+				if (strncmp(json_string_value(c), name, l) ==
+				    0 && json_string_value(c)[l] == '.') {
+					drop = 1;
+					break;
+				}
+		if (drop)
+			json_array_remove(cols, i);
+		else
+			i++;
+	}
+	json_decref(seen);
+	return cols;
+}
+
+void
+out_csv(struct cmd_ctx *ctx, json_t *doc)
+{
+	const struct format_spec *s = NULL;
+	json_t *rows = json_array(), *cols, *row;
+	size_t i;
+
+	if (ctx->cmd != NULL)
+		s = format_spec(ctx->cmd);
+	csv_rows(doc, s != NULL ? s->rows : NULL, rows);
+	cols = csv_columns(rows);
+	if (json_array_size(cols) > 0)	/* no row, no column: nothing */
+		csv_line(ctx->out, cols, NULL);
+	json_array_foreach(rows, i, row)
+		csv_line(ctx->out, cols, row);
+	json_decref(cols);
+	json_decref(rows);
+}
+
+void
+out_csv_stream(struct cmd_ctx *ctx, json_t **cols, const char *const *names,
+    const char *rows_in, json_t *doc)
+{
+	json_t *rows = json_array(), *row;
+	size_t i;
+
+	csv_rows(doc, rows_in, rows);
+	if (*cols == NULL) {
+		if (names != NULL) {
+			*cols = json_array();
+			for (i = 0; names[i] != NULL; i++)
+				json_array_append_new(*cols,
+				    json_string(names[i]));
+		} else
+			*cols = csv_columns(rows);
+		csv_line(ctx->out, *cols, NULL);
+	}
+	json_array_foreach(rows, i, row)
+		csv_line(ctx->out, *cols, row);
+	json_decref(rows);
 }

@@ -34,6 +34,12 @@ typedef int (*pdx_nmapxml_fn)(json_t *run, json_t *host, void *arg);
  * have been handed to fn).
  */
 long	pdx_nmapxml_read_file(const char *path, pdx_nmapxml_fn, void *arg);
+/*
+ * The same for a report read from fd, whose first headlen bytes (head)
+ * were read already (a caller that looked at them); fd is not closed.
+ */
+long	pdx_nmapxml_read_fd(int fd, const char *head, size_t headlen,
+	    const char *name, pdx_nmapxml_fn, void *arg);
 /* The same for a report in memory; name is used in errors. */
 long	pdx_nmapxml_read_mem(const char *buf, size_t len, const char *name,
 	    pdx_nmapxml_fn, void *arg);

@@ -5,7 +5,8 @@
 # an HTTP server and an SSH banner this test starts on loopback HTTP
 # ports: the HTTP one matches what portdex expects, the SSH one is
 # flagged as a mismatch.  Truncated, entity-bomb, external-entity and
-# non-XML input exit 2 with the file named.  `scan -oX` writes reports
+# non-XML input exit 2 with the file named.  annotate on a report (a file
+# or a pipe) prints what import-nmap prints, in text, CSV and JSON.  `scan -oX` writes reports
 # that ndiff reads (and tells apart when a listener goes away) and that
 # import-nmap reads back.  Needs nmap, ndiff, python3 and jq.
 . "$(dirname "$0")/lib.sh"
@@ -68,6 +69,33 @@ expect_eq "csv: rows" 4 "$(printf '%s\n' "$OUT" | wc -l)"
 expect_match "csv: header" "^address,hostname,port,proto,state,nmap_service,nmap_product" "$OUT"
 expect_match "csv: mismatch row" "192.0.2.1,gw.example,80,tcp,open,ssh,Dropbear sshd,,.*,mismatch," "$OUT"
 expect_eq "csv: parses as 13 columns" "13 13 13 13" "$(printf '%s\n' "$OUT" | python3 -c 'import csv,sys; print(" ".join(str(len(r)) for r in csv.reader(sys.stdin)))')"
+
+# ---- annotate on a report: import-nmap's output --------------------------
+run_rc "$PORTDEX" import-nmap "$T/hand.xml"
+want=$OUT
+run_rc "$PORTDEX" annotate "$T/hand.xml"
+expect_eq "annotate FILE.xml: import-nmap's text" "$want" "$OUT"
+expect_eq "annotate FILE.xml: exit 0 (annotate's, mismatch or not)" 0 "$RC"
+OUT=$(cat "$T/hand.xml" | "$PORTDEX" annotate)
+expect_eq "annotate < FILE.xml (a pipe): the same" "$want" "$OUT"
+expect_eq "annotate --format csv FILE.xml: import-nmap's CSV" \
+    "$("$PORTDEX" import-nmap --format csv "$T/hand.xml")" \
+    "$("$PORTDEX" annotate --format csv "$T/hand.xml")"
+"$PORTDEX" --json import-nmap "$T/hand.xml" > "$T/imp.json"
+"$PORTDEX" --json annotate "$T/hand.xml" > "$T/ann.json"
+expect_eq "annotate --json FILE.xml: [import-nmap's document]" ok \
+    "$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); print("ok" if a == [b] else "differ: %r" % a)' "$T/ann.json" "$T/imp.json")"
+printf 'kernel: IN=eth0 OUT= SRC=192.0.2.1 DST=192.0.2.2 PROTO=TCP SPT=53 DPT=22\n' > "$T/k.log"
+"$PORTDEX" annotate --jsonl "$T/k.log" "$T/hand.xml" > "$T/mixed.jsonl"
+expect_eq "annotate --jsonl LOG FILE.xml: a line object, then the report" "kernel-log 2 1" \
+    "$(python3 -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; print(l[0]["format"], l[1]["summary"]["hosts"], l[1]["summary"]["mismatches"])' "$T/mixed.jsonl")"
+run_rc "$PORTDEX" annotate --format csv "$T/k.log" "$T/hand.xml"
+expect_eq "annotate csv: a report among other input: exit 2" 2 "$RC"
+expect_match "annotate csv: says why" "hand.xml: an nmap XML report has CSV columns of its own" "$ERR"
+head -c 700 "$T/hand.xml" > "$T/cut.xml"
+run_rc "$PORTDEX" annotate "$T/cut.xml"
+expect_eq "annotate truncated report: exit 2" 2 "$RC"
+expect_match "annotate truncated report: named" "^portdex: annotate: $T/cut.xml:[0-9]+: " "$ERR"
 
 # ---- hostile and broken input ------------------------------------------
 head -c 700 "$T/hand.xml" > "$T/truncated.xml"
@@ -162,6 +190,9 @@ expect_eq "nmap: ssh banner port" "ssh OpenSSH mismatch" "$(jqo --argjson p "$SP
 expect_eq "nmap: args kept" "nmap" "$(jqo '.run.scanner')"
 run_rc "$PORTDEX" import-nmap "$T/nmap.xml"
 expect_match "nmap text: ssh flagged" "$SP/tcp +open +ssh OpenSSH.*MISMATCH" "$OUT"
+run_rc "$PORTDEX" annotate "$T/nmap.xml"
+expect_match "annotate nmap's own XML: ssh flagged" "$SP/tcp +open +ssh OpenSSH.*MISMATCH" "$OUT"
+expect_match "annotate nmap's own XML: http port" "$HP/tcp +open +http" "$OUT"
 
 # ---- scan -oX: ndiff reads it, and so does import-nmap -----------------
 # Two listener processes on kernel-chosen loopback ports (60 s at most).

@@ -5,7 +5,9 @@
 # child's pid, in --jsonl; --exec gets each event in its environment (a
 # process name made of shell syntax stays data); SIGTERM ends the watch
 # with status 0; --count and --duration end it by themselves; bad
-# options exit 2.  Bounded: the watch stops itself after 45 s at most.
+# options exit 2; the filters it shares with ls (-4, -6, -u, -t, -p,
+# --reach, --process, --user) report what ls lists with them.  Bounded:
+# the watch stops itself after 45 s at most.
 . "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || { echo "SKIP: python3 is not installed" >&2; exit 77; }
@@ -113,6 +115,65 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 expect_eq "--duration: exit" 0 "$RC"
 expect_eq "--duration: no events" "" "$OUT"
 [ "$ms" -lt 5000 ] && pass || fail "--duration 0.5 took $ms ms"
+
+# The same filters as ls, with the same meaning: a child holds a tcp4
+# loopback, a tcp6 loopback, a udp4 loopback and a tcp4 wildcard socket;
+# for each filter, what a watch with it reports appearing and going is
+# what `ls` with it lists while they are up.
+cat > "$T/filt.py" <<'EOF'
+import ctypes, os, socket, sys, time
+ctypes.CDLL(None).prctl(15, b"pdxfilt", 0, 0, 0)
+d = sys.argv[1]
+t = time.time()
+while not os.path.exists(d + "/fgo"):
+    if time.time() - t > 20: sys.exit(1)
+    time.sleep(0.02)
+a = socket.socket(); a.bind(("127.0.0.1", 0)); a.listen(1)
+b = socket.socket(socket.AF_INET6); b.bind(("::1", 0)); b.listen(1)
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.bind(("127.0.0.1", 0))
+w = socket.socket(); w.bind(("0.0.0.0", 0)); w.listen(1)
+open(d + "/fup", "w").close()
+t = time.time()
+while not os.path.exists(d + "/fclose") and time.time() - t < 20:
+    time.sleep(0.02)
+for x in (a, b, c, w): x.close()
+time.sleep(5)
+EOF
+python3 "$T/filt.py" "$T" &
+FPID=$!
+pids+=($FPID)
+FILTERS=("-4" "-6" "-u" "-t -4" "--reach loopback" "--reach open,filtered,restricted,unknown" "--process pdxfilt" "--process other" "--user $(id -un)" "--user nobody" "-p 1-1023")
+fw=()
+for i in "${!FILTERS[@]}"; do
+	# shellcheck disable=SC2086
+	"$PORTDEX" watch --jsonl --interval 0.2 --duration 30 --pid "$FPID" ${FILTERS[$i]} > "$T/f$i.events" 2> "$T/f$i.err" &
+	fw+=($!)
+	pids+=($!)
+done
+sleep 0.8	# the first listings: no events
+touch "$T/fgo"
+for _ in $(seq 100); do [ -e "$T/fup" ] && break; sleep 0.1; done
+sleep 0.6	# two listings at least
+for i in "${!FILTERS[@]}"; do
+	# shellcheck disable=SC2086
+	"$PORTDEX" --json ls --pid "$FPID" ${FILTERS[$i]} > "$T/f$i.ls" 2>/dev/null
+done
+touch "$T/fclose"
+sleep 1.2
+for p in "${fw[@]}"; do kill -TERM "$p" 2>/dev/null; done
+for i in "${!FILTERS[@]}"; do
+	wait "${fw[$i]}"
+	expect_eq "filter ${FILTERS[$i]}: watch exit" 0 "$?"
+	want=$(jq -r '.sockets[] | "\(.proto)/\(.local.address)/\(.local.port)"' "$T/f$i.ls" | sort | tr '\n' ' ')
+	for e in appeared gone; do
+		got=$(jq -r --arg e "$e" 'select(.event == $e) | "\(.proto)/\(.local.address)/\(.local.port)"' "$T/f$i.events" | sort | tr '\n' ' ')
+		expect_eq "filter ${FILTERS[$i]}: $e as ls lists" "$want" "$got"
+	done
+done
+# the filters do choose: not everything, not nothing
+expect_eq "filter -4 against -6: 3 and 1 sockets" "3 1" "$(jq '.sockets | length' "$T/f0.ls") $(jq '.sockets | length' "$T/f1.ls")"
+expect_eq "filter --reach loopback: the three loopback sockets" 3 "$(jq '.sockets | length' "$T/f4.ls")"
+expect_eq "filter --process other: none" 0 "$(jq '.sockets | length' "$T/f7.ls")"
 
 for bad in "--interval 0" "--interval 1x" "--interval -1" "--count 0" "--duration nan" "--netns a --all-netns" "--no-pids --pid 1" "extra"; do
 	# shellcheck disable=SC2086
