@@ -72,6 +72,14 @@ void	 state_migrated(struct cmd_ctx *);
  * quote or a line break). */
 void	 out_csv_field(FILE *, const char *s);
 
+/*
+ * metrics-file.c: `ls/audit --format prometheus [--textfile DIR]`, the
+ * host's families of serve's /metrics.  metrics_wanted says whether argv
+ * asks for it.
+ */
+int	 metrics_wanted(int argc, char **argv);
+int	 metrics_cmd(struct cmd_ctx *, const char *cmd, int argc, char **argv);
+
 /* render.c: text rendering of the card model. */
 void	 render_card(struct cmd_ctx *, json_t *card);
 void	 render_brief(struct cmd_ctx *, json_t *brief);
