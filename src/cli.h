@@ -111,6 +111,14 @@ void	 out_csv_field(FILE *, const char *s);
 int	 import_nmap_report(struct cmd_ctx *, int fmt, int fd,
 	    const char *head, size_t headlen, const char *name, json_t **doc);
 
+/*
+ * metrics-file.c: `ls/audit --format prometheus [--textfile DIR]`, the
+ * host's families of serve's /metrics.  metrics_wanted says whether argv
+ * asks for it.
+ */
+int	 metrics_wanted(int argc, char **argv);
+int	 metrics_cmd(struct cmd_ctx *, const char *cmd, int argc, char **argv);
+
 /* render.c: text rendering of the card model. */
 void	 render_card(struct cmd_ctx *, json_t *card);
 void	 render_brief(struct cmd_ctx *, json_t *brief);

@@ -42,7 +42,12 @@ const struct cmd_entry cmd_audit_entry = {
 	"  --save-baseline       remember today's listeners as the baseline\n"
 	"  --diff                report listeners that are new since the baseline\n"
 	"  --history             list earlier audit runs\n"
-	"  --rules               list the audit rules and exit\n",
+	"  --rules               list the audit rules and exit\n"
+	"  --format prometheus   the metrics of serve's /metrics instead "
+	"(alone,\n"
+	"                        or with --textfile DIR: write DIR/portdex.prom"
+	"\n"
+	"                        for node_exporter; --metrics-max-ports N)\n",
 };
 
 enum {
@@ -511,6 +516,8 @@ audit_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t i;
 	int rc = EXIT_OK, n;
 
+	if (metrics_wanted(argc, argv))	/* --format prometheus */
+		return metrics_cmd(ctx, "audit", argc, argv);
 	memset(&a, 0, sizeof a);
 	a.fail_on = PDX_LEVEL_HIGH;
 	a.o.record = 1;

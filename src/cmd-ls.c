@@ -47,7 +47,12 @@ const struct cmd_entry cmd_ls_entry = {
 	"filtered,\n"
 	"                        restricted, open, unknown; comma-separated)\n"
 	"  --published           only ports published by DNAT/redirect rules\n"
-	"  --no-published        no published-port rows\n",
+	"  --no-published        no published-port rows\n"
+	"  --format prometheus   the metrics of serve's /metrics instead "
+	"(alone,\n"
+	"                        or with --textfile DIR: write DIR/portdex.prom"
+	"\n"
+	"                        for node_exporter; --metrics-max-ports N)\n",
 };
 
 enum {
@@ -1184,6 +1189,8 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t n = 0, i, nrows = 0, shown = 0;
 	int backend = 0, when = COL_ALWAYS, rc = EXIT_OK, named_ns;
 
+	if (metrics_wanted(argc, argv))	/* --format prometheus */
+		return metrics_cmd(ctx, "ls", argc, argv);
 	if (parse_opts(&o, argc, argv) < 0)
 		return cmd_usage(&cmd_ls_entry);
 	named_ns = o.f.netns != NULL || o.all_netns;

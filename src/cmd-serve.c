@@ -553,6 +553,7 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		{ "web-config", required_argument, NULL, 'w' },
 		{ "insecure-expose", no_argument, NULL, 'I' },
 		{ "expose-notes", no_argument, NULL, 'N' },
+		{ "metrics-max-ports", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct serve srv;	/* large: the status counters */
@@ -570,6 +571,7 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	s->access_log = !ctx->quiet;
 	s->listen_fd = -1;
 	s->limits = (struct pdx_vote_limits)PDX_VOTE_LIMITS_DEFAULT;
+	s->metrics_max_ports = METRICS_MAX_PORTS_DEFAULT;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	s->threads = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (int)ncpu;
 	while ((ch = getopt_long(argc, argv, "+l:t:xu:v:c:w:", longopts,
@@ -583,6 +585,14 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			break;
 		case 'N':
 			s->expose_notes = 1;
+			break;
+		case 'P':
+			if (pdx_parse_number(optarg, 0, 65536, "--metrics-max-"
+			    "ports", &v) != 0) {
+				out_error("serve", "%s", pdx_last_error());
+				return EXIT_USAGE;
+			}
+			s->metrics_max_ports = (size_t)v;
 			break;
 		case 'l':
 			listen_spec = optarg;
@@ -749,7 +759,8 @@ const struct cmd_entry cmd_serve_entry = {
 	"serve", NULL,
 	"[--listen ADDR:PORT] [--threads N] [--expose-local] [--user NAME] "
 	"[--vote-limit PER_PORT_S,WINDOW_S,MAX] [--cache-mb N] "
-	"[--web-config FILE] [--insecure-expose] [--expose-notes]",
+	"[--web-config FILE] [--insecure-expose] [--expose-notes] "
+	"[--metrics-max-ports N]",
 	"web pages, a JSON API and Prometheus /metrics for every port",
 	CMD_NEEDS_DB | CMD_NEEDS_STATE,
 	serve_exec,
@@ -769,5 +780,8 @@ const struct cmd_entry cmd_serve_entry = {
 	"                        basic auth\n"
 	"      --expose-notes    show your notes in pages and the API (implied "
 	"by\n"
-	"                        --expose-local)\n",
+	"                        --expose-local)\n"
+	"      --metrics-max-ports N  ports with series of their own in /metrics"
+	"\n                        (default 500; the rest count as port "
+	"\"other\")\n",
 };

@@ -232,6 +232,10 @@ out_format_take(struct cmd_ctx *ctx, const char *cmd, int *argc,
 			take = 1;
 		} else
 			continue;
+		/* ls's and audit's own: metrics-file.c reads it */
+		if (strcmp(v, "prometheus") == 0 && (strcmp(cmd, "ls") == 0 ||
+		    strcmp(cmd, "audit") == 0))
+			continue;
 		if (out_format_parse(cmd, v, allowed, &fmt) != 0)
 			return -1;
 		ctx->format = fmt;

@@ -3,8 +3,11 @@
  * (version 0.0.4): build information, the registry's age and size, the
  * HTTP answers given so far by status code, and, only with
  * --expose-local, the listening sockets of this machine by port,
- * transport, address scope and risk level, and the audit's findings by
- * rule.  Label values are escaped as
+ * transport, address scope, risk level and firewall verdict (ports that
+ * do not matter folded into port="other", at most --metrics-max-ports
+ * ports of their own), and the audit's findings by rule.  The host's
+ * families are shared with `ls/audit --format prometheus`
+ * (metrics-file.c).  Label values are escaped as
  * the format requires.  The HTTP side is serve.c's.
  */
 #include <netinet/in.h>
@@ -13,6 +16,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+
+#include <sqlite3.h>
 
 #include "portdex/audit.h"
 #include "portdex/firewall.h"
@@ -71,12 +76,67 @@ scope_of(const struct pdx_socket *s)
 	return "address";
 }
 
+/*
+ * A use of the knowledge data names the port itself or a range of at most
+ * METRICS_CURATED_SPAN ports: wide ranges (dynamic ports, RTP media) would
+ * make every ephemeral port "curated".  One bit per transport index.
+ */
+#define METRICS_CURATED_SPAN	64
 static void
-listeners(struct hbuf *b, struct pdx_db *db)
+curated_ports(struct pdx_db *db, uint8_t *cur)
+{
+	sqlite3_stmt *st;
+
+	memset(cur, 0, 65536);
+	if (sqlite3_prepare_v2(pdx_db_handle(db), "SELECT port_lo, port_hi,"
+	    " protomask FROM uses WHERE port_hi - port_lo < ?", -1, &st,
+	    NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return;		/* no knowledge in this registry */
+	}
+	sqlite3_bind_int(st, 1, METRICS_CURATED_SPAN);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int lo = sqlite3_column_int(st, 0), hi = sqlite3_column_int(st,
+		    1), mask = sqlite3_column_int(st, 2), p;
+
+		if (lo < 0 || hi > 65535)
+			continue;
+		for (p = lo; p <= hi; p++)
+			cur[p] |= (uint8_t)(mask == 0 ? 0xff : mask);
+	}
+	sqlite3_finalize(st);
+}
+
+/* One socket's labels, found once in the first pass. */
+struct lrow {
+	uint16_t	 port;
+	uint8_t		 risk;
+	const char	*proto, *scope, *reach;
+};
+
+/*
+ * How much a port matters for a series of its own: 0 not at all, else
+ * higher wins when there are more than max ports (a note, then the risk
+ * level, then an IANA assignment, then a curated use).
+ */
+static unsigned
+port_weight(int noted, int risk, int assigned, int curated)
+{
+	if (!noted && risk <= PDX_LEVEL_NONE && !assigned && !curated)
+		return 0;
+	return 1 + (noted ? 64 : 0) + (risk > PDX_LEVEL_NONE ? risk * 4 : 0) +
+	    (assigned ? 2 : 0) + (curated ? 1 : 0);
+}
+
+static void
+listeners(struct hbuf *b, const struct metrics_src *m)
 {
 	struct pdx_sock_filter f;
 	struct pdx_socket *v = NULL;
-	size_t n = 0, i;
+	struct lrow *rows;
+	size_t n = 0, i, nweight[128], kept = 0;
+	uint8_t *weight, *cur;
+	unsigned cut = 0, w;
 	json_t *counts;
 	const char *key;
 	json_t *val;
@@ -90,37 +150,104 @@ listeners(struct hbuf *b, struct pdx_db *db)
 		hb_puts(b, "portdex_local_up 0\n");
 		return;
 	}
-	hb_puts(b, "portdex_local_up 1\n");
-	/*
-	 * Sockets of one port, transport, scope, risk and firewall verdict
-	 * are counted once; a dual-stack "::" counts its more open half.
-	 */
+	rows = calloc(n + 1, sizeof *rows);
+	weight = calloc(65536, 1);
+	cur = malloc(65536);
 	counts = json_object();
+	if (rows == NULL || weight == NULL || cur == NULL || counts == NULL) {
+		hb_puts(b, "portdex_local_up 0\n");
+		goto out;
+	}
+	hb_puts(b, "portdex_local_up 1\n");
+	curated_ports(m->db, cur);
+	if (m->state != NULL && m->state_mu != NULL)
+		pthread_mutex_lock(m->state_mu);
+	/*
+	 * Pass one: each socket's labels and how much its port matters.
+	 * A dual-stack "::" counts its more open half.
+	 */
 	rs = pdx_ruleset_read(NULL);
+	memset(nweight, 0, sizeof nweight);
 	for (i = 0; i < n; i++) {
 		struct pdx_brief br;
 		struct pdx_verdict fv, fv4;
-		char k[128];
+		int noted, pi = pdx_proto_index(v[i].proto);
 
-		if (pdx_brief(db, v[i].lport, v[i].proto, &br) != 0)
+		if (pdx_brief(m->db, v[i].lport, v[i].proto, &br) != 0) {
 			br.risk = PDX_LEVEL_NONE;
+			br.status = PDX_ST_UNASSIGNED;
+		}
 		pdx_firewall_judge(rs, v[i].family, v[i].proto, v[i].laddr,
 		    v[i].lport, v[i].v6only, &fv, &fv4);
 		if (fv4.reach == PDX_REACH_OPEN || (fv4.reach ==
 		    PDX_REACH_RESTRICTED && fv.reach != PDX_REACH_OPEN))
 			fv.reach = fv4.reach;
-		snprintf(k, sizeof k, "%u\t%s\t%s\t%s\t%s", v[i].lport,
-		    pdx_proto_name(v[i].proto), scope_of(&v[i]),
-		    pdx_level_name(br.risk), pdx_reach_name(fv.reach));
+		rows[i].port = (uint16_t)v[i].lport;
+		rows[i].risk = br.risk;
+		rows[i].proto = pdx_proto_name(v[i].proto);
+		rows[i].scope = scope_of(&v[i]);
+		rows[i].reach = pdx_reach_name(fv.reach);
+		noted = m->state != NULL && pdx_note_text(m->state,
+		    v[i].lport, v[i].proto) != NULL;
+		w = port_weight(noted, br.risk, br.status == PDX_ST_ASSIGNED,
+		    pi >= 0 && (cur[v[i].lport] & (1u << pi)) != 0);
+		if (w > weight[v[i].lport]) {
+			if (weight[v[i].lport] != 0)
+				nweight[weight[v[i].lport]]--;
+			weight[v[i].lport] = (uint8_t)w;
+			nweight[w]++;
+		}
+	}
+	if (m->state != NULL && m->state_mu != NULL)
+		pthread_mutex_unlock(m->state_mu);
+	pdx_ruleset_free(rs);
+	/*
+	 * The ports kept: every weight class from the highest down while
+	 * they fit in max_ports; the class that does not fit whole keeps its
+	 * lowest port numbers.
+	 */
+	for (w = 127; w > 0; w--) {
+		if (kept + nweight[w] > m->max_ports) {
+			cut = w;
+			break;
+		}
+		kept += nweight[w];
+	}
+	if (cut > 0) {
+		size_t room = m->max_ports - kept;
+		unsigned p;
+
+		for (p = 0; p < 65536; p++) {
+			if (weight[p] < cut)
+				weight[p] = 0;
+			else if (weight[p] == cut) {
+				if (room > 0)
+					room--;
+				else
+					weight[p] = 0;
+			}
+		}
+	}
+	/* Pass two: one count per series, the rest folded into "other". */
+	for (i = 0; i < n; i++) {
+		char k[128], port[8];
+
+		if (weight[rows[i].port] != 0)
+			snprintf(port, sizeof port, "%u", rows[i].port);
+		else
+			snprintf(port, sizeof port, "other");
+		snprintf(k, sizeof k, "%s\t%s\t%s\t%s\t%s", port,
+		    rows[i].proto, rows[i].scope, pdx_level_name(rows[i].risk),
+		    rows[i].reach);
 		json_object_set_new(counts, k, json_integer(
 		    json_integer_value(json_object_get(counts, k)) + 1));
 	}
-	pdx_sockets_free(v, n);
-	pdx_ruleset_free(rs);
 	family(b, "portdex_listeners", "gauge", "Listening TCP sockets and "
 	    "bound UDP/SCTP sockets on this machine, by local port, transport,"
 	    " address scope, the port's risk level and the firewall's verdict"
-	    " (reach).");
+	    " (reach); ports that are not assigned, curated, risky or noted,"
+	    " and any beyond --metrics-max-ports, are counted as port "
+	    "\"other\".");
 	json_object_foreach(counts, key, val) {
 		char port[8], proto[8], scope[16], risk[16], reach[16];
 
@@ -132,12 +259,17 @@ listeners(struct hbuf *b, struct pdx_db *db)
 		    proto, scope, risk, reach,
 		    (long long)json_integer_value(val));
 	}
+out:
 	json_decref(counts);
+	free(cur);
+	free(weight);
+	free(rows);
+	pdx_sockets_free(v, n);
 }
 
 /* Findings not accepted, per rule of the table (0 when none). */
 static void
-audit_findings(struct hbuf *b, struct serve *s, struct pdx_db *db)
+audit_findings(struct hbuf *b, const struct metrics_src *m)
 {
 	struct pdx_audit_opts o;
 	json_t *doc, *rules, *rule, *f;
@@ -145,13 +277,20 @@ audit_findings(struct hbuf *b, struct serve *s, struct pdx_db *db)
 
 	memset(&o, 0, sizeof o);
 	o.default_config = 1;
-	pthread_mutex_lock(&s->state_mu);
-	doc = pdx_audit_run(db, s->state, &o);
-	pthread_mutex_unlock(&s->state_mu);
+	if (m->state_mu != NULL)
+		pthread_mutex_lock(m->state_mu);
+	doc = pdx_audit_run(m->db, m->state, &o);
+	if (m->state_mu != NULL)
+		pthread_mutex_unlock(m->state_mu);
 	if (doc == NULL || (rules = pdx_audit_rules()) == NULL) {
 		json_decref(doc);
 		return;
 	}
+	family(b, "portdex_audit_complete", "gauge", "Whether the audit saw "
+	    "everything it needs (1) or not (0: a process, the registry or "
+	    "the state database could not be read).");
+	hb_printf(b, "portdex_audit_complete %d\n",
+	    json_is_true(json_object_get(doc, "complete")) ? 1 : 0);
 	family(b, "portdex_audit_findings", "gauge", "Findings of the audit "
 	    "of this machine's listeners that are not accepted, by rule and "
 	    "level.");
@@ -177,41 +316,61 @@ audit_findings(struct hbuf *b, struct serve *s, struct pdx_db *db)
 }
 
 void
-metrics_page(struct req *r, struct pdx_db *db)
+metrics_host(struct hbuf *b, const struct metrics_src *m)
 {
-	struct serve *s = r->srv;
-	struct hbuf *b = &r->out;
 	const char *v;
-	int code;
 
-	r->type = "text/plain; version=0.0.4; charset=utf-8";
 	family(b, "portdex_build_info", "gauge",
 	    "Always 1; the labels say which portdex answers.");
 	hb_puts(b, "portdex_build_info{version=\"");
 	label_value(b, PDX_VERSION);
 	hb_printf(b, "\",card_schema=\"%d\"} 1\n", PDX_CARD_SCHEMA);
-
-	family(b, "portdex_start_time_seconds", "gauge",
-	    "When this server started, in seconds since the Unix epoch.");
-	hb_printf(b, "portdex_start_time_seconds %lld\n",
-	    (long long)s->started);
-
-	if (s->registry_built > 0) {
+	if (m->registry_built > 0) {
 		family(b, "portdex_registry_age_seconds", "gauge",
 		    "Seconds since the registry database was built.");
 		hb_printf(b, "portdex_registry_age_seconds %lld\n",
-		    (long long)(time(NULL) - s->registry_built));
+		    (long long)(time(NULL) - m->registry_built));
 	}
 	family(b, "portdex_registry_rows", "gauge",
 	    "Rows of the IANA registry in the registry database.");
-	hb_printf(b, "portdex_registry_rows %lld\n", s->registry_rows);
-	if ((v = pdx_db_meta(db, "primary")) != NULL) {
+	hb_printf(b, "portdex_registry_rows %lld\n", m->registry_rows);
+	if ((v = pdx_db_meta(m->db, "primary")) != NULL) {
 		family(b, "portdex_registry_info", "gauge",
 		    "Always 1; the label names the registry's primary source.");
 		hb_puts(b, "portdex_registry_info{primary=\"");
 		label_value(b, v);
 		hb_puts(b, "\"} 1\n");
 	}
+}
+
+void
+metrics_local(struct hbuf *b, const struct metrics_src *m)
+{
+	listeners(b, m);
+	audit_findings(b, m);
+}
+
+void
+metrics_page(struct req *r, struct pdx_db *db)
+{
+	struct serve *s = r->srv;
+	struct hbuf *b = &r->out;
+	struct metrics_src m;
+	int code;
+
+	memset(&m, 0, sizeof m);
+	m.db = db;
+	m.state = s->state;
+	m.state_mu = &s->state_mu;
+	m.max_ports = s->metrics_max_ports;
+	m.registry_rows = s->registry_rows;
+	m.registry_built = s->registry_built;
+	r->type = "text/plain; version=0.0.4; charset=utf-8";
+	metrics_host(b, &m);
+	family(b, "portdex_start_time_seconds", "gauge",
+	    "When this server started, in seconds since the Unix epoch.");
+	hb_printf(b, "portdex_start_time_seconds %lld\n",
+	    (long long)s->started);
 
 	family(b, "portdex_http_requests_total", "counter",
 	    "HTTP requests answered, by status code.");
@@ -236,8 +395,6 @@ metrics_page(struct req *r, struct pdx_db *db)
 		hb_printf(b, "portdex_page_cache_bytes %zu\n",
 		    (size_t)atomic_load(&s->cache.bytes));
 	}
-	if (s->expose_local) {
-		listeners(b, db);
-		audit_findings(b, s, db);
-	}
+	if (s->expose_local)
+		metrics_local(b, &m);
 }

@@ -736,19 +736,81 @@ h_api_port(struct req *r, const char *rest)
 	json_decref(card);
 }
 
+/*
+ * The parameters of the local lists: level (info, low, medium, high: that
+ * risk or finding level and above), port (one port) and limit (items per
+ * list, SERVE_LIST_LIMIT by default).  A bad value is a 400; -1 then.
+ */
+struct list_args {
+	int		 level;		/* PDX_LEVEL_NONE: any */
+	long long	 port;		/* -1: any */
+	long long	 limit;
+};
+static int
+list_args(struct req *r, struct list_args *a)
+{
+	const char *v;
+	char msg[400];
+
+	a->level = PDX_LEVEL_NONE;
+	a->port = -1;
+	a->limit = SERVE_LIST_LIMIT;
+	if ((v = req_arg(r, "level")) != NULL &&
+	    (a->level = pdx_level_parse(v)) < PDX_LEVEL_INFO) {
+		snprintf(msg, sizeof msg, "bad level '%.64s': info, low, "
+		    "medium or high", v);
+		json_error(r, 400, msg);
+		return -1;
+	}
+	if ((v = req_arg(r, "port")) != NULL &&
+	    pdx_parse_number(v, 0, 65535, "port", &a->port) != 0) {
+		json_error(r, 400, pdx_last_error());
+		return -1;
+	}
+	if ((v = req_arg(r, "limit")) != NULL &&
+	    pdx_parse_number(v, 1, SERVE_LIST_LIMIT_MAX, "limit",
+	    &a->limit) != 0) {
+		json_error(r, 400, pdx_last_error());
+		return -1;
+	}
+	return 0;
+}
+
+/* Cuts array to limit items; its size before goes into page as name. */
+static void
+list_cut(json_t *page, const char *name, json_t *array, long long limit)
+{
+	size_t n = json_array_size(array);
+
+	json_object_set_new(page, name, json_integer((json_int_t)n));
+	while (json_array_size(array) > (size_t)limit)
+		json_array_remove(array, json_array_size(array) - 1);
+	if (n > (size_t)limit)
+		json_object_set_new(page, "truncated", json_true());
+}
+
 static void
 h_api_listening(struct req *r, const char *rest)
 {
 	struct pdx_sock_filter f;
 	struct pdx_attr_stats st;
+	struct pdx_portset ps;
 	struct pdx_socket *v = NULL;
-	size_t n = 0, i;
+	struct list_args la;
+	size_t n = 0, i, total = 0;
 	int backend = 0;
 	struct pdx_db *db;
 	struct pdx_ruleset *rs;
 	json_t *root, *arr;
 
+	if (list_args(r, &la) != 0)
+		return;
 	pdx_sock_filter_init(&f);
+	if (la.port >= 0) {
+		pdx_portset_clear(&ps);
+		pdx_portset_add(&ps, (unsigned)la.port, (unsigned)la.port);
+		f.ports = &ps;
+	}
 	if (pdx_sockets_list(&f, &v, &n, &backend) != 0) {
 		json_error(r, 500, pdx_last_error());
 		return;
@@ -759,9 +821,16 @@ h_api_listening(struct req *r, const char *rest)
 	db = pool_get(&r->srv->pool);
 	rs = pdx_ruleset_read(NULL);	/* the firewall's verdicts */
 	for (i = 0; i < n; i++) {
-		json_t *o = pdx_socket_json(&v[i], db), *j;
+		json_t *o, *j;
 		struct pdx_verdict fv, fv4;
+		struct pdx_brief br;
 
+		if (la.level > PDX_LEVEL_NONE && (pdx_brief(db, v[i].lport,
+		    v[i].proto, &br) != 0 || br.risk < la.level))
+			continue;
+		if (total++ >= (size_t)la.limit)
+			continue;	/* counted, not shown */
+		o = pdx_socket_json(&v[i], db);
 		if (o != NULL && (v[i].state == PDX_SS_LISTEN ||
 		    v[i].state == PDX_SS_CLOSE)) {
 			pdx_firewall_judge(rs, v[i].family, v[i].proto,
@@ -776,29 +845,47 @@ h_api_listening(struct req *r, const char *rest)
 	}
 	pdx_ruleset_free(rs);
 	pool_put(&r->srv->pool, db);
-	root = json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+	root = json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I},"
+	    " s:{s:I, s:I, s:b}}",
 	    "backend", pdx_backend_name(backend), "sockets", arr,
 	    "attribution", "sockets", (json_int_t)n,
 	    "attributed", (json_int_t)st.attributed,
 	    "permission_denied", (json_int_t)st.permission,
 	    "no_process", (json_int_t)st.no_process,
 	    "no_inode", (json_int_t)st.no_inode,
-	    "unreadable_processes", (json_int_t)st.denied_procs);
+	    "unreadable_processes", (json_int_t)st.denied_procs,
+	    "page", "limit", (json_int_t)la.limit,
+	    "sockets", (json_int_t)total,
+	    "truncated", total > (size_t)la.limit);
 	pdx_sockets_free(v, n);
 	json_answer(r, 200, root);
 	json_decref(root);
 }
 
-/* The document of `portdex audit --json`, as the server sees it. */
+/*
+ * The document of `portdex audit --json`, as the server sees it, with
+ * the findings at level and above, and each list cut to limit items (the
+ * "page" object says how many there were).
+ */
 static void
 h_api_audit(struct req *r, const char *rest)
 {
 	struct pdx_audit_opts o;
+	struct list_args la;
 	struct pdx_db *db;
-	json_t *doc;
+	json_t *doc, *fs, *page;
+	const char *lv;
+	char ports[16];
+	size_t i;
 
+	if (list_args(r, &la) != 0)
+		return;
 	memset(&o, 0, sizeof o);
 	o.default_config = 1;
+	if (la.port >= 0) {
+		snprintf(ports, sizeof ports, "%u", (unsigned)la.port);
+		o.ports = ports;
+	}
 	db = pool_get(&r->srv->pool);
 	pthread_mutex_lock(&r->srv->state_mu);
 	doc = pdx_audit_run(db, r->srv->state, &o);
@@ -808,6 +895,18 @@ h_api_audit(struct req *r, const char *rest)
 		json_error(r, 500, pdx_last_error());
 		return;
 	}
+	fs = json_object_get(doc, "findings");
+	for (i = json_array_size(fs); la.level > PDX_LEVEL_NONE && i-- > 0; )
+		if ((lv = json_string_value(json_object_get(json_array_get(
+		    fs, i), "level"))) == NULL || pdx_level_parse(lv) <
+		    la.level)
+			json_array_remove(fs, i);
+	page = json_pack("{s:I, s:b}", "limit", (json_int_t)la.limit,
+	    "truncated", 0);
+	list_cut(page, "findings", fs, la.limit);
+	list_cut(page, "listeners", json_object_get(doc, "listeners"),
+	    la.limit);
+	json_object_set_new(doc, "page", page);
 	json_answer(r, 200, doc);
 	json_decref(doc);
 }

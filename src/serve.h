@@ -28,6 +28,9 @@
 #define SERVE_MAX_CONNS_PER_IP	256
 #define SERVE_TIMEOUT_S		15
 #define SERVE_MAX_PAGE		(64 * 1024 * 1024)	/* one response */
+/* Items per list of /api/v1/listening and /api/v1/audit: default, most */
+#define SERVE_LIST_LIMIT	200
+#define SERVE_LIST_LIMIT_MAX	100000
 
 /* A growable byte buffer that refuses to grow past max (sets oom). */
 struct hbuf {
@@ -132,6 +135,7 @@ struct serve {
 	/* configuration (cmd-serve.c) */
 	int			 expose_local;
 	int			 expose_notes;	/* notes in pages and API */
+	size_t			 metrics_max_ports;
 	const char		*web_config;	/* --web-config FILE or NULL */
 	struct webcfg		*web;		/* under web_mu */
 	pthread_rwlock_t	 web_mu;
@@ -219,5 +223,21 @@ void	 html_port_list(struct req *, const char *what, json_t *list);
 
 /* serve-metrics.c */
 void	 metrics_page(struct req *, struct pdx_db *);
+/*
+ * The families that describe the host, shared by /metrics and
+ * `ls/audit --format prometheus`: build and registry (metrics_host),
+ * listeners and audit (metrics_local).
+ */
+#define METRICS_MAX_PORTS_DEFAULT	500
+struct metrics_src {
+	struct pdx_db		*db;
+	struct pdx_state	*state;		/* notes, accepts; may be NULL */
+	pthread_mutex_t		*state_mu;	/* NULL: not shared */
+	size_t			 max_ports;	/* series with a port number */
+	long long		 registry_rows;
+	time_t			 registry_built;	/* 0: unknown */
+};
+void	 metrics_host(struct hbuf *, const struct metrics_src *);
+void	 metrics_local(struct hbuf *, const struct metrics_src *);
 
 #endif

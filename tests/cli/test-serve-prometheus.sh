@@ -72,6 +72,8 @@ RISK=$("$PORTDEX" show "$LPORT/tcp" --json | python3 -c '
 import json, sys
 print(json.load(sys.stdin)["transports"][0]["risk"]["level"])')
 
+# an ephemeral port keeps a series of its own only when it matters: a note
+"$PORTDEX" -q note "$LPORT/tcp" "test-serve-prometheus's listener"
 "$PORTDEX" serve "${RUNAS[@]}" --listen 127.0.0.1:0 --expose-local 2> "$T/serve.log" &
 SPID=$!
 URL=

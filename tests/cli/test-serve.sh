@@ -310,6 +310,9 @@ get /api/v1/audit
 expect_eq "audit with --expose-local" 200 "$CODE"
 expect_eq "audit json" application/json "$(header Content-Type)"
 expect_match "audit document" '"findings"' "$BODY"
+# An ephemeral port has a series of its own only when it matters (here:
+# a note on it); the rest are counted as port="other" (test-serve-bounds.sh).
+"$PORTDEX" --state "$STATE" -q note "$PORT/tcp" "the test's own server"
 get /metrics
 expect_match "listener metric" "portdex_listeners\{port=\"$PORT\",proto=\"tcp\",scope=\"loopback\",risk=\"[a-z]+\",reach=\"loopback\"\} 1" "$BODY"
 stop_server TERM
