@@ -43,11 +43,10 @@ const struct cmd_entry cmd_audit_entry = {
 	"  --diff                report listeners that are new since the baseline\n"
 	"  --history             list earlier audit runs\n"
 	"  --rules               list the audit rules and exit\n"
-	"  --format prometheus   the metrics of serve's /metrics instead "
-	"(alone,\n"
-	"                        or with --textfile DIR: write DIR/portdex.prom"
-	"\n"
-	"                        for node_exporter; --metrics-max-ports N)\n",
+	"  --format prometheus   the metrics of serve's /metrics instead\n"
+	"  --textfile DIR        with --format prometheus: write them to\n"
+	"                        DIR/portdex.prom for node_exporter\n"
+	"  --metrics-max-ports N ports with series of their own (default 500)\n",
 };
 
 enum {

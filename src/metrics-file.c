@@ -149,6 +149,13 @@ metrics_cmd(struct cmd_ctx *ctx, const char *cmd, int argc, char **argv)
 		out_error(cmd, "unexpected operand '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
+	if (ctx->format != OUT_TEXT) {	/* main took a --format of its own */
+		out_error(cmd, "--textfile and --metrics-max-ports go with "
+		    "--format prometheus, not --format %s", ctx->json &&
+		    ctx->format == OUT_JSON ? "json" : ctx->format == OUT_CSV ?
+		    "csv" : "jsonl");
+		return EXIT_USAGE;
+	}
 	if (format != NULL && strcmp(format, "prometheus") != 0) {
 		out_error(cmd, "--format takes 'prometheus', not '%s'", format);
 		return EXIT_USAGE;

@@ -104,9 +104,11 @@ expect_match "without a scrape error" '^node_textfile_scrape_error 0$' "$(cat "$
 promtool_ok "node_exporter's /metrics" "$T/node.prom"
 
 # bad input
-run_rc "$PORTDEX" ls --format json
-expect_eq "--format json refused" 2 "$RC"
-expect_match "--format json: why" "takes 'prometheus'" "$ERR"
+run_rc "$PORTDEX" ls --format xml
+expect_eq "--format xml refused" 2 "$RC"
+expect_match "--format xml: why" "--format takes .*not 'xml'" "$ERR"
+run_rc "$PORTDEX" ls --textfile "$T" --format json
+expect_eq "--textfile with --format json refused" 2 "$RC"
 run_rc "$PORTDEX" audit --textfile "$T/no/such/dir"
 expect_eq "missing --textfile dir" 2 "$RC"
 expect_match "missing dir: named" "no/such/dir" "$ERR"
