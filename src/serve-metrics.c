@@ -162,6 +162,9 @@ listeners(struct hbuf *b, const struct metrics_src *m)
 	curated_ports(m->db, cur);
 	if (m->state != NULL && m->state_mu != NULL)
 		pthread_mutex_lock(m->state_mu);
+	/* Notes once per scrape, again only when another process wrote. */
+	if (m->state != NULL)
+		(void)pdx_notes_load(m->state);
 	/*
 	 * Pass one: each socket's labels and how much its port matters.
 	 * A dual-stack "::" counts its more open half.
