@@ -19,7 +19,11 @@ START_TRIES=100
 [ "${PDX_VALGRIND:-0}" = 1 ] && START_TRIES=600
 
 pass() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*" >&2; }
+# PDX_FAILFAST=1 (scripts/mutation.sh): the first failed check ends the test.
+fail() {
+	checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*" >&2
+	if [ "${PDX_FAILFAST:-0}" = 1 ]; then exit 1; fi
+}
 
 # expect_eq WHAT EXPECTED ACTUAL
 expect_eq() {

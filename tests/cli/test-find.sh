@@ -13,8 +13,12 @@ expect_eq "relay chat: an IRC port first" True "$(json 'j[0]["port"] in (194, 52
 run_rc "$PORTDEX" find pssc
 expect_match "find by name" "^645 " "$OUT"
 # The search words are never FTS5 syntax.
-run_rc "$PORTDEX" find 'NEAR(" OR *' 
-expect_match "syntax is inert" "^(0|1)$" "$RC"
+run_rc "$PORTDEX" find 'NEAR(" OR *'
+expect_match "syntax is inert: found or not found, never an error" "^(0|1)$" "$RC"
+expect_nomatch "syntax is inert: no FTS5 error" "fts5|syntax error|malformed" "$ERR"
+# The same words as plain text find what plain words find.
+run_rc "$PORTDEX" find 'quicktime OR' --json
+expect_match "an FTS5 operator is a word" "(^|,)545(,|$)" "$(json '",".join(str(r["port"]) for r in j)')"
 run_rc "$PORTDEX" find zzzzqqq
 expect_eq "nothing found" 1 "$RC"
 run_rc "$PORTDEX" find '***'

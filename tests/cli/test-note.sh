@@ -7,6 +7,7 @@ build_registry
 run_rc "$PORTDEX" note 1644/tcp "IRC bouncer for the ops team, since 2025 (alice)"
 expect_eq "note exit" 0 "$RC"
 run_rc "$PORTDEX" note 645 "<script>alert(1)</script> legacy sync"
+expect_eq "second note exit" 0 "$RC"
 run_rc "$PORTDEX" note --list --json
 expect_eq "two notes" 2 "$(json 'len(j)')"
 expect_eq "note proto" "tcp" "$(json '[n["transport"] for n in j if n["port"]==1644][0]')"
@@ -26,6 +27,11 @@ run_rc "$PORTDEX" note 80/xyz "x"
 expect_eq "bad proto" 2 "$RC"
 run_rc "$PORTDEX" note 80
 expect_eq "note PORT without text lists that port's notes" 0 "$RC"
+expect_nomatch "port 80 has none of the other ports' notes" "IRC bouncer|legacy sync" "$OUT"
+run_rc "$PORTDEX" note 1644
+expect_eq "note 1644 exit" 0 "$RC"
+expect_match "note 1644 lists its note" "IRC bouncer for the ops team" "$OUT"
+expect_nomatch "note 1644 lists only its notes" "legacy sync" "$OUT"
 # Remove.
 run_rc "$PORTDEX" note --rm 1644
 expect_eq "rm exit" 0 "$RC"

@@ -141,6 +141,7 @@ for spec in "4 tcp 127.0.0.1 tcp" "6 udp ::1 udp" "4 udp 0.0.0.0 tcp+udp"; do
 	[ "$4" != "tcp+udp" ] && popt=(--proto "$4")
 	OUT=$("$PORTDEX" pick -n 1 --near 12000 "${popt[@]}" --json)
 	S=$(json 'j["suggestions"][0]["port"]')
+	expect_match "a port to hold ($spec)" '^[0-9]+$' "$S"
 	rm -f "$T/ready"
 	hold "$1" "$2" "$3" "$S" "$T/ready"
 	expect_eq "holder ready ($spec)" ready "$(cat "$T/ready" 2>/dev/null)"
@@ -154,6 +155,7 @@ done
 # A TCP-only bind does not stop a UDP pick.
 OUT=$("$PORTDEX" pick -n 1 --near 13000 --json)
 S=$(json 'j["suggestions"][0]["port"]')
+expect_match "a port to hold (tcp)" '^[0-9]+$' "$S"
 rm -f "$T/ready"
 hold 4 tcp 0.0.0.0 "$S" "$T/ready"
 OUT=$("$PORTDEX" pick -n 1 --near "$S" --proto udp --json)

@@ -6,10 +6,9 @@
 # as `rpcinfo` (version 3/4) lists them, mountd on 644 flagged as
 # differing from IANA's assignment, and the helper's pid behind its port.
 # Then the failures: refused, not a portmapper, malformed, timeout.
-set -u
-: "${PORTDEX:?}" "${PDX_BUILD:?}"
-fails=0
-tmp=$(mktemp -d /tmp/pdx-rpc-test.XXXXXX)
+. "$(dirname "$0")/lib.sh"
+: "${PDX_BUILD:?}"
+tmp=$T
 ns=pdxrpc$$
 started_rpcbind=
 helper=
@@ -25,8 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
+ok() { pass; }
 
 for t in jq perl rpcinfo; do
 	command -v $t >/dev/null || { echo "SKIP: $t missing (apt-get install rpcbind jq)"; exit 77; }
@@ -224,5 +222,4 @@ expect2 'out of range' "$PORTDEX" rpc --port 0
 expect2 'usage' "$PORTDEX" rpc a b
 expect2 'cannot resolve' "$PORTDEX" rpc no-such-host.invalid
 
-[ $fails -eq 0 ] && echo "all rpc tests passed" || echo "$fails failures"
-[ $fails -eq 0 ]
+finish

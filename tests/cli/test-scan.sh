@@ -5,10 +5,8 @@
 # them; a port dropped by an nftables rule there is filtered; a forced
 # self-connect is never reported open; bad operands exit 2.
 # Needs root, ip(8), nft(8) and jq for the namespace parts.
-set -u
-: "${PORTDEX:?}"
-fails=0
-tmp=$(mktemp -d /tmp/pdx-scan-test.XXXXXX)
+. "$(dirname "$0")/lib.sh"
+tmp=$T
 ns=pdxscan$$
 pids=()
 
@@ -21,8 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
+ok() { pass; }
 
 for t in jq perl; do
 	command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
@@ -139,8 +136,8 @@ fi
 # --- namespaces: exactly our listeners, filtered, self-connect -----------
 if [ "$(id -u)" != 0 ] || ! command -v ip > /dev/null ||
     ! command -v nft > /dev/null; then
-	echo "SKIP: the namespace checks need root, ip and nft"
-	[ $fails -eq 0 ] && exit 77 || exit 1
+	fail "the namespace checks need root, ip and nft (scripts/test-packages.txt)"
+	exit 1
 fi
 ip netns add "$ns" || { fail "ip netns add"; exit 1; }
 ip netns exec "$ns" ip link set lo up
@@ -204,5 +201,4 @@ else
 	fail "self-connect: $opened reported open, $selfc self-connects seen"
 fi
 
-[ $fails -eq 0 ] && echo "all scan tests passed" || echo "$fails failures"
-[ $fails -eq 0 ]
+finish

@@ -203,8 +203,7 @@ doc_level(const char *rule)
 	for (i = 0; i < NDOC; i++)
 		if (strcmp(doc_rules[i].id, rule) == 0)
 			return doc_rules[i].level;
-	fail_msg("rule '%s' is not documented", rule);
-	return -1;
+	return -1;	/* not documented: the caller reports it */
 }
 
 /* The risk object of one transport of the card of port. */
@@ -221,10 +220,7 @@ card_risk(json_t *card, int proto)
 		    pdx_proto_name(proto)) == 0)
 			return json_object_get(tr, "risk");
 	}
-	fail_msg("card of %lld has no %s transport",
-	    (long long)json_integer_value(json_object_get(card, "port")),
-	    pdx_proto_name(proto));
-	return NULL;
+	return NULL;	/* no such transport: the caller reports it */
 }
 
 /*
@@ -233,8 +229,21 @@ card_risk(json_t *card, int proto)
  * transport's level is the highest of its reasons, that the brief table
  * agrees, and that the card's overall level is the highest transport's.
  */
+/*
+ * check() reports a failure at the FIRES or QUIET line that called it:
+ * CFAIL and CASSERT pass the caller's file and line to cmocka.
+ */
+#define CFAIL(...) do {							\
+	print_error(__VA_ARGS__);					\
+	print_error("\n");						\
+	_fail(file, line);						\
+} while (0)
+#define CASSERT(c) _assert_true(cast_to_largest_integral_type(c), #c,	\
+	file, line)
+
 static void
-check(unsigned port, int proto, const char *rule, int want)
+check(unsigned port, int proto, const char *rule, int want,
+    const char *file, int line)
 {
 	json_t *card, *risk, *reasons, *t;
 	struct pdx_brief b;
@@ -243,42 +252,44 @@ check(unsigned port, int proto, const char *rule, int want)
 
 	card = pdx_card(db, port, PDX_TCP | PDX_UDP);
 	if (card == NULL)
-		fail_msg("card %u: %s", port, pdx_last_error());
+		CFAIL("card %u: %s", port, pdx_last_error());
 	risk = card_risk(card, proto);
-	assert_non_null(risk);
+	CASSERT(risk != NULL);
 	reasons = json_object_get(risk, "reasons");
-	assert_true(json_is_array(reasons));
+	CASSERT(json_is_array(reasons));
 	for (i = 0; i < json_array_size(reasons); i++) {
 		json_t *r = json_array_get(reasons, i);
 		const char *id = json_string_value(json_object_get(r, "rule"));
 		int lv = pdx_level_parse(json_string_value(json_object_get(r,
 		    "level")));
 
-		assert_non_null(id);
+		CASSERT(id != NULL);
+		if (doc_level(id) < 0)
+			CFAIL("rule '%s' is not documented", id);
 		if (lv != doc_level(id))
-			fail_msg("%u/%s: rule %s has level %s, documented %s",
+			CFAIL("%u/%s: rule %s has level %s, documented %s",
 			    port, pdx_proto_name(proto), id,
 			    pdx_level_name(lv), pdx_level_name(doc_level(id)));
-		assert_non_null(json_string_value(json_object_get(r, "text")));
+		CASSERT(json_string_value(json_object_get(r, "text")) != NULL);
 		if (lv > top)
 			top = lv;
 		if (strcmp(id, rule) == 0)
 			fired++;
 	}
 	if (want && fired != 1)
-		fail_msg("%u/%s: rule %s fired %d times, expected once", port,
+		CFAIL("%u/%s: rule %s fired %d times, expected once", port,
 		    pdx_proto_name(proto), rule, fired);
 	if (!want && fired != 0)
-		fail_msg("%u/%s: rule %s fired but should not", port,
+		CFAIL("%u/%s: rule %s fired but should not", port,
 		    pdx_proto_name(proto), rule);
 	if (pdx_level_parse(json_string_value(json_object_get(risk, "level")))
 	    != top)
-		fail_msg("%u/%s: level %s, but the highest reason is %s", port,
+		CFAIL("%u/%s: level %s, but the highest reason is %s", port,
 		    pdx_proto_name(proto), json_string_value(json_object_get(
 		    risk, "level")), pdx_level_name(top));
-	assert_int_equal(pdx_brief(db, port, proto, &b), 0);
+	CASSERT(pdx_brief(db, port, proto, &b) == 0);
 	if (b.risk != top)
-		fail_msg("%u/%s: brief risk %s, card %s", port,
+		CFAIL("%u/%s: brief risk %s, card %s", port,
 		    pdx_proto_name(proto), pdx_level_name(b.risk),
 		    pdx_level_name(top));
 	t = json_object_get(card, "transports");
@@ -289,13 +300,13 @@ check(unsigned port, int proto, const char *rule, int want)
 		if (lv > overall)
 			overall = lv;
 	}
-	assert_int_equal(pdx_level_parse(json_string_value(json_object_get(
-	    json_object_get(card, "risk"), "level"))), overall);
+	CASSERT(pdx_level_parse(json_string_value(json_object_get(
+	    json_object_get(card, "risk"), "level"))) == overall);
 	json_decref(card);
 }
 
-#define FIRES(port, proto, rule)	check(port, proto, rule, 1)
-#define QUIET(port, proto, rule)	check(port, proto, rule, 0)
+#define FIRES(port, proto, rule)	check(port, proto, rule, 1, __FILE__, __LINE__)
+#define QUIET(port, proto, rule)	check(port, proto, rule, 0, __FILE__, __LINE__)
 
 static void
 test_rule_table(void **state)
@@ -489,7 +500,8 @@ test_levels(void **state)
 			    pdx_level_name(b.risk),
 			    pdx_level_name(cases[i].level));
 		/* check() compares the card with the brief as well */
-		check(cases[i].port, cases[i].proto, "none-such", 0);
+		check(cases[i].port, cases[i].proto, "none-such", 0, __FILE__,
+		    __LINE__);
 	}
 }
 
