@@ -20,6 +20,23 @@
 
 #include <jansson.h>
 
+/*
+ * What include/ declares is libportdex's API, and only that is exported
+ * from libportdex.so: the library is built with hidden visibility
+ * (CMakeLists.txt) and every public header wraps its declarations in
+ * PDX_API_BEGIN ... PDX_API_END.  tests/meta/exports.sh compares the
+ * exported symbols with these declarations.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define PDX_API_BEGIN	_Pragma("GCC visibility push(default)")
+#define PDX_API_END	_Pragma("GCC visibility pop")
+#else
+#define PDX_API_BEGIN
+#define PDX_API_END
+#endif
+
+PDX_API_BEGIN
+
 #define PDX_VERSION "0.1.0"
 #define PDX_CARD_SCHEMA 2
 
@@ -373,6 +390,8 @@ int	pdx_rpc_name(struct pdx_db *, long program, const char **name,
  * at their first use (lazy-libs.c); 0 or -1 with the error set.
  */
 int	pdx_lazy_load(const char *which);
+
+PDX_API_END
 
 #endif /* PORTDEX_H */
 

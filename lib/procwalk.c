@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "portdex.h"
+#include "sockets-int.h"
 
 /* ---- cgroup paths: systemd unit and container ------------------------ */
 

@@ -26,6 +26,7 @@
 #include <libmnl/libmnl.h>
 
 #include "portdex.h"
+#include "sockets-int.h"
 
 #define DIAG_RECVBUF	(64 * 1024)
 #define DIAG_MAX_BC	4096	/* bytes of bytecode before we filter here */

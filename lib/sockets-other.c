@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "portdex.h"
+#include "sockets-int.h"
 
 #define UNSUPPORTED "listing local sockets is not supported on this " \
 	"platform yet"

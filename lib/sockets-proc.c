@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "portdex.h"
+#include "sockets-int.h"
 
 /* The next whitespace-separated token of [*p, end). */
 static int

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "portdex.h"
+#include "sockets-int.h"
 
 static const char *const state_names[PDX_SS_MAX] = {
 	[PDX_SS_ESTABLISHED] = "ESTAB",

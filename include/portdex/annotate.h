@@ -13,6 +13,8 @@
 #define PORTDEX_ANNOTATE_H
 #include "portdex.h"
 
+PDX_API_BEGIN
+
 /* Longest line a caller should hand over; longer ones come in pieces. */
 #define PDX_ANNOTATE_MAXLINE	65536
 /* At most this many ports are reported for one line. */
@@ -138,5 +140,7 @@ int	pdx_annotate_port(struct pdx_annotator *, unsigned port, int proto,
 	    struct pdx_port_note *);
 /* A pdx_service_port_fn over the system's services and the registry. */
 int	pdx_annotator_resolve(const char *name, int proto, void *annotator);
+
+PDX_API_END
 
 #endif

@@ -12,6 +12,8 @@
 #define PORTDEX_AUDIT_H
 #include "portdex.h"
 
+PDX_API_BEGIN
+
 /* Declared in portdex/sockets.h, which may be included after this file. */
 struct pdx_socket;
 struct pdx_attr_stats;
@@ -134,5 +136,7 @@ int	pdx_audit_record(struct pdx_state *, json_t *doc, unsigned max);
  * NULL and the error.
  */
 json_t	*pdx_audit_history(struct pdx_state *, const struct pdx_portset *ps);
+
+PDX_API_END
 
 #endif

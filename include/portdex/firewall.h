@@ -17,6 +17,8 @@
 
 #include <stdint.h>
 
+PDX_API_BEGIN
+
 enum pdx_reach {
 	PDX_REACH_NONE = 0,	/* not judged (not a listener) */
 	PDX_REACH_LOOPBACK,	/* bound to 127.0.0.0/8 or ::1 */
@@ -111,5 +113,7 @@ int	pdx_firewall_published(const struct pdx_ruleset *rs,
 	    struct pdx_published **out, size_t *n);
 /* The JSON form of a published port; new reference. */
 json_t	*pdx_published_json(const struct pdx_published *);
+
+PDX_API_END
 
 #endif

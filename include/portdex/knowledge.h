@@ -8,6 +8,8 @@
 #define PORTDEX_KNOWLEDGE_H
 #include "portdex.h"
 
+PDX_API_BEGIN
+
 /* What kind of use a row of a uses file records. */
 enum pdx_use_kind {
 	PDX_USE_UNOFFICIAL = 0,		/* used without an assignment */
@@ -123,5 +125,7 @@ void	pdx_knowledge_files_free(char **paths, long n);
  * clean.
  */
 long	pdx_knowledge_lint(const char *dir, char **report);
+
+PDX_API_END
 
 #endif

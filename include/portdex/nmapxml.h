@@ -9,6 +9,8 @@
 #include "portdex.h"
 #include "portdex/scan.h"
 
+PDX_API_BEGIN
+
 /*
  * Called once per <host>, in file order.  run holds <nmaprun>'s
  * attributes ({"scanner", "args", "start", "version",
@@ -77,5 +79,7 @@ struct pdx_nmapxml_run {
 int	pdx_nmapxml_write_scan(const char *path, struct pdx_db *,
 	    const struct pdx_scan_target *, const struct pdx_scan_result *,
 	    const struct pdx_nmapxml_run *);
+
+PDX_API_END
 
 #endif

@@ -11,6 +11,8 @@
 #define PORTDEX_PICK_H
 #include "portdex.h"
 
+PDX_API_BEGIN
+
 /*
  * nmap's open-frequency above which a port counts as "seen open too
  * often": more than 1 in 2,000 hosts nmap's data probed.  One sighting in
@@ -102,5 +104,7 @@ int	 pdx_port_is_bad_for_browsers(unsigned port);
  * error naming the file.
  */
 int	 pdx_reserved_ports(const char *path, struct pdx_portset *out);
+
+PDX_API_END
 
 #endif

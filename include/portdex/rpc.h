@@ -3,6 +3,8 @@
 #define PORTDEX_RPC_H
 #include "portdex.h"
 
+PDX_API_BEGIN
+
 /*
  * ONC RPC portmapper / rpcbind registrations (lib/rpc.c): the version 2
  * PMAPPROC_DUMP list (what `rpcinfo -p` shows) and, where the server
@@ -95,5 +97,7 @@ int	pdx_rpc_netid_proto(const char *netid);
  */
 json_t	*pdx_rpc_json(struct pdx_db *, const char *host,
 	    const struct pdx_rpc_dump *);
+
+PDX_API_END
 
 #endif

@@ -5,6 +5,8 @@
 
 #include <sys/socket.h>
 
+PDX_API_BEGIN
+
 /*
  * TCP connect scan of exactly one host (lib/scan.c).  The library resolves
  * the host once, connects to every port of a pdx_portset with non-blocking
@@ -96,5 +98,7 @@ int	pdx_scan_default_ports(struct pdx_db *, unsigned limit,
  */
 json_t	*pdx_scan_json(struct pdx_db *, const struct pdx_scan_target *,
 	    const struct pdx_scan_result *, int all);
+
+PDX_API_END
 
 #endif

@@ -9,6 +9,8 @@
 #define PORTDEX_VIEW_H
 #include "portdex.h"
 
+PDX_API_BEGIN
+
 #define PDX_CARD_NOTES	1	/* the user's notes from the state db */
 #define PDX_CARD_LOCAL	2	/* what listens on the port here */
 
@@ -53,5 +55,7 @@ json_t	*pdx_card_view(json_t *card, int media);
  */
 void	 pdx_source_display(const char *src, size_t n, char *text,
 	    size_t tn, char *href, size_t hn);
+
+PDX_API_END
 
 #endif

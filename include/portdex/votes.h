@@ -10,6 +10,8 @@
 
 #include <time.h>
 
+PDX_API_BEGIN
+
 /* The three answers, in the order the pages show them. */
 enum pdx_vote_choice {
 	PDX_VOTE_SAD = 0,
@@ -62,5 +64,7 @@ json_t	*pdx_votes_json(struct pdx_state *, unsigned port);
  * family or a short buffer (64 bytes are always enough).
  */
 int	pdx_vote_client_key(const void *sockaddr, char *buf, size_t size);
+
+PDX_API_END
 
 #endif

@@ -11,6 +11,8 @@
 #include "portdex.h"
 #include "portdex/sockets.h"
 
+PDX_API_BEGIN
+
 enum pdx_watch_event {
 	PDX_WATCH_APPEARED = 1,
 	PDX_WATCH_GONE,
@@ -50,5 +52,7 @@ long	pdx_watch_step(struct pdx_watch *, struct pdx_socket *now, size_t n,
 /* Sockets held now, and /proc walks done so far (for the cost figures). */
 size_t	pdx_watch_count(const struct pdx_watch *);
 unsigned long pdx_watch_walks(const struct pdx_watch *);
+
+PDX_API_END
 
 #endif

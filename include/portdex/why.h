@@ -12,6 +12,8 @@
 #define PORTDEX_WHY_H
 #include "portdex.h"
 
+PDX_API_BEGIN
+
 struct pdx_why_opts {
 	unsigned	 port;		/* 1..65535 */
 	int		 protos;	/* PDX_TCP and/or PDX_UDP; 0: both */
@@ -53,5 +55,7 @@ struct pdx_why_opts {
  * cannot be entered or no socket list can be read.
  */
 json_t	*pdx_why(const struct pdx_why_opts *);
+
+PDX_API_END
 
 #endif

@@ -4,6 +4,7 @@
  * names).  Whatever it returns must be a readable string the caller frees.
  */
 #include "fuzz.h"
+#include "../../lib/sockets-int.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

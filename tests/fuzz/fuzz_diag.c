@@ -6,6 +6,7 @@
  * printable and within range, and the array must free cleanly.
  */
 #include "fuzz.h"
+#include "../../lib/sockets-int.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "fuzz.h"
+#include "../../lib/sockets-int.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "portdex.h"
+#include "sockets-int.h"
 
 static uint32_t rng = 0x2545F491;
 
