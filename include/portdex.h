@@ -40,6 +40,15 @@ PDX_API_BEGIN
 #define PDX_VERSION "0.1.0"
 #define PDX_CARD_SCHEMA 2
 
+/* ---- the process ----------------------------------------------------- */
+
+/*
+ * Process-wide settings for a short-lived command, before any other call:
+ * SQLite keeps no allocation statistics and allocates no page cache ahead
+ * of use.  Optional; a program that embeds SQLite itself may skip it.
+ */
+void		 pdx_init(void);
+
 /* ---- errors ---------------------------------------------------------- */
 
 /* The message left by the last failing call in this thread. */
@@ -230,8 +239,13 @@ const char	*pdx_db_brief_note(struct pdx_db *);
 /* 1 if pdx_brief() reads the brief file now; else 0 and *why says why. */
 int		 pdx_db_brief_used(struct pdx_db *, const char **why);
 void		 pdx_db_close(struct pdx_db *);
-/* The underlying sqlite3 handle (borrowed). */
-void		*pdx_db_handle(struct pdx_db *);
+/* Rows of the IANA registry in the database; -1 with the error set. */
+long long	 pdx_registry_rows(struct pdx_db *);
+/*
+ * Keeps SQLite's temporary tables and indices in memory for this handle
+ * (a sandboxed server has no place for temporary files); 0 or -1.
+ */
+int		 pdx_db_no_temp_files(struct pdx_db *);
 /* A meta value (borrowed until the next call), or NULL. */
 const char	*pdx_db_meta(struct pdx_db *, const char *key);
 
@@ -321,7 +335,14 @@ struct pdx_state	*pdx_state_open(const char *path);
  */
 struct pdx_state	*pdx_state_open_read(const char *path);
 void			 pdx_state_close(struct pdx_state *);
-void			*pdx_state_handle(struct pdx_state *);
+/* The same for the state database. */
+int			 pdx_state_no_temp_files(struct pdx_state *);
+/*
+ * The state database's change counter: it moves when another connection
+ * (another process's `portdex note`) commits; a handle's own commits do
+ * not move it.  -1 with the error set.
+ */
+long long		 pdx_state_data_version(struct pdx_state *);
 const char		*pdx_state_path(const struct pdx_state *);
 /*
  * The copy kept before this open migrated the schema (PATH.before-

@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "portdex.h"
+#include "db-int.h"
 #include "sockets-int.h"
 #include "portdex/firewall.h"
 #include "portdex/audit.h"

@@ -374,3 +374,32 @@ pdx_card_knowledge(struct pdx_db *d, json_t *card, unsigned port,
 	json_object_set_new(card, "risk", json_pack("{s:s}", "level",
 	    pdx_level_name(worst)));
 }
+
+int
+pdx_curated_ports(struct pdx_db *db, unsigned max_span, uint8_t *mask)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(mask, 0, 65536);
+	if (!pdx_db_has_table(db, "uses"))
+		return 0;	/* a registry without curated knowledge */
+	if (pdx_db_prepare(db, "SELECT port_lo, port_hi, protomask FROM uses"
+	    " WHERE port_hi - port_lo < ?", &st) != 0)
+		return -1;
+	sqlite3_bind_int(st, 1, (int)(max_span > INT_MAX ? INT_MAX :
+	    max_span));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int lo = sqlite3_column_int(st, 0), hi = sqlite3_column_int(st,
+		    1), m = sqlite3_column_int(st, 2), p;
+
+		if (lo < 0 || hi > 65535)
+			continue;
+		for (p = lo; p <= hi; p++)
+			mask[p] |= (uint8_t)(m == 0 ? 0xff : m);
+	}
+	if (rc != SQLITE_DONE)
+		pdx_set_error("curated uses: %s", sqlite3_errstr(rc));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

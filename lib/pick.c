@@ -45,6 +45,8 @@
 #include <sqlite3.h>
 
 #include "portdex.h"
+#include "db-int.h"
+#include "registry-int.h"
 #include "portdex/pick.h"
 
 #define EPHEMERAL_PROC	"/proc/sys/net/ipv4/ip_local_port_range"
@@ -411,20 +413,7 @@ static const struct pick_check {
 
 /* ---- loading what the checks read ------------------------------------ */
 
-static int
-has_table(sqlite3 *db, const char *name)
-{
-	sqlite3_stmt *st;
-	int yes;
-
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE"
-	    " type = 'table' AND name = ?", -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return yes;
-}
+#define has_table pdx_sqlite_has_table
 
 #define PICK_MAX_USE_SPAN	1000
 

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "portdex.h"
+#include "db-int.h"
 
 /*
  * The brief table's rows: transport index i, ports c * PDX_BRIEF_PORTS up
@@ -134,5 +135,12 @@ json_t	*pdx_risk_assess(struct pdx_db *, unsigned port, int proto,
 
 /* Runs a prepared query helper: "SQL error" messages name the db file. */
 int	pdx_db_prepare(struct pdx_db *, const char *sql, sqlite3_stmt **);
+/*
+ * Whether the database has the table (the curated tables are optional).
+ * Asks the schema SQLite has already loaded: no statement is compiled.
+ */
+int	pdx_sqlite_has_table(sqlite3 *, const char *name);
+#define pdx_db_has_table(d, name) \
+	pdx_sqlite_has_table(pdx_db_handle(d), (name))
 
 #endif

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "portdex.h"
+#include "db-int.h"
 #include "registry-int.h"
 
 #ifndef PDX_DATADIR
@@ -249,10 +250,62 @@ pdx_db_close(struct pdx_db *d)
 	free(d);
 }
 
-void *
+sqlite3 *
 pdx_db_handle(struct pdx_db *d)
 {
 	return db_need(d) == 0 ? d->db : NULL;
+}
+
+/*
+ * No allocation statistics, which cost a mutex and a counter update per
+ * allocation (opening the registry and compiling statements is most of a
+ * card's time); no page cache allocated in bulk ahead of use (20 pages,
+ * 90 kB of fresh memory, each 4 kB of it a page fault): a command reads a
+ * few pages, mostly from the mapped file (PRAGMA mmap_size).
+ */
+void
+pdx_init(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+}
+
+int
+pdx_sqlite_has_table(sqlite3 *db, const char *name)
+{
+	return db != NULL && sqlite3_table_column_metadata(db, "main", name,
+	    NULL, NULL, NULL, NULL, NULL, NULL) == SQLITE_OK;
+}
+
+long long
+pdx_registry_rows(struct pdx_db *d)
+{
+	sqlite3_stmt *st;
+	long long n = -1;
+
+	if (pdx_db_prepare(d, "SELECT count(*) FROM iana", &st) != 0)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		pdx_set_error("%s: %s", d->path, sqlite3_errmsg(d->db));
+	sqlite3_finalize(st);
+	return n;
+}
+
+int
+pdx_db_no_temp_files(struct pdx_db *d)
+{
+	sqlite3 *h = pdx_db_handle(d);
+
+	if (h == NULL)
+		return -1;
+	if (sqlite3_exec(h, "PRAGMA temp_store=MEMORY", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		pdx_set_error("%s: %s", d->path, sqlite3_errmsg(h));
+		return -1;
+	}
+	return 0;
 }
 
 int

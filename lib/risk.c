@@ -279,16 +279,7 @@ pdx_risk_rules(void)
 	return a;
 }
 
-/*
- * Whether a table exists: the curated tables are optional.  Asks the
- * schema sqlite has already loaded, so no statement is compiled.
- */
-static int
-has_table(sqlite3 *db, const char *name)
-{
-	return sqlite3_table_column_metadata(db, "main", name, NULL, NULL,
-	    NULL, NULL, NULL, NULL) == SQLITE_OK;
-}
+#define has_table pdx_sqlite_has_table
 
 #define F_UNAUTH	1
 #define F_MALWARE	2

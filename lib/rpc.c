@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "portdex.h"
+#include "db-int.h"
 
 #define RPC_PMAP_PORT		111
 #define RPC_PROG_PMAP		100000

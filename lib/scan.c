@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "portdex.h"
+#include "db-int.h"
 
 #define SCAN_MAX_CONCURRENCY	8192	/* sockets in flight, all threads */
 #define SCAN_FD_RESERVE		64	/* descriptors left for the rest */

@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "portdex.h"
+#include "db-int.h"
 
 /* The tables worth saving, their key and columns (schema version 3). */
 static const struct table {

@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "portdex.h"
+#include "db-int.h"
 
 struct pdx_state {
 	sqlite3		*db;
@@ -468,10 +469,39 @@ pdx_state_close(struct pdx_state *s)
 	free(s);
 }
 
-void *
+sqlite3 *
 pdx_state_handle(struct pdx_state *s)
 {
 	return s->db;
+}
+
+int
+pdx_state_no_temp_files(struct pdx_state *s)
+{
+	if (sqlite3_exec(s->db, "PRAGMA temp_store=MEMORY", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		pdx_set_error("%s: %s", s->path, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+long long
+pdx_state_data_version(struct pdx_state *s)
+{
+	long long v = -1;
+
+	if (s->dv == NULL && sqlite3_prepare_v2(s->db, "PRAGMA data_version",
+	    -1, &s->dv, NULL) != SQLITE_OK) {
+		pdx_set_error("%s: %s", s->path, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (sqlite3_step(s->dv) == SQLITE_ROW)
+		v = sqlite3_column_int64(s->dv, 0);
+	else
+		pdx_set_error("%s: %s", s->path, sqlite3_errmsg(s->db));
+	sqlite3_reset(s->dv);
+	return v;
 }
 
 int

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "portdex.h"
+#include "db-int.h"
 #include "portdex/votes.h"
 
 static const char *const choice_names[PDX_NVOTES] = {

@@ -38,7 +38,6 @@
 #include <linux/seccomp.h>
 #endif
 
-#include <sqlite3.h>
 
 #include "serve.h"
 
@@ -511,8 +510,7 @@ open_pool(struct serve *s, const char *path, int n)
 		if ((s->pool.db[i] = pdx_db_open(path)) == NULL)
 			return -1;
 		/* No temporary files: the sandbox leaves no place for them. */
-		sqlite3_exec(pdx_db_handle(s->pool.db[i]),
-		    "PRAGMA temp_store=MEMORY", NULL, NULL, NULL);
+		(void)pdx_db_no_temp_files(s->pool.db[i]);
 	}
 	return 0;
 }
@@ -531,12 +529,10 @@ close_pool(struct serve *s)
 static void
 registry_facts(struct serve *s, struct pdx_db *db)
 {
-	sqlite3_stmt *st;
+	long long n = pdx_registry_rows(db);
 
-	if (sqlite3_prepare_v2(pdx_db_handle(db), "SELECT count(*) FROM iana",
-	    -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		s->registry_rows = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if (n >= 0)
+		s->registry_rows = n;
 	s->registry_built = parse_utc(pdx_db_meta(db, "built"));
 }
 
@@ -709,8 +705,7 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	s->state = ctx->state;
 	pthread_mutex_init(&s->state_mu, NULL);
 	if (s->state != NULL)
-		sqlite3_exec(pdx_state_handle(s->state),
-		    "PRAGMA temp_store=MEMORY", NULL, NULL, NULL);
+		(void)pdx_state_no_temp_files(s->state);
 	if (cache_init(s, (size_t)cache_mb << 20) != 0) {
 		out_error("serve", "%s", pdx_last_error());
 		goto out;

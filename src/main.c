@@ -14,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "cli.h"
 
@@ -297,18 +296,7 @@ main(int argc, char **argv)
 	char **nargv, progname[32];
 	int i, nargc = 0, rc = EXIT_USAGE, dashdash = 0, want_version = 0;
 
-	/*
-	 * Before SQLite's first use: no allocation statistics, which cost a
-	 * mutex and a counter update per allocation; opening the registry
-	 * and compiling statements is most of a card's time.
-	 */
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	/*
-	 * No page cache allocated in bulk ahead of use (20 pages, 90 kB of
-	 * fresh memory, each 4 kB of it a page fault): a command reads a
-	 * few pages, mostly from the mapped file (PRAGMA mmap_size).
-	 */
-	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+	pdx_init();	/* before SQLite's first use */
 	/*
 	 * No setlocale(): portdex handles its text as bytes (UTF-8 in, UTF-8
 	 * out), uses no wide characters and asks ctype only about ASCII, so

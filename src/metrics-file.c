@@ -18,7 +18,6 @@
 
 #include <sys/stat.h>
 
-#include <sqlite3.h>
 
 #include "serve.h"
 
@@ -111,9 +110,8 @@ metrics_cmd(struct cmd_ctx *ctx, const char *cmd, int argc, char **argv)
 	struct metrics_src m;
 	struct pdx_db *db = ctx->db;
 	struct hbuf b;
-	sqlite3_stmt *st;
 	const char *format = NULL, *dir = NULL;
-	long long v;
+	long long v, rows;
 	int ch, rc = EXIT_OK;
 
 	memset(&m, 0, sizeof m);
@@ -168,10 +166,8 @@ metrics_cmd(struct cmd_ctx *ctx, const char *cmd, int argc, char **argv)
 		out_error(cmd, "%s", pdx_last_error());
 		return EXIT_USAGE;
 	}
-	if (sqlite3_prepare_v2(pdx_db_handle(db), "SELECT count(*) FROM iana",
-	    -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		m.registry_rows = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if ((rows = pdx_registry_rows(db)) >= 0)
+		m.registry_rows = rows;
 	m.registry_built = utc_time(pdx_db_meta(db, "built"));
 	m.db = db;
 	m.state = ctx->state;

@@ -17,7 +17,6 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include <sqlite3.h>
 
 #include "portdex/audit.h"
 #include "portdex/firewall.h"
@@ -82,30 +81,6 @@ scope_of(const struct pdx_socket *s)
  * make every ephemeral port "curated".  One bit per transport index.
  */
 #define METRICS_CURATED_SPAN	64
-static void
-curated_ports(struct pdx_db *db, uint8_t *cur)
-{
-	sqlite3_stmt *st;
-
-	memset(cur, 0, 65536);
-	if (sqlite3_prepare_v2(pdx_db_handle(db), "SELECT port_lo, port_hi,"
-	    " protomask FROM uses WHERE port_hi - port_lo < ?", -1, &st,
-	    NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return;		/* no knowledge in this registry */
-	}
-	sqlite3_bind_int(st, 1, METRICS_CURATED_SPAN);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int lo = sqlite3_column_int(st, 0), hi = sqlite3_column_int(st,
-		    1), mask = sqlite3_column_int(st, 2), p;
-
-		if (lo < 0 || hi > 65535)
-			continue;
-		for (p = lo; p <= hi; p++)
-			cur[p] |= (uint8_t)(mask == 0 ? 0xff : mask);
-	}
-	sqlite3_finalize(st);
-}
 
 /* One socket's labels, found once in the first pass. */
 struct lrow {
@@ -159,7 +134,7 @@ listeners(struct hbuf *b, const struct metrics_src *m)
 		goto out;
 	}
 	hb_puts(b, "portdex_local_up 1\n");
-	curated_ports(m->db, cur);
+	(void)pdx_curated_ports(m->db, METRICS_CURATED_SPAN, cur);
 	if (m->state != NULL && m->state_mu != NULL)
 		pthread_mutex_lock(m->state_mu);
 	/* Notes once per scrape, again only when another process wrote. */

@@ -24,7 +24,6 @@
 
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
-#include <sqlite3.h>
 
 #include "portdex/audit.h"
 #include "portdex/firewall.h"
@@ -97,13 +96,8 @@ cache_init(struct serve *s, size_t max_bytes)
 		pthread_mutex_init(&c->mu[i], NULL);
 	pthread_mutex_init(&c->flush_mu, NULL);
 	if (max_bytes > 0 && s->state != NULL &&
-	    sqlite3_prepare_v2(pdx_state_handle(s->state),
-	    "PRAGMA data_version", -1, (sqlite3_stmt **)&c->data_version,
-	    NULL) != SQLITE_OK) {
-		pdx_set_error("state database: %s", sqlite3_errmsg(
-		    pdx_state_handle(s->state)));
+	    pdx_state_data_version(s->state) < 0)
 		return -1;
-	}
 	return 0;
 }
 
@@ -129,8 +123,6 @@ void
 cache_free(struct serve *s)
 {
 	cache_empty(&s->cache);
-	sqlite3_finalize(s->cache.data_version);
-	s->cache.data_version = NULL;
 }
 
 /*
@@ -144,15 +136,15 @@ cache_gen(struct serve *s)
 {
 	struct page_cache *c = &s->cache;
 	unsigned long long v = 0;
-	sqlite3_stmt *st = c->data_version;
+	long long dv;
 	int i;
 
-	if (st != NULL) {
+	if (s->state != NULL && c->max_bytes > 0) {
 		pthread_mutex_lock(&s->state_mu);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			v = (unsigned long long)sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
+		dv = pdx_state_data_version(s->state);
 		pthread_mutex_unlock(&s->state_mu);
+		if (dv > 0)
+			v = (unsigned long long)dv;
 	}
 	v = (v << 32) + atomic_load(&c->local_gen);
 	pthread_mutex_lock(&c->flush_mu);

@@ -85,7 +85,6 @@ struct page_cache {
 	atomic_ullong		 hits, misses;
 	atomic_ullong		 local_gen;	/* our own votes */
 	unsigned long long	 gen;		/* of the entries held */
-	void			*data_version;	/* sqlite3_stmt */
 };
 
 /*

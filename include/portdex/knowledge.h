@@ -126,6 +126,16 @@ void	pdx_knowledge_files_free(char **paths, long n);
  */
 long	pdx_knowledge_lint(const char *dir, char **report);
 
+/*
+ * Which ports the curated uses name, one bit per transport index
+ * (pdx_proto_index) in mask[port] (65536 bytes, cleared first); a use for
+ * every transport sets every bit.  Only uses of at most max_span ports
+ * count: wide ranges (dynamic ports, RTP media) would mark every
+ * ephemeral port.  A registry without curated knowledge leaves mask
+ * clear.  0, or -1 with the error set.
+ */
+int	pdx_curated_ports(struct pdx_db *, unsigned max_span, uint8_t *mask);
+
 PDX_API_END
 
 #endif

@@ -43,6 +43,7 @@
 
 #include "fuzz.h"
 #include "serve.h"
+#include "../../lib/db-int.h"
 
 static const char registry_csv[] =
     "Service Name,Port Number,Transport Protocol,Description,Assignee,"
@@ -307,14 +308,12 @@ valid_first_request(const uint8_t *d, size_t n)
 	return 0;
 }
 
-/* Empties the page cache; its generation statement is made anew. */
+/* Empties the page cache. */
 static void
 empty_cache(void)
 {
 	cache_free(&srv);
-	CHECK(sqlite3_prepare_v2(pdx_state_handle(srv.state),
-	    "PRAGMA data_version", -1, (sqlite3_stmt **)&srv.cache.data_version,
-	    NULL) == SQLITE_OK);
+	CHECK(pdx_state_data_version(srv.state) >= 0);
 }
 
 /* Votes of the last input are forgotten, so that inputs do not mix. */

@@ -26,6 +26,7 @@
 #include <sqlite3.h>
 
 #include "portdex.h"
+#include "db-int.h"
 #include "portdex/audit.h"
 
 static char dir[256];

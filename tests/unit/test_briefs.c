@@ -31,6 +31,7 @@
 #include <sqlite3.h>
 
 #include "portdex.h"
+#include "db-int.h"
 
 #define NSVC	300
 #define HEADER	64

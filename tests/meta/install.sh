@@ -7,7 +7,7 @@
 # place and work; a DESTDIR install lays out the same files, and nothing
 # else.  PDX_INSTALL_SHIM=1 includes cmake/install.cmake from outside when
 # CMakeLists.txt does not yet (development only).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../cli/lib.sh"
 unset PORTDEX_DB PORTDEX_STATE PORTDEX_DATA
 SRC=$PDX_SRCDIR
 
