@@ -1360,152 +1360,199 @@ protos_text(int protos, char *buf, size_t size)
 		}
 }
 
-json_t *
-pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
-    const struct pdx_audit_opts *o, const struct pdx_socket *v, size_t n,
-    const struct pdx_attr_stats *st, int requested, int backend)
-{
-	struct audit a;
-	struct listener *ls = NULL;
-	struct finding *fs = NULL;
-	size_t nl = 0, nf = 0, capf = 0, i, k;
-	size_t no_pid = 0, exe_refused = 0, counts[PDX_LEVEL_HIGH + 1];
-	size_t nacc = 0, *pidix = NULL, pidcap;
-	json_t *doc = NULL, *incomplete, *notes_out, *jl, *jf;
-	int protos = o->protos != 0 ? o->protos : PDX_TCP | PDX_UDP |
-	    PDX_SCTP, worst = PDX_LEVEL_NONE, r;
-	char buf[512], protobuf[32], host[256];
-	struct pdx_portset ps;
-	struct pdx_published *pub = NULL;
-	struct pdx_socket *pubsock = NULL;
-	size_t npub = 0, np = 0;
+/*
+ * One evaluation: its inputs, the listeners and findings it builds, and
+ * what it counts on the way.  pdx_audit_evaluate runs its phases in
+ * order: setup, the facts of every socket and published port, the rules,
+ * what could not be seen, the document.
+ */
+struct eval {
+	struct audit		 a;
+	const struct pdx_audit_opts *o;
+	const struct pdx_socket	*v;
+	size_t			 n;
+	const struct pdx_attr_stats *st;
+	int			 requested, backend;
+	int			 protos;
+	struct pdx_portset	 ps;
+	struct listener		*ls;
+	size_t			 nl;		/* listeners of sockets */
+	size_t			 np;		/* then of published ports */
+	struct finding		*fs;
+	size_t			 nf, capf;
+	size_t			 no_pid, exe_refused;
+	size_t			*pidix, pidcap;
+	struct pdx_published	*pub;
+	struct pdx_socket	*pubsock;
+	size_t			 npub;
+};
 
-	memset(&a, 0, sizeof a);
-	memset(counts, 0, sizeof counts);
-	a.db = db;
-	a.state = state;
-	a.procdir = o->procdir != NULL ? o->procdir : "/proc";
-	if (o->ports != NULL && pdx_portset_parse(&ps, o->ports) != 0)
-		return NULL;
-	if (state != NULL) {
-		if (pdx_notes_load(state) != 0)	/* once, not per listener */
-			goto fail;
-		if (load_baseline(&a) != 0)
-			goto fail;
+/* The registry's brief and risk of port for l; 0, or -1 with the error. */
+static int
+eval_brief(struct eval *e, struct listener *l, unsigned port, int proto)
+{
+	struct pdx_db *db = e->a.db;
+
+	if (db == NULL || pdx_brief(db, port, proto, &l->b) != 0)
+		return 0;
+	l->has_brief = 1;
+	if (l->b.name == NULL)
+		l->b.name = "";
+	if (l->b.risk != PDX_LEVEL_NONE && (l->assess = pdx_risk_assess(db,
+	    port, proto, l->b.status)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Options, notes, the baseline, published ports, the arrays. */
+static int
+eval_setup(struct eval *e)
+{
+	const struct pdx_audit_opts *o = e->o;
+
+	e->protos = o->protos != 0 ? o->protos : PDX_TCP | PDX_UDP |
+	    PDX_SCTP;
+	e->a.procdir = o->procdir != NULL ? o->procdir : "/proc";
+	if (o->ports != NULL && pdx_portset_parse(&e->ps, o->ports) != 0)
+		return -1;
+	if (e->a.state != NULL) {
+		if (pdx_notes_load(e->a.state) != 0)	/* once, not per listener */
+			return -1;
+		if (load_baseline(&e->a) != 0)
+			return -1;
 	}
 	/* ports published by DNAT/redirect rules: listeners of their own */
-	if (o->ruleset != NULL && pdx_firewall_published(o->ruleset, &pub,
-	    &npub) == 0 && npub > 0 &&
-	    (pubsock = calloc(npub, sizeof *pubsock)) == NULL)
+	if (o->ruleset != NULL && pdx_firewall_published(o->ruleset, &e->pub,
+	    &e->npub) == 0 && e->npub > 0 &&
+	    (e->pubsock = calloc(e->npub, sizeof *e->pubsock)) == NULL)
 		goto oom;
-	if (n + npub > 0 && (ls = calloc(n + npub, sizeof *ls)) == NULL)
+	if (e->n + e->npub > 0 &&
+	    (e->ls = calloc(e->n + e->npub, sizeof *e->ls)) == NULL)
 		goto oom;
-	for (pidcap = 64; pidcap < 2 * n; pidcap *= 2)
+	for (e->pidcap = 64; e->pidcap < 2 * e->n; e->pidcap *= 2)
 		;
-	pidix = calloc(pidcap, sizeof *pidix);	/* NULL: read each */
+	e->pidix = calloc(e->pidcap, sizeof *e->pidix);	/* NULL: read each */
+	return 0;
+oom:
+	pdx_set_error("out of memory");
+	return -1;
+}
 
-	/* Facts, one listener per socket (duplicates of a key+pid once). */
-	for (i = 0; i < n; i++) {
-		struct listener *l = &ls[nl];
-		const struct pdx_socket *s = &v[i];
+/* Facts, one listener per socket (duplicates of a key+pid once). */
+static int
+eval_sockets(struct eval *e)
+{
+	struct listener *ls = e->ls;
+	size_t i;
 
-		if (nl > 0 && ls[nl - 1].s->proto == s->proto &&
-		    ls[nl - 1].s->lport == s->lport &&
-		    strcmp(ls[nl - 1].s->local, s->local) == 0 &&
-		    ls[nl - 1].s->pid == s->pid)
+	for (i = 0; i < e->n; i++) {
+		struct listener *l = &ls[e->nl];
+		const struct pdx_socket *s = &e->v[i];
+
+		if (e->nl > 0 && ls[e->nl - 1].s->proto == s->proto &&
+		    ls[e->nl - 1].s->lport == s->lport &&
+		    strcmp(ls[e->nl - 1].s->local, s->local) == 0 &&
+		    ls[e->nl - 1].s->pid == s->pid)
 			continue;
 		l->s = s;
 		l->loopback = is_loopback(s->family, s->laddr);
 		l->wildcard = is_wildcard(s->family, s->laddr);
-		if (db != NULL && pdx_brief(db, s->lport, s->proto, &l->b)
-		    == 0) {
-			l->has_brief = 1;
-			if (l->b.name == NULL)
-				l->b.name = "";
-			if (l->b.risk != PDX_LEVEL_NONE &&
-			    (l->assess = pdx_risk_assess(db, s->lport,
-			    s->proto, l->b.status)) == NULL)
-				goto fail;
-		}
+		if (eval_brief(e, l, s->lport, s->proto) != 0)
+			return -1;
 		if (s->pid > 0) {
 			l->tool = tool_match(s->comm, 0);
-			r = read_exe_once(&a, ls, l, pidix, pidcap);
-			if (r < 0)
-				exe_refused++;
+			if (read_exe_once(&e->a, ls, l, e->pidix,
+			    e->pidcap) < 0)
+				e->exe_refused++;
 			if (l->tool == NULL && l->exe_known)
 				l->tool = tool_match(base_name(l->exe), 1);
 		} else
-			no_pid++;
-		if (state != NULL)
-			l->noted = pdx_note_text(state, s->lport, s->proto)
-			    != NULL;
-		if (a.have_baseline) {
+			e->no_pid++;
+		if (e->a.state != NULL)
+			l->noted = pdx_note_text(e->a.state, s->lport,
+			    s->proto) != NULL;
+		if (e->a.have_baseline) {
 			char key[128];
 
 			listener_key(s->proto, s->local, s->lport, key,
 			    sizeof key);
-			l->in_baseline = json_object_get(a.baseline, key) !=
-			    NULL;
+			l->in_baseline = json_object_get(e->a.baseline, key)
+			    != NULL;
 		}
-		if (o->ruleset != NULL && !l->loopback) {
-			if ((l->v = malloc(2 * sizeof *l->v)) == NULL)
-				goto oom;
-			pdx_firewall_judge(o->ruleset, s->family, s->proto,
+		if (e->o->ruleset != NULL && !l->loopback) {
+			if ((l->v = malloc(2 * sizeof *l->v)) == NULL) {
+				pdx_set_error("out of memory");
+				return -1;
+			}
+			pdx_firewall_judge(e->o->ruleset, s->family, s->proto,
 			    s->laddr, s->lport, s->v6only, &l->v[0],
 			    &l->v[1]);
 			l->judged = 1;
 		}
-		nl++;
+		e->nl++;
 	}
-	for (i = 0; i < npub; i++) {
-		struct listener *l = &ls[nl + np];
-		struct pdx_socket *s = &pubsock[np];
-		unsigned to = pub[i].to_port != 0 ? pub[i].to_port :
-		    pub[i].port_lo;
+	return 0;
+}
 
-		if (pub[i].port_lo != pub[i].port_hi || pub[i].proto == 0 ||
-		    (pub[i].proto & protos) == 0 || (o->ports != NULL &&
-		    !pdx_portset_has(&ps, pub[i].port_lo)))
+/* A listener of its own for each published port in scope. */
+static int
+eval_published(struct eval *e)
+{
+	const struct pdx_audit_opts *o = e->o;
+	size_t i;
+
+	for (i = 0; i < e->npub; i++) {
+		const struct pdx_published *p = &e->pub[i];
+		struct listener *l = &e->ls[e->nl + e->np];
+		struct pdx_socket *s = &e->pubsock[e->np];
+		unsigned to = p->to_port != 0 ? p->to_port : p->port_lo;
+
+		if (p->port_lo != p->port_hi || p->proto == 0 ||
+		    (p->proto & e->protos) == 0 || (o->ports != NULL &&
+		    !pdx_portset_has(&e->ps, p->port_lo)))
 			continue;
-		s->proto = pub[i].proto;
-		s->family = pub[i].family == AF_INET6 ? AF_INET6 : AF_INET;
-		s->lport = pub[i].port_lo;
+		s->proto = p->proto;
+		s->family = p->family == AF_INET6 ? AF_INET6 : AF_INET;
+		s->lport = p->port_lo;
 		s->uid = -1;
 		s->v6only = -1;
 		snprintf(s->local, sizeof s->local, "%s",
 		    s->family == AF_INET6 ? "::" : "0.0.0.0");
 		l->s = s;
-		l->pub = &pub[i];
+		l->pub = p;
 		l->wildcard = 1;
-		if ((l->v = calloc(2, sizeof *l->v)) == NULL)
-			goto oom;
-		l->v[0] = pub[i].reach;
+		if ((l->v = calloc(2, sizeof *l->v)) == NULL) {
+			pdx_set_error("out of memory");
+			return -1;
+		}
+		l->v[0] = p->reach;
 		l->judged = 1;
 		/* the risk is the service's that answers: the destination */
-		if (db != NULL && pdx_brief(db, to, s->proto, &l->b) == 0) {
-			l->has_brief = 1;
-			if (l->b.name == NULL)
-				l->b.name = "";
-			if (l->b.risk != PDX_LEVEL_NONE &&
-			    (l->assess = pdx_risk_assess(db, to, s->proto,
-			    l->b.status)) == NULL)
-				goto fail;
-		}
-		np++;
+		if (eval_brief(e, l, to, s->proto) != 0)
+			return -1;
+		e->np++;
 	}
+	return 0;
+}
 
-	/* Every rule over every listener (and published port). */
-	for (i = 0; i < nl + np; i++) {
-		struct listener *l = &ls[i];
-		int have = (db != NULL && l->has_brief ? NEED_DB : 0) |
+/* Every rule over every listener (and published port), then sorted. */
+static int
+eval_rules(struct eval *e)
+{
+	char buf[512];
+	size_t i, k;
+
+	for (i = 0; i < e->nl + e->np; i++) {
+		struct listener *l = &e->ls[i];
+		int have = (e->a.db != NULL && l->has_brief ? NEED_DB : 0) |
 		    (l->s->pid > 0 ? NEED_PID : 0) |
 		    (l->exe_known ? NEED_EXE : 0) |
-		    (state != NULL ? NEED_STATE : 0) |
-		    (a.have_baseline ? NEED_BASELINE : 0);
+		    (e->a.state != NULL ? NEED_STATE : 0) |
+		    (e->a.have_baseline ? NEED_BASELINE : 0);
 
 		for (k = 0; k < NRULES; k++) {
 			const struct audit_rule *ru = &audit_rules[k];
-			struct check_arg c = { &a, l, buf, sizeof buf, 0 };
+			struct check_arg c = { &e->a, l, buf, sizeof buf, 0 };
 			struct finding *f;
 
 			if ((ru->needs & have) != ru->needs)
@@ -1517,51 +1564,58 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 			buf[0] = '\0';
 			if (!ru->check(&c))
 				continue;
-			if (nf == capf) {
-				size_t nc = capf == 0 ? 16 : capf * 2;
-				struct finding *nv = realloc(fs,
+			if (e->nf == e->capf) {
+				size_t nc = e->capf == 0 ? 16 : e->capf * 2;
+				struct finding *nv = realloc(e->fs,
 				    nc * sizeof *nv);
 
 				if (nv == NULL)
 					goto oom;
-				fs = nv;
-				capf = nc;
+				e->fs = nv;
+				e->capf = nc;
 			}
-			f = &fs[nf++];
+			f = &e->fs[e->nf++];
 			f->rule = ru;
 			f->level = c.level != 0 ? c.level : ru->level;
 			f->l = l;
-			f->acc = accepted(o->accepts, ru->id, l->s->lport,
+			f->acc = accepted(e->o->accepts, ru->id, l->s->lport,
 			    l->s->proto);
 			if ((f->obj = finding_json(f, buf)) == NULL) {
-				nf--;
+				e->nf--;
 				goto oom;
 			}
 		}
 	}
-	if (nf > 1)
-		qsort(fs, nf, sizeof *fs, finding_cmp);
+	if (e->nf > 1)
+		qsort(e->fs, e->nf, sizeof *e->fs, finding_cmp);
+	return 0;
+oom:
+	pdx_set_error("out of memory");
+	return -1;
+}
 
-	/* What could not be seen, said plainly. */
-	if ((incomplete = json_array()) == NULL ||
-	    (notes_out = json_array()) == NULL)
-		goto oom_inc;
-	if (db == NULL)
+/* What could not be seen, said plainly: into incomplete and notes. */
+static void
+eval_completeness(const struct eval *e, json_t *incomplete, json_t *notes)
+{
+	const struct pdx_attr_stats *st = e->st;
+
+	if (e->a.db == NULL)
 		add_reason(incomplete, "no registry database: the rules about "
 		    "ports (malware, dead or obsolete assignments, exposed "
 		    "services, unauthorized use) were not evaluated (run "
 		    "'portdex update')");
-	if (state == NULL)
+	if (e->a.state == NULL)
 		add_reason(incomplete, "no state database: notes and the "
 		    "baseline were not consulted");
-	if (st == NULL && no_pid > 0)
+	if (st == NULL && e->no_pid > 0)
 		add_reason(incomplete, "processes were not looked up: the "
 		    "process and executable rules were not evaluated");
 	if (st != NULL && st->permission > 0)
 		add_reason(incomplete, "%zu of %zu listeners not attributed "
 		    "to a process: permission denied reading %zu processes' "
 		    "/proc/PID/fd (%s); their process and executable rules "
-		    "were not evaluated", st->permission, nl,
+		    "were not evaluated", st->permission, e->nl,
 		    st->denied_procs, geteuid() == 0 ? "refused even to "
 		    "root: ptrace or LSM restrictions" : "run as root to see "
 		    "them");
@@ -1572,113 +1626,154 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 			    "permitted): their process rules were not "
 			    "evaluated", st->no_process);
 		else
-			add_reason(notes_out, "%zu listeners are held by no "
+			add_reason(notes, "%zu listeners are held by no "
 			    "process (the kernel's own, e.g. nfsd, or another "
 			    "PID namespace)", st->no_process);
 	}
-	if (exe_refused > 0)
+	if (e->exe_refused > 0)
 		add_reason(incomplete, "the executables of %zu listening "
 		    "processes could not be read (/proc/PID/exe: permission "
 		    "denied): the executable rules were not evaluated for "
-		    "them", exe_refused);
-	if (requested == PDX_BACKEND_AUTO && backend == PDX_BACKEND_PROC)
+		    "them", e->exe_refused);
+	if (e->requested == PDX_BACKEND_AUTO &&
+	    e->backend == PDX_BACKEND_PROC)
 		add_reason(incomplete, "the kernel refused netlink sock_diag "
 		    "(or lacks it for a protocol), so sockets were read from "
 		    "/proc/net, which does not list every protocol");
-	if (state != NULL && !a.have_baseline)
-		add_reason(notes_out, "no baseline saved: new listeners are "
+	if (e->a.state != NULL && !e->a.have_baseline)
+		add_reason(notes, "no baseline saved: new listeners are "
 		    "not reported (portdex audit --save-baseline)");
-	add_reason(notes_out, "listeners inside other network namespaces "
+	add_reason(notes, "listeners inside other network namespaces "
 	    "(containers) are not audited");
+}
 
-	if ((jl = json_array()) == NULL)
-		goto oom_inc2;
-	for (i = 0; i < nl; i++)
-		json_array_append_new(jl, listener_json(&ls[i]));
-	if ((jf = json_array()) == NULL) {
+/* The audit document; NULL with the error set. */
+static json_t *
+eval_document(const struct eval *e)
+{
+	size_t counts[PDX_LEVEL_HIGH + 1], nacc = 0, i;
+	json_t *doc, *incomplete, *notes, *jl, *jf;
+	char protobuf[32], host[256];
+	int worst = PDX_LEVEL_NONE;
+
+	memset(counts, 0, sizeof counts);
+	incomplete = json_array();
+	notes = json_array();
+	jl = json_array();
+	jf = json_array();
+	if (incomplete == NULL || notes == NULL || jl == NULL || jf == NULL) {
+		json_decref(incomplete);
+		json_decref(notes);
 		json_decref(jl);
-		goto oom_inc2;
+		json_decref(jf);
+		pdx_set_error("out of memory");
+		return NULL;
 	}
-	for (i = 0; i < nf; i++) {
-		if (fs[i].acc != NULL)
+	eval_completeness(e, incomplete, notes);
+	for (i = 0; i < e->nl; i++)
+		json_array_append_new(jl, listener_json(&e->ls[i]));
+	for (i = 0; i < e->nf; i++) {
+		if (e->fs[i].acc != NULL)
 			nacc++;
 		else {
-			counts[fs[i].level]++;
-			if (fs[i].level > worst)
-				worst = fs[i].level;
+			counts[e->fs[i].level]++;
+			if (e->fs[i].level > worst)
+				worst = e->fs[i].level;
 		}
-		json_array_append(jf, fs[i].obj);
+		json_array_append(jf, e->fs[i].obj);
 	}
 	if (gethostname(host, sizeof host) != 0)
 		host[0] = '\0';
 	host[sizeof host - 1] = '\0';
-	protos_text(protos, protobuf, sizeof protobuf);
+	protos_text(e->protos, protobuf, sizeof protobuf);
 	doc = json_pack("{s:i, s:o, s:o, s:{s:s, s:s}, s:s, s:b, s:o, s:o,"
 	    " s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:o,"
 	    " s:o}",
 	    "schema", PDX_AUDIT_SCHEMA,
 	    "time", json_time(time(NULL)),
 	    "host", clean_str(host),
-	    "scope", "ports", o->ports != NULL ? o->ports : "all",
+	    "scope", "ports", e->o->ports != NULL ? e->o->ports : "all",
 	    "transports", protobuf,
-	    "backend", pdx_backend_name(backend),
+	    "backend", pdx_backend_name(e->backend),
 	    "complete", json_array_size(incomplete) == 0,
 	    "incomplete", incomplete,
-	    "notes", notes_out,
-	    "baseline", a.have_baseline ? json_pack("{s:o}", "saved",
-	    json_time(a.baseline_saved)) : json_null(),
+	    "notes", notes,
+	    "baseline", e->a.have_baseline ? json_pack("{s:o}", "saved",
+	    json_time(e->a.baseline_saved)) : json_null(),
 	    "summary",
-	    "listeners", (json_int_t)nl,
-	    "findings", (json_int_t)(nf - nacc),
+	    "listeners", (json_int_t)e->nl,
+	    "findings", (json_int_t)(e->nf - nacc),
 	    "accepted", (json_int_t)nacc,
 	    "high", (json_int_t)counts[PDX_LEVEL_HIGH],
 	    "medium", (json_int_t)counts[PDX_LEVEL_MEDIUM],
 	    "low", (json_int_t)counts[PDX_LEVEL_LOW],
 	    "info", (json_int_t)counts[PDX_LEVEL_INFO],
-	    "unattributed", (json_int_t)no_pid,
+	    "unattributed", (json_int_t)e->no_pid,
 	    "worst", pdx_level_name(worst),
 	    "findings", jf,
 	    "listeners", jl);
-	if (doc == NULL)
-		goto oom;
-	if (st != NULL)
+	if (doc == NULL) {
+		pdx_set_error("out of memory");
+		return NULL;
+	}
+	if (e->st != NULL)
 		json_object_set_new(doc, "attribution", json_pack(
 		    "{s:I, s:I, s:I, s:I, s:I, s:I}",
-		    "sockets", (json_int_t)n,
-		    "attributed", (json_int_t)st->attributed,
-		    "permission_denied", (json_int_t)st->permission,
-		    "no_process", (json_int_t)st->no_process,
-		    "no_inode", (json_int_t)st->no_inode,
-		    "unreadable_processes", (json_int_t)st->denied_procs));
-	goto out;
-oom_inc2:
-	json_decref(notes_out);
-oom_inc:
-	json_decref(incomplete);
-oom:
-	pdx_set_error("out of memory");
-fail:
-	json_decref(doc);
-	doc = NULL;
-out:
-	for (i = 0; i < nf; i++)
-		json_decref(fs[i].obj);
-	free(fs);
-	for (i = 0; ls != NULL && i < n + npub; i++) {
-		json_decref(ls[i].assess);
-		free(ls[i].exe);
-		free(ls[i].exe_dir);
-		free(ls[i].v);
+		    "sockets", (json_int_t)e->n,
+		    "attributed", (json_int_t)e->st->attributed,
+		    "permission_denied", (json_int_t)e->st->permission,
+		    "no_process", (json_int_t)e->st->no_process,
+		    "no_inode", (json_int_t)e->st->no_inode,
+		    "unreadable_processes", (json_int_t)e->st->denied_procs));
+	return doc;
+}
+
+static void
+eval_free(struct eval *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nf; i++)
+		json_decref(e->fs[i].obj);
+	free(e->fs);
+	for (i = 0; e->ls != NULL && i < e->n + e->npub; i++) {
+		json_decref(e->ls[i].assess);
+		free(e->ls[i].exe);
+		free(e->ls[i].exe_dir);
+		free(e->ls[i].v);
 	}
-	free(ls);
-	free(pidix);
-	free(pub);
-	free(pubsock);
-	json_decref(a.notes);
-	json_decref(a.baseline);
-	for (i = 0; i < a.nmal; i++)
-		free(a.mal[i].name);
-	free(a.mal);
+	free(e->ls);
+	free(e->pidix);
+	free(e->pub);
+	free(e->pubsock);
+	json_decref(e->a.notes);
+	json_decref(e->a.baseline);
+	for (i = 0; i < e->a.nmal; i++)
+		free(e->a.mal[i].name);
+	free(e->a.mal);
+}
+
+json_t *
+pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
+    const struct pdx_audit_opts *o, const struct pdx_socket *v, size_t n,
+    const struct pdx_attr_stats *st, int requested, int backend)
+{
+	struct eval e;
+	json_t *doc = NULL;
+
+	memset(&e, 0, sizeof e);
+	e.a.db = db;
+	e.a.state = state;
+	e.o = o;
+	e.v = v;
+	e.n = n;
+	e.st = st;
+	e.requested = requested;
+	e.backend = backend;
+	if (eval_setup(&e) == 0 && eval_sockets(&e) == 0 &&
+	    eval_published(&e) == 0 && eval_rules(&e) == 0)
+		doc = eval_document(&e);
+	eval_free(&e);
 	return doc;
 }
 

@@ -27,6 +27,8 @@ printf '#!/bin/sh\nexit 2\n' > "$fakes/two"
 chmod +x "$fakes"/*
 
 status=0
+runs=0
+killed=0
 for t in "${tests[@]}"; do
 	case $t in */*) ;; *) t=$here/tests/cli/$t ;; esac
 	name=$(basename "$t" .sh)
@@ -37,13 +39,16 @@ for t in "${tests[@]}"; do
 		    timeout -k 5 180 bash "$t" >"$fakes/out" 2>&1 </dev/null
 		rc=$?
 		secs=$(( $(date +%s) - start ))
+		runs=$((runs + 1))
 		if [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ]; then
 			echo "NOT KILLED: $name against $fake (exit $rc, ${secs}s):"
 			tail -n 5 "$fakes/out" | sed 's/^/    /'
 			status=1
 		else
 			echo "killed: $name against $fake (exit $rc, ${secs}s)"
+			killed=$((killed + 1))
 		fi
 	done
 done
+echo "mutation run: $killed of $runs runs failed as they must, $((runs - killed)) did not"
 exit $status

@@ -46,5 +46,11 @@ for variant in normal asan; do
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir "$dir" --output-on-failure -j1 || status=1
+	if [ "$variant" = normal ]; then
+		# Every CLI test must fail against portdex binaries that do
+		# nothing (exit 0 silent, "{}", exit 2): scripts/mutation.sh.
+		echo "== mutation run"
+		scripts/mutation.sh "$dir" || status=1
+	fi
 done
 exit $status

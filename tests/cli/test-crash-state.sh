@@ -20,6 +20,8 @@ STATE=$PORTDEX_STATE
 # The state database exists before the writers start, as it would.
 run_rc "$PORTDEX" note 1/tcp "first note"
 expect_eq "first note" 0 "$RC"
+run_rc "$PORTDEX" note --list --json
+expect_eq "first note listed" "first note" "$(json 'j[0]["text"]' 2>/dev/null)"
 
 # writer W: adds NOTES notes, logging each one whose command exited 0
 # (the log line is written after the exit, so a logged note is committed

@@ -105,6 +105,9 @@ for _ in $(seq 100); do	# 10 s
 		    "https://$(host_ip "$i"):6450/" && up=$((up + 1))
 	done
 	[ "$up" = "$N" ] && break
+	alive=0		# every server gone: nothing more will come up
+	for i in $(seq "$N"); do kill -0 "${SPID[$i]}" 2>/dev/null && alive=$((alive + 1)); done
+	[ "$alive" = 0 ] && break
 	sleep 0.1
 done
 expect_eq "every host serves over HTTPS with basic auth" "$N" "$up"
