@@ -1,0 +1,129 @@
+/*
+ * audit-int.h - what the audit's files share: what a rule needs, the facts
+ * about one listener, the rule table's shape, a finding, and the helpers
+ * more than one of them calls.  audit.c evaluates (gathering facts with
+ * audit-facts.c, the rules of audit-rules.c, accepted findings of
+ * audit-accept.c); audit-store.c keeps baselines and history.
+ */
+#ifndef PDX_AUDIT_INT_H
+#define PDX_AUDIT_INT_H
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "portdex.h"
+#include "portdex/audit.h"
+#include "portdex/firewall.h"
+
+/* ---- what a rule needs to be evaluated ------------------------------ */
+
+#define NEED_DB		0x1	/* the registry */
+#define NEED_PID	0x2	/* the socket's process */
+#define NEED_EXE	0x4	/* the process's executable */
+#define NEED_STATE	0x8	/* the state database */
+#define NEED_BASELINE	0x10	/* a saved baseline */
+
+/* Programs that are not services when they hold a listening socket. */
+enum tool_kind { TOOL_NONE, TOOL_RELAY, TOOL_SHELL, TOOL_INTERP };
+
+struct tool {
+	const char	*name;
+	int		 kind;
+	int		 versioned;	/* "python" also matches "python3.11" */
+	int		 by_exe;	/* also match the executable's name */
+};
+
+/* ---- facts about one listener --------------------------------------- */
+
+struct listener {
+	const struct pdx_socket	*s;
+	struct pdx_brief	 b;
+	int			 has_brief;
+	json_t			*assess;	/* risk.c's {level, reasons} */
+	/* on the heap (two PATH_MAX arrays were 8 kB a listener) */
+	char			*exe;		/* NULL unless exe_known */
+	int			 exe_known;
+	int			 exe_refused;	/* reading it was refused */
+	int			 exe_deleted;
+	const char		*exe_dir_why;	/* NULL: not writable */
+	char			*exe_dir;	/* NULL unless writable_why */
+	const struct tool	*tool;
+	int			 noted;
+	int			 in_baseline;
+	int			 loopback, wildcard;
+	/*
+	 * The firewall's verdict (and IPv4's for a dual "::"), if read:
+	 * v[0] and v[1] on the heap, only for listeners judged.
+	 */
+	struct pdx_verdict	*v;
+	int			 judged;
+	const struct pdx_published *pub;	/* a published port */
+};
+
+struct audit {
+	struct pdx_db		*db;
+	struct pdx_state	*state;
+	const char		*procdir;
+	int			 have_baseline;
+	time_t			 baseline_saved;
+	json_t			*notes;		/* array, or NULL */
+	json_t			*baseline;	/* key -> saved time */
+	/* the registry's malware rows, read once per run (malware_names) */
+	struct mal_row {
+		unsigned	 lo, hi;
+		int		 mask;
+		char		*name;
+	}			*mal;
+	size_t			 nmal;
+	int			 mal_read;
+};
+
+struct check_arg {
+	struct audit		*a;
+	const struct listener	*l;
+	char			*buf;	/* the rule's clause of "why" */
+	size_t			 size;
+	int			 level;	/* set: the finding's level instead */
+};
+
+struct audit_rule {
+	const char	*id;
+	int		 level;
+	int		 needs;
+	const char	*text;	/* what the rule looks for */
+	const char	*next;	/* what to check next; {port} {proto} {pid} */
+	int		(*check)(struct check_arg *);
+};
+
+extern const struct audit_rule audit_rules[];
+extern const size_t audit_nrules;
+#define NRULES audit_nrules
+
+struct finding {
+	const struct audit_rule		*rule;
+	int				 level;	/* the rule's, or info */
+	const struct listener		*l;
+	const struct pdx_audit_accept	*acc;
+	json_t				*obj;
+};
+
+/* Shared by the audit files (defined where their section is). */
+json_t	*audit_opt_str(const char *s);
+void	audit_listener_key(int proto, const char *address,
+	    unsigned port, char *buf, size_t size);
+const char	*audit_base_name(const char *path);
+void	audit_endpoint(const struct pdx_socket *s, char *buf, size_t size);
+int	audit_is_loopback(int family, const uint8_t *a);
+int	audit_is_wildcard(int family, const uint8_t *a);
+json_t	*audit_json_time(time_t t);
+const struct tool	*audit_tool_match(const char *name, int exe);
+int	audit_check_admin_published(struct check_arg *c);
+const struct pdx_audit_accept *audit_accepted(
+	    const struct pdx_audit_accepts *as, const char *rule,
+	    unsigned port, int proto);
+int	audit_load_baseline(struct audit *a);
+int	audit_read_exe_once(struct audit *a, struct listener *ls,
+	    struct listener *l, size_t *pidix, size_t pidcap);
+int	audit_state_error(sqlite3 *db);
+
+#endif

@@ -1,0 +1,459 @@
+/*
+ * audit-store.c - what the audit keeps in the state database: the
+ * baseline, the bounded history of runs, the diff between a run and the
+ * baseline.
+ */
+#define _GNU_SOURCE	/* strndup */
+#include <sys/stat.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "portdex.h"
+#include "db-int.h"
+#include "sockets-int.h"
+#include "portdex/firewall.h"
+#include "portdex/audit.h"
+#include "registry-int.h"
+#include "audit-int.h"
+
+/* ---- baseline, history, diff --------------------------------------------- */
+
+/* The scope of doc: its port set and transports. */
+static int
+doc_scope(json_t *doc, struct pdx_portset *ps, int *protos)
+{
+	json_t *sc = json_object_get(doc, "scope");
+	const char *p = json_string_value(json_object_get(sc, "ports"));
+	const char *t = json_string_value(json_object_get(sc, "transports"));
+	char buf[64], *w, *save = NULL;
+
+	if (p == NULL || t == NULL || strlen(t) >= sizeof buf) {
+		pdx_set_error("audit document without a scope");
+		return -1;
+	}
+	if (strcmp(p, "all") == 0) {
+		pdx_portset_clear(ps);
+		pdx_portset_add(ps, 0, 65535);
+	} else if (pdx_portset_parse(ps, p) != 0)
+		return -1;
+	*protos = 0;
+	strcpy(buf, t);
+	for (w = strtok_r(buf, ",", &save); w != NULL;
+	    w = strtok_r(NULL, ",", &save))
+		*protos |= pdx_proto_parse(w);
+	return 0;
+}
+
+/* The fields of a listener of doc; 0, or -1 when malformed. */
+static int
+doc_listener(json_t *l, int *proto, const char **addr, unsigned *port,
+    const char **process, const char **user)
+{
+	json_int_t p = json_integer_value(json_object_get(l, "port"));
+
+	*proto = pdx_proto_parse(json_string_value(json_object_get(l,
+	    "proto")) != NULL ? json_string_value(json_object_get(l,
+	    "proto")) : "");
+	*addr = json_string_value(json_object_get(l, "address"));
+	*process = json_string_value(json_object_get(l, "process"));
+	*user = json_string_value(json_object_get(l, "user"));
+	if (*process == NULL)
+		*process = "";
+	if (*user == NULL)
+		*user = "";
+	if (*proto == 0 || *addr == NULL || p < 0 || p > 65535) {
+		pdx_set_error("audit document: malformed listener");
+		return -1;
+	}
+	*port = (unsigned)p;
+	return 0;
+}
+
+static int
+exec_sql(sqlite3 *db, const char *sql)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return audit_state_error(db);
+	return 0;
+}
+
+int
+pdx_audit_save_baseline(struct pdx_state *state, json_t *doc)
+{
+	sqlite3 *db = pdx_state_handle(state);
+	sqlite3_stmt *sel = NULL, *del = NULL, *ins = NULL, *kv = NULL;
+	struct pdx_portset ps;
+	int protos, saved = 0;
+	time_t now = time(NULL);
+	json_t *l;
+	size_t i;
+
+	if (doc_scope(doc, &ps, &protos) != 0)
+		return -1;
+	if (exec_sql(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	/* Replace what lies in the scope; keep the rest. */
+	if (sqlite3_prepare_v2(db, "SELECT proto, port, address FROM"
+	    " audit_baseline", -1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "DELETE FROM audit_baseline WHERE proto ="
+	    " ?1 AND port = ?2 AND address = ?3", -1, &del, NULL) !=
+	    SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO audit_baseline"
+	    "(proto, address, port, process, user, saved) VALUES"
+	    " (?,?,?,?,?,?)", -1, &ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO audit_kv(key,"
+	    " value) VALUES ('baseline_saved', ?)", -1, &kv, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	while (sqlite3_step(sel) == SQLITE_ROW) {
+		int p = sqlite3_column_int(sel, 0);
+		int port = sqlite3_column_int(sel, 1);
+
+		if ((p & protos) == 0 || port < 0 || port > 65535 ||
+		    !pdx_portset_has(&ps, (unsigned)port))
+			continue;
+		sqlite3_reset(del);
+		sqlite3_bind_int(del, 1, p);
+		sqlite3_bind_int(del, 2, port);
+		sqlite3_bind_text(del, 3, (const char *)sqlite3_column_text(
+		    sel, 2), -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(del) != SQLITE_DONE)
+			goto fail;
+	}
+	json_array_foreach(json_object_get(doc, "listeners"), i, l) {
+		const char *addr, *proc, *user;
+		unsigned port;
+		int proto;
+
+		if (doc_listener(l, &proto, &addr, &port, &proc, &user) != 0)
+			goto fail_set;
+		sqlite3_reset(ins);
+		sqlite3_bind_int(ins, 1, proto);
+		sqlite3_bind_text(ins, 2, addr, -1, SQLITE_STATIC);
+		sqlite3_bind_int(ins, 3, (int)port);
+		sqlite3_bind_text(ins, 4, proc, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 5, user, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 6, (sqlite3_int64)now);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			goto fail;
+		saved++;
+	}
+	sqlite3_bind_int64(kv, 1, (sqlite3_int64)now);
+	if (sqlite3_step(kv) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(sel);
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(kv);
+	if (exec_sql(db, "COMMIT") != 0) {
+		exec_sql(db, "ROLLBACK");
+		return -1;
+	}
+	return saved;
+fail:
+	audit_state_error(db);
+fail_set:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(kv);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+int
+pdx_audit_record(struct pdx_state *state, json_t *doc, unsigned max)
+{
+	sqlite3 *db = pdx_state_handle(state);
+	sqlite3_stmt *run = NULL, *ins = NULL, *prune = NULL;
+	json_t *sc = json_object_get(doc, "scope"), *sum, *l;
+	sqlite3_int64 id;
+	char scope[128];
+	size_t i;
+
+	if (max == 0)
+		max = PDX_AUDIT_HISTORY_MAX;
+	sum = json_object_get(doc, "summary");
+	snprintf(scope, sizeof scope, "%s %s",
+	    json_string_value(json_object_get(sc, "ports")) != NULL ?
+	    json_string_value(json_object_get(sc, "ports")) : "?",
+	    json_string_value(json_object_get(sc, "transports")) != NULL ?
+	    json_string_value(json_object_get(sc, "transports")) : "?");
+	if (exec_sql(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	if (sqlite3_prepare_v2(db, "INSERT INTO audit_runs(at, scope,"
+	    " listeners, findings, worst, complete) VALUES (?,?,?,?,?,?)", -1,
+	    &run, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO audit_run_listeners"
+	    "(run, proto, address, port, process, user) VALUES"
+	    " (?,?,?,?,?,?)", -1, &ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "DELETE FROM audit_runs WHERE id <="
+	    " (SELECT id FROM audit_runs ORDER BY id DESC LIMIT 1 OFFSET ?)",
+	    -1, &prune, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(run, 1, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(run, 2, scope, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(run, 3, json_integer_value(json_object_get(sum,
+	    "listeners")));
+	sqlite3_bind_int64(run, 4, json_integer_value(json_object_get(sum,
+	    "findings")));
+	sqlite3_bind_text(run, 5, json_string_value(json_object_get(sum,
+	    "worst")) != NULL ? json_string_value(json_object_get(sum,
+	    "worst")) : "none", -1, SQLITE_STATIC);
+	sqlite3_bind_int(run, 6, json_is_true(json_object_get(doc,
+	    "complete")));
+	if (sqlite3_step(run) != SQLITE_DONE)
+		goto fail;
+	id = sqlite3_last_insert_rowid(db);
+	json_array_foreach(json_object_get(doc, "listeners"), i, l) {
+		const char *addr, *proc, *user;
+		unsigned port;
+		int proto;
+
+		if (doc_listener(l, &proto, &addr, &port, &proc, &user) != 0)
+			goto fail_set;
+		sqlite3_reset(ins);
+		sqlite3_bind_int64(ins, 1, id);
+		sqlite3_bind_int(ins, 2, proto);
+		sqlite3_bind_text(ins, 3, addr, -1, SQLITE_STATIC);
+		sqlite3_bind_int(ins, 4, (int)port);
+		sqlite3_bind_text(ins, 5, proc, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 6, user, -1, SQLITE_STATIC);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			goto fail;
+	}
+	sqlite3_bind_int64(prune, 1, (sqlite3_int64)max);
+	if (sqlite3_step(prune) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(run);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(prune);
+	if (exec_sql(db, "COMMIT") != 0) {
+		exec_sql(db, "ROLLBACK");
+		return -1;
+	}
+	return 0;
+fail:
+	audit_state_error(db);
+fail_set:
+	sqlite3_finalize(run);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(prune);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* First and last time a listener was seen in the history (0: never). */
+static void
+seen_times(sqlite3_stmt *q, int proto, const char *addr, unsigned port,
+    time_t *first, time_t *last)
+{
+	*first = *last = 0;
+	sqlite3_reset(q);
+	sqlite3_bind_int(q, 1, proto);
+	sqlite3_bind_text(q, 2, addr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, 3, (int)port);
+	if (sqlite3_step(q) == SQLITE_ROW &&
+	    sqlite3_column_type(q, 0) != SQLITE_NULL) {
+		*first = (time_t)sqlite3_column_int64(q, 0);
+		*last = (time_t)sqlite3_column_int64(q, 1);
+	}
+}
+
+static const char seen_sql[] =
+	"SELECT MIN(r.at), MAX(r.at) FROM audit_run_listeners l"
+	" JOIN audit_runs r ON r.id = l.run WHERE l.proto = ?1"
+	" AND l.address = ?2 AND l.port = ?3";
+
+static json_t *
+time_or_null(time_t t)
+{
+	return t > 0 ? audit_json_time(t) : json_null();
+}
+
+json_t *
+pdx_audit_diff(struct pdx_state *state, json_t *doc)
+{
+	sqlite3 *db = pdx_state_handle(state);
+	sqlite3_stmt *bl = NULL, *seen = NULL, *kv = NULL;
+	struct pdx_portset ps;
+	json_t *cur, *added, *gone, *res = NULL, *l;
+	int protos, have = 0;
+	time_t saved = 0, first, last;
+	char key[128];
+	size_t i;
+
+	if (doc_scope(doc, &ps, &protos) != 0)
+		return NULL;
+	cur = json_object();
+	added = json_array();
+	gone = json_array();
+	if (cur == NULL || added == NULL || gone == NULL) {
+		pdx_set_error("out of memory");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT value FROM audit_kv WHERE key ="
+	    " 'baseline_saved'", -1, &kv, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT proto, address, port, process,"
+	    " user, saved FROM audit_baseline ORDER BY port, proto, address",
+	    -1, &bl, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, seen_sql, -1, &seen, NULL) != SQLITE_OK) {
+		audit_state_error(db);
+		goto out;
+	}
+	if (sqlite3_step(kv) == SQLITE_ROW) {
+		have = 1;
+		saved = (time_t)sqlite3_column_int64(kv, 0);
+	}
+	json_array_foreach(json_object_get(doc, "listeners"), i, l) {
+		const char *addr, *proc, *user;
+		unsigned port;
+		int proto;
+
+		if (doc_listener(l, &proto, &addr, &port, &proc, &user) != 0)
+			goto out;
+		audit_listener_key(proto, addr, port, key, sizeof key);
+		json_object_set(cur, key, l);
+	}
+	while (have && sqlite3_step(bl) == SQLITE_ROW) {
+		int proto = sqlite3_column_int(bl, 0), port;
+		const char *addr = (const char *)sqlite3_column_text(bl, 1);
+
+		port = sqlite3_column_int(bl, 2);
+		if (addr == NULL || (proto & protos) == 0 || port < 0 ||
+		    port > 65535 || !pdx_portset_has(&ps, (unsigned)port))
+			continue;
+		audit_listener_key(proto, addr, (unsigned)port, key, sizeof key);
+		if (json_object_get(cur, key) != NULL) {
+			json_object_del(cur, key);	/* still there */
+			continue;
+		}
+		seen_times(seen, proto, addr, (unsigned)port, &first, &last);
+		json_array_append_new(gone, json_pack("{s:s, s:s, s:i, s:s,"
+		    " s:s, s:o, s:o}",
+		    "proto", pdx_proto_name(proto), "address", addr,
+		    "port", port,
+		    "process", (const char *)sqlite3_column_text(bl, 3),
+		    "user", (const char *)sqlite3_column_text(bl, 4),
+		    "in_baseline_since", audit_json_time((time_t)
+		    sqlite3_column_int64(bl, 5)),
+		    "last_seen", time_or_null(last)));
+	}
+	/* What is left of the current listeners is new. */
+	if (have)
+		json_array_foreach(json_object_get(doc, "listeners"), i, l) {
+			const char *addr, *proc, *user;
+			unsigned port;
+			int proto;
+
+			if (doc_listener(l, &proto, &addr, &port, &proc,
+			    &user) != 0)
+				goto out;
+			audit_listener_key(proto, addr, port, key, sizeof key);
+			if (json_object_get(cur, key) == NULL)
+				continue;
+			json_object_del(cur, key);	/* once per key */
+			seen_times(seen, proto, addr, port, &first, &last);
+			json_array_append_new(added, json_pack("{s:s, s:s, s:i,"
+			    " s:s, s:s, s:O, s:o}",
+			    "proto", pdx_proto_name(proto), "address", addr,
+			    "port", (int)port, "process", proc, "user", user,
+			    "pid", json_object_get(l, "pid") != NULL ?
+			    json_object_get(l, "pid") : json_null(),
+			    "first_seen", time_or_null(first)));
+		}
+	res = json_pack("{s:o, s:O, s:O, s:O}",
+	    "baseline", have ? json_pack("{s:o}", "saved", audit_json_time(saved)) :
+	    json_null(), "scope", json_object_get(doc, "scope"),
+	    "added", added, "gone", gone);
+	if (res == NULL)
+		pdx_set_error("out of memory");
+out:
+	sqlite3_finalize(kv);
+	sqlite3_finalize(bl);
+	sqlite3_finalize(seen);
+	json_decref(cur);
+	json_decref(added);
+	json_decref(gone);
+	return res;
+}
+
+json_t *
+pdx_audit_history(struct pdx_state *state, const struct pdx_portset *ps)
+{
+	sqlite3 *db = pdx_state_handle(state);
+	sqlite3_stmt *q = NULL, *r = NULL;
+	json_t *a, *res = NULL;
+	sqlite3_int64 last_run = 0, runs = 0, since = 0;
+
+	if ((a = json_array()) == NULL) {
+		pdx_set_error("out of memory");
+		return NULL;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT COUNT(*), MIN(at), MAX(id) FROM"
+	    " audit_runs", -1, &r, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT l.proto, l.address, l.port,"
+	    " MIN(r.at), MAX(r.at), COUNT(*), MAX(l.run),"
+	    " (SELECT l2.process FROM audit_run_listeners l2 WHERE"
+	    " l2.proto = l.proto AND l2.address = l.address AND"
+	    " l2.port = l.port ORDER BY l2.run DESC LIMIT 1),"
+	    " (SELECT l2.user FROM audit_run_listeners l2 WHERE"
+	    " l2.proto = l.proto AND l2.address = l.address AND"
+	    " l2.port = l.port ORDER BY l2.run DESC LIMIT 1)"
+	    " FROM audit_run_listeners l JOIN audit_runs r ON r.id = l.run"
+	    " GROUP BY l.proto, l.address, l.port"
+	    " ORDER BY MIN(r.at), l.port, l.proto, l.address", -1, &q, NULL)
+	    != SQLITE_OK) {
+		audit_state_error(db);
+		goto out;
+	}
+	if (sqlite3_step(r) == SQLITE_ROW) {
+		runs = sqlite3_column_int64(r, 0);
+		since = sqlite3_column_int64(r, 1);
+		last_run = sqlite3_column_int64(r, 2);
+	}
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		int port = sqlite3_column_int(q, 2);
+		const char *addr = (const char *)sqlite3_column_text(q, 1);
+		const char *proc = (const char *)sqlite3_column_text(q, 7);
+		const char *user = (const char *)sqlite3_column_text(q, 8);
+		time_t first = (time_t)sqlite3_column_int64(q, 3);
+
+		if (port < 0 || port > 65535 || addr == NULL ||
+		    (ps != NULL && !pdx_portset_has(ps, (unsigned)port)))
+			continue;
+		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:o, s:o,"
+		    " s:o, s:b, s:I, s:b}",
+		    "proto", pdx_proto_name(sqlite3_column_int(q, 0)),
+		    "address", addr, "port", port,
+		    "process", audit_opt_str(proc), "user", audit_opt_str(user),
+		    "first_seen", audit_json_time(first),
+		    "first_seen_is_history_start", (sqlite3_int64)first ==
+		    since,
+		    "runs", (json_int_t)sqlite3_column_int64(q, 5),
+		    "in_latest_run", sqlite3_column_int64(q, 6) == last_run));
+		json_object_set_new(json_array_get(a, json_array_size(a) - 1),
+		    "last_seen", audit_json_time((time_t)sqlite3_column_int64(q,
+		    4)));
+	}
+	res = json_pack("{s:I, s:o, s:i, s:O}", "runs", (json_int_t)runs,
+	    "since", runs > 0 ? audit_json_time((time_t)since) : json_null(),
+	    "max_runs", PDX_AUDIT_HISTORY_MAX, "listeners", a);
+	if (res == NULL)
+		pdx_set_error("out of memory");
+out:
+	sqlite3_finalize(r);
+	sqlite3_finalize(q);
+	json_decref(a);
+	return res;
+}
