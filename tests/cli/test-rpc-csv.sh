@@ -15,6 +15,8 @@ if [ -z "${PDX_RPC_CSV_INNER:-}" ]; then
 		command -v $t >/dev/null || { echo "SKIP: $t is not installed (util-linux, rpcbind, iproute2, python3)" >&2; exit 77; }
 	done
 	[ -x /usr/sbin/rpcbind ] || { echo "SKIP: /usr/sbin/rpcbind is not installed (rpcbind)" >&2; exit 77; }
+	unshare --net --mount --pid --fork --kill-child --mount-proc true 2>/dev/null ||
+	    { echo "SKIP: cannot make network, mount and pid namespaces here (unshare failed)" >&2; exit 77; }
 	PDX_RPC_CSV_INNER=1 exec timeout -k 5 60 unshare --net --mount \
 	    --pid --fork --kill-child --mount-proc bash "$0" "$@"
 fi
