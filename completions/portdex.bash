@@ -53,6 +53,9 @@ _portdex_parse_opts()
 {
 	local line w i n o
 	local -a t pend
+	# a placeholder (PORTS, NAME|UID, VERDICT[,...]) or a list of values;
+	# in a variable, as a "]" in a bracket expression must come first
+	local ph_re='^[A-Z][A-Z_]*([]|:[/.A-Z_,-]*)$|^[a-z0-9]+(\|[a-z0-9]+)+$'
 	while IFS= read -r line; do
 		[[ $line == "  -"* ]] || continue
 		read -r -a t <<<"$line"
@@ -67,7 +70,7 @@ _portdex_parse_opts()
 				for o in "${pend[@]}"; do printf '%s -\n' "$o"; done
 				pend=() ;;
 			*)
-				if ((${#pend[@]})) && [[ $w =~ ^[A-Z][A-Z_]*([|:[/.A-Z_,\]-]*)$|^[a-z0-9]+(\|[a-z0-9]+)+$ ]]; then
+				if ((${#pend[@]})) && [[ $w =~ $ph_re ]]; then
 					for o in "${pend[@]}"; do printf '%s %s\n' "$o" "$w"; done
 				else
 					for o in "${pend[@]}"; do printf '%s -\n' "$o"; done
@@ -80,7 +83,32 @@ _portdex_parse_opts()
 	done
 }
 
-# Fills _portdex_cmds and _portdex_spec_<cmd> from the binary's --help.
+# Prints, one a line, the --format values a command's help names: a list
+# after the option or its placeholder ("[--format csv|services|json]",
+# "--format FMT  text|json|csv ...") or one literal value ("--format
+# prometheus  ...").  The help is read from standard input.
+_portdex_parse_formats()
+{
+	awk '{
+		for (i = 1; i < NF; i++) {
+			if ($i != "--format" && $i != "[--format")
+				continue
+			w = $(i + 1)
+			sub(/\]$/, "", w)
+			# "FMT text|json|csv": the values follow the placeholder
+			if (w ~ /^[A-Z]+$/ && i + 2 <= NF)
+				w = $(i + 2)
+			if (w !~ /^[a-z0-9]+(\|[a-z0-9]+)*$/)
+				continue
+			n = split(w, v, "|")
+			for (k = 1; k <= n; k++)
+				print v[k]
+		}
+	}' | sort -u
+}
+
+# Fills _portdex_cmds, _portdex_spec_<cmd> and _portdex_fmt_<cmd> (the
+# --format values the command takes) from the binary's --help.
 _portdex_load()
 {
 	local bin=$1 line name usage
@@ -107,8 +135,11 @@ _portdex_load()
 	done < <("$bin" --help 2>/dev/null)
 	# each command's own --help lists every option it takes
 	for name in $_portdex_cmds; do
-		local more
-		more=$(_portdex_parse_opts < <("$bin" "$name" --help 2>/dev/null))
+		local more help
+		help=$("$bin" "$name" --help 2>/dev/null)
+		more=$(_portdex_parse_opts <<<"$help")
+		printf -v "_portdex_fmt_${name//[^a-z]/_}" '%s' \
+		    "$(_portdex_parse_formats <<<"$help")"
 		[[ -n $more ]] && printf -v "_portdex_spec_${name//[^a-z]/_}" \
 		    '%s\n%s' "$(eval "printf '%s' \"\${_portdex_spec_${name//[^a-z]/_}-}\"")" \
 		    "$more"
@@ -130,10 +161,11 @@ _portdex_service_names()
 	awk -v p="$cur" 'index($0, p) == 1' <<<"$_portdex_services"
 }
 
-# Completes the value of option $1 whose placeholder is $2.
+# Completes the value of option $1 whose placeholder is $2, after command
+# $4.
 _portdex_value()
 {
-	local opt=$1 ph=$2 cur=$3
+	local opt=$1 ph=$2 cur=$3 cmd=${4-} fmts
 	case $opt in
 	--user)
 		COMPREPLY=($(compgen -u -- "$cur"))
@@ -162,7 +194,9 @@ _portdex_value()
 		COMPREPLY=($(compgen -W "tcp udp" -- "$cur"))
 		return ;;
 	--format)
-		COMPREPLY=($(compgen -W "csv services json" -- "$cur"))
+		# the values this command's help names
+		eval "fmts=\${_portdex_fmt_${cmd//[^a-z]/_}-}"
+		COMPREPLY=($(compgen -W "$fmts" -- "$cur"))
 		return ;;
 	esac
 	case $ph in
@@ -227,10 +261,12 @@ _portdex()
 	if ((COMP_CWORD > 1)); then
 		opt=${COMP_WORDS[COMP_CWORD - 1]}
 		if [[ $opt == -* ]]; then
-			ph=$(awk -v o="$opt" '$1 == o { print $2; exit }' \
+			# a value, if any line gives the option one ("--format
+			# prometheus" is a flag's line, "--format FMT" a value's)
+			ph=$(awk -v o="$opt" '$1 == o && $2 != "-" { print $2; exit }' \
 			    <<<"$spec"$'\n'"$gspec")
 			if [[ -n $ph && $ph != - ]]; then
-				_portdex_value "$opt" "$ph" "$cur"
+				_portdex_value "$opt" "$ph" "$cur" "$cmd"
 				return 0
 			fi
 		fi

@@ -244,6 +244,44 @@ cmds=$(inst --help | awk '/^commands:/ { c = 1; next } /^$/ { c = 0 } c { print 
 expect_eq "bash: commands" "$(printf '%s\n' $cmds | sort)" "$(bcomp portdex '' | sort)"
 expect_eq "bash: command prefix" "show" "$(bcomp portdex sh)"
 expect_eq "bash: --format values" "csv json services" "$(bcomp portdex export --format '' | sort | xargs)"
+# --format: each command is offered the values it takes, and only those.
+# The binary is asked: a value it refuses is named in its error ('jsonl'),
+# a command without --format names the option ('--format').  A bogus
+# option after the value ends the command before it does anything (export,
+# which checks its value after its options, just writes the installed
+# registry to /dev/null).
+fmt_taken() {
+	local c=$1 v=$2 extra=--no-such-option err
+	[ "$c" = export ] && extra=	# its own check comes after getopt's
+	err=$(cd / && timeout 10 env -i HOME="$H" PATH=/usr/bin:/bin \
+	    "$P/$BIN/portdex" "$c" --format "$v" $extra < /dev/null 2>&1 > /dev/null)
+	! printf '%s' "$err" | grep -qF -e "'$v'" -e "'--format'"
+}
+fmt_want=$(for c in $cmds; do
+	echo "$c:$(for v in text json jsonl csv prometheus services; do
+		fmt_taken "$c" "$v" && echo "$v"
+	done | sort | xargs)"
+done)
+# "CMD:VALUES" for every command, from one shell (the help read once)
+bcomp_formats() {
+	PATH=$P/$BIN:/usr/bin:/bin HOME=$H bash -c '
+		source "$1"; shift
+		_portdex_load "$(type -P portdex)"
+		for c in "$@"; do
+			COMP_WORDS=(portdex "$c" --format ""); COMP_CWORD=3
+			COMPREPLY=(); _portdex
+			echo "$c:$(printf "%s\n" "${COMPREPLY[@]}" | sort | xargs)"
+		done' bcomp "$BC" $cmds
+}
+expect_eq "bash: each command's --format values (< taken, > offered)" "" \
+    "$(diff <(printf '%s\n' "$fmt_want") <(bcomp_formats))"
+expect_eq "the binary: ls takes" "ls:csv json prometheus text" "$(grep '^ls:' <<<"$fmt_want")"
+expect_eq "the binary: watch takes" "watch:csv jsonl text" "$(grep '^watch:' <<<"$fmt_want")"
+expect_eq "the binary: serve takes none" "serve:" "$(grep '^serve:' <<<"$fmt_want")"
+expect_eq "bash: prometheus only for ls and audit" "audit ls" \
+    "$(bcomp_formats | grep prometheus | cut -d: -f1 | xargs)"
+expect_eq "bash: a port's card (show) after a number" "csv json text" "$(bcomp portdex 22 --format '' | sort | xargs)"
+expect_match "bash: ls --textfile takes a directory" "^$T" "$(bcomp portdex ls --textfile "$T" | head -1)"
 expect_match "bash: ls long options" "^--no-pids\$" "$(bcomp portdex ls --)"
 expect_match "bash: global options after a command" "^--json\$" "$(bcomp portdex ls --)"
 expect_match "bash: --color values" "^never\$" "$(bcomp portdex --color '')"
@@ -300,6 +338,21 @@ if command -v zsh >/dev/null; then
 	}
 	expect_eq "zsh: commands" "$(printf '%s\n' $cmds | sort)" "$(zcomp portdex '' | sort)"
 	expect_eq "zsh: --format values" "csv json services" "$(zcomp portdex export --format '' | sort | xargs)"
+	# "CMD:VALUES" for every command: zcomp's stubs, the help read once
+	zcomp_formats() {
+		local stubs
+		stubs=$(declare -f zcomp | sed -n "/compadd() {/,/_message()/p")
+		PATH=$P/$BIN:/usr/bin:/bin HOME=$H zsh -f -c "$stubs"'
+			source "$1"; shift
+			_portdex_load ${commands[portdex]}
+			for c in "$@"; do
+				words=(portdex $c --format ""); CURRENT=4; PREFIX=
+				print -r -- "$c:$(_portdex | sort | xargs)"
+			done' zcomp "$ZC" $cmds
+	}
+	expect_eq "zsh: each command's --format values (< taken, > offered)" "" \
+	    "$(diff <(printf '%s\n' "$fmt_want") <(zcomp_formats))"
+	expect_eq "zsh: audit --format j" "json jsonl" "$(zcomp portdex audit --format j | sort | xargs)"
 	expect_match "zsh: ls long options" "^--no-pids\$" "$(zcomp portdex ls --)"
 	expect_match "zsh: audit --verbose (from the options help)" "^--verbose\$" "$(zcomp portdex audit --)"
 	expect_eq "zsh: --fail-on values" "high info low medium" "$(zcomp portdex audit --fail-on '' | sort | xargs)"
