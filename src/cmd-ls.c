@@ -10,7 +10,6 @@
 
 #include <getopt.h>
 #include <limits.h>
-#include <pthread.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -424,58 +423,9 @@ struct fw_ns {
 	int			 pub_err;
 };
 
-/*
- * The ruleset of the current namespace read on a second thread while the
- * sockets are listed and their processes found, when ls reads it anyway
- * (the published-port rows of a listing without --netns, --all-netns or
- * a process filter): at 1,000 rules libnftables' dump is most of ls's
- * time, and it needs nothing from the listing.  Only for the current
- * namespace: the main thread then never changes namespace meanwhile
- * (setns is per thread, but /proc/net, where the reader looks for legacy
- * tables, follows the main thread).
- */
-struct fw_prefetch {
-	pthread_t		 t;
-	int			 running;	/* started, not joined */
-	struct pdx_ruleset	*rs;
-};
-
-static void *
-prefetch_run(void *arg)
-{
-	struct fw_prefetch *pf = arg;
-
-	pf->rs = pdx_ruleset_read(NULL);
-	return NULL;
-}
-
-static void
-prefetch_start(struct fw_prefetch *pf)
-{
-	memset(pf, 0, sizeof *pf);
-	pf->running = pthread_create(&pf->t, NULL, prefetch_run, pf) == 0;
-}
-
-/* The prefetched ruleset, the caller's to free; NULL when none was
- * started (or it ran out of memory: the caller reads it itself). */
-static struct pdx_ruleset *
-prefetch_take(struct fw_prefetch *pf)
-{
-	struct pdx_ruleset *rs;
-
-	if (pf == NULL || !pf->running)
-		return NULL;
-	(void)pthread_join(pf->t, NULL);
-	pf->running = 0;
-	rs = pf->rs;
-	pf->rs = NULL;
-	return rs;
-}
-
 struct fw_cache {
 	struct fw_ns	*ns;
 	size_t		 n;
-	struct fw_prefetch *pf;		/* or NULL */
 };
 
 static struct fw_ns *
@@ -494,10 +444,8 @@ fw_get(struct fw_cache *fc, const char *netns)
 	fc->ns = nv;
 	e = &nv[fc->n];
 	memset(e, 0, sizeof *e);
-	if (netns == NULL)
-		e->rs = prefetch_take(fc->pf);
 	if ((netns != NULL && (e->netns = strdup(netns)) == NULL) ||
-	    (e->rs == NULL && (e->rs = pdx_ruleset_read(netns)) == NULL)) {
+	    (e->rs = pdx_ruleset_read(netns)) == NULL) {
 		free(e->netns);
 		return NULL;
 	}
@@ -512,7 +460,6 @@ fw_free(struct fw_cache *fc)
 {
 	size_t i;
 
-	pdx_ruleset_free(prefetch_take(fc->pf));
 	for (i = 0; i < fc->n; i++) {
 		free(fc->ns[i].netns);
 		pdx_ruleset_free(fc->ns[i].rs);
@@ -1237,7 +1184,6 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	struct ls_verdicts vs;
 	struct ls_pubs pubs;
 	struct fw_cache fc;
-	struct fw_prefetch pf;
 	char dberr[256] = "";
 	size_t n = 0, i, nrows = 0, shown = 0;
 	int backend = 0, when = COL_ALWAYS, rc = EXIT_OK, named_ns;
@@ -1247,15 +1193,8 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	if (parse_opts(&o, argc, argv) < 0)
 		return cmd_usage(&cmd_ls_entry);
 	named_ns = o.f.netns != NULL || o.all_netns;
-	/* the same test as for the published rows below, in this namespace */
-	memset(&pf, 0, sizeof pf);
-	if (o.published != -1 && !o.all_states && o.f.pid == 0 &&
-	    o.f.process == NULL && o.f.uid < 0 && !named_ns)
-		prefetch_start(&pf);
-	if (list_all(&o, &v, &n, &backend) < 0) {
-		pdx_ruleset_free(prefetch_take(&pf));
+	if (list_all(&o, &v, &n, &backend) < 0)
 		return EXIT_USAGE;
-	}
 	if (ctx->state != NULL && pdx_notes_load(ctx->state) != 0 &&
 	    !ctx->quiet)
 		fprintf(stderr, "portdex: ls: your notes could not be read: "
@@ -1281,7 +1220,6 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 
 	/* the firewall: verdicts, and the ports DNAT/redirect rules publish */
 	memset(&fc, 0, sizeof fc);
-	fc.pf = &pf;
 	memset(&pubs, 0, sizeof pubs);
 	if (judge_all(&fc, v, n, &vs) < 0) {
 		out_error("ls", "%s", pdx_last_error());
