@@ -185,6 +185,8 @@ find_chain(const struct pdx_ruleset *rs, const char *family,
 {
 	size_t i;
 
+	if (family == NULL || table == NULL || name == NULL)
+		return NULL;	/* e.g. a jump without a target */
 	for (i = 0; i < rs->nchains; i++)
 		if (strcmp(rs->chains[i].name, name) == 0 &&
 		    strcmp(rs->chains[i].table, table) == 0 &&
