@@ -5,6 +5,9 @@
  * checks and the real binds).  Exit 0 when a plain bind on the wildcard
  * address would succeed now for every transport and family asked, 1 when
  * it would not, 2 on bad arguments or when the sockets cannot be listed.
+ * A DNAT/redirect rule that captures the port does not stop a bind, so it
+ * leaves the exit status at 0; it is said under the verdict and as a
+ * warning finding.
  */
 #include <sys/socket.h>
 
@@ -119,6 +122,8 @@ print_text(struct cmd_ctx *ctx, json_t *res, const char *what)
 	json_t *binds = json_object_get(res, "binds");
 	json_t *way = json_object_get(res, "way_out");
 	json_t *sugg = json_object_get(way, "suggestions");
+	json_t *caps = json_object_get(json_object_get(res, "dnat"),
+	    "captures");
 	int ok = json_is_true(json_object_get(res, "would_bind"));
 	char line[2048];
 	size_t i;
@@ -135,6 +140,18 @@ print_text(struct cmd_ctx *ctx, json_t *res, const char *what)
 	if (json_is_string(json_object_get(res, "netns")))
 		fprintf(ctx->out, "  (in network namespace %s)\n",
 		    jstr(res, "netns"));
+	for (i = 0; i < json_array_size(caps); i++) {
+		json_t *c = json_array_get(caps, i);
+
+		if (!json_is_true(json_object_get(c, "captures")))
+			continue;
+		fprintf(ctx->out, "%s  ", out_sgr(ctx, "medium"));
+		out_wrap(ctx->out, "but traffic from the network for it is "
+		    "sent elsewhere by a DNAT/redirect rule (see dnat below)",
+		    2, 2, 78);
+		fprintf(ctx->out, "%s", out_reset(ctx));
+		break;
+	}
 
 	fprintf(ctx->out, "\n");
 	for (i = 0; i < json_array_size(fnd); i++) {

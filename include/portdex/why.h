@@ -49,7 +49,11 @@ struct pdx_why_opts {
  *     kernel {ephemeral {lo, hi, inside} or null, reserved (bool or null),
  *       unprivileged_port_start (or null), bindv6only (or null)},
  *     caller {euid, cap_net_bind_service (bool or null)},
- *     dnat {checked, text},
+ *     dnat {checked (the ruleset was read), text, rules_read (or null),
+ *       captures [published port (pdx_published_json) + {captures
+ *       (false: a redirect to the same port), text}], legacy (xtables
+ *       tables not evaluated, or null)} (a capture is a "warning"
+ *       finding: it does not stop a bind, so would_bind stays true),
  *     way_out {command, suggestions [ports] or null} }
  * Returns NULL and sets the error on bad options, when the namespace
  * cannot be entered or no socket list can be read.

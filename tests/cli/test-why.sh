@@ -6,13 +6,16 @@
 # group, a port in ip_local_reserved_ports and one in the ephemeral range
 # (set in a namespace), a port below 1024 as nobody (and with
 # ip_unprivileged_port_start lowered), holders in another namespace
-# (--all-netns, --netns); exit codes 0, 1 and 2; the DNAT capture is said
-# to be not checked, never absent.
+# (--all-netns, --netns); a DNAT rule and a redirect rule that capture a
+# port (made with nft in the namespace), which leave the bind (and exit 0)
+# but are said with the rule's handle; the DNAT check said to be not
+# checked, never absent, when the ruleset cannot be read (as nobody);
+# exit codes 0, 1 and 2.
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed" >&2; exit 77; }
 if [ "$(id -u)" != 0 ] || ! unshare -n true 2>/dev/null || ! command -v ip >/dev/null ||
-    ! command -v setpriv >/dev/null; then
-	echo "SKIP: needs root, unshare -n, ip(8) and setpriv(1) for namespaces and an unprivileged user" >&2
+    ! command -v setpriv >/dev/null || ! command -v nft >/dev/null; then
+	echo "SKIP: needs root, unshare -n, ip(8), nft(8) and setpriv(1) for namespaces, rules and an unprivileged user" >&2
 	exit 77
 fi
 NS=pdxwhy$$
@@ -116,12 +119,8 @@ expect_eq "option after the operand: exit 1, explanation only" "1 explanation 0 
     "$RC $(json '" ".join(map(str, [j["verdict_from"], len(j["binds"]), j["errno"]]))')"
 unhold
 run_rc "$PORTDEX" --json why "$P/tcp"
-expect_eq "released: exit 0, bind works, no holder, DNAT not checked" "0 True 0 False not checked" \
-    "$RC $(json '" ".join(map(str, [j["would_bind"], len(j["holders"]), j["dnat"]["checked"], j["dnat"]["text"][:11]]))')"
-run_rc "$PORTDEX" why "$P/tcp"
-R=no
-if flat "$OUT" | grep -Eq "UNCHECKED +- +dnat +not checked" && ! printf '%s' "$OUT" | grep -qi "no DNAT"; then R=yes; fi
-expect_eq "released text: DNAT said unchecked, never 'no DNAT'" yes "$R"
+expect_eq "released: exit 0, bind works, no holder, DNAT rules read (as root), none captures it" "0 True 0 True []" \
+    "$RC $(json '" ".join(map(str, [j["would_bind"], len(j["holders"]), j["dnat"]["checked"], j["dnat"]["captures"]]))')"
 
 # ---- TIME_WAIT: the server closes first -------------------------------------
 P=$P_TW
@@ -201,11 +200,16 @@ R=$(printf '%s' "$OUT" | python3 -c '
 import json, sys
 t = sys.stdin.read(); body, rc = t.rsplit("rc=", 1); j = json.loads(body)
 print(rc.strip(), j["errno"], j["caller"]["cap_net_bind_service"], j["kernel"]["unprivileged_port_start"],
-      [f["effect"] for f in j["findings"] if f["check"] == "privileged"], [b["errno"] for b in j["binds"]])')
-expect_eq "80 as nobody: exit 1, EACCES, no capability, finding, binds" \
-    "1 EACCES False 1024 ['blocks'] ['EACCES', 'EACCES']" "$R"
+      [f["effect"] for f in j["findings"] if f["check"] == "privileged"], [b["errno"] for b in j["binds"]],
+      j["dnat"]["checked"], [f["effect"] for f in j["findings"] if f["check"] == "dnat"], "CAP_NET_ADMIN" in j["dnat"]["text"])')
+expect_eq "80 as nobody: exit 1, EACCES, no capability, finding, binds; DNAT not checked (no CAP_NET_ADMIN)" \
+    "1 EACCES False 1024 ['blocks'] ['EACCES', 'EACCES'] False ['not_checked'] True" "$R"
 OUT=$(unshare -n sh -c '"$@" why 80/tcp; echo "rc=$?"' sh "${NOBODY[@]}" "$PORTDEX")
 expect_match "80 as nobody text" "EACCES: 80 is below net.ipv4.ip_unprivileged_port_start \(1024\)" "$(flat "$OUT")"
+R=no
+if flat "$OUT" | grep -Eq "UNCHECKED +- +dnat +not checked: the packet filter was not read: .*CAP_NET_ADMIN" &&
+    ! printf '%s' "$OUT" | grep -qi "no DNAT"; then R=yes; fi
+expect_eq "80 as nobody text: DNAT said unchecked with the reason, never 'no DNAT'" yes "$R"
 # the same namespace with the privileged range lowered: nobody may bind 80
 OUT=$(unshare -n sh -c 'echo 80 > /proc/sys/net/ipv4/ip_unprivileged_port_start && "$@" --json why 80/tcp; echo "rc=$?"' sh "${NOBODY[@]}" "$PORTDEX")
 R=$(printf '%s' "$OUT" | python3 -c '
@@ -235,6 +239,50 @@ run_rc "$PORTDEX" --json why --netns "$NS" "$P/tcp"
 expect_eq "netns: held there, exit 1" 1 "$RC"
 expect_eq "netns: the holder, its namespace" "$HPID $NS $NS" \
     "$(json '" ".join(map(str, [j["holders"][0]["pid"], j["holders"][0]["netns"], j["netns"]]))')"
+unhold
+
+# ---- a DNAT rule and a redirect rule that capture ports, in that namespace --
+ip netns exec "$NS" nft -f - <<'EOF' || fail "nft: the DNAT ruleset"
+table ip nat {
+	chain PREROUTING { type nat hook prerouting priority dstnat; policy accept; jump DOCKER; }
+	chain DOCKER {
+		iifname != "docker0" tcp dport 28080 dnat to 10.232.0.2:80
+		udp dport 28090 redirect to :28091
+	}
+}
+EOF
+# handle MATCH: the handle of the rule with MATCH, as nft itself lists it
+handle() { ip netns exec "$NS" nft -a list chain ip nat DOCKER | sed -n "s/.*$1.* # handle \([0-9]*\)\$/\1/p"; }
+H_DNAT=$(handle 'tcp dport 28080'); H_REDIR=$(handle 'udp dport 28090')
+[ -n "$H_DNAT" ] && [ -n "$H_REDIR" ] || fail "nft: no handles ('$H_DNAT', '$H_REDIR')"
+run_rc "$PORTDEX" --json why --netns "$NS" 28080/tcp
+expect_eq "dnat: free (exit 0) though captured" "0 True" "$RC $(json 'j["would_bind"]')"
+expect_eq "dnat: checked, 3 rules, the capture's rule, destination, kind, finding" \
+    "True 3 1 table ip nat chain DOCKER handle $H_DNAT 10.232.0.2 80 dnat True ['warning']" \
+    "$(json '" ".join(map(str, [j["dnat"]["checked"], j["dnat"]["rules_read"], len(j["dnat"]["captures"]), j["dnat"]["captures"][0]["rule"], j["dnat"]["captures"][0]["to_address"], j["dnat"]["captures"][0]["to_port"], j["dnat"]["captures"][0]["kind"], j["dnat"]["captures"][0]["captures"], [f["effect"] for f in j["findings"] if f["check"] == "dnat"]]))')"
+run_rc "$PORTDEX" why --netns "$NS" 28080/tcp
+expect_eq "dnat text: exit 0" 0 "$RC"
+expect_match "dnat text: said under the verdict" "would succeed now .* but traffic from the network for it is sent elsewhere by a DNAT/redirect rule" "$(flat "$OUT")"
+expect_match "dnat text: the rule and the destination" \
+    "WARNING +tcp +dnat +captured: tcp traffic from the network for 28080 is sent to 10\.232\.0\.2:80 by a DNAT rule \(table ip nat chain DOCKER handle $H_DNAT\)" "$(flat "$OUT")"
+# the same port over udp is not captured
+run_rc "$PORTDEX" --json why --netns "$NS" 28080/udp
+expect_eq "dnat, udp asked: exit 0, no capture, ok" "0 [] ['ok']" \
+    "$RC $(json '" ".join(map(str, [j["dnat"]["captures"], [f["effect"] for f in j["findings"] if f["check"] == "dnat"]]))')"
+run_rc "$PORTDEX" why --netns "$NS" 28080/udp
+expect_match "dnat, udp asked, text" "ok +- +dnat +no DNAT or redirect rule on the prerouting path captures 28080 \(3 nftables rules read\)" "$(flat "$OUT")"
+expect_nomatch "dnat, udp asked, text: nothing said captured" "sent elsewhere|captured:" "$OUT"
+# a redirect to another port of this machine
+run_rc "$PORTDEX" --json why --netns "$NS" 28090/udp
+expect_eq "redirect: exit 0, kind, rule, no address, port" "0 redirect table ip nat chain DOCKER handle $H_REDIR None 28091" \
+    "$RC $(json '" ".join(map(str, [j["dnat"]["captures"][0].get(k) for k in ("kind", "rule", "to_address", "to_port")]))')"
+run_rc "$PORTDEX" why --netns "$NS" 28090/udp
+expect_match "redirect text" "WARNING +udp +dnat +captured: udp traffic from the network for 28090 is sent to port 28091 of this machine by a redirect rule \(table ip nat chain DOCKER handle $H_REDIR\)" "$(flat "$OUT")"
+# held and captured: the holder decides the exit status, the capture is still said
+hold --netns "$NS" 4 0.0.0.0 28080 tcp 0 0 1
+run_rc "$PORTDEX" --json why --netns "$NS" 28080/tcp
+expect_eq "held and captured: exit 1, EADDRINUSE, capture named" "1 EADDRINUSE table ip nat chain DOCKER handle $H_DNAT" \
+    "$RC $(json '" ".join(map(str, [j["errno"], j["dnat"]["captures"][0]["rule"]]))')"
 unhold
 
 # ---- usage ---------------------------------------------------------------------

@@ -3,7 +3,8 @@
  * answer about ports this test holds itself on loopback with plain
  * socket calls written here - a TCP listener (held: EADDRINUSE predicted
  * and confirmed by bind), a UDP socket (only UDP blocked), two
- * SO_REUSEPORT listeners (a group of two), and a port nothing holds.
+ * SO_REUSEPORT listeners (a group of two), and a port nothing holds;
+ * the DNAT check answers (ok, or not_checked with the reason).
  * Namespaces, TIME_WAIT and unprivileged callers are the CLI test's
  * (tests/cli/test-why.sh).
  */
@@ -131,7 +132,7 @@ static void
 test_why_held(void **state)
 {
 	unsigned p = free_port(27300);
-	json_t *r, *h;
+	json_t *r, *h, *d;
 	int fd = -1;
 
 	(void)state;
@@ -152,7 +153,15 @@ test_why_held(void **state)
 	assert_true(json_is_null(json_object_get(json_array_get(h, 0),
 	    "reuseport_group")));
 	assert_string_equal(effect(r, "held", "tcp"), "blocks");
-	assert_string_equal(effect(r, "dnat", NULL), "not_checked");
+	/* the DNAT check: "ok" (nothing captures a port this test just
+	 * found free) when the ruleset was read, else "not_checked" with
+	 * the reason; never silent */
+	d = json_object_get(r, "dnat");
+	assert_true(json_is_boolean(json_object_get(d, "checked")));
+	assert_string_equal(effect(r, "dnat", NULL), json_is_true(
+	    json_object_get(d, "checked")) ? "ok" : "not_checked");
+	assert_int_equal(json_array_size(json_object_get(d, "captures")), 0);
+	assert_non_null(json_string_value(json_object_get(d, "text")));
 	json_decref(r);
 	r = why(p, PDX_TCP, 1);
 	assert_string_equal(json_string_value(json_object_get(r,
