@@ -9,9 +9,10 @@
 # docroot, and has nginx serve that docroot with the same certificate.
 # wrk (keep-alive: each connection makes one TLS handshake, then requests
 # on it) asks for /port/N with N drawn from the same ports.  The servers
-# are run in interleaved rounds (nginx, portdex, portdex --cache-mb 0,
-# then again in the reverse order ...), ROUNDS rounds of DURATION each
-# after a warm-up; printed: the median requests/s and p50/p99 latency of
+# (all three started once and warmed up: a portdex with its page cache,
+# one with --cache-mb 0) are run in interleaved rounds (nginx, portdex,
+# portdex --cache-mb 0, then again in the reverse order ...), ROUNDS
+# rounds of DURATION each; printed: the median requests/s and p50/p99 latency of
 # each, and the ratios of the medians.  Both bind 127.0.0.1 only; both are
 # stopped at the end; access logs are off on both sides.
 #
@@ -38,12 +39,12 @@ done
 
 T=$(mktemp -d /tmp/pdx-bench-tls.XXXXXX)
 chmod 755 "$T"
-SPID= NPID=
+SPIDS= NPID=
 stop_serve() {
-	[ -n "$SPID" ] || return 0
-	kill -TERM "$SPID" 2>/dev/null || true
-	wait "$SPID" 2>/dev/null || true
-	SPID=
+	local p
+	for p in $SPIDS; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in $SPIDS; do wait "$p" 2>/dev/null || true; done
+	SPIDS=
 }
 cleanup() {
 	stop_serve
@@ -69,21 +70,23 @@ nice "$pd" update --from "$here/data/iana/service-names-port-numbers.csv" --db "
 RUNAS=()
 [ "$(id -u)" = 0 ] && RUNAS=(--user nobody)
 
-start_serve() {	# start_serve ARGS...: sets SPID, SURL
-	local port
+start_serve() {	# start_serve NAME ARGS...: adds its pid to SPIDS, sets SURL_NAME
+	local port name=$1 pid
+	shift
 	port=$(free_port)
-	: > "$T/serve.log"
-	"$pd" -q --db "$T/registry.db" --state "$T/state.db" serve "${RUNAS[@]}" \
+	: > "$T/serve-$name.log"
+	"$pd" -q --db "$T/registry.db" --state "$T/state-$name.db" serve "${RUNAS[@]}" \
 	    --listen "127.0.0.1:$port" --threads "$(nproc)" --web-config "$T/web.yml" \
-	    "$@" 2> "$T/serve.log" &
-	SPID=$!
-	SURL=https://127.0.0.1:$port
+	    "$@" 2> "$T/serve-$name.log" &
+	pid=$!
+	SPIDS="$SPIDS $pid"
+	printf -v "SURL_$name" '%s' "https://127.0.0.1:$port"
 	for _ in $(seq 100); do
-		grep -q "listening on https://127.0.0.1:$port/" "$T/serve.log" && return 0
-		kill -0 "$SPID" 2>/dev/null || break
+		grep -q "listening on https://127.0.0.1:$port/" "$T/serve-$name.log" && return 0
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "bench/serve-tls.sh: portdex serve did not start: $(cat "$T/serve.log")" >&2
+	echo "bench/serve-tls.sh: portdex serve did not start: $(cat "$T/serve-$name.log")" >&2
 	exit 1
 }
 
@@ -93,7 +96,9 @@ import random, sys
 random.seed(int(sys.argv[1]))
 print("\n".join(str(p) for p in random.sample(range(65536), int(sys.argv[2]))))' \
     "$SEED" "$PAGES" > "$T/ports.txt"
-start_serve
+start_serve portdex
+start_serve nocache --cache-mb 0
+SURL=$SURL_portdex
 mkdir -p "$T/docroot/port"
 sed "s|.*|url = \"$SURL/port/&\"\noutput = \"$T/docroot/port/&\"|" "$T/ports.txt" > "$T/curl.cfg"
 nice curl -s --no-progress-meter --fail --cacert "$T/ca.crt" --parallel --parallel-max 8 -K "$T/curl.cfg"
@@ -101,7 +106,6 @@ got=$(find "$T/docroot/port" -type f | wc -l)
 [ "$got" = "$PAGES" ] || { echo "bench/serve-tls.sh: fetched $got of $PAGES pages" >&2; exit 1; }
 # the headers portdex sends with a page, for nginx to send too
 HDRS=$(curl -s -D - -o /dev/null --cacert "$T/ca.crt" "$SURL/port/$(head -1 "$T/ports.txt")")
-stop_serve
 chmod -R a+rX "$T/docroot"
 
 NPORT=$(free_port)
@@ -141,10 +145,8 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 p1=$(head -1 "$T/ports.txt")
-start_serve
 cmp -s <(curl -s --cacert "$T/ca.crt" "$NURL/port/$p1") <(curl -s --cacert "$T/ca.crt" "$SURL/port/$p1") ||
     { echo "bench/serve-tls.sh: nginx and portdex answer /port/$p1 differently" >&2; exit 1; }
-stop_serve
 
 # wrk: a random one of the same ports per request; one parsable line.
 {
@@ -170,23 +172,25 @@ EOF
 
 # one NAME URL: a wrk run, its RESULT line appended to $T/NAME.
 one() {
-	local line
+	local line name=$1
 	line=$(wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" -s "$T/random.lua" "$2" | grep '^RESULT')
-	echo "$line" >> "$T/$1"
-	set -- $line
-	[ "$5" = 0 ] && [ "$6" = 0 ] || echo "bench/serve-tls.sh: $1: $5 non-2xx answers, $6 socket errors" >&2
+	echo "$line" >> "$T/$name"
+	set -- $line	# RESULT requests rps p50 p99 non-2xx socket-errors
+	[ "$6" = 0 ] && [ "$7" = 0 ] || echo "bench/serve-tls.sh: $name: $6 non-2xx answers, $7 socket errors" >&2
 }
 contender() {	# contender NAME: runs one round of NAME
 	case $1 in
 	nginx) one nginx "$NURL" ;;
-	portdex) start_serve; one portdex "$SURL"; stop_serve ;;
-	nocache) start_serve --cache-mb 0; one nocache "$SURL"; stop_serve ;;
+	portdex) one portdex "$SURL_portdex" ;;
+	nocache) one nocache "$SURL_nocache" ;;
 	esac
 }
 echo "bench/serve-tls.sh: $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "wrk -t$WRK_THREADS -c$CONNS -d$DURATION (keep-alive), $PAGES random pages, TLS: RSA 2048 certificate; $ROUNDS interleaved rounds"
-# warm-up: the page cache and nginx's file cache see the pages once
-wrk -t"$WRK_THREADS" -c"$CONNS" -d2s -s "$T/random.lua" "$NURL" >/dev/null
+# warm-up: the page cache and nginx's file cache see the pages
+for u in "$NURL" "$SURL_portdex" "$SURL_nocache"; do
+	wrk -t"$WRK_THREADS" -c"$CONNS" -d3s -s "$T/random.lua" "$u" >/dev/null
+done
 for r in $(seq "$ROUNDS"); do
 	if [ $((r % 2)) = 1 ]; then order="nginx portdex nocache"; else order="nocache portdex nginx"; fi
 	for c in $order; do contender "$c"; done
