@@ -86,6 +86,7 @@ struct page_cache {
 	atomic_ullong		 local_gen;	/* our own votes */
 	unsigned long long	 gen;		/* of the entries held */
 	void			*data_version;	/* sqlite3_stmt */
+	int			 state_fd1;	/* the state file's fd + 1 */
 };
 
 /*
