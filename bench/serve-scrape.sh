@@ -53,12 +53,12 @@ ulimit -n $((max + 512)) 2>/dev/null || { echo "bench/serve-scrape.sh: cannot ra
 T=$(mktemp -d /tmp/pdx-bench-scrape.XXXXXX)
 chmod 755 "$T"
 L=$T/lived
-hpid= spid= npid=
+hpid='' spid='' npid=''
 stop_servers() {
 	local p
 	for p in $spid $npid; do kill "$p" 2>/dev/null || true; done
 	for p in $spid $npid; do wait "$p" 2>/dev/null || true; done
-	spid= npid=
+	spid='' npid=''
 }
 stopall() {
 	stop_servers

@@ -39,7 +39,7 @@ done
 
 T=$(mktemp -d /tmp/pdx-bench-tls.XXXXXX)
 chmod 755 "$T"
-SPIDS= NPID=
+SPIDS='' NPID='' SURL_portdex='' SURL_nocache=''
 stop_serve() {
 	local p
 	for p in $SPIDS; do kill -TERM "$p" 2>/dev/null || true; done
