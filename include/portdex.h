@@ -343,6 +343,14 @@ int			 pdx_state_no_temp_files(struct pdx_state *);
  * not move it.  -1 with the error set.
  */
 long long		 pdx_state_data_version(struct pdx_state *);
+/*
+ * A cheaper change counter for caches: the state file's own, which moves
+ * on every commit of any connection (this handle's too), read with one
+ * pread and no lock, so any thread may ask once the first call (which
+ * opens the file) is made.  -1 when the file keeps no such counter (WAL
+ * mode) or cannot be read: then ask pdx_state_data_version.
+ */
+long long		 pdx_state_file_counter(struct pdx_state *);
 const char		*pdx_state_path(const struct pdx_state *);
 /*
  * The copy kept before this open migrated the schema (PATH.before-

@@ -11,6 +11,7 @@
  * database is state-recover.c's; the registry is registry*.c's.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <limits.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@ struct pdx_state {
 	long long	 dv_at;		/* data_version when all was read */
 	int		 migrated_from;	/* schema version before a migration */
 	char		 backup[PATH_MAX];	/* copy kept before it, or "" */
+	int		 counter_fd;	/* pdx_state_file_counter: fd + 1 */
 };
 
 static void
@@ -463,6 +465,8 @@ pdx_state_close(struct pdx_state *s)
 		return;
 	free_rows(s);
 	sqlite3_finalize(s->dv);
+	if (s->counter_fd > 0)
+		close(s->counter_fd - 1);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	free(s->path);
@@ -484,6 +488,31 @@ pdx_state_no_temp_files(struct pdx_state *s)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The header's file change counter (bytes 24-27), which every commit of
+ * any connection increments in the rollback-journal mode the state file
+ * is kept in.  Not kept in WAL mode (header bytes 18-19 = 2): -1 then.
+ */
+long long
+pdx_state_file_counter(struct pdx_state *s)
+{
+	unsigned char h[28];
+
+	if (s->counter_fd == 0) {
+		const char *f = sqlite3_db_filename(s->db, "main");
+		int fd = f != NULL && *f != '\0' ? open(f, O_RDONLY |
+		    O_CLOEXEC) : -1;
+
+		s->counter_fd = fd >= 0 ? fd + 1 : -1;
+	}
+	if (s->counter_fd <= 0 || pread(s->counter_fd - 1, h, sizeof h, 0) !=
+	    (ssize_t)sizeof h || memcmp(h, "SQLite format 3", 16) != 0 ||
+	    h[18] == 2 || h[19] == 2)
+		return -1;
+	return (long long)((uint32_t)h[24] << 24 | (uint32_t)h[25] << 16 |
+	    (uint32_t)h[26] << 8 | h[27]);
 }
 
 long long

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -98,6 +99,9 @@ cache_init(struct serve *s, size_t max_bytes)
 	if (max_bytes > 0 && s->state != NULL &&
 	    pdx_state_data_version(s->state) < 0)
 		return -1;
+	/* the file's counter from now on: its first read opens the file */
+	if (max_bytes > 0 && s->state != NULL)
+		(void)pdx_state_file_counter(s->state);
 	return 0;
 }
 
@@ -139,7 +143,15 @@ cache_gen(struct serve *s)
 	long long dv;
 	int i;
 
-	if (s->state != NULL && c->max_bytes > 0) {
+	/*
+	 * The file's change counter: one pread, no lock (asking SQLite took
+	 * the state mutex, a shared lock and a hot-journal check on every
+	 * cached page: a quarter of the CPU of a cached page over TLS).
+	 */
+	if (s->state != NULL && c->max_bytes > 0 &&
+	    (dv = pdx_state_file_counter(s->state)) >= 0)
+		v = (unsigned long long)dv;
+	else if (s->state != NULL && c->max_bytes > 0) {
 		pthread_mutex_lock(&s->state_mu);
 		dv = pdx_state_data_version(s->state);
 		pthread_mutex_unlock(&s->state_mu);
