@@ -1439,317 +1439,415 @@ brief_job_finish(struct brief_job *j)
 	return j->rc;
 }
 
+/*
+ * One update: its options, the database being built beside the old one,
+ * the report, and the paths to clean up.  pdx_update runs the stages in
+ * order: prepare, open, the primary source, the secondary sources, the
+ * derived tables and COMMIT, the brief file's thread, the diff, install.
+ */
+struct upd {
+	const struct pdx_update_opts *o;
+	struct build	 b;
+	json_t		*report;
+	char		 tmp[PATH_MAX], dir[PATH_MAX], dl[PATH_MAX];
+	char		 btmp[PATH_MAX], bpath[PATH_MAX], defiana[PATH_MAX];
+	char		 ianadate[11];
+	const char	*origin;
+	const char	*iana, *svc, *nm, *nrpc, *erpc;	/* the sources */
+	struct brief_job bjob;
+	int		 lockfd;
+	struct timespec	 t0;
+};
+
+/* The directory, the lock, the temporary name, the sources. */
+static int
+upd_prepare(struct upd *u)
+{
+	const struct pdx_update_opts *o = u->o;
+
+	dirname_of(o->db_path, u->dir, sizeof u->dir);
+	if (mkdir_p(u->dir) != 0) {
+		pdx_set_error("%s: cannot create directory: %s", u->dir,
+		    strerror(errno));
+		return -1;
+	}
+	u->report = json_pack("{s:s, s:[]}", "database", o->db_path,
+	    "sources");
+	if (lock_registry(o, &u->lockfd, u->report) != 0)
+		return -1;
+	remove_stale(o->db_path, u->report);
+	if (snprintf(u->tmp, sizeof u->tmp, "%s.new-%ld", o->db_path,
+	    (long)getpid()) >= (int)sizeof u->tmp) {
+		pdx_set_error("%s: path too long", o->db_path);
+		u->tmp[0] = '\0';
+		return -1;
+	}
+	unlink(u->tmp);
+	if (u->iana != NULL && is_url(u->iana)) {
+		snprintf(u->dl, sizeof u->dl, "%s.download-%ld", o->db_path,
+		    (long)getpid());
+		if (pdx_download(u->iana, u->dl, 120) != 0)
+			return -1;
+		json_object_set_new(u->report, "downloaded",
+		    json_string(u->iana));
+	}
+	if (!o->no_search) {
+		if (u->iana == NULL)
+			u->iana = default_iana(u->dir, o->knowledge_dir,
+			    u->defiana, sizeof u->defiana, &u->origin);
+		if (u->svc == NULL)
+			u->svc = first_existing(services_paths);
+		if (u->nm == NULL)
+			u->nm = first_existing(nmap_paths);
+		if (u->nrpc == NULL)
+			u->nrpc = first_existing(nmap_rpc_paths);
+		if (u->erpc == NULL)
+			u->erpc = first_existing(etc_rpc_paths);
+	}
+	if (u->iana == NULL && u->svc == NULL) {
+		pdx_set_error("no source for the registry: give --from FILE|URL "
+		    "(IANA's CSV) or install a services file "
+		    "(/usr/share/wireshark/services or /etc/services)");
+		return -1;
+	}
+	return 0;
+}
+
+/* The new database: schema, a transaction, the insert statements. */
+static int
+upd_open(struct upd *u)
+{
+	struct build *b = &u->b;
+
+	if (sqlite3_open_v2(u->tmp, &b->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		pdx_set_error("%s: %s", u->tmp, b->db != NULL ?
+		    sqlite3_errmsg(b->db) : "cannot create");
+		return -1;
+	}
+	if (exec_sql(b->db, schema_sql, u->tmp) != 0 ||
+	    exec_sql(b->db, "BEGIN", u->tmp) != 0)
+		return -1;
+	if (prepare(b->db, "INSERT INTO services VALUES (?,?,?,?,?,?,?)",
+	    &b->ins_svc) != 0 ||
+	    prepare(b->db, "INSERT INTO rpc VALUES (?,?,?,?)", &b->ins_rpc) != 0
+	    || prepare(b->db, "INSERT OR REPLACE INTO meta VALUES (?,?)",
+	    &b->ins_meta) != 0)
+		return -1;
+	return 0;
+}
+
+/* IANA's CSV, else a services file, as the rows of table iana. */
+static int
+upd_primary(struct upd *u)
+{
+	struct build *b = &u->b;
+	const char *iana = u->iana, *path, *origin;
+	long n;
+
+	if (iana == NULL) {
+		if (import_file(b, u->report, "services-primary", u->svc,
+		    (parse_fn)pdx_services_parse,
+		    (void *)add_service_as_iana) < 0)
+			return -1;
+		meta_set(b, "primary", "services");
+		return store_iana(b);
+	}
+	path = u->dl[0] != '\0' ? u->dl : (strncmp(iana, "file://", 7) == 0 ?
+	    iana + 7 : iana);
+	n = import_file(b, u->report, "iana", path,
+	    (parse_fn)pdx_iana_parse, (void *)add_iana_row);
+	if (n < 0)
+		return -1;
+	if (n == 0) {
+		pdx_set_error("%s: the IANA file has no rows", iana);
+		return -1;
+	}
+	if (u->dl[0] != '\0') {
+		/* name the URL, not the temporary file */
+		json_t *s = json_array_get(json_object_get(u->report,
+		    "sources"), 0);
+		json_object_set_new(s, "path", json_string(iana));
+	}
+	meta_set(b, "primary", "iana");
+	iana_csv_date(path, u->ianadate);
+	meta_set(b, "iana_date", u->ianadate);
+	origin = u->dl[0] != '\0' ? "downloaded" : u->origin != NULL ?
+	    u->origin : "named";
+	meta_set(b, "iana_origin", origin);
+	json_object_set_new(u->report, "iana_date",
+	    json_string(u->ianadate));
+	json_object_set_new(u->report, "iana_origin", json_string(origin));
+	b->rows_are_iana = 1;
+	return store_iana(b);
+}
+
+/* services(5) names, nmap's frequencies, RPC names. */
+static int
+upd_secondary(struct upd *u)
+{
+	struct build *b = &u->b;
+	const char *svc = u->svc;
+
+	if (svc != NULL && import_file(b, u->report, "services", svc,
+	    (parse_fn)pdx_services_parse, (void *)add_service) < 0)
+		return -1;
+	if (!u->o->no_search && strcmp(svc != NULL ? svc : "",
+	    "/etc/services") != 0 && access("/etc/services", R_OK) == 0 &&
+	    import_file(b, u->report, "etc-services", "/etc/services",
+	    (parse_fn)pdx_services_parse, (void *)add_service) < 0)
+		return -1;
+	if (u->nm != NULL && (import_file(b, u->report, "nmap-services",
+	    u->nm, (parse_fn)pdx_nmap_parse, (void *)add_nmap) < 0 ||
+	    store_nmap(b) != 0))
+		return -1;
+	if (u->erpc != NULL && import_file(b, u->report, "etc-rpc", u->erpc,
+	    (parse_fn)pdx_rpcnames_parse, (void *)add_rpc) < 0)
+		return -1;
+	if (u->nrpc != NULL && import_file(b, u->report, "nmap-rpc", u->nrpc,
+	    (parse_fn)pdx_rpcnames_parse, (void *)add_rpc) < 0)
+		return -1;
+	return 0;
+}
+
+/* The meta rows and the build's identity, then COMMIT. */
+static int
+upd_commit(struct upd *u)
+{
+	struct build *b = &u->b;
+	char when[32], sql[96];
+	time_t now = time(NULL);
+	struct tm tm;
+	uint32_t nonce;
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	meta_set(b, "built", when);
+	meta_set(b, "sources", b->sources);
+	meta_set(b, "schema", PDX_REGISTRY_SCHEMA_S);
+	meta_set(b, "portdex_version", PDX_VERSION);
+	/*
+	 * A random user_version per build: with the size and the change
+	 * counter it tells this registry from any other one
+	 * (pdx_regid_read), so a brief file is never taken for another
+	 * build's.  application_id marks the file as ours.
+	 */
+	if (getrandom(&nonce, sizeof nonce, 0) != sizeof nonce)
+		nonce = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16) ^
+		    (uint32_t)u->t0.tv_nsec;
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %ld; "
+	    "PRAGMA application_id = %d", (long)(nonce & 0x7fffffff),
+	    PDX_REGISTRY_APPID);
+	if (exec_sql(b->db, sql, u->tmp) != 0)
+		return -1;
+	return exec_sql(b->db, "COMMIT", u->tmp);
+}
+
+/* The brief file, written by a second thread while the diff runs. */
+static int
+upd_brief_start(struct upd *u)
+{
+	const char *db = u->o->db_path;
+
+	/* the registry's id is final now: the brief file can be written */
+	if (pdx_regid_read(u->tmp, &u->bjob.id) != 0)
+		return -1;
+	if (snprintf(u->btmp, sizeof u->btmp, "%s.brief.new-%ld", db,
+	    (long)getpid()) >= (int)sizeof u->btmp ||
+	    snprintf(u->bpath, sizeof u->bpath, "%s.brief", db) >=
+	    (int)sizeof u->bpath) {
+		pdx_set_error("%s: path too long", db);
+		u->btmp[0] = '\0';
+		return -1;
+	}
+	u->bjob.b = &u->b;
+	u->bjob.path = u->btmp;
+	u->bjob.regpath = u->tmp;
+	u->bjob.started = pthread_create(&u->bjob.tid, NULL, brief_job_run,
+	    &u->bjob) == 0;
+	u->bjob.pending = 1;
+	return 0;
+}
+
+/* What changed against the registry being replaced (never fatal). */
+static void
+upd_diff(struct upd *u)
+{
+	struct build *b = &u->b;
+	struct rowset none = { NULL, 0, 0 };
+	sqlite3_stmt *st;
+	int have_old = access(u->o->db_path, R_OK) == 0, attached = 0;
+
+	json_object_set_new(u->report, "previous", json_boolean(have_old));
+	if (!have_old)
+		return;
+	if (prepare(b->db, "ATTACH DATABASE ? AS old", &st) == 0) {
+		sqlite3_bind_text(st, 1, u->o->db_path, -1, SQLITE_STATIC);
+		attached = sqlite3_step(st) == SQLITE_DONE;
+		sqlite3_finalize(st);
+	}
+	if (!attached || build_diff(b->db, b->rows_are_iana ? &b->rows :
+	    &none, u->report) != 0)
+		json_object_set_new(u->report, "diff_error",
+		    json_string(attached ? pdx_last_error() :
+		    sqlite3_errmsg(b->db)));
+	if (attached)
+		exec_sql(b->db, "DETACH DATABASE old", u->tmp);
+}
+
+/*
+ * Closes and syncs the new registry and renames it, then its brief file,
+ * over the old ones.  The brief file names the registry by its size and
+ * SQLite header (pdx_regid_read), which the rename keeps; check that
+ * nothing changed it since COMMIT.  Registry first: between the two
+ * renames the old brief file is stale, and stale brief files are passed
+ * over.
+ */
+static int
+upd_install(struct upd *u)
+{
+	struct build *b = &u->b;
+	struct pdx_regid rid;
+
+	sqlite3_finalize(b->ins_svc);
+	sqlite3_finalize(b->ins_rpc);
+	sqlite3_finalize(b->ins_meta);
+	b->ins_svc = b->ins_rpc = b->ins_meta = NULL;
+	if (sqlite3_close(b->db) != SQLITE_OK) {
+		pdx_set_error("%s: %s", u->tmp, sqlite3_errmsg(b->db));
+		b->db = NULL;
+		return -1;
+	}
+	b->db = NULL;
+	if (chmod(u->tmp, 0644) != 0 || fsync_path(u->tmp, 0) != 0) {
+		pdx_set_error("%s: %s", u->tmp, strerror(errno));
+		return -1;
+	}
+	u->bjob.pending = 0;
+	if (brief_job_finish(&u->bjob) != 0) {
+		u->btmp[0] = '\0';	/* removed already */
+		return -1;
+	}
+	if (pdx_regid_read(u->tmp, &rid) != 0)
+		return -1;
+	if (rid.size != u->bjob.id.size ||
+	    memcmp(rid.h, u->bjob.id.h, sizeof rid.h) != 0) {
+		pdx_set_error("%s: changed after COMMIT", u->tmp);
+		return -1;
+	}
+	if (rename(u->tmp, u->o->db_path) != 0) {
+		pdx_set_error("%s: %s", u->o->db_path, strerror(errno));
+		return -1;
+	}
+	u->tmp[0] = '\0';
+	if (rename(u->btmp, u->bpath) != 0) {
+		pdx_set_error("%s: %s", u->bpath, strerror(errno));
+		return -1;
+	}
+	u->btmp[0] = '\0';
+	if (u->dl[0] != '\0') {
+		/* --download keeps IANA's CSV for later updates */
+		char kept[PATH_MAX];
+
+		kept_download_path(u->dir, kept, sizeof kept);
+		if (kept[0] != '\0' && rename(u->dl, kept) == 0)
+			u->dl[0] = '\0';
+	}
+	fsync_path(u->dir, 1);
+	return 0;
+}
+
+/* Frees what the update holds and removes what a failed one left. */
+static void
+upd_free(struct upd *u, int ok)
+{
+	struct build *b = &u->b;
+	int i;
+
+	if (u->bjob.pending)
+		(void)brief_job_finish(&u->bjob);	/* then removed below */
+	sqlite3_finalize(b->ins_svc);
+	sqlite3_finalize(b->ins_rpc);
+	sqlite3_finalize(b->ins_meta);
+	if (b->db != NULL)
+		sqlite3_close(b->db);
+	free_nmap(b);
+	rowset_free(&b->rows);
+	for (i = 0; i < PDX_NPROTO; i++)
+		free(b->bwords[i]);
+	free(b->bnames);
+	free(b->boffs);
+	if (!ok && u->tmp[0] != '\0')
+		unlink(u->tmp);
+	if (u->btmp[0] != '\0')
+		unlink(u->btmp);
+	if (u->dl[0] != '\0')
+		unlink(u->dl);
+	if (u->lockfd != -1)
+		close(u->lockfd);
+}
+
 json_t *
 pdx_update(const struct pdx_update_opts *o)
 {
-	struct build b;
+	struct upd *u;
 	json_t *report = NULL;
-	char tmp[PATH_MAX] = "", dir[PATH_MAX], dl[PATH_MAX] = "";
-	char btmp[PATH_MAX] = "", bpath[PATH_MAX], defiana[PATH_MAX];
-	char ianadate[11] = "";
-	const char *origin = NULL;
-	struct pdx_regid rid;
-	struct brief_job bjob;
-	const char *iana = o->iana, *svc = o->services, *nm = o->nmap_services;
-	const char *nrpc = o->nmap_rpc, *erpc = o->etc_rpc;
-	int lockfd = -1, ok = 0, have_old, i;
-	long n;
+	int ok = 0;
 
-	struct timespec t0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	memset(&b, 0, sizeof b);
-	memset(&bjob, 0, sizeof bjob);
 	if (o->db_path == NULL || *o->db_path == '\0') {
 		pdx_set_error("no registry path");
 		return NULL;
 	}
-	dirname_of(o->db_path, dir, sizeof dir);
-	if (mkdir_p(dir) != 0) {
-		pdx_set_error("%s: cannot create directory: %s", dir,
-		    strerror(errno));
+	if ((u = calloc(1, sizeof *u)) == NULL) {	/* 6 paths: not on the stack */
+		pdx_set_error("out of memory");
 		return NULL;
 	}
-	report = json_pack("{s:s, s:[]}", "database", o->db_path, "sources");
-	if (lock_registry(o, &lockfd, report) != 0)
-		goto fail;
-	remove_stale(o->db_path, report);
-	if (snprintf(tmp, sizeof tmp, "%s.new-%ld", o->db_path,
-	    (long)getpid()) >= (int)sizeof tmp) {
-		pdx_set_error("%s: path too long", o->db_path);
-		goto fail;
-	}
-	unlink(tmp);
-
-	if (iana != NULL && is_url(iana)) {
-		snprintf(dl, sizeof dl, "%s.download-%ld", o->db_path,
-		    (long)getpid());
-		if (pdx_download(iana, dl, 120) != 0)
-			goto fail;
-		json_object_set_new(report, "downloaded", json_string(iana));
-	}
-	if (!o->no_search) {
-		if (iana == NULL)
-			iana = default_iana(dir, o->knowledge_dir, defiana,
-			    sizeof defiana, &origin);
-		if (svc == NULL)
-			svc = first_existing(services_paths);
-		if (nm == NULL)
-			nm = first_existing(nmap_paths);
-		if (nrpc == NULL)
-			nrpc = first_existing(nmap_rpc_paths);
-		if (erpc == NULL)
-			erpc = first_existing(etc_rpc_paths);
-	}
-	if (iana == NULL && svc == NULL) {
-		pdx_set_error("no source for the registry: give --from FILE|URL "
-		    "(IANA's CSV) or install a services file "
-		    "(/usr/share/wireshark/services or /etc/services)");
-		goto fail;
-	}
-
-	if (sqlite3_open_v2(tmp, &b.db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		pdx_set_error("%s: %s", tmp, b.db != NULL ?
-		    sqlite3_errmsg(b.db) : "cannot create");
-		goto fail;
-	}
-	if (exec_sql(b.db, schema_sql, tmp) != 0 ||
-	    exec_sql(b.db, "BEGIN", tmp) != 0)
-		goto fail;
-	if (prepare(b.db, "INSERT INTO services VALUES (?,?,?,?,?,?,?)",
-	    &b.ins_svc) != 0 ||
-	    prepare(b.db, "INSERT INTO rpc VALUES (?,?,?,?)", &b.ins_rpc) != 0
-	    || prepare(b.db, "INSERT OR REPLACE INTO meta VALUES (?,?)",
-	    &b.ins_meta) != 0)
-		goto fail;
-
-	stage(report, "setup", &t0);
-	if (iana != NULL) {
-		n = import_file(&b, report, "iana", dl[0] != '\0' ? dl :
-		    (strncmp(iana, "file://", 7) == 0 ? iana + 7 : iana),
-		    (parse_fn)pdx_iana_parse, (void *)add_iana_row);
-		if (n < 0)
-			goto fail;
-		if (n == 0) {
-			pdx_set_error("%s: the IANA file has no rows", iana);
-			goto fail;
-		}
-		if (dl[0] != '\0') {
-			/* name the URL, not the temporary file */
-			json_t *s = json_array_get(json_object_get(report,
-			    "sources"), 0);
-			json_object_set_new(s, "path", json_string(iana));
-		}
-		meta_set(&b, "primary", "iana");
-		iana_csv_date(dl[0] != '\0' ? dl : (strncmp(iana, "file://", 7)
-		    == 0 ? iana + 7 : iana), ianadate);
-		meta_set(&b, "iana_date", ianadate);
-		meta_set(&b, "iana_origin", dl[0] != '\0' ? "downloaded" :
-		    origin != NULL ? origin : "named");
-		json_object_set_new(report, "iana_date",
-		    json_string(ianadate));
-		json_object_set_new(report, "iana_origin", json_string(
-		    dl[0] != '\0' ? "downloaded" : origin != NULL ? origin :
-		    "named"));
-		b.rows_are_iana = 1;
-	} else {
-		n = import_file(&b, report, "services-primary", svc,
-		    (parse_fn)pdx_services_parse, (void *)add_service_as_iana);
-		if (n < 0)
-			goto fail;
-		meta_set(&b, "primary", "services");
-	}
-	if (store_iana(&b) != 0)
-		goto fail;
-	stage(report, "primary", &t0);
-	if (svc != NULL && import_file(&b, report, "services", svc,
-	    (parse_fn)pdx_services_parse, (void *)add_service) < 0)
-		goto fail;
-	if (!o->no_search && strcmp(svc != NULL ? svc : "", "/etc/services")
-	    != 0 && access("/etc/services", R_OK) == 0 &&
-	    import_file(&b, report, "etc-services", "/etc/services",
-	    (parse_fn)pdx_services_parse, (void *)add_service) < 0)
-		goto fail;
-	if (nm != NULL && (import_file(&b, report, "nmap-services", nm,
-	    (parse_fn)pdx_nmap_parse, (void *)add_nmap) < 0 ||
-	    store_nmap(&b) != 0))
-		goto fail;
-	if (erpc != NULL && import_file(&b, report, "etc-rpc", erpc,
-	    (parse_fn)pdx_rpcnames_parse, (void *)add_rpc) < 0)
-		goto fail;
-	if (nrpc != NULL && import_file(&b, report, "nmap-rpc", nrpc,
-	    (parse_fn)pdx_rpcnames_parse, (void *)add_rpc) < 0)
-		goto fail;
-	stage(report, "secondary", &t0);
-	if (pdx_knowledge_import(b.db, o->knowledge_dir, report, o->no_search)
-	    != 0)
-		goto fail;
-	stage(report, "knowledge", &t0);
-	if (exec_sql(b.db, index_sql, tmp) != 0 || pdx_related_build(b.db) != 0)
-		goto fail;
-	stage(report, "indexes", &t0);
-	if (build_search(&b, tmp) != 0)
-		goto fail;
-	stage(report, "search", &t0);
-	if (build_brief(&b) != 0)
-		goto fail;
-	stage(report, "brief", &t0);
-	{
-		char when[32];
-		time_t now = time(NULL);
-		struct tm tm;
-
-		gmtime_r(&now, &tm);
-		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-		meta_set(&b, "built", when);
-		meta_set(&b, "sources", b.sources);
-		meta_set(&b, "schema", PDX_REGISTRY_SCHEMA_S);
-		meta_set(&b, "portdex_version", PDX_VERSION);
-	}
-	{
-		/*
-		 * A random user_version per build: with the size and the
-		 * change counter it tells this registry from any other one
-		 * (pdx_regid_read), so a brief file is never taken for
-		 * another build's.  application_id marks the file as ours.
-		 */
-		char sql[96];
-		uint32_t nonce;
-
-		if (getrandom(&nonce, sizeof nonce, 0) != sizeof nonce)
-			nonce = (uint32_t)time(NULL) ^ ((uint32_t)getpid() <<
-			    16) ^ (uint32_t)t0.tv_nsec;
-		snprintf(sql, sizeof sql, "PRAGMA user_version = %ld; "
-		    "PRAGMA application_id = %d", (long)(nonce & 0x7fffffff),
-		    PDX_REGISTRY_APPID);
-		if (exec_sql(b.db, sql, tmp) != 0)
-			goto fail;
-	}
-	if (exec_sql(b.db, "COMMIT", tmp) != 0)
-		goto fail;
-	/* the registry's id is final now: the brief file can be written */
-	if (pdx_regid_read(tmp, &bjob.id) != 0)
-		goto fail;
-	if (snprintf(btmp, sizeof btmp, "%s.brief.new-%ld", o->db_path,
-	    (long)getpid()) >= (int)sizeof btmp ||
-	    snprintf(bpath, sizeof bpath, "%s.brief", o->db_path) >=
-	    (int)sizeof bpath) {
-		pdx_set_error("%s: path too long", o->db_path);
-		btmp[0] = '\0';
-		goto fail;
-	}
-	bjob.b = &b;
-	bjob.path = btmp;
-	bjob.regpath = tmp;
-	bjob.started = pthread_create(&bjob.tid, NULL, brief_job_run,
-	    &bjob) == 0;
-	bjob.pending = 1;
-
-	/* What changed against the registry being replaced. */
-	have_old = access(o->db_path, R_OK) == 0;
-	json_object_set_new(report, "previous", json_boolean(have_old));
-	if (have_old) {
-		struct rowset none = { NULL, 0, 0 };
-		sqlite3_stmt *st;
-		int attached = 0;
-
-		if (prepare(b.db, "ATTACH DATABASE ? AS old", &st) == 0) {
-			sqlite3_bind_text(st, 1, o->db_path, -1,
-			    SQLITE_STATIC);
-			attached = sqlite3_step(st) == SQLITE_DONE;
-			sqlite3_finalize(st);
-		}
-		if (!attached || build_diff(b.db, b.rows_are_iana ? &b.rows :
-		    &none, report) != 0) {
-			json_object_set_new(report, "diff_error",
-			    json_string(attached ? pdx_last_error() :
-			    sqlite3_errmsg(b.db)));
-		}
-		if (attached)
-			exec_sql(b.db, "DETACH DATABASE old", tmp);
-	}
-	stage(report, "diff", &t0);
-	json_object_set_new(report, "rows", json_integer(b.nrows));
-
-	sqlite3_finalize(b.ins_svc);
-	sqlite3_finalize(b.ins_rpc);
-	sqlite3_finalize(b.ins_meta);
-	b.ins_svc = b.ins_rpc = b.ins_meta = NULL;
-	if (sqlite3_close(b.db) != SQLITE_OK) {
-		pdx_set_error("%s: %s", tmp, sqlite3_errmsg(b.db));
-		b.db = NULL;
-		goto fail;
-	}
-	b.db = NULL;
-	if (chmod(tmp, 0644) != 0 || fsync_path(tmp, 0) != 0) {
-		pdx_set_error("%s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	/*
-	 * The brief file names the registry by its size and SQLite header
-	 * (pdx_regid_read), which the rename keeps; check that nothing
-	 * changed it since COMMIT.  Registry first: between the two renames
-	 * the old brief file is stale, and stale brief files are passed over.
-	 */
-	bjob.pending = 0;
-	if (brief_job_finish(&bjob) != 0) {
-		btmp[0] = '\0';	/* removed already */
-		goto fail;
-	}
-	if (pdx_regid_read(tmp, &rid) != 0)
-		goto fail;
-	if (rid.size != bjob.id.size ||
-	    memcmp(rid.h, bjob.id.h, sizeof rid.h) != 0) {
-		pdx_set_error("%s: changed after COMMIT", tmp);
-		goto fail;
-	}
-	if (rename(tmp, o->db_path) != 0) {
-		pdx_set_error("%s: %s", o->db_path, strerror(errno));
-		goto fail;
-	}
-	tmp[0] = '\0';
-	if (rename(btmp, bpath) != 0) {
-		pdx_set_error("%s: %s", bpath, strerror(errno));
-		goto fail;
-	}
-	btmp[0] = '\0';
-	if (dl[0] != '\0') {
-		/* --download keeps IANA's CSV for later updates */
-		char kept[PATH_MAX];
-
-		kept_download_path(dir, kept, sizeof kept);
-		if (kept[0] != '\0' && rename(dl, kept) == 0)
-			dl[0] = '\0';
-	}
-	fsync_path(dir, 1);
-	stage(report, "commit", &t0);
+	u->o = o;
+	u->lockfd = -1;
+	u->iana = o->iana;
+	u->svc = o->services;
+	u->nm = o->nmap_services;
+	u->nrpc = o->nmap_rpc;
+	u->erpc = o->etc_rpc;
+	clock_gettime(CLOCK_MONOTONIC, &u->t0);
+	if (upd_prepare(u) != 0 || upd_open(u) != 0)
+		goto out;
+	stage(u->report, "setup", &u->t0);
+	if (upd_primary(u) != 0)
+		goto out;
+	stage(u->report, "primary", &u->t0);
+	if (upd_secondary(u) != 0)
+		goto out;
+	stage(u->report, "secondary", &u->t0);
+	if (pdx_knowledge_import(u->b.db, o->knowledge_dir, u->report,
+	    o->no_search) != 0)
+		goto out;
+	stage(u->report, "knowledge", &u->t0);
+	if (exec_sql(u->b.db, index_sql, u->tmp) != 0 ||
+	    pdx_related_build(u->b.db) != 0)
+		goto out;
+	stage(u->report, "indexes", &u->t0);
+	if (build_search(&u->b, u->tmp) != 0)
+		goto out;
+	stage(u->report, "search", &u->t0);
+	if (build_brief(&u->b) != 0)
+		goto out;
+	stage(u->report, "brief", &u->t0);
+	if (upd_commit(u) != 0 || upd_brief_start(u) != 0)
+		goto out;
+	upd_diff(u);
+	stage(u->report, "diff", &u->t0);
+	json_object_set_new(u->report, "rows", json_integer(u->b.nrows));
+	if (upd_install(u) != 0)
+		goto out;
+	stage(u->report, "commit", &u->t0);
 	ok = 1;
-fail:
-	if (bjob.pending)
-		(void)brief_job_finish(&bjob);	/* then removed below */
-	sqlite3_finalize(b.ins_svc);
-	sqlite3_finalize(b.ins_rpc);
-	sqlite3_finalize(b.ins_meta);
-	if (b.db != NULL)
-		sqlite3_close(b.db);
-	free_nmap(&b);
-	rowset_free(&b.rows);
-	for (i = 0; i < PDX_NPROTO; i++)
-		free(b.bwords[i]);
-	free(b.bnames);
-	free(b.boffs);
-	if (!ok && tmp[0] != '\0')
-		unlink(tmp);
-	if (btmp[0] != '\0')
-		unlink(btmp);
-	if (dl[0] != '\0')
-		unlink(dl);
-	if (lockfd != -1)
-		close(lockfd);
-	if (!ok) {
-		json_decref(report);
-		return NULL;
-	}
+out:
+	upd_free(u, ok);
+	if (ok)
+		report = u->report;
+	else
+		json_decref(u->report);
+	free(u);
 	return report;
 }
