@@ -818,6 +818,206 @@ apply_op(const char *op, int in)
 	return in ? M_TRUE : M_FALSE;
 }
 
+/*
+ * What a match's left side gave: an answer in res (MD_DONE), a key to
+ * look up in the right side (MD_LOOKUP), or a right side that could not
+ * be read (MD_UNREADABLE).
+ */
+enum { MD_DONE, MD_LOOKUP, MD_UNREADABLE };
+
+/* ip saddr: a condition on the source, named with the set's elements. */
+static void
+match_saddr(const struct pdx_ruleset *rs, const struct pkt *p,
+    const char *proto, const char *op, json_t *right, struct mres *res)
+{
+	char vt[200];
+
+	value_text(right, vt, sizeof vt);
+	if (json_is_string(right) && json_string_value(right)[0] == '@') {
+		/* name the set's elements too */
+		json_t *set = find_set(rs, p->tfamily, p->table,
+		    json_string_value(right) + 1), *tmp = json_pack("{s:O?}",
+		    "set", json_object_get(set, "elem"));
+		size_t l = strlen(vt);
+
+		if (tmp != NULL && l + 2 < sizeof vt) {
+			vt[l++] = ' ';
+			value_text(tmp, vt + l, sizeof vt - l);
+		}
+		json_decref(tmp);
+	}
+	res->r = M_SRC;
+	snprintf(res->why, sizeof res->why, "%s saddr %s%s", proto,
+	    strcmp(op, "!=") == 0 ? "!= " : "", vt);
+}
+
+/* A payload match: transport ports, IP addresses and protocols. */
+static int
+match_payload(const struct pdx_ruleset *rs, const struct pkt *p, json_t *x,
+    const char *op, json_t *right, struct key *k, struct mres *res)
+{
+	const char *proto = jstr(x, "protocol"), *field = jstr(x, "field");
+	int fam;
+
+	if (proto == NULL || field == NULL) {
+		snprintf(res->why, sizeof res->why, "a raw payload match");
+		return MD_DONE;
+	}
+	if (is_transport(proto)) {
+		if (strcmp(proto, "th") != 0 && l4_by_name(proto) != p->l4) {
+			res->r = M_FALSE;
+			return MD_DONE;
+		}
+		if (strcmp(field, "dport") == 0) {
+			k->kind = K_PORT;
+			k->num = (long)p->dport;
+			return MD_LOOKUP;
+		}
+		snprintf(res->why, sizeof res->why, "%s %s", proto, field);
+		return MD_DONE;
+	}
+	if (strcmp(proto, "ip") != 0 && strcmp(proto, "ip6") != 0) {
+		snprintf(res->why, sizeof res->why, "%s %s", proto, field);
+		return MD_DONE;
+	}
+	fam = proto[2] == '6' ? AF_INET6 : AF_INET;
+	if (fam != p->family) {
+		res->r = M_FALSE;
+		return MD_DONE;
+	}
+	if (strcmp(field, "saddr") == 0) {
+		match_saddr(rs, p, proto, op, right, res);
+		return MD_DONE;
+	}
+	if (strcmp(field, "daddr") == 0) {
+		if (p->daddr == NULL) {
+			snprintf(res->why, sizeof res->why, "%s daddr with a "
+			    "socket on every address", proto);
+			return MD_DONE;
+		}
+		k->kind = K_ADDR;
+		k->family = fam;
+		k->addr = p->daddr;
+		return MD_LOOKUP;
+	}
+	if (strcmp(field, "protocol") == 0 || strcmp(field, "nexthdr") == 0) {
+		k->kind = K_L4;
+		k->num = p->l4;
+		return MD_LOOKUP;
+	}
+	snprintf(res->why, sizeof res->why, "%s %s", proto, field);
+	return MD_DONE;
+}
+
+/* A meta match: the layer 4 protocol, the family, the input interface. */
+static int
+match_meta(const struct pdx_ruleset *rs, const struct pkt *p, json_t *x,
+    const char *op, json_t *right, struct key *k, struct mres *res)
+{
+	const char *key = jstr(x, "key");
+	char vt[200];
+
+	if (key == NULL)
+		key = "?";
+	if (strcmp(key, "l4proto") == 0) {
+		k->kind = K_L4;
+		k->num = p->l4;
+		return MD_LOOKUP;
+	}
+	if (strcmp(key, "nfproto") == 0 || strcmp(key, "protocol") == 0) {
+		k->kind = K_NAME;
+		k->name = strcmp(key, "nfproto") == 0 ?
+		    (p->family == AF_INET ? "ipv4" : "ipv6") :
+		    (p->family == AF_INET ? "ip" : "ip6");
+		return MD_LOOKUP;
+	}
+	if (strcmp(key, "iif") == 0 || strcmp(key, "iifname") == 0 ||
+	    strcmp(key, "iiftype") == 0) {
+		/* the packet comes from anything but lo */
+		k->kind = K_NAME;
+		k->name = strcmp(key, "iiftype") == 0 ? "loopback" : "lo";
+		if (set_holds(rs, p, right, k, NULL, 0) == 1 &&
+		    (json_is_string(right) || (json_is_object(right) &&
+		    json_array_size(json_object_get(right, "set")) == 1))) {
+			/* exactly lo: never our packet */
+			res->r = apply_op(op, 0);
+			return MD_DONE;
+		}
+		value_text(right, vt, sizeof vt);
+		snprintf(res->why, sizeof res->why, "meta %s %s%s", key,
+		    strcmp(op, "!=") == 0 ? "!= " : "", vt);
+		return MD_DONE;
+	}
+	snprintf(res->why, sizeof res->why, "meta %s", key);
+	return MD_DONE;
+}
+
+/* A conntrack match: a new connection, in the original direction. */
+static int
+match_ct(const struct pdx_ruleset *rs, const struct pkt *p, json_t *x,
+    const char *op, json_t *right, struct key *k, struct mres *res)
+{
+	const char *key = jstr(x, "key");
+	int in;
+
+	if (key != NULL && strcmp(key, "state") == 0) {
+		k->kind = K_NAME;
+		k->name = "new";
+		return MD_LOOKUP;
+	}
+	if (key != NULL && strcmp(key, "status") == 0) {
+		/* a DNAT destination sees "dnat"; a listener not */
+		k->kind = K_NAME;
+		k->name = p->hook == HOOK_FORWARD ? "dnat" : "-";
+		in = set_holds(rs, p, right, k, NULL, 0);
+		if (in < 0)
+			return MD_UNREADABLE;
+		if (p->hook != HOOK_FORWARD && in == 0) {
+			res->r = apply_op(op, 0);
+			return MD_DONE;
+		}
+		snprintf(res->why, sizeof res->why, "ct status");
+		return MD_DONE;
+	}
+	if (key != NULL && strcmp(key, "direction") == 0) {
+		k->kind = K_NAME;
+		k->name = "original";
+		return MD_LOOKUP;
+	}
+	snprintf(res->why, sizeof res->why, "ct %s", key != NULL ? key : "?");
+	return MD_DONE;
+}
+
+/* A fib match: a reverse-path check, or the destination's address type. */
+static int
+match_fib(const struct pkt *p, json_t *x, json_t *right, struct key *k,
+    struct mres *res)
+{
+	json_t *fl = json_object_get(x, "flags");
+	const char *result = jstr(x, "result");
+	char *txt = json_dumps(fl, JSON_COMPACT);
+	int saddr = txt != NULL && strstr(txt, "saddr") != NULL;
+	int daddr = txt != NULL && strstr(txt, "daddr") != NULL;
+
+	free(txt);
+	if (saddr) {
+		/* reverse-path checks: a property of the source */
+		res->r = M_SRC;
+		snprintf(res->why, sizeof res->why, "the source failing a "
+		    "reverse-path (fib saddr) check");
+		return MD_DONE;
+	}
+	if (daddr && result != NULL && strcmp(result, "type") == 0) {
+		k->kind = K_NAME;
+		k->name = p->hook == HOOK_FORWARD ? "unicast" : "local";
+		if (p->hook == HOOK_FORWARD || p->daddr != NULL ||
+		    json_is_string(right))
+			return MD_LOOKUP;
+	}
+	snprintf(res->why, sizeof res->why, "a fib lookup");
+	return MD_DONE;
+}
+
 static void
 match_one(const struct pdx_ruleset *rs, const struct pkt *p, json_t *m,
     struct mres *res)
@@ -825,8 +1025,9 @@ match_one(const struct pdx_ruleset *rs, const struct pkt *p, json_t *m,
 	const char *op = jstr(m, "op");
 	json_t *left = json_object_get(m, "left"), *right =
 	    json_object_get(m, "right"), *x;
+	const char *what;
 	struct key k;
-	int in;
+	int in, md;
 	char vt[200];
 
 	memset(&k, 0, sizeof k);
@@ -841,195 +1042,27 @@ match_one(const struct pdx_ruleset *rs, const struct pkt *p, json_t *m,
 		snprintf(res->why, sizeof res->why, "the comparison '%s'", op);
 		return;
 	}
-	if ((x = json_object_get(left, "payload")) != NULL) {
-		const char *proto = jstr(x, "protocol"),
-		    *field = jstr(x, "field");
-
-		if (proto == NULL || field == NULL) {
-			snprintf(res->why, sizeof res->why, "a raw payload "
-			    "match");
-			return;
-		}
-		if (is_transport(proto)) {
-			if (strcmp(proto, "th") != 0 &&
-			    l4_by_name(proto) != p->l4) {
-				res->r = M_FALSE;
-				return;
-			}
-			if (strcmp(field, "dport") == 0) {
-				k.kind = K_PORT;
-				k.num = (long)p->dport;
-				goto lookup;
-			}
-			snprintf(res->why, sizeof res->why, "%s %s", proto,
-			    field);
-			return;
-		}
-		if (strcmp(proto, "ip") == 0 || strcmp(proto, "ip6") == 0) {
-			int fam = proto[2] == '6' ? AF_INET6 : AF_INET;
-
-			if (fam != p->family) {
-				res->r = M_FALSE;
-				return;
-			}
-			if (strcmp(field, "saddr") == 0) {
-				value_text(right, vt, sizeof vt);
-				if (json_is_string(right) &&
-				    json_string_value(right)[0] == '@') {
-					/* name the set's elements too */
-					json_t *set = find_set(rs, p->tfamily,
-					    p->table, json_string_value(right)
-					    + 1), *tmp = json_pack("{s:O?}",
-					    "set", json_object_get(set, "elem"));
-					size_t l = strlen(vt);
-
-					if (tmp != NULL && l + 2 < sizeof vt) {
-						vt[l++] = ' ';
-						value_text(tmp, vt + l,
-						    sizeof vt - l);
-					}
-					json_decref(tmp);
-				}
-				res->r = M_SRC;
-				snprintf(res->why, sizeof res->why,
-				    "%s saddr %s%s", proto,
-				    strcmp(op, "!=") == 0 ? "!= " : "", vt);
-				return;
-			}
-			if (strcmp(field, "daddr") == 0) {
-				if (p->daddr == NULL) {
-					snprintf(res->why, sizeof res->why,
-					    "%s daddr with a socket on every "
-					    "address", proto);
-					return;
-				}
-				k.kind = K_ADDR;
-				k.family = fam;
-				k.addr = p->daddr;
-				goto lookup;
-			}
-			if (strcmp(field, "protocol") == 0 ||
-			    strcmp(field, "nexthdr") == 0) {
-				k.kind = K_L4;
-				k.num = p->l4;
-				goto lookup;
-			}
-			snprintf(res->why, sizeof res->why, "%s %s", proto,
-			    field);
-			return;
-		}
-		snprintf(res->why, sizeof res->why, "%s %s", proto, field);
+	if ((x = json_object_get(left, "payload")) != NULL)
+		md = match_payload(rs, p, x, op, right, &k, res);
+	else if ((x = json_object_get(left, "meta")) != NULL)
+		md = match_meta(rs, p, x, op, right, &k, res);
+	else if ((x = json_object_get(left, "ct")) != NULL)
+		md = match_ct(rs, p, x, op, right, &k, res);
+	else if ((x = json_object_get(left, "fib")) != NULL)
+		md = match_fib(p, x, right, &k, res);
+	else {
+		what = json_object_iter_key(json_object_iter(left));
+		snprintf(res->why, sizeof res->why, "a match on %s",
+		    what != NULL ? what : "an expression");
 		return;
 	}
-	if ((x = json_object_get(left, "meta")) != NULL) {
-		const char *key = jstr(x, "key");
-
-		if (key == NULL)
-			key = "?";
-		if (strcmp(key, "l4proto") == 0) {
-			k.kind = K_L4;
-			k.num = p->l4;
-			goto lookup;
-		}
-		if (strcmp(key, "nfproto") == 0 || strcmp(key,
-		    "protocol") == 0) {
-			k.kind = K_NAME;
-			k.name = strcmp(key, "nfproto") == 0 ?
-			    (p->family == AF_INET ? "ipv4" : "ipv6") :
-			    (p->family == AF_INET ? "ip" : "ip6");
-			goto lookup;
-		}
-		if (strcmp(key, "iif") == 0 || strcmp(key, "iifname") == 0 ||
-		    strcmp(key, "iiftype") == 0) {
-			/* the packet comes from anything but lo */
-			const char *lo = strcmp(key, "iiftype") == 0 ?
-			    "loopback" : "lo";
-
-			k.kind = K_NAME;
-			k.name = lo;
-			in = set_holds(rs, p, right, &k, NULL, 0);
-			if (in == 1 && (json_is_string(right) ||
-			    (json_is_object(right) && json_array_size(
-			    json_object_get(right, "set")) == 1))) {
-				/* exactly lo: never our packet */
-				res->r = apply_op(op, 0);
-				return;
-			}
-			value_text(right, vt, sizeof vt);
-			snprintf(res->why, sizeof res->why, "meta %s %s%s",
-			    key, strcmp(op, "!=") == 0 ? "!= " : "", vt);
-			return;
-		}
-		snprintf(res->why, sizeof res->why, "meta %s", key);
+	if (md == MD_DONE)
 		return;
-	}
-	if ((x = json_object_get(left, "ct")) != NULL) {
-		const char *key = jstr(x, "key");
-
-		if (key != NULL && strcmp(key, "state") == 0) {
-			k.kind = K_NAME;
-			k.name = "new";
-			goto lookup;
-		}
-		if (key != NULL && strcmp(key, "status") == 0) {
-			/* a DNAT destination sees "dnat"; a listener not */
-			k.kind = K_NAME;
-			k.name = p->hook == HOOK_FORWARD ? "dnat" : "-";
-			in = set_holds(rs, p, right, &k, NULL, 0);
-			if (in < 0)
-				goto unk_value;
-			if (p->hook != HOOK_FORWARD && in == 0) {
-				res->r = apply_op(op, 0);
-				return;
-			}
-			snprintf(res->why, sizeof res->why, "ct status");
-			return;
-		}
-		if (key != NULL && strcmp(key, "direction") == 0) {
-			k.kind = K_NAME;
-			k.name = "original";
-			goto lookup;
-		}
-		snprintf(res->why, sizeof res->why, "ct %s", key != NULL ?
-		    key : "?");
-		return;
-	}
-	if ((x = json_object_get(left, "fib")) != NULL) {
-		json_t *fl = json_object_get(x, "flags");
-		const char *result = jstr(x, "result");
-		char *txt = json_dumps(fl, JSON_COMPACT);
-		int saddr = txt != NULL && strstr(txt, "saddr") != NULL;
-		int daddr = txt != NULL && strstr(txt, "daddr") != NULL;
-
-		free(txt);
-		if (saddr) {
-			/* reverse-path checks: a property of the source */
-			res->r = M_SRC;
-			snprintf(res->why, sizeof res->why, "the source "
-			    "failing a reverse-path (fib saddr) check");
-			return;
-		}
-		if (daddr && result != NULL && strcmp(result, "type") == 0) {
-			k.kind = K_NAME;
-			k.name = p->hook == HOOK_FORWARD ? "unicast" : "local";
-			if (p->hook == HOOK_FORWARD || p->daddr != NULL ||
-			    json_is_string(right))
-				goto lookup;
-		}
-		snprintf(res->why, sizeof res->why, "a fib lookup");
-		return;
-	}
-	snprintf(res->why, sizeof res->why, "a match on %s",
-	    json_object_iter_key(json_object_iter(left)) != NULL ?
-	    json_object_iter_key(json_object_iter(left)) : "an expression");
-	return;
-lookup:
-	in = set_holds(rs, p, right, &k, NULL, 0);
-	if (in >= 0) {
+	if (md == MD_LOOKUP &&
+	    (in = set_holds(rs, p, right, &k, NULL, 0)) >= 0) {
 		res->r = apply_op(op, in);
 		return;
 	}
-unk_value:
 	value_text(right, vt, sizeof vt);
 	snprintf(res->why, sizeof res->why, "a value it cannot read (%s)",
 	    vt);
