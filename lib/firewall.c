@@ -38,6 +38,7 @@
 #include "portdex.h"
 #include "portdex/firewall.h"
 #include "portdex/sockets.h"
+#include "firewall-int.h"
 
 /* ---- names ------------------------------------------------------------ */
 
@@ -64,1210 +65,6 @@ pdx_reach_parse(const char *s)
 	pdx_set_error("'%.32s' is not a verdict (loopback, filtered, "
 	    "restricted, open, unknown)", s);
 	return -1;
-}
-
-/* ---- the ruleset ------------------------------------------------------ */
-
-enum { HOOK_OTHER, HOOK_PREROUTING, HOOK_INPUT, HOOK_FORWARD };
-
-/*
- * A rule's shortcut, made once when the ruleset is parsed: its first
- * "tcp/udp/th dport" match with constant ports, when only matches come
- * before it.  A packet whose transport or port that match refuses makes
- * the whole rule false (eval_rule stops at the first false match, and
- * matches, counters and logs before it have no other effect), so
- * walk_path skips the rule without
- * reading its JSON: at 1,000 listeners and 1,000 port rules this is most
- * of the verdicts' cost.  usable 0: no shortcut, the rule is evaluated.
- */
-struct fw_pre {
-	int		 usable;
-	int		 l4;		/* 0: th, any transport */
-	int		 neg;		/* op "!=" */
-	size_t		 off, n;	/* rs->pranges[off..off+n) */
-};
-
-struct fw_chain {
-	const char	*family, *table, *name;
-	json_t		*rules;		/* array of rule objects (borrowed) */
-	struct fw_pre	*pre;		/* one per rule, or NULL */
-	int		 base;		/* has a hook */
-	int		 hook;		/* HOOK_* */
-	int		 filter;	/* type filter */
-	int		 nat;		/* type nat */
-	long		 prio;
-	int		 policy_drop;
-};
-
-struct pdx_ruleset {
-	json_t		*root;
-	struct fw_chain	*chains;
-	size_t		 nchains;
-	json_t		*sets;		/* array of set and map objects */
-	json_t		*holder;	/* owns the chains' rule arrays */
-	size_t		 nrules;
-	char		*error;
-	char		*legacy;
-	int		 netdev;	/* a netdev ingress chain with rules */
-	char		 netdev_rule[192];
-	unsigned	*pranges;	/* the shortcuts' port ranges, lo hi */
-	size_t		 npranges, cappranges;
-};
-
-const char *
-pdx_ruleset_error(const struct pdx_ruleset *rs)
-{
-	return rs != NULL ? rs->error : "the packet filter was not read";
-}
-
-const char *
-pdx_ruleset_legacy(const struct pdx_ruleset *rs)
-{
-	return rs != NULL ? rs->legacy : NULL;
-}
-
-void
-pdx_ruleset_set_legacy(struct pdx_ruleset *rs, const char *s)
-{
-	free(rs->legacy);
-	rs->legacy = s != NULL ? strdup(s) : NULL;
-}
-
-size_t
-pdx_ruleset_rules(const struct pdx_ruleset *rs)
-{
-	return rs != NULL ? rs->nrules : 0;
-}
-
-void
-pdx_ruleset_free(struct pdx_ruleset *rs)
-{
-	size_t i;
-
-	if (rs == NULL)
-		return;
-	json_decref(rs->root);
-	json_decref(rs->sets);
-	json_decref(rs->holder);
-	if (rs->chains != NULL)
-		for (i = 0; i < rs->nchains; i++)
-			free(rs->chains[i].pre);
-	free(rs->chains);
-	free(rs->pranges);
-	free(rs->error);
-	free(rs->legacy);
-	free(rs);
-}
-
-static const char *
-jstr(json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-static int
-hook_of(const char *h)
-{
-	if (h == NULL)
-		return HOOK_OTHER;
-	if (strcmp(h, "prerouting") == 0)
-		return HOOK_PREROUTING;
-	if (strcmp(h, "input") == 0)
-		return HOOK_INPUT;
-	if (strcmp(h, "forward") == 0)
-		return HOOK_FORWARD;
-	return HOOK_OTHER;
-}
-
-static struct fw_chain *
-find_chain(const struct pdx_ruleset *rs, const char *family,
-    const char *table, const char *name)
-{
-	size_t i;
-
-	if (family == NULL || table == NULL || name == NULL)
-		return NULL;	/* e.g. a jump without a target */
-	for (i = 0; i < rs->nchains; i++)
-		if (strcmp(rs->chains[i].name, name) == 0 &&
-		    strcmp(rs->chains[i].table, table) == 0 &&
-		    strcmp(rs->chains[i].family, family) == 0)
-			return &rs->chains[i];
-	return NULL;
-}
-
-static json_t *
-find_set(const struct pdx_ruleset *rs, const char *family, const char *table,
-    const char *name)
-{
-	size_t i;
-	json_t *s;
-
-	json_array_foreach(rs->sets, i, s) {
-		const char *f = jstr(s, "family"), *t = jstr(s, "table"),
-		    *n = jstr(s, "name");
-
-		if (f != NULL && t != NULL && n != NULL &&
-		    strcmp(n, name) == 0 && strcmp(t, table) == 0 &&
-		    strcmp(f, family) == 0)
-			return s;
-	}
-	return NULL;
-}
-
-static int
-chain_cmp(const void *a, const void *b)
-{
-	const struct fw_chain *x = a, *y = b;
-
-	if (x->hook != y->hook)
-		return x->hook < y->hook ? -1 : 1;
-	if (x->prio != y->prio)
-		return x->prio < y->prio ? -1 : 1;
-	return 0;
-}
-
-static int	l4_by_name(const char *);
-static long	port_number(json_t *);
-static int	is_transport(const char *);
-
-static int
-add_prange(struct pdx_ruleset *rs, long lo, long hi)
-{
-	if (rs->npranges + 2 > rs->cappranges) {
-		size_t cap = rs->cappranges == 0 ? 64 : rs->cappranges * 2;
-		unsigned *nv = realloc(rs->pranges, cap * sizeof *nv);
-
-		if (nv == NULL)
-			return -2;
-		rs->pranges = nv;
-		rs->cappranges = cap;
-	}
-	rs->pranges[rs->npranges++] = (unsigned)lo;
-	rs->pranges[rs->npranges++] = (unsigned)hi;
-	return 0;
-}
-
-/*
- * The ports of a dport match's value as ranges, read as value_holds and
- * set_holds would read them for a port: a number, a range, an anonymous
- * set, a set element, a named set of the chain's table.  0, -1 when any
- * part is something else (value_holds would say "cannot tell" or read it
- * otherwise: no shortcut), -2 out of memory.
- */
-static int
-pre_ports(struct pdx_ruleset *rs, const struct fw_chain *c, json_t *v,
-    int depth)
-{
-	json_t *x, *e;
-	const char *s = json_string_value(v);
-	size_t i;
-	int r;
-
-	if (depth > 8)
-		return -1;
-	if (s != NULL && s[0] == '@') {
-		json_t *set = find_set(rs, c->family, c->table, s + 1);
-
-		if (set == NULL)
-			return -1;
-		x = json_object_get(set, "elem");
-		return x == NULL ? 0 : pre_ports(rs, c, x, depth + 1);
-	}
-	if (json_is_array(v)) {		/* a set's elements */
-		json_array_foreach(v, i, e) {
-			if (json_is_array(e))
-				return -1;
-			if ((r = pre_ports(rs, c, e, depth + 1)) != 0)
-				return r;
-		}
-		return 0;
-	}
-	if (json_is_object(v) && (x = json_object_get(v, "set")) != NULL)
-		return pre_ports(rs, c, x, depth + 1);
-	if (json_is_object(v) && (x = json_object_get(v, "elem")) != NULL)
-		return json_is_array(json_object_get(x, "val")) ? -1 :
-		    pre_ports(rs, c, json_object_get(x, "val"), depth + 1);
-	if (json_is_object(v) && json_is_array(x = json_object_get(v,
-	    "range")) && json_array_size(x) == 2) {
-		long lo = port_number(json_array_get(x, 0)),
-		    hi = port_number(json_array_get(x, 1));
-
-		if (lo < 0 || hi < 0)
-			return -1;
-		return add_prange(rs, lo, hi);
-	}
-	if (port_number(v) < 0)
-		return -1;
-	return add_prange(rs, port_number(v), port_number(v));
-}
-
-/* Each rule's shortcut (struct fw_pre); 0, or -1 out of memory. */
-static int
-make_shortcuts(struct pdx_ruleset *rs, struct fw_chain *c)
-{
-	size_t i, j, n = json_array_size(c->rules);
-	json_t *rule, *st;
-
-	if (n == 0)
-		return 0;
-	if ((c->pre = calloc(n, sizeof *c->pre)) == NULL)
-		return -1;
-	json_array_foreach(c->rules, i, rule) {
-		json_array_foreach(json_object_get(rule, "expr"), j, st) {
-			const char *name = json_object_iter_key(
-			    json_object_iter(st)), *op, *proto, *field;
-			json_t *m, *x;
-			size_t off = rs->npranges;
-			int r;
-
-			if (name != NULL && (strcmp(name, "counter") == 0 ||
-			    strcmp(name, "log") == 0))
-				continue;	/* eval_rule passes them */
-			if (name == NULL || strcmp(name, "match") != 0)
-				break;	/* eval_rule may stop here */
-			m = json_object_get(st, "match");
-			op = jstr(m, "op");
-			x = json_object_get(json_object_get(m, "left"),
-			    "payload");
-			proto = jstr(x, "protocol");
-			field = jstr(x, "field");
-			if (op == NULL || proto == NULL || field == NULL ||
-			    json_object_get(m, "right") == NULL ||
-			    (strcmp(op, "==") != 0 && strcmp(op, "!=") != 0 &&
-			    strcmp(op, "in") != 0) || !is_transport(proto) ||
-			    strcmp(field, "dport") != 0)
-				continue;	/* another match */
-			r = pre_ports(rs, c, json_object_get(m, "right"), 0);
-			if (r == -2)
-				return -1;
-			if (r == 0) {
-				c->pre[i].usable = 1;
-				c->pre[i].l4 = strcmp(proto, "th") == 0 ? 0 :
-				    l4_by_name(proto);
-				c->pre[i].neg = strcmp(op, "!=") == 0;
-				c->pre[i].off = off;
-				c->pre[i].n = (rs->npranges - off) / 2;
-			} else
-				rs->npranges = off;
-			break;
-		}
-	}
-	return 0;
-}
-
-/* Does the shortcut say the rule is false for the packet? */
-static int
-pre_false(const struct pdx_ruleset *rs, const struct fw_pre *pre,
-    int l4, unsigned dport)
-{
-	const unsigned *r;
-	size_t i;
-	int in = 0;
-
-	if (!pre->usable)
-		return 0;
-	if (pre->l4 != 0 && pre->l4 != l4)
-		return 1;
-	r = rs->pranges + pre->off;
-	for (i = 0; i < pre->n && !in; i++)
-		in = dport >= r[2 * i] && dport <= r[2 * i + 1];
-	return pre->neg ? in : !in;
-}
-
-struct pdx_ruleset *
-pdx_ruleset_parse(const char *text, size_t len)
-{
-	struct pdx_ruleset *rs;
-	json_error_t je;
-	json_t *arr, *o, *v;
-	size_t i, k;
-
-	if ((rs = calloc(1, sizeof *rs)) == NULL ||
-	    (rs->sets = json_array()) == NULL ||
-	    (rs->holder = json_array()) == NULL) {
-		if (rs != NULL)
-			json_decref(rs->sets);
-		free(rs);
-		pdx_set_error("out of memory");
-		return NULL;
-	}
-	rs->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-	if (rs->root == NULL) {
-		pdx_set_error("nftables JSON: line %d: %s", je.line, je.text);
-		goto bad;
-	}
-	if (!json_is_array(arr = json_object_get(rs->root, "nftables"))) {
-		pdx_set_error("nftables JSON: no \"nftables\" array");
-		goto bad;
-	}
-	/* chains first (rules refer to them), sets beside them */
-	json_array_foreach(arr, i, o) {
-		struct fw_chain *c, *nc;
-
-		if (!json_is_object(o)) {
-			pdx_set_error("nftables JSON: item %zu is not an "
-			    "object", i);
-			goto bad;
-		}
-		if ((v = json_object_get(o, "set")) != NULL ||
-		    (v = json_object_get(o, "map")) != NULL) {
-			if (jstr(v, "family") == NULL || jstr(v, "table") ==
-			    NULL || jstr(v, "name") == NULL) {
-				pdx_set_error("nftables JSON: item %zu: a set "
-				    "without family, table or name", i);
-				goto bad;
-			}
-			if (json_array_append(rs->sets, v) != 0)
-				goto oom;
-			continue;
-		}
-		if ((v = json_object_get(o, "chain")) == NULL)
-			continue;
-		if (jstr(v, "family") == NULL || jstr(v, "table") == NULL ||
-		    jstr(v, "name") == NULL) {
-			pdx_set_error("nftables JSON: item %zu: a chain "
-			    "without family, table or name", i);
-			goto bad;
-		}
-		if ((nc = realloc(rs->chains, (rs->nchains + 1) *
-		    sizeof *nc)) == NULL)
-			goto oom;
-		rs->chains = nc;
-		c = &nc[rs->nchains];
-		memset(c, 0, sizeof *c);
-		c->family = jstr(v, "family");
-		c->table = jstr(v, "table");
-		c->name = jstr(v, "name");
-		if (jstr(v, "hook") != NULL) {
-			c->base = 1;
-			c->hook = hook_of(jstr(v, "hook"));
-			c->filter = jstr(v, "type") != NULL &&
-			    strcmp(jstr(v, "type"), "filter") == 0;
-			c->nat = jstr(v, "type") != NULL &&
-			    strcmp(jstr(v, "type"), "nat") == 0;
-			if (json_is_integer(json_object_get(v, "prio")))
-				c->prio = (long)json_integer_value(
-				    json_object_get(v, "prio"));
-			c->policy_drop = jstr(v, "policy") != NULL &&
-			    strcmp(jstr(v, "policy"), "drop") == 0;
-		}
-		rs->nchains++;
-	}
-	json_array_foreach(arr, i, o) {
-		struct fw_chain *c;
-		const char *f, *t, *n;
-
-		if ((v = json_object_get(o, "rule")) == NULL)
-			continue;
-		f = jstr(v, "family");
-		t = jstr(v, "table");
-		n = jstr(v, "chain");
-		if (f == NULL || t == NULL || n == NULL ||
-		    !json_is_array(json_object_get(v, "expr"))) {
-			pdx_set_error("nftables JSON: item %zu: a rule without "
-			    "family, table, chain or expr", i);
-			goto bad;
-		}
-		if ((c = find_chain(rs, f, t, n)) == NULL) {
-			pdx_set_error("nftables JSON: item %zu: a rule of "
-			    "chain %s %s %s, which is not listed", i, f, t, n);
-			goto bad;
-		}
-		if (c->rules == NULL) {
-			/* held by rs->sets' neighbour, borrowed by the chain */
-			if ((c->rules = json_array()) == NULL ||
-			    json_array_append_new(rs->holder, c->rules) != 0)
-				goto oom;
-		}
-		if (json_array_append(c->rules, v) != 0)
-			goto oom;
-		rs->nrules++;
-	}
-	for (k = 0; k < rs->nchains; k++) {
-		struct fw_chain *c = &rs->chains[k];
-
-		if (c->base && c->rules != NULL && strcmp(c->family,
-		    "netdev") == 0 && !rs->netdev) {
-			rs->netdev = 1;
-			snprintf(rs->netdev_rule, sizeof rs->netdev_rule,
-			    "table netdev %s chain %s", c->table, c->name);
-		}
-	}
-	for (k = 0; k < rs->nchains; k++)
-		if (make_shortcuts(rs, &rs->chains[k]) != 0)
-			goto oom;
-	if (rs->nchains > 1)
-		qsort(rs->chains, rs->nchains, sizeof *rs->chains, chain_cmp);
-	return rs;
-oom:
-	pdx_set_error("out of memory");
-bad:
-	pdx_ruleset_free(rs);
-	return NULL;
-}
-
-/* ---- values ----------------------------------------------------------- */
-
-/* The packet being judged: one new connection from another host. */
-struct pkt {
-	int		 family;	/* AF_INET, AF_INET6 */
-	int		 l4;		/* IP protocol number: 6, 17, 132 */
-	unsigned	 dport;
-	const uint8_t	*daddr;		/* NULL: any local address */
-	int		 hook;		/* HOOK_INPUT or HOOK_FORWARD */
-	const char	*tfamily;	/* family of the table being walked */
-	const char	*table;
-};
-
-static int
-l4_by_name(const char *s)
-{
-	if (strcmp(s, "tcp") == 0)
-		return 6;
-	if (strcmp(s, "udp") == 0)
-		return 17;
-	if (strcmp(s, "sctp") == 0)
-		return 132;
-	if (strcmp(s, "icmp") == 0)
-		return 1;
-	if (strcmp(s, "ipv6-icmp") == 0 || strcmp(s, "icmpv6") == 0)
-		return 58;
-	if (strcmp(s, "dccp") == 0)
-		return 33;
-	if (strcmp(s, "udplite") == 0)
-		return 136;
-	if (strcmp(s, "gre") == 0)
-		return 47;
-	if (strcmp(s, "esp") == 0)
-		return 50;
-	if (strcmp(s, "ah") == 0)
-		return 51;
-	return -1;
-}
-
-static int
-l4_number(json_t *v)
-{
-	if (json_is_integer(v))
-		return (int)json_integer_value(v);
-	if (json_string_value(v) == NULL)
-		return -1;
-	return l4_by_name(json_string_value(v));
-}
-
-/* A port value: number, or a string of digits; -1 otherwise. */
-static long
-port_number(json_t *v)
-{
-	const char *s = json_string_value(v);
-	char *end;
-	long n;
-
-	if (json_is_integer(v))
-		return (long)json_integer_value(v);
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	n = strtol(s, &end, 10);
-	return *end == '\0' ? n : -1;
-}
-
-/* Does address text (an address, "a/len") hold the packet's address? */
-static int
-addr_in_prefix(int family, const uint8_t *a, const char *addr, long len)
-{
-	uint8_t p[16];
-	int bytes = family == AF_INET ? 4 : 16, i;
-
-	if (inet_pton(family, addr, p) != 1)
-		return -1;
-	if (len < 0)
-		len = bytes * 8;
-	if (len > bytes * 8)
-		return -1;
-	for (i = 0; i < bytes && len > 0; i++, len -= 8) {
-		uint8_t m = len >= 8 ? 0xff : (uint8_t)(0xff << (8 - len));
-
-		if ((a[i] & m) != (p[i] & m))
-			return 0;
-	}
-	return 1;
-}
-
-static int
-addr_cmp(int family, const uint8_t *a, const char *text)
-{
-	uint8_t p[16];
-
-	if (inet_pton(family, text, p) != 1)
-		return -2;
-	return memcmp(a, p, family == AF_INET ? 4 : 16);
-}
-
-/*
- * The kinds of key matched against a value: a port, a protocol number,
- * an address of the packet's family, a name (interface, ct state).
- */
-enum { K_PORT, K_L4, K_ADDR, K_NAME };
-
-struct key {
-	int		 kind;
-	long		 num;		/* K_PORT, K_L4 */
-	int		 family;	/* K_ADDR */
-	const uint8_t	*addr;
-	const char	*name;		/* K_NAME */
-};
-
-static int set_holds(const struct pdx_ruleset *, const struct pkt *,
-    json_t *set, const struct key *, json_t **data, int depth);
-
-/*
- * Is the key in one value (element, range, prefix, anonymous set, named
- * set "@x")?  1 yes, 0 no, -1 cannot tell.  *data gets a map element's
- * value when the value is a map element.
- */
-static int
-value_holds(const struct pdx_ruleset *rs, const struct pkt *p, json_t *v,
-    const struct key *k, json_t **data, int depth)
-{
-	json_t *x;
-	const char *s = json_string_value(v);
-
-	if (depth > 8)
-		return -1;
-	if (s != NULL && s[0] == '@') {
-		json_t *set = find_set(rs, p->tfamily, p->table, s + 1);
-
-		if (set == NULL)
-			return -1;
-		return set_holds(rs, p, json_object_get(set, "elem"), k, data,
-		    depth + 1);
-	}
-	if (json_is_object(v) && (x = json_object_get(v, "set")) != NULL)
-		return set_holds(rs, p, x, k, data, depth + 1);
-	if (json_is_object(v) && (x = json_object_get(v, "elem")) != NULL)
-		return value_holds(rs, p, json_object_get(x, "val"), k, data,
-		    depth + 1);
-	if (json_is_array(v) && json_array_size(v) == 2 && data != NULL) {
-		/* a map element: [key, value] */
-		int r = value_holds(rs, p, json_array_get(v, 0), k, NULL,
-		    depth + 1);
-
-		if (r == 1)
-			*data = json_array_get(v, 1);
-		return r;
-	}
-	switch (k->kind) {
-	case K_PORT:
-	case K_L4:
-		if (json_is_object(v) && json_is_array(x = json_object_get(v,
-		    "range")) && json_array_size(x) == 2) {
-			long lo = k->kind == K_PORT ?
-			    port_number(json_array_get(x, 0)) :
-			    l4_number(json_array_get(x, 0));
-			long hi = k->kind == K_PORT ?
-			    port_number(json_array_get(x, 1)) :
-			    l4_number(json_array_get(x, 1));
-
-			if (lo < 0 || hi < 0)
-				return -1;
-			return k->num >= lo && k->num <= hi;
-		} else {
-			long n = k->kind == K_PORT ? port_number(v) :
-			    l4_number(v);
-
-			if (n < 0)
-				return -1;
-			return n == k->num;
-		}
-	case K_ADDR:
-		if (s != NULL)
-			return addr_in_prefix(k->family, k->addr, s, -1);
-		if (json_is_object(v) && json_is_object(x =
-		    json_object_get(v, "prefix"))) {
-			const char *a = jstr(x, "addr");
-			json_t *l = json_object_get(x, "len");
-
-			if (a == NULL || !json_is_integer(l))
-				return -1;
-			return addr_in_prefix(k->family, k->addr, a,
-			    (long)json_integer_value(l));
-		}
-		if (json_is_object(v) && json_is_array(x = json_object_get(v,
-		    "range")) && json_array_size(x) == 2) {
-			const char *lo = json_string_value(json_array_get(x,
-			    0)), *hi = json_string_value(json_array_get(x, 1));
-			int a, b;
-
-			if (lo == NULL || hi == NULL)
-				return -1;
-			a = addr_cmp(k->family, k->addr, lo);
-			b = addr_cmp(k->family, k->addr, hi);
-			if (a == -2 || b == -2)
-				return -1;
-			return a >= 0 && b <= 0;
-		}
-		return -1;
-	case K_NAME:
-		if (s != NULL)
-			return strcmp(s, k->name) == 0;
-		return -1;
-	}
-	return -1;
-}
-
-static int
-set_holds(const struct pdx_ruleset *rs, const struct pkt *p, json_t *set,
-    const struct key *k, json_t **data, int depth)
-{
-	size_t i;
-	json_t *e;
-	int r, unsure = 0;
-
-	if (set == NULL)
-		return 0;		/* an empty named set */
-	if (!json_is_array(set))
-		return value_holds(rs, p, set, k, data, depth);
-	json_array_foreach(set, i, e) {
-		r = value_holds(rs, p, e, k, data, depth);
-		if (r == 1)
-			return 1;
-		if (r < 0)
-			unsure = 1;
-	}
-	return unsure ? -1 : 0;
-}
-
-/* Short text of a value, for the conditions named in a verdict. */
-static void
-value_text(json_t *v, char *buf, size_t size)
-{
-	const char *s = json_string_value(v);
-	json_t *x;
-	size_t i, len;
-
-	if (s != NULL) {
-		snprintf(buf, size, "%s", s);
-		return;
-	}
-	if (json_is_integer(v)) {
-		snprintf(buf, size, "%lld", (long long)json_integer_value(v));
-		return;
-	}
-	if (json_is_object(v) && json_is_object(x = json_object_get(v,
-	    "prefix"))) {
-		snprintf(buf, size, "%s/%lld", jstr(x, "addr") != NULL ?
-		    jstr(x, "addr") : "?",
-		    (long long)json_integer_value(json_object_get(x, "len")));
-		return;
-	}
-	if (json_is_object(v) && json_is_array(x = json_object_get(v,
-	    "range")) && json_array_size(x) == 2) {
-		char a[64], b[64];
-
-		value_text(json_array_get(x, 0), a, sizeof a);
-		value_text(json_array_get(x, 1), b, sizeof b);
-		if (snprintf(buf, size, "%s-%s", a, b) >= (int)size)
-			buf[size - 1] = '\0';	/* cut, as the caller's room is */
-		return;
-	}
-	if (json_is_object(v) && (x = json_object_get(v, "set")) != NULL &&
-	    json_is_array(x)) {
-		snprintf(buf, size, "{ ");
-		json_array_foreach(x, i, v) {
-			len = strlen(buf);
-			if (len + 8 >= size)
-				break;
-			value_text(v, buf + len, size - len);
-			len = strlen(buf);
-			if (i + 1 < json_array_size(x) && len + 3 < size)
-				strcat(buf, ", ");
-		}
-		len = strlen(buf);
-		if (len + 3 < size)
-			strcat(buf, " }");
-		return;
-	}
-	snprintf(buf, size, "(value)");
-}
-
-/* ---- one rule --------------------------------------------------------- */
-
-/* What a match (or a whole rule's matches) says about the packet. */
-enum { M_TRUE, M_FALSE, M_SRC, M_UNK };
-
-struct mres {
-	int	r;
-	char	why[256];	/* M_SRC: the condition; M_UNK: the reason */
-};
-
-static int
-is_transport(const char *proto)
-{
-	return strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0 ||
-	    strcmp(proto, "sctp") == 0 || strcmp(proto, "dccp") == 0 ||
-	    strcmp(proto, "udplite") == 0 || strcmp(proto, "icmp") == 0 ||
-	    strcmp(proto, "icmpv6") == 0 || strcmp(proto, "th") == 0;
-}
-
-/* Applies the operator to a membership answer (1/0). */
-static int
-apply_op(const char *op, int in)
-{
-	if (strcmp(op, "!=") == 0)
-		return in ? M_FALSE : M_TRUE;
-	return in ? M_TRUE : M_FALSE;
-}
-
-/*
- * What a match's left side gave: an answer in res (MD_DONE), a key to
- * look up in the right side (MD_LOOKUP), or a right side that could not
- * be read (MD_UNREADABLE).
- */
-enum { MD_DONE, MD_LOOKUP, MD_UNREADABLE };
-
-/* ip saddr: a condition on the source, named with the set's elements. */
-static void
-match_saddr(const struct pdx_ruleset *rs, const struct pkt *p,
-    const char *proto, const char *op, json_t *right, struct mres *res)
-{
-	char vt[200];
-
-	value_text(right, vt, sizeof vt);
-	if (json_is_string(right) && json_string_value(right)[0] == '@') {
-		/* name the set's elements too */
-		json_t *set = find_set(rs, p->tfamily, p->table,
-		    json_string_value(right) + 1), *tmp = json_pack("{s:O?}",
-		    "set", json_object_get(set, "elem"));
-		size_t l = strlen(vt);
-
-		if (tmp != NULL && l + 2 < sizeof vt) {
-			vt[l++] = ' ';
-			value_text(tmp, vt + l, sizeof vt - l);
-		}
-		json_decref(tmp);
-	}
-	res->r = M_SRC;
-	snprintf(res->why, sizeof res->why, "%s saddr %s%s", proto,
-	    strcmp(op, "!=") == 0 ? "!= " : "", vt);
-}
-
-/* A payload match: transport ports, IP addresses and protocols. */
-static int
-match_payload(const struct pdx_ruleset *rs, const struct pkt *p, json_t *x,
-    const char *op, json_t *right, struct key *k, struct mres *res)
-{
-	const char *proto = jstr(x, "protocol"), *field = jstr(x, "field");
-	int fam;
-
-	if (proto == NULL || field == NULL) {
-		snprintf(res->why, sizeof res->why, "a raw payload match");
-		return MD_DONE;
-	}
-	if (is_transport(proto)) {
-		if (strcmp(proto, "th") != 0 && l4_by_name(proto) != p->l4) {
-			res->r = M_FALSE;
-			return MD_DONE;
-		}
-		if (strcmp(field, "dport") == 0) {
-			k->kind = K_PORT;
-			k->num = (long)p->dport;
-			return MD_LOOKUP;
-		}
-		snprintf(res->why, sizeof res->why, "%s %s", proto, field);
-		return MD_DONE;
-	}
-	if (strcmp(proto, "ip") != 0 && strcmp(proto, "ip6") != 0) {
-		snprintf(res->why, sizeof res->why, "%s %s", proto, field);
-		return MD_DONE;
-	}
-	fam = proto[2] == '6' ? AF_INET6 : AF_INET;
-	if (fam != p->family) {
-		res->r = M_FALSE;
-		return MD_DONE;
-	}
-	if (strcmp(field, "saddr") == 0) {
-		match_saddr(rs, p, proto, op, right, res);
-		return MD_DONE;
-	}
-	if (strcmp(field, "daddr") == 0) {
-		if (p->daddr == NULL) {
-			snprintf(res->why, sizeof res->why, "%s daddr with a "
-			    "socket on every address", proto);
-			return MD_DONE;
-		}
-		k->kind = K_ADDR;
-		k->family = fam;
-		k->addr = p->daddr;
-		return MD_LOOKUP;
-	}
-	if (strcmp(field, "protocol") == 0 || strcmp(field, "nexthdr") == 0) {
-		k->kind = K_L4;
-		k->num = p->l4;
-		return MD_LOOKUP;
-	}
-	snprintf(res->why, sizeof res->why, "%s %s", proto, field);
-	return MD_DONE;
-}
-
-/* A meta match: the layer 4 protocol, the family, the input interface. */
-static int
-match_meta(const struct pdx_ruleset *rs, const struct pkt *p, json_t *x,
-    const char *op, json_t *right, struct key *k, struct mres *res)
-{
-	const char *key = jstr(x, "key");
-	char vt[200];
-
-	if (key == NULL)
-		key = "?";
-	if (strcmp(key, "l4proto") == 0) {
-		k->kind = K_L4;
-		k->num = p->l4;
-		return MD_LOOKUP;
-	}
-	if (strcmp(key, "nfproto") == 0 || strcmp(key, "protocol") == 0) {
-		k->kind = K_NAME;
-		k->name = strcmp(key, "nfproto") == 0 ?
-		    (p->family == AF_INET ? "ipv4" : "ipv6") :
-		    (p->family == AF_INET ? "ip" : "ip6");
-		return MD_LOOKUP;
-	}
-	if (strcmp(key, "iif") == 0 || strcmp(key, "iifname") == 0 ||
-	    strcmp(key, "iiftype") == 0) {
-		/* the packet comes from anything but lo */
-		k->kind = K_NAME;
-		k->name = strcmp(key, "iiftype") == 0 ? "loopback" : "lo";
-		if (set_holds(rs, p, right, k, NULL, 0) == 1 &&
-		    (json_is_string(right) || (json_is_object(right) &&
-		    json_array_size(json_object_get(right, "set")) == 1))) {
-			/* exactly lo: never our packet */
-			res->r = apply_op(op, 0);
-			return MD_DONE;
-		}
-		value_text(right, vt, sizeof vt);
-		snprintf(res->why, sizeof res->why, "meta %s %s%s", key,
-		    strcmp(op, "!=") == 0 ? "!= " : "", vt);
-		return MD_DONE;
-	}
-	snprintf(res->why, sizeof res->why, "meta %s", key);
-	return MD_DONE;
-}
-
-/* A conntrack match: a new connection, in the original direction. */
-static int
-match_ct(const struct pdx_ruleset *rs, const struct pkt *p, json_t *x,
-    const char *op, json_t *right, struct key *k, struct mres *res)
-{
-	const char *key = jstr(x, "key");
-	int in;
-
-	if (key != NULL && strcmp(key, "state") == 0) {
-		k->kind = K_NAME;
-		k->name = "new";
-		return MD_LOOKUP;
-	}
-	if (key != NULL && strcmp(key, "status") == 0) {
-		/* a DNAT destination sees "dnat"; a listener not */
-		k->kind = K_NAME;
-		k->name = p->hook == HOOK_FORWARD ? "dnat" : "-";
-		in = set_holds(rs, p, right, k, NULL, 0);
-		if (in < 0)
-			return MD_UNREADABLE;
-		if (p->hook != HOOK_FORWARD && in == 0) {
-			res->r = apply_op(op, 0);
-			return MD_DONE;
-		}
-		snprintf(res->why, sizeof res->why, "ct status");
-		return MD_DONE;
-	}
-	if (key != NULL && strcmp(key, "direction") == 0) {
-		k->kind = K_NAME;
-		k->name = "original";
-		return MD_LOOKUP;
-	}
-	snprintf(res->why, sizeof res->why, "ct %s", key != NULL ? key : "?");
-	return MD_DONE;
-}
-
-/* A fib match: a reverse-path check, or the destination's address type. */
-static int
-match_fib(const struct pkt *p, json_t *x, json_t *right, struct key *k,
-    struct mres *res)
-{
-	json_t *fl = json_object_get(x, "flags");
-	const char *result = jstr(x, "result");
-	char *txt = json_dumps(fl, JSON_COMPACT);
-	int saddr = txt != NULL && strstr(txt, "saddr") != NULL;
-	int daddr = txt != NULL && strstr(txt, "daddr") != NULL;
-
-	free(txt);
-	if (saddr) {
-		/* reverse-path checks: a property of the source */
-		res->r = M_SRC;
-		snprintf(res->why, sizeof res->why, "the source failing a "
-		    "reverse-path (fib saddr) check");
-		return MD_DONE;
-	}
-	if (daddr && result != NULL && strcmp(result, "type") == 0) {
-		k->kind = K_NAME;
-		k->name = p->hook == HOOK_FORWARD ? "unicast" : "local";
-		if (p->hook == HOOK_FORWARD || p->daddr != NULL ||
-		    json_is_string(right))
-			return MD_LOOKUP;
-	}
-	snprintf(res->why, sizeof res->why, "a fib lookup");
-	return MD_DONE;
-}
-
-static void
-match_one(const struct pdx_ruleset *rs, const struct pkt *p, json_t *m,
-    struct mres *res)
-{
-	const char *op = jstr(m, "op");
-	json_t *left = json_object_get(m, "left"), *right =
-	    json_object_get(m, "right"), *x;
-	const char *what;
-	struct key k;
-	int in, md;
-	char vt[200];
-
-	memset(&k, 0, sizeof k);
-	res->r = M_UNK;
-	res->why[0] = '\0';
-	if (op == NULL || left == NULL || right == NULL) {
-		snprintf(res->why, sizeof res->why, "a malformed match");
-		return;
-	}
-	if (strcmp(op, "==") != 0 && strcmp(op, "!=") != 0 &&
-	    strcmp(op, "in") != 0) {
-		snprintf(res->why, sizeof res->why, "the comparison '%s'", op);
-		return;
-	}
-	if ((x = json_object_get(left, "payload")) != NULL)
-		md = match_payload(rs, p, x, op, right, &k, res);
-	else if ((x = json_object_get(left, "meta")) != NULL)
-		md = match_meta(rs, p, x, op, right, &k, res);
-	else if ((x = json_object_get(left, "ct")) != NULL)
-		md = match_ct(rs, p, x, op, right, &k, res);
-	else if ((x = json_object_get(left, "fib")) != NULL)
-		md = match_fib(p, x, right, &k, res);
-	else {
-		what = json_object_iter_key(json_object_iter(left));
-		snprintf(res->why, sizeof res->why, "a match on %s",
-		    what != NULL ? what : "an expression");
-		return;
-	}
-	if (md == MD_DONE)
-		return;
-	if (md == MD_LOOKUP &&
-	    (in = set_holds(rs, p, right, &k, NULL, 0)) >= 0) {
-		res->r = apply_op(op, in);
-		return;
-	}
-	value_text(right, vt, sizeof vt);
-	snprintf(res->why, sizeof res->why, "a value it cannot read (%s)",
-	    vt);
-}
-
-enum { V_NONE, V_ACCEPT, V_DROP, V_RETURN, V_JUMP, V_GOTO, V_UNKNOWN };
-
-struct rres {
-	int		 m;		/* M_TRUE, M_FALSE, M_SRC, M_UNK */
-	char		 why[256];
-	int		 v;		/* V_* */
-	const char	*target;	/* V_JUMP, V_GOTO */
-};
-
-static void
-add_why(char *buf, size_t size, const char *sep, const char *s)
-{
-	size_t len = strlen(buf);
-
-	if (len > 0 && len + strlen(sep) < size) {
-		strcat(buf, sep);
-		len = strlen(buf);
-	}
-	snprintf(buf + len, size - len, "%s", s);
-}
-
-/* A verdict object ({"accept": null}, {"jump": {"target": "x"}}). */
-static int
-verdict_of(json_t *o, struct rres *r)
-{
-	json_t *x;
-
-	if (!json_is_object(o))
-		return -1;
-	if (json_object_get(o, "accept") != NULL)
-		return r->v = V_ACCEPT;
-	if (json_object_get(o, "drop") != NULL ||
-	    json_object_get(o, "reject") != NULL)
-		return r->v = V_DROP;
-	if (json_object_get(o, "return") != NULL)
-		return r->v = V_RETURN;
-	if (json_object_get(o, "continue") != NULL)
-		return r->v = V_NONE;
-	if ((x = json_object_get(o, "jump")) != NULL ||
-	    (x = json_object_get(o, "goto")) != NULL) {
-		r->target = jstr(x, "target");
-		if (r->target == NULL)
-			return -1;
-		return r->v = json_object_get(o, "jump") != NULL ? V_JUMP :
-		    V_GOTO;
-	}
-	if (json_object_get(o, "queue") != NULL) {
-		snprintf(r->why, sizeof r->why, "a queue to user space");
-		return r->v = V_UNKNOWN;
-	}
-	return -1;
-}
-
-/* The key of a verdict map, for the packet; -1: cannot tell. */
-static int
-vmap_key(const struct pkt *p, json_t *e, struct key *k, int *nomatch)
-{
-	json_t *x;
-
-	*nomatch = 0;
-	if ((x = json_object_get(e, "payload")) != NULL) {
-		const char *proto = jstr(x, "protocol"), *f = jstr(x, "field");
-
-		if (proto == NULL || f == NULL || !is_transport(proto) ||
-		    strcmp(f, "dport") != 0)
-			return -1;
-		if (strcmp(proto, "th") != 0 && l4_by_name(proto) != p->l4) {
-			*nomatch = 1;
-			return 0;
-		}
-		k->kind = K_PORT;
-		k->num = (long)p->dport;
-		return 0;
-	}
-	if ((x = json_object_get(e, "meta")) != NULL && jstr(x, "key") !=
-	    NULL && strcmp(jstr(x, "key"), "l4proto") == 0) {
-		k->kind = K_L4;
-		k->num = p->l4;
-		return 0;
-	}
-	return -1;
-}
-
-static void
-eval_rule(const struct pdx_ruleset *rs, const struct pkt *p, json_t *rule,
-    struct rres *r)
-{
-	json_t *st;
-	size_t i;
-	const char *name;
-
-	memset(r, 0, sizeof *r);
-	r->m = M_TRUE;
-	json_array_foreach(json_object_get(rule, "expr"), i, st) {
-		name = json_object_iter_key(json_object_iter(st));
-		if (name == NULL) {
-			r->m = M_UNK;
-			snprintf(r->why, sizeof r->why, "an empty statement");
-			return;
-		}
-		if (strcmp(name, "match") == 0) {
-			struct mres mr;
-
-			match_one(rs, p, json_object_get(st, "match"), &mr);
-			if (mr.r == M_FALSE) {
-				r->m = M_FALSE;
-				return;
-			}
-			if (mr.r == M_UNK && r->m != M_UNK) {
-				r->m = M_UNK;
-				snprintf(r->why, sizeof r->why, "%s", mr.why);
-			} else if (mr.r == M_SRC && r->m != M_UNK) {
-				r->m = M_SRC;
-				add_why(r->why, sizeof r->why, " and ", mr.why);
-			}
-			continue;
-		}
-		if (strcmp(name, "counter") == 0 || strcmp(name, "log") == 0 ||
-		    strcmp(name, "mangle") == 0 || strcmp(name, "notrack") ==
-		    0 || strcmp(name, "dnat") == 0 || strcmp(name, "snat") ==
-		    0 || strcmp(name, "masquerade") == 0 || strcmp(name,
-		    "redirect") == 0 || strcmp(name, "set") == 0 ||
-		    strcmp(name, "ct helper") == 0)
-			continue;
-		if (strcmp(name, "vmap") == 0) {
-			json_t *vm = json_object_get(st, "vmap"), *data = NULL,
-			    *d = json_object_get(vm, "data");
-			struct key k;
-			int nomatch, in;
-			struct pkt q = *p;
-
-			memset(&k, 0, sizeof k);
-			if (vmap_key(p, json_object_get(vm, "key"), &k,
-			    &nomatch) < 0) {
-				r->m = M_UNK;
-				snprintf(r->why, sizeof r->why, "a verdict map "
-				    "on a key it cannot evaluate");
-				return;
-			}
-			if (nomatch) {
-				r->m = M_FALSE;
-				return;
-			}
-			in = json_is_string(d) ? value_holds(rs, &q, d, &k,
-			    &data, 0) : set_holds(rs, &q,
-			    json_object_get(d, "set"), &k, &data, 0);
-			if (in < 0 || (in == 1 && verdict_of(data, r) < 0)) {
-				r->m = M_UNK;
-				snprintf(r->why, sizeof r->why, "a verdict map "
-				    "it cannot read");
-				r->v = V_NONE;
-				return;
-			}
-			if (in == 0) {
-				r->m = M_FALSE;
-				return;
-			}
-			return;
-		}
-		if (strcmp(name, "xt") == 0) {
-			const char *t = jstr(json_object_get(st, "xt"), "type"),
-			    *n = jstr(json_object_get(st, "xt"), "name");
-
-			if (t != NULL && n != NULL && strcmp(t, "target") ==
-			    0 && strcmp(n, "REJECT") == 0) {
-				r->v = V_DROP;
-				return;
-			}
-			if (r->m != M_UNK) {
-				r->m = M_UNK;
-				snprintf(r->why, sizeof r->why, "the iptables "
-				    "%s '%s', which nftables does not show",
-				    t != NULL ? t : "extension",
-				    n != NULL ? n : "?");
-			}
-			if (t != NULL && strcmp(t, "target") == 0) {
-				r->v = V_UNKNOWN;
-				return;
-			}
-			continue;
-		}
-		{
-			struct rres tmp;
-
-			memset(&tmp, 0, sizeof tmp);
-			if (verdict_of(st, &tmp) >= 0) {
-				r->v = tmp.v;
-				r->target = tmp.target;
-				if (tmp.v == V_UNKNOWN && r->m != M_UNK)
-					snprintf(r->why, sizeof r->why, "%s",
-					    tmp.why);
-				return;
-			}
-		}
-		if (r->m != M_UNK) {
-			r->m = M_UNK;
-			snprintf(r->why, sizeof r->why, "the statement '%s'",
-			    name);
-		}
-	}
 }
 
 /* ---- paths through the chains ------------------------------------------ */
@@ -1358,13 +155,13 @@ walk_path(struct walk *w, struct frame *stack, int depth, int ck,
 			depth--;	/* end of a chain: back to the caller */
 			continue;
 		}
-		if (f->c->pre != NULL && pre_false(w->rs, &f->c->pre[f->idx],
+		if (f->c->pre != NULL && fw_pre_false(w->rs, &f->c->pre[f->idx],
 		    w->p->l4, w->p->dport)) {
 			f->idx++;	/* the rule's port match refuses it */
 			continue;
 		}
 		rule = json_array_get(f->c->rules, f->idx++);
-		eval_rule(w->rs, w->p, rule, &r);
+		fw_eval_rule(w->rs, w->p, rule, &r);
 		if (r.m == M_FALSE)
 			continue;
 		rule_name(f->c, rule, name, sizeof name);
@@ -1379,7 +176,7 @@ walk_path(struct walk *w, struct frame *stack, int depth, int ck,
 				    r.why);
 			} else {
 				snprintf(c2, sizeof c2, "%s", cond);
-				add_why(c2, sizeof c2, " and ", r.why);
+				fw_add_why(c2, sizeof c2, " and ", r.why);
 			}
 			if (ck == M_UNK)
 				snprintf(c2, sizeof c2, "%s", cond);
@@ -1394,7 +191,7 @@ walk_path(struct walk *w, struct frame *stack, int depth, int ck,
 				if (v == V_RETURN)
 					walk_path(w, s2, depth - 1, ck2, c2);
 				else if (v == V_GOTO || v == V_JUMP) {
-					const struct fw_chain *t = find_chain(
+					const struct fw_chain *t = fw_find_chain(
 					    w->rs, f->c->family, f->c->table,
 					    r.target);
 					int d2 = v == V_GOTO ? depth - 1 :
@@ -1427,7 +224,7 @@ walk_path(struct walk *w, struct frame *stack, int depth, int ck,
 			break;
 		case V_JUMP:
 		case V_GOTO: {
-			const struct fw_chain *t = find_chain(w->rs,
+			const struct fw_chain *t = fw_find_chain(w->rs,
 			    f->c->family, f->c->table, r.target);
 			int d2 = v == V_GOTO ? depth - 1 : depth;
 
@@ -1492,7 +289,7 @@ classify(const struct walk *w, struct pdx_verdict *out)
 			return;
 		}
 		if (o->ck == M_SRC && o->v != main->v)
-			add_why(srcs, sizeof srcs, "; ", o->cond);
+			fw_add_why(srcs, sizeof srcs, "; ", o->cond);
 	}
 	if (main->v == V_ACCEPT) {
 		out->reach = PDX_REACH_OPEN;
@@ -1578,7 +375,7 @@ judge_path(const struct pdx_ruleset *rs, struct pkt *p, struct pdx_verdict *v)
 				have_unk = 1;
 			}
 			if (cv.reach == PDX_REACH_RESTRICTED) {
-				add_why(restricted, sizeof restricted,
+				fw_add_why(restricted, sizeof restricted,
 				    " and ", cv.detail);
 				if (!restricted_seen)
 					snprintf(last_accept, sizeof
@@ -1587,7 +384,7 @@ judge_path(const struct pdx_ruleset *rs, struct pkt *p, struct pdx_verdict *v)
 			}
 			if (cv.reach == PDX_REACH_OPEN) {
 				if (cv.detail[0] != '\0')
-					add_why(open_detail, sizeof open_detail,
+					fw_add_why(open_detail, sizeof open_detail,
 					    "; ", cv.detail);
 				if (!restricted_seen)
 					snprintf(last_accept, sizeof
@@ -1713,7 +510,7 @@ pub_add(struct pubwalk *pw, const struct fw_chain *c, json_t *rule,
 	struct pdx_published *e, *nv;
 	json_t *a = json_object_get(nat, "addr"), *port =
 	    json_object_get(nat, "port");
-	const char *fam = jstr(nat, "family");
+	const char *fam = fw_jstr(nat, "family");
 
 	if (pw->n >= MAX_PUBLISHED || lo < 0 || hi < lo || hi > 65535)
 		return;
@@ -1738,7 +535,7 @@ pub_add(struct pubwalk *pw, const struct fw_chain *c, json_t *rule,
 		snprintf(e->to_addr, sizeof e->to_addr, "%s",
 		    json_string_value(a));
 	else if (a != NULL)
-		value_text(a, e->to_addr, sizeof e->to_addr);
+		fw_value_text(a, e->to_addr, sizeof e->to_addr);
 	if (json_is_integer(port))
 		e->to_port = (unsigned)json_integer_value(port);
 	if (strcmp(c->family, "ip") == 0 || (fam != NULL && strcmp(fam,
@@ -1768,7 +565,7 @@ pub_ports(struct pubwalk *pw, const struct fw_chain *c, json_t *rule,
 		return;
 	}
 	if (s != NULL && s[0] == '@') {
-		json_t *set = find_set(pw->rs, c->family, c->table, s + 1);
+		json_t *set = fw_find_set(pw->rs, c->family, c->table, s + 1);
 
 		json_array_foreach(json_object_get(set, "elem"), i, e)
 			pub_ports(pw, c, rule, l4, e, nat, kind, depth + 1);
@@ -1788,11 +585,11 @@ pub_ports(struct pubwalk *pw, const struct fw_chain *c, json_t *rule,
 	}
 	if (json_is_object(ports) && json_is_array(x = json_object_get(ports,
 	    "range")) && json_array_size(x) == 2) {
-		pub_add(pw, c, rule, l4, port_number(json_array_get(x, 0)),
-		    port_number(json_array_get(x, 1)), nat, kind);
+		pub_add(pw, c, rule, l4, fw_port_number(json_array_get(x, 0)),
+		    fw_port_number(json_array_get(x, 1)), nat, kind);
 		return;
 	}
-	pub_add(pw, c, rule, l4, port_number(ports), port_number(ports), nat,
+	pub_add(pw, c, rule, l4, fw_port_number(ports), fw_port_number(ports), nat,
 	    kind);
 }
 
@@ -1819,22 +616,22 @@ pub_walk(struct pubwalk *pw, const struct fw_chain *c, int l4, json_t *ports,
 
 			if (m != NULL) {
 				left = json_object_get(m, "left");
-				if (jstr(m, "op") != NULL && strcmp(jstr(m,
+				if (fw_jstr(m, "op") != NULL && strcmp(fw_jstr(m,
 				    "op"), "!=") == 0)
 					continue;
 				if ((x = json_object_get(left, "payload")) !=
-				    NULL && jstr(x, "field") != NULL &&
-				    strcmp(jstr(x, "field"), "dport") == 0 &&
-				    jstr(x, "protocol") != NULL) {
-					if (strcmp(jstr(x, "protocol"), "th"))
-						rl4 = l4_by_name(jstr(x,
+				    NULL && fw_jstr(x, "field") != NULL &&
+				    strcmp(fw_jstr(x, "field"), "dport") == 0 &&
+				    fw_jstr(x, "protocol") != NULL) {
+					if (strcmp(fw_jstr(x, "protocol"), "th"))
+						rl4 = fw_l4_by_name(fw_jstr(x,
 						    "protocol"));
 					rports = json_object_get(m, "right");
 				} else if ((x = json_object_get(left,
-				    "meta")) != NULL && jstr(x, "key") !=
-				    NULL && strcmp(jstr(x, "key"),
+				    "meta")) != NULL && fw_jstr(x, "key") !=
+				    NULL && strcmp(fw_jstr(x, "key"),
 				    "l4proto") == 0) {
-					int n4 = l4_number(json_object_get(m,
+					int n4 = fw_l4_number(json_object_get(m,
 					    "right"));
 
 					if (l4 != 0 && n4 >= 0 && n4 != l4)
@@ -1855,8 +652,8 @@ pub_walk(struct pubwalk *pw, const struct fw_chain *c, int l4, json_t *ports,
 			}
 			if (strcmp(name, "jump") == 0 ||
 			    strcmp(name, "goto") == 0) {
-				const struct fw_chain *t = find_chain(pw->rs,
-				    c->family, c->table, jstr(json_object_get(
+				const struct fw_chain *t = fw_find_chain(pw->rs,
+				    c->family, c->table, fw_jstr(json_object_get(
 				    st, name), "target"));
 
 				if (t != NULL)
@@ -1871,7 +668,7 @@ pub_walk(struct pubwalk *pw, const struct fw_chain *c, int l4, json_t *ports,
 
 				if (json_is_string(d) && json_string_value(
 				    d)[0] == '@')
-					d = json_object_get(find_set(pw->rs,
+					d = json_object_get(fw_find_set(pw->rs,
 					    c->family, c->table,
 					    json_string_value(d) + 1), "elem");
 				else
@@ -1884,9 +681,9 @@ pub_walk(struct pubwalk *pw, const struct fw_chain *c, int l4, json_t *ports,
 					    NULL && (x = json_object_get(vd,
 					    "goto")) == NULL)
 						continue;
-					t = find_chain(pw->rs, c->family,
-					    c->table, jstr(x, "target") != NULL ?
-					    jstr(x, "target") : "");
+					t = fw_find_chain(pw->rs, c->family,
+					    c->table, fw_jstr(x, "target") != NULL ?
+					    fw_jstr(x, "target") : "");
 					if (t != NULL)
 						pub_walk(pw, t, rl4, rports,
 						    depth + 1);
@@ -1987,9 +784,9 @@ legacy_tables(void)
 			line[strcspn(line, "\n")] = '\0';
 			if (line[0] == '\0')
 				continue;
-			add_why(buf, sizeof buf, " ", i == 0 ? "ip_tables:" :
+			fw_add_why(buf, sizeof buf, " ", i == 0 ? "ip_tables:" :
 			    "ip6_tables:");
-			add_why(buf, sizeof buf, "", line);
+			fw_add_why(buf, sizeof buf, "", line);
 		}
 		fclose(f);
 	}
@@ -2183,3 +980,4 @@ pdx_ruleset_read(const char *netns)
 	    "portdex was built without libnftables", "");
 #endif
 }
+
