@@ -317,6 +317,7 @@ struct eval {
 	struct pdx_published	*pub;
 	struct pdx_socket	*pubsock;
 	size_t			 npub;
+	int			 count_only;	/* no clauses, no document */
 };
 
 /* The registry's brief and risk of port for l; 0, or -1 with the error. */
@@ -512,7 +513,10 @@ eval_rules(struct eval *e)
 			f->l = l;
 			f->acc = audit_accepted(e->o->accepts, ru->id, l->s->lport,
 			    l->s->proto);
-			if ((f->obj = finding_json(f, buf)) == NULL) {
+			/* its JSON only when the document is built */
+			f->clause = NULL;
+			if (!e->count_only && (f->clause = strdup(buf)) ==
+			    NULL) {
 				e->nf--;
 				goto oom;
 			}
@@ -612,7 +616,15 @@ eval_document(const struct eval *e)
 			if (e->fs[i].level > worst)
 				worst = e->fs[i].level;
 		}
-		json_array_append(jf, e->fs[i].obj);
+		if (json_array_append_new(jf, finding_json(&e->fs[i],
+		    e->fs[i].clause)) != 0) {
+			json_decref(incomplete);
+			json_decref(notes);
+			json_decref(jl);
+			json_decref(jf);
+			pdx_set_error("out of memory");
+			return NULL;
+		}
 	}
 	if (gethostname(host, sizeof host) != 0)
 		host[0] = '\0';
@@ -666,7 +678,7 @@ eval_free(struct eval *e)
 	size_t i;
 
 	for (i = 0; i < e->nf; i++)
-		json_decref(e->fs[i].obj);
+		free(e->fs[i].clause);
 	free(e->fs);
 	for (i = 0; e->ls != NULL && i < e->n + e->npub; i++) {
 		json_decref(e->ls[i].assess);
@@ -685,6 +697,30 @@ eval_free(struct eval *e)
 	free(e->a.mal);
 }
 
+static void
+eval_init(struct eval *e, struct pdx_db *db, struct pdx_state *state,
+    const struct pdx_audit_opts *o, const struct pdx_socket *v, size_t n,
+    const struct pdx_attr_stats *st, int requested, int backend)
+{
+	memset(e, 0, sizeof *e);
+	e->a.db = db;
+	e->a.state = state;
+	e->o = o;
+	e->v = v;
+	e->n = n;
+	e->st = st;
+	e->requested = requested;
+	e->backend = backend;
+}
+
+/* Facts and findings; 0, or -1 with the error. */
+static int
+eval_run(struct eval *e)
+{
+	return eval_setup(e) == 0 && eval_sockets(e) == 0 &&
+	    eval_published(e) == 0 && eval_rules(e) == 0 ? 0 : -1;
+}
+
 json_t *
 pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
     const struct pdx_audit_opts *o, const struct pdx_socket *v, size_t n,
@@ -693,25 +729,61 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 	struct eval e;
 	json_t *doc = NULL;
 
-	memset(&e, 0, sizeof e);
-	e.a.db = db;
-	e.a.state = state;
-	e.o = o;
-	e.v = v;
-	e.n = n;
-	e.st = st;
-	e.requested = requested;
-	e.backend = backend;
-	if (eval_setup(&e) == 0 && eval_sockets(&e) == 0 &&
-	    eval_published(&e) == 0 && eval_rules(&e) == 0)
+	eval_init(&e, db, state, o, v, n, st, requested, backend);
+	if (eval_run(&e) == 0)
 		doc = eval_document(&e);
 	eval_free(&e);
 	return doc;
 }
 
-json_t *
-pdx_audit_run(struct pdx_db *db, struct pdx_state *state,
-    const struct pdx_audit_opts *o)
+/*
+ * The counts of an evaluation, without its document: per rule of the
+ * table the findings not accepted, and whether the document would say
+ * complete.
+ */
+static int
+eval_counts(struct pdx_db *db, struct pdx_state *state,
+    const struct pdx_audit_opts *o, const struct pdx_socket *v, size_t n,
+    const struct pdx_attr_stats *st, int requested, int backend,
+    size_t *count, size_t ncount, int *complete)
+{
+	struct eval e;
+	json_t *incomplete, *notes;
+	size_t i;
+	int rc = -1;
+
+	eval_init(&e, db, state, o, v, n, st, requested, backend);
+	e.count_only = 1;
+	incomplete = json_array();
+	notes = json_array();
+	if (incomplete == NULL || notes == NULL)
+		pdx_set_error("out of memory");
+	else if (eval_run(&e) == 0) {
+		memset(count, 0, ncount * sizeof *count);
+		for (i = 0; i < e.nf; i++) {
+			size_t k = (size_t)(e.fs[i].rule - audit_rules);
+
+			if (e.fs[i].acc == NULL && k < ncount)
+				count[k]++;
+		}
+		eval_completeness(&e, incomplete, notes);
+		*complete = json_array_size(incomplete) == 0;
+		rc = 0;
+	}
+	json_decref(incomplete);
+	json_decref(notes);
+	eval_free(&e);
+	return rc;
+}
+
+/*
+ * This machine's sockets, attributed, audited: the document (count NULL)
+ * or the counts.  NULL doc and -1 with the error when it fails.
+ */
+static int
+audit_run(struct pdx_db *db, struct pdx_state *state,
+    const struct pdx_audit_opts *o, json_t **docp, size_t *count,
+    size_t ncount, int *complete)
 {
 	struct pdx_sock_filter f;
 	struct pdx_portset ps;
@@ -721,14 +793,14 @@ pdx_audit_run(struct pdx_db *db, struct pdx_state *state,
 	struct pdx_audit_opts oo;
 	struct pdx_ruleset *rs = NULL;
 	size_t n = 0;
-	int backend = 0;
-	json_t *doc;
+	int backend = 0, rc = -1;
+	json_t *doc = NULL;
 
 	memset(&acc, 0, sizeof acc);
 	if (o->accepts == NULL && o->default_config) {
 		if (pdx_audit_config_default(&acc) != 0) {
 			pdx_audit_accepts_free(&acc);
-			return NULL;
+			return -1;
 		}
 		oo = *o;
 		oo.accepts = &acc;
@@ -739,11 +811,11 @@ pdx_audit_run(struct pdx_db *db, struct pdx_state *state,
 	f.backend = o->backend;
 	if (o->ports != NULL) {
 		if (pdx_portset_parse(&ps, o->ports) != 0)
-			goto fail;
+			goto out;
 		f.ports = &ps;
 	}
 	if (pdx_sockets_list(&f, &v, &n, &backend) != 0)
-		goto fail;
+		goto out;
 	if (o->ruleset == NULL) {
 		/* the firewall of this namespace: verdicts, published ports */
 		if (o != &oo) {
@@ -757,21 +829,58 @@ pdx_audit_run(struct pdx_db *db, struct pdx_state *state,
 		(void)pdx_sockets_attribute_at(o->procdir, v, n, &st);
 	else
 		(void)pdx_sockets_attribute(v, n, &st);
-	doc = pdx_audit_evaluate(db, state, o, v, n, &st, o->backend,
-	    backend);
+	if (count != NULL)
+		rc = eval_counts(db, state, o, v, n, &st, o->backend, backend,
+		    count, ncount, complete);
+	else {
+		doc = pdx_audit_evaluate(db, state, o, v, n, &st, o->backend,
+		    backend);
+		rc = doc != NULL ? 0 : -1;
+	}
 	pdx_sockets_free(v, n);
 	if (doc != NULL && o->record && state != NULL &&
 	    pdx_audit_record(state, doc, o->history_max) != 0) {
 		json_decref(doc);
 		doc = NULL;
+		rc = -1;
 	}
+out:
+	if (docp != NULL)
+		*docp = doc;
 	pdx_audit_accepts_free(&acc);
 	pdx_ruleset_free(rs);
+	return rc;
+}
+
+json_t *
+pdx_audit_run(struct pdx_db *db, struct pdx_state *state,
+    const struct pdx_audit_opts *o)
+{
+	json_t *doc = NULL;
+
+	(void)audit_run(db, state, o, &doc, NULL, 0, NULL);
 	return doc;
-fail:
-	pdx_audit_accepts_free(&acc);
-	pdx_ruleset_free(rs);
-	return NULL;
+}
+
+size_t
+pdx_audit_nrules(void)
+{
+	return NRULES;
+}
+
+int
+pdx_audit_count(struct pdx_db *db, struct pdx_state *state,
+    const struct pdx_audit_opts *o, size_t *count, size_t ncount,
+    int *complete)
+{
+	int dummy;
+
+	if (count == NULL && ncount > 0) {
+		pdx_set_error("pdx_audit_count: no array for the counts");
+		return -1;
+	}
+	return audit_run(db, state, o, NULL, count != NULL ? count : &ncount,
+	    count != NULL ? ncount : 0, complete != NULL ? complete : &dummy);
 }
 
 int
