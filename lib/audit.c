@@ -182,8 +182,46 @@ set(json_t *o, const char *key, json_t *v)
 		json_object_set_new_nocheck(o, key, v);
 }
 
+/*
+ * A listener's strings as JSON, made once and shared (a new reference
+ * each use) by its entry in "listeners" and each of its findings: the
+ * same text cleaned and copied up to four times was a tenth of an audit.
+ */
+struct lstrs {
+	json_t	*address, *service, *process, *user, *unit, *exe;
+	int	 made;
+};
+
+static void
+lstrs_make(struct lstrs *j, const struct listener *l)
+{
+	const struct pdx_socket *s = l->s;
+
+	if (j->made)
+		return;
+	j->made = 1;
+	j->address = clean_str(s->local);
+	j->service = audit_opt_str(l->has_brief ? l->b.name : NULL);
+	j->process = audit_opt_str(s->pid > 0 ? s->comm : NULL);
+	j->user = audit_opt_str(s->user);
+	j->unit = audit_opt_str(s->unit);
+	j->exe = audit_opt_str(l->exe_known ? l->exe : NULL);
+}
+
+static void
+lstrs_free(struct lstrs *j)
+{
+	json_decref(j->address);
+	json_decref(j->service);
+	json_decref(j->process);
+	json_decref(j->user);
+	json_decref(j->unit);
+	json_decref(j->exe);
+}
+
 static json_t *
-finding_json(const struct finding *f, const char *clause)
+finding_json(const struct finding *f, const char *clause,
+    const struct lstrs *j)
 {
 	const struct listener *l = f->l;
 	const struct pdx_socket *s = l->s;
@@ -204,17 +242,17 @@ finding_json(const struct finding *f, const char *clause)
 	set(o, "proto", json_string_nocheck(pdx_proto_name(s->proto)));
 	set(o, "family", json_string_nocheck(s->family == AF_INET ? "ipv4" :
 	    "ipv6"));
-	set(o, "address", clean_str(s->local));
+	set(o, "address", json_incref(j->address));
 	set(o, "port", json_integer((json_int_t)s->lport));
 	set(o, "all_interfaces", json_boolean(l->wildcard));
 	set(o, "loopback", json_boolean(l->loopback));
-	set(o, "service", audit_opt_str(l->has_brief ? l->b.name : NULL));
+	set(o, "service", json_incref(j->service));
 	set(o, "pid", s->pid > 0 ? json_integer(s->pid) : json_null());
-	set(o, "process", audit_opt_str(s->pid > 0 ? s->comm : NULL));
-	set(o, "user", audit_opt_str(s->user));
+	set(o, "process", json_incref(j->process));
+	set(o, "user", json_incref(j->user));
 	set(o, "uid", s->uid >= 0 ? json_integer(s->uid) : json_null());
-	set(o, "unit", audit_opt_str(s->unit));
-	set(o, "exe", audit_opt_str(l->exe_known ? l->exe : NULL));
+	set(o, "unit", json_incref(j->unit));
+	set(o, "exe", json_incref(j->exe));
 	set(o, "container", audit_opt_str(s->container));
 	set(o, "why", clean_str(why));
 	set(o, "next", clean_str(next));
@@ -231,7 +269,7 @@ finding_json(const struct finding *f, const char *clause)
 }
 
 static json_t *
-listener_json(const struct listener *l)
+listener_json(const struct listener *l, const struct lstrs *j)
 {
 	const struct pdx_socket *s = l->s;
 
@@ -242,15 +280,15 @@ listener_json(const struct listener *l)
 	set(o, "proto", json_string_nocheck(pdx_proto_name(s->proto)));
 	set(o, "family", json_string_nocheck(s->family == AF_INET ? "ipv4" :
 	    "ipv6"));
-	set(o, "address", clean_str(s->local));
+	set(o, "address", json_incref(j->address));
 	set(o, "port", json_integer((json_int_t)s->lport));
 	set(o, "all_interfaces", json_boolean(l->wildcard));
-	set(o, "service", audit_opt_str(l->has_brief ? l->b.name : NULL));
+	set(o, "service", json_incref(j->service));
 	set(o, "pid", s->pid > 0 ? json_integer(s->pid) : json_null());
-	set(o, "process", audit_opt_str(s->pid > 0 ? s->comm : NULL));
-	set(o, "user", audit_opt_str(s->user));
-	set(o, "unit", audit_opt_str(s->unit));
-	set(o, "exe", audit_opt_str(l->exe_known ? l->exe : NULL));
+	set(o, "process", json_incref(j->process));
+	set(o, "user", json_incref(j->user));
+	set(o, "unit", json_incref(j->unit));
+	set(o, "exe", json_incref(j->exe));
 	if (json_object_size(o) != 11) {
 		json_decref(o);
 		return NULL;
@@ -589,6 +627,7 @@ eval_document(const struct eval *e)
 {
 	size_t counts[PDX_LEVEL_HIGH + 1], nacc = 0, i;
 	json_t *doc, *incomplete, *notes, *jl, *jf;
+	struct lstrs *js = NULL;
 	char protobuf[32], host[256];
 	int worst = PDX_LEVEL_NONE;
 
@@ -606,9 +645,23 @@ eval_document(const struct eval *e)
 		return NULL;
 	}
 	eval_completeness(e, incomplete, notes);
-	for (i = 0; i < e->nl; i++)
-		json_array_append_new(jl, listener_json(&e->ls[i]));
+	if (e->nl + e->np > 0 && (js = calloc(e->nl + e->np,
+	    sizeof *js)) == NULL) {
+		json_decref(incomplete);
+		json_decref(notes);
+		json_decref(jl);
+		json_decref(jf);
+		pdx_set_error("out of memory");
+		return NULL;
+	}
+	for (i = 0; i < e->nl; i++) {
+		lstrs_make(&js[i], &e->ls[i]);
+		json_array_append_new(jl, listener_json(&e->ls[i], &js[i]));
+	}
 	for (i = 0; i < e->nf; i++) {
+		struct lstrs *j = &js[e->fs[i].l - e->ls];
+
+		lstrs_make(j, e->fs[i].l);
 		if (e->fs[i].acc != NULL)
 			nacc++;
 		else {
@@ -617,7 +670,10 @@ eval_document(const struct eval *e)
 				worst = e->fs[i].level;
 		}
 		if (json_array_append_new(jf, finding_json(&e->fs[i],
-		    e->fs[i].clause)) != 0) {
+		    e->fs[i].clause, j)) != 0) {
+			for (i = 0; i < e->nl + e->np; i++)
+				lstrs_free(&js[i]);
+			free(js);
 			json_decref(incomplete);
 			json_decref(notes);
 			json_decref(jl);
@@ -626,6 +682,9 @@ eval_document(const struct eval *e)
 			return NULL;
 		}
 	}
+	for (i = 0; i < e->nl + e->np; i++)
+		lstrs_free(&js[i]);
+	free(js);
 	if (gethostname(host, sizeof host) != 0)
 		host[0] = '\0';
 	host[sizeof host - 1] = '\0';
