@@ -183,6 +183,45 @@ set(json_t *o, const char *key, json_t *v)
 }
 
 /*
+ * Constant strings (levels, rule ids, transports, families) as JSON, one
+ * value per constant for the whole document, found by the constant's
+ * address: a few dozen of them, thousands of uses.
+ */
+#define KCACHE_MAX	64
+struct kcache {
+	const char	*k[KCACHE_MAX];
+	json_t		*v[KCACHE_MAX];
+	size_t		 n;
+};
+
+/* A new reference to the JSON of the constant string c; NULL: no memory. */
+static json_t *
+kstr(struct kcache *kc, const char *c)
+{
+	size_t i;
+
+	for (i = 0; i < kc->n; i++)
+		if (kc->k[i] == c)
+			return json_incref(kc->v[i]);
+	if (kc->n == KCACHE_MAX)
+		return json_string_nocheck(c);
+	if ((kc->v[kc->n] = json_string_nocheck(c)) == NULL)
+		return NULL;
+	kc->k[kc->n] = c;
+	return json_incref(kc->v[kc->n++]);
+}
+
+static void
+kcache_free(struct kcache *kc)
+{
+	size_t i;
+
+	for (i = 0; i < kc->n; i++)
+		json_decref(kc->v[i]);
+	kc->n = 0;
+}
+
+/*
  * A listener's strings as JSON, made once and shared (a new reference
  * each use) by its entry in "listeners" and each of its findings: the
  * same text cleaned and copied up to four times was a tenth of an audit.
@@ -221,7 +260,7 @@ lstrs_free(struct lstrs *j)
 
 static json_t *
 finding_json(const struct finding *f, const char *clause,
-    const struct lstrs *j)
+    const struct lstrs *j, struct kcache *kc)
 {
 	const struct listener *l = f->l;
 	const struct pdx_socket *s = l->s;
@@ -237,11 +276,10 @@ finding_json(const struct finding *f, const char *clause,
 	 */
 	if ((o = json_object()) == NULL)
 		return NULL;
-	set(o, "level", json_string_nocheck(pdx_level_name(f->level)));
-	set(o, "rule", json_string_nocheck(f->rule->id));
-	set(o, "proto", json_string_nocheck(pdx_proto_name(s->proto)));
-	set(o, "family", json_string_nocheck(s->family == AF_INET ? "ipv4" :
-	    "ipv6"));
+	set(o, "level", kstr(kc, pdx_level_name(f->level)));
+	set(o, "rule", kstr(kc, f->rule->id));
+	set(o, "proto", kstr(kc, pdx_proto_name(s->proto)));
+	set(o, "family", kstr(kc, s->family == AF_INET ? "ipv4" : "ipv6"));
 	set(o, "address", json_incref(j->address));
 	set(o, "port", json_integer((json_int_t)s->lport));
 	set(o, "all_interfaces", json_boolean(l->wildcard));
@@ -269,7 +307,8 @@ finding_json(const struct finding *f, const char *clause,
 }
 
 static json_t *
-listener_json(const struct listener *l, const struct lstrs *j)
+listener_json(const struct listener *l, const struct lstrs *j,
+    struct kcache *kc)
 {
 	const struct pdx_socket *s = l->s;
 
@@ -277,9 +316,8 @@ listener_json(const struct listener *l, const struct lstrs *j)
 
 	if (o == NULL)
 		return NULL;
-	set(o, "proto", json_string_nocheck(pdx_proto_name(s->proto)));
-	set(o, "family", json_string_nocheck(s->family == AF_INET ? "ipv4" :
-	    "ipv6"));
+	set(o, "proto", kstr(kc, pdx_proto_name(s->proto)));
+	set(o, "family", kstr(kc, s->family == AF_INET ? "ipv4" : "ipv6"));
 	set(o, "address", json_incref(j->address));
 	set(o, "port", json_integer((json_int_t)s->lport));
 	set(o, "all_interfaces", json_boolean(l->wildcard));
@@ -628,10 +666,12 @@ eval_document(const struct eval *e)
 	size_t counts[PDX_LEVEL_HIGH + 1], nacc = 0, i;
 	json_t *doc, *incomplete, *notes, *jl, *jf;
 	struct lstrs *js = NULL;
+	struct kcache kc;
 	char protobuf[32], host[256];
 	int worst = PDX_LEVEL_NONE;
 
 	memset(counts, 0, sizeof counts);
+	kc.n = 0;
 	incomplete = json_array();
 	notes = json_array();
 	jl = json_array();
@@ -656,7 +696,8 @@ eval_document(const struct eval *e)
 	}
 	for (i = 0; i < e->nl; i++) {
 		lstrs_make(&js[i], &e->ls[i]);
-		json_array_append_new(jl, listener_json(&e->ls[i], &js[i]));
+		json_array_append_new(jl, listener_json(&e->ls[i], &js[i],
+		    &kc));
 	}
 	for (i = 0; i < e->nf; i++) {
 		struct lstrs *j = &js[e->fs[i].l - e->ls];
@@ -670,9 +711,10 @@ eval_document(const struct eval *e)
 				worst = e->fs[i].level;
 		}
 		if (json_array_append_new(jf, finding_json(&e->fs[i],
-		    e->fs[i].clause, j)) != 0) {
+		    e->fs[i].clause, j, &kc)) != 0) {
 			for (i = 0; i < e->nl + e->np; i++)
 				lstrs_free(&js[i]);
+			kcache_free(&kc);
 			free(js);
 			json_decref(incomplete);
 			json_decref(notes);
@@ -685,6 +727,7 @@ eval_document(const struct eval *e)
 	for (i = 0; i < e->nl + e->np; i++)
 		lstrs_free(&js[i]);
 	free(js);
+	kcache_free(&kc);
 	if (gethostname(host, sizeof host) != 0)
 		host[0] = '\0';
 	host[sizeof host - 1] = '\0';
