@@ -104,7 +104,8 @@ struct finding {
 	int				 level;	/* the rule's, or info */
 	const struct listener		*l;
 	const struct pdx_audit_accept	*acc;
-	json_t				*obj;
+	char				*clause;	/* its "why"; NULL
+						   when only counted */
 };
 
 /* Shared by the audit files (defined where their section is). */

@@ -182,8 +182,85 @@ set(json_t *o, const char *key, json_t *v)
 		json_object_set_new_nocheck(o, key, v);
 }
 
+/*
+ * Constant strings (levels, rule ids, transports, families) as JSON, one
+ * value per constant for the whole document, found by the constant's
+ * address: a few dozen of them, thousands of uses.
+ */
+#define KCACHE_MAX	64
+struct kcache {
+	const char	*k[KCACHE_MAX];
+	json_t		*v[KCACHE_MAX];
+	size_t		 n;
+};
+
+/* A new reference to the JSON of the constant string c; NULL: no memory. */
 static json_t *
-finding_json(const struct finding *f, const char *clause)
+kstr(struct kcache *kc, const char *c)
+{
+	size_t i;
+
+	for (i = 0; i < kc->n; i++)
+		if (kc->k[i] == c)
+			return json_incref(kc->v[i]);
+	if (kc->n == KCACHE_MAX)
+		return json_string_nocheck(c);
+	if ((kc->v[kc->n] = json_string_nocheck(c)) == NULL)
+		return NULL;
+	kc->k[kc->n] = c;
+	return json_incref(kc->v[kc->n++]);
+}
+
+static void
+kcache_free(struct kcache *kc)
+{
+	size_t i;
+
+	for (i = 0; i < kc->n; i++)
+		json_decref(kc->v[i]);
+	kc->n = 0;
+}
+
+/*
+ * A listener's strings as JSON, made once and shared (a new reference
+ * each use) by its entry in "listeners" and each of its findings: the
+ * same text cleaned and copied up to four times was a tenth of an audit.
+ */
+struct lstrs {
+	json_t	*address, *service, *process, *user, *unit, *exe;
+	int	 made;
+};
+
+static void
+lstrs_make(struct lstrs *j, const struct listener *l)
+{
+	const struct pdx_socket *s = l->s;
+
+	if (j->made)
+		return;
+	j->made = 1;
+	j->address = clean_str(s->local);
+	j->service = audit_opt_str(l->has_brief ? l->b.name : NULL);
+	j->process = audit_opt_str(s->pid > 0 ? s->comm : NULL);
+	j->user = audit_opt_str(s->user);
+	j->unit = audit_opt_str(s->unit);
+	j->exe = audit_opt_str(l->exe_known ? l->exe : NULL);
+}
+
+static void
+lstrs_free(struct lstrs *j)
+{
+	json_decref(j->address);
+	json_decref(j->service);
+	json_decref(j->process);
+	json_decref(j->user);
+	json_decref(j->unit);
+	json_decref(j->exe);
+}
+
+static json_t *
+finding_json(const struct finding *f, const char *clause,
+    const struct lstrs *j, struct kcache *kc)
 {
 	const struct listener *l = f->l;
 	const struct pdx_socket *s = l->s;
@@ -199,22 +276,21 @@ finding_json(const struct finding *f, const char *clause)
 	 */
 	if ((o = json_object()) == NULL)
 		return NULL;
-	set(o, "level", json_string_nocheck(pdx_level_name(f->level)));
-	set(o, "rule", json_string_nocheck(f->rule->id));
-	set(o, "proto", json_string_nocheck(pdx_proto_name(s->proto)));
-	set(o, "family", json_string_nocheck(s->family == AF_INET ? "ipv4" :
-	    "ipv6"));
-	set(o, "address", clean_str(s->local));
+	set(o, "level", kstr(kc, pdx_level_name(f->level)));
+	set(o, "rule", kstr(kc, f->rule->id));
+	set(o, "proto", kstr(kc, pdx_proto_name(s->proto)));
+	set(o, "family", kstr(kc, s->family == AF_INET ? "ipv4" : "ipv6"));
+	set(o, "address", json_incref(j->address));
 	set(o, "port", json_integer((json_int_t)s->lport));
 	set(o, "all_interfaces", json_boolean(l->wildcard));
 	set(o, "loopback", json_boolean(l->loopback));
-	set(o, "service", audit_opt_str(l->has_brief ? l->b.name : NULL));
+	set(o, "service", json_incref(j->service));
 	set(o, "pid", s->pid > 0 ? json_integer(s->pid) : json_null());
-	set(o, "process", audit_opt_str(s->pid > 0 ? s->comm : NULL));
-	set(o, "user", audit_opt_str(s->user));
+	set(o, "process", json_incref(j->process));
+	set(o, "user", json_incref(j->user));
 	set(o, "uid", s->uid >= 0 ? json_integer(s->uid) : json_null());
-	set(o, "unit", audit_opt_str(s->unit));
-	set(o, "exe", audit_opt_str(l->exe_known ? l->exe : NULL));
+	set(o, "unit", json_incref(j->unit));
+	set(o, "exe", json_incref(j->exe));
 	set(o, "container", audit_opt_str(s->container));
 	set(o, "why", clean_str(why));
 	set(o, "next", clean_str(next));
@@ -231,7 +307,8 @@ finding_json(const struct finding *f, const char *clause)
 }
 
 static json_t *
-listener_json(const struct listener *l)
+listener_json(const struct listener *l, const struct lstrs *j,
+    struct kcache *kc)
 {
 	const struct pdx_socket *s = l->s;
 
@@ -239,18 +316,17 @@ listener_json(const struct listener *l)
 
 	if (o == NULL)
 		return NULL;
-	set(o, "proto", json_string_nocheck(pdx_proto_name(s->proto)));
-	set(o, "family", json_string_nocheck(s->family == AF_INET ? "ipv4" :
-	    "ipv6"));
-	set(o, "address", clean_str(s->local));
+	set(o, "proto", kstr(kc, pdx_proto_name(s->proto)));
+	set(o, "family", kstr(kc, s->family == AF_INET ? "ipv4" : "ipv6"));
+	set(o, "address", json_incref(j->address));
 	set(o, "port", json_integer((json_int_t)s->lport));
 	set(o, "all_interfaces", json_boolean(l->wildcard));
-	set(o, "service", audit_opt_str(l->has_brief ? l->b.name : NULL));
+	set(o, "service", json_incref(j->service));
 	set(o, "pid", s->pid > 0 ? json_integer(s->pid) : json_null());
-	set(o, "process", audit_opt_str(s->pid > 0 ? s->comm : NULL));
-	set(o, "user", audit_opt_str(s->user));
-	set(o, "unit", audit_opt_str(s->unit));
-	set(o, "exe", audit_opt_str(l->exe_known ? l->exe : NULL));
+	set(o, "process", json_incref(j->process));
+	set(o, "user", json_incref(j->user));
+	set(o, "unit", json_incref(j->unit));
+	set(o, "exe", json_incref(j->exe));
 	if (json_object_size(o) != 11) {
 		json_decref(o);
 		return NULL;
@@ -317,6 +393,7 @@ struct eval {
 	struct pdx_published	*pub;
 	struct pdx_socket	*pubsock;
 	size_t			 npub;
+	int			 count_only;	/* no clauses, no document */
 };
 
 /* The registry's brief and risk of port for l; 0, or -1 with the error. */
@@ -512,7 +589,10 @@ eval_rules(struct eval *e)
 			f->l = l;
 			f->acc = audit_accepted(e->o->accepts, ru->id, l->s->lport,
 			    l->s->proto);
-			if ((f->obj = finding_json(f, buf)) == NULL) {
+			/* its JSON only when the document is built */
+			f->clause = NULL;
+			if (!e->count_only && (f->clause = strdup(buf)) ==
+			    NULL) {
 				e->nf--;
 				goto oom;
 			}
@@ -585,10 +665,13 @@ eval_document(const struct eval *e)
 {
 	size_t counts[PDX_LEVEL_HIGH + 1], nacc = 0, i;
 	json_t *doc, *incomplete, *notes, *jl, *jf;
+	struct lstrs *js = NULL;
+	struct kcache kc;
 	char protobuf[32], host[256];
 	int worst = PDX_LEVEL_NONE;
 
 	memset(counts, 0, sizeof counts);
+	kc.n = 0;
 	incomplete = json_array();
 	notes = json_array();
 	jl = json_array();
@@ -602,9 +685,24 @@ eval_document(const struct eval *e)
 		return NULL;
 	}
 	eval_completeness(e, incomplete, notes);
-	for (i = 0; i < e->nl; i++)
-		json_array_append_new(jl, listener_json(&e->ls[i]));
+	if (e->nl + e->np > 0 && (js = calloc(e->nl + e->np,
+	    sizeof *js)) == NULL) {
+		json_decref(incomplete);
+		json_decref(notes);
+		json_decref(jl);
+		json_decref(jf);
+		pdx_set_error("out of memory");
+		return NULL;
+	}
+	for (i = 0; i < e->nl; i++) {
+		lstrs_make(&js[i], &e->ls[i]);
+		json_array_append_new(jl, listener_json(&e->ls[i], &js[i],
+		    &kc));
+	}
 	for (i = 0; i < e->nf; i++) {
+		struct lstrs *j = &js[e->fs[i].l - e->ls];
+
+		lstrs_make(j, e->fs[i].l);
 		if (e->fs[i].acc != NULL)
 			nacc++;
 		else {
@@ -612,8 +710,24 @@ eval_document(const struct eval *e)
 			if (e->fs[i].level > worst)
 				worst = e->fs[i].level;
 		}
-		json_array_append(jf, e->fs[i].obj);
+		if (json_array_append_new(jf, finding_json(&e->fs[i],
+		    e->fs[i].clause, j, &kc)) != 0) {
+			for (i = 0; i < e->nl + e->np; i++)
+				lstrs_free(&js[i]);
+			kcache_free(&kc);
+			free(js);
+			json_decref(incomplete);
+			json_decref(notes);
+			json_decref(jl);
+			json_decref(jf);
+			pdx_set_error("out of memory");
+			return NULL;
+		}
 	}
+	for (i = 0; i < e->nl + e->np; i++)
+		lstrs_free(&js[i]);
+	free(js);
+	kcache_free(&kc);
 	if (gethostname(host, sizeof host) != 0)
 		host[0] = '\0';
 	host[sizeof host - 1] = '\0';
@@ -666,7 +780,7 @@ eval_free(struct eval *e)
 	size_t i;
 
 	for (i = 0; i < e->nf; i++)
-		json_decref(e->fs[i].obj);
+		free(e->fs[i].clause);
 	free(e->fs);
 	for (i = 0; e->ls != NULL && i < e->n + e->npub; i++) {
 		json_decref(e->ls[i].assess);
@@ -685,6 +799,30 @@ eval_free(struct eval *e)
 	free(e->a.mal);
 }
 
+static void
+eval_init(struct eval *e, struct pdx_db *db, struct pdx_state *state,
+    const struct pdx_audit_opts *o, const struct pdx_socket *v, size_t n,
+    const struct pdx_attr_stats *st, int requested, int backend)
+{
+	memset(e, 0, sizeof *e);
+	e->a.db = db;
+	e->a.state = state;
+	e->o = o;
+	e->v = v;
+	e->n = n;
+	e->st = st;
+	e->requested = requested;
+	e->backend = backend;
+}
+
+/* Facts and findings; 0, or -1 with the error. */
+static int
+eval_run(struct eval *e)
+{
+	return eval_setup(e) == 0 && eval_sockets(e) == 0 &&
+	    eval_published(e) == 0 && eval_rules(e) == 0 ? 0 : -1;
+}
+
 json_t *
 pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
     const struct pdx_audit_opts *o, const struct pdx_socket *v, size_t n,
@@ -693,25 +831,61 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 	struct eval e;
 	json_t *doc = NULL;
 
-	memset(&e, 0, sizeof e);
-	e.a.db = db;
-	e.a.state = state;
-	e.o = o;
-	e.v = v;
-	e.n = n;
-	e.st = st;
-	e.requested = requested;
-	e.backend = backend;
-	if (eval_setup(&e) == 0 && eval_sockets(&e) == 0 &&
-	    eval_published(&e) == 0 && eval_rules(&e) == 0)
+	eval_init(&e, db, state, o, v, n, st, requested, backend);
+	if (eval_run(&e) == 0)
 		doc = eval_document(&e);
 	eval_free(&e);
 	return doc;
 }
 
-json_t *
-pdx_audit_run(struct pdx_db *db, struct pdx_state *state,
-    const struct pdx_audit_opts *o)
+/*
+ * The counts of an evaluation, without its document: per rule of the
+ * table the findings not accepted, and whether the document would say
+ * complete.
+ */
+static int
+eval_counts(struct pdx_db *db, struct pdx_state *state,
+    const struct pdx_audit_opts *o, const struct pdx_socket *v, size_t n,
+    const struct pdx_attr_stats *st, int requested, int backend,
+    size_t *count, size_t ncount, int *complete)
+{
+	struct eval e;
+	json_t *incomplete, *notes;
+	size_t i;
+	int rc = -1;
+
+	eval_init(&e, db, state, o, v, n, st, requested, backend);
+	e.count_only = 1;
+	incomplete = json_array();
+	notes = json_array();
+	if (incomplete == NULL || notes == NULL)
+		pdx_set_error("out of memory");
+	else if (eval_run(&e) == 0) {
+		memset(count, 0, ncount * sizeof *count);
+		for (i = 0; i < e.nf; i++) {
+			size_t k = (size_t)(e.fs[i].rule - audit_rules);
+
+			if (e.fs[i].acc == NULL && k < ncount)
+				count[k]++;
+		}
+		eval_completeness(&e, incomplete, notes);
+		*complete = json_array_size(incomplete) == 0;
+		rc = 0;
+	}
+	json_decref(incomplete);
+	json_decref(notes);
+	eval_free(&e);
+	return rc;
+}
+
+/*
+ * This machine's sockets, attributed, audited: the document (count NULL)
+ * or the counts.  NULL doc and -1 with the error when it fails.
+ */
+static int
+audit_run(struct pdx_db *db, struct pdx_state *state,
+    const struct pdx_audit_opts *o, json_t **docp, size_t *count,
+    size_t ncount, int *complete)
 {
 	struct pdx_sock_filter f;
 	struct pdx_portset ps;
@@ -721,14 +895,14 @@ pdx_audit_run(struct pdx_db *db, struct pdx_state *state,
 	struct pdx_audit_opts oo;
 	struct pdx_ruleset *rs = NULL;
 	size_t n = 0;
-	int backend = 0;
-	json_t *doc;
+	int backend = 0, rc = -1;
+	json_t *doc = NULL;
 
 	memset(&acc, 0, sizeof acc);
 	if (o->accepts == NULL && o->default_config) {
 		if (pdx_audit_config_default(&acc) != 0) {
 			pdx_audit_accepts_free(&acc);
-			return NULL;
+			return -1;
 		}
 		oo = *o;
 		oo.accepts = &acc;
@@ -739,11 +913,11 @@ pdx_audit_run(struct pdx_db *db, struct pdx_state *state,
 	f.backend = o->backend;
 	if (o->ports != NULL) {
 		if (pdx_portset_parse(&ps, o->ports) != 0)
-			goto fail;
+			goto out;
 		f.ports = &ps;
 	}
 	if (pdx_sockets_list(&f, &v, &n, &backend) != 0)
-		goto fail;
+		goto out;
 	if (o->ruleset == NULL) {
 		/* the firewall of this namespace: verdicts, published ports */
 		if (o != &oo) {
@@ -757,21 +931,58 @@ pdx_audit_run(struct pdx_db *db, struct pdx_state *state,
 		(void)pdx_sockets_attribute_at(o->procdir, v, n, &st);
 	else
 		(void)pdx_sockets_attribute(v, n, &st);
-	doc = pdx_audit_evaluate(db, state, o, v, n, &st, o->backend,
-	    backend);
+	if (count != NULL)
+		rc = eval_counts(db, state, o, v, n, &st, o->backend, backend,
+		    count, ncount, complete);
+	else {
+		doc = pdx_audit_evaluate(db, state, o, v, n, &st, o->backend,
+		    backend);
+		rc = doc != NULL ? 0 : -1;
+	}
 	pdx_sockets_free(v, n);
 	if (doc != NULL && o->record && state != NULL &&
 	    pdx_audit_record(state, doc, o->history_max) != 0) {
 		json_decref(doc);
 		doc = NULL;
+		rc = -1;
 	}
+out:
+	if (docp != NULL)
+		*docp = doc;
 	pdx_audit_accepts_free(&acc);
 	pdx_ruleset_free(rs);
+	return rc;
+}
+
+json_t *
+pdx_audit_run(struct pdx_db *db, struct pdx_state *state,
+    const struct pdx_audit_opts *o)
+{
+	json_t *doc = NULL;
+
+	(void)audit_run(db, state, o, &doc, NULL, 0, NULL);
 	return doc;
-fail:
-	pdx_audit_accepts_free(&acc);
-	pdx_ruleset_free(rs);
-	return NULL;
+}
+
+size_t
+pdx_audit_nrules(void)
+{
+	return NRULES;
+}
+
+int
+pdx_audit_count(struct pdx_db *db, struct pdx_state *state,
+    const struct pdx_audit_opts *o, size_t *count, size_t ncount,
+    int *complete)
+{
+	int dummy;
+
+	if (count == NULL && ncount > 0) {
+		pdx_set_error("pdx_audit_count: no array for the counts");
+		return -1;
+	}
+	return audit_run(db, state, o, NULL, count != NULL ? count : &ncount,
+	    count != NULL ? ncount : 0, complete != NULL ? complete : &dummy);
 }
 
 int

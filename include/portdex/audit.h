@@ -108,6 +108,22 @@ json_t	*pdx_audit_evaluate(struct pdx_db *, struct pdx_state *,
 	    int backend);
 
 /*
+ * The number of rules in the table (pdx_audit_rules' array).
+ */
+size_t	pdx_audit_nrules(void);
+/*
+ * Audits this machine's listeners as pdx_audit_run does, without building
+ * the document (for metrics): count[i] (i < ncount) is set to the number
+ * of findings of rule i of the table (pdx_audit_rules' order) that are not
+ * accepted, *complete (may be NULL) to what the document's "complete"
+ * would say.  Nothing is recorded (opts' record is ignored).  Returns 0,
+ * or -1 and the error when the sockets cannot be listed at all.
+ */
+int	pdx_audit_count(struct pdx_db *, struct pdx_state *,
+	    const struct pdx_audit_opts *, size_t *count, size_t ncount,
+	    int *complete);
+
+/*
  * The worst level among the findings of doc that are not accepted
  * (PDX_LEVEL_NONE when there are none).
  */

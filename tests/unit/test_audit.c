@@ -9,6 +9,7 @@
  * bounded history in a scratch state database.  The registry's rules are
  * covered by tests/cli/test-audit.sh with real listeners.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
@@ -532,6 +533,99 @@ test_bad_scope(void **unused)
 	o.ports = "1-70000";
 	assert_null(pdx_audit_evaluate(NULL, NULL, &o, NULL, 0, NULL, 0, 0));
 	assert_null(pdx_audit_run(NULL, NULL, &o));
+	{
+		size_t c[4];
+
+		assert_int_equal(pdx_audit_count(NULL, NULL, &o, c, 4, NULL),
+		    -1);
+	}
+}
+
+/*
+ * pdx_audit_count's counts are the document's: a listener of this test
+ * on 0.0.0.0 (its own port: no other process's sockets in scope) while
+ * this process is named "nc" (a relay), counted per rule both ways, one
+ * rule accepted.
+ */
+static void
+test_count(void **unused)
+{
+	struct pdx_audit_opts o;
+	struct pdx_audit_accepts acc;
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+	char ports[16], spec[64];
+	json_t *doc, *rules, *f;
+	size_t *c, nr, i, k, seen = 0, accepted = 0;
+	int fd, complete = -1, one = 1;
+	char name[17] = "";
+
+	(void)unused;
+	assert_int_equal(prctl(PR_GET_NAME, name, 0, 0, 0), 0);
+	assert_int_equal(prctl(PR_SET_NAME, "nc", 0, 0, 0), 0);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(ports, sizeof ports, "%u", ntohs(sa.sin_port));
+	memset(&o, 0, sizeof o);
+	o.ports = ports;
+	o.protos = PDX_TCP;
+	doc = pdx_audit_run(NULL, NULL, &o);
+	assert_non_null(doc);
+	/* accept the first finding's rule: counted in neither */
+	memset(&acc, 0, sizeof acc);
+	f = json_array_get(json_object_get(doc, "findings"), 0);
+	assert_non_null(f);
+	snprintf(spec, sizeof spec, "%s:%s/tcp", json_string_value(
+	    json_object_get(f, "rule")), ports);
+	assert_int_equal(pdx_audit_accept_add(&acc, spec, "test",
+	    "test_count"), 0);
+	json_decref(doc);
+	o.accepts = &acc;
+	doc = pdx_audit_run(NULL, NULL, &o);
+	assert_non_null(doc);
+	rules = pdx_audit_rules();
+	nr = json_array_size(rules);
+	assert_int_equal(nr, pdx_audit_nrules());
+	c = calloc(nr, sizeof *c);
+	assert_non_null(c);
+	for (i = 0; i < nr; i++)
+		c[i] = 9999;
+	assert_int_equal(pdx_audit_count(NULL, NULL, &o, c, nr, &complete),
+	    0);
+	assert_int_equal(complete, json_is_true(json_object_get(doc,
+	    "complete")));
+	for (i = 0; i < nr; i++) {
+		const char *id = json_string_value(json_object_get(
+		    json_array_get(rules, i), "rule"));
+		size_t n = 0;
+
+		json_array_foreach(json_object_get(doc, "findings"), k, f) {
+			if (strcmp(json_string_value(json_object_get(f,
+			    "rule")), id) != 0)
+				continue;
+			if (json_is_true(json_object_get(f, "accepted")))
+				accepted++;
+			else
+				n++;
+		}
+		assert_int_equal(c[i], n);
+		seen += n;
+	}
+	assert_int_equal(accepted, 1);
+	assert_int_equal(seen, (size_t)json_integer_value(json_object_get(
+	    json_object_get(doc, "summary"), "findings")));
+	free(c);
+	json_decref(rules);
+	json_decref(doc);
+	pdx_audit_accepts_free(&acc);
+	close(fd);
+	(void)prctl(PR_SET_NAME, name, 0, 0, 0);
 }
 
 int
@@ -546,6 +640,7 @@ main(void)
 		cmocka_unit_test(test_baseline_diff_history),
 		cmocka_unit_test(test_hostile_names),
 		cmocka_unit_test(test_bad_scope),
+		cmocka_unit_test(test_count),
 	};
 	char cmd[300];
 	int rc;
