@@ -714,7 +714,12 @@ static long
 arena_put(char **arena, size_t *len, size_t *cap, sqlite3_stmt *st, int col)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
-	size_t n = t != NULL ? (size_t)sqlite3_column_bytes(st, col) : 0;
+	/*
+	 * strlen, not sqlite3_column_bytes: each column call takes and drops
+	 * the connection's mutex, and every reader of these strings stops at
+	 * the first NUL anyway.
+	 */
+	size_t n = t != NULL ? strlen((const char *)t) : 0;
 	size_t at = *len;
 
 	if (*len + n + 1 > *cap) {
