@@ -25,8 +25,9 @@ cat "$src"/include/portdex.h "$src"/include/portdex/*.h |
     sed -nE 's/^extern [^(]*[ *]([A-Za-z_][A-Za-z0-9_]*)(\[[^]]*\])?;.*$/\1/p' \
     >> "$t/declared"
 sort -u "$t/declared" -o "$t/declared"
+# AddressSanitizer adds an ODR indicator (__odr_asan.NAME) per global.
 nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVWG]$/ { print $3 }' |
-    sort -u > "$t/exported"
+    grep -v '^__odr_asan\.' | sort -u > "$t/exported"
 
 nd=$(wc -l < "$t/declared")
 ne=$(wc -l < "$t/exported")
