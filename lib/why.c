@@ -44,48 +44,19 @@
 #include <unistd.h>
 
 #include "portdex.h"
-#include "portdex/firewall.h"
+#include "why-int.h"
 
 #define SYSCTL_UNPRIV	"/proc/sys/net/ipv4/ip_unprivileged_port_start"
 #define SYSCTL_V6ONLY	"/proc/sys/net/ipv6/bindv6only"
-#define TEXTMAX		1024
 
-static const struct why_proto {
-	int		 proto;
-	int		 type;
-} why_protos[] = {
+const struct why_proto why_protos[NWHYPROTO] = {
 	{ PDX_TCP, SOCK_STREAM },
 	{ PDX_UDP, SOCK_DGRAM },
 };
-#define NWHYPROTO (sizeof why_protos / sizeof *why_protos)
 
-static const struct why_family {
-	int		 family;
-	int		 bit;		/* PDX_FAM_* */
-	const char	*name;
-	const char	*wildcard;
-} why_families[] = {
+const struct why_family why_families[NWHYFAM] = {
 	{ AF_INET, PDX_FAM_INET4, "ipv4", "0.0.0.0" },
 	{ AF_INET6, PDX_FAM_INET6, "ipv6", "::" },
-};
-#define NWHYFAM (sizeof why_families / sizeof *why_families)
-
-/* What the checks read, gathered once. */
-struct why {
-	unsigned		 port;
-	int			 protos, families;
-	struct pdx_socket	*socks;		/* this namespace, port P */
-	size_t			 nsocks;
-	unsigned		 eph_lo, eph_hi;
-	int			 eph_known;
-	struct pdx_portset	 reserved;
-	int			 res_known;
-	long			 unpriv_start;	/* -1: unknown */
-	int			 bindv6only;	/* -1: unknown */
-	int			 cap_bind;	/* -1: unknown */
-	/* predicted errno per transport and family (0: the bind works) */
-	int			 expect[NWHYPROTO][NWHYFAM];
-	json_t			*findings;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -106,8 +77,8 @@ static const struct errno_name {
 	{ ENOMEM, "ENOMEM" },
 };
 
-static const char *
-errno_name(int e)
+const char *
+why_errname(int e)
 {
 	static __thread char buf[32];
 	size_t i;
@@ -201,12 +172,8 @@ proto_of(int proto)
 	return pdx_proto_name(proto);
 }
 
-static void
-add_finding(struct why *w, const char *check, int proto, const char *effect,
-    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void
-add_finding(struct why *w, const char *check, int proto, const char *effect,
+void
+why_finding(struct why *w, const char *check, int proto, const char *effect,
     const char *fmt, ...)
 {
 	char text[TEXTMAX];
@@ -251,23 +218,23 @@ static void
 check_privileged(struct why *w)
 {
 	if (w->unpriv_start < 0) {
-		add_finding(w, "privileged", 0, "not_checked", "%s could not "
+		why_finding(w, "privileged", 0, "not_checked", "%s could not "
 		    "be read: whether %u needs privilege is unknown",
 		    SYSCTL_UNPRIV, w->port);
 		return;
 	}
 	if ((long)w->port >= w->unpriv_start) {
-		add_finding(w, "privileged", 0, "ok", "no privilege needed: "
+		why_finding(w, "privileged", 0, "ok", "no privilege needed: "
 		    "%u is not below net.ipv4.ip_unprivileged_port_start "
 		    "(%ld)", w->port, w->unpriv_start);
 		return;
 	}
 	if (w->cap_bind == 1)
-		add_finding(w, "privileged", 0, "ok", "%u is below "
+		why_finding(w, "privileged", 0, "ok", "%u is below "
 		    "net.ipv4.ip_unprivileged_port_start (%ld), and you have "
 		    "CAP_NET_BIND_SERVICE", w->port, w->unpriv_start);
 	else
-		add_finding(w, "privileged", 0, "blocks", "EACCES: %u is "
+		why_finding(w, "privileged", 0, "blocks", "EACCES: %u is "
 		    "below net.ipv4.ip_unprivileged_port_start (%ld) and you "
 		    "(uid %ld) %s CAP_NET_BIND_SERVICE; run the service as "
 		    "root, give it the capability (setcap "
@@ -312,21 +279,21 @@ check_holders(struct why *w)
 				    one);
 		}
 		if (other > 0)
-			add_finding(w, "held", proto, "info", "%zu socket%s "
+			why_finding(w, "held", proto, "info", "%zu socket%s "
 			    "on %u/%s use%s only the address family not "
 			    "asked for, so %s not in the way", other,
 			    other > 1 ? "s" : "", w->port, proto_of(proto),
 			    other > 1 ? "" : "s", other > 1 ? "they are" :
 			    "it is");
 		if (n == 0) {
-			add_finding(w, "held", proto, "ok", "no socket holds "
+			why_finding(w, "held", proto, "ok", "no socket holds "
 			    "%u/%s here", w->port, proto_of(proto));
 			continue;
 		}
 		if (n > 4)
 			snprintf(line + strlen(line), sizeof line -
 			    strlen(line), "; and %zu more", n - 4);
-		add_finding(w, "held", proto, "blocks", "EADDRINUSE: %zu "
+		why_finding(w, "held", proto, "blocks", "EADDRINUSE: %zu "
 		    "socket%s hold%s %u/%s: %s", n, n > 1 ? "s" : "",
 		    n > 1 ? "" : "s", w->port, proto_of(proto), line);
 	}
@@ -362,7 +329,7 @@ check_reuseport(struct why *w)
 		}
 		if (n < 2 || !first)
 			continue;
-		add_finding(w, "reuseport", a->proto, "info", "%zu sockets "
+		why_finding(w, "reuseport", a->proto, "info", "%zu sockets "
 		    "share %s%s%s:%u: an SO_REUSEPORT group%s (the kernel's "
 		    "socket lists do not show the option; only it lets "
 		    "several sockets bind one address and port). A new "
@@ -397,7 +364,7 @@ check_dual_stack(struct why *w)
 			if (s->family == AF_INET6 && is_wild(s) &&
 			    s->v6only != 1 && (w->families & PDX_FAM_INET4)) {
 				describe(s, one, sizeof one);
-				add_finding(w, "dual_stack", proto, "blocks",
+				why_finding(w, "dual_stack", proto, "blocks",
 				    "%s is bound with IPV6_V6ONLY %s: it takes "
 				    "IPv4 too, so a bind of 0.0.0.0:%u fails "
 				    "with EADDRINUSE; the holder can set "
@@ -411,7 +378,7 @@ check_dual_stack(struct why *w)
 		}
 		if (v4held && (w->families & PDX_FAM_INET6) &&
 		    w->bindv6only == 0 && !said) {
-			add_finding(w, "dual_stack", proto, "blocks",
+			why_finding(w, "dual_stack", proto, "blocks",
 			    "IPv4 sockets hold %u/%s and "
 			    "net.ipv6.bindv6only is 0, so a socket bound to "
 			    "[::]:%u takes IPv4 too and fails with EADDRINUSE; "
@@ -421,7 +388,7 @@ check_dual_stack(struct why *w)
 		}
 		if (!said && w->bindv6only >= 0 &&
 		    w->families == (PDX_FAM_INET4 | PDX_FAM_INET6))
-			add_finding(w, "dual_stack", proto, "info",
+			why_finding(w, "dual_stack", proto, "info",
 			    "net.ipv6.bindv6only is %d: a socket bound to "
 			    "[::] %s", w->bindv6only, w->bindv6only == 0 ?
 			    "takes IPv4 too unless it sets IPV6_V6ONLY, so "
@@ -447,7 +414,7 @@ check_time_wait(struct why *w)
 			conn++;
 	}
 	if (tw > 0)
-		add_finding(w, "time_wait", PDX_TCP, "blocks", "%zu "
+		why_finding(w, "time_wait", PDX_TCP, "blocks", "%zu "
 		    "connection%s in TIME_WAIT use%s %u as %s local port "
 		    "(gone within 60 s): a bind without SO_REUSEADDR fails "
 		    "with EADDRINUSE until then; a socket that sets "
@@ -455,10 +422,10 @@ check_time_wait(struct why *w)
 		    "had set it too, as servers do", tw, tw > 1 ? "s" : "",
 		    tw > 1 ? "" : "s", w->port, tw > 1 ? "their" : "its");
 	else
-		add_finding(w, "time_wait", PDX_TCP, "ok", "no connection "
+		why_finding(w, "time_wait", PDX_TCP, "ok", "no connection "
 		    "in TIME_WAIT uses %u", w->port);
 	if (conn > 0)
-		add_finding(w, "connections", PDX_TCP, "blocks", "%zu "
+		why_finding(w, "connections", PDX_TCP, "blocks", "%zu "
 		    "connection%s use%s %u as %s local port (accepted by a "
 		    "listener, or outgoing and given the port from the "
 		    "ephemeral range): a bind without SO_REUSEADDR fails "
@@ -473,159 +440,34 @@ check_ephemeral(struct why *w)
 	int reserved = w->res_known && pdx_portset_has(&w->reserved, w->port);
 
 	if (w->res_known && reserved)
-		add_finding(w, "reserved", 0, "info", "%u is in "
+		why_finding(w, "reserved", 0, "info", "%u is in "
 		    "net.ipv4.ip_local_reserved_ports: the kernel never gives "
 		    "it to a socket that asks for any port; an explicit bind() "
 		    "of it still works", w->port);
 	else if (!w->res_known)
-		add_finding(w, "reserved", 0, "not_checked",
+		why_finding(w, "reserved", 0, "not_checked",
 		    "net.ipv4.ip_local_reserved_ports could not be read");
 	if (!w->eph_known) {
-		add_finding(w, "ephemeral", 0, "not_checked", "the ephemeral "
+		why_finding(w, "ephemeral", 0, "not_checked", "the ephemeral "
 		    "range (net.ipv4.ip_local_port_range) could not be read");
 		return;
 	}
 	if (w->port < w->eph_lo || w->port > w->eph_hi)
-		add_finding(w, "ephemeral", 0, "ok", "outside the ephemeral "
+		why_finding(w, "ephemeral", 0, "ok", "outside the ephemeral "
 		    "range %u-%u: outgoing connections are not given %u",
 		    w->eph_lo, w->eph_hi, w->port);
 	else if (reserved)
-		add_finding(w, "ephemeral", 0, "ok", "inside the ephemeral "
+		why_finding(w, "ephemeral", 0, "ok", "inside the ephemeral "
 		    "range %u-%u, but reserved, so outgoing connections are "
 		    "not given it", w->eph_lo, w->eph_hi);
 	else
-		add_finding(w, "ephemeral", 0, "warning", "inside the "
+		why_finding(w, "ephemeral", 0, "warning", "inside the "
 		    "ephemeral range %u-%u: an outgoing connection may be "
 		    "given %u at any time, and a bind then fails with "
 		    "EADDRINUSE while it lasts; add it to "
 		    "net.ipv4.ip_local_reserved_ports to keep it for a "
 		    "service", w->eph_lo, w->eph_hi, w->port);
 }
-
-/*
- * A DNAT or redirect rule on the prerouting path that captures the port
- * before a local socket sees it (issue 16, published ports).  The ruleset
- * is read in the namespace asked about (lib/firewall.c); a ruleset that
- * cannot be read (no CAP_NET_ADMIN, no libnftables) answers "not
- * checked" with the reason, never "no DNAT rule".  A capture does not
- * stop a bind, so it is a warning, not a block: the bind succeeds (and
- * the exit status says so), but connections from other machines for the
- * port go to the rule's destination instead of the socket.  Returns a new
- * {checked, text, rules_read, captures [..], legacy} object.
- */
-#define MAX_CAPTURES	16
-
-static int
-captures_port(const struct why *w, const struct pdx_published *e)
-{
-	if (w->port < e->port_lo || w->port > e->port_hi)
-		return 0;
-	if (e->proto != 0 && (e->proto & w->protos) == 0)
-		return 0;
-	if (e->family == 0 || (e->family == AF_INET &&
-	    (w->families & PDX_FAM_INET4)) || (e->family == AF_INET6 &&
-	    (w->families & PDX_FAM_INET6)))
-		return 1;
-	/* IPv4 traffic also reaches a "::" socket that is not v6-only */
-	return e->family == AF_INET && (w->families & PDX_FAM_INET6) &&
-	    w->bindv6only != 1;
-}
-
-static json_t *
-why_dnat_capture(struct why *w)
-{
-	struct pdx_ruleset *rs = pdx_ruleset_read(NULL);
-	struct pdx_published *pub = NULL;
-	const char *legacy;
-	char text[TEXTMAX], to[96];
-	json_t *caps, *out;
-	size_t i, npub = 0, n = 0, nwarn = 0;
-
-	if (rs == NULL || pdx_ruleset_error(rs) != NULL ||
-	    pdx_firewall_published(rs, &pub, &npub) < 0) {
-		snprintf(text, sizeof text, "not checked: %s, so a "
-		    "DNAT/redirect rule that sends traffic for %u elsewhere "
-		    "before it reaches a socket would not show here",
-		    rs != NULL && pdx_ruleset_error(rs) != NULL ?
-		    pdx_ruleset_error(rs) : pdx_last_error(), w->port);
-		add_finding(w, "dnat", 0, "not_checked", "%s", text);
-		pdx_ruleset_free(rs);
-		return json_pack("{s:b, s:s, s:n, s:[], s:n}", "checked", 0,
-		    "text", text, "rules_read", "captures", "legacy");
-	}
-	caps = json_array();
-	for (i = 0; i < npub; i++) {
-		const struct pdx_published *e = &pub[i];
-		unsigned dport = e->to_port != 0 ? e->to_port : w->port;
-		int same = strcmp(e->kind, "redirect") == 0 &&
-		    dport == w->port;
-		json_t *o;
-
-		if (!captures_port(w, e))
-			continue;
-		if (n++ >= MAX_CAPTURES)
-			continue;
-		if (e->to_addr[0] != '\0')
-			snprintf(to, sizeof to, strchr(e->to_addr, ':') !=
-			    NULL ? "[%s]:%u" : "%s:%u", e->to_addr, dport);
-		else
-			snprintf(to, sizeof to, "port %u of this machine",
-			    dport);
-		if (same)
-			snprintf(text, sizeof text, "a redirect rule (%s) "
-			    "sends %s traffic for %u to the same port of this "
-			    "machine: a socket bound to %u still gets it",
-			    e->rule, e->proto != 0 ? pdx_proto_name(e->proto)
-			    : "all", w->port, w->port);
-		else
-			snprintf(text, sizeof text, "captured: %s traffic "
-			    "from the network for %u is sent to %s by a %s "
-			    "rule (%s) before any socket here sees it; a bind "
-			    "succeeds, but a server on %u gets none of the "
-			    "traffic other machines send to it (what this "
-			    "machine sends itself takes the output hook, not "
-			    "prerouting); the destination's firewall verdict: "
-			    "%s", e->proto != 0 ? pdx_proto_name(e->proto) :
-			    "all", w->port, to, strcmp(e->kind, "dnat") == 0 ?
-			    "DNAT" : "redirect", e->rule, w->port,
-			    pdx_reach_name(e->reach.reach));
-		if (!same && nwarn++ < 4)
-			add_finding(w, "dnat", e->proto & (PDX_TCP | PDX_UDP),
-			    "warning", "%s", text);
-		else if (same)
-			add_finding(w, "dnat", e->proto & (PDX_TCP | PDX_UDP),
-			    "info", "%s", text);
-		if ((o = pdx_published_json(e)) != NULL) {
-			json_object_set_new(o, "captures", json_boolean(!same));
-			json_object_set_new(o, "text", json_string(text));
-			json_array_append_new(caps, o);
-		}
-	}
-	if (nwarn > 4)
-		add_finding(w, "dnat", 0, "warning", "and %zu more DNAT/"
-		    "redirect rules capture %u", nwarn - 4, w->port);
-	if (n == 0) {
-		snprintf(text, sizeof text, "no DNAT or redirect rule on the "
-		    "prerouting path captures %u (%zu nftables rules read)",
-		    w->port, pdx_ruleset_rules(rs));
-		add_finding(w, "dnat", 0, "ok", "%s", text);
-	} else
-		snprintf(text, sizeof text, "%zu DNAT/redirect rule%s on the "
-		    "prerouting path match%s %u", n, n > 1 ? "s" : "",
-		    n > 1 ? "" : "es", w->port);
-	legacy = pdx_ruleset_legacy(rs);
-	if (legacy != NULL)
-		add_finding(w, "dnat", 0, "not_checked", "legacy xtables "
-		    "tables (%s) were not evaluated: a DNAT rule made with "
-		    "iptables-legacy would not show here", legacy);
-	out = json_pack("{s:b, s:s, s:I, s:o, s:s?}", "checked", 1, "text",
-	    text, "rules_read", (json_int_t)pdx_ruleset_rules(rs), "captures",
-	    caps, "legacy", legacy);
-	free(pub);
-	pdx_ruleset_free(rs);
-	return out;
-}
-
 /* The explanation's errno for a plain wildcard bind, per transport and
  * family; every check above has had its say by then. */
 static void
@@ -662,140 +504,6 @@ static const struct why_check {
 	{ "ephemeral", check_ephemeral },
 };
 
-/* ---- real binds ------------------------------------------------------- */
-
-enum bind_opt { OPT_NONE, OPT_REUSEADDR, OPT_REUSEPORT, OPT_V6ONLY };
-static const char *const bind_opt_names[] = {
-	"none", "SO_REUSEADDR", "SO_REUSEPORT", "IPV6_V6ONLY",
-};
-
-/* 0 when bind() succeeded (the socket is closed at once), else errno. */
-static int
-try_bind(int family, int type, unsigned port, enum bind_opt opt)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, one = 1, e = 0;
-
-	if ((fd = socket(family, type | SOCK_CLOEXEC, 0)) == -1)
-		return errno;
-	if (opt == OPT_REUSEADDR)
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-		    sizeof one);
-#ifdef SO_REUSEPORT
-	if (opt == OPT_REUSEPORT)
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
-		    sizeof one);
-#endif
-	if (opt == OPT_V6ONLY)
-		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
-		    sizeof one);
-	memset(&ss, 0, sizeof ss);
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_ANY);
-		sin->sin_port = htons((uint16_t)port);
-		len = sizeof *sin;
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_any;
-		sin6->sin6_port = htons((uint16_t)port);
-		len = sizeof *sin6;
-	}
-	if (bind(fd, (struct sockaddr *)&ss, len) != 0)
-		e = errno;
-	close(fd);
-	return e;
-}
-
-static void
-add_bind(json_t *binds, int proto, const struct why_family *f,
-    enum bind_opt opt, int e)
-{
-	json_array_append_new(binds, json_pack("{s:s, s:s, s:s, s:s, s:b,"
-	    " s:o, s:o}", "transport", proto_of(proto), "family", f->name,
-	    "address", f->wildcard, "option", bind_opt_names[opt],
-	    "ok", e == 0, "errno", e != 0 ? json_string(errno_name(e)) :
-	    json_null(), "error", e != 0 ? json_string(strerror(e)) :
-	    json_null()));
-}
-
-/*
- * The plain binds (what decides the verdict; -1 in got[][] when a family
- * is not offered here) and, when one fails with EADDRINUSE, the options
- * that might get around it: for TCP SO_REUSEADDR and SO_REUSEPORT (a TCP
- * socket that is never listening takes no traffic), for IPv6
- * IPV6_V6ONLY.
- */
-static void
-run_binds(struct why *w, json_t *binds, int got[NWHYPROTO][NWHYFAM])
-{
-	size_t p, f;
-
-	for (p = 0; p < NWHYPROTO; p++)
-		for (f = 0; f < NWHYFAM; f++) {
-			const struct why_family *fm = &why_families[f];
-			int proto = why_protos[p].proto, type =
-			    why_protos[p].type, e;
-
-			got[p][f] = 0;
-			if ((w->protos & proto) == 0 ||
-			    (w->families & fm->bit) == 0)
-				continue;
-			e = try_bind(fm->family, type, w->port, OPT_NONE);
-			if (e == EAFNOSUPPORT) {
-				got[p][f] = -1;
-				continue;
-			}
-			got[p][f] = e;
-			add_bind(binds, proto, fm, OPT_NONE, e);
-			if (e != EADDRINUSE)
-				continue;
-			if (proto == PDX_TCP) {
-				add_bind(binds, proto, fm, OPT_REUSEADDR,
-				    try_bind(fm->family, type, w->port,
-				    OPT_REUSEADDR));
-#ifdef SO_REUSEPORT
-				add_bind(binds, proto, fm, OPT_REUSEPORT,
-				    try_bind(fm->family, type, w->port,
-				    OPT_REUSEPORT));
-#endif
-			}
-			if (fm->family == AF_INET6 && w->bindv6only != 1)
-				add_bind(binds, proto, fm, OPT_V6ONLY,
-				    try_bind(fm->family, type, w->port,
-				    OPT_V6ONLY));
-		}
-}
-
-/* The options that got a failing bind through, as findings. */
-static void
-tried_options(struct why *w, json_t *binds)
-{
-	size_t i;
-
-	for (i = 0; i < json_array_size(binds); i++) {
-		json_t *b = json_array_get(binds, i);
-		const char *opt = json_string_value(json_object_get(b,
-		    "option"));
-		const char *fam = json_string_value(json_object_get(b,
-		    "family"));
-
-		if (strcmp(opt, "none") == 0 ||
-		    !json_is_true(json_object_get(b, "ok")))
-			continue;
-		add_finding(w, "bind", pdx_proto_parse(json_string_value(
-		    json_object_get(b, "transport"))), "info", "a socket "
-		    "that sets %s before bind() gets %s%s%s:%u now (tried)",
-		    opt, strcmp(fam, "ipv6") == 0 ? "[" : "",
-		    json_string_value(json_object_get(b, "address")),
-		    strcmp(fam, "ipv6") == 0 ? "]" : "", w->port);
-	}
-}
 
 /* ---- gathering -------------------------------------------------------- */
 
@@ -971,19 +679,14 @@ way_out(struct why *w, struct pdx_db *db, int would_bind)
 	return json_pack("{s:s, s:o}", "command", cmd, "suggestions", sugg);
 }
 
-json_t *
-pdx_why(const struct pdx_why_opts *o)
+/* ---- the stages of pdx_why ------------------------------------------- */
+
+/* A struct why for the options, with no facts yet; NULL (error set). */
+static struct why *
+why_new(const struct pdx_why_opts *o)
 {
 	struct why *w;
-	json_t *out = NULL, *binds, *expected, *tr, *fams, *others = NULL,
-	    *eph, *dnat, *way = NULL;
-	int saved = -1, got[NWHYPROTO][NWHYFAM], would = 1, from_bind = 0,
-	    first_err = 0, any, fails = 0;
-	size_t p, f, i;
 
-	if (check_opts(o) != 0)
-		return NULL;
-	memset(got, 0, sizeof got);
 	if ((w = calloc(1, sizeof *w)) == NULL) {
 		pdx_set_error("why: out of memory");
 		return NULL;
@@ -993,13 +696,27 @@ pdx_why(const struct pdx_why_opts *o)
 	w->families = o->families != 0 ? o->families :
 	    PDX_FAM_INET4 | PDX_FAM_INET6;
 	w->findings = json_array();
-	binds = json_array();
+	return w;
+}
 
-	/* everything below is about the namespace asked for */
-	if (o->netns != NULL && (saved = pdx_netns_enter(o->netns)) < 0)
-		goto fail;
+/* Frees w and its sockets; not w->findings, which the answer owns. */
+static void
+why_free(struct why *w)
+{
+	pdx_sockets_free(w->socks, w->nsocks);
+	free(w);
+}
+
+/*
+ * The facts of the namespace we are in: the sockets using the port with
+ * their holders, the kernel's ranges and settings, the caller's
+ * capability.  -1 (error set) when the sockets cannot be listed.
+ */
+static int
+gather(struct why *w)
+{
 	if (list_port(w, NULL, &w->socks, &w->nsocks) < 0)
-		goto fail;
+		return -1;
 	/* no pids (permission) is not a failure: the sockets still stand */
 	(void)pdx_sockets_attribute(w->socks, w->nsocks, NULL);
 	w->eph_known = pdx_ephemeral_range(NULL, &w->eph_lo, &w->eph_hi) == 0;
@@ -1007,35 +724,56 @@ pdx_why(const struct pdx_why_opts *o)
 	w->unpriv_start = read_long(SYSCTL_UNPRIV);
 	w->bindv6only = (int)read_long(SYSCTL_V6ONLY);
 	w->cap_bind = cap_net_bind();
-	for (i = 0; i < sizeof why_checks / sizeof *why_checks; i++)
-		why_checks[i].run(w);
-	dnat = why_dnat_capture(w);
-	predict(w);
-	if (o->try_bind) {
-		run_binds(w, binds, got);
-		tried_options(w, binds);
-	}
-	/* pick's own bind checks must run in the namespace asked about */
+	return 0;
+}
+
+/* Does a plain bind asked about fail: by the real binds when tried,
+ * else by the explanation? */
+static int
+bind_fails(const struct why *w, int tried, int got[NWHYPROTO][NWHYFAM])
+{
+	size_t p, f;
+
 	for (p = 0; p < NWHYPROTO; p++)
 		for (f = 0; f < NWHYFAM; f++)
 			if ((w->protos & why_protos[p].proto) &&
 			    (w->families & why_families[f].bit) &&
-			    (o->try_bind ? got[p][f] > 0 : w->expect[p][f] != 0))
-				fails = 1;
-	way = way_out(w, o->db, !fails);
-	if (saved >= 0) {
-		int rc = pdx_netns_leave(saved);
+			    (tried ? got[p][f] > 0 : w->expect[p][f] != 0))
+				return 1;
+	return 0;
+}
 
-		saved = -1;
-		if (rc < 0)
-			goto fail_dnat;
-	}
-	if (o->all_netns && (others = other_netns(w, o->netns)) == NULL)
-		goto fail_dnat;
+/* The verdict: the real binds when tried, else the explanation. */
+struct verdict {
+	json_t	*expected;	/* the explanation's errno per bind */
+	int	 would;		/* would every plain bind asked about work */
+	int	 first_err;	/* the first failing bind's errno */
+	int	 from_bind;	/* decided by real binds */
+};
 
-	/* the verdict: the real binds when tried, else the explanation */
-	expected = json_array();
-	any = 0;
+/* A tried bind that disagrees with the explanation, as a finding. */
+static void
+disagrees(struct why *w, size_t p, size_t f, int e, int got)
+{
+	why_finding(w, "bind", why_protos[p].proto, "info", "the "
+	    "explanation expected %s for %s but bind() on %s said %s%s",
+	    e != 0 ? why_errname(e) : "success", why_families[f].wildcard,
+	    why_families[f].wildcard, got != 0 ? why_errname(got) :
+	    "success", got == EADDRINUSE ? ": a TCP socket bound but not "
+	    "listening, or a socket in a state the kernel's lists leave "
+	    "out, holds it" : "");
+}
+
+static void
+verdict(struct why *w, int tried, int got[NWHYPROTO][NWHYFAM],
+    struct verdict *v)
+{
+	size_t p, f;
+	int any = 0;
+
+	v->expected = json_array();
+	v->would = 1;
+	v->first_err = 0;
 	for (p = 0; p < NWHYPROTO; p++)
 		for (f = 0; f < NWHYFAM; f++) {
 			int e = w->expect[p][f];
@@ -1043,35 +781,36 @@ pdx_why(const struct pdx_why_opts *o)
 			if ((w->protos & why_protos[p].proto) == 0 ||
 			    (w->families & why_families[f].bit) == 0)
 				continue;
-			json_array_append_new(expected, json_pack("{s:s, s:s,"
-			    " s:o}", "transport", proto_of(why_protos[p].proto),
-			    "family", why_families[f].name, "errno", e != 0 ?
-			    json_string(errno_name(e)) : json_null()));
-			if (o->try_bind) {
+			json_array_append_new(v->expected, json_pack("{s:s, "
+			    "s:s, s:o}", "transport", proto_of(
+			    why_protos[p].proto), "family",
+			    why_families[f].name, "errno", e != 0 ?
+			    json_string(why_errname(e)) : json_null()));
+			if (tried) {
 				if (got[p][f] < 0)
 					continue;	/* no IPv6 here */
 				any = 1;
 				if (got[p][f] != e)
-					add_finding(w, "bind", why_protos[p].proto,
-					    "info", "the explanation expected "
-					    "%s for %s but bind() on %s said %s%s",
-					    e != 0 ? errno_name(e) : "success",
-					    why_families[f].wildcard,
-					    why_families[f].wildcard,
-					    got[p][f] != 0 ? errno_name(got[p][f])
-					    : "success", got[p][f] == EADDRINUSE ?
-					    ": a TCP socket bound but not "
-					    "listening, or a socket in a state the "
-					    "kernel's lists leave out, holds it" :
-					    "");
+					disagrees(w, p, f, e, got[p][f]);
 				e = got[p][f];
 			}
-			if (e != 0 && would) {
-				would = 0;
-				first_err = e;
+			if (e != 0 && v->would) {
+				v->would = 0;
+				v->first_err = e;
 			}
 		}
-	from_bind = o->try_bind && any;
+	v->from_bind = tried && any;
+}
+
+/* The answer without its socket lists (new ref; takes binds, dnat, way
+ * and the verdict's expected), or NULL. */
+static json_t *
+document(struct why *w, const struct pdx_why_opts *o,
+    const struct verdict *v, json_t *binds, json_t *dnat, json_t *way)
+{
+	json_t *eph, *tr, *fams;
+	size_t p, f;
+
 	eph = w->eph_known ? json_pack("{s:i, s:i, s:b}", "lo",
 	    (int)w->eph_lo, "hi", (int)w->eph_hi, "inside", w->port >=
 	    w->eph_lo && w->port <= w->eph_hi) : json_null();
@@ -1085,15 +824,15 @@ pdx_why(const struct pdx_why_opts *o)
 		if (w->families & why_families[f].bit)
 			json_array_append_new(fams, json_string(
 			    why_families[f].name));
-	out = json_pack("{s:i, s:o, s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o,"
+	return json_pack("{s:i, s:o, s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o,"
 	    " s:{s:o, s:o, s:o, s:o}, s:{s:i, s:o}, s:o, s:o}",
 	    "port", (int)w->port, "transports", tr, "families", fams,
 	    "netns", o->netns != NULL ? json_string(o->netns) : json_null(),
-	    "would_bind", would,
-	    "verdict_from", from_bind ? "bind" : "explanation",
-	    "errno", first_err != 0 ? json_string(errno_name(first_err)) :
-	    json_null(),
-	    "expected", expected, "findings", w->findings, "binds", binds,
+	    "would_bind", v->would,
+	    "verdict_from", v->from_bind ? "bind" : "explanation",
+	    "errno", v->first_err != 0 ?
+	    json_string(why_errname(v->first_err)) : json_null(),
+	    "expected", v->expected, "findings", w->findings, "binds", binds,
 	    "kernel", "ephemeral", eph,
 	    "reserved", w->res_known ? json_boolean(pdx_portset_has(
 	    &w->reserved, w->port)) : json_null(),
@@ -1104,17 +843,59 @@ pdx_why(const struct pdx_why_opts *o)
 	    "caller", "euid", (int)geteuid(), "cap_net_bind_service",
 	    w->cap_bind >= 0 ? json_boolean(w->cap_bind) : json_null(),
 	    "dnat", dnat, "way_out", way);
-	if (out == NULL) {
+}
+
+/*
+ * In the namespace asked about: the facts, the checks, the DNAT rules,
+ * the prediction, the real binds when asked, the way out (pick's own
+ * bind checks must run there too).  Then, back home, the other
+ * namespaces, the verdict and the document.
+ */
+json_t *
+pdx_why(const struct pdx_why_opts *o)
+{
+	struct why *w;
+	struct verdict v;
+	json_t *out, *binds, *others = NULL, *dnat, *way;
+	int saved = -1, got[NWHYPROTO][NWHYFAM];
+	size_t i;
+
+	if (check_opts(o) != 0 || (w = why_new(o)) == NULL)
+		return NULL;
+	memset(got, 0, sizeof got);
+	binds = json_array();
+	if (o->netns != NULL && (saved = pdx_netns_enter(o->netns)) < 0)
+		goto fail;
+	if (gather(w) < 0)
+		goto fail;
+	for (i = 0; i < sizeof why_checks / sizeof *why_checks; i++)
+		why_checks[i].run(w);
+	dnat = why_dnat_capture(w);
+	predict(w);
+	if (o->try_bind) {
+		why_run_binds(w, binds, got);
+		why_tried_options(w, binds);
+	}
+	way = way_out(w, o->db, !bind_fails(w, o->try_bind, got));
+	if (saved >= 0) {
+		int rc = pdx_netns_leave(saved);
+
+		saved = -1;
+		if (rc < 0)
+			goto fail_dnat;
+	}
+	if (o->all_netns && (others = other_netns(w, o->netns)) == NULL)
+		goto fail_dnat;
+	verdict(w, o->try_bind, got, &v);
+	if ((out = document(w, o, &v, binds, dnat, way)) == NULL) {
 		pdx_set_error("why: out of memory");
 		json_decref(others);
-		goto done;
+	} else {
+		socket_lists(w, o->netns, out);
+		json_object_set_new(out, "other_netns", others != NULL ?
+		    others : json_array());
 	}
-	socket_lists(w, o->netns, out);
-	json_object_set_new(out, "other_netns", others != NULL ? others :
-	    json_array());
-done:
-	pdx_sockets_free(w->socks, w->nsocks);
-	free(w);
+	why_free(w);
 	return out;
 fail_dnat:
 	json_decref(dnat);
@@ -1124,7 +905,6 @@ fail:
 		(void)pdx_netns_leave(saved);
 	json_decref(binds);
 	json_decref(w->findings);
-	pdx_sockets_free(w->socks, w->nsocks);
-	free(w);
+	why_free(w);
 	return NULL;
 }

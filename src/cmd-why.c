@@ -1,7 +1,7 @@
 /*
  * cmd-why.c - `portdex why PORT[/PROTO]`: why a bind() of the port would
  * fail or succeed here.  This file parses the operand and options and
- * prints the library's answer (lib/why.c gathers the facts, runs the
+ * prints the library's answer (lib/why*.c gather the facts, run the
  * checks and the real binds).  Exit 0 when a plain bind on the wildcard
  * address would succeed now for every transport and family asked, 1 when
  * it would not, 2 on bad arguments or when the sockets cannot be listed.

@@ -6,7 +6,7 @@
  * decide a bind (ephemeral range, reserved ports, the privileged range,
  * IPV6_V6ONLY's default), the caller's CAP_NET_BIND_SERVICE, and, when
  * asked, what real bind() calls say, and turns them into findings.
- * lib/why.c explains each check.
+ * lib/why.c explains each check (the DNAT one in lib/why-firewall.c).
  */
 #ifndef PORTDEX_WHY_H
 #define PORTDEX_WHY_H

@@ -1,9 +1,9 @@
 /*
  * test_knowledge.c - tests of knowledge.c (the uses.tsv and related.tsv
- * parsers and their lint) and of the curated data itself: every coverage
- * promise of docs/knowledge.md is checked against truth obtained here,
- * independently of the data: the IANA CSV (../shared), the seed articles,
- * and nmap's nmap-services when it is installed.
+ * parsers), knowledge-lint.c (their lint) and the curated data itself:
+ * every coverage promise of docs/knowledge.md is checked against truth
+ * obtained here, independently of the data: the IANA CSV (../shared),
+ * the seed articles, and nmap's nmap-services when it is installed.
  */
 #include <ctype.h>
 #include <dirent.h>
