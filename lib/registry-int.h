@@ -1,7 +1,7 @@
 /*
  * registry-int.h - what the library's own files share about the registry
  * database and are not part of the public API: the handle's layout and
- * the build-time hooks of risk.c and knowledge-import.c.
+ * the build-time hooks of risk.c and knowledge-db.c.
  */
 #ifndef PDX_REGISTRY_INT_H
 #define PDX_REGISTRY_INT_H
