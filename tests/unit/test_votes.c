@@ -2,7 +2,8 @@
  * test_votes.c - unit tests for lib/votes.c: choice names, casting votes
  * against the per-port and per-window limits (with the wait the caller
  * is told), counts and their JSON form, bad arguments, and the client key
- * of IPv4, IPv6 (/64) and IPv4-mapped addresses.  Expected values come
+ * of IPv4, IPv6 (/64) and IPv4-mapped addresses; a read-only handle and
+ * a damaged database are errors, never zero counts.  Expected values come
  * from the contract in portdex/votes.h, counted here, never from the code
  * under test.
  */
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "portdex.h"
 
@@ -249,6 +251,100 @@ test_client_key(void **state)
 	assert_int_equal(pdx_vote_client_key(NULL, buf, sizeof buf), -1);
 }
 
+/* One SQL statement on path with SQLite itself, outside the library. */
+static void
+sql_on(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg != NULL ? msg : "?");
+	sqlite3_close(db);
+}
+
+/* The page votes' table starts on, and the page size, read by SQLite. */
+static void
+votes_page(const char *path, long *page, long *size)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT rootpage, (SELECT "
+	    "page_size FROM pragma_page_size) FROM sqlite_master WHERE "
+	    "name = 'votes'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	*page = sqlite3_column_int(st, 0);
+	*size = sqlite3_column_int(st, 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_true(*page > 1 && *size >= 512);
+}
+
+static void
+test_read_only_and_damaged(void **state)
+{
+	char path[512];
+	unsigned char junk[512];
+	long long c[PDX_NVOTES];
+	struct pdx_state *s;
+	long page, size, wait = 7;
+	FILE *f;
+
+	(void)state;
+	s = fresh("damaged");
+	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_HAPPY, "c1", NULL,
+	    1000, NULL), 0);
+	pdx_state_close(s);
+	snprintf(path, sizeof path, "%s/damaged.db", tmpdir);
+
+	/* a read-only handle counts but refuses a vote, with the error set */
+	if ((s = pdx_state_open_read(path)) == NULL)
+		fail_msg("open_read: %s", pdx_last_error());
+	counts_are(s, 22, 0, 0, 1);
+	pdx_set_error("%s", "");
+	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_SAD, "c2", NULL, 1001,
+	    &wait), -1);
+	assert_int_equal(wait, 0);
+	assert_true(pdx_last_error()[0] != '\0');
+	counts_are(s, 22, 0, 0, 1);
+	pdx_state_close(s);
+
+	/* the votes table's first page overwritten: an error, not zeros */
+	votes_page(path, &page, &size);
+	memset(junk, 0xa5, sizeof junk);
+	assert_non_null(f = fopen(path, "r+b"));
+	assert_int_equal(fseek(f, (page - 1) * size, SEEK_SET), 0);
+	assert_int_equal(fwrite(junk, 1, sizeof junk, f), sizeof junk);
+	assert_int_equal(fclose(f), 0);
+	if ((s = pdx_state_open(path)) != NULL) {
+		pdx_set_error("%s", "");
+		assert_int_equal(pdx_vote_counts(s, 22, c), -1);
+		assert_true(pdx_last_error()[0] != '\0');
+		assert_null(pdx_votes_json(s, 22));
+		assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_SAD, "c3",
+		    NULL, 1002, NULL), -1);
+		pdx_state_close(s);
+	} else	/* refused at open is an error too, and says so */
+		assert_true(pdx_last_error()[0] != '\0');
+
+	/* the votes table gone (another program's doing): an error too */
+	s = fresh("dropped");
+	pdx_state_close(s);
+	snprintf(path, sizeof path, "%s/dropped.db", tmpdir);
+	sql_on(path, "DROP TABLE votes");
+	if ((s = pdx_state_open(path)) == NULL)
+		fail_msg("open after DROP TABLE votes: %s", pdx_last_error());
+	assert_int_equal(pdx_vote_counts(s, 22, c), -1);
+	assert_non_null(strstr(pdx_last_error(), "votes"));
+	assert_null(pdx_votes_json(s, 22));
+	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_SAD, "c4", NULL, 1003,
+	    NULL), -1);
+	pdx_state_close(s);
+}
+
 int
 main(void)
 {
@@ -259,6 +355,7 @@ main(void)
 		cmocka_unit_test(test_window_limit),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_client_key),
+		cmocka_unit_test(test_read_only_and_damaged),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tmpdir, teardown_tmpdir);
