@@ -62,6 +62,9 @@ void	 out_json(struct cmd_ctx *, json_t *);	/* prints, keeps the ref */
 /* Colour escape for a role ("bold", "dim", "high", ...) or "". */
 const char *out_sgr(struct cmd_ctx *, const char *role);
 const char *out_reset(struct cmd_ctx *);
+/* The string member key of o, or "" (o NULL, no such member, not a
+ * string); borrowed from o. */
+const char *out_str(json_t *o, const char *key);
 /* Writes text wrapped at width, continuation lines indented. */
 void	 out_wrap(FILE *, const char *text, int indent, int first_used,
 	    int width);

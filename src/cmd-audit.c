@@ -108,7 +108,7 @@ print_jsonl(struct cmd_ctx *ctx, json_t *j)
 }
 
 static const char *
-jstr(json_t *o, const char *key, const char *dflt)
+jstr_or(json_t *o, const char *key, const char *dflt)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 
@@ -119,11 +119,11 @@ jstr(json_t *o, const char *key, const char *dflt)
 static void
 jendpoint(json_t *o, char *buf, size_t size)
 {
-	const char *a = jstr(o, "address", "?");
+	const char *a = jstr_or(o, "address", "?");
 
 	snprintf(buf, size, strchr(a, ':') != NULL ? "[%s]:%lld/%s" :
 	    "%s:%lld/%s", a, (long long)json_integer_value(json_object_get(o,
-	    "port")), jstr(o, "proto", "?"));
+	    "port")), jstr_or(o, "proto", "?"));
 }
 
 /* Incomplete reasons and notes, after any output; never "clean" then. */
@@ -156,8 +156,9 @@ print_grouped(struct cmd_ctx *ctx, json_t *grouped)
 
 	json_object_foreach(grouped, rule, g)
 		fprintf(ctx->out, "%s%-6s%s %s  %lld listener%s (portdex audit "
-		    "-v lists them)\n", out_sgr(ctx, jstr(g, "level", "info")),
-		    jstr(g, "level", "info"), out_reset(ctx), rule,
+		    "-v lists them)\n",
+		    out_sgr(ctx, jstr_or(g, "level", "info")),
+		    jstr_or(g, "level", "info"), out_reset(ctx), rule,
 		    (long long)json_integer_value(json_object_get(g, "n")),
 		    json_integer_value(json_object_get(g, "n")) == 1 ? "" :
 		    "s");
@@ -178,17 +179,17 @@ print_findings(struct cmd_ctx *ctx, json_t *doc)
 
 	json_array_foreach(json_object_get(doc, "findings"), i, f) {
 		int acc = json_is_true(json_object_get(f, "accepted"));
-		const char *lvl = jstr(f, "level", "?");
+		const char *lvl = jstr_or(f, "level", "?");
 		json_t *pid = json_object_get(f, "pid");
 
 		if (!verbose && !acc && strcmp(lvl, "info") == 0) {
-			json_t *g = json_object_get(grouped, jstr(f, "rule",
+			json_t *g = json_object_get(grouped, jstr_or(f, "rule",
 			    "?"));
 
 			if (g == NULL) {
 				g = json_pack("{s:s, s:i}", "level", lvl,
 				    "n", 0);
-				json_object_set_new(grouped, jstr(f, "rule",
+				json_object_set_new(grouped, jstr_or(f, "rule",
 				    "?"), g);
 			}
 			json_object_set_new(g, "n", json_integer(
@@ -199,27 +200,27 @@ print_findings(struct cmd_ctx *ctx, json_t *doc)
 		jendpoint(f, ep, sizeof ep);
 		if (json_is_integer(pid))
 			snprintf(who, sizeof who, "%s[%lld] %s%s%s",
-			    jstr(f, "process", "?"),
+			    jstr_or(f, "process", "?"),
 			    (long long)json_integer_value(pid),
-			    jstr(f, "user", "?"),
+			    jstr_or(f, "user", "?"),
 			    json_is_string(json_object_get(f, "unit")) ?
-			    " " : "", jstr(f, "unit", ""));
+			    " " : "", out_str(f, "unit"));
 		else
 			snprintf(who, sizeof who, "(no process seen) %s",
-			    jstr(f, "user", "?"));
+			    jstr_or(f, "user", "?"));
 		fprintf(ctx->out, "%s%-6s%s %s%s  %s  %s\n",
 		    acc ? "" : out_sgr(ctx, lvl), lvl, acc ? "" :
 		    out_reset(ctx), acc ? "ACCEPTED " : "",
-		    jstr(f, "rule", "?"), ep, who);
+		    jstr_or(f, "rule", "?"), ep, who);
 		fputs("       ", ctx->out);
-		out_wrap(ctx->out, jstr(f, "why", ""), 7, 7, 79);
+		out_wrap(ctx->out, out_str(f, "why"), 7, 7, 79);
 		fputs("       next: ", ctx->out);
-		out_wrap(ctx->out, jstr(f, "next", ""), 13, 13, 79);
+		out_wrap(ctx->out, out_str(f, "next"), 13, 13, 79);
 		if (acc)
 			fprintf(ctx->out, "       accepted by %s%s%s\n",
-			    jstr(f, "accepted_by", "?"),
-			    *jstr(f, "accepted_reason", "") != '\0' ? ": " :
-			    "", jstr(f, "accepted_reason", ""));
+			    jstr_or(f, "accepted_by", "?"),
+			    *out_str(f, "accepted_reason") != '\0' ? ": " :
+			    "", out_str(f, "accepted_reason"));
 	}
 	print_grouped(ctx, grouped);
 	json_decref(grouped);
@@ -249,8 +250,8 @@ print_findings(struct cmd_ctx *ctx, json_t *doc)
 	if (nacc > 0)
 		fprintf(ctx->out, "; %lld accepted", nacc);
 	fprintf(ctx->out, " (ports %s, %s)\n",
-	    jstr(json_object_get(doc, "scope"), "ports", "?"),
-	    jstr(json_object_get(doc, "scope"), "transports", "?"));
+	    jstr_or(json_object_get(doc, "scope"), "ports", "?"),
+	    jstr_or(json_object_get(doc, "scope"), "transports", "?"));
 	print_coverage(ctx, doc);
 }
 
@@ -261,12 +262,12 @@ print_rules(struct cmd_ctx *ctx, json_t *rules)
 	size_t i;
 
 	json_array_foreach(rules, i, r) {
-		fprintf(ctx->out, "%-26s %-6s ", jstr(r, "rule", "?"),
-		    jstr(r, "level", "?"));
-		out_wrap(ctx->out, jstr(r, "text", ""), 34, 34, 79);
+		fprintf(ctx->out, "%-26s %-6s ", jstr_or(r, "rule", "?"),
+		    jstr_or(r, "level", "?"));
+		out_wrap(ctx->out, out_str(r, "text"), 34, 34, 79);
 		fprintf(ctx->out, "%34s", "");
 		fputs("next: ", ctx->out);
-		out_wrap(ctx->out, jstr(r, "next", ""), 40, 40, 79);
+		out_wrap(ctx->out, out_str(r, "next"), 40, 40, 79);
 	}
 }
 
@@ -278,24 +279,24 @@ print_diff(struct cmd_ctx *ctx, json_t *d)
 	char ep[96];
 
 	fprintf(ctx->out, "baseline saved %s (ports %s, %s)\n",
-	    jstr(json_object_get(d, "baseline"), "saved", "?"),
-	    jstr(json_object_get(d, "scope"), "ports", "?"),
-	    jstr(json_object_get(d, "scope"), "transports", "?"));
+	    jstr_or(json_object_get(d, "baseline"), "saved", "?"),
+	    jstr_or(json_object_get(d, "scope"), "ports", "?"),
+	    jstr_or(json_object_get(d, "scope"), "transports", "?"));
 	json_array_foreach(json_object_get(d, "added"), i, x) {
 		jendpoint(x, ep, sizeof ep);
 		fprintf(ctx->out, "+ added  %-28s %s %s, first seen %s\n", ep,
-		    *jstr(x, "process", "") != '\0' ? jstr(x, "process", "") :
-		    "(no process seen)", jstr(x, "user", ""),
-		    jstr(x, "first_seen", "now"));
+		    *out_str(x, "process") != '\0' ? out_str(x, "process") :
+		    "(no process seen)", out_str(x, "user"),
+		    jstr_or(x, "first_seen", "now"));
 	}
 	json_array_foreach(json_object_get(d, "gone"), i, x) {
 		jendpoint(x, ep, sizeof ep);
 		fprintf(ctx->out, "- gone   %-28s %s %s, last seen %s, in the "
 		    "baseline since %s\n", ep,
-		    *jstr(x, "process", "") != '\0' ? jstr(x, "process", "") :
-		    "(no process seen)", jstr(x, "user", ""),
-		    jstr(x, "last_seen", "never"),
-		    jstr(x, "in_baseline_since", "?"));
+		    *out_str(x, "process") != '\0' ? out_str(x, "process") :
+		    "(no process seen)", out_str(x, "user"),
+		    jstr_or(x, "last_seen", "never"),
+		    jstr_or(x, "in_baseline_since", "?"));
 	}
 	if (json_array_size(json_object_get(d, "added")) == 0 &&
 	    json_array_size(json_object_get(d, "gone")) == 0)
@@ -312,14 +313,14 @@ print_history(struct cmd_ctx *ctx, json_t *h)
 	fprintf(ctx->out, "%lld runs kept (at most %lld), since %s\n",
 	    (long long)json_integer_value(json_object_get(h, "runs")),
 	    (long long)json_integer_value(json_object_get(h, "max_runs")),
-	    jstr(h, "since", "-"));
+	    jstr_or(h, "since", "-"));
 	json_array_foreach(json_object_get(h, "listeners"), i, x) {
 		jendpoint(x, ep, sizeof ep);
 		fprintf(ctx->out, "%-28s %-16s first %s%s  last %s  runs %lld"
-		    "%s\n", ep, jstr(x, "process", "-"),
+		    "%s\n", ep, jstr_or(x, "process", "-"),
 		    json_is_true(json_object_get(x,
 		    "first_seen_is_history_start")) ? "<=" : "",
-		    jstr(x, "first_seen", "?"), jstr(x, "last_seen", "?"),
+		    jstr_or(x, "first_seen", "?"), jstr_or(x, "last_seen", "?"),
 		    (long long)json_integer_value(json_object_get(x, "runs")),
 		    json_is_true(json_object_get(x, "in_latest_run")) ?
 		    "  (in the latest run)" : "");
@@ -586,9 +587,9 @@ audit_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		} else {
 			fprintf(ctx->out, "baseline saved: %d listeners (ports "
 			    "%s, %s) at %s\n", n,
-			    jstr(json_object_get(doc, "scope"), "ports", "?"),
-			    jstr(json_object_get(doc, "scope"), "transports",
-			    "?"), jstr(doc, "time", "?"));
+			    jstr_or(json_object_get(doc, "scope"), "ports", "?"),
+			    jstr_or(json_object_get(doc, "scope"), "transports",
+			    "?"), jstr_or(doc, "time", "?"));
 			print_coverage(ctx, doc);
 		}
 		goto done;

@@ -27,20 +27,12 @@ struct imp {
 	long		 nports, nmismatch;
 };
 
-static const char *
-jstr(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s != NULL ? s : "";
-}
-
 /* "product version (extrainfo)" of nmap's service, or its name alone. */
 static void
 nmap_says(json_t *svc, char *buf, size_t n)
 {
-	const char *name = jstr(svc, "name"), *prod = jstr(svc, "product");
-	const char *ver = jstr(svc, "version"), *tun = jstr(svc, "tunnel");
+	const char *name = out_str(svc, "name"), *prod = out_str(svc, "product");
+	const char *ver = out_str(svc, "version"), *tun = out_str(svc, "tunnel");
 
 	if (svc == NULL || json_is_null(svc)) {
 		snprintf(buf, n, "-");
@@ -62,23 +54,24 @@ static void
 print_port_text(struct imp *im, json_t *host, json_t *p, json_t *pdx)
 {
 	struct cmd_ctx *ctx = im->ctx;
-	const char *verdict = jstr(pdx, "verdict"), *risk = jstr(pdx, "risk");
+	const char *verdict = out_str(pdx, "verdict");
+	const char *risk = out_str(pdx, "risk");
 	char port[24], says[160];
 
 	(void)host;
 	snprintf(port, sizeof port, "%lld/%s",
 	    (long long)json_integer_value(json_object_get(p, "port")),
-	    jstr(p, "proto"));
+	    out_str(p, "proto"));
 	nmap_says(json_object_get(p, "service"), says, sizeof says);
 	fprintf(ctx->out, "  %-11s %-8s %-30.30s %-34.34s %s%-6s%s %s%s%s\n",
-	    port, jstr(p, "state"), says, jstr(pdx, "headline"),
+	    port, out_str(p, "state"), says, out_str(pdx, "headline"),
 	    out_sgr(ctx, risk), *risk ? risk : "-", out_reset(ctx),
 	    strcmp(verdict, "mismatch") == 0 ? out_sgr(ctx, "high") : "",
 	    strcmp(verdict, "mismatch") == 0 ? "MISMATCH" : verdict,
 	    strcmp(verdict, "mismatch") == 0 ? out_reset(ctx) : "");
 	if (strcmp(verdict, "mismatch") == 0) {
 		fprintf(ctx->out, "    ! ");
-		out_wrap(ctx->out, jstr(pdx, "reason"), 6, 6, ctx->width);
+		out_wrap(ctx->out, out_str(pdx, "reason"), 6, 6, ctx->width);
 	}
 }
 
@@ -89,23 +82,23 @@ print_port_csv(struct imp *im, json_t *host, json_t *p, json_t *pdx)
 	json_t *svc = json_object_get(p, "service");
 	char num[16];
 
-	csv_field(f, jstr(host, "address"), 0);
+	csv_field(f, out_str(host, "address"), 0);
 	csv_field(f, json_string_value(json_array_get(json_object_get(host,
 	    "hostnames"), 0)) != NULL ? json_string_value(json_array_get(
 	    json_object_get(host, "hostnames"), 0)) : "", 0);
 	snprintf(num, sizeof num, "%lld",
 	    (long long)json_integer_value(json_object_get(p, "port")));
 	csv_field(f, num, 0);
-	csv_field(f, jstr(p, "proto"), 0);
-	csv_field(f, jstr(p, "state"), 0);
-	csv_field(f, jstr(svc, "name"), 0);
-	csv_field(f, jstr(svc, "product"), 0);
-	csv_field(f, jstr(svc, "version"), 0);
-	csv_field(f, jstr(pdx, "headline"), 0);
-	csv_field(f, jstr(pdx, "status"), 0);
-	csv_field(f, jstr(pdx, "risk"), 0);
-	csv_field(f, jstr(pdx, "verdict"), 0);
-	csv_field(f, jstr(pdx, "reason"), 1);
+	csv_field(f, out_str(p, "proto"), 0);
+	csv_field(f, out_str(p, "state"), 0);
+	csv_field(f, out_str(svc, "name"), 0);
+	csv_field(f, out_str(svc, "product"), 0);
+	csv_field(f, out_str(svc, "version"), 0);
+	csv_field(f, out_str(pdx, "headline"), 0);
+	csv_field(f, out_str(pdx, "status"), 0);
+	csv_field(f, out_str(pdx, "risk"), 0);
+	csv_field(f, out_str(pdx, "verdict"), 0);
+	csv_field(f, out_str(pdx, "reason"), 1);
 }
 
 static int
@@ -122,14 +115,15 @@ host_cb(json_t *run, json_t *host, void *arg)
 		im->run = json_incref(run);
 	kept = json_array();
 	json_array_foreach(ports, i, p) {
-		if (!im->all && strcmp(jstr(p, "state"), "open") != 0)
+		if (!im->all && strcmp(out_str(p, "state"), "open") != 0)
 			continue;
 		if ((pdx = pdx_nmapxml_expect(ctx->db, p)) == NULL) {
 			json_decref(kept);
 			return -1;
 		}
 		im->nports++;
-		im->nmismatch += strcmp(jstr(pdx, "verdict"), "mismatch") == 0;
+		im->nmismatch += strcmp(out_str(pdx, "verdict"),
+		    "mismatch") == 0;
 		if (im->fmt == FMT_JSON) {
 			json_object_set(p, "portdex", pdx);
 			json_array_append(kept, p);
@@ -141,7 +135,7 @@ host_cb(json_t *run, json_t *host, void *arg)
 				    json_object_get(host, "hostnames"), 0));
 				fprintf(ctx->out, "%s%s%s%s%s\n",
 				    out_sgr(ctx, "bold"),
-				    jstr(host, "address"), name ? " (" : "",
+				    out_str(host, "address"), name ? " (" : "",
 				    name ? name : "", name ? ")" : "");
 				fprintf(ctx->out, "%s  %-11s %-8s %-30s %-34s "
 				    "%-6s %s%s\n", out_sgr(ctx, "dim"), "PORT",
@@ -159,7 +153,7 @@ host_cb(json_t *run, json_t *host, void *arg)
 		json_decref(kept);
 		if (im->fmt == FMT_TEXT && shown == 0 && !ctx->quiet)
 			fprintf(ctx->out, "%s: no %sports\n",
-			    jstr(host, "address"), im->all ? "" : "open ");
+			    out_str(host, "address"), im->all ? "" : "open ");
 		else if (im->fmt == FMT_TEXT)
 			fputc('\n', ctx->out);
 	}

@@ -29,14 +29,6 @@ static const struct skip_text {
 	{ "bind", "in use on this machine" },
 };
 
-static const char *
-jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s != NULL ? s : "";
-}
-
 static void
 print_text(struct cmd_ctx *ctx, json_t *res)
 {
@@ -85,16 +77,16 @@ print_text(struct cmd_ctx *ctx, json_t *res)
 			snprintf(line, sizeof line, "%lld-%lld", p, ph);
 			fprintf(ctx->out, "%s%-11s%s %s/%s, %lld adjacent "
 			    "ports\n", out_sgr(ctx, "bold"), line,
-			    out_reset(ctx), protos, jstr(s, "range_class"),
+			    out_reset(ctx), protos, out_str(s, "range_class"),
 			    ph - p + 1);
 		} else
 			fprintf(ctx->out, "%s%-6lld%s %s/%s\n",
 			    out_sgr(ctx, "bold"), p, out_reset(ctx), protos,
-			    jstr(s, "range_class"));
+			    out_str(s, "range_class"));
 		why[0] = '\0';
 		for (j = 0; j < json_array_size(checks); j++) {
 			snprintf(line, sizeof line, "%s%s", j > 0 ? "; " : "",
-			    jstr(json_array_get(checks, j), "text"));
+			    out_str(json_array_get(checks, j), "text"));
 			strncat(why, line, sizeof why - strlen(why) - 1);
 		}
 		fprintf(ctx->out, "       ");

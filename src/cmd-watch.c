@@ -462,14 +462,6 @@ stamp(char *buf, size_t n)
 	snprintf(buf + l, n - l, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-static const char *
-jstr(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s != NULL ? s : "";
-}
-
 /* The event's environment for --exec: name, value pairs. */
 static void
 exec_event(struct watch_run *r, json_t *ev)
@@ -480,23 +472,23 @@ exec_event(struct watch_run *r, json_t *ev)
 	pid_t child;
 	int st;
 	const char *env[][2] = {
-		{ "PORTDEX_EVENT", jstr(ev, "event") },
-		{ "PORTDEX_TIME", jstr(ev, "time") },
-		{ "PORTDEX_PROTO", jstr(ev, "proto") },
-		{ "PORTDEX_FAMILY", jstr(ev, "family") },
-		{ "PORTDEX_ADDR", jstr(local, "address") },
+		{ "PORTDEX_EVENT", out_str(ev, "event") },
+		{ "PORTDEX_TIME", out_str(ev, "time") },
+		{ "PORTDEX_PROTO", out_str(ev, "proto") },
+		{ "PORTDEX_FAMILY", out_str(ev, "family") },
+		{ "PORTDEX_ADDR", out_str(local, "address") },
 		{ "PORTDEX_PORT", port },
-		{ "PORTDEX_STATE", jstr(ev, "state") },
+		{ "PORTDEX_STATE", out_str(ev, "state") },
 		{ "PORTDEX_PID", pid },
-		{ "PORTDEX_PROCESS", jstr(ev, "process") },
-		{ "PORTDEX_CMDLINE", jstr(ev, "cmdline") },
-		{ "PORTDEX_USER", jstr(ev, "user") },
-		{ "PORTDEX_UNIT", jstr(ev, "unit") },
-		{ "PORTDEX_CONTAINER", jstr(ev, "container") },
-		{ "PORTDEX_NETNS", jstr(ev, "netns") },
-		{ "PORTDEX_SERVICE", jstr(svc, "name") },
-		{ "PORTDEX_STATUS", jstr(svc, "status") },
-		{ "PORTDEX_RISK", jstr(svc, "risk") },
+		{ "PORTDEX_PROCESS", out_str(ev, "process") },
+		{ "PORTDEX_CMDLINE", out_str(ev, "cmdline") },
+		{ "PORTDEX_USER", out_str(ev, "user") },
+		{ "PORTDEX_UNIT", out_str(ev, "unit") },
+		{ "PORTDEX_CONTAINER", out_str(ev, "container") },
+		{ "PORTDEX_NETNS", out_str(ev, "netns") },
+		{ "PORTDEX_SERVICE", out_str(svc, "name") },
+		{ "PORTDEX_STATUS", out_str(svc, "status") },
+		{ "PORTDEX_RISK", out_str(svc, "risk") },
 	};
 	size_t i;
 
@@ -531,8 +523,9 @@ print_text(struct watch_run *r, json_t *ev)
 	struct cmd_ctx *ctx = r->ctx;
 	json_t *local = json_object_get(ev, "local");
 	json_t *svc = json_object_get(ev, "service");
-	const char *addr = jstr(local, "address"), *risk = jstr(svc, "risk");
-	const char *e = jstr(ev, "event");
+	const char *addr = out_str(local, "address");
+	const char *risk = out_str(svc, "risk");
+	const char *e = out_str(ev, "event");
 	char where[96], pid[16];
 
 	snprintf(where, sizeof where, strchr(addr, ':') != NULL ?
@@ -545,15 +538,15 @@ print_text(struct watch_run *r, json_t *ev)
 		snprintf(pid, sizeof pid, "-");
 	fprintf(ctx->out, "%s %s%-8s%s %-4s %-24s pid %-7s %-15s user %-10s "
 	    "unit %s%s%s  %s %s risk %s%s%s\n",
-	    jstr(ev, "time"),
+	    out_str(ev, "time"),
 	    out_sgr(ctx, strcmp(e, "appeared") == 0 ? "bold" : "dim"), e,
-	    out_reset(ctx), jstr(ev, "proto"), where, pid,
-	    *jstr(ev, "process") ? jstr(ev, "process") : "-",
-	    *jstr(ev, "user") ? jstr(ev, "user") : "-",
-	    *jstr(ev, "unit") ? jstr(ev, "unit") : "-",
-	    *jstr(ev, "netns") ? " netns " : "", jstr(ev, "netns"),
-	    *jstr(svc, "name") ? jstr(svc, "name") : "-",
-	    *jstr(svc, "status") ? jstr(svc, "status") : "-",
+	    out_reset(ctx), out_str(ev, "proto"), where, pid,
+	    *out_str(ev, "process") ? out_str(ev, "process") : "-",
+	    *out_str(ev, "user") ? out_str(ev, "user") : "-",
+	    *out_str(ev, "unit") ? out_str(ev, "unit") : "-",
+	    *out_str(ev, "netns") ? " netns " : "", out_str(ev, "netns"),
+	    *out_str(svc, "name") ? out_str(svc, "name") : "-",
+	    *out_str(svc, "status") ? out_str(svc, "status") : "-",
 	    out_sgr(ctx, risk), *risk ? risk : "-", out_reset(ctx));
 }
 

@@ -36,14 +36,6 @@ static const struct effect_label {
 	{ "not_checked", "UNCHECKED", "medium" },
 };
 
-static const char *
-jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s != NULL ? s : "";
-}
-
 static const struct effect_label *
 label_of(const char *effect)
 {
@@ -61,38 +53,38 @@ print_socket(struct cmd_ctx *ctx, json_t *s)
 {
 	json_t *l = json_object_get(s, "local"), *r = json_object_get(s,
 	    "remote");
-	int v6 = strcmp(jstr(s, "family"), "ipv6") == 0;
+	int v6 = strcmp(out_str(s, "family"), "ipv6") == 0;
 	char local[96], line[512];
 	json_int_t pid = json_integer_value(json_object_get(s, "pid"));
 
 	snprintf(local, sizeof local, "%s%s%s:%lld", v6 ? "[" : "",
-	    jstr(l, "address"), v6 ? "]" : "",
+	    out_str(l, "address"), v6 ? "]" : "",
 	    (long long)json_integer_value(json_object_get(l, "port")));
 	snprintf(line, sizeof line, "  %s%s%s%-4s %-10s %s",
 	    json_is_string(json_object_get(s, "netns")) ? "netns " : "",
-	    jstr(s, "netns"), json_is_string(json_object_get(s, "netns")) ?
-	    "  " : "", jstr(s, "proto"), jstr(s, "state"), local);
+	    out_str(s, "netns"), json_is_string(json_object_get(s, "netns")) ?
+	    "  " : "", out_str(s, "proto"), out_str(s, "state"), local);
 	if (json_is_object(r)) {
 		snprintf(line + strlen(line), sizeof line - strlen(line),
-		    " <-> %s%s%s:%lld", v6 ? "[" : "", jstr(r, "address"),
+		    " <-> %s%s%s:%lld", v6 ? "[" : "", out_str(r, "address"),
 		    v6 ? "]" : "",
 		    (long long)json_integer_value(json_object_get(r, "port")));
 	}
 	if (pid > 0)
 		snprintf(line + strlen(line), sizeof line - strlen(line),
-		    "  pid %lld %s", (long long)pid, jstr(s, "process"));
+		    "  pid %lld %s", (long long)pid, out_str(s, "process"));
 	if (json_is_string(json_object_get(s, "user")))
 		snprintf(line + strlen(line), sizeof line - strlen(line),
-		    ", user %s", jstr(s, "user"));
+		    ", user %s", out_str(s, "user"));
 	if (json_is_string(json_object_get(s, "container")))
 		snprintf(line + strlen(line), sizeof line - strlen(line),
-		    ", %s", jstr(s, "container"));
+		    ", %s", out_str(s, "container"));
 	else if (json_is_string(json_object_get(s, "unit")))
 		snprintf(line + strlen(line), sizeof line - strlen(line),
-		    ", %s", jstr(s, "unit"));
+		    ", %s", out_str(s, "unit"));
 	if (json_is_string(json_object_get(s, "other_holders")))
 		snprintf(line + strlen(line), sizeof line - strlen(line),
-		    " (also %s)", jstr(s, "other_holders"));
+		    " (also %s)", out_str(s, "other_holders"));
 	if (json_is_integer(json_object_get(s, "reuseport_group")))
 		snprintf(line + strlen(line), sizeof line - strlen(line),
 		    " [SO_REUSEPORT group of %lld]", (long long)
@@ -130,8 +122,8 @@ print_text(struct cmd_ctx *ctx, json_t *res, const char *what)
 
 	snprintf(line, sizeof line, "%s: a bind on the wildcard address "
 	    "would %s now%s%s%s", what, ok ? "succeed" : "fail",
-	    ok ? "" : " with ", ok ? "" : jstr(res, "errno"),
-	    strcmp(jstr(res, "verdict_from"), "bind") == 0 ?
+	    ok ? "" : " with ", ok ? "" : out_str(res, "errno"),
+	    strcmp(out_str(res, "verdict_from"), "bind") == 0 ?
 	    " (real bind() calls, each socket closed at once)" :
 	    " (from the explanation below; no bind() was tried)");
 	fprintf(ctx->out, "%s", out_sgr(ctx, ok ? "bold" : "high"));
@@ -139,7 +131,7 @@ print_text(struct cmd_ctx *ctx, json_t *res, const char *what)
 	fprintf(ctx->out, "%s", out_reset(ctx));
 	if (json_is_string(json_object_get(res, "netns")))
 		fprintf(ctx->out, "  (in network namespace %s)\n",
-		    jstr(res, "netns"));
+		    out_str(res, "netns"));
 	for (i = 0; i < json_array_size(caps); i++) {
 		json_t *c = json_array_get(caps, i);
 
@@ -156,17 +148,17 @@ print_text(struct cmd_ctx *ctx, json_t *res, const char *what)
 	fprintf(ctx->out, "\n");
 	for (i = 0; i < json_array_size(fnd); i++) {
 		json_t *f = json_array_get(fnd, i);
-		const struct effect_label *l = label_of(jstr(f, "effect"));
+		const struct effect_label *l = label_of(out_str(f, "effect"));
 		char head[64];
 
 		if (ctx->quiet && strcmp(l->effect, "ok") == 0)
 			continue;
 		snprintf(head, sizeof head, "%-9s %-4s %-11s ", l->label,
 		    json_is_string(json_object_get(f, "transport")) ?
-		    jstr(f, "transport") : "-", jstr(f, "check"));
+		    out_str(f, "transport") : "-", out_str(f, "check"));
 		fprintf(ctx->out, "%s%s%s", out_sgr(ctx, l->sgr), head,
 		    out_reset(ctx));
-		out_wrap(ctx->out, jstr(f, "text"), 27, 26, 78);
+		out_wrap(ctx->out, out_str(f, "text"), 27, 26, 78);
 	}
 	print_sockets(ctx, res, "holders", "Holders:");
 	print_sockets(ctx, res, "time_wait", "In TIME_WAIT:");
@@ -178,28 +170,28 @@ print_text(struct cmd_ctx *ctx, json_t *res, const char *what)
 		    "once):%s\n", out_sgr(ctx, "head"), out_reset(ctx));
 		for (i = 0; i < json_array_size(binds); i++) {
 			json_t *b = json_array_get(binds, i);
-			int v6 = strcmp(jstr(b, "family"), "ipv6") == 0;
+			int v6 = strcmp(out_str(b, "family"), "ipv6") == 0;
 			char addr[64];
 
 			snprintf(addr, sizeof addr, "%s%s%s:%lld", v6 ? "[" :
-			    "", jstr(b, "address"), v6 ? "]" : "",
+			    "", out_str(b, "address"), v6 ? "]" : "",
 			    (long long)json_integer_value(json_object_get(res,
 			    "port")));
 			fprintf(ctx->out, "  %-4s %-18s %-13s %s%s%s%s\n",
-			    jstr(b, "transport"), addr,
-			    strcmp(jstr(b, "option"), "none") == 0 ? "" :
-			    jstr(b, "option"),
+			    out_str(b, "transport"), addr,
+			    strcmp(out_str(b, "option"), "none") == 0 ? "" :
+			    out_str(b, "option"),
 			    json_is_true(json_object_get(b, "ok")) ? "ok" :
-			    jstr(b, "errno"),
+			    out_str(b, "errno"),
 			    json_is_true(json_object_get(b, "ok")) ? "" : " (",
-			    jstr(b, "error"),
+			    out_str(b, "error"),
 			    json_is_true(json_object_get(b, "ok")) ? "" : ")");
 		}
 	}
 	if (ok)
 		return;
 	snprintf(line, sizeof line, "Way out: another port; %s",
-	    jstr(way, "command"));
+	    out_str(way, "command"));
 	if (json_array_size(sugg) > 0) {
 		strncat(line, " suggests", sizeof line - strlen(line) - 1);
 		for (i = 0; i < json_array_size(sugg); i++)

@@ -56,6 +56,14 @@ out_reset(struct cmd_ctx *ctx)
 	return ctx->color ? "\033[0m" : "";
 }
 
+const char *
+out_str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "";
+}
+
 void
 out_error(const char *cmd, const char *fmt, ...)
 {

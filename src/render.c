@@ -15,14 +15,6 @@
 #define IND	4
 #define LABEL	14
 
-static const char *
-jstr(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s != NULL ? s : "";
-}
-
 static int
 width(struct cmd_ctx *ctx)
 {
@@ -61,23 +53,23 @@ draw_item(struct cmd_ctx *ctx, json_t *b)
 	size_t i;
 
 	snprintf(head, sizeof head, "%s%s%s (%s)", out_sgr(ctx, "bold"),
-	    jstr(b, "title"), out_reset(ctx), jstr(b, "meta"));
+	    out_str(b, "title"), out_reset(ctx), out_str(b, "meta"));
 	fprintf(ctx->out, "%*s", IND, "");
 	out_wrap(ctx->out, head, IND + 4, IND, width(ctx) + (int)(strlen(
 	    out_sgr(ctx, "bold")) + strlen(out_reset(ctx))));
-	para_line(ctx, IND + 4, jstr(b, "text"));
+	para_line(ctx, IND + 4, out_str(b, "text"));
 	for (i = 0; i < json_array_size(src); i++) {
 		json_t *s = json_array_get(src, i);
 		char buf[640];
 
 		snprintf(buf, sizeof buf, "%s %s", i == 0 ?
 		    (json_array_size(src) > 1 ? "sources:" : "source:") : "       ",
-		    jstr(s, "text"));
+		    out_str(s, "text"));
 		fprintf(ctx->out, "%*s%s", IND + 4, "", out_sgr(ctx, "dim"));
 		out_wrap(ctx->out, buf, IND + 12, IND + 4, width(ctx));
-		if (*jstr(s, "href") != '\0')
+		if (*out_str(s, "href") != '\0')
 			fprintf(ctx->out, "%*s%s\n", IND + 12, "",
-			    jstr(s, "href"));
+			    out_str(s, "href"));
 		fputs(out_reset(ctx), ctx->out);
 	}
 }
@@ -91,9 +83,9 @@ tag_width(json_t *blocks)
 
 	for (i = 0; i < json_array_size(blocks); i++) {
 		json_t *b = json_array_get(blocks, i);
-		int n = (int)strlen(jstr(b, "tags"));
+		int n = (int)strlen(out_str(b, "tags"));
 
-		if (strcmp(jstr(b, "t"), "rule") == 0 && n > w)
+		if (strcmp(out_str(b, "t"), "rule") == 0 && n > w)
 			w = n;
 	}
 	return w;
@@ -102,11 +94,12 @@ tag_width(json_t *blocks)
 static void
 draw_block(struct cmd_ctx *ctx, json_t *b, int tagw, int *records)
 {
-	const char *t = jstr(b, "t");
+	const char *t = out_str(b, "t");
 	size_t i;
 
 	if (strcmp(t, "group") == 0) {
-		label_line(ctx, IND, jstr(b, "label"), "bold", jstr(b, "text"));
+		label_line(ctx, IND, out_str(b, "label"), "bold",
+		    out_str(b, "text"));
 		*records = 0;
 	} else if (strcmp(t, "record") == 0) {
 		json_t *f = json_object_get(b, "fields");
@@ -114,28 +107,29 @@ draw_block(struct cmd_ctx *ctx, json_t *b, int tagw, int *records)
 		if ((*records)++ > 0)
 			fputc('\n', ctx->out);
 		for (i = 0; i < json_array_size(f); i++)
-			label_line(ctx, IND, jstr(json_array_get(f, i),
-			    "label"), "", jstr(json_array_get(f, i), "text"));
+			label_line(ctx, IND, out_str(json_array_get(f, i),
+			    "label"), "", out_str(json_array_get(f, i), "text"));
 	} else if (strcmp(t, "field") == 0)
-		label_line(ctx, IND, jstr(b, "label"), "", jstr(b, "text"));
+		label_line(ctx, IND, out_str(b, "label"), "",
+		    out_str(b, "text"));
 	else if (strcmp(t, "para") == 0)
-		para_line(ctx, IND, jstr(b, "text"));
+		para_line(ctx, IND, out_str(b, "text"));
 	else if (strcmp(t, "item") == 0)
 		draw_item(ctx, b);
 	else if (strcmp(t, "rule") == 0) {
-		const char *lvl = jstr(b, "level");
+		const char *lvl = out_str(b, "level");
 
 		fprintf(ctx->out, "%*s%s%-7s%s %-*s  ", IND, "",
 		    out_sgr(ctx, lvl), lvl, out_reset(ctx), tagw,
-		    jstr(b, "tags"));
-		out_wrap(ctx->out, jstr(b, "text"), IND + 10 + tagw,
+		    out_str(b, "tags"));
+		out_wrap(ctx->out, out_str(b, "text"), IND + 10 + tagw,
 		    IND + 10 + tagw, width(ctx));
 	} else if (strcmp(t, "code") == 0)
 		fprintf(ctx->out, "%*s%-*s%s\n", IND, "", LABEL,
-		    jstr(b, "label"), jstr(b, "text"));
+		    out_str(b, "label"), out_str(b, "text"));
 	else if (strcmp(t, "qa") == 0) {
-		para_line(ctx, IND, jstr(b, "label"));
-		para_line(ctx, IND + 4, jstr(b, "text"));
+		para_line(ctx, IND, out_str(b, "label"));
+		para_line(ctx, IND + 4, out_str(b, "text"));
 	}
 }
 
@@ -149,15 +143,15 @@ render_card(struct cmd_ctx *ctx, json_t *card)
 
 	snprintf(head, sizeof head, "PORT %lld - %s", (long long)
 	    json_integer_value(json_object_get(v, "port")),
-	    jstr(v, "headline"));
+	    out_str(v, "headline"));
 	fprintf(ctx->out, "%s", out_sgr(ctx, "bold"));
 	out_wrap(ctx->out, head, 4, 0, width(ctx));
 	fputs(out_reset(ctx), ctx->out);
-	out_wrap(ctx->out, jstr(v, "summary"), 0, 0, width(ctx));
+	out_wrap(ctx->out, out_str(v, "summary"), 0, 0, width(ctx));
 	for (i = 0; i < json_array_size(secs); i++) {
 		json_t *s = json_array_get(secs, i);
 		json_t *blocks = json_object_get(s, "blocks");
-		const char *title = jstr(s, "title");
+		const char *title = out_str(s, "title");
 		int tagw = tag_width(blocks), records = 0;
 		char up[64];
 
@@ -190,15 +184,15 @@ render_brief(struct cmd_ctx *ctx, json_t *b)
 
 	for (i = 0; i < json_array_size(ts); i++) {
 		json_t *t = json_array_get(ts, i);
-		const char *risk = jstr(t, "risk");
-		const char *svc = *jstr(t, "service") != '\0' ?
-		    jstr(t, "service") : "-";
+		const char *risk = out_str(t, "risk");
+		const char *svc = *out_str(t, "service") != '\0' ?
+		    out_str(t, "service") : "-";
 		int show_risk = strcmp(risk, "none") != 0 &&
 		    strcmp(risk, "info") != 0;
 
 		fprintf(ctx->out, "%-6lld %-6s %-14s %s", (long long)
 		    json_integer_value(json_object_get(b, "port")),
-		    jstr(t, "transport"), jstr(t, "status"), svc);
+		    out_str(t, "transport"), out_str(t, "status"), svc);
 		if (show_risk)
 			fprintf(ctx->out, "%*s%s%s%s", (int)(strlen(svc) < 16 ?
 			    17 - strlen(svc) : 1), "", out_sgr(ctx, risk),
