@@ -374,7 +374,7 @@ stream_summary(const struct eval *e, const struct pdx_audit_opts *o,
 static int
 stream_one(const struct finding *fs, struct pdx_audit_summary *sum,
     int (*fn)(void *, const struct pdx_audit_finding *,
-    const struct pdx_audit_summary *), void *arg)
+    const struct pdx_audit_summary *), void *arg, int terse)
 {
 	const struct pdx_socket *s = fs->l->s;
 	struct pdx_audit_finding f;
@@ -383,10 +383,20 @@ stream_one(const struct finding *fs, struct pdx_audit_summary *sum,
 	size_t k;
 
 	memset(tofree, 0, sizeof tofree);
+	memset(&f, 0, sizeof f);
+	/* only counted: nothing of it is shown but its rule */
+	if (terse && fs->acc == NULL && fs->level == PDX_LEVEL_INFO) {
+		f.level = fs->level;
+		f.rule = fs->rule->id;
+		f.proto = s->proto;
+		f.port = s->lport;
+		f.pid = s->pid > 0 ? (long)s->pid : 0;
+		f.address = "";
+		return fn(arg, &f, sum) != 0;
+	}
 	audit_subject(fs->l, subj, sizeof subj);
 	snprintf(why, sizeof why, "%s: %s.", subj, fs->clause);
 	audit_expand(fs->rule->next, s, next, sizeof next);
-	memset(&f, 0, sizeof f);
 	f.level = fs->level;
 	f.rule = fs->rule->id;
 	f.proto = s->proto;
@@ -414,6 +424,7 @@ stream_one(const struct finding *fs, struct pdx_audit_summary *sum,
 }
 
 struct stream_arg {
+	unsigned		 flags;
 	struct pdx_audit_summary *sum;
 	int	(*fn)(void *, const struct pdx_audit_finding *,
 		    const struct pdx_audit_summary *);
@@ -454,7 +465,8 @@ stream_view(void *varg, struct pdx_db *db, struct pdx_state *state,
 	}
 	rc = 0;
 	for (i = 0; i < e.nf && rc == 0; i++)
-		rc = stream_one(&e.fs[i], sa->sum, sa->fn, sa->arg);
+		rc = stream_one(&e.fs[i], sa->sum, sa->fn, sa->arg,
+		    (sa->flags & PDX_AUDIT_STREAM_TERSE_INFO) != 0);
 	if (rc > 0)
 		rc = 0;		/* fn asked to stop */
 	else if (rc < 0)
@@ -466,11 +478,12 @@ out:
 
 int
 pdx_audit_stream(struct pdx_db *db, struct pdx_state *state,
-    const struct pdx_audit_opts *o, struct pdx_audit_summary *sum,
-    int (*fn)(void *, const struct pdx_audit_finding *,
-    const struct pdx_audit_summary *), void *arg)
+    const struct pdx_audit_opts *o, unsigned flags,
+    struct pdx_audit_summary *sum, int (*fn)(void *,
+    const struct pdx_audit_finding *, const struct pdx_audit_summary *),
+    void *arg)
 {
-	struct stream_arg sa = { sum, fn, arg };
+	struct stream_arg sa = { flags, sum, fn, arg };
 
 	memset(sum, 0, sizeof *sum);
 	return audit_run_view(db, state, o, stream_view, &sa);

@@ -624,8 +624,8 @@ run_text(struct cmd_ctx *ctx, struct audit_args *a)
 	memset(&t, 0, sizeof t);
 	t.ctx = ctx;
 	t.verbose = a->verbose;
-	if (pdx_audit_stream(ctx->db, ctx->state, &a->o, &sum, text_finding,
-	    &t) != 0) {
+	if (pdx_audit_stream(ctx->db, ctx->state, &a->o, a->verbose ? 0 :
+	    PDX_AUDIT_STREAM_TERSE_INFO, &sum, text_finding, &t) != 0) {
 		out_error("audit", "%s", pdx_last_error());
 		return EXIT_USAGE;
 	}
