@@ -479,9 +479,7 @@ out:
 int
 pdx_audit_stream(struct pdx_db *db, struct pdx_state *state,
     const struct pdx_audit_opts *o, unsigned flags,
-    struct pdx_audit_summary *sum, int (*fn)(void *,
-    const struct pdx_audit_finding *, const struct pdx_audit_summary *),
-    void *arg)
+    struct pdx_audit_summary *sum, pdx_audit_finding_fn fn, void *arg)
 {
 	struct stream_arg sa = { flags, sum, fn, arg };
 

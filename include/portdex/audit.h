@@ -164,11 +164,12 @@ struct pdx_audit_summary {
  * and the error (sum then holds nothing to free).  Free sum with
  * pdx_audit_summary_free.
  */
+typedef int (*pdx_audit_finding_fn)(void *arg,
+    const struct pdx_audit_finding *, const struct pdx_audit_summary *);
 int	pdx_audit_stream(struct pdx_db *, struct pdx_state *,
 	    const struct pdx_audit_opts *, unsigned flags,
-	    struct pdx_audit_summary *sum,
-	    int (*fn)(void *arg, const struct pdx_audit_finding *,
-	    const struct pdx_audit_summary *), void *arg);
+	    struct pdx_audit_summary *sum, pdx_audit_finding_fn fn,
+	    void *arg);
 /* flags: info findings not accepted come without why and next (NULL) */
 #define PDX_AUDIT_STREAM_TERSE_INFO	0x1
 void	pdx_audit_summary_free(struct pdx_audit_summary *);
