@@ -108,6 +108,60 @@ struct finding {
 						   when only counted */
 };
 
+/*
+ * One evaluation: its inputs, the listeners and findings it builds, and
+ * what it counts on the way.  audit_eval_run runs its phases in
+ * order: setup, the facts of every socket and published port, the rules,
+ * what could not be seen, then the document or a view.
+ */
+struct eval {
+	struct audit		 a;
+	const struct pdx_audit_opts *o;
+	const struct pdx_socket	*v;
+	size_t			 n;
+	const struct pdx_attr_stats *st;
+	int			 requested, backend;
+	int			 protos;
+	struct pdx_portset	 ps;
+	struct listener		*ls;
+	size_t			 nl;		/* listeners of sockets */
+	size_t			 np;		/* then of published ports */
+	struct finding		*fs;
+	size_t			 nf, capf;
+	size_t			 no_pid, exe_refused;
+	size_t			*pidix, pidcap;
+	struct pdx_published	*pub;
+	struct pdx_socket	*pubsock;
+	size_t			 npub;
+	int			 count_only;	/* no clauses, no document */
+};
+
+/* The evaluation of audit.c (its phases there), shared with the views. */
+int	audit_eval_run(struct eval *e);
+void	audit_eval_init(struct eval *e, struct pdx_db *db,
+	    struct pdx_state *state, const struct pdx_audit_opts *o,
+	    const struct pdx_socket *v, size_t n,
+	    const struct pdx_attr_stats *st, int requested, int backend);
+void	audit_eval_free(struct eval *e);
+void	audit_eval_completeness(const struct eval *e, json_t *incomplete,
+	    json_t *notes);
+void	audit_subject(const struct listener *l, char *buf, size_t size);
+void	audit_expand(const char *tmpl, const struct pdx_socket *s, char *buf,
+	    size_t size);
+void	audit_protos_text(int protos, char *buf, size_t size);
+json_t	*audit_clean_str(const char *s);
+/*
+ * What audit_run_view does with this machine's sockets, attributed (the
+ * accepted findings of the default configuration and this namespace's
+ * firewall filled into opts when asked): 0, or -1 with the error.
+ */
+typedef int (*audit_view_fn)(void *arg, struct pdx_db *db,
+    struct pdx_state *state, const struct pdx_audit_opts *o,
+    const struct pdx_socket *v, size_t n, const struct pdx_attr_stats *st,
+    int requested, int backend);
+int	audit_run_view(struct pdx_db *db, struct pdx_state *state,
+	    const struct pdx_audit_opts *o, audit_view_fn view, void *arg);
+
 /* Shared by the audit files (defined where their section is). */
 json_t	*audit_opt_str(const char *s);
 void	audit_listener_key(int proto, const char *address,

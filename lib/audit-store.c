@@ -171,24 +171,27 @@ fail_set:
 	return -1;
 }
 
-int
-pdx_audit_record(struct pdx_state *state, json_t *doc, unsigned max)
+/* One listener of a run to record; 0, or -1 when malformed. */
+typedef int (*rec_row_fn)(void *arg, size_t i, int *proto, const char **addr,
+    unsigned *port, const char **process, const char **user);
+
+/*
+ * Adds one run (its summary, then nrows listeners from row) to the
+ * history in one transaction, one statement per kind reused, and prunes
+ * the oldest runs beyond max.  0, or -1 and the error.
+ */
+static int
+record_run(struct pdx_state *state, const char *scope, sqlite3_int64 nl,
+    sqlite3_int64 nfind, const char *worst, int complete, unsigned max,
+    size_t nrows, rec_row_fn row, void *arg)
 {
 	sqlite3 *db = pdx_state_handle(state);
 	sqlite3_stmt *run = NULL, *ins = NULL, *prune = NULL;
-	json_t *sc = json_object_get(doc, "scope"), *sum, *l;
 	sqlite3_int64 id;
-	char scope[128];
 	size_t i;
 
 	if (max == 0)
 		max = PDX_AUDIT_HISTORY_MAX;
-	sum = json_object_get(doc, "summary");
-	snprintf(scope, sizeof scope, "%s %s",
-	    json_string_value(json_object_get(sc, "ports")) != NULL ?
-	    json_string_value(json_object_get(sc, "ports")) : "?",
-	    json_string_value(json_object_get(sc, "transports")) != NULL ?
-	    json_string_value(json_object_get(sc, "transports")) : "?");
 	if (exec_sql(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
 	if (sqlite3_prepare_v2(db, "INSERT INTO audit_runs(at, scope,"
@@ -203,24 +206,19 @@ pdx_audit_record(struct pdx_state *state, json_t *doc, unsigned max)
 		goto fail;
 	sqlite3_bind_int64(run, 1, (sqlite3_int64)time(NULL));
 	sqlite3_bind_text(run, 2, scope, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(run, 3, json_integer_value(json_object_get(sum,
-	    "listeners")));
-	sqlite3_bind_int64(run, 4, json_integer_value(json_object_get(sum,
-	    "findings")));
-	sqlite3_bind_text(run, 5, json_string_value(json_object_get(sum,
-	    "worst")) != NULL ? json_string_value(json_object_get(sum,
-	    "worst")) : "none", -1, SQLITE_STATIC);
-	sqlite3_bind_int(run, 6, json_is_true(json_object_get(doc,
-	    "complete")));
+	sqlite3_bind_int64(run, 3, nl);
+	sqlite3_bind_int64(run, 4, nfind);
+	sqlite3_bind_text(run, 5, worst, -1, SQLITE_STATIC);
+	sqlite3_bind_int(run, 6, complete);
 	if (sqlite3_step(run) != SQLITE_DONE)
 		goto fail;
 	id = sqlite3_last_insert_rowid(db);
-	json_array_foreach(json_object_get(doc, "listeners"), i, l) {
+	for (i = 0; i < nrows; i++) {
 		const char *addr, *proc, *user;
 		unsigned port;
 		int proto;
 
-		if (doc_listener(l, &proto, &addr, &port, &proc, &user) != 0)
+		if (row(arg, i, &proto, &addr, &port, &proc, &user) != 0)
 			goto fail_set;
 		sqlite3_reset(ins);
 		sqlite3_bind_int64(ins, 1, id);
@@ -251,6 +249,250 @@ fail_set:
 	sqlite3_finalize(prune);
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
+}
+
+static int
+doc_row(void *arg, size_t i, int *proto, const char **addr, unsigned *port,
+    const char **process, const char **user)
+{
+	return doc_listener(json_array_get((json_t *)arg, i), proto, addr,
+	    port, process, user);
+}
+
+int
+pdx_audit_record(struct pdx_state *state, json_t *doc, unsigned max)
+{
+	json_t *sc = json_object_get(doc, "scope"), *sum, *ls;
+	const char *worst;
+	char scope[128];
+
+	sum = json_object_get(doc, "summary");
+	snprintf(scope, sizeof scope, "%s %s",
+	    json_string_value(json_object_get(sc, "ports")) != NULL ?
+	    json_string_value(json_object_get(sc, "ports")) : "?",
+	    json_string_value(json_object_get(sc, "transports")) != NULL ?
+	    json_string_value(json_object_get(sc, "transports")) : "?");
+	worst = json_string_value(json_object_get(sum, "worst"));
+	ls = json_object_get(doc, "listeners");
+	return record_run(state, scope, json_integer_value(json_object_get(sum,
+	    "listeners")), json_integer_value(json_object_get(sum,
+	    "findings")), worst != NULL ? worst : "none",
+	    json_is_true(json_object_get(doc, "complete")), max,
+	    json_array_size(ls), doc_row, ls);
+}
+
+/* ---- the findings without the document (pdx_audit_stream) -------------- */
+
+/*
+ * s as the document has it (audit_clean_str): s itself when it is
+ * printable ASCII, as nearly every name is; else a copy, kept in *tofree.
+ * NULL: no memory.
+ */
+static const char *
+clean_text(const char *s, char **tofree)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	json_t *j;
+
+	while (*p >= 0x20 && *p < 0x7f)
+		p++;
+	if (*p == '\0')
+		return s;
+	if ((j = audit_clean_str(s)) == NULL)
+		return NULL;
+	free(*tofree);
+	*tofree = strdup(json_string_value(j));
+	json_decref(j);
+	return *tofree;
+}
+
+/* What the record of a streamed run reads, and its copies. */
+struct stream_rows {
+	const struct eval	*e;
+	char			*tofree[3];
+};
+
+static int
+eval_row(void *arg, size_t i, int *proto, const char **addr, unsigned *port,
+    const char **process, const char **user)
+{
+	struct stream_rows *r = arg;
+	const struct pdx_socket *s = r->e->ls[i].s;
+
+	*proto = s->proto;
+	*port = s->lport;
+	*addr = clean_text(s->local, &r->tofree[0]);
+	*process = s->pid > 0 && s->comm[0] != '\0' ?
+	    clean_text(s->comm, &r->tofree[1]) : "";
+	*user = s->user != NULL && *s->user != '\0' ?
+	    clean_text(s->user, &r->tofree[2]) : "";
+	if (*addr == NULL || *process == NULL || *user == NULL) {
+		pdx_set_error("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* The summary of an evaluation, as its document would have it. */
+static int
+stream_summary(const struct eval *e, const struct pdx_audit_opts *o,
+    struct pdx_audit_summary *sum)
+{
+	size_t i;
+
+	memset(sum, 0, sizeof *sum);
+	sum->incomplete = json_array();
+	sum->notes = json_array();
+	if (sum->incomplete == NULL || sum->notes == NULL) {
+		pdx_audit_summary_free(sum);
+		pdx_set_error("out of memory");
+		return -1;
+	}
+	audit_eval_completeness(e, sum->incomplete, sum->notes);
+	sum->complete = json_array_size(sum->incomplete) == 0;
+	sum->worst = PDX_LEVEL_NONE;
+	for (i = 0; i < e->nf; i++) {
+		const struct finding *f = &e->fs[i];
+
+		if (f->acc != NULL) {
+			sum->accepted++;
+			continue;
+		}
+		sum->findings++;
+		sum->level[f->level]++;
+		if (f->level > sum->worst)
+			sum->worst = f->level;
+	}
+	sum->listeners = e->nl;
+	sum->unattributed = e->no_pid;
+	sum->ports = o->ports != NULL ? o->ports : "all";
+	audit_protos_text(e->protos, sum->transports, sizeof sum->transports);
+	return 0;
+}
+
+/* Hands finding f of e to fn; what fn returns, or -1 without memory. */
+static int
+stream_one(const struct finding *fs, struct pdx_audit_summary *sum,
+    int (*fn)(void *, const struct pdx_audit_finding *,
+    const struct pdx_audit_summary *), void *arg, int terse)
+{
+	const struct pdx_socket *s = fs->l->s;
+	struct pdx_audit_finding f;
+	char subj[400], why[1024], next[512], *tofree[8];
+	int rc = -1;
+	size_t k;
+
+	memset(tofree, 0, sizeof tofree);
+	memset(&f, 0, sizeof f);
+	/* only counted: nothing of it is shown but its rule */
+	if (terse && fs->acc == NULL && fs->level == PDX_LEVEL_INFO) {
+		f.level = fs->level;
+		f.rule = fs->rule->id;
+		f.proto = s->proto;
+		f.port = s->lport;
+		f.pid = s->pid > 0 ? (long)s->pid : 0;
+		f.address = "";
+		return fn(arg, &f, sum) != 0;
+	}
+	audit_subject(fs->l, subj, sizeof subj);
+	snprintf(why, sizeof why, "%s: %s.", subj, fs->clause);
+	audit_expand(fs->rule->next, s, next, sizeof next);
+	f.level = fs->level;
+	f.rule = fs->rule->id;
+	f.proto = s->proto;
+	f.port = s->lport;
+	f.pid = s->pid > 0 ? (long)s->pid : 0;
+	f.accepted = fs->acc != NULL;
+	if ((f.address = clean_text(s->local, &tofree[0])) == NULL ||
+	    (s->pid > 0 && s->comm[0] != '\0' &&
+	    (f.process = clean_text(s->comm, &tofree[1])) == NULL) ||
+	    (s->user != NULL && *s->user != '\0' &&
+	    (f.user = clean_text(s->user, &tofree[2])) == NULL) ||
+	    (s->unit != NULL && *s->unit != '\0' &&
+	    (f.unit = clean_text(s->unit, &tofree[3])) == NULL) ||
+	    (f.why = clean_text(why, &tofree[4])) == NULL ||
+	    (f.next = clean_text(next, &tofree[5])) == NULL ||
+	    (fs->acc != NULL && ((f.accepted_by = clean_text(fs->acc->origin,
+	    &tofree[6])) == NULL || (f.accepted_reason = clean_text(
+	    fs->acc->reason, &tofree[7])) == NULL)))
+		pdx_set_error("out of memory");
+	else
+		rc = fn(arg, &f, sum) != 0;
+	for (k = 0; k < sizeof tofree / sizeof *tofree; k++)
+		free(tofree[k]);
+	return rc;
+}
+
+struct stream_arg {
+	unsigned		 flags;
+	struct pdx_audit_summary *sum;
+	int	(*fn)(void *, const struct pdx_audit_finding *,
+		    const struct pdx_audit_summary *);
+	void	*arg;
+};
+
+/* audit_run_view's view: evaluate, record, summarize, hand over. */
+static int
+stream_view(void *varg, struct pdx_db *db, struct pdx_state *state,
+    const struct pdx_audit_opts *o, const struct pdx_socket *v, size_t n,
+    const struct pdx_attr_stats *st, int requested, int backend)
+{
+	struct stream_arg *sa = varg;
+	struct stream_rows rows;
+	struct eval e;
+	char scope[128];
+	size_t i;
+	int rc = -1;
+
+	audit_eval_init(&e, db, state, o, v, n, st, requested, backend);
+	if (audit_eval_run(&e) != 0 || stream_summary(&e, o, sa->sum) != 0)
+		goto out;
+	if (o->record && state != NULL) {
+		memset(&rows, 0, sizeof rows);
+		rows.e = &e;
+		snprintf(scope, sizeof scope, "%s %s", sa->sum->ports,
+		    sa->sum->transports);
+		rc = record_run(state, scope, (sqlite3_int64)e.nl,
+		    (sqlite3_int64)sa->sum->findings,
+		    pdx_level_name(sa->sum->worst), sa->sum->complete,
+		    o->history_max, e.nl, eval_row, &rows);
+		for (i = 0; i < 3; i++)
+			free(rows.tofree[i]);
+		if (rc != 0) {
+			pdx_audit_summary_free(sa->sum);
+			goto out;
+		}
+	}
+	rc = 0;
+	for (i = 0; i < e.nf && rc == 0; i++)
+		rc = stream_one(&e.fs[i], sa->sum, sa->fn, sa->arg,
+		    (sa->flags & PDX_AUDIT_STREAM_TERSE_INFO) != 0);
+	if (rc > 0)
+		rc = 0;		/* fn asked to stop */
+	else if (rc < 0)
+		pdx_audit_summary_free(sa->sum);
+out:
+	audit_eval_free(&e);
+	return rc;
+}
+
+int
+pdx_audit_stream(struct pdx_db *db, struct pdx_state *state,
+    const struct pdx_audit_opts *o, unsigned flags,
+    struct pdx_audit_summary *sum, pdx_audit_finding_fn fn, void *arg)
+{
+	struct stream_arg sa = { flags, sum, fn, arg };
+
+	memset(sum, 0, sizeof *sum);
+	return audit_run_view(db, state, o, stream_view, &sa);
+}
+
+void
+pdx_audit_summary_free(struct pdx_audit_summary *sum)
+{
+	json_decref(sum->incomplete);
+	json_decref(sum->notes);
+	sum->incomplete = sum->notes = NULL;
 }
 
 /* First and last time a listener was seen in the history (0: never). */

@@ -54,8 +54,9 @@ finding_cmp(const void *x, const void *y)
 }
 
 /* Copies tmpl into buf with {port}, {proto} and {pid} filled in. */
-static void
-expand(const char *tmpl, const struct pdx_socket *s, char *buf, size_t size)
+void
+audit_expand(const char *tmpl, const struct pdx_socket *s, char *buf,
+    size_t size)
 {
 	size_t used = 0;
 	char v[24];
@@ -94,8 +95,8 @@ expand(const char *tmpl, const struct pdx_socket *s, char *buf, size_t size)
 }
 
 /* "nc (pid 42, user root) on 0.0.0.0:645/tcp (pssc)" */
-static void
-subject(const struct listener *l, char *buf, size_t size)
+void
+audit_subject(const struct listener *l, char *buf, size_t size)
 {
 	const struct pdx_socket *s = l->s;
 	char ep[128], who[160];
@@ -132,8 +133,8 @@ subject(const struct listener *l, char *buf, size_t size)
  * are chosen by whoever started the process, and must neither fail the
  * audit nor reach a terminal as escape sequences.  New reference.
  */
-static json_t *
-clean_str(const char *s)
+json_t *
+audit_clean_str(const char *s)
 {
 	size_t n, i;
 	char *c;
@@ -171,7 +172,7 @@ clean_str(const char *s)
 json_t *
 audit_opt_str(const char *s)
 {
-	return s != NULL && *s != '\0' ? clean_str(s) : json_null();
+	return s != NULL && *s != '\0' ? audit_clean_str(s) : json_null();
 }
 
 /* Sets key (a constant) to v, a new reference; a NULL v is left out. */
@@ -239,7 +240,7 @@ lstrs_make(struct lstrs *j, const struct listener *l)
 	if (j->made)
 		return;
 	j->made = 1;
-	j->address = clean_str(s->local);
+	j->address = audit_clean_str(s->local);
 	j->service = audit_opt_str(l->has_brief ? l->b.name : NULL);
 	j->process = audit_opt_str(s->pid > 0 ? s->comm : NULL);
 	j->user = audit_opt_str(s->user);
@@ -267,9 +268,9 @@ finding_json(const struct finding *f, const char *clause,
 	char subj[400], why[1024], next[512];
 	json_t *o;
 
-	subject(l, subj, sizeof subj);
+	audit_subject(l, subj, sizeof subj);
 	snprintf(why, sizeof why, "%s: %s.", subj, clause);
-	expand(f->rule->next, s, next, sizeof next);
+	audit_expand(f->rule->next, s, next, sizeof next);
 	/*
 	 * Built key by key (json_pack parses its format string for each of
 	 * a thousand findings); the keys are constants, not checked again.
@@ -292,12 +293,12 @@ finding_json(const struct finding *f, const char *clause,
 	set(o, "unit", json_incref(j->unit));
 	set(o, "exe", json_incref(j->exe));
 	set(o, "container", audit_opt_str(s->container));
-	set(o, "why", clean_str(why));
-	set(o, "next", clean_str(next));
+	set(o, "why", audit_clean_str(why));
+	set(o, "next", audit_clean_str(next));
 	set(o, "accepted", json_boolean(f->acc != NULL));
 	set(o, "accepted_reason", f->acc != NULL ?
-	    clean_str(f->acc->reason) : json_null());
-	set(o, "accepted_by", f->acc != NULL ? clean_str(f->acc->origin) :
+	    audit_clean_str(f->acc->reason) : json_null());
+	set(o, "accepted_by", f->acc != NULL ? audit_clean_str(f->acc->origin) :
 	    json_null());
 	if (json_object_size(o) != 21) {
 		json_decref(o);		/* a value could not be made */
@@ -351,8 +352,8 @@ add_reason(json_t *a, const char *fmt, ...)
 }
 
 /* The protocols of the scope as text ("tcp,udp"). */
-static void
-protos_text(int protos, char *buf, size_t size)
+void
+audit_protos_text(int protos, char *buf, size_t size)
 {
 	static const int order[] = { PDX_TCP, PDX_UDP, PDX_SCTP };
 	size_t i, used = 0;
@@ -368,33 +369,6 @@ protos_text(int protos, char *buf, size_t size)
 		}
 }
 
-/*
- * One evaluation: its inputs, the listeners and findings it builds, and
- * what it counts on the way.  pdx_audit_evaluate runs its phases in
- * order: setup, the facts of every socket and published port, the rules,
- * what could not be seen, the document.
- */
-struct eval {
-	struct audit		 a;
-	const struct pdx_audit_opts *o;
-	const struct pdx_socket	*v;
-	size_t			 n;
-	const struct pdx_attr_stats *st;
-	int			 requested, backend;
-	int			 protos;
-	struct pdx_portset	 ps;
-	struct listener		*ls;
-	size_t			 nl;		/* listeners of sockets */
-	size_t			 np;		/* then of published ports */
-	struct finding		*fs;
-	size_t			 nf, capf;
-	size_t			 no_pid, exe_refused;
-	size_t			*pidix, pidcap;
-	struct pdx_published	*pub;
-	struct pdx_socket	*pubsock;
-	size_t			 npub;
-	int			 count_only;	/* no clauses, no document */
-};
 
 /* The registry's brief and risk of port for l; 0, or -1 with the error. */
 static int
@@ -607,8 +581,9 @@ oom:
 }
 
 /* What could not be seen, said plainly: into incomplete and notes. */
-static void
-eval_completeness(const struct eval *e, json_t *incomplete, json_t *notes)
+void
+audit_eval_completeness(const struct eval *e, json_t *incomplete,
+    json_t *notes)
 {
 	const struct pdx_attr_stats *st = e->st;
 
@@ -684,7 +659,7 @@ eval_document(const struct eval *e)
 		pdx_set_error("out of memory");
 		return NULL;
 	}
-	eval_completeness(e, incomplete, notes);
+	audit_eval_completeness(e, incomplete, notes);
 	if (e->nl + e->np > 0 && (js = calloc(e->nl + e->np,
 	    sizeof *js)) == NULL) {
 		json_decref(incomplete);
@@ -731,13 +706,13 @@ eval_document(const struct eval *e)
 	if (gethostname(host, sizeof host) != 0)
 		host[0] = '\0';
 	host[sizeof host - 1] = '\0';
-	protos_text(e->protos, protobuf, sizeof protobuf);
+	audit_protos_text(e->protos, protobuf, sizeof protobuf);
 	doc = json_pack("{s:i, s:o, s:o, s:{s:s, s:s}, s:s, s:b, s:o, s:o,"
 	    " s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:o,"
 	    " s:o}",
 	    "schema", PDX_AUDIT_SCHEMA,
 	    "time", audit_json_time(time(NULL)),
-	    "host", clean_str(host),
+	    "host", audit_clean_str(host),
 	    "scope", "ports", e->o->ports != NULL ? e->o->ports : "all",
 	    "transports", protobuf,
 	    "backend", pdx_backend_name(e->backend),
@@ -774,8 +749,8 @@ eval_document(const struct eval *e)
 	return doc;
 }
 
-static void
-eval_free(struct eval *e)
+void
+audit_eval_free(struct eval *e)
 {
 	size_t i;
 
@@ -799,8 +774,8 @@ eval_free(struct eval *e)
 	free(e->a.mal);
 }
 
-static void
-eval_init(struct eval *e, struct pdx_db *db, struct pdx_state *state,
+void
+audit_eval_init(struct eval *e, struct pdx_db *db, struct pdx_state *state,
     const struct pdx_audit_opts *o, const struct pdx_socket *v, size_t n,
     const struct pdx_attr_stats *st, int requested, int backend)
 {
@@ -816,8 +791,8 @@ eval_init(struct eval *e, struct pdx_db *db, struct pdx_state *state,
 }
 
 /* Facts and findings; 0, or -1 with the error. */
-static int
-eval_run(struct eval *e)
+int
+audit_eval_run(struct eval *e)
 {
 	return eval_setup(e) == 0 && eval_sockets(e) == 0 &&
 	    eval_published(e) == 0 && eval_rules(e) == 0 ? 0 : -1;
@@ -831,10 +806,10 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 	struct eval e;
 	json_t *doc = NULL;
 
-	eval_init(&e, db, state, o, v, n, st, requested, backend);
-	if (eval_run(&e) == 0)
+	audit_eval_init(&e, db, state, o, v, n, st, requested, backend);
+	if (audit_eval_run(&e) == 0)
 		doc = eval_document(&e);
-	eval_free(&e);
+	audit_eval_free(&e);
 	return doc;
 }
 
@@ -854,13 +829,13 @@ eval_counts(struct pdx_db *db, struct pdx_state *state,
 	size_t i;
 	int rc = -1;
 
-	eval_init(&e, db, state, o, v, n, st, requested, backend);
+	audit_eval_init(&e, db, state, o, v, n, st, requested, backend);
 	e.count_only = 1;
 	incomplete = json_array();
 	notes = json_array();
 	if (incomplete == NULL || notes == NULL)
 		pdx_set_error("out of memory");
-	else if (eval_run(&e) == 0) {
+	else if (audit_eval_run(&e) == 0) {
 		memset(count, 0, ncount * sizeof *count);
 		for (i = 0; i < e.nf; i++) {
 			size_t k = (size_t)(e.fs[i].rule - audit_rules);
@@ -868,13 +843,13 @@ eval_counts(struct pdx_db *db, struct pdx_state *state,
 			if (e.fs[i].acc == NULL && k < ncount)
 				count[k]++;
 		}
-		eval_completeness(&e, incomplete, notes);
+		audit_eval_completeness(&e, incomplete, notes);
 		*complete = json_array_size(incomplete) == 0;
 		rc = 0;
 	}
 	json_decref(incomplete);
 	json_decref(notes);
-	eval_free(&e);
+	audit_eval_free(&e);
 	return rc;
 }
 
@@ -885,7 +860,7 @@ eval_counts(struct pdx_db *db, struct pdx_state *state,
 static int
 audit_run(struct pdx_db *db, struct pdx_state *state,
     const struct pdx_audit_opts *o, json_t **docp, size_t *count,
-    size_t ncount, int *complete)
+    size_t ncount, int *complete, audit_view_fn view, void *varg)
 {
 	struct pdx_sock_filter f;
 	struct pdx_portset ps;
@@ -931,7 +906,9 @@ audit_run(struct pdx_db *db, struct pdx_state *state,
 		(void)pdx_sockets_attribute_at(o->procdir, v, n, &st);
 	else
 		(void)pdx_sockets_attribute(v, n, &st);
-	if (count != NULL)
+	if (view != NULL)
+		rc = view(varg, db, state, o, v, n, &st, o->backend, backend);
+	else if (count != NULL)
 		rc = eval_counts(db, state, o, v, n, &st, o->backend, backend,
 		    count, ncount, complete);
 	else {
@@ -960,8 +937,16 @@ pdx_audit_run(struct pdx_db *db, struct pdx_state *state,
 {
 	json_t *doc = NULL;
 
-	(void)audit_run(db, state, o, &doc, NULL, 0, NULL);
+	(void)audit_run(db, state, o, &doc, NULL, 0, NULL, NULL, NULL);
 	return doc;
+}
+
+/* This machine's sockets, attributed, handed to view; 0 or -1. */
+int
+audit_run_view(struct pdx_db *db, struct pdx_state *state,
+    const struct pdx_audit_opts *o, audit_view_fn view, void *arg)
+{
+	return audit_run(db, state, o, NULL, NULL, 0, NULL, view, arg);
 }
 
 size_t
@@ -982,7 +967,8 @@ pdx_audit_count(struct pdx_db *db, struct pdx_state *state,
 		return -1;
 	}
 	return audit_run(db, state, o, NULL, count != NULL ? count : &ncount,
-	    count != NULL ? ncount : 0, complete != NULL ? complete : &dummy);
+	    count != NULL ? ncount : 0, complete != NULL ? complete : &dummy,
+	    NULL, NULL);
 }
 
 int

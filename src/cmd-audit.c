@@ -255,6 +255,112 @@ print_findings(struct cmd_ctx *ctx, json_t *doc)
 	print_coverage(ctx, doc);
 }
 
+/*
+ * The text of the findings without the document: pdx_audit_stream hands
+ * each over as it is printed (the same text as print_findings').
+ */
+#define GROUPS_MAX	64
+struct text_out {
+	struct cmd_ctx	*ctx;
+	int		 verbose;
+	size_t		 ngroups;
+	struct {
+		const char	*rule;
+		size_t		 n;
+	}		 groups[GROUPS_MAX];
+};
+
+static int
+text_finding(void *arg, const struct pdx_audit_finding *f,
+    const struct pdx_audit_summary *sum)
+{
+	struct text_out *t = arg;
+	struct cmd_ctx *ctx = t->ctx;
+	const char *lvl = pdx_level_name(f->level), *a = f->address;
+	char ep[96], who[160];
+	size_t g;
+
+	(void)sum;
+	if (!t->verbose && !f->accepted && f->level == PDX_LEVEL_INFO) {
+		for (g = 0; g < t->ngroups; g++)
+			if (strcmp(t->groups[g].rule, f->rule) == 0)
+				break;
+		if (g == t->ngroups) {
+			if (g == GROUPS_MAX)
+				return 0;	/* more rules than the table */
+			t->groups[g].rule = f->rule;
+			t->groups[g].n = 0;
+			t->ngroups++;
+		}
+		t->groups[g].n++;
+		return 0;
+	}
+	snprintf(ep, sizeof ep, strchr(a, ':') != NULL ? "[%s]:%u/%s" :
+	    "%s:%u/%s", a, f->port, pdx_proto_name(f->proto));
+	if (f->pid > 0)
+		snprintf(who, sizeof who, "%s[%ld] %s%s%s",
+		    f->process != NULL ? f->process : "?", f->pid,
+		    f->user != NULL ? f->user : "?", f->unit != NULL ? " " :
+		    "", f->unit != NULL ? f->unit : "");
+	else
+		snprintf(who, sizeof who, "(no process seen) %s",
+		    f->user != NULL ? f->user : "?");
+	fprintf(ctx->out, "%s%-6s%s %s%s  %s  %s\n",
+	    f->accepted ? "" : out_sgr(ctx, lvl), lvl, f->accepted ? "" :
+	    out_reset(ctx), f->accepted ? "ACCEPTED " : "", f->rule, ep, who);
+	fputs("       ", ctx->out);
+	out_wrap(ctx->out, f->why, 7, 7, 79);
+	fputs("       next: ", ctx->out);
+	out_wrap(ctx->out, f->next, 13, 13, 79);
+	if (f->accepted)
+		fprintf(ctx->out, "       accepted by %s%s%s\n",
+		    f->accepted_by != NULL ? f->accepted_by : "?",
+		    f->accepted_reason != NULL && *f->accepted_reason !=
+		    '\0' ? ": " : "", f->accepted_reason != NULL ?
+		    f->accepted_reason : "");
+	return 0;
+}
+
+/* After the findings: the groups, the summary line, the coverage. */
+static void
+text_summary(struct text_out *t, const struct pdx_audit_summary *sum)
+{
+	struct cmd_ctx *ctx = t->ctx;
+	json_t *cov;
+	size_t g;
+
+	for (g = 0; g < t->ngroups; g++)
+		fprintf(ctx->out, "%s%-6s%s %s  %zu listener%s (portdex audit "
+		    "-v lists them)\n", out_sgr(ctx, "info"), "info",
+		    out_reset(ctx), t->groups[g].rule, t->groups[g].n,
+		    t->groups[g].n == 1 ? "" : "s");
+	if (sum->findings + sum->accepted > 0)
+		fputc('\n', ctx->out);
+	if (sum->findings == 0 && sum->complete)
+		fprintf(ctx->out, "%sclean%s: no findings among %zu "
+		    "listeners", out_sgr(ctx, "ok"), out_reset(ctx),
+		    sum->listeners);
+	else if (sum->findings == 0)
+		fprintf(ctx->out, "no findings among what could be seen of "
+		    "%zu listeners; the audit is incomplete (below), so this "
+		    "is not a clean bill", sum->listeners);
+	else
+		fprintf(ctx->out, "%zu finding%s among %zu listeners: "
+		    "%zu high, %zu medium, %zu low, %zu info", sum->findings,
+		    sum->findings == 1 ? "" : "s", sum->listeners,
+		    sum->level[PDX_LEVEL_HIGH], sum->level[PDX_LEVEL_MEDIUM],
+		    sum->level[PDX_LEVEL_LOW], sum->level[PDX_LEVEL_INFO]);
+	if (sum->accepted > 0)
+		fprintf(ctx->out, "; %zu accepted", sum->accepted);
+	fprintf(ctx->out, " (ports %s, %s)\n", sum->ports, sum->transports);
+	/* print_coverage reads them from a document */
+	if ((cov = json_pack("{s:O, s:O}", "incomplete", sum->incomplete,
+	    "notes", sum->notes)) != NULL) {
+		print_coverage(ctx, cov);
+		json_decref(cov);
+	}
+}
+
 static void
 print_rules(struct cmd_ctx *ctx, json_t *rules)
 {
@@ -508,6 +614,31 @@ run_diff(struct cmd_ctx *ctx, struct audit_args *a, json_t *doc)
 	return rc;
 }
 
+/* The findings as text, streamed: no document is built. */
+static int
+run_text(struct cmd_ctx *ctx, struct audit_args *a)
+{
+	struct pdx_audit_summary sum;
+	struct text_out t;
+	int rc = EXIT_OK;
+
+	memset(&t, 0, sizeof t);
+	t.ctx = ctx;
+	t.verbose = a->verbose;
+	if (pdx_audit_stream(ctx->db, ctx->state, &a->o, a->verbose ? 0 :
+	    PDX_AUDIT_STREAM_TERSE_INFO, &sum, text_finding, &t) != 0) {
+		out_error("audit", "%s", pdx_last_error());
+		return EXIT_USAGE;
+	}
+	text_summary(&t, &sum);
+	if (sum.worst >= a->fail_on)
+		rc = EXIT_FINDINGS;
+	if (a->require_complete && !sum.complete)
+		rc = EXIT_FINDINGS;
+	pdx_audit_summary_free(&sum);
+	return rc;
+}
+
 static int
 audit_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -552,6 +683,10 @@ audit_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "portdex: audit: no registry at %s: the rules "
 		    "about ports cannot run (portdex update)\n", ctx->db_path);
 	a.o.accepts = &a.acc;
+	if (a.mode == M_FINDINGS && !ctx->json && !a.jsonl) {
+		rc = run_text(ctx, &a);
+		goto done;
+	}
 	if ((doc = pdx_audit_run(ctx->db, ctx->state, &a.o)) == NULL) {
 		out_error("audit", "%s", pdx_last_error());
 		rc = EXIT_USAGE;

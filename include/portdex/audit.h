@@ -124,6 +124,57 @@ int	pdx_audit_count(struct pdx_db *, struct pdx_state *,
 	    int *complete);
 
 /*
+ * A finding as pdx_audit_stream hands it over: the fields of the
+ * document's finding that the text shows, its strings cleaned as in the
+ * document (NULL where the document has null).  Valid during the call.
+ */
+struct pdx_audit_finding {
+	int		 level;		/* PDX_LEVEL_* */
+	const char	*rule;
+	int		 proto;		/* PDX_TCP, ... */
+	const char	*address;
+	unsigned	 port;
+	long		 pid;		/* 0: no process seen */
+	const char	*process, *user, *unit;
+	const char	*why, *next;
+	int		 accepted;
+	const char	*accepted_by, *accepted_reason;	/* when accepted */
+};
+
+/* The document's summary, scope and coverage for pdx_audit_stream. */
+struct pdx_audit_summary {
+	size_t		 listeners;
+	size_t		 findings;	/* not accepted */
+	size_t		 accepted;
+	size_t		 level[PDX_LEVEL_HIGH + 1];	/* not accepted */
+	size_t		 unattributed;
+	int		 worst;		/* PDX_LEVEL_NONE: none */
+	int		 complete;
+	const char	*ports;		/* the scope: opts' ports or "all" */
+	char		 transports[32];	/* "tcp,udp,sctp" */
+	json_t		*incomplete;	/* arrays of strings, owned */
+	json_t		*notes;
+};
+
+/*
+ * Audits this machine's listeners as pdx_audit_run does (and records the
+ * run when opts say so) without building the document: sum is filled,
+ * then fn is called with each finding in the document's order, most
+ * severe first (fn returning nonzero stops the calls).  Returns 0, or -1
+ * and the error (sum then holds nothing to free).  Free sum with
+ * pdx_audit_summary_free.
+ */
+typedef int (*pdx_audit_finding_fn)(void *arg,
+    const struct pdx_audit_finding *, const struct pdx_audit_summary *);
+int	pdx_audit_stream(struct pdx_db *, struct pdx_state *,
+	    const struct pdx_audit_opts *, unsigned flags,
+	    struct pdx_audit_summary *sum, pdx_audit_finding_fn fn,
+	    void *arg);
+/* flags: info findings not accepted come without why and next (NULL) */
+#define PDX_AUDIT_STREAM_TERSE_INFO	0x1
+void	pdx_audit_summary_free(struct pdx_audit_summary *);
+
+/*
  * The worst level among the findings of doc that are not accepted
  * (PDX_LEVEL_NONE when there are none).
  */
