@@ -182,6 +182,8 @@ struct req {
 	const char		*allow;		/* for 405 */
 	int			 cacheable;	/* static: may be cached */
 	int			 live;		/* has live data: never cached */
+	int			 csv;		/* API: answer CSV, not JSON */
+	int			 vary;		/* the answer depends on Accept */
 };
 
 /* serve.c */
