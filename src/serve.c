@@ -912,6 +912,22 @@ list_cut(json_t *page, const char *name, json_t *array, long long limit)
 		json_object_set_new(page, "truncated", json_true());
 }
 
+/* A socket's note, as `ls --json` has it (null without --expose-notes). */
+static json_t *
+listening_note(struct serve *s, const struct pdx_socket *v)
+{
+	const char *t;
+	json_t *j = NULL;
+
+	if (s->state == NULL || !s->expose_notes)
+		return json_null();
+	pthread_mutex_lock(&s->state_mu);
+	if ((t = pdx_note_text(s->state, v->lport, v->proto)) != NULL)
+		j = json_string(t);
+	pthread_mutex_unlock(&s->state_mu);
+	return j != NULL ? j : json_null();
+}
+
 static void
 h_api_listening(struct req *r, const char *rest)
 {
@@ -943,6 +959,11 @@ h_api_listening(struct req *r, const char *rest)
 	arr = json_array();
 	db = pool_get(&r->srv->pool);
 	rs = pdx_ruleset_read(NULL);	/* the firewall's verdicts */
+	if (r->srv->state != NULL && r->srv->expose_notes) {
+		pthread_mutex_lock(&r->srv->state_mu);
+		(void)pdx_notes_load(r->srv->state);
+		pthread_mutex_unlock(&r->srv->state_mu);
+	}
 	for (i = 0; i < n; i++) {
 		json_t *o, *j;
 		struct pdx_verdict fv, fv4;
@@ -954,6 +975,9 @@ h_api_listening(struct req *r, const char *rest)
 		if (total++ >= (size_t)la.limit)
 			continue;	/* counted, not shown */
 		o = pdx_socket_json(&v[i], db);
+		if (o != NULL)
+			json_object_set_new(o, "note", listening_note(r->srv,
+			    &v[i]));
 		if (o != NULL && (v[i].state == PDX_SS_LISTEN ||
 		    v[i].state == PDX_SS_CLOSE)) {
 			pdx_firewall_judge(rs, v[i].family, v[i].proto,
