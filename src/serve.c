@@ -1232,7 +1232,7 @@ queue(struct MHD_Connection *c, struct req *r, struct rctx *x)
 static int
 web_check(struct serve *s, struct MHD_Connection *c)
 {
-	const struct webcfg *w;
+	struct webcfg *w;
 	const char *why = NULL;
 	char *user, *pass = NULL;
 	int rc = 1;
@@ -1563,6 +1563,10 @@ reload(struct serve *s, struct MHD_Daemon *d, unsigned flags)
 		    "read again\n");
 		return d;
 	}
+	/* Passwords are verified anew after every SIGHUP, kept or not. */
+	pthread_rwlock_rdlock(&s->web_mu);
+	webcfg_forget(s->web);
+	pthread_rwlock_unlock(&s->web_mu);
 	if ((w = webcfg_load(s->web_config)) == NULL) {
 		fprintf(log, "portdex: serve: SIGHUP: keeping the previous "
 		    "settings: %s\n", pdx_last_error());
