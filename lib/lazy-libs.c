@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
 #include <microhttpd.h>
 #include <rpc/rpc.h>
 #ifdef PDX_HAVE_NFTABLES
@@ -218,6 +219,16 @@ gnutls_strerror(int error)
 	LAZY(tls_lib, const char *, gnutls_strerror, (int),
 	    "GnuTLS not available");
 	return fn_gnutls_strerror(error);
+}
+
+HIDDEN int
+gnutls_hmac_fast(gnutls_mac_algorithm_t alg, const void *key, size_t keylen,
+    const void *text, size_t textlen, void *digest)
+{
+	LAZY(tls_lib, int, gnutls_hmac_fast, (gnutls_mac_algorithm_t,
+	    const void *, size_t, const void *, size_t, void *),
+	    GNUTLS_E_INTERNAL_ERROR);
+	return fn_gnutls_hmac_fast(alg, key, keylen, text, textlen, digest);
 }
 
 HIDDEN int

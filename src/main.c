@@ -61,6 +61,40 @@ version_json(struct cmd_ctx *ctx, const char *db_path)
 	json_decref(o);
 }
 
+/*
+ * --version's --format (text, json or csv; csv: --json's object as a
+ * header and one row), wherever it stands.  0, or -1 after a message.
+ */
+static int
+version_format(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const char *v;
+	int i, fmt;
+
+	if (ctx->json)
+		ctx->format = OUT_JSON;
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--format") == 0) {
+			if (i + 1 >= argc) {
+				out_error(NULL, "--format needs a value");
+				return -1;
+			}
+			v = argv[++i];
+		} else if (strncmp(argv[i], "--format=", 9) == 0)
+			v = argv[i] + 9;
+		else
+			continue;
+		if (out_format_parse(NULL, v, OUT_F(OUT_TEXT) |
+		    OUT_F(OUT_JSON) | OUT_F(OUT_CSV), &fmt) != 0)
+			return -1;
+		ctx->format = fmt;
+		ctx->json = fmt != OUT_TEXT;
+	}
+	return 0;
+}
+
 /* The version, and the registry in use (--db counts) with its sources. */
 static void
 version(const char *db_path)
@@ -358,6 +392,10 @@ main(int argc, char **argv)
 			nargv[nargc++] = argv[i];
 	}
 	if (want_version) {
+		if (version_format(&ctx, nargc, nargv) != 0) {
+			rc = EXIT_USAGE;
+			goto done;
+		}
 		if (ctx.json)
 			version_json(&ctx, ctx.db_path);
 		else

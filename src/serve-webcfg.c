@@ -19,9 +19,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
 #include <microhttpd.h>
 #include <yaml.h>
 
@@ -143,6 +145,9 @@ webcfg_free(struct webcfg *w)
 		free(w->headers[i].value);
 	}
 	free(w->headers);
+	explicit_bzero(w->auth_key, sizeof w->auth_key);
+	explicit_bzero(w->auth_ok, sizeof w->auth_ok);
+	pthread_mutex_destroy(&w->auth_mu);
 	free(w);
 }
 
@@ -462,6 +467,10 @@ webcfg_parse(const char *text, size_t len, const char *path)
 	if ((w = calloc(1, sizeof *w)) == NULL)
 		abort();
 	w->path = xstrdup(path);
+	pthread_mutex_init(&w->auth_mu, NULL);
+	/* no key, no cache: every request then pays its bcrypt */
+	w->auth_keyed = getrandom(w->auth_key, sizeof w->auth_key, 0) ==
+	    (ssize_t)sizeof w->auth_key;
 	if (!yaml_parser_initialize(&parser))
 		abort();
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
@@ -669,14 +678,81 @@ equal_ct(const char *a, const char *b)
 	return d == 0;
 }
 
+/*
+ * The cache's name for a (user, hash, password): HMAC-SHA-256 under the
+ * config's key of "user\0hash\0password".  0, or -1 (not cached then).
+ */
+static int
+auth_digest(struct webcfg *w, const char *user, const char *hash,
+    const char *password, unsigned char d[32])
+{
+	size_t lu = strlen(user), lh = strlen(hash), lp = strlen(password);
+	char *msg;
+	int rc;
+
+	if (!w->auth_keyed || (msg = malloc(lu + lh + lp + 2)) == NULL)
+		return -1;
+	memcpy(msg, user, lu + 1);
+	memcpy(msg + lu + 1, hash, lh + 1);
+	memcpy(msg + lu + lh + 2, password, lp);
+	rc = gnutls_hmac_fast(GNUTLS_MAC_SHA256, w->auth_key,
+	    sizeof w->auth_key, msg, lu + lh + lp + 2, d);
+	explicit_bzero(msg, lu + lh + lp + 2);
+	free(msg);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Whether d is in the cache: every entry compared, each in full. */
+static int
+auth_cached(struct webcfg *w, const unsigned char d[32])
+{
+	unsigned char found = 0;
+	size_t i, j;
+
+	pthread_mutex_lock(&w->auth_mu);
+	for (i = 0; i < w->nauth; i++) {
+		unsigned char diff = 0;
+
+		for (j = 0; j < 32; j++)
+			diff |= (unsigned char)(w->auth_ok[i][j] ^ d[j]);
+		found |= (unsigned char)(diff == 0);
+	}
+	pthread_mutex_unlock(&w->auth_mu);
+	return found != 0;
+}
+
+static void
+auth_keep(struct webcfg *w, const unsigned char d[32])
+{
+	pthread_mutex_lock(&w->auth_mu);
+	memcpy(w->auth_ok[w->auth_next], d, 32);
+	w->auth_next = (w->auth_next + 1) % WEBCFG_AUTH_CACHE;
+	if (w->nauth < WEBCFG_AUTH_CACHE)
+		w->nauth++;
+	pthread_mutex_unlock(&w->auth_mu);
+}
+
+void
+webcfg_forget(struct webcfg *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->auth_mu);
+	explicit_bzero(w->auth_ok, sizeof w->auth_ok);
+	w->nauth = 0;
+	w->auth_next = 0;
+	pthread_mutex_unlock(&w->auth_mu);
+}
+
 int
-webcfg_check_password(const struct webcfg *w, const char *user,
+webcfg_check_password(struct webcfg *w, const char *user,
     const char *password)
 {
 	struct crypt_data *cd;
 	const char *hash, *out;
+	unsigned char d[32];
 	size_t i;
-	int ok = 0, known = 0;
+	int ok = 0, known = 0, named = -1;
 
 	if (w->nusers == 0)
 		return 0;
@@ -689,6 +765,13 @@ webcfg_check_password(const struct webcfg *w, const char *user,
 			known = 1;
 			break;
 		}
+	/* A pair verified before skips the bcrypt (failures never do). */
+	if (known && password != NULL &&
+	    (named = auth_digest(w, user, hash, password, d)) == 0 &&
+	    auth_cached(w, d)) {
+		explicit_bzero(d, sizeof d);
+		return 1;
+	}
 	if ((cd = calloc(1, sizeof *cd)) == NULL)
 		return 0;
 	out = crypt_r(password != NULL ? password : "", hash, cd);
@@ -697,7 +780,11 @@ webcfg_check_password(const struct webcfg *w, const char *user,
 		ok = equal_ct(out, hash);
 	explicit_bzero(cd, sizeof *cd);
 	free(cd);
-	return ok && known && user != NULL && password != NULL;
+	ok = ok && known && user != NULL && password != NULL;
+	if (ok && named == 0)
+		auth_keep(w, d);
+	explicit_bzero(d, sizeof d);
+	return ok;
 }
 
 int

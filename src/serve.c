@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -305,6 +306,124 @@ answer_error(struct req *r, int api, int status, const char *title,
 }
 
 /*
+ * The API's documents as CSV (?format=csv, or Accept: text/csv): the rows
+ * and columns of `portdex CMD --format csv` for the same document, by the
+ * CLI's own writer (output.c's out_csv, which takes CMD's rows).
+ */
+static void
+csv_answer(struct req *r, int status, json_t *j, const char *cmd)
+{
+	struct cmd_ctx ctx;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (j == NULL || (f = open_memstream(&buf, &len)) == NULL) {
+		r->status = 500;
+		r->type = "text/plain; charset=utf-8";
+		hb_puts(&r->out, "out of memory\n");
+		return;
+	}
+	memset(&ctx, 0, sizeof ctx);
+	ctx.cmd = cmd;
+	ctx.format = OUT_CSV;
+	ctx.json = 1;
+	ctx.out = f;
+	out_csv(&ctx, j);
+	if (fclose(f) != 0 || buf == NULL) {
+		free(buf);
+		r->status = 500;
+		r->type = "text/plain; charset=utf-8";
+		hb_puts(&r->out, "out of memory\n");
+		return;
+	}
+	r->status = status;
+	r->type = "text/csv; charset=utf-8";
+	hb_add(&r->out, buf, len);
+	free(buf);
+}
+
+/* An API document, as JSON or, when the request asked, CSV (see above). */
+static void
+api_answer(struct req *r, json_t *j, const char *cmd)
+{
+	if (r->csv)
+		csv_answer(r, 200, j, cmd);
+	else
+		json_answer(r, 200, j);
+}
+
+/*
+ * The q= weight of a media range's parameters ("; q=0.5"): 1000 for 1,
+ * 0 for 0; a malformed weight counts as 1 (as if none were given).
+ */
+static int
+media_weight(const char *p, const char *end)
+{
+	int w = 1000, scale = 100;
+
+	while ((p = memchr(p, ';', (size_t)(end - p))) != NULL) {
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (end - p < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=')
+			continue;
+		p += 2;
+		if (p < end && *p == '0') {
+			w = 0;
+			if (++p < end && *p == '.')
+				for (p++; p < end && isdigit((unsigned char)*p) &&
+				    scale > 0; p++, scale /= 10)
+					w += (*p - '0') * scale;
+		}
+		return w;
+	}
+	return w;
+}
+
+/*
+ * Whether an API request asks for CSV: format=csv (format=json: JSON; any
+ * other value is a 400, answered here, -1), else an Accept header that
+ * weighs text/csv above application/json (equal weights: the first
+ * named).  0 for JSON, 1 for CSV.
+ */
+static int
+wants_csv(struct req *r)
+{
+	const char *v, *p, *end;
+	int wcsv = -1, wjson = -1, pcsv = 0, pjson = 0, w, i;
+	size_t n;
+
+	if ((v = req_arg(r, "format")) != NULL) {
+		if (strcmp(v, "csv") == 0)
+			return 1;
+		if (strcmp(v, "json") == 0)
+			return 0;
+		json_error(r, 400, "format takes json or csv");
+		return -1;
+	}
+	r->vary = 1;	/* the answer follows Accept */
+	v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Accept");
+	for (p = v, i = 0; p != NULL && *p != '\0'; i++) {
+		end = p + strcspn(p, ",");
+		while (*p == ' ' || *p == '\t')
+			p++;
+		n = strcspn(p, ";, \t");
+		w = media_weight(p, end);
+		if (n == 8 && strncasecmp(p, "text/csv", 8) == 0 && wcsv < 0) {
+			wcsv = w;
+			pcsv = i;
+		} else if (n == 16 && strncasecmp(p, "application/json", 16) ==
+		    0 && wjson < 0) {
+			wjson = w;
+			pjson = i;
+		}
+		p = *end != '\0' ? end + 1 : end;
+	}
+	return wcsv > 0 && (wcsv > wjson || (wcsv == wjson && pcsv < pjson));
+}
+
+/*
  * Parses "N" or "N/WORD" (the rest of /port/ or /api/v1/ports/).  Returns
  * 0 with *port and the suffix (borrowed, "" when none), or -1 with the
  * message in pdx_last_error().
@@ -466,7 +585,7 @@ search(struct req *r, int api)
 		}
 	}
 	if (api)
-		json_answer(r, 200, res);
+		api_answer(r, res, "find");
 	else
 		html_search(r, q, res);
 	json_decref(res);
@@ -736,7 +855,7 @@ h_api_port(struct req *r, const char *rest)
 		json_error(r, 500, pdx_last_error());
 		return;
 	}
-	json_answer(r, 200, card);
+	api_answer(r, card, "show");
 	json_decref(card);
 }
 
@@ -793,6 +912,22 @@ list_cut(json_t *page, const char *name, json_t *array, long long limit)
 		json_object_set_new(page, "truncated", json_true());
 }
 
+/* A socket's note, as `ls --json` has it (null without --expose-notes). */
+static json_t *
+listening_note(struct serve *s, const struct pdx_socket *v)
+{
+	const char *t;
+	json_t *j = NULL;
+
+	if (s->state == NULL || !s->expose_notes)
+		return json_null();
+	pthread_mutex_lock(&s->state_mu);
+	if ((t = pdx_note_text(s->state, v->lport, v->proto)) != NULL)
+		j = json_string(t);
+	pthread_mutex_unlock(&s->state_mu);
+	return j != NULL ? j : json_null();
+}
+
 static void
 h_api_listening(struct req *r, const char *rest)
 {
@@ -824,6 +959,11 @@ h_api_listening(struct req *r, const char *rest)
 	arr = json_array();
 	db = pool_get(&r->srv->pool);
 	rs = pdx_ruleset_read(NULL);	/* the firewall's verdicts */
+	if (r->srv->state != NULL && r->srv->expose_notes) {
+		pthread_mutex_lock(&r->srv->state_mu);
+		(void)pdx_notes_load(r->srv->state);
+		pthread_mutex_unlock(&r->srv->state_mu);
+	}
 	for (i = 0; i < n; i++) {
 		json_t *o, *j;
 		struct pdx_verdict fv, fv4;
@@ -835,6 +975,9 @@ h_api_listening(struct req *r, const char *rest)
 		if (total++ >= (size_t)la.limit)
 			continue;	/* counted, not shown */
 		o = pdx_socket_json(&v[i], db);
+		if (o != NULL)
+			json_object_set_new(o, "note", listening_note(r->srv,
+			    &v[i]));
 		if (o != NULL && (v[i].state == PDX_SS_LISTEN ||
 		    v[i].state == PDX_SS_CLOSE)) {
 			pdx_firewall_judge(rs, v[i].family, v[i].proto,
@@ -862,7 +1005,7 @@ h_api_listening(struct req *r, const char *rest)
 	    "sockets", (json_int_t)total,
 	    "truncated", total > (size_t)la.limit);
 	pdx_sockets_free(v, n);
-	json_answer(r, 200, root);
+	api_answer(r, root, "ls");
 	json_decref(root);
 }
 
@@ -911,7 +1054,7 @@ h_api_audit(struct req *r, const char *rest)
 	list_cut(page, "listeners", json_object_get(doc, "listeners"),
 	    la.limit);
 	json_object_set_new(doc, "page", page);
-	json_answer(r, 200, doc);
+	api_answer(r, doc, "audit");
 	json_decref(doc);
 }
 
@@ -977,8 +1120,11 @@ dispatch(struct req *r)
 			    "This method is not allowed here.");
 			return;
 		}
+		/* the API answers JSON, or CSV when asked (not cached) */
+		if (rt->api && (r->csv = wants_csv(r)) < 0)
+			return;
 		if (rt->cache && m == M_GET && r->srv->cache.max_bytes > 0 &&
-		    !r->srv->expose_local) {
+		    !r->srv->expose_local && !r->csv) {
 			unsigned long long gen = cache_gen(r->srv);
 
 			if (cache_get(r->srv, r, gen))
@@ -1059,6 +1205,8 @@ queue(struct MHD_Connection *c, struct req *r, struct rctx *x)
 		    "Basic realm=\"portdex\", charset=\"UTF-8\"");
 	MHD_add_response_header(resp, "Cache-Control", r->cacheable ?
 	    "public, max-age=86400" : "no-cache");
+	if (r->vary)
+		MHD_add_response_header(resp, "Vary", "Accept");
 	if (r->location != NULL)
 		MHD_add_response_header(resp, "Location", r->location);
 	if (r->allow != NULL)
@@ -1084,7 +1232,7 @@ queue(struct MHD_Connection *c, struct req *r, struct rctx *x)
 static int
 web_check(struct serve *s, struct MHD_Connection *c)
 {
-	const struct webcfg *w;
+	struct webcfg *w;
 	const char *why = NULL;
 	char *user, *pass = NULL;
 	int rc = 1;
@@ -1415,6 +1563,10 @@ reload(struct serve *s, struct MHD_Daemon *d, unsigned flags)
 		    "read again\n");
 		return d;
 	}
+	/* Passwords are verified anew after every SIGHUP, kept or not. */
+	pthread_rwlock_rdlock(&s->web_mu);
+	webcfg_forget(s->web);
+	pthread_rwlock_unlock(&s->web_mu);
 	if ((w = webcfg_load(s->web_config)) == NULL) {
 		fprintf(log, "portdex: serve: SIGHUP: keeping the previous "
 		    "settings: %s\n", pdx_last_error());

@@ -115,6 +115,19 @@ struct webcfg {
 		char	*name, *value;
 	}		*headers;
 	size_t		 nheaders;
+	/*
+	 * Passwords verified, as exporter-toolkit keeps them: HMAC-SHA-256
+	 * of user, bcrypt hash and password under a random key of this
+	 * config's own, so a good pair skips bcrypt next time.  Failures are
+	 * never kept; a SIGHUP empties it (webcfg_forget); at most
+	 * WEBCFG_AUTH_CACHE pairs, the oldest replaced.
+	 */
+#define WEBCFG_AUTH_CACHE	64
+	pthread_mutex_t	 auth_mu;
+	int		 auth_keyed;	/* 0: key missing, nothing cached */
+	unsigned char	 auth_key[32];
+	unsigned char	 auth_ok[WEBCFG_AUTH_CACHE][32];
+	size_t		 nauth, auth_next;
 };
 /* The file's settings, its files read and checked; NULL with the error. */
 struct webcfg *webcfg_load(const char *path);
@@ -122,8 +135,10 @@ struct webcfg *webcfg_load(const char *path);
 struct webcfg *webcfg_parse(const char *text, size_t len, const char *path);
 void	 webcfg_free(struct webcfg *);
 /* 1 when user and password match a basic_auth_users entry. */
-int	 webcfg_check_password(const struct webcfg *, const char *user,
+int	 webcfg_check_password(struct webcfg *, const char *user,
 	    const char *password);
+/* Empties the cache of verified passwords (SIGHUP). */
+void	 webcfg_forget(struct webcfg *);
 /* 1 when the connection's client certificate passes client_auth_type. */
 int	 webcfg_check_client(const struct webcfg *, void *connection,
 	    const char **why);
@@ -182,6 +197,8 @@ struct req {
 	const char		*allow;		/* for 405 */
 	int			 cacheable;	/* static: may be cached */
 	int			 live;		/* has live data: never cached */
+	int			 csv;		/* API: answer CSV, not JSON */
+	int			 vary;		/* the answer depends on Accept */
 };
 
 /* serve.c */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test-format-csv.sh - `--format csv` of every command that offers JSON
 # (find, show, ls, audit, pick, why, note, state, update, annotate, watch,
-# rpc when a portmapper runs here), parsed with python's csv module and
+# --version, rpc when a portmapper runs here) and of serve's JSON API
+# (?format=csv, Accept: text/csv), parsed with python's csv module and
 # compared field by field with the same command's JSON (csv-compare.py, the
 # rows and flattening of docs/json.md); --format json/jsonl give what
 # --json/--jsonl give; an unknown value is a one-line error naming the
@@ -149,6 +150,77 @@ if command -v rpcinfo >/dev/null && rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
 else
 	echo "note: no portmapper on 127.0.0.1; rpc's CSV not compared here" >&2
 fi
+
+# --version: its --json object, a header and one row
+same "--version" - "" -- --version
+OUT=$("$PORTDEX" --version --format csv)
+expect_eq "--version csv: a header and one row" 2 \
+    "$(printf '%s\n' "$OUT" | python3 -c 'import csv,sys; print(len(list(csv.reader(sys.stdin))))')"
+expect_match "--version csv: the version column" '^version,registry' "$OUT"
+run_rc "$PORTDEX" --version --format xml
+expect_eq "--version --format xml: exit 2" 2 "$RC"
+expect_match "--version: the values it takes" "text, json or csv, not 'xml'" "$ERR"
+
+# serve's API: ?format=csv or Accept: text/csv gives the CSV of the
+# command whose JSON the route serves (same columns as the CLI's CSV),
+# compared field by field with the route's own JSON
+chmod 755 "$T"
+"$PORTDEX" -q note "$LP/tcp" 'api csv, "quoted"'
+serve_on_loopback --expose-local
+pids+=($SPID)
+# api_same NAME ROWS IGNORE PATH CLI-ARGS...: the route's CSV against its
+# JSON, its Content-Type, and its header against the CLI's --format csv
+api_same() {
+	local name=$1 rows=$2 ign=$3 path=$4 sep='?' out ctype
+	shift 4
+	case $path in *\?*) sep='&' ;; esac
+	ctype=$(curl -s --max-time 30 -o "$T/api.csv" -w '%{content_type}' "$URL$path${sep}format=csv")
+	curl -s --max-time 30 -o "$T/api.json" "$URL$path"
+	expect_eq "api $name: Content-Type" "text/csv; charset=utf-8" "$ctype"
+	[ -s "$T/api.csv" ] || { fail "api $name: no CSV"; return; }
+	# shellcheck disable=SC2086
+	if out=$(python3 "$CMP" "$rows" "$T/api.csv" "$T/api.json" $ign 2>&1); then
+		pass
+	else
+		fail "api $name: CSV and JSON differ: $out"
+	fi
+	"$PORTDEX" "$@" --format csv > "$T/cli.csv" 2> /dev/null
+	expect_eq "api $name: the CLI's columns" "$(head -1 "$T/cli.csv")" "$(head -1 "$T/api.csv")"
+}
+api_same "listening" sockets "" "/api/v1/listening?port=$LP" ls -p "$LP"
+api_same "audit" "findings,added,gone,listeners" "time" "/api/v1/audit?port=$LP" audit -p "$LP"
+api_same "search" - "" "/api/v1/search?q=ssh" find ssh
+api_same "port" transports "" "/api/v1/ports/22" show 22
+OUT=$(curl -s --max-time 30 "$URL/api/v1/listening?port=$LP&format=csv")
+got=$(printf '%s' "$OUT" | python3 -c '
+import csv, sys
+print([r["note"] for r in csv.DictReader(sys.stdin)])')
+expect_eq "api listening: the note, quoted, comes back" "['api csv, \"quoted\"']" "$got"
+expect_match "api listening: CRLF line ends" $'\r$' "$(printf '%s' "$OUT" | head -1)"
+# Accept: text/csv, and weights
+ctype() { curl -s --max-time 30 -o /dev/null -w '%{content_type}' "$@"; }
+expect_eq "Accept: text/csv" "text/csv; charset=utf-8" "$(ctype -H 'Accept: text/csv' "$URL/api/v1/search?q=ssh")"
+expect_eq "Accept: json weighed lower" "text/csv; charset=utf-8" \
+    "$(ctype -H 'Accept: application/json;q=0.5, text/csv' "$URL/api/v1/listening?port=$LP")"
+expect_eq "Accept: csv weighed lower" "application/json" \
+    "$(ctype -H 'Accept: text/csv;q=0.5, application/json' "$URL/api/v1/audit?port=$LP")"
+expect_eq "no Accept: JSON" "application/json" "$(ctype "$URL/api/v1/search?q=ssh")"
+expect_eq "format=json wins over Accept" "application/json" \
+    "$(ctype -H 'Accept: text/csv' "$URL/api/v1/search?q=ssh&format=json")"
+expect_eq "Accept: text/csv;q=0" "application/json" "$(ctype -H 'Accept: text/csv;q=0' "$URL/api/v1/ports/22")"
+expect_eq "format=xml: 400" 400 "$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/v1/search?q=ssh&format=xml")"
+expect_match "Vary: Accept" '^Vary: Accept' "$(curl -s -D - -o /dev/null -H 'Accept: text/csv' "$URL/api/v1/ports/22" | tr -d '\r')"
+kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
+# a cached JSON card is not the CSV answer (the cache is on without
+# --expose-local)
+serve_on_loopback
+pids+=($SPID)
+curl -s -o /dev/null "$URL/api/v1/ports/443"
+curl -s -o /dev/null "$URL/api/v1/ports/443"
+expect_eq "cached card, then CSV" "text/csv; charset=utf-8" "$(ctype "$URL/api/v1/ports/443?format=csv")"
+expect_eq "cached card, then Accept: text/csv" "text/csv; charset=utf-8" "$(ctype -H 'Accept: text/csv' "$URL/api/v1/ports/443")"
+expect_eq "and JSON again" "application/json" "$(ctype "$URL/api/v1/ports/443")"
+kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
 
 # errors: one line naming the values
 run_rc "$PORTDEX" ls --format xml

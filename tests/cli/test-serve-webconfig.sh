@@ -8,7 +8,10 @@
 # Prometheus scrapes over HTTPS with basic auth (up == 1); a wrong
 # password is a 401 without data; plain HTTP, a missing or expired
 # client certificate and an expired server certificate are refused;
-# SIGHUP takes a new password and a broken file keeps the old one; the
+# a password verified once skips its bcrypt afterwards (timed with a
+# cost-12 hash), a wrong one never does; SIGHUP takes a new password (the
+# old one, verified and cached just before, is refused after it) and a
+# broken file keeps the old one; the
 # configured headers are sent; notes are shown only with --expose-local.
 . "$(dirname "$0")/lib.sh"
 command -v openssl >/dev/null || { echo "SKIP: openssl is not installed" >&2; exit 77; }
@@ -214,12 +217,47 @@ except Exception:
 	kill "$PPID2"; wait "$PPID2" 2>/dev/null; PPID2=
 fi
 
+# ---- verified passwords are cached, failures are not -----------------------
+# (the cache holds the right pair now: it was just verified)
+expect_eq "cached password: 200" 200 "$(code -u 'prometheus:first secret' "$U/metrics")"
+expect_eq "a prefix of the cached password: 401" 401 "$(code -u 'prometheus:first secre' "$U/metrics")"
+expect_eq "the cached password and more: 401" 401 "$(code -u 'prometheus:first secretX' "$U/metrics")"
+expect_eq "the cached password, another user: 401" 401 "$(code -u 'mallory:first secret' "$U/metrics")"
+expect_eq "wrong password again: 401" 401 "$(code -u 'prometheus:wrong' "$U/metrics")"
+
 # ---- SIGHUP: a new password, then a broken file ----------------------------
 write_web "$HASH2"
 kill -HUP "$SPID"
 for _ in $(seq 50); do grep -q "SIGHUP: .*read again" "$T/serve.log" && break; sleep 0.1; done
 expect_eq "after SIGHUP: new password 200" 200 "$(code -u 'prometheus:second secret' "$U/metrics")"
+# the old password was verified (and cached) just before the SIGHUP
 expect_eq "after SIGHUP: old password 401" 401 "$(code -u 'prometheus:first secret' "$U/metrics")"
+expect_eq "after SIGHUP: old password 401 again" 401 "$(code -u 'prometheus:first secret' "$U/metrics")"
+expect_eq "after SIGHUP: new password 200 again" 200 "$(code -u 'prometheus:second secret' "$U/metrics")"
+
+# The cache at work: with a bcrypt of cost 12 (hundreds of ms), the first
+# request pays it, the next ones with the same password do not; a wrong
+# password pays it every time.
+HASH3=$(python3 -W ignore -c 'import crypt; print(crypt.crypt("third secret", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=4096)))')
+write_web "$HASH3"
+n=$(grep -c "read again" "$T/serve.log")
+kill -HUP "$SPID"
+for _ in $(seq 50); do [ "$(grep -c "read again" "$T/serve.log")" -gt "$n" ] && break; sleep 0.1; done
+secs() { "${CURL[@]}" -o /dev/null -w '%{time_total}' "$@" 2>/dev/null; }
+FIRST=$(secs -u 'prometheus:third secret' "$U/")
+CACHED=$(for _ in 1 2 3; do secs -u 'prometheus:third secret' "$U/"; echo; done | sort -n | head -1)
+WRONG1=$(secs -u 'prometheus:third secreT' "$U/")
+WRONG2=$(secs -u 'prometheus:third secreT' "$U/")
+echo "note: cost 12: first ${FIRST}s, cached ${CACHED}s, wrong ${WRONG1}s ${WRONG2}s" >&2
+expect_eq "cached: under a third of the first" yes "$(python3 -c 'import sys; f, c = map(float, sys.argv[1:]); print("yes" if 0 < c < f / 3 else "no: %s vs %s" % (c, f))' "$FIRST" "$CACHED")"
+expect_eq "a failure is not cached" yes "$(python3 -c 'import sys; w, c = map(float, sys.argv[1:]); print("yes" if w > 3 * c else "no: %s vs %s" % (w, c))' "$WRONG2" "$CACHED")"
+expect_eq "cost 12: the password works" 200 "$(code -u 'prometheus:third secret' "$U/metrics")"
+write_web "$HASH2"
+n=$(grep -c "read again" "$T/serve.log")
+kill -HUP "$SPID"
+for _ in $(seq 50); do [ "$(grep -c "read again" "$T/serve.log")" -gt "$n" ] && break; sleep 0.1; done
+expect_eq "back to the second password" 200 "$(code -u 'prometheus:second secret' "$U/metrics")"
+expect_eq "the third, cached before, no more" 401 "$(code -u 'prometheus:third secret' "$U/metrics")"
 printf 'basic_auth_users:\n  prometheus: [\n' > "$W"
 kill -HUP "$SPID"
 for _ in $(seq 50); do grep -q "SIGHUP: keeping the previous settings" "$T/serve.log" && break; sleep 0.1; done
