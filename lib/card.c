@@ -33,16 +33,23 @@ static const char *const iana_keys[PDX_NCOLS] = {
 /*
  * A range covering port starts at most the widest range's span below it
  * (meta span.iana, 828 in 2026): the range index is read over that window
- * only, not over every range below or above the port.
+ * only, not over every range below or above the port.  The spans come
+ * from the card's one read of meta (struct card_meta) and are bound as
+ * ?2: a subquery per statement cost a compile each run.
  */
-#define SPAN(t) "coalesce((SELECT CAST(value AS INTEGER) FROM meta" \
-	" WHERE key = 'span." t "'), 65535)"
 static const char rows_sql[] =
 	ROW_COLS " WHERE port_lo = ?1 AND port_hi = ?1"
 	" UNION ALL " ROW_COLS " INDEXED BY iana_range"
-	" WHERE port_hi > port_lo AND port_lo BETWEEN ?1 - " SPAN("iana")
+	" WHERE port_hi > port_lo AND port_lo BETWEEN ?1 - ?2"
 	" AND ?1 AND port_hi >= ?1"
 	" ORDER BY 17";
+
+/* What the card reads from meta, in one statement. */
+struct card_meta {
+	json_t	*registry;		/* primary, origin, date */
+	int	 span_iana, span_services;	/* 65535 when not known */
+	int	 ranked[PDX_NPROTO];	/* nmap.ranked.PROTO, 0 when not */
+};
 
 /* The rows of a port: their JSON objects with what the card picks by. */
 struct port_rows {
@@ -60,7 +67,7 @@ port_rows_free(struct port_rows *r)
 }
 
 static int
-port_rows(struct pdx_db *d, unsigned port, struct port_rows *r)
+port_rows(struct pdx_db *d, unsigned port, int span, struct port_rows *r)
 {
 	sqlite3_stmt *st;
 	size_t cap = 0;
@@ -71,6 +78,7 @@ port_rows(struct pdx_db *d, unsigned port, struct port_rows *r)
 	if (pdx_db_prepare(d, rows_sql, &st) != 0)
 		return -1;
 	sqlite3_bind_int(st, 1, (int)port);
+	sqlite3_bind_int(st, 2, span);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *o = json_object();
 
@@ -146,12 +154,11 @@ iana_entries(const struct port_rows *r, int proto, int *status,
 
 /* nmap's figures for every transport of port, by transport index. */
 static void
-nmap_info(struct pdx_db *d, unsigned port, json_t *out[PDX_NPROTO])
+nmap_info(struct pdx_db *d, unsigned port, const struct card_meta *m,
+    json_t *out[PDX_NPROTO])
 {
 	static const char sql[] =
-	    "SELECT name, freq, rank, (SELECT CAST(value AS INTEGER) FROM meta"
-	    " WHERE key = 'nmap.ranked.' || proto), proto FROM nmap"
-	    " WHERE port = ?1";
+	    "SELECT name, freq, rank, proto FROM nmap WHERE port = ?1";
 	sqlite3_stmt *st;
 	int i;
 
@@ -161,26 +168,27 @@ nmap_info(struct pdx_db *d, unsigned port, json_t *out[PDX_NPROTO])
 		return;
 	sqlite3_bind_int(st, 1, (int)port);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		i = pdx_proto_index(sqlite3_column_int(st, 4));
+		i = pdx_proto_index(sqlite3_column_int(st, 3));
 		if (i < 0 || out[i] != NULL)
 			continue;
 		out[i] = json_pack("{s:s, s:f, s:i, s:i}",
 		    "name", (const char *)sqlite3_column_text(st, 0),
 		    "frequency", sqlite3_column_double(st, 1),
 		    "rank", sqlite3_column_int(st, 2),
-		    "ranked", sqlite3_column_int(st, 3));
+		    "ranked", m->ranked[i]);
 	}
 	sqlite3_finalize(st);
 }
 
 /* The services(5) entries of port, by transport index. */
 static void
-services_info(struct pdx_db *d, unsigned port, json_t *out[PDX_NPROTO])
+services_info(struct pdx_db *d, unsigned port, int span,
+    json_t *out[PDX_NPROTO])
 {
 	static const char sql[] =
 	    "SELECT name, aliases, comment, source, protomask FROM services"
 	    " INDEXED BY services_port"
-	    " WHERE port_lo BETWEEN ?1 - " SPAN("services") " AND ?1"
+	    " WHERE port_lo BETWEEN ?1 - ?2 AND ?1"
 	    " AND port_hi >= ?1"
 	    " AND source != 'services-primary' ORDER BY rowid";
 	sqlite3_stmt *st;
@@ -191,6 +199,7 @@ services_info(struct pdx_db *d, unsigned port, json_t *out[PDX_NPROTO])
 	if (pdx_db_prepare(d, sql, &st) != 0)
 		return;
 	sqlite3_bind_int(st, 1, (int)port);
+	sqlite3_bind_int(st, 2, span);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int mask = sqlite3_column_int(st, 4);
 
@@ -265,38 +274,52 @@ check_commands(unsigned port)
 }
 
 /*
- * Where the official rows came from, said plainly on every card: IANA's
- * CSV (shipped, downloaded or named) with its newest date, or a services
- * file that is not IANA's.
+ * The card's meta keys.  Where the official rows came from is said
+ * plainly on every card: IANA's CSV (shipped, downloaded or named) with
+ * its newest date, or a services file that is not IANA's.
  */
-static json_t *
-registry_info(struct pdx_db *d)
+static void
+card_meta_read(struct pdx_db *d, struct card_meta *m)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s}", "primary", "", "origin", "",
-	    "date", "");
 	sqlite3_stmt *st;
+	int i;
 
+	m->registry = json_pack("{s:s, s:s, s:s}", "primary", "", "origin",
+	    "", "date", "");
+	m->span_iana = m->span_services = 65535;
+	for (i = 0; i < PDX_NPROTO; i++)
+		m->ranked[i] = 0;
 	if (pdx_db_prepare(d, "SELECT key, value FROM meta WHERE key IN"
-	    " ('primary', 'iana_origin', 'iana_date')", &st) != 0)
-		return o;
+	    " ('primary', 'iana_origin', 'iana_date', 'span.iana',"
+	    " 'span.services') OR key GLOB 'nmap.ranked.*'", &st) != 0)
+		return;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *k = (const char *)sqlite3_column_text(st, 0);
 		const char *v = (const char *)sqlite3_column_text(st, 1);
 
 		if (k == NULL || v == NULL)
 			continue;
-		json_object_set_new(o, strcmp(k, "primary") == 0 ? "primary" :
-		    strcmp(k, "iana_origin") == 0 ? "origin" : "date",
-		    json_string(v));
+		if (strcmp(k, "span.iana") == 0)
+			m->span_iana = sqlite3_column_int(st, 1);
+		else if (strcmp(k, "span.services") == 0)
+			m->span_services = sqlite3_column_int(st, 1);
+		else if (strncmp(k, "nmap.ranked.", 12) == 0) {
+			i = pdx_proto_index(atoi(k + 12));
+			if (i >= 0)
+				m->ranked[i] = sqlite3_column_int(st, 1);
+		} else
+			json_object_set_new(m->registry, strcmp(k, "primary")
+			    == 0 ? "primary" : strcmp(k, "iana_origin") == 0 ?
+			    "origin" : "date", json_string(v));
 	}
 	sqlite3_finalize(st);
-	return o;
 }
 
 json_t *
 pdx_card(struct pdx_db *d, unsigned port, int protomask)
 {
 	struct port_rows rows;
+	struct card_meta meta;
 	json_t *card, *transports, *nmap[PDX_NPROTO], *svcs[PDX_NPROTO];
 	size_t k;
 	int i;
@@ -305,8 +328,10 @@ pdx_card(struct pdx_db *d, unsigned port, int protomask)
 		pdx_set_error("port %u is out of range 0-65535", port);
 		return NULL;
 	}
-	if (port_rows(d, port, &rows) != 0) {
+	card_meta_read(d, &meta);
+	if (port_rows(d, port, meta.span_iana, &rows) != 0) {
 		port_rows_free(&rows);
+		json_decref(meta.registry);
 		return NULL;
 	}
 	if (protomask == 0) {
@@ -315,8 +340,8 @@ pdx_card(struct pdx_db *d, unsigned port, int protomask)
 		for (k = 0; k < rows.n; k++)
 			protomask |= rows.protomask[k];
 	}
-	nmap_info(d, port, nmap);
-	services_info(d, port, svcs);
+	nmap_info(d, port, &meta, nmap);
+	services_info(d, port, meta.span_services, svcs);
 	transports = json_array();
 	for (i = 0; i < PDX_NPROTO; i++) {
 		int p = 1 << i, status;
@@ -350,7 +375,7 @@ pdx_card(struct pdx_db *d, unsigned port, int protomask)
 	card = json_pack("{s:i, s:i, s:o, s:o}",
 	    "schema_version", PDX_CARD_SCHEMA, "port", port,
 	    "transports", transports, "range", range_info(port));
-	json_object_set_new(card, "registry", registry_info(d));
+	json_object_set_new(card, "registry", meta.registry);
 	pdx_card_knowledge(d, card, port, protomask);
 	json_object_set_new(card, "check", check_commands(port));
 	return card;

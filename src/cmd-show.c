@@ -12,6 +12,9 @@
 
 extern const struct cmd_entry cmd_show_entry;
 
+/* The cards of the last show_exec(): the process ends with them. */
+static json_t *kept_cards;
+
 /* A resolved operand: a list of (lo, hi, protomask, full card?). */
 struct target {
 	unsigned	lo, hi;
@@ -237,7 +240,14 @@ show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 	}
 	say_state_error(ctx, all);
-	json_decref(all);
+	/*
+	 * The process ends right after this: freeing the cards' JSON trees
+	 * node by node was 2% of a card's instructions.  They stay reachable
+	 * from here (not a leak to LeakSanitizer or valgrind); a second call
+	 * frees the previous one.
+	 */
+	json_decref(kept_cards);
+	kept_cards = all;
 	return rc;
 }
 
