@@ -127,14 +127,6 @@ hb_take(struct hbuf *b, size_t *len)
 
 /* ---- the frame of every page ------------------------------------------ */
 
-static const char *
-jstr(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s != NULL ? s : "";
-}
-
 static long long
 jint(json_t *o, const char *k)
 {
@@ -359,7 +351,7 @@ html_search(struct req *r, const char *q, json_t *res)
 			hb_puts(&r->out, "</a> ");
 		}
 		hb_puts(&r->out, "<strong>");
-		hb_esc(&r->out, jstr(o, "name"));
+		hb_esc(&r->out, out_str(o, "name"));
 		hb_puts(&r->out, "</strong> <span class=\"sub\">");
 		t = json_object_get(o, "transports");
 		for (j = 0; j < json_array_size(t); j++) {
@@ -368,9 +360,9 @@ html_search(struct req *r, const char *q, json_t *res)
 			    json_array_get(t, j)));
 		}
 		hb_puts(&r->out, " &middot; ");
-		hb_esc(&r->out, jstr(o, "kind"));
+		hb_esc(&r->out, out_str(o, "kind"));
 		hb_puts(&r->out, "</span><br>");
-		hb_esc(&r->out, jstr(o, "text"));
+		hb_esc(&r->out, out_str(o, "text"));
 		hb_puts(&r->out, "</li>\n");
 	}
 	hb_puts(&r->out, "</ul>\n");
@@ -402,17 +394,17 @@ html_port_list(struct req *r, const char *what, json_t *list)
 
 			hb_printf(&r->out, "<tr><td><a href=\"/port/%lld/",
 			    jint(b, "port"));
-			hb_esc(&r->out, jstr(t, "transport"));
+			hb_esc(&r->out, out_str(t, "transport"));
 			hb_printf(&r->out, "\">%lld</a></td><td>", jint(b,
 			    "port"));
-			hb_esc(&r->out, jstr(t, "transport"));
+			hb_esc(&r->out, out_str(t, "transport"));
 			hb_puts(&r->out, "</td><td>");
-			hb_esc(&r->out, jstr(t, "status"));
+			hb_esc(&r->out, out_str(t, "status"));
 			hb_puts(&r->out, "</td><td>");
-			hb_esc(&r->out, *jstr(t, "service") ? jstr(t,
+			hb_esc(&r->out, *out_str(t, "service") ? out_str(t,
 			    "service") : "-");
 			hb_puts(&r->out, "</td><td>");
-			level(r, jstr(t, "risk"));
+			level(r, out_str(t, "risk"));
 			hb_puts(&r->out, "</td></tr>\n");
 		}
 	}
@@ -439,11 +431,11 @@ link_open(struct req *r, const char *href, const char *proto)
 static void
 text_or_link(struct req *r, json_t *o, const char *proto)
 {
-	const char *href = jstr(o, "href");
+	const char *href = out_str(o, "href");
 
 	if (*href != '\0')
 		link_open(r, href, proto);
-	hb_esc(&r->out, jstr(o, "text"));
+	hb_esc(&r->out, out_str(o, "text"));
 	if (*href != '\0')
 		hb_puts(&r->out, "</a>");
 }
@@ -462,7 +454,7 @@ static void
 draw_field(struct req *r, json_t *f, const char *proto)
 {
 	hb_puts(&r->out, "<dt>");
-	hb_esc(&r->out, jstr(f, "label"));
+	hb_esc(&r->out, out_str(f, "label"));
 	hb_puts(&r->out, "</dt><dd>");
 	text_or_link(r, f, proto);
 	hb_puts(&r->out, "</dd>\n");
@@ -485,16 +477,16 @@ wrap_to(struct req *r, const char **open, const char *want)
 static void
 draw_block(struct req *r, json_t *b, const char *proto, const char **open)
 {
-	const char *t = jstr(b, "t");
+	const char *t = out_str(b, "t");
 	json_t *a;
 	size_t i;
 
 	if (strcmp(t, "group") == 0) {
 		wrap_to(r, open, NULL);
 		hb_puts(&r->out, "<h3>");
-		hb_esc(&r->out, jstr(b, "label"));
+		hb_esc(&r->out, out_str(b, "label"));
 		hb_puts(&r->out, ": ");
-		hb_esc(&r->out, jstr(b, "text"));
+		hb_esc(&r->out, out_str(b, "text"));
 		hb_puts(&r->out, "</h3>\n");
 	} else if (strcmp(t, "record") == 0) {
 		wrap_to(r, open, NULL);
@@ -509,17 +501,17 @@ draw_block(struct req *r, json_t *b, const char *proto, const char **open)
 	} else if (strcmp(t, "para") == 0) {
 		wrap_to(r, open, NULL);
 		hb_puts(&r->out, "<p>");
-		hb_esc(&r->out, jstr(b, "text"));
+		hb_esc(&r->out, out_str(b, "text"));
 		hb_puts(&r->out, "</p>\n");
 	} else if (strcmp(t, "item") == 0) {
 		wrap_to(r, open, "ul");
 		hb_puts(&r->out, json_is_true(json_object_get(b, "lead")) ?
 		    "<li class=\"lead\"><strong>" : "<li><strong>");
-		hb_esc(&r->out, jstr(b, "title"));
+		hb_esc(&r->out, out_str(b, "title"));
 		hb_puts(&r->out, "</strong> <span class=\"sub\">(");
-		hb_esc(&r->out, jstr(b, "meta"));
+		hb_esc(&r->out, out_str(b, "meta"));
 		hb_puts(&r->out, ")</span><br>");
-		hb_esc(&r->out, jstr(b, "text"));
+		hb_esc(&r->out, out_str(b, "text"));
 		a = json_object_get(b, "sources");
 		for (i = 0; i < json_array_size(a); i++) {
 			hb_puts(&r->out, i == 0 ? "<br><span class=\"src\">"
@@ -531,25 +523,25 @@ draw_block(struct req *r, json_t *b, const char *proto, const char **open)
 	} else if (strcmp(t, "rule") == 0) {
 		wrap_to(r, open, "ul");
 		hb_puts(&r->out, "<li>");
-		level(r, jstr(b, "level"));
+		level(r, out_str(b, "level"));
 		hb_puts(&r->out, " <span class=\"sub\">");
-		hb_esc(&r->out, jstr(b, "tags"));
+		hb_esc(&r->out, out_str(b, "tags"));
 		hb_puts(&r->out, "</span> ");
-		hb_esc(&r->out, jstr(b, "text"));
+		hb_esc(&r->out, out_str(b, "text"));
 		hb_puts(&r->out, "</li>\n");
 	} else if (strcmp(t, "code") == 0) {
 		wrap_to(r, open, "dl");
 		hb_puts(&r->out, "<dt>");
-		hb_esc(&r->out, jstr(b, "label"));
+		hb_esc(&r->out, out_str(b, "label"));
 		hb_puts(&r->out, "</dt><dd><pre>");
-		hb_esc(&r->out, jstr(b, "text"));
+		hb_esc(&r->out, out_str(b, "text"));
 		hb_puts(&r->out, "</pre></dd>\n");
 	} else if (strcmp(t, "qa") == 0) {
 		wrap_to(r, open, NULL);
 		hb_puts(&r->out, "<h3>");
-		hb_esc(&r->out, jstr(b, "label"));
+		hb_esc(&r->out, out_str(b, "label"));
 		hb_puts(&r->out, "</h3>\n<p>");
-		hb_esc(&r->out, jstr(b, "text"));
+		hb_esc(&r->out, out_str(b, "text"));
 		hb_puts(&r->out, "</p>\n");
 	}
 }
@@ -587,7 +579,7 @@ html_card(struct req *r, json_t *card, int protomask)
 	static const char *const protos[] = { "tcp", "udp", "sctp", "dccp" };
 	json_t *v = pdx_card_view(card, PDX_VIEW_HTML);
 	json_t *secs = json_object_get(v, "sections");
-	const char *head = jstr(v, "headline"), *proto = NULL;
+	const char *head = out_str(v, "headline"), *proto = NULL;
 	char title[160];
 	long long port = jint(card, "port");
 	size_t i, k;
@@ -596,11 +588,11 @@ html_card(struct req *r, json_t *card, int protomask)
 		if (protomask != 0 && pdx_proto_parse(protos[i]) == protomask)
 			proto = protos[i];
 	snprintf(title, sizeof title, "Port %lld: %.120s", port, head);
-	page_open_desc(r, title, "", jstr(v, "summary"));
+	page_open_desc(r, title, "", out_str(v, "summary"));
 	hb_printf(&r->out, "<h1>Port %lld &ndash; ", port);
 	hb_esc(&r->out, head);
 	hb_puts(&r->out, "</h1>\n<p class=\"summary\">");
-	hb_esc(&r->out, jstr(v, "summary"));
+	hb_esc(&r->out, out_str(v, "summary"));
 	hb_puts(&r->out, "</p>\n<p class=\"protos\">");
 	if (protomask == 0)
 		hb_puts(&r->out, "<strong>all</strong>");
@@ -629,9 +621,9 @@ html_card(struct req *r, json_t *card, int protomask)
 		const char *open = NULL;
 
 		hb_puts(&r->out, "<section id=\"");
-		hb_esc(&r->out, jstr(s, "id"));
+		hb_esc(&r->out, out_str(s, "id"));
 		hb_puts(&r->out, "\">\n<h2>");
-		hb_esc(&r->out, jstr(s, "title"));
+		hb_esc(&r->out, out_str(s, "title"));
 		hb_puts(&r->out, "</h2>\n");
 		for (k = 0; k < json_array_size(blocks); k++)
 			draw_block(r, json_array_get(blocks, k), proto, &open);

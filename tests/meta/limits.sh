@@ -15,7 +15,7 @@ max_func=${PDX_MAX_FUNC_LINES:-150}
 # Files over the limit when this test came, each with the size it had:
 # it may shrink, never grow, and once within the limit it must leave this
 # list (so the list can only get shorter).
-declare -A known=([lib/audit.c]=1005)
+declare -A known=()
 status=0
 nfiles=0
 nfuncs=0
