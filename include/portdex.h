@@ -380,6 +380,14 @@ json_t	*pdx_notes(struct pdx_state *, int port, const char *match);
 /* Reads every note now (what pdx_notes does at the first list); 0 / -1. */
 int	 pdx_notes_load(struct pdx_state *);
 /*
+ * Reads the notes of these ports only (any order, repeats allowed) for
+ * pdx_note_text; asked for another port, or for a list, every note is read
+ * then.  More than PDX_NOTES_PORTS_MAX ports, or a read-write handle:
+ * pdx_notes_load.  0 / -1 (the error set).
+ */
+#define PDX_NOTES_PORTS_MAX	256
+int	 pdx_notes_load_ports(struct pdx_state *, const unsigned *, size_t);
+/*
  * The text of the first note of port for proto (or for every transport),
  * from the notes read once (pdx_notes_load); NULL if none or unreadable.
  * Borrowed: valid until the next note is added or removed.

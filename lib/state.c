@@ -43,6 +43,9 @@ struct pdx_state {
 	int		 migrated_from;	/* schema version before a migration */
 	char		 backup[PATH_MAX];	/* copy kept before it, or "" */
 	int		 counter_fd;	/* pdx_state_file_counter: fd + 1 */
+	/* all holds only these ports' notes (pdx_notes_load_ports), sorted */
+	unsigned	*only;
+	size_t		 nonly;
 };
 
 static void
@@ -50,6 +53,9 @@ free_rows(struct pdx_state *s)
 {
 	free(s->all);
 	free(s->arena);
+	free(s->only);
+	s->only = NULL;
+	s->nonly = 0;
 	s->all = NULL;
 	s->arena = NULL;
 	s->nall = 0;
@@ -740,21 +746,63 @@ arena_put(char **arena, size_t *len, size_t *cap, sqlite3_stmt *st, int col)
 	return (long)at;
 }
 
+/* Growing buffers of rows and their strings, read from a statement. */
+struct rowbuf {
+	struct note_row	*rows;
+	size_t		 n, cap, len, acap;
+	char		*arena;
+	long		(*off)[3];	/* text, author, created in arena */
+};
+
+/* Appends the rows st gives (reset after); SQLITE_OK or the failure. */
+static int
+read_rows(sqlite3_stmt *st, struct rowbuf *b)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct note_row *r;
+		int j;
+
+		if (b->n == b->cap) {
+			size_t c = b->cap * 2 + 64;
+			struct note_row *m = realloc(b->rows, c * sizeof *m);
+			void *o = m != NULL ? realloc(b->off, c *
+			    sizeof *b->off) : NULL;
+
+			if (m != NULL)
+				b->rows = m;
+			if (o == NULL)
+				return SQLITE_NOMEM;
+			b->off = o;
+			b->cap = c;
+		}
+		r = &b->rows[b->n];
+		r->id = sqlite3_column_int(st, 5);
+		r->port = sqlite3_column_int(st, 0);
+		r->proto = sqlite3_column_int(st, 1);
+		for (j = 0; j < 3; j++)
+			if ((b->off[b->n][j] = arena_put(&b->arena, &b->len,
+			    &b->acap, st, 2 + j)) < 0)
+				return SQLITE_NOMEM;
+		b->n++;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /*
- * Every note into s->all, by port and id.  One table scan in rowid order
- * (sorted here: walking the port index would seek the table once a row)
- * and one buffer for every note's strings.
+ * Every note into s->all by port and id: a scan in rowid order, sorted here
+ * (walking the port index would seek the table once a row).  Given only (k
+ * sorted, distinct ports; taken), those ports' notes through the index.
  */
 static int
-load_notes(struct pdx_state *s)
+load_notes(struct pdx_state *s, unsigned *only, size_t k)
 {
 	sqlite3_stmt *st;
-	struct note_row *rows = NULL;
-	size_t n = 0, cap = 0, len = 0, acap = 0, i;
-	char *arena = NULL;
-	/* offsets into the arena until it stops moving */
-	struct { long text, author, created; } *off = NULL;
-	int rc;
+	struct rowbuf b = { 0 };
+	size_t i;
+	int rc = SQLITE_OK;
 
 	/*
 	 * A command's read-only snapshot reads the pages straight from the
@@ -762,71 +810,51 @@ load_notes(struct pdx_state *s)
 	 * fault) and a fault per 16 pages instead of a pread each.  Not for
 	 * a card's one-port query: mapping and unmapping cost it more.
 	 */
-	if (s->readonly)
+	if (s->readonly && only == NULL)
 		sqlite3_exec(s->db, "PRAGMA mmap_size=268435456", NULL, NULL,
 		    NULL);
-	if (sqlite3_prepare_v2(s->db, "SELECT port, proto, text, author,"
-	    " created, id FROM notes", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, only == NULL ? "SELECT port, proto, "
+	    "text, author, created, id FROM notes" : "SELECT port, proto, "
+	    "text, author, created, id FROM notes WHERE port = ?1 ORDER BY "
+	    "id", -1, &st, NULL) != SQLITE_OK) {
 		if (!foreign(s))
 			state_fail(s->path, s->db,
 			    sqlite3_extended_errcode(s->db));
+		free(only);
 		return -1;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct note_row *r;
-
-		if (n == cap) {
-			size_t c = cap * 2 + 64;
-			struct note_row *m = realloc(rows, c * sizeof *m);
-			void *o = m != NULL ? realloc(off, c * sizeof *off) :
-			    NULL;
-
-			if (m != NULL)
-				rows = m;
-			if (o == NULL) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			off = o;
-			cap = c;
-		}
-		r = &rows[n];
-		r->id = sqlite3_column_int(st, 5);
-		r->port = sqlite3_column_int(st, 0);
-		r->proto = sqlite3_column_int(st, 1);
-		if ((off[n].text = arena_put(&arena, &len, &acap, st, 2)) < 0 ||
-		    (off[n].author = arena_put(&arena, &len, &acap, st,
-		    3)) < 0 || (off[n].created = arena_put(&arena, &len,
-		    &acap, st, 4)) < 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		n++;
+	if (only == NULL)
+		rc = read_rows(st, &b);
+	for (i = 0; only != NULL && i < k && rc == SQLITE_OK; i++) {
+		sqlite3_bind_int(st, 1, (int)only[i]);
+		rc = read_rows(st, &b);
 	}
-	if (rc != SQLITE_DONE) {
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK) {
 		state_fail(s->path, s->db, rc == SQLITE_NOMEM ? rc :
 		    sqlite3_extended_errcode(s->db));
-		sqlite3_finalize(st);
-		free(rows);
-		free(off);
-		free(arena);
+		free(b.rows);
+		free(b.off);
+		free(b.arena);
+		free(only);
 		free_rows(s);
 		return -1;
 	}
-	sqlite3_finalize(st);
-	for (i = 0; i < n; i++) {
-		rows[i].text = arena + off[i].text;
-		rows[i].author = arena + off[i].author;
-		rows[i].created = arena + off[i].created;
+	for (i = 0; i < b.n; i++) {
+		b.rows[i].text = b.arena + b.off[i][0];
+		b.rows[i].author = b.arena + b.off[i][1];
+		b.rows[i].created = b.arena + b.off[i][2];
 	}
-	free(off);
-	if (n > 1 && rows_radix_sort(rows, n) != 0)
-		qsort(rows, n, sizeof *rows, row_cmp);
+	free(b.off);
+	if (only == NULL && b.n > 1 && rows_radix_sort(b.rows, b.n) != 0)
+		qsort(b.rows, b.n, sizeof *b.rows, row_cmp);
 	free_rows(s);
 	/* an empty result still marks the notes as read */
-	s->all = rows != NULL ? rows : calloc(1, sizeof *rows);
-	s->nall = n;
-	s->arena = arena;
+	s->all = b.rows != NULL ? b.rows : calloc(1, sizeof *b.rows);
+	s->nall = b.n;
+	s->arena = b.arena;
+	s->only = only;
+	s->nonly = k;
 	if (s->all == NULL) {
 		pdx_set_error("out of memory");
 		return -1;
@@ -870,11 +898,39 @@ contains(const char *hay, const char *m)
 int
 pdx_notes_load(struct pdx_state *s)
 {
-	if (s->all != NULL && !changed_elsewhere(s))
+	if (s->all != NULL && s->only == NULL && !changed_elsewhere(s))
 		return 0;
 	if (!s->readonly && s->dv == NULL)
 		changed_elsewhere(s);	/* remember the version read */
-	return load_notes(s);
+	return load_notes(s, NULL, 0);
+}
+
+static int
+uns_cmp(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* 10 listeners, 1,000 notes: reading all was most of `ls --no-pids`. */
+int
+pdx_notes_load_ports(struct pdx_state *s, const unsigned *ports, size_t n)
+{
+	unsigned *only;
+	size_t i, k = 0;
+
+	if (!s->readonly || n > PDX_NOTES_PORTS_MAX || s->all != NULL)
+		return pdx_notes_load(s);
+	if ((only = malloc((n + 1) * sizeof *only)) == NULL)
+		return pdx_set_error("out of memory"), -1;
+	if (n > 0)
+		memcpy(only, ports, n * sizeof *only);
+	qsort(only, n, sizeof *only, uns_cmp);
+	for (i = 0; i < n; i++)
+		if (k == 0 || only[i] != only[k - 1])
+			only[k++] = only[i];
+	return load_notes(s, only, k);
 }
 
 /* Index of the first loaded note of port (nall if none). */
@@ -932,7 +988,9 @@ pdx_note_text(struct pdx_state *s, unsigned port, int proto)
 	 * its command (a read-write handle would otherwise ask SQLite for
 	 * the data version, taking and dropping a lock, once per socket).
 	 */
-	if (s == NULL || (s->all == NULL && pdx_notes_load(s) != 0))
+	if (s == NULL || ((s->all == NULL || (s->only != NULL &&
+	    !bsearch(&port, s->only, s->nonly, sizeof port, uns_cmp))) &&
+	    pdx_notes_load(s) != 0))
 		return NULL;
 	for (i = first_of(s, (int)port); i < s->nall &&
 	    s->all[i].port == (int)port; i++)

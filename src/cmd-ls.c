@@ -375,6 +375,23 @@ ls_note(struct cmd_ctx *ctx, const struct pdx_socket *s)
 	return t != NULL ? strdup(t) : NULL;
 }
 
+/*
+ * The notes of the listed ports only, when they are few (an index lookup
+ * each); every note otherwise.  0 / -1 as pdx_notes_load.
+ */
+static int
+load_notes(struct pdx_state *st, const struct pdx_socket *v, size_t n)
+{
+	unsigned ports[PDX_NOTES_PORTS_MAX];
+	size_t i;
+
+	if (n > PDX_NOTES_PORTS_MAX)
+		return pdx_notes_load(st);
+	for (i = 0; i < n; i++)
+		ports[i] = v[i].lport;
+	return pdx_notes_load_ports(st, ports, n);
+}
+
 static void
 ls_note_hook(struct cmd_ctx *ctx, const struct pdx_socket *s, json_t *obj)
 {
@@ -1210,7 +1227,7 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	named_ns = o.f.netns != NULL || o.all_netns;
 	if (list_all(&o, &v, &n, &backend) < 0)
 		return EXIT_USAGE;
-	if (ctx->state != NULL && pdx_notes_load(ctx->state) != 0 &&
+	if (ctx->state != NULL && load_notes(ctx->state, v, n) != 0 &&
 	    !ctx->quiet)
 		fprintf(stderr, "portdex: ls: your notes could not be read: "
 		    "%s\n", pdx_last_error());

@@ -47,7 +47,15 @@ s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1]
 lpid=$!
 for _ in $(seq 50); do [ -s "$T/lport" ] && break; sleep 0.1; done
 lport=$(cat "$T/lport")
+# a udp note first and notes on the ports beside it: ls (which reads only
+# the listed ports' notes) shows the tcp one, and no other port's
+"$PORTDEX" -q note "$lport/udp" "udp only, not this listener"
+"$PORTDEX" -q note "$((lport - 1))" "the port below"
+"$PORTDEX" -q note "$((lport + 1))" "the port above"
 "$PORTDEX" -q note "$lport/tcp" "test listener owned by test-note"
+run_rc "$PORTDEX" ls --json
+expect_eq "ls (every listener) note" "test listener owned by test-note" "$(json "[s['note'] for s in j['sockets'] if s['local']['port'] == $lport][0]")"
+expect_nomatch "ls shows no unlisted port's note" "the port below|the port above|udp only" "$OUT"
 run_rc "$PORTDEX" ls -p "$lport" --json
 expect_eq "ls note" "test listener owned by test-note" "$(json '[s["note"] for s in j["sockets"]][0]')"
 run_rc "$PORTDEX" ls -p "$lport"
@@ -55,6 +63,8 @@ expect_match "ls NOTE column" "NOTE" "$OUT"
 expect_match "ls note text" "test listener owned by test-note" "$OUT"
 kill "$lpid" 2>/dev/null; wait "$lpid" 2>/dev/null
 "$PORTDEX" -q note --rm "$lport"
+"$PORTDEX" -q note --rm "$((lport - 1))"
+"$PORTDEX" -q note --rm "$((lport + 1))"
 
 # Concurrent writers: 8 processes x 25 notes each, all kept.
 for w in $(seq 8); do
