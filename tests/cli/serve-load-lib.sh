@@ -347,13 +347,24 @@ class Attack:
             if not good:
                 self.violations.append("%s -> %s" % (key, outcome))
 
+    def more(self, deadline):
+        """Go on until the deadline and until --min-sent requests were
+        answered; past the deadline, for at most --min-wait seconds (a
+        slow build under load answers fewer in the same time)."""
+        now = time.monotonic()
+        if now < deadline:
+            return True
+        with self.lock:
+            short = self.sent < self.a.min_sent
+        return short and now < deadline + self.a.min_wait
+
     def malformed(self, reqs, deadline, seed):
         rnd = random.Random(seed)
-        while time.monotonic() < deadline:
+        while self.more(deadline):
             order = list(reqs)
             rnd.shuffle(order)
             for cat, name, payload, _, flags in order:
-                if time.monotonic() >= deadline:
+                if not self.more(deadline):
                     break
                 if "l" in flags:
                     continue
@@ -591,6 +602,11 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--duration", type=float, default=10)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--min-sent", type=int, default=0,
+                   help="keep sending malformed requests past --duration "
+                   "until this many were answered")
+    p.add_argument("--min-wait", type=float, default=60,
+                   help="the most seconds --min-sent may add")
     p.add_argument("--slow", type=int, default=40)
     p.add_argument("--slow-secs", type=float, default=10)
     p.add_argument("--idle", type=int, default=100)
