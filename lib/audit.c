@@ -30,6 +30,7 @@
 #include "portdex/audit.h"
 #include "registry-int.h"
 #include "audit-int.h"
+#include "util-int.h"
 
 /* ---- findings ------------------------------------------------------------ */
 
@@ -127,46 +128,13 @@ audit_subject(const struct listener *l, char *buf, size_t size)
 	    l->has_brief && l->b.name[0] != '\0' ? ")" : "");
 }
 
-/*
- * A JSON string of s, with control characters (and, when s is not valid
- * UTF-8, every non-ASCII byte) replaced by '?': process names and paths
- * are chosen by whoever started the process, and must neither fail the
- * audit nor reach a terminal as escape sequences.  New reference.
- */
+/* pdx_json_clean (util.c): process names and paths are chosen by whoever
+ * started the process, and must neither fail the audit nor reach a
+ * terminal as escape sequences.  New reference. */
 json_t *
 audit_clean_str(const char *s)
 {
-	size_t n, i;
-	char *c;
-	json_t *j;
-	int ascii = 1;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			break;
-		ascii &= (unsigned char)s[i] < 0x80;
-	}
-	if (s[i] == '\0') {
-		/* printable ASCII is valid UTF-8: no second pass over it */
-		if (ascii)
-			return json_stringn_nocheck(s, i);
-		if ((j = json_string(s)) != NULL)
-			return j;
-	}
-	n = i + strlen(s + i);
-	if ((c = strdup(s)) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)c[i] < 0x20 || c[i] == 0x7f)
-			c[i] = '?';
-	if ((j = json_string(c)) == NULL) {
-		for (i = 0; i < n; i++)
-			if ((unsigned char)c[i] >= 0x80)
-				c[i] = '?';
-		j = json_string(c);
-	}
-	free(c);
-	return j;
+	return pdx_json_clean(s);
 }
 
 json_t *

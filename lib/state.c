@@ -1,14 +1,11 @@
 /*
  * state.c - the state database: the user's notes about ports, and the
- * versioned schema that later features (votes, audit baselines and
- * history) add to.  A rollback journal (synchronous=FULL) and a busy
- * timeout let several writers run at once without losing a write, and let
- * a command that only reads open the file read-only without creating any
- * file beside it (WAL would create -wal and -shm even for a reader).
- * It is never rebuilt: migrations only add, after a copy of the file is
- * kept.  Notes are read through one way (pdx_notes): once per command
- * into memory, then looked up by port.  Checking and salvaging a damaged
- * database is state-recover.c's; the registry is registry*.c's.
+ * versioned schema that votes, audit baselines and history add to.  A
+ * rollback journal (synchronous=FULL) and a busy timeout let writers run
+ * at once without losing a write, and a reader open the file read-only
+ * creating nothing beside it (WAL would create -wal and -shm).  Never
+ * rebuilt: migrations only add, after a copy is kept.  Notes are read once
+ * per command (pdx_notes); state-recover.c checks and salvages a file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +23,7 @@
 
 #include "portdex.h"
 #include "db-int.h"
+#include "util-int.h"
 
 struct pdx_state {
 	sqlite3		*db;
@@ -213,10 +211,12 @@ schema_version(struct pdx_state *s, int *version)
 	}
 	*version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	if (*version > NMIGRATIONS) {
-		pdx_set_error("%s: schema version %d is newer than this "
-		    "portdex knows (%d); use a newer portdex", s->path,
-		    *version, NMIGRATIONS);
+	if (*version < 0 || *version > NMIGRATIONS) {	/* < 0: not ours */
+		pdx_set_error(*version < 0 ? "%s: schema version %d is not "
+		    "one portdex writes (its newest is %d): the header is "
+		    "damaged; run 'portdex state check'" : "%s: schema version"
+		    " %d is newer than this portdex knows (%d); use a newer "
+		    "portdex", s->path, *version, NMIGRATIONS);
 		return -1;
 	}
 	return 0;
@@ -617,11 +617,11 @@ note_json(int id, int port, int proto, const char *text, const char *author,
 	json_object_set_new_nocheck(o, "port", json_integer(port));
 	json_object_set_new_nocheck(o, "transport", json_string(proto == 0 ?
 	    "any" : pdx_proto_name(proto)));
-	json_object_set_new_nocheck(o, "text", json_string(text != NULL ?
-	    text : ""));
-	json_object_set_new_nocheck(o, "author", json_string(author != NULL ?
-	    author : ""));
-	json_object_set_new_nocheck(o, "created", json_string(created !=
+	json_object_set_new_nocheck(o, "text", pdx_json_clean(text != NULL ?
+	    text : ""));	/* as read: a damaged page may garble it */
+	json_object_set_new_nocheck(o, "author", pdx_json_clean(author !=
+	    NULL ? author : ""));
+	json_object_set_new_nocheck(o, "created", pdx_json_clean(created !=
 	    NULL ? created : ""));
 	return o;
 }

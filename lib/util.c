@@ -13,7 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "portdex.h"
+#include "util-int.h"
 
 static _Thread_local char pdx_errbuf[1024];
 
@@ -372,4 +375,47 @@ fail:
 	free(buf);
 	close(fd);
 	return NULL;
+}
+
+/*
+ * A JSON string of s, with control characters (and, when s is not valid
+ * UTF-8, every non-ASCII byte) replaced by '?', for text that someone
+ * else chose (process names, paths, a note's bytes as the file holds
+ * them): it can neither fail the caller nor reach a terminal as escape
+ * sequences.  New reference.
+ */
+json_t *
+pdx_json_clean(const char *s)
+{
+	size_t n, i;
+	char *c;
+	json_t *j;
+	int ascii = 1;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			break;
+		ascii &= (unsigned char)s[i] < 0x80;
+	}
+	if (s[i] == '\0') {
+		/* printable ASCII is valid UTF-8: no second pass over it */
+		if (ascii)
+			return json_stringn_nocheck(s, i);
+		if ((j = json_string(s)) != NULL)
+			return j;
+	}
+	n = i + strlen(s + i);
+	if ((c = strdup(s)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)c[i] < 0x20 || c[i] == 0x7f)
+			c[i] = '?';
+	if ((j = json_string(c)) == NULL) {
+		for (i = 0; i < n; i++)
+			if ((unsigned char)c[i] >= 0x80)
+				c[i] = '?';
+		j = json_string(c);
+	}
+	free(c);
+	return j;
 }

@@ -75,6 +75,24 @@ expect_eq "no writer failed" "" "$(cat "$T"/w*.log)"
 run_rc "$PORTDEX" note --list 5000 --json
 expect_eq "all 200 notes" 200 "$(json 'len(j)')"
 expect_eq "all distinct" 200 "$(json 'len(set(n["text"] for n in j))')"
+# A note's bytes never reach the terminal as escape sequences or break a
+# line, and bytes that are not UTF-8 (a damaged page, another writer) are
+# shown made printable, not as "(null)" nor left out of the JSON.
+"$PORTDEX" -q note 5001 "$(printf 'esc \033[31mred\033[0m\nsecond line')"
+if command -v sqlite3 >/dev/null; then
+	sqlite3 "$PORTDEX_STATE" "INSERT INTO notes(port, proto, text, author, created) VALUES (5002, 1, CAST(x'66ff0a41' AS TEXT), 'me', 'then')"
+	run_rc "$PORTDEX" note --list 5002
+	expect_eq "invalid UTF-8: one line, made printable" "5002   tcp  f??A  then (me)" "$OUT"
+	run_rc "$PORTDEX" note --list 5002 --json
+	expect_eq "invalid UTF-8: JSON keeps the text" "f??A" "$(json 'j[0]["text"]')"
+fi
+run_rc "$PORTDEX" note --list 5001
+expect_eq "control characters: one line" 1 "$(printf '%s\n' "$OUT" | wc -l)"
+expect_eq "control characters: no escape byte" 0 "$(printf '%s' "$OUT" | tr -cd '\033' | wc -c)"
+expect_match "control characters: shown as ?" "esc \?\[31mred\?\[0m\?second line" "$OUT"
+run_rc "$PORTDEX" 5001
+expect_eq "the card: no escape byte" 0 "$(printf '%s' "$OUT" | tr -cd '\033' | wc -c)"
+expect_match "the card shows the note" "esc \?\[31mred" "$OUT"
 # A state file that is not a database gives a clear error.
 echo "garbage" > "$T/bad-state.db"
 PORTDEX_STATE=$T/bad-state.db run_rc "$PORTDEX" note 80 "x"

@@ -71,6 +71,11 @@ check_reads() {
 	expect_eq "$what: the card still shows (no crash)" 0 "$RC"
 	if printf '%s' "$OUT" | grep -q "the bastion's ssh"; then
 		pass
+	elif [ "$(sqlite3 "$f" 'SELECT text FROM notes WHERE id = 1' 2>/dev/null)" != "" ] &&
+	    [ "$(sqlite3 "$f" 'SELECT text FROM notes WHERE id = 1' 2>/dev/null)" != "the bastion's ssh" ]; then
+		# the damage garbled that note's own bytes, and SQLite reads
+		# them without noticing: the card shows them (made printable)
+		expect_nomatch "$what: never None" "None. Record yours" "$OUT"
 	else
 		expect_match "$what: the card says the notes could not be read" "Your notes could not be read: $f" "$(printf '%s' "$OUT" | tr -s ' \n' '  ')"
 		expect_nomatch "$what: never None" "None. Record yours" "$OUT"
@@ -156,6 +161,19 @@ expect_match "another application's file: said" "other.db: not a portdex state d
 run_rc env PORTDEX_STATE="$f" "$PORTDEX" state recover
 expect_eq "another application's file: recover refuses" 2 "$RC"
 expect_eq "another application's file: untouched" 1 "$(sqlite3 "$f" 'SELECT count(*) FROM messages')"
+
+# A damaged header that SQLite still opens: a negative schema version
+# (random bytes at offset 26 did this in a CI run, and `note` said "no error").
+f=$T/negative.db
+cp "$GOOD" "$f"
+sqlite3 "$f" "PRAGMA user_version = -581658039"
+check_reads "$f" "negative schema version"
+run_rc env PORTDEX_STATE="$f" "$PORTDEX" note --list
+expect_match "negative schema version: said, with what to do" "negative.db: schema version -581658039 is not one portdex writes .*run 'portdex state check'" "$ERR"
+run_rc env PORTDEX_STATE="$f" "$PORTDEX" note 22 "must not land in it"
+expect_eq "negative schema version: note refuses" 2 "$RC"
+expect_eq "negative schema version: no note added" "$NOTES" "$(sqlite3 "$f" 'SELECT count(*) FROM notes')"
+check_recover "$f" "negative schema version"
 
 f=$T/newer.db
 cp "$GOOD" "$f"
