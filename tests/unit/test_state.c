@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "portdex.h"
+#include "sql-on.h"
 
 #define assert_error_has(s) do {					\
 	const char *m_ = pdx_last_error();				\
@@ -59,19 +60,6 @@ static void
 path_of(char *buf, size_t size, const char *name)
 {
 	snprintf(buf, size, "%s/%s", tmpdir, name);
-}
-
-/* Runs sql on the file at path with SQLite directly (not via portdex). */
-static void
-sql_on(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	char *msg = NULL;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg);
-	sqlite3_close(db);
 }
 
 /* How many entries the directory of the test has whose name starts so. */

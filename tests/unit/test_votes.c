@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "portdex.h"
+#include "sql-on.h"
 
 static char tmpdir[256];
 
@@ -249,19 +250,6 @@ test_client_key(void **state)
 	assert_int_equal(pdx_vote_client_key(&sa, buf, sizeof buf), -1);
 	assert_int_equal(pdx_vote_client_key(&in, buf, 16), -1);
 	assert_int_equal(pdx_vote_client_key(NULL, buf, sizeof buf), -1);
-}
-
-/* One SQL statement on path with SQLite itself, outside the library. */
-static void
-sql_on(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	char *msg = NULL;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg != NULL ? msg : "?");
-	sqlite3_close(db);
 }
 
 /* The page votes' table starts on, and the page size, read by SQLite. */
