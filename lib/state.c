@@ -147,11 +147,10 @@ state_fail(const char *path, sqlite3 *db, int rc)
 const char *
 pdx_state_advice(int rc)
 {
-	switch (rc & 0xff) {
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-	case SQLITE_FORMAT:
-		return "; run 'portdex state check'";
+	switch (rc & 0xff) {	/* damage shows as many codes (TOOBIG...) */
+	case SQLITE_OK:
+	case SQLITE_NOMEM:
+		return "";
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		return "; another program holds it locked: try again when it"
@@ -167,7 +166,7 @@ pdx_state_advice(int rc)
 	case SQLITE_IOERR:
 		return "; check the disk, then run 'portdex state check'";
 	default:
-		return "";
+		return "; run 'portdex state check'";
 	}
 }
 

@@ -399,6 +399,12 @@ test_advice(void **state)
 	assert_string_equal(pdx_state_advice(SQLITE_IOERR_READ),
 	    pdx_state_advice(SQLITE_IOERR));
 	assert_string_equal(pdx_state_advice(SQLITE_OK), "");
+	assert_string_equal(pdx_state_advice(SQLITE_NOMEM), "");
+	/* a damaged record can read as a huge string: still damage */
+	assert_non_null(strstr(pdx_state_advice(SQLITE_TOOBIG),
+	    "portdex state check"));
+	assert_non_null(strstr(pdx_state_advice(SQLITE_ERROR),
+	    "portdex state check"));
 }
 
 int
