@@ -6,7 +6,8 @@
 # process name made of shell syntax stays data); SIGTERM ends the watch
 # with status 0; --count and --duration end it by themselves; bad
 # options exit 2; the filters it shares with ls (-4, -6, -u, -t, -p,
-# --reach, --process, --user) report what ls lists with them.  Bounded:
+# --reach, --process, --user) report what ls lists with them; every event
+# carries user, unit, service status and risk.  Bounded:
 # the watch stops itself after 45 s at most.
 . "$(dirname "$0")/lib.sh"
 
@@ -83,6 +84,9 @@ for e in appeared gone; do
 done
 expect_eq "events in all" "$((2 * N))" "$(printf '%s\n' "$OUT" | grep -c .)"
 expect_eq "every event: tcp 127.0.0.1 LISTEN" "tcp 127.0.0.1 LISTEN" "$(jq -r '"\(.proto) \(.local.address) \(.state)"' <<<"$OUT" | sort -u)"
+# the issue's fields: user, unit (null when none), the port's IANA status and risk
+expect_eq "every event: user, unit, service status and risk" "$(id -un) true true true" \
+    "$(jq -r '"\(.user) \(has("unit")) \((.service.status // "") != "") \((.service.risk // "") != "")"' <<<"$OUT" | sort -u)"
 expect_match "event time: ISO 8601 UTC" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{12}Z$' "$(jq -r '.time' <<<"$OUT" | head -1)"
 first_gone=$(jq -r 'select(.event == "gone") | .time' <<<"$OUT" | sort | head -1)
 last_app=$(jq -r 'select(.event == "appeared") | .time' <<<"$OUT" | sort | tail -1)
