@@ -11,8 +11,12 @@
 #      where GNU grep stops at the first match, as with -q), the
 #      registry's brief file in place (as `portdex update` leaves it);
 #   3. peak RSS of annotate (and of grep) from /usr/bin/time -v, or
-#      getrusage via bench-run's children when time(1) is missing.
-# Usage: bench/annotate.sh [BUILD_DIR]   (RUNS, default 7; LINES)
+#      getrusage via bench-run's children when time(1) is missing;
+#   4. 2 and 3 again on a lived-in machine (bench/lived-in.sh: its registry
+#      and state database, its 200 listeners of nobody up while it runs:
+#      annotate reads the listeners into its "listening here" bitmap),
+#      unless LIVED=0.
+# Usage: bench/annotate.sh [BUILD_DIR]   (RUNS, default 7; LINES; LIVED=0: fresh only)
 # Not bench/bench-annotate.c, which compares the brief table with
 # getservbyport(3) for bench/registry.sh.
 set -euo pipefail
@@ -24,7 +28,8 @@ pd=$build/portdex
 br=$build/bench/bench-run
 iana=${IANA:-$here/../shared/data/iana/service-names-port-numbers.csv}
 T=$(mktemp -d -p "$( [ -d /dev/shm ] && echo /dev/shm || echo /tmp)")
-trap 'rm -rf "$T"' EXIT
+trap '"$here/bench/lived-in.sh" stop "$T/lived" 2>/dev/null; rm -rf "$T"' EXIT
+echo "bench/annotate.sh: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), commit $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?')"
 export PORTDEX_DB=$T/registry.db PORTDEX_STATE=$T/state.db
 "$pd" update --from "$iana" >/dev/null
 
@@ -80,18 +85,46 @@ echo "LC_ALL=C grep -o ...:     $cw ms (cpu $cc)"
 echo "ratio wall $(ratio "$lw" "$gw")x, cpu $(ratio "$lc" "$gc")x (goal <= 3x; locale ${LC_ALL:-${LANG:-unset}})"
 echo "ratio to LC_ALL=C grep: wall $(ratio "$lw" "$cw")x, cpu $(ratio "$lc" "$cc")x"
 
-echo "== peak RSS"
-if [ -x /usr/bin/time ]; then
-	/usr/bin/time -v "$pd" annotate "$T/kern.log" 2> "$T/rss.txt" >"$T/out"
-	a=$(awk -F': ' '/Maximum resident/ {print $2}' "$T/rss.txt")
-	/usr/bin/time -v grep -o 'DPT=[0-9]*' "$T/kern.log" 2> "$T/rss.txt" >"$T/out"
-	g=$(awk -F': ' '/Maximum resident/ {print $2}' "$T/rss.txt")
-	echo "annotate $a KB, grep $g KB (goal < 10 MB)"
-else
-	python3 - "$pd" "$T/kern.log" <<'EOF'
+rss() {	# rss LABEL ENV...: peak RSS of annotate (and of grep) in KB
+	local label=$1
+	shift
+	if [ -x /usr/bin/time ]; then
+		env "$@" /usr/bin/time -v "$pd" annotate "$T/kern.log" 2> "$T/rss.txt" >"$T/out"
+		a=$(awk -F': ' '/Maximum resident/ {print $2}' "$T/rss.txt")
+		/usr/bin/time -v grep -o 'DPT=[0-9]*' "$T/kern.log" 2> "$T/rss.txt" >"$T/out"
+		g=$(awk -F': ' '/Maximum resident/ {print $2}' "$T/rss.txt")
+		echo "$label: annotate $a KB, grep $g KB (goal < 10 MB)"
+	else
+		env "$@" python3 - "$pd" "$T/kern.log" "$label" <<'EOF'
 import resource, subprocess, sys
 with open(sys.argv[2] + ".out", "w") as out:
     subprocess.run([sys.argv[1], "annotate", sys.argv[2]], stdout=out, check=True)
-print("annotate %d KB (goal < 10 MB; getrusage of children)" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print("%s: annotate %d KB (goal < 10 MB; getrusage of children)" % (sys.argv[3], resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
 EOF
-fi
+	fi
+}
+echo "== peak RSS"
+rss fresh PORTDEX_DB="$PORTDEX_DB"
+
+[ "${LIVED:-1}" = 0 ] && exit 0
+echo "== lived-in (bench/lived-in.sh: its registry and state, 200 listeners of nobody up)"
+"$here/bench/lived-in.sh" build "$T/lived" "$build" | sed 's/^/  /'
+"$here/bench/lived-in.sh" start "$T/lived" "$build"
+echo "  listening sockets on this machine now: $(ss -Htlnu 2>/dev/null | wc -l)"
+LV=(PORTDEX_DB="$T/lived/registry.db" PORTDEX_STATE="$T/lived/state.db")
+"$br" -r "$runs" -w 1 -- \
+    env "${LV[@]}" sh -c "exec '$pd' annotate '$T/kern.log' > '$T/out'" \; \
+    sh -c "exec grep -o 'DPT=[0-9]*' '$T/kern.log' > '$T/out'" \; \
+    sh -c "LC_ALL=C exec grep -o 'DPT=[0-9]*' '$T/kern.log' > '$T/out'" \
+    > "$T/times.txt"
+read -r lw lc _ < <(sed -n 1p "$T/times.txt")
+read -r gw gc _ < <(sed -n 2p "$T/times.txt")
+read -r cw cc _ < <(sed -n 3p "$T/times.txt")
+echo "annotate (lived-in):     $lw ms (cpu $lc)"
+echo "grep -o 'DPT=[0-9]*':    $gw ms (cpu $gc)"
+echo "LC_ALL=C grep -o ...:     $cw ms (cpu $cc)"
+echo "lived-in ratio wall $(ratio "$lw" "$gw")x, cpu $(ratio "$lc" "$gc")x (goal <= 3x)"
+echo "lived-in ratio to LC_ALL=C grep: wall $(ratio "$lw" "$cw")x, cpu $(ratio "$lc" "$cc")x"
+rss lived-in "${LV[@]}"
+"$here/bench/lived-in.sh" stop "$T/lived"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -10,7 +10,8 @@
 # the next is written, and a listener that appears while it runs is seen
 # ("listening" read again every 2 s at most); an nmap XML report is read
 # as import-nmap reads it (test-nmap-xml compares the two), a broken one
-# is a clear error.
+# is a clear error; the top practical use is in JSON for every port and in
+# the text when it is not the service.
 . "$(dirname "$0")/lib.sh"
 build_registry
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed" >&2; exit 77; }
@@ -66,6 +67,28 @@ print("nmap 10:", a["port"], a["iana_name"])
 EOF
 )"
 
+# the top practical use: in JSON for every port; in the text as ", use X"
+# exactly when it is not the service already named (and some ports have one)
+printf 'port %s\n' 22 111 2049 3000 5432 6443 8443 9200 10250 11211 27017 > "$T/uses.txt"
+"$PORTDEX" annotate --no-listeners --jsonl "$T/uses.txt" > "$T/uses.jsonl"
+"$PORTDEX" annotate --no-listeners "$T/uses.txt" > "$T/uses.out"
+expect_eq "use: named for every port, in the text when it differs" "11 ports with a use; text agrees; differs somewhere" \
+    "$(python3 - "$T/uses.jsonl" "$T/uses.out" <<'EOF2'
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1])]
+text = open(sys.argv[2]).read().splitlines()
+n = sum(1 for o in objs for a in o["annotations"] if isinstance(a.get("use"), str) and a["use"])
+ok, differs = True, False
+for o, t in zip(objs, text):
+    a = o["annotations"][0]
+    shown = (", use " + a["use"]) in t
+    if a["use"] != a["service"]:
+        differs = True
+    ok = ok and shown == (a["use"] != a["service"])
+print("%d ports with a use; text %s; %s" % (n, "agrees" if ok and len(text) == len(objs) else "disagrees",
+      "differs somewhere" if differs else "never differs"))
+EOF2
+)"
 # 3. --no-generic: the fallback's lines pass through; known formats stay
 "$PORTDEX" annotate --no-generic "$S/generic.txt" > "$T/nogen"
 cmp -s "$S/generic.txt" "$T/nogen" && pass || fail "--no-generic: generic.txt changed"

@@ -6,7 +6,9 @@
 # process name made of shell syntax stays data); SIGTERM ends the watch
 # with status 0; --count and --duration end it by themselves; bad
 # options exit 2; the filters it shares with ls (-4, -6, -u, -t, -p,
-# --reach, --process, --user) report what ls lists with them.  Bounded:
+# --reach, --process, --user) report what ls lists with them; every event
+# carries user, unit, service status and risk; without --interval the
+# listings are 1 s apart.  Bounded:
 # the watch stops itself after 45 s at most.
 . "$(dirname "$0")/lib.sh"
 
@@ -83,6 +85,9 @@ for e in appeared gone; do
 done
 expect_eq "events in all" "$((2 * N))" "$(printf '%s\n' "$OUT" | grep -c .)"
 expect_eq "every event: tcp 127.0.0.1 LISTEN" "tcp 127.0.0.1 LISTEN" "$(jq -r '"\(.proto) \(.local.address) \(.state)"' <<<"$OUT" | sort -u)"
+# the issue's fields: user, unit (null when none), the port's IANA status and risk
+expect_eq "every event: user, unit, service status and risk" "$(id -un) true true true" \
+    "$(jq -r '"\(.user) \(has("unit")) \((.service.status // "") != "") \((.service.risk // "") != "")"' <<<"$OUT" | sort -u)"
 expect_match "event time: ISO 8601 UTC" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{12}Z$' "$(jq -r '.time' <<<"$OUT" | head -1)"
 first_gone=$(jq -r 'select(.event == "gone") | .time' <<<"$OUT" | sort | head -1)
 last_app=$(jq -r 'select(.event == "appeared") | .time' <<<"$OUT" | sort | tail -1)
@@ -107,6 +112,41 @@ run_rc timeout 20 "$PORTDEX" watch --count 1 --interval 0.1 --duration 15 --pid 
 expect_eq "--count 1: exit" 0 "$RC"
 expect_match "--count 1: text event" "^[0-9T:.Z-]+ appeared +tcp +127\.0\.0\.1:$(cat "$T/one" 2>/dev/null) +pid $OPID +python3 +user $(id -un) +unit " "$OUT"
 expect_eq "--count 1: one line" 1 "$(printf '%s\n' "$OUT" | grep -c .)"
+
+# The default interval (1 s): a child opens a listener every 0.3 s for
+# 3.6 s; a watch without --interval stamps its events with the time of
+# the listing that saw them, so the distinct times are about 1 s apart
+# (a fixed cadence: not less, whatever the load; 0.3 s apart, or fewer
+# events, with a shorter interval).
+python3 -c 'import os,socket,sys,time
+d=sys.argv[1]; t=time.time()
+while not os.path.exists(d+"/igo") and time.time()-t < 20: time.sleep(0.02)
+ss=[]
+for _ in range(12):
+    s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(1); ss.append(s); time.sleep(0.3)
+time.sleep(1.5)' "$T" &
+IPID=$!
+pids+=($IPID)
+"$PORTDEX" watch --jsonl --duration 5.5 --pid "$IPID" > "$T/int.events" 2> "$T/int.err" &
+IWPID=$!
+pids+=($IWPID)
+sleep 0.8	# the baseline listing
+touch "$T/igo"
+wait "$IWPID"
+expect_eq "default interval: exit" 0 "$?"
+expect_eq "default interval: listings about 1 s apart" "ok" "$(python3 - "$T/int.events" <<'EOF2'
+import datetime, json, statistics, sys
+ts = sorted({json.loads(l)["time"] for l in open(sys.argv[1]) if l.strip()})
+t = [datetime.datetime.strptime(x, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp() for x in ts]
+gaps = [b - a for a, b in zip(t, t[1:])]
+if len(t) < 3:
+    print("only %d distinct event times" % len(t))
+elif min(gaps) < 0.6 or not 0.8 <= statistics.median(gaps) <= 1.4:
+    print("gaps %s" % ["%.2f" % g for g in gaps])
+else:
+    print("ok")
+EOF2
+)"
 
 # --duration: nothing happens (a port nobody opens), and it ends on time.
 start=$(date +%s%N)

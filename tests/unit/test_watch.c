@@ -131,6 +131,48 @@ test_watch_pid_filter(void **unused)
 	pdx_watch_free(w);
 }
 
+
+/*
+ * Issue 19: "a process walk only for new sockets".  With attribution on,
+ * the baseline is walked once; a listing with nothing new costs no walk;
+ * a listing with new sockets costs one walk (for them only: the others
+ * keep what was found before, pid included).
+ */
+static void
+test_watch_walks_only_for_new(void **unused)
+{
+	struct pdx_sock_filter f;
+	struct pdx_watch *w;
+	struct seen s;
+	unsigned p1[] = { 1000, 2000 }, p2[] = { 1000, 2000, 3000 };
+	unsigned long i1[] = { 7, 8 }, i2[] = { 7, 8, 9 };
+
+	(void)unused;
+	pdx_sock_filter_init(&f);
+	w = pdx_watch_new(&f, 1);
+	assert_non_null(w);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(pdx_watch_walks(w), 0);
+	/* the baseline: one walk */
+	assert_int_equal(pdx_watch_step(w, listing(2, p1, i1, 0), 2,
+	    record, &s), 0);
+	assert_int_equal(pdx_watch_walks(w), 1);
+	/* the same sockets, three times: no walk */
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(pdx_watch_step(w, listing(2, p1, i1, 0), 2,
+		    record, &s), 0);
+	assert_int_equal(pdx_watch_walks(w), 1);
+	/* one new socket: one walk */
+	assert_int_equal(pdx_watch_step(w, listing(3, p2, i2, 0), 3,
+	    record, &s), 1);
+	assert_int_equal(pdx_watch_walks(w), 2);
+	/* one gone, none new: no walk */
+	assert_int_equal(pdx_watch_step(w, listing(2, p1, i1, 0), 2,
+	    record, &s), 1);
+	assert_int_equal(pdx_watch_walks(w), 2);
+	assert_int_equal(s.n, 2);
+	pdx_watch_free(w);
+}
 static int
 count_host(json_t *run, json_t *host, void *arg)
 {
@@ -178,6 +220,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_watch_events),
 		cmocka_unit_test(test_watch_pid_filter),
+		cmocka_unit_test(test_watch_walks_only_for_new),
 		cmocka_unit_test(test_nmapxml_read),
 	};
 
