@@ -46,6 +46,10 @@ struct why {
 	/* predicted errno per transport and family (0: the bind works) */
 	int			 expect[NWHYPROTO][NWHYFAM];
 	json_t			*findings;
+	/* --all-netns: other namespaces whose ruleset was read, the
+	 * captures found there, the namespaces not read (too many) */
+	size_t			 dnat_netns_read, dnat_netns_found;
+	size_t			 dnat_netns_skipped;
 };
 
 /* "EADDRINUSE", or "errno N" for one without a name here. */
@@ -55,8 +59,13 @@ void		 why_finding(struct why *w, const char *check, int proto,
 		    const char *effect, const char *fmt, ...)
 		    __attribute__((format(printf, 5, 6)));
 
-/* why-firewall.c: the DNAT/redirect rules capturing the port (new ref). */
-json_t		*why_dnat_capture(struct why *w);
+/* why-firewall.c: the DNAT/redirect rules capturing the port in the
+ * namespace we are in, asked (its name, or NULL) (new ref); with
+ * --all-netns, those of each other namespace name, added to the object's
+ * other_netns, and the summing up after the last one. */
+json_t		*why_dnat_capture(struct why *w, const char *asked);
+void		 why_dnat_netns(struct why *w, const char *name, json_t *dnat);
+void		 why_dnat_netns_done(struct why *w, json_t *dnat);
 
 /* why-bind.c: the plain binds (got[][]: errno, -1 when a family is not
  * offered) and the options tried when one fails with EADDRINUSE. */

@@ -537,9 +537,10 @@ list_port(struct why *w, const char *netns, struct pdx_socket **v,
 	return pdx_sockets_list(&f, v, n, NULL);
 }
 
-/* Other named namespaces' sockets on the port, as JSON (new ref). */
+/* Other named namespaces' sockets on the port, as JSON (new ref), and
+ * their DNAT/redirect rules that capture it, added to dnat. */
 static json_t *
-other_netns(struct why *w, const char *here)
+other_netns(struct why *w, const char *here, json_t *dnat)
 {
 	json_t *out = json_array();
 	struct pdx_socket *v;
@@ -554,6 +555,7 @@ other_netns(struct why *w, const char *here)
 		if ((here != NULL && strcmp(names[i], here) == 0) ||
 		    (here == NULL && same_netns(names[i])))
 			continue;
+		why_dnat_netns(w, names[i], dnat);
 		if (list_port(w, names[i], &v, &n) < 0) {
 			pdx_netns_list_free(names, nn);
 			json_decref(out);
@@ -566,6 +568,7 @@ other_netns(struct why *w, const char *here)
 		pdx_sockets_free(v, n);
 	}
 	pdx_netns_list_free(names, nn);
+	why_dnat_netns_done(w, dnat);
 	return out;
 }
 
@@ -870,7 +873,7 @@ pdx_why(const struct pdx_why_opts *o)
 		goto fail;
 	for (i = 0; i < sizeof why_checks / sizeof *why_checks; i++)
 		why_checks[i].run(w);
-	dnat = why_dnat_capture(w);
+	dnat = why_dnat_capture(w, o->netns);
 	predict(w);
 	if (o->try_bind) {
 		why_run_binds(w, binds, got);
@@ -884,7 +887,8 @@ pdx_why(const struct pdx_why_opts *o)
 		if (rc < 0)
 			goto fail_dnat;
 	}
-	if (o->all_netns && (others = other_netns(w, o->netns)) == NULL)
+	if (o->all_netns && (others = other_netns(w, o->netns,
+	    dnat)) == NULL)
 		goto fail_dnat;
 	verdict(w, o->try_bind, got, &v);
 	if ((out = document(w, o, &v, binds, dnat, way)) == NULL) {

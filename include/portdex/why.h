@@ -20,7 +20,8 @@ struct pdx_why_opts {
 	int		 families;	/* PDX_FAM_INET4/6 (sockets.h); 0: both */
 	/* Ask inside /var/run/netns/NAME (NULL: the current namespace). */
 	const char	*netns;
-	/* Also list the sockets on the port in every named namespace. */
+	/* Also list the sockets on the port, and the DNAT/redirect rules
+	 * that capture it, in every named namespace. */
 	int		 all_netns;
 	/* Verify with real bind() calls (each socket closed at once). */
 	int		 try_bind;
@@ -49,11 +50,14 @@ struct pdx_why_opts {
  *     kernel {ephemeral {lo, hi, inside} or null, reserved (bool or null),
  *       unprivileged_port_start (or null), bindv6only (or null)},
  *     caller {euid, cap_net_bind_service (bool or null)},
- *     dnat {checked (the ruleset was read), text, rules_read (or null),
- *       captures [published port (pdx_published_json) + {captures
- *       (false: a redirect to the same port), text}], legacy (xtables
- *       tables not evaluated, or null)} (a capture is a "warning"
- *       finding: it does not stop a bind, so would_bind stays true),
+ *     dnat {netns, checked (the ruleset was read), text, rules_read (or
+ *       null), captures [published port (pdx_published_json) + {netns,
+ *       captures (false: a redirect to the same port), text}], legacy
+ *       (xtables tables not evaluated, or null), other_netns [the same
+ *       object for each other named namespace, with all_netns]} (a
+ *       capture is a "warning" finding, one in another namespace an
+ *       "info" one naming it: neither stops a bind, so would_bind stays
+ *       true),
  *     way_out {command, suggestions [ports] or null} }
  * Returns NULL and sets the error on bad options, when the namespace
  * cannot be entered or no socket list can be read.

@@ -384,7 +384,29 @@ expect_match "REACH column" '\[::\]:5432 +unknown, \+ipv4' "$OUT"
 run_rc "$PORTDEX" ls --reach nonsense
 expect_eq "--reach rejects a word" 2 "$RC"
 
-# 12. legacy xtables: a rule made with iptables-legacy is not read, so a
+# 12. port ranges, a log statement, iifname "lo", meta l4proto (issue 16's
+# "covered at least" beyond the rulesets above)
+cat > "$T/rules.nft" <<EOF
+flush ruleset
+table inet filter {
+	chain input {
+		type filter hook input priority 0; policy drop;
+		iifname "lo" accept
+		ct state established,related accept
+		$ICMP6
+		tcp dport 9000-9099 log prefix "pdx " accept
+		tcp dport 400-450 counter drop
+		meta l4proto udp accept
+		tcp dport 22 accept
+	}
+}
+EOF
+load 12
+ruleset "ranges, log, iifname, l4proto" tcp/9090/ipv4=open tcp/9091/ipv6=open \
+	tcp/443/ipv4=filtered tcp/445/ipv6=filtered udp/53/ipv4=open \
+	udp/5353/ipv6=open tcp/22/ipv4=open tcp/5432/ipv4=filtered
+
+# 13. legacy xtables: a rule made with iptables-legacy is not read, so a
 # verdict it could change is unknown, naming the legacy tables
 if command -v iptables-legacy >/dev/null 2>&1; then
 	ns "$S" nft flush ruleset

@@ -81,6 +81,9 @@ bad() {	# bad WHAT REGEX: serve with $W must fail with REGEX in its message
 }
 W=$T/missing.yml
 bad "missing file" "missing\.yml: cannot read"
+mkdir "$T/unreadable.yml"	# root reads any file: a directory cannot be read as one
+W=$T/unreadable.yml
+bad "unreadable file" "unreadable\.yml: not a regular file"
 W=$T/web.yml
 printf 'tls_server_config:\n  cert_file: [\n' > "$W"
 bad "malformed YAML" "web\.yml: line [0-9]+: not valid YAML"

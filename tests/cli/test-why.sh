@@ -8,9 +8,10 @@
 # ip_unprivileged_port_start lowered), holders in another namespace
 # (--all-netns, --netns); a DNAT rule and a redirect rule that capture a
 # port (made with nft in the namespace), which leave the bind (and exit 0)
-# but are said with the rule's handle; the DNAT check said to be not
-# checked, never absent, when the ruleset cannot be read (as nobody);
-# exit codes 0, 1 and 2.
+# but are said with the rule's handle, also when asked from this namespace
+# with --all-netns (the rule in another namespace, named); the DNAT check
+# said to be not checked, never absent, when the ruleset cannot be read (as
+# nobody); exit codes 0, 1 and 2.
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed" >&2; exit 77; }
 if [ "$(id -u)" != 0 ] || ! unshare -n true 2>/dev/null || ! command -v ip >/dev/null ||
@@ -284,6 +285,40 @@ run_rc "$PORTDEX" --json why --netns "$NS" 28080/tcp
 expect_eq "held and captured: exit 1, EADDRINUSE, capture named" "1 EADDRINUSE table ip nat chain DOCKER handle $H_DNAT" \
     "$RC $(json '" ".join(map(str, [j["errno"], j["dnat"]["captures"][0]["rule"]]))')"
 unhold
+
+# ---- the DNAT rule in another namespace than the one asked about -----------
+# asked here (the test's own namespace), with --all-netns: the rule in $NS is
+# said as info naming the namespace, table, chain and handle; the bind here is
+# not touched by it (exit 0, nothing said under the verdict); without
+# --all-netns other namespaces' rules are not read
+run_rc "$PORTDEX" --json why --all-netns 28080/tcp
+expect_eq "dnat elsewhere, all-netns: exit 0, would bind" "0 True" "$RC $(json 'j["would_bind"]')"
+expect_eq "dnat elsewhere, all-netns: the namespace's ruleset read, 3 rules, the capture's namespace, rule, destination, kind" \
+    "True 3 1 $NS table ip nat chain DOCKER handle $H_DNAT 10.232.0.2 80 dnat True" \
+    "$(json '" ".join(map(str, [[o for o in j["dnat"]["other_netns"] if o["netns"] == "'"$NS"'"][0][k] for k in ("checked", "rules_read")] + [len([o for o in j["dnat"]["other_netns"] if o["netns"] == "'"$NS"'"][0]["captures"])] + [[o for o in j["dnat"]["other_netns"] if o["netns"] == "'"$NS"'"][0]["captures"][0][k] for k in ("netns", "rule", "to_address", "to_port", "kind", "captures")]))')"
+expect_eq "dnat elsewhere, all-netns: an info finding naming the namespace and the rule, not in the asked namespace's captures" \
+    "['info'] True" \
+    "$(json '" ".join(map(str, [[f["effect"] for f in j["findings"] if f["check"] == "dnat" and "'"$NS"'" in f["text"] and "handle '"$H_DNAT"'" in f["text"]], all(c.get("netns") != "'"$NS"'" for c in j["dnat"]["captures"])]))')"
+run_rc "$PORTDEX" why --all-netns 28080/tcp
+expect_eq "dnat elsewhere, all-netns text: exit 0" 0 "$RC"
+expect_match "dnat elsewhere, all-netns text: namespace, rule, destination" \
+    "info +tcp +dnat +in network namespace $NS \(its ports are its own\): captured: tcp traffic from the network for 28080 is sent to 10\.232\.0\.2:80 by a DNAT rule \(table ip nat chain DOCKER handle $H_DNAT\)" "$(flat "$OUT")"
+expect_nomatch "dnat elsewhere, all-netns text: the bind here is not said captured" "sent elsewhere by a DNAT" "$OUT"
+# held in that namespace too: the holder and the rule both named, exit still 0 here
+hold --netns "$NS" 4 0.0.0.0 28080 tcp 0 0 1
+run_rc "$PORTDEX" --json why --all-netns 28080/tcp
+expect_eq "dnat and holder elsewhere: exit 0, holder's namespace and pid, capture's rule" \
+    "0 $NS $HPID table ip nat chain DOCKER handle $H_DNAT" \
+    "$RC $(json '" ".join(map(str, [[s for s in j["other_netns"] if s["netns"] == "'"$NS"'"][0]["netns"], [s for s in j["other_netns"] if s["netns"] == "'"$NS"'"][0]["pid"], [o for o in j["dnat"]["other_netns"] if o["netns"] == "'"$NS"'"][0]["captures"][0]["rule"]]))')"
+unhold
+# udp is not captured there: summed up as ok, the namespace read, no capture
+run_rc "$PORTDEX" --json why --all-netns 28080/udp
+expect_eq "dnat elsewhere, udp asked: exit 0, the namespace read with no capture, an ok finding" "0 True [] True" \
+    "$RC $(json '" ".join(map(str, [[o for o in j["dnat"]["other_netns"] if o["netns"] == "'"$NS"'"][0][k] for k in ("checked", "captures")] + [any(f["effect"] == "ok" and "other network namespace" in f["text"] for f in j["findings"] if f["check"] == "dnat")]))')"
+# without --all-netns the other namespace's rules are not read
+run_rc "$PORTDEX" --json why 28080/tcp
+expect_eq "dnat elsewhere, no all-netns: exit 0, no other namespace read, nothing named" "0 [] False" \
+    "$RC $(json '" ".join(map(str, [j["dnat"]["other_netns"], any("'"$NS"'" in f["text"] for f in j["findings"])]))')"
 
 # ---- usage ---------------------------------------------------------------------
 for bad in "" "0" "70000" "80/sctp" "x" "80/" "/tcp" "80 81" "--bogus 80" \
