@@ -5,10 +5,9 @@
  * timeout let several writers run at once without losing a write, and let
  * a command that only reads open the file read-only without creating any
  * file beside it (WAL would create -wal and -shm even for a reader).
- * It is never rebuilt: migrations only add, after a copy of the file is
- * kept.  Notes are read through one way (pdx_notes): once per command
- * into memory, then looked up by port.  Checking and salvaging a damaged
- * database is state-recover.c's; the registry is registry*.c's.
+ * Never rebuilt: migrations add (4 converts the audit history) after a copy
+ * is kept.  Notes are read once per command (pdx_notes), then looked up by
+ * port.  Checking and salvaging a damaged file is state-recover.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -94,6 +93,7 @@ static const char *const migrations[] = {
 	" WITHOUT ROWID;"
 	"CREATE INDEX audit_run_listeners_key ON"
 	" audit_run_listeners(proto, address, port);",
+	PDX_STATE_MIGRATION_4,	/* 4: the audit history as spans (db-int.h) */
 };
 #define NMIGRATIONS (int)(sizeof migrations / sizeof *migrations)
 
