@@ -89,8 +89,12 @@ first=$(sqlite3 "$PORTDEX_STATE" 'SELECT max(id) FROM audit_runs')
 	echo "CREATE TEMP TABLE r AS SELECT * FROM audit_runs WHERE id = $first;"
 	echo "CREATE TEMP TABLE rl AS SELECT * FROM audit_run_listeners WHERE run = $first;"
 	have=$(sqlite3 "$PORTDEX_STATE" 'SELECT count(*) FROM audit_runs')
+	# schema 4 keeps spans: the real run's are open, so they hold every
+	# later run; schema 3 (an older portdex) a row per listener per run
+	spans=$(sqlite3 "$PORTDEX_STATE" "SELECT count(*) FROM sqlite_master WHERE name = 'audit_spans'")
 	for k in $(seq $((have + 1)) "$RUNS"); do
 		echo "INSERT INTO audit_runs(at, scope, listeners, findings, worst, complete) SELECT at - $((k * 3600)), scope, listeners, findings, worst, complete FROM r;"
+		[ "$spans" = 1 ] ||
 		echo "INSERT INTO audit_run_listeners SELECT last_insert_rowid(), proto, address, port, process, user FROM rl;"
 	done
 	echo "COMMIT;"

@@ -407,7 +407,8 @@ json_t	*pdx_state_check(const char *path);
  * part of the library), renames the damaged file to PATH.damaged-
  * YYYYMMDDTHHMMSSZ and puts the new one in its place.  Returns {"file",
  * "damaged_copy", "saved": {"notes", "baseline", "votes", "vote_clients",
- * "audit_kv", "audit_runs", "audit_run_listeners"}, "lost_pages": bool}
+ * "audit_kv", "audit_runs", "audit_run_listeners" (schema 3), "audit_spans"},
+ * "lost_pages": bool}
  * or NULL with the error set (then nothing was moved).
  */
 json_t	*pdx_state_recover(const char *path);

@@ -181,4 +181,24 @@ int	audit_read_exe_once(struct audit *a, struct listener *ls,
 	    struct listener *l, size_t *pidix, size_t pidcap);
 int	audit_state_error(sqlite3 *db);
 
+/* ---- the history (audit-history.c) ----------------------------------- */
+
+/* The runs of a span in SQL (a range of run ids; open: to the latest). */
+#define SPAN_RUNS(s, r) \
+	" JOIN audit_runs " r " ON " r ".id >= " s ".first_run AND " r ".id <="\
+	" COALESCE(" s ".last_run, 9223372036854775807)"
+
+/* Listener i of a run to record; 0, or -1 (the error set) when malformed. */
+typedef int (*rec_row_fn)(void *arg, size_t i, int *proto, const char **addr,
+    unsigned *port, const char **process, const char **user);
+/*
+ * Adds one run (its summary, then nrows listeners from row) to the
+ * history in one transaction and prunes the oldest runs beyond max (0:
+ * PDX_AUDIT_HISTORY_MAX).  0, or -1 and the error.
+ */
+int	audit_record_run(struct pdx_state *state, const char *scope,
+	    sqlite3_int64 nl, sqlite3_int64 nfind, const char *worst,
+	    int complete, unsigned max, size_t nrows, rec_row_fn row,
+	    void *arg);
+
 #endif

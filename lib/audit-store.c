@@ -171,86 +171,6 @@ fail_set:
 	return -1;
 }
 
-/* One listener of a run to record; 0, or -1 when malformed. */
-typedef int (*rec_row_fn)(void *arg, size_t i, int *proto, const char **addr,
-    unsigned *port, const char **process, const char **user);
-
-/*
- * Adds one run (its summary, then nrows listeners from row) to the
- * history in one transaction, one statement per kind reused, and prunes
- * the oldest runs beyond max.  0, or -1 and the error.
- */
-static int
-record_run(struct pdx_state *state, const char *scope, sqlite3_int64 nl,
-    sqlite3_int64 nfind, const char *worst, int complete, unsigned max,
-    size_t nrows, rec_row_fn row, void *arg)
-{
-	sqlite3 *db = pdx_state_handle(state);
-	sqlite3_stmt *run = NULL, *ins = NULL, *prune = NULL;
-	sqlite3_int64 id;
-	size_t i;
-
-	if (max == 0)
-		max = PDX_AUDIT_HISTORY_MAX;
-	if (exec_sql(db, "BEGIN IMMEDIATE") != 0)
-		return -1;
-	if (sqlite3_prepare_v2(db, "INSERT INTO audit_runs(at, scope,"
-	    " listeners, findings, worst, complete) VALUES (?,?,?,?,?,?)", -1,
-	    &run, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO audit_run_listeners"
-	    "(run, proto, address, port, process, user) VALUES"
-	    " (?,?,?,?,?,?)", -1, &ins, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "DELETE FROM audit_runs WHERE id <="
-	    " (SELECT id FROM audit_runs ORDER BY id DESC LIMIT 1 OFFSET ?)",
-	    -1, &prune, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_int64(run, 1, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(run, 2, scope, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(run, 3, nl);
-	sqlite3_bind_int64(run, 4, nfind);
-	sqlite3_bind_text(run, 5, worst, -1, SQLITE_STATIC);
-	sqlite3_bind_int(run, 6, complete);
-	if (sqlite3_step(run) != SQLITE_DONE)
-		goto fail;
-	id = sqlite3_last_insert_rowid(db);
-	for (i = 0; i < nrows; i++) {
-		const char *addr, *proc, *user;
-		unsigned port;
-		int proto;
-
-		if (row(arg, i, &proto, &addr, &port, &proc, &user) != 0)
-			goto fail_set;
-		sqlite3_reset(ins);
-		sqlite3_bind_int64(ins, 1, id);
-		sqlite3_bind_int(ins, 2, proto);
-		sqlite3_bind_text(ins, 3, addr, -1, SQLITE_STATIC);
-		sqlite3_bind_int(ins, 4, (int)port);
-		sqlite3_bind_text(ins, 5, proc, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 6, user, -1, SQLITE_STATIC);
-		if (sqlite3_step(ins) != SQLITE_DONE)
-			goto fail;
-	}
-	sqlite3_bind_int64(prune, 1, (sqlite3_int64)max);
-	if (sqlite3_step(prune) != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(run);
-	sqlite3_finalize(ins);
-	sqlite3_finalize(prune);
-	if (exec_sql(db, "COMMIT") != 0) {
-		exec_sql(db, "ROLLBACK");
-		return -1;
-	}
-	return 0;
-fail:
-	audit_state_error(db);
-fail_set:
-	sqlite3_finalize(run);
-	sqlite3_finalize(ins);
-	sqlite3_finalize(prune);
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
 static int
 doc_row(void *arg, size_t i, int *proto, const char **addr, unsigned *port,
     const char **process, const char **user)
@@ -274,7 +194,7 @@ pdx_audit_record(struct pdx_state *state, json_t *doc, unsigned max)
 	    json_string_value(json_object_get(sc, "transports")) : "?");
 	worst = json_string_value(json_object_get(sum, "worst"));
 	ls = json_object_get(doc, "listeners");
-	return record_run(state, scope, json_integer_value(json_object_get(sum,
+	return audit_record_run(state, scope, json_integer_value(json_object_get(sum,
 	    "listeners")), json_integer_value(json_object_get(sum,
 	    "findings")), worst != NULL ? worst : "none",
 	    json_is_true(json_object_get(doc, "complete")), max,
@@ -452,7 +372,7 @@ stream_view(void *varg, struct pdx_db *db, struct pdx_state *state,
 		rows.e = &e;
 		snprintf(scope, sizeof scope, "%s %s", sa->sum->ports,
 		    sa->sum->transports);
-		rc = record_run(state, scope, (sqlite3_int64)e.nl,
+		rc = audit_record_run(state, scope, (sqlite3_int64)e.nl,
 		    (sqlite3_int64)sa->sum->findings,
 		    pdx_level_name(sa->sum->worst), sa->sum->complete,
 		    o->history_max, e.nl, eval_row, &rows);
@@ -513,9 +433,8 @@ seen_times(sqlite3_stmt *q, int proto, const char *addr, unsigned port,
 }
 
 static const char seen_sql[] =
-	"SELECT MIN(r.at), MAX(r.at) FROM audit_run_listeners l"
-	" JOIN audit_runs r ON r.id = l.run WHERE l.proto = ?1"
-	" AND l.address = ?2 AND l.port = ?3";
+	"SELECT MIN(r.at), MAX(r.at) FROM audit_spans s" SPAN_RUNS("s", "r")
+	" WHERE s.proto = ?1 AND s.address = ?2 AND s.port = ?3";
 
 static json_t *
 time_or_null(time_t t)
@@ -627,75 +546,5 @@ out:
 	json_decref(cur);
 	json_decref(added);
 	json_decref(gone);
-	return res;
-}
-
-json_t *
-pdx_audit_history(struct pdx_state *state, const struct pdx_portset *ps)
-{
-	sqlite3 *db = pdx_state_handle(state);
-	sqlite3_stmt *q = NULL, *r = NULL;
-	json_t *a, *res = NULL;
-	sqlite3_int64 last_run = 0, runs = 0, since = 0;
-
-	if ((a = json_array()) == NULL) {
-		pdx_set_error("out of memory");
-		return NULL;
-	}
-	if (sqlite3_prepare_v2(db, "SELECT COUNT(*), MIN(at), MAX(id) FROM"
-	    " audit_runs", -1, &r, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT l.proto, l.address, l.port,"
-	    " MIN(r.at), MAX(r.at), COUNT(*), MAX(l.run),"
-	    " (SELECT l2.process FROM audit_run_listeners l2 WHERE"
-	    " l2.proto = l.proto AND l2.address = l.address AND"
-	    " l2.port = l.port ORDER BY l2.run DESC LIMIT 1),"
-	    " (SELECT l2.user FROM audit_run_listeners l2 WHERE"
-	    " l2.proto = l.proto AND l2.address = l.address AND"
-	    " l2.port = l.port ORDER BY l2.run DESC LIMIT 1)"
-	    " FROM audit_run_listeners l JOIN audit_runs r ON r.id = l.run"
-	    " GROUP BY l.proto, l.address, l.port"
-	    " ORDER BY MIN(r.at), l.port, l.proto, l.address", -1, &q, NULL)
-	    != SQLITE_OK) {
-		audit_state_error(db);
-		goto out;
-	}
-	if (sqlite3_step(r) == SQLITE_ROW) {
-		runs = sqlite3_column_int64(r, 0);
-		since = sqlite3_column_int64(r, 1);
-		last_run = sqlite3_column_int64(r, 2);
-	}
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		int port = sqlite3_column_int(q, 2);
-		const char *addr = (const char *)sqlite3_column_text(q, 1);
-		const char *proc = (const char *)sqlite3_column_text(q, 7);
-		const char *user = (const char *)sqlite3_column_text(q, 8);
-		time_t first = (time_t)sqlite3_column_int64(q, 3);
-
-		if (port < 0 || port > 65535 || addr == NULL ||
-		    (ps != NULL && !pdx_portset_has(ps, (unsigned)port)))
-			continue;
-		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:o, s:o,"
-		    " s:o, s:b, s:I, s:b}",
-		    "proto", pdx_proto_name(sqlite3_column_int(q, 0)),
-		    "address", addr, "port", port,
-		    "process", audit_opt_str(proc), "user", audit_opt_str(user),
-		    "first_seen", audit_json_time(first),
-		    "first_seen_is_history_start", (sqlite3_int64)first ==
-		    since,
-		    "runs", (json_int_t)sqlite3_column_int64(q, 5),
-		    "in_latest_run", sqlite3_column_int64(q, 6) == last_run));
-		json_object_set_new(json_array_get(a, json_array_size(a) - 1),
-		    "last_seen", audit_json_time((time_t)sqlite3_column_int64(q,
-		    4)));
-	}
-	res = json_pack("{s:I, s:o, s:i, s:O}", "runs", (json_int_t)runs,
-	    "since", runs > 0 ? audit_json_time((time_t)since) : json_null(),
-	    "max_runs", PDX_AUDIT_HISTORY_MAX, "listeners", a);
-	if (res == NULL)
-		pdx_set_error("out of memory");
-out:
-	sqlite3_finalize(r);
-	sqlite3_finalize(q);
-	json_decref(a);
 	return res;
 }

@@ -22,23 +22,30 @@
 #include "portdex.h"
 #include "db-int.h"
 
-/* The tables worth saving, their key and columns (schema version 3). */
+/*
+ * The tables worth saving, their key and columns (schema version 4; a
+ * file of schema 3 has rows in audit_run_listeners and no audit_spans:
+ * those rows are converted to spans after the salvage).
+ */
 static const struct table {
 	const char	*name;
 	const char	*key;		/* ordering key, unique */
 	const char	*cols;
 	int		 rowid;		/* key is the rowid: gaps can be skipped */
+	int		 since;		/* schema version that added it */
 } tables[] = {
-	{ "notes", "id", "id, port, proto, text, author, created", 1 },
+	{ "notes", "id", "id, port, proto, text, author, created", 1, 0 },
 	{ "audit_baseline", "proto, address, port",
-	  "proto, address, port, process, user, saved", 0 },
-	{ "votes", "port, choice", "port, choice, count", 0 },
-	{ "vote_clients", "rowid", "rowid, client, port, at", 1 },
-	{ "audit_kv", "key", "key, value", 0 },
+	  "proto, address, port, process, user, saved", 0, 0 },
+	{ "votes", "port, choice", "port, choice, count", 0, 0 },
+	{ "vote_clients", "rowid", "rowid, client, port, at", 1, 0 },
+	{ "audit_kv", "key", "key, value", 0, 0 },
 	{ "audit_runs", "id", "id, at, scope, listeners, findings, worst,"
-	  " complete", 1 },
+	  " complete", 1, 0 },
 	{ "audit_run_listeners", "run, proto, address, port",
-	  "run, proto, address, port, process, user", 0 },
+	  "run, proto, address, port, process, user", 0, 0 },
+	{ "audit_spans", "proto, address, port, first_run",
+	  "proto, address, port, first_run, last_run, process, user", 0, 4 },
 };
 #define NTABLES (sizeof tables / sizeof *tables)
 
@@ -228,8 +235,11 @@ salvage(sqlite3 *src, sqlite3 *dst, const struct table *t, int *lost)
 	int err, i, ncols = 1;
 	const char *c;
 
-	if (has_table(src, t->name) <= 0) {
-		*lost = 1;
+	if ((i = has_table(src, t->name)) <= 0) {
+		/* a table newer than the file's schema was never there */
+		if (i < 0 || t->since == 0 || scalar(src,
+		    "PRAGMA user_version") >= t->since)
+			*lost = 1;
 		return 0;
 	}
 	for (c = t->cols; *c != '\0'; c++)
@@ -349,9 +359,17 @@ pdx_state_recover(const char *path)
 	sqlite3_close(src);
 	json_object_set_new(saved, "votes_cast", json_integer(scalar(dst,
 	    "SELECT coalesce(sum(count), 0) FROM votes")));
-	/* run listeners whose run was lost cannot stand alone */
+	/*
+	 * Run listeners whose run was lost cannot stand alone; an older
+	 * file's become spans; spans that hold no run kept are dropped.
+	 */
 	sqlite3_exec(dst, "DELETE FROM audit_run_listeners WHERE run NOT IN"
 	    " (SELECT id FROM audit_runs)", NULL, NULL, NULL);
+	sqlite3_exec(dst, PDX_AUDIT_SPANS_FROM_ROWS, NULL, NULL, NULL);
+	sqlite3_exec(dst, "DELETE FROM audit_run_listeners", NULL, NULL, NULL);
+	sqlite3_exec(dst, "DELETE FROM audit_spans WHERE NOT EXISTS (SELECT 1"
+	    " FROM audit_runs r WHERE r.id >= first_run AND r.id <="
+	    " COALESCE(last_run, 9223372036854775807))", NULL, NULL, NULL);
 	if (sqlite3_exec(dst, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		pdx_set_error("%s: %s", tmp, sqlite3_errmsg(dst));
 		pdx_state_close(ns);

@@ -4,8 +4,8 @@
  * rollback journal (synchronous=FULL) and a busy timeout let writers run
  * at once without losing a write, and a reader open the file read-only
  * creating nothing beside it (WAL would create -wal and -shm).  Never
- * rebuilt: migrations only add, after a copy is kept.  Notes are read once
- * per command (pdx_notes); state-recover.c checks and salvages a file.
+ * rebuilt: migrations add (4 makes history spans) after a copy.  Notes
+ * are read once a command (pdx_notes); state-recover.c salvages a file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,6 +92,7 @@ static const char *const migrations[] = {
 	" WITHOUT ROWID;"
 	"CREATE INDEX audit_run_listeners_key ON"
 	" audit_run_listeners(proto, address, port);",
+	PDX_STATE_MIGRATION_4,	/* 4: the audit history as spans (db-int.h) */
 };
 #define NMIGRATIONS (int)(sizeof migrations / sizeof *migrations)
 

@@ -29,6 +29,7 @@
 #include "portdex.h"
 #include "db-int.h"
 #include "portdex/audit.h"
+#include "audit-int.h"
 
 static char dir[256];
 
@@ -475,10 +476,14 @@ test_baseline_diff_history(void **unused)
 	}
 	assert_int_equal(sqlite3_prepare_v2(pdx_state_handle(state),
 	    "SELECT (SELECT COUNT(*) FROM audit_runs), (SELECT COUNT(*) FROM"
-	    " audit_run_listeners)", -1, &q, NULL), SQLITE_OK);
+	    " audit_spans s" SPAN_RUNS("s", "r") "), (SELECT COUNT(*) FROM"
+	    " audit_spans WHERE last_run < (SELECT MIN(id) FROM audit_runs))",
+	    -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(q, 0), 3);
-	assert_int_equal(sqlite3_column_int(q, 1), 9);	/* pruned too */
+	/* 3 listeners in each of the 3 runs kept; spans of pruned runs gone */
+	assert_int_equal(sqlite3_column_int(q, 1), 9);
+	assert_int_equal(sqlite3_column_int(q, 2), 0);
 	sqlite3_finalize(q);
 	pdx_portset_clear(&ps);
 	pdx_portset_add(&ps, 4002, 4003);

@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "portdex.h"
+#include "db-int.h"
 #include "sql-on.h"
 
 #define assert_error_has(s) do {					\
@@ -384,6 +385,62 @@ test_migration_keeps_copy(void **state)
 	pdx_state_close(s);
 }
 
+/* Schema 3's history (a row per listener per run) becomes spans. */
+static void
+test_history_to_spans(void **state)
+{
+	char path[512];
+	struct pdx_state *s;
+	sqlite3_stmt *st;
+	int i;
+	static const char *const want[] = {
+		"80|1|2|p1", "80|4||p1", "81|1|2|p1", "81|3||p2", "82|1|1|p1",
+	};
+
+	(void)state;
+	path_of(path, sizeof path, "v3.db");
+	s = pdx_state_open(path);
+	assert_non_null(s);
+	pdx_state_close(s);
+	/* back to schema 3 as an older portdex left it: 4 runs */
+	sql_on(path, "DROP TABLE audit_spans;"
+	    "INSERT INTO audit_runs(id, at, scope, listeners, findings, worst,"
+	    " complete) VALUES (1, 100, 'all tcp', 3, 0, 'none', 1),"
+	    " (2, 200, 'all tcp', 2, 0, 'none', 1),"
+	    " (3, 300, 'all tcp', 1, 0, 'none', 1),"
+	    " (4, 400, 'all tcp', 2, 0, 'none', 1);"
+	    "INSERT INTO audit_run_listeners VALUES"
+	    " (1, 6, '127.0.0.1', 80, 'p1', 'u'), (2, 6, '127.0.0.1', 80, 'p1',"
+	    " 'u'), (4, 6, '127.0.0.1', 80, 'p1', 'u'),"
+	    " (1, 6, '127.0.0.1', 81, 'p1', 'u'), (2, 6, '127.0.0.1', 81, 'p1',"
+	    " 'u'), (3, 6, '127.0.0.1', 81, 'p2', 'u'),"
+	    " (4, 6, '127.0.0.1', 81, 'p2', 'u'),"
+	    " (1, 6, '127.0.0.1', 82, 'p1', 'u');"
+	    "PRAGMA user_version = 3;");
+	s = pdx_state_open(path);
+	if (s == NULL)
+		fail_msg("open: %s", pdx_last_error());
+	assert_non_null(pdx_state_backup(s, NULL));
+	/* a gap (80 missing from run 3) and a new process split a span */
+	assert_int_equal(sqlite3_prepare_v2(pdx_state_handle(s), "SELECT"
+	    " port || '|' || first_run || '|' || COALESCE(last_run, '') ||"
+	    " '|' || process FROM audit_spans ORDER BY port, first_run", -1,
+	    &st, NULL), SQLITE_OK);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0),
+		    want[i]);
+	}
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(pdx_state_handle(s), "SELECT"
+	    " COUNT(*) FROM audit_run_listeners", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	sqlite3_finalize(st);
+	pdx_state_close(s);
+}
+
 static void
 test_advice(void **state)
 {
@@ -418,6 +475,7 @@ main(void)
 		cmocka_unit_test(test_sees_other_connection),
 		cmocka_unit_test(test_damaged_and_foreign),
 		cmocka_unit_test(test_migration_keeps_copy),
+		cmocka_unit_test(test_history_to_spans),
 		cmocka_unit_test(test_advice),
 	};
 
