@@ -277,7 +277,7 @@ static void
 remove_stale(const char *db_path, json_t *report)
 {
 	static const char *const kinds[] = { ".new-", ".download-",
-	    ".brief.new-" };
+	    ".brief.new-", ".card.new-" };
 	char dir[PATH_MAX], path[PATH_MAX + 256];
 	const char *base = strrchr(db_path, '/');
 	struct dirent *de;
@@ -345,6 +345,8 @@ mkdir_p(const char *dir)
 struct brief_job {
 	struct build	*b;
 	const char	*path;
+	const char	*cpath;		/* the card file */
+	struct pdx_cbuild *card;
 	const char	*regpath;	/* the registry to flush first */
 	struct pdx_regid id;
 	pthread_t	 tid;
@@ -368,6 +370,8 @@ brief_job_run(void *arg)
 		(void)fsync_path(j->regpath, 0);
 	j->rc = pdx_bfile_write(j->path, j->b->bwords, j->b->bnames,
 	    j->b->boffs, j->b->bnnames, j->b->bnbytes, &j->id);
+	if (j->rc == 0)
+		j->rc = pdx_cfile_write(j->cpath, j->card, &j->id);
 	if (j->rc != 0)
 		snprintf(j->err, sizeof j->err, "%s", pdx_last_error());
 	return NULL;
@@ -399,6 +403,7 @@ struct upd {
 	json_t		*report;
 	char		 tmp[PATH_MAX], dir[PATH_MAX], dl[PATH_MAX];
 	char		 btmp[PATH_MAX], bpath[PATH_MAX], defiana[PATH_MAX];
+	char		 ctmp[PATH_MAX], cpath[PATH_MAX];
 	char		 ianadate[11];
 	const char	*origin;
 	const char	*iana, *svc, *nm, *nrpc, *erpc;	/* the sources */
@@ -603,11 +608,16 @@ upd_brief_start(struct upd *u)
 	if (snprintf(u->btmp, sizeof u->btmp, "%s.brief.new-%ld", db,
 	    (long)getpid()) >= (int)sizeof u->btmp ||
 	    snprintf(u->bpath, sizeof u->bpath, "%s.brief", db) >=
-	    (int)sizeof u->bpath) {
+	    (int)sizeof u->bpath ||
+	    snprintf(u->ctmp, sizeof u->ctmp, "%s.card.new-%ld", db,
+	    (long)getpid()) >= (int)sizeof u->ctmp ||
+	    snprintf(u->cpath, sizeof u->cpath, "%s.card", db) >=
+	    (int)sizeof u->cpath) {
 		pdx_set_error("%s: path too long", db);
-		u->btmp[0] = '\0';
+		u->btmp[0] = u->ctmp[0] = '\0';
 		return -1;
 	}
+	u->bjob.cpath = u->ctmp;
 	u->bjob.b = &u->b;
 	u->bjob.path = u->btmp;
 	u->bjob.regpath = u->tmp;
@@ -672,10 +682,8 @@ upd_install(struct upd *u)
 		return -1;
 	}
 	u->bjob.pending = 0;
-	if (brief_job_finish(&u->bjob) != 0) {
-		u->btmp[0] = '\0';	/* removed already */
-		return -1;
-	}
+	if (brief_job_finish(&u->bjob) != 0)
+		return -1;	/* upd_free removes what was written */
 	if (pdx_regid_read(u->tmp, &rid) != 0)
 		return -1;
 	if (rid.size != u->bjob.id.size ||
@@ -693,6 +701,11 @@ upd_install(struct upd *u)
 		return -1;
 	}
 	u->btmp[0] = '\0';
+	if (rename(u->ctmp, u->cpath) != 0) {
+		pdx_set_error("%s: %s", u->cpath, strerror(errno));
+		return -1;
+	}
+	u->ctmp[0] = '\0';
 	if (u->dl[0] != '\0') {
 		/* --download keeps IANA's CSV for later updates */
 		char kept[PATH_MAX];
@@ -729,6 +742,9 @@ upd_free(struct upd *u, int ok)
 		unlink(u->tmp);
 	if (u->btmp[0] != '\0')
 		unlink(u->btmp);
+	if (u->ctmp[0] != '\0')
+		unlink(u->ctmp);
+	pdx_cbuild_free(u->bjob.card);
 	if (u->dl[0] != '\0')
 		unlink(u->dl);
 	if (u->lockfd != -1)
@@ -778,7 +794,8 @@ pdx_update(const struct pdx_update_opts *o)
 	if (rb_build_search(&u->b, u->tmp) != 0)
 		goto out;
 	stage(u->report, "search", &u->t0);
-	if (rb_build_brief(&u->b) != 0)
+	if (rb_build_brief(&u->b) != 0 ||
+	    (u->bjob.card = pdx_cbuild_make(u->b.db)) == NULL)
 		goto out;
 	stage(u->report, "brief", &u->t0);
 	if (upd_commit(u) != 0 || upd_brief_start(u) != 0)
