@@ -59,7 +59,6 @@
 #define CF_INDEX	((size_t)65537 * 8)
 #define CF_WIDE		64		/* wider ranges: the wide list */
 #define CF_ROWHEAD	12
-#define CF_MAX_COLS	20
 #define CF_MAX_ROWS	4096		/* rows of one port, all tables */
 
 struct cf_header {
