@@ -135,27 +135,6 @@ struct cf_buf {
 	size_t		 len, cap;
 };
 
-static int
-buf_add(struct cf_buf *b, const void *p, size_t n)
-{
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 65536;
-		unsigned char *q;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		if ((q = realloc(b->p, cap)) == NULL) {
-			pdx_set_error("out of memory");
-			return -1;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	return 0;
-}
-
 struct cf_span {
 	uint32_t	lo, hi, off;
 };
@@ -178,6 +157,26 @@ pdx_cbuild_free(struct pdx_cbuild *cb)
 	free(cb);
 }
 
+/* Room for n more bytes in b; -1 with the error set. */
+static int
+buf_room(struct cf_buf *b, size_t n)
+{
+	unsigned char *q;
+	size_t cap;
+
+	if (b->len + n <= b->cap)
+		return 0;
+	for (cap = b->cap ? b->cap : 65536; cap < b->len + n; cap *= 2)
+		;
+	if ((q = realloc(b->p, cap)) == NULL) {
+		pdx_set_error("out of memory");
+		return -1;
+	}
+	b->p = q;
+	b->cap = cap;
+	return 0;
+}
+
 /* One row of table t from the dump statement: its values, its range. */
 static int
 add_row(struct pdx_cbuild *cb, int t, sqlite3_stmt *st)
@@ -185,74 +184,74 @@ add_row(struct pdx_cbuild *cb, int t, sqlite3_stmt *st)
 	int nc = tables[t].ncols, i;
 	sqlite3_int64 lo = sqlite3_column_int64(st, nc);
 	sqlite3_int64 hi = sqlite3_column_int64(st, nc + 1);
-	size_t start = cb->rows.len;
-	unsigned char head[CF_ROWHEAD] = { 0 };
+	struct cf_buf *b = &cb->rows;
+	size_t start = b->len;
 	uint32_t len, sum;
 
 	if (lo < 0 || hi > 65535 || hi < lo)
 		return 0;	/* no port's query returns it */
-	if (cb->rows.len > UINT32_MAX / 2) {
+	if (b->len > UINT32_MAX / 2) {
 		pdx_set_error("card file: too many rows");
 		return -1;
 	}
-	if (buf_add(&cb->rows, head, sizeof head) != 0)
+	if (buf_room(b, CF_ROWHEAD) != 0)
 		return -1;
+	memset(b->p + b->len, 0, CF_ROWHEAD);
+	b->len += CF_ROWHEAD;
 	for (i = 0; i < nc; i++) {
-		unsigned char tag;
-		int ok;
+		int type = sqlite3_column_type(st, i);
+		const unsigned char *s;
+		uint32_t n;
 
-		switch (sqlite3_column_type(st, i)) {
-		case SQLITE_INTEGER: {
+		if (type == SQLITE_INTEGER || type == SQLITE_FLOAT) {
 			int64_t v = sqlite3_column_int64(st, i);
+			double d = sqlite3_column_double(st, i);
 
-			tag = 1;
-			ok = buf_add(&cb->rows, &tag, 1) == 0 &&
-			    buf_add(&cb->rows, &v, 8) == 0;
-			break;
+			if (buf_room(b, 9) != 0)
+				return -1;
+			b->p[b->len] = type == SQLITE_INTEGER ? PDX_CV_INT :
+			    PDX_CV_REAL;
+			if (type == SQLITE_INTEGER)
+				memcpy(b->p + b->len + 1, &v, 8);
+			else
+				memcpy(b->p + b->len + 1, &d, 8);
+			b->len += 9;
+		} else if (type == SQLITE_NULL) {
+			if (buf_room(b, 1) != 0)
+				return -1;
+			b->p[b->len++] = PDX_CV_NULL;
+		} else {
+			s = sqlite3_column_text(st, i);
+			n = (uint32_t)sqlite3_column_bytes(st, i);
+			if (s == NULL) {
+				pdx_set_error("out of memory");
+				return -1;
+			}
+			if (buf_room(b, (size_t)n + 6) != 0)
+				return -1;
+			b->p[b->len] = PDX_CV_TEXT;
+			memcpy(b->p + b->len + 1, &n, 4);
+			memcpy(b->p + b->len + 5, s, n);
+			b->p[b->len + 5 + n] = '\0';
+			b->len += (size_t)n + 6;
 		}
-		case SQLITE_FLOAT: {
-			double v = sqlite3_column_double(st, i);
-
-			tag = 2;
-			ok = buf_add(&cb->rows, &tag, 1) == 0 &&
-			    buf_add(&cb->rows, &v, 8) == 0;
-			break;
-		}
-		case SQLITE_NULL:
-			tag = 0;
-			ok = buf_add(&cb->rows, &tag, 1) == 0;
-			break;
-		default: {
-			const unsigned char *s = sqlite3_column_text(st, i);
-			uint32_t n = (uint32_t)sqlite3_column_bytes(st, i);
-
-			tag = 3;
-			ok = buf_add(&cb->rows, &tag, 1) == 0 &&
-			    buf_add(&cb->rows, &n, 4) == 0 &&
-			    buf_add(&cb->rows, s != NULL ? (const void *)s :
-			    "", s != NULL ? n : 0) == 0 &&
-			    buf_add(&cb->rows, "", 1) == 0;
-			if (s == NULL && n != 0)
-				ok = 0;
-			break;
-		}
-		}
-		if (!ok)
-			return -1;
 	}
-	len = (uint32_t)(cb->rows.len - start);
-	sum = fnv32(FNV_SEED, cb->rows.p + start + CF_ROWHEAD,
-	    len - CF_ROWHEAD);
-	memcpy(cb->rows.p + start, &len, 4);
-	cb->rows.p[start + 4] = (unsigned char)t;
-	cb->rows.p[start + 5] = (unsigned char)nc;
-	memcpy(cb->rows.p + start + 8, &sum, 4);
+	len = (uint32_t)(b->len - start);
+	sum = fnv32(FNV_SEED, b->p + start + CF_ROWHEAD, len - CF_ROWHEAD);
+	memcpy(b->p + start, &len, 4);
+	b->p[start + 4] = (unsigned char)t;
+	b->p[start + 5] = (unsigned char)nc;
+	memcpy(b->p + start + 8, &sum, 4);
 	if (t == PDX_CT_META || hi - lo >= CF_WIDE) {
 		struct cf_span w = { (uint32_t)lo, (uint32_t)hi,
 		    (uint32_t)start };
 
+		if (buf_room(&cb->wide, sizeof w) != 0)
+			return -1;
+		memcpy(cb->wide.p + cb->wide.len, &w, sizeof w);
+		cb->wide.len += sizeof w;
 		cb->nwide++;
-		return buf_add(&cb->wide, &w, sizeof w);
+		return 0;
 	}
 	if (cb->nnarrow == cb->capnarrow) {
 		size_t cap = cb->capnarrow ? cb->capnarrow * 2 : 8192;
