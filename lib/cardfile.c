@@ -13,7 +13,9 @@
  * and the card reads the registry.  A damaged file is never believed:
  * every row carries a checksum, as does each port's list of rows, the
  * list of wide rows and the header; a card that finds damage reads the
- * registry instead and the handle says why (pdx_db_card_note).
+ * registry instead and the handle says why (pdx_db_card_note).  A card
+ * reads the header, the wide list, its index entry, refs and rows with a
+ * few preads.
  *
  * Layout, integers in host order (the byte-order word tells a file from
  * another machine), as in portdex-db(5):
@@ -38,7 +40,6 @@
  * order.
  */
 #define _GNU_SOURCE
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -71,11 +72,18 @@ struct cf_header {
 };
 _Static_assert(sizeof(struct cf_header) == CF_HEADER, "card header");
 
+/*
+ * Read with pread (a mapping of a freshly written file took whole large
+ * folios into the resident set: 3.7 MB more for one card), or from memory
+ * (pdx_cfile_open_mem, the fuzzer).
+ */
 struct pdx_cfile {
-	unsigned char	*map;
-	size_t		 len;
+	int		 fd;		/* -1: mem */
+	const unsigned char *mem;
+	uint64_t	 len;
 	char		*path;
-	const unsigned char *index, *wide, *refs, *rows;
+	uint64_t	 index, refs, rows;	/* section offsets */
+	unsigned char	*wide;		/* the wide list, read at open */
 	uint32_t	 nwide, nrefs, rows_len;
 };
 
@@ -429,10 +437,40 @@ pdx_cfile_close(struct pdx_cfile *f)
 {
 	if (f == NULL)
 		return;
-	if (f->map != NULL)
-		munmap(f->map, f->len);
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->wide);
 	free(f->path);
 	free(f);
+}
+
+/* n bytes at off of the file into buf; 0, or -1 (errno set, 0: short). */
+static int
+cf_read(const struct pdx_cfile *f, uint64_t off, void *buf, size_t n)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	errno = 0;
+	if (off > f->len || f->len - off < n)
+		return -1;
+	if (f->fd < 0) {
+		memcpy(buf, f->mem + off, n);
+		return 0;
+	}
+	while (got < n) {
+		r = pread(f->fd, (char *)buf + got, n - got,
+		    (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = 0;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return 0;
 }
 
 static int
@@ -444,31 +482,23 @@ cf_bad(struct pdx_cfile *f, const char *what)
 	return PDX_BF_BAD;
 }
 
-int
-pdx_cfile_open_mem(const void *buf, size_t len, const char *path,
-    const struct pdx_regid *reg, struct pdx_cfile **out)
+/* Checks the header and reads the wide list; f->len and the source set. */
+static int
+cf_open(struct pdx_cfile *f, const struct pdx_regid *reg)
 {
-	struct pdx_cfile *f;
 	struct cf_header h;
 	uint64_t want;
 	uint32_t sum;
 
-	*out = NULL;
-	if ((f = calloc(1, sizeof *f)) == NULL ||
-	    (f->path = strdup(path)) == NULL) {
-		free(f);
-		pdx_set_error("out of memory");
-		return PDX_BF_BAD;
-	}
-	if (len < CF_HEADER)
-		return cf_bad(f, "shorter than its header");
-	memcpy(&h, buf, sizeof h);
+	if (cf_read(f, 0, &h, sizeof h) != 0)
+		return cf_bad(f, errno != 0 ? strerror(errno) :
+		    "shorter than its header");
 	if (memcmp(h.magic, CF_MAGIC, 8) != 0)
 		return cf_bad(f, "no PDXCARD1 mark");
 	if (h.version != CF_VERSION || h.order != CF_ORDER ||
 	    h.schema != PDX_REGISTRY_SCHEMA || h.ntables != PDX_CT_N) {
+		pdx_set_error("%s: card file of another format", f->path);
 		pdx_cfile_close(f);
-		pdx_set_error("%s: card file of another format", path);
 		return PDX_BF_STALE;
 	}
 	sum = h.head_sum;
@@ -477,33 +507,71 @@ pdx_cfile_open_mem(const void *buf, size_t len, const char *path,
 		return cf_bad(f, "header checksum");
 	want = CF_HEADER + CF_INDEX + (uint64_t)h.nwide * 12 +
 	    (uint64_t)h.nrefs * 4 + h.rows_len;
-	if (want != len)
+	if (want != f->len)
 		return cf_bad(f, "wrong length");
 	if (reg != NULL && (h.size != reg->size ||
 	    memcmp(h.id, reg->h, sizeof h.id) != 0)) {
+		pdx_set_error("%s: made for another registry file", f->path);
 		pdx_cfile_close(f);
-		pdx_set_error("%s: made for another registry file", path);
 		return PDX_BF_STALE;
 	}
-	f->index = (const unsigned char *)buf + CF_HEADER;
-	f->wide = f->index + CF_INDEX;
-	f->refs = f->wide + (size_t)h.nwide * 12;
-	f->rows = f->refs + (size_t)h.nrefs * 4;
+	f->index = CF_HEADER;
+	f->refs = CF_HEADER + CF_INDEX + (uint64_t)h.nwide * 12;
+	f->rows = f->refs + (uint64_t)h.nrefs * 4;
 	f->nwide = h.nwide;
 	f->nrefs = h.nrefs;
 	f->rows_len = h.rows_len;
+	if ((f->wide = malloc((size_t)h.nwide * 12 + 1)) == NULL) {
+		pdx_set_error("out of memory");
+		pdx_cfile_close(f);
+		return PDX_BF_BAD;
+	}
+	if (cf_read(f, CF_HEADER + CF_INDEX, f->wide, (size_t)h.nwide * 12)
+	    != 0)
+		return cf_bad(f, "cut short while read");
 	if (fnv32(FNV_SEED, f->wide, (size_t)h.nwide * 12) != h.wide_sum)
 		return cf_bad(f, "wide rows checksum");
-	*out = f;
 	return PDX_BF_OK;
+}
+
+static struct pdx_cfile *
+cf_new(const char *path)
+{
+	struct pdx_cfile *f;
+
+	if ((f = calloc(1, sizeof *f)) == NULL ||
+	    (f->path = strdup(path)) == NULL) {
+		free(f);
+		pdx_set_error("out of memory");
+		return NULL;
+	}
+	f->fd = -1;
+	return f;
+}
+
+int
+pdx_cfile_open_mem(const void *buf, size_t len, const char *path,
+    const struct pdx_regid *reg, struct pdx_cfile **out)
+{
+	struct pdx_cfile *f;
+	int rc;
+
+	*out = NULL;
+	if ((f = cf_new(path)) == NULL)
+		return PDX_BF_BAD;
+	f->mem = buf;
+	f->len = len;
+	if ((rc = cf_open(f, reg)) == PDX_BF_OK)
+		*out = f;
+	return rc;
 }
 
 int
 pdx_cfile_open(const char *path, const struct pdx_regid *reg,
     struct pdx_cfile **out)
 {
+	struct pdx_cfile *f;
 	struct stat st;
-	void *map;
 	int fd, rc;
 
 	*out = NULL;
@@ -511,26 +579,16 @@ pdx_cfile_open(const char *path, const struct pdx_regid *reg,
 		pdx_set_error("%s: %s", path, strerror(errno));
 		return errno == ENOENT ? PDX_BF_NONE : PDX_BF_BAD;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size < CF_HEADER || st.st_size > (off_t)(1u << 30)) {
+	if ((f = cf_new(path)) == NULL) {
 		close(fd);
-		pdx_set_error("%s: damaged card file (not a regular file of "
-		    "a possible size); 'portdex update' rewrites it", path);
 		return PDX_BF_BAD;
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED) {
-		pdx_set_error("%s: %s", path, strerror(errno));
-		return PDX_BF_BAD;
-	}
-	rc = pdx_cfile_open_mem(map, (size_t)st.st_size, path, reg, out);
-	if (rc != PDX_BF_OK)
-		munmap(map, (size_t)st.st_size);
-	else {
-		(*out)->map = map;
-		(*out)->len = (size_t)st.st_size;
-	}
+	f->fd = fd;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return cf_bad(f, "not a regular file");
+	f->len = (uint64_t)st.st_size;
+	if ((rc = cf_open(f, reg)) == PDX_BF_OK)
+		*out = f;
 	return rc;
 }
 
@@ -539,27 +597,20 @@ pdx_cport_free(struct pdx_cport *cp)
 {
 	free(cp->row);
 	free(cp->col);
+	free(cp->data);
 	memset(cp, 0, sizeof *cp);
 }
 
-/* Checks the row at off and appends its values; 0 or -1 (what set). */
+/* Checks the row at r (len bytes read) and appends its values. */
 static int
-take_row(const struct pdx_cfile *f, uint32_t off, struct pdx_cport *cp,
+take_row(const unsigned char *r, uint32_t len, struct pdx_cport *cp,
     size_t *capcol, const char **what)
 {
-	const unsigned char *r, *p, *end;
-	uint32_t len;
+	const unsigned char *p, *end;
 	int t, nc, i;
 
-	*what = "row out of bounds";
-	if (off > f->rows_len || f->rows_len - off < CF_ROWHEAD)
-		return -1;
-	r = f->rows + off;
-	len = get32(r);
 	t = r[4];
 	nc = r[5];
-	if (len < CF_ROWHEAD || len > f->rows_len - off)
-		return -1;
 	*what = "row head";
 	if (t >= PDX_CT_N || nc != tables[t].ncols || r[6] != 0 || r[7] != 0)
 		return -1;
@@ -625,13 +676,68 @@ take_row(const struct pdx_cfile *f, uint32_t off, struct pdx_cport *cp,
 	return 0;
 }
 
+#define CF_FIRST_READ	512	/* most rows are shorter: one read each */
+
+/* Reads the row at off into cp->data; its place in *at, length in *len. */
+static int
+read_row(const struct pdx_cfile *f, uint32_t off, struct pdx_cport *cp,
+    size_t *capdata, size_t *at, uint32_t *len, const char **what)
+{
+	size_t first;
+	unsigned char *d;
+
+	*what = "row out of bounds";
+	if (off > f->rows_len || f->rows_len - off < CF_ROWHEAD)
+		return -1;
+	first = f->rows_len - off < CF_FIRST_READ ? f->rows_len - off :
+	    CF_FIRST_READ;
+	if (cp->ndata + first > *capdata) {
+		size_t cap = *capdata ? *capdata * 2 : 8192;
+
+		while (cap < cp->ndata + first)
+			cap *= 2;
+		*what = "out of memory";
+		if ((d = realloc(cp->data, cap)) == NULL)
+			return -1;
+		cp->data = d;
+		*capdata = cap;
+	}
+	*what = "cut short while read";
+	if (cf_read(f, f->rows + off, cp->data + cp->ndata, first) != 0)
+		return -1;
+	*len = get32(cp->data + cp->ndata);
+	*what = "row out of bounds";
+	if (*len < CF_ROWHEAD || *len > f->rows_len - off)
+		return -1;
+	if (*len > first) {
+		if (cp->ndata + *len > *capdata) {
+			size_t cap = *capdata * 2;
+
+			while (cap < cp->ndata + *len)
+				cap *= 2;
+			*what = "out of memory";
+			if ((d = realloc(cp->data, cap)) == NULL)
+				return -1;
+			cp->data = d;
+			*capdata = cap;
+		}
+		*what = "cut short while read";
+		if (cf_read(f, f->rows + off + first, cp->data + cp->ndata +
+		    first, *len - first) != 0)
+			return -1;
+	}
+	*at = cp->ndata;
+	cp->ndata += *len;
+	return 0;
+}
+
 int
 pdx_cfile_port(const struct pdx_cfile *f, unsigned port,
     struct pdx_cport *cp)
 {
-	const unsigned char *ix;
-	uint32_t a, b, k, w, seed, p32 = port;
-	size_t capcol = 0, caprow;
+	unsigned char ix[16];
+	uint32_t a, b, k, w, seed, p32 = port, *refs = NULL, *lens = NULL;
+	size_t capcol = 0, capdata = 0, caprow, nrow = 0, *at = NULL, i;
 	const char *what = "port index";
 
 	memset(cp, 0, sizeof *cp);
@@ -639,22 +745,32 @@ pdx_cfile_port(const struct pdx_cfile *f, unsigned port,
 		pdx_set_error("port %u is out of range 0-65535", port);
 		return -1;
 	}
-	ix = f->index + (size_t)port * 8;
+	if (cf_read(f, f->index + (uint64_t)port * 8, ix, sizeof ix) != 0) {
+		what = "cut short while read";
+		goto bad;
+	}
 	a = get32(ix);
 	b = get32(ix + 8);
-	seed = fnv32(FNV_SEED, &p32, 4);
-	if (a > b || b > f->nrefs || b - a > CF_MAX_ROWS ||
-	    fnv32(seed, f->refs + (size_t)a * 4, (size_t)(b - a) * 4) !=
-	    get32(ix + 4))
+	if (a > b || b > f->nrefs || b - a > CF_MAX_ROWS)
 		goto bad;
 	caprow = (size_t)(b - a) + f->nwide;
-	if ((cp->row = malloc((caprow ? caprow : 1) * sizeof *cp->row)) ==
-	    NULL) {
-		pdx_set_error("out of memory");
-		return -1;
+	if ((refs = malloc(((size_t)(b - a) + 1) * 4)) == NULL ||
+	    (cp->row = malloc((caprow + 1) * sizeof *cp->row)) == NULL ||
+	    (at = malloc((caprow + 1) * sizeof *at)) == NULL ||
+	    (lens = malloc((caprow + 1) * sizeof *lens)) == NULL) {
+		what = "out of memory";
+		goto bad;
 	}
-	/* merge the port's refs and the wide rows covering it, by offset */
-	k = a;
+	if (cf_read(f, f->refs + (uint64_t)a * 4, refs, (size_t)(b - a) * 4)
+	    != 0) {
+		what = "cut short while read";
+		goto bad;
+	}
+	seed = fnv32(FNV_SEED, &p32, 4);
+	if (fnv32(seed, refs, (size_t)(b - a) * 4) != get32(ix + 4))
+		goto bad;
+	/* the port's refs and the wide rows covering it, by offset */
+	k = 0;
 	w = 0;
 	for (;;) {
 		uint32_t off, ro = UINT32_MAX, wo = UINT32_MAX;
@@ -662,14 +778,14 @@ pdx_cfile_port(const struct pdx_cfile *f, unsigned port,
 		while (w < f->nwide && (get32(f->wide + (size_t)w * 12) > port
 		    || get32(f->wide + (size_t)w * 12 + 4) < port))
 			w++;
-		if (k < b)
-			ro = get32(f->refs + (size_t)k * 4);
+		if (k < b - a)
+			ro = refs[k];
 		if (w < f->nwide)
 			wo = get32(f->wide + (size_t)w * 12 + 8);
-		if (k >= b && w >= f->nwide)
+		if (k >= b - a && w >= f->nwide)
 			break;
 		what = "refs out of order";
-		if (ro == wo || cp->n >= caprow)
+		if (ro == wo || nrow >= caprow)
 			goto bad;
 		if (ro < wo) {
 			off = ro;
@@ -678,15 +794,28 @@ pdx_cfile_port(const struct pdx_cfile *f, unsigned port,
 			off = wo;
 			w++;
 		}
-		if (cp->n > 0 && off <= cp->last)
+		if (nrow > 0 && off <= cp->last)
 			goto bad;
 		cp->last = off;
-		if (take_row(f, off, cp, &capcol, &what) != 0)
+		if (read_row(f, off, cp, &capdata, &at[nrow], &lens[nrow],
+		    &what) != 0)
 			goto bad;
+		nrow++;
 	}
+	/* cp->data is final now: the values may point into it */
+	for (i = 0; i < nrow; i++)
+		if (take_row(cp->data + at[i], lens[i], cp, &capcol, &what)
+		    != 0)
+			goto bad;
+	free(refs);
+	free(at);
+	free(lens);
 	cp->port = port;
 	return 0;
 bad:
+	free(refs);
+	free(at);
+	free(lens);
 	pdx_cport_free(cp);
 	pdx_set_error("%s: damaged card file (%s, port %u); 'portdex update' "
 	    "rewrites it", f->path, what, port);

@@ -117,7 +117,7 @@ enum { PDX_CV_NULL, PDX_CV_INT, PDX_CV_REAL, PDX_CV_TEXT };
 struct pdx_cfile;
 struct pdx_cbuild;
 
-/* One value of a row (text borrowed from the file's mapping). */
+/* One value of a row (text borrowed from the port's rows as read). */
 struct pdx_cval {
 	int		 tag;		/* PDX_CV_* */
 	int64_t		 i;
@@ -131,6 +131,8 @@ struct pdx_cport {
 	size_t		 n, ncol;
 	struct { int table; size_t col; } *row;
 	struct pdx_cval	*col;
+	unsigned char	*data;		/* the rows' bytes, read */
+	size_t		 ndata;
 	uint32_t	 last;
 };
 
