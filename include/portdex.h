@@ -238,6 +238,16 @@ struct pdx_db	*pdx_db_open_brief(const char *path);
 const char	*pdx_db_brief_note(struct pdx_db *);
 /* 1 if pdx_brief() reads the brief file now; else 0 and *why says why. */
 int		 pdx_db_brief_used(struct pdx_db *, const char **why);
+/*
+ * The same, for cards (portdex show): when the card file `portdex update`
+ * writes beside the registry (PATH.card) and the brief file belong to this
+ * registry file, pdx_card() reads them and SQLite is opened on the first
+ * other need; otherwise this is pdx_db_open().  pdx_db_card_note() says
+ * why a card file that is there but damaged was passed over (the registry
+ * answered), or NULL.
+ */
+struct pdx_db	*pdx_db_open_card(const char *path);
+const char	*pdx_db_card_note(struct pdx_db *);
 void		 pdx_db_close(struct pdx_db *);
 /* Rows of the IANA registry in the database; -1 with the error set. */
 long long	 pdx_registry_rows(struct pdx_db *);

@@ -67,19 +67,19 @@ port_rows_free(struct port_rows *r)
 }
 
 static int
-port_rows(struct pdx_db *d, unsigned port, int span, struct port_rows *r)
+port_rows(struct pdx_db *d, const struct pdx_cport *cp, unsigned port,
+    int span, struct port_rows *r)
 {
-	sqlite3_stmt *st;
+	struct pdx_rows st;
 	size_t cap = 0;
 	int i, rc;
 
 	memset(r, 0, sizeof *r);
 	r->row = json_array();
-	if (pdx_db_prepare(d, rows_sql, &st) != 0)
+	if (pdx_rows_open(d, cp, PDX_CT_IANA, rows_sql, (int)port, span, &st)
+	    != 0)
 		return -1;
-	sqlite3_bind_int(st, 1, (int)port);
-	sqlite3_bind_int(st, 2, span);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = pdx_rows_step(&st)) == 1) {
 		json_t *o = json_object();
 
 		if (r->n == cap) {
@@ -94,29 +94,29 @@ port_rows(struct pdx_db *d, unsigned port, int span, struct port_rows *r)
 				r->status = sm;
 			if (pm == NULL || sm == NULL) {
 				json_decref(o);
-				sqlite3_finalize(st);
+				pdx_rows_end(&st);
 				pdx_set_error("out of memory");
 				return -1;
 			}
 		}
 		for (i = 0; i < PDX_NCOLS; i++)
 			json_object_set_new(o, iana_keys[i], json_string(
-			    (const char *)sqlite3_column_text(st, i)));
-		r->status[r->n] = sqlite3_column_int(st, 12);
-		r->protomask[r->n] = sqlite3_column_int(st, 14);
+			    pdx_rows_text(&st, i)));
+		r->status[r->n] = pdx_rows_int(&st, 12);
+		r->protomask[r->n] = pdx_rows_int(&st, 14);
 		json_object_set_new(o, "status",
 		    json_string(pdx_status_name(r->status[r->n])));
 		json_object_set_new(o, "was",
-		    sqlite3_column_type(st, 13) == SQLITE_NULL ? json_null() :
-		    json_string((const char *)sqlite3_column_text(st, 13)));
+		    pdx_rows_null(&st, 13) ? json_null() :
+		    json_string(pdx_rows_text(&st, 13)));
 		json_object_set_new(o, "source", json_string(
-		    (const char *)sqlite3_column_text(st, 15)));
+		    pdx_rows_text(&st, 15)));
 		json_array_append_new(r->row, o);
 		r->n++;
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		pdx_set_error("%s: %s", d->path, sqlite3_errmsg(d->db));
+	pdx_rows_end(&st);
+	if (rc != 0) {
+		pdx_set_error("%s: %s", d->path, pdx_last_error());
 		return -1;
 	}
 	return 0;
@@ -154,36 +154,35 @@ iana_entries(const struct port_rows *r, int proto, int *status,
 
 /* nmap's figures for every transport of port, by transport index. */
 static void
-nmap_info(struct pdx_db *d, unsigned port, const struct card_meta *m,
-    json_t *out[PDX_NPROTO])
+nmap_info(struct pdx_db *d, const struct pdx_cport *cp, unsigned port,
+    const struct card_meta *m, json_t *out[PDX_NPROTO])
 {
 	static const char sql[] =
 	    "SELECT name, freq, rank, proto FROM nmap WHERE port = ?1";
-	sqlite3_stmt *st;
+	struct pdx_rows st;
 	int i;
 
 	for (i = 0; i < PDX_NPROTO; i++)
 		out[i] = NULL;
-	if (pdx_db_prepare(d, sql, &st) != 0)
+	if (pdx_rows_open(d, cp, PDX_CT_NMAP, sql, (int)port, 0, &st) != 0)
 		return;
-	sqlite3_bind_int(st, 1, (int)port);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		i = pdx_proto_index(sqlite3_column_int(st, 3));
+	while (pdx_rows_step(&st) == 1) {
+		i = pdx_proto_index(pdx_rows_int(&st, 3));
 		if (i < 0 || out[i] != NULL)
 			continue;
 		out[i] = json_pack("{s:s, s:f, s:i, s:i}",
-		    "name", (const char *)sqlite3_column_text(st, 0),
-		    "frequency", sqlite3_column_double(st, 1),
-		    "rank", sqlite3_column_int(st, 2),
+		    "name", pdx_rows_text(&st, 0),
+		    "frequency", pdx_rows_double(&st, 1),
+		    "rank", pdx_rows_int(&st, 2),
 		    "ranked", m->ranked[i]);
 	}
-	sqlite3_finalize(st);
+	pdx_rows_end(&st);
 }
 
 /* The services(5) entries of port, by transport index. */
 static void
-services_info(struct pdx_db *d, unsigned port, int span,
-    json_t *out[PDX_NPROTO])
+services_info(struct pdx_db *d, const struct pdx_cport *cp, unsigned port,
+    int span, json_t *out[PDX_NPROTO])
 {
 	static const char sql[] =
 	    "SELECT name, aliases, comment, source, protomask FROM services"
@@ -191,32 +190,27 @@ services_info(struct pdx_db *d, unsigned port, int span,
 	    " WHERE port_lo BETWEEN ?1 - ?2 AND ?1"
 	    " AND port_hi >= ?1"
 	    " AND source != 'services-primary' ORDER BY rowid";
-	sqlite3_stmt *st;
+	struct pdx_rows st;
 	int i;
 
 	for (i = 0; i < PDX_NPROTO; i++)
 		out[i] = json_array();
-	if (pdx_db_prepare(d, sql, &st) != 0)
+	if (pdx_rows_open(d, cp, PDX_CT_SERVICES, sql, (int)port, span, &st)
+	    != 0)
 		return;
-	sqlite3_bind_int(st, 1, (int)port);
-	sqlite3_bind_int(st, 2, span);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int mask = sqlite3_column_int(st, 4);
+	while (pdx_rows_step(&st) == 1) {
+		int mask = pdx_rows_int(&st, 4);
 
 		for (i = 0; i < PDX_NPROTO; i++)
 			if (mask & (1 << i))
 				json_array_append_new(out[i], json_pack(
 				    "{s:s, s:s, s:s, s:s}",
-				    "name", (const char *)
-				    sqlite3_column_text(st, 0),
-				    "aliases", (const char *)
-				    sqlite3_column_text(st, 1),
-				    "comment", (const char *)
-				    sqlite3_column_text(st, 2),
-				    "source", (const char *)
-				    sqlite3_column_text(st, 3)));
+				    "name", pdx_rows_text(&st, 0),
+				    "aliases", pdx_rows_text(&st, 1),
+				    "comment", pdx_rows_text(&st, 2),
+				    "source", pdx_rows_text(&st, 3)));
 	}
-	sqlite3_finalize(st);
+	pdx_rows_end(&st);
 }
 
 static json_t *
@@ -279,9 +273,10 @@ check_commands(unsigned port)
  * its newest date, or a services file that is not IANA's.
  */
 static void
-card_meta_read(struct pdx_db *d, struct card_meta *m)
+card_meta_read(struct pdx_db *d, const struct pdx_cport *cp,
+    struct card_meta *m)
 {
-	sqlite3_stmt *st;
+	struct pdx_rows st;
 	int i;
 
 	m->registry = json_pack("{s:s, s:s, s:s}", "primary", "", "origin",
@@ -289,30 +284,31 @@ card_meta_read(struct pdx_db *d, struct card_meta *m)
 	m->span_iana = m->span_services = 65535;
 	for (i = 0; i < PDX_NPROTO; i++)
 		m->ranked[i] = 0;
-	if (pdx_db_prepare(d, "SELECT key, value FROM meta WHERE key IN"
-	    " ('primary', 'iana_origin', 'iana_date', 'span.iana',"
-	    " 'span.services') OR key GLOB 'nmap.ranked.*'", &st) != 0)
+	/* the card file's meta rows: this query's, see cardfile.c */
+	if (pdx_rows_open(d, cp, PDX_CT_META, "SELECT key, value FROM meta"
+	    " WHERE key IN ('primary', 'iana_origin', 'iana_date', 'span.iana',"
+	    " 'span.services') OR key GLOB 'nmap.ranked.*'", 0, 0, &st) != 0)
 		return;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(st, 0);
-		const char *v = (const char *)sqlite3_column_text(st, 1);
+	while (pdx_rows_step(&st) == 1) {
+		const char *k = pdx_rows_text(&st, 0);
+		const char *v = pdx_rows_text(&st, 1);
 
 		if (k == NULL || v == NULL)
 			continue;
 		if (strcmp(k, "span.iana") == 0)
-			m->span_iana = sqlite3_column_int(st, 1);
+			m->span_iana = pdx_rows_int(&st, 1);
 		else if (strcmp(k, "span.services") == 0)
-			m->span_services = sqlite3_column_int(st, 1);
+			m->span_services = pdx_rows_int(&st, 1);
 		else if (strncmp(k, "nmap.ranked.", 12) == 0) {
 			i = pdx_proto_index(atoi(k + 12));
 			if (i >= 0)
-				m->ranked[i] = sqlite3_column_int(st, 1);
+				m->ranked[i] = pdx_rows_int(&st, 1);
 		} else
 			json_object_set_new(m->registry, strcmp(k, "primary")
 			    == 0 ? "primary" : strcmp(k, "iana_origin") == 0 ?
 			    "origin" : "date", json_string(v));
 	}
-	sqlite3_finalize(st);
+	pdx_rows_end(&st);
 }
 
 json_t *
@@ -320,6 +316,8 @@ pdx_card(struct pdx_db *d, unsigned port, int protomask)
 {
 	struct port_rows rows;
 	struct card_meta meta;
+	struct pdx_cport cpbuf;
+	const struct pdx_cport *cp;
 	json_t *card, *transports, *nmap[PDX_NPROTO], *svcs[PDX_NPROTO];
 	size_t k;
 	int i;
@@ -328,10 +326,14 @@ pdx_card(struct pdx_db *d, unsigned port, int protomask)
 		pdx_set_error("port %u is out of range 0-65535", port);
 		return NULL;
 	}
-	card_meta_read(d, &meta);
-	if (port_rows(d, port, meta.span_iana, &rows) != 0) {
+	/* the port's rows from the card file; NULL: ask the registry */
+	cp = pdx_db_card_rows(d, port, &cpbuf);
+	card_meta_read(d, cp, &meta);
+	if (port_rows(d, cp, port, meta.span_iana, &rows) != 0) {
 		port_rows_free(&rows);
 		json_decref(meta.registry);
+		if (cp != NULL)
+			pdx_cport_free(&cpbuf);
 		return NULL;
 	}
 	if (protomask == 0) {
@@ -340,8 +342,8 @@ pdx_card(struct pdx_db *d, unsigned port, int protomask)
 		for (k = 0; k < rows.n; k++)
 			protomask |= rows.protomask[k];
 	}
-	nmap_info(d, port, &meta, nmap);
-	services_info(d, port, meta.span_services, svcs);
+	nmap_info(d, cp, port, &meta, nmap);
+	services_info(d, cp, port, meta.span_services, svcs);
 	transports = json_array();
 	for (i = 0; i < PDX_NPROTO; i++) {
 		int p = 1 << i, status;
@@ -376,7 +378,9 @@ pdx_card(struct pdx_db *d, unsigned port, int protomask)
 	    "schema_version", PDX_CARD_SCHEMA, "port", port,
 	    "transports", transports, "range", range_info(port));
 	json_object_set_new(card, "registry", meta.registry);
-	pdx_card_knowledge(d, card, port, protomask);
+	pdx_card_knowledge(d, cp, card, port, protomask);
+	if (cp != NULL)
+		pdx_cport_free(&cpbuf);
 	json_object_set_new(card, "check", check_commands(port));
 	return card;
 }

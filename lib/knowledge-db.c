@@ -228,7 +228,8 @@ out:
 }
 
 static json_t *
-uses_json(struct pdx_db *d, unsigned port, int protomask)
+uses_json(struct pdx_db *d, const struct pdx_cport *cp, unsigned port,
+    int protomask)
 {
 	static const char sql[] =
 	    "SELECT port_lo, port_hi, protomask, kind, name, platform, years,"
@@ -236,16 +237,15 @@ uses_json(struct pdx_db *d, unsigned port, int protomask)
 	    " WHERE port_lo BETWEEN ?1 - coalesce((SELECT CAST(value AS"
 	    " INTEGER) FROM meta WHERE key = 'span.uses'), 65535) AND ?1"
 	    " AND port_hi >= ?1 AND (protomask & ?2) != 0 ORDER BY id";
-	sqlite3_stmt *st;
+	struct pdx_rows st;
 	json_t *a = json_array();
 
-	if (pdx_db_prepare(d, sql, &st) != 0)
+	if (pdx_rows_open(d, cp, PDX_CT_USES, sql, (int)port, protomask, &st)
+	    != 0)
 		return a;
-	sqlite3_bind_int(st, 1, (int)port);
-	sqlite3_bind_int(st, 2, protomask);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (pdx_rows_step(&st) == 1) {
 		json_t *t = json_array();
-		int m = sqlite3_column_int(st, 2), i;
+		int m = pdx_rows_int(&st, 2), i;
 
 		for (i = 0; i < PDX_NPROTO; i++)
 			if (m & (1 << i))
@@ -253,19 +253,19 @@ uses_json(struct pdx_db *d, unsigned port, int protomask)
 				    json_string(pdx_proto_name(1 << i)));
 		json_array_append_new(a, json_pack(
 		    "{s:i, s:i, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
-		    "port", sqlite3_column_int(st, 0),
-		    "port_hi", sqlite3_column_int(st, 1),
+		    "port", pdx_rows_int(&st, 0),
+		    "port_hi", pdx_rows_int(&st, 1),
 		    "transports", t,
-		    "kind", (const char *)sqlite3_column_text(st, 3),
-		    "name", (const char *)sqlite3_column_text(st, 4),
-		    "platform", (const char *)sqlite3_column_text(st, 5),
-		    "years", (const char *)sqlite3_column_text(st, 6),
-		    "confidence", (const char *)sqlite3_column_text(st, 7),
-		    "source", (const char *)sqlite3_column_text(st, 8),
-		    "text", (const char *)sqlite3_column_text(st, 9),
-		    "lead", sqlite3_column_int(st, 10)));
+		    "kind", pdx_rows_text(&st, 3),
+		    "name", pdx_rows_text(&st, 4),
+		    "platform", pdx_rows_text(&st, 5),
+		    "years", pdx_rows_text(&st, 6),
+		    "confidence", pdx_rows_text(&st, 7),
+		    "source", pdx_rows_text(&st, 8),
+		    "text", pdx_rows_text(&st, 9),
+		    "lead", pdx_rows_int(&st, 10)));
 	}
-	sqlite3_finalize(st);
+	pdx_rows_end(&st);
 	return a;
 }
 
@@ -313,40 +313,39 @@ pdx_related_build(sqlite3 *db)
 }
 
 static json_t *
-related_json(struct pdx_db *d, unsigned port)
+related_json(struct pdx_db *d, const struct pdx_cport *cp, unsigned port)
 {
 	static const char sql[] =
 	    "SELECT lo, hi, reason, source, service FROM related_by_port"
 	    " NOT INDEXED WHERE k_lo <= ?1 AND k_hi >= ?1"
 	    " ORDER BY rowid LIMIT 40";
-	sqlite3_stmt *st;
+	struct pdx_rows st;
 	json_t *a = json_array();
 
-	if (pdx_db_prepare(d, sql, &st) != 0)
+	if (pdx_rows_open(d, cp, PDX_CT_RELATED, sql, (int)port, 0, &st) != 0)
 		return a;
-	sqlite3_bind_int(st, 1, (int)port);
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while (pdx_rows_step(&st) == 1)
 		json_array_append_new(a, json_pack(
 		    "{s:i, s:i, s:s, s:s, s:s}",
-		    "port", sqlite3_column_int(st, 0),
-		    "port_hi", sqlite3_column_int(st, 1),
-		    "service", (const char *)sqlite3_column_text(st, 4),
-		    "reason", (const char *)sqlite3_column_text(st, 2),
-		    "source", (const char *)sqlite3_column_text(st, 3)));
-	sqlite3_finalize(st);
+		    "port", pdx_rows_int(&st, 0),
+		    "port_hi", pdx_rows_int(&st, 1),
+		    "service", pdx_rows_text(&st, 4),
+		    "reason", pdx_rows_text(&st, 2),
+		    "source", pdx_rows_text(&st, 3)));
+	pdx_rows_end(&st);
 	return a;
 }
 
 void
-pdx_card_knowledge(struct pdx_db *d, json_t *card, unsigned port,
-    int protomask)
+pdx_card_knowledge(struct pdx_db *d, const struct pdx_cport *cp,
+    json_t *card, unsigned port, int protomask)
 {
 	json_t *t = json_object_get(card, "transports");
 	size_t i;
 	int worst = PDX_LEVEL_NONE;
 
-	json_object_set_new(card, "uses", uses_json(d, port, protomask));
-	json_object_set_new(card, "related", related_json(d, port));
+	json_object_set_new(card, "uses", uses_json(d, cp, port, protomask));
+	json_object_set_new(card, "related", related_json(d, cp, port));
 	for (i = 0; i < json_array_size(t); i++) {
 		json_t *tr = json_array_get(t, i), *r;
 		int proto = pdx_proto_parse(json_string_value(

@@ -277,7 +277,7 @@ static void
 remove_stale(const char *db_path, json_t *report)
 {
 	static const char *const kinds[] = { ".new-", ".download-",
-	    ".brief.new-" };
+	    ".brief.new-", ".card.new-" };
 	char dir[PATH_MAX], path[PATH_MAX + 256];
 	const char *base = strrchr(db_path, '/');
 	struct dirent *de;
@@ -338,13 +338,16 @@ mkdir_p(const char *dir)
 
 /*
  * A second thread flushes the registry and writes and fsyncs the brief
- * file while the diff is computed: the brief file needs only the
- * registry's id, final at COMMIT.  Without a thread (pthread_create
+ * file and the card file while the diff is computed: they need only the
+ * registry's id, final at COMMIT, and its committed rows.  Without a thread (pthread_create
  * failing) it is written at the join.
  */
 struct brief_job {
 	struct build	*b;
 	const char	*path;
+	const char	*cpath;		/* the card file */
+	struct pdx_cbuild *card;
+	int		 card_only;	/* the card file's job, not the brief's */
 	const char	*regpath;	/* the registry to flush first */
 	struct pdx_regid id;
 	pthread_t	 tid;
@@ -353,6 +356,33 @@ struct brief_job {
 };
 
 static int fsync_path(const char *, int);
+
+/*
+ * The card file, from a connection of its own to the committed registry
+ * (the update's connection computes the diff meanwhile).
+ */
+static int
+card_job(struct brief_job *j)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	if (sqlite3_open_v2(j->regpath, &db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		pdx_set_error("%s: %s", j->regpath, db != NULL ?
+		    sqlite3_errmsg(db) : "cannot open");
+		sqlite3_close(db);
+		return -1;
+	}
+	j->card = pdx_cbuild_make(db);
+	sqlite3_close(db);
+	if (j->card == NULL)
+		return -1;
+	rc = pdx_cfile_write(j->cpath, j->card, &j->id);
+	pdx_cbuild_free(j->card);
+	j->card = NULL;
+	return rc;
+}
 
 static void *
 brief_job_run(void *arg)
@@ -364,10 +394,13 @@ brief_job_run(void *arg)
 	 * while the diff runs, leaves little for the fsync after close (whose
 	 * failure is the one reported).
 	 */
-	if (j->regpath != NULL)
+	if (j->regpath != NULL && !j->card_only)
 		(void)fsync_path(j->regpath, 0);
-	j->rc = pdx_bfile_write(j->path, j->b->bwords, j->b->bnames,
-	    j->b->boffs, j->b->bnnames, j->b->bnbytes, &j->id);
+	if (j->card_only)
+		j->rc = card_job(j);
+	else
+		j->rc = pdx_bfile_write(j->path, j->b->bwords, j->b->bnames,
+		    j->b->boffs, j->b->bnnames, j->b->bnbytes, &j->id);
 	if (j->rc != 0)
 		snprintf(j->err, sizeof j->err, "%s", pdx_last_error());
 	return NULL;
@@ -399,10 +432,11 @@ struct upd {
 	json_t		*report;
 	char		 tmp[PATH_MAX], dir[PATH_MAX], dl[PATH_MAX];
 	char		 btmp[PATH_MAX], bpath[PATH_MAX], defiana[PATH_MAX];
+	char		 ctmp[PATH_MAX], cpath[PATH_MAX];
 	char		 ianadate[11];
 	const char	*origin;
 	const char	*iana, *svc, *nm, *nrpc, *erpc;	/* the sources */
-	struct brief_job bjob;
+	struct brief_job bjob, cjob;	/* brief file; card file */
 	int		 lockfd;
 	struct timespec	 t0;
 };
@@ -591,7 +625,7 @@ upd_commit(struct upd *u)
 	return rb_exec_sql(b->db, "COMMIT", u->tmp);
 }
 
-/* The brief file, written by a second thread while the diff runs. */
+/* The brief and card files, written by a second thread while the diff runs. */
 static int
 upd_brief_start(struct upd *u)
 {
@@ -603,17 +637,30 @@ upd_brief_start(struct upd *u)
 	if (snprintf(u->btmp, sizeof u->btmp, "%s.brief.new-%ld", db,
 	    (long)getpid()) >= (int)sizeof u->btmp ||
 	    snprintf(u->bpath, sizeof u->bpath, "%s.brief", db) >=
-	    (int)sizeof u->bpath) {
+	    (int)sizeof u->bpath ||
+	    snprintf(u->ctmp, sizeof u->ctmp, "%s.card.new-%ld", db,
+	    (long)getpid()) >= (int)sizeof u->ctmp ||
+	    snprintf(u->cpath, sizeof u->cpath, "%s.card", db) >=
+	    (int)sizeof u->cpath) {
 		pdx_set_error("%s: path too long", db);
-		u->btmp[0] = '\0';
+		u->btmp[0] = u->ctmp[0] = '\0';
 		return -1;
 	}
 	u->bjob.b = &u->b;
 	u->bjob.path = u->btmp;
 	u->bjob.regpath = u->tmp;
+	/* the card file in a thread of its own: its dump is CPU, the brief's
+	 * thread mostly waits for fsync */
+	u->cjob = u->bjob;
+	u->cjob.cpath = u->ctmp;
+	u->cjob.card_only = 1;
+	u->cjob.regpath = u->tmp;
 	u->bjob.started = pthread_create(&u->bjob.tid, NULL, brief_job_run,
 	    &u->bjob) == 0;
 	u->bjob.pending = 1;
+	u->cjob.started = pthread_create(&u->cjob.tid, NULL, brief_job_run,
+	    &u->cjob) == 0;
+	u->cjob.pending = 1;
 	return 0;
 }
 
@@ -671,11 +718,13 @@ upd_install(struct upd *u)
 		pdx_set_error("%s: %s", u->tmp, strerror(errno));
 		return -1;
 	}
-	u->bjob.pending = 0;
-	if (brief_job_finish(&u->bjob) != 0) {
-		u->btmp[0] = '\0';	/* removed already */
-		return -1;
+	u->bjob.pending = u->cjob.pending = 0;
+	if (brief_job_finish(&u->cjob) != 0) {
+		(void)brief_job_finish(&u->bjob);
+		return -1;	/* upd_free removes what was written */
 	}
+	if (brief_job_finish(&u->bjob) != 0)
+		return -1;	/* upd_free removes what was written */
 	if (pdx_regid_read(u->tmp, &rid) != 0)
 		return -1;
 	if (rid.size != u->bjob.id.size ||
@@ -693,6 +742,11 @@ upd_install(struct upd *u)
 		return -1;
 	}
 	u->btmp[0] = '\0';
+	if (rename(u->ctmp, u->cpath) != 0) {
+		pdx_set_error("%s: %s", u->cpath, strerror(errno));
+		return -1;
+	}
+	u->ctmp[0] = '\0';
 	if (u->dl[0] != '\0') {
 		/* --download keeps IANA's CSV for later updates */
 		char kept[PATH_MAX];
@@ -714,6 +768,8 @@ upd_free(struct upd *u, int ok)
 
 	if (u->bjob.pending)
 		(void)brief_job_finish(&u->bjob);	/* then removed below */
+	if (u->cjob.pending)
+		(void)brief_job_finish(&u->cjob);
 	sqlite3_finalize(b->ins_svc);
 	sqlite3_finalize(b->ins_rpc);
 	sqlite3_finalize(b->ins_meta);
@@ -729,6 +785,9 @@ upd_free(struct upd *u, int ok)
 		unlink(u->tmp);
 	if (u->btmp[0] != '\0')
 		unlink(u->btmp);
+	if (u->ctmp[0] != '\0')
+		unlink(u->ctmp);
+	pdx_cbuild_free(u->cjob.card);
 	if (u->dl[0] != '\0')
 		unlink(u->dl);
 	if (u->lockfd != -1)

@@ -38,6 +38,9 @@ struct pdx_db {
 	 */
 	struct pdx_bfile *bf;
 	struct pdx_bfile *bf_dead;	/* one that failed a read: kept, unused */
+	/* pdx_db_open_card: the card file, when it matches the registry */
+	struct pdx_cfile *cf;
+	char		*cf_note;	/* why a damaged card file was not used */
 	char		*bf_note;	/* why a damaged brief file was not used */
 	char		*bf_why;	/* why none was used (any reason) */
 	/*
@@ -103,6 +106,94 @@ int	pdx_bfile_write(const char *path, uint32_t *const words[PDX_NPROTO],
 	    size_t nbytes, const struct pdx_regid *reg);
 
 /*
+ * cardfile.c: the card file beside the registry (REGISTRY.card), the rows
+ * of the tables a card reads, indexed by port, so that a card needs no
+ * SQLite.  Each table's columns are those of the card's query of it.
+ */
+enum { PDX_CT_META, PDX_CT_IANA, PDX_CT_NMAP, PDX_CT_SERVICES, PDX_CT_USES,
+	PDX_CT_RELATED, PDX_CT_N };
+enum { PDX_CV_NULL, PDX_CV_INT, PDX_CV_REAL, PDX_CV_TEXT };
+
+struct pdx_cfile;
+struct pdx_cbuild;
+
+/* One value of a row (text borrowed from the port's rows as read). */
+struct pdx_cval {
+	int		 tag;		/* PDX_CV_* */
+	int64_t		 i;
+	double		 d;
+	const char	*s;
+};
+
+/* The rows of one port, every table, in the tables' query order. */
+struct pdx_cport {
+	unsigned	 port;
+	size_t		 n, ncol;
+	struct { int table; size_t col; } *row;
+	struct pdx_cval	*col;
+	unsigned char	*data;		/* the rows' bytes, read */
+	size_t		 ndata;
+	uint32_t	 last;
+};
+
+/*
+ * Build: every row of the tables from the registry being built (before
+ * COMMIT); write: the file at path for that registry's id (mode 0644,
+ * fsync'd; removed on failure).  0 / NULL with the error set.
+ */
+struct pdx_cbuild *pdx_cbuild_make(sqlite3 *);
+void	pdx_cbuild_free(struct pdx_cbuild *);
+int	pdx_cfile_write(const char *path, const struct pdx_cbuild *,
+	    const struct pdx_regid *reg);
+/*
+ * Open as pdx_bfile_open (PDX_BF_*; reg NULL: no check of the registry);
+ * open_mem reads a buffer that must outlive the handle.  port: the port's
+ * rows, checked (checksums, bounds); 0, or -1 with the error set.
+ */
+int	pdx_cfile_open(const char *path, const struct pdx_regid *reg,
+	    struct pdx_cfile **out);
+int	pdx_cfile_open_mem(const void *buf, size_t len, const char *path,
+	    const struct pdx_regid *reg, struct pdx_cfile **out);
+void	pdx_cfile_close(struct pdx_cfile *);
+int	pdx_cfile_port(const struct pdx_cfile *, unsigned port,
+	    struct pdx_cport *);
+void	pdx_cport_free(struct pdx_cport *);
+int64_t	pdx_cval_int(const struct pdx_cval *);
+
+/*
+ * registry.c: the rows of port from the handle's card file into *buf
+ * (pdx_cport_free it), or NULL: no card file, or a damaged one, which the
+ * handle then drops and notes (pdx_db_card_note): ask the registry.
+ */
+const struct pdx_cport *pdx_db_card_rows(struct pdx_db *, unsigned port,
+	    struct pdx_cport *buf);
+
+/*
+ * A query's rows, from SQLite or from a port's rows of the card file (cp
+ * not NULL): open binds ?1 = b1 and ?2 = b2 when sql has them; with cp it
+ * applies what the card's queries ask beyond the port (uses: protomask &
+ * b2; related: the first 40).  step: 1 a row, 0 the end, -1 an error
+ * (set).  The column accessors are sqlite3_column_*'s.
+ */
+struct pdx_rows {
+	struct pdx_db	*d;
+	sqlite3_stmt	*st;
+	const struct pdx_cport *cp;
+	const struct pdx_cval *cur;
+	int		 table, b2, failed;
+	size_t		 next, seen;
+	char		 num[32];
+};
+int	pdx_rows_open(struct pdx_db *, const struct pdx_cport *cp, int table,
+	    const char *sql, int b1, int b2, struct pdx_rows *);
+int	pdx_rows_step(struct pdx_rows *);
+void	pdx_rows_end(struct pdx_rows *);
+int	pdx_rows_int(struct pdx_rows *, int col);
+double	pdx_rows_double(struct pdx_rows *, int col);
+const char *pdx_rows_text(struct pdx_rows *, int col);
+int	pdx_rows_null(struct pdx_rows *, int col);
+
+/*
  * risk.c: fills the risk level (bits 4-7) and the risk facts (bits 8-15)
  * of every brief word from the rules that depend only on the registry and
  * the curated knowledge.
@@ -126,9 +217,12 @@ int	pdx_brief_word(struct pdx_db *, int i, unsigned port, uint32_t *w);
 int	pdx_knowledge_import(sqlite3 *, const char *dir, json_t *report,
 	    int no_search);
 
-/* knowledge-db.c: adds uses, related and risk sections to a card. */
-void	pdx_card_knowledge(struct pdx_db *, json_t *card, unsigned port,
-	    int protomask);
+/*
+ * knowledge-db.c: adds uses, related and risk sections to a card (cp: the
+ * port's rows from the card file, or NULL: the registry's).
+ */
+void	pdx_card_knowledge(struct pdx_db *, const struct pdx_cport *cp,
+	    json_t *card, unsigned port, int protomask);
 /* risk.c: the assessment of one port/transport ({level, reasons}). */
 json_t	*pdx_risk_assess(struct pdx_db *, unsigned port, int proto,
 	    int status);

@@ -205,6 +205,67 @@ pdx_db_open_brief(const char *path)
 	return d;
 }
 
+struct pdx_db *
+pdx_db_open_card(const char *path)
+{
+	struct pdx_db *d;
+	struct pdx_regid id;
+	char *p;
+	int rc;
+
+	if ((d = db_new(path)) == NULL)
+		return NULL;
+	/*
+	 * The card file vouches for the registry (made from this very file,
+	 * in this format): SQLite is opened on the first other need.  The
+	 * brief file gives the risk facts.  Without both: pdx_db_open().
+	 */
+	if (pdx_regid_read(path, &id) == 0) {
+		if (asprintf(&p, "%s.card", path) >= 0) {
+			rc = pdx_cfile_open(p, &id, &d->cf);
+			free(p);
+			if (rc == PDX_BF_BAD)
+				d->cf_note = strdup(pdx_last_error());
+		}
+		if (d->cf != NULL && asprintf(&p, "%s.brief", path) >= 0) {
+			rc = pdx_bfile_open(p, &id, &d->bf);
+			free(p);
+			if (rc == PDX_BF_BAD)
+				d->bf_note = strdup(pdx_last_error());
+		}
+		if (d->cf != NULL && d->bf != NULL)
+			return d;
+	}
+	pdx_cfile_close(d->cf);
+	d->cf = NULL;
+	if (db_connect(d) != 0) {
+		pdx_db_close(d);
+		return NULL;
+	}
+	return d;
+}
+
+const struct pdx_cport *
+pdx_db_card_rows(struct pdx_db *d, unsigned port, struct pdx_cport *buf)
+{
+	if (d->cf == NULL)
+		return NULL;
+	if (pdx_cfile_port(d->cf, port, buf) == 0)
+		return buf;
+	/* damaged: the registry answers from now on; say why once */
+	if (d->cf_note == NULL)
+		d->cf_note = strdup(pdx_last_error());
+	pdx_cfile_close(d->cf);
+	d->cf = NULL;
+	return NULL;
+}
+
+const char *
+pdx_db_card_note(struct pdx_db *d)
+{
+	return d != NULL ? d->cf_note : NULL;
+}
+
 const char *
 pdx_db_brief_note(struct pdx_db *d)
 {
@@ -241,6 +302,8 @@ pdx_db_close(struct pdx_db *d)
 		sqlite3_close(d->db);
 	pdx_bfile_close(d->bf);
 	pdx_bfile_close(d->bf_dead);
+	pdx_cfile_close(d->cf);
+	free(d->cf_note);
 	free(d->bf_note);
 	free(d->bf_why);
 	free(d->meta_buf);

@@ -66,18 +66,25 @@ pdx_diag_port_bytecode(const struct pdx_portset *ps, void *buf, size_t size)
 	struct inet_diag_bc_op *op = buf;
 	unsigned lo[DIAG_MAX_BC / 16], hi[DIAG_MAX_BC / 16];
 	size_t nr = 0, len, i, k;
+	unsigned seen = 0;
 	int p;
 
 	if (ps == NULL || ps->count == 0 || ps->count >= 65536)
 		return 0;
+	/* stops at the set's last port (count), not at 65535 */
 	for (p = pdx_portset_next(ps, 0); p >= 0;
 	    p = p < 65535 ? pdx_portset_next(ps, p + 1) : -1) {
 		if (nr == sizeof lo / sizeof lo[0])
 			return 0;
 		lo[nr] = (unsigned)p;
-		while (p < 65535 && pdx_portset_has(ps, (unsigned)p + 1))
+		seen++;
+		while (p < 65535 && pdx_portset_has(ps, (unsigned)p + 1)) {
 			p++;
+			seen++;
+		}
 		hi[nr++] = (unsigned)p;
+		if (seen >= ps->count)
+			break;
 	}
 	if (nr == 0)
 		return 0;

@@ -184,19 +184,19 @@ pdx_portset_has(const struct pdx_portset *ps, unsigned port)
 int
 pdx_portset_next(const struct pdx_portset *ps, int from)
 {
-	int p;
+	uint64_t w;
+	int k;
 
 	if (from < 0)
 		from = 0;
-	for (p = from; p <= 65535; p++) {
-		uint64_t w = ps->bits[p / 64] >> (p % 64);
-
-		if (w == 0) {
-			p = (p / 64) * 64 + 63;
-			continue;
-		}
-		return p + __builtin_ctzll(w);
-	}
+	if (from > 65535)
+		return -1;
+	/* the rest of from's word, then whole words (a card asks for one) */
+	if ((w = ps->bits[from / 64] >> (from % 64)) != 0)
+		return from + __builtin_ctzll(w);
+	for (k = from / 64 + 1; k < 65536 / 64; k++)
+		if (ps->bits[k] != 0)
+			return k * 64 + __builtin_ctzll(ps->bits[k]);
 	return -1;
 }
 

@@ -181,6 +181,13 @@ show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	json_t *all = json_array();
 	int i, rc = EXIT_OK, single = argc == 2, brief_header = 0;
 
+	/* the registry with its card file (no SQLite for a card), not main's */
+	if (ctx->db == NULL && (ctx->db = pdx_db_open_card(ctx->db_path)) ==
+	    NULL) {
+		out_error("show", "%s", pdx_last_error());
+		json_decref(all);
+		return EXIT_USAGE;
+	}
 	if (argc < 2) {
 		json_decref(all);
 		return cmd_usage(&cmd_show_entry);
@@ -240,6 +247,9 @@ show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 	}
 	say_state_error(ctx, all);
+	if (pdx_db_card_note(ctx->db) != NULL && !ctx->quiet)
+		fprintf(stderr, "portdex: show: %s\n",
+		    pdx_db_card_note(ctx->db));
 	/*
 	 * The process ends right after this: freeing the cards' JSON trees
 	 * node by node was 2% of a card's instructions.  They stay reachable
@@ -256,7 +266,7 @@ const struct cmd_entry cmd_show_entry = {
 	"PORT[/PROTO] | NAME | LO-HI ...",
 	"the card of a port: official assignment, range, use, risk, "
 	"listeners",
-	CMD_NEEDS_DB | CMD_OPT_STATE | CMD_SAYS_STATE,
+	CMD_OPT_STATE | CMD_SAYS_STATE,	/* opens the registry itself */
 	show_exec,
 	"  PORT, PORT/PROTO      the card of a port (e.g. 22, 53/udp)\n"
 	"  P1,P2,...             several cards (22,80,443)\n"
