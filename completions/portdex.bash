@@ -123,7 +123,7 @@ _portdex_load()
 		"usage: portdex "*)
 			usage=${line#usage: portdex }
 			_portdex_spec__global=$(_portdex_parse_usage "$usage")
-			_portdex_spec__global+=$'\n--version -\n--help -\n--quiet -'
+			_portdex_spec__global+=$'\n--version -\n-V -\n--help -\n-h -\n--quiet -'
 			;;
 		"  "[a-z]*)
 			read -r name usage <<<"$line"

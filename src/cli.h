@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "portdex.h"
+#include "portdex/sockets.h"
 
 /* Exit statuses, documented in portdex(1). */
 #define EXIT_OK		0
@@ -43,16 +44,84 @@ struct cmd_ctx {
 #define CMD_OPT_STATE	0x10	/* open the state database if it exists */
 #define CMD_SAYS_STATE	0x20	/* says itself why the state did not open */
 
+#define CMD_INORDER	0x40	/* options end at the first operand */
+#define CMD_METRICS	0x80	/* --format prometheus: metrics_cmd instead */
+
+/*
+ * The options of a command, in one table: main() parses the command line
+ * once from it (getopt_long, so getopt's messages and long-option
+ * prefixes as ever), `--help` prints its lines, `portdex --dump-options`
+ * lists it for the completions' and the man page's tests.
+ */
+enum opt_kind {
+	OPT_FLAG,	/* no value */
+	OPT_STR,	/* a word */
+	OPT_INT,	/* a number */
+	OPT_PORTS,	/* a port set: 22,80,8000-8100 */
+	OPT_ENUM,	/* one of meta's "a|b|c" */
+	OPT_FILE,	/* a file name */
+	OPT_DIR,	/* a directory name */
+};
+#define OPTF_NEXT	0x1	/* also takes the next word (-oX FILE) */
+
+struct cmd_opt {
+	const char	*name;		/* long name, or NULL */
+	int		 short_name;	/* short option letter, or 0 */
+	int		 kind;		/* enum opt_kind */
+	int		 id;		/* what the parse reports (cmd_arg.id) */
+	const char	*meta;		/* the value's placeholder or values */
+	/* --help line(s), or NULL: an earlier option's line names it */
+	const char	*help;
+	unsigned	 flags;		/* OPTF_* */
+};
+
+/* Options declared once, for every command that takes them. */
+struct cmd_optgroup {
+	const char		*name;
+	unsigned		 flags;		/* OPTG_* */
+	const struct cmd_opt	*opts;		/* ends with a zeroed row */
+};
+#define OPTG_METRICS	0x1	/* parsed only for --format prometheus */
+
+/* One option as given: its id, its value, the word after it (OPTF_NEXT). */
+struct cmd_arg {
+	int		 id;
+	const char	*val;
+	const char	*next;
+};
+
+/* The parsed command line: the options in order, then the operands. */
+struct cmd_args {
+	struct cmd_arg	*opt;
+	int		 nopt;
+	char		**argv;		/* the operands */
+	int		 argc;
+	char		**raw_argv;	/* as given, argv[0] "portdex NAME" */
+	int		 raw_argc;
+	char		**buf;		/* owned */
+	/* ARGS_QUIET: what went wrong (':' a value missing, '?' unknown) */
+	int		 err;
+	const char	*err_word;
+	char		*err_msg;	/* getopt's message, said by args_done */
+};
+
 struct cmd_entry {
 	const char	*name;
 	const char	*alias;
 	const char	*usage;		/* operands and options, man synopsis */
 	const char	*summary;	/* one line for --help */
 	int		 flags;
-	/* argv[0] is "portdex NAME"; getopt_long state is reset. */
-	int		(*exec)(struct cmd_ctx *, int argc, char **argv);
-	/* One line per option: "  -p, --ports PORTS  what it does\n". */
-	const char	*options;
+	int		(*exec)(struct cmd_ctx *, const struct cmd_args *);
+	/* NULL-terminated; NULL: no options, every word is an operand */
+	const struct cmd_optgroup *const *groups;
+	int		 min_operands;
+	int		 max_operands;	/* -1: any number */
+	/* said before the usage when there are more operands: NULL
+	 * "unexpected operand 'WORD'", "" nothing, else this (%s: WORD) */
+	const char	*too_many;
+	const char	*too_few;	/* said when there are fewer, or NULL */
+	/* --help lines for the operands, before the options' */
+	const char	*operands;
 };
 
 extern const struct cmd_entry *const cmd_table[];
@@ -117,10 +186,82 @@ int	 import_nmap_report(struct cmd_ctx *, int fmt, int fd,
 /*
  * metrics-file.c: `ls/audit --format prometheus [--textfile DIR]`, the
  * host's families of serve's /metrics.  metrics_wanted says whether argv
- * asks for it.
+ * asks for it; metrics_cmd gets the options of the metrics group
+ * (args_metrics) parsed with ARGS_QUIET.
  */
 int	 metrics_wanted(int argc, char **argv);
-int	 metrics_cmd(struct cmd_ctx *, const char *cmd, int argc, char **argv);
+int	 metrics_cmd(struct cmd_ctx *, const char *cmd, const struct cmd_args *);
+
+/*
+ * args.c: the one parser over a command's option table.  args_parse
+ * parses argv (argv[0] "portdex NAME") into a (args_free frees it): the
+ * groups without OPTG_METRICS, or with ARGS_METRICS only those (in order).
+ * A bad word stops the parse: a->opt holds the options before it and
+ * a->err is set; getopt's message waits for args_done (with ARGS_QUIET
+ * there is none: a->err and a->err_word say what went wrong).  -1 only
+ * then, or out of memory (a->err 0, said).
+ *
+ * Each command takes a->opt in order (a bad value said as it comes), then
+ * calls args_done: -1 after getopt's message about a bad word, or when
+ * the operand count is not the entry's (said as the entry says); the
+ * command then prints its usage.  The order of the messages is that of
+ * the words.
+ */
+#define ARGS_METRICS	0x1
+#define ARGS_QUIET	0x2
+int	 args_parse(const struct cmd_entry *, unsigned how, int argc,
+	    char **argv, struct cmd_args *a);
+void	 args_free(struct cmd_args *);
+int	 args_done(const struct cmd_entry *, const struct cmd_args *);
+/* The --help lines of the entry's options (every group). */
+void	 args_help(FILE *, const struct cmd_entry *);
+/*
+ * `portdex --dump-options` (for the tests, undocumented): a line per
+ * option, tab-separated: the command ("portdex" for a global option), the
+ * short and the long name and the value's placeholder ("-": none), and who
+ * parses it ("command", or "main": the global options and the --format
+ * main takes for the command).
+ */
+void	 args_dump(FILE *, const char *cmd, const struct cmd_entry *);
+
+/* Option groups declared once (args.c). */
+extern const struct cmd_optgroup optg_proto;	/* -t -u -S: ls watch audit */
+extern const struct cmd_optgroup optg_sockets;	/* ls's and watch's filters */
+extern const struct cmd_optgroup optg_metrics;	/* ls audit: prometheus */
+enum {
+	/* ids of optg_sockets' long-only options */
+	OPT_SK_PID = 1000,
+	OPT_SK_USER,
+	OPT_SK_PROCESS,
+	OPT_SK_NO_PIDS,
+	OPT_SK_NETNS,
+	OPT_SK_ALL_NETNS,
+	OPT_SK_PROC,
+	OPT_SK_REACH,
+	/* optg_metrics' */
+	OPT_MX_FORMAT,
+	OPT_MX_TEXTFILE,
+	OPT_MX_MAX_PORTS,
+};
+
+/*
+ * What optg_proto and optg_sockets set, for ls and watch: sock_opts_init,
+ * then sock_opts_take for each option (1 taken, 0 not the group's, -1
+ * after a message), then sock_opts_finish (the checks across options).
+ */
+struct sock_opts {
+	struct pdx_sock_filter	 f;
+	struct pdx_portset	 ports;
+	int			 pids;
+	int			 all_netns;
+	int			 protos;
+	int			 fams;
+	unsigned		 reach;		/* bits 1 << PDX_REACH_*; 0: any */
+};
+void	 sock_opts_init(struct sock_opts *);
+int	 sock_opts_take(struct sock_opts *, const char *cmd,
+	    const struct cmd_arg *);
+int	 sock_opts_finish(struct sock_opts *, const char *cmd);
 
 /* render.c: text rendering of the card model. */
 void	 render_card(struct cmd_ctx *, json_t *card);

@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,17 +463,11 @@ annotate_fd(struct an *an, int fd, const char *name)
 }
 
 static int
-annotate_exec(struct cmd_ctx *ctx, int argc, char **argv)
+annotate_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
-	static const struct option longopts[] = {
-		{ "jsonl", no_argument, NULL, OPT_JSONL },
-		{ "no-generic", no_argument, NULL, OPT_NO_GENERIC },
-		{ "no-listeners", no_argument, NULL, OPT_NO_LISTENERS },
-		{ NULL, 0, NULL, 0 },
-	};
 	static char obuf[1 << 16];
 	struct an an;
-	int ch, i, rc = EXIT_OK, generic = 1, listeners = 1;
+	int i, rc = EXIT_OK, generic = 1, listeners = 1;
 
 	memset(&an, 0, sizeof an);
 	an.ctx = ctx;
@@ -484,8 +477,8 @@ annotate_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		an.eph_lo = 32768;	/* Linux's default */
 		an.eph_hi = 60999;
 	}
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
+	for (i = 0; i < args->nopt; i++) {
+		switch (args->opt[i].id) {
 		case OPT_JSONL:
 			an.json = 2;
 			break;
@@ -495,10 +488,10 @@ annotate_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		case OPT_NO_LISTENERS:
 			listeners = 0;
 			break;
-		default:
-			return cmd_usage(&cmd_annotate_entry);
 		}
 	}
+	if (args_done(&cmd_annotate_entry, args) != 0)
+		return cmd_usage(&cmd_annotate_entry);
 	if ((ctx->db = pdx_db_open_brief(ctx->db_path)) == NULL) {
 		out_error("annotate", "%s (run `portdex update` first)",
 		    pdx_last_error());
@@ -514,9 +507,9 @@ annotate_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	/* a terminal sees each line at once; else fflush before reads */
 	if (ctx->out == stdout && !isatty(STDOUT_FILENO))
 		setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
-	an.ninputs = argc > optind ? argc - optind : 1;
-	for (i = optind; i == optind || i < argc; i++) {
-		const char *name = i < argc ? argv[i] : "-";
+	an.ninputs = args->argc > 0 ? args->argc : 1;
+	for (i = 0; i == 0 || i < args->argc; i++) {
+		const char *name = i < args->argc ? args->argv[i] : "-";
 		int fd = strcmp(name, "-") == 0 ? STDIN_FILENO :
 		    open(name, O_RDONLY | O_CLOEXEC);
 
@@ -535,7 +528,7 @@ annotate_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			rc = EXIT_USAGE;
 		if (fd != STDIN_FILENO)
 			close(fd);
-		if (i >= argc)
+		if (i >= args->argc)
 			break;
 	}
 	if (an.json == 1)
@@ -553,14 +546,33 @@ annotate_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
+static const struct cmd_opt annotate_opts[] = {
+	{ "jsonl", 0, OPT_FLAG, OPT_JSONL, NULL,
+	    "  --jsonl               one JSON object a line (--json: one "
+	    "array)\n", 0 },
+	{ "no-generic", 0, OPT_FLAG, OPT_NO_GENERIC, NULL,
+	    "  --no-generic          only the known formats: no ADDR:PORT, "
+	    "port N\n", 0 },
+	{ "no-listeners", 0, OPT_FLAG, OPT_NO_LISTENERS, NULL,
+	    "  --no-listeners        do not look at this machine's listeners\n",
+	    0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0 },
+};
+static const struct cmd_optgroup annotate_group = { "annotate", 0,
+    annotate_opts };
+static const struct cmd_optgroup *const annotate_groups[] = {
+	&annotate_group, NULL,
+};
+
 const struct cmd_entry cmd_annotate_entry = {
-	"annotate", NULL,
-	"[--jsonl] [--no-generic] [--no-listeners] [FILE...]",
-	"add what portdex knows to the ports in logs, scans and socket "
-	"listings",
-	0,	/* the registry is opened with its brief file, as ls does */
-	annotate_exec,
-	"  --jsonl               one JSON object a line (--json: one array)\n"
-	"  --no-generic          only the known formats: no ADDR:PORT, port N\n"
-	"  --no-listeners        do not look at this machine's listeners\n",
+	.name = "annotate",
+	.usage = "[--jsonl] [--no-generic] [--no-listeners] [FILE...]",
+	.summary = "add what portdex knows to the ports in logs, scans and "
+	    "socket listings",
+	/* the registry is opened with its brief file, as ls does */
+	.flags = 0,
+	.exec = annotate_exec,
+	.groups = annotate_groups,
+	.min_operands = 0,
+	.max_operands = -1,
 };

@@ -7,7 +7,6 @@
  * table as text, one JSON document or JSON lines.  The exit status says
  * whether anything at or above --fail-on was found.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,39 +14,7 @@
 #include "cli.h"
 #include "portdex/audit.h"
 
-static int	audit_exec(struct cmd_ctx *, int, char **);
-
-const struct cmd_entry cmd_audit_entry = {
-	"audit", NULL,
-	"[-p PORTS] [-t] [-u] [-S] [-v] [--fail-on LEVEL] [--ignore "
-	"RULE[:PORT[/PROTO]]]... [--config FILE] [--jsonl] [--proc] "
-	"[--require-complete] [--save-baseline | --diff | --history | "
-	"--rules]",
-	"findings on this machine's listeners, most severe first; exit 1 "
-	"when any is at or above --fail-on (default high)",
-	CMD_OPT_DB | CMD_NEEDS_STATE,
-	audit_exec,
-	"  -p, --ports PORTS     only listeners on these ports (22,80,8000-8100)\n"
-	"  -t, --tcp / -u, --udp / -S, --sctp   only these transports\n"
-	"  --fail-on LEVEL       exit 1 when a finding reaches LEVEL (info, low,\n"
-	"                        medium, high)\n"
-	"  --ignore RULE[:PORT[/PROTO]]   accept matching findings (shown, not\n"
-	"                        counted); repeatable\n"
-	"  --config FILE         rules to accept, one --ignore value per line\n"
-	"  --jsonl               one JSON finding per line\n"
-	"  -v, --verbose         list every info finding (text groups them by "
-	"rule)\n"
-	"  --proc                read sockets from /proc instead of netlink\n"
-	"  --require-complete    fail when some sockets could not be attributed\n"
-	"  --save-baseline       remember today's listeners as the baseline\n"
-	"  --diff                report listeners that are new since the baseline\n"
-	"  --history             list earlier audit runs\n"
-	"  --rules               list the audit rules and exit\n"
-	"  --format prometheus   the metrics of serve's /metrics instead\n"
-	"  --textfile DIR        with --format prometheus: write them to\n"
-	"                        DIR/portdex.prom for node_exporter\n"
-	"  --metrics-max-ports N ports with series of their own (default 500)\n",
-};
+static int	audit_exec(struct cmd_ctx *, const struct cmd_args *);
 
 enum {
 	OPT_FAIL_ON = 256,
@@ -62,24 +29,67 @@ enum {
 	OPT_RULES,
 };
 
-static const struct option audit_longopts[] = {
-	{ "ports",		required_argument,	NULL, 'p' },
-	{ "tcp",		no_argument,		NULL, 't' },
-	{ "udp",		no_argument,		NULL, 'u' },
-	{ "sctp",		no_argument,		NULL, 'S' },
-	{ "fail-on",		required_argument,	NULL, OPT_FAIL_ON },
-	{ "ignore",		required_argument,	NULL, OPT_IGNORE },
-	{ "config",		required_argument,	NULL, OPT_CONFIG },
-	{ "jsonl",		no_argument,		NULL, OPT_JSONL },
-	{ "verbose",		no_argument,		NULL, 'v' },
-	{ "proc",		no_argument,		NULL, OPT_PROC },
-	{ "require-complete",	no_argument,		NULL,
-	    OPT_REQUIRE_COMPLETE },
-	{ "save-baseline",	no_argument,		NULL, OPT_SAVE_BASELINE },
-	{ "diff",		no_argument,		NULL, OPT_DIFF },
-	{ "history",		no_argument,		NULL, OPT_HISTORY },
-	{ "rules",		no_argument,		NULL, OPT_RULES },
-	{ NULL,			0,			NULL, 0 }
+static const struct cmd_opt audit_ports[] = {
+	{ "ports", 'p', OPT_PORTS, 'p', "PORTS",
+	    "  -p, --ports PORTS     only listeners on these ports "
+	    "(22,80,8000-8100)\n", 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0 },
+};
+static const struct cmd_opt audit_opts[] = {
+	{ "fail-on", 0, OPT_ENUM, OPT_FAIL_ON, "info|low|medium|high",
+	    "  --fail-on LEVEL       exit 1 when a finding reaches LEVEL (info, "
+	    "low,\n"
+	    "                        medium, high)\n", 0 },
+	{ "ignore", 0, OPT_STR, OPT_IGNORE, "RULE[:PORT[/PROTO]]",
+	    "  --ignore RULE[:PORT[/PROTO]]   accept matching findings (shown, "
+	    "not\n"
+	    "                        counted); repeatable\n", 0 },
+	{ "config", 0, OPT_FILE, OPT_CONFIG, "FILE",
+	    "  --config FILE         rules to accept, one --ignore value per "
+	    "line\n", 0 },
+	{ "jsonl", 0, OPT_FLAG, OPT_JSONL, NULL,
+	    "  --jsonl               one JSON finding per line\n", 0 },
+	{ "verbose", 'v', OPT_FLAG, 'v', NULL,
+	    "  -v, --verbose         list every info finding (text groups them "
+	    "by rule)\n", 0 },
+	{ "proc", 0, OPT_FLAG, OPT_PROC, NULL,
+	    "  --proc                read sockets from /proc instead of "
+	    "netlink\n", 0 },
+	{ "require-complete", 0, OPT_FLAG, OPT_REQUIRE_COMPLETE, NULL,
+	    "  --require-complete    fail when some sockets could not be "
+	    "attributed\n", 0 },
+	{ "save-baseline", 0, OPT_FLAG, OPT_SAVE_BASELINE, NULL,
+	    "  --save-baseline       remember today's listeners as the "
+	    "baseline\n", 0 },
+	{ "diff", 0, OPT_FLAG, OPT_DIFF, NULL,
+	    "  --diff                report listeners that are new since the "
+	    "baseline\n", 0 },
+	{ "history", 0, OPT_FLAG, OPT_HISTORY, NULL,
+	    "  --history             list earlier audit runs\n", 0 },
+	{ "rules", 0, OPT_FLAG, OPT_RULES, NULL,
+	    "  --rules               list the audit rules and exit\n", 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0 },
+};
+static const struct cmd_optgroup audit_ports_group = { "audit", 0,
+    audit_ports };
+static const struct cmd_optgroup audit_group = { "audit", 0, audit_opts };
+static const struct cmd_optgroup *const audit_groups[] = {
+	&audit_ports_group, &optg_proto, &audit_group, &optg_metrics, NULL,
+};
+
+const struct cmd_entry cmd_audit_entry = {
+	.name = "audit",
+	.usage = "[-p PORTS] [-t] [-u] [-S] [-v] [--fail-on LEVEL] [--ignore "
+	    "RULE[:PORT[/PROTO]]]... [--config FILE] [--jsonl] [--proc] "
+	    "[--require-complete] [--save-baseline | --diff | --history | "
+	    "--rules]",
+	.summary = "findings on this machine's listeners, most severe first; "
+	    "exit 1 when any is at or above --fail-on (default high)",
+	.flags = CMD_OPT_DB | CMD_NEEDS_STATE | CMD_METRICS,
+	.exec = audit_exec,
+	.groups = audit_groups,
+	.min_operands = 0,
+	.max_operands = 0,
 };
 
 enum mode { M_FINDINGS, M_SAVE, M_DIFF, M_HISTORY, M_RULES };
@@ -448,19 +458,20 @@ set_mode(struct audit_args *a, int m)
 }
 
 static int
-parse_args(struct audit_args *a, int argc, char **argv)
+parse_args(struct audit_args *a, const struct cmd_args *args)
 {
-	int ch, protos = 0;
+	const char *val;
+	int i, protos = 0;
 
-	while ((ch = getopt_long(argc, argv, "p:tuSv", audit_longopts,
-	    NULL)) != -1) {
-		switch (ch) {
+	for (i = 0; i < args->nopt; i++) {
+		val = args->opt[i].val;
+		switch (args->opt[i].id) {
 		case 'p':
-			if (pdx_portset_parse(&a->ps, optarg) < 0) {
+			if (pdx_portset_parse(&a->ps, val) < 0) {
 				out_error("audit", "-p: %s", pdx_last_error());
 				return -1;
 			}
-			a->o.ports = optarg;
+			a->o.ports = val;
 			a->have_ports = 1;
 			break;
 		case 't':
@@ -473,15 +484,15 @@ parse_args(struct audit_args *a, int argc, char **argv)
 			protos |= PDX_SCTP;
 			break;
 		case OPT_FAIL_ON:
-			a->fail_on = pdx_level_parse(optarg);
+			a->fail_on = pdx_level_parse(val);
 			if (a->fail_on < PDX_LEVEL_INFO) {
 				out_error("audit", "--fail-on takes info, low, "
-				    "medium or high, not '%s'", optarg);
+				    "medium or high, not '%s'", val);
 				return -1;
 			}
 			break;
 		case OPT_IGNORE:
-			if (pdx_audit_accept_add(&a->acc, optarg, "",
+			if (pdx_audit_accept_add(&a->acc, val, "",
 			    "--ignore") != 0) {
 				out_error("audit", "--ignore: %s",
 				    pdx_last_error());
@@ -489,7 +500,7 @@ parse_args(struct audit_args *a, int argc, char **argv)
 			}
 			break;
 		case OPT_CONFIG:
-			a->config = optarg;
+			a->config = val;
 			break;
 		case OPT_JSONL:
 			a->jsonl = 1;
@@ -519,14 +530,10 @@ parse_args(struct audit_args *a, int argc, char **argv)
 			if (set_mode(a, M_RULES) < 0)
 				return -1;
 			break;
-		default:
-			return -1;
 		}
 	}
-	if (optind < argc) {
-		out_error("audit", "unexpected operand '%s'", argv[optind]);
+	if (args_done(&cmd_audit_entry, args) != 0)
 		return -1;
-	}
 	a->o.protos = protos;
 	return 0;
 }
@@ -640,19 +647,17 @@ run_text(struct cmd_ctx *ctx, struct audit_args *a)
 }
 
 static int
-audit_exec(struct cmd_ctx *ctx, int argc, char **argv)
+audit_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
 	struct audit_args a;
 	json_t *doc = NULL, *j;
 	size_t i;
 	int rc = EXIT_OK, n;
 
-	if (metrics_wanted(argc, argv))	/* --format prometheus */
-		return metrics_cmd(ctx, "audit", argc, argv);
 	memset(&a, 0, sizeof a);
 	a.fail_on = PDX_LEVEL_HIGH;
 	a.o.record = 1;
-	if (parse_args(&a, argc, argv) < 0) {
+	if (parse_args(&a, args) < 0) {
 		pdx_audit_accepts_free(&a.acc);
 		return cmd_usage(&cmd_audit_entry);
 	}

@@ -4,7 +4,6 @@
  * IANA columns exactly, so `update --from` of an export gives the same
  * database.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,26 +21,22 @@ static const struct {
 };
 
 static int
-export_exec(struct cmd_ctx *ctx, int argc, char **argv)
+export_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
-	static const struct option longopts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *fmt = ctx->json ? "json" : "csv";
 	size_t i;
-	int ch;
+	const char *val;
+	int k;
 
-	while ((ch = getopt_long(argc, argv, "f:", longopts, NULL)) != -1) {
-		switch (ch) {
+	for (k = 0; k < args->nopt; k++) {
+		val = args->opt[k].val;
+		switch (args->opt[k].id) {
 		case 'f':
-			fmt = optarg;
+			fmt = val;
 			break;
-		default:
-			return cmd_usage(&cmd_export_entry);
 		}
 	}
-	if (optind != argc)
+	if (args_done(&cmd_export_entry, args) != 0)
 		return cmd_usage(&cmd_export_entry);
 	for (i = 0; i < sizeof formats / sizeof *formats; i++) {
 		if (strcmp(formats[i].name, fmt) != 0)
@@ -57,11 +52,24 @@ export_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	return EXIT_USAGE;
 }
 
+static const struct cmd_opt export_opts[] = {
+	{ "format", 'f', OPT_ENUM, 'f', "csv|services|json",
+	    "  -f, --format F        csv (IANA's columns), services "
+	    "(services(5)) or json\n", 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0 },
+};
+static const struct cmd_optgroup export_group = { "export", 0, export_opts };
+static const struct cmd_optgroup *const export_groups[] = { &export_group,
+    NULL };
+
 const struct cmd_entry cmd_export_entry = {
-	"export", NULL,
-	"[--format csv|services|json]",
-	"the whole registry as IANA CSV, a services(5) file or JSON",
-	CMD_NEEDS_DB,
-	export_exec,
-	"  -f, --format F        csv (IANA's columns), services (services(5)) or json\n",
+	.name = "export",
+	.usage = "[--format csv|services|json]",
+	.summary = "the whole registry as IANA CSV, a services(5) file or JSON",
+	.flags = CMD_NEEDS_DB,
+	.exec = export_exec,
+	.groups = export_groups,
+	.min_operands = 0,
+	.max_operands = 0,
+	.too_many = "",
 };

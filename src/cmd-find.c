@@ -12,8 +12,10 @@
 extern const struct cmd_entry cmd_find_entry;
 
 static int
-find_exec(struct cmd_ctx *ctx, int argc, char **argv)
+find_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
+	int argc = args->raw_argc;
+	char **argv = args->raw_argv;
 	char query[1024] = "";
 	json_t *res, *notes = NULL;
 	size_t i;
@@ -139,11 +141,15 @@ find_exec(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_find_entry = {
-	"find", NULL,
-	"WORDS...",
-	"ranked full-text search over names, descriptions, uses and notes",
-	CMD_NEEDS_DB | CMD_OPT_STATE,
-	find_exec,
-	"  (none) WORDS are matched against service names, aliases, curated uses\n"
-	"  and your notes; a number is that port\n",
+	.name = "find",
+	.usage = "WORDS...",
+	.summary = "ranked full-text search over names, descriptions, uses and "
+	    "notes",
+	.flags = CMD_NEEDS_DB | CMD_OPT_STATE,
+	.exec = find_exec,
+	.min_operands = 0,
+	.max_operands = -1,
+	.operands = "  (none) WORDS are matched against service names, aliases, "
+	    "curated uses\n"
+	    "  and your notes; a number is that port\n",
 };

@@ -7,7 +7,6 @@
  * The reading and the comparison are lib/nmapxml.c's.  Exit 0, 1 when a
  * mismatch was flagged, 2 on bad arguments or a bad report.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -165,47 +164,39 @@ static int report(struct imp *, const char *, int, const char *, size_t,
     json_t **);
 
 static int
-import_nmap_exec(struct cmd_ctx *ctx, int argc, char **argv)
+import_nmap_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
-	static const struct option longopts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "format", required_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct imp im;
-	int ch;
+	const char *val;
+	int i;
 
 	memset(&im, 0, sizeof im);
 	im.ctx = ctx;
 	im.fmt = ctx->json ? FMT_JSON : FMT_TEXT;
-	while ((ch = getopt_long(argc, argv, "a", longopts, NULL)) != -1) {
-		switch (ch) {
+	for (i = 0; i < args->nopt; i++) {
+		val = args->opt[i].val;
+		switch (args->opt[i].id) {
 		case 'a':
 			im.all = 1;
 			break;
 		case 'f':
-			if (strcmp(optarg, "text") == 0)
+			if (strcmp(val, "text") == 0)
 				im.fmt = FMT_TEXT;
-			else if (strcmp(optarg, "json") == 0)
+			else if (strcmp(val, "json") == 0)
 				im.fmt = FMT_JSON;
-			else if (strcmp(optarg, "csv") == 0)
+			else if (strcmp(val, "csv") == 0)
 				im.fmt = FMT_CSV;
 			else {
 				out_error("import-nmap", "--format takes text, "
-				    "json or csv, not '%s'", optarg);
+				    "json or csv, not '%s'", val);
 				return EXIT_USAGE;
 			}
 			break;
-		default:
-			return cmd_usage(&cmd_import_nmap_entry);
 		}
 	}
-	if (argc - optind != 1) {
-		if (argc - optind > 1)
-			out_error("import-nmap", "one report at a time");
+	if (args_done(&cmd_import_nmap_entry, args) != 0)
 		return cmd_usage(&cmd_import_nmap_entry);
-	}
-	return report(&im, argv[optind], -1, NULL, 0, NULL);
+	return report(&im, args->argv[0], -1, NULL, 0, NULL);
 }
 
 /*
@@ -272,12 +263,30 @@ import_nmap_report(struct cmd_ctx *ctx, int fmt, int fd, const char *head,
 	return report(&im, name, fd, head, headlen, doc);
 }
 
+static const struct cmd_opt import_nmap_opts[] = {
+	{ "all", 'a', OPT_FLAG, 'a', NULL,
+	    "  -a, --all             every port the report lists, not only open "
+	    "ones\n", 0 },
+	{ "format", 0, OPT_ENUM, 'f', "text|json|csv",
+	    "  --format FMT          text (default), json (as --json) or csv\n",
+	    0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0 },
+};
+static const struct cmd_optgroup import_nmap_group = { "import-nmap", 0,
+    import_nmap_opts };
+static const struct cmd_optgroup *const import_nmap_groups[] = {
+	&import_nmap_group, NULL,
+};
+
 const struct cmd_entry cmd_import_nmap_entry = {
-	"import-nmap", NULL,
-	"FILE.xml [-a] [--format text|json|csv]",
-	"read an nmap XML report: each open port with what portdex expects "
-	"there, mismatches flagged",
-	CMD_NEEDS_DB, import_nmap_exec,
-	"  -a, --all             every port the report lists, not only open ones\n"
-	"  --format FMT          text (default), json (as --json) or csv\n",
+	.name = "import-nmap",
+	.usage = "FILE.xml [-a] [--format text|json|csv]",
+	.summary = "read an nmap XML report: each open port with what portdex "
+	    "expects there, mismatches flagged",
+	.flags = CMD_NEEDS_DB,
+	.exec = import_nmap_exec,
+	.groups = import_nmap_groups,
+	.min_operands = 1,
+	.max_operands = 1,
+	.too_many = "one report at a time",
 };

@@ -8,12 +8,10 @@
  */
 #include <sys/socket.h>
 
-#include <getopt.h>
 #include <limits.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,83 +21,52 @@
 #include "cli.h"
 #include "portdex/firewall.h"
 
-static int	ls_exec(struct cmd_ctx *, int, char **);
+static int	ls_exec(struct cmd_ctx *, const struct cmd_args *);
+
+enum { OPT_PUBLISHED = 256, OPT_NO_PUBLISHED };
+
+static const struct cmd_opt ls_all[] = {
+	{ "all", 'a', OPT_FLAG, 'a', NULL,
+	    "  -a, --all             every socket, not only listeners\n", 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0 },
+};
+static const struct cmd_opt ls_more[] = {
+	{ "numeric", 'n', OPT_FLAG, 'n', NULL,
+	    "  -n, --numeric         no service names\n", 0 },
+	{ "published", 0, OPT_FLAG, OPT_PUBLISHED, NULL,
+	    "  --published           only ports published by DNAT/redirect "
+	    "rules\n", 0 },
+	{ "no-published", 0, OPT_FLAG, OPT_NO_PUBLISHED, NULL,
+	    "  --no-published        no published-port rows\n", 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0 },
+};
+static const struct cmd_optgroup ls_all_group = { "ls", 0, ls_all };
+static const struct cmd_optgroup ls_more_group = { "ls", 0, ls_more };
+static const struct cmd_optgroup *const ls_groups[] = {
+	&ls_all_group, &optg_proto, &optg_sockets, &ls_more_group,
+	&optg_metrics, NULL,
+};
 
 const struct cmd_entry cmd_ls_entry = {
-	"ls", NULL,
-	"[-a] [-t] [-u] [-S] [-4|-6] [-p PORTS] [--pid N] [--user NAME|UID] "
-	"[--process NAME] [-n] [--no-pids] [--netns NAME | --all-netns] "
-	"[--proc] [--reach VERDICT[,...]] [--published | --no-published]",
-	"sockets on this machine (listening unless -a), annotated; "
-	"exit 1 when none matches",
-	CMD_OPT_STATE,	/* ls opens the registry itself (pdx_db_open_brief) */
-	ls_exec,
-	"  -a, --all             every socket, not only listeners\n"
-	"  -t, --tcp / -u, --udp / -S, --sctp   only these transports\n"
-	"  -4, --ipv4 / -6, --ipv6   only this address family\n"
-	"  -p, --ports PORTS     only these ports (22,80,8000-8100)\n"
-	"  -n, --numeric         no service names\n"
-	"  --pid N               only sockets of this process\n"
-	"  --user NAME|UID       only sockets of this user\n"
-	"  --process NAME        only sockets of processes with this name\n"
-	"  --no-pids             skip the process walk (faster, no PID column)\n"
-	"  --netns NAME          inside this network namespace\n"
-	"  --all-netns           every named network namespace\n"
-	"  --proc                read /proc/net instead of netlink\n"
-	"  --reach VERDICT       only these firewall verdicts (loopback, "
-	"filtered,\n"
-	"                        restricted, open, unknown; comma-separated)\n"
-	"  --published           only ports published by DNAT/redirect rules\n"
-	"  --no-published        no published-port rows\n"
-	"  --format prometheus   the metrics of serve's /metrics instead\n"
-	"  --textfile DIR        with --format prometheus: write them to\n"
-	"                        DIR/portdex.prom for node_exporter\n"
-	"  --metrics-max-ports N ports with series of their own (default 500)\n",
-};
-
-enum {
-	OPT_PID = 256,
-	OPT_USER,
-	OPT_PROCESS,
-	OPT_NO_PIDS,
-	OPT_NETNS,
-	OPT_ALL_NETNS,
-	OPT_PROC,
-	OPT_REACH,
-	OPT_PUBLISHED,
-	OPT_NO_PUBLISHED,
-};
-
-static const struct option ls_longopts[] = {
-	{ "all",	no_argument,		NULL, 'a' },
-	{ "tcp",	no_argument,		NULL, 't' },
-	{ "udp",	no_argument,		NULL, 'u' },
-	{ "sctp",	no_argument,		NULL, 'S' },
-	{ "ipv4",	no_argument,		NULL, '4' },
-	{ "ipv6",	no_argument,		NULL, '6' },
-	{ "ports",	required_argument,	NULL, 'p' },
-	{ "numeric",	no_argument,		NULL, 'n' },
-	{ "pid",	required_argument,	NULL, OPT_PID },
-	{ "user",	required_argument,	NULL, OPT_USER },
-	{ "process",	required_argument,	NULL, OPT_PROCESS },
-	{ "no-pids",	no_argument,		NULL, OPT_NO_PIDS },
-	{ "netns",	required_argument,	NULL, OPT_NETNS },
-	{ "all-netns",	no_argument,		NULL, OPT_ALL_NETNS },
-	{ "proc",	no_argument,		NULL, OPT_PROC },
-	{ "reach",	required_argument,	NULL, OPT_REACH },
-	{ "published",	no_argument,		NULL, OPT_PUBLISHED },
-	{ "no-published", no_argument,		NULL, OPT_NO_PUBLISHED },
-	{ NULL,		0,			NULL, 0 }
+	.name = "ls",
+	.usage = "[-a] [-t] [-u] [-S] [-4|-6] [-p PORTS] [--pid N] "
+	    "[--user NAME|UID] [--process NAME] [-n] [--no-pids] "
+	    "[--netns NAME | --all-netns] [--proc] [--reach VERDICT[,...]] "
+	    "[--published | --no-published]",
+	.summary = "sockets on this machine (listening unless -a), annotated; "
+	    "exit 1 when none matches",
+	/* ls opens the registry itself (pdx_db_open_brief) */
+	.flags = CMD_OPT_STATE | CMD_METRICS,
+	.exec = ls_exec,
+	.groups = ls_groups,
+	.min_operands = 0,
+	.max_operands = 0,
 };
 
 struct ls_opts {
-	struct pdx_sock_filter	 f;
-	struct pdx_portset	 ports;
+	struct sock_opts	 s;	/* the socket filters (args.c) */
 	int			 numeric;
-	int			 pids;
-	int			 all_netns;
 	int			 all_states;
-	unsigned		 reach;		/* bits 1 << PDX_REACH_*; 0: any */
 	int			 published;	/* 1 only those, -1 none */
 };
 
@@ -499,13 +466,13 @@ judged(const struct pdx_socket *s)
 static int
 reach_pass(const struct ls_opts *o, const struct ls_reach *r)
 {
-	if (o->reach == 0)
+	if (o->s.reach == 0)
 		return 1;
 	if (r == NULL)
 		return 0;
-	return (o->reach & (1u << r->v.reach)) != 0 ||
+	return (o->s.reach & (1u << r->v.reach)) != 0 ||
 	    (r->v4.reach != PDX_REACH_NONE &&
-	    (o->reach & (1u << r->v4.reach)) != 0);
+	    (o->s.reach & (1u << r->v4.reach)) != 0);
 }
 
 /* The listening socket of the same namespace answering a published port. */
@@ -564,18 +531,18 @@ collect_published(const struct ls_opts *o, struct fw_cache *fc,
 			    p->family == AF_INET ? PDX_FAM_INET4 :
 			    PDX_FAM_INET4 | PDX_FAM_INET6;
 			unsigned port;
-			int hit = o->f.ports == NULL;
+			int hit = o->s.f.ports == NULL;
 
-			if (o->f.protos != 0 && (o->f.protos & p->proto) == 0)
+			if (o->s.f.protos != 0 && (o->s.f.protos & p->proto) == 0)
 				continue;
-			if (o->f.protos == 0 && (p->proto &
+			if (o->s.f.protos == 0 && (p->proto &
 			    (PDX_TCP | PDX_UDP)) == 0)
 				continue;
-			if (o->f.families != 0 && (o->f.families & fam) == 0)
+			if (o->s.f.families != 0 && (o->s.f.families & fam) == 0)
 				continue;
 			for (port = p->port_lo; !hit && port <= p->port_hi;
 			    port++)
-				hit = pdx_portset_has(o->f.ports, port);
+				hit = pdx_portset_has(o->s.f.ports, port);
 			if (!hit)
 				continue;
 			r->v = p->reach;
@@ -789,7 +756,7 @@ static void
 print_footer(struct cmd_ctx *ctx, const struct ls_opts *o,
     const struct pdx_attr_stats *st, size_t n)
 {
-	if (ctx->quiet || !o->pids)
+	if (ctx->quiet || !o->s.pids)
 		return;
 	if (st->permission > 0)
 		fprintf(ctx->out, "\n%zu of %zu sockets not attributed to a "
@@ -956,7 +923,7 @@ print_json(struct cmd_ctx *ctx, const struct ls_opts *o,
 		    "error", pdx_ruleset_error(fc->ns[i].rs),
 		    "legacy_not_evaluated",
 		    pdx_ruleset_legacy(fc->ns[i].rs)));
-	if (o->pids)
+	if (o->s.pids)
 		obj = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
 		    "sockets", (json_int_t)n,
 		    "attributed", (json_int_t)st->attributed,
@@ -979,156 +946,44 @@ oom:
 /* ---- options ---------------------------------------------------------- */
 
 static int
-parse_user(const char *s, long *uid)
+parse_opts(struct ls_opts *o, const struct cmd_args *a)
 {
-	struct passwd *pw;
-	long long v;
-
-	if (s[0] >= '0' && s[0] <= '9') {
-		if (pdx_parse_number(s, 0, 4294967294LL, "uid", &v) < 0) {
-			out_error("ls", "%s", pdx_last_error());
-			return -1;
-		}
-		*uid = (long)v;
-		return 0;
-	}
-	if ((pw = getpwnam(s)) == NULL) {
-		out_error("ls", "unknown user '%s'", s);
-		return -1;
-	}
-	*uid = (long)pw->pw_uid;
-	return 0;
-}
-
-static int
-parse_opts(struct ls_opts *o, int argc, char **argv)
-{
-	long long v;
-	int ch, protos = 0, fams = 0;
+	int i, r;
 
 	memset(o, 0, sizeof *o);
-	pdx_sock_filter_init(&o->f);
-	o->pids = 1;
-	while ((ch = getopt_long(argc, argv, "atuS46p:n", ls_longopts,
-	    NULL)) != -1) {
-		switch (ch) {
+	sock_opts_init(&o->s);
+	for (i = 0; i < a->nopt; i++) {
+		if ((r = sock_opts_take(&o->s, "ls", &a->opt[i])) < 0)
+			return -1;
+		if (r > 0)
+			continue;
+		switch (a->opt[i].id) {
 		case 'a':
 			o->all_states = 1;
-			break;
-		case 't':
-			protos |= PDX_TCP;
-			break;
-		case 'u':
-			protos |= PDX_UDP;
-			break;
-		case 'S':
-			protos |= PDX_SCTP;
-			break;
-		case '4':
-			fams |= PDX_FAM_INET4;
-			break;
-		case '6':
-			fams |= PDX_FAM_INET6;
-			break;
-		case 'p':
-			if (pdx_portset_parse(&o->ports, optarg) < 0) {
-				out_error("ls", "-p: %s", pdx_last_error());
-				return -1;
-			}
-			o->f.ports = &o->ports;
 			break;
 		case 'n':
 			o->numeric = 1;
 			break;
-		case OPT_PID:
-			if (pdx_parse_number(optarg, 1, INT_MAX, "pid",
-			    &v) < 0) {
-				out_error("ls", "--pid: %s", pdx_last_error());
-				return -1;
-			}
-			o->f.pid = (pid_t)v;
-			break;
-		case OPT_USER:
-			if (parse_user(optarg, &o->f.uid) < 0)
-				return -1;
-			break;
-		case OPT_PROCESS:
-			if (*optarg == '\0') {
-				out_error("ls", "--process needs a name");
-				return -1;
-			}
-			o->f.process = optarg;
-			break;
-		case OPT_NO_PIDS:
-			o->pids = 0;
-			break;
-		case OPT_NETNS:
-			o->f.netns = optarg;
-			break;
-		case OPT_ALL_NETNS:
-			o->all_netns = 1;
-			break;
-		case OPT_PROC:
-			o->f.backend = PDX_BACKEND_PROC;
-			break;
-		case OPT_REACH: {
-			char *dup = strdup(optarg), *tok, *save = NULL;
-			int r;
-
-			if (dup == NULL)
-				return -1;
-			for (tok = strtok_r(dup, ",", &save); tok != NULL;
-			    tok = strtok_r(NULL, ",", &save)) {
-				if ((r = pdx_reach_parse(tok)) < 0) {
-					out_error("ls", "--reach: %s",
-					    pdx_last_error());
-					free(dup);
-					return -1;
-				}
-				o->reach |= 1u << r;
-			}
-			free(dup);
-			if (o->reach == 0) {
-				out_error("ls", "--reach needs a verdict");
-				return -1;
-			}
-			break;
-		}
 		case OPT_PUBLISHED:
 			o->published = 1;
 			break;
 		case OPT_NO_PUBLISHED:
 			o->published = -1;
 			break;
-		default:
-			return -1;
 		}
 	}
-	if (optind < argc) {
-		out_error("ls", "unexpected operand '%s'", argv[optind]);
+	if (args_done(&cmd_ls_entry, a) != 0)
 		return -1;
-	}
-	if (!o->pids && (o->f.pid != 0 || o->f.process != NULL)) {
-		out_error("ls", "--pid and --process need the process lookup "
-		    "that --no-pids turns off");
-		return -1;
-	}
-	if (o->published == 1 && (o->f.pid != 0 || o->f.process != NULL ||
-	    o->f.uid >= 0)) {
+	if (o->published == 1 && (o->s.f.pid != 0 ||
+	    o->s.f.process != NULL || o->s.f.uid >= 0)) {
 		out_error("ls", "--published rows have no process or user: "
 		    "--pid, --process and --user cannot choose them");
 		return -1;
 	}
-	if (o->all_netns && o->f.netns != NULL) {
-		out_error("ls", "--netns and --all-netns exclude each other");
+	if (sock_opts_finish(&o->s, "ls") < 0)
 		return -1;
-	}
-	if (protos != 0)
-		o->f.protos = protos;
-	if (fams != 0)
-		o->f.families = fams;
 	if (o->all_states)
-		o->f.states = PDX_SSF_ALL;
+		o->s.f.states = PDX_SSF_ALL;
 	return 0;
 }
 
@@ -1163,38 +1018,38 @@ list_all(struct ls_opts *o, struct pdx_socket **v, size_t *n, int *backend)
 	char **names;
 	size_t nnames, bn, i;
 
-	if (pdx_sockets_list(&o->f, v, n, backend) < 0) {
+	if (pdx_sockets_list(&o->s.f, v, n, backend) < 0) {
 		out_error("ls", "%s", pdx_last_error());
 		return -1;
 	}
-	if (!o->all_netns)
+	if (!o->s.all_netns)
 		return 0;
 	if (pdx_netns_list(&names, &nnames) < 0) {
 		out_error("ls", "%s", pdx_last_error());
 		return -1;
 	}
 	for (i = 0; i < nnames; i++) {
-		o->f.netns = names[i];
-		if (pdx_sockets_list(&o->f, &b, &bn, NULL) < 0) {
+		o->s.f.netns = names[i];
+		if (pdx_sockets_list(&o->s.f, &b, &bn, NULL) < 0) {
 			out_error("ls", "%s", pdx_last_error());
-			o->f.netns = NULL;
+			o->s.f.netns = NULL;
 			pdx_netns_list_free(names, nnames);
 			return -1;
 		}
 		if (append(v, n, b, bn) < 0) {
 			out_error("ls", "out of memory");
-			o->f.netns = NULL;
+			o->s.f.netns = NULL;
 			pdx_netns_list_free(names, nnames);
 			return -1;
 		}
 	}
-	o->f.netns = NULL;
+	o->s.f.netns = NULL;
 	pdx_netns_list_free(names, nnames);
 	return 0;
 }
 
 static int
-ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
+ls_exec(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
 	static char obuf[1 << 16];
 	struct ls_opts o;
@@ -1208,9 +1063,7 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t n = 0, i, nrows = 0, shown = 0;
 	int backend = 0, when = COL_ALWAYS, rc = EXIT_OK, named_ns;
 
-	if (metrics_wanted(argc, argv))	/* --format prometheus */
-		return metrics_cmd(ctx, "ls", argc, argv);
-	if (parse_opts(&o, argc, argv) < 0)
+	if (parse_opts(&o, a) < 0)
 		return cmd_usage(&cmd_ls_entry);
 #ifdef __GLIBC__
 	/*
@@ -1224,7 +1077,7 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	mallopt(M_TOP_PAD, 16 << 20);
 #endif
-	named_ns = o.f.netns != NULL || o.all_netns;
+	named_ns = o.s.f.netns != NULL || o.s.all_netns;
 	if (list_all(&o, &v, &n, &backend) < 0)
 		return EXIT_USAGE;
 	if (ctx->state != NULL && load_notes(ctx->state, v, n) != 0 &&
@@ -1232,12 +1085,12 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "portdex: ls: your notes could not be read: "
 		    "%s\n", pdx_last_error());
 	memset(&st, 0, sizeof st);
-	if (o.pids) {
+	if (o.s.pids) {
 		if (pdx_sockets_attribute(v, n, &st) < 0) {
 			out_error("ls", "%s", pdx_last_error());
-			o.pids = 0;
+			o.s.pids = 0;
 		}
-		pdx_sockets_select(v, &n, &o.f);
+		pdx_sockets_select(v, &n, &o.s.f);
 		recount(&st, v, n);
 	}
 	/*
@@ -1258,14 +1111,14 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto done;
 	}
-	if (o.published != -1 && !o.all_states && o.f.pid == 0 &&
-	    o.f.process == NULL && o.f.uid < 0) {
-		if (fw_get(&fc, o.f.netns) == NULL) {
+	if (o.published != -1 && !o.all_states && o.s.f.pid == 0 &&
+	    o.s.f.process == NULL && o.s.f.uid < 0) {
+		if (fw_get(&fc, o.s.f.netns) == NULL) {
 			out_error("ls", "%s", pdx_last_error());
 			rc = EXIT_USAGE;
 			goto done;
 		}
-		if (o.all_netns) {
+		if (o.s.all_netns) {
 			char **names;
 			size_t nn;
 
@@ -1328,7 +1181,7 @@ ls_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			when |= COL_NOTES;
 		}
 	}
-	if (o.pids)
+	if (o.s.pids)
 		when |= COL_PIDS;
 	if (ctx->db != NULL && !o.numeric)
 		when |= COL_REG;

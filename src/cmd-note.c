@@ -6,7 +6,6 @@
  * open it read-write.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <string.h>
@@ -80,32 +79,28 @@ open_state(struct cmd_ctx *ctx, int write)
 }
 
 static int
-note_exec(struct cmd_ctx *ctx, int argc, char **argv)
+note_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
-	static const struct option longopts[] = {
-		{ "list", no_argument, NULL, 'l' },
-		{ "rm", required_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *rm = NULL;
-	int ch, list = 0, proto, n;
+	char **argv = args->argv;
+	const char *val;
+	int k, argc = args->argc, list = 0, proto, n;
 	unsigned port;
 	json_t *notes;
 
-	while ((ch = getopt_long(argc, argv, "+lr:", longopts, NULL)) != -1) {
-		switch (ch) {
+	for (k = 0; k < args->nopt; k++) {
+		val = args->opt[k].val;
+		switch (args->opt[k].id) {
 		case 'l':
 			list = 1;
 			break;
 		case 'r':
-			rm = optarg;
+			rm = val;
 			break;
-		default:
-			return cmd_usage(&cmd_note_entry);
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	if (args_done(&cmd_note_entry, args) != 0)
+		return cmd_usage(&cmd_note_entry);
 	if (rm != NULL) {
 		if (argc != 0 || list)
 			return cmd_usage(&cmd_note_entry);
@@ -207,14 +202,27 @@ note_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct cmd_opt note_opts[] = {
+	{ "list", 'l', OPT_FLAG, 'l', NULL,
+	    "  -l, --list [PORT]    list every note, or those of PORT\n", 0 },
+	{ "rm", 'r', OPT_STR, 'r', "PORT[/PROTO]",
+	    "  -r, --rm PORT[/PROTO]   remove the notes of a port\n", 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0 },
+};
+static const struct cmd_optgroup note_group = { "note", 0, note_opts };
+static const struct cmd_optgroup *const note_groups[] = { &note_group, NULL };
+
 const struct cmd_entry cmd_note_entry = {
-	"note", NULL,
-	"PORT[/PROTO] TEXT... | --list [PORT] | --rm PORT[/PROTO]",
-	"record what you use a port for (who, why, since when)",
-	CMD_WRITES,	/* note opens the state itself: read-only to list */
-	note_exec,
-	"  PORT[/PROTO] TEXT    record a note (the transport is optional)\n"
-	"  PORT[/PROTO]         list the notes of a port\n"
-	"  -l, --list [PORT]    list every note, or those of PORT\n"
-	"  -r, --rm PORT[/PROTO]   remove the notes of a port\n",
+	.name = "note",
+	.usage = "PORT[/PROTO] TEXT... | --list [PORT] | --rm PORT[/PROTO]",
+	.summary = "record what you use a port for (who, why, since when)",
+	/* note opens the state itself: read-only to list */
+	.flags = CMD_WRITES | CMD_INORDER,
+	.exec = note_exec,
+	.groups = note_groups,
+	.min_operands = 0,
+	.max_operands = -1,
+	.operands = "  PORT[/PROTO] TEXT    record a note (the transport is "
+	    "optional)\n"
+	    "  PORT[/PROTO]         list the notes of a port\n",
 };

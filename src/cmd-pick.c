@@ -4,7 +4,6 @@
  * library's (lib/pick.c).  Exit 0 with suggestions, 1 when no port (or
  * block of ports) in the range passes every check, 2 on bad arguments.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -120,56 +119,49 @@ print_text(struct cmd_ctx *ctx, json_t *res)
 }
 
 static int
-pick_exec(struct cmd_ctx *ctx, int argc, char **argv)
+pick_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
-	static const struct option longopts[] = {
-		{ "count", required_argument, NULL, 'n' },
-		{ "proto", required_argument, NULL, 'p' },
-		{ "near", required_argument, NULL, 'N' },
-		{ "range", required_argument, NULL, 'r' },
-		{ "consecutive", required_argument, NULL, 'c' },
-		{ "portable", no_argument, NULL, 'P' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct pdx_pick_opts o;
 	struct pdx_portset range;
 	long long v;
 	json_t *res;
-	int ch, rc;
+	const char *val;
+	int i, rc;
 
 	memset(&o, 0, sizeof o);
 	o.count = 5;
 	o.near = -1;
 	o.max_freq = -1;
-	while ((ch = getopt_long(argc, argv, "+n:", longopts, NULL)) != -1) {
-		switch (ch) {
+	for (i = 0; i < args->nopt; i++) {
+		val = args->opt[i].val;
+		switch (args->opt[i].id) {
 		case 'n':
-			if (pdx_parse_number(optarg, 1, PDX_PICK_MAX, "count",
+			if (pdx_parse_number(val, 1, PDX_PICK_MAX, "count",
 			    &v) != 0)
 				goto bad;
 			o.count = (unsigned)v;
 			break;
 		case 'p':
-			o.protos = pdx_proto_parse(optarg);
+			o.protos = pdx_proto_parse(val);
 			if (o.protos != PDX_TCP && o.protos != PDX_UDP) {
 				out_error("pick", "--proto takes tcp or udp, "
-				    "not '%s'", optarg);
+				    "not '%s'", val);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'N':
-			if (pdx_parse_number(optarg, 0, 65535, "port", &v)
+			if (pdx_parse_number(val, 0, 65535, "port", &v)
 			    != 0)
 				goto bad;
 			o.near = (int)v;
 			break;
 		case 'r':
-			if (pdx_portset_parse(&range, optarg) != 0)
+			if (pdx_portset_parse(&range, val) != 0)
 				goto bad;
 			o.range = &range;
 			break;
 		case 'c':
-			if (pdx_parse_number(optarg, 1, PDX_PICK_MAX_BLOCK,
+			if (pdx_parse_number(val, 1, PDX_PICK_MAX_BLOCK,
 			    "block size", &v) != 0)
 				goto bad;
 			o.consecutive = (unsigned)v;
@@ -177,14 +169,10 @@ pick_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		case 'P':
 			o.portable = 1;
 			break;
-		default:
-			return cmd_usage(&cmd_pick_entry);
 		}
 	}
-	if (optind != argc) {
-		out_error("pick", "unexpected argument '%s'", argv[optind]);
+	if (args_done(&cmd_pick_entry, args) != 0)
 		return cmd_usage(&cmd_pick_entry);
-	}
 	o.state = ctx->state;
 	if ((res = pdx_pick(ctx->db, &o)) == NULL) {
 		out_error("pick", "%s", pdx_last_error());
@@ -205,18 +193,38 @@ bad:
 	return EXIT_USAGE;
 }
 
+static const struct cmd_opt pick_opts[] = {
+	{ "count", 'n', OPT_INT, 'n', "N",
+	    "  -n, --count N         how many ports to suggest (default 5)\n", 0 },
+	{ "proto", 0, OPT_ENUM, 'p', "tcp|udp",
+	    "  --proto tcp|udp       the transport(s) the service needs (default "
+	    "both)\n", 0 },
+	{ "near", 0, OPT_INT, 'N', "PORT",
+	    "  --near PORT           prefer ports close to this one\n", 0 },
+	{ "range", 0, OPT_PORTS, 'r', "LO-HI",
+	    "  --range LO-HI         search only this range (default "
+	    "1024-49151)\n", 0 },
+	{ "consecutive", 0, OPT_INT, 'c', "N",
+	    "  --consecutive N       suggest blocks of N adjacent free ports\n",
+	    0 },
+	{ "portable", 0, OPT_FLAG, 'P', NULL,
+	    "  --portable            also avoid 49152-65535 (Windows', macOS's "
+	    "ephemeral range)\n", 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0 },
+};
+static const struct cmd_optgroup pick_group = { "pick", 0, pick_opts };
+static const struct cmd_optgroup *const pick_groups[] = { &pick_group, NULL };
+
 const struct cmd_entry cmd_pick_entry = {
-	"pick", NULL,
-	"[-n N] [--proto tcp|udp] [--near PORT] [--range LO-HI] "
-	"[--consecutive N] [--portable]",
-	"suggest ports a new service could use: unassigned, rarely seen, "
-	"free here",
-	CMD_NEEDS_DB | CMD_OPT_STATE, pick_exec,
-	"  -n, --count N         how many ports to suggest (default 5)\n"
-	"  --proto tcp|udp       the transport(s) the service needs (default both)\n"
-	"  --near PORT           prefer ports close to this one\n"
-	"  --range LO-HI         search only this range (default 1024-49151)\n"
-	"  --consecutive N       suggest blocks of N adjacent free ports\n"
-	"  --portable            also avoid 49152-65535 (Windows', macOS's "
-	"ephemeral range)\n",
+	.name = "pick",
+	.usage = "[-n N] [--proto tcp|udp] [--near PORT] [--range LO-HI] "
+	    "[--consecutive N] [--portable]",
+	.summary = "suggest ports a new service could use: unassigned, rarely "
+	    "seen, free here",
+	.flags = CMD_NEEDS_DB | CMD_OPT_STATE | CMD_INORDER,
+	.exec = pick_exec,
+	.groups = pick_groups,
+	.min_operands = 0,
+	.max_operands = 0,
+	.too_many = "unexpected argument '%s'",
 };

@@ -5,25 +5,12 @@
  * process behind the port; or the same as JSON.  Asking the portmapper
  * and annotating are lib/rpc.c; this file parses options and prints.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-static int	rpc_exec(struct cmd_ctx *, int, char **);
-
-const struct cmd_entry cmd_rpc_entry = {
-	"rpc", NULL,
-	"[HOST] [--timeout MS] [--port N] [--tcp | --udp]",
-	"ONC RPC portmapper registrations, annotated (like rpcinfo -p)",
-	CMD_OPT_DB,
-	rpc_exec,
-	"  HOST                  the portmapper to ask (default localhost)\n"
-	"  --timeout MS          give up after MS milliseconds\n"
-	"  --port N              the portmapper's port (default 111)\n"
-	"  --tcp / --udp         ask over this transport only\n",
-};
+static int	rpc_exec(struct cmd_ctx *, const struct cmd_args *);
 
 enum {
 	OPT_TIMEOUT = 256,
@@ -32,12 +19,32 @@ enum {
 	OPT_UDP,
 };
 
-static const struct option rpc_longopts[] = {
-	{ "timeout",	required_argument,	NULL, OPT_TIMEOUT },
-	{ "port",	required_argument,	NULL, OPT_PORT },
-	{ "tcp",	no_argument,		NULL, OPT_TCP },
-	{ "udp",	no_argument,		NULL, OPT_UDP },
-	{ NULL,		0,			NULL, 0 }
+static const struct cmd_opt rpc_opts[] = {
+	{ "timeout", 0, OPT_INT, OPT_TIMEOUT, "MS",
+	    "  --timeout MS          give up after MS milliseconds\n", 0 },
+	{ "port", 0, OPT_INT, OPT_PORT, "N",
+	    "  --port N              the portmapper's port (default 111)\n", 0 },
+	{ "tcp", 0, OPT_FLAG, OPT_TCP, NULL,
+	    "  --tcp / --udp         ask over this transport only\n", 0 },
+	{ "udp", 0, OPT_FLAG, OPT_UDP, NULL, NULL, 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0 },
+};
+static const struct cmd_optgroup rpc_group = { "rpc", 0, rpc_opts };
+static const struct cmd_optgroup *const rpc_groups[] = { &rpc_group, NULL };
+
+const struct cmd_entry cmd_rpc_entry = {
+	.name = "rpc",
+	.usage = "[HOST] [--timeout MS] [--port N] [--tcp | --udp]",
+	.summary = "ONC RPC portmapper registrations, annotated (like rpcinfo "
+	    "-p)",
+	.flags = CMD_OPT_DB,
+	.exec = rpc_exec,
+	.groups = rpc_groups,
+	.min_operands = 0,
+	.max_operands = 1,
+	.too_many = "",
+	.operands = "  HOST                  the portmapper to ask (default "
+	    "localhost)\n",
 };
 
 /* "name[pid]" of each process behind the port, comma separated. */
@@ -167,20 +174,22 @@ print_text(struct cmd_ctx *ctx, json_t *root)
 }
 
 static int
-rpc_exec(struct cmd_ctx *ctx, int argc, char **argv)
+rpc_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
 	struct pdx_rpc_opts opts;
 	struct pdx_rpc_dump dump;
 	const char *host = "localhost";
 	json_t *root;
 	long long v;
-	int ch;
+	const char *val;
+	int i;
 
 	memset(&opts, 0, sizeof opts);
-	while ((ch = getopt_long(argc, argv, "", rpc_longopts, NULL)) != -1) {
-		switch (ch) {
+	for (i = 0; i < args->nopt; i++) {
+		val = args->opt[i].val;
+		switch (args->opt[i].id) {
 		case OPT_TIMEOUT:
-			if (pdx_parse_number(optarg, 1, 600000, "timeout (ms)",
+			if (pdx_parse_number(val, 1, 600000, "timeout (ms)",
 			    &v) != 0) {
 				out_error("rpc", "%s", pdx_last_error());
 				return EXIT_USAGE;
@@ -188,7 +197,7 @@ rpc_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			opts.timeout_ms = (unsigned)v;
 			break;
 		case OPT_PORT:
-			if (pdx_parse_number(optarg, 1, 65535, "port",
+			if (pdx_parse_number(val, 1, 65535, "port",
 			    &v) != 0) {
 				out_error("rpc", "%s", pdx_last_error());
 				return EXIT_USAGE;
@@ -201,18 +210,19 @@ rpc_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		case OPT_UDP:
 			opts.no_tcp = 1;
 			break;
-		default:
-			return cmd_usage(&cmd_rpc_entry);
 		}
 	}
+	/* a bad word first, the operands after, as getopt had it */
+	if (args->err != 0 && args_done(&cmd_rpc_entry, args) != 0)
+		return cmd_usage(&cmd_rpc_entry);
 	if (opts.no_tcp && opts.no_udp) {
 		out_error("rpc", "--tcp and --udp exclude each other");
 		return EXIT_USAGE;
 	}
-	if (argc - optind > 1)
+	if (args_done(&cmd_rpc_entry, args) != 0)
 		return cmd_usage(&cmd_rpc_entry);
-	if (argc - optind == 1)
-		host = argv[optind];
+	if (args->argc == 1)
+		host = args->argv[0];
 
 	if (pdx_rpc_query(host, &opts, &dump) != PDX_RPC_OK) {
 		out_error("rpc", "%s", pdx_last_error());

@@ -4,7 +4,6 @@
  * ones), draws the progress line on a terminal, and prints the annotated
  * result as a table or JSON.  The probing itself is lib/scan.c.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,27 +16,7 @@
 #define SCAN_DEFAULT_TOP	1000
 #define PROGRESS_AFTER_S	0.5	/* quick scans draw nothing */
 
-static int	scan_exec(struct cmd_ctx *, int, char **);
-
-const struct cmd_entry cmd_scan_entry = {
-	"scan", NULL,
-	"HOST [-p PORTS] [-a] [-4|-6] [--timeout MS] [--retries N] "
-	"[--rate N] [--concurrency N] [--threads N] [-oX FILE] "
-	"[--format text|json|csv]",
-	"TCP connect scan of one host, each port annotated",
-	CMD_OPT_DB,
-	scan_exec,
-	"  -p, --ports PORTS     ports to try (default: nmap's 1000 most common)\n"
-	"  -a, --all             also print closed and filtered ports\n"
-	"  -4 / -6               this address family only\n"
-	"  --timeout MS          per-connection timeout\n"
-	"  --retries N           retries of a filtered port\n"
-	"  --rate N              at most N connection attempts a second\n"
-	"  --concurrency N       connections in flight at once\n"
-	"  --threads N           worker threads\n"
-	"  -oX, --xml FILE       also write an nmap XML report (- : standard output)\n"
-	"  --format FMT          text (default), json (as --json) or csv\n",
-};
+static int	scan_exec(struct cmd_ctx *, const struct cmd_args *);
 
 enum {
 	OPT_TIMEOUT = 256,
@@ -49,18 +28,53 @@ enum {
 	OPT_FORMAT,
 };
 
-static const struct option scan_longopts[] = {
-	{ "ports",	required_argument,	NULL, 'p' },
-	{ "all",	no_argument,		NULL, 'a' },
-	{ "timeout",	required_argument,	NULL, OPT_TIMEOUT },
-	{ "retries",	required_argument,	NULL, OPT_RETRIES },
-	{ "rate",	required_argument,	NULL, OPT_RATE },
-	{ "concurrency", required_argument,	NULL, OPT_CONCURRENCY },
-	{ "threads",	required_argument,	NULL, OPT_THREADS },
-	{ "xml",	required_argument,	NULL, OPT_XML },
-	{ "format",	required_argument,	NULL, OPT_FORMAT },
-	{ NULL,		0,			NULL, 0 }
+static const struct cmd_opt scan_opts[] = {
+	{ "ports", 'p', OPT_PORTS, 'p', "PORTS",
+	    "  -p, --ports PORTS     ports to try (default: nmap's 1000 most "
+	    "common)\n", 0 },
+	{ "all", 'a', OPT_FLAG, 'a', NULL,
+	    "  -a, --all             also print closed and filtered ports\n", 0 },
+	{ NULL, '4', OPT_FLAG, '4', NULL,
+	    "  -4 / -6               this address family only\n", 0 },
+	{ NULL, '6', OPT_FLAG, '6', NULL, NULL, 0 },
+	{ "timeout", 0, OPT_INT, OPT_TIMEOUT, "MS",
+	    "  --timeout MS          per-connection timeout\n", 0 },
+	{ "retries", 0, OPT_INT, OPT_RETRIES, "N",
+	    "  --retries N           retries of a filtered port\n", 0 },
+	{ "rate", 0, OPT_INT, OPT_RATE, "N",
+	    "  --rate N              at most N connection attempts a second\n",
+	    0 },
+	{ "concurrency", 0, OPT_INT, OPT_CONCURRENCY, "N",
+	    "  --concurrency N       connections in flight at once\n", 0 },
+	{ "threads", 0, OPT_INT, OPT_THREADS, "N",
+	    "  --threads N           worker threads\n", 0 },
+	/* nmap's spelling: -oX FILE */
+	{ NULL, 'o', OPT_FILE, 'o', "X FILE",
+	    "  -oX, --xml FILE       also write an nmap XML report (- : standard "
+	    "output)\n", OPTF_NEXT },
+	{ "xml", 0, OPT_FILE, OPT_XML, "FILE", NULL, 0 },
+	{ "format", 0, OPT_ENUM, OPT_FORMAT, "text|json|csv",
+	    "  --format FMT          text (default), json (as --json) or csv\n",
+	    0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0 },
 };
+static const struct cmd_optgroup scan_group = { "scan", 0, scan_opts };
+static const struct cmd_optgroup *const scan_groups[] = { &scan_group, NULL };
+
+const struct cmd_entry cmd_scan_entry = {
+	.name = "scan",
+	.usage = "HOST [-p PORTS] [-a] [-4|-6] [--timeout MS] [--retries N] "
+	    "[--rate N] [--concurrency N] [--threads N] [-oX FILE] "
+	    "[--format text|json|csv]",
+	.summary = "TCP connect scan of one host, each port annotated",
+	.flags = CMD_OPT_DB,
+	.exec = scan_exec,
+	.groups = scan_groups,
+	.min_operands = 1,
+	.max_operands = 1,
+	.too_many = "scan takes exactly one host",
+};
+
 
 /* Numeric options: where each one goes and its bounds. */
 struct scan_numopt {
@@ -194,7 +208,7 @@ join_args(int argc, char **argv, char *buf, size_t n)
 }
 
 static int
-scan_exec(struct cmd_ctx *ctx, int argc, char **argv)
+scan_exec(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
 	struct pdx_scan_opts opts;
 	struct pdx_scan_target target;
@@ -205,42 +219,44 @@ scan_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	json_t *root;
 	long long v;
 	size_t i;
-	int ch, all = 0, family = AF_UNSPEC, rc = EXIT_USAGE, csv = 0;
+	int k, ch, all = 0, family = AF_UNSPEC, rc = EXIT_USAGE, csv = 0;
 	const char *xml = NULL;
 	char args[4096];
 	long long t0;
 
-	join_args(argc, argv, args, sizeof args);
+	join_args(a->raw_argc, a->raw_argv, args, sizeof args);
 	pdx_scan_opts_init(&opts);
-	while ((ch = getopt_long(argc, argv, "p:a46o:", scan_longopts,
-	    NULL)) != -1) {
+	for (k = 0; k < a->nopt; k++) {
+		const char *val = a->opt[k].val;
+
+		ch = a->opt[k].id;
 		switch (ch) {
 		case 'o':
 			/* nmap's spelling: -oX FILE. */
-			if (strcmp(optarg, "X") != 0 || optind >= argc) {
+			if (strcmp(val, "X") != 0 || a->opt[k].next == NULL) {
 				out_error("scan", "-o takes X and a file "
 				    "(-oX FILE); other nmap formats are not "
 				    "written");
 				return EXIT_USAGE;
 			}
-			xml = argv[optind++];
+			xml = a->opt[k].next;
 			continue;
 		case OPT_XML:
-			xml = optarg;
+			xml = val;
 			continue;
 		case OPT_FORMAT:
-			if (strcmp(optarg, "csv") == 0)
+			if (strcmp(val, "csv") == 0)
 				csv = 1;
-			else if (strcmp(optarg, "json") == 0)
+			else if (strcmp(val, "json") == 0)
 				ctx->json = 1;
-			else if (strcmp(optarg, "text") != 0) {
+			else if (strcmp(val, "text") != 0) {
 				out_error("scan", "--format takes text, json "
-				    "or csv, not '%s'", optarg);
+				    "or csv, not '%s'", val);
 				return EXIT_USAGE;
 			}
 			continue;
 		case 'p':
-			ports = optarg;
+			ports = val;
 			continue;
 		case 'a':
 			all = 1;
@@ -258,7 +274,7 @@ scan_exec(struct cmd_ctx *ctx, int argc, char **argv)
 
 			if (n->opt != ch)
 				continue;
-			if (pdx_parse_number(optarg, n->lo, n->hi, n->what,
+			if (pdx_parse_number(val, n->lo, n->hi, n->what,
 			    &v) != 0) {
 				out_error("scan", "%s", pdx_last_error());
 				return EXIT_USAGE;
@@ -266,14 +282,9 @@ scan_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			*(unsigned *)((char *)&opts + n->off) = (unsigned)v;
 			break;
 		}
-		if (i == sizeof scan_numopts / sizeof *scan_numopts)
-			return cmd_usage(&cmd_scan_entry);
 	}
-	if (argc - optind != 1) {
-		if (argc - optind > 1)
-			out_error("scan", "scan takes exactly one host");
+	if (args_done(&cmd_scan_entry, a) != 0)
 		return cmd_usage(&cmd_scan_entry);
-	}
 
 	if ((set = malloc(sizeof *set)) == NULL ||
 	    (res = malloc(sizeof *res)) == NULL) {
@@ -291,7 +302,7 @@ scan_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 	} else
 		pdx_scan_default_ports(ctx->db, SCAN_DEFAULT_TOP, set);
-	if (pdx_scan_resolve(argv[optind], family, &target) != 0) {
+	if (pdx_scan_resolve(a->argv[0], family, &target) != 0) {
 		out_error("scan", "%s", pdx_last_error());
 		goto out;
 	}

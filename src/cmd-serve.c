@@ -13,7 +13,6 @@
 #define _GNU_SOURCE	/* O_PATH, strptime, timegm */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
@@ -537,21 +536,8 @@ registry_facts(struct serve *s, struct pdx_db *db)
 }
 
 static int
-serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
+serve_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
-	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "expose-local", no_argument, NULL, 'x' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "vote-limit", required_argument, NULL, 'v' },
-		{ "cache-mb", required_argument, NULL, 'c' },
-		{ "web-config", required_argument, NULL, 'w' },
-		{ "insecure-expose", no_argument, NULL, 'I' },
-		{ "expose-notes", no_argument, NULL, 'N' },
-		{ "metrics-max-ports", required_argument, NULL, 'P' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static struct serve srv;	/* large: the status counters */
 	struct serve *s = &srv;
 	struct sockaddr_storage ss;
@@ -561,7 +547,8 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	long long v;
 	char what[160];
 	long ncpu, cache_mb = 64;
-	int ch, rc = EXIT_USAGE, insecure = 0;
+	const char *val;
+	int k, rc = EXIT_USAGE, insecure = 0;
 
 	memset(s, 0, sizeof *s);
 	s->access_log = !ctx->quiet;
@@ -570,11 +557,11 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	s->metrics_max_ports = METRICS_MAX_PORTS_DEFAULT;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	s->threads = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (int)ncpu;
-	while ((ch = getopt_long(argc, argv, "+l:t:xu:v:c:w:", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
+	for (k = 0; k < args->nopt; k++) {
+		val = args->opt[k].val;
+		switch (args->opt[k].id) {
 		case 'w':
-			s->web_config = optarg;
+			s->web_config = val;
 			break;
 		case 'I':
 			insecure = 1;
@@ -583,7 +570,7 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			s->expose_notes = 1;
 			break;
 		case 'P':
-			if (pdx_parse_number(optarg, 0, 65536, "--metrics-max-"
+			if (pdx_parse_number(val, 0, 65536, "--metrics-max-"
 			    "ports", &v) != 0) {
 				out_error("serve", "%s", pdx_last_error());
 				return EXIT_USAGE;
@@ -591,10 +578,10 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			s->metrics_max_ports = (size_t)v;
 			break;
 		case 'l':
-			listen_spec = optarg;
+			listen_spec = val;
 			break;
 		case 't':
-			if (pdx_parse_number(optarg, 1, 256, "thread count",
+			if (pdx_parse_number(val, 1, 256, "thread count",
 			    &v) != 0) {
 				out_error("serve", "%s", pdx_last_error());
 				return EXIT_USAGE;
@@ -605,7 +592,7 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			s->expose_local = 1;
 			break;
 		case 'c':
-			if (pdx_parse_number(optarg, 0, 65536, "cache size "
+			if (pdx_parse_number(val, 0, 65536, "cache size "
 			    "(MiB)", &v) != 0) {
 				out_error("serve", "%s", pdx_last_error());
 				return EXIT_USAGE;
@@ -613,14 +600,14 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			cache_mb = (long)v;
 			break;
 		case 'u':
-			user = optarg;
+			user = val;
 			break;
 		case 'v': {
 			/* PER_PORT_S,WINDOW_S,MAX_VOTES */
 			char buf[64], *a, *b, *c;
 			long long x[3];
 
-			snprintf(buf, sizeof buf, "%s", optarg);
+			snprintf(buf, sizeof buf, "%s", val);
 			a = strtok(buf, ",");
 			b = strtok(NULL, ",");
 			c = strtok(NULL, ",");
@@ -641,11 +628,9 @@ serve_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			s->limits.max_votes = (long)x[2];
 			break;
 		}
-		default:
-			return cmd_usage(&cmd_serve_entry);
 		}
 	}
-	if (optind != argc)
+	if (args_done(&cmd_serve_entry, args) != 0)
 		return cmd_usage(&cmd_serve_entry);
 	if (parse_listen(listen_spec, &ss, &sslen) != 0) {
 		out_error("serve", "%s", pdx_last_error());
@@ -750,33 +735,60 @@ out:
 	return rc;
 }
 
+static const struct cmd_opt serve_opts[] = {
+	{ "listen", 'l', OPT_STR, 'l', "ADDR:PORT",
+	    "  -l, --listen ADDR:PORT   where to listen (default "
+	    "127.0.0.1:6450)\n", 0 },
+	{ "threads", 't', OPT_INT, 't', "N",
+	    "  -t, --threads N       worker threads\n", 0 },
+	{ "expose-local", 'x', OPT_FLAG, 'x', NULL,
+	    "  -x, --expose-local    also serve this machine's listeners and "
+	    "audit\n", 0 },
+	{ "user", 'u', OPT_STR, 'u', "NAME",
+	    "  -u, --user NAME       drop to this user once the socket is "
+	    "bound\n", 0 },
+	{ "vote-limit", 'v', OPT_STR, 'v', "PER_PORT_S,WINDOW_S,MAX",
+	    "  -v, --vote-limit PER_PORT_S,WINDOW_S,MAX   rate of \"helpful\" "
+	    "votes\n", 0 },
+	{ "cache-mb", 'c', OPT_INT, 'c', "N",
+	    "  -c, --cache-mb N      answer cache size\n", 0 },
+	{ "web-config", 'w', OPT_FILE, 'w', "FILE",
+	    "  -w, --web-config FILE  TLS, client certificates, basic auth and "
+	    "headers\n"
+	    "                        (the Prometheus exporters' web "
+	    "configuration file;\n"
+	    "                        SIGHUP reads it again)\n", 0 },
+	{ "insecure-expose", 0, OPT_FLAG, 'I', NULL,
+	    "      --insecure-expose  allow --expose-local beyond loopback "
+	    "without TLS and\n"
+	    "                        basic auth\n", 0 },
+	{ "expose-notes", 0, OPT_FLAG, 'N', NULL,
+	    "      --expose-notes    show your notes in pages and the API "
+	    "(implied by\n"
+	    "                        --expose-local)\n", 0 },
+	{ "metrics-max-ports", 0, OPT_INT, 'P', "N",
+	    "      --metrics-max-ports N  ports with series of their own in "
+	    "/metrics\n"
+	    "                        (default 500; the rest count as port "
+	    "\"other\")\n", 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0 },
+};
+static const struct cmd_optgroup serve_group = { "serve", 0, serve_opts };
+static const struct cmd_optgroup *const serve_groups[] = { &serve_group,
+    NULL };
+
 const struct cmd_entry cmd_serve_entry = {
-	"serve", NULL,
-	"[--listen ADDR:PORT] [--threads N] [--expose-local] [--user NAME] "
-	"[--vote-limit PER_PORT_S,WINDOW_S,MAX] [--cache-mb N] "
-	"[--web-config FILE] [--insecure-expose] [--expose-notes] "
-	"[--metrics-max-ports N]",
-	"web pages, a JSON API and Prometheus /metrics for every port",
-	CMD_NEEDS_DB | CMD_NEEDS_STATE,
-	serve_exec,
-	"  -l, --listen ADDR:PORT   where to listen (default 127.0.0.1:6450)\n"
-	"  -t, --threads N       worker threads\n"
-	"  -x, --expose-local    also serve this machine's listeners and audit\n"
-	"  -u, --user NAME       drop to this user once the socket is bound\n"
-	"  -v, --vote-limit PER_PORT_S,WINDOW_S,MAX   rate of \"helpful\" votes\n"
-	"  -c, --cache-mb N      answer cache size\n"
-	"  -w, --web-config FILE  TLS, client certificates, basic auth and "
-	"headers\n"
-	"                        (the Prometheus exporters' web configuration "
-	"file;\n"
-	"                        SIGHUP reads it again)\n"
-	"      --insecure-expose  allow --expose-local beyond loopback without "
-	"TLS and\n"
-	"                        basic auth\n"
-	"      --expose-notes    show your notes in pages and the API (implied "
-	"by\n"
-	"                        --expose-local)\n"
-	"      --metrics-max-ports N  ports with series of their own in /metrics"
-	"\n                        (default 500; the rest count as port "
-	"\"other\")\n",
+	.name = "serve",
+	.usage = "[--listen ADDR:PORT] [--threads N] [--expose-local] "
+	    "[--user NAME] [--vote-limit PER_PORT_S,WINDOW_S,MAX] "
+	    "[--cache-mb N] [--web-config FILE] [--insecure-expose] "
+	    "[--expose-notes] [--metrics-max-ports N]",
+	.summary = "web pages, a JSON API and Prometheus /metrics for every "
+	    "port",
+	.flags = CMD_NEEDS_DB | CMD_NEEDS_STATE | CMD_INORDER,
+	.exec = serve_exec,
+	.groups = serve_groups,
+	.min_operands = 0,
+	.max_operands = 0,
+	.too_many = "",
 };

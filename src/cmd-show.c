@@ -176,8 +176,10 @@ say_state_error(struct cmd_ctx *ctx, json_t *all)
 }
 
 static int
-show_exec(struct cmd_ctx *ctx, int argc, char **argv)
+show_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
+	int argc = args->raw_argc;
+	char **argv = args->raw_argv;
 	json_t *all = json_array();
 	int i, rc = EXIT_OK, single = argc == 2, brief_header = 0;
 
@@ -262,14 +264,18 @@ show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_show_entry = {
-	"show", NULL,
-	"PORT[/PROTO] | NAME | LO-HI ...",
-	"the card of a port: official assignment, range, use, risk, "
-	"listeners",
-	CMD_OPT_STATE | CMD_SAYS_STATE,	/* opens the registry itself */
-	show_exec,
-	"  PORT, PORT/PROTO      the card of a port (e.g. 22, 53/udp)\n"
-	"  P1,P2,...             several cards (22,80,443)\n"
-	"  LO-HI                 one line per port of a range\n"
-	"  NAME, NAME/PROTO      every port that carries a service name (ssh)\n",
+	.name = "show",
+	.usage = "PORT[/PROTO] | NAME | LO-HI ...",
+	.summary = "the card of a port: official assignment, range, use, risk, "
+	    "listeners",
+	.flags = CMD_OPT_STATE | CMD_SAYS_STATE,	/* opens the registry */
+	.exec = show_exec,
+	.min_operands = 0,
+	.max_operands = -1,
+	.operands = "  PORT, PORT/PROTO      the card of a port (e.g. 22, "
+	    "53/udp)\n"
+	    "  P1,P2,...             several cards (22,80,443)\n"
+	    "  LO-HI                 one line per port of a range\n"
+	    "  NAME, NAME/PROTO      every port that carries a service name "
+	    "(ssh)\n",
 };

@@ -11,19 +11,23 @@
 
 #include "cli.h"
 
-static int	state_exec(struct cmd_ctx *, int, char **);
+static int	state_exec(struct cmd_ctx *, const struct cmd_args *);
 
 const struct cmd_entry cmd_state_entry = {
-	"state", NULL,
-	"check | recover",
-	"check the state database (notes, baseline, votes) or recover a "
-	"damaged one",
-	CMD_WRITES,
-	state_exec,
-	"  check                 integrity and schema of the state database\n"
-	"                        (exit 1 if it is damaged)\n"
-	"  recover               build a new one from every row that can be\n"
-	"                        read; the damaged file is kept beside it\n",
+	.name = "state",
+	.usage = "check | recover",
+	.summary = "check the state database (notes, baseline, votes) or "
+	    "recover a damaged one",
+	.flags = CMD_WRITES,
+	.exec = state_exec,
+	.min_operands = 0,
+	.max_operands = -1,
+	.operands = "  check                 integrity and schema of the state "
+	    "database\n"
+	    "                        (exit 1 if it is damaged)\n"
+	    "  recover               build a new one from every row that can "
+	    "be\n"
+	    "                        read; the damaged file is kept beside it\n",
 };
 
 static long long
@@ -104,8 +108,10 @@ recover(struct cmd_ctx *ctx)
 }
 
 static int
-state_exec(struct cmd_ctx *ctx, int argc, char **argv)
+state_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
+	int argc = args->raw_argc;
+	char **argv = args->raw_argv;
 	if (argc != 2)
 		return cmd_usage(&cmd_state_entry);
 	if (access(ctx->state_path, F_OK) != 0) {

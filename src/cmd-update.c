@@ -3,7 +3,6 @@
  * sources named or found (the library does the work atomically) and says
  * what went in and what changed against the previous database.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -102,57 +101,46 @@ tell_waiting(const char *msg, void *arg)
 }
 
 static int
-update_exec(struct cmd_ctx *ctx, int argc, char **argv)
+update_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
-	static const struct option longopts[] = {
-		{ "from", required_argument, NULL, 'f' },
-		{ "download", no_argument, NULL, 'D' },
-		{ "services", required_argument, NULL, 's' },
-		{ "nmap", required_argument, NULL, 'n' },
-		{ "nmap-rpc", required_argument, NULL, 'r' },
-		{ "etc-rpc", required_argument, NULL, 'R' },
-		{ "knowledge", required_argument, NULL, 'k' },
-		{ "only", no_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct pdx_update_opts o;
 	json_t *report;
-	int ch;
+	const char *val;
+	int i;
 
 	memset(&o, 0, sizeof o);
 	o.db_path = ctx->db_path;
 	o.notify = tell_waiting;
-	while ((ch = getopt_long(argc, argv, "f:", longopts, NULL)) != -1) {
-		switch (ch) {
+	for (i = 0; i < args->nopt; i++) {
+		val = args->opt[i].val;
+		switch (args->opt[i].id) {
 		case 'f':
-			o.iana = optarg;
+			o.iana = val;
 			break;
 		case 'D':
 			o.iana = PDX_IANA_URL;
 			break;
 		case 's':
-			o.services = optarg;
+			o.services = val;
 			break;
 		case 'n':
-			o.nmap_services = optarg;
+			o.nmap_services = val;
 			break;
 		case 'r':
-			o.nmap_rpc = optarg;
+			o.nmap_rpc = val;
 			break;
 		case 'R':
-			o.etc_rpc = optarg;
+			o.etc_rpc = val;
 			break;
 		case 'k':
-			o.knowledge_dir = optarg;
+			o.knowledge_dir = val;
 			break;
 		case 'o':
 			o.no_search = 1;
 			break;
-		default:
-			return cmd_usage(&cmd_update_entry);
 		}
 	}
-	if (optind != argc)
+	if (args_done(&cmd_update_entry, args) != 0)
 		return cmd_usage(&cmd_update_entry);
 	if ((report = pdx_update(&o)) == NULL) {
 		out_error("update", "%s; the registry %s was left as it was",
@@ -167,19 +155,42 @@ update_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct cmd_opt update_opts[] = {
+	{ "from", 'f', OPT_FILE, 'f', "FILE|URL",
+	    "  -f, --from FILE|URL   build from this IANA CSV\n", 0 },
+	{ "download", 0, OPT_FLAG, 'D', NULL,
+	    "  --download            fetch IANA's current CSV and keep it for "
+	    "later\n", 0 },
+	{ "services", 0, OPT_FILE, 's', "FILE",
+	    "  --services FILE       a services(5) file for extra names\n", 0 },
+	{ "nmap", 0, OPT_FILE, 'n', "FILE",
+	    "  --nmap FILE           nmap-services for open-frequencies\n", 0 },
+	{ "nmap-rpc", 0, OPT_FILE, 'r', "FILE",
+	    "  --nmap-rpc FILE       nmap's RPC program names\n", 0 },
+	{ "etc-rpc", 0, OPT_FILE, 'R', "FILE",
+	    "  --etc-rpc FILE        an rpc(5) file\n", 0 },
+	{ "knowledge", 0, OPT_DIR, 'k', "DIR",
+	    "  --knowledge DIR       the curated data directory (uses/, "
+	    "related.tsv)\n", 0 },
+	{ "only", 0, OPT_FLAG, 'o', NULL,
+	    "  --only                use only the sources named here\n", 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0 },
+};
+static const struct cmd_optgroup update_group = { "update", 0, update_opts };
+static const struct cmd_optgroup *const update_groups[] = { &update_group,
+    NULL };
+
 const struct cmd_entry cmd_update_entry = {
-	"update", NULL,
-	"[--from FILE|URL | --download] [--services FILE] [--nmap FILE] "
-	"[--nmap-rpc FILE] [--etc-rpc FILE] [--knowledge DIR] [--only]",
-	"rebuild the registry database atomically and report what changed",
-	CMD_WRITES,
-	update_exec,
-	"  -f, --from FILE|URL   build from this IANA CSV\n"
-	"  --download            fetch IANA's current CSV and keep it for later\n"
-	"  --services FILE       a services(5) file for extra names\n"
-	"  --nmap FILE           nmap-services for open-frequencies\n"
-	"  --nmap-rpc FILE       nmap's RPC program names\n"
-	"  --etc-rpc FILE        an rpc(5) file\n"
-	"  --knowledge DIR       the curated data directory (uses/, related.tsv)\n"
-	"  --only                use only the sources named here\n",
+	.name = "update",
+	.usage = "[--from FILE|URL | --download] [--services FILE] "
+	    "[--nmap FILE] [--nmap-rpc FILE] [--etc-rpc FILE] "
+	    "[--knowledge DIR] [--only]",
+	.summary = "rebuild the registry database atomically and report what "
+	    "changed",
+	.flags = CMD_WRITES,
+	.exec = update_exec,
+	.groups = update_groups,
+	.min_operands = 0,
+	.max_operands = 0,
+	.too_many = "",
 };

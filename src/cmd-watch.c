@@ -6,17 +6,14 @@
  * sockets once per interval (namespaces listed afresh each time with
  * --all-netns), hand the listing to lib/watch.c, which reports the
  * differences, sleep, stop on SIGTERM/SIGINT, --count or --duration.
- * The filters are those of `ls` (parsed here again: ls's parser is
- * private to cmd-ls.c).
+ * The filters are those of `ls`, declared and parsed once (src/args.c).
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,81 +26,53 @@
 #include "portdex/sockets.h"
 #include "portdex/watch.h"
 
-static int	watch_exec(struct cmd_ctx *, int, char **);
-
-const struct cmd_entry cmd_watch_entry = {
-	"watch", NULL,
-	"[-t] [-u] [-S] [-4|-6] [-p PORTS] [--pid N] [--user NAME|UID] "
-	"[--process NAME] [--no-pids] [--netns NAME | --all-netns] [--proc] "
-	"[--reach VERDICT[,...]] [--interval S] [--count N] [--duration S] [--jsonl] [--exec CMD]",
-	"print an event when a listener appears or goes away",
-	CMD_OPT_STATE,	/* the brief file is opened here, as ls does */
-	watch_exec,
-	"  -t, --tcp / -u, --udp / -S, --sctp   only these transports\n"
-	"  -4, --ipv4 / -6, --ipv6   only this address family\n"
-	"  -p, --ports PORTS     only these ports (22,80,8000-8100)\n"
-	"  --pid N               only sockets of this process\n"
-	"  --user NAME|UID       only sockets of this user\n"
-	"  --process NAME        only sockets of processes with this name\n"
-	"  --no-pids             skip the process lookup (no pid, process, unit)\n"
-	"  --netns NAME          inside this network namespace\n"
-	"  --all-netns           the current and every named network namespace\n"
-	"  --proc                read /proc/net instead of netlink\n"
-	"  --reach VERDICT       only listeners the firewall gives these verdicts\n"
-	"                        (as ls: loopback, open, restricted, filtered, ...)\n"
-	"  --interval S          seconds between listings (default 1; 0.05-3600)\n"
-	"  --count N             stop after N events\n"
-	"  --duration S          stop after S seconds\n"
-	"  --jsonl               one JSON object per event and line\n"
-	"  --exec CMD            run CMD with /bin/sh -c per event (PORTDEX_* set)\n",
-};
+static int	watch_exec(struct cmd_ctx *, const struct cmd_args *);
 
 enum {
-	OPT_PID = 256,
-	OPT_USER,
-	OPT_PROCESS,
-	OPT_NO_PIDS,
-	OPT_NETNS,
-	OPT_ALL_NETNS,
-	OPT_PROC,
-	OPT_REACH,
-	OPT_INTERVAL,
+	OPT_INTERVAL = 256,
 	OPT_COUNT,
 	OPT_DURATION,
 	OPT_JSONL,
 	OPT_EXEC,
 };
 
-static const struct option watch_longopts[] = {
-	{ "tcp",	no_argument,		NULL, 't' },
-	{ "udp",	no_argument,		NULL, 'u' },
-	{ "sctp",	no_argument,		NULL, 'S' },
-	{ "ipv4",	no_argument,		NULL, '4' },
-	{ "ipv6",	no_argument,		NULL, '6' },
-	{ "ports",	required_argument,	NULL, 'p' },
-	{ "pid",	required_argument,	NULL, OPT_PID },
-	{ "user",	required_argument,	NULL, OPT_USER },
-	{ "process",	required_argument,	NULL, OPT_PROCESS },
-	{ "no-pids",	no_argument,		NULL, OPT_NO_PIDS },
-	{ "netns",	required_argument,	NULL, OPT_NETNS },
-	{ "all-netns",	no_argument,		NULL, OPT_ALL_NETNS },
-	{ "proc",	no_argument,		NULL, OPT_PROC },
-	{ "reach",	required_argument,	NULL, OPT_REACH },
-	{ "interval",	required_argument,	NULL, OPT_INTERVAL },
-	{ "count",	required_argument,	NULL, OPT_COUNT },
-	{ "duration",	required_argument,	NULL, OPT_DURATION },
-	{ "jsonl",	no_argument,		NULL, OPT_JSONL },
-	{ "exec",	required_argument,	NULL, OPT_EXEC },
-	{ NULL,		0,			NULL, 0 }
+static const struct cmd_opt watch_opts[] = {
+	{ "interval", 0, OPT_STR, OPT_INTERVAL, "S",
+	    "  --interval S          seconds between listings (default 1; "
+	    "0.05-3600)\n", 0 },
+	{ "count", 0, OPT_INT, OPT_COUNT, "N",
+	    "  --count N             stop after N events\n", 0 },
+	{ "duration", 0, OPT_STR, OPT_DURATION, "S",
+	    "  --duration S          stop after S seconds\n", 0 },
+	{ "jsonl", 0, OPT_FLAG, OPT_JSONL, NULL,
+	    "  --jsonl               one JSON object per event and line\n", 0 },
+	{ "exec", 0, OPT_STR, OPT_EXEC, "CMD",
+	    "  --exec CMD            run CMD with /bin/sh -c per event "
+	    "(PORTDEX_* set)\n", 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0 },
+};
+static const struct cmd_optgroup watch_group = { "watch", 0, watch_opts };
+static const struct cmd_optgroup *const watch_groups[] = {
+	&optg_proto, &optg_sockets, &watch_group, NULL,
+};
+
+const struct cmd_entry cmd_watch_entry = {
+	.name = "watch",
+	.usage = "[-t] [-u] [-S] [-4|-6] [-p PORTS] [--pid N] "
+	    "[--user NAME|UID] [--process NAME] [--no-pids] "
+	    "[--netns NAME | --all-netns] [--proc] [--reach VERDICT[,...]] "
+	    "[--interval S] [--count N] [--duration S] [--jsonl] [--exec CMD]",
+	.summary = "print an event when a listener appears or goes away",
+	.flags = CMD_OPT_STATE,	/* the brief file is opened here, as ls does */
+	.exec = watch_exec,
+	.groups = watch_groups,
+	.min_operands = 0,
+	.max_operands = 0,
 };
 
 struct watch_opts {
-	struct pdx_sock_filter	 f;
-	struct pdx_portset	 ports;
-	int			 pids;
-	int			 all_netns;
+	struct sock_opts	 s;	/* the socket filters (args.c) */
 	int			 jsonl;
-	unsigned		 reach;		/* bits 1 << PDX_REACH_*; 0: any */
 	double			 interval;	/* seconds */
 	double			 duration;	/* 0: no limit */
 	long long		 count;		/* 0: no limit */
@@ -164,130 +133,33 @@ parse_seconds(const char *what, const char *s, double lo, double hi,
 }
 
 static int
-parse_user(const char *s, long *uid)
+parse_opts(struct watch_opts *o, const struct cmd_args *a)
 {
-	struct passwd *pw;
-	long long v;
-
-	if (s[0] >= '0' && s[0] <= '9') {
-		if (pdx_parse_number(s, 0, 4294967294LL, "uid", &v) < 0) {
-			out_error("watch", "%s", pdx_last_error());
-			return -1;
-		}
-		*uid = (long)v;
-		return 0;
-	}
-	if ((pw = getpwnam(s)) == NULL) {
-		out_error("watch", "unknown user '%s'", s);
-		return -1;
-	}
-	*uid = (long)pw->pw_uid;
-	return 0;
-}
-
-static int
-parse_opts(struct watch_opts *o, int argc, char **argv)
-{
-	long long v;
-	int ch, protos = 0, fams = 0;
+	const char *arg;
+	int i, r;
 
 	memset(o, 0, sizeof *o);
-	pdx_sock_filter_init(&o->f);
-	o->pids = 1;
+	sock_opts_init(&o->s);
 	o->interval = 1.0;
-	while ((ch = getopt_long(argc, argv, "tuS46p:", watch_longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 't':
-			protos |= PDX_TCP;
-			break;
-		case 'u':
-			protos |= PDX_UDP;
-			break;
-		case 'S':
-			protos |= PDX_SCTP;
-			break;
-		case '4':
-			fams |= PDX_FAM_INET4;
-			break;
-		case '6':
-			fams |= PDX_FAM_INET6;
-			break;
-		case 'p':
-			if (pdx_portset_parse(&o->ports, optarg) < 0) {
-				out_error("watch", "-p: %s", pdx_last_error());
-				return -1;
-			}
-			o->f.ports = &o->ports;
-			break;
-		case OPT_PID:
-			if (pdx_parse_number(optarg, 1, INT_MAX, "pid",
-			    &v) < 0) {
-				out_error("watch", "--pid: %s",
-				    pdx_last_error());
-				return -1;
-			}
-			o->f.pid = (pid_t)v;
-			break;
-		case OPT_USER:
-			if (parse_user(optarg, &o->f.uid) < 0)
-				return -1;
-			break;
-		case OPT_PROCESS:
-			if (*optarg == '\0') {
-				out_error("watch", "--process needs a name");
-				return -1;
-			}
-			o->f.process = optarg;
-			break;
-		case OPT_NO_PIDS:
-			o->pids = 0;
-			break;
-		case OPT_NETNS:
-			o->f.netns = optarg;
-			break;
-		case OPT_ALL_NETNS:
-			o->all_netns = 1;
-			break;
-		case OPT_PROC:
-			o->f.backend = PDX_BACKEND_PROC;
-			break;
-		case OPT_REACH: {
-			/* as ls takes it (src/cmd-ls.c) */
-			char *dup = strdup(optarg), *tok, *save = NULL;
-			int rv;
-
-			if (dup == NULL)
-				return -1;
-			for (tok = strtok_r(dup, ",", &save); tok != NULL;
-			    tok = strtok_r(NULL, ",", &save)) {
-				if ((rv = pdx_reach_parse(tok)) < 0) {
-					out_error("watch", "--reach: %s",
-					    pdx_last_error());
-					free(dup);
-					return -1;
-				}
-				o->reach |= 1u << rv;
-			}
-			free(dup);
-			if (o->reach == 0) {
-				out_error("watch", "--reach needs a verdict");
-				return -1;
-			}
-			break;
-		}
+	for (i = 0; i < a->nopt; i++) {
+		if ((r = sock_opts_take(&o->s, "watch", &a->opt[i])) < 0)
+			return -1;
+		if (r > 0)
+			continue;
+		arg = a->opt[i].val;
+		switch (a->opt[i].id) {
 		case OPT_INTERVAL:
-			if (parse_seconds("--interval", optarg, 0.05, 3600,
+			if (parse_seconds("--interval", arg, 0.05, 3600,
 			    &o->interval) < 0)
 				return -1;
 			break;
 		case OPT_DURATION:
-			if (parse_seconds("--duration", optarg, 0.001,
+			if (parse_seconds("--duration", arg, 0.001,
 			    31536000, &o->duration) < 0)
 				return -1;
 			break;
 		case OPT_COUNT:
-			if (pdx_parse_number(optarg, 1, LLONG_MAX / 2,
+			if (pdx_parse_number(arg, 1, LLONG_MAX / 2,
 			    "count", &o->count) < 0) {
 				out_error("watch", "--count: %s",
 				    pdx_last_error());
@@ -298,35 +170,17 @@ parse_opts(struct watch_opts *o, int argc, char **argv)
 			o->jsonl = 1;
 			break;
 		case OPT_EXEC:
-			if (*optarg == '\0') {
+			if (*arg == '\0') {
 				out_error("watch", "--exec needs a command");
 				return -1;
 			}
-			o->exec = optarg;
+			o->exec = arg;
 			break;
-		default:
-			return -1;
 		}
 	}
-	if (optind < argc) {
-		out_error("watch", "unexpected operand '%s'", argv[optind]);
+	if (args_done(&cmd_watch_entry, a) != 0)
 		return -1;
-	}
-	if (!o->pids && (o->f.pid != 0 || o->f.process != NULL)) {
-		out_error("watch", "--pid and --process need the process "
-		    "lookup that --no-pids turns off");
-		return -1;
-	}
-	if (o->all_netns && o->f.netns != NULL) {
-		out_error("watch", "--netns and --all-netns exclude each "
-		    "other");
-		return -1;
-	}
-	if (protos != 0)
-		o->f.protos = protos;
-	if (fams != 0)
-		o->f.families = fams;
-	return 0;
+	return sock_opts_finish(&o->s, "watch");
 }
 
 /* ---- listing ---------------------------------------------------------- */
@@ -399,19 +253,19 @@ list_now(struct watch_opts *o, struct pdx_socket **v, size_t *n, int quiet)
 
 	*v = NULL;
 	*n = 0;
-	if (pdx_sockets_list(&o->f, v, n, NULL) < 0) {
+	if (pdx_sockets_list(&o->s.f, v, n, NULL) < 0) {
 		out_error("watch", "%s", pdx_last_error());
 		return -1;
 	}
-	if (!o->all_netns)
+	if (!o->s.all_netns)
 		return 0;
 	if (pdx_netns_list(&names, &nnames) < 0) {
 		out_error("watch", "%s", pdx_last_error());
 		return -1;
 	}
 	for (i = 0; i < nnames; i++) {
-		o->f.netns = names[i];
-		if (pdx_sockets_list(&o->f, &b, &bn, NULL) < 0) {
+		o->s.f.netns = names[i];
+		if (pdx_sockets_list(&o->s.f, &b, &bn, NULL) < 0) {
 			snprintf(path, sizeof path, "/var/run/netns/%s",
 			    names[i]);
 			if (access(path, F_OK) == 0 && !warned && !quiet &&
@@ -431,7 +285,7 @@ list_now(struct watch_opts *o, struct pdx_socket **v, size_t *n, int quiet)
 		}
 		if (append(v, n, b, bn) < 0) {
 			out_error("watch", "out of memory");
-			o->f.netns = NULL;
+			o->s.f.netns = NULL;
 			pdx_netns_list_free(names, nnames);
 			while (nfailed > 0)
 				free(failed[--nfailed]);
@@ -439,7 +293,7 @@ list_now(struct watch_opts *o, struct pdx_socket **v, size_t *n, int quiet)
 			return -1;
 		}
 	}
-	o->f.netns = NULL;
+	o->s.f.netns = NULL;
 	pdx_netns_list_free(names, nnames);
 	ns_forget();
 	ns_failed = failed;
@@ -593,7 +447,7 @@ reach_pass(struct watch_run *r, const struct pdx_socket *s)
 {
 	struct pdx_verdict v, v4;
 
-	if (r->o->reach == 0)
+	if (r->o->s.reach == 0)
 		return 1;
 	if (s->state != PDX_SS_LISTEN && !(s->proto == PDX_UDP &&
 	    s->state == PDX_SS_CLOSE))
@@ -604,8 +458,8 @@ reach_pass(struct watch_run *r, const struct pdx_socket *s)
 	if (v.reach != PDX_REACH_LOOPBACK)
 		pdx_firewall_judge(fw_get(r, s->netns), s->family, s->proto,
 		    s->laddr, s->lport, s->v6only, &v, &v4);
-	return (r->o->reach & (1u << v.reach)) != 0 ||
-	    (v4.reach != PDX_REACH_NONE && (r->o->reach & (1u << v4.reach)) !=
+	return (r->o->s.reach & (1u << v.reach)) != 0 ||
+	    (v4.reach != PDX_REACH_NONE && (r->o->s.reach & (1u << v4.reach)) !=
 	    0);
 }
 
@@ -670,7 +524,7 @@ nap(double s)
 }
 
 static int
-watch_exec(struct cmd_ctx *ctx, int argc, char **argv)
+watch_exec(struct cmd_ctx *ctx, const struct cmd_args *a)
 {
 	struct watch_opts o;
 	struct watch_run r;
@@ -681,7 +535,7 @@ watch_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t n;
 	int rc = EXIT_OK;
 
-	if (parse_opts(&o, argc, argv) < 0)
+	if (parse_opts(&o, a) < 0)
 		return cmd_usage(&cmd_watch_entry);
 	memset(&r, 0, sizeof r);
 	r.ctx = ctx;
@@ -691,7 +545,7 @@ watch_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	/* Each event's service word comes from the brief file, as in ls. */
 	if (ctx->db == NULL)
 		ctx->db = pdx_db_open_brief(ctx->db_path);
-	if ((w = pdx_watch_new(&o.f, o.pids)) == NULL) {
+	if ((w = pdx_watch_new(&o.s.f, o.s.pids)) == NULL) {
 		out_error("watch", "%s", pdx_last_error());
 		return EXIT_USAGE;
 	}

@@ -11,7 +11,6 @@
  */
 #include <sys/socket.h>
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,24 +238,18 @@ parse_operand(const char *arg, unsigned *port, int *protos)
 }
 
 static int
-why_exec(struct cmd_ctx *ctx, int argc, char **argv)
+why_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
-	static const struct option longopts[] = {
-		{ "ipv4", no_argument, NULL, '4' },
-		{ "ipv6", no_argument, NULL, '6' },
-		{ "netns", required_argument, NULL, OPT_NETNS },
-		{ "all-netns", no_argument, NULL, OPT_ALL_NETNS },
-		{ "no-bind", no_argument, NULL, OPT_NO_BIND },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct pdx_why_opts o;
 	json_t *res;
-	int ch, rc;
+	const char *val;
+	int i, rc;
 
 	memset(&o, 0, sizeof o);
 	o.try_bind = 1;
-	while ((ch = getopt_long(argc, argv, "46", longopts, NULL)) != -1) {
-		switch (ch) {
+	for (i = 0; i < args->nopt; i++) {
+		val = args->opt[i].val;
+		switch (args->opt[i].id) {
 		case '4':
 			o.families |= PDX_FAM_INET4;
 			break;
@@ -264,7 +257,7 @@ why_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			o.families |= PDX_FAM_INET6;
 			break;
 		case OPT_NETNS:
-			o.netns = optarg;
+			o.netns = val;
 			break;
 		case OPT_ALL_NETNS:
 			o.all_netns = 1;
@@ -272,16 +265,11 @@ why_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		case OPT_NO_BIND:
 			o.try_bind = 0;
 			break;
-		default:
-			return cmd_usage(&cmd_why_entry);
 		}
 	}
-	if (argc - optind != 1) {
-		out_error("why", argc == optind ? "a port is needed" :
-		    "one port at a time");
+	if (args_done(&cmd_why_entry, args) != 0)
 		return cmd_usage(&cmd_why_entry);
-	}
-	if (parse_operand(argv[optind], &o.port, &o.protos) != 0)
+	if (parse_operand(args->argv[0], &o.port, &o.protos) != 0)
 		return EXIT_USAGE;
 	if (o.netns != NULL && o.all_netns) {
 		out_error("why", "--netns and --all-netns exclude each other");
@@ -295,22 +283,41 @@ why_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	if (ctx->json)
 		out_json(ctx, res);
 	else
-		print_text(ctx, res, argv[optind]);
+		print_text(ctx, res, args->argv[0]);
 	rc = json_is_true(json_object_get(res, "would_bind")) ? EXIT_OK :
 	    EXIT_FINDINGS;
 	json_decref(res);
 	return rc;
 }
 
+static const struct cmd_opt why_opts[] = {
+	{ "ipv4", '4', OPT_FLAG, '4', NULL,
+	    "  -4, --ipv4 / -6, --ipv6   only this address family (default "
+	    "both)\n", 0 },
+	{ "ipv6", '6', OPT_FLAG, '6', NULL, NULL, 0 },
+	{ "netns", 0, OPT_STR, OPT_NETNS, "NAME",
+	    "  --netns NAME          ask inside this network namespace\n", 0 },
+	{ "all-netns", 0, OPT_FLAG, OPT_ALL_NETNS, NULL,
+	    "  --all-netns           also list the port's sockets in every named "
+	    "namespace\n", 0 },
+	{ "no-bind", 0, OPT_FLAG, OPT_NO_BIND, NULL,
+	    "  --no-bind             explain only: no test bind() calls\n", 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0 },
+};
+static const struct cmd_optgroup why_group = { "why", 0, why_opts };
+static const struct cmd_optgroup *const why_groups[] = { &why_group, NULL };
+
 const struct cmd_entry cmd_why_entry = {
-	"why", NULL,
-	"PORT[/PROTO] [-4|-6] [--netns NAME | --all-netns] [--no-bind]",
-	"why a bind of the port would fail or succeed here; exit 1 when it "
-	"would fail",
-	CMD_OPT_DB, why_exec,
-	"  -4, --ipv4 / -6, --ipv6   only this address family (default both)\n"
-	"  --netns NAME          ask inside this network namespace\n"
-	"  --all-netns           also list the port's sockets in every named "
-	"namespace\n"
-	"  --no-bind             explain only: no test bind() calls\n",
+	.name = "why",
+	.usage = "PORT[/PROTO] [-4|-6] [--netns NAME | --all-netns] "
+	    "[--no-bind]",
+	.summary = "why a bind of the port would fail or succeed here; exit 1 "
+	    "when it would fail",
+	.flags = CMD_OPT_DB,
+	.exec = why_exec,
+	.groups = why_groups,
+	.min_operands = 1,
+	.max_operands = 1,
+	.too_many = "one port at a time",
+	.too_few = "a port is needed",
 };

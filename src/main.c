@@ -6,7 +6,6 @@
  * cmd-NAME.c, one per file.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <sys/ioctl.h>
 
 #include <stdio.h>
@@ -17,19 +16,87 @@
 
 #include "cli.h"
 
+/*
+ * The global options, which may stand anywhere before "--": main() takes
+ * them out so each command sees only its own.  The usage line, each
+ * command's help and `portdex --dump-options` print this table.
+ */
+enum { G_JSON, G_DB, G_STATE, G_COLOR, G_QUIET, G_VERSION, G_HELP, G_DUMP };
+#define G_USAGE		0x1	/* in the usage line and each --help */
+#define G_HIDDEN	0x2	/* for the tests: not documented */
+static const struct global_opt {
+	const char	*name;		/* as shown */
+	const char	*alt;		/* the other spelling, or NULL */
+	const char	*meta;		/* its value's placeholder; NULL: none */
+	int		 id;
+	int		 flags;
+} globals[] = {
+	{ "--json", NULL, NULL, G_JSON, G_USAGE },
+	{ "--db", NULL, "PATH", G_DB, G_USAGE },
+	{ "--state", NULL, "PATH", G_STATE, G_USAGE },
+	{ "--color", NULL, "WHEN", G_COLOR, G_USAGE },
+	{ "-q", "--quiet", NULL, G_QUIET, G_USAGE },
+	{ "--version", "-V", NULL, G_VERSION, 0 },
+	{ "--help", "-h", NULL, G_HELP, 0 },
+	{ "--dump-options", NULL, NULL, G_DUMP, G_HIDDEN },
+};
+#define NGLOBALS	(sizeof globals / sizeof *globals)
+
+/* "[--json] [--db PATH] ..." or "--json, --db PATH, ...". */
+static void
+globals_line(FILE *f, int brackets)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < NGLOBALS; i++) {
+		if (!(globals[i].flags & G_USAGE))
+			continue;
+		fprintf(f, "%s%s%s%s%s%s", n++ == 0 ? "" : brackets ? " " :
+		    ", ", brackets ? "[" : "", globals[i].name,
+		    globals[i].meta != NULL ? " " : "", globals[i].meta != NULL ?
+		    globals[i].meta : "", brackets ? "]" : "");
+	}
+}
+
 static void
 usage(FILE *f)
 {
 	const struct cmd_entry *const *c;
 
-	fprintf(f, "usage: portdex [--json] [--db PATH] [--state PATH] "
-	    "[--color WHEN] [-q] COMMAND [ARGS]\n"
+	fprintf(f, "usage: portdex ");
+	globals_line(f, 1);
+	fprintf(f, " COMMAND [ARGS]\n"
 	    "       portdex PORT...\n"
 	    "       portdex --version | --help\n\ncommands:\n");
 	for (c = cmd_table; *c != NULL; c++)
 		fprintf(f, "  %-7s %s\n", (*c)->name, (*c)->usage);
 	fprintf(f, "\nexit status: 0 ok, 1 findings or not found, "
 	    "2 usage or input error\n");
+}
+
+/* `portdex --dump-options`: every option of the tables, one a line. */
+static void
+dump_options(void)
+{
+	const struct cmd_entry *const *c;
+	size_t i;
+
+	for (i = 0; i < NGLOBALS; i++) {
+		const struct global_opt *g = &globals[i];
+		const char *s = "-", *l = g->name;
+
+		if (g->flags & G_HIDDEN)
+			continue;
+		if (g->alt != NULL)
+			s = g->name[1] == '-' ? g->alt : g->name;
+		if (g->name[1] != '-')
+			l = g->alt != NULL ? g->alt : "-";
+		printf("portdex\t%s\t%s\t%s\tmain\n", s, l, g->meta != NULL ?
+		    g->meta : "-");
+	}
+	for (c = cmd_table; *c != NULL; c++)
+		args_dump(stdout, (*c)->name, *c);
 }
 
 /* --version --json: the same facts as one object. */
@@ -252,10 +319,17 @@ is_service_name(const char *db_path, const char *name)
 void
 cmd_help(const struct cmd_entry *c)
 {
+	const struct cmd_optgroup *const *g;
+	int any = c->operands != NULL;
+
 	printf("usage: portdex %s %s\n\n%s.\n", c->name, c->usage,
 	    c->summary);
-	if (c->options != NULL && *c->options != '\0')
-		printf("\noptions:\n%s", c->options);
+	for (g = c->groups; g != NULL && *g != NULL; g++)
+		any = 1;
+	if (any) {
+		printf("\noptions:\n");
+		args_help(stdout, c);
+	}
 	if (out_formats(c->name) != 0) {
 		static const char *const names[] = { "text", "json", "jsonl",
 		    "csv" };
@@ -268,13 +342,14 @@ cmd_help(const struct cmd_entry *c)
 				snprintf(list + strlen(list), sizeof list -
 				    strlen(list), "%s%s", *list ? "|" : "",
 				    names[i]);
-		if (c->options == NULL || *c->options == '\0')
+		if (!any)
 			printf("\noptions:\n");
 		printf("  --format FMT          %s (default text; csv: see "
 		    "portdex(1))\n", list);
 	}
-	printf("\nglobal options: --json, --db PATH, --state PATH, --color "
-	    "WHEN, -q; see portdex(1)\n");
+	printf("\nglobal options: ");
+	globals_line(stdout, 0);
+	printf("; see portdex(1)\n");
 }
 
 /* A first operand that is a port, a range or PORT/PROTO means "show". */
@@ -325,6 +400,7 @@ int
 main(int argc, char **argv)
 {
 	struct cmd_ctx ctx;
+	struct cmd_args args;
 	const struct cmd_entry *cmd;
 	const char *color = NULL;
 	char **nargv, progname[32];
@@ -348,7 +424,9 @@ main(int argc, char **argv)
 	 * so each command sees only its own.
 	 */
 	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
+		const char *a = argv[i], *val = NULL;
+		const struct global_opt *g = NULL;
+		size_t k, l;
 
 		if (dashdash || a[0] != '-' || a[1] == '\0' ||
 		    (a[1] >= '0' && a[1] <= '9')) {
@@ -358,38 +436,62 @@ main(int argc, char **argv)
 		if (strcmp(a, "--") == 0) {
 			dashdash = 1;
 			nargv[nargc++] = argv[i];
-		} else if (strcmp(a, "--json") == 0)
-			ctx.json = 1;
-		else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
-			ctx.quiet = 1;
-		else if (strcmp(a, "--db") == 0 || strcmp(a, "--state") == 0 ||
-		    strcmp(a, "--color") == 0) {
+			continue;
+		}
+		for (k = 0; k < NGLOBALS && g == NULL; k++) {
+			if (strcmp(a, globals[k].name) == 0 ||
+			    (globals[k].alt != NULL &&
+			    strcmp(a, globals[k].alt) == 0))
+				g = &globals[k];
+			else if (globals[k].meta != NULL &&
+			    strncmp(a, globals[k].name, l =
+			    strlen(globals[k].name)) == 0 && a[l] == '=') {
+				g = &globals[k];
+				val = a + l + 1;
+			}
+		}
+		if (g != NULL && g->meta != NULL && val == NULL) {
 			if (i + 1 >= argc) {
 				out_error(NULL, "option %s needs a value", a);
 				rc = EXIT_USAGE;
 				goto done;
 			}
-			if (a[2] == 'd')
-				ctx.db_path = argv[++i];
-			else if (a[2] == 's')
-				ctx.state_path = argv[++i];
-			else
-				color = argv[++i];
-		} else if (strncmp(a, "--db=", 5) == 0)
-			ctx.db_path = a + 5;
-		else if (strncmp(a, "--state=", 8) == 0)
-			ctx.state_path = a + 8;
-		else if (strncmp(a, "--color=", 8) == 0)
-			color = a + 8;
-		else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0)
+			val = argv[++i];
+		}
+		switch (g != NULL ? g->id : -1) {
+		case G_JSON:
+			ctx.json = 1;
+			break;
+		case G_QUIET:
+			ctx.quiet = 1;
+			break;
+		case G_DB:
+			ctx.db_path = val;
+			break;
+		case G_STATE:
+			ctx.state_path = val;
+			break;
+		case G_COLOR:
+			color = val;
+			break;
+		case G_VERSION:
 			want_version = 1;	/* after --db, wherever it is */
-		else if ((strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
-		    && nargc == 0) {
-			usage(stdout);
+			break;
+		case G_DUMP:
+			dump_options();
 			rc = EXIT_OK;
 			goto done;
-		} else
+		case G_HELP:
+			if (nargc == 0) {
+				usage(stdout);
+				rc = EXIT_OK;
+				goto done;
+			}
+			nargv[nargc++] = argv[i];	/* the command's */
+			break;
+		default:
 			nargv[nargc++] = argv[i];
+		}
 	}
 	if (want_version) {
 		if (version_format(&ctx, nargc, nargv) != 0) {
@@ -518,8 +620,21 @@ main(int argc, char **argv)
 		state_migrated(&ctx);
 	}
 
-	optind = 0;	/* reset getopt for the command */
-	rc = cmd->exec(&ctx, nargc, nargv);
+	/* The command line parsed once, from the command's table. */
+	if ((cmd->flags & CMD_METRICS) && metrics_wanted(nargc, nargv)) {
+		if (args_parse(cmd, ARGS_METRICS | ARGS_QUIET, nargc, nargv,
+		    &args) != 0 && args.err == 0)
+			rc = EXIT_USAGE;
+		else
+			rc = metrics_cmd(&ctx, cmd->name, &args);
+	} else if (args_parse(cmd, 0, nargc, nargv, &args) != 0 &&
+	    args.err == 0)
+		rc = EXIT_USAGE;	/* out of memory, said */
+	else if (cmd->groups == NULL && args_done(cmd, &args) != 0)
+		rc = cmd_usage(cmd);
+	else
+		rc = cmd->exec(&ctx, &args);	/* it calls args_done */
+	args_free(&args);
 
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		out_error(cmd->name, "writing output: %s", strerror(errno));

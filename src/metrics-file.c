@@ -9,7 +9,6 @@
 #define _GNU_SOURCE	/* strptime, timegm */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,52 +98,47 @@ fail:
 }
 
 int
-metrics_cmd(struct cmd_ctx *ctx, const char *cmd, int argc, char **argv)
+metrics_cmd(struct cmd_ctx *ctx, const char *cmd, const struct cmd_args *a)
 {
-	static const struct option longopts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "textfile", required_argument, NULL, 'T' },
-		{ "metrics-max-ports", required_argument, NULL, 'P' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct metrics_src m;
 	struct pdx_db *db = ctx->db;
 	struct hbuf b;
 	const char *format = NULL, *dir = NULL;
 	long long v, rows;
-	int ch, rc = EXIT_OK;
+	int i, rc = EXIT_OK;
 
 	memset(&m, 0, sizeof m);
 	m.max_ports = METRICS_MAX_PORTS_DEFAULT;
-	opterr = 0;	/* said below, with what may be given */
-	while ((ch = getopt_long(argc, argv, "+:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			format = optarg;
+	/* parsed quietly (args.c): said here, with what may be given */
+	for (i = 0; i < a->nopt; i++) {
+		switch (a->opt[i].id) {
+		case OPT_MX_FORMAT:
+			format = a->opt[i].val;
 			break;
-		case 'T':
-			dir = optarg;
+		case OPT_MX_TEXTFILE:
+			dir = a->opt[i].val;
 			break;
-		case 'P':
-			if (pdx_parse_number(optarg, 0, 65536, "--metrics-max-"
-			    "ports", &v) != 0) {
+		case OPT_MX_MAX_PORTS:
+			if (pdx_parse_number(a->opt[i].val, 0, 65536,
+			    "--metrics-max-ports", &v) != 0) {
 				out_error(cmd, "%s", pdx_last_error());
 				return EXIT_USAGE;
 			}
 			m.max_ports = (size_t)v;
 			break;
-		case ':':
-			out_error(cmd, "%s needs a value", argv[optind - 1]);
-			return EXIT_USAGE;
-		default:
-			out_error(cmd, "%s: with --format prometheus or "
-			    "--textfile, only --metrics-max-ports N may be given",
-			    argv[optind - 1]);
-			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		out_error(cmd, "unexpected operand '%s'", argv[optind]);
+	if (a->err == ':') {
+		out_error(cmd, "%s needs a value", a->err_word);
+		return EXIT_USAGE;
+	}
+	if (a->err != 0) {
+		out_error(cmd, "%s: with --format prometheus or --textfile, "
+		    "only --metrics-max-ports N may be given", a->err_word);
+		return EXIT_USAGE;
+	}
+	if (a->argc > 0) {
+		out_error(cmd, "unexpected operand '%s'", a->argv[0]);
 		return EXIT_USAGE;
 	}
 	if (ctx->format != OUT_TEXT) {	/* main took a --format of its own */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The man pages against the program and its sources: portdex(1)'s SYNOPSIS
 # is what `portdex --help` prints; every command in --help and every
-# src/cmd-*.c has a section; every option in the sources' getopt tables is
-# documented in its command's section (and nothing else is); the exit
+# src/cmd-*.c has a section; every option of the option tables (`portdex
+# --dump-options`, src/args.c) is documented in its command's section (and
+# nothing else is), every global one under GLOBAL OPTIONS; the exit
 # statuses of src/cli.h, the environment variables the code reads and the
 # version are there; both pages render without a warning at 80 columns.
 . "$(dirname "$0")/lib.sh"
@@ -110,10 +111,13 @@ for c in $help_cmds; do
 done
 
 # ---- a section per command, every option in it ----------------------------
-# Global options: the ones main.c compares arguments with.
-globals=$(grep -oE 'strn?cmp\(a, "-[-a-z]+=?"' "$SRC/src/main.c" |
-    sed -e 's/.*"\(.*\)"/\1/' -e 's/=$//' | grep -vx -- '--' | sort -u)
-[ -n "$globals" ] && pass || fail "no global options found in src/main.c"
+# The option tables, as the binary has them: "CMD SHORT LONG VALUE WHO".
+DUMP=$("$PORTDEX" --dump-options 2>/dev/null)
+expect_match "--dump-options lists ls's options" "^ls	-p	--ports	PORTS	command\$" "$DUMP"
+# Global options: the table main() takes them from.
+globals=$(printf '%s\n' "$DUMP" | awk -F'\t' '$1 == "portdex" {
+	if ($2 != "-") print $2; if ($3 != "-") print $3 }' | sort -u)
+[ -n "$globals" ] && pass || fail "no global options in --dump-options"
 GLOB=$(section "$PAGE" "GLOBAL OPTIONS")
 for o in $globals; do
 	if printf '%s\n' "$GLOB" | grep -qE -- "(^|[ ,])$o([ ,=]|\$)"; then
@@ -132,14 +136,16 @@ for c in $(printf '%s\n%s\n' "$help_cmds" "$src_cmds" | sort -u); do
 	fi
 	pass
 	expect_match "$c: section gives its exit status" "[Ee]xit status" "$sec"
-	f=$SRC/src/cmd-$c.c
-	[ -f "$f" ] || continue
-	# Long options from the getopt_long tables, short ones from the
-	# option strings.
-	longs=$(grep -oE '\{[[:space:]]*"[a-z0-9][-a-z0-9]*",[[:space:]]*(no|required|optional)_argument' "$f" |
-	    sed -E 's/\{[[:space:]]*"([^"]*)".*/\1/' | sort -u)
-	shorts=$(grep -oE 'getopt_long\([^"]*"[^"]*"' "$f" |
-	    sed -E 's/.*"([^"]*)"$/\1/' | tr -d '+:' | fold -w1 | sort -u)
+	f="the option table of $c"
+	# The command's own options; the --format main takes for it is
+	# under GLOBAL OPTIONS.
+	longs=$(printf '%s\n' "$DUMP" | awk -F'\t' -v c="$c" '
+	    $1 == c && $5 == "command" && $3 != "-" { print substr($3, 3) }' | sort -u)
+	shorts=$(printf '%s\n' "$DUMP" | awk -F'\t' -v c="$c" '
+	    $1 == c && $5 == "command" && $2 != "-" { print substr($2, 2) }' | sort -u)
+	if printf '%s\n' "$DUMP" | awk -F'\t' -v c="$c" '$1 == c && $5 == "main" { f = 1 } END { exit !f }'; then
+		expect_match "$c: GLOBAL OPTIONS names it among --format's" "how [-a-z, ]*\\<$c\\>" "$GLOB"
+	fi
 	for o in $longs; do
 		if printf '%s\n' "$sec" | grep -qE -- "(^|[^-a-z0-9])--$o([^-a-z0-9]|\$)"; then
 			pass
