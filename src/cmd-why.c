@@ -298,8 +298,9 @@ static const struct cmd_opt why_opts[] = {
 	{ "netns", 0, OPT_STR, OPT_NETNS, "NAME",
 	    "  --netns NAME          ask inside this network namespace\n", 0 },
 	{ "all-netns", 0, OPT_FLAG, OPT_ALL_NETNS, NULL,
-	    "  --all-netns           also list the port's sockets in every named "
-	    "namespace\n", 0 },
+	    "  --all-netns           also list the port's sockets and DNAT rules "
+	    "in every\n"
+	    "                        named namespace\n", 0 },
 	{ "no-bind", 0, OPT_FLAG, OPT_NO_BIND, NULL,
 	    "  --no-bind             explain only: no test bind() calls\n", 0 },
 	{ NULL, 0, 0, 0, NULL, NULL, 0 },
