@@ -7,6 +7,11 @@
  * resolver that answers for any name.  Every hit must lie inside its
  * line, carry a port 0-65535, a known transport and role, and a span of
  * digits or of a service name; no parser may write past max hits.
+ *
+ * Built once as fuzz_annotate (every parser on every line) and once per
+ * input format as fuzz_annotate_FORMAT (tests/fuzz/CMakeLists.txt defines
+ * PDX_FUZZ_FORMAT): only that parser, with its own seed corpus, so that
+ * the fuzzer's coverage and time go to that one parser.
  */
 #include <ctype.h>
 
@@ -64,6 +69,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(line, p, len);
 		max = (int)(len % (PDX_ANNOTATE_MAXHITS + 1));
 		h[max].port = 0xdeadu;
+#ifdef PDX_FUZZ_FORMAT
+		/* Zeek's TSV lines are read through the "#fields" line */
+		if (PDX_FUZZ_FORMAT == PDX_LF_ZEEK_TSV) {
+			n = pdx_line_parser(PDX_LF_ZEEK_HEADER)(&one, line, len,
+			    h, max);
+			check_hits(line, len, h, n, max);
+		}
+		h[max].port = 0xdeadu;
+		n = pdx_line_parser(PDX_FUZZ_FORMAT)(&one, line, len, h, max);
+		check_hits(line, len, h, n, max);
+		(void)ps;
+		(void)f;
+#else
 		n = pdx_lineparse(&ps, line, len, h, max, &f);
 		CHECK(f >= PDX_LF_NONE && f < PDX_LF_COUNT);
 		CHECK(n >= 0);
@@ -74,6 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    PDX_ANNOTATE_MAXHITS);
 			check_hits(line, len, h, n, PDX_ANNOTATE_MAXHITS);
 		}
+#endif
 		free(line);
 		p += len + (nl != NULL);
 	}
