@@ -89,6 +89,10 @@ run_one() {
 	if [ -d "$here/corpus/$n" ]; then
 		cp -n "$here/corpus/$n"/* "$dir/corpus/" 2>/dev/null
 	fi
+	# fuzz_annotate (every parser) starts from every format's seeds
+	if [ "$n" = annotate ]; then
+		cp -n "$here"/corpus/annotate_*/* "$dir/corpus/" 2>/dev/null
+	fi
 	local start=$SECONDS
 	"$bin" "$dir/corpus" -max_len="$(max_len_of "$n")" \
 	    -max_total_time="$secs" -runs="$runs" -timeout=10 \
