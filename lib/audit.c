@@ -706,14 +706,8 @@ eval_document(const struct eval *e)
 		return NULL;
 	}
 	if (e->st != NULL)
-		json_object_set_new(doc, "attribution", json_pack(
-		    "{s:I, s:I, s:I, s:I, s:I, s:I}",
-		    "sockets", (json_int_t)e->n,
-		    "attributed", (json_int_t)e->st->attributed,
-		    "permission_denied", (json_int_t)e->st->permission,
-		    "no_process", (json_int_t)e->st->no_process,
-		    "no_inode", (json_int_t)e->st->no_inode,
-		    "unreadable_processes", (json_int_t)e->st->denied_procs));
+		json_object_set_new(doc, "attribution",
+		    pdx_attr_stats_json(e->st, e->n));
 	return doc;
 }
 

@@ -628,3 +628,15 @@ oom:
 	pdx_set_error("out of memory");
 	return NULL;
 }
+
+json_t *
+pdx_attr_stats_json(const struct pdx_attr_stats *st, size_t n)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "sockets", (json_int_t)n,
+	    "attributed", (json_int_t)st->attributed,
+	    "permission_denied", (json_int_t)st->permission,
+	    "no_process", (json_int_t)st->no_process,
+	    "no_inode", (json_int_t)st->no_inode,
+	    "unreadable_processes", (json_int_t)st->denied_procs);
+}

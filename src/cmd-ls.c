@@ -924,13 +924,7 @@ print_json(struct cmd_ctx *ctx, const struct ls_opts *o,
 		    "legacy_not_evaluated",
 		    pdx_ruleset_legacy(fc->ns[i].rs)));
 	if (o->s.pids)
-		obj = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
-		    "sockets", (json_int_t)n,
-		    "attributed", (json_int_t)st->attributed,
-		    "permission_denied", (json_int_t)st->permission,
-		    "no_process", (json_int_t)st->no_process,
-		    "no_inode", (json_int_t)st->no_inode,
-		    "unreadable_processes", (json_int_t)st->denied_procs);
+		obj = pdx_attr_stats_json(st, n);
 	else
 		obj = json_null();
 	json_object_set_new(root, "attribution", obj);

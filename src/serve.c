@@ -992,15 +992,9 @@ h_api_listening(struct req *r, const char *rest)
 	}
 	pdx_ruleset_free(rs);
 	pool_put(&r->srv->pool, db);
-	root = json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I},"
-	    " s:{s:I, s:I, s:b}}",
+	root = json_pack("{s:s, s:o, s:o, s:{s:I, s:I, s:b}}",
 	    "backend", pdx_backend_name(backend), "sockets", arr,
-	    "attribution", "sockets", (json_int_t)n,
-	    "attributed", (json_int_t)st.attributed,
-	    "permission_denied", (json_int_t)st.permission,
-	    "no_process", (json_int_t)st.no_process,
-	    "no_inode", (json_int_t)st.no_inode,
-	    "unreadable_processes", (json_int_t)st.denied_procs,
+	    "attribution", pdx_attr_stats_json(&st, n),
 	    "page", "limit", (json_int_t)la.limit,
 	    "sockets", (json_int_t)total,
 	    "truncated", total > (size_t)la.limit);

@@ -132,6 +132,12 @@ struct pdx_attr_stats {
  */
 int	pdx_sockets_attribute(struct pdx_socket *, size_t n,
 	    struct pdx_attr_stats *);
+/*
+ * The "attribution" object of ls, audit and serve's JSON for n sockets:
+ * {sockets, attributed, permission_denied, no_process, no_inode,
+ * unreadable_processes}.  NULL when out of memory.
+ */
+json_t	*pdx_attr_stats_json(const struct pdx_attr_stats *, size_t n);
 
 /*
  * Keeps only the sockets that pass the process part of the filter (pid,
