@@ -42,6 +42,7 @@
 
 #include "portdex.h"
 #include "registry-int.h"
+#include "util-int.h"
 
 #define BF_MAGIC	"PDXBRIEF"
 #define BF_VERSION	1
@@ -300,25 +301,6 @@ pdx_bfile_name(struct pdx_bfile *f, uint32_t nid, const char **name)
 	return 0;
 }
 
-/* Writes all of buf; -1 with errno. */
-static int
-write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	ssize_t r;
-
-	while (n > 0) {
-		if ((r = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 int
 pdx_bfile_write(const char *path, uint32_t *const words[PDX_NPROTO],
     const char *names, const uint32_t *offs, uint32_t nnames, size_t nbytes,
@@ -326,7 +308,8 @@ pdx_bfile_write(const char *path, uint32_t *const words[PDX_NPROTO],
 {
 	struct bf_header h;
 	uint32_t end = (uint32_t)nbytes;
-	int fd, i, ok;
+	struct iovec iov[4 + PDX_NPROTO];
+	int i;
 
 	if (nnames == 0 || nnames > BF_MAX_NAMES || nbytes == 0 ||
 	    nbytes > BF_MAX_BYTES) {
@@ -344,25 +327,11 @@ pdx_bfile_write(const char *path, uint32_t *const words[PDX_NPROTO],
 	h.nbytes = (uint32_t)nbytes;
 	h.size = reg->size;
 	memcpy(h.id, reg->h, sizeof h.id);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) < 0) {
-		pdx_set_error("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	ok = write_all(fd, &h, sizeof h) == 0;
-	for (i = 0; ok && i < PDX_NPROTO; i++)
-		ok = write_all(fd, words[i], 65536 * 4) == 0;
-	ok = ok && write_all(fd, offs, (size_t)nnames * 4) == 0 &&
-	    write_all(fd, &end, 4) == 0 &&
-	    write_all(fd, names, nbytes) == 0 &&
-	    fchmod(fd, 0644) == 0 && fsync(fd) == 0;
-	if (!ok)
-		pdx_set_error("%s: %s", path, strerror(errno));
-	if (close(fd) != 0 && ok) {
-		pdx_set_error("%s: %s", path, strerror(errno));
-		ok = 0;
-	}
-	if (!ok)
-		unlink(path);
-	return ok ? 0 : -1;
+	iov[0] = (struct iovec){ &h, sizeof h };
+	for (i = 0; i < PDX_NPROTO; i++)
+		iov[1 + i] = (struct iovec){ words[i], 65536 * 4 };
+	iov[1 + i] = (struct iovec){ (void *)offs, (size_t)nnames * 4 };
+	iov[2 + i] = (struct iovec){ &end, 4 };
+	iov[3 + i] = (struct iovec){ (void *)names, nbytes };
+	return pdx_write_file(path, iov, 4 + PDX_NPROTO);
 }

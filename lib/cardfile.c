@@ -52,6 +52,7 @@
 
 #include "portdex.h"
 #include "registry-int.h"
+#include "util-int.h"
 
 #define CF_MAGIC	"PDXCARD1"
 #define CF_VERSION	1
@@ -315,25 +316,6 @@ pdx_cbuild_make(sqlite3 *db)
 	return cb;
 }
 
-/* Writes all of buf; -1 with errno. */
-static int
-write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	ssize_t r;
-
-	while (n > 0) {
-		if ((r = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* The port index and refs of the narrow rows (counting sort by port). */
 static int
 make_refs(const struct pdx_cbuild *cb, uint32_t **idxp, uint32_t **refsp,
@@ -387,7 +369,8 @@ pdx_cfile_write(const char *path, const struct pdx_cbuild *cb,
 {
 	struct cf_header h;
 	uint32_t *idx = NULL, *refs = NULL, nrefs = 0;
-	int fd, ok;
+	struct iovec iov[5];
+	int rc;
 
 	if (make_refs(cb, &idx, &refs, &nrefs) != 0)
 		return -1;
@@ -404,30 +387,15 @@ pdx_cfile_write(const char *path, const struct pdx_cbuild *cb,
 	h.rows_len = (uint32_t)cb->rows.len;
 	h.wide_sum = fnv32(FNV_SEED, cb->wide.p, cb->wide.len);
 	h.head_sum = fnv32(FNV_SEED, &h, sizeof h);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) < 0) {
-		pdx_set_error("%s: %s", path, strerror(errno));
-		free(idx);
-		free(refs);
-		return -1;
-	}
-	ok = write_all(fd, &h, sizeof h) == 0 &&
-	    write_all(fd, idx, CF_INDEX) == 0 &&
-	    write_all(fd, cb->wide.p, cb->wide.len) == 0 &&
-	    write_all(fd, refs, (size_t)nrefs * 4) == 0 &&
-	    write_all(fd, cb->rows.p, cb->rows.len) == 0 &&
-	    fchmod(fd, 0644) == 0 && fsync(fd) == 0;
-	if (!ok)
-		pdx_set_error("%s: %s", path, strerror(errno));
-	if (close(fd) != 0 && ok) {
-		pdx_set_error("%s: %s", path, strerror(errno));
-		ok = 0;
-	}
-	if (!ok)
-		unlink(path);
+	iov[0] = (struct iovec){ &h, sizeof h };
+	iov[1] = (struct iovec){ idx, CF_INDEX };
+	iov[2] = (struct iovec){ cb->wide.p, cb->wide.len };
+	iov[3] = (struct iovec){ refs, (size_t)nrefs * 4 };
+	iov[4] = (struct iovec){ cb->rows.p, cb->rows.len };
+	rc = pdx_write_file(path, iov, 5);
 	free(idx);
 	free(refs);
-	return ok ? 0 : -1;
+	return rc;
 }
 
 /* ---- reading ------------------------------------------------------- */

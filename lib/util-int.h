@@ -4,9 +4,17 @@
  */
 #ifndef PDX_UTIL_INT_H
 #define PDX_UTIL_INT_H
+#include <sys/uio.h>
 #include <jansson.h>
 
 /* s as a JSON string, control bytes and invalid UTF-8 made '?'. */
 json_t	*pdx_json_clean(const char *s);
+
+/*
+ * Creates path (0644, O_NOFOLLOW, truncated) holding the n pieces of iov
+ * one after the other, and fsyncs it.  Returns 0, or -1 with the error
+ * set (naming path) and path removed.
+ */
+int	pdx_write_file(const char *path, const struct iovec *iov, int n);
 
 #endif

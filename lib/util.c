@@ -419,3 +419,47 @@ pdx_json_clean(const char *s)
 	free(c);
 	return j;
 }
+
+/* Writes all of buf; -1 with errno. */
+static int
+write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = write(fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int
+pdx_write_file(const char *path, const struct iovec *iov, int n)
+{
+	int fd, i, ok;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) < 0) {
+		pdx_set_error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	ok = 1;
+	for (i = 0; ok && i < n; i++)
+		ok = write_all(fd, iov[i].iov_base, iov[i].iov_len) == 0;
+	ok = ok && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
+	if (!ok)
+		pdx_set_error("%s: %s", path, strerror(errno));
+	if (close(fd) != 0 && ok) {
+		pdx_set_error("%s: %s", path, strerror(errno));
+		ok = 0;
+	}
+	if (!ok)
+		unlink(path);
+	return ok ? 0 : -1;
+}
