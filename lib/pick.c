@@ -48,6 +48,7 @@
 #include "db-int.h"
 #include "registry-int.h"
 #include "portdex/pick.h"
+#include "util-int.h"
 
 #define EPHEMERAL_PROC	"/proc/sys/net/ipv4/ip_local_port_range"
 #define RESERVED_PROC	"/proc/sys/net/ipv4/ip_local_reserved_ports"
@@ -95,25 +96,11 @@ try_bind(int family, int type, unsigned port)
 
 	if ((fd = socket(family, type | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
-	memset(&ss, 0, sizeof ss);
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_ANY);
-		sin->sin_port = htons((uint16_t)port);
-		len = sizeof *sin;
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		/* v6-only, so that :: answers for IPv6 sockets alone. */
+	/* v6-only, so that :: answers for IPv6 sockets alone. */
+	if (family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 		    sizeof one);
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_any;
-		sin6->sin6_port = htons((uint16_t)port);
-		len = sizeof *sin6;
-	}
+	len = pdx_sockaddr_any(&ss, family, port);
 	if (bind(fd, (struct sockaddr *)&ss, len) == 0)
 		rc = 0;
 	else

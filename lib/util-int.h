@@ -4,6 +4,7 @@
  */
 #ifndef PDX_UTIL_INT_H
 #define PDX_UTIL_INT_H
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <jansson.h>
 
@@ -16,5 +17,12 @@ json_t	*pdx_json_clean(const char *s);
  * set (naming path) and path removed.
  */
 int	pdx_write_file(const char *path, const struct iovec *iov, int n);
+
+/*
+ * Fills ss with the wildcard address of family (AF_INET: 0.0.0.0, else
+ * ::) and port, for a test bind; returns its length.
+ */
+socklen_t pdx_sockaddr_any(struct sockaddr_storage *ss, int family,
+	    unsigned port);
 
 #endif

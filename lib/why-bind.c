@@ -18,6 +18,7 @@
 
 #include "portdex.h"
 #include "why-int.h"
+#include "util-int.h"
 
 enum bind_opt { OPT_NONE, OPT_REUSEADDR, OPT_REUSEPORT, OPT_V6ONLY };
 static const char *const bind_opt_names[] = {
@@ -45,22 +46,7 @@ try_bind(int family, int type, unsigned port, enum bind_opt opt)
 	if (opt == OPT_V6ONLY)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 		    sizeof one);
-	memset(&ss, 0, sizeof ss);
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_ANY);
-		sin->sin_port = htons((uint16_t)port);
-		len = sizeof *sin;
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_any;
-		sin6->sin6_port = htons((uint16_t)port);
-		len = sizeof *sin6;
-	}
+	len = pdx_sockaddr_any(&ss, family, port);
 	if (bind(fd, (struct sockaddr *)&ss, len) != 0)
 		e = errno;
 	close(fd);
