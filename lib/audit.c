@@ -95,39 +95,6 @@ audit_expand(const char *tmpl, const struct pdx_socket *s, char *buf,
 	buf[used] = '\0';
 }
 
-/* "nc (pid 42, user root) on 0.0.0.0:645/tcp (pssc)" */
-void
-audit_subject(const struct listener *l, char *buf, size_t size)
-{
-	const struct pdx_socket *s = l->s;
-	char ep[128], who[160];
-
-	if (l->pub != NULL) {
-		snprintf(buf, size, "port %u/%s, published to %s:%u%s%s%s",
-		    l->pub->port_lo, pdx_proto_name(s->proto),
-		    l->pub->to_addr[0] != '\0' ? l->pub->to_addr :
-		    "this machine", l->pub->to_port != 0 ? l->pub->to_port :
-		    l->pub->port_lo, l->has_brief && l->b.name[0] != '\0' ?
-		    " (" : "", l->has_brief ? l->b.name : "",
-		    l->has_brief && l->b.name[0] != '\0' ? ")" : "");
-		return;
-	}
-	audit_endpoint(s, ep, sizeof ep);
-	if (s->pid > 0)
-		snprintf(who, sizeof who, "%s (pid %ld, user %s)", s->comm,
-		    (long)s->pid, s->user != NULL ? s->user : "?");
-	else if (s->user != NULL)
-		snprintf(who, sizeof who, "a socket of user %s (no process "
-		    "seen)", s->user);
-	else
-		snprintf(who, sizeof who, "a socket of uid %ld (no process "
-		    "seen)", s->uid);
-	snprintf(buf, size, "%s listening on %s%s%s%s", who, ep,
-	    l->has_brief && l->b.name[0] != '\0' ? " (" : "",
-	    l->has_brief ? l->b.name : "",
-	    l->has_brief && l->b.name[0] != '\0' ? ")" : "");
-}
-
 /* pdx_json_clean (util.c): process names and paths are chosen by whoever
  * started the process, and must neither fail the audit nor reach a
  * terminal as escape sequences.  New reference. */
@@ -533,8 +500,10 @@ eval_rules(struct eval *e)
 			    l->s->proto);
 			/* its JSON only when the document is built */
 			f->clause = NULL;
-			if (!e->count_only && (f->clause = strdup(buf)) ==
-			    NULL) {
+			if (e->count_only || (e->terse_info && f->acc ==
+			    NULL && f->level == PDX_LEVEL_INFO))
+				continue;	/* only counted */
+			if ((f->clause = strdup(buf)) == NULL) {
 				e->nf--;
 				goto oom;
 			}
@@ -740,6 +709,7 @@ audit_eval_free(struct eval *e)
 	for (i = 0; i < e->a.nmal; i++)
 		free(e->a.mal[i].name);
 	free(e->a.mal);
+	free(e->a.new_clause);
 }
 
 void
