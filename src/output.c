@@ -89,7 +89,7 @@ struct wrap_buf {
 	char	 b[512];
 };
 
-static void
+static inline void
 wrap_put(struct wrap_buf *w, const char *s, size_t n)
 {
 	if (w->len + n > sizeof w->b) {
@@ -104,6 +104,11 @@ wrap_put(struct wrap_buf *w, const char *s, size_t n)
 	w->len += n;
 }
 
+/* What out_wrap breaks words at. */
+static const unsigned char wrap_space[256] = {
+	[' '] = 1, ['\n'] = 1, ['\t'] = 1,
+};
+
 void
 out_wrap(FILE *f, const char *text, int indent, int first_used, int width)
 {
@@ -111,20 +116,20 @@ out_wrap(FILE *f, const char *text, int indent, int first_used, int width)
 	    "                                ";
 	struct wrap_buf w;
 	int col = first_used, fresh = 1;
-	const char *p = text;
+	const unsigned char *p = (const unsigned char *)text;
 
 	w.f = f;
 	w.len = 0;
-	while (*p != '\0') {
-		const char *q = p;
+	for (;;) {
+		const unsigned char *q = p;
 		int n;
 
-		while (*q == ' ' || *q == '\n' || *q == '\t')
+		while (wrap_space[*q])
 			q++;
 		if (*q == '\0')
 			break;
 		p = q;
-		while (*p != '\0' && *p != ' ' && *p != '\n' && *p != '\t')
+		while (*p != '\0' && !wrap_space[*p])
 			p++;
 		n = (int)(p - q);
 		if (!fresh && col + 1 + n > width) {
@@ -142,7 +147,7 @@ out_wrap(FILE *f, const char *text, int indent, int first_used, int width)
 			wrap_put(&w, " ", 1);
 			col++;
 		}
-		wrap_put(&w, q, (size_t)n);
+		wrap_put(&w, (const char *)q, (size_t)n);
 		col += n;
 		fresh = 0;
 	}
