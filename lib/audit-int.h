@@ -181,6 +181,7 @@ struct abuf {
 	size_t	 len, size;
 };
 void	ab_init(struct abuf *t, char *buf, size_t size);
+void	ab_mem(struct abuf *t, const char *s, size_t n);
 void	ab_str(struct abuf *t, const char *s);
 void	ab_num(struct abuf *t, long long v);
 int	audit_is_loopback(int family, const uint8_t *a);

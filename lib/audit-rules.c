@@ -177,7 +177,7 @@ ab_init(struct abuf *t, char *buf, size_t size)
 		buf[0] = '\0';
 }
 
-static void
+void
 ab_mem(struct abuf *t, const char *s, size_t n)
 {
 	if (t->size == 0)

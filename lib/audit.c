@@ -59,40 +59,30 @@ void
 audit_expand(const char *tmpl, const struct pdx_socket *s, char *buf,
     size_t size)
 {
-	size_t used = 0;
-	char v[24];
-	const char *p;
+	struct abuf t;
+	const char *p = tmpl, *q;
 
-	for (p = tmpl; *p != '\0' && used + 1 < size; p++) {
-		const char *sub = NULL;
-		size_t skip = 0;
-
-		if (*p != '{')
-			;	/* most characters: no placeholder starts here */
-		else if (strncmp(p, "{port}", 6) == 0) {
-			snprintf(v, sizeof v, "%u", s->lport);
-			sub = v;
-			skip = 6;
-		} else if (strncmp(p, "{proto}", 7) == 0) {
-			sub = pdx_proto_name(s->proto);
-			skip = 7;
-		} else if (strncmp(p, "{pid}", 5) == 0) {
+	ab_init(&t, buf, size);
+	/* the text between placeholders copied a run at a time */
+	while ((q = strchr(p, '{')) != NULL) {
+		ab_mem(&t, p, (size_t)(q - p));
+		p = q + 1;
+		if (strncmp(q, "{port}", 6) == 0) {
+			ab_num(&t, s->lport);
+			p = q + 6;
+		} else if (strncmp(q, "{proto}", 7) == 0) {
+			ab_str(&t, pdx_proto_name(s->proto));
+			p = q + 7;
+		} else if (strncmp(q, "{pid}", 5) == 0) {
 			if (s->pid > 0)
-				snprintf(v, sizeof v, "%ld", (long)s->pid);
+				ab_num(&t, (long)s->pid);
 			else
-				snprintf(v, sizeof v, "PID");
-			sub = v;
-			skip = 5;
-		}
-		if (sub == NULL) {
-			buf[used++] = *p;
-			continue;
-		}
-		while (*sub != '\0' && used + 1 < size)
-			buf[used++] = *sub++;
-		p += skip - 1;
+				ab_str(&t, "PID");
+			p = q + 5;
+		} else
+			ab_mem(&t, "{", 1);
 	}
-	buf[used] = '\0';
+	ab_str(&t, p);
 }
 
 /* pdx_json_clean (util.c): process names and paths are chosen by whoever
