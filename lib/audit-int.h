@@ -66,6 +66,7 @@ struct audit {
 	const char		*procdir;
 	int			 have_baseline;
 	time_t			 baseline_saved;
+	char			*new_clause;	/* check_new's, made once */
 	json_t			*notes;		/* array, or NULL */
 	json_t			*baseline;	/* key -> saved time */
 	/* the registry's malware rows, read once per run (malware_names) */
@@ -134,6 +135,8 @@ struct eval {
 	struct pdx_socket	*pubsock;
 	size_t			 npub;
 	int			 count_only;	/* no clauses, no document */
+	int			 terse_info;	/* no clauses for the info
+						   findings not accepted */
 };
 
 /* The evaluation of audit.c (its phases there), shared with the views. */
@@ -168,6 +171,19 @@ void	audit_listener_key(int proto, const char *address,
 	    unsigned port, char *buf, size_t size);
 const char	*audit_base_name(const char *path);
 void	audit_endpoint(const struct pdx_socket *s, char *buf, size_t size);
+/*
+ * A string put together in a fixed buffer, cut where snprintf would cut
+ * it (size - 1 bytes and a NUL): the per-finding texts without parsing
+ * a format each time.
+ */
+struct abuf {
+	char	*b;
+	size_t	 len, size;
+};
+void	ab_init(struct abuf *t, char *buf, size_t size);
+void	ab_mem(struct abuf *t, const char *s, size_t n);
+void	ab_str(struct abuf *t, const char *s);
+void	ab_num(struct abuf *t, long long v);
 int	audit_is_loopback(int family, const uint8_t *a);
 int	audit_is_wildcard(int family, const uint8_t *a);
 json_t	*audit_json_time(time_t t);

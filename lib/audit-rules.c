@@ -104,8 +104,112 @@ audit_is_wildcard(int family, const uint8_t *a)
 void
 audit_endpoint(const struct pdx_socket *s, char *buf, size_t size)
 {
-	snprintf(buf, size, s->family == AF_INET6 ? "[%s]:%u/%s" :
-	    "%s:%u/%s", s->local, s->lport, pdx_proto_name(s->proto));
+	struct abuf t;
+
+	ab_init(&t, buf, size);
+	ab_str(&t, s->family == AF_INET6 ? "[" : "");
+	ab_str(&t, s->local);
+	ab_str(&t, s->family == AF_INET6 ? "]:" : ":");
+	ab_num(&t, s->lport);
+	ab_str(&t, "/");
+	ab_str(&t, pdx_proto_name(s->proto));
+}
+
+/* "nc (pid 42, user root) on 0.0.0.0:645/tcp (pssc)" */
+void
+audit_subject(const struct listener *l, char *buf, size_t size)
+{
+	const struct pdx_socket *s = l->s;
+	const char *name = l->has_brief ? l->b.name : "";
+	char ep[128], who[160];
+	struct abuf t;
+
+	if (l->pub != NULL) {
+		ab_init(&t, buf, size);
+		ab_str(&t, "port ");
+		ab_num(&t, l->pub->port_lo);
+		ab_str(&t, "/");
+		ab_str(&t, pdx_proto_name(s->proto));
+		ab_str(&t, ", published to ");
+		ab_str(&t, l->pub->to_addr[0] != '\0' ? l->pub->to_addr :
+		    "this machine");
+		ab_str(&t, ":");
+		ab_num(&t, l->pub->to_port != 0 ? l->pub->to_port :
+		    l->pub->port_lo);
+	} else {
+		audit_endpoint(s, ep, sizeof ep);
+		ab_init(&t, who, sizeof who);
+		if (s->pid > 0) {
+			ab_str(&t, s->comm);
+			ab_str(&t, " (pid ");
+			ab_num(&t, (long)s->pid);
+			ab_str(&t, ", user ");
+			ab_str(&t, s->user != NULL ? s->user : "?");
+			ab_str(&t, ")");
+		} else if (s->user != NULL) {
+			ab_str(&t, "a socket of user ");
+			ab_str(&t, s->user);
+			ab_str(&t, " (no process seen)");
+		} else {
+			ab_str(&t, "a socket of uid ");
+			ab_num(&t, s->uid);
+			ab_str(&t, " (no process seen)");
+		}
+		ab_init(&t, buf, size);
+		ab_str(&t, who);
+		ab_str(&t, " listening on ");
+		ab_str(&t, ep);
+	}
+	if (name[0] != '\0') {
+		ab_str(&t, " (");
+		ab_str(&t, name);
+		ab_str(&t, ")");
+	}
+}
+
+void
+ab_init(struct abuf *t, char *buf, size_t size)
+{
+	t->b = buf;
+	t->len = 0;
+	t->size = size;
+	if (size > 0)
+		buf[0] = '\0';
+}
+
+void
+ab_mem(struct abuf *t, const char *s, size_t n)
+{
+	if (t->size == 0)
+		return;
+	if (n > t->size - 1 - t->len)
+		n = t->size - 1 - t->len;
+	memcpy(t->b + t->len, s, n);
+	t->len += n;
+	t->b[t->len] = '\0';
+}
+
+void
+ab_str(struct abuf *t, const char *s)
+{
+	ab_mem(t, s, strlen(s));
+}
+
+/* v in decimal, as %lld */
+void
+ab_num(struct abuf *t, long long v)
+{
+	char d[24];
+	size_t i = sizeof d;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	do
+		d[--i] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		d[--i] = '-';
+	ab_mem(t, d + i, sizeof d - i);
 }
 
 /* The listener's baseline/history key. */
@@ -113,7 +217,14 @@ void
 audit_listener_key(int proto, const char *address, unsigned port, char *buf,
     size_t size)
 {
-	snprintf(buf, size, "%d\t%s\t%u", proto, address, port);
+	struct abuf t;
+
+	ab_init(&t, buf, size);
+	ab_num(&t, proto);
+	ab_str(&t, "\t");
+	ab_str(&t, address);
+	ab_str(&t, "\t");
+	ab_num(&t, port);
 }
 
 const char *
@@ -134,6 +245,8 @@ audit_tool_match(const char *name, int exe)
 	for (i = 0; i < sizeof tools / sizeof *tools; i++) {
 		if (exe && !tools[i].by_exe)
 			continue;
+		if (tools[i].name[0] != name[0] && tools[i].name[0] != '\0')
+			continue;	/* cannot match: skip the strncmp */
 		n = strlen(tools[i].name);
 		if (strncmp(name, tools[i].name, n) != 0)
 			continue;
@@ -500,13 +613,25 @@ check_unauth(struct check_arg *c)
 static int
 check_new(struct check_arg *c)
 {
+	struct abuf b;
 	char t[32];
 
 	if (c->l->in_baseline)
 		return 0;
-	iso_time(c->a->baseline_saved, t, sizeof t);
-	snprintf(c->buf, c->size, "it was not listening when the baseline "
-	    "was saved (%s)", t);
+	/* the same clause for every listener: made once */
+	if (c->a->new_clause == NULL) {
+		char clause[128];
+
+		iso_time(c->a->baseline_saved, t, sizeof t);
+		snprintf(clause, sizeof clause, "it was not listening when "
+		    "the baseline was saved (%s)", t);
+		if ((c->a->new_clause = strdup(clause)) == NULL) {
+			snprintf(c->buf, c->size, "%s", clause);
+			return 1;
+		}
+	}
+	ab_init(&b, c->buf, c->size);
+	ab_str(&b, c->a->new_clause);
 	return 1;
 }
 

@@ -299,6 +299,7 @@ stream_one(const struct finding *fs, struct pdx_audit_summary *sum,
 	const struct pdx_socket *s = fs->l->s;
 	struct pdx_audit_finding f;
 	char subj[400], why[1024], next[512], *tofree[8];
+	struct abuf wb;
 	int rc = -1;
 	size_t k;
 
@@ -315,7 +316,11 @@ stream_one(const struct finding *fs, struct pdx_audit_summary *sum,
 		return fn(arg, &f, sum) != 0;
 	}
 	audit_subject(fs->l, subj, sizeof subj);
-	snprintf(why, sizeof why, "%s: %s.", subj, fs->clause);
+	ab_init(&wb, why, sizeof why);
+	ab_str(&wb, subj);
+	ab_str(&wb, ": ");
+	ab_str(&wb, fs->clause);
+	ab_str(&wb, ".");
 	audit_expand(fs->rule->next, s, next, sizeof next);
 	f.level = fs->level;
 	f.rule = fs->rule->id;
@@ -365,6 +370,7 @@ stream_view(void *varg, struct pdx_db *db, struct pdx_state *state,
 	int rc = -1;
 
 	audit_eval_init(&e, db, state, o, v, n, st, requested, backend);
+	e.terse_info = (sa->flags & PDX_AUDIT_STREAM_TERSE_INFO) != 0;
 	if (audit_eval_run(&e) != 0 || stream_summary(&e, o, sa->sum) != 0)
 		goto out;
 	if (o->record && state != NULL) {

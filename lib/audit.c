@@ -59,73 +59,30 @@ void
 audit_expand(const char *tmpl, const struct pdx_socket *s, char *buf,
     size_t size)
 {
-	size_t used = 0;
-	char v[24];
-	const char *p;
+	struct abuf t;
+	const char *p = tmpl, *q;
 
-	for (p = tmpl; *p != '\0' && used + 1 < size; p++) {
-		const char *sub = NULL;
-		size_t skip = 0;
-
-		if (*p != '{')
-			;	/* most characters: no placeholder starts here */
-		else if (strncmp(p, "{port}", 6) == 0) {
-			snprintf(v, sizeof v, "%u", s->lport);
-			sub = v;
-			skip = 6;
-		} else if (strncmp(p, "{proto}", 7) == 0) {
-			sub = pdx_proto_name(s->proto);
-			skip = 7;
-		} else if (strncmp(p, "{pid}", 5) == 0) {
+	ab_init(&t, buf, size);
+	/* the text between placeholders copied a run at a time */
+	while ((q = strchr(p, '{')) != NULL) {
+		ab_mem(&t, p, (size_t)(q - p));
+		p = q + 1;
+		if (strncmp(q, "{port}", 6) == 0) {
+			ab_num(&t, s->lport);
+			p = q + 6;
+		} else if (strncmp(q, "{proto}", 7) == 0) {
+			ab_str(&t, pdx_proto_name(s->proto));
+			p = q + 7;
+		} else if (strncmp(q, "{pid}", 5) == 0) {
 			if (s->pid > 0)
-				snprintf(v, sizeof v, "%ld", (long)s->pid);
+				ab_num(&t, (long)s->pid);
 			else
-				snprintf(v, sizeof v, "PID");
-			sub = v;
-			skip = 5;
-		}
-		if (sub == NULL) {
-			buf[used++] = *p;
-			continue;
-		}
-		while (*sub != '\0' && used + 1 < size)
-			buf[used++] = *sub++;
-		p += skip - 1;
+				ab_str(&t, "PID");
+			p = q + 5;
+		} else
+			ab_mem(&t, "{", 1);
 	}
-	buf[used] = '\0';
-}
-
-/* "nc (pid 42, user root) on 0.0.0.0:645/tcp (pssc)" */
-void
-audit_subject(const struct listener *l, char *buf, size_t size)
-{
-	const struct pdx_socket *s = l->s;
-	char ep[128], who[160];
-
-	if (l->pub != NULL) {
-		snprintf(buf, size, "port %u/%s, published to %s:%u%s%s%s",
-		    l->pub->port_lo, pdx_proto_name(s->proto),
-		    l->pub->to_addr[0] != '\0' ? l->pub->to_addr :
-		    "this machine", l->pub->to_port != 0 ? l->pub->to_port :
-		    l->pub->port_lo, l->has_brief && l->b.name[0] != '\0' ?
-		    " (" : "", l->has_brief ? l->b.name : "",
-		    l->has_brief && l->b.name[0] != '\0' ? ")" : "");
-		return;
-	}
-	audit_endpoint(s, ep, sizeof ep);
-	if (s->pid > 0)
-		snprintf(who, sizeof who, "%s (pid %ld, user %s)", s->comm,
-		    (long)s->pid, s->user != NULL ? s->user : "?");
-	else if (s->user != NULL)
-		snprintf(who, sizeof who, "a socket of user %s (no process "
-		    "seen)", s->user);
-	else
-		snprintf(who, sizeof who, "a socket of uid %ld (no process "
-		    "seen)", s->uid);
-	snprintf(buf, size, "%s listening on %s%s%s%s", who, ep,
-	    l->has_brief && l->b.name[0] != '\0' ? " (" : "",
-	    l->has_brief ? l->b.name : "",
-	    l->has_brief && l->b.name[0] != '\0' ? ")" : "");
+	ab_str(&t, p);
 }
 
 /* pdx_json_clean (util.c): process names and paths are chosen by whoever
@@ -533,8 +490,10 @@ eval_rules(struct eval *e)
 			    l->s->proto);
 			/* its JSON only when the document is built */
 			f->clause = NULL;
-			if (!e->count_only && (f->clause = strdup(buf)) ==
-			    NULL) {
+			if (e->count_only || (e->terse_info && f->acc ==
+			    NULL && f->level == PDX_LEVEL_INFO))
+				continue;	/* only counted */
+			if ((f->clause = strdup(buf)) == NULL) {
 				e->nf--;
 				goto oom;
 			}
@@ -734,6 +693,7 @@ audit_eval_free(struct eval *e)
 	for (i = 0; i < e->a.nmal; i++)
 		free(e->a.mal[i].name);
 	free(e->a.mal);
+	free(e->a.new_clause);
 }
 
 void

@@ -240,6 +240,34 @@ static const struct pdx_risk_rule {
 };
 #define NRULES (sizeof risk_rules / sizeof *risk_rules)
 
+/*
+ * {"rule", "level", "text"[, "what"]} as json_pack("{s:s, s:s, s:s,
+ * s:s*}") made it (NULL if a string is not UTF-8 or without memory),
+ * without parsing the format for each listener an audit assesses.
+ */
+static int
+set_str(json_t *o, const char *key, const char *v)
+{
+	json_t *j = json_string(v);
+
+	return j == NULL || json_object_set_new_nocheck(o, key, j) != 0;
+}
+
+static json_t *
+reason_json(const char *rule, const char *level, const char *text,
+    const char *what)
+{
+	json_t *o = json_object();
+
+	if (o == NULL || set_str(o, "rule", rule) || set_str(o, "level",
+	    level) || set_str(o, "text", text) || (what != NULL &&
+	    set_str(o, "what", what))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static int
 evaluate(const struct risk_facts *f, json_t *reasons)
 {
@@ -254,10 +282,10 @@ evaluate(const struct risk_facts *f, json_t *reasons)
 		if (reasons != NULL) {
 			const struct family_port *p = f->fam;
 
-			json_array_append_new(reasons, json_pack(
-			    "{s:s, s:s, s:s, s:s*}", "rule", risk_rules[i].id,
-			    "level", pdx_level_name(risk_rules[i].level),
-			    "text", risk_rules[i].text, "what",
+			json_array_append_new(reasons, reason_json(
+			    risk_rules[i].id,
+			    pdx_level_name(risk_rules[i].level),
+			    risk_rules[i].text,
 			    p != NULL && risk_rules[i].family ? p->what :
 			    NULL));
 		}
@@ -491,6 +519,19 @@ pdx_risk_assess(struct pdx_db *d, unsigned port, int proto, int status)
 	f.fam = family_of(port, proto);
 	facts_from_flags(&f, (int)((w >> 8) & 0xff));
 	level = evaluate(&f, reasons);
-	return json_pack("{s:s, s:o}", "level", pdx_level_name(level),
-	    "reasons", reasons);
+	{
+		json_t *o = json_object();
+
+		/* reasons is taken, as by json_pack's "o", even on failure */
+		if (o == NULL || set_str(o, "level", pdx_level_name(level))) {
+			json_decref(o);
+			json_decref(reasons);
+			return NULL;
+		}
+		if (json_object_set_new_nocheck(o, "reasons", reasons) != 0) {
+			json_decref(o);
+			return NULL;
+		}
+		return o;
+	}
 }

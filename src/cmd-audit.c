@@ -280,6 +280,53 @@ struct text_out {
 	}		 groups[GROUPS_MAX];
 };
 
+/*
+ * A string put together into a fixed buffer, cut where snprintf would
+ * cut it (size - 1 bytes and a NUL).
+ */
+struct tbuf {
+	char	*b;
+	size_t	 len, size;
+};
+
+static void
+tb_init(struct tbuf *t, char *buf, size_t size)
+{
+	t->b = buf;
+	t->len = 0;
+	t->size = size;
+	buf[0] = '\0';
+}
+
+static void
+tb_mem(struct tbuf *t, const char *s, size_t n)
+{
+	if (n > t->size - 1 - t->len)
+		n = t->size - 1 - t->len;
+	memcpy(t->b + t->len, s, n);
+	t->len += n;
+	t->b[t->len] = '\0';
+}
+
+static void
+tb_str(struct tbuf *t, const char *s)
+{
+	tb_mem(t, s, strlen(s));
+}
+
+/* v in decimal, as %lu */
+static void
+tb_num(struct tbuf *t, unsigned long v)
+{
+	char d[24];
+	size_t i = sizeof d;
+
+	do
+		d[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	tb_mem(t, d + i, sizeof d - i);
+}
+
 static int
 text_finding(void *arg, const struct pdx_audit_finding *f,
     const struct pdx_audit_summary *sum)
@@ -287,7 +334,8 @@ text_finding(void *arg, const struct pdx_audit_finding *f,
 	struct text_out *t = arg;
 	struct cmd_ctx *ctx = t->ctx;
 	const char *lvl = pdx_level_name(f->level), *a = f->address;
-	char ep[96], who[160];
+	char ep[96], who[160], line[1024];
+	struct tbuf b;
 	size_t g;
 
 	(void)sum;
@@ -305,20 +353,53 @@ text_finding(void *arg, const struct pdx_audit_finding *f,
 		t->groups[g].n++;
 		return 0;
 	}
-	snprintf(ep, sizeof ep, strchr(a, ':') != NULL ? "[%s]:%u/%s" :
-	    "%s:%u/%s", a, f->port, pdx_proto_name(f->proto));
-	if (f->pid > 0)
-		snprintf(who, sizeof who, "%s[%ld] %s%s%s",
-		    f->process != NULL ? f->process : "?", f->pid,
-		    f->user != NULL ? f->user : "?", f->unit != NULL ? " " :
-		    "", f->unit != NULL ? f->unit : "");
-	else
-		snprintf(who, sizeof who, "(no process seen) %s",
-		    f->user != NULL ? f->user : "?");
-	fprintf(ctx->out, "%s%-6s%s %s%s  %s  %s\n",
-	    f->accepted ? "" : out_sgr(ctx, lvl), lvl, f->accepted ? "" :
-	    out_reset(ctx), f->accepted ? "ACCEPTED " : "", f->rule, ep, who);
-	fputs("       ", ctx->out);
+	/*
+	 * Put together by hand, as the snprintf/fprintf formats did
+	 * (including where ep and who were cut), without the format
+	 * parsing: a thousand findings.
+	 */
+	tb_init(&b, ep, sizeof ep);
+	if (strchr(a, ':') != NULL) {
+		tb_str(&b, "[");
+		tb_str(&b, a);
+		tb_str(&b, "]:");
+	} else {
+		tb_str(&b, a);
+		tb_str(&b, ":");
+	}
+	tb_num(&b, f->port);
+	tb_str(&b, "/");
+	tb_str(&b, pdx_proto_name(f->proto));
+	tb_init(&b, who, sizeof who);
+	if (f->pid > 0) {
+		tb_str(&b, f->process != NULL ? f->process : "?");
+		tb_str(&b, "[");
+		tb_num(&b, (unsigned long)f->pid);
+		tb_str(&b, "] ");
+		tb_str(&b, f->user != NULL ? f->user : "?");
+		if (f->unit != NULL) {
+			tb_str(&b, " ");
+			tb_str(&b, f->unit);
+		}
+	} else {
+		tb_str(&b, "(no process seen) ");
+		tb_str(&b, f->user != NULL ? f->user : "?");
+	}
+	tb_init(&b, line, sizeof line);
+	tb_str(&b, f->accepted ? "" : out_sgr(ctx, lvl));
+	tb_str(&b, lvl);
+	for (g = strlen(lvl); g < 6; g++)
+		tb_str(&b, " ");
+	tb_str(&b, f->accepted ? "" : out_reset(ctx));
+	tb_str(&b, " ");
+	tb_str(&b, f->accepted ? "ACCEPTED " : "");
+	tb_str(&b, f->rule);
+	tb_str(&b, "  ");
+	tb_str(&b, ep);
+	tb_str(&b, "  ");
+	tb_str(&b, who);
+	tb_str(&b, "\n       ");
+	fwrite(line, 1, b.len, ctx->out);
 	out_wrap(ctx->out, f->why, 7, 7, 79);
 	fputs("       next: ", ctx->out);
 	out_wrap(ctx->out, f->next, 13, 13, 79);

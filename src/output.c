@@ -78,38 +78,81 @@ out_error(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/*
+ * The wrapped text is gathered in a buffer and written a few hundred
+ * bytes at a time, not a word at a time (audit prints a thousand of
+ * these; one fwrite per word was most of its printing).
+ */
+struct wrap_buf {
+	FILE	*f;
+	size_t	 len;
+	char	 b[512];
+};
+
+static inline void
+wrap_put(struct wrap_buf *w, const char *s, size_t n)
+{
+	if (w->len + n > sizeof w->b) {
+		fwrite(w->b, 1, w->len, w->f);
+		w->len = 0;
+		if (n > sizeof w->b) {
+			fwrite(s, 1, n, w->f);
+			return;
+		}
+	}
+	memcpy(w->b + w->len, s, n);
+	w->len += n;
+}
+
+/* What out_wrap breaks words at. */
+static const unsigned char wrap_space[256] = {
+	[' '] = 1, ['\n'] = 1, ['\t'] = 1,
+};
+
 void
 out_wrap(FILE *f, const char *text, int indent, int first_used, int width)
 {
+	static const char spaces[] = "                                "
+	    "                                ";
+	struct wrap_buf w;
 	int col = first_used, fresh = 1;
-	const char *p = text;
+	const unsigned char *p = (const unsigned char *)text;
 
-	while (*p != '\0') {
-		const char *w = p;
+	w.f = f;
+	w.len = 0;
+	for (;;) {
+		const unsigned char *q = p;
 		int n;
 
-		while (*w == ' ' || *w == '\n' || *w == '\t')
-			w++;
-		if (*w == '\0')
+		while (wrap_space[*q])
+			q++;
+		if (*q == '\0')
 			break;
-		p = w;
-		while (*p != '\0' && *p != ' ' && *p != '\n' && *p != '\t')
+		p = q;
+		while (*p != '\0' && !wrap_space[*p])
 			p++;
-		n = (int)(p - w);
+		n = (int)(p - q);
 		if (!fresh && col + 1 + n > width) {
-			fprintf(f, "\n%*s", indent, "");
+			int k;
+
+			wrap_put(&w, "\n", 1);
+			for (k = indent < 0 ? -indent : indent; k > 0;
+			    k -= (int)sizeof spaces - 1)
+				wrap_put(&w, spaces, (size_t)(k < (int)sizeof
+				    spaces - 1 ? k : (int)sizeof spaces - 1));
 			col = indent;
 			fresh = 1;
 		}
 		if (!fresh) {
-			fputc(' ', f);
+			wrap_put(&w, " ", 1);
 			col++;
 		}
-		fwrite(w, 1, (size_t)n, f);
+		wrap_put(&w, (const char *)q, (size_t)n);
 		col += n;
 		fresh = 0;
 	}
-	fputc('\n', f);
+	wrap_put(&w, "\n", 1);
+	fwrite(w.b, 1, w.len, f);
 }
 
 void
