@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,11 +305,61 @@ fz_shutdown(void *arg)
 {
 }
 
+/*
+ * The bins and the quarantine above are shared: SQLite calls them from
+ * every thread (pdx_update builds the brief file and the card file in
+ * threads of their own while the harness builds its template), so every
+ * call holds one lock.  Without it two threads corrupted the headers and
+ * a later free tripped "h->magic == FZ_LIVE".
+ */
+static pthread_mutex_t fz_mu = PTHREAD_MUTEX_INITIALIZER;
+
+FZ_PLAIN static void *
+fz_malloc_l(int n)
+{
+	void *p;
+
+	pthread_mutex_lock(&fz_mu);
+	p = fz_malloc(n);
+	pthread_mutex_unlock(&fz_mu);
+	return p;
+}
+
+FZ_PLAIN static void
+fz_free_l(void *p)
+{
+	pthread_mutex_lock(&fz_mu);
+	fz_free(p);
+	pthread_mutex_unlock(&fz_mu);
+}
+
+FZ_PLAIN static void *
+fz_realloc_l(void *p, int n)
+{
+	void *q;
+
+	pthread_mutex_lock(&fz_mu);
+	q = fz_realloc(p, n);
+	pthread_mutex_unlock(&fz_mu);
+	return q;
+}
+
+FZ_PLAIN static int
+fz_size_l(void *p)
+{
+	int n;
+
+	pthread_mutex_lock(&fz_mu);
+	n = fz_size(p);
+	pthread_mutex_unlock(&fz_mu);
+	return n;
+}
+
 static inline void
 fuzz_sqlite_malloc(void)
 {
 	static const sqlite3_mem_methods m = {
-		fz_malloc, fz_free, fz_realloc, fz_size, fz_roundup,
+		fz_malloc_l, fz_free_l, fz_realloc_l, fz_size_l, fz_roundup,
 		fz_init, fz_shutdown, NULL,
 	};
 
