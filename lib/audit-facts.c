@@ -165,6 +165,9 @@ audit_load_baseline(struct audit *a)
 	sqlite3_stmt *st;
 	char key[128];
 
+	if (db == NULL)
+		return -1;
+
 	if (sqlite3_prepare_v2(db, "SELECT value FROM audit_kv WHERE key ="
 	    " 'baseline_saved'", -1, &st, NULL) != SQLITE_OK)
 		return audit_state_error(db);

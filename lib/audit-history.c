@@ -417,6 +417,9 @@ pdx_audit_history(struct pdx_state *state, const struct pdx_portset *ps)
 	json_t *a, *res = NULL;
 	sqlite3_int64 last_run = 0, runs = 0, since = 0;
 
+	if (db == NULL)
+		return NULL;
+
 	if ((a = json_array()) == NULL) {
 		pdx_set_error("out of memory");
 		return NULL;

@@ -98,6 +98,9 @@ pdx_audit_save_baseline(struct pdx_state *state, json_t *doc)
 	json_t *l;
 	size_t i;
 
+	if (db == NULL)
+		return -1;
+
 	if (doc_scope(doc, &ps, &protos) != 0)
 		return -1;
 	if (exec_sql(db, "BEGIN IMMEDIATE") != 0)
@@ -459,6 +462,9 @@ pdx_audit_diff(struct pdx_state *state, json_t *doc)
 	time_t saved = 0, first, last;
 	char key[128];
 	size_t i;
+
+	if (db == NULL)
+		return NULL;
 
 	if (doc_scope(doc, &ps, &protos) != 0)
 		return NULL;

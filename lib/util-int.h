@@ -5,6 +5,7 @@
 #ifndef PDX_UTIL_INT_H
 #define PDX_UTIL_INT_H
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 #include <jansson.h>
 
@@ -17,6 +18,9 @@ json_t	*pdx_json_clean(const char *s);
  * set (naming path) and path removed.
  */
 int	pdx_write_file(const char *path, const struct iovec *iov, int n);
+/* The same with the file's mode. */
+int	pdx_write_file_mode(const char *path, const struct iovec *iov, int n,
+	    mode_t mode);
 
 /*
  * Fills ss with the wildcard address of family (AF_INET: 0.0.0.0, else

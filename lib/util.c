@@ -444,17 +444,24 @@ write_all(int fd, const void *buf, size_t n)
 int
 pdx_write_file(const char *path, const struct iovec *iov, int n)
 {
+	return pdx_write_file_mode(path, iov, n, 0644);
+}
+
+int
+pdx_write_file_mode(const char *path, const struct iovec *iov, int n,
+    mode_t mode)
+{
 	int fd, i, ok;
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) < 0) {
+	    O_NOFOLLOW, mode)) < 0) {
 		pdx_set_error("%s: %s", path, strerror(errno));
 		return -1;
 	}
 	ok = 1;
 	for (i = 0; ok && i < n; i++)
 		ok = write_all(fd, iov[i].iov_base, iov[i].iov_len) == 0;
-	ok = ok && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
+	ok = ok && fchmod(fd, mode) == 0 && fsync(fd) == 0;
 	if (!ok)
 		pdx_set_error("%s: %s", path, strerror(errno));
 	if (close(fd) != 0 && ok) {

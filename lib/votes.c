@@ -148,7 +148,8 @@ pdx_vote_cast(struct pdx_state *s, unsigned port, int choice,
 	}
 	if (lim == NULL)
 		lim = &none;
-	db = pdx_state_handle(s);
+	if ((db = pdx_state_handle(s)) == NULL)
+		return -1;
 	if (run(db, "BEGIN IMMEDIATE", NULL, 0, 0) != 0)
 		return -1;
 	/* Rows older than either window can no longer matter. */
@@ -194,7 +195,8 @@ pdx_vote_counts(struct pdx_state *s, unsigned port,
 		    "0-65535");
 		return -1;
 	}
-	db = pdx_state_handle(s);
+	if ((db = pdx_state_handle(s)) == NULL)
+		return -1;
 	if (sqlite3_prepare_v2(db, "SELECT choice, count FROM votes WHERE"
 	    " port = ?", -1, &st, NULL) != SQLITE_OK)
 		return db_fail(db, "prepare");

@@ -25,6 +25,7 @@
 
 #include "portdex.h"
 #include "db-int.h"
+#include "state-int.h"
 #include "sql-on.h"
 
 #define assert_error_has(s) do {					\
@@ -236,7 +237,8 @@ test_read_only_open(void **state)
 	pdx_state_close(s);
 	snprintf(wal, sizeof wal, "%s-wal", path);
 	assert_int_equal(stat(path, &before), 0);
-	assert_int_equal(entries_starting("ro.db"), 1);
+	/* the file and the notes file its writer left (notes-file.c) */
+	assert_int_equal(entries_starting("ro.db"), 2);
 
 	r = pdx_state_open_read(path);
 	if (r == NULL)
@@ -247,13 +249,143 @@ test_read_only_open(void **state)
 	assert_int_equal(pdx_note_add(r, 1, 0, "no"), -1);
 	assert_true(pdx_last_error()[0] != '\0');
 	/* nothing created beside it, nothing changed */
-	assert_int_equal(entries_starting("ro.db"), 1);
+	assert_int_equal(entries_starting("ro.db"), 2);
 	pdx_state_close(r);
-	assert_int_equal(entries_starting("ro.db"), 1);
+	assert_int_equal(entries_starting("ro.db"), 2);
 	assert_int_equal(stat(path, &after), 0);
 	assert_int_equal(before.st_size, after.st_size);
 	assert_int_equal(before.st_mtime, after.st_mtime);
 	assert_int_not_equal(access(wal, F_OK), 0);
+}
+
+/* The inode and modification time of a file, to tell a rewrite. */
+static void
+stat_of(const char *path, struct stat *sb)
+{
+	if (stat(path, sb) != 0)
+		fail_msg("%s: missing", path);
+}
+
+/* Flips one byte of a file at off. */
+static void
+flip_byte(const char *path, long off)
+{
+	FILE *f = fopen(path, "r+b");
+	int c;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, off, SEEK_SET), 0);
+	c = fgetc(f);
+	assert_int_not_equal(c, EOF);
+	assert_int_equal(fseek(f, off, SEEK_SET), 0);
+	fputc(c ^ 0x5a, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * The notes file (notes-file.c): a writer leaves it; a reader answers
+ * from it without SQLite; a change by another program, a damaged byte or
+ * a removed file sends the reader to SQLite with the same answer; a
+ * writer that changed no note re-stamps it in place.
+ */
+static void
+test_notes_file(void **state)
+{
+	char path[512], nf[600];
+	struct pdx_state *s, *r;
+	struct stat a, b;
+	json_t *n;
+
+	(void)state;
+	path_of(path, sizeof path, "nf.db");
+	snprintf(nf, sizeof nf, "%s.notes", path);
+	s = pdx_state_open(path);
+	assert_non_null(s);
+	assert_int_equal(pdx_note_add(s, 22, 0, "bastion"), 0);
+	assert_int_equal(pdx_note_add(s, 5432, PDX_TCP, "pg of billing"), 0);
+	assert_int_equal(pdx_note_add(s, 5432, PDX_UDP, "second"), 0);
+	pdx_state_close(s);
+	stat_of(nf, &a);
+
+	/* answered from the file: no SQLite connection at all */
+	r = pdx_state_open_read(path);
+	assert_non_null(r);
+	n = pdx_notes(r, 5432, NULL);
+	assert_non_null(n);
+	assert_int_equal(json_array_size(n), 2);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(n, 1), "text")), "second");
+	json_decref(n);
+	assert_string_equal(pdx_note_text(r, 22, PDX_TCP), "bastion");
+	assert_null(pdx_note_text(r, 23, PDX_TCP));
+	assert_null(r->db);
+	n = pdx_notes(r, -1, NULL);
+	assert_int_equal(json_array_size(n), 3);
+	json_decref(n);
+	assert_null(r->db);
+	pdx_state_close(r);
+
+	/* another program's change: stale, SQLite answers */
+	sql_on(path, "UPDATE notes SET text = 'changed' WHERE port = 22");
+	r = pdx_state_open_read(path);
+	assert_non_null(r);
+	assert_string_equal(pdx_note_text(r, 22, PDX_TCP), "changed");
+	assert_non_null(r->db);
+	pdx_state_close(r);
+
+	/* a writer that changes no note re-stamps the file in place */
+	s = pdx_state_open(path);
+	assert_non_null(s);
+	assert_int_equal(pdx_note_add(s, 80, 0, "web"), 0);
+	pdx_state_close(s);	/* rewritten: notes changed */
+	stat_of(nf, &a);
+	s = pdx_state_open(path);
+	assert_non_null(s);
+	assert_int_equal(sqlite3_exec(pdx_state_handle(s), "INSERT INTO "
+	    "audit_kv VALUES ('test', 'x')", NULL, NULL, NULL), SQLITE_OK);
+	pdx_state_close(s);
+	stat_of(nf, &b);
+	assert_int_equal(a.st_ino, b.st_ino);
+	r = pdx_state_open_read(path);
+	assert_non_null(r);
+	assert_string_equal(pdx_note_text(r, 80, PDX_TCP), "web");
+	assert_string_equal(pdx_note_text(r, 22, PDX_TCP), "changed");
+	assert_null(r->db);
+	pdx_state_close(r);
+
+	/* a damaged byte in a port's notes: SQLite answers, the same */
+	flip_byte(nf, (long)b.st_size - 3);
+	r = pdx_state_open_read(path);
+	assert_non_null(r);
+	assert_string_equal(pdx_note_text(r, 80, PDX_TCP), "web");
+	assert_non_null(r->db);
+	pdx_state_close(r);
+	/* a damaged header: the same */
+	flip_byte(nf, 20);
+	r = pdx_state_open_read(path);
+	assert_non_null(r);
+	assert_non_null(r->db);
+	assert_string_equal(pdx_note_text(r, 5432, PDX_UDP), "second");
+	pdx_state_close(r);
+	/* a writer replaces a damaged file with a good one */
+	s = pdx_state_open(path);
+	assert_non_null(s);
+	assert_int_equal(pdx_note_rm(s, 80, 0), 1);
+	pdx_state_close(s);
+	r = pdx_state_open_read(path);
+	assert_non_null(r);
+	assert_null(pdx_note_text(r, 80, PDX_TCP));
+	assert_string_equal(pdx_note_text(r, 5432, PDX_TCP),
+	    "pg of billing");
+	assert_null(r->db);
+	pdx_state_close(r);
+	/* gone: SQLite answers */
+	assert_int_equal(unlink(nf), 0);
+	r = pdx_state_open_read(path);
+	assert_non_null(r);
+	assert_string_equal(pdx_note_text(r, 22, PDX_TCP), "changed");
+	assert_non_null(r->db);
+	pdx_state_close(r);
 }
 
 static void
@@ -403,7 +535,9 @@ test_history_to_spans(void **state)
 	assert_non_null(s);
 	pdx_state_close(s);
 	/* back to schema 3 as an older portdex left it: 4 runs */
-	sql_on(path, "DROP TABLE audit_spans;"
+	sql_on(path, "DROP TABLE audit_spans; DROP TABLE notes_rev;"
+	    "DROP TRIGGER notes_rev_insert; DROP TRIGGER notes_rev_update;"
+	    "DROP TRIGGER notes_rev_delete;"
 	    "INSERT INTO audit_runs(id, at, scope, listeners, findings, worst,"
 	    " complete) VALUES (1, 100, 'all tcp', 3, 0, 'none', 1),"
 	    " (2, 200, 'all tcp', 2, 0, 'none', 1),"
@@ -472,6 +606,7 @@ main(void)
 		cmocka_unit_test(test_create_and_notes),
 		cmocka_unit_test(test_many_notes_sorted),
 		cmocka_unit_test(test_read_only_open),
+		cmocka_unit_test(test_notes_file),
 		cmocka_unit_test(test_sees_other_connection),
 		cmocka_unit_test(test_damaged_and_foreign),
 		cmocka_unit_test(test_migration_keeps_copy),
