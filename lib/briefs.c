@@ -80,27 +80,6 @@ words_end(void)
 	return BF_HEADER + (off_t)PDX_NPROTO * 65536 * 4;
 }
 
-/* Reads exactly n bytes at off; -1 (errno set, 0 for a short file). */
-static int
-read_at(int fd, void *buf, size_t n, off_t off)
-{
-	size_t got = 0;
-	ssize_t r;
-
-	while (got < n) {
-		r = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = 0;
-			return -1;
-		}
-		got += (size_t)r;
-	}
-	return 0;
-}
-
 int
 pdx_regid_read(const char *registry, struct pdx_regid *id)
 {
@@ -112,7 +91,7 @@ pdx_regid_read(const char *registry, struct pdx_regid *id)
 		pdx_set_error("%s: %s", registry, strerror(errno));
 		return -1;
 	}
-	rc = fstat(fd, &st) == 0 && read_at(fd, h, sizeof h, 0) == 0 &&
+	rc = fstat(fd, &st) == 0 && pdx_pread_full(fd, h, sizeof h, 0) == 0 &&
 	    memcmp(h, "SQLite format 3", 16) == 0 ? 0 : -1;
 	close(fd);
 	if (rc != 0) {
@@ -172,7 +151,7 @@ pdx_bfile_open_fd(int fd, const char *path, const struct pdx_regid *reg,
 	f->fd = fd;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		return bad(f, path, "not a regular file");
-	if (read_at(fd, &h, sizeof h, 0) != 0)
+	if (pdx_pread_full(fd, &h, sizeof h, 0) != 0)
 		return bad(f, path, "shorter than its header");
 	if (memcmp(h.magic, BF_MAGIC, 8) != 0)
 		return bad(f, path, "no PDXBRIEF mark");
@@ -233,7 +212,7 @@ pdx_bfile_word(struct pdx_bfile *f, int i, unsigned port, uint32_t *w)
 			pdx_set_error("out of memory");
 			return -1;
 		}
-		if (read_at(f->fd, *chunk, BF_CHUNK * 4, BF_HEADER +
+		if (pdx_pread_full(f->fd, *chunk, BF_CHUNK * 4, BF_HEADER +
 		    ((off_t)i * 65536 + (off_t)c * BF_CHUNK) * 4) != 0) {
 			free(*chunk);
 			*chunk = NULL;
@@ -258,7 +237,7 @@ load_names(struct pdx_bfile *f)
 		pdx_set_error("out of memory");
 		return -1;
 	}
-	if (read_at(f->fd, buf, noffs * 4 + f->nbytes, words_end()) != 0) {
+	if (pdx_pread_full(f->fd, buf, noffs * 4 + f->nbytes, words_end()) != 0) {
 		free(buf);
 		pdx_set_error("%s: %s", f->path, errno != 0 ?
 		    strerror(errno) : "cut short while read");

@@ -416,9 +416,6 @@ pdx_cfile_close(struct pdx_cfile *f)
 static int
 cf_read(const struct pdx_cfile *f, uint64_t off, void *buf, size_t n)
 {
-	size_t got = 0;
-	ssize_t r;
-
 	errno = 0;
 	if (off > f->len || f->len - off < n)
 		return -1;
@@ -426,19 +423,7 @@ cf_read(const struct pdx_cfile *f, uint64_t off, void *buf, size_t n)
 		memcpy(buf, f->mem + off, n);
 		return 0;
 	}
-	while (got < n) {
-		r = pread(f->fd, (char *)buf + got, n - got,
-		    (off_t)(off + got));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = 0;
-			return -1;
-		}
-		got += (size_t)r;
-	}
-	return 0;
+	return pdx_pread_full(f->fd, buf, n, (off_t)off);
 }
 
 static int

@@ -197,25 +197,13 @@ nf_seal(struct nf_header *h, const struct nf_stamp *t)
 static int
 nf_read(const struct pdx_nfile *f, void *buf, size_t n, size_t off)
 {
-	size_t got = 0;
-	ssize_t r;
-
 	if (off > f->len || f->len - off < n)
 		return -1;
 	if (f->mem != NULL) {
 		memcpy(buf, f->mem + off, n);
 		return 0;
 	}
-	while (got < n) {
-		r = pread(f->fd, (char *)buf + got, n - got,
-		    (off_t)(off + got));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
+	return pdx_pread_full(f->fd, buf, n, (off_t)off);
 }
 
 void
@@ -603,7 +591,7 @@ nf_refresh(struct pdx_state *s)
 	}
 	close(fd);
 	if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
-		if (pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h &&
+		if (pdx_pread_full(fd, &h, sizeof h, 0) == 0 &&
 		    nf_header_ok(&h) &&
 		    h.rev == rev && h.dev == t.dev && h.ino == t.ino) {
 			if (nf_same(&h, &t))

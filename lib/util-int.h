@@ -13,6 +13,12 @@
 json_t	*pdx_json_clean(const char *s);
 
 /*
+ * Reads exactly n bytes at off of fd into buf (again after EINTR and
+ * short reads); 0, or -1 with errno set (0: the file ended first).
+ */
+int	pdx_pread_full(int fd, void *buf, size_t n, off_t off);
+
+/*
  * Creates path (0644, O_NOFOLLOW, truncated) holding the n pieces of iov
  * one after the other, and fsyncs it.  Returns 0, or -1 with the error
  * set (naming path) and path removed.

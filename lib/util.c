@@ -442,6 +442,26 @@ write_all(int fd, const void *buf, size_t n)
 }
 
 int
+pdx_pread_full(int fd, void *buf, size_t n, off_t off)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = 0;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+int
 pdx_write_file(const char *path, const struct iovec *iov, int n)
 {
 	return pdx_write_file_mode(path, iov, n, 0644);

@@ -70,6 +70,55 @@ fuzz_error_set(void)
 	fuzz_touch(e);
 }
 
+/*
+ * The harnesses that edit a valid file (fuzz_brief, fuzz_cardfile,
+ * fuzz_notesfile) read their input as records: op (1 byte), an offset
+ * (obytes bytes, little-endian), a length (1 byte), then, for an op that
+ * writes, that many bytes.  fuzz_next_edit takes a record's head (0 when
+ * the input is used up); fuzz_place takes its bytes (cut to what is left
+ * and to end) and returns where they go: base + offset % span.
+ */
+struct fuzz_edit {
+	unsigned	 op, len;
+	long		 off;
+	const uint8_t	*bytes;
+};
+
+static inline int
+fuzz_next_edit(const uint8_t **data, size_t *size, int obytes,
+    struct fuzz_edit *e)
+{
+	const uint8_t *d = *data;
+	int i;
+
+	if (*size < (size_t)obytes + 2)
+		return 0;
+	e->op = d[0];
+	e->off = 0;
+	for (i = 0; i < obytes; i++)
+		e->off |= (long)d[1 + i] << (8 * i);
+	e->len = d[1 + obytes];
+	*data += obytes + 2;
+	*size -= (size_t)obytes + 2;
+	e->bytes = *data;
+	return 1;
+}
+
+static inline long
+fuzz_place(const uint8_t **data, size_t *size, struct fuzz_edit *e,
+    long base, long span, long end)
+{
+	long off = base + e->off % span;
+
+	if (e->len > *size)
+		e->len = (unsigned)*size;
+	if (off + (long)e->len > end)
+		e->len = (unsigned)(end - off);
+	*data += e->len;
+	*size -= e->len;
+	return off;
+}
+
 /* Removes the files in dir (not below it), then dir itself. */
 static inline void
 fuzz_rmdir(const char *dir)

@@ -108,16 +108,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned asked[64];
 	size_t nundo = 0, nasked = 0, k;
 	struct pdx_bfile *f;
+	struct fuzz_edit e;
 	long newsize = tsize, off, base, span;
-	unsigned len, j;
+	unsigned j;
 	int dupfd, rc, i;
 
 	if (tmpl == NULL)
 		make_template();
-	while (size >= 5 && nundo < 64) {
-		off = data[1] | data[2] << 8 | (long)data[3] << 16;
-		len = data[4];
-		switch (data[0] % 4) {
+	while (nundo < 64 && fuzz_next_edit(&data, &size, 3, &e)) {
+		switch (e.op % 4) {
 		case 0:
 			base = 0;
 			span = HEADER;
@@ -131,29 +130,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			span = tsize - WORDS;
 			break;
 		default:
-			off %= 65536;
-			newsize = (data[4] & 1) ? tsize + off % 4096 :
+			off = e.off % 65536;
+			newsize = (e.len & 1) ? tsize + off % 4096 :
 			    tsize - off;
 			if (newsize < 0)
 				newsize = 0;
-			data += 5;
-			size -= 5;
 			continue;
 		}
-		data += 5;
-		size -= 5;
-		if (len > size)
-			len = (unsigned)size;
-		off = base + off % span;
-		if (off + (long)len > tsize)
-			len = (unsigned)(tsize - off);
-		CHECK(pwrite(fd, data, len, off) == (ssize_t)len);
+		off = fuzz_place(&data, &size, &e, base, span, tsize);
+		CHECK(pwrite(fd, e.bytes, e.len, off) == (ssize_t)e.len);
 		undo[nundo].off = off;
-		undo[nundo++].len = len;
+		undo[nundo++].len = e.len;
 		if (off >= HEADER && off < WORDS && nasked < 64)
 			asked[nasked++] = (unsigned)((off - HEADER) / 4);
-		data += len;
-		size -= len;
 	}
 	if (newsize != tsize)
 		CHECK(ftruncate(fd, newsize) == 0);

@@ -210,8 +210,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t nasked = 0, k;
 	struct pdx_cfile *f;
 	unsigned char *buf;
+	struct fuzz_edit e;
 	long len = tsize, off, base, span;
-	unsigned n;
 	int rc, fix = 0;
 
 	if (tmpl == NULL)
@@ -219,10 +219,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK((buf = malloc((size_t)tsize + 4096)) != NULL);
 	memcpy(buf, tmpl, (size_t)tsize);
 	memset(buf + tsize, 0, 4096);
-	while (size >= 5) {
-		off = data[1] | data[2] << 8 | (long)data[3] << 16;
-		n = data[4];
-		switch (data[0] % 8) {
+	while (fuzz_next_edit(&data, &size, 3, &e)) {
+		switch (e.op % 8) {
 		case 0:
 			base = 0;
 			span = HEADER;
@@ -242,29 +240,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			span = tsize - base;	/* anywhere after the index */
 			break;
 		case 6:
-			len = (data[4] & 1) ? tsize + off % 4096 :
-			    tsize - off % tsize;
-			data += 5;
-			size -= 5;
+			len = (e.len & 1) ? tsize + e.off % 4096 :
+			    tsize - e.off % tsize;
 			continue;
 		default:
 			fix = 1;
-			data += 5;
-			size -= 5;
 			continue;
 		}
-		data += 5;
-		size -= 5;
-		if (n > size)
-			n = (unsigned)size;
-		off = base + off % span;
-		if (off + (long)n > tsize)
-			n = (unsigned)(tsize - off);
-		memcpy(buf + off, data, n);
+		off = fuzz_place(&data, &size, &e, base, span, tsize);
+		memcpy(buf + off, e.bytes, e.len);
 		if (off >= HEADER && off < HEADER + INDEX && nasked < 64)
 			asked[nasked++] = (unsigned)((off - HEADER) / 8) % 65536;
-		data += n;
-		size -= n;
 	}
 	if (fix)
 		fix_sums(buf, len);

@@ -132,8 +132,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const unsigned sample[] = { 0, 22, 2731, 5462, 8193, 65535 };
 	struct pdx_nfile *f;
 	unsigned char *buf;
+	struct fuzz_edit e;
 	long len = tsize, off, base, span;
-	unsigned n;
 	int fix = 0;
 
 	if (tmpl == NULL)
@@ -141,10 +141,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK((buf = malloc((size_t)tsize + 4096)) != NULL);
 	memcpy(buf, tmpl, (size_t)tsize);
 	memset(buf + tsize, 0, 4096);
-	while (size >= 4) {
-		off = data[1] | data[2] << 8;
-		n = data[3];
-		switch (data[0] % 5) {
+	while (fuzz_next_edit(&data, &size, 2, &e)) {
+		switch (e.op % 5) {
 		case 0:
 			base = 0;
 			span = HEADER;
@@ -158,27 +156,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			span = tsize - HEADER;
 			break;
 		case 3:
-			len = (data[3] & 1) ? tsize + off % 4096 :
-			    tsize - off % tsize;
-			data += 4;
-			size -= 4;
+			len = (e.len & 1) ? tsize + e.off % 4096 :
+			    tsize - e.off % tsize;
 			continue;
 		default:
 			fix = 1;
-			data += 4;
-			size -= 4;
 			continue;
 		}
-		data += 4;
-		size -= 4;
-		if (n > size)
-			n = (unsigned)size;
-		off = base + off % span;
-		if (off + (long)n > tsize + 4096)
-			n = (unsigned)(tsize + 4096 - off);
-		memcpy(buf + off, data, n);
-		data += n;
-		size -= n;
+		off = fuzz_place(&data, &size, &e, base, span, tsize);
+		memcpy(buf + off, e.bytes, e.len);
 	}
 	if (fix)
 		fix_sums(buf, len);
