@@ -97,11 +97,13 @@ note_json(int id, int port, int proto, const char *text, const char *author,
     const char *created)
 {
 	json_t *o = json_object();
+	const char *t = proto == 0 ? "any" : pdx_proto_name(proto);
 
 	json_object_set_new_nocheck(o, "id", json_integer(id));
 	json_object_set_new_nocheck(o, "port", json_integer(port));
-	json_object_set_new_nocheck(o, "transport", json_string(proto == 0 ?
-	    "any" : pdx_proto_name(proto)));
+	/* a value another program wrote that names no transport */
+	json_object_set_new_nocheck(o, "transport", json_string(*t != '\0' ?
+	    t : "unknown"));
 	json_object_set_new_nocheck(o, "text", pdx_json_clean(text != NULL ?
 	    text : ""));	/* as read: a damaged page may garble it */
 	json_object_set_new_nocheck(o, "author", pdx_json_clean(author !=

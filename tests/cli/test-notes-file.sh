@@ -71,6 +71,11 @@ head -c 50 "$T/good" > "$nf"
 cards > "$T/damaged"
 expect_eq "a cut notes file: same answers" "$(cat "$T/sqlite2")" "$(cat "$T/damaged")"
 
+# A transport value another program wrote that names none is said so.
+sqlite3 "$PORTDEX_STATE" "UPDATE notes SET proto = 3 WHERE port = 22 AND proto = 2"
+run_rc "$PORTDEX" 22 --json
+expect_eq "a transport that names none" "unknown" "$(json '[n["transport"] for n in j["notes"] if n["text"] == "nothing here"][0]')"
+
 # A damaged state database is said, whatever the notes file holds.
 run_rc "$PORTDEX" note --rm 80
 cp "$T/good" "$nf"
