@@ -110,11 +110,16 @@ pdx_nfile_sum(const void *p, size_t n)
 	return h ^ (h >> 32);
 }
 
-/* PATH.notes (and PATH.notes.tmp with tmp); -1 if too long. */
+/*
+ * PATH.notes, or with tmp PATH.notes.PID.tmp (two writers closing at once
+ * each write a file of their own; the last rename wins, whole).  -1 if too
+ * long.
+ */
 static int
 nf_path(char *buf, size_t len, const char *state, int tmp)
 {
-	int n = snprintf(buf, len, "%s.notes%s", state, tmp ? ".tmp" : "");
+	int n = tmp ? snprintf(buf, len, "%s.notes.%ld.tmp", state,
+	    (long)getpid()) : snprintf(buf, len, "%s.notes", state);
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }

@@ -55,6 +55,26 @@ cards > "$T/sqlite2"
 mv "$T/nf.saved" "$nf"
 expect_eq "after an audit run, the same as SQLite" "$(cat "$T/sqlite2")" "$(cat "$T/after-audit")"
 
+# Four writers at once, each closing (and refreshing the file) 10 times:
+# afterwards the file, if believed, answers as SQLite does, and no writer's
+# temporary file is left.
+for w in 1 2 3 4; do
+	( for i in $(seq 10); do "$PORTDEX" -q note "$((20000 + w * 100 + i))" "writer $w note $i" || echo "writer $w failed" >&2; done ) &
+done
+wait
+run_rc "$PORTDEX" note --list --json
+expect_eq "every concurrent note is there" 40 "$(json 'len([n for n in j if n["text"].startswith("writer ")])')"
+"$PORTDEX" note --list > "$T/list-file"
+mv "$nf" "$T/nf.saved"
+"$PORTDEX" note --list > "$T/list-sqlite"
+mv "$T/nf.saved" "$nf"
+expect_eq "after concurrent writers, the same as SQLite" "$(cat "$T/list-sqlite")" "$(cat "$T/list-file")"
+expect_eq "no temporary file left" "" "$(ls "$PORTDEX_STATE".notes.*.tmp 2>/dev/null)"
+for w in 1 2 3 4; do for i in $(seq 10); do "$PORTDEX" -q note --rm "$((20000 + w * 100 + i))"; done; done
+mv "$nf" "$T/nf.saved"
+cards > "$T/sqlite2"
+mv "$T/nf.saved" "$nf"
+
 # Damage anywhere in the file: the answers stay right.
 size=$(stat -c %s "$nf")
 for off in 3 20 60 90 100 $((size / 2)) $((size - 2)); do
