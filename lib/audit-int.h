@@ -39,7 +39,9 @@ struct listener {
 	const struct pdx_socket	*s;
 	struct pdx_brief	 b;
 	int			 has_brief;
-	json_t			*assess;	/* risk.c's {level, reasons} */
+	/* the port's risk reasons (pdx_risk_reason_bits), if it has risk */
+	uint32_t		 reasons;
+	const char		*reasons_what;
 	/* on the heap (two PATH_MAX arrays were 8 kB a listener) */
 	char			*exe;		/* NULL unless exe_known */
 	int			 exe_known;
