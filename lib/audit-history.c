@@ -127,6 +127,13 @@ span_sort_unique(struct span_set *set)
 {
 	size_t i, k = 0;
 
+	/* the listeners most often come sorted already, and unique */
+	for (i = 1; i < set->n; i++)
+		if (span_key_cmp(&set->r[i - 1], set->arena, &set->r[i],
+		    set->arena) >= 0)
+			break;
+	if (i >= set->n)
+		return;
 	span_arena = set->arena;
 	if (set->n > 1)
 		qsort(set->r, set->n, sizeof *set->r, span_sort_cmp);

@@ -178,24 +178,6 @@ ab_init(struct abuf *t, char *buf, size_t size)
 		buf[0] = '\0';
 }
 
-void
-ab_mem(struct abuf *t, const char *s, size_t n)
-{
-	if (t->size == 0)
-		return;
-	if (n > t->size - 1 - t->len)
-		n = t->size - 1 - t->len;
-	memcpy(t->b + t->len, s, n);
-	t->len += n;
-	t->b[t->len] = '\0';
-}
-
-void
-ab_str(struct abuf *t, const char *s)
-{
-	ab_mem(t, s, strlen(s));
-}
-
 /* v in decimal, as %lld */
 void
 ab_num(struct abuf *t, long long v)

@@ -725,8 +725,10 @@ audit_eval_free(struct eval *e)
 		free(e->fs[i].clause);
 	free(e->fs);
 	for (i = 0; e->ls != NULL && i < e->n + e->npub; i++) {
-		free(e->ls[i].exe);
-		free(e->ls[i].exe_dir);
+		if (!e->ls[i].exe_borrowed) {
+			free(e->ls[i].exe);
+			free(e->ls[i].exe_dir);
+		}
 		free(e->ls[i].v);
 	}
 	free(e->ls);
