@@ -438,12 +438,18 @@ static int
 check_malware_common(struct check_arg *c, const char *id, const char *how)
 {
 	char names[160];
+	struct abuf t;
 
 	if (reason(c->l, id) == NULL)
 		return 0;
 	malware_names(c->a, c->l, names, sizeof names);
-	snprintf(c->buf, c->size, "%s%s%s%s", how, names[0] != '\0' ?
-	    " (" : "", names, names[0] != '\0' ? ")" : "");
+	ab_init(&t, c->buf, c->size);	/* as "%s (%s)" or "%s" would */
+	ab_str(&t, how);
+	if (names[0] != '\0') {
+		ab_str(&t, " (");
+		ab_str(&t, names);
+		ab_str(&t, ")");
+	}
 	return 1;
 }
 
@@ -667,9 +673,12 @@ check_new(struct check_arg *c)
 static int
 check_undocumented(struct check_arg *c)
 {
+	struct abuf t;
+
 	if (c->l->noted)
 		return 0;
-	snprintf(c->buf, c->size, "nobody recorded what it is for");
+	ab_init(&t, c->buf, c->size);	/* as snprintf, without a format */
+	ab_str(&t, "nobody recorded what it is for");
 	return 1;
 }
 
