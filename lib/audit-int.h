@@ -133,6 +133,7 @@ struct eval {
 	size_t			 np;		/* then of published ports */
 	struct finding		*fs;
 	size_t			 nf, capf;
+	struct clause_block	*clauses;	/* the findings' clauses */
 	size_t			 no_pid, exe_refused;
 	size_t			*pidix, pidcap;
 	struct pdx_published	*pub;

@@ -54,6 +54,39 @@ finding_cmp(const void *x, const void *y)
 	return a->rule < b->rule ? -1 : a->rule > b->rule;
 }
 
+/*
+ * The findings' clauses are copied into blocks freed together, not a
+ * malloc and a free each (a thousand findings).
+ */
+struct clause_block {
+	struct clause_block	*next;
+	size_t			 len, cap;
+	char			 text[];
+};
+#define CLAUSE_BLOCK	(64 * 1024)
+
+/* A copy of s among e's clauses; NULL without memory. */
+static char *
+clause_copy(struct eval *e, const char *s)
+{
+	struct clause_block *b = e->clauses;
+	size_t n = strlen(s) + 1;
+
+	if (b == NULL || b->cap - b->len < n) {
+		size_t cap = n > CLAUSE_BLOCK ? n : CLAUSE_BLOCK;
+
+		if ((b = malloc(sizeof *b + cap)) == NULL)
+			return NULL;
+		b->next = e->clauses;
+		b->len = 0;
+		b->cap = cap;
+		e->clauses = b;
+	}
+	memcpy(b->text + b->len, s, n);
+	b->len += n;
+	return b->text + b->len - n;
+}
+
 /* finding_cmp's first keys: not accepted first, then the worst first. */
 #define FS_GROUPS	(2 * (PDX_LEVEL_HIGH + 1))
 
@@ -539,7 +572,7 @@ eval_rules(struct eval *e)
 			if (e->count_only || (e->terse_info && f->acc ==
 			    NULL && f->level == PDX_LEVEL_INFO))
 				continue;	/* only counted */
-			if ((f->clause = strdup(buf)) == NULL) {
+			if ((f->clause = clause_copy(e, buf)) == NULL) {
 				e->nf--;
 				goto oom;
 			}
@@ -721,8 +754,12 @@ audit_eval_free(struct eval *e)
 {
 	size_t i;
 
-	for (i = 0; i < e->nf; i++)
-		free(e->fs[i].clause);
+	while (e->clauses != NULL) {
+		struct clause_block *b = e->clauses;
+
+		e->clauses = b->next;
+		free(b);
+	}
 	free(e->fs);
 	for (i = 0; e->ls != NULL && i < e->n + e->npub; i++) {
 		if (!e->ls[i].exe_borrowed) {
