@@ -131,14 +131,13 @@ audit_read_exe_once(struct audit *a, struct listener *ls, struct listener *l,
 		if (o->s->pid == l->s->pid) {
 			if (!o->exe_known)
 				return o->exe_refused ? -1 : 0;
-			if ((l->exe = strdup(o->exe)) == NULL)
-				return 0;
+			/* o's strings, not copies: o outlives the run too */
+			l->exe = o->exe;
+			l->exe_dir = o->exe_dir;
+			l->exe_borrowed = 1;
 			l->exe_known = 1;
 			l->exe_deleted = o->exe_deleted;
 			l->exe_dir_why = o->exe_dir_why;
-			if (o->exe_dir != NULL &&
-			    (l->exe_dir = strdup(o->exe_dir)) == NULL)
-				l->exe_dir_why = NULL;
 			return 1;
 		}
 		h = (h + 1) & (pidcap - 1);

@@ -4,6 +4,9 @@
  * of every listener (`audit --history`).  The baseline and the diff are
  * audit-store.c's; the schema is state.c's.
  */
+#include <sys/random.h>
+
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +127,13 @@ span_sort_unique(struct span_set *set)
 {
 	size_t i, k = 0;
 
+	/* the listeners most often come sorted already, and unique */
+	for (i = 1; i < set->n; i++)
+		if (span_key_cmp(&set->r[i - 1], set->arena, &set->r[i],
+		    set->arena) >= 0)
+			break;
+	if (i >= set->n)
+		return;
 	span_arena = set->arena;
 	if (set->n > 1)
 		qsort(set->r, set->n, sizeof *set->r, span_sort_cmp);
@@ -258,6 +268,169 @@ out:
 	return rc;
 }
 
+/*
+ * The digest of the open spans, kept in audit_kv as 'spans_digest' with
+ * the run that left them: "1 RUN COUNT KEY HASH", KEY 32 hex digits (a
+ * random SipHash key, chosen once), HASH the 16 hex digits of the
+ * SipHash-2-4 of the run's listeners (sorted, unique: proto, port,
+ * address, process, user).  A run whose listeners hash the same, when
+ * RUN is still the latest run and COUNT spans are still open, has nothing
+ * to compare or write: the open spans are not read at all.  Every other
+ * writer of the spans adds a run (an older portdex's audit: RUN is no
+ * longer the latest) or starts without the digest (the migrations; `state
+ * recover` drops it, since it may save fewer open spans than there
+ * were).  Whatever does not match takes the full path, which writes a
+ * digest again.
+ */
+struct spans_digest {
+	sqlite3_int64	 run, count;
+	unsigned char	 key[16];
+	uint64_t	 hash;
+	int		 ok;		/* read and well-formed */
+};
+
+#define SIP_ROTL(x, b)	(uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIP_ROUND do {							\
+	v0 += v1; v1 = SIP_ROTL(v1, 13); v1 ^= v0; v0 = SIP_ROTL(v0, 32); \
+	v2 += v3; v3 = SIP_ROTL(v3, 16); v3 ^= v2;			\
+	v0 += v3; v3 = SIP_ROTL(v3, 21); v3 ^= v0;			\
+	v2 += v1; v1 = SIP_ROTL(v1, 17); v1 ^= v2; v2 = SIP_ROTL(v2, 32); \
+} while (0)
+
+static uint64_t
+le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* SipHash-2-4 of in under key. */
+static uint64_t
+siphash24(const unsigned char *in, size_t len, const unsigned char key[16])
+{
+	uint64_t k0 = le64(key), k1 = le64(key + 8);
+	uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
+	uint64_t b = (uint64_t)len << 56, m;
+	size_t i, end = len - len % 8;
+
+	for (i = 0; i < end; i += 8) {
+		m = le64(in + i);
+		v3 ^= m;
+		SIP_ROUND;
+		SIP_ROUND;
+		v0 ^= m;
+	}
+	for (; i < len; i++)
+		b |= (uint64_t)in[i] << (8 * (i - end));
+	v3 ^= b;
+	SIP_ROUND;
+	SIP_ROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIP_ROUND;
+	SIP_ROUND;
+	SIP_ROUND;
+	SIP_ROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* The hash of set (sorted, unique) under key; 0, or -1 without memory. */
+static int
+spans_hash(const struct span_set *set, const unsigned char key[16],
+    uint64_t *hash)
+{
+	size_t cap = set->len + set->n * 8 + 1, len = 0, i;
+	unsigned char *buf = malloc(cap);
+
+	if (buf == NULL)
+		return -1;
+	for (i = 0; i < set->n; i++) {
+		const struct span_row *r = &set->r[i];
+		const size_t off[3] = { r->addr, r->proc, r->user };
+		uint32_t w[2] = { (uint32_t)r->proto, r->port };
+		int k;
+
+		memcpy(buf + len, w, sizeof w);
+		len += sizeof w;
+		for (k = 0; k < 3; k++) {
+			size_t l = strlen(set->arena + off[k]) + 1;
+
+			memcpy(buf + len, set->arena + off[k], l);
+			len += l;
+		}
+	}
+	*hash = siphash24(buf, len, key);
+	free(buf);
+	return 0;
+}
+
+static int
+hexval(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
+	    c - 'a' + 10 : -1;
+}
+
+/* The stored digest, if any and well-formed (d->ok); SQLite's code. */
+static int
+digest_read(sqlite3 *db, struct spans_digest *d)
+{
+	sqlite3_stmt *q;
+	const char *v;
+	char key[33], hash[17];
+	long long run, count;
+	int rc, n = 0, i;
+
+	memset(d, 0, sizeof *d);
+	if ((rc = sqlite3_prepare_v2(db, "SELECT value FROM audit_kv WHERE"
+	    " key = 'spans_digest'", -1, &q, NULL)) != SQLITE_OK)
+		return rc;
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW &&
+	    (v = (const char *)sqlite3_column_text(q, 0)) != NULL &&
+	    sscanf(v, "1 %lld %lld %32[0-9a-f] %16[0-9a-f]%n", &run, &count,
+	    key, hash, &n) == 4 && v[n] == '\0' && strlen(key) == 32 &&
+	    strlen(hash) == 16) {
+		for (i = 0; i < 16; i++)
+			d->key[i] = (unsigned char)(hexval(key[2 * i]) << 4 |
+			    hexval(key[2 * i + 1]));
+		for (i = 0; i < 16; i++)
+			d->hash = d->hash << 4 | (uint64_t)hexval(hash[i]);
+		d->run = run;
+		d->count = count;
+		d->ok = 1;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Stores run id's digest; 0, or -1 (SQLite's error). */
+static int
+digest_write(sqlite3 *db, const struct spans_digest *d)
+{
+	sqlite3_stmt *q;
+	char v[128];
+	int n, i, rc;
+
+	n = snprintf(v, sizeof v, "1 %lld %lld ", (long long)d->run,
+	    (long long)d->count);
+	for (i = 0; i < 16; i++)
+		n += snprintf(v + n, sizeof v - (size_t)n, "%02x", d->key[i]);
+	snprintf(v + n, sizeof v - (size_t)n, " %016llx",
+	    (unsigned long long)d->hash);
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO audit_kv(key,"
+	    " value) VALUES ('spans_digest', ?1)", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(q, 1, v, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* One integer of sql (0 when NULL or no row); SQLite's code. */
 static int
 scalar64(sqlite3 *db, const char *sql, sqlite3_int64 *v)
@@ -301,6 +474,33 @@ insert_run(sqlite3 *db, const char *scope, sqlite3_int64 nl,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * Whether the open spans are cur's listeners by the stored digest (*same);
+ * d is left with the key and cur's hash to store (d->ok 0: none, no
+ * random key to be had).  0, or -1 (SQLite's error or no memory).
+ */
+static int
+digest_same(sqlite3 *db, const struct span_set *cur, sqlite3_int64 prev,
+    struct spans_digest *d, int *same)
+{
+	uint64_t h;
+
+	*same = 0;
+	if (digest_read(db, d) != SQLITE_OK)
+		return -1;
+	if (!d->ok && getrandom(d->key, sizeof d->key, 0) == sizeof d->key)
+		d->ok = 1;
+	if (!d->ok)
+		return 0;
+	if (spans_hash(cur, d->key, &h) != 0)
+		return pdx_set_error("out of memory"), -1;
+	if (prev != 0 && d->run == prev && d->hash == h &&
+	    d->count == (sqlite3_int64)cur->n)
+		*same = 1;
+	d->hash = h;
+	return 0;
+}
+
 /* Drops the oldest runs beyond max and the spans left without a run. */
 static int
 prune_runs(sqlite3 *db, unsigned max)
@@ -337,9 +537,10 @@ audit_record_run(struct pdx_state *state, const char *scope, sqlite3_int64 nl,
 {
 	sqlite3 *db = pdx_state_handle(state);
 	struct span_set cur, old;
+	struct spans_digest dg;
 	sqlite3_int64 id, prev;
 	size_t i;
-	int rc;
+	int rc, same = 0;
 
 	memset(&cur, 0, sizeof cur);
 	memset(&old, 0, sizeof old);
@@ -366,10 +567,15 @@ audit_record_run(struct pdx_state *state, const char *scope, sqlite3_int64 nl,
 		return -1;
 	}
 	if (scalar64(db, "SELECT MAX(id) FROM audit_runs", &prev) !=
-	    SQLITE_OK || (rc = open_spans(db, &old)) != SQLITE_OK ||
+	    SQLITE_OK || digest_same(db, &cur, prev, &dg, &same) != 0 ||
+	    (!same && (rc = open_spans(db, &old)) != SQLITE_OK) ||
 	    insert_run(db, scope, nl, nfind, worst, complete, &id) != 0 ||
-	    spans_update(db, &old, &cur, prev, id) != 0 ||
+	    (!same && spans_update(db, &old, &cur, prev, id) != 0) ||
 	    prune_runs(db, max) != 0)
+		goto fail;
+	dg.run = id;
+	dg.count = (sqlite3_int64)cur.n;
+	if (dg.ok && digest_write(db, &dg) != 0)
 		goto fail;
 	span_set_free(&cur);
 	span_set_free(&old);

@@ -7,6 +7,7 @@
  */
 #ifndef PDX_AUDIT_INT_H
 #define PDX_AUDIT_INT_H
+#include <string.h>
 #include <time.h>
 
 #include <sqlite3.h>
@@ -39,7 +40,9 @@ struct listener {
 	const struct pdx_socket	*s;
 	struct pdx_brief	 b;
 	int			 has_brief;
-	json_t			*assess;	/* risk.c's {level, reasons} */
+	/* the port's risk reasons (pdx_risk_reason_bits), if it has risk */
+	uint32_t		 reasons;
+	const char		*reasons_what;
 	/* on the heap (two PATH_MAX arrays were 8 kB a listener) */
 	char			*exe;		/* NULL unless exe_known */
 	int			 exe_known;
@@ -47,6 +50,7 @@ struct listener {
 	int			 exe_deleted;
 	const char		*exe_dir_why;	/* NULL: not writable */
 	char			*exe_dir;	/* NULL unless writable_why */
+	int			 exe_borrowed;	/* exe, exe_dir: another's */
 	const struct tool	*tool;
 	int			 noted;
 	int			 in_baseline;
@@ -129,6 +133,7 @@ struct eval {
 	size_t			 np;		/* then of published ports */
 	struct finding		*fs;
 	size_t			 nf, capf;
+	struct clause_block	*clauses;	/* the findings' clauses */
 	size_t			 no_pid, exe_refused;
 	size_t			*pidix, pidcap;
 	struct pdx_published	*pub;
@@ -181,9 +186,26 @@ struct abuf {
 	size_t	 len, size;
 };
 void	ab_init(struct abuf *t, char *buf, size_t size);
-void	ab_mem(struct abuf *t, const char *s, size_t n);
-void	ab_str(struct abuf *t, const char *s);
 void	ab_num(struct abuf *t, long long v);
+
+/* Inline: a literal's length and copy are then the compiler's. */
+static inline void
+ab_mem(struct abuf *t, const char *s, size_t n)
+{
+	if (t->size == 0)
+		return;
+	if (n > t->size - 1 - t->len)
+		n = t->size - 1 - t->len;
+	memcpy(t->b + t->len, s, n);
+	t->len += n;
+	t->b[t->len] = '\0';
+}
+
+static inline void
+ab_str(struct abuf *t, const char *s)
+{
+	ab_mem(t, s, strlen(s));
+}
 int	audit_is_loopback(int family, const uint8_t *a);
 int	audit_is_wildcard(int family, const uint8_t *a);
 json_t	*audit_json_time(time_t t);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,24 +178,6 @@ ab_init(struct abuf *t, char *buf, size_t size)
 		buf[0] = '\0';
 }
 
-void
-ab_mem(struct abuf *t, const char *s, size_t n)
-{
-	if (t->size == 0)
-		return;
-	if (n > t->size - 1 - t->len)
-		n = t->size - 1 - t->len;
-	memcpy(t->b + t->len, s, n);
-	t->len += n;
-	t->b[t->len] = '\0';
-}
-
-void
-ab_str(struct abuf *t, const char *s)
-{
-	ab_mem(t, s, strlen(s));
-}
-
 /* v in decimal, as %lld */
 void
 ab_num(struct abuf *t, long long v)
@@ -235,12 +218,47 @@ audit_base_name(const char *path)
 	return p != NULL ? p + 1 : path;
 }
 
+/*
+ * The first two letters of the tools' names, a bit each (tool_first_init,
+ * once): most process names start otherwise, and need no look at the
+ * table (a name matches only by starting with a tool's whole name).
+ */
+static unsigned char tool_first[256 * 256 / 8];
+static pthread_once_t tool_first_once = PTHREAD_ONCE_INIT;
+
+static void
+tool_first_init(void)
+{
+	size_t i, k;
+
+	for (i = 0; i < sizeof tools / sizeof *tools; i++) {
+		const unsigned char *n = (const unsigned char *)tools[i].name;
+
+		if (n[0] == '\0' || n[1] == '\0') {	/* any second letter */
+			for (k = 0; k < 256; k++)
+				tool_first[(n[0] * 256 + k) / 8] |=
+				    (unsigned char)(1u << (k % 8));
+			if (n[0] == '\0')	/* matches any name at all */
+				memset(tool_first, 0xff, sizeof tool_first);
+			continue;
+		}
+		tool_first[(n[0] * 256 + n[1]) / 8] |= (unsigned char)(1u <<
+		    (n[1] % 8));
+	}
+}
+
 const struct tool *
 audit_tool_match(const char *name, int exe)
 {
 	size_t i, n;
+	unsigned k;
 
 	if (name == NULL || *name == '\0')
+		return NULL;
+	/* most names start with no tool's letter: no need to look */
+	pthread_once(&tool_first_once, tool_first_init);
+	k = (unsigned)(unsigned char)name[0] * 256 + (unsigned char)name[1];
+	if (!(tool_first[k / 8] & (1u << (k % 8))))
 		return NULL;
 	for (i = 0; i < sizeof tools / sizeof *tools; i++) {
 		if (exe && !tools[i].by_exe)
@@ -259,33 +277,44 @@ audit_tool_match(const char *name, int exe)
 	return NULL;
 }
 
-/* The risk reason id of the listener's port, or NULL. */
-static json_t *
-reason(const struct listener *l, const char *id)
+/*
+ * The risk reason id of the listener's port, or NULL; *family whether it
+ * is a family rule's (its reason names the protocol).
+ */
+static const char *
+reason_family(const struct listener *l, const char *id, int *family)
 {
-	json_t *r, *a;
-	size_t i;
+	uint32_t bits = l->reasons;
+	unsigned i;
 
-	if (l->assess == NULL)
-		return NULL;
-	a = json_object_get(l->assess, "reasons");
-	json_array_foreach(a, i, r) {
-		const char *rid = json_string_value(json_object_get(r,
-		    "rule"));
+	for (i = 0; bits != 0; i++, bits >>= 1) {
+		const char *rid;
 
-		if (rid != NULL && strcmp(rid, id) == 0)
-			return r;
+		if ((bits & 1) && (rid = pdx_risk_reason_id(i, family)) !=
+		    NULL && strcmp(rid, id) == 0)
+			return rid;
 	}
 	return NULL;
 }
 
 static const char *
+reason(const struct listener *l, const char *id)
+{
+	int family;
+
+	return reason_family(l, id, &family);
+}
+
+/* What the reason says the protocol is (its "what"), or dflt. */
+static const char *
 reason_what(const struct listener *l, const char *id, const char *dflt)
 {
-	const char *w = json_string_value(json_object_get(reason(l, id),
-	    "what"));
+	int family = 0;
 
-	return w != NULL ? w : dflt;
+	if (reason_family(l, id, &family) != NULL && family &&
+	    l->reasons_what != NULL)
+		return l->reasons_what;
+	return dflt;
 }
 
 /* ---- the rules ---------------------------------------------------------- */
@@ -409,12 +438,18 @@ static int
 check_malware_common(struct check_arg *c, const char *id, const char *how)
 {
 	char names[160];
+	struct abuf t;
 
 	if (reason(c->l, id) == NULL)
 		return 0;
 	malware_names(c->a, c->l, names, sizeof names);
-	snprintf(c->buf, c->size, "%s%s%s%s", how, names[0] != '\0' ?
-	    " (" : "", names, names[0] != '\0' ? ")" : "");
+	ab_init(&t, c->buf, c->size);	/* as "%s (%s)" or "%s" would */
+	ab_str(&t, how);
+	if (names[0] != '\0') {
+		ab_str(&t, " (");
+		ab_str(&t, names);
+		ab_str(&t, ")");
+	}
 	return 1;
 }
 
@@ -638,9 +673,12 @@ check_new(struct check_arg *c)
 static int
 check_undocumented(struct check_arg *c)
 {
+	struct abuf t;
+
 	if (c->l->noted)
 		return 0;
-	snprintf(c->buf, c->size, "nobody recorded what it is for");
+	ab_init(&t, c->buf, c->size);	/* as snprintf, without a format */
+	ab_str(&t, "nobody recorded what it is for");
 	return 1;
 }
 

@@ -10,11 +10,16 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <sqlite3.h>
 
@@ -211,15 +216,45 @@ pdx_audit_record(struct pdx_state *state, json_t *doc, unsigned max)
  * printable ASCII, as nearly every name is; else a copy, kept in *tofree.
  * NULL: no memory.
  */
+static int
+printable(const char *s, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+	size_t i = 0;
+
+#ifdef __SSE2__
+	/* 16 at a time: as signed bytes, 0x80-0xff are below 0x20 too */
+	for (; i + 16 <= len; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)
+		    (s + i));
+
+		if (_mm_movemask_epi8(_mm_or_si128(_mm_cmplt_epi8(x,
+		    _mm_set1_epi8(0x20)), _mm_cmpgt_epi8(x,
+		    _mm_set1_epi8(0x7e)))) != 0)
+			return 0;
+	}
+#endif
+	/* 8 bytes at a time: a byte below 0x20 or from 0x7f up sets 0x80 */
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, s + i, 8);
+		if ((((x - ones * 0x20) & ~x) | (x + ones) | x) & highs)
+			return 0;
+	}
+	for (; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
 static const char *
 clean_text(const char *s, char **tofree)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	json_t *j;
 
-	while (*p >= 0x20 && *p < 0x7f)
-		p++;
-	if (*p == '\0')
+	if (printable(s, strlen(s)))
 		return s;
 	if ((j = audit_clean_str(s)) == NULL)
 		return NULL;

@@ -54,6 +54,85 @@ finding_cmp(const void *x, const void *y)
 	return a->rule < b->rule ? -1 : a->rule > b->rule;
 }
 
+/*
+ * The findings' clauses are copied into blocks freed together, not a
+ * malloc and a free each (a thousand findings).
+ */
+struct clause_block {
+	struct clause_block	*next;
+	size_t			 len, cap;
+	char			 text[];
+};
+#define CLAUSE_BLOCK	(64 * 1024)
+
+/* A copy of s among e's clauses; NULL without memory. */
+static char *
+clause_copy(struct eval *e, const char *s)
+{
+	struct clause_block *b = e->clauses;
+	size_t n = strlen(s) + 1;
+
+	if (b == NULL || b->cap - b->len < n) {
+		size_t cap = n > CLAUSE_BLOCK ? n : CLAUSE_BLOCK;
+
+		if ((b = malloc(sizeof *b + cap)) == NULL)
+			return NULL;
+		b->next = e->clauses;
+		b->len = 0;
+		b->cap = cap;
+		e->clauses = b;
+	}
+	memcpy(b->text + b->len, s, n);
+	b->len += n;
+	return b->text + b->len - n;
+}
+
+/* finding_cmp's first keys: not accepted first, then the worst first. */
+#define FS_GROUPS	(2 * (PDX_LEVEL_HIGH + 1))
+
+static size_t
+fs_group(const struct finding *f)
+{
+	return (f->acc != NULL ? PDX_LEVEL_HIGH + 1 : 0) +
+	    (size_t)(PDX_LEVEL_HIGH - f->level);
+}
+
+/*
+ * Sorts the findings as finding_cmp orders them.  They are made listener
+ * by listener, rule by rule, so once split (stably) by finding_cmp's first
+ * keys they are usually in order: checked, that spares the sort; else
+ * qsort.  finding_cmp is a total order: either way the same result.
+ */
+static void
+sort_findings(struct eval *e)
+{
+	size_t start[FS_GROUPS + 1], i, g;
+	struct finding *tmp;
+
+	memset(start, 0, sizeof start);
+	for (i = 0; i < e->nf; i++) {
+		if (e->fs[i].level < 0 || e->fs[i].level > PDX_LEVEL_HIGH)
+			goto sort;
+		start[fs_group(&e->fs[i]) + 1]++;
+	}
+	for (g = 0; g < FS_GROUPS; g++)
+		start[g + 1] += start[g];
+	if ((tmp = malloc(e->nf * sizeof *tmp)) == NULL)
+		goto sort;
+	for (i = 0; i < e->nf; i++)
+		tmp[start[fs_group(&e->fs[i])]++] = e->fs[i];
+	for (i = 1; i < e->nf; i++)
+		if (finding_cmp(&tmp[i - 1], &tmp[i]) > 0)
+			break;
+	if (i == e->nf)
+		memcpy(e->fs, tmp, e->nf * sizeof *tmp);
+	free(tmp);
+	if (i == e->nf)
+		return;
+sort:
+	qsort(e->fs, e->nf, sizeof *e->fs, finding_cmp);
+}
+
 /* Copies tmpl into buf with {port}, {proto} and {pid} filled in. */
 void
 audit_expand(const char *tmpl, const struct pdx_socket *s, char *buf,
@@ -306,9 +385,9 @@ eval_brief(struct eval *e, struct listener *l, unsigned port, int proto)
 	l->has_brief = 1;
 	if (l->b.name == NULL)
 		l->b.name = "";
-	if (l->b.risk != PDX_LEVEL_NONE && (l->assess = pdx_risk_assess(db,
-	    port, proto, l->b.status)) == NULL)
-		return -1;
+	if (l->b.risk != PDX_LEVEL_NONE)
+		l->reasons = pdx_risk_reason_bits(db, port, proto,
+		    l->b.status, &l->reasons_what);
 	return 0;
 }
 
@@ -493,14 +572,14 @@ eval_rules(struct eval *e)
 			if (e->count_only || (e->terse_info && f->acc ==
 			    NULL && f->level == PDX_LEVEL_INFO))
 				continue;	/* only counted */
-			if ((f->clause = strdup(buf)) == NULL) {
+			if ((f->clause = clause_copy(e, buf)) == NULL) {
 				e->nf--;
 				goto oom;
 			}
 		}
 	}
 	if (e->nf > 1)
-		qsort(e->fs, e->nf, sizeof *e->fs, finding_cmp);
+		sort_findings(e);
 	return 0;
 oom:
 	pdx_set_error("out of memory");
@@ -675,13 +754,18 @@ audit_eval_free(struct eval *e)
 {
 	size_t i;
 
-	for (i = 0; i < e->nf; i++)
-		free(e->fs[i].clause);
+	while (e->clauses != NULL) {
+		struct clause_block *b = e->clauses;
+
+		e->clauses = b->next;
+		free(b);
+	}
 	free(e->fs);
 	for (i = 0; e->ls != NULL && i < e->n + e->npub; i++) {
-		json_decref(e->ls[i].assess);
-		free(e->ls[i].exe);
-		free(e->ls[i].exe_dir);
+		if (!e->ls[i].exe_borrowed) {
+			free(e->ls[i].exe);
+			free(e->ls[i].exe_dir);
+		}
 		free(e->ls[i].v);
 	}
 	free(e->ls);

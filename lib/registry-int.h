@@ -226,6 +226,15 @@ void	pdx_card_knowledge(struct pdx_db *, const struct pdx_cport *cp,
 /* risk.c: the assessment of one port/transport ({level, reasons}). */
 json_t	*pdx_risk_assess(struct pdx_db *, unsigned port, int proto,
 	    int status);
+/*
+ * The same reasons without the JSON (audit): bit i for the rules table's
+ * rule i, in the order of the reasons; *what the words a family rule's
+ * reason has as "what" (NULL: none).  pdx_risk_reason_id() gives rule i's
+ * id and whether it is a family rule (NULL past the last rule).
+ */
+uint32_t pdx_risk_reason_bits(struct pdx_db *, unsigned port, int proto,
+	    int status, const char **what);
+const char *pdx_risk_reason_id(unsigned i, int *family);
 
 /* Runs a prepared query helper: "SQL error" messages name the db file. */
 int	pdx_db_prepare(struct pdx_db *, const char *sql, sqlite3_stmt **);

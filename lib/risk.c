@@ -502,22 +502,58 @@ out:
  * pdx_risk_fill() stored in the port's brief word when the registry was
  * built, so the card and the brief table agree by construction.
  */
+static void
+assess_facts(struct pdx_db *d, unsigned port, int proto, int status,
+    struct risk_facts *f)
+{
+	uint32_t w = 0;
+	int i = pdx_proto_index(proto);
+
+	if (i < 0 || pdx_brief_word(d, i, port, &w) != 0)
+		w = 0;		/* no facts: the port-only rules still apply */
+	memset(f, 0, sizeof *f);
+	f->port = port;
+	f->proto = proto;
+	f->status = status;
+	f->fam = family_of(port, proto);
+	facts_from_flags(f, (int)((w >> 8) & 0xff));
+}
+
+_Static_assert(NRULES <= 32, "a reason a bit of a uint32_t");
+
+uint32_t
+pdx_risk_reason_bits(struct pdx_db *d, unsigned port, int proto, int status,
+    const char **what)
+{
+	struct risk_facts f;
+	uint32_t bits = 0;
+	size_t i;
+
+	assess_facts(d, port, proto, status, &f);
+	for (i = 0; i < NRULES; i++)
+		if (risk_rules[i].check(&f))
+			bits |= (uint32_t)1 << i;
+	*what = f.fam != NULL ? f.fam->what : NULL;
+	return bits;
+}
+
+const char *
+pdx_risk_reason_id(unsigned i, int *family)
+{
+	if (i >= NRULES)
+		return NULL;
+	*family = risk_rules[i].family;
+	return risk_rules[i].id;
+}
+
 json_t *
 pdx_risk_assess(struct pdx_db *d, unsigned port, int proto, int status)
 {
 	struct risk_facts f;
 	json_t *reasons = json_array();
-	uint32_t w = 0;
-	int level, i = pdx_proto_index(proto);
+	int level;
 
-	if (i < 0 || pdx_brief_word(d, i, port, &w) != 0)
-		w = 0;		/* no facts: the port-only rules still apply */
-	memset(&f, 0, sizeof f);
-	f.port = port;
-	f.proto = proto;
-	f.status = status;
-	f.fam = family_of(port, proto);
-	facts_from_flags(&f, (int)((w >> 8) & 0xff));
+	assess_facts(d, port, proto, status, &f);
 	level = evaluate(&f, reasons);
 	{
 		json_t *o = json_object();

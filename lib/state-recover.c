@@ -367,6 +367,9 @@ pdx_state_recover(const char *path)
 	    " (SELECT id FROM audit_runs)", NULL, NULL, NULL);
 	sqlite3_exec(dst, PDX_AUDIT_SPANS_FROM_ROWS, NULL, NULL, NULL);
 	sqlite3_exec(dst, "DELETE FROM audit_run_listeners", NULL, NULL, NULL);
+	/* the open spans' digest may not hold for what was saved */
+	sqlite3_exec(dst, "DELETE FROM audit_kv WHERE key = 'spans_digest'",
+	    NULL, NULL, NULL);
 	sqlite3_exec(dst, "DELETE FROM audit_spans WHERE NOT EXISTS (SELECT 1"
 	    " FROM audit_runs r WHERE r.id >= first_run AND r.id <="
 	    " COALESCE(last_run, 9223372036854775807))", NULL, NULL, NULL);

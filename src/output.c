@@ -109,17 +109,74 @@ static const unsigned char wrap_space[256] = {
 	[' '] = 1, ['\n'] = 1, ['\t'] = 1,
 };
 
+static const char wrap_spaces[] = "                                "
+    "                                ";
+
+static void
+wrap_indent(struct wrap_buf *w, int indent)
+{
+	int k;
+
+	wrap_put(w, "\n", 1);
+	for (k = indent < 0 ? -indent : indent; k > 0;
+	    k -= (int)sizeof wrap_spaces - 1)
+		wrap_put(w, wrap_spaces, (size_t)(k < (int)sizeof wrap_spaces -
+		    1 ? k : (int)sizeof wrap_spaces - 1));
+}
+
+/*
+ * out_wrap of a text whose words are apart by one space each, with no
+ * space at either end (what audit prints, a thousand times): a line is
+ * found by looking back from the width for a space, not word by word.
+ */
+static void
+wrap_plain(struct wrap_buf *w, const char *s, size_t len, int indent,
+    int col, int width)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		size_t avail = col < width ? (size_t)(width - col) : 0;
+		size_t e;
+
+		if (len - pos <= avail) {
+			wrap_put(w, s + pos, len - pos);
+			break;
+		}
+		/* the last space that ends a line that fits */
+		for (e = pos + avail; e > pos && s[e] != ' '; e--)
+			;
+		if (e == pos)	/* a first word longer than the line */
+			for (e = pos + 1; e < len && s[e] != ' '; e++)
+				;
+		wrap_put(w, s + pos, e - pos);
+		if (e == len)
+			break;
+		pos = e + 1;
+		wrap_indent(w, indent);
+		col = indent;
+	}
+	wrap_put(w, "\n", 1);
+	fwrite(w->b, 1, w->len, w->f);
+}
+
 void
 out_wrap(FILE *f, const char *text, int indent, int first_used, int width)
 {
-	static const char spaces[] = "                                "
-	    "                                ";
 	struct wrap_buf w;
 	int col = first_used, fresh = 1;
 	const unsigned char *p = (const unsigned char *)text;
+	size_t len;
 
 	w.f = f;
 	w.len = 0;
+	len = strlen(text);
+	if (indent >= 0 && (len == 0 || (text[0] != ' ' &&
+	    text[len - 1] != ' ' && strpbrk(text, "\n\t") == NULL &&
+	    strstr(text, "  ") == NULL))) {
+		wrap_plain(&w, text, len, indent, col, width);
+		return;
+	}
 	for (;;) {
 		const unsigned char *q = p;
 		int n;
@@ -133,13 +190,7 @@ out_wrap(FILE *f, const char *text, int indent, int first_used, int width)
 			p++;
 		n = (int)(p - q);
 		if (!fresh && col + 1 + n > width) {
-			int k;
-
-			wrap_put(&w, "\n", 1);
-			for (k = indent < 0 ? -indent : indent; k > 0;
-			    k -= (int)sizeof spaces - 1)
-				wrap_put(&w, spaces, (size_t)(k < (int)sizeof
-				    spaces - 1 ? k : (int)sizeof spaces - 1));
+			wrap_indent(&w, indent);
 			col = indent;
 			fresh = 1;
 		}

@@ -508,6 +508,87 @@ test_baseline_diff_history(void **unused)
 }
 
 /* A process name that is not text must neither fail nor pass through. */
+/* An integer the state's sql gives. */
+static long long
+state_int(struct pdx_state *state, const char *sql)
+{
+	sqlite3_stmt *q;
+	long long v;
+
+	assert_int_equal(sqlite3_prepare_v2(pdx_state_handle(state), sql, -1,
+	    &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+/* Records a run of v over 5001-5002. */
+static void
+record_over(struct pdx_state *state, struct pdx_socket *v, size_t n)
+{
+	json_t *doc = run_over(state, "5001-5002", v, n);
+
+	assert_int_equal(pdx_audit_record(state, doc, 0), 0);
+	json_decref(doc);
+}
+
+/*
+ * The open spans' digest: a run with the latest run's listeners writes no
+ * span; one that differs, or follows a run the digest does not name (an
+ * older portdex's), compares and writes them as before.
+ */
+static void
+test_history_digest(void **unused)
+{
+	struct pdx_state *state = fresh_state("digest.db");
+	struct pdx_socket v[2], w[2];
+	char sql[256];
+
+	v[0] = sock(PDX_TCP, "127.0.0.1", 5001, 0, NULL);
+	v[1] = sock(PDX_TCP, "127.0.0.1", 5002, 0, NULL);
+	w[0] = sock(PDX_TCP, "127.0.0.1", 5001, 77, "other");
+	w[1] = v[1];
+	record_over(state, v, 2);
+	record_over(state, v, 2);
+	assert_int_equal(state_int(state, "SELECT COUNT(*) FROM audit_kv"
+	    " WHERE key = 'spans_digest' AND value LIKE '1 2 2 %'"), 1);
+	assert_int_equal(state_int(state, "SELECT COUNT(*) FROM audit_spans"),
+	    2);
+	/* 5001's process changes: its span closes at run 2, one opens */
+	record_over(state, w, 2);
+	assert_int_equal(state_int(state, "SELECT COUNT(*) FROM audit_spans"
+	    " WHERE port = 5001 AND first_run = 1 AND last_run = 2"), 1);
+	assert_int_equal(state_int(state, "SELECT COUNT(*) FROM audit_spans"
+	    " WHERE port = 5001 AND first_run = 3 AND last_run IS NULL AND"
+	    " process = 'other'"), 1);
+	record_over(state, w, 2);
+	assert_int_equal(state_int(state, "SELECT COUNT(*) FROM audit_spans"),
+	    3);
+	/* another writer's run: 5002's span closed, no digest of its own */
+	snprintf(sql, sizeof sql, "INSERT INTO audit_runs(id, at, scope,"
+	    " listeners, findings, worst, complete) VALUES (5, 0, 'x', 1, 0,"
+	    " 'none', 1); UPDATE audit_spans SET last_run = 4 WHERE port ="
+	    " 5002");
+	assert_int_equal(sqlite3_exec(pdx_state_handle(state), sql, NULL,
+	    NULL, NULL), SQLITE_OK);
+	record_over(state, w, 2);
+	assert_int_equal(state_int(state, "SELECT COUNT(*) FROM audit_spans"
+	    " WHERE port = 5002 AND first_run = 6 AND last_run IS NULL"), 1);
+	assert_int_equal(state_int(state, "SELECT COUNT(*) FROM audit_kv"
+	    " WHERE key = 'spans_digest' AND value LIKE '1 6 2 %'"), 1);
+	/* a damaged digest is not trusted either */
+	assert_int_equal(sqlite3_exec(pdx_state_handle(state), "UPDATE"
+	    " audit_kv SET value = '1 6 2 zz' WHERE key = 'spans_digest';"
+	    " DELETE FROM audit_spans WHERE port = 5001 AND last_run IS NULL",
+	    NULL, NULL, NULL), SQLITE_OK);
+	record_over(state, w, 2);
+	assert_int_equal(state_int(state, "SELECT COUNT(*) FROM audit_spans"
+	    " WHERE last_run IS NULL"), 2);
+	pdx_state_close(state);
+	(void)unused;
+}
+
 static void
 test_hostile_names(void **unused)
 {
@@ -643,6 +724,7 @@ main(void)
 		cmocka_unit_test(test_process_rules),
 		cmocka_unit_test(test_accepted_sorted),
 		cmocka_unit_test(test_baseline_diff_history),
+		cmocka_unit_test(test_history_digest),
 		cmocka_unit_test(test_hostile_names),
 		cmocka_unit_test(test_bad_scope),
 		cmocka_unit_test(test_count),
