@@ -70,8 +70,11 @@ pdx_ruleset_free(struct pdx_ruleset *rs)
 	json_decref(rs->sets);
 	json_decref(rs->holder);
 	if (rs->chains != NULL)
-		for (i = 0; i < rs->nchains; i++)
+		for (i = 0; i < rs->nchains; i++) {
 			free(rs->chains[i].pre);
+			free(rs->chains[i].pts);
+			free(rs->chains[i].always);
+		}
 	free(rs->chains);
 	free(rs->pranges);
 	free(rs->error);
@@ -218,6 +221,104 @@ pre_ports(struct pdx_ruleset *rs, const struct fw_chain *c, json_t *v,
 	return add_prange(rs, fw_port_number(v), fw_port_number(v));
 }
 
+static int
+pt_cmp(const void *a, const void *b)
+{
+	const struct fw_pt *x = a, *y = b;
+
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The chain's shortcuts by port (struct fw_pt); 0, or -1 out of memory. */
+static int
+index_ports(const struct pdx_ruleset *rs, struct fw_chain *c)
+{
+	size_t i, k, cap = 0;
+	unsigned p;
+
+	c->nrules = json_array_size(c->rules);
+	for (i = 0; i < c->nrules; i++) {
+		const struct fw_pre *pre = &c->pre[i];
+		const unsigned *r = pre->n > 0 ? rs->pranges + pre->off : NULL;
+		int wide = !pre->usable || pre->neg;
+
+		for (k = 0; k < pre->n && !wide; k++)
+			wide = r[2 * k + 1] < r[2 * k] ||
+			    r[2 * k + 1] - r[2 * k] >= FW_PT_SPAN;
+		if (wide) {
+			if ((c->always == NULL && (c->always = malloc(
+			    c->nrules * sizeof *c->always)) == NULL))
+				return -1;
+			c->always[c->nalways++] = i;
+			continue;
+		}
+		for (k = 0; k < pre->n; k++)
+			for (p = r[2 * k]; ; p++) {
+				if (c->npts == cap) {
+					struct fw_pt *nv;
+
+					cap = cap == 0 ? 64 : 2 * cap;
+					if ((nv = realloc(c->pts, cap *
+					    sizeof *nv)) == NULL)
+						return -1;
+					c->pts = nv;
+				}
+				c->pts[c->npts].port = p;
+				c->pts[c->npts++].idx = (unsigned)i;
+				if (p == r[2 * k + 1])
+					break;
+			}
+	}
+	if (c->npts > 1)
+		qsort(c->pts, c->npts, sizeof *c->pts, pt_cmp);
+	return 0;
+}
+
+/*
+ * Rule *idx of chain c was refused by its shortcut: moves *idx to the next
+ * rule the packet's port may match (or the chain's end), taking from
+ * *budget what walk_path's steps over the rules passed would have taken
+ * (one each); when the budget would run out on the way, one rule only, so
+ * that walk_path runs out where it ran out before.
+ */
+void
+fw_pre_skip(const struct fw_chain *c, unsigned dport, size_t *idx,
+    long *budget)
+{
+	size_t from = *idx + 1, next = c->nrules, lo, hi, mid;
+
+	lo = 0;				/* the first always >= from */
+	hi = c->nalways;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (c->always[mid] < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < c->nalways)
+		next = c->always[lo];
+	lo = 0;				/* the first (port, idx) >= (dport, from) */
+	hi = c->npts;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (c->pts[mid].port < dport || (c->pts[mid].port == dport &&
+		    c->pts[mid].idx < from))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < c->npts && c->pts[lo].port == dport && c->pts[lo].idx < next)
+		next = c->pts[lo].idx;
+	if (*budget >= 0 && (size_t)*budget >= next - from) {
+		*budget -= (long)(next - from);
+		*idx = next;
+	} else
+		(*idx)++;
+}
+
 /* Each rule's shortcut (struct fw_pre); 0, or -1 out of memory. */
 static int
 make_shortcuts(struct pdx_ruleset *rs, struct fw_chain *c)
@@ -269,7 +370,7 @@ make_shortcuts(struct pdx_ruleset *rs, struct fw_chain *c)
 			break;
 		}
 	}
-	return 0;
+	return index_ports(rs, c);
 }
 
 /* Does the shortcut say the rule is false for the packet? */
