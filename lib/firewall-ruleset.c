@@ -392,6 +392,217 @@ fw_pre_false(const struct pdx_ruleset *rs, const struct fw_pre *pre,
 	return pre->neg ? in : !in;
 }
 
+/*
+ * libnftables' JSON read without jansson's lexer, which takes each byte
+ * through a stream and a string buffer: most of parsing 260 kB of rules.
+ * This reads only the plain JSON libnftables writes (ASCII, no \u
+ * escapes, integers, no duplicate keys) and gives the tree json_loadb
+ * would; anything else (a real, a \u, a byte above 127, an error) makes
+ * it give up (NULL), and json_loadb reads the text instead, with its
+ * own answer and messages.
+ */
+struct fast {
+	const char	*p, *end;
+	int		 depth;
+};
+
+static void
+fast_ws(struct fast *f)
+{
+	while (f->p < f->end && (*f->p == ' ' || *f->p == '\n' ||
+	    *f->p == '\t' || *f->p == '\r'))
+		f->p++;
+}
+
+/* A string's text (after its '"') unescaped into *buf; its length, or -1. */
+static long
+fast_str(struct fast *f, char **buf, size_t *cap, const char **out)
+{
+	const char *s = f->p, *q;
+	size_t n = 0;
+
+	for (q = s; q < f->end && *q != '"' && *q != '\\' &&
+	    (unsigned char)*q >= 0x20 && (unsigned char)*q < 0x80; q++)
+		;
+	if (q < f->end && *q == '"') {		/* no escapes: the text itself */
+		f->p = q + 1;
+		*out = s;
+		return q - s;
+	}
+	for (q = s; q < f->end && *q != '"'; q++) {
+		char c = *q;
+
+		if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x80)
+			return -1;
+		if (c == '\\') {
+			if (++q >= f->end)
+				return -1;
+			switch (*q) {
+			case '"': case '\\': case '/': c = *q; break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			default: return -1;	/* \u and the invalid */
+			}
+		}
+		if (n + 1 > *cap) {
+			size_t nc = *cap < 256 ? 256 : 2 * *cap;
+			char *nb = realloc(*buf, nc);
+
+			if (nb == NULL)
+				return -1;
+			*buf = nb;
+			*cap = nc;
+		}
+		(*buf)[n++] = c;
+	}
+	if (q >= f->end)
+		return -1;
+	f->p = q + 1;
+	*out = *buf;
+	return (long)n;
+}
+
+static json_t *
+fast_value(struct fast *f, char **buf, size_t *cap)
+{
+	json_t *v = NULL, *x;
+	const char *s;
+	long n;
+
+	fast_ws(f);
+	if (f->p >= f->end || ++f->depth > 512)
+		return NULL;
+	switch (*f->p) {
+	case '{':
+		f->p++;
+		if ((v = json_object()) == NULL)
+			return NULL;
+		fast_ws(f);
+		if (f->p < f->end && *f->p == '}') {
+			f->p++;
+			break;
+		}
+		for (;;) {
+			size_t had = json_object_size(v);
+			char key[256];
+
+			fast_ws(f);
+			if (f->p >= f->end || *f->p++ != '"' ||
+			    (n = fast_str(f, buf, cap, &s)) < 0 ||
+			    (size_t)n >= sizeof key)
+				goto bad;
+			memcpy(key, s, (size_t)n);
+			fast_ws(f);
+			if (f->p >= f->end || *f->p++ != ':' ||
+			    (x = fast_value(f, buf, cap)) == NULL)
+				goto bad;
+			if (json_object_setn_new_nocheck(v, key, (size_t)n,
+			    x) != 0 || json_object_size(v) != had + 1)
+				goto bad;	/* a duplicate: json_loadb says */
+			fast_ws(f);
+			if (f->p < f->end && *f->p == ',') {
+				f->p++;
+				continue;
+			}
+			if (f->p < f->end && *f->p++ == '}')
+				break;
+			goto bad;
+		}
+		break;
+	case '[':
+		f->p++;
+		if ((v = json_array()) == NULL)
+			return NULL;
+		fast_ws(f);
+		if (f->p < f->end && *f->p == ']') {
+			f->p++;
+			break;
+		}
+		for (;;) {
+			if ((x = fast_value(f, buf, cap)) == NULL ||
+			    json_array_append_new(v, x) != 0)
+				goto bad;
+			fast_ws(f);
+			if (f->p < f->end && *f->p == ',') {
+				f->p++;
+				continue;
+			}
+			if (f->p < f->end && *f->p++ == ']')
+				break;
+			goto bad;
+		}
+		break;
+	case '"':
+		f->p++;
+		if ((n = fast_str(f, buf, cap, &s)) < 0)
+			return NULL;
+		v = json_stringn_nocheck(s, (size_t)n);
+		break;
+	case 't':
+	case 'f':
+	case 'n': {
+		static const char *const words[] = { "true", "false", "null" };
+		size_t k = *f->p == 't' ? 0 : *f->p == 'f' ? 1 : 2,
+		    wl = strlen(words[k]);
+
+		if ((size_t)(f->end - f->p) < wl ||
+		    memcmp(f->p, words[k], wl) != 0)
+			return NULL;
+		f->p += wl;
+		v = k == 0 ? json_true() : k == 1 ? json_false() : json_null();
+		break;
+	}
+	default: {
+		int neg = *f->p == '-';
+		const char *d = f->p + neg;
+		json_int_t i = 0;
+		size_t nd = 0;
+
+		for (s = d; s < f->end && *s >= '0' && *s <= '9'; s++)
+			if (nd++ < 18)
+				i = i * 10 + (*s - '0');
+		/* 0 to 18 digits, no leading 0, no fraction or exponent */
+		if (nd == 0 || nd > 18 || (nd > 1 && *d == '0') ||
+		    (s < f->end && (*s == '.' || *s == 'e' || *s == 'E')))
+			return NULL;
+		f->p = s;
+		v = json_integer(neg ? -i : i);
+		break;
+	}
+	}
+	f->depth--;
+	return v;
+bad:
+	json_decref(v);
+	return NULL;
+}
+
+static json_t *
+fast_load(const char *text, size_t len)
+{
+	struct fast f = { text, text + len, 0 };
+	char *buf = NULL;
+	size_t cap = 0;
+	json_t *v;
+
+	fast_ws(&f);
+	if (f.p >= f.end || (*f.p != '{' && *f.p != '['))
+		return NULL;
+	v = fast_value(&f, &buf, &cap);
+	free(buf);
+	if (v == NULL)
+		return NULL;
+	fast_ws(&f);
+	if (f.p != f.end) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
 struct pdx_ruleset *
 pdx_ruleset_parse(const char *text, size_t len)
 {
@@ -409,7 +620,8 @@ pdx_ruleset_parse(const char *text, size_t len)
 		pdx_set_error("out of memory");
 		return NULL;
 	}
-	rs->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if ((rs->root = fast_load(text, len)) == NULL)
+		rs->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (rs->root == NULL) {
 		pdx_set_error("nftables JSON: line %d: %s", je.line, je.text);
 		goto bad;
