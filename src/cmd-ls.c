@@ -12,7 +12,6 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -441,66 +440,6 @@ fw_get(struct fw_cache *fc, const char *netns)
 		e->pub_err = 1;
 	fc->n++;
 	return e;
-}
-
-/*
- * The current namespace's ruleset read beside the socket listing: the two
- * are independent (libnftables' dump and its JSON parsed again, against
- * sock_diag and the walk of /proc), so on two cores ls waits for the
- * longer only.  Started only when ls will read that ruleset anyway (its
- * published rows) and enters no namespace meanwhile (network namespaces
- * are per thread, but not worth the doubt).  The thread does what fw_get
- * would; when it fails (out of memory), fw_get reads it again.
- */
-struct fw_prefetch {
-	pthread_t	 tid;
-	int		 started;
-	struct fw_ns	 e;
-};
-
-static void *
-fw_prefetch_run(void *arg)
-{
-	struct fw_ns *e = arg;
-
-	if ((e->rs = pdx_ruleset_read(NULL)) != NULL &&
-	    pdx_firewall_published(e->rs, &e->pub, &e->npub) < 0)
-		e->pub_err = 1;
-	return NULL;
-}
-
-static void
-fw_prefetch_start(struct fw_prefetch *pf, const struct ls_opts *o)
-{
-	memset(pf, 0, sizeof *pf);
-	if (o->published == -1 || o->all_states || o->s.f.pid != 0 ||
-	    o->s.f.process != NULL || o->s.f.uid >= 0 ||
-	    o->s.f.netns != NULL || o->s.all_netns)
-		return;
-	json_object_seed(0);	/* before two threads make objects */
-	pf->started = pthread_create(&pf->tid, NULL, fw_prefetch_run,
-	    &pf->e) == 0;
-}
-
-/* Waits for the thread; its ruleset becomes fc's first; 0 or -1. */
-static int
-fw_prefetch_join(struct fw_prefetch *pf, struct fw_cache *fc)
-{
-	if (!pf->started)
-		return 0;
-	pthread_join(pf->tid, NULL);
-	pf->started = 0;
-	if (pf->e.rs == NULL)
-		return 0;	/* fw_get will try again */
-	if ((fc->ns = malloc(sizeof *fc->ns)) == NULL) {
-		pdx_ruleset_free(pf->e.rs);
-		free(pf->e.pub);
-		pdx_set_error("out of memory");
-		return -1;
-	}
-	fc->ns[0] = pf->e;
-	fc->n = 1;
-	return 0;
 }
 
 static void
@@ -1130,7 +1069,6 @@ ls_exec(struct cmd_ctx *ctx, const struct cmd_args *a)
 	struct ls_verdicts vs;
 	struct ls_pubs pubs;
 	struct fw_cache fc;
-	struct fw_prefetch pf;
 	char dberr[256] = "";
 	size_t n = 0, i, nrows = 0, shown = 0;
 	int backend = 0, when = COL_ALWAYS, rc = EXIT_OK, named_ns;
@@ -1150,13 +1088,8 @@ ls_exec(struct cmd_ctx *ctx, const struct cmd_args *a)
 	mallopt(M_TOP_PAD, 16 << 20);
 #endif
 	named_ns = o.s.f.netns != NULL || o.s.all_netns;
-	memset(&fc, 0, sizeof fc);
-	fw_prefetch_start(&pf, &o);
-	if (list_all(&o, &v, &n, &backend) < 0) {
-		if (fw_prefetch_join(&pf, &fc) == 0)
-			fw_free(&fc);
+	if (list_all(&o, &v, &n, &backend) < 0)
 		return EXIT_USAGE;
-	}
 	if (ctx->state != NULL && load_notes(ctx->state, v, n) != 0 &&
 	    !ctx->quiet)
 		fprintf(stderr, "portdex: ls: your notes could not be read: "
@@ -1181,9 +1114,9 @@ ls_exec(struct cmd_ctx *ctx, const struct cmd_args *a)
 		setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
 
 	/* the firewall: verdicts, and the ports DNAT/redirect rules publish */
+	memset(&fc, 0, sizeof fc);
 	memset(&pubs, 0, sizeof pubs);
-	memset(&vs, 0, sizeof vs);
-	if (fw_prefetch_join(&pf, &fc) < 0 || judge_all(&fc, v, n, &vs) < 0) {
+	if (judge_all(&fc, v, n, &vs) < 0) {
 		out_error("ls", "%s", pdx_last_error());
 		rc = EXIT_USAGE;
 		goto done;
