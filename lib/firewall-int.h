@@ -30,10 +30,30 @@ struct fw_pre {
 	size_t		 off, n;	/* rs->pranges[off..off+n) */
 };
 
+/*
+ * The shortcuts indexed by port, per chain: a rule whose shortcut takes
+ * the packet only at a few ports (== or in, ranges of fewer than
+ * FW_PT_SPAN ports) is listed at each of them (pts, sorted by port, then
+ * rule); every other rule (no shortcut, !=, wide ranges) in always.  The
+ * rules listed neither at the packet's port nor in always are exactly
+ * ones fw_pre_false refuses, so walk_path passes over them at once.
+ */
+#define FW_PT_SPAN	64
+
+struct fw_pt {
+	unsigned	 port;
+	unsigned	 idx;		/* the rule's index in the chain */
+};
+
 struct fw_chain {
 	const char	*family, *table, *name;
 	json_t		*rules;		/* array of rule objects (borrowed) */
 	struct fw_pre	*pre;		/* one per rule, or NULL */
+	size_t		 nrules;	/* with pre: json_array_size(rules) */
+	struct fw_pt	*pts;		/* with pre: see struct fw_pt */
+	size_t		 npts;
+	size_t		*always;	/* rule indices, ascending */
+	size_t		 nalways;
 	int		 base;		/* has a hook */
 	int		 hook;		/* HOOK_* */
 	int		 filter;	/* type filter */
@@ -111,6 +131,8 @@ struct fw_chain	*fw_find_chain(const struct pdx_ruleset *rs,
 	    const char *family, const char *table, const char *name);
 int	fw_pre_false(const struct pdx_ruleset *rs,
 	    const struct fw_pre *pre, int l4, unsigned dport);
+void	fw_pre_skip(const struct fw_chain *c, unsigned dport, size_t *idx,
+	    long *budget);
 json_t	*fw_find_set(const struct pdx_ruleset *rs, const char *family,
 	    const char *table, const char *name);
 const char	*fw_jstr(json_t *o, const char *k);

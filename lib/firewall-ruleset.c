@@ -70,8 +70,11 @@ pdx_ruleset_free(struct pdx_ruleset *rs)
 	json_decref(rs->sets);
 	json_decref(rs->holder);
 	if (rs->chains != NULL)
-		for (i = 0; i < rs->nchains; i++)
+		for (i = 0; i < rs->nchains; i++) {
 			free(rs->chains[i].pre);
+			free(rs->chains[i].pts);
+			free(rs->chains[i].always);
+		}
 	free(rs->chains);
 	free(rs->pranges);
 	free(rs->error);
@@ -218,6 +221,104 @@ pre_ports(struct pdx_ruleset *rs, const struct fw_chain *c, json_t *v,
 	return add_prange(rs, fw_port_number(v), fw_port_number(v));
 }
 
+static int
+pt_cmp(const void *a, const void *b)
+{
+	const struct fw_pt *x = a, *y = b;
+
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The chain's shortcuts by port (struct fw_pt); 0, or -1 out of memory. */
+static int
+index_ports(const struct pdx_ruleset *rs, struct fw_chain *c)
+{
+	size_t i, k, cap = 0;
+	unsigned p;
+
+	c->nrules = json_array_size(c->rules);
+	for (i = 0; i < c->nrules; i++) {
+		const struct fw_pre *pre = &c->pre[i];
+		const unsigned *r = pre->n > 0 ? rs->pranges + pre->off : NULL;
+		int wide = !pre->usable || pre->neg;
+
+		for (k = 0; k < pre->n && !wide; k++)
+			wide = r[2 * k + 1] < r[2 * k] ||
+			    r[2 * k + 1] - r[2 * k] >= FW_PT_SPAN;
+		if (wide) {
+			if ((c->always == NULL && (c->always = malloc(
+			    c->nrules * sizeof *c->always)) == NULL))
+				return -1;
+			c->always[c->nalways++] = i;
+			continue;
+		}
+		for (k = 0; k < pre->n; k++)
+			for (p = r[2 * k]; ; p++) {
+				if (c->npts == cap) {
+					struct fw_pt *nv;
+
+					cap = cap == 0 ? 64 : 2 * cap;
+					if ((nv = realloc(c->pts, cap *
+					    sizeof *nv)) == NULL)
+						return -1;
+					c->pts = nv;
+				}
+				c->pts[c->npts].port = p;
+				c->pts[c->npts++].idx = (unsigned)i;
+				if (p == r[2 * k + 1])
+					break;
+			}
+	}
+	if (c->npts > 1)
+		qsort(c->pts, c->npts, sizeof *c->pts, pt_cmp);
+	return 0;
+}
+
+/*
+ * Rule *idx of chain c was refused by its shortcut: moves *idx to the next
+ * rule the packet's port may match (or the chain's end), taking from
+ * *budget what walk_path's steps over the rules passed would have taken
+ * (one each); when the budget would run out on the way, one rule only, so
+ * that walk_path runs out where it ran out before.
+ */
+void
+fw_pre_skip(const struct fw_chain *c, unsigned dport, size_t *idx,
+    long *budget)
+{
+	size_t from = *idx + 1, next = c->nrules, lo, hi, mid;
+
+	lo = 0;				/* the first always >= from */
+	hi = c->nalways;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (c->always[mid] < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < c->nalways)
+		next = c->always[lo];
+	lo = 0;				/* the first (port, idx) >= (dport, from) */
+	hi = c->npts;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (c->pts[mid].port < dport || (c->pts[mid].port == dport &&
+		    c->pts[mid].idx < from))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < c->npts && c->pts[lo].port == dport && c->pts[lo].idx < next)
+		next = c->pts[lo].idx;
+	if (*budget >= 0 && (size_t)*budget >= next - from) {
+		*budget -= (long)(next - from);
+		*idx = next;
+	} else
+		(*idx)++;
+}
+
 /* Each rule's shortcut (struct fw_pre); 0, or -1 out of memory. */
 static int
 make_shortcuts(struct pdx_ruleset *rs, struct fw_chain *c)
@@ -269,7 +370,7 @@ make_shortcuts(struct pdx_ruleset *rs, struct fw_chain *c)
 			break;
 		}
 	}
-	return 0;
+	return index_ports(rs, c);
 }
 
 /* Does the shortcut say the rule is false for the packet? */
@@ -291,6 +392,217 @@ fw_pre_false(const struct pdx_ruleset *rs, const struct fw_pre *pre,
 	return pre->neg ? in : !in;
 }
 
+/*
+ * libnftables' JSON read without jansson's lexer, which takes each byte
+ * through a stream and a string buffer: most of parsing 260 kB of rules.
+ * This reads only the plain JSON libnftables writes (ASCII, no \u
+ * escapes, integers, no duplicate keys) and gives the tree json_loadb
+ * would; anything else (a real, a \u, a byte above 127, an error) makes
+ * it give up (NULL), and json_loadb reads the text instead, with its
+ * own answer and messages.
+ */
+struct fast {
+	const char	*p, *end;
+	int		 depth;
+};
+
+static void
+fast_ws(struct fast *f)
+{
+	while (f->p < f->end && (*f->p == ' ' || *f->p == '\n' ||
+	    *f->p == '\t' || *f->p == '\r'))
+		f->p++;
+}
+
+/* A string's text (after its '"') unescaped into *buf; its length, or -1. */
+static long
+fast_str(struct fast *f, char **buf, size_t *cap, const char **out)
+{
+	const char *s = f->p, *q;
+	size_t n = 0;
+
+	for (q = s; q < f->end && *q != '"' && *q != '\\' &&
+	    (unsigned char)*q >= 0x20 && (unsigned char)*q < 0x80; q++)
+		;
+	if (q < f->end && *q == '"') {		/* no escapes: the text itself */
+		f->p = q + 1;
+		*out = s;
+		return q - s;
+	}
+	for (q = s; q < f->end && *q != '"'; q++) {
+		char c = *q;
+
+		if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x80)
+			return -1;
+		if (c == '\\') {
+			if (++q >= f->end)
+				return -1;
+			switch (*q) {
+			case '"': case '\\': case '/': c = *q; break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			default: return -1;	/* \u and the invalid */
+			}
+		}
+		if (n + 1 > *cap) {
+			size_t nc = *cap < 256 ? 256 : 2 * *cap;
+			char *nb = realloc(*buf, nc);
+
+			if (nb == NULL)
+				return -1;
+			*buf = nb;
+			*cap = nc;
+		}
+		(*buf)[n++] = c;
+	}
+	if (q >= f->end)
+		return -1;
+	f->p = q + 1;
+	*out = *buf;
+	return (long)n;
+}
+
+static json_t *
+fast_value(struct fast *f, char **buf, size_t *cap)
+{
+	json_t *v = NULL, *x;
+	const char *s;
+	long n;
+
+	fast_ws(f);
+	if (f->p >= f->end || ++f->depth > 512)
+		return NULL;
+	switch (*f->p) {
+	case '{':
+		f->p++;
+		if ((v = json_object()) == NULL)
+			return NULL;
+		fast_ws(f);
+		if (f->p < f->end && *f->p == '}') {
+			f->p++;
+			break;
+		}
+		for (;;) {
+			size_t had = json_object_size(v);
+			char key[256];
+
+			fast_ws(f);
+			if (f->p >= f->end || *f->p++ != '"' ||
+			    (n = fast_str(f, buf, cap, &s)) < 0 ||
+			    (size_t)n >= sizeof key)
+				goto bad;
+			memcpy(key, s, (size_t)n);
+			fast_ws(f);
+			if (f->p >= f->end || *f->p++ != ':' ||
+			    (x = fast_value(f, buf, cap)) == NULL)
+				goto bad;
+			if (json_object_setn_new_nocheck(v, key, (size_t)n,
+			    x) != 0 || json_object_size(v) != had + 1)
+				goto bad;	/* a duplicate: json_loadb says */
+			fast_ws(f);
+			if (f->p < f->end && *f->p == ',') {
+				f->p++;
+				continue;
+			}
+			if (f->p < f->end && *f->p++ == '}')
+				break;
+			goto bad;
+		}
+		break;
+	case '[':
+		f->p++;
+		if ((v = json_array()) == NULL)
+			return NULL;
+		fast_ws(f);
+		if (f->p < f->end && *f->p == ']') {
+			f->p++;
+			break;
+		}
+		for (;;) {
+			if ((x = fast_value(f, buf, cap)) == NULL ||
+			    json_array_append_new(v, x) != 0)
+				goto bad;
+			fast_ws(f);
+			if (f->p < f->end && *f->p == ',') {
+				f->p++;
+				continue;
+			}
+			if (f->p < f->end && *f->p++ == ']')
+				break;
+			goto bad;
+		}
+		break;
+	case '"':
+		f->p++;
+		if ((n = fast_str(f, buf, cap, &s)) < 0)
+			return NULL;
+		v = json_stringn_nocheck(s, (size_t)n);
+		break;
+	case 't':
+	case 'f':
+	case 'n': {
+		static const char *const words[] = { "true", "false", "null" };
+		size_t k = *f->p == 't' ? 0 : *f->p == 'f' ? 1 : 2,
+		    wl = strlen(words[k]);
+
+		if ((size_t)(f->end - f->p) < wl ||
+		    memcmp(f->p, words[k], wl) != 0)
+			return NULL;
+		f->p += wl;
+		v = k == 0 ? json_true() : k == 1 ? json_false() : json_null();
+		break;
+	}
+	default: {
+		int neg = *f->p == '-';
+		const char *d = f->p + neg;
+		json_int_t i = 0;
+		size_t nd = 0;
+
+		for (s = d; s < f->end && *s >= '0' && *s <= '9'; s++)
+			if (nd++ < 18)
+				i = i * 10 + (*s - '0');
+		/* 0 to 18 digits, no leading 0, no fraction or exponent */
+		if (nd == 0 || nd > 18 || (nd > 1 && *d == '0') ||
+		    (s < f->end && (*s == '.' || *s == 'e' || *s == 'E')))
+			return NULL;
+		f->p = s;
+		v = json_integer(neg ? -i : i);
+		break;
+	}
+	}
+	f->depth--;
+	return v;
+bad:
+	json_decref(v);
+	return NULL;
+}
+
+static json_t *
+fast_load(const char *text, size_t len)
+{
+	struct fast f = { text, text + len, 0 };
+	char *buf = NULL;
+	size_t cap = 0;
+	json_t *v;
+
+	fast_ws(&f);
+	if (f.p >= f.end || (*f.p != '{' && *f.p != '['))
+		return NULL;
+	v = fast_value(&f, &buf, &cap);
+	free(buf);
+	if (v == NULL)
+		return NULL;
+	fast_ws(&f);
+	if (f.p != f.end) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
 struct pdx_ruleset *
 pdx_ruleset_parse(const char *text, size_t len)
 {
@@ -308,7 +620,8 @@ pdx_ruleset_parse(const char *text, size_t len)
 		pdx_set_error("out of memory");
 		return NULL;
 	}
-	rs->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if ((rs->root = fast_load(text, len)) == NULL)
+		rs->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (rs->root == NULL) {
 		pdx_set_error("nftables JSON: line %d: %s", je.line, je.text);
 		goto bad;

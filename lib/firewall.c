@@ -157,7 +157,8 @@ walk_path(struct walk *w, struct frame *stack, int depth, int ck,
 		}
 		if (f->c->pre != NULL && fw_pre_false(w->rs, &f->c->pre[f->idx],
 		    w->p->l4, w->p->dport)) {
-			f->idx++;	/* the rule's port match refuses it */
+			/* its port match refuses it, and others after it */
+			fw_pre_skip(f->c, w->p->dport, &f->idx, &w->budget);
 			continue;
 		}
 		rule = json_array_get(f->c->rules, f->idx++);
