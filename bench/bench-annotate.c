@@ -31,7 +31,8 @@ main(int argc, char **argv)
 	int p, i;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench-annotate portdex DB | "
+		fprintf(stderr,
+		    "usage: bench-annotate portdex DB | "
 		    "getservbyport\n");
 		return 2;
 	}
@@ -46,8 +47,8 @@ main(int argc, char **argv)
 		}
 		for (p = 0; p < 65536; p++)
 			for (i = 0; i < 2; i++)
-				if (pdx_brief(db, (unsigned)p, i == 0 ?
-				    PDX_TCP : PDX_UDP, &b) == 0 &&
+				if (pdx_brief(db, (unsigned)p,
+					i == 0 ? PDX_TCP : PDX_UDP, &b) == 0 &&
 				    b.name[0] != '\0')
 					named++;
 		pdx_db_close(db);
@@ -56,7 +57,7 @@ main(int argc, char **argv)
 		for (p = 0; p < 65536; p++)
 			for (i = 0; i < 2; i++)
 				if (getservbyport(htons((uint16_t)p),
-				    protos[i]) != NULL)
+					protos[i]) != NULL)
 					named++;
 		endservent();
 	} else {

@@ -29,10 +29,10 @@
 #include <unistd.h>
 
 struct cmd {
-	char	**argv;
-	int	 limit;		/* rounds it takes part in, 0: all */
-	double	*wall, *cpu;
-	int	 n, failed;
+	char **argv;
+	int limit; /* rounds it takes part in, 0: all */
+	double *wall, *cpu;
+	int n, failed;
 };
 
 static double
@@ -165,7 +165,7 @@ main(int argc, char **argv)
 		}
 	for (i = 0; i < ncmd; i++) {
 		struct cmd *c = &cmds[i];
-		double mw = median(c->wall, c->n);	/* sorts wall */
+		double mw = median(c->wall, c->n); /* sorts wall */
 		char **a;
 
 		printf("%.3f\t%.3f\t%.3f\t%d\t%d\t", mw, median(c->cpu, c->n),
@@ -176,7 +176,8 @@ main(int argc, char **argv)
 	}
 	return 0;
 usage:
-	fprintf(stderr, "usage: bench-run [-r RUNS] [-w WARMUP] -- [VAR=VALUE...]"
+	fprintf(stderr,
+	    "usage: bench-run [-r RUNS] [-w WARMUP] -- [VAR=VALUE...]"
 	    " CMD [ARG...] [';' [%%N] [VAR=VALUE...] CMD [ARG...]]...\n");
 	return 2;
 }

@@ -26,28 +26,28 @@
 #include "registry-int.h"
 
 /* Uses kept: more rows than this are left out (the data holds ~1,600). */
-#define AN_MAX_USES	32000
+#define AN_MAX_USES 32000
 
 struct an_use {
-	int		 lo, hi, mask;
-	int		 lead;
-	int		 summary;	/* narrow, sourced, not IANA's note */
-	const char	*name;
+	int lo, hi, mask;
+	int lead;
+	int summary; /* narrow, sourced, not IANA's note */
+	const char *name;
 };
 
 struct pdx_annotator {
-	struct pdx_db	*db;
-	struct an_use	*uses;
-	size_t		 nuses;
-	char		*names;		/* the uses' names, NUL-separated */
+	struct pdx_db *db;
+	struct an_use *uses;
+	size_t nuses;
+	char *names; /* the uses' names, NUL-separated */
 	/*
 	 * Per transport (NULL until used) and port: the lead use's index + 1
 	 * (15 bits, 0: none) | the top use's index + 1 << 15.
 	 */
-	uint32_t	*cache[PDX_NPROTO];
-	int		 listeners;	/* 1: keep the bitmap below */
-	uint64_t	 listen[PDX_NPROTO][65536 / 64];
-	struct timespec	 loaded;
+	uint32_t *cache[PDX_NPROTO];
+	int listeners; /* 1: keep the bitmap below */
+	uint64_t listen[PDX_NPROTO][65536 / 64];
+	struct timespec loaded;
 };
 
 /*
@@ -65,7 +65,8 @@ summary_use(int lo, int hi, const char *kind, const char *confidence)
 static int
 load_uses(struct pdx_annotator *a)
 {
-	static const char sql[] = "SELECT port_lo, port_hi, protomask, kind,"
+	static const char sql[] =
+	    "SELECT port_lo, port_hi, protomask, kind,"
 	    " confidence, lead, name FROM uses ORDER BY id";
 	sqlite3_stmt *st;
 	size_t cap = 0, nlen = 0, ncap = 0, i;
@@ -75,8 +76,8 @@ load_uses(struct pdx_annotator *a)
 
 	if (pdx_db_prepare(a->db, sql, &st) != 0)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
-	    a->nuses < AN_MAX_USES) {
+	while (
+	    (rc = sqlite3_step(st)) == SQLITE_ROW && a->nuses < AN_MAX_USES) {
 		const char *name = (const char *)sqlite3_column_text(st, 6);
 		const char *kind = (const char *)sqlite3_column_text(st, 3);
 		const char *conf = (const char *)sqlite3_column_text(st, 4);
@@ -120,8 +121,7 @@ load_uses(struct pdx_annotator *a)
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		pdx_set_error("%s: cannot read the curated uses",
-		    a->db->path);
+		pdx_set_error("%s: cannot read the curated uses", a->db->path);
 		free(names);
 		free(offs);
 		return -1;
@@ -159,8 +159,8 @@ load_listeners(struct pdx_annotator *a)
 	for (i = 0; i < n; i++)
 		if ((pi = pdx_proto_index(v[i].proto)) >= 0 &&
 		    v[i].lport <= 65535)
-			a->listen[pi][v[i].lport / 64] |=
-			    (uint64_t)1 << (v[i].lport % 64);
+			a->listen[pi][v[i].lport / 64] |= (uint64_t)1
+			    << (v[i].lport % 64);
 	pdx_sockets_free(v, n);
 }
 
@@ -207,7 +207,8 @@ pdx_annotator_refresh(struct pdx_annotator *a, double seconds)
 		return;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
 	if ((double)(now.tv_sec - a->loaded.tv_sec) +
-	    (double)(now.tv_nsec - a->loaded.tv_nsec) / 1e9 >= seconds)
+		(double)(now.tv_nsec - a->loaded.tv_nsec) / 1e9 >=
+	    seconds)
 		load_listeners(a);
 }
 
@@ -237,11 +238,13 @@ use_word(struct pdx_annotator *a, int pi, unsigned port, uint32_t *w)
 			for (int p = u->lo; p <= u->hi; p++) {
 				uint32_t lead = t[p] & 0x7fff;
 				uint32_t top = (t[p] >> 15) & 0x7fff;
-				const struct an_use *l = lead != 0 ?
-				    &a->uses[lead - 1] : NULL;
+				const struct an_use *l = lead != 0
+				    ? &a->uses[lead - 1]
+				    : NULL;
 
-				if (u->lead && (l == NULL ||
-				    u->hi - u->lo < l->hi - l->lo))
+				if (u->lead &&
+				    (l == NULL ||
+					u->hi - u->lo < l->hi - l->lo))
 					lead = (uint32_t)i + 1;
 				else if (!u->lead && u->summary && top == 0)
 					top = (uint32_t)i + 1;
@@ -282,9 +285,12 @@ pdx_annotate_port(struct pdx_annotator *a, unsigned port, int proto,
 		    use_word(a, 0, port, &wt) != 0 ||
 		    use_word(a, 1, port, &wu) != 0)
 			return -1;
-		proto = (bt.status != PDX_ST_ASSIGNED && (wt & 0x3fffffff) ==
-		    0 && (bu.status == PDX_ST_ASSIGNED ||
-		    (wu & 0x3fffffff) != 0)) ? PDX_UDP : PDX_TCP;
+		proto = (bt.status != PDX_ST_ASSIGNED &&
+			    (wt & 0x3fffffff) == 0 &&
+			    (bu.status == PDX_ST_ASSIGNED ||
+				(wu & 0x3fffffff) != 0))
+		    ? PDX_UDP
+		    : PDX_TCP;
 	}
 	if ((pi = pdx_proto_index(proto)) < 0) {
 		pdx_set_error("bad transport %d", proto);
@@ -315,7 +321,8 @@ pdx_annotate_port(struct pdx_annotator *a, unsigned port, int proto,
 int
 pdx_annotator_resolve(const char *name, int proto, void *arg)
 {
-	static const char sql[] = "SELECT port_lo FROM iana WHERE name = ?1"
+	static const char sql[] =
+	    "SELECT port_lo FROM iana WHERE name = ?1"
 	    " COLLATE NOCASE AND port_lo = port_hi AND status = ?3 AND"
 	    " (protomask & ?2) != 0 ORDER BY id LIMIT 1";
 	struct pdx_annotator *a = arg;
@@ -324,8 +331,10 @@ pdx_annotator_resolve(const char *name, int proto, void *arg)
 	int port = -1;
 
 	/* lsof and netstat printed the name the system's services gave */
-	se = getservbyname(name, proto == PDX_UDP ? "udp" : proto == PDX_TCP ?
-	    "tcp" : NULL);
+	se = getservbyname(name,
+	    proto == PDX_UDP	   ? "udp"
+		: proto == PDX_TCP ? "tcp"
+				   : NULL);
 	if (se != NULL)
 		return ntohs((uint16_t)se->s_port);
 	if (a == NULL || pdx_db_prepare(a->db, sql, &st) != 0)

@@ -19,7 +19,12 @@
 #include "portdex/annotate.h"
 
 static const char *const role_names[] = {
-	"", "src", "dst", "local", "peer", "scanned",
+	"",
+	"src",
+	"dst",
+	"local",
+	"peer",
+	"scanned",
 };
 
 const char *
@@ -31,8 +36,17 @@ pdx_port_role_name(int r)
 }
 
 static const char *const format_names[PDX_LF_COUNT] = {
-	"", "zeek-header", "zeek-tsv", "suricata-eve", "zeek-json",
-	"kernel-log", "nmap-grepable", "nmap", "ss", "netstat", "lsof",
+	"",
+	"zeek-header",
+	"zeek-tsv",
+	"suricata-eve",
+	"zeek-json",
+	"kernel-log",
+	"nmap-grepable",
+	"nmap",
+	"ss",
+	"netstat",
+	"lsof",
 	"generic",
 };
 
@@ -90,15 +104,19 @@ static int
 proto_word(const char *s, size_t n)
 {
 	static const struct {
-		const char	*name;
-		int		 proto;
+		const char *name;
+		int proto;
 	} words[] = {
-		{ "tcp", PDX_TCP }, { "tcp6", PDX_TCP },
-		{ "udp", PDX_UDP }, { "udp6", PDX_UDP },
+		{ "tcp", PDX_TCP },
+		{ "tcp6", PDX_TCP },
+		{ "udp", PDX_UDP },
+		{ "udp6", PDX_UDP },
 		/* RFC 3828: UDP-Lite shares UDP's port numbers */
-		{ "udplite", PDX_UDP }, { "udpl", PDX_UDP },
+		{ "udplite", PDX_UDP },
+		{ "udpl", PDX_UDP },
 		{ "udpl6", PDX_UDP },
-		{ "sctp", PDX_SCTP }, { "sctp6", PDX_SCTP },
+		{ "sctp", PDX_SCTP },
+		{ "sctp6", PDX_SCTP },
 		{ "dccp", PDX_DCCP },
 	};
 	size_t i;
@@ -122,8 +140,8 @@ is_space(char c)
 
 /* Splits line into at most max whitespace-separated tokens. */
 struct tok {
-	const char	*p;
-	size_t		 n;
+	const char *p;
+	size_t n;
 };
 
 static int
@@ -221,8 +239,15 @@ parse_zeek_header(struct pdx_lineparser *ps, const char *line, size_t len,
     struct pdx_port_hit *hits, int max)
 {
 	static const char *const directives[] = {
-		"#separator ", "#set_separator", "#empty_field", "#unset_field",
-		"#path", "#open", "#fields", "#types", "#close",
+		"#separator ",
+		"#set_separator",
+		"#empty_field",
+		"#unset_field",
+		"#path",
+		"#open",
+		"#fields",
+		"#types",
+		"#close",
 	};
 	const char *p, *end = line + len;
 	size_t i, dl = 0;
@@ -320,8 +345,9 @@ parse_zeek_tsv(struct pdx_lineparser *ps, const char *line, size_t len,
 		p = e + 1;
 	}
 	for (i = 0; i < 2; i++)
-		if (cp[i] != NULL && (cn[i] == 0 ||
-		    port_at(cp[i], cp[i] + cn[i], &port) != cn[i]))
+		if (cp[i] != NULL &&
+		    (cn[i] == 0 ||
+			port_at(cp[i], cp[i] + cn[i], &port) != cn[i]))
 			return -1;
 	if (cp[2] != NULL) {
 		if (cn[2] == 4 && memcmp(cp[2], "icmp", 4) == 0)
@@ -418,7 +444,7 @@ json_hits(json_t *o, const char *line, size_t len, const char *src_key,
 	if (ps != NULL) {
 		if (strncasecmp(ps, "icmp", 4) == 0 ||
 		    strcasecmp(ps, "ipv6-icmp") == 0)
-			return 0;	/* ICMP type and code, not ports */
+			return 0; /* ICMP type and code, not ports */
 		proto = proto_word(ps, strlen(ps));
 	}
 	if (json_port(o, src_key, &port)) {
@@ -455,8 +481,9 @@ parse_suricata(struct pdx_lineparser *ps, const char *line, size_t len,
 		return -1;
 	if ((o = json_line(line, len)) == NULL)
 		return -1;
-	if (!json_is_object(o) || (json_object_get(o, "src_port") == NULL &&
-	    json_object_get(o, "dest_port") == NULL)) {
+	if (!json_is_object(o) ||
+	    (json_object_get(o, "src_port") == NULL &&
+		json_object_get(o, "dest_port") == NULL)) {
 		json_decref(o);
 		return -1;
 	}
@@ -486,13 +513,14 @@ parse_zeek_json(struct pdx_lineparser *ps, const char *line, size_t len,
 		return -1;
 	if ((o = json_line(line, len)) == NULL)
 		return -1;
-	if (!json_is_object(o) || (json_object_get(o, "id.orig_p") == NULL &&
-	    json_object_get(o, "id.resp_p") == NULL)) {
+	if (!json_is_object(o) ||
+	    (json_object_get(o, "id.orig_p") == NULL &&
+		json_object_get(o, "id.resp_p") == NULL)) {
 		json_decref(o);
 		return -1;
 	}
-	n = json_hits(o, line, len, "id.orig_p", "id.resp_p",
-	    "\"id.orig_p\"", "\"id.resp_p\"", hits, max);
+	n = json_hits(o, line, len, "id.orig_p", "id.resp_p", "\"id.orig_p\"",
+	    "\"id.resp_p\"", hits, max);
 	json_decref(o);
 	return n;
 }
@@ -544,7 +572,7 @@ parse_kernel(struct pdx_lineparser *ps, const char *line, size_t len,
 			for (pl = 0; p + pl < end && p[pl] != ' '; pl++)
 				;
 			if ((proto = proto_word(p, pl)) == 0)
-				return 0;	/* ICMP: no ports */
+				return 0; /* ICMP: no ports */
 			continue;
 		}
 		if (spt == NULL && key_before(line, eq, "SPT", 3)) {
@@ -602,8 +630,8 @@ parse_nmap_grep(struct pdx_lineparser *ps, const char *line, size_t len,
 		dn = port_at(p, stop, &port);
 		/* PORT/STATE/PROTO/ */
 		if (dn > 0 && p + dn < stop && p[dn] == '/' &&
-		    (s = memchr(p + dn + 1, '/', (size_t)(stop - p - dn - 1)))
-		    != NULL) {
+		    (s = memchr(p + dn + 1, '/',
+			 (size_t)(stop - p - dn - 1))) != NULL) {
 			pr = s + 1;
 			e = memchr(pr, '/', (size_t)(stop - pr));
 			if (e != NULL)
@@ -623,7 +651,11 @@ static int
 nmap_state(const char *s, size_t n)
 {
 	static const char *const states[] = {
-		"open", "closed", "filtered", "unfiltered", "open|filtered",
+		"open",
+		"closed",
+		"filtered",
+		"unfiltered",
+		"open|filtered",
 		"closed|filtered",
 	};
 	size_t i;
@@ -657,16 +689,16 @@ parse_nmap(struct pdx_lineparser *ps, const char *line, size_t len,
 		p = line + sizeof disc - 1;
 		verbose = 1;
 	}
-	if ((dn = port_at(p, end, &port)) == 0 || p + dn >= end ||
-	    p[dn] != '/')
+	if ((dn = port_at(p, end, &port)) == 0 || p + dn >= end || p[dn] != '/')
 		return -1;
 	slash = p + dn + 1;
 	for (pl = 0; slash + pl < end && !is_space(slash[pl]); pl++)
 		;
 	if ((proto = proto_word(slash, pl)) == 0)
 		return -1;
-	if (!verbose && (tokens(slash + pl, (size_t)(end - slash - pl), t, 1)
-	    != 1 || !nmap_state(t[0].p, t[0].n)))
+	if (!verbose &&
+	    (tokens(slash + pl, (size_t)(end - slash - pl), t, 1) != 1 ||
+		!nmap_state(t[0].p, t[0].n)))
 		return -1;
 	add_hit(hits, max, &n, port, proto, PDX_ROLE_SCANNED,
 	    (size_t)(p - line), dn);
@@ -680,9 +712,18 @@ static int
 ss_state(const struct tok *t)
 {
 	static const char *const states[] = {
-		"LISTEN", "ESTAB", "UNCONN", "TIME-WAIT", "SYN-SENT",
-		"SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",
-		"LAST-ACK", "CLOSING", "CLOSED",
+		"LISTEN",
+		"ESTAB",
+		"UNCONN",
+		"TIME-WAIT",
+		"SYN-SENT",
+		"SYN-RECV",
+		"FIN-WAIT-1",
+		"FIN-WAIT-2",
+		"CLOSE-WAIT",
+		"LAST-ACK",
+		"CLOSING",
+		"CLOSED",
 	};
 	size_t i;
 
@@ -725,16 +766,15 @@ parse_ss(struct pdx_lineparser *ps, const char *line, size_t len,
 			proto = PDX_TCP;
 	} else
 		return -1;
-	if (!tok_number(&t[i0]) || !tok_number(&t[i0 + 1]) ||
-	    nt < i0 + 4)
+	if (!tok_number(&t[i0]) || !tok_number(&t[i0 + 1]) || nt < i0 + 4)
 		return -1;
-	if (proto == 0)		/* raw sockets: the "port" is a protocol */
+	if (proto == 0) /* raw sockets: the "port" is a protocol */
 		return 0;
 	for (i = 0; i < 2; i++)
 		if (sock_port(ps, line, &t[i0 + 2 + i], proto, &port, &off,
-		    &pl))
-			add_hit(hits, max, &n, port, proto, i == 0 ?
-			    PDX_ROLE_LOCAL : PDX_ROLE_PEER, off, pl);
+			&pl))
+			add_hit(hits, max, &n, port, proto,
+			    i == 0 ? PDX_ROLE_LOCAL : PDX_ROLE_PEER, off, pl);
 	return n;
 }
 
@@ -761,8 +801,8 @@ parse_netstat(struct pdx_lineparser *ps, const char *line, size_t len,
 		return tok_is(&t[0], "raw") || tok_is(&t[0], "raw6") ? 0 : -1;
 	for (i = 0; i < 2; i++)
 		if (sock_port(ps, line, &t[3 + i], proto, &port, &off, &pl))
-			add_hit(hits, max, &n, port, proto, i == 0 ?
-			    PDX_ROLE_LOCAL : PDX_ROLE_PEER, off, pl);
+			add_hit(hits, max, &n, port, proto,
+			    i == 0 ? PDX_ROLE_LOCAL : PDX_ROLE_PEER, off, pl);
 	return n;
 }
 
@@ -805,8 +845,8 @@ parse_lsof(struct pdx_lineparser *ps, const char *line, size_t len,
 		side.p = arrow + 2;
 		side.n = (size_t)(t[i + 1].p + t[i + 1].n - side.p);
 		if (sock_port(ps, line, &side, proto, &port, &off, &pl))
-			add_hit(hits, max, &n, port, proto, PDX_ROLE_PEER,
-			    off, pl);
+			add_hit(hits, max, &n, port, proto, PDX_ROLE_PEER, off,
+			    pl);
 	}
 	return n;
 }
@@ -871,8 +911,8 @@ parse_generic(struct pdx_lineparser *ps, const char *line, size_t len,
 		p = line + i;
 		if (*p == ':' && p > line &&
 		    (ipv4_before(line, p) || p[-1] == ']' ||
-		    word_before(line, p, "localhost") ||
-		    (p[-1] == '*' && (p - 1 == line || is_space(p[-2])))))
+			word_before(line, p, "localhost") ||
+			(p[-1] == '*' && (p - 1 == line || is_space(p[-2])))))
 			d = p + 1;
 		else if ((*p == 'p' || *p == 'P') && end - p > 4 &&
 		    strncasecmp(p, "port", 4) == 0 &&
@@ -893,8 +933,7 @@ parse_generic(struct pdx_lineparser *ps, const char *line, size_t len,
 		    (p == line || !isalnum((unsigned char)p[-1])) &&
 		    (dn = port_at(p, end, &port)) > 0 && p + dn + 4 <= end &&
 		    p[dn] == '/' && (proto = proto_word(p + dn + 1, 3)) != 0 &&
-		    (p + dn + 4 == end ||
-		    !isalnum((unsigned char)p[dn + 4]))) {
+		    (p + dn + 4 == end || !isalnum((unsigned char)p[dn + 4]))) {
 			add_hit(hits, max, &n, port, proto, PDX_ROLE_NONE,
 			    (size_t)(p - line), dn);
 			i += dn + 3;
@@ -902,8 +941,9 @@ parse_generic(struct pdx_lineparser *ps, const char *line, size_t len,
 		}
 		if (d == NULL || (dn = port_at(d, end, &port)) == 0)
 			continue;
-		if (d + dn < end && (isalnum((unsigned char)d[dn]) ||
-		    d[dn] == '.' || d[dn] == ':'))
+		if (d + dn < end &&
+		    (isalnum((unsigned char)d[dn]) || d[dn] == '.' ||
+			d[dn] == ':'))
 			continue;
 		add_hit(hits, max, &n, port, 0, PDX_ROLE_NONE,
 		    (size_t)(d - line), dn);
@@ -931,8 +971,8 @@ static const pdx_line_parser_fn parsers[PDX_LF_COUNT] = {
 pdx_line_parser_fn
 pdx_line_parser(int format)
 {
-	return format > PDX_LF_NONE && format < PDX_LF_COUNT ?
-	    parsers[format] : NULL;
+	return format > PDX_LF_NONE && format < PDX_LF_COUNT ? parsers[format]
+							     : NULL;
 }
 
 int

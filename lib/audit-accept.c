@@ -2,7 +2,7 @@
  * audit-accept.c - findings accepted on purpose: --ignore and the
  * audit configuration files (a rule, a port, a transport, a reason).
  */
-#define _GNU_SOURCE	/* strndup */
+#define _GNU_SOURCE /* strndup */
 #include <sys/stat.h>
 #include <sys/socket.h>
 
@@ -63,7 +63,8 @@ pdx_audit_accept_add(struct pdx_audit_accepts *as, const char *spec,
 	}
 	if (strcmp(buf, "*") != 0 && !pdx_audit_rule_exists(buf)) {
 		pdx_set_error("unknown rule '%s' (portdex audit --rules lists "
-		    "them)", buf);
+			      "them)",
+		    buf);
 		return -1;
 	}
 	if (as->n >= PDX_AUDIT_MAX_ACCEPTS) {
@@ -73,8 +74,7 @@ pdx_audit_accept_add(struct pdx_audit_accepts *as, const char *spec,
 	}
 	if (as->n == as->cap) {
 		size_t ncap = as->cap == 0 ? 16 : as->cap * 2;
-		struct pdx_audit_accept *nv = realloc(as->v,
-		    ncap * sizeof *nv);
+		struct pdx_audit_accept *nv = realloc(as->v, ncap * sizeof *nv);
 
 		if (nv == NULL)
 			goto oom;
@@ -113,8 +113,8 @@ pdx_audit_accepts_free(struct pdx_audit_accepts *as)
 	memset(as, 0, sizeof *as);
 }
 
-#define CONF_MAX	(1024 * 1024)
-#define CONF_LINE_MAX	1024
+#define CONF_MAX (1024 * 1024)
+#define CONF_LINE_MAX 1024
 
 /* One line of a config file (NUL-terminated, no newline). */
 static int
@@ -127,8 +127,8 @@ conf_line(struct pdx_audit_accepts *as, char *line, const char *origin)
 	if (*p == '\0' || *p == '#')
 		return 0;
 	end = p + strlen(p);
-	while (end > p && (end[-1] == ' ' || end[-1] == '\t' ||
-	    end[-1] == '\r'))
+	while (
+	    end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
 		*--end = '\0';
 	word = p;
 	p += strcspn(p, " \t");
@@ -136,7 +136,8 @@ conf_line(struct pdx_audit_accepts *as, char *line, const char *origin)
 		*p++ = '\0';
 	if (strcmp(word, "accept") != 0) {
 		pdx_set_error("unknown directive '%.40s' (expected 'accept "
-		    "RULE[:PORT[/PROTO]] [reason]')", word);
+			      "RULE[:PORT[/PROTO]] [reason]')",
+		    word);
 		return -1;
 	}
 	p += strspn(p, " \t");
@@ -208,8 +209,7 @@ pdx_audit_config_default(struct pdx_audit_accepts *as)
 	if ((e = getenv("XDG_CONFIG_HOME")) != NULL && *e == '/')
 		snprintf(path, sizeof path, "%s/portdex/audit.conf", e);
 	else if ((e = getenv("HOME")) != NULL && *e == '/')
-		snprintf(path, sizeof path, "%s/.config/portdex/audit.conf",
-		    e);
+		snprintf(path, sizeof path, "%s/.config/portdex/audit.conf", e);
 	else
 		return 0;
 	return pdx_audit_config_load(as, path, 1) < 0 ? -1 : 0;
@@ -224,8 +224,8 @@ audit_accepted(const struct pdx_audit_accepts *as, const char *rule,
 	for (i = 0; as != NULL && i < as->n; i++) {
 		const struct pdx_audit_accept *a = &as->v[i];
 
-		if ((strcmp(a->rule, "*") == 0 || strcmp(a->rule, rule) == 0)
-		    && (a->port < 0 || (unsigned)a->port == port) &&
+		if ((strcmp(a->rule, "*") == 0 || strcmp(a->rule, rule) == 0) &&
+		    (a->port < 0 || (unsigned)a->port == port) &&
 		    (a->proto == 0 || a->proto == proto))
 			return a;
 	}

@@ -1,9 +1,10 @@
 /*
  * audit-facts.c - the facts the rules read about a listener that
  * cost a system call: its executable (deleted, in a writable directory),
- * read once per process, and the saved baseline.
+ * read once per process, and the saved baseline; and what the run could
+ * not see, said plainly (audit_eval_completeness).
  */
-#define _GNU_SOURCE	/* strndup */
+#define _GNU_SOURCE /* strndup */
 #include <sys/stat.h>
 #include <sys/socket.h>
 
@@ -28,7 +29,11 @@
 
 /* Directories anyone may write to, whatever their mode says here. */
 static const char *const writable_dirs[] = {
-	"/tmp", "/var/tmp", "/dev/shm", "/run/shm", "/run/lock",
+	"/tmp",
+	"/var/tmp",
+	"/dev/shm",
+	"/run/shm",
+	"/run/lock",
 };
 
 /* ---- gathering the facts ------------------------------------------------ */
@@ -57,11 +62,12 @@ writable_why(const char *procdir, pid_t pid, const char *dir)
 		return NULL;
 	while (d[0] == '/' && d[1] != '\0') {
 		if (snprintf(path, sizeof path, "%s/%ld/root%s", procdir,
-		    (long)pid, d) < (int)sizeof path &&
+			(long)pid, d) < (int)sizeof path &&
 		    stat(path, &st) == 0 && (st.st_mode & S_IWOTH) &&
 		    (first || !(st.st_mode & S_ISVTX)))
-			return first ? "a world-writable directory" :
-			    "a directory inside a world-writable one";
+			return first
+			    ? "a world-writable directory"
+			    : "a directory inside a world-writable one";
 		first = 0;
 		if ((slash = strrchr(d, '/')) == NULL)
 			break;
@@ -81,8 +87,7 @@ read_exe(struct audit *a, struct listener *l)
 	ssize_t n;
 	size_t dl = sizeof del - 1;
 
-	snprintf(path, sizeof path, "%s/%ld/exe", a->procdir,
-	    (long)l->s->pid);
+	snprintf(path, sizeof path, "%s/%ld/exe", a->procdir, (long)l->s->pid);
 	if ((n = readlink(path, exe, sizeof exe - 1)) < 0)
 		return errno == ENOENT || errno == ESRCH ? 0 : -1;
 	exe[n] = '\0';
@@ -91,10 +96,10 @@ read_exe(struct audit *a, struct listener *l)
 		exe[n - dl] = '\0';
 	}
 	if ((l->exe = strdup(exe)) == NULL)
-		return 0;	/* out of memory: as if gone */
+		return 0; /* out of memory: as if gone */
 	l->exe_known = 1;
 	if (exe[0] != '/')
-		return 1;	/* "/memfd:..." has a slash; others: no dir */
+		return 1; /* "/memfd:..." has a slash; others: no dir */
 	snprintf(dir, sizeof dir, "%s", exe);
 	if ((slash = strrchr(dir, '/')) != NULL) {
 		if (slash == dir)
@@ -102,8 +107,9 @@ read_exe(struct audit *a, struct listener *l)
 		else
 			*slash = '\0';
 	}
-	if (strncmp(exe, "/memfd:", 7) != 0 && (l->exe_dir_why =
-	    writable_why(a->procdir, l->s->pid, dir)) != NULL &&
+	if (strncmp(exe, "/memfd:", 7) != 0 &&
+	    (l->exe_dir_why = writable_why(a->procdir, l->s->pid, dir)) !=
+		NULL &&
 	    (l->exe_dir = strdup(dir)) == NULL)
 		l->exe_dir_why = NULL;
 	return 1;
@@ -167,8 +173,10 @@ audit_load_baseline(struct audit *a)
 	if (db == NULL)
 		return -1;
 
-	if (sqlite3_prepare_v2(db, "SELECT value FROM audit_kv WHERE key ="
-	    " 'baseline_saved'", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+		"SELECT value FROM audit_kv WHERE key ="
+		" 'baseline_saved'",
+		-1, &st, NULL) != SQLITE_OK)
 		return audit_state_error(db);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		a->have_baseline = 1;
@@ -181,17 +189,102 @@ audit_load_baseline(struct audit *a)
 	}
 	if (!a->have_baseline)
 		return 0;
-	if (sqlite3_prepare_v2(db, "SELECT proto, address, port, saved FROM"
-	    " audit_baseline", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+		"SELECT proto, address, port, saved FROM"
+		" audit_baseline",
+		-1, &st, NULL) != SQLITE_OK)
 		return audit_state_error(db);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *addr = (const char *)sqlite3_column_text(st, 1);
 
-		audit_listener_key(sqlite3_column_int(st, 0), addr != NULL ? addr :
-		    "", (unsigned)sqlite3_column_int(st, 2), key, sizeof key);
+		audit_listener_key(sqlite3_column_int(st, 0),
+		    addr != NULL ? addr : "",
+		    (unsigned)sqlite3_column_int(st, 2), key, sizeof key);
 		json_object_set_new(a->baseline, key,
 		    json_integer(sqlite3_column_int64(st, 3)));
 	}
 	sqlite3_finalize(st);
 	return 0;
+}
+
+static void add_reason(json_t *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+add_reason(json_t *a, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	json_array_append_new(a, json_string(buf));
+}
+
+/* What could not be seen, said plainly: into incomplete and notes. */
+void
+audit_eval_completeness(const struct eval *e, json_t *incomplete, json_t *notes)
+{
+	const struct pdx_attr_stats *st = e->st;
+
+	if (e->a.db == NULL)
+		add_reason(incomplete,
+		    "no registry database: the rules about "
+		    "ports (malware, dead or obsolete assignments, exposed "
+		    "services, unauthorized use) were not evaluated (run "
+		    "'portdex update')");
+	if (e->a.state == NULL)
+		add_reason(incomplete,
+		    "no state database: notes and the "
+		    "baseline were not consulted");
+	if (st == NULL && e->no_pid > 0)
+		add_reason(incomplete,
+		    "processes were not looked up: the "
+		    "process and executable rules were not evaluated");
+	if (st != NULL && st->permission > 0)
+		add_reason(incomplete,
+		    "%zu of %zu listeners not attributed "
+		    "to a process: permission denied reading %zu processes' "
+		    "/proc/PID/fd (%s); their process and executable rules "
+		    "were not evaluated",
+		    st->permission, e->nl, st->denied_procs,
+		    geteuid() == 0 ? "refused even to "
+				     "root: ptrace or LSM restrictions"
+				   : "run as root to see "
+				     "them");
+	if (st != NULL && st->no_process > 0) {
+		if (geteuid() != 0)
+			add_reason(incomplete,
+			    "%zu listeners held by no "
+			    "visible process (another PID namespace, or not "
+			    "permitted): their process rules were not "
+			    "evaluated",
+			    st->no_process);
+		else
+			add_reason(notes,
+			    "%zu listeners are held by no "
+			    "process (the kernel's own, e.g. nfsd, or another "
+			    "PID namespace)",
+			    st->no_process);
+	}
+	if (e->exe_refused > 0)
+		add_reason(incomplete,
+		    "the executables of %zu listening "
+		    "processes could not be read (/proc/PID/exe: permission "
+		    "denied): the executable rules were not evaluated for "
+		    "them",
+		    e->exe_refused);
+	if (e->requested == PDX_BACKEND_AUTO && e->backend == PDX_BACKEND_PROC)
+		add_reason(incomplete,
+		    "the kernel refused netlink sock_diag "
+		    "(or lacks it for a protocol), so sockets were read from "
+		    "/proc/net, which does not list every protocol");
+	if (e->a.state != NULL && !e->a.have_baseline)
+		add_reason(notes,
+		    "no baseline saved: new listeners are "
+		    "not reported (portdex audit --save-baseline)");
+	add_reason(notes,
+	    "listeners inside other network namespaces "
+	    "(containers) are not audited");
 }

@@ -29,18 +29,18 @@
  * ~620 pages and 40-80 ms a run on a lived-in machine, bench/README.md).
  */
 struct span_row {
-	int		 proto;
-	unsigned	 port;
-	size_t		 idx;		/* order given: the first one wins */
-	sqlite3_int64	 first;		/* an open span's first run */
-	size_t		 addr, proc, user;	/* offsets in the arena */
+	int proto;
+	unsigned port;
+	size_t idx;		 /* order given: the first one wins */
+	sqlite3_int64 first;	 /* an open span's first run */
+	size_t addr, proc, user; /* offsets in the arena */
 };
 
 struct span_set {
-	struct span_row	*r;
-	size_t		 n, cap;
-	char		*arena;
-	size_t		 len, acap;
+	struct span_row *r;
+	size_t n, cap;
+	char *arena;
+	size_t len, acap;
 };
 
 /* Appends a row to set; 0, or -1 without memory. */
@@ -100,8 +100,8 @@ span_set_free(struct span_set *set)
 static _Thread_local const char *span_arena;
 
 static int
-span_key_cmp(const struct span_row *x, const char *xa,
-    const struct span_row *y, const char *ya)
+span_key_cmp(const struct span_row *x, const char *xa, const struct span_row *y,
+    const char *ya)
 {
 	if (x->proto != y->proto)
 		return x->proto < y->proto ? -1 : 1;
@@ -130,7 +130,7 @@ span_sort_unique(struct span_set *set)
 	/* the listeners most often come sorted already, and unique */
 	for (i = 1; i < set->n; i++)
 		if (span_key_cmp(&set->r[i - 1], set->arena, &set->r[i],
-		    set->arena) >= 0)
+			set->arena) >= 0)
 			break;
 	if (i >= set->n)
 		return;
@@ -138,8 +138,9 @@ span_sort_unique(struct span_set *set)
 	if (set->n > 1)
 		qsort(set->r, set->n, sizeof *set->r, span_sort_cmp);
 	for (i = 0; i < set->n; i++)
-		if (k == 0 || span_key_cmp(&set->r[k - 1], set->arena,
-		    &set->r[i], set->arena) != 0)
+		if (k == 0 ||
+		    span_key_cmp(&set->r[k - 1], set->arena, &set->r[i],
+			set->arena) != 0)
 			set->r[k++] = set->r[i];
 	set->n = k;
 }
@@ -151,9 +152,11 @@ open_spans(sqlite3 *db, struct span_set *set)
 	sqlite3_stmt *q;
 	int rc;
 
-	if ((rc = sqlite3_prepare_v2(db, "SELECT proto, address, port,"
-	    " first_run, process, user FROM audit_spans WHERE last_run IS"
-	    " NULL", -1, &q, NULL)) != SQLITE_OK)
+	if ((rc = sqlite3_prepare_v2(db,
+		 "SELECT proto, address, port,"
+		 " first_run, process, user FROM audit_spans WHERE last_run IS"
+		 " NULL",
+		 -1, &q, NULL)) != SQLITE_OK)
 		return rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		int port = sqlite3_column_int(q, 2);
@@ -161,10 +164,10 @@ open_spans(sqlite3 *db, struct span_set *set)
 		if (port < 0 || port > 65535)
 			continue;
 		if (span_add(set, sqlite3_column_int(q, 0), (unsigned)port,
-		    (const char *)sqlite3_column_text(q, 1),
-		    (const char *)sqlite3_column_text(q, 4),
-		    (const char *)sqlite3_column_text(q, 5),
-		    sqlite3_column_int64(q, 3)) != 0) {
+			(const char *)sqlite3_column_text(q, 1),
+			(const char *)sqlite3_column_text(q, 4),
+			(const char *)sqlite3_column_text(q, 5),
+			sqlite3_column_int64(q, 3)) != 0) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
@@ -178,7 +181,7 @@ open_spans(sqlite3 *db, struct span_set *set)
 
 /* The statements a run's spans are written with. */
 struct span_stmts {
-	sqlite3_stmt	*open, *close, *drop;
+	sqlite3_stmt *open, *close, *drop;
 };
 
 /* Opens a span of listener r of cur from run id. */
@@ -188,14 +191,11 @@ span_open(struct span_stmts *st, const struct span_set *cur,
 {
 	sqlite3_reset(st->open);
 	sqlite3_bind_int(st->open, 1, r->proto);
-	sqlite3_bind_text(st->open, 2, cur->arena + r->addr, -1,
-	    SQLITE_STATIC);
+	sqlite3_bind_text(st->open, 2, cur->arena + r->addr, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st->open, 3, (int)r->port);
 	sqlite3_bind_int64(st->open, 4, id);
-	sqlite3_bind_text(st->open, 5, cur->arena + r->proc, -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_text(st->open, 6, cur->arena + r->user, -1,
-	    SQLITE_STATIC);
+	sqlite3_bind_text(st->open, 5, cur->arena + r->proc, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st->open, 6, cur->arena + r->user, -1, SQLITE_STATIC);
 	return sqlite3_step(st->open) == SQLITE_DONE ? 0 : -1;
 }
 
@@ -229,27 +229,32 @@ spans_update(sqlite3 *db, const struct span_set *old,
 	size_t i = 0, j = 0;
 	int rc = -1, c;
 
-	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO audit_spans(proto,"
-	    " address, port, first_run, last_run, process, user) VALUES"
-	    " (?1, ?2, ?3, ?4, NULL, ?5, ?6)", -1, &st.open, NULL) !=
-	    SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "UPDATE audit_spans SET last_run = ?5"
-	    " WHERE proto = ?1 AND address = ?2 AND port = ?3 AND"
-	    " first_run = ?4", -1, &st.close, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "DELETE FROM audit_spans WHERE proto = ?1"
-	    " AND address = ?2 AND port = ?3 AND first_run = ?4", -1,
-	    &st.drop, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+		"INSERT OR REPLACE INTO audit_spans(proto,"
+		" address, port, first_run, last_run, process, user) VALUES"
+		" (?1, ?2, ?3, ?4, NULL, ?5, ?6)",
+		-1, &st.open, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+		"UPDATE audit_spans SET last_run = ?5"
+		" WHERE proto = ?1 AND address = ?2 AND port = ?3 AND"
+		" first_run = ?4",
+		-1, &st.close, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+		"DELETE FROM audit_spans WHERE proto = ?1"
+		" AND address = ?2 AND port = ?3 AND first_run = ?4",
+		-1, &st.drop, NULL) != SQLITE_OK)
 		goto out;
 	while (i < old->n || j < cur->n) {
 		const struct span_row *o = i < old->n ? &old->r[i] : NULL;
 		const struct span_row *n = j < cur->n ? &cur->r[j] : NULL;
 
-		c = o == NULL ? 1 : n == NULL ? -1 :
-		    span_key_cmp(o, old->arena, n, cur->arena);
-		if (c == 0 && strcmp(old->arena + o->proc, cur->arena +
-		    n->proc) == 0 && strcmp(old->arena + o->user,
-		    cur->arena + n->user) == 0) {
-			i++;	/* still there, the same: nothing to write */
+		c = o == NULL	? 1
+		    : n == NULL ? -1
+				: span_key_cmp(o, old->arena, n, cur->arena);
+		if (c == 0 &&
+		    strcmp(old->arena + o->proc, cur->arena + n->proc) == 0 &&
+		    strcmp(old->arena + o->user, cur->arena + n->user) == 0) {
+			i++; /* still there, the same: nothing to write */
 			j++;
 			continue;
 		}
@@ -283,19 +288,30 @@ out:
  * digest again.
  */
 struct spans_digest {
-	sqlite3_int64	 run, count;
-	unsigned char	 key[16];
-	uint64_t	 hash;
-	int		 ok;		/* read and well-formed */
+	sqlite3_int64 run, count;
+	unsigned char key[16];
+	uint64_t hash;
+	int ok; /* read and well-formed */
 };
 
-#define SIP_ROTL(x, b)	(uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIP_ROUND do {							\
-	v0 += v1; v1 = SIP_ROTL(v1, 13); v1 ^= v0; v0 = SIP_ROTL(v0, 32); \
-	v2 += v3; v3 = SIP_ROTL(v3, 16); v3 ^= v2;			\
-	v0 += v3; v3 = SIP_ROTL(v3, 21); v3 ^= v0;			\
-	v2 += v1; v1 = SIP_ROTL(v1, 17); v1 ^= v2; v2 = SIP_ROTL(v2, 32); \
-} while (0)
+#define SIP_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIP_ROUND \
+	do { \
+		v0 += v1; \
+		v1 = SIP_ROTL(v1, 13); \
+		v1 ^= v0; \
+		v0 = SIP_ROTL(v0, 32); \
+		v2 += v3; \
+		v3 = SIP_ROTL(v3, 16); \
+		v3 ^= v2; \
+		v0 += v3; \
+		v3 = SIP_ROTL(v3, 21); \
+		v3 ^= v0; \
+		v2 += v1; \
+		v1 = SIP_ROTL(v1, 17); \
+		v1 ^= v2; \
+		v2 = SIP_ROTL(v2, 32); \
+	} while (0)
 
 static uint64_t
 le64(const unsigned char *p)
@@ -313,8 +329,10 @@ static uint64_t
 siphash24(const unsigned char *in, size_t len, const unsigned char key[16])
 {
 	uint64_t k0 = le64(key), k1 = le64(key + 8);
-	uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
-	uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
+	uint64_t v0 = 0x736f6d6570736575ULL ^ k0,
+		 v1 = 0x646f72616e646f6dULL ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ULL ^ k0,
+		 v3 = 0x7465646279746573ULL ^ k1;
 	uint64_t b = (uint64_t)len << 56, m;
 	size_t i, end = len - len % 8;
 
@@ -372,8 +390,9 @@ spans_hash(const struct span_set *set, const unsigned char key[16],
 static int
 hexval(int c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
-	    c - 'a' + 10 : -1;
+	return c >= '0' && c <= '9' ? c - '0'
+	    : c >= 'a' && c <= 'f'  ? c - 'a' + 10
+				    : -1;
 }
 
 /* The stored digest, if any and well-formed (d->ok); SQLite's code. */
@@ -387,14 +406,16 @@ digest_read(sqlite3 *db, struct spans_digest *d)
 	int rc, n = 0, i;
 
 	memset(d, 0, sizeof *d);
-	if ((rc = sqlite3_prepare_v2(db, "SELECT value FROM audit_kv WHERE"
-	    " key = 'spans_digest'", -1, &q, NULL)) != SQLITE_OK)
+	if ((rc = sqlite3_prepare_v2(db,
+		 "SELECT value FROM audit_kv WHERE"
+		 " key = 'spans_digest'",
+		 -1, &q, NULL)) != SQLITE_OK)
 		return rc;
 	if ((rc = sqlite3_step(q)) == SQLITE_ROW &&
 	    (v = (const char *)sqlite3_column_text(q, 0)) != NULL &&
 	    sscanf(v, "1 %lld %lld %32[0-9a-f] %16[0-9a-f]%n", &run, &count,
-	    key, hash, &n) == 4 && v[n] == '\0' && strlen(key) == 32 &&
-	    strlen(hash) == 16) {
+		key, hash, &n) == 4 &&
+	    v[n] == '\0' && strlen(key) == 32 && strlen(hash) == 16) {
 		for (i = 0; i < 16; i++)
 			d->key[i] = (unsigned char)(hexval(key[2 * i]) << 4 |
 			    hexval(key[2 * i + 1]));
@@ -422,8 +443,10 @@ digest_write(sqlite3 *db, const struct spans_digest *d)
 		n += snprintf(v + n, sizeof v - (size_t)n, "%02x", d->key[i]);
 	snprintf(v + n, sizeof v - (size_t)n, " %016llx",
 	    (unsigned long long)d->hash);
-	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO audit_kv(key,"
-	    " value) VALUES ('spans_digest', ?1)", -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+		"INSERT OR REPLACE INTO audit_kv(key,"
+		" value) VALUES ('spans_digest', ?1)",
+		-1, &q, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(q, 1, v, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
@@ -458,9 +481,10 @@ insert_run(sqlite3 *db, const char *scope, sqlite3_int64 nl,
 	sqlite3_stmt *run;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO audit_runs(at, scope,"
-	    " listeners, findings, worst, complete) VALUES (?,?,?,?,?,?)", -1,
-	    &run, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+		"INSERT INTO audit_runs(at, scope,"
+		" listeners, findings, worst, complete) VALUES (?,?,?,?,?,?)",
+		-1, &run, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(run, 1, (sqlite3_int64)time(NULL));
 	sqlite3_bind_text(run, 2, scope, -1, SQLITE_STATIC);
@@ -508,9 +532,10 @@ prune_runs(sqlite3 *db, unsigned max)
 	sqlite3_stmt *prune;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "DELETE FROM audit_runs WHERE id <="
-	    " (SELECT id FROM audit_runs ORDER BY id DESC LIMIT 1 OFFSET ?)",
-	    -1, &prune, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+		"DELETE FROM audit_runs WHERE id <="
+		" (SELECT id FROM audit_runs ORDER BY id DESC LIMIT 1 OFFSET ?)",
+		-1, &prune, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(prune, 1, (sqlite3_int64)max);
 	rc = sqlite3_step(prune);
@@ -520,9 +545,12 @@ prune_runs(sqlite3 *db, unsigned max)
 	/* only when runs went: the span index is walked then */
 	if (sqlite3_changes(db) == 0)
 		return 0;
-	return sqlite3_exec(db, "DELETE FROM audit_spans WHERE last_run <"
-	    " (SELECT MIN(id) FROM audit_runs)", NULL, NULL, NULL) ==
-	    SQLITE_OK ? 0 : -1;
+	return sqlite3_exec(db,
+		   "DELETE FROM audit_spans WHERE last_run <"
+		   " (SELECT MIN(id) FROM audit_runs)",
+		   NULL, NULL, NULL) == SQLITE_OK
+	    ? 0
+	    : -1;
 }
 
 /*
@@ -567,7 +595,8 @@ audit_record_run(struct pdx_state *state, const char *scope, sqlite3_int64 nl,
 		return -1;
 	}
 	if (scalar64(db, "SELECT MAX(id) FROM audit_runs", &prev) !=
-	    SQLITE_OK || digest_same(db, &cur, prev, &dg, &same) != 0 ||
+		SQLITE_OK ||
+	    digest_same(db, &cur, prev, &dg, &same) != 0 ||
 	    (!same && (rc = open_spans(db, &old)) != SQLITE_OK) ||
 	    insert_run(db, scope, nl, nfind, worst, complete, &id) != 0 ||
 	    (!same && spans_update(db, &old, &cur, prev, id) != 0) ||
@@ -599,21 +628,21 @@ fail:
  * holds a run (spans of one listener never overlap).
  */
 static const char history_sql[] =
-	"SELECT s.proto, s.address, s.port, MIN(r.at), MAX(r.at), COUNT(*),"
-	" MAX(r.id),"
-	" (SELECT s2.process FROM audit_spans s2 WHERE s2.proto = s.proto AND"
-	" s2.address = s.address AND s2.port = s.port AND EXISTS (SELECT 1"
-	" FROM audit_runs r2 WHERE r2.id >= s2.first_run AND r2.id <="
-	" COALESCE(s2.last_run, 9223372036854775807))"
-	" ORDER BY s2.first_run DESC LIMIT 1),"
-	" (SELECT s2.user FROM audit_spans s2 WHERE s2.proto = s.proto AND"
-	" s2.address = s.address AND s2.port = s.port AND EXISTS (SELECT 1"
-	" FROM audit_runs r2 WHERE r2.id >= s2.first_run AND r2.id <="
-	" COALESCE(s2.last_run, 9223372036854775807))"
-	" ORDER BY s2.first_run DESC LIMIT 1)"
-	" FROM audit_spans s" SPAN_RUNS("s", "r")
-	" GROUP BY s.proto, s.address, s.port"
-	" ORDER BY MIN(r.at), s.port, s.proto, s.address";
+    "SELECT s.proto, s.address, s.port, MIN(r.at), MAX(r.at), COUNT(*),"
+    " MAX(r.id),"
+    " (SELECT s2.process FROM audit_spans s2 WHERE s2.proto = s.proto AND"
+    " s2.address = s.address AND s2.port = s.port AND EXISTS (SELECT 1"
+    " FROM audit_runs r2 WHERE r2.id >= s2.first_run AND r2.id <="
+    " COALESCE(s2.last_run, 9223372036854775807))"
+    " ORDER BY s2.first_run DESC LIMIT 1),"
+    " (SELECT s2.user FROM audit_spans s2 WHERE s2.proto = s.proto AND"
+    " s2.address = s.address AND s2.port = s.port AND EXISTS (SELECT 1"
+    " FROM audit_runs r2 WHERE r2.id >= s2.first_run AND r2.id <="
+    " COALESCE(s2.last_run, 9223372036854775807))"
+    " ORDER BY s2.first_run DESC LIMIT 1)"
+    " FROM audit_spans s" SPAN_RUNS("s",
+	"r") " GROUP BY s.proto, s.address, s.port"
+	     " ORDER BY MIN(r.at), s.port, s.proto, s.address";
 
 json_t *
 pdx_audit_history(struct pdx_state *state, const struct pdx_portset *ps)
@@ -630,8 +659,10 @@ pdx_audit_history(struct pdx_state *state, const struct pdx_portset *ps)
 		pdx_set_error("out of memory");
 		return NULL;
 	}
-	if (sqlite3_prepare_v2(db, "SELECT COUNT(*), MIN(at), MAX(id) FROM"
-	    " audit_runs", -1, &r, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(db,
+		"SELECT COUNT(*), MIN(at), MAX(id) FROM"
+		" audit_runs",
+		-1, &r, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, history_sql, -1, &q, NULL) != SQLITE_OK) {
 		audit_state_error(db);
 		goto out;
@@ -651,19 +682,20 @@ pdx_audit_history(struct pdx_state *state, const struct pdx_portset *ps)
 		if (port < 0 || port > 65535 || addr == NULL ||
 		    (ps != NULL && !pdx_portset_has(ps, (unsigned)port)))
 			continue;
-		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:o, s:o,"
-		    " s:o, s:b, s:I, s:b}",
-		    "proto", pdx_proto_name(sqlite3_column_int(q, 0)),
-		    "address", addr, "port", port,
-		    "process", audit_opt_str(proc), "user", audit_opt_str(user),
-		    "first_seen", audit_json_time(first),
-		    "first_seen_is_history_start", (sqlite3_int64)first ==
-		    since,
-		    "runs", (json_int_t)sqlite3_column_int64(q, 5),
-		    "in_latest_run", sqlite3_column_int64(q, 6) == last_run));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:s, s:i, s:o, s:o,"
+			      " s:o, s:b, s:I, s:b}",
+			"proto", pdx_proto_name(sqlite3_column_int(q, 0)),
+			"address", addr, "port", port, "process",
+			audit_opt_str(proc), "user", audit_opt_str(user),
+			"first_seen", audit_json_time(first),
+			"first_seen_is_history_start",
+			(sqlite3_int64)first == since, "runs",
+			(json_int_t)sqlite3_column_int64(q, 5), "in_latest_run",
+			sqlite3_column_int64(q, 6) == last_run));
 		json_object_set_new(json_array_get(a, json_array_size(a) - 1),
-		    "last_seen", audit_json_time((time_t)sqlite3_column_int64(q,
-		    4)));
+		    "last_seen",
+		    audit_json_time((time_t)sqlite3_column_int64(q, 4)));
 	}
 	res = json_pack("{s:I, s:o, s:i, s:O}", "runs", (json_int_t)runs,
 	    "since", runs > 0 ? audit_json_time((time_t)since) : json_null(),

@@ -3,7 +3,7 @@
  * looks for, what to check next, check function), each check, and the
  * helpers they share with the evaluation (addresses, tools, exposure).
  */
-#define _GNU_SOURCE	/* strndup */
+#define _GNU_SOURCE /* strndup */
 #include <sys/stat.h>
 #include <sys/socket.h>
 
@@ -90,7 +90,7 @@ audit_is_loopback(int family, const uint8_t *a)
 		return a[0] == 127;
 	return memcmp(a, lo6, 16) == 0 ||
 	    (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 &&
-	    a[12] == 127);
+		a[12] == 127);
 }
 
 int
@@ -132,11 +132,12 @@ audit_subject(const struct listener *l, char *buf, size_t size)
 		ab_str(&t, "/");
 		ab_str(&t, pdx_proto_name(s->proto));
 		ab_str(&t, ", published to ");
-		ab_str(&t, l->pub->to_addr[0] != '\0' ? l->pub->to_addr :
-		    "this machine");
+		ab_str(&t,
+		    l->pub->to_addr[0] != '\0' ? l->pub->to_addr
+					       : "this machine");
 		ab_str(&t, ":");
-		ab_num(&t, l->pub->to_port != 0 ? l->pub->to_port :
-		    l->pub->port_lo);
+		ab_num(&t,
+		    l->pub->to_port != 0 ? l->pub->to_port : l->pub->port_lo);
 	} else {
 		audit_endpoint(s, ep, sizeof ep);
 		ab_init(&t, who, sizeof who);
@@ -184,8 +185,8 @@ ab_num(struct abuf *t, long long v)
 {
 	char d[24];
 	size_t i = sizeof d;
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
-	    (unsigned long long)v;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+				     : (unsigned long long)v;
 
 	do
 		d[--i] = (char)('0' + u % 10);
@@ -234,16 +235,16 @@ tool_first_init(void)
 	for (i = 0; i < sizeof tools / sizeof *tools; i++) {
 		const unsigned char *n = (const unsigned char *)tools[i].name;
 
-		if (n[0] == '\0' || n[1] == '\0') {	/* any second letter */
+		if (n[0] == '\0' || n[1] == '\0') { /* any second letter */
 			for (k = 0; k < 256; k++)
 				tool_first[(n[0] * 256 + k) / 8] |=
 				    (unsigned char)(1u << (k % 8));
-			if (n[0] == '\0')	/* matches any name at all */
+			if (n[0] == '\0') /* matches any name at all */
 				memset(tool_first, 0xff, sizeof tool_first);
 			continue;
 		}
-		tool_first[(n[0] * 256 + n[1]) / 8] |= (unsigned char)(1u <<
-		    (n[1] % 8));
+		tool_first[(n[0] * 256 + n[1]) / 8] |= (unsigned char)(1u
+		    << (n[1] % 8));
 	}
 }
 
@@ -264,7 +265,7 @@ audit_tool_match(const char *name, int exe)
 		if (exe && !tools[i].by_exe)
 			continue;
 		if (tools[i].name[0] != name[0] && tools[i].name[0] != '\0')
-			continue;	/* cannot match: skip the strncmp */
+			continue; /* cannot match: skip the strncmp */
 		n = strlen(tools[i].name);
 		if (strncmp(name, tools[i].name, n) != 0)
 			continue;
@@ -290,8 +291,9 @@ reason_family(const struct listener *l, const char *id, int *family)
 	for (i = 0; bits != 0; i++, bits >>= 1) {
 		const char *rid;
 
-		if ((bits & 1) && (rid = pdx_risk_reason_id(i, family)) !=
-		    NULL && strcmp(rid, id) == 0)
+		if ((bits & 1) &&
+		    (rid = pdx_risk_reason_id(i, family)) != NULL &&
+		    strcmp(rid, id) == 0)
 			return rid;
 	}
 	return NULL;
@@ -319,8 +321,6 @@ reason_what(const struct listener *l, const char *id, const char *dflt)
 
 /* ---- the rules ---------------------------------------------------------- */
 
-
-
 /*
  * The verdict that says most about exposure: for a dual-stack "::",
  * the more open of its two halves (open, restricted, unknown, filtered).
@@ -329,9 +329,12 @@ static const struct pdx_verdict *
 exposure(const struct listener *l)
 {
 	static const int rank[] = {
-		[PDX_REACH_NONE] = 0, [PDX_REACH_LOOPBACK] = 0,
-		[PDX_REACH_FILTERED] = 1, [PDX_REACH_UNKNOWN] = 2,
-		[PDX_REACH_RESTRICTED] = 3, [PDX_REACH_OPEN] = 4,
+		[PDX_REACH_NONE] = 0,
+		[PDX_REACH_LOOPBACK] = 0,
+		[PDX_REACH_FILTERED] = 1,
+		[PDX_REACH_UNKNOWN] = 2,
+		[PDX_REACH_RESTRICTED] = 3,
+		[PDX_REACH_OPEN] = 4,
 	};
 
 	if (!l->judged)
@@ -354,8 +357,10 @@ dropped(struct check_arg *c)
 
 	if (v == NULL || v->reach != PDX_REACH_FILTERED)
 		return 0;
-	snprintf(c->buf + len, c->size - len, ", but the firewall drops it "
-	    "(%s)", v->rule);
+	snprintf(c->buf + len, c->size - len,
+	    ", but the firewall drops it "
+	    "(%s)",
+	    v->rule);
 	c->level = PDX_LEVEL_INFO;
 	return 1;
 }
@@ -368,7 +373,8 @@ dropped(struct check_arg *c)
 static void
 read_malware(struct audit *a)
 {
-	static const char q[] = "SELECT port_lo, port_hi, protomask, name"
+	static const char q[] =
+	    "SELECT port_lo, port_hi, protomask, name"
 	    " FROM uses WHERE kind = 'malware' ORDER BY name";
 	sqlite3_stmt *st;
 	const char *e = pdx_last_error();
@@ -388,8 +394,8 @@ read_malware(struct audit *a)
 		if (n == NULL)
 			continue;
 		if (a->nmal == cap) {
-			struct mal_row *m = realloc(a->mal, (cap = cap * 2 +
-			    64) * sizeof *m);
+			struct mal_row *m = realloc(a->mal,
+			    (cap = cap * 2 + 64) * sizeof *m);
 
 			if (m == NULL)
 				break;
@@ -408,8 +414,7 @@ read_malware(struct audit *a)
 
 /* The names of the malware curated for the port, joined ("" if none). */
 static void
-malware_names(struct audit *a, const struct listener *l, char *buf,
-    size_t size)
+malware_names(struct audit *a, const struct listener *l, char *buf, size_t size)
 {
 	const char *last = NULL;
 	size_t used = 0, i;
@@ -443,7 +448,7 @@ check_malware_common(struct check_arg *c, const char *id, const char *how)
 	if (reason(c->l, id) == NULL)
 		return 0;
 	malware_names(c->a, c->l, names, sizeof names);
-	ab_init(&t, c->buf, c->size);	/* as "%s (%s)" or "%s" would */
+	ab_init(&t, c->buf, c->size); /* as "%s (%s)" or "%s" would */
 	ab_str(&t, how);
 	if (names[0] != '\0') {
 		ab_str(&t, " (");
@@ -456,14 +461,16 @@ check_malware_common(struct check_arg *c, const char *id, const char *how)
 static int
 check_malware(struct check_arg *c)
 {
-	return check_malware_common(c, "malware-port", "this port is a "
+	return check_malware_common(c, "malware-port",
+	    "this port is a "
 	    "documented trojan or backdoor port");
 }
 
 static int
 check_malware_shared(struct check_arg *c)
 {
-	return check_malware_common(c, "malware-port-shared", "this port is "
+	return check_malware_common(c, "malware-port-shared",
+	    "this port is "
 	    "a documented trojan or backdoor port that legitimate software "
 	    "also uses by default");
 }
@@ -471,7 +478,8 @@ check_malware_shared(struct check_arg *c)
 static int
 check_malware_reported(struct check_arg *c)
 {
-	return check_malware_common(c, "malware-reported", "malware is "
+	return check_malware_common(c, "malware-reported",
+	    "malware is "
 	    "reported (without a primary source) to use this port");
 }
 
@@ -482,12 +490,17 @@ check_relay_shell(struct check_arg *c)
 
 	if (l->tool == NULL || l->tool->kind == TOOL_INTERP)
 		return 0;
-	snprintf(c->buf, c->size, "%s is %s, not a service; a listening "
+	snprintf(c->buf, c->size,
+	    "%s is %s, not a service; a listening "
 	    "one is the shape of a bind shell or an ad-hoc relay%s%s",
-	    l->tool->name, l->tool->kind == TOOL_RELAY ?
-	    "a general-purpose relay (netcat/socat)" : "a shell",
+	    l->tool->name,
+	    l->tool->kind == TOOL_RELAY
+		? "a general-purpose relay (netcat/socat)"
+		: "a shell",
 	    l->has_brief && l->b.name[0] != '\0' ? ", not the registered "
-	    "service " : "", l->has_brief ? l->b.name : "");
+						   "service "
+						 : "",
+	    l->has_brief ? l->b.name : "");
 	return 1;
 }
 
@@ -496,13 +509,15 @@ check_interpreter(struct check_arg *c)
 {
 	const struct listener *l = c->l;
 
-	if (l->tool == NULL || l->tool->kind != TOOL_INTERP ||
-	    !l->has_brief || l->b.status != PDX_ST_ASSIGNED ||
-	    l->b.name[0] == '\0' || l->s->lport >= 49152)
+	if (l->tool == NULL || l->tool->kind != TOOL_INTERP || !l->has_brief ||
+	    l->b.status != PDX_ST_ASSIGNED || l->b.name[0] == '\0' ||
+	    l->s->lport >= 49152)
 		return 0;
-	snprintf(c->buf, c->size, "a bare %s interpreter holds the port "
+	snprintf(c->buf, c->size,
+	    "a bare %s interpreter holds the port "
 	    "IANA registers for %s: a script run by hand, not the "
-	    "registered service", l->s->comm, l->b.name);
+	    "registered service",
+	    l->s->comm, l->b.name);
 	return 1;
 }
 
@@ -512,8 +527,10 @@ check_deleted_exe(struct check_arg *c)
 	if (!c->l->exe_known || !c->l->exe_deleted)
 		return 0;
 	snprintf(c->buf, c->size, "its executable %s has been deleted%s",
-	    c->l->exe, strncmp(c->l->exe, "/memfd:", 7) == 0 ?
-	    " (it only ever existed in memory)" : " since it started");
+	    c->l->exe,
+	    strncmp(c->l->exe, "/memfd:", 7) == 0
+		? " (it only ever existed in memory)"
+		: " since it started");
 	return 1;
 }
 
@@ -532,10 +549,11 @@ check_cleartext_login(struct check_arg *c)
 {
 	if (c->l->loopback || reason(c->l, "cleartext-login") == NULL)
 		return 0;
-	snprintf(c->buf, c->size, "%s (cleartext remote login) is "
-	    "reachable from %s", reason_what(c->l, "cleartext-login",
-	    "a cleartext login service"), c->l->wildcard ?
-	    "every interface" : "the network");
+	snprintf(c->buf, c->size,
+	    "%s (cleartext remote login) is "
+	    "reachable from %s",
+	    reason_what(c->l, "cleartext-login", "a cleartext login service"),
+	    c->l->wildcard ? "every interface" : "the network");
 	(void)dropped(c);
 	return 1;
 }
@@ -583,10 +601,11 @@ audit_check_admin_published(struct check_arg *c)
 
 	if (p == NULL || reason(c->l, "admin-exposure") == NULL)
 		return 0;
-	snprintf(c->buf, c->size, "%s is published to the network by a "
-	    "%s rule (%s)", reason_what(c->l, "admin-exposure",
-	    "a database or admin API"), strcmp(p->kind, "dnat") == 0 ?
-	    "DNAT" : "redirect", p->rule);
+	snprintf(c->buf, c->size,
+	    "%s is published to the network by a "
+	    "%s rule (%s)",
+	    reason_what(c->l, "admin-exposure", "a database or admin API"),
+	    strcmp(p->kind, "dnat") == 0 ? "DNAT" : "redirect", p->rule);
 	(void)dropped(c);
 	return 1;
 }
@@ -606,9 +625,11 @@ check_open_risky(struct check_arg *c)
 	    reason(c->l, "cleartext-transfer") != NULL ||
 	    reason(c->l, "rpc-exposure") != NULL)
 		return 0;
-	snprintf(c->buf, c->size, "the firewall accepts it from anywhere "
-	    "(%s) and the port's risk is %s", v->rule[0] != '\0' ? v->rule :
-	    "no rule stops it", pdx_level_name(c->l->b.risk));
+	snprintf(c->buf, c->size,
+	    "the firewall accepts it from anywhere "
+	    "(%s) and the port's risk is %s",
+	    v->rule[0] != '\0' ? v->rule : "no rule stops it",
+	    pdx_level_name(c->l->b.risk));
 	return 1;
 }
 
@@ -617,8 +638,10 @@ check_dead(struct check_arg *c)
 {
 	if (reason(c->l, "no-living-service") == NULL)
 		return 0;
-	snprintf(c->buf, c->size, "this well-known port has no living IANA "
-	    "assignment (%s%s%s)", pdx_status_name(c->l->b.status),
+	snprintf(c->buf, c->size,
+	    "this well-known port has no living IANA "
+	    "assignment (%s%s%s)",
+	    pdx_status_name(c->l->b.status),
 	    c->l->b.name[0] != '\0' ? ", was " : "", c->l->b.name);
 	return 1;
 }
@@ -628,9 +651,10 @@ check_obsolete(struct check_arg *c)
 {
 	if (reason(c->l, "obsolete-service") == NULL)
 		return 0;
-	snprintf(c->buf, c->size, "IANA still assigns this well-known port "
-	    "to %s, a service long obsolete", c->l->b.name[0] != '\0' ?
-	    c->l->b.name : "a service");
+	snprintf(c->buf, c->size,
+	    "IANA still assigns this well-known port "
+	    "to %s, a service long obsolete",
+	    c->l->b.name[0] != '\0' ? c->l->b.name : "a service");
 	return 1;
 }
 
@@ -639,9 +663,10 @@ check_unauth(struct check_arg *c)
 {
 	if (reason(c->l, "iana-unauthorized-use") == NULL)
 		return 0;
-	snprintf(c->buf, c->size, "IANA records unauthorized use of this "
-	    "port, so it may not be %s", c->l->b.name[0] != '\0' ?
-	    c->l->b.name : "the registered service");
+	snprintf(c->buf, c->size,
+	    "IANA records unauthorized use of this "
+	    "port, so it may not be %s",
+	    c->l->b.name[0] != '\0' ? c->l->b.name : "the registered service");
 	return 1;
 }
 
@@ -658,8 +683,10 @@ check_new(struct check_arg *c)
 		char clause[128];
 
 		iso_time(c->a->baseline_saved, t, sizeof t);
-		snprintf(clause, sizeof clause, "it was not listening when "
-		    "the baseline was saved (%s)", t);
+		snprintf(clause, sizeof clause,
+		    "it was not listening when "
+		    "the baseline was saved (%s)",
+		    t);
 		if ((c->a->new_clause = strdup(clause)) == NULL) {
 			snprintf(c->buf, c->size, "%s", clause);
 			return 1;
@@ -677,102 +704,112 @@ check_undocumented(struct check_arg *c)
 
 	if (c->l->noted)
 		return 0;
-	ab_init(&t, c->buf, c->size);	/* as snprintf, without a format */
+	ab_init(&t, c->buf, c->size); /* as snprintf, without a format */
 	ab_str(&t, "nobody recorded what it is for");
 	return 1;
 }
 
 const struct audit_rule audit_rules[] = {
 	{ "malware-port", PDX_LEVEL_HIGH, NEED_DB,
-	  "a listener on a documented trojan or backdoor port",
-	  "check which binary runs (ls -l /proc/{pid}/exe) and whether a "
-	  "package owns it (dpkg -S, rpm -qf); stop it if nothing explains "
-	  "it", check_malware },
+	    "a listener on a documented trojan or backdoor port",
+	    "check which binary runs (ls -l /proc/{pid}/exe) and whether a "
+	    "package owns it (dpkg -S, rpm -qf); stop it if nothing explains "
+	    "it",
+	    check_malware },
 	{ "relay-or-shell-listener", PDX_LEVEL_HIGH, NEED_PID,
-	  "netcat, socat or a shell holds a listening socket",
-	  "see who started it and how (ps -o pid,ppid,user,lstart,args -p "
-	  "{pid}, its parent chain); kill it if nobody can explain it",
-	  check_relay_shell },
+	    "netcat, socat or a shell holds a listening socket",
+	    "see who started it and how (ps -o pid,ppid,user,lstart,args -p "
+	    "{pid}, its parent chain); kill it if nobody can explain it",
+	    check_relay_shell },
 	{ "deleted-executable", PDX_LEVEL_HIGH, NEED_EXE,
-	  "the listening process runs an executable that was deleted or "
-	  "lives only in memory",
-	  "if a package upgrade replaced it, restart the service; otherwise "
-	  "save a copy (cp /proc/{pid}/exe) before stopping the process",
-	  check_deleted_exe },
+	    "the listening process runs an executable that was deleted or "
+	    "lives only in memory",
+	    "if a package upgrade replaced it, restart the service; otherwise "
+	    "save a copy (cp /proc/{pid}/exe) before stopping the process",
+	    check_deleted_exe },
 	{ "writable-exe-dir", PDX_LEVEL_HIGH, NEED_EXE,
-	  "the listening process runs from /tmp, /var/tmp, /dev/shm or "
-	  "another world-writable directory",
-	  "find who put the file there (stat, its owner and times) and what "
-	  "it is; real services run from system directories",
-	  check_writable_dir },
+	    "the listening process runs from /tmp, /var/tmp, /dev/shm or "
+	    "another world-writable directory",
+	    "find who put the file there (stat, its owner and times) and what "
+	    "it is; real services run from system directories",
+	    check_writable_dir },
 	{ "cleartext-login-exposed", PDX_LEVEL_HIGH, NEED_DB,
-	  "telnet, rlogin, rsh or rexec reachable on a non-loopback address",
-	  "turn the service off (systemctl disable, inetd.conf) or bind it "
-	  "to loopback; use SSH", check_cleartext_login },
+	    "telnet, rlogin, rsh or rexec reachable on a non-loopback address",
+	    "turn the service off (systemctl disable, inetd.conf) or bind it "
+	    "to loopback; use SSH",
+	    check_cleartext_login },
 	{ "admin-all-interfaces", PDX_LEVEL_HIGH, NEED_DB,
-	  "a database or admin API (3306, 5432, 6379, 9200, 11211, 27017, "
-	  "2375, ...) listening on every interface",
-	  "bind it to 127.0.0.1 or a private address, check the firewall "
-	  "(nft list ruleset) and that authentication is on",
-	  check_admin },
+	    "a database or admin API (3306, 5432, 6379, 9200, 11211, 27017, "
+	    "2375, ...) listening on every interface",
+	    "bind it to 127.0.0.1 or a private address, check the firewall "
+	    "(nft list ruleset) and that authentication is on",
+	    check_admin },
 	{ "admin-published", PDX_LEVEL_HIGH, NEED_DB,
-	  "a database or admin API published to the network by a DNAT or "
-	  "redirect rule (Docker, Podman, kube-proxy or by hand)",
-	  "publish it on 127.0.0.1 only (docker run -p 127.0.0.1:{port}:..."
-	  ") or drop it in the DOCKER-USER chain; portdex ls --published",
-	  audit_check_admin_published },
+	    "a database or admin API published to the network by a DNAT or "
+	    "redirect rule (Docker, Podman, kube-proxy or by hand)",
+	    "publish it on 127.0.0.1 only (docker run -p 127.0.0.1:{port}:..."
+	    ") or drop it in the DOCKER-USER chain; portdex ls --published",
+	    audit_check_admin_published },
 	{ "risky-port-open", PDX_LEVEL_MEDIUM, NEED_DB,
-	  "a listener on a risky port (no other exposure rule's) that the "
-	  "firewall accepts from any source",
-	  "restrict it to the sources that need it (ip saddr ... accept) "
-	  "or bind it to a private address", check_open_risky },
+	    "a listener on a risky port (no other exposure rule's) that the "
+	    "firewall accepts from any source",
+	    "restrict it to the sources that need it (ip saddr ... accept) "
+	    "or bind it to a private address",
+	    check_open_risky },
 	{ "malware-port-shared", PDX_LEVEL_MEDIUM, NEED_DB,
-	  "a listener on a trojan port that legitimate software also uses",
-	  "check that the process is the product you expect (portdex ls -p "
-	  "{port}, ls -l /proc/{pid}/exe)", check_malware_shared },
+	    "a listener on a trojan port that legitimate software also uses",
+	    "check that the process is the product you expect (portdex ls -p "
+	    "{port}, ls -l /proc/{pid}/exe)",
+	    check_malware_shared },
 	{ "malware-reported", PDX_LEVEL_LOW, NEED_DB,
-	  "a listener on a port malware is reported to use",
-	  "check which binary runs (ls -l /proc/{pid}/exe) and whether a "
-	  "package owns it", check_malware_reported },
+	    "a listener on a port malware is reported to use",
+	    "check which binary runs (ls -l /proc/{pid}/exe) and whether a "
+	    "package owns it",
+	    check_malware_reported },
 	{ "no-living-service", PDX_LEVEL_MEDIUM, NEED_DB,
-	  "a listener on a well-known port that IANA has unassigned, "
-	  "reserved, de-registered or marked historic",
-	  "find out why the process chose a privileged port nobody owns "
-	  "(an RPC service registered with the portmapper would explain "
-	  "it: portdex rpc); portdex {port} shows who uses it in practice",
-	  check_dead },
+	    "a listener on a well-known port that IANA has unassigned, "
+	    "reserved, de-registered or marked historic",
+	    "find out why the process chose a privileged port nobody owns "
+	    "(an RPC service registered with the portmapper would explain "
+	    "it: portdex rpc); portdex {port} shows who uses it in practice",
+	    check_dead },
 	{ "obsolete-service", PDX_LEVEL_MEDIUM, NEED_DB,
-	  "a listener on a well-known port whose registered service is "
-	  "obsolete",
-	  "find out what the process really is; the registered service has "
-	  "no current implementation", check_obsolete },
+	    "a listener on a well-known port whose registered service is "
+	    "obsolete",
+	    "find out what the process really is; the registered service has "
+	    "no current implementation",
+	    check_obsolete },
 	{ "cleartext-service-exposed", PDX_LEVEL_MEDIUM, NEED_DB,
-	  "FTP, TFTP or finger reachable on a non-loopback address",
-	  "keep it off untrusted networks (bind a private address, "
-	  "firewall) or move to SFTP/HTTPS", check_cleartext_service },
+	    "FTP, TFTP or finger reachable on a non-loopback address",
+	    "keep it off untrusted networks (bind a private address, "
+	    "firewall) or move to SFTP/HTTPS",
+	    check_cleartext_service },
 	{ "rpc-exposed", PDX_LEVEL_MEDIUM, NEED_DB,
-	  "the portmapper, NFS, mountd or the lock manager reachable on a "
-	  "non-loopback address",
-	  "see what is registered (portdex rpc), restrict the ports to "
-	  "trusted networks and list explicit clients in /etc/exports",
-	  check_rpc },
+	    "the portmapper, NFS, mountd or the lock manager reachable on a "
+	    "non-loopback address",
+	    "see what is registered (portdex rpc), restrict the ports to "
+	    "trusted networks and list explicit clients in /etc/exports",
+	    check_rpc },
 	{ "interpreter-listener", PDX_LEVEL_MEDIUM, NEED_PID | NEED_DB,
-	  "a bare python, perl, ruby, php, lua or tcl interpreter on a port "
-	  "IANA registers for a service",
-	  "read its command line (cat /proc/{pid}/cmdline) and find the "
-	  "script it runs", check_interpreter },
+	    "a bare python, perl, ruby, php, lua or tcl interpreter on a port "
+	    "IANA registers for a service",
+	    "read its command line (cat /proc/{pid}/cmdline) and find the "
+	    "script it runs",
+	    check_interpreter },
 	{ "new-since-baseline", PDX_LEVEL_MEDIUM, NEED_STATE | NEED_BASELINE,
-	  "a listener that was not there when the baseline was saved",
-	  "if it is expected, save a new baseline (portdex audit "
-	  "--save-baseline); otherwise find what started it", check_new },
+	    "a listener that was not there when the baseline was saved",
+	    "if it is expected, save a new baseline (portdex audit "
+	    "--save-baseline); otherwise find what started it",
+	    check_new },
 	{ "iana-unauthorized-use", PDX_LEVEL_LOW, NEED_DB,
-	  "a listener on a port for which IANA records unauthorized use",
-	  "check that the process is the service you expect (portdex "
-	  "{port})", check_unauth },
+	    "a listener on a port for which IANA records unauthorized use",
+	    "check that the process is the service you expect (portdex "
+	    "{port})",
+	    check_unauth },
 	{ "undocumented-listener", PDX_LEVEL_INFO, NEED_STATE,
-	  "a listener whose port has no note",
-	  "record what it is for: portdex note {port}/{proto} TEXT",
-	  check_undocumented },
+	    "a listener whose port has no note",
+	    "record what it is for: portdex note {port}/{proto} TEXT",
+	    check_undocumented },
 };
 const size_t audit_nrules = sizeof audit_rules / sizeof *audit_rules;
 
@@ -783,11 +820,10 @@ pdx_audit_rules(void)
 	size_t i;
 
 	for (i = 0; a != NULL && i < NRULES; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}",
-		    "rule", audit_rules[i].id,
-		    "level", pdx_level_name(audit_rules[i].level),
-		    "text", audit_rules[i].text,
-		    "next", audit_rules[i].next));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:s, s:s, s:s}", "rule", audit_rules[i].id,
+			"level", pdx_level_name(audit_rules[i].level), "text",
+			audit_rules[i].text, "next", audit_rules[i].next));
 	return a;
 }
 

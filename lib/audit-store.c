@@ -3,7 +3,7 @@
  * baseline, the bounded history of runs, the diff between a run and the
  * baseline.
  */
-#define _GNU_SOURCE	/* strndup */
+#define _GNU_SOURCE /* strndup */
 #include <sys/stat.h>
 #include <sys/socket.h>
 
@@ -54,7 +54,7 @@ doc_scope(json_t *doc, struct pdx_portset *ps, int *protos)
 	*protos = 0;
 	strcpy(buf, t);
 	for (w = strtok_r(buf, ",", &save); w != NULL;
-	    w = strtok_r(NULL, ",", &save))
+	     w = strtok_r(NULL, ",", &save))
 		*protos |= pdx_proto_parse(w);
 	return 0;
 }
@@ -66,9 +66,10 @@ doc_listener(json_t *l, int *proto, const char **addr, unsigned *port,
 {
 	json_int_t p = json_integer_value(json_object_get(l, "port"));
 
-	*proto = pdx_proto_parse(json_string_value(json_object_get(l,
-	    "proto")) != NULL ? json_string_value(json_object_get(l,
-	    "proto")) : "");
+	*proto = pdx_proto_parse(
+	    json_string_value(json_object_get(l, "proto")) != NULL
+		? json_string_value(json_object_get(l, "proto"))
+		: "");
 	*addr = json_string_value(json_object_get(l, "address"));
 	*process = json_string_value(json_object_get(l, "process"));
 	*user = json_string_value(json_object_get(l, "user"));
@@ -111,17 +112,23 @@ pdx_audit_save_baseline(struct pdx_state *state, json_t *doc)
 	if (exec_sql(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
 	/* Replace what lies in the scope; keep the rest. */
-	if (sqlite3_prepare_v2(db, "SELECT proto, port, address FROM"
-	    " audit_baseline", -1, &sel, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "DELETE FROM audit_baseline WHERE proto ="
-	    " ?1 AND port = ?2 AND address = ?3", -1, &del, NULL) !=
-	    SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO audit_baseline"
-	    "(proto, address, port, process, user, saved) VALUES"
-	    " (?,?,?,?,?,?)", -1, &ins, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO audit_kv(key,"
-	    " value) VALUES ('baseline_saved', ?)", -1, &kv, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+		"SELECT proto, port, address FROM"
+		" audit_baseline",
+		-1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+		"DELETE FROM audit_baseline WHERE proto ="
+		" ?1 AND port = ?2 AND address = ?3",
+		-1, &del, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+		"INSERT OR REPLACE INTO audit_baseline"
+		"(proto, address, port, process, user, saved) VALUES"
+		" (?,?,?,?,?,?)",
+		-1, &ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+		"INSERT OR REPLACE INTO audit_kv(key,"
+		" value) VALUES ('baseline_saved', ?)",
+		-1, &kv, NULL) != SQLITE_OK)
 		goto fail;
 	while (sqlite3_step(sel) == SQLITE_ROW) {
 		int p = sqlite3_column_int(sel, 0);
@@ -133,12 +140,14 @@ pdx_audit_save_baseline(struct pdx_state *state, json_t *doc)
 		sqlite3_reset(del);
 		sqlite3_bind_int(del, 1, p);
 		sqlite3_bind_int(del, 2, port);
-		sqlite3_bind_text(del, 3, (const char *)sqlite3_column_text(
-		    sel, 2), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(del, 3,
+		    (const char *)sqlite3_column_text(sel, 2), -1,
+		    SQLITE_TRANSIENT);
 		if (sqlite3_step(del) != SQLITE_DONE)
 			goto fail;
 	}
-	json_array_foreach(json_object_get(doc, "listeners"), i, l) {
+	json_array_foreach(json_object_get(doc, "listeners"), i, l)
+	{
 		const char *addr, *proc, *user;
 		unsigned port;
 		int proto;
@@ -183,8 +192,8 @@ static int
 doc_row(void *arg, size_t i, int *proto, const char **addr, unsigned *port,
     const char **process, const char **user)
 {
-	return doc_listener(json_array_get((json_t *)arg, i), proto, addr,
-	    port, process, user);
+	return doc_listener(json_array_get((json_t *)arg, i), proto, addr, port,
+	    process, user);
 }
 
 int
@@ -196,15 +205,18 @@ pdx_audit_record(struct pdx_state *state, json_t *doc, unsigned max)
 
 	sum = json_object_get(doc, "summary");
 	snprintf(scope, sizeof scope, "%s %s",
-	    json_string_value(json_object_get(sc, "ports")) != NULL ?
-	    json_string_value(json_object_get(sc, "ports")) : "?",
-	    json_string_value(json_object_get(sc, "transports")) != NULL ?
-	    json_string_value(json_object_get(sc, "transports")) : "?");
+	    json_string_value(json_object_get(sc, "ports")) != NULL
+		? json_string_value(json_object_get(sc, "ports"))
+		: "?",
+	    json_string_value(json_object_get(sc, "transports")) != NULL
+		? json_string_value(json_object_get(sc, "transports"))
+		: "?");
 	worst = json_string_value(json_object_get(sum, "worst"));
 	ls = json_object_get(doc, "listeners");
-	return audit_record_run(state, scope, json_integer_value(json_object_get(sum,
-	    "listeners")), json_integer_value(json_object_get(sum,
-	    "findings")), worst != NULL ? worst : "none",
+	return audit_record_run(state, scope,
+	    json_integer_value(json_object_get(sum, "listeners")),
+	    json_integer_value(json_object_get(sum, "findings")),
+	    worst != NULL ? worst : "none",
 	    json_is_true(json_object_get(doc, "complete")), max,
 	    json_array_size(ls), doc_row, ls);
 }
@@ -226,12 +238,12 @@ printable(const char *s, size_t len)
 #ifdef __SSE2__
 	/* 16 at a time: as signed bytes, 0x80-0xff are below 0x20 too */
 	for (; i + 16 <= len; i += 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)
-		    (s + i));
+		__m128i x = _mm_loadu_si128(
+		    (const __m128i *)(const void *)(s + i));
 
-		if (_mm_movemask_epi8(_mm_or_si128(_mm_cmplt_epi8(x,
-		    _mm_set1_epi8(0x20)), _mm_cmpgt_epi8(x,
-		    _mm_set1_epi8(0x7e)))) != 0)
+		if (_mm_movemask_epi8(
+			_mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+			    _mm_cmpgt_epi8(x, _mm_set1_epi8(0x7e)))) != 0)
 			return 0;
 	}
 #endif
@@ -266,8 +278,8 @@ clean_text(const char *s, char **tofree)
 
 /* What the record of a streamed run reads, and its copies. */
 struct stream_rows {
-	const struct eval	*e;
-	char			*tofree[3];
+	const struct eval *e;
+	char *tofree[3];
 };
 
 static int
@@ -280,10 +292,12 @@ eval_row(void *arg, size_t i, int *proto, const char **addr, unsigned *port,
 	*proto = s->proto;
 	*port = s->lport;
 	*addr = clean_text(s->local, &r->tofree[0]);
-	*process = s->pid > 0 && s->comm[0] != '\0' ?
-	    clean_text(s->comm, &r->tofree[1]) : "";
-	*user = s->user != NULL && *s->user != '\0' ?
-	    clean_text(s->user, &r->tofree[2]) : "";
+	*process = s->pid > 0 && s->comm[0] != '\0'
+	    ? clean_text(s->comm, &r->tofree[1])
+	    : "";
+	*user = s->user != NULL && *s->user != '\0'
+	    ? clean_text(s->user, &r->tofree[2])
+	    : "";
 	if (*addr == NULL || *process == NULL || *user == NULL) {
 		pdx_set_error("out of memory");
 		return -1;
@@ -332,7 +346,8 @@ stream_summary(const struct eval *e, const struct pdx_audit_opts *o,
 static int
 stream_one(const struct finding *fs, struct pdx_audit_summary *sum,
     int (*fn)(void *, const struct pdx_audit_finding *,
-    const struct pdx_audit_summary *), void *arg, int terse)
+	const struct pdx_audit_summary *),
+    void *arg, int terse)
 {
 	const struct pdx_socket *s = fs->l->s;
 	struct pdx_audit_finding f;
@@ -368,16 +383,18 @@ stream_one(const struct finding *fs, struct pdx_audit_summary *sum,
 	f.accepted = fs->acc != NULL;
 	if ((f.address = clean_text(s->local, &tofree[0])) == NULL ||
 	    (s->pid > 0 && s->comm[0] != '\0' &&
-	    (f.process = clean_text(s->comm, &tofree[1])) == NULL) ||
+		(f.process = clean_text(s->comm, &tofree[1])) == NULL) ||
 	    (s->user != NULL && *s->user != '\0' &&
-	    (f.user = clean_text(s->user, &tofree[2])) == NULL) ||
+		(f.user = clean_text(s->user, &tofree[2])) == NULL) ||
 	    (s->unit != NULL && *s->unit != '\0' &&
-	    (f.unit = clean_text(s->unit, &tofree[3])) == NULL) ||
+		(f.unit = clean_text(s->unit, &tofree[3])) == NULL) ||
 	    (f.why = clean_text(why, &tofree[4])) == NULL ||
 	    (f.next = clean_text(next, &tofree[5])) == NULL ||
-	    (fs->acc != NULL && ((f.accepted_by = clean_text(fs->acc->origin,
-	    &tofree[6])) == NULL || (f.accepted_reason = clean_text(
-	    fs->acc->reason, &tofree[7])) == NULL)))
+	    (fs->acc != NULL &&
+		((f.accepted_by = clean_text(fs->acc->origin, &tofree[6])) ==
+			NULL ||
+		    (f.accepted_reason = clean_text(fs->acc->reason,
+			 &tofree[7])) == NULL)))
 		pdx_set_error("out of memory");
 	else
 		rc = fn(arg, &f, sum) != 0;
@@ -387,11 +404,11 @@ stream_one(const struct finding *fs, struct pdx_audit_summary *sum,
 }
 
 struct stream_arg {
-	unsigned		 flags;
+	unsigned flags;
 	struct pdx_audit_summary *sum;
-	int	(*fn)(void *, const struct pdx_audit_finding *,
-		    const struct pdx_audit_summary *);
-	void	*arg;
+	int (*fn)(void *, const struct pdx_audit_finding *,
+	    const struct pdx_audit_summary *);
+	void *arg;
 };
 
 /* audit_run_view's view: evaluate, record, summarize, hand over. */
@@ -432,7 +449,7 @@ stream_view(void *varg, struct pdx_db *db, struct pdx_state *state,
 		rc = stream_one(&e.fs[i], sa->sum, sa->fn, sa->arg,
 		    (sa->flags & PDX_AUDIT_STREAM_TERSE_INFO) != 0);
 	if (rc > 0)
-		rc = 0;		/* fn asked to stop */
+		rc = 0; /* fn asked to stop */
 	else if (rc < 0)
 		pdx_audit_summary_free(sa->sum);
 out:
@@ -477,8 +494,8 @@ seen_times(sqlite3_stmt *q, int proto, const char *addr, unsigned port,
 }
 
 static const char seen_sql[] =
-	"SELECT MIN(r.at), MAX(r.at) FROM audit_spans s" SPAN_RUNS("s", "r")
-	" WHERE s.proto = ?1 AND s.address = ?2 AND s.port = ?3";
+    "SELECT MIN(r.at), MAX(r.at) FROM audit_spans s" SPAN_RUNS("s",
+	"r") " WHERE s.proto = ?1 AND s.address = ?2 AND s.port = ?3";
 
 static json_t *
 time_or_null(time_t t)
@@ -510,11 +527,14 @@ pdx_audit_diff(struct pdx_state *state, json_t *doc)
 		pdx_set_error("out of memory");
 		goto out;
 	}
-	if (sqlite3_prepare_v2(db, "SELECT value FROM audit_kv WHERE key ="
-	    " 'baseline_saved'", -1, &kv, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT proto, address, port, process,"
-	    " user, saved FROM audit_baseline ORDER BY port, proto, address",
-	    -1, &bl, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(db,
+		"SELECT value FROM audit_kv WHERE key ="
+		" 'baseline_saved'",
+		-1, &kv, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+		"SELECT proto, address, port, process,"
+		" user, saved FROM audit_baseline ORDER BY port, proto, address",
+		-1, &bl, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, seen_sql, -1, &seen, NULL) != SQLITE_OK) {
 		audit_state_error(db);
 		goto out;
@@ -523,7 +543,8 @@ pdx_audit_diff(struct pdx_state *state, json_t *doc)
 		have = 1;
 		saved = (time_t)sqlite3_column_int64(kv, 0);
 	}
-	json_array_foreach(json_object_get(doc, "listeners"), i, l) {
+	json_array_foreach(json_object_get(doc, "listeners"), i, l)
+	{
 		const char *addr, *proc, *user;
 		unsigned port;
 		int proto;
@@ -541,49 +562,56 @@ pdx_audit_diff(struct pdx_state *state, json_t *doc)
 		if (addr == NULL || (proto & protos) == 0 || port < 0 ||
 		    port > 65535 || !pdx_portset_has(&ps, (unsigned)port))
 			continue;
-		audit_listener_key(proto, addr, (unsigned)port, key, sizeof key);
+		audit_listener_key(proto, addr, (unsigned)port, key,
+		    sizeof key);
 		if (json_object_get(cur, key) != NULL) {
-			json_object_del(cur, key);	/* still there */
+			json_object_del(cur, key); /* still there */
 			continue;
 		}
 		seen_times(seen, proto, addr, (unsigned)port, &first, &last);
-		json_array_append_new(gone, json_pack("{s:s, s:s, s:i, s:s,"
-		    " s:s, s:o, s:o}",
-		    "proto", pdx_proto_name(proto), "address", addr,
-		    "port", port,
-		    "process", (const char *)sqlite3_column_text(bl, 3),
-		    "user", (const char *)sqlite3_column_text(bl, 4),
-		    "in_baseline_since", audit_json_time((time_t)
-		    sqlite3_column_int64(bl, 5)),
-		    "last_seen", time_or_null(last)));
+		json_array_append_new(gone,
+		    json_pack("{s:s, s:s, s:i, s:s,"
+			      " s:s, s:o, s:o}",
+			"proto", pdx_proto_name(proto), "address", addr, "port",
+			port, "process",
+			(const char *)sqlite3_column_text(bl, 3), "user",
+			(const char *)sqlite3_column_text(bl, 4),
+			"in_baseline_since",
+			audit_json_time((time_t)sqlite3_column_int64(bl, 5)),
+			"last_seen", time_or_null(last)));
 	}
 	/* What is left of the current listeners is new. */
 	if (have)
-		json_array_foreach(json_object_get(doc, "listeners"), i, l) {
+		json_array_foreach(json_object_get(doc, "listeners"), i, l)
+		{
 			const char *addr, *proc, *user;
 			unsigned port;
 			int proto;
 
 			if (doc_listener(l, &proto, &addr, &port, &proc,
-			    &user) != 0)
+				&user) != 0)
 				goto out;
 			audit_listener_key(proto, addr, port, key, sizeof key);
 			if (json_object_get(cur, key) == NULL)
 				continue;
-			json_object_del(cur, key);	/* once per key */
+			json_object_del(cur, key); /* once per key */
 			seen_times(seen, proto, addr, port, &first, &last);
-			json_array_append_new(added, json_pack("{s:s, s:s, s:i,"
-			    " s:s, s:s, s:O, s:o}",
-			    "proto", pdx_proto_name(proto), "address", addr,
-			    "port", (int)port, "process", proc, "user", user,
-			    "pid", json_object_get(l, "pid") != NULL ?
-			    json_object_get(l, "pid") : json_null(),
-			    "first_seen", time_or_null(first)));
+			json_array_append_new(added,
+			    json_pack("{s:s, s:s, s:i,"
+				      " s:s, s:s, s:O, s:o}",
+				"proto", pdx_proto_name(proto), "address", addr,
+				"port", (int)port, "process", proc, "user",
+				user, "pid",
+				json_object_get(l, "pid") != NULL
+				    ? json_object_get(l, "pid")
+				    : json_null(),
+				"first_seen", time_or_null(first)));
 		}
-	res = json_pack("{s:o, s:O, s:O, s:O}",
-	    "baseline", have ? json_pack("{s:o}", "saved", audit_json_time(saved)) :
-	    json_null(), "scope", json_object_get(doc, "scope"),
-	    "added", added, "gone", gone);
+	res = json_pack("{s:o, s:O, s:O, s:O}", "baseline",
+	    have ? json_pack("{s:o}", "saved", audit_json_time(saved))
+		 : json_null(),
+	    "scope", json_object_get(doc, "scope"), "added", added, "gone",
+	    gone);
 	if (res == NULL)
 		pdx_set_error("out of memory");
 out:

@@ -8,7 +8,7 @@
  * Listing and attributing sockets is sockets*.c's and procwalk.c's; what
  * a port is (its risk reasons) is risk.c's; printing is the tool's.
  */
-#define _GNU_SOURCE	/* strndup */
+#define _GNU_SOURCE /* strndup */
 #include <sys/stat.h>
 #include <sys/socket.h>
 
@@ -34,8 +34,6 @@
 
 /* ---- findings ------------------------------------------------------------ */
 
-
-
 static int
 finding_cmp(const void *x, const void *y)
 {
@@ -59,11 +57,11 @@ finding_cmp(const void *x, const void *y)
  * malloc and a free each (a thousand findings).
  */
 struct clause_block {
-	struct clause_block	*next;
-	size_t			 len, cap;
-	char			 text[];
+	struct clause_block *next;
+	size_t len, cap;
+	char text[];
 };
-#define CLAUSE_BLOCK	(64 * 1024)
+#define CLAUSE_BLOCK (64 * 1024)
 
 /* A copy of s among e's clauses; NULL without memory. */
 static char *
@@ -88,7 +86,7 @@ clause_copy(struct eval *e, const char *s)
 }
 
 /* finding_cmp's first keys: not accepted first, then the worst first. */
-#define FS_GROUPS	(2 * (PDX_LEVEL_HIGH + 1))
+#define FS_GROUPS (2 * (PDX_LEVEL_HIGH + 1))
 
 static size_t
 fs_group(const struct finding *f)
@@ -192,11 +190,11 @@ set(json_t *o, const char *key, json_t *v)
  * value per constant for the whole document, found by the constant's
  * address: a few dozen of them, thousands of uses.
  */
-#define KCACHE_MAX	64
+#define KCACHE_MAX 64
 struct kcache {
-	const char	*k[KCACHE_MAX];
-	json_t		*v[KCACHE_MAX];
-	size_t		 n;
+	const char *k[KCACHE_MAX];
+	json_t *v[KCACHE_MAX];
+	size_t n;
 };
 
 /* A new reference to the JSON of the constant string c; NULL: no memory. */
@@ -232,8 +230,8 @@ kcache_free(struct kcache *kc)
  * same text cleaned and copied up to four times was a tenth of an audit.
  */
 struct lstrs {
-	json_t	*address, *service, *process, *user, *unit, *exe;
-	int	 made;
+	json_t *address, *service, *process, *user, *unit, *exe;
+	int made;
 };
 
 static void
@@ -264,8 +262,8 @@ lstrs_free(struct lstrs *j)
 }
 
 static json_t *
-finding_json(const struct finding *f, const char *clause,
-    const struct lstrs *j, struct kcache *kc)
+finding_json(const struct finding *f, const char *clause, const struct lstrs *j,
+    struct kcache *kc)
 {
 	const struct listener *l = f->l;
 	const struct pdx_socket *s = l->s;
@@ -300,12 +298,12 @@ finding_json(const struct finding *f, const char *clause,
 	set(o, "why", audit_clean_str(why));
 	set(o, "next", audit_clean_str(next));
 	set(o, "accepted", json_boolean(f->acc != NULL));
-	set(o, "accepted_reason", f->acc != NULL ?
-	    audit_clean_str(f->acc->reason) : json_null());
-	set(o, "accepted_by", f->acc != NULL ? audit_clean_str(f->acc->origin) :
-	    json_null());
+	set(o, "accepted_reason",
+	    f->acc != NULL ? audit_clean_str(f->acc->reason) : json_null());
+	set(o, "accepted_by",
+	    f->acc != NULL ? audit_clean_str(f->acc->origin) : json_null());
 	if (json_object_size(o) != 21) {
-		json_decref(o);		/* a value could not be made */
+		json_decref(o); /* a value could not be made */
 		return NULL;
 	}
 	return o;
@@ -339,22 +337,6 @@ listener_json(const struct listener *l, const struct lstrs *j,
 	return o;
 }
 
-static void
-add_reason(json_t *a, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-add_reason(json_t *a, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	json_array_append_new(a, json_string(buf));
-}
-
 /* The protocols of the scope as text ("tcp,udp"). */
 void
 audit_protos_text(int protos, char *buf, size_t size)
@@ -373,7 +355,6 @@ audit_protos_text(int protos, char *buf, size_t size)
 		}
 }
 
-
 /* The registry's brief and risk of port for l; 0, or -1 with the error. */
 static int
 eval_brief(struct eval *e, struct listener *l, unsigned port, int proto)
@@ -386,8 +367,8 @@ eval_brief(struct eval *e, struct listener *l, unsigned port, int proto)
 	if (l->b.name == NULL)
 		l->b.name = "";
 	if (l->b.risk != PDX_LEVEL_NONE)
-		l->reasons = pdx_risk_reason_bits(db, port, proto,
-		    l->b.status, &l->reasons_what);
+		l->reasons = pdx_risk_reason_bits(db, port, proto, l->b.status,
+		    &l->reasons_what);
 	return 0;
 }
 
@@ -397,20 +378,21 @@ eval_setup(struct eval *e)
 {
 	const struct pdx_audit_opts *o = e->o;
 
-	e->protos = o->protos != 0 ? o->protos : PDX_TCP | PDX_UDP |
-	    PDX_SCTP;
+	e->protos = o->protos != 0 ? o->protos : PDX_TCP | PDX_UDP | PDX_SCTP;
 	e->a.procdir = o->procdir != NULL ? o->procdir : "/proc";
 	if (o->ports != NULL && pdx_portset_parse(&e->ps, o->ports) != 0)
 		return -1;
 	if (e->a.state != NULL) {
-		if (pdx_notes_load(e->a.state) != 0)	/* once, not per listener */
+		if (pdx_notes_load(e->a.state) !=
+		    0) /* once, not per listener */
 			return -1;
 		if (audit_load_baseline(&e->a) != 0)
 			return -1;
 	}
 	/* ports published by DNAT/redirect rules: listeners of their own */
-	if (o->ruleset != NULL && pdx_firewall_published(o->ruleset, &e->pub,
-	    &e->npub) == 0 && e->npub > 0 &&
+	if (o->ruleset != NULL &&
+	    pdx_firewall_published(o->ruleset, &e->pub, &e->npub) == 0 &&
+	    e->npub > 0 &&
 	    (e->pubsock = calloc(e->npub, sizeof *e->pubsock)) == NULL)
 		goto oom;
 	if (e->n + e->npub > 0 &&
@@ -418,7 +400,7 @@ eval_setup(struct eval *e)
 		goto oom;
 	for (e->pidcap = 64; e->pidcap < 2 * e->n; e->pidcap *= 2)
 		;
-	e->pidix = calloc(e->pidcap, sizeof *e->pidix);	/* NULL: read each */
+	e->pidix = calloc(e->pidcap, sizeof *e->pidix); /* NULL: read each */
 	return 0;
 oom:
 	pdx_set_error("out of memory");
@@ -449,22 +431,24 @@ eval_sockets(struct eval *e)
 		if (s->pid > 0) {
 			l->tool = audit_tool_match(s->comm, 0);
 			if (audit_read_exe_once(&e->a, ls, l, e->pidix,
-			    e->pidcap) < 0)
+				e->pidcap) < 0)
 				e->exe_refused++;
 			if (l->tool == NULL && l->exe_known)
-				l->tool = audit_tool_match(audit_base_name(l->exe), 1);
+				l->tool = audit_tool_match(audit_base_name(
+							       l->exe),
+				    1);
 		} else
 			e->no_pid++;
 		if (e->a.state != NULL)
 			l->noted = pdx_note_text(e->a.state, s->lport,
-			    s->proto) != NULL;
+				       s->proto) != NULL;
 		if (e->a.have_baseline) {
 			char key[128];
 
 			audit_listener_key(s->proto, s->local, s->lport, key,
 			    sizeof key);
-			l->in_baseline = json_object_get(e->a.baseline, key)
-			    != NULL;
+			l->in_baseline = json_object_get(e->a.baseline, key) !=
+			    NULL;
 		}
 		if (e->o->ruleset != NULL && !l->loopback) {
 			if ((l->v = malloc(2 * sizeof *l->v)) == NULL) {
@@ -472,8 +456,7 @@ eval_sockets(struct eval *e)
 				return -1;
 			}
 			pdx_firewall_judge(e->o->ruleset, s->family, s->proto,
-			    s->laddr, s->lport, s->v6only, &l->v[0],
-			    &l->v[1]);
+			    s->laddr, s->lport, s->v6only, &l->v[0], &l->v[1]);
 			l->judged = 1;
 		}
 		e->nl++;
@@ -495,8 +478,8 @@ eval_published(struct eval *e)
 		unsigned to = p->to_port != 0 ? p->to_port : p->port_lo;
 
 		if (p->port_lo != p->port_hi || p->proto == 0 ||
-		    (p->proto & e->protos) == 0 || (o->ports != NULL &&
-		    !pdx_portset_has(&e->ps, p->port_lo)))
+		    (p->proto & e->protos) == 0 ||
+		    (o->ports != NULL && !pdx_portset_has(&e->ps, p->port_lo)))
 			continue;
 		s->proto = p->proto;
 		s->family = p->family == AF_INET6 ? AF_INET6 : AF_INET;
@@ -565,13 +548,14 @@ eval_rules(struct eval *e)
 			f->rule = ru;
 			f->level = c.level != 0 ? c.level : ru->level;
 			f->l = l;
-			f->acc = audit_accepted(e->o->accepts, ru->id, l->s->lport,
-			    l->s->proto);
+			f->acc = audit_accepted(e->o->accepts, ru->id,
+			    l->s->lport, l->s->proto);
 			/* its JSON only when the document is built */
 			f->clause = NULL;
-			if (e->count_only || (e->terse_info && f->acc ==
-			    NULL && f->level == PDX_LEVEL_INFO))
-				continue;	/* only counted */
+			if (e->count_only ||
+			    (e->terse_info && f->acc == NULL &&
+				f->level == PDX_LEVEL_INFO))
+				continue; /* only counted */
 			if ((f->clause = clause_copy(e, buf)) == NULL) {
 				e->nf--;
 				goto oom;
@@ -584,60 +568,6 @@ eval_rules(struct eval *e)
 oom:
 	pdx_set_error("out of memory");
 	return -1;
-}
-
-/* What could not be seen, said plainly: into incomplete and notes. */
-void
-audit_eval_completeness(const struct eval *e, json_t *incomplete,
-    json_t *notes)
-{
-	const struct pdx_attr_stats *st = e->st;
-
-	if (e->a.db == NULL)
-		add_reason(incomplete, "no registry database: the rules about "
-		    "ports (malware, dead or obsolete assignments, exposed "
-		    "services, unauthorized use) were not evaluated (run "
-		    "'portdex update')");
-	if (e->a.state == NULL)
-		add_reason(incomplete, "no state database: notes and the "
-		    "baseline were not consulted");
-	if (st == NULL && e->no_pid > 0)
-		add_reason(incomplete, "processes were not looked up: the "
-		    "process and executable rules were not evaluated");
-	if (st != NULL && st->permission > 0)
-		add_reason(incomplete, "%zu of %zu listeners not attributed "
-		    "to a process: permission denied reading %zu processes' "
-		    "/proc/PID/fd (%s); their process and executable rules "
-		    "were not evaluated", st->permission, e->nl,
-		    st->denied_procs, geteuid() == 0 ? "refused even to "
-		    "root: ptrace or LSM restrictions" : "run as root to see "
-		    "them");
-	if (st != NULL && st->no_process > 0) {
-		if (geteuid() != 0)
-			add_reason(incomplete, "%zu listeners held by no "
-			    "visible process (another PID namespace, or not "
-			    "permitted): their process rules were not "
-			    "evaluated", st->no_process);
-		else
-			add_reason(notes, "%zu listeners are held by no "
-			    "process (the kernel's own, e.g. nfsd, or another "
-			    "PID namespace)", st->no_process);
-	}
-	if (e->exe_refused > 0)
-		add_reason(incomplete, "the executables of %zu listening "
-		    "processes could not be read (/proc/PID/exe: permission "
-		    "denied): the executable rules were not evaluated for "
-		    "them", e->exe_refused);
-	if (e->requested == PDX_BACKEND_AUTO &&
-	    e->backend == PDX_BACKEND_PROC)
-		add_reason(incomplete, "the kernel refused netlink sock_diag "
-		    "(or lacks it for a protocol), so sockets were read from "
-		    "/proc/net, which does not list every protocol");
-	if (e->a.state != NULL && !e->a.have_baseline)
-		add_reason(notes, "no baseline saved: new listeners are "
-		    "not reported (portdex audit --save-baseline)");
-	add_reason(notes, "listeners inside other network namespaces "
-	    "(containers) are not audited");
 }
 
 /* The audit document; NULL with the error set. */
@@ -666,8 +596,8 @@ eval_document(const struct eval *e)
 		return NULL;
 	}
 	audit_eval_completeness(e, incomplete, notes);
-	if (e->nl + e->np > 0 && (js = calloc(e->nl + e->np,
-	    sizeof *js)) == NULL) {
+	if (e->nl + e->np > 0 &&
+	    (js = calloc(e->nl + e->np, sizeof *js)) == NULL) {
 		json_decref(incomplete);
 		json_decref(notes);
 		json_decref(jl);
@@ -677,8 +607,8 @@ eval_document(const struct eval *e)
 	}
 	for (i = 0; i < e->nl; i++) {
 		lstrs_make(&js[i], &e->ls[i]);
-		json_array_append_new(jl, listener_json(&e->ls[i], &js[i],
-		    &kc));
+		json_array_append_new(jl,
+		    listener_json(&e->ls[i], &js[i], &kc));
 	}
 	for (i = 0; i < e->nf; i++) {
 		struct lstrs *j = &js[e->fs[i].l - e->ls];
@@ -691,8 +621,9 @@ eval_document(const struct eval *e)
 			if (e->fs[i].level > worst)
 				worst = e->fs[i].level;
 		}
-		if (json_array_append_new(jf, finding_json(&e->fs[i],
-		    e->fs[i].clause, j, &kc)) != 0) {
+		if (json_array_append_new(jf,
+			finding_json(&e->fs[i], e->fs[i].clause, j, &kc)) !=
+		    0) {
 			for (i = 0; i < e->nl + e->np; i++)
 				lstrs_free(&js[i]);
 			kcache_free(&kc);
@@ -713,32 +644,27 @@ eval_document(const struct eval *e)
 		host[0] = '\0';
 	host[sizeof host - 1] = '\0';
 	audit_protos_text(e->protos, protobuf, sizeof protobuf);
-	doc = json_pack("{s:i, s:o, s:o, s:{s:s, s:s}, s:s, s:b, s:o, s:o,"
+	doc = json_pack(
+	    "{s:i, s:o, s:o, s:{s:s, s:s}, s:s, s:b, s:o, s:o,"
 	    " s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:o,"
 	    " s:o}",
-	    "schema", PDX_AUDIT_SCHEMA,
-	    "time", audit_json_time(time(NULL)),
-	    "host", audit_clean_str(host),
-	    "scope", "ports", e->o->ports != NULL ? e->o->ports : "all",
-	    "transports", protobuf,
-	    "backend", pdx_backend_name(e->backend),
-	    "complete", json_array_size(incomplete) == 0,
-	    "incomplete", incomplete,
-	    "notes", notes,
-	    "baseline", e->a.have_baseline ? json_pack("{s:o}", "saved",
-	    audit_json_time(e->a.baseline_saved)) : json_null(),
-	    "summary",
-	    "listeners", (json_int_t)e->nl,
-	    "findings", (json_int_t)(e->nf - nacc),
-	    "accepted", (json_int_t)nacc,
-	    "high", (json_int_t)counts[PDX_LEVEL_HIGH],
-	    "medium", (json_int_t)counts[PDX_LEVEL_MEDIUM],
-	    "low", (json_int_t)counts[PDX_LEVEL_LOW],
-	    "info", (json_int_t)counts[PDX_LEVEL_INFO],
-	    "unattributed", (json_int_t)e->no_pid,
-	    "worst", pdx_level_name(worst),
-	    "findings", jf,
-	    "listeners", jl);
+	    "schema", PDX_AUDIT_SCHEMA, "time", audit_json_time(time(NULL)),
+	    "host", audit_clean_str(host), "scope", "ports",
+	    e->o->ports != NULL ? e->o->ports : "all", "transports", protobuf,
+	    "backend", pdx_backend_name(e->backend), "complete",
+	    json_array_size(incomplete) == 0, "incomplete", incomplete, "notes",
+	    notes, "baseline",
+	    e->a.have_baseline ? json_pack("{s:o}", "saved",
+				     audit_json_time(e->a.baseline_saved))
+			       : json_null(),
+	    "summary", "listeners", (json_int_t)e->nl, "findings",
+	    (json_int_t)(e->nf - nacc), "accepted", (json_int_t)nacc, "high",
+	    (json_int_t)counts[PDX_LEVEL_HIGH], "medium",
+	    (json_int_t)counts[PDX_LEVEL_MEDIUM], "low",
+	    (json_int_t)counts[PDX_LEVEL_LOW], "info",
+	    (json_int_t)counts[PDX_LEVEL_INFO], "unattributed",
+	    (json_int_t)e->no_pid, "worst", pdx_level_name(worst), "findings",
+	    jf, "listeners", jl);
 	if (doc == NULL) {
 		pdx_set_error("out of memory");
 		return NULL;
@@ -801,7 +727,9 @@ int
 audit_eval_run(struct eval *e)
 {
 	return eval_setup(e) == 0 && eval_sockets(e) == 0 &&
-	    eval_published(e) == 0 && eval_rules(e) == 0 ? 0 : -1;
+		eval_published(e) == 0 && eval_rules(e) == 0
+	    ? 0
+	    : -1;
 }
 
 json_t *
@@ -827,8 +755,8 @@ pdx_audit_evaluate(struct pdx_db *db, struct pdx_state *state,
 static int
 eval_counts(struct pdx_db *db, struct pdx_state *state,
     const struct pdx_audit_opts *o, const struct pdx_socket *v, size_t n,
-    const struct pdx_attr_stats *st, int requested, int backend,
-    size_t *count, size_t ncount, int *complete)
+    const struct pdx_attr_stats *st, int requested, int backend, size_t *count,
+    size_t ncount, int *complete)
 {
 	struct eval e;
 	json_t *incomplete, *notes;
@@ -865,8 +793,8 @@ eval_counts(struct pdx_db *db, struct pdx_state *state,
  */
 static int
 audit_run(struct pdx_db *db, struct pdx_state *state,
-    const struct pdx_audit_opts *o, json_t **docp, size_t *count,
-    size_t ncount, int *complete, audit_view_fn view, void *varg)
+    const struct pdx_audit_opts *o, json_t **docp, size_t *count, size_t ncount,
+    int *complete, audit_view_fn view, void *varg)
 {
 	struct pdx_sock_filter f;
 	struct pdx_portset ps;
@@ -963,8 +891,7 @@ pdx_audit_nrules(void)
 
 int
 pdx_audit_count(struct pdx_db *db, struct pdx_state *state,
-    const struct pdx_audit_opts *o, size_t *count, size_t ncount,
-    int *complete)
+    const struct pdx_audit_opts *o, size_t *count, size_t ncount, int *complete)
 {
 	int dummy;
 
@@ -984,12 +911,14 @@ pdx_audit_worst(json_t *doc)
 	size_t i;
 	int worst = PDX_LEVEL_NONE, l;
 
-	json_array_foreach(json_object_get(doc, "findings"), i, f) {
+	json_array_foreach(json_object_get(doc, "findings"), i, f)
+	{
 		if (json_is_true(json_object_get(f, "accepted")))
 			continue;
-		l = pdx_level_parse(json_string_value(json_object_get(f,
-		    "level")) != NULL ? json_string_value(json_object_get(f,
-		    "level")) : "");
+		l = pdx_level_parse(
+		    json_string_value(json_object_get(f, "level")) != NULL
+			? json_string_value(json_object_get(f, "level"))
+			: "");
 		if (l > worst)
 			worst = l;
 	}

@@ -44,32 +44,32 @@
 #include "registry-int.h"
 #include "util-int.h"
 
-#define BF_MAGIC	"PDXBRIEF"
-#define BF_VERSION	1
-#define BF_ORDER	0x01020304u
-#define BF_HEADER	64
-#define BF_CHUNK	1024		/* ports per read: 4 KB */
-#define BF_CHUNKS	(65536 / BF_CHUNK)
-#define BF_MAX_NAMES	65536u
-#define BF_MAX_BYTES	(16u << 20)
+#define BF_MAGIC "PDXBRIEF"
+#define BF_VERSION 1
+#define BF_ORDER 0x01020304u
+#define BF_HEADER 64
+#define BF_CHUNK 1024 /* ports per read: 4 KB */
+#define BF_CHUNKS (65536 / BF_CHUNK)
+#define BF_MAX_NAMES 65536u
+#define BF_MAX_BYTES (16u << 20)
 
 struct bf_header {
-	char		magic[8];
-	uint32_t	version, order;
-	uint32_t	nproto, schema;
-	uint32_t	nnames, nbytes;
-	uint64_t	size;
-	unsigned char	id[12];
-	unsigned char	zero[12];
+	char magic[8];
+	uint32_t version, order;
+	uint32_t nproto, schema;
+	uint32_t nnames, nbytes;
+	uint64_t size;
+	unsigned char id[12];
+	unsigned char zero[12];
 };
 
 struct pdx_bfile {
-	int		 fd;
-	char		*path;
-	uint32_t	 nnames, nbytes;
-	uint32_t	*chunk[PDX_NPROTO][BF_CHUNKS];
-	uint32_t	*offs;		/* nnames + 1, NULL until needed */
-	char		*names;		/* in offs's allocation, after it */
+	int fd;
+	char *path;
+	uint32_t nnames, nbytes;
+	uint32_t *chunk[PDX_NPROTO][BF_CHUNKS];
+	uint32_t *offs; /* nnames + 1, NULL until needed */
+	char *names;	/* in offs's allocation, after it */
 };
 
 _Static_assert(sizeof(struct bf_header) == BF_HEADER, "brief header");
@@ -92,16 +92,18 @@ pdx_regid_read(const char *registry, struct pdx_regid *id)
 		return -1;
 	}
 	rc = fstat(fd, &st) == 0 && pdx_pread_full(fd, h, sizeof h, 0) == 0 &&
-	    memcmp(h, "SQLite format 3", 16) == 0 ? 0 : -1;
+		memcmp(h, "SQLite format 3", 16) == 0
+	    ? 0
+	    : -1;
 	close(fd);
 	if (rc != 0) {
 		pdx_set_error("%s: not an SQLite database", registry);
 		return -1;
 	}
 	id->size = (uint64_t)st.st_size;
-	memcpy(id->h, h + 24, 4);	/* file change counter */
-	memcpy(id->h + 4, h + 60, 4);	/* user_version */
-	memcpy(id->h + 8, h + 68, 4);	/* application_id */
+	memcpy(id->h, h + 24, 4);     /* file change counter */
+	memcpy(id->h + 4, h + 60, 4); /* user_version */
+	memcpy(id->h + 8, h + 68, 4); /* application_id */
 	return 0;
 }
 
@@ -117,7 +119,7 @@ pdx_bfile_close(struct pdx_bfile *f)
 	for (i = 0; i < PDX_NPROTO; i++)
 		for (c = 0; c < BF_CHUNKS; c++)
 			free(f->chunk[i][c]);
-	free(f->offs);		/* names share its allocation */
+	free(f->offs); /* names share its allocation */
 	free(f->path);
 	free(f);
 }
@@ -126,7 +128,8 @@ static int
 bad(struct pdx_bfile *f, const char *path, const char *what)
 {
 	pdx_set_error("%s: damaged brief file (%s); 'portdex update' "
-	    "rewrites it", path, what);
+		      "rewrites it",
+	    path, what);
 	pdx_bfile_close(f);
 	return PDX_BF_BAD;
 }
@@ -170,8 +173,8 @@ pdx_bfile_open_fd(int fd, const char *path, const struct pdx_regid *reg,
 	want = words_end() + ((off_t)h.nnames + 1) * 4 + (off_t)h.nbytes;
 	if (st.st_size != want)
 		return bad(f, path, "wrong length");
-	if (reg != NULL && (h.size != reg->size ||
-	    memcmp(h.id, reg->h, sizeof h.id) != 0)) {
+	if (reg != NULL &&
+	    (h.size != reg->size || memcmp(h.id, reg->h, sizeof h.id) != 0)) {
 		pdx_bfile_close(f);
 		pdx_set_error("%s: made for another registry file", path);
 		return PDX_BF_STALE;
@@ -212,12 +215,15 @@ pdx_bfile_word(struct pdx_bfile *f, int i, unsigned port, uint32_t *w)
 			pdx_set_error("out of memory");
 			return -1;
 		}
-		if (pdx_pread_full(f->fd, *chunk, BF_CHUNK * 4, BF_HEADER +
-		    ((off_t)i * 65536 + (off_t)c * BF_CHUNK) * 4) != 0) {
+		if (pdx_pread_full(f->fd, *chunk, BF_CHUNK * 4,
+			BF_HEADER +
+			    ((off_t)i * 65536 + (off_t)c * BF_CHUNK) * 4) !=
+		    0) {
 			free(*chunk);
 			*chunk = NULL;
-			pdx_set_error("%s: %s", f->path, errno != 0 ?
-			    strerror(errno) : "cut short while read");
+			pdx_set_error("%s: %s", f->path,
+			    errno != 0 ? strerror(errno)
+				       : "cut short while read");
 			return -1;
 		}
 	}
@@ -237,13 +243,14 @@ load_names(struct pdx_bfile *f)
 		pdx_set_error("out of memory");
 		return -1;
 	}
-	if (pdx_pread_full(f->fd, buf, noffs * 4 + f->nbytes, words_end()) != 0) {
+	if (pdx_pread_full(f->fd, buf, noffs * 4 + f->nbytes, words_end()) !=
+	    0) {
 		free(buf);
-		pdx_set_error("%s: %s", f->path, errno != 0 ?
-		    strerror(errno) : "cut short while read");
+		pdx_set_error("%s: %s", f->path,
+		    errno != 0 ? strerror(errno) : "cut short while read");
 		return -1;
 	}
-	f->offs = (uint32_t *)(void *)buf;	/* malloc: aligned */
+	f->offs = (uint32_t *)(void *)buf; /* malloc: aligned */
 	f->names = buf + noffs * 4;
 	/* Each name is bytes [offs[k], offs[k+1]) and ends in its NUL. */
 	for (k = 0; k < f->nnames; k++)
@@ -257,7 +264,8 @@ load_names(struct pdx_bfile *f)
 		f->offs = NULL;
 		f->names = NULL;
 		pdx_set_error("%s: damaged brief file (name offsets); "
-		    "'portdex update' rewrites it", f->path);
+			      "'portdex update' rewrites it",
+		    f->path);
 		return -1;
 	}
 	return 0;
@@ -273,7 +281,8 @@ pdx_bfile_name(struct pdx_bfile *f, uint32_t nid, const char **name)
 		return -1;
 	if (nid >= f->nnames) {
 		pdx_set_error("%s: damaged brief file (name %u of %u); "
-		    "'portdex update' rewrites it", f->path, nid, f->nnames);
+			      "'portdex update' rewrites it",
+		    f->path, nid, f->nnames);
 		return -1;
 	}
 	*name = f->names + f->offs[nid];
@@ -293,7 +302,8 @@ pdx_bfile_write(const char *path, uint32_t *const words[PDX_NPROTO],
 	if (nnames == 0 || nnames > BF_MAX_NAMES || nbytes == 0 ||
 	    nbytes > BF_MAX_BYTES) {
 		pdx_set_error("%s: %u names in %zu bytes do not fit a brief "
-		    "file", path, nnames, nbytes);
+			      "file",
+		    path, nnames, nbytes);
 		return -1;
 	}
 	memset(&h, 0, sizeof h);

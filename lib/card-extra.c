@@ -38,8 +38,8 @@ pdx_card_add_notes(struct pdx_state *st, json_t *card)
 	if (st != NULL && (notes = pdx_notes(st, port, NULL)) == NULL)
 		json_object_set_new(card, "notes_error",
 		    json_string(pdx_last_error()));
-	json_object_set_new(card, "notes", notes != NULL ? notes :
-	    json_array());
+	json_object_set_new(card, "notes",
+	    notes != NULL ? notes : json_array());
 }
 
 /* One aligned text line for a socket of the card's live section. */
@@ -49,14 +49,16 @@ socket_line(json_t *s)
 	json_t *local = json_object_get(s, "local");
 	char addr[96], who[256], line[512];
 	const char *a = js(local, "address");
-	const char *reach = json_is_true(json_object_get(s,
-	    "all_interfaces")) ? (json_is_true(json_object_get(s,
-	    "serves_ipv4")) && strchr(a, ':') != NULL ?
-	    "all interfaces, IPv4 too" : "all interfaces") : "";
+	const char *reach = json_is_true(json_object_get(s, "all_interfaces"))
+	    ? (json_is_true(json_object_get(s, "serves_ipv4")) &&
+			  strchr(a, ':') != NULL
+		      ? "all interfaces, IPv4 too"
+		      : "all interfaces")
+	    : "";
 
-	snprintf(addr, sizeof addr, strchr(a, ':') != NULL ? "[%s]:%lld" :
-	    "%s:%lld", a, (long long)json_integer_value(json_object_get(local,
-	    "port")));
+	snprintf(addr, sizeof addr,
+	    strchr(a, ':') != NULL ? "[%s]:%lld" : "%s:%lld", a,
+	    (long long)json_integer_value(json_object_get(local, "port")));
 	if (json_is_integer(json_object_get(s, "pid")))
 		snprintf(who, sizeof who, "pid %lld %s (%s)%s%s",
 		    (long long)json_integer_value(json_object_get(s, "pid")),
@@ -99,8 +101,9 @@ add_firewall(json_t *local, json_t *socks, unsigned port, int protomask)
 		json_t *s = json_array_get(socks, i);
 		const char *a = js(json_object_get(s, "local"), "address");
 		int fam = strchr(a, ':') != NULL ? AF_INET6 : AF_INET;
-		int v6only = json_is_true(json_object_get(s, "v6only")) ? 1 :
-		    json_is_false(json_object_get(s, "v6only")) ? 0 : -1;
+		int v6only = json_is_true(json_object_get(s, "v6only")) ? 1
+		    : json_is_false(json_object_get(s, "v6only"))	? 0
+									: -1;
 		uint8_t addr[16];
 		struct pdx_verdict v, v4;
 		json_t *o;
@@ -115,17 +118,20 @@ add_firewall(json_t *local, json_t *socks, unsigned port, int protomask)
 		    addr, port, v6only, &v, &v4);
 		needed |= v.reach == PDX_REACH_UNKNOWN &&
 		    pdx_ruleset_error(rs) != NULL;
-		if ((o = pdx_verdict_json(&v)) != NULL && v4.reach !=
-		    PDX_REACH_NONE)
+		if ((o = pdx_verdict_json(&v)) != NULL &&
+		    v4.reach != PDX_REACH_NONE)
 			json_object_set_new(o, "ipv4", pdx_verdict_json(&v4));
 		json_object_set_new(s, "reach", o);
 		snprintf(line, sizeof line, "%s; firewall: %s%s%s%s%s",
 		    js(s, "line"), pdx_reach_name(v.reach),
 		    v.reach == PDX_REACH_FILTERED ? " by " : "",
 		    v.reach == PDX_REACH_FILTERED ? v.rule : "",
-		    v4.reach != PDX_REACH_NONE && v4.reach != v.reach ?
-		    ", IPv4 " : "", v4.reach != PDX_REACH_NONE &&
-		    v4.reach != v.reach ? pdx_reach_name(v4.reach) : "");
+		    v4.reach != PDX_REACH_NONE && v4.reach != v.reach
+			? ", IPv4 "
+			: "",
+		    v4.reach != PDX_REACH_NONE && v4.reach != v.reach
+			? pdx_reach_name(v4.reach)
+			: "");
 		json_object_set_new(s, "line", json_string(line));
 	}
 	if (needed)
@@ -142,13 +148,16 @@ add_firewall(json_t *local, json_t *socks, unsigned port, int protomask)
 				continue;
 			if (arr == NULL && (arr = json_array()) == NULL)
 				break;
-			snprintf(to, sizeof to, p->to_addr[0] != '\0' ?
-			    (strchr(p->to_addr, ':') != NULL ? "[%s]:%u" :
-			    "%s:%u") : "%sport %u of this machine", p->to_addr,
-			    p->to_port != 0 ? p->to_port : port);
-			snprintf(text, sizeof text, "%u/%s is published to %s "
-			    "by a %s rule in %.100s; firewall: %s", port,
-			    pdx_proto_name(p->proto), to,
+			snprintf(to, sizeof to,
+			    p->to_addr[0] != '\0'
+				? (strchr(p->to_addr, ':') != NULL ? "[%s]:%u"
+								   : "%s:%u")
+				: "%sport %u of this machine",
+			    p->to_addr, p->to_port != 0 ? p->to_port : port);
+			snprintf(text, sizeof text,
+			    "%u/%s is published to %s "
+			    "by a %s rule in %.100s; firewall: %s",
+			    port, pdx_proto_name(p->proto), to,
 			    strcmp(p->kind, "dnat") == 0 ? "DNAT" : "redirect",
 			    p->rule, pdx_reach_name(p->reach.reach));
 			if ((o = pdx_published_json(p)) != NULL) {
@@ -166,8 +175,8 @@ add_firewall(json_t *local, json_t *socks, unsigned port, int protomask)
 void
 pdx_card_add_local(json_t *card, int protomask)
 {
-	unsigned port = (unsigned)json_integer_value(json_object_get(card,
-	    "port"));
+	unsigned port = (unsigned)json_integer_value(
+	    json_object_get(card, "port"));
 	json_t *socks, *local;
 	char msg[128];
 	size_t i;
@@ -176,8 +185,9 @@ pdx_card_add_local(json_t *card, int protomask)
 	if (protomask == 0)
 		protomask = PDX_TCP | PDX_UDP;
 	if ((socks = pdx_local_port(port, protomask)) == NULL) {
-		json_object_set_new(card, "local", json_pack("{s:s, s:[]}",
-		    "error", pdx_last_error(), "sockets"));
+		json_object_set_new(card, "local",
+		    json_pack("{s:s, s:[]}", "error", pdx_last_error(),
+			"sockets"));
 		return;
 	}
 	for (i = 0; i < json_array_size(socks); i++) {
@@ -188,21 +198,26 @@ pdx_card_add_local(json_t *card, int protomask)
 			unattributed++;
 	}
 	if (protomask == (PDX_TCP | PDX_UDP))
-		snprintf(msg, sizeof msg, "nothing is listening on %u/tcp or "
-		    "%u/udp", port, port);
+		snprintf(msg, sizeof msg,
+		    "nothing is listening on %u/tcp or "
+		    "%u/udp",
+		    port, port);
 	else
-		snprintf(msg, sizeof msg, "nothing is listening on %u/%s",
-		    port, protomask == PDX_TCP ? "tcp" : protomask == PDX_UDP ?
-		    "udp" : "this transport");
+		snprintf(msg, sizeof msg, "nothing is listening on %u/%s", port,
+		    protomask == PDX_TCP       ? "tcp"
+			: protomask == PDX_UDP ? "udp"
+					       : "this transport");
 	local = json_pack("{s:o, s:s}", "sockets", socks, "summary",
 	    json_array_size(socks) == 0 ? msg : "");
 	if (local != NULL)
 		add_firewall(local, socks, port, protomask);
 	if (unattributed > 0 && geteuid() != 0)
-		json_object_set_new(local, "footer", json_sprintf("%d socket%s "
-		    "could not be tied to a process: run as root to see "
-		    "other users' processes", unattributed,
-		    unattributed == 1 ? "" : "s"));
+		json_object_set_new(local, "footer",
+		    json_sprintf(
+			"%d socket%s "
+			"could not be tied to a process: run as root to see "
+			"other users' processes",
+			unattributed, unattributed == 1 ? "" : "s"));
 	json_object_set_new(card, "local", local);
 }
 
@@ -242,8 +257,8 @@ main_transport(json_t *card)
 
 	for (i = 0; i < json_array_size(ts); i++) {
 		json_t *t = json_array_get(ts, i);
-		double f = json_real_value(json_object_get(json_object_get(t,
-		    "nmap"), "frequency"));
+		double f = json_real_value(
+		    json_object_get(json_object_get(t, "nmap"), "frequency"));
 
 		if (*js(t, "service") == '\0')
 			continue;
@@ -265,9 +280,9 @@ lead_use(json_t *card)
 
 	for (i = 0; i < json_array_size(uses); i++) {
 		json_t *u = json_array_get(uses, i);
-		long long w = json_integer_value(json_object_get(u,
-		    "port_hi")) - json_integer_value(json_object_get(u,
-		    "port"));
+		long long w = json_integer_value(
+				  json_object_get(u, "port_hi")) -
+		    json_integer_value(json_object_get(u, "port"));
 
 		if (json_is_true(json_object_get(u, "lead")) &&
 		    (best == NULL || w < bw)) {
@@ -294,25 +309,26 @@ headline(json_t *card)
 			snprintf(buf, sizeof buf, "%s", desc);
 		else
 			snprintf(buf, sizeof buf, "%s", svc);
-		return json_pack("{s:s, s:s, s:s}", "text", buf, "from",
-		    "iana", "iana_name", svc);
+		return json_pack("{s:s, s:s, s:s}", "text", buf, "from", "iana",
+		    "iana_name", svc);
 	}
-	return json_pack("{s:s, s:s, s:s}", "text", strcmp(js(json_object_get(
-	    card, "registry"), "primary"), "services") == 0 ?
-	    "no name known (IANA's registry not loaded)" :
-	    "unassigned by IANA", "from", "none", "iana_name", "");
+	return json_pack("{s:s, s:s, s:s}", "text",
+	    strcmp(js(json_object_get(card, "registry"), "primary"),
+		"services") == 0
+		? "no name known (IANA's registry not loaded)"
+		: "unassigned by IANA",
+	    "from", "none", "iana_name", "");
 }
 
 /* ---- the one-sentence summary ------------------------------------------ */
 
 /* A growable sentence; parts are joined with "; ". */
 struct sent {
-	char	buf[1024];
-	size_t	len;
+	char buf[1024];
+	size_t len;
 };
 
-static void
-sent_part(struct sent *s, const char *fmt, ...)
+static void sent_part(struct sent *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -329,8 +345,9 @@ sent_part(struct sent *s, const char *fmt, ...)
 	n = vsnprintf(s->buf + s->len, sizeof s->buf - s->len, fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		s->len += (size_t)n < sizeof s->buf - s->len ? (size_t)n :
-		    sizeof s->buf - s->len - 1;
+		s->len += (size_t)n < sizeof s->buf - s->len
+		    ? (size_t)n
+		    : sizeof s->buf - s->len - 1;
 }
 
 /* "tcp", "tcp and udp", "tcp, udp and sctp" of the transports with st. */
@@ -349,8 +366,11 @@ transports_with(json_t *ts, const char *st, char *out, size_t n)
 		if (strcmp(js(t, "status"), st) != 0)
 			continue;
 		k++;
-		snprintf(out + l, n - l, "%s%s", k == 1 ? "" : k == total ?
-		    " and " : ", ", js(t, "transport"));
+		snprintf(out + l, n - l, "%s%s",
+		    k == 1	     ? ""
+			: k == total ? " and "
+				     : ", ",
+		    js(t, "transport"));
 	}
 }
 
@@ -368,8 +388,8 @@ assignees(json_t *t, char *out, size_t n)
 	if (total == 1) {
 		const char *d = first_description(t);
 
-		snprintf(out, n, "%s", usable_description(d) ? d :
-		    js(t, "service"));
+		snprintf(out, n, "%s",
+		    usable_description(d) ? d : js(t, "service"));
 		return;
 	}
 	for (i = 0; i < total && i < 4; i++) {
@@ -379,8 +399,11 @@ assignees(json_t *t, char *out, size_t n)
 		if (*nm == '\0' || strstr(out, nm) != NULL)
 			continue;
 		k++;
-		snprintf(out + l, n - l, "%s%s", k == 1 ? "" : i + 1 ==
-		    total || i == 3 ? " and " : ", ", nm);
+		snprintf(out + l, n - l, "%s%s",
+		    k == 1			   ? ""
+			: i + 1 == total || i == 3 ? " and "
+						   : ", ",
+		    nm);
 	}
 	if (k == 0)
 		snprintf(out, n, "%s", js(t, "service"));
@@ -390,14 +413,15 @@ static void
 official_part(struct sent *s, json_t *card)
 {
 	static const char *const order[] = { "assigned", "historic",
-	    "de-registered", "reserved", "unassigned" };
+		"de-registered", "reserved", "unassigned" };
 	json_t *ts = json_object_get(card, "transports"), *t;
 	const char *primary = js(json_object_get(card, "registry"), "primary");
 	char on[64];
 	size_t i, j;
 
 	if (strcmp(primary, "services") == 0) {
-		sent_part(s, "IANA's registry was not loaded, so its status "
+		sent_part(s,
+		    "IANA's registry was not loaded, so its status "
 		    "here is not known");
 		return;
 	}
@@ -408,7 +432,7 @@ official_part(struct sent *s, json_t *card)
 		t = NULL;
 		for (j = 0; j < json_array_size(ts) && t == NULL; j++)
 			if (strcmp(js(json_array_get(ts, j), "status"),
-			    order[i]) == 0)
+				order[i]) == 0)
 				t = json_array_get(ts, j);
 		if (i == 0) {
 			char to[256];
@@ -419,8 +443,8 @@ official_part(struct sent *s, json_t *card)
 			sent_part(s, "IANA's assignment on %s %s", on,
 			    i == 1 ? "is historic" : "was withdrawn");
 		else
-			sent_part(s, "IANA %s on %s", i == 3 ? "reserves it" :
-			    "has not assigned it", on);
+			sent_part(s, "IANA %s on %s",
+			    i == 3 ? "reserves it" : "has not assigned it", on);
 	}
 }
 
@@ -435,8 +459,7 @@ summary_use(json_t *u)
 	long long lo = json_integer_value(json_object_get(u, "port"));
 	long long hi = json_integer_value(json_object_get(u, "port_hi"));
 
-	return hi - lo < 100 &&
-	    strcmp(js(u, "confidence"), "observed") != 0 &&
+	return hi - lo < 100 && strcmp(js(u, "confidence"), "observed") != 0 &&
 	    strcmp(js(u, "kind"), "iana-unauthorized") != 0 &&
 	    !json_is_true(json_object_get(u, "lead"));
 }
@@ -463,12 +486,13 @@ practice_part(struct sent *s, json_t *card, json_t *head)
 		documented += strcmp(js(u, "confidence"), "documented") == 0;
 	}
 	if (n > 0) {
-		const char *what = documented > 0 ? "known uses include" :
-		    "only reported uses, such as";
+		const char *what = documented > 0
+		    ? "known uses include"
+		    : "only reported uses, such as";
 
 		if (strcmp(js(head, "from"), "curated") == 0)
-			what = documented > 0 ? "other known uses include" :
-			    "other reported uses include";
+			what = documented > 0 ? "other known uses include"
+					      : "other reported uses include";
 		if (n == 1)
 			sent_part(s, "%s %s", what, names[0]);
 		else if (n == 2)
@@ -489,20 +513,24 @@ practice_part(struct sent *s, json_t *card, json_t *head)
 			best_rank = r;
 	}
 	if (best_rank > 0)
-		sent_part(s, "no curated use is known, and nmap sees it open "
-		    "%s", best_rank <= 100 ? "often" : best_rank <= 1000 ?
-		    "now and then" : "rarely");
+		sent_part(s,
+		    "no curated use is known, and nmap sees it open "
+		    "%s",
+		    best_rank <= 100	    ? "often"
+			: best_rank <= 1000 ? "now and then"
+					    : "rarely");
 	else
 		sent_part(s, "no use in practice is known");
 }
 
 /* A few words for each risk rule, for the summary. */
 static const struct {
-	const char	*rule, *words;
+	const char *rule, *words;
 } rule_words[] = {
 	{ "malware-port", "a known trojan or backdoor port" },
-	{ "malware-port-shared", "a trojan port that legitimate software "
-	  "also uses" },
+	{ "malware-port-shared",
+	    "a trojan port that legitimate software "
+	    "also uses" },
 	{ "malware-reported", "malware reportedly used it" },
 	{ "udp-amplification", "a UDP amplification vector" },
 	{ "exploited-service", "worms or exploits attack this service" },
@@ -511,8 +539,9 @@ static const struct {
 	{ "obsolete-service", "its assigned service is obsolete" },
 	{ "cleartext-transfer", "a cleartext file or information service" },
 	{ "rpc-exposure", "an RPC/NFS service for trusted networks only" },
-	{ "admin-exposure", "an admin or database service that should not "
-	  "face the internet" },
+	{ "admin-exposure",
+	    "an admin or database service that should not "
+	    "face the internet" },
 	{ "iana-unauthorized-use", "IANA notes unauthorized use" },
 };
 
@@ -537,8 +566,11 @@ risk_part(struct sent *s, json_t *card)
 	if (strcmp(lvl, "high") == 0 || strcmp(lvl, "medium") == 0 ||
 	    strcmp(lvl, "low") == 0) {
 		for (i = 0; i < json_array_size(ts); i++) {
-			json_t *rs = json_object_get(json_object_get(
-			    json_array_get(ts, i), "risk"), "reasons");
+			json_t *rs =
+			    json_object_get(json_object_get(json_array_get(ts,
+								i),
+						"risk"),
+				"reasons");
 
 			for (k = 0; k < json_array_size(rs); k++) {
 				json_t *r = json_array_get(rs, k);
@@ -554,9 +586,10 @@ risk_part(struct sent *s, json_t *card)
 	} else
 		sent_part(s, "no risk rule above info applies");
 privilege:
-	if (json_is_true(json_object_get(json_object_get(card, "range"),
-	    "privileged")))
-		sent_part(s, "a system port, so its listener runs with "
+	if (json_is_true(
+		json_object_get(json_object_get(card, "range"), "privileged")))
+		sent_part(s,
+		    "a system port, so its listener runs with "
 		    "privilege");
 }
 

@@ -52,12 +52,13 @@ field(const char *label, const char *text, const char *href)
 
 /* ---- sources, in words ------------------------------------------------ */
 
-#define IANA_SEARCH "https://www.iana.org/assignments/service-names-port-" \
+#define IANA_SEARCH \
+	"https://www.iana.org/assignments/service-names-port-" \
 	"numbers/service-names-port-numbers.xhtml?search="
 
 void
-pdx_source_display(const char *s, size_t n, char *text, size_t tn,
-    char *href, size_t hn)
+pdx_source_display(const char *s, size_t n, char *text, size_t tn, char *href,
+    size_t hn)
 {
 	const char *e = s + n, *u, *sp;
 
@@ -78,7 +79,8 @@ pdx_source_display(const char *s, size_t n, char *text, size_t tn,
 		if (sp != NULL) {
 			sp++;
 			for (plen = 0; sp + plen < e && sp[plen] >= '0' &&
-			    sp[plen] <= '9'; plen++)
+			     sp[plen] <= '9';
+			     plen++)
 				;
 			if (plen > 0)
 				snprintf(href, hn, IANA_SEARCH "%.*s",
@@ -92,13 +94,16 @@ pdx_source_display(const char *s, size_t n, char *text, size_t tn,
 		return;
 	}
 	if (n > 5 && strncmp(s, "seed:", 5) == 0) {
-		snprintf(text, tn, "an article on a port-reference site "
-		    "(portdex seed %.*s)", (int)(n - 5), s + 5);
+		snprintf(text, tn,
+		    "an article on a port-reference site "
+		    "(portdex seed %.*s)",
+		    (int)(n - 5), s + 5);
 		return;
 	}
 	for (u = s; u + 7 <= e; u++)
 		if ((strncmp(u, "https://", 8) == 0 ||
-		    strncmp(u, "http://", 7) == 0) && (u == s || u[-1] == ' '))
+			strncmp(u, "http://", 7) == 0) &&
+		    (u == s || u[-1] == ' '))
 			break;
 	if (u + 7 > e) {
 		snprintf(text, tn, "%.*s", (int)n, s);
@@ -112,7 +117,7 @@ pdx_source_display(const char *s, size_t n, char *text, size_t tn,
 			;
 		if (strncmp(h, "www.", 4) == 0)
 			h += 4;
-		if (u > s)	/* "Title https://...": the title and host */
+		if (u > s) /* "Title https://...": the title and host */
 			snprintf(text, tn, "%.*s (%.*s)", (int)(u - s - 1), s,
 			    (int)(he - h), h);
 		else
@@ -158,23 +163,24 @@ equal_but_transport(json_t *x, json_t *y)
 
 	if (!json_is_object(x) || !json_is_object(y))
 		return json_equal(x, y);
-	json_object_foreach(x, k, v) {
+	json_object_foreach(x, k, v)
+	{
 		if (strcmp(k, "transport") == 0)
 			continue;
 		nx++;
 		if (!json_equal(v, json_object_get(y, k)))
 			return 0;
 	}
-	return nx == json_object_size(y) -
-	    (json_object_get(y, "transport") != NULL);
+	return nx ==
+	    json_object_size(y) - (json_object_get(y, "transport") != NULL);
 }
 
 /* Are the IANA rows of two transports the same but for the transport? */
 static int
 same_rows(json_t *a, json_t *b)
 {
-	json_t *ra = json_object_get(a, "iana"), *rb = json_object_get(b,
-	    "iana");
+	json_t *ra = json_object_get(a, "iana"),
+	       *rb = json_object_get(b, "iana");
 	size_t i;
 
 	if (strcmp(js(a, "status"), js(b, "status")) != 0 ||
@@ -186,7 +192,7 @@ same_rows(json_t *a, json_t *b)
 		return 0;
 	for (i = 0; i < json_array_size(ra); i++)
 		if (!equal_but_transport(json_array_get(ra, i),
-		    json_array_get(rb, i)))
+			json_array_get(rb, i)))
 			return 0;
 	return 1;
 }
@@ -221,14 +227,20 @@ iana_record(json_t *row, int media)
 		json_array_append_new(f, field(fields[i].label, v, NULL));
 	}
 	if (strcmp(js(row, "source"), "iana") != 0)
-		json_array_append_new(f, field("Source", "a services file, "
-		    "not IANA's registry", NULL));
+		json_array_append_new(f,
+		    field("Source",
+			"a services file, "
+			"not IANA's registry",
+			NULL));
 	else if (media == PDX_VIEW_HTML) {
 		/* a link: the URL is too long for a terminal's line */
 		snprintf(href, sizeof href, IANA_SEARCH "%lld",
 		    atoll(js(row, "port")));
-		json_array_append_new(f, field("IANA entry", "this port in "
-		    "IANA's registry", href));
+		json_array_append_new(f,
+		    field("IANA entry",
+			"this port in "
+			"IANA's registry",
+			href));
 	}
 	return json_pack("{s:s, s:o}", "t", "record", "fields", f);
 }
@@ -243,17 +255,20 @@ sec_official(json_t *card, json_t *b, int media)
 	const char *origin = js(reg, "origin");
 
 	if (strcmp(js(reg, "primary"), "services") == 0)
-		add(b, para("IANA's registry was not loaded (run portdex "
-		    "update): the names below come from a services file and "
-		    "say nothing of IANA's status."));
+		add(b,
+		    para(
+			"IANA's registry was not loaded (run portdex "
+			"update): the names below come from a services file and "
+			"say nothing of IANA's status."));
 	else if (*js(reg, "primary") != '\0') {
 		snprintf(buf, sizeof buf, "IANA's registry as of %s, %s",
-		    *js(reg, "date") != '\0' ? js(reg, "date") :
-		    "an unknown date", strcmp(origin, "shipped") == 0 ?
-		    "the copy shipped with portdex" :
-		    strcmp(origin, "downloaded") == 0 ?
-		    "downloaded by portdex update --download" :
-		    "from the file given to portdex update");
+		    *js(reg, "date") != '\0' ? js(reg, "date")
+					     : "an unknown date",
+		    strcmp(origin, "shipped") == 0
+			? "the copy shipped with portdex"
+			: strcmp(origin, "downloaded") == 0
+			? "downloaded by portdex update --download"
+			: "from the file given to portdex update");
 		add(b, field("Registry", buf, NULL));
 	}
 	for (i = 0; i < n && i < sizeof done; i++) {
@@ -266,29 +281,34 @@ sec_official(json_t *card, json_t *b, int media)
 			if (done[j] || !same_rows(t, json_array_get(ts, j)))
 				continue;
 			done[j] = 1;
-			snprintf(protos + strlen(protos), sizeof protos -
-			    strlen(protos), "%s%s", *protos ? ", " : "",
+			snprintf(protos + strlen(protos),
+			    sizeof protos - strlen(protos), "%s%s",
+			    *protos ? ", " : "",
 			    js(json_array_get(ts, j), "transport"));
 		}
 		if (strcmp(js(reg, "primary"), "services") == 0)
 			/* a services file knows names, not IANA's status */
-			snprintf(buf, sizeof buf, "%s", json_array_size(
-			    json_object_get(t, "iana")) > 0 ? "named in a "
-			    "services file; IANA's status unknown" : "not in "
-			    "the services file; IANA's status unknown");
+			snprintf(buf, sizeof buf, "%s",
+			    json_array_size(json_object_get(t, "iana")) > 0
+				? "named in a "
+				  "services file; IANA's status unknown"
+				: "not in "
+				  "the services file; IANA's status unknown");
 		else if (*js(t, "was") != '\0')
 			snprintf(buf, sizeof buf, "%s (was %s)",
 			    js(t, "status"), js(t, "was"));
 		else
 			snprintf(buf, sizeof buf, "%s", js(t, "status"));
-		add(b, json_pack("{s:s, s:s, s:s}", "t", "group", "label",
-		    protos, "text", buf));
+		add(b,
+		    json_pack("{s:s, s:s, s:s}", "t", "group", "label", protos,
+			"text", buf));
 		rows = json_object_get(t, "iana");
 		if (json_array_size(rows) == 0)
-			add(b, para(strcmp(js(reg, "primary"), "services") == 0 ?
-			    "No services-file entry covers this port." :
-			    "No IANA row covers this port on these transports: "
-			    "it is unassigned."));
+			add(b,
+			    para(strcmp(js(reg, "primary"), "services") == 0
+				    ? "No services-file entry covers this port."
+				    : "No IANA row covers this port on these transports: "
+				      "it is unassigned."));
 		for (k = 0; k < json_array_size(rows); k++)
 			add(b, iana_record(json_array_get(rows, k), media));
 	}
@@ -310,10 +330,13 @@ sec_range(json_t *card, json_t *b, int media)
 	if (json_is_object(e)) {
 		int in = json_is_true(json_object_get(e, "inside"));
 
-		snprintf(buf, sizeof buf, "%s this kernel's ephemeral range "
-		    "%lld-%lld%s", in ? "Inside" : "Outside", ji(e, "lo"),
-		    ji(e, "hi"), in ? ": outgoing connections may take it "
-		    "as their source port." : ".");
+		snprintf(buf, sizeof buf,
+		    "%s this kernel's ephemeral range "
+		    "%lld-%lld%s",
+		    in ? "Inside" : "Outside", ji(e, "lo"), ji(e, "hi"),
+		    in ? ": outgoing connections may take it "
+			 "as their source port."
+		       : ".");
 		add(b, para(buf));
 	}
 }
@@ -333,11 +356,13 @@ nmap_para(json_t *card, json_t *t, json_t *b)
 		snprintf(of, sizeof of, " of %lld %s ports", ji(nm, "ranked"),
 		    js(t, "transport"));
 	if (json_real_value(json_object_get(nm, "frequency")) <= 0)
-		snprintf(buf, sizeof buf, "nmap lists %lld/%s as %s but has "
-		    "not seen it open (frequency 0).", ji(card, "port"),
-		    js(t, "transport"), js(nm, "name"));
+		snprintf(buf, sizeof buf,
+		    "nmap lists %lld/%s as %s but has "
+		    "not seen it open (frequency 0).",
+		    ji(card, "port"), js(t, "transport"), js(nm, "name"));
 	else
-		snprintf(buf, sizeof buf, "nmap sees %lld/%s open with "
+		snprintf(buf, sizeof buf,
+		    "nmap sees %lld/%s open with "
 		    "frequency %.6f (rank %lld%s; nmap calls it %s).",
 		    ji(card, "port"), js(t, "transport"),
 		    json_real_value(json_object_get(nm, "frequency")),
@@ -356,10 +381,10 @@ use_item(json_t *u)
 	snprintf(meta, sizeof meta, "%s%s%s%s%s, %s", js(u, "kind"),
 	    haspl ? ", " : "", haspl ? pl : "", hasyr ? ", " : "",
 	    hasyr ? yr : "", js(u, "confidence"));
-	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}", "t", "item",
-	    "title", js(u, "name"), "meta", meta, "text", js(u, "text"),
-	    "sources", sources(js(u, "source")),
-	    "lead", json_is_true(json_object_get(u, "lead")));
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}", "t", "item", "title",
+	    js(u, "name"), "meta", meta, "text", js(u, "text"), "sources",
+	    sources(js(u, "source")), "lead",
+	    json_is_true(json_object_get(u, "lead")));
 }
 
 static void
@@ -387,9 +412,10 @@ sec_practice(json_t *card, json_t *b, int media)
 				add(b, use_item(u));
 				continue;
 			}
-			snprintf(buf, sizeof buf, "%s (%s, nmap's label "
-			    "alone): %s", js(u, "name"), js(u, "kind"),
-			    js(u, "text"));
+			snprintf(buf, sizeof buf,
+			    "%s (%s, nmap's label "
+			    "alone): %s",
+			    js(u, "name"), js(u, "kind"), js(u, "text"));
 			add(b, para(buf));
 		}
 	if (json_array_size(b) == before)
@@ -406,12 +432,15 @@ sec_security(json_t *card, json_t *b, int media)
 	size_t i, j, k, m;
 
 	(void)media;
-	add(b, field("Risk level", js(json_object_get(card, "risk"),
-	    "level"), NULL));
+	add(b,
+	    field("Risk level", js(json_object_get(card, "risk"), "level"),
+		NULL));
 	/* each rule once, with every transport it fired for */
 	for (i = 0; i < json_array_size(ts); i++) {
-		json_t *rs = json_object_get(json_object_get(
-		    json_array_get(ts, i), "risk"), "reasons");
+		json_t *rs = json_object_get(json_object_get(json_array_get(ts,
+								 i),
+						 "risk"),
+		    "reasons");
 
 		for (k = 0; k < json_array_size(rs); k++) {
 			json_t *r = json_array_get(rs, k);
@@ -423,16 +452,19 @@ sec_security(json_t *card, json_t *b, int media)
 			for (j = i; j < json_array_size(ts); j++) {
 				json_t *t = json_array_get(ts, j);
 				json_t *rr = json_object_get(json_object_get(t,
-				    "risk"), "reasons");
+								 "risk"),
+				    "reasons");
 
 				for (m = 0; m < json_array_size(rr); m++)
 					if (strcmp(js(json_array_get(rr, m),
-					    "rule"), js(r, "rule")) == 0)
+						       "rule"),
+						js(r, "rule")) == 0)
 						break;
 				if (m < json_array_size(rr))
-					snprintf(tag + strlen(tag), sizeof tag -
-					    strlen(tag), "%s%s", *tag ? "," :
-					    "", js(t, "transport"));
+					snprintf(tag + strlen(tag),
+					    sizeof tag - strlen(tag), "%s%s",
+					    *tag ? "," : "",
+					    js(t, "transport"));
 			}
 			if (*js(r, "what") != '\0')
 				snprintf(buf, sizeof buf, "%s (%s): %s",
@@ -441,9 +473,10 @@ sec_security(json_t *card, json_t *b, int media)
 			else
 				snprintf(buf, sizeof buf, "%s: %s",
 				    js(r, "rule"), js(r, "text"));
-			add(b, json_pack("{s:s, s:s, s:s, s:s, s:s}", "t",
-			    "rule", "level", js(r, "level"), "tags", tag,
-			    "text", buf, "rule", js(r, "rule")));
+			add(b,
+			    json_pack("{s:s, s:s, s:s, s:s, s:s}", "t", "rule",
+				"level", js(r, "level"), "tags", tag, "text",
+				buf, "rule", js(r, "rule")));
 		}
 	}
 	if (json_object_size(done) == 0)
@@ -487,16 +520,21 @@ sec_notes(json_t *card, json_t *b, int media)
 		char msg[768];
 
 		snprintf(msg, sizeof msg, "Your notes could not be read: %s%s",
-		    js(card, "notes_error"), strstr(js(card, "notes_error"),
-		    "; ") != NULL ? "." : "; run 'portdex state check'.");
+		    js(card, "notes_error"),
+		    strstr(js(card, "notes_error"), "; ") != NULL
+			? "."
+			: "; run 'portdex state check'.");
 		add(b, para(msg));
 		return;
 	}
 	if (json_array_size(notes) == 0) {
-		snprintf(buf, sizeof buf, media == PDX_VIEW_HTML ?
-		    "None. Record yours on this machine with: portdex note "
-		    "%lld TEXT" : "None. Record yours with: portdex note "
-		    "%lld TEXT", ji(card, "port"));
+		snprintf(buf, sizeof buf,
+		    media == PDX_VIEW_HTML
+			? "None. Record yours on this machine with: portdex note "
+			  "%lld TEXT"
+			: "None. Record yours with: portdex note "
+			  "%lld TEXT",
+		    ji(card, "port"));
 		add(b, para(buf));
 	}
 	for (i = 0; i < json_array_size(notes); i++) {
@@ -504,9 +542,10 @@ sec_notes(json_t *card, json_t *b, int media)
 
 		snprintf(buf, sizeof buf, "%s%s%s", js(n, "author"),
 		    *js(n, "author") != '\0' ? ", " : "", js(n, "created"));
-		add(b, json_pack("{s:s, s:s, s:s, s:s, s:[]}", "t", "item",
-		    "title", js(n, "transport"), "meta", buf, "text",
-		    js(n, "text"), "sources"));
+		add(b,
+		    json_pack("{s:s, s:s, s:s, s:s, s:[]}", "t", "item",
+			"title", js(n, "transport"), "meta", buf, "text",
+			js(n, "text"), "sources"));
 	}
 }
 
@@ -525,13 +564,16 @@ sec_local(json_t *card, json_t *b, int media)
 	if (json_array_size(socks) == 0)
 		add(b, para(js(local, "summary")));
 	for (i = 0; i < json_array_size(socks); i++)
-		add(b, json_pack("{s:s, s:s, s:s}", "t", "code", "label", "",
-		    "text", js(json_array_get(socks, i), "line")));
+		add(b,
+		    json_pack("{s:s, s:s, s:s}", "t", "code", "label", "",
+			"text", js(json_array_get(socks, i), "line")));
 	/* the firewall: ports published by DNAT rules, a ruleset not read */
 	for (i = 0; i < json_array_size(json_object_get(local, "published"));
-	    i++)
-		add(b, para(js(json_array_get(json_object_get(local,
-		    "published"), i), "text")));
+	     i++)
+		add(b,
+		    para(js(json_array_get(json_object_get(local, "published"),
+				i),
+			"text")));
 	if (*js(local, "firewall_error") != '\0')
 		add(b, para(js(local, "firewall_error")));
 	if (*js(local, "footer") != '\0')
@@ -541,7 +583,9 @@ sec_local(json_t *card, json_t *b, int media)
 static const struct {
 	const char *key, *label;
 } check_os[] = {
-	{ "linux", "Linux" }, { "macos", "macOS" }, { "windows", "Windows" },
+	{ "linux", "Linux" },
+	{ "macos", "macOS" },
+	{ "windows", "Windows" },
 };
 
 static void
@@ -555,9 +599,10 @@ sec_check(json_t *card, json_t *b, int media)
 		json_t *a = json_object_get(c, check_os[i].key);
 
 		for (k = 0; k < json_array_size(a); k++)
-			add(b, json_pack("{s:s, s:s, s:s}", "t", "code",
-			    "label", k == 0 ? check_os[i].label : "",
-			    "text", json_string_value(json_array_get(a, k))));
+			add(b,
+			    json_pack("{s:s, s:s, s:s}", "t", "code", "label",
+				k == 0 ? check_os[i].label : "", "text",
+				json_string_value(json_array_get(a, k))));
 	}
 }
 
@@ -566,8 +611,7 @@ sec_check(json_t *card, json_t *b, int media)
 static void
 qa(json_t *b, const char *q, const char *a)
 {
-	add(b, json_pack("{s:s, s:s, s:s}", "t", "qa", "label", q, "text",
-	    a));
+	add(b, json_pack("{s:s, s:s, s:s}", "t", "qa", "label", q, "text", a));
 }
 
 static void
@@ -592,81 +636,90 @@ sec_faq(json_t *card, json_t *b, int media)
 		n++;
 	}
 	snprintf(q, sizeof q, "What uses port %lld?", port);
-	snprintf(a, sizeof a, "%s%s%s", n ? "Known uses: " : "No curated "
-	    "use is recorded; see what IANA assigns above and what nmap "
-	    "observes.", list, n ? "." : "");
+	snprintf(a, sizeof a, "%s%s%s",
+	    n ? "Known uses: "
+	      : "No curated "
+		"use is recorded; see what IANA assigns above and what nmap "
+		"observes.",
+	    list, n ? "." : "");
 	qa(b, q, a);
 	for (i = 0; i < json_array_size(ts); i++) {
 		json_t *t = json_array_get(ts, i);
 		size_t l = strlen(seen);
 
 		if (strcmp(js(t, "status"), "assigned") == 0)
-			snprintf(seen + l, sizeof seen - l, "%s%s", l ? ", " :
-			    "", js(t, "transport"));
+			snprintf(seen + l, sizeof seen - l, "%s%s",
+			    l ? ", " : "", js(t, "transport"));
 	}
 	snprintf(q, sizeof q, "Is port %lld TCP or UDP?", port);
 	if (*seen != '\0')
-		snprintf(a, sizeof a, "IANA assigns it on %s; the other "
+		snprintf(a, sizeof a,
+		    "IANA assigns it on %s; the other "
 		    "transports are listed above with their own status.",
 		    seen);
 	else
-		snprintf(a, sizeof a, "IANA assigns it on no transport; the "
+		snprintf(a, sizeof a,
+		    "IANA assigns it on no transport; the "
 		    "status of each is listed above.");
 	qa(b, q, a);
 	snprintf(q, sizeof q, "Is it safe to leave port %lld open?", port);
-	snprintf(a, sizeof a, "portdex rates it %s. Whether to leave it open "
+	snprintf(a, sizeof a,
+	    "portdex rates it %s. Whether to leave it open "
 	    "depends on what listens and who can reach it: close what you "
 	    "do not run, and keep admin and database services off the "
-	    "internet.", lvl);
+	    "internet.",
+	    lvl);
 	qa(b, q, a);
-	snprintf(q, sizeof q, "How do I see what listens on port %lld?",
-	    port);
-	snprintf(a, sizeof a, "On Linux: portdex ls -p %lld, or sudo ss "
+	snprintf(q, sizeof q, "How do I see what listens on port %lld?", port);
+	snprintf(a, sizeof a,
+	    "On Linux: portdex ls -p %lld, or sudo ss "
 	    "-tulpn 'sport = :%lld'; the commands for macOS and Windows are "
-	    "listed above.", port, port);
+	    "listed above.",
+	    port, port);
 	qa(b, q, a);
 }
 
 /* ---- the table -------------------------------------------------------- */
 
 static const struct view_section {
-	const char	*id;
-	const char	*title;
-	int		 media;		/* PDX_VIEW_* it appears in */
-	const char	*needs;		/* card key that must be present */
-	void		(*build)(json_t *card, json_t *blocks, int media);
+	const char *id;
+	const char *title;
+	int media;	   /* PDX_VIEW_* it appears in */
+	const char *needs; /* card key that must be present */
+	void (*build)(json_t *card, json_t *blocks, int media);
 } sections[] = {
 	{ "official", "Official (IANA)", PDX_VIEW_TEXT | PDX_VIEW_HTML, NULL,
-	  sec_official },
+	    sec_official },
 	{ "range", "Range", PDX_VIEW_TEXT | PDX_VIEW_HTML, NULL, sec_range },
 	{ "practice", "In practice", PDX_VIEW_TEXT | PDX_VIEW_HTML, NULL,
-	  sec_practice },
+	    sec_practice },
 	{ "security", "Security", PDX_VIEW_TEXT | PDX_VIEW_HTML, NULL,
-	  sec_security },
-	{ "related", "Related ports", PDX_VIEW_TEXT | PDX_VIEW_HTML,
-	  "related", sec_related },
+	    sec_security },
+	{ "related", "Related ports", PDX_VIEW_TEXT | PDX_VIEW_HTML, "related",
+	    sec_related },
 	{ "notes", "Your notes", PDX_VIEW_TEXT | PDX_VIEW_HTML, "notes",
-	  sec_notes },
+	    sec_notes },
 	{ "local", "On this machine", PDX_VIEW_TEXT | PDX_VIEW_HTML, "local",
-	  sec_local },
+	    sec_local },
 	{ "check", "Check it yourself", PDX_VIEW_TEXT | PDX_VIEW_HTML, NULL,
-	  sec_check },
+	    sec_check },
 	{ "faq", "Questions people ask", PDX_VIEW_HTML, NULL, sec_faq },
 };
 
 json_t *
 pdx_card_view(json_t *card, int media)
 {
-	json_t *v, *secs = json_array(), *head = json_object_get(card,
-	    "headline");
+	json_t *v, *secs = json_array(),
+		   *head = json_object_get(card, "headline");
 	size_t i;
 
 	for (i = 0; i < sizeof sections / sizeof *sections; i++) {
 		const struct view_section *s = &sections[i];
 		json_t *blocks;
 
-		if ((s->media & media) == 0 || (s->needs != NULL &&
-		    json_object_get(card, s->needs) == NULL))
+		if ((s->media & media) == 0 ||
+		    (s->needs != NULL &&
+			json_object_get(card, s->needs) == NULL))
 			continue;
 		blocks = json_array();
 		s->build(card, blocks, media);
@@ -674,12 +727,13 @@ pdx_card_view(json_t *card, int media)
 			json_decref(blocks);
 			continue;
 		}
-		json_array_append_new(secs, json_pack("{s:s, s:s, s:o}", "id",
-		    s->id, "title", s->title, "blocks", blocks));
+		json_array_append_new(secs,
+		    json_pack("{s:s, s:s, s:o}", "id", s->id, "title", s->title,
+			"blocks", blocks));
 	}
 	v = json_pack("{s:I, s:s, s:s, s:s, s:o}", "port",
 	    (json_int_t)ji(card, "port"), "headline", js(head, "text"),
-	    "iana_name", js(head, "iana_name"), "summary",
-	    js(card, "summary"), "sections", secs);
+	    "iana_name", js(head, "iana_name"), "summary", js(card, "summary"),
+	    "sections", secs);
 	return v;
 }

@@ -15,9 +15,18 @@
 #include "registry-int.h"
 
 static const char *const iana_keys[PDX_NCOLS] = {
-	"service_name", "port", "transport", "description", "assignee",
-	"contact", "registration_date", "modification_date", "reference",
-	"service_code", "unauthorized_use", "notes",
+	"service_name",
+	"port",
+	"transport",
+	"description",
+	"assignee",
+	"contact",
+	"registration_date",
+	"modification_date",
+	"reference",
+	"service_code",
+	"unauthorized_use",
+	"notes",
 };
 
 /*
@@ -37,25 +46,25 @@ static const char *const iana_keys[PDX_NCOLS] = {
  * from the card's one read of meta (struct card_meta) and are bound as
  * ?2: a subquery per statement cost a compile each run.
  */
-static const char rows_sql[] =
-	ROW_COLS " WHERE port_lo = ?1 AND port_hi = ?1"
-	" UNION ALL " ROW_COLS " INDEXED BY iana_range"
-	" WHERE port_hi > port_lo AND port_lo BETWEEN ?1 - ?2"
-	" AND ?1 AND port_hi >= ?1"
-	" ORDER BY 17";
+static const char rows_sql[] = ROW_COLS
+    " WHERE port_lo = ?1 AND port_hi = ?1"
+    " UNION ALL " ROW_COLS " INDEXED BY iana_range"
+    " WHERE port_hi > port_lo AND port_lo BETWEEN ?1 - ?2"
+    " AND ?1 AND port_hi >= ?1"
+    " ORDER BY 17";
 
 /* What the card reads from meta, in one statement. */
 struct card_meta {
-	json_t	*registry;		/* primary, origin, date */
-	int	 span_iana, span_services;	/* 65535 when not known */
-	int	 ranked[PDX_NPROTO];	/* nmap.ranked.PROTO, 0 when not */
+	json_t *registry;	      /* primary, origin, date */
+	int span_iana, span_services; /* 65535 when not known */
+	int ranked[PDX_NPROTO];	      /* nmap.ranked.PROTO, 0 when not */
 };
 
 /* The rows of a port: their JSON objects with what the card picks by. */
 struct port_rows {
-	json_t	*row;		/* array of the rows' objects */
-	int	*protomask, *status;
-	size_t	 n;
+	json_t *row; /* array of the rows' objects */
+	int *protomask, *status;
+	size_t n;
 };
 
 static void
@@ -67,8 +76,8 @@ port_rows_free(struct port_rows *r)
 }
 
 static int
-port_rows(struct pdx_db *d, const struct pdx_cport *cp, unsigned port,
-    int span, struct port_rows *r)
+port_rows(struct pdx_db *d, const struct pdx_cport *cp, unsigned port, int span,
+    struct port_rows *r)
 {
 	struct pdx_rows st;
 	size_t cap = 0;
@@ -76,8 +85,8 @@ port_rows(struct pdx_db *d, const struct pdx_cport *cp, unsigned port,
 
 	memset(r, 0, sizeof *r);
 	r->row = json_array();
-	if (pdx_rows_open(d, cp, PDX_CT_IANA, rows_sql, (int)port, span, &st)
-	    != 0)
+	if (pdx_rows_open(d, cp, PDX_CT_IANA, rows_sql, (int)port, span, &st) !=
+	    0)
 		return -1;
 	while ((rc = pdx_rows_step(&st)) == 1) {
 		json_t *o = json_object();
@@ -100,17 +109,18 @@ port_rows(struct pdx_db *d, const struct pdx_cport *cp, unsigned port,
 			}
 		}
 		for (i = 0; i < PDX_NCOLS; i++)
-			json_object_set_new(o, iana_keys[i], json_string(
-			    pdx_rows_text(&st, i)));
+			json_object_set_new(o, iana_keys[i],
+			    json_string(pdx_rows_text(&st, i)));
 		r->status[r->n] = pdx_rows_int(&st, 12);
 		r->protomask[r->n] = pdx_rows_int(&st, 14);
 		json_object_set_new(o, "status",
 		    json_string(pdx_status_name(r->status[r->n])));
 		json_object_set_new(o, "was",
-		    pdx_rows_null(&st, 13) ? json_null() :
-		    json_string(pdx_rows_text(&st, 13)));
-		json_object_set_new(o, "source", json_string(
-		    pdx_rows_text(&st, 15)));
+		    pdx_rows_null(&st, 13)
+			? json_null()
+			: json_string(pdx_rows_text(&st, 13)));
+		json_object_set_new(o, "source",
+		    json_string(pdx_rows_text(&st, 15)));
 		json_array_append_new(r->row, o);
 		r->n++;
 	}
@@ -127,8 +137,7 @@ port_rows(struct pdx_db *d, const struct pdx_cport *cp, unsigned port,
  * status and its "was".  Each transport gets its own copy of a row.
  */
 static json_t *
-iana_entries(const struct port_rows *r, int proto, int *status,
-    json_t **wasj)
+iana_entries(const struct port_rows *r, int proto, int *status, json_t **wasj)
 {
 	json_t *a = json_array();
 	size_t k;
@@ -170,11 +179,9 @@ nmap_info(struct pdx_db *d, const struct pdx_cport *cp, unsigned port,
 		i = pdx_proto_index(pdx_rows_int(&st, 3));
 		if (i < 0 || out[i] != NULL)
 			continue;
-		out[i] = json_pack("{s:s, s:f, s:i, s:i}",
-		    "name", pdx_rows_text(&st, 0),
-		    "frequency", pdx_rows_double(&st, 1),
-		    "rank", pdx_rows_int(&st, 2),
-		    "ranked", m->ranked[i]);
+		out[i] = json_pack("{s:s, s:f, s:i, s:i}", "name",
+		    pdx_rows_text(&st, 0), "frequency", pdx_rows_double(&st, 1),
+		    "rank", pdx_rows_int(&st, 2), "ranked", m->ranked[i]);
 	}
 	pdx_rows_end(&st);
 }
@@ -195,20 +202,20 @@ services_info(struct pdx_db *d, const struct pdx_cport *cp, unsigned port,
 
 	for (i = 0; i < PDX_NPROTO; i++)
 		out[i] = json_array();
-	if (pdx_rows_open(d, cp, PDX_CT_SERVICES, sql, (int)port, span, &st)
-	    != 0)
+	if (pdx_rows_open(d, cp, PDX_CT_SERVICES, sql, (int)port, span, &st) !=
+	    0)
 		return;
 	while (pdx_rows_step(&st) == 1) {
 		int mask = pdx_rows_int(&st, 4);
 
 		for (i = 0; i < PDX_NPROTO; i++)
 			if (mask & (1 << i))
-				json_array_append_new(out[i], json_pack(
-				    "{s:s, s:s, s:s, s:s}",
-				    "name", pdx_rows_text(&st, 0),
-				    "aliases", pdx_rows_text(&st, 1),
-				    "comment", pdx_rows_text(&st, 2),
-				    "source", pdx_rows_text(&st, 3)));
+				json_array_append_new(out[i],
+				    json_pack("{s:s, s:s, s:s, s:s}", "name",
+					pdx_rows_text(&st, 0), "aliases",
+					pdx_rows_text(&st, 1), "comment",
+					pdx_rows_text(&st, 2), "source",
+					pdx_rows_text(&st, 3)));
 	}
 	pdx_rows_end(&st);
 }
@@ -217,33 +224,33 @@ static json_t *
 range_info(unsigned port)
 {
 	static const struct {
-		int		 cls;
-		unsigned	 lo, hi;
-		const char	*label;
-		const char	*meaning;
+		int cls;
+		unsigned lo, hi;
+		const char *label;
+		const char *meaning;
 	} ranges[] = {
 		{ PDX_RANGE_SYSTEM, 0, 1023, "system (well-known)",
-		  "assigned by IANA through IETF review; binding needs root "
-		  "or CAP_NET_BIND_SERVICE on Linux" },
+		    "assigned by IANA through IETF review; binding needs root "
+		    "or CAP_NET_BIND_SERVICE on Linux" },
 		{ PDX_RANGE_USER, 1024, 49151, "user (registered)",
-		  "registered with IANA on request; any user may bind it" },
+		    "registered with IANA on request; any user may bind it" },
 		{ PDX_RANGE_DYNAMIC, 49152, 65535, "dynamic (private)",
-		  "never assigned by IANA; used for ephemeral client ports "
-		  "and private services" },
+		    "never assigned by IANA; used for ephemeral client ports "
+		    "and private services" },
 	};
 	int c = pdx_range_class(port);
 	json_t *o;
 	unsigned elo, ehi;
 
-	o = json_pack("{s:s, s:s, s:i, s:i, s:b, s:s}",
-	    "class", pdx_range_class_name(c), "label", ranges[c].label,
-	    "lo", ranges[c].lo, "hi", ranges[c].hi,
-	    "privileged", c == PDX_RANGE_SYSTEM, "meaning", ranges[c].meaning);
+	o = json_pack("{s:s, s:s, s:i, s:i, s:b, s:s}", "class",
+	    pdx_range_class_name(c), "label", ranges[c].label, "lo",
+	    ranges[c].lo, "hi", ranges[c].hi, "privileged",
+	    c == PDX_RANGE_SYSTEM, "meaning", ranges[c].meaning);
 	if (pdx_ephemeral_range(NULL, &elo, &ehi) == 0)
-		json_object_set_new(o, "ephemeral", json_pack(
-		    "{s:i, s:i, s:b, s:s}", "lo", elo, "hi", ehi,
-		    "inside", port >= elo && port <= ehi,
-		    "source", "/proc/sys/net/ipv4/ip_local_port_range"));
+		json_object_set_new(o, "ephemeral",
+		    json_pack("{s:i, s:i, s:b, s:s}", "lo", elo, "hi", ehi,
+			"inside", port >= elo && port <= ehi, "source",
+			"/proc/sys/net/ipv4/ip_local_port_range"));
 	else
 		json_object_set_new(o, "ephemeral", json_null());
 	return o;
@@ -259,12 +266,10 @@ check_commands(unsigned port)
 	snprintf(b[2], sizeof b[2], "sudo lsof -nP -i :%u", port);
 	snprintf(b[3], sizeof b[3], "netstat -anv | grep '\\.%u '", port);
 	snprintf(b[4], sizeof b[4], "netstat -ano | findstr :%u", port);
-	snprintf(b[5], sizeof b[5], "Get-NetTCPConnection -LocalPort %u",
-	    port);
+	snprintf(b[5], sizeof b[5], "Get-NetTCPConnection -LocalPort %u", port);
 	snprintf(b[6], sizeof b[6], "Get-NetUDPEndpoint -LocalPort %u", port);
-	return json_pack("{s:[s,s], s:[s,s], s:[s,s,s]}",
-	    "linux", b[0], b[1], "macos", b[2], b[3], "windows", b[4], b[5],
-	    b[6]);
+	return json_pack("{s:[s,s], s:[s,s], s:[s,s,s]}", "linux", b[0], b[1],
+	    "macos", b[2], b[3], "windows", b[4], b[5], b[6]);
 }
 
 /*
@@ -279,15 +284,17 @@ card_meta_read(struct pdx_db *d, const struct pdx_cport *cp,
 	struct pdx_rows st;
 	int i;
 
-	m->registry = json_pack("{s:s, s:s, s:s}", "primary", "", "origin",
-	    "", "date", "");
+	m->registry = json_pack("{s:s, s:s, s:s}", "primary", "", "origin", "",
+	    "date", "");
 	m->span_iana = m->span_services = 65535;
 	for (i = 0; i < PDX_NPROTO; i++)
 		m->ranked[i] = 0;
 	/* the card file's meta rows: this query's, see cardfile.c */
-	if (pdx_rows_open(d, cp, PDX_CT_META, "SELECT key, value FROM meta"
-	    " WHERE key IN ('primary', 'iana_origin', 'iana_date', 'span.iana',"
-	    " 'span.services') OR key GLOB 'nmap.ranked.*'", 0, 0, &st) != 0)
+	if (pdx_rows_open(d, cp, PDX_CT_META,
+		"SELECT key, value FROM meta"
+		" WHERE key IN ('primary', 'iana_origin', 'iana_date', 'span.iana',"
+		" 'span.services') OR key GLOB 'nmap.ranked.*'",
+		0, 0, &st) != 0)
 		return;
 	while (pdx_rows_step(&st) == 1) {
 		const char *k = pdx_rows_text(&st, 0);
@@ -304,9 +311,11 @@ card_meta_read(struct pdx_db *d, const struct pdx_cport *cp,
 			if (i >= 0)
 				m->ranked[i] = pdx_rows_int(&st, 1);
 		} else
-			json_object_set_new(m->registry, strcmp(k, "primary")
-			    == 0 ? "primary" : strcmp(k, "iana_origin") == 0 ?
-			    "origin" : "date", json_string(v));
+			json_object_set_new(m->registry,
+			    strcmp(k, "primary") == 0		? "primary"
+				: strcmp(k, "iana_origin") == 0 ? "origin"
+								: "date",
+			    json_string(v));
 	}
 	pdx_rows_end(&st);
 }
@@ -357,8 +366,9 @@ pdx_card(struct pdx_db *d, unsigned port, int protomask)
 		}
 		iana = iana_entries(&rows, p, &status, &was);
 		for (k = 0; k < json_array_size(iana); k++) {
-			const char *n = json_string_value(json_object_get(
-			    json_array_get(iana, k), "service_name"));
+			const char *n = json_string_value(
+			    json_object_get(json_array_get(iana, k),
+				"service_name"));
 
 			if (n != NULL && *n != '\0') {
 				svc = n;
@@ -366,17 +376,16 @@ pdx_card(struct pdx_db *d, unsigned port, int protomask)
 			}
 		}
 		t = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}",
-		    "transport", pdx_proto_name(p),
-		    "status", pdx_status_name(status), "service", svc,
-		    "was", was, "iana", iana,
-		    "nmap", nmap[i] != NULL ? nmap[i] : json_null(),
+		    "transport", pdx_proto_name(p), "status",
+		    pdx_status_name(status), "service", svc, "was", was, "iana",
+		    iana, "nmap", nmap[i] != NULL ? nmap[i] : json_null(),
 		    "services", svcs[i]);
 		json_array_append_new(transports, t);
 	}
 	port_rows_free(&rows);
-	card = json_pack("{s:i, s:i, s:o, s:o}",
-	    "schema_version", PDX_CARD_SCHEMA, "port", port,
-	    "transports", transports, "range", range_info(port));
+	card = json_pack("{s:i, s:i, s:o, s:o}", "schema_version",
+	    PDX_CARD_SCHEMA, "port", port, "transports", transports, "range",
+	    range_info(port));
 	json_object_set_new(card, "registry", meta.registry);
 	pdx_card_knowledge(d, cp, card, port, protomask);
 	if (cp != NULL)
@@ -393,7 +402,7 @@ pdx_card_brief(struct pdx_db *d, unsigned port, int protomask)
 
 	int all = protomask == 0;
 
-	if (all)	/* tcp and udp, and any other transport IANA lists */
+	if (all) /* tcp and udp, and any other transport IANA lists */
 		protomask = PDX_PROTO_ALL;
 	t = json_array();
 	for (i = 0; i < PDX_NPROTO; i++) {
@@ -409,10 +418,11 @@ pdx_card_brief(struct pdx_db *d, unsigned port, int protomask)
 		if (all && p != PDX_TCP && p != PDX_UDP &&
 		    b.status == PDX_ST_UNASSIGNED)
 			continue;
-		json_array_append_new(t, json_pack("{s:s, s:s, s:s, s:s}",
-		    "transport", pdx_proto_name(p), "service", b.name,
-		    "status", pdx_status_name(b.status),
-		    "risk", pdx_level_name(b.risk)));
+		json_array_append_new(t,
+		    json_pack("{s:s, s:s, s:s, s:s}", "transport",
+			pdx_proto_name(p), "service", b.name, "status",
+			pdx_status_name(b.status), "risk",
+			pdx_level_name(b.risk)));
 	}
 	o = json_pack("{s:i, s:i, s:o}", "schema_version", PDX_CARD_SCHEMA,
 	    "port", port, "transports", t);

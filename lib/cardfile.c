@@ -54,22 +54,22 @@
 #include "registry-int.h"
 #include "util-int.h"
 
-#define CF_MAGIC	"PDXCARD1"
-#define CF_VERSION	1
-#define CF_ORDER	0x01020304u
-#define CF_HEADER	64
-#define CF_INDEX	((size_t)65537 * 8)
-#define CF_WIDE		64		/* wider ranges: the wide list */
-#define CF_ROWHEAD	12
-#define CF_MAX_ROWS	4096		/* rows of one port, all tables */
+#define CF_MAGIC "PDXCARD1"
+#define CF_VERSION 1
+#define CF_ORDER 0x01020304u
+#define CF_HEADER 64
+#define CF_INDEX ((size_t)65537 * 8)
+#define CF_WIDE 64 /* wider ranges: the wide list */
+#define CF_ROWHEAD 12
+#define CF_MAX_ROWS 4096 /* rows of one port, all tables */
 
 struct cf_header {
-	char		magic[8];
-	uint32_t	version, order;
-	uint32_t	schema, ntables;
-	uint64_t	size;
-	unsigned char	id[12];
-	uint32_t	nwide, nrefs, rows_len, wide_sum, head_sum;
+	char magic[8];
+	uint32_t version, order;
+	uint32_t schema, ntables;
+	uint64_t size;
+	unsigned char id[12];
+	uint32_t nwide, nrefs, rows_len, wide_sum, head_sum;
 };
 _Static_assert(sizeof(struct cf_header) == CF_HEADER, "card header");
 
@@ -79,13 +79,13 @@ _Static_assert(sizeof(struct cf_header) == CF_HEADER, "card header");
  * (pdx_cfile_open_mem, the fuzzer).
  */
 struct pdx_cfile {
-	int		 fd;		/* -1: mem */
+	int fd; /* -1: mem */
 	const unsigned char *mem;
-	uint64_t	 len;
-	char		*path;
-	uint64_t	 index, refs, rows;	/* section offsets */
-	unsigned char	*wide;		/* the wide list, read at open */
-	uint32_t	 nwide, nrefs, rows_len;
+	uint64_t len;
+	char *path;
+	uint64_t index, refs, rows; /* section offsets */
+	unsigned char *wide;	    /* the wide list, read at open */
+	uint32_t nwide, nrefs, rows_len;
 };
 
 /*
@@ -94,25 +94,31 @@ struct pdx_cfile {
  * dump adds the row's port range.  sql NULL: an optional table missing.
  */
 static const struct cf_table {
-	int		 ncols;
-	const char	*sql;
+	int ncols;
+	const char *sql;
 } tables[PDX_CT_N] = {
-	[PDX_CT_META] = { 2, "SELECT key, value, 0, 65535 FROM meta WHERE"
+	[PDX_CT_META] = { 2,
+	    "SELECT key, value, 0, 65535 FROM meta WHERE"
 	    " key IN ('primary', 'iana_origin', 'iana_date', 'span.iana',"
 	    " 'span.services') OR key GLOB 'nmap.ranked.*'" },
-	[PDX_CT_IANA] = { 17, "SELECT name, port, proto, description,"
+	[PDX_CT_IANA] = { 17,
+	    "SELECT name, port, proto, description,"
 	    " assignee, contact, reg_date, mod_date, reference, service_code,"
 	    " unauth, notes, status, was, protomask, origin, id, port_lo,"
 	    " port_hi FROM iana WHERE port_lo IS NOT NULL ORDER BY id" },
-	[PDX_CT_NMAP] = { 4, "SELECT name, freq, rank, proto, port, port"
+	[PDX_CT_NMAP] = { 4,
+	    "SELECT name, freq, rank, proto, port, port"
 	    " FROM nmap ORDER BY port, proto" },
-	[PDX_CT_SERVICES] = { 5, "SELECT name, aliases, comment, source,"
+	[PDX_CT_SERVICES] = { 5,
+	    "SELECT name, aliases, comment, source,"
 	    " protomask, port_lo, port_hi FROM services"
 	    " WHERE source != 'services-primary' ORDER BY rowid" },
-	[PDX_CT_USES] = { 11, "SELECT port_lo, port_hi, protomask, kind, name,"
+	[PDX_CT_USES] = { 11,
+	    "SELECT port_lo, port_hi, protomask, kind, name,"
 	    " platform, years, confidence, source, text, lead, port_lo, port_hi"
 	    " FROM uses ORDER BY id" },
-	[PDX_CT_RELATED] = { 5, "SELECT lo, hi, reason, source, service, k_lo,"
+	[PDX_CT_RELATED] = { 5,
+	    "SELECT lo, hi, reason, source, service, k_lo,"
 	    " k_hi FROM related_by_port ORDER BY rowid" },
 };
 
@@ -126,7 +132,7 @@ fnv32(uint32_t h, const void *p, size_t n)
 	return h;
 }
 
-#define FNV_SEED	2166136261u
+#define FNV_SEED 2166136261u
 
 static uint32_t
 get32(const unsigned char *p)
@@ -140,19 +146,19 @@ get32(const unsigned char *p)
 /* ---- writing ------------------------------------------------------- */
 
 struct cf_buf {
-	unsigned char	*p;
-	size_t		 len, cap;
+	unsigned char *p;
+	size_t len, cap;
 };
 
 struct cf_span {
-	uint32_t	lo, hi, off;
+	uint32_t lo, hi, off;
 };
 
 struct pdx_cbuild {
-	struct cf_buf	 rows, wide;
-	struct cf_span	*narrow;
-	size_t		 nnarrow, capnarrow;
-	uint32_t	 nwide;
+	struct cf_buf rows, wide;
+	struct cf_span *narrow;
+	size_t nnarrow, capnarrow;
+	uint32_t nwide;
 };
 
 void
@@ -198,7 +204,7 @@ add_row(struct pdx_cbuild *cb, int t, sqlite3_stmt *st)
 	uint32_t len, sum;
 
 	if (lo < 0 || hi > 65535 || hi < lo)
-		return 0;	/* no port's query returns it */
+		return 0; /* no port's query returns it */
 	if (b->len > UINT32_MAX / 2) {
 		pdx_set_error("card file: too many rows");
 		return -1;
@@ -218,8 +224,8 @@ add_row(struct pdx_cbuild *cb, int t, sqlite3_stmt *st)
 
 			if (buf_room(b, 9) != 0)
 				return -1;
-			b->p[b->len] = type == SQLITE_INTEGER ? PDX_CV_INT :
-			    PDX_CV_REAL;
+			b->p[b->len] = type == SQLITE_INTEGER ? PDX_CV_INT
+							      : PDX_CV_REAL;
 			if (type == SQLITE_INTEGER)
 				memcpy(b->p + b->len + 1, &v, 8);
 			else
@@ -253,7 +259,7 @@ add_row(struct pdx_cbuild *cb, int t, sqlite3_stmt *st)
 	memcpy(b->p + start + 8, &sum, 4);
 	if (t == PDX_CT_META || hi - lo >= CF_WIDE) {
 		struct cf_span w = { (uint32_t)lo, (uint32_t)hi,
-		    (uint32_t)start };
+			(uint32_t)start };
 
 		if (buf_room(&cb->wide, sizeof w) != 0)
 			return -1;
@@ -274,7 +280,7 @@ add_row(struct pdx_cbuild *cb, int t, sqlite3_stmt *st)
 		cb->capnarrow = cap;
 	}
 	cb->narrow[cb->nnarrow++] = (struct cf_span){ (uint32_t)lo,
-	    (uint32_t)hi, (uint32_t)start };
+		(uint32_t)hi, (uint32_t)start };
 	return 0;
 }
 
@@ -291,7 +297,7 @@ pdx_cbuild_make(sqlite3 *db)
 	}
 	for (t = 0; t < PDX_CT_N; t++) {
 		if (t == PDX_CT_USES && !pdx_sqlite_has_table(db, "uses"))
-			continue;	/* a registry without curated data */
+			continue; /* a registry without curated data */
 		if (t == PDX_CT_RELATED &&
 		    !pdx_sqlite_has_table(db, "related_by_port"))
 			continue;
@@ -430,7 +436,8 @@ static int
 cf_bad(struct pdx_cfile *f, const char *what)
 {
 	pdx_set_error("%s: damaged card file (%s); 'portdex update' "
-	    "rewrites it", f->path, what);
+		      "rewrites it",
+	    f->path, what);
 	pdx_cfile_close(f);
 	return PDX_BF_BAD;
 }
@@ -444,8 +451,8 @@ cf_open(struct pdx_cfile *f, const struct pdx_regid *reg)
 	uint32_t sum;
 
 	if (cf_read(f, 0, &h, sizeof h) != 0)
-		return cf_bad(f, errno != 0 ? strerror(errno) :
-		    "shorter than its header");
+		return cf_bad(f,
+		    errno != 0 ? strerror(errno) : "shorter than its header");
 	if (memcmp(h.magic, CF_MAGIC, 8) != 0)
 		return cf_bad(f, "no PDXCARD1 mark");
 	if (h.version != CF_VERSION || h.order != CF_ORDER ||
@@ -462,8 +469,8 @@ cf_open(struct pdx_cfile *f, const struct pdx_regid *reg)
 	    (uint64_t)h.nrefs * 4 + h.rows_len;
 	if (want != f->len)
 		return cf_bad(f, "wrong length");
-	if (reg != NULL && (h.size != reg->size ||
-	    memcmp(h.id, reg->h, sizeof h.id) != 0)) {
+	if (reg != NULL &&
+	    (h.size != reg->size || memcmp(h.id, reg->h, sizeof h.id) != 0)) {
 		pdx_set_error("%s: made for another registry file", f->path);
 		pdx_cfile_close(f);
 		return PDX_BF_STALE;
@@ -479,8 +486,8 @@ cf_open(struct pdx_cfile *f, const struct pdx_regid *reg)
 		pdx_cfile_close(f);
 		return PDX_BF_BAD;
 	}
-	if (cf_read(f, CF_HEADER + CF_INDEX, f->wide, (size_t)h.nwide * 12)
-	    != 0)
+	if (cf_read(f, CF_HEADER + CF_INDEX, f->wide, (size_t)h.nwide * 12) !=
+	    0)
 		return cf_bad(f, "cut short while read");
 	if (fnv32(FNV_SEED, f->wide, (size_t)h.nwide * 12) != h.wide_sum)
 		return cf_bad(f, "wide rows checksum");
@@ -629,7 +636,7 @@ take_row(const unsigned char *r, uint32_t len, struct pdx_cport *cp,
 	return 0;
 }
 
-#define CF_FIRST_READ	512	/* most rows are shorter: one read each */
+#define CF_FIRST_READ 512 /* most rows are shorter: one read each */
 
 /* Reads the row at off into cp->data; its place in *at, length in *len. */
 static int
@@ -642,8 +649,8 @@ read_row(const struct pdx_cfile *f, uint32_t off, struct pdx_cport *cp,
 	*what = "row out of bounds";
 	if (off > f->rows_len || f->rows_len - off < CF_ROWHEAD)
 		return -1;
-	first = f->rows_len - off < CF_FIRST_READ ? f->rows_len - off :
-	    CF_FIRST_READ;
+	first = f->rows_len - off < CF_FIRST_READ ? f->rows_len - off
+						  : CF_FIRST_READ;
 	if (cp->ndata + first > *capdata) {
 		size_t cap = *capdata ? *capdata * 2 : 8192;
 
@@ -675,8 +682,8 @@ read_row(const struct pdx_cfile *f, uint32_t off, struct pdx_cport *cp,
 			*capdata = cap;
 		}
 		*what = "cut short while read";
-		if (cf_read(f, f->rows + off + first, cp->data + cp->ndata +
-		    first, *len - first) != 0)
+		if (cf_read(f, f->rows + off + first,
+			cp->data + cp->ndata + first, *len - first) != 0)
 			return -1;
 	}
 	*at = cp->ndata;
@@ -685,8 +692,7 @@ read_row(const struct pdx_cfile *f, uint32_t off, struct pdx_cport *cp,
 }
 
 int
-pdx_cfile_port(const struct pdx_cfile *f, unsigned port,
-    struct pdx_cport *cp)
+pdx_cfile_port(const struct pdx_cfile *f, unsigned port, struct pdx_cport *cp)
 {
 	unsigned char ix[16];
 	uint32_t a, b, k, w, seed, p32 = port, *refs = NULL, *lens = NULL;
@@ -714,8 +720,8 @@ pdx_cfile_port(const struct pdx_cfile *f, unsigned port,
 		what = "out of memory";
 		goto bad;
 	}
-	if (cf_read(f, f->refs + (uint64_t)a * 4, refs, (size_t)(b - a) * 4)
-	    != 0) {
+	if (cf_read(f, f->refs + (uint64_t)a * 4, refs, (size_t)(b - a) * 4) !=
+	    0) {
 		what = "cut short while read";
 		goto bad;
 	}
@@ -728,8 +734,9 @@ pdx_cfile_port(const struct pdx_cfile *f, unsigned port,
 	for (;;) {
 		uint32_t off, ro = UINT32_MAX, wo = UINT32_MAX;
 
-		while (w < f->nwide && (get32(f->wide + (size_t)w * 12) > port
-		    || get32(f->wide + (size_t)w * 12 + 4) < port))
+		while (w < f->nwide &&
+		    (get32(f->wide + (size_t)w * 12) > port ||
+			get32(f->wide + (size_t)w * 12 + 4) < port))
 			w++;
 		if (k < b - a)
 			ro = refs[k];
@@ -751,14 +758,14 @@ pdx_cfile_port(const struct pdx_cfile *f, unsigned port,
 			goto bad;
 		cp->last = off;
 		if (read_row(f, off, cp, &capdata, &at[nrow], &lens[nrow],
-		    &what) != 0)
+			&what) != 0)
 			goto bad;
 		nrow++;
 	}
 	/* cp->data is final now: the values may point into it */
 	for (i = 0; i < nrow; i++)
-		if (take_row(cp->data + at[i], lens[i], cp, &capcol, &what)
-		    != 0)
+		if (take_row(cp->data + at[i], lens[i], cp, &capcol, &what) !=
+		    0)
 			goto bad;
 	free(refs);
 	free(at);
@@ -771,7 +778,8 @@ bad:
 	free(lens);
 	pdx_cport_free(cp);
 	pdx_set_error("%s: damaged card file (%s, port %u); 'portdex update' "
-	    "rewrites it", f->path, what, port);
+		      "rewrites it",
+	    f->path, what, port);
 	return -1;
 }
 
@@ -809,8 +817,8 @@ pdx_rows_step(struct pdx_rows *r)
 			return 1;
 		if (rc != SQLITE_DONE) {
 			r->failed = 1;
-			pdx_set_error("%s", sqlite3_errmsg(
-			    sqlite3_db_handle(r->st)));
+			pdx_set_error("%s",
+			    sqlite3_errmsg(sqlite3_db_handle(r->st)));
 			return -1;
 		}
 		return 0;
@@ -827,8 +835,8 @@ pdx_rows_step(struct pdx_rows *r)
 		if (r->cp->row[k].table != r->table)
 			continue;
 		c = r->cp->col + r->cp->row[k].col;
-		if (r->table == PDX_CT_USES && (pdx_cval_int(&c[2]) &
-		    r->b2) == 0)
+		if (r->table == PDX_CT_USES &&
+		    (pdx_cval_int(&c[2]) & r->b2) == 0)
 			continue;
 		r->cur = c;
 		r->seen++;
@@ -875,8 +883,10 @@ pdx_rows_double(struct pdx_rows *r, int i)
 	if (r->st != NULL)
 		return sqlite3_column_double(r->st, i);
 	v = &r->cur[i];
-	return v->tag == PDX_CV_REAL ? v->d : v->tag == PDX_CV_INT ?
-	    (double)v->i : v->tag == PDX_CV_TEXT ? strtod(v->s, NULL) : 0.0;
+	return v->tag == PDX_CV_REAL ? v->d
+	    : v->tag == PDX_CV_INT   ? (double)v->i
+	    : v->tag == PDX_CV_TEXT  ? strtod(v->s, NULL)
+				     : 0.0;
 }
 
 const char *

@@ -10,9 +10,9 @@
 #include "portdex.h"
 
 /* The registry's connection (opened on first use; NULL with the error). */
-sqlite3	*pdx_db_handle(struct pdx_db *);
+sqlite3 *pdx_db_handle(struct pdx_db *);
 /* The state database's connection (borrowed). */
-sqlite3	*pdx_state_handle(struct pdx_state *);
+sqlite3 *pdx_state_handle(struct pdx_state *);
 
 /*
  * Schema 3's history (a row per listener per run in audit_run_listeners)
@@ -46,6 +46,7 @@ sqlite3	*pdx_state_handle(struct pdx_state *);
 	" process TEXT NOT NULL, user TEXT NOT NULL," \
 	" PRIMARY KEY (proto, address, port, first_run)) WITHOUT ROWID;" \
 	"CREATE INDEX audit_spans_last ON audit_spans(last_run, process," \
-	" user);" PDX_AUDIT_SPANS_FROM_ROWS "; DELETE FROM audit_run_listeners;"
+	" user);" PDX_AUDIT_SPANS_FROM_ROWS \
+	"; DELETE FROM audit_run_listeners;"
 
 #endif

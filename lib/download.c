@@ -18,11 +18,11 @@
 
 #include "portdex.h"
 
-#define MAX_DOWNLOAD	(64L * 1024 * 1024)
+#define MAX_DOWNLOAD (64L * 1024 * 1024)
 
 struct sink {
-	FILE	*f;
-	long	 total;
+	FILE *f;
+	long total;
 };
 
 static size_t
@@ -33,24 +33,24 @@ write_cb(char *p, size_t size, size_t n, void *arg)
 
 	s->total += (long)len;
 	if (s->total > MAX_DOWNLOAD)
-		return 0;	/* makes curl fail with a write error */
+		return 0; /* makes curl fail with a write error */
 	return fwrite(p, 1, len, s->f);
 }
 
 static struct {
-	CURL		*(*init)(void);
-	CURLcode	 (*setopt)(CURL *, CURLoption, ...);
-	CURLcode	 (*perform)(CURL *);
-	CURLcode	 (*getinfo)(CURL *, CURLINFO, ...);
-	void		 (*cleanup)(CURL *);
-	const char	*(*strerror)(CURLcode);
+	CURL *(*init)(void);
+	CURLcode (*setopt)(CURL *, CURLoption, ...);
+	CURLcode (*perform)(CURL *);
+	CURLcode (*getinfo)(CURL *, CURLINFO, ...);
+	void (*cleanup)(CURL *);
+	const char *(*strerror)(CURLcode);
 } cu;
 
 static int
 load_curl(void)
 {
 	static const char *const names[] = { "libcurl.so.4",
-	    "libcurl-gnutls.so.4", "libcurl.so" };
+		"libcurl-gnutls.so.4", "libcurl.so" };
 	void *h = NULL;
 	size_t i;
 
@@ -60,7 +60,8 @@ load_curl(void)
 		h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
 	if (h == NULL) {
 		pdx_set_error("downloading needs libcurl (Debian: libcurl4): "
-		    "%s", dlerror());
+			      "%s",
+		    dlerror());
 		return -1;
 	}
 	*(void **)&cu.init = dlsym(h, "curl_easy_init");
@@ -123,8 +124,8 @@ pdx_download(const char *url, const char *path, long timeout_s)
 			pdx_set_error("%s: larger than %ld bytes", url,
 			    MAX_DOWNLOAD);
 		else
-			pdx_set_error("%s: %s", url, errbuf[0] != '\0' ?
-			    errbuf : cu.strerror(rc));
+			pdx_set_error("%s: %s", url,
+			    errbuf[0] != '\0' ? errbuf : cu.strerror(rc));
 		unlink(path);
 		return -1;
 	}

@@ -7,7 +7,7 @@
  * Within a tier, ports nmap sees open more often come first.  One result
  * per port or range.  It reads the registry only.
  */
-#define _GNU_SOURCE	/* strcasestr */
+#define _GNU_SOURCE /* strcasestr */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,19 +20,19 @@
 #include "registry-int.h"
 
 enum tier {
-	T_FTS = 1,	/* full-text match */
-	T_PREFIX,	/* a service name starts with the word */
-	T_CURATED,	/* a curated use names it */
-	T_IDENTITY,	/* the curated identity (lead row) names it */
-	T_NAME,		/* exact IANA/nmap/services name or alias */
-	T_PORT,		/* the query is this port number */
+	T_FTS = 1,  /* full-text match */
+	T_PREFIX,   /* a service name starts with the word */
+	T_CURATED,  /* a curated use names it */
+	T_IDENTITY, /* the curated identity (lead row) names it */
+	T_NAME,	    /* exact IANA/nmap/services name or alias */
+	T_PORT,	    /* the query is this port number */
 };
 
 /* What people type, and the registry's names (and curated words) for it. */
 static const struct synonym {
-	const char	*word;
-	const char	*names;		/* space-separated service names */
-	const char	*curated;	/* a word to look for in curated names */
+	const char *word;
+	const char *names;   /* space-separated service names */
+	const char *curated; /* a word to look for in curated names */
 } synonyms[] = {
 	{ "http", "http https http-alt", NULL },
 	{ "web", "http https", NULL },
@@ -72,14 +72,14 @@ static const struct synonym {
 };
 
 struct cand {
-	int	 lo, hi, tier, protos;
-	double	 pop, fts;
-	char	*name, *text, *kind;
+	int lo, hi, tier, protos;
+	double pop, fts;
+	char *name, *text, *kind;
 };
 
 struct cands {
-	struct cand	*v;
-	size_t		 n, cap;
+	struct cand *v;
+	size_t n, cap;
 };
 
 static void
@@ -117,7 +117,7 @@ cand_add(struct cands *c, int lo, int hi, int tier, int protos,
 		c->cap = cap;
 	}
 	c->v[c->n] = (struct cand){ lo, hi, tier, protos, 0.0, fts,
-	    strdup(name), strdup(text), strdup(kind) };
+		strdup(name), strdup(text), strdup(kind) };
 	if (c->v[c->n].name == NULL || c->v[c->n].text == NULL ||
 	    c->v[c->n].kind == NULL) {
 		free(c->v[c->n].name);
@@ -167,9 +167,9 @@ fts_query(const char *q, const char *op)
 	while (*p != '\0') {
 		const char *s;
 
-		while (*p != '\0' && !((unsigned char)*p >= 0x80 ||
-		    (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= 'A' && *p <= 'Z')))
+		while (*p != '\0' &&
+		    !((unsigned char)*p >= 0x80 || (*p >= '0' && *p <= '9') ||
+			(*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
 			p++;
 		s = p;
 		while ((unsigned char)*p >= 0x80 || (*p >= '0' && *p <= '9') ||
@@ -220,15 +220,14 @@ fts_candidates(struct pdx_db *d, const char *query, struct cands *c)
 			    col(st, 2), -sqlite3_column_double(st, 6));
 		sqlite3_finalize(st);
 		if (strchr(query, ' ') == NULL)
-			break;	/* one word: OR would be the same query */
+			break; /* one word: OR would be the same query */
 	}
 	return 0;
 }
 
 /* Rows whose service name is name (any case): IANA, nmap, services. */
 static void
-name_candidates(struct pdx_db *d, const char *name, int tier,
-    struct cands *c)
+name_candidates(struct pdx_db *d, const char *name, int tier, struct cands *c)
 {
 	static const char *const sql[] = {
 		"SELECT port_lo, port_hi, name, description, protomask, 'iana'"
@@ -269,15 +268,18 @@ prefix_candidates(struct pdx_db *d, const char *word, struct cands *c)
 		return;
 	memcpy(pat, word, strlen(word));
 	memcpy(pat + strlen(word), "%", 2);
-	if (pdx_db_prepare(d, "SELECT port_lo, port_hi, name, description,"
-	    " protomask FROM iana WHERE name LIKE ?1 AND port_lo IS NOT NULL"
-	    " LIMIT 40", &st) != 0)
+	if (pdx_db_prepare(d,
+		"SELECT port_lo, port_hi, name, description,"
+		" protomask FROM iana WHERE name LIKE ?1 AND port_lo IS NOT NULL"
+		" LIMIT 40",
+		&st) != 0)
 		return;
 	sqlite3_bind_text(st, 1, pat, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW)
-		cand_add(c, sqlite3_column_int(st, 0), sqlite3_column_int(st,
-		    1), T_PREFIX, sqlite3_column_int(st, 4), col(st, 2),
-		    col(st, 3), "iana", 0.0);
+		cand_add(c, sqlite3_column_int(st, 0),
+		    sqlite3_column_int(st, 1), T_PREFIX,
+		    sqlite3_column_int(st, 4), col(st, 2), col(st, 3), "iana",
+		    0.0);
 	sqlite3_finalize(st);
 }
 
@@ -289,10 +291,12 @@ curated_candidates(struct pdx_db *d, const char *phrase, struct cands *c)
 
 	if (strlen(phrase) < 2)
 		return;
-	if (pdx_db_prepare(d, "SELECT port_lo, port_hi, name, text,"
-	    " protomask, lead, kind FROM uses WHERE instr(lower(name),"
-	    " lower(?1)) > 0 AND kind NOT IN ('iana-unauthorized')"
-	    " AND confidence != 'observed' LIMIT 200", &st) != 0)
+	if (pdx_db_prepare(d,
+		"SELECT port_lo, port_hi, name, text,"
+		" protomask, lead, kind FROM uses WHERE instr(lower(name),"
+		" lower(?1)) > 0 AND kind NOT IN ('iana-unauthorized')"
+		" AND confidence != 'observed' LIMIT 200",
+		&st) != 0)
 		return;
 	sqlite3_bind_text(st, 1, phrase, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -305,8 +309,11 @@ curated_candidates(struct pdx_db *d, const char *phrase, struct cands *c)
 		int bad = strcmp(col(st, 6), "malware") == 0 ||
 		    strcmp(col(st, 6), "attack-tool") == 0;
 
-		cand_add(c, sqlite3_column_int(st, 0), sqlite3_column_int(st,
-		    1), lead ? T_IDENTITY : bad ? T_FTS : T_CURATED,
+		cand_add(c, sqlite3_column_int(st, 0),
+		    sqlite3_column_int(st, 1),
+		    lead      ? T_IDENTITY
+			: bad ? T_FTS
+			      : T_CURATED,
 		    sqlite3_column_int(st, 4), col(st, 2), col(st, 3), "use",
 		    0.0);
 	}
@@ -321,7 +328,7 @@ popularity(struct pdx_db *d, struct cands *c)
 	size_t i;
 
 	if (pdx_db_prepare(d, "SELECT max(freq) FROM nmap WHERE port = ?",
-	    &st) != 0)
+		&st) != 0)
 		return;
 	for (i = 0; i < c->n; i++) {
 		sqlite3_bind_int(st, 1, c->v[i].lo);
@@ -401,8 +408,8 @@ pdx_find(struct pdx_db *d, const char *query, int limit)
 		long long v;
 		size_t n = strcspn(p, " ");
 
-		snprintf(word, sizeof word, "%.*s", (int)(n < sizeof word ?
-		    n : sizeof word - 1), p);
+		snprintf(word, sizeof word, "%.*s",
+		    (int)(n < sizeof word ? n : sizeof word - 1), p);
 		if (pdx_parse_number(word, 0, 65535, "port", &v) == 0) {
 			struct pdx_brief b;
 			char text[64];
@@ -444,8 +451,7 @@ pdx_find(struct pdx_db *d, const char *query, int limit)
 					s++;
 			}
 			if (synonyms[i].curated != NULL)
-				curated_candidates(d, synonyms[i].curated,
-				    &c);
+				curated_candidates(d, synonyms[i].curated, &c);
 		}
 		if (q[strspn(q, "0123456789 ")] != '\0')
 			prefix_candidates(d, name, &c);
@@ -461,13 +467,13 @@ pdx_find(struct pdx_db *d, const char *query, int limit)
 		qsort(c.v, c.n, sizeof *c.v, by_rank);
 	res = json_array();
 	for (i = 0; i < c.n && (int)i < limit; i++)
-		json_array_append_new(res, json_pack(
-		    "{s:s, s:s, s:s, s:o, s:i, s:i, s:f, s:i}",
-		    "name", c.v[i].name, "text", c.v[i].text,
-		    "kind", c.v[i].kind, "transports",
-		    protos_json(c.v[i].protos), "port", c.v[i].lo,
-		    "port_hi", c.v[i].hi, "score", (double)c.v[i].tier * 10.0 +
-		    c.v[i].pop, "tier", c.v[i].tier));
+		json_array_append_new(res,
+		    json_pack("{s:s, s:s, s:s, s:o, s:i, s:i, s:f, s:i}",
+			"name", c.v[i].name, "text", c.v[i].text, "kind",
+			c.v[i].kind, "transports", protos_json(c.v[i].protos),
+			"port", c.v[i].lo, "port_hi", c.v[i].hi, "score",
+			(double)c.v[i].tier * 10.0 + c.v[i].pop, "tier",
+			c.v[i].tier));
 	cands_free(&c);
 	return res;
 }

@@ -30,7 +30,6 @@
 
 /* ---- values ----------------------------------------------------------- */
 
-
 int
 fw_l4_by_name(const char *s)
 {
@@ -115,8 +114,6 @@ addr_cmp(int family, const uint8_t *a, const char *text)
 	return memcmp(a, p, family == AF_INET ? 4 : 16);
 }
 
-
-
 static int set_holds(const struct pdx_ruleset *, const struct pkt *,
     json_t *set, const struct key *, json_t **data, int depth);
 
@@ -159,21 +156,22 @@ value_holds(const struct pdx_ruleset *rs, const struct pkt *p, json_t *v,
 	switch (k->kind) {
 	case K_PORT:
 	case K_L4:
-		if (json_is_object(v) && json_is_array(x = json_object_get(v,
-		    "range")) && json_array_size(x) == 2) {
-			long lo = k->kind == K_PORT ?
-			    fw_port_number(json_array_get(x, 0)) :
-			    fw_l4_number(json_array_get(x, 0));
-			long hi = k->kind == K_PORT ?
-			    fw_port_number(json_array_get(x, 1)) :
-			    fw_l4_number(json_array_get(x, 1));
+		if (json_is_object(v) &&
+		    json_is_array(x = json_object_get(v, "range")) &&
+		    json_array_size(x) == 2) {
+			long lo = k->kind == K_PORT
+			    ? fw_port_number(json_array_get(x, 0))
+			    : fw_l4_number(json_array_get(x, 0));
+			long hi = k->kind == K_PORT
+			    ? fw_port_number(json_array_get(x, 1))
+			    : fw_l4_number(json_array_get(x, 1));
 
 			if (lo < 0 || hi < 0)
 				return -1;
 			return k->num >= lo && k->num <= hi;
 		} else {
-			long n = k->kind == K_PORT ? fw_port_number(v) :
-			    fw_l4_number(v);
+			long n = k->kind == K_PORT ? fw_port_number(v)
+						   : fw_l4_number(v);
 
 			if (n < 0)
 				return -1;
@@ -182,8 +180,8 @@ value_holds(const struct pdx_ruleset *rs, const struct pkt *p, json_t *v,
 	case K_ADDR:
 		if (s != NULL)
 			return addr_in_prefix(k->family, k->addr, s, -1);
-		if (json_is_object(v) && json_is_object(x =
-		    json_object_get(v, "prefix"))) {
+		if (json_is_object(v) &&
+		    json_is_object(x = json_object_get(v, "prefix"))) {
 			const char *a = fw_jstr(x, "addr");
 			json_t *l = json_object_get(x, "len");
 
@@ -192,10 +190,13 @@ value_holds(const struct pdx_ruleset *rs, const struct pkt *p, json_t *v,
 			return addr_in_prefix(k->family, k->addr, a,
 			    (long)json_integer_value(l));
 		}
-		if (json_is_object(v) && json_is_array(x = json_object_get(v,
-		    "range")) && json_array_size(x) == 2) {
-			const char *lo = json_string_value(json_array_get(x,
-			    0)), *hi = json_string_value(json_array_get(x, 1));
+		if (json_is_object(v) &&
+		    json_is_array(x = json_object_get(v, "range")) &&
+		    json_array_size(x) == 2) {
+			const char *lo = json_string_value(
+				       json_array_get(x, 0)),
+				   *hi = json_string_value(
+				       json_array_get(x, 1));
 			int a, b;
 
 			if (lo == NULL || hi == NULL)
@@ -224,10 +225,11 @@ set_holds(const struct pdx_ruleset *rs, const struct pkt *p, json_t *set,
 	int r, unsure = 0;
 
 	if (set == NULL)
-		return 0;		/* an empty named set */
+		return 0; /* an empty named set */
 	if (!json_is_array(set))
 		return value_holds(rs, p, set, k, data, depth);
-	json_array_foreach(set, i, e) {
+	json_array_foreach(set, i, e)
+	{
 		r = value_holds(rs, p, e, k, data, depth);
 		if (r == 1)
 			return 1;
@@ -253,27 +255,29 @@ fw_value_text(json_t *v, char *buf, size_t size)
 		snprintf(buf, size, "%lld", (long long)json_integer_value(v));
 		return;
 	}
-	if (json_is_object(v) && json_is_object(x = json_object_get(v,
-	    "prefix"))) {
-		snprintf(buf, size, "%s/%lld", fw_jstr(x, "addr") != NULL ?
-		    fw_jstr(x, "addr") : "?",
+	if (json_is_object(v) &&
+	    json_is_object(x = json_object_get(v, "prefix"))) {
+		snprintf(buf, size, "%s/%lld",
+		    fw_jstr(x, "addr") != NULL ? fw_jstr(x, "addr") : "?",
 		    (long long)json_integer_value(json_object_get(x, "len")));
 		return;
 	}
-	if (json_is_object(v) && json_is_array(x = json_object_get(v,
-	    "range")) && json_array_size(x) == 2) {
+	if (json_is_object(v) &&
+	    json_is_array(x = json_object_get(v, "range")) &&
+	    json_array_size(x) == 2) {
 		char a[64], b[64];
 
 		fw_value_text(json_array_get(x, 0), a, sizeof a);
 		fw_value_text(json_array_get(x, 1), b, sizeof b);
 		if (snprintf(buf, size, "%s-%s", a, b) >= (int)size)
-			buf[size - 1] = '\0';	/* cut, as the caller's room is */
+			buf[size - 1] = '\0'; /* cut, as the caller's room is */
 		return;
 	}
 	if (json_is_object(v) && (x = json_object_get(v, "set")) != NULL &&
 	    json_is_array(x)) {
 		snprintf(buf, size, "{ ");
-		json_array_foreach(x, i, v) {
+		json_array_foreach(x, i, v)
+		{
 			len = strlen(buf);
 			if (len + 8 >= size)
 				break;
@@ -291,8 +295,6 @@ fw_value_text(json_t *v, char *buf, size_t size)
 }
 
 /* ---- one rule --------------------------------------------------------- */
-
-
 
 int
 fw_is_transport(const char *proto)
@@ -312,7 +314,6 @@ apply_op(const char *op, int in)
 	return in ? M_TRUE : M_FALSE;
 }
 
-
 /* ip saddr: a condition on the source, named with the set's elements. */
 static void
 match_saddr(const struct pdx_ruleset *rs, const struct pkt *p,
@@ -324,8 +325,9 @@ match_saddr(const struct pdx_ruleset *rs, const struct pkt *p,
 	if (json_is_string(right) && json_string_value(right)[0] == '@') {
 		/* name the set's elements too */
 		json_t *set = fw_find_set(rs, p->tfamily, p->table,
-		    json_string_value(right) + 1), *tmp = json_pack("{s:O?}",
-		    "set", json_object_get(set, "elem"));
+			   json_string_value(right) + 1),
+		       *tmp = json_pack("{s:O?}", "set",
+			   json_object_get(set, "elem"));
 		size_t l = strlen(vt);
 
 		if (tmp != NULL && l + 2 < sizeof vt) {
@@ -344,7 +346,8 @@ static int
 match_payload(const struct pdx_ruleset *rs, const struct pkt *p, json_t *x,
     const char *op, json_t *right, struct key *k, struct mres *res)
 {
-	const char *proto = fw_jstr(x, "protocol"), *field = fw_jstr(x, "field");
+	const char *proto = fw_jstr(x, "protocol"),
+		   *field = fw_jstr(x, "field");
 	int fam;
 
 	if (proto == NULL || field == NULL) {
@@ -379,8 +382,10 @@ match_payload(const struct pdx_ruleset *rs, const struct pkt *p, json_t *x,
 	}
 	if (strcmp(field, "daddr") == 0) {
 		if (p->daddr == NULL) {
-			snprintf(res->why, sizeof res->why, "%s daddr with a "
-			    "socket on every address", proto);
+			snprintf(res->why, sizeof res->why,
+			    "%s daddr with a "
+			    "socket on every address",
+			    proto);
 			return MD_DONE;
 		}
 		k->kind = K_ADDR;
@@ -414,9 +419,9 @@ match_meta(const struct pdx_ruleset *rs, const struct pkt *p, json_t *x,
 	}
 	if (strcmp(key, "nfproto") == 0 || strcmp(key, "protocol") == 0) {
 		k->kind = K_NAME;
-		k->name = strcmp(key, "nfproto") == 0 ?
-		    (p->family == AF_INET ? "ipv4" : "ipv6") :
-		    (p->family == AF_INET ? "ip" : "ip6");
+		k->name = strcmp(key, "nfproto") == 0
+		    ? (p->family == AF_INET ? "ipv4" : "ipv6")
+		    : (p->family == AF_INET ? "ip" : "ip6");
 		return MD_LOOKUP;
 	}
 	if (strcmp(key, "iif") == 0 || strcmp(key, "iifname") == 0 ||
@@ -425,8 +430,10 @@ match_meta(const struct pdx_ruleset *rs, const struct pkt *p, json_t *x,
 		k->kind = K_NAME;
 		k->name = strcmp(key, "iiftype") == 0 ? "loopback" : "lo";
 		if (set_holds(rs, p, right, k, NULL, 0) == 1 &&
-		    (json_is_string(right) || (json_is_object(right) &&
-		    json_array_size(json_object_get(right, "set")) == 1))) {
+		    (json_is_string(right) ||
+			(json_is_object(right) &&
+			    json_array_size(json_object_get(right, "set")) ==
+				1))) {
 			/* exactly lo: never our packet */
 			res->r = apply_op(op, 0);
 			return MD_DONE;
@@ -491,7 +498,8 @@ match_fib(const struct pkt *p, json_t *x, json_t *right, struct key *k,
 	if (saddr) {
 		/* reverse-path checks: a property of the source */
 		res->r = M_SRC;
-		snprintf(res->why, sizeof res->why, "the source failing a "
+		snprintf(res->why, sizeof res->why,
+		    "the source failing a "
 		    "reverse-path (fib saddr) check");
 		return MD_DONE;
 	}
@@ -511,8 +519,8 @@ match_one(const struct pdx_ruleset *rs, const struct pkt *p, json_t *m,
     struct mres *res)
 {
 	const char *op = fw_jstr(m, "op");
-	json_t *left = json_object_get(m, "left"), *right =
-	    json_object_get(m, "right"), *x;
+	json_t *left = json_object_get(m, "left"),
+	       *right = json_object_get(m, "right"), *x;
 	const char *what;
 	struct key k;
 	int in, md;
@@ -552,11 +560,8 @@ match_one(const struct pdx_ruleset *rs, const struct pkt *p, json_t *m,
 		return;
 	}
 	fw_value_text(right, vt, sizeof vt);
-	snprintf(res->why, sizeof res->why, "a value it cannot read (%s)",
-	    vt);
+	snprintf(res->why, sizeof res->why, "a value it cannot read (%s)", vt);
 }
-
-
 
 void
 fw_add_why(char *buf, size_t size, const char *sep, const char *s)
@@ -592,8 +597,8 @@ verdict_of(json_t *o, struct rres *r)
 		r->target = fw_jstr(x, "target");
 		if (r->target == NULL)
 			return -1;
-		return r->v = json_object_get(o, "jump") != NULL ? V_JUMP :
-		    V_GOTO;
+		return r->v = json_object_get(o, "jump") != NULL ? V_JUMP
+								 : V_GOTO;
 	}
 	if (json_object_get(o, "queue") != NULL) {
 		snprintf(r->why, sizeof r->why, "a queue to user space");
@@ -610,7 +615,8 @@ vmap_key(const struct pkt *p, json_t *e, struct key *k, int *nomatch)
 
 	*nomatch = 0;
 	if ((x = json_object_get(e, "payload")) != NULL) {
-		const char *proto = fw_jstr(x, "protocol"), *f = fw_jstr(x, "field");
+		const char *proto = fw_jstr(x, "protocol"),
+			   *f = fw_jstr(x, "field");
 
 		if (proto == NULL || f == NULL || !fw_is_transport(proto) ||
 		    strcmp(f, "dport") != 0)
@@ -623,8 +629,9 @@ vmap_key(const struct pkt *p, json_t *e, struct key *k, int *nomatch)
 		k->num = (long)p->dport;
 		return 0;
 	}
-	if ((x = json_object_get(e, "meta")) != NULL && fw_jstr(x, "key") !=
-	    NULL && strcmp(fw_jstr(x, "key"), "l4proto") == 0) {
+	if ((x = json_object_get(e, "meta")) != NULL &&
+	    fw_jstr(x, "key") != NULL &&
+	    strcmp(fw_jstr(x, "key"), "l4proto") == 0) {
 		k->kind = K_L4;
 		k->num = p->l4;
 		return 0;
@@ -642,7 +649,8 @@ fw_eval_rule(const struct pdx_ruleset *rs, const struct pkt *p, json_t *rule,
 
 	memset(r, 0, sizeof *r);
 	r->m = M_TRUE;
-	json_array_foreach(json_object_get(rule, "expr"), i, st) {
+	json_array_foreach(json_object_get(rule, "expr"), i, st)
+	{
 		name = json_object_iter_key(json_object_iter(st));
 		if (name == NULL) {
 			r->m = M_UNK;
@@ -662,29 +670,32 @@ fw_eval_rule(const struct pdx_ruleset *rs, const struct pkt *p, json_t *rule,
 				snprintf(r->why, sizeof r->why, "%s", mr.why);
 			} else if (mr.r == M_SRC && r->m != M_UNK) {
 				r->m = M_SRC;
-				fw_add_why(r->why, sizeof r->why, " and ", mr.why);
+				fw_add_why(r->why, sizeof r->why, " and ",
+				    mr.why);
 			}
 			continue;
 		}
 		if (strcmp(name, "counter") == 0 || strcmp(name, "log") == 0 ||
-		    strcmp(name, "mangle") == 0 || strcmp(name, "notrack") ==
-		    0 || strcmp(name, "dnat") == 0 || strcmp(name, "snat") ==
-		    0 || strcmp(name, "masquerade") == 0 || strcmp(name,
-		    "redirect") == 0 || strcmp(name, "set") == 0 ||
+		    strcmp(name, "mangle") == 0 ||
+		    strcmp(name, "notrack") == 0 || strcmp(name, "dnat") == 0 ||
+		    strcmp(name, "snat") == 0 ||
+		    strcmp(name, "masquerade") == 0 ||
+		    strcmp(name, "redirect") == 0 || strcmp(name, "set") == 0 ||
 		    strcmp(name, "ct helper") == 0)
 			continue;
 		if (strcmp(name, "vmap") == 0) {
 			json_t *vm = json_object_get(st, "vmap"), *data = NULL,
-			    *d = json_object_get(vm, "data");
+			       *d = json_object_get(vm, "data");
 			struct key k;
 			int nomatch, in;
 			struct pkt q = *p;
 
 			memset(&k, 0, sizeof k);
 			if (vmap_key(p, json_object_get(vm, "key"), &k,
-			    &nomatch) < 0) {
+				&nomatch) < 0) {
 				r->m = M_UNK;
-				snprintf(r->why, sizeof r->why, "a verdict map "
+				snprintf(r->why, sizeof r->why,
+				    "a verdict map "
 				    "on a key it cannot evaluate");
 				return;
 			}
@@ -692,12 +703,14 @@ fw_eval_rule(const struct pdx_ruleset *rs, const struct pkt *p, json_t *rule,
 				r->m = M_FALSE;
 				return;
 			}
-			in = json_is_string(d) ? value_holds(rs, &q, d, &k,
-			    &data, 0) : set_holds(rs, &q,
-			    json_object_get(d, "set"), &k, &data, 0);
+			in = json_is_string(d)
+			    ? value_holds(rs, &q, d, &k, &data, 0)
+			    : set_holds(rs, &q, json_object_get(d, "set"), &k,
+				  &data, 0);
 			if (in < 0 || (in == 1 && verdict_of(data, r) < 0)) {
 				r->m = M_UNK;
-				snprintf(r->why, sizeof r->why, "a verdict map "
+				snprintf(r->why, sizeof r->why,
+				    "a verdict map "
 				    "it cannot read");
 				r->v = V_NONE;
 				return;
@@ -709,17 +722,21 @@ fw_eval_rule(const struct pdx_ruleset *rs, const struct pkt *p, json_t *rule,
 			return;
 		}
 		if (strcmp(name, "xt") == 0) {
-			const char *t = fw_jstr(json_object_get(st, "xt"), "type"),
-			    *n = fw_jstr(json_object_get(st, "xt"), "name");
+			const char *t = fw_jstr(json_object_get(st, "xt"),
+				       "type"),
+				   *n = fw_jstr(json_object_get(st, "xt"),
+				       "name");
 
-			if (t != NULL && n != NULL && strcmp(t, "target") ==
-			    0 && strcmp(n, "REJECT") == 0) {
+			if (t != NULL && n != NULL &&
+			    strcmp(t, "target") == 0 &&
+			    strcmp(n, "REJECT") == 0) {
 				r->v = V_DROP;
 				return;
 			}
 			if (r->m != M_UNK) {
 				r->m = M_UNK;
-				snprintf(r->why, sizeof r->why, "the iptables "
+				snprintf(r->why, sizeof r->why,
+				    "the iptables "
 				    "%s '%s', which nftables does not show",
 				    t != NULL ? t : "extension",
 				    n != NULL ? n : "?");

@@ -30,10 +30,6 @@
 
 /* ---- the ruleset ------------------------------------------------------ */
 
-
-
-
-
 const char *
 pdx_ruleset_error(const struct pdx_ruleset *rs)
 {
@@ -109,7 +105,7 @@ fw_find_chain(const struct pdx_ruleset *rs, const char *family,
 	size_t i;
 
 	if (family == NULL || table == NULL || name == NULL)
-		return NULL;	/* e.g. a jump without a target */
+		return NULL; /* e.g. a jump without a target */
 	for (i = 0; i < rs->nchains; i++)
 		if (strcmp(rs->chains[i].name, name) == 0 &&
 		    strcmp(rs->chains[i].table, table) == 0 &&
@@ -125,9 +121,10 @@ fw_find_set(const struct pdx_ruleset *rs, const char *family, const char *table,
 	size_t i;
 	json_t *s;
 
-	json_array_foreach(rs->sets, i, s) {
+	json_array_foreach(rs->sets, i, s)
+	{
 		const char *f = fw_jstr(s, "family"), *t = fw_jstr(s, "table"),
-		    *n = fw_jstr(s, "name");
+			   *n = fw_jstr(s, "name");
 
 		if (f != NULL && t != NULL && n != NULL &&
 		    strcmp(n, name) == 0 && strcmp(t, table) == 0 &&
@@ -148,7 +145,6 @@ chain_cmp(const void *a, const void *b)
 		return x->prio < y->prio ? -1 : 1;
 	return 0;
 }
-
 
 static int
 add_prange(struct pdx_ruleset *rs, long lo, long hi)
@@ -193,8 +189,9 @@ pre_ports(struct pdx_ruleset *rs, const struct fw_chain *c, json_t *v,
 		x = json_object_get(set, "elem");
 		return x == NULL ? 0 : pre_ports(rs, c, x, depth + 1);
 	}
-	if (json_is_array(v)) {		/* a set's elements */
-		json_array_foreach(v, i, e) {
+	if (json_is_array(v)) { /* a set's elements */
+		json_array_foreach(v, i, e)
+		{
 			if (json_is_array(e))
 				return -1;
 			if ((r = pre_ports(rs, c, e, depth + 1)) != 0)
@@ -205,12 +202,14 @@ pre_ports(struct pdx_ruleset *rs, const struct fw_chain *c, json_t *v,
 	if (json_is_object(v) && (x = json_object_get(v, "set")) != NULL)
 		return pre_ports(rs, c, x, depth + 1);
 	if (json_is_object(v) && (x = json_object_get(v, "elem")) != NULL)
-		return json_is_array(json_object_get(x, "val")) ? -1 :
-		    pre_ports(rs, c, json_object_get(x, "val"), depth + 1);
-	if (json_is_object(v) && json_is_array(x = json_object_get(v,
-	    "range")) && json_array_size(x) == 2) {
+		return json_is_array(json_object_get(x, "val"))
+		    ? -1
+		    : pre_ports(rs, c, json_object_get(x, "val"), depth + 1);
+	if (json_is_object(v) &&
+	    json_is_array(x = json_object_get(v, "range")) &&
+	    json_array_size(x) == 2) {
 		long lo = fw_port_number(json_array_get(x, 0)),
-		    hi = fw_port_number(json_array_get(x, 1));
+		     hi = fw_port_number(json_array_get(x, 1));
 
 		if (lo < 0 || hi < 0)
 			return -1;
@@ -248,20 +247,21 @@ index_ports(const struct pdx_ruleset *rs, struct fw_chain *c)
 			wide = r[2 * k + 1] < r[2 * k] ||
 			    r[2 * k + 1] - r[2 * k] >= FW_PT_SPAN;
 		if (wide) {
-			if ((c->always == NULL && (c->always = malloc(
-			    c->nrules * sizeof *c->always)) == NULL))
+			if ((c->always == NULL &&
+				(c->always = malloc(
+				     c->nrules * sizeof *c->always)) == NULL))
 				return -1;
 			c->always[c->nalways++] = i;
 			continue;
 		}
 		for (k = 0; k < pre->n; k++)
-			for (p = r[2 * k]; ; p++) {
+			for (p = r[2 * k];; p++) {
 				if (c->npts == cap) {
 					struct fw_pt *nv;
 
 					cap = cap == 0 ? 64 : 2 * cap;
-					if ((nv = realloc(c->pts, cap *
-					    sizeof *nv)) == NULL)
+					if ((nv = realloc(c->pts,
+						 cap * sizeof *nv)) == NULL)
 						return -1;
 					c->pts = nv;
 				}
@@ -284,12 +284,11 @@ index_ports(const struct pdx_ruleset *rs, struct fw_chain *c)
  * that walk_path runs out where it ran out before.
  */
 void
-fw_pre_skip(const struct fw_chain *c, unsigned dport, size_t *idx,
-    long *budget)
+fw_pre_skip(const struct fw_chain *c, unsigned dport, size_t *idx, long *budget)
 {
 	size_t from = *idx + 1, next = c->nrules, lo, hi, mid;
 
-	lo = 0;				/* the first always >= from */
+	lo = 0; /* the first always >= from */
 	hi = c->nalways;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
@@ -300,12 +299,12 @@ fw_pre_skip(const struct fw_chain *c, unsigned dport, size_t *idx,
 	}
 	if (lo < c->nalways)
 		next = c->always[lo];
-	lo = 0;				/* the first (port, idx) >= (dport, from) */
+	lo = 0; /* the first (port, idx) >= (dport, from) */
 	hi = c->npts;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (c->pts[mid].port < dport || (c->pts[mid].port == dport &&
-		    c->pts[mid].idx < from))
+		if (c->pts[mid].port < dport ||
+		    (c->pts[mid].port == dport && c->pts[mid].idx < from))
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -330,19 +329,23 @@ make_shortcuts(struct pdx_ruleset *rs, struct fw_chain *c)
 		return 0;
 	if ((c->pre = calloc(n, sizeof *c->pre)) == NULL)
 		return -1;
-	json_array_foreach(c->rules, i, rule) {
-		json_array_foreach(json_object_get(rule, "expr"), j, st) {
+	json_array_foreach(c->rules, i, rule)
+	{
+		json_array_foreach(json_object_get(rule, "expr"), j, st)
+		{
 			const char *name = json_object_iter_key(
-			    json_object_iter(st)), *op, *proto, *field;
+				       json_object_iter(st)),
+				   *op, *proto, *field;
 			json_t *m, *x;
 			size_t off = rs->npranges;
 			int r;
 
-			if (name != NULL && (strcmp(name, "counter") == 0 ||
-			    strcmp(name, "log") == 0))
-				continue;	/* eval_rule passes them */
+			if (name != NULL &&
+			    (strcmp(name, "counter") == 0 ||
+				strcmp(name, "log") == 0))
+				continue; /* eval_rule passes them */
 			if (name == NULL || strcmp(name, "match") != 0)
-				break;	/* eval_rule may stop here */
+				break; /* eval_rule may stop here */
 			m = json_object_get(st, "match");
 			op = fw_jstr(m, "op");
 			x = json_object_get(json_object_get(m, "left"),
@@ -352,16 +355,18 @@ make_shortcuts(struct pdx_ruleset *rs, struct fw_chain *c)
 			if (op == NULL || proto == NULL || field == NULL ||
 			    json_object_get(m, "right") == NULL ||
 			    (strcmp(op, "==") != 0 && strcmp(op, "!=") != 0 &&
-			    strcmp(op, "in") != 0) || !fw_is_transport(proto) ||
+				strcmp(op, "in") != 0) ||
+			    !fw_is_transport(proto) ||
 			    strcmp(field, "dport") != 0)
-				continue;	/* another match */
+				continue; /* another match */
 			r = pre_ports(rs, c, json_object_get(m, "right"), 0);
 			if (r == -2)
 				return -1;
 			if (r == 0) {
 				c->pre[i].usable = 1;
-				c->pre[i].l4 = strcmp(proto, "th") == 0 ? 0 :
-				    fw_l4_by_name(proto);
+				c->pre[i].l4 = strcmp(proto, "th") == 0
+				    ? 0
+				    : fw_l4_by_name(proto);
 				c->pre[i].neg = strcmp(op, "!=") == 0;
 				c->pre[i].off = off;
 				c->pre[i].n = (rs->npranges - off) / 2;
@@ -375,8 +380,8 @@ make_shortcuts(struct pdx_ruleset *rs, struct fw_chain *c)
 
 /* Does the shortcut say the rule is false for the packet? */
 int
-fw_pre_false(const struct pdx_ruleset *rs, const struct fw_pre *pre,
-    int l4, unsigned dport)
+fw_pre_false(const struct pdx_ruleset *rs, const struct fw_pre *pre, int l4,
+    unsigned dport)
 {
 	const unsigned *r;
 	size_t i;
@@ -419,20 +424,24 @@ pdx_ruleset_parse(const char *text, size_t len)
 		goto bad;
 	}
 	/* chains first (rules refer to them), sets beside them */
-	json_array_foreach(arr, i, o) {
+	json_array_foreach(arr, i, o)
+	{
 		struct fw_chain *c, *nc;
 
 		if (!json_is_object(o)) {
 			pdx_set_error("nftables JSON: item %zu is not an "
-			    "object", i);
+				      "object",
+			    i);
 			goto bad;
 		}
 		if ((v = json_object_get(o, "set")) != NULL ||
 		    (v = json_object_get(o, "map")) != NULL) {
-			if (fw_jstr(v, "family") == NULL || fw_jstr(v, "table") ==
-			    NULL || fw_jstr(v, "name") == NULL) {
+			if (fw_jstr(v, "family") == NULL ||
+			    fw_jstr(v, "table") == NULL ||
+			    fw_jstr(v, "name") == NULL) {
 				pdx_set_error("nftables JSON: item %zu: a set "
-				    "without family, table or name", i);
+					      "without family, table or name",
+				    i);
 				goto bad;
 			}
 			if (json_array_append(rs->sets, v) != 0)
@@ -441,14 +450,15 @@ pdx_ruleset_parse(const char *text, size_t len)
 		}
 		if ((v = json_object_get(o, "chain")) == NULL)
 			continue;
-		if (fw_jstr(v, "family") == NULL || fw_jstr(v, "table") == NULL ||
-		    fw_jstr(v, "name") == NULL) {
+		if (fw_jstr(v, "family") == NULL ||
+		    fw_jstr(v, "table") == NULL || fw_jstr(v, "name") == NULL) {
 			pdx_set_error("nftables JSON: item %zu: a chain "
-			    "without family, table or name", i);
+				      "without family, table or name",
+			    i);
 			goto bad;
 		}
-		if ((nc = realloc(rs->chains, (rs->nchains + 1) *
-		    sizeof *nc)) == NULL)
+		if ((nc = realloc(rs->chains,
+			 (rs->nchains + 1) * sizeof *nc)) == NULL)
 			goto oom;
 		rs->chains = nc;
 		c = &nc[rs->nchains];
@@ -471,7 +481,8 @@ pdx_ruleset_parse(const char *text, size_t len)
 		}
 		rs->nchains++;
 	}
-	json_array_foreach(arr, i, o) {
+	json_array_foreach(arr, i, o)
+	{
 		struct fw_chain *c;
 		const char *f, *t, *n;
 
@@ -483,12 +494,14 @@ pdx_ruleset_parse(const char *text, size_t len)
 		if (f == NULL || t == NULL || n == NULL ||
 		    !json_is_array(json_object_get(v, "expr"))) {
 			pdx_set_error("nftables JSON: item %zu: a rule without "
-			    "family, table, chain or expr", i);
+				      "family, table, chain or expr",
+			    i);
 			goto bad;
 		}
 		if ((c = fw_find_chain(rs, f, t, n)) == NULL) {
 			pdx_set_error("nftables JSON: item %zu: a rule of "
-			    "chain %s %s %s, which is not listed", i, f, t, n);
+				      "chain %s %s %s, which is not listed",
+			    i, f, t, n);
 			goto bad;
 		}
 		if (c->rules == NULL) {
@@ -504,8 +517,8 @@ pdx_ruleset_parse(const char *text, size_t len)
 	for (k = 0; k < rs->nchains; k++) {
 		struct fw_chain *c = &rs->chains[k];
 
-		if (c->base && c->rules != NULL && strcmp(c->family,
-		    "netdev") == 0 && !rs->netdev) {
+		if (c->base && c->rules != NULL &&
+		    strcmp(c->family, "netdev") == 0 && !rs->netdev) {
 			rs->netdev = 1;
 			snprintf(rs->netdev_rule, sizeof rs->netdev_rule,
 			    "table netdev %s chain %s", c->table, c->name);

@@ -1,9 +1,10 @@
 /*
  * firewall.c - the packet filter as nftables reports it (libnftables' JSON,
- * iptables-nft rules included), per network namespace: reading and
- * indexing the ruleset, the exposure verdict of a listener, and the ports
- * that DNAT/redirect rules publish.  Loading libnftables is lazy-libs.c's;
- * what a listener is, sockets.c's.
+ * iptables-nft rules included), per network namespace: the exposure
+ * verdict of a listener, and the ports that DNAT/redirect rules publish.
+ * Reading the ruleset is firewall-read.c's, indexing it
+ * firewall-ruleset.c's; loading libnftables is lazy-libs.c's; what a
+ * listener is, sockets.c's.
  *
  * The verdict follows one new connection from a non-loopback interface
  * through every base filter chain on the prerouting and input hooks (the
@@ -42,9 +43,8 @@
 
 /* ---- names ------------------------------------------------------------ */
 
-static const char *const reach_names[] = {
-	"-", "loopback", "filtered", "restricted", "open", "unknown"
-};
+static const char *const reach_names[] = { "-", "loopback", "filtered",
+	"restricted", "open", "unknown" };
 
 const char *
 pdx_reach_name(int reach)
@@ -63,36 +63,37 @@ pdx_reach_parse(const char *s)
 		if (strcmp(s, reach_names[i]) == 0)
 			return i;
 	pdx_set_error("'%.32s' is not a verdict (loopback, filtered, "
-	    "restricted, open, unknown)", s);
+		      "restricted, open, unknown)",
+	    s);
 	return -1;
 }
 
 /* ---- paths through the chains ------------------------------------------ */
 
-#define MAX_DEPTH	16
-#define MAX_OUTCOMES	128
+#define MAX_DEPTH 16
+#define MAX_OUTCOMES 128
 
 struct outcome {
-	int	v;		/* V_ACCEPT, V_DROP, V_UNKNOWN */
-	int	ck;		/* M_TRUE (unconditional), M_SRC, M_UNK */
-	char	cond[256];
-	char	rule[192];
-	char	why[256];	/* V_UNKNOWN: the reason */
+	int v;	/* V_ACCEPT, V_DROP, V_UNKNOWN */
+	int ck; /* M_TRUE (unconditional), M_SRC, M_UNK */
+	char cond[256];
+	char rule[192];
+	char why[256]; /* V_UNKNOWN: the reason */
 };
 
 struct walk {
 	const struct pdx_ruleset *rs;
-	struct pkt		*p;
-	struct outcome		 o[MAX_OUTCOMES];
-	size_t			 no;
-	long			 budget;
-	int			 overflow;
-	char			 overflow_rule[192];
+	struct pkt *p;
+	struct outcome o[MAX_OUTCOMES];
+	size_t no;
+	long budget;
+	int overflow;
+	char overflow_rule[192];
 };
 
 struct frame {
-	const struct fw_chain	*c;
-	size_t			 idx;
+	const struct fw_chain *c;
+	size_t idx;
 };
 
 static void
@@ -144,19 +145,21 @@ walk_path(struct walk *w, struct frame *stack, int depth, int ck,
 		if (--w->budget < 0) {
 			if (!w->overflow)
 				snprintf(w->overflow_rule,
-				    sizeof w->overflow_rule, "table %s %s "
-				    "chain %s", f->c->family, f->c->table,
-				    f->c->name);
+				    sizeof w->overflow_rule,
+				    "table %s %s "
+				    "chain %s",
+				    f->c->family, f->c->table, f->c->name);
 			w->overflow = 1;
 			return;
 		}
-		if (f->c->rules == NULL || f->idx >= json_array_size(
-		    f->c->rules)) {
-			depth--;	/* end of a chain: back to the caller */
+		if (f->c->rules == NULL ||
+		    f->idx >= json_array_size(f->c->rules)) {
+			depth--; /* end of a chain: back to the caller */
 			continue;
 		}
-		if (f->c->pre != NULL && fw_pre_false(w->rs, &f->c->pre[f->idx],
-		    w->p->l4, w->p->dport)) {
+		if (f->c->pre != NULL &&
+		    fw_pre_false(w->rs, &f->c->pre[f->idx], w->p->l4,
+			w->p->dport)) {
 			/* its port match refuses it, and others after it */
 			fw_pre_skip(f->c, w->p->dport, &f->idx, &w->budget);
 			continue;
@@ -192,15 +195,16 @@ walk_path(struct walk *w, struct frame *stack, int depth, int ck,
 				if (v == V_RETURN)
 					walk_path(w, s2, depth - 1, ck2, c2);
 				else if (v == V_GOTO || v == V_JUMP) {
-					const struct fw_chain *t = fw_find_chain(
-					    w->rs, f->c->family, f->c->table,
-					    r.target);
-					int d2 = v == V_GOTO ? depth - 1 :
-					    depth;
+					const struct fw_chain *t =
+					    fw_find_chain(w->rs, f->c->family,
+						f->c->table, r.target);
+					int d2 = v == V_GOTO ? depth - 1
+							     : depth;
 
 					if (t == NULL || d2 >= MAX_DEPTH) {
 						record(w, V_UNKNOWN, ck2, c2,
-						    name, "a jump to a chain "
+						    name,
+						    "a jump to a chain "
 						    "not found, or too deep");
 					} else {
 						s2[d2].c = t;
@@ -210,7 +214,7 @@ walk_path(struct walk *w, struct frame *stack, int depth, int ck,
 					}
 				}
 			}
-			continue;	/* the path where it does not */
+			continue; /* the path where it does not */
 		}
 		switch (v) {
 		case V_NONE:
@@ -260,7 +264,8 @@ classify(const struct walk *w, struct pdx_verdict *out)
 	if (w->overflow) {
 		out->reach = PDX_REACH_UNKNOWN;
 		snprintf(out->rule, sizeof out->rule, "%s", w->overflow_rule);
-		snprintf(out->detail, sizeof out->detail, "too many "
+		snprintf(out->detail, sizeof out->detail,
+		    "too many "
 		    "conditional rules or jumps to follow");
 		return;
 	}
@@ -285,8 +290,9 @@ classify(const struct walk *w, struct pdx_verdict *out)
 			out->reach = PDX_REACH_UNKNOWN;
 			snprintf(out->rule, sizeof out->rule, "%s", o->rule);
 			snprintf(out->detail, sizeof out->detail, "%s",
-			    o->ck == M_UNK ? (o->why[0] != '\0' ? o->why :
-			    o->cond) : o->why);
+			    o->ck == M_UNK
+				? (o->why[0] != '\0' ? o->why : o->cond)
+				: o->why);
 			return;
 		}
 		if (o->ck == M_SRC && o->v != main->v)
@@ -296,12 +302,12 @@ classify(const struct walk *w, struct pdx_verdict *out)
 		out->reach = PDX_REACH_OPEN;
 		snprintf(out->rule, sizeof out->rule, "%s", main->rule);
 		if (srcs[0] != '\0')
-			snprintf(out->detail, sizeof out->detail, "except %.480s",
-			    srcs);
+			snprintf(out->detail, sizeof out->detail,
+			    "except %.480s", srcs);
 		return;
 	}
-	out->reach = srcs[0] != '\0' ? PDX_REACH_RESTRICTED :
-	    PDX_REACH_FILTERED;
+	out->reach = srcs[0] != '\0' ? PDX_REACH_RESTRICTED
+				     : PDX_REACH_FILTERED;
 	snprintf(out->rule, sizeof out->rule, "%s", main->rule);
 	snprintf(out->detail, sizeof out->detail, "%s", srcs);
 }
@@ -379,17 +385,18 @@ judge_path(const struct pdx_ruleset *rs, struct pkt *p, struct pdx_verdict *v)
 				fw_add_why(restricted, sizeof restricted,
 				    " and ", cv.detail);
 				if (!restricted_seen)
-					snprintf(last_accept, sizeof
-					    last_accept, "%s", cv.rule);
+					snprintf(last_accept,
+					    sizeof last_accept, "%s", cv.rule);
 				restricted_seen = 1;
 			}
 			if (cv.reach == PDX_REACH_OPEN) {
 				if (cv.detail[0] != '\0')
-					fw_add_why(open_detail, sizeof open_detail,
-					    "; ", cv.detail);
+					fw_add_why(open_detail,
+					    sizeof open_detail, "; ",
+					    cv.detail);
 				if (!restricted_seen)
-					snprintf(last_accept, sizeof
-					    last_accept, "%s", cv.rule);
+					snprintf(last_accept,
+					    sizeof last_accept, "%s", cv.rule);
 			}
 		}
 	free(w);
@@ -407,15 +414,18 @@ judge_path(const struct pdx_ruleset *rs, struct pkt *p, struct pdx_verdict *v)
 	if (v->reach != PDX_REACH_UNKNOWN && rs->netdev) {
 		v->reach = PDX_REACH_UNKNOWN;
 		snprintf(v->rule, sizeof v->rule, "%s", rs->netdev_rule);
-		snprintf(v->detail, sizeof v->detail, "ingress chains of "
+		snprintf(v->detail, sizeof v->detail,
+		    "ingress chains of "
 		    "family netdev are not evaluated");
 	}
 	if ((v->reach == PDX_REACH_OPEN || v->reach == PDX_REACH_RESTRICTED) &&
 	    rs->legacy != NULL) {
 		v->reach = PDX_REACH_UNKNOWN;
 		v->rule[0] = '\0';
-		snprintf(v->detail, sizeof v->detail, "legacy iptables tables "
-		    "(%s) were not evaluated", rs->legacy);
+		snprintf(v->detail, sizeof v->detail,
+		    "legacy iptables tables "
+		    "(%s) were not evaluated",
+		    rs->legacy);
 	}
 }
 
@@ -428,7 +438,7 @@ is_loopback_addr(int family, const uint8_t *a)
 		return a[0] == 127;
 	return memcmp(a, lo6, 16) == 0 ||
 	    (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 &&
-	    a[12] == 127);
+		a[12] == 127);
 }
 
 static int
@@ -445,14 +455,17 @@ is_zero(const uint8_t *a, int n)
 static int
 l4_of(int proto)
 {
-	return proto == PDX_TCP ? 6 : proto == PDX_UDP ? 17 :
-	    proto == PDX_SCTP ? 132 : proto == PDX_DCCP ? 33 : 0;
+	return proto == PDX_TCP ? 6
+	    : proto == PDX_UDP	? 17
+	    : proto == PDX_SCTP ? 132
+	    : proto == PDX_DCCP ? 33
+				: 0;
 }
 
 void
 pdx_firewall_judge(const struct pdx_ruleset *rs, int family, int proto,
-    const uint8_t *laddr, unsigned port, int v6only,
-    struct pdx_verdict *out, struct pdx_verdict *v4)
+    const uint8_t *laddr, unsigned port, int v6only, struct pdx_verdict *out,
+    struct pdx_verdict *v4)
 {
 	struct pkt p;
 	int wild = laddr == NULL || is_zero(laddr, family == AF_INET ? 4 : 16);
@@ -470,9 +483,9 @@ pdx_firewall_judge(const struct pdx_ruleset *rs, int family, int proto,
 	p.dport = port;
 	p.hook = HOOK_INPUT;
 	p.daddr = wild ? NULL : laddr;
-	if (family == AF_INET6 && !wild && memcmp(laddr,
-	    "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
-		p.family = AF_INET;	/* a v4-mapped address */
+	if (family == AF_INET6 && !wild &&
+	    memcmp(laddr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+		p.family = AF_INET; /* a v4-mapped address */
 		p.daddr = laddr + 12;
 	}
 	judge_path(rs, &p, out);
@@ -487,30 +500,30 @@ json_t *
 pdx_verdict_json(const struct pdx_verdict *v)
 {
 	return json_pack("{s:s, s:s?, s:s?}", "verdict",
-	    pdx_reach_name(v->reach),
-	    "rule", v->rule[0] != '\0' ? v->rule : NULL,
-	    "detail", v->detail[0] != '\0' ? v->detail : NULL);
+	    pdx_reach_name(v->reach), "rule",
+	    v->rule[0] != '\0' ? v->rule : NULL, "detail",
+	    v->detail[0] != '\0' ? v->detail : NULL);
 }
 
 /* ---- published ports --------------------------------------------------- */
 
-#define MAX_PUBLISHED	4096
+#define MAX_PUBLISHED 4096
 
 struct pubwalk {
 	const struct pdx_ruleset *rs;
-	struct pdx_published	*v;
-	size_t			 n, cap;
-	int			 oom;
-	long			 budget;
+	struct pdx_published *v;
+	size_t n, cap;
+	int oom;
+	long budget;
 };
 
 static void
-pub_add(struct pubwalk *pw, const struct fw_chain *c, json_t *rule,
-    int l4, long lo, long hi, json_t *nat, const char *kind)
+pub_add(struct pubwalk *pw, const struct fw_chain *c, json_t *rule, int l4,
+    long lo, long hi, json_t *nat, const char *kind)
 {
 	struct pdx_published *e, *nv;
-	json_t *a = json_object_get(nat, "addr"), *port =
-	    json_object_get(nat, "port");
+	json_t *a = json_object_get(nat, "addr"),
+	       *port = json_object_get(nat, "port");
 	const char *fam = fw_jstr(nat, "family");
 
 	if (pw->n >= MAX_PUBLISHED || lo < 0 || hi < lo || hi > 65535)
@@ -527,8 +540,11 @@ pub_add(struct pubwalk *pw, const struct fw_chain *c, json_t *rule,
 	}
 	e = &pw->v[pw->n++];
 	memset(e, 0, sizeof *e);
-	e->proto = l4 == 6 ? PDX_TCP : l4 == 17 ? PDX_UDP : l4 == 132 ?
-	    PDX_SCTP : l4 == 33 ? PDX_DCCP : 0;
+	e->proto = l4 == 6 ? PDX_TCP
+	    : l4 == 17	   ? PDX_UDP
+	    : l4 == 132	   ? PDX_SCTP
+	    : l4 == 33	   ? PDX_DCCP
+			   : 0;
 	e->port_lo = (unsigned)lo;
 	e->port_hi = (unsigned)hi;
 	snprintf(e->kind, sizeof e->kind, "%s", kind);
@@ -539,11 +555,12 @@ pub_add(struct pubwalk *pw, const struct fw_chain *c, json_t *rule,
 		fw_value_text(a, e->to_addr, sizeof e->to_addr);
 	if (json_is_integer(port))
 		e->to_port = (unsigned)json_integer_value(port);
-	if (strcmp(c->family, "ip") == 0 || (fam != NULL && strcmp(fam,
-	    "ip") == 0))
+	if (strcmp(c->family, "ip") == 0 ||
+	    (fam != NULL && strcmp(fam, "ip") == 0))
 		e->family = AF_INET;
-	else if (strcmp(c->family, "ip6") == 0 || (fam != NULL &&
-	    strcmp(fam, "ip6") == 0) || strchr(e->to_addr, ':') != NULL)
+	else if (strcmp(c->family, "ip6") == 0 ||
+	    (fam != NULL && strcmp(fam, "ip6") == 0) ||
+	    strchr(e->to_addr, ':') != NULL)
 		e->family = AF_INET6;
 	else if (e->to_addr[0] != '\0')
 		e->family = AF_INET;
@@ -552,8 +569,8 @@ pub_add(struct pubwalk *pw, const struct fw_chain *c, json_t *rule,
 
 /* Each port (or range) of a dport value: a number, range, set, @set. */
 static void
-pub_ports(struct pubwalk *pw, const struct fw_chain *c, json_t *rule,
-    int l4, json_t *ports, json_t *nat, const char *kind, int depth)
+pub_ports(struct pubwalk *pw, const struct fw_chain *c, json_t *rule, int l4,
+    json_t *ports, json_t *nat, const char *kind, int depth)
 {
 	json_t *x, *e;
 	size_t i;
@@ -569,29 +586,30 @@ pub_ports(struct pubwalk *pw, const struct fw_chain *c, json_t *rule,
 		json_t *set = fw_find_set(pw->rs, c->family, c->table, s + 1);
 
 		json_array_foreach(json_object_get(set, "elem"), i, e)
-			pub_ports(pw, c, rule, l4, e, nat, kind, depth + 1);
+		    pub_ports(pw, c, rule, l4, e, nat, kind, depth + 1);
 		return;
 	}
-	if (json_is_object(ports) && json_is_array(x = json_object_get(ports,
-	    "set"))) {
+	if (json_is_object(ports) &&
+	    json_is_array(x = json_object_get(ports, "set"))) {
 		json_array_foreach(x, i, e)
-			pub_ports(pw, c, rule, l4, e, nat, kind, depth + 1);
+		    pub_ports(pw, c, rule, l4, e, nat, kind, depth + 1);
 		return;
 	}
-	if (json_is_object(ports) && (x = json_object_get(ports, "elem")) !=
-	    NULL) {
-		pub_ports(pw, c, rule, l4, json_object_get(x, "val"), nat,
-		    kind, depth + 1);
+	if (json_is_object(ports) &&
+	    (x = json_object_get(ports, "elem")) != NULL) {
+		pub_ports(pw, c, rule, l4, json_object_get(x, "val"), nat, kind,
+		    depth + 1);
 		return;
 	}
-	if (json_is_object(ports) && json_is_array(x = json_object_get(ports,
-	    "range")) && json_array_size(x) == 2) {
+	if (json_is_object(ports) &&
+	    json_is_array(x = json_object_get(ports, "range")) &&
+	    json_array_size(x) == 2) {
 		pub_add(pw, c, rule, l4, fw_port_number(json_array_get(x, 0)),
 		    fw_port_number(json_array_get(x, 1)), nat, kind);
 		return;
 	}
-	pub_add(pw, c, rule, l4, fw_port_number(ports), fw_port_number(ports), nat,
-	    kind);
+	pub_add(pw, c, rule, l4, fw_port_number(ports), fw_port_number(ports),
+	    nat, kind);
 }
 
 /* The nat chain c and the chains it jumps to, with the transport and
@@ -605,38 +623,42 @@ pub_walk(struct pubwalk *pw, const struct fw_chain *c, int l4, json_t *ports,
 
 	if (depth > MAX_DEPTH || c->rules == NULL)
 		return;
-	json_array_foreach(c->rules, i, rule) {
+	json_array_foreach(c->rules, i, rule)
+	{
 		int rl4 = l4;
 		json_t *rports = ports;
 
 		if (--pw->budget < 0)
 			return;
-		json_array_foreach(json_object_get(rule, "expr"), j, st) {
+		json_array_foreach(json_object_get(rule, "expr"), j, st)
+		{
 			json_t *m = json_object_get(st, "match"), *left, *x;
 			const char *name;
 
 			if (m != NULL) {
 				left = json_object_get(m, "left");
-				if (fw_jstr(m, "op") != NULL && strcmp(fw_jstr(m,
-				    "op"), "!=") == 0)
+				if (fw_jstr(m, "op") != NULL &&
+				    strcmp(fw_jstr(m, "op"), "!=") == 0)
 					continue;
 				if ((x = json_object_get(left, "payload")) !=
-				    NULL && fw_jstr(x, "field") != NULL &&
+					NULL &&
+				    fw_jstr(x, "field") != NULL &&
 				    strcmp(fw_jstr(x, "field"), "dport") == 0 &&
 				    fw_jstr(x, "protocol") != NULL) {
-					if (strcmp(fw_jstr(x, "protocol"), "th"))
-						rl4 = fw_l4_by_name(fw_jstr(x,
-						    "protocol"));
+					if (strcmp(fw_jstr(x, "protocol"),
+						"th"))
+						rl4 = fw_l4_by_name(
+						    fw_jstr(x, "protocol"));
 					rports = json_object_get(m, "right");
 				} else if ((x = json_object_get(left,
-				    "meta")) != NULL && fw_jstr(x, "key") !=
-				    NULL && strcmp(fw_jstr(x, "key"),
-				    "l4proto") == 0) {
-					int n4 = fw_l4_number(json_object_get(m,
-					    "right"));
+						"meta")) != NULL &&
+				    fw_jstr(x, "key") != NULL &&
+				    strcmp(fw_jstr(x, "key"), "l4proto") == 0) {
+					int n4 = fw_l4_number(
+					    json_object_get(m, "right"));
 
 					if (l4 != 0 && n4 >= 0 && n4 != l4)
-						break;	/* not this path's */
+						break; /* not this path's */
 					if (n4 >= 0)
 						rl4 = n4;
 				}
@@ -654,8 +676,9 @@ pub_walk(struct pubwalk *pw, const struct fw_chain *c, int l4, json_t *ports,
 			if (strcmp(name, "jump") == 0 ||
 			    strcmp(name, "goto") == 0) {
 				const struct fw_chain *t = fw_find_chain(pw->rs,
-				    c->family, c->table, fw_jstr(json_object_get(
-				    st, name), "target"));
+				    c->family, c->table,
+				    fw_jstr(json_object_get(st, name),
+					"target"));
 
 				if (t != NULL)
 					pub_walk(pw, t, rl4, rports, depth + 1);
@@ -664,27 +687,35 @@ pub_walk(struct pubwalk *pw, const struct fw_chain *c, int l4, json_t *ports,
 			if (strcmp(name, "vmap") == 0) {
 				/* kube-proxy's load balancing: every branch */
 				json_t *d = json_object_get(json_object_get(st,
-				    "vmap"), "data"), *el, *vd;
+								"vmap"),
+					   "data"),
+				       *el, *vd;
 				size_t q;
 
-				if (json_is_string(d) && json_string_value(
-				    d)[0] == '@')
-					d = json_object_get(fw_find_set(pw->rs,
-					    c->family, c->table,
-					    json_string_value(d) + 1), "elem");
+				if (json_is_string(d) &&
+				    json_string_value(d)[0] == '@')
+					d = json_object_get(
+					    fw_find_set(pw->rs, c->family,
+						c->table,
+						json_string_value(d) + 1),
+					    "elem");
 				else
 					d = json_object_get(d, "set");
-				json_array_foreach(d, q, el) {
+				json_array_foreach(d, q, el)
+				{
 					const struct fw_chain *t;
 
 					vd = json_array_get(el, 1);
 					if ((x = json_object_get(vd, "jump")) ==
-					    NULL && (x = json_object_get(vd,
-					    "goto")) == NULL)
+						NULL &&
+					    (x = json_object_get(vd, "goto")) ==
+						NULL)
 						continue;
 					t = fw_find_chain(pw->rs, c->family,
-					    c->table, fw_jstr(x, "target") != NULL ?
-					    fw_jstr(x, "target") : "");
+					    c->table,
+					    fw_jstr(x, "target") != NULL
+						? fw_jstr(x, "target")
+						: "");
 					if (t != NULL)
 						pub_walk(pw, t, rl4, rports,
 						    depth + 1);
@@ -696,8 +727,8 @@ pub_walk(struct pubwalk *pw, const struct fw_chain *c, int l4, json_t *ports,
 }
 
 int
-pdx_firewall_published(const struct pdx_ruleset *rs,
-    struct pdx_published **out, size_t *n)
+pdx_firewall_published(const struct pdx_ruleset *rs, struct pdx_published **out,
+    size_t *n)
 {
 	struct pubwalk pw;
 	size_t i;
@@ -752,233 +783,17 @@ pdx_published_json(const struct pdx_published *e)
 {
 	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s?, s:I, s:s}",
 	    "transport", e->proto != 0 ? pdx_proto_name(e->proto) : "any",
-	    "family", e->family == AF_INET ? "ipv4" : e->family == AF_INET6 ?
-	    "ipv6" : "any",
+	    "family",
+	    e->family == AF_INET	? "ipv4"
+		: e->family == AF_INET6 ? "ipv6"
+					: "any",
 	    "port", (json_int_t)e->port_lo, "port_end", (json_int_t)e->port_hi,
-	    "kind", e->kind,
-	    "to_address", e->to_addr[0] != '\0' ? e->to_addr : NULL,
-	    "to_port", (json_int_t)(e->to_port != 0 ? e->to_port : e->port_lo),
-	    "rule", e->rule);
+	    "kind", e->kind, "to_address",
+	    e->to_addr[0] != '\0' ? e->to_addr : NULL, "to_port",
+	    (json_int_t)(e->to_port != 0 ? e->to_port : e->port_lo), "rule",
+	    e->rule);
 
 	if (o != NULL)
 		json_object_set_new(o, "reach", pdx_verdict_json(&e->reach));
 	return o;
 }
-
-/* ---- reading ------------------------------------------------------------ */
-
-/* Names of the legacy xtables tables in /proc/net (this namespace). */
-static char *
-legacy_tables(void)
-{
-	static const char *const files[] = {
-		"/proc/net/ip_tables_names", "/proc/net/ip6_tables_names"
-	};
-	char buf[256] = "", line[64];
-	size_t i;
-	FILE *f;
-
-	for (i = 0; i < 2; i++) {
-		if ((f = fopen(files[i], "re")) == NULL)
-			continue;
-		while (fgets(line, sizeof line, f) != NULL) {
-			line[strcspn(line, "\n")] = '\0';
-			if (line[0] == '\0')
-				continue;
-			fw_add_why(buf, sizeof buf, " ", i == 0 ? "ip_tables:" :
-			    "ip6_tables:");
-			fw_add_why(buf, sizeof buf, "", line);
-		}
-		fclose(f);
-	}
-	return buf[0] != '\0' ? strdup(buf) : NULL;
-}
-
-static struct pdx_ruleset *unread(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-/* A ruleset that could not be read, carrying the reason. */
-static struct pdx_ruleset *
-unread(const char *fmt, ...)
-{
-	struct pdx_ruleset *rs = calloc(1, sizeof *rs);
-	char msg[512];
-	va_list ap;
-
-	if (rs == NULL) {
-		pdx_set_error("out of memory");
-		return NULL;
-	}
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if ((rs->error = strdup(msg)) == NULL) {
-		free(rs);
-		pdx_set_error("out of memory");
-		return NULL;
-	}
-	return rs;
-}
-
-#ifdef __linux__
-/* Does this process have CAP_NET_ADMIN (bit 12 of CapEff)? */
-static int
-net_admin(void)
-{
-	char line[256];
-	unsigned long long caps;
-	int yes = 0;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (f == NULL)
-		return geteuid() == 0;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "CapEff: %llx", &caps) == 1) {
-			yes = (caps >> 12) & 1;
-			break;
-		}
-	fclose(f);
-	return yes;
-}
-
-static int
-count_table(const struct nlmsghdr *nlh, void *arg)
-{
-	(void)nlh;
-	(*(int *)arg)++;
-	return MNL_CB_OK;
-}
-
-/*
- * The number of nf_tables tables in this namespace, asked over netlink
- * directly: loading libnftables costs milliseconds, and a machine with
- * no tables has nothing for it to read.  -1 when it cannot tell.
- */
-static int
-nft_table_count(void)
-{
-	struct mnl_socket *nl;
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh;
-	struct nfgenmsg *nfg;
-	unsigned seq = 1, portid;
-	int n = 0, rc;
-	ssize_t len;
-
-	if ((nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC)) == NULL)
-		return -1;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		mnl_socket_close(nl);
-		return -1;
-	}
-	portid = mnl_socket_get_portid(nl);
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof *nfg);
-	nfg->nfgen_family = AF_UNSPEC;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = 0;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		mnl_socket_close(nl);
-		return -1;
-	}
-	rc = MNL_CB_OK;
-	while (rc > 0 && (len = mnl_socket_recvfrom(nl, buf, sizeof buf)) > 0)
-		rc = mnl_cb_run(buf, (size_t)len, seq, portid, count_table, &n);
-	mnl_socket_close(nl);
-	return rc < 0 ? -1 : n;
-}
-#endif
-
-#ifdef PDX_HAVE_NFTABLES
-/* The ruleset of the current namespace. */
-static struct pdx_ruleset *
-read_here(void)
-{
-	struct nft_ctx *nft;
-	struct pdx_ruleset *rs;
-	const char *out, *err;
-	char *legacy = legacy_tables();
-
-	if (!net_admin()) {
-		free(legacy);
-		return unread("the packet filter was not read: %s%s",
-		    "reading it needs CAP_NET_ADMIN", " (run as root)");
-	}
-	if (nft_table_count() == 0) {
-		/* no tables: no rules, nothing for libnftables to load */
-		rs = pdx_ruleset_parse("{\"nftables\": []}", 16);
-		if (rs != NULL)
-			rs->legacy = legacy;
-		else
-			free(legacy);
-		return rs;
-	}
-	if ((nft = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
-		free(legacy);
-		return unread("the packet filter was not read: %s%s",
-		    pdx_last_error(), "");
-	}
-	nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON |
-	    NFT_CTX_OUTPUT_HANDLE);
-	if (nft_ctx_buffer_output(nft) != 0 ||
-	    nft_ctx_buffer_error(nft) != 0) {
-		nft_ctx_free(nft);
-		free(legacy);
-		return unread("the packet filter was not read: %s%s",
-		    "libnftables could not buffer its output", "");
-	}
-	if (nft_run_cmd_from_buffer(nft, "list ruleset") != 0) {
-		int e = errno;
-
-		err = nft_ctx_get_error_buffer(nft);
-		rs = unread("the packet filter was not read: %s%s",
-		    err != NULL && *err != '\0' ? err : strerror(e),
-		    geteuid() != 0 ? " (needs CAP_NET_ADMIN, e.g. root)" : "");
-		if (rs != NULL && rs->error != NULL)
-			rs->error[strcspn(rs->error, "\n")] = '\0';
-		nft_ctx_free(nft);
-		free(legacy);
-		return rs;
-	}
-	out = nft_ctx_get_output_buffer(nft);
-	rs = pdx_ruleset_parse(out != NULL ? out : "", out != NULL ?
-	    strlen(out) : 0);
-	if (rs == NULL && out != NULL && *out == '\0')
-		rs = pdx_ruleset_parse("{\"nftables\": []}", 16);
-	nft_ctx_free(nft);
-	if (rs == NULL) {
-		free(legacy);
-		return unread("the packet filter was not read: %s%s",
-		    pdx_last_error(), "");
-	}
-	rs->legacy = legacy;
-	return rs;
-}
-#endif
-
-struct pdx_ruleset *
-pdx_ruleset_read(const char *netns)
-{
-#ifdef PDX_HAVE_NFTABLES
-	struct pdx_ruleset *rs;
-	int saved = -1;
-
-	if (netns != NULL && (saved = pdx_netns_enter(netns)) < 0)
-		return unread("the packet filter was not read: %s%s",
-		    pdx_last_error(), "");
-	rs = read_here();
-	if (saved >= 0 && pdx_netns_leave(saved) < 0) {
-		pdx_ruleset_free(rs);
-		return NULL;
-	}
-	return rs;
-#else
-	(void)netns;
-	return unread("the packet filter was not read: %s%s",
-	    "portdex was built without libnftables", "");
-#endif
-}
-

@@ -21,38 +21,38 @@
 #endif
 
 static const char knowledge_schema[] =
-	"CREATE TABLE uses(id INTEGER PRIMARY KEY, port_lo INTEGER NOT NULL,"
-	" port_hi INTEGER NOT NULL, protomask INTEGER NOT NULL,"
-	" kind TEXT NOT NULL, name TEXT NOT NULL, platform TEXT NOT NULL,"
-	" years TEXT NOT NULL, confidence TEXT NOT NULL, source TEXT NOT NULL,"
-	" text TEXT NOT NULL, official INTEGER NOT NULL DEFAULT 0,"
-	" lead INTEGER NOT NULL DEFAULT 0);"
-	/* covering the card's range test: no row is read to reject it */
-	"CREATE INDEX uses_port ON uses(port_lo, port_hi, protomask);"
-	/*
+    "CREATE TABLE uses(id INTEGER PRIMARY KEY, port_lo INTEGER NOT NULL,"
+    " port_hi INTEGER NOT NULL, protomask INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, name TEXT NOT NULL, platform TEXT NOT NULL,"
+    " years TEXT NOT NULL, confidence TEXT NOT NULL, source TEXT NOT NULL,"
+    " text TEXT NOT NULL, official INTEGER NOT NULL DEFAULT 0,"
+    " lead INTEGER NOT NULL DEFAULT 0);"
+    /* covering the card's range test: no row is read to reject it */
+    "CREATE INDEX uses_port ON uses(port_lo, port_hi, protomask);"
+    /*
 	 * audit's malware rows, in name order (lib/audit-rules.c): a few
 	 * index pages instead of a scan and sort of the whole table.  Partial,
 	 * so that no other query's plan can pick it.
 	 */
-	"CREATE INDEX uses_malware ON uses(name, port_lo, port_hi, protomask)"
-	" WHERE kind = 'malware';"
-	"CREATE TABLE related(a_lo INTEGER NOT NULL, a_hi INTEGER NOT NULL,"
-	" b_lo INTEGER NOT NULL, b_hi INTEGER NOT NULL, reason TEXT NOT NULL,"
-	" source TEXT NOT NULL);"
-	/*
+    "CREATE INDEX uses_malware ON uses(name, port_lo, port_hi, protomask)"
+    " WHERE kind = 'malware';"
+    "CREATE TABLE related(a_lo INTEGER NOT NULL, a_hi INTEGER NOT NULL,"
+    " b_lo INTEGER NOT NULL, b_hi INTEGER NOT NULL, reason TEXT NOT NULL,"
+    " source TEXT NOT NULL);"
+    /*
 	 * What the card lists as related to a port in k_lo-k_hi: each curated
 	 * pair in both directions and the other ports of the same IANA
 	 * service name, with the service name of the related port.  Built
 	 * once by pdx_related_build(), in the order the card lists them, so
 	 * a card reads it with one scan of a few pages and no sort.
 	 */
-	"CREATE TABLE related_by_port(k_lo INTEGER NOT NULL,"
-	" k_hi INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,"
-	" service TEXT NOT NULL, reason TEXT NOT NULL, source TEXT NOT NULL);";
+    "CREATE TABLE related_by_port(k_lo INTEGER NOT NULL,"
+    " k_hi INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,"
+    " service TEXT NOT NULL, reason TEXT NOT NULL, source TEXT NOT NULL);";
 
 struct kimport {
-	sqlite3		*db;
-	sqlite3_stmt	*ins_use, *ins_rel, *ins_fts;
+	sqlite3 *db;
+	sqlite3_stmt *ins_use, *ins_rel, *ins_fts;
 };
 
 static int
@@ -66,8 +66,7 @@ add_use(const struct pdx_use *u, void *arg)
 	sqlite3_bind_int(st, 1, u->port_lo);
 	sqlite3_bind_int(st, 2, u->port_hi);
 	sqlite3_bind_int(st, 3, u->protos);
-	sqlite3_bind_text(st, 4, pdx_use_kind_name(u->kind), -1,
-	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, pdx_use_kind_name(u->kind), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, u->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, *u->platform ? u->platform : "-", -1,
 	    SQLITE_STATIC);
@@ -80,9 +79,10 @@ add_use(const struct pdx_use *u, void *arg)
 	 * A historic use that cites the port's IANA entry is the official
 	 * service itself, now dead (545: QuickTime Conferencing).
 	 */
-	sqlite3_bind_int(st, 11, u->kind == PDX_USE_SERVICE ||
-	    (u->kind == PDX_USE_HISTORIC &&
-	    (u->source_kinds & PDX_SRC_IANA) != 0));
+	sqlite3_bind_int(st, 11,
+	    u->kind == PDX_USE_SERVICE ||
+		(u->kind == PDX_USE_HISTORIC &&
+		    (u->source_kinds & PDX_SRC_IANA) != 0));
 	sqlite3_bind_int(st, 12, u->lead);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -168,14 +168,15 @@ import_one(struct kimport *k, const char *path, json_t *report, int uses)
 
 	if ((buf = pdx_read_file(path, 16u << 20, &len)) == NULL)
 		return -1;
-	n = uses ? pdx_knowledge_parse(buf, len, path, add_use, k) :
-	    pdx_related_parse(buf, len, path, add_related, k);
+	n = uses ? pdx_knowledge_parse(buf, len, path, add_use, k)
+		 : pdx_related_parse(buf, len, path, add_related, k);
 	free(buf);
 	if (n >= 0)
 		json_array_append_new(json_object_get(report, "sources"),
 		    json_pack("{s:s, s:s, s:s, s:s, s:I}", "kind",
-		    uses ? "knowledge-uses" : "knowledge-related", "path", path,
-		    "date", "", "fnv1a64", "", "records", (json_int_t)n));
+			uses ? "knowledge-uses" : "knowledge-related", "path",
+			path, "date", "", "fnv1a64", "", "records",
+			(json_int_t)n));
 	return n;
 }
 
@@ -188,24 +189,24 @@ pdx_knowledge_import(sqlite3 *db, const char *dir, json_t *report,
 	long nfiles = 0, i;
 	int rc = -1;
 
-	if (sqlite3_exec(db, knowledge_schema, NULL, NULL, &msg) !=
-	    SQLITE_OK) {
+	if (sqlite3_exec(db, knowledge_schema, NULL, NULL, &msg) != SQLITE_OK) {
 		pdx_set_error("knowledge: %s", msg);
 		sqlite3_free(msg);
 		return -1;
 	}
 	if ((dir = knowledge_dir(dir, no_search, buf, sizeof buf)) == NULL)
-		return 0;	/* optional: the registry works without it */
-	if (sqlite3_prepare_v2(db, "INSERT INTO uses(port_lo, port_hi,"
-	    " protomask, kind, name, platform, years, confidence, source, text,"
-	    " official, lead) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", -1, &k.ins_use,
-	    NULL) != SQLITE_OK ||
+		return 0; /* optional: the registry works without it */
+	if (sqlite3_prepare_v2(db,
+		"INSERT INTO uses(port_lo, port_hi,"
+		" protomask, kind, name, platform, years, confidence, source, text,"
+		" official, lead) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+		-1, &k.ins_use, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT INTO related VALUES (?,?,?,?,?,?)",
-	    -1, &k.ins_rel, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT INTO fts(name, body, kind, port_lo,"
-	    " port_hi, protomask, summary) VALUES (?, ?, 'use', ?, ?, ?, ?)",
-	    -1,
-	    &k.ins_fts, NULL) != SQLITE_OK) {
+		-1, &k.ins_rel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+		"INSERT INTO fts(name, body, kind, port_lo,"
+		" port_hi, protomask, summary) VALUES (?, ?, 'use', ?, ?, ?, ?)",
+		-1, &k.ins_fts, NULL) != SQLITE_OK) {
 		pdx_set_error("knowledge: %s", sqlite3_errmsg(db));
 		goto out;
 	}
@@ -247,8 +248,8 @@ uses_json(struct pdx_db *d, const struct pdx_cport *cp, unsigned port,
 	struct pdx_rows st;
 	json_t *a = json_array();
 
-	if (pdx_rows_open(d, cp, PDX_CT_USES, sql, (int)port, protomask, &st)
-	    != 0)
+	if (pdx_rows_open(d, cp, PDX_CT_USES, sql, (int)port, protomask, &st) !=
+	    0)
 		return a;
 	while (pdx_rows_step(&st) == 1) {
 		json_t *t = json_array();
@@ -258,19 +259,17 @@ uses_json(struct pdx_db *d, const struct pdx_cport *cp, unsigned port,
 			if (m & (1 << i))
 				json_array_append_new(t,
 				    json_string(pdx_proto_name(1 << i)));
-		json_array_append_new(a, json_pack(
-		    "{s:i, s:i, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
-		    "port", pdx_rows_int(&st, 0),
-		    "port_hi", pdx_rows_int(&st, 1),
-		    "transports", t,
-		    "kind", pdx_rows_text(&st, 3),
-		    "name", pdx_rows_text(&st, 4),
-		    "platform", pdx_rows_text(&st, 5),
-		    "years", pdx_rows_text(&st, 6),
-		    "confidence", pdx_rows_text(&st, 7),
-		    "source", pdx_rows_text(&st, 8),
-		    "text", pdx_rows_text(&st, 9),
-		    "lead", pdx_rows_int(&st, 10)));
+		json_array_append_new(a,
+		    json_pack(
+			"{s:i, s:i, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
+			"port", pdx_rows_int(&st, 0), "port_hi",
+			pdx_rows_int(&st, 1), "transports", t, "kind",
+			pdx_rows_text(&st, 3), "name", pdx_rows_text(&st, 4),
+			"platform", pdx_rows_text(&st, 5), "years",
+			pdx_rows_text(&st, 6), "confidence",
+			pdx_rows_text(&st, 7), "source", pdx_rows_text(&st, 8),
+			"text", pdx_rows_text(&st, 9), "lead",
+			pdx_rows_int(&st, 10)));
 	}
 	pdx_rows_end(&st);
 	return a;
@@ -311,8 +310,8 @@ pdx_related_build(sqlite3 *db)
 	char *msg = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		pdx_set_error("related: %s", msg != NULL ? msg :
-		    sqlite3_errmsg(db));
+		pdx_set_error("related: %s",
+		    msg != NULL ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -332,20 +331,19 @@ related_json(struct pdx_db *d, const struct pdx_cport *cp, unsigned port)
 	if (pdx_rows_open(d, cp, PDX_CT_RELATED, sql, (int)port, 0, &st) != 0)
 		return a;
 	while (pdx_rows_step(&st) == 1)
-		json_array_append_new(a, json_pack(
-		    "{s:i, s:i, s:s, s:s, s:s}",
-		    "port", pdx_rows_int(&st, 0),
-		    "port_hi", pdx_rows_int(&st, 1),
-		    "service", pdx_rows_text(&st, 4),
-		    "reason", pdx_rows_text(&st, 2),
-		    "source", pdx_rows_text(&st, 3)));
+		json_array_append_new(a,
+		    json_pack("{s:i, s:i, s:s, s:s, s:s}", "port",
+			pdx_rows_int(&st, 0), "port_hi", pdx_rows_int(&st, 1),
+			"service", pdx_rows_text(&st, 4), "reason",
+			pdx_rows_text(&st, 2), "source",
+			pdx_rows_text(&st, 3)));
 	pdx_rows_end(&st);
 	return a;
 }
 
 void
-pdx_card_knowledge(struct pdx_db *d, const struct pdx_cport *cp,
-    json_t *card, unsigned port, int protomask)
+pdx_card_knowledge(struct pdx_db *d, const struct pdx_cport *cp, json_t *card,
+    unsigned port, int protomask)
 {
 	json_t *t = json_object_get(card, "transports");
 	size_t i;
@@ -355,8 +353,8 @@ pdx_card_knowledge(struct pdx_db *d, const struct pdx_cport *cp,
 	json_object_set_new(card, "related", related_json(d, cp, port));
 	for (i = 0; i < json_array_size(t); i++) {
 		json_t *tr = json_array_get(t, i), *r;
-		int proto = pdx_proto_parse(json_string_value(
-		    json_object_get(tr, "transport")));
+		int proto = pdx_proto_parse(
+		    json_string_value(json_object_get(tr, "transport")));
 		const char *sname = json_string_value(
 		    json_object_get(tr, "status"));
 		int st, lv;
@@ -365,20 +363,24 @@ pdx_card_knowledge(struct pdx_db *d, const struct pdx_cport *cp,
 			if (strcmp(pdx_status_name(st), sname) == 0)
 				break;
 		/* from a services file: IANA's status is not known */
-		if (json_string_value(json_object_get(json_object_get(card,
-		    "registry"), "primary")) != NULL && strcmp(
-		    json_string_value(json_object_get(json_object_get(card,
-		    "registry"), "primary")), "services") == 0)
+		if (json_string_value(
+			json_object_get(json_object_get(card, "registry"),
+			    "primary")) != NULL &&
+		    strcmp(json_string_value(
+			       json_object_get(json_object_get(card,
+						   "registry"),
+				   "primary")),
+			"services") == 0)
 			st = PDX_ST_ASSIGNED;
 		r = pdx_risk_assess(d, port, proto, st);
-		lv = pdx_level_parse(json_string_value(
-		    json_object_get(r, "level")));
+		lv = pdx_level_parse(
+		    json_string_value(json_object_get(r, "level")));
 		if (lv > worst)
 			worst = lv;
 		json_object_set_new(tr, "risk", r);
 	}
-	json_object_set_new(card, "risk", json_pack("{s:s}", "level",
-	    pdx_level_name(worst)));
+	json_object_set_new(card, "risk",
+	    json_pack("{s:s}", "level", pdx_level_name(worst)));
 }
 
 int
@@ -389,15 +391,17 @@ pdx_curated_ports(struct pdx_db *db, unsigned max_span, uint8_t *mask)
 
 	memset(mask, 0, 65536);
 	if (!pdx_db_has_table(db, "uses"))
-		return 0;	/* a registry without curated knowledge */
-	if (pdx_db_prepare(db, "SELECT port_lo, port_hi, protomask FROM uses"
-	    " WHERE port_hi - port_lo < ?", &st) != 0)
+		return 0; /* a registry without curated knowledge */
+	if (pdx_db_prepare(db,
+		"SELECT port_lo, port_hi, protomask FROM uses"
+		" WHERE port_hi - port_lo < ?",
+		&st) != 0)
 		return -1;
-	sqlite3_bind_int(st, 1, (int)(max_span > INT_MAX ? INT_MAX :
-	    max_span));
+	sqlite3_bind_int(st, 1, (int)(max_span > INT_MAX ? INT_MAX : max_span));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int lo = sqlite3_column_int(st, 0), hi = sqlite3_column_int(st,
-		    1), m = sqlite3_column_int(st, 2), p;
+		int lo = sqlite3_column_int(st, 0),
+		    hi = sqlite3_column_int(st, 1),
+		    m = sqlite3_column_int(st, 2), p;
 
 		if (lo < 0 || hi > 65535)
 			continue;

@@ -16,22 +16,22 @@
 
 #include "portdex.h"
 
-#define MAX_FILE	(16 * 1024 * 1024)
+#define MAX_FILE (16 * 1024 * 1024)
 
 /* A growable report, bounded so a broken file cannot eat memory. */
 struct report {
-	char	*buf;
-	size_t	 len, cap;
-	long	 problems;
+	char *buf;
+	size_t len, cap;
+	long problems;
 };
-#define REPORT_MAX	(1024 * 1024)
+#define REPORT_MAX (1024 * 1024)
 
-static void report_add(struct report *, const char *, unsigned,
-    const char *, ...) __attribute__((format(printf, 4, 5)));
+static void report_add(struct report *, const char *, unsigned, const char *,
+    ...) __attribute__((format(printf, 4, 5)));
 
 static void
-report_add(struct report *rp, const char *file, unsigned line,
-    const char *fmt, ...)
+report_add(struct report *rp, const char *file, unsigned line, const char *fmt,
+    ...)
 {
 	char msg[512];
 	va_list ap;
@@ -65,26 +65,26 @@ report_add(struct report *rp, const char *file, unsigned line,
 }
 
 struct lint_key {
-	char		*key;
-	const char	*file;		/* borrowed: lives as long as the lint */
-	unsigned	 line;
+	char *key;
+	const char *file; /* borrowed: lives as long as the lint */
+	unsigned line;
 };
 
 struct lint_lead {
-	int		 lo, hi, protos;
-	const char	*file;
-	unsigned	 line;
+	int lo, hi, protos;
+	const char *file;
+	unsigned line;
 };
 
 struct lint_ctx {
-	struct report	*rp;
-	const char	*file;
-	struct lint_key	*keys;
-	size_t		 nkeys, cap;
+	struct report *rp;
+	const char *file;
+	struct lint_key *keys;
+	size_t nkeys, cap;
 	struct lint_lead *leads;
-	size_t		 nleads, leadcap;
-	int		 prev_lo, prev_hi;
-	int		 oom;
+	size_t nleads, leadcap;
+	int prev_lo, prev_hi;
+	int oom;
 };
 
 static void
@@ -149,12 +149,10 @@ make_key(char *buf)
  * Hosts whose pages are secondary sources (encyclopedias, port lists,
  * copies): a vendor default documented only by them is not documented.
  */
-static const char *const secondary_hosts[] = {
-	"wikipedia.org", "speedguide.net", "gist.github.com",
-	"web.archive.org", "adminsub.net", "iana.org", "grc.com",
-	"stackoverflow.com", "serverfault.com", "superuser.com",
-	"reddit.com", "medium.com", "csdn.net", NULL
-};
+static const char *const secondary_hosts[] = { "wikipedia.org",
+	"speedguide.net", "gist.github.com", "web.archive.org", "adminsub.net",
+	"iana.org", "grc.com", "stackoverflow.com", "serverfault.com",
+	"superuser.com", "reddit.com", "medium.com", "csdn.net", NULL };
 
 /* 1 when one source of s is an RFC or a URL not on a secondary host. */
 static int
@@ -186,8 +184,9 @@ has_primary_source(const char *s)
 				size_t hl = strlen(secondary_hosts[i]);
 				size_t l = (size_t)(he - host);
 
-				if (l >= hl && strncmp(he - hl,
-				    secondary_hosts[i], hl) == 0 &&
+				if (l >= hl &&
+				    strncmp(he - hl, secondary_hosts[i], hl) ==
+					0 &&
 				    (l == hl || he[-(ptrdiff_t)hl - 1] == '.'))
 					secondary = 1;
 			}
@@ -211,29 +210,38 @@ lint_use(const struct pdx_use *u, void *arg)
 	key_add(c, make_key(buf), u->line);
 	if (u->port_lo < c->prev_lo ||
 	    (u->port_lo == c->prev_lo && u->port_hi < c->prev_hi))
-		report_add(c->rp, c->file, u->line, "rows are not sorted by "
-		    "port: %d after %d", u->port_lo, c->prev_lo);
+		report_add(c->rp, c->file, u->line,
+		    "rows are not sorted by "
+		    "port: %d after %d",
+		    u->port_lo, c->prev_lo);
 	c->prev_lo = u->port_lo;
 	c->prev_hi = u->port_hi;
 	if (u->lead)
 		lead_add(c, u);
 	if (u->source_kinds == PDX_SRC_SEED &&
 	    u->confidence != PDX_CONF_REPORTED)
-		report_add(c->rp, c->file, u->line, "'%s' is backed only "
-		    "by a seed article and must be marked reported", u->name);
+		report_add(c->rp, c->file, u->line,
+		    "'%s' is backed only "
+		    "by a seed article and must be marked reported",
+		    u->name);
 	if (u->source_kinds == PDX_SRC_NMAP &&
 	    u->confidence != PDX_CONF_OBSERVED)
-		report_add(c->rp, c->file, u->line, "'%s' is backed only "
-		    "by nmap's label and must be marked observed", u->name);
+		report_add(c->rp, c->file, u->line,
+		    "'%s' is backed only "
+		    "by nmap's label and must be marked observed",
+		    u->name);
 	if (u->kind == PDX_USE_VENDOR_DEFAULT &&
 	    u->confidence == PDX_CONF_DOCUMENTED &&
 	    !has_primary_source(u->source))
-		report_add(c->rp, c->file, u->line, "'%s' is a documented "
+		report_add(c->rp, c->file, u->line,
+		    "'%s' is a documented "
 		    "vendor default without the vendor's own source",
 		    u->name);
 	if (u->lead && u->confidence == PDX_CONF_OBSERVED)
-		report_add(c->rp, c->file, u->line, "'%s' leads the card "
-		    "but rests on nmap's label alone", u->name);
+		report_add(c->rp, c->file, u->line,
+		    "'%s' leads the card "
+		    "but rests on nmap's label alone",
+		    u->name);
 	return 0;
 }
 
@@ -246,13 +254,15 @@ lint_related(const struct pdx_related *r, void *arg)
 	    (r->a_lo == r->b_lo && r->a_hi > r->b_hi);
 
 	if (r->a_lo == r->b_lo && r->a_hi == r->b_hi) {
-		report_add(c->rp, c->file, r->line, "port %d is related "
-		    "to itself", r->a_lo);
+		report_add(c->rp, c->file, r->line,
+		    "port %d is related "
+		    "to itself",
+		    r->a_lo);
 		return 0;
 	}
-	snprintf(buf, sizeof buf, "%d-%d|%d-%d",
-	    swap ? r->b_lo : r->a_lo, swap ? r->b_hi : r->a_hi,
-	    swap ? r->a_lo : r->b_lo, swap ? r->a_hi : r->b_hi);
+	snprintf(buf, sizeof buf, "%d-%d|%d-%d", swap ? r->b_lo : r->a_lo,
+	    swap ? r->b_hi : r->a_hi, swap ? r->a_lo : r->b_lo,
+	    swap ? r->a_hi : r->b_hi);
 	key_add(c, make_key(buf), r->line);
 	return 0;
 }
@@ -308,8 +318,8 @@ report_leads(struct lint_ctx *c)
 
 	qsort(c->leads, c->nleads, sizeof *c->leads, lead_cmp);
 	for (i = 0; i < c->nleads; i++)
-		for (j = i + 1; j < c->nleads &&
-		    c->leads[j].lo <= c->leads[i].hi; j++)
+		for (j = i + 1;
+		     j < c->nleads && c->leads[j].lo <= c->leads[i].hi; j++)
 			/*
 			 * A narrower lead inside a range lead is more
 			 * specific and wins (iSCSI's 3260 inside SAP's
@@ -317,11 +327,13 @@ report_leads(struct lint_ctx *c)
 			 */
 			if ((c->leads[i].protos & c->leads[j].protos) &&
 			    c->leads[i].hi - c->leads[i].lo ==
-			    c->leads[j].hi - c->leads[j].lo)
+				c->leads[j].hi - c->leads[j].lo)
 				report_add(c->rp, c->leads[j].file,
-				    c->leads[j].line, "a second lead row for "
-				    "port %d (first at %s:%u)", c->leads[j].lo,
-				    c->leads[i].file, c->leads[i].line);
+				    c->leads[j].line,
+				    "a second lead row for "
+				    "port %d (first at %s:%u)",
+				    c->leads[j].lo, c->leads[i].file,
+				    c->leads[i].line);
 	free(c->leads);
 	c->leads = NULL;
 	c->nleads = c->leadcap = 0;

@@ -24,21 +24,19 @@ const char pdx_uses_header[] =
     "\ttext";
 const char pdx_related_header[] = "port_a\tport_b\treason\tsource";
 
-#define USES_NCOLS	10
-#define RELATED_NCOLS	4
-#define MAX_TEXT	400	/* one sentence, bytes */
-#define MAX_NAME	80
-#define MAX_REASON	120
+#define USES_NCOLS 10
+#define RELATED_NCOLS 4
+#define MAX_TEXT 400 /* one sentence, bytes */
+#define MAX_NAME 80
+#define MAX_REASON 120
 
-static const char *const kind_names[PDX_USE_NKINDS] = {
-	"unofficial", "vendor-default", "platform-default", "historic",
-	"malware", "game", "iana-unauthorized", "service", "attack-tool",
-	"amplification", "c2", "exploited"
-};
+static const char *const kind_names[PDX_USE_NKINDS] = { "unofficial",
+	"vendor-default", "platform-default", "historic", "malware", "game",
+	"iana-unauthorized", "service", "attack-tool", "amplification", "c2",
+	"exploited" };
 
-static const char *const conf_names[PDX_CONF_NLEVELS] = {
-	"documented", "reported", "observed"
-};
+static const char *const conf_names[PDX_CONF_NLEVELS] = { "documented",
+	"reported", "observed" };
 
 const char *
 pdx_use_kind_name(int k)
@@ -77,10 +75,10 @@ pdx_confidence_parse(const char *s)
 /* ---- lines and fields ------------------------------------------------ */
 
 struct kreader {
-	const char	*p, *end;
-	const char	*name;
-	unsigned	 line;
-	char		 buf[PDX_KNOWLEDGE_MAXLINE + 1];
+	const char *p, *end;
+	const char *name;
+	unsigned line;
+	char buf[PDX_KNOWLEDGE_MAXLINE + 1];
 };
 
 /* Length of the UTF-8 sequence at s (n bytes left), 0 when invalid. */
@@ -142,7 +140,8 @@ kread_line(struct kreader *r, char **linep)
 	}
 	if (memchr(r->p, '\r', n) != NULL) {
 		pdx_set_error("%s:%u: carriage return in line (use LF line "
-		    "ends)", r->name, r->line);
+			      "ends)",
+		    r->name, r->line);
 		return -1;
 	}
 	for (i = 0; i < n; i += l) {
@@ -202,13 +201,14 @@ split_fields(struct kreader *r, char *line, char **f, int n)
 
 		if (l == 0) {
 			pdx_set_error("%s:%u: field %d is empty (write '-' "
-			    "for none where the format allows it)", r->name,
-			    r->line, i + 1);
+				      "for none where the format allows it)",
+			    r->name, r->line, i + 1);
 			return -1;
 		}
 		if (f[i][0] == ' ' || f[i][l - 1] == ' ') {
 			pdx_set_error("%s:%u: field %d has leading or "
-			    "trailing spaces", r->name, r->line, i + 1);
+				      "trailing spaces",
+			    r->name, r->line, i + 1);
 			return -1;
 		}
 	}
@@ -225,7 +225,8 @@ check_header(struct kreader *r, const char *header)
 	if ((rc = kread_record(r, &line)) <= 0) {
 		if (rc == 0)
 			pdx_set_error("%s: empty file, expected the header "
-			    "line", r->name);
+				      "line",
+			    r->name);
 		return -1;
 	}
 	if (strcmp(line, header) != 0) {
@@ -290,7 +291,8 @@ parse_protos(const char *s, int *mask)
 		if ((bit = pdx_proto_parse(tok)) == 0 ||
 		    strcmp(tok, pdx_proto_name(bit)) != 0) {
 			pdx_set_error("unknown transport '%s' (tcp, udp, "
-			    "sctp, dccp in lower case)", tok);
+				      "sctp, dccp in lower case)",
+			    tok);
 			return -1;
 		}
 		if (m & bit) {
@@ -348,7 +350,8 @@ parse_years(const char *s, int *from, int *to)
 	return 0;
 bad:
 	pdx_set_error("years '%.20s' is not -, YYYY, YYYY-YYYY or YYYY- "
-	    "(1969-2100, in order)", s);
+		      "(1969-2100, in order)",
+	    s);
 	return -1;
 }
 
@@ -425,8 +428,8 @@ classify_source(const char *s, size_t n)
 		if (sp == NULL || sp == s + 14)
 			goto bad;
 		sp2 = memchr(sp + 1, ' ', (size_t)(e - sp - 1));
-		if (sp2 == NULL || !valid_port_ref(sp + 1,
-		    (size_t)(sp2 - sp - 1), 1))
+		if (sp2 == NULL ||
+		    !valid_port_ref(sp + 1, (size_t)(sp2 - sp - 1), 1))
 			goto bad;
 		if ((size_t)(e - sp2) < 15 ||
 		    strncmp(sp2, " (nmap-common ", 14) != 0 || e[-1] != ')')
@@ -436,22 +439,23 @@ classify_source(const char *s, size_t n)
 	/* A URL, alone or after a document title. */
 	for (u = s; u + 8 <= e; u++) {
 		if ((strncmp(u, "https://", 8) == 0 ||
-		    strncmp(u, "http://", 7) == 0) &&
+			strncmp(u, "http://", 7) == 0) &&
 		    (u == s || u[-1] == ' ')) {
 			const char *h = u + (u[4] == 's' ? 8 : 7), *q;
 
 			for (q = h; q < e && *q != ' '; q++)
 				;
-			if (q == e && q - h >= 4 && memchr(h, '.',
-			    (size_t)(q - h)) != NULL)
+			if (q == e && q - h >= 4 &&
+			    memchr(h, '.', (size_t)(q - h)) != NULL)
 				return PDX_SRC_URL;
 			break;
 		}
 	}
 bad:
 	pdx_set_error("source '%.*s' is not a URL, 'RFC N', 'IANA registry "
-	    "NAME PORT[/PROTO]', 'nmap-services NAME PORT/PROTO "
-	    "(nmap-common V)' or 'seed:PORT'", (int)(n > 80 ? 80 : n), s);
+		      "NAME PORT[/PROTO]', 'nmap-services NAME PORT/PROTO "
+		      "(nmap-common V)' or 'seed:PORT'",
+	    (int)(n > 80 ? 80 : n), s);
 	return 0;
 }
 
@@ -525,7 +529,8 @@ parse_use(char **f, struct pdx_use *u)
 	u->years = f[5];
 	if ((u->confidence = pdx_confidence_parse(f[6])) < 0) {
 		pdx_set_error("confidence '%.20s' is not documented, "
-		    "reported or observed", f[6]);
+			      "reported or observed",
+		    f[6]);
 		return -1;
 	}
 	if (strcmp(f[7], "lead") == 0)
@@ -697,8 +702,8 @@ pdx_knowledge_files(const char *dir, char ***paths)
 			v = nv;
 		}
 		if ((size_t)snprintf(path, sizeof path, "%s/uses/%s", dir,
-		    de->d_name) >= sizeof path || (v[n] = strdup(path)) ==
-		    NULL)
+			de->d_name) >= sizeof path ||
+		    (v[n] = strdup(path)) == NULL)
 			goto oom;
 		n++;
 	}

@@ -30,33 +30,29 @@
 
 #include "portdex.h"
 
-#define HIDDEN	__attribute__((visibility("hidden")))
+#define HIDDEN __attribute__((visibility("hidden")))
 
 struct lazy_lib {
-	const char	*names[3];	/* sonames to try, NULL-terminated */
-	const char	*package;	/* Debian package, for the message */
-	void		*h;
+	const char *names[3]; /* sonames to try, NULL-terminated */
+	const char *package;  /* Debian package, for the message */
+	void *h;
 };
 
-static struct lazy_lib mhd_lib = {
-	{ "libmicrohttpd.so.12", "libmicrohttpd.so", NULL },
-	"libmicrohttpd12", NULL
-};
+static struct lazy_lib mhd_lib = { { "libmicrohttpd.so.12", "libmicrohttpd.so",
+				       NULL },
+	"libmicrohttpd12", NULL };
 /* serve --web-config's TLS checks: GnuTLS, which libmicrohttpd uses. */
-static struct lazy_lib tls_lib = {
-	{ "libgnutls.so.30", "libgnutls.so", NULL }, "libgnutls30", NULL
-};
-static struct lazy_lib rpc_lib = {
-	{ "libtirpc.so.3", "libtirpc.so", NULL }, "libtirpc3", NULL
-};
+static struct lazy_lib tls_lib = { { "libgnutls.so.30", "libgnutls.so", NULL },
+	"libgnutls30", NULL };
+static struct lazy_lib rpc_lib = { { "libtirpc.so.3", "libtirpc.so", NULL },
+	"libtirpc3", NULL };
 #ifdef PDX_HAVE_NFTABLES
 static struct lazy_lib nft_lib = {
 	{ "libnftables.so.1", "libnftables.so", NULL }, "libnftables1", NULL
 };
 #endif
-static struct lazy_lib xml_lib = {
-	{ "libxml2.so.2", "libxml2.so", NULL }, "libxml2", NULL
-};
+static struct lazy_lib xml_lib = { { "libxml2.so.2", "libxml2.so", NULL },
+	"libxml2", NULL };
 
 /* The address of sym in lib, loading it first; NULL with the error set. */
 static void *
@@ -84,41 +80,46 @@ lazy_sym(struct lazy_lib *l, const char *sym)
 int
 pdx_lazy_load(const char *which)
 {
-	struct lazy_lib *l = strcmp(which, "microhttpd") == 0 ? &mhd_lib :
-	    strcmp(which, "tirpc") == 0 ? &rpc_lib :
-	    strcmp(which, "libxml2") == 0 ? &xml_lib :
-	    strcmp(which, "gnutls") == 0 ? &tls_lib : NULL;
+	struct lazy_lib *l = strcmp(which, "microhttpd") == 0 ? &mhd_lib
+	    : strcmp(which, "tirpc") == 0		      ? &rpc_lib
+	    : strcmp(which, "libxml2") == 0		      ? &xml_lib
+	    : strcmp(which, "gnutls") == 0		      ? &tls_lib
+							      : NULL;
 
 	if (l == NULL) {
 		pdx_set_error("no lazily loaded library '%s'", which);
 		return -1;
 	}
-	return lazy_sym(l, l == &mhd_lib ? "MHD_start_daemon_va" :
-	    l == &rpc_lib ? "clnt_vc_create" : l == &tls_lib ?
-	    "gnutls_strerror" : "xmlTextReaderRead") != NULL ?
-	    0 : -1;
+	return lazy_sym(l,
+		   l == &mhd_lib       ? "MHD_start_daemon_va"
+		       : l == &rpc_lib ? "clnt_vc_create"
+		       : l == &tls_lib ? "gnutls_strerror"
+				       : "xmlTextReaderRead") != NULL
+	    ? 0
+	    : -1;
 }
 
 /* Declares fn_NAME, the resolved pointer, and fails with FAIL if absent. */
-#define LAZY(lib, ret, name, params, FAIL)				\
-	static ret (*fn_##name) params;					\
-	if (fn_##name == NULL &&					\
-	    (*(void **)&fn_##name = lazy_sym(&lib, #name)) == NULL)	\
-		return FAIL
+#define LAZY(lib, ret, name, params, FAIL) \
+	static ret(*fn_##name) params; \
+	if (fn_##name == NULL && \
+	    (*(void **)&fn_##name = lazy_sym(&lib, #name)) == NULL) \
+	return FAIL
 
 /* ---- libmicrohttpd ---------------------------------------------------- */
 
 HIDDEN struct MHD_Daemon *
 MHD_start_daemon(unsigned int flags, uint16_t port,
-    MHD_AcceptPolicyCallback apc, void *apc_cls,
-    MHD_AccessHandlerCallback dh, void *dh_cls, ...)
+    MHD_AcceptPolicyCallback apc, void *apc_cls, MHD_AccessHandlerCallback dh,
+    void *dh_cls, ...)
 {
 	struct MHD_Daemon *d;
 	va_list ap;
 
 	LAZY(mhd_lib, struct MHD_Daemon *, MHD_start_daemon_va,
 	    (unsigned int, uint16_t, MHD_AcceptPolicyCallback, void *,
-	    MHD_AccessHandlerCallback, void *, va_list), NULL);
+		MHD_AccessHandlerCallback, void *, va_list),
+	    NULL);
 	va_start(ap, dh_cls);
 	d = fn_MHD_start_daemon_va(flags, port, apc, apc_cls, dh, dh_cls, ap);
 	va_end(ap);
@@ -142,12 +143,11 @@ MHD_quiesce_daemon(struct MHD_Daemon *d)
 
 /* Only info types without extra arguments are asked for (client address). */
 HIDDEN const union MHD_ConnectionInfo *
-MHD_get_connection_info(struct MHD_Connection *c,
-    enum MHD_ConnectionInfoType t, ...)
+MHD_get_connection_info(struct MHD_Connection *c, enum MHD_ConnectionInfoType t,
+    ...)
 {
-	LAZY(mhd_lib, const union MHD_ConnectionInfo *,
-	    MHD_get_connection_info, (struct MHD_Connection *,
-	    enum MHD_ConnectionInfoType, ...), NULL);
+	LAZY(mhd_lib, const union MHD_ConnectionInfo *, MHD_get_connection_info,
+	    (struct MHD_Connection *, enum MHD_ConnectionInfoType, ...), NULL);
 	return fn_MHD_get_connection_info(c, t);
 }
 
@@ -170,8 +170,7 @@ MHD_create_response_from_buffer(size_t size, void *buf,
 }
 
 HIDDEN enum MHD_Result
-MHD_add_response_header(struct MHD_Response *r, const char *h,
-    const char *v)
+MHD_add_response_header(struct MHD_Response *r, const char *h, const char *v)
 {
 	LAZY(mhd_lib, enum MHD_Result, MHD_add_response_header,
 	    (struct MHD_Response *, const char *, const char *), MHD_NO);
@@ -196,8 +195,7 @@ MHD_destroy_response(struct MHD_Response *r)
 }
 
 HIDDEN char *
-MHD_basic_auth_get_username_password(struct MHD_Connection *c,
-    char **password)
+MHD_basic_auth_get_username_password(struct MHD_Connection *c, char **password)
 {
 	LAZY(mhd_lib, char *, MHD_basic_auth_get_username_password,
 	    (struct MHD_Connection *, char **), NULL);
@@ -225,8 +223,9 @@ HIDDEN int
 gnutls_hmac_fast(gnutls_mac_algorithm_t alg, const void *key, size_t keylen,
     const void *text, size_t textlen, void *digest)
 {
-	LAZY(tls_lib, int, gnutls_hmac_fast, (gnutls_mac_algorithm_t,
-	    const void *, size_t, const void *, size_t, void *),
+	LAZY(tls_lib, int, gnutls_hmac_fast,
+	    (gnutls_mac_algorithm_t, const void *, size_t, const void *, size_t,
+		void *),
 	    GNUTLS_E_INTERNAL_ERROR);
 	return fn_gnutls_hmac_fast(alg, key, keylen, text, textlen, digest);
 }
@@ -254,7 +253,7 @@ gnutls_certificate_set_x509_key_mem(gnutls_certificate_credentials_t c,
 {
 	LAZY(tls_lib, int, gnutls_certificate_set_x509_key_mem,
 	    (gnutls_certificate_credentials_t, const gnutls_datum_t *,
-	    const gnutls_datum_t *, gnutls_x509_crt_fmt_t),
+		const gnutls_datum_t *, gnutls_x509_crt_fmt_t),
 	    GNUTLS_E_INTERNAL_ERROR);
 	return fn_gnutls_certificate_set_x509_key_mem(c, cert, key, type);
 }
@@ -265,7 +264,8 @@ gnutls_certificate_set_x509_trust_mem(gnutls_certificate_credentials_t c,
 {
 	LAZY(tls_lib, int, gnutls_certificate_set_x509_trust_mem,
 	    (gnutls_certificate_credentials_t, const gnutls_datum_t *,
-	    gnutls_x509_crt_fmt_t), GNUTLS_E_INTERNAL_ERROR);
+		gnutls_x509_crt_fmt_t),
+	    GNUTLS_E_INTERNAL_ERROR);
 	return fn_gnutls_certificate_set_x509_trust_mem(c, ca, type);
 }
 
@@ -273,8 +273,9 @@ HIDDEN int
 gnutls_priority_init(gnutls_priority_t *p, const char *prio,
     const char **err_pos)
 {
-	LAZY(tls_lib, int, gnutls_priority_init, (gnutls_priority_t *,
-	    const char *, const char **), GNUTLS_E_INTERNAL_ERROR);
+	LAZY(tls_lib, int, gnutls_priority_init,
+	    (gnutls_priority_t *, const char *, const char **),
+	    GNUTLS_E_INTERNAL_ERROR);
 	return fn_gnutls_priority_init(p, prio, err_pos);
 }
 
@@ -316,8 +317,9 @@ HIDDEN CLIENT *
 clnt_vc_create(int fd, const struct netbuf *svcaddr, rpcprog_t prog,
     rpcvers_t vers, u_int sendsz, u_int recvsz)
 {
-	LAZY(rpc_lib, CLIENT *, clnt_vc_create, (int, const struct netbuf *,
-	    rpcprog_t, rpcvers_t, u_int, u_int), NULL);
+	LAZY(rpc_lib, CLIENT *, clnt_vc_create,
+	    (int, const struct netbuf *, rpcprog_t, rpcvers_t, u_int, u_int),
+	    NULL);
 	return fn_clnt_vc_create(fd, svcaddr, prog, vers, sendsz, recvsz);
 }
 
@@ -325,8 +327,9 @@ HIDDEN CLIENT *
 clnt_dg_create(int fd, const struct netbuf *svcaddr, rpcprog_t prog,
     rpcvers_t vers, u_int sendsz, u_int recvsz)
 {
-	LAZY(rpc_lib, CLIENT *, clnt_dg_create, (int, const struct netbuf *,
-	    rpcprog_t, rpcvers_t, u_int, u_int), NULL);
+	LAZY(rpc_lib, CLIENT *, clnt_dg_create,
+	    (int, const struct netbuf *, rpcprog_t, rpcvers_t, u_int, u_int),
+	    NULL);
 	return fn_clnt_dg_create(fd, svcaddr, prog, vers, sendsz, recvsz);
 }
 
@@ -341,8 +344,8 @@ clnt_sperrno(enum clnt_stat st)
 HIDDEN void
 xdrmem_create(XDR *x, char *addr, u_int size, enum xdr_op op)
 {
-	LAZY(rpc_lib, void, xdrmem_create, (XDR *, char *, u_int,
-	    enum xdr_op), );
+	LAZY(rpc_lib, void, xdrmem_create,
+	    (XDR *, char *, u_int, enum xdr_op), );
 	fn_xdrmem_create(x, addr, size, op);
 }
 
@@ -380,8 +383,8 @@ nft_ctx_free(struct nft_ctx *ctx)
 HIDDEN void
 nft_ctx_output_set_flags(struct nft_ctx *ctx, unsigned int flags)
 {
-	LAZY(nft_lib, void, nft_ctx_output_set_flags, (struct nft_ctx *,
-	    unsigned int), );
+	LAZY(nft_lib, void, nft_ctx_output_set_flags,
+	    (struct nft_ctx *, unsigned int), );
 	fn_nft_ctx_output_set_flags(ctx, flags);
 }
 
@@ -418,8 +421,8 @@ nft_ctx_get_error_buffer(struct nft_ctx *ctx)
 HIDDEN int
 nft_run_cmd_from_buffer(struct nft_ctx *ctx, const char *buf)
 {
-	LAZY(nft_lib, int, nft_run_cmd_from_buffer, (struct nft_ctx *,
-	    const char *), -1);
+	LAZY(nft_lib, int, nft_run_cmd_from_buffer,
+	    (struct nft_ctx *, const char *), -1);
 	return fn_nft_run_cmd_from_buffer(ctx, buf);
 }
 
@@ -429,8 +432,8 @@ nft_run_cmd_from_buffer(struct nft_ctx *ctx, const char *buf)
 HIDDEN xmlTextReaderPtr
 xmlReaderForFd(int fd, const char *url, const char *enc, int options)
 {
-	LAZY(xml_lib, xmlTextReaderPtr, xmlReaderForFd, (int, const char *,
-	    const char *, int), NULL);
+	LAZY(xml_lib, xmlTextReaderPtr, xmlReaderForFd,
+	    (int, const char *, const char *, int), NULL);
 	return fn_xmlReaderForFd(fd, url, enc, options);
 }
 
@@ -438,18 +441,19 @@ HIDDEN xmlTextReaderPtr
 xmlReaderForIO(xmlInputReadCallback ioread, xmlInputCloseCallback ioclose,
     void *ioctx, const char *url, const char *enc, int options)
 {
-	LAZY(xml_lib, xmlTextReaderPtr, xmlReaderForIO, (xmlInputReadCallback,
-	    xmlInputCloseCallback, void *, const char *, const char *, int),
+	LAZY(xml_lib, xmlTextReaderPtr, xmlReaderForIO,
+	    (xmlInputReadCallback, xmlInputCloseCallback, void *, const char *,
+		const char *, int),
 	    NULL);
 	return fn_xmlReaderForIO(ioread, ioclose, ioctx, url, enc, options);
 }
 
 HIDDEN xmlTextReaderPtr
-xmlReaderForMemory(const char *buf, int size, const char *url,
-    const char *enc, int options)
+xmlReaderForMemory(const char *buf, int size, const char *url, const char *enc,
+    int options)
 {
-	LAZY(xml_lib, xmlTextReaderPtr, xmlReaderForMemory, (const char *,
-	    int, const char *, const char *, int), NULL);
+	LAZY(xml_lib, xmlTextReaderPtr, xmlReaderForMemory,
+	    (const char *, int, const char *, const char *, int), NULL);
 	return fn_xmlReaderForMemory(buf, size, url, enc, options);
 }
 
@@ -472,8 +476,8 @@ xmlTextReaderSetStructuredErrorHandler(xmlTextReaderPtr r,
 HIDDEN xmlNodePtr
 xmlTextReaderCurrentNode(xmlTextReaderPtr r)
 {
-	LAZY(xml_lib, xmlNodePtr, xmlTextReaderCurrentNode,
-	    (xmlTextReaderPtr), NULL);
+	LAZY(xml_lib, xmlNodePtr, xmlTextReaderCurrentNode, (xmlTextReaderPtr),
+	    NULL);
 	return fn_xmlTextReaderCurrentNode(r);
 }
 
@@ -494,13 +498,12 @@ xmlTextReaderConstValue(xmlTextReaderPtr r)
 }
 
 /* The int-returning reader calls: -1 when libxml2 is missing. */
-#define XML_READER_INT(name)						\
-HIDDEN int								\
-name(xmlTextReaderPtr r)						\
-{									\
-	LAZY(xml_lib, int, name, (xmlTextReaderPtr), -1);		\
-	return fn_##name(r);						\
-}
+#define XML_READER_INT(name) \
+	HIDDEN int name(xmlTextReaderPtr r) \
+	{ \
+		LAZY(xml_lib, int, name, (xmlTextReaderPtr), -1); \
+		return fn_##name(r); \
+	}
 XML_READER_INT(xmlTextReaderRead)
 XML_READER_INT(xmlTextReaderNodeType)
 XML_READER_INT(xmlTextReaderDepth)
@@ -527,8 +530,7 @@ xmlFreeTextWriter(xmlTextWriterPtr w)
 HIDDEN int
 xmlTextWriterSetIndent(xmlTextWriterPtr w, int indent)
 {
-	LAZY(xml_lib, int, xmlTextWriterSetIndent, (xmlTextWriterPtr, int),
-	    -1);
+	LAZY(xml_lib, int, xmlTextWriterSetIndent, (xmlTextWriterPtr, int), -1);
 	return fn_xmlTextWriterSetIndent(w, indent);
 }
 
@@ -536,8 +538,8 @@ HIDDEN int
 xmlTextWriterStartDocument(xmlTextWriterPtr w, const char *version,
     const char *enc, const char *standalone)
 {
-	LAZY(xml_lib, int, xmlTextWriterStartDocument, (xmlTextWriterPtr,
-	    const char *, const char *, const char *), -1);
+	LAZY(xml_lib, int, xmlTextWriterStartDocument,
+	    (xmlTextWriterPtr, const char *, const char *, const char *), -1);
 	return fn_xmlTextWriterStartDocument(w, version, enc, standalone);
 }
 
@@ -545,17 +547,18 @@ HIDDEN int
 xmlTextWriterWriteDTD(xmlTextWriterPtr w, const xmlChar *name,
     const xmlChar *pubid, const xmlChar *sysid, const xmlChar *subset)
 {
-	LAZY(xml_lib, int, xmlTextWriterWriteDTD, (xmlTextWriterPtr,
-	    const xmlChar *, const xmlChar *, const xmlChar *,
-	    const xmlChar *), -1);
+	LAZY(xml_lib, int, xmlTextWriterWriteDTD,
+	    (xmlTextWriterPtr, const xmlChar *, const xmlChar *,
+		const xmlChar *, const xmlChar *),
+	    -1);
 	return fn_xmlTextWriterWriteDTD(w, name, pubid, sysid, subset);
 }
 
 HIDDEN int
 xmlTextWriterStartElement(xmlTextWriterPtr w, const xmlChar *name)
 {
-	LAZY(xml_lib, int, xmlTextWriterStartElement, (xmlTextWriterPtr,
-	    const xmlChar *), -1);
+	LAZY(xml_lib, int, xmlTextWriterStartElement,
+	    (xmlTextWriterPtr, const xmlChar *), -1);
 	return fn_xmlTextWriterStartElement(w, name);
 }
 
@@ -563,8 +566,8 @@ HIDDEN int
 xmlTextWriterWriteAttribute(xmlTextWriterPtr w, const xmlChar *name,
     const xmlChar *content)
 {
-	LAZY(xml_lib, int, xmlTextWriterWriteAttribute, (xmlTextWriterPtr,
-	    const xmlChar *, const xmlChar *), -1);
+	LAZY(xml_lib, int, xmlTextWriterWriteAttribute,
+	    (xmlTextWriterPtr, const xmlChar *, const xmlChar *), -1);
 	return fn_xmlTextWriterWriteAttribute(w, name, content);
 }
 

@@ -6,7 +6,7 @@
  */
 #ifdef __linux__
 
-#define _GNU_SOURCE	/* setns */
+#define _GNU_SOURCE /* setns */
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -19,7 +19,7 @@
 
 #include "portdex.h"
 
-#define NETNS_DIR	"/var/run/netns"
+#define NETNS_DIR "/var/run/netns"
 
 /* A name is one path component: no '/', not "." or "..", not too long. */
 static int
@@ -44,8 +44,8 @@ pdx_netns_enter(const char *name)
 	snprintf(path, sizeof path, "%s/%s", NETNS_DIR, name);
 	if ((target = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		pdx_set_error("network namespace '%s': %s", name,
-		    errno == ENOENT ? "no such namespace (see ip netns list)" :
-		    strerror(errno));
+		    errno == ENOENT ? "no such namespace (see ip netns list)"
+				    : strerror(errno));
 		return -1;
 	}
 	if ((saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) {
@@ -55,8 +55,8 @@ pdx_netns_enter(const char *name)
 	}
 	if (setns(target, CLONE_NEWNET) < 0) {
 		pdx_set_error("entering network namespace '%s': %s%s", name,
-		    strerror(errno), errno == EPERM ?
-		    " (needs CAP_SYS_ADMIN, e.g. root)" : "");
+		    strerror(errno),
+		    errno == EPERM ? " (needs CAP_SYS_ADMIN, e.g. root)" : "");
 		close(target);
 		close(saved);
 		return -1;
@@ -72,7 +72,8 @@ pdx_netns_leave(int saved)
 
 	if (setns(saved, CLONE_NEWNET) < 0) {
 		pdx_set_error("returning to the original network namespace: "
-		    "%s", strerror(errno));
+			      "%s",
+		    strerror(errno));
 		rc = -1;
 	}
 	close(saved);

@@ -35,24 +35,25 @@
  * A use spanning more ports than this is an allocation pool (RTP media,
  * display ports), no expectation for one port in it; as lib/pick.c.
  */
-#define NX_MAX_USE_SPAN	1000
+#define NX_MAX_USE_SPAN 1000
 
-#define NX_OPTIONS	(XML_PARSE_NONET | XML_PARSE_NOERROR | \
-			 XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
+#define NX_OPTIONS \
+	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | \
+	    XML_PARSE_NOCDATA)
 
 /* ---- reading ----------------------------------------------------------- */
 
 struct nx {
 	xmlTextReaderPtr r;
-	const char	*name;
-	pdx_nmapxml_fn	 fn;
-	void		*arg;
-	json_t		*run;
-	json_t		*host;		/* the <host> being read, or NULL */
-	json_t		*port;		/* the <port> being read, or NULL */
-	long		 hosts;
-	int		 root_seen;
-	char		 xmlerr[512];	/* libxml2's first error */
+	const char *name;
+	pdx_nmapxml_fn fn;
+	void *arg;
+	json_t *run;
+	json_t *host; /* the <host> being read, or NULL */
+	json_t *port; /* the <port> being read, or NULL */
+	long hosts;
+	int root_seen;
+	char xmlerr[512]; /* libxml2's first error */
 };
 
 /* libxml2's own errors: keep the first, with its line. */
@@ -71,8 +72,7 @@ nx_xml_error(void *arg, xmlErrorPtr e)
 		x->xmlerr[--n] = '\0';
 }
 
-static int
-nx_fail(struct nx *x, const char *fmt, ...)
+static int nx_fail(struct nx *x, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static int
@@ -98,8 +98,8 @@ nx_attrs(struct nx *x, json_t *o)
 		const char *v = (const char *)xmlTextReaderConstValue(x->r);
 
 		if (k != NULL)
-			json_object_set_new(o, k, json_string(v != NULL ? v :
-			    ""));
+			json_object_set_new(o, k,
+			    json_string(v != NULL ? v : ""));
 	}
 	xmlTextReaderMoveToElement(x->r);
 }
@@ -124,17 +124,19 @@ nx_number(struct nx *x, json_t *attrs, const char *el, const char *field,
 	*v = strtoll(s, &end, 10);
 	if (*s == '\0' || !isdigit((unsigned char)*s) || *end != '\0' ||
 	    errno != 0 || *v < lo || *v > hi)
-		return nx_fail(x, "<%s> %s '%.40s' is not a number in "
-		    "%lld-%lld", el, field, s, lo, hi);
+		return nx_fail(x,
+		    "<%s> %s '%.40s' is not a number in "
+		    "%lld-%lld",
+		    el, field, s, lo, hi);
 	return 0;
 }
 
 static json_t *
 nx_new_host(void)
 {
-	return json_pack("{s:s, s:s, s:[], s:[], s:s, s:[], s:[]}",
-	    "address", "", "addrtype", "", "addresses", "hostnames",
-	    "status", "", "ports", "extraports");
+	return json_pack("{s:s, s:s, s:[], s:[], s:s, s:[], s:[]}", "address",
+	    "", "addrtype", "", "addresses", "hostnames", "status", "", "ports",
+	    "extraports");
 }
 
 static int
@@ -184,8 +186,10 @@ nx_element(struct nx *x, const char *el, int depth)
 		x->root_seen = 1;
 		if (strcmp(el, "nmaprun") != 0) {
 			json_decref(a);
-			return nx_fail(x, "not an nmap XML report: the root "
-			    "element is <%.40s>, not <nmaprun>", el);
+			return nx_fail(x,
+			    "not an nmap XML report: the root "
+			    "element is <%.40s>, not <nmaprun>",
+			    el);
 		}
 		json_object_update(x->run, a);
 	} else if (depth == 1 && strcmp(el, "host") == 0) {
@@ -194,7 +198,7 @@ nx_element(struct nx *x, const char *el, int depth)
 		x->port = NULL;
 		x->host = nx_new_host();
 	} else if (x->host == NULL) {
-		;	/* scaninfo, verbose, runstats...: not needed */
+		; /* scaninfo, verbose, runstats...: not needed */
 	} else if (strcmp(el, "status") == 0) {
 		json_object_set_new(x->host, "status",
 		    json_string(jstr(a, "state")));
@@ -202,11 +206,12 @@ nx_element(struct nx *x, const char *el, int depth)
 		const char *t = jstr(a, "addrtype");
 
 		if (*t == '\0')
-			t = "ipv4";	/* the DTD's default */
+			t = "ipv4"; /* the DTD's default */
 		json_array_append_new(json_object_get(x->host, "addresses"),
-		    json_pack("{s:s, s:s}", "addr", jstr(a, "addr"),
-		    "addrtype", t));
-		if (*jstr(x->host, "address") == '\0' && strcmp(t, "mac") != 0) {
+		    json_pack("{s:s, s:s}", "addr", jstr(a, "addr"), "addrtype",
+			t));
+		if (*jstr(x->host, "address") == '\0' &&
+		    strcmp(t, "mac") != 0) {
 			json_object_set_new(x->host, "address",
 			    json_string(jstr(a, "addr")));
 			json_object_set_new(x->host, "addrtype",
@@ -220,8 +225,9 @@ nx_element(struct nx *x, const char *el, int depth)
 			rc = -1;
 		else
 			json_array_append_new(json_object_get(x->host,
-			    "extraports"), json_pack("{s:s, s:I}", "state",
-			    jstr(a, "state"), "count", (json_int_t)v));
+						  "extraports"),
+			    json_pack("{s:s, s:I}", "state", jstr(a, "state"),
+				"count", (json_int_t)v));
 	} else if (strcmp(el, "port") == 0) {
 		const char *p = jstr(a, "protocol");
 
@@ -229,13 +235,15 @@ nx_element(struct nx *x, const char *el, int depth)
 			rc = -1;
 		else if (strcmp(p, "tcp") != 0 && strcmp(p, "udp") != 0 &&
 		    strcmp(p, "sctp") != 0 && strcmp(p, "ip") != 0)
-			rc = nx_fail(x, "<port> protocol '%.20s' is not tcp, "
-			    "udp, sctp or ip", p);
+			rc = nx_fail(x,
+			    "<port> protocol '%.20s' is not tcp, "
+			    "udp, sctp or ip",
+			    p);
 		else {
 			json_decref(x->port);
-			x->port = json_pack("{s:I, s:s, s:s, s:s, s:n}",
-			    "port", (json_int_t)v, "proto", p, "state", "",
-			    "reason", "", "service");
+			x->port = json_pack("{s:I, s:s, s:s, s:s, s:n}", "port",
+			    (json_int_t)v, "proto", p, "state", "", "reason",
+			    "", "service");
 		}
 	} else if (x->port != NULL && strcmp(el, "state") == 0) {
 		json_object_set_new(x->port, "state",
@@ -247,15 +255,14 @@ nx_element(struct nx *x, const char *el, int depth)
 		    nx_number(x, a, el, "conf", 0, 10, &v) != 0)
 			rc = -1;
 		else
-			json_object_set_new(x->port, "service", json_pack(
-			    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-			    "name", jstr(a, "name"),
-			    "product", jstr(a, "product"),
-			    "version", jstr(a, "version"),
-			    "extrainfo", jstr(a, "extrainfo"),
-			    "tunnel", jstr(a, "tunnel"),
-			    "method", jstr(a, "method"),
-			    "conf", jstr(a, "conf")));
+			json_object_set_new(x->port, "service",
+			    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+				"name", jstr(a, "name"), "product",
+				jstr(a, "product"), "version",
+				jstr(a, "version"), "extrainfo",
+				jstr(a, "extrainfo"), "tunnel",
+				jstr(a, "tunnel"), "method", jstr(a, "method"),
+				"conf", jstr(a, "conf")));
 	}
 	json_decref(a);
 	return rc;
@@ -285,7 +292,8 @@ nx_doctype(struct nx *x)
 	if (d->children != NULL || d->entities != NULL ||
 	    d->pentities != NULL || d->SystemID != NULL ||
 	    d->ExternalID != NULL)
-		return nx_fail(x, "the DOCTYPE declares entities or names "
+		return nx_fail(x,
+		    "the DOCTYPE declares entities or names "
 		    "an external DTD; nmap reports have neither (refused)");
 	return 0;
 }
@@ -311,8 +319,10 @@ nx_run(struct nx *x)
 			break;
 		case XML_READER_TYPE_ENTITY_REFERENCE:
 		case XML_READER_TYPE_ENTITY:
-			nx_fail(x, "entity reference '&%.40s;': nmap reports "
-			    "have none (refused)", el);
+			nx_fail(x,
+			    "entity reference '&%.40s;': nmap reports "
+			    "have none (refused)",
+			    el);
 			goto fail;
 		case XML_READER_TYPE_ELEMENT:
 			if (nx_element(x, el, depth) != 0)
@@ -366,8 +376,8 @@ pdx_nmapxml_read_mem(const char *buf, size_t len, const char *name,
 	if (pdx_lazy_load("libxml2") != 0)
 		return -1;
 	pdx_set_error("%s", "");
-	if ((x.r = xmlReaderForMemory(buf, (int)len, NULL, NULL,
-	    NX_OPTIONS)) == NULL) {
+	if ((x.r = xmlReaderForMemory(buf, (int)len, NULL, NULL, NX_OPTIONS)) ==
+	    NULL) {
 		pdx_set_error("%s: cannot start the XML reader", name);
 		return -1;
 	}
@@ -378,9 +388,9 @@ pdx_nmapxml_read_mem(const char *buf, size_t len, const char *name,
 
 /* The reader's input: the bytes read before, then the descriptor's. */
 struct nx_io {
-	const char	*head;
-	size_t		 headlen, off;
-	int		 fd;
+	const char *head;
+	size_t headlen, off;
+	int fd;
 };
 
 static int
@@ -414,8 +424,8 @@ nx_io_close(void *arg)
 }
 
 long
-pdx_nmapxml_read_fd(int fd, const char *head, size_t headlen,
-    const char *name, pdx_nmapxml_fn fn, void *arg)
+pdx_nmapxml_read_fd(int fd, const char *head, size_t headlen, const char *name,
+    pdx_nmapxml_fn fn, void *arg)
 {
 	struct nx_io io = { head, headlen, 0, fd };
 	struct nx x;
@@ -429,7 +439,7 @@ pdx_nmapxml_read_fd(int fd, const char *head, size_t headlen,
 		return -1;
 	pdx_set_error("%s", "");
 	if ((x.r = xmlReaderForIO(nx_io_read, nx_io_close, &io, NULL, NULL,
-	    NX_OPTIONS)) == NULL) {
+		 NX_OPTIONS)) == NULL) {
 		pdx_set_error("%s: cannot start the XML reader", name);
 		return -1;
 	}
@@ -565,8 +575,8 @@ card_transport(json_t *card, const char *proto)
 	size_t i;
 
 	for (i = 0; i < json_array_size(ts); i++)
-		if (strcmp(jstr(json_array_get(ts, i), "transport"), proto)
-		    == 0)
+		if (strcmp(jstr(json_array_get(ts, i), "transport"), proto) ==
+		    0)
 			return json_array_get(ts, i);
 	return NULL;
 }
@@ -575,7 +585,8 @@ static int
 use_is_pool(json_t *u)
 {
 	return json_integer_value(json_object_get(u, "port_hi")) -
-	    json_integer_value(json_object_get(u, "port")) >= NX_MAX_USE_SPAN;
+	    json_integer_value(json_object_get(u, "port")) >=
+	    NX_MAX_USE_SPAN;
 }
 
 /* Does the port have an expectation: an IANA service or a narrow use? */
@@ -599,16 +610,16 @@ port_known(json_t *card, json_t *t)
  * with every curated use of the port.  Sets *matched to what matched.
  */
 static int
-service_expected(json_t *card, json_t *t, const char *name,
-    const char *tunnel, const char *product, const char **matched)
+service_expected(json_t *card, json_t *t, const char *name, const char *tunnel,
+    const char *product, const char **matched)
 {
 	json_t *uses = json_object_get(card, "uses"), *iana, *u;
 	char ls[64], tls[72];
 	size_t i;
 
 	lower_copy(ls, sizeof ls, name);
-	snprintf(tls, sizeof tls, "%s%s", ls, strcmp(tunnel, "ssl") == 0 ?
-	    "s" : "");
+	snprintf(tls, sizeof tls, "%s%s", ls,
+	    strcmp(tunnel, "ssl") == 0 ? "s" : "");
 	if (t != NULL) {
 		iana = json_object_get(t, "iana");
 		*matched = jstr(t, "service");
@@ -649,9 +660,10 @@ pdx_nmapxml_expect(struct pdx_db *db, json_t *port)
 	char reason[512];
 
 	if (mask <= 0 || (mask & (mask - 1)) != 0)
-		mask = PDX_TCP;		/* "ip": protocol numbers, not ports */
-	if ((card = pdx_card(db, (unsigned)json_integer_value(json_object_get(
-	    port, "port")), mask)) == NULL)
+		mask = PDX_TCP; /* "ip": protocol numbers, not ports */
+	if ((card = pdx_card(db,
+		 (unsigned)json_integer_value(json_object_get(port, "port")),
+		 mask)) == NULL)
 		return NULL;
 	pdx_card_summarize(card);
 	t = card_transport(card, proto);
@@ -661,33 +673,40 @@ pdx_nmapxml_expect(struct pdx_db *db, json_t *port)
 	if (*name == '\0' || strcmp(name, "unknown") == 0 ||
 	    strcmp(name, "tcpwrapped") == 0) {
 		verdict = "unidentified";
-		snprintf(reason, sizeof reason, "nmap could not name the "
+		snprintf(reason, sizeof reason,
+		    "nmap could not name the "
 		    "service");
 	} else if (strcmp(jstr(svc, "method"), "probed") != 0) {
 		verdict = "unprobed";
-		snprintf(reason, sizeof reason, "nmap's name comes from its "
+		snprintf(reason, sizeof reason,
+		    "nmap's name comes from its "
 		    "port table, not from the service (run nmap with -sV)");
 	} else if (!known) {
 		verdict = "no-expectation";
-		snprintf(reason, sizeof reason, "portdex knows no use of "
+		snprintf(reason, sizeof reason,
+		    "portdex knows no use of "
 		    "this port");
-	} else if (service_expected(card, t, name, jstr(svc, "tunnel"),
-	    product, &matched)) {
+	} else if (service_expected(card, t, name, jstr(svc, "tunnel"), product,
+		       &matched)) {
 		verdict = "match";
-		snprintf(reason, sizeof reason, "nmap's %s%s%s is a known use "
-		    "(%s)", name, *product ? " / " : "", product, matched);
+		snprintf(reason, sizeof reason,
+		    "nmap's %s%s%s is a known use "
+		    "(%s)",
+		    name, *product ? " / " : "", product, matched);
 	} else {
 		verdict = "mismatch";
-		snprintf(reason, sizeof reason, "nmap identified %s%s%s%s, "
-		    "not a known use of %lld/%s (expected: %s)", name,
-		    *product ? " (" : "", product, *product ? ")" : "",
-		    (long long)json_integer_value(json_object_get(port,
-		    "port")), proto, head);
+		snprintf(reason, sizeof reason,
+		    "nmap identified %s%s%s%s, "
+		    "not a known use of %lld/%s (expected: %s)",
+		    name, *product ? " (" : "", product, *product ? ")" : "",
+		    (long long)json_integer_value(
+			json_object_get(port, "port")),
+		    proto, head);
 	}
-	out = json_pack("{s:s, s:s, s:s, s:s, s:s}", "headline", head,
-	    "status", t != NULL ? jstr(t, "status") : "",
-	    "risk", jstr(json_object_get(card, "risk"), "level"),
-	    "verdict", verdict, "reason", reason);
+	out = json_pack("{s:s, s:s, s:s, s:s, s:s}", "headline", head, "status",
+	    t != NULL ? jstr(t, "status") : "", "risk",
+	    jstr(json_object_get(card, "risk"), "level"), "verdict", verdict,
+	    "reason", reason);
 	if (out != NULL && matched != NULL)
 		json_object_set_new(out, "matched", json_string(matched));
 	json_decref(card);
@@ -698,7 +717,11 @@ pdx_nmapxml_expect(struct pdx_db *db, json_t *port)
 
 /* ---- writing a scan ---------------------------------------------------- */
 
-#define W(call) do { if ((call) < 0) goto fail; } while (0)
+#define W(call) \
+	do { \
+		if ((call) < 0) \
+			goto fail; \
+	} while (0)
 
 static int
 w_attr(xmlTextWriterPtr w, const char *k, const char *v)
@@ -748,8 +771,9 @@ services_list(const struct pdx_scan_result *res)
 	for (p = 0; p < 65536; p++) {
 		if (res->state[p] == PDX_SCAN_UNSCANNED)
 			continue;
-		for (q = p; q + 1 < 65536 &&
-		    res->state[q + 1] != PDX_SCAN_UNSCANNED; q++)
+		for (q = p;
+		     q + 1 < 65536 && res->state[q + 1] != PDX_SCAN_UNSCANNED;
+		     q++)
 			;
 		if (cap - len < 32) {
 			if ((ns = realloc(s, cap * 2)) == NULL) {
@@ -759,8 +783,8 @@ services_list(const struct pdx_scan_result *res)
 			s = ns;
 			cap *= 2;
 		}
-		len += (size_t)snprintf(s + len, cap - len, "%s%u", len ? ","
-		    : "", p);
+		len += (size_t)snprintf(s + len, cap - len, "%s%u",
+		    len ? "," : "", p);
 		if (q > p)
 			len += (size_t)snprintf(s + len, cap - len, "-%u", q);
 		p = q;
@@ -779,7 +803,7 @@ pdx_nmapxml_write_scan(const char *path, struct pdx_db *db,
 	unsigned p, counts[4] = { 0 };
 	int st, rc = -1;
 	static const char *const reasons[] = { "", "syn-ack", "conn-refused",
-	    "no-response" };
+		"no-response" };
 
 	if (pdx_lazy_load("libxml2") != 0)
 		return -1;
@@ -824,8 +848,8 @@ pdx_nmapxml_write_scan(const char *path, struct pdx_db *db,
 	W(xmlTextWriterEndElement(w));
 	W(w_start(w, "address"));
 	W(w_attr(w, "addr", t->numeric));
-	W(w_attr(w, "addrtype", t->addr.ss_family == AF_INET6 ? "ipv6" :
-	    "ipv4"));
+	W(w_attr(w, "addrtype",
+	    t->addr.ss_family == AF_INET6 ? "ipv6" : "ipv4"));
 	W(xmlTextWriterEndElement(w));
 	W(w_start(w, "hostnames"));
 	if (strcmp(t->host, t->numeric) != 0) {
@@ -847,8 +871,8 @@ pdx_nmapxml_write_scan(const char *path, struct pdx_db *db,
 		}
 	for (p = 0; p < 65536; p++) {
 		st = res->state[p];
-		if (st == PDX_SCAN_UNSCANNED || (!run->all &&
-		    st != PDX_SCAN_OPEN))
+		if (st == PDX_SCAN_UNSCANNED ||
+		    (!run->all && st != PDX_SCAN_OPEN))
 			continue;
 		W(w_start(w, "port"));
 		W(w_attr(w, "protocol", "tcp"));
@@ -868,16 +892,18 @@ pdx_nmapxml_write_scan(const char *path, struct pdx_db *db,
 		}
 		W(xmlTextWriterEndElement(w));
 	}
-	W(xmlTextWriterEndElement(w));	/* ports */
-	W(xmlTextWriterEndElement(w));	/* host */
+	W(xmlTextWriterEndElement(w)); /* ports */
+	W(xmlTextWriterEndElement(w)); /* host */
 
 	W(w_start(w, "runstats"));
 	W(w_start(w, "finished"));
 	W(w_attrll(w, "time", run->end));
 	timestr(run->end, ts, sizeof ts);
 	W(w_attr(w, "timestr", ts));
-	snprintf(summary, sizeof summary, "portdex done at %s; 1 IP "
-	    "address (1 host up) scanned in %.2f seconds", ts, res->elapsed);
+	snprintf(summary, sizeof summary,
+	    "portdex done at %s; 1 IP "
+	    "address (1 host up) scanned in %.2f seconds",
+	    ts, res->elapsed);
 	W(w_attr(w, "summary", summary));
 	snprintf(ts, sizeof ts, "%.2f", res->elapsed);
 	W(w_attr(w, "elapsed", ts));
@@ -888,15 +914,15 @@ pdx_nmapxml_write_scan(const char *path, struct pdx_db *db,
 	W(w_attr(w, "down", "0"));
 	W(w_attr(w, "total", "1"));
 	W(xmlTextWriterEndElement(w));
-	W(xmlTextWriterEndElement(w));	/* runstats */
-	W(xmlTextWriterEndElement(w));	/* nmaprun */
+	W(xmlTextWriterEndElement(w)); /* runstats */
+	W(xmlTextWriterEndElement(w)); /* nmaprun */
 	if (xmlTextWriterEndDocument(w) < 0)
 		goto fail;
 	rc = 0;
 fail:
 	if (rc != 0 && svcs != NULL)
-		pdx_set_error("%s: write failed%s%s", path, errno != 0 ?
-		    ": " : "", errno != 0 ? strerror(errno) : "");
+		pdx_set_error("%s: write failed%s%s", path,
+		    errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
 	xmlFreeTextWriter(w);
 	free(svcs);
 	return rc;

@@ -49,47 +49,47 @@
 #include "state-int.h"
 #include "util-int.h"
 
-#define NF_MAGIC	"PDXNOTE1"
-#define NF_VERSION	1
-#define NF_ORDER	0x01020304u
-#define NF_HEADER	96
-#define NF_ENTRY	24
-#define NF_RECORD	24
-#define NF_MAX_BODY	((size_t)64 << 20)
+#define NF_MAGIC "PDXNOTE1"
+#define NF_VERSION 1
+#define NF_ORDER 0x01020304u
+#define NF_HEADER 96
+#define NF_ENTRY 24
+#define NF_RECORD 24
+#define NF_MAX_BODY ((size_t)64 << 20)
 
 struct nf_stamp {
-	uint64_t	dev, ino, size;
-	int64_t		mtime, ctime;
-	uint32_t	counter;
+	uint64_t dev, ino, size;
+	int64_t mtime, ctime;
+	uint32_t counter;
 };
 
 struct nf_header {
-	char		magic[8];
-	uint32_t	version, order;
-	uint64_t	dev, ino, size;
-	int64_t		mtime, ctime;
-	uint32_t	counter, count;
-	int64_t		rev;
-	uint32_t	body_len, nports;
-	uint64_t	index_sum, head_sum;
+	char magic[8];
+	uint32_t version, order;
+	uint64_t dev, ino, size;
+	int64_t mtime, ctime;
+	uint32_t counter, count;
+	int64_t rev;
+	uint32_t body_len, nports;
+	uint64_t index_sum, head_sum;
 };
 _Static_assert(sizeof(struct nf_header) == NF_HEADER, "notes header");
 
 /* A port's entry in the index: its notes are len bytes at off. */
 struct nf_entry {
-	uint32_t	port, count, off, len;
-	uint64_t	sum;
+	uint32_t port, count, off, len;
+	uint64_t sum;
 };
 _Static_assert(sizeof(struct nf_entry) == NF_ENTRY, "notes index entry");
 
 /* An open notes file: its index, read from fd or from memory. */
 struct pdx_nfile {
-	int		 fd;
-	const char	*mem;		/* the fuzzer's image, or NULL */
-	size_t		 len;
-	uint32_t	 nports, count, body_len;
-	size_t		 body;		/* offset of the records */
-	struct nf_entry	*index;
+	int fd;
+	const char *mem; /* the fuzzer's image, or NULL */
+	size_t len;
+	uint32_t nports, count, body_len;
+	size_t body; /* offset of the records */
+	struct nf_entry *index;
 };
 
 /* A checksum 8 bytes at a time (a byte-wise one cost a card 0.4 M). */
@@ -118,8 +118,9 @@ pdx_nfile_sum(const void *p, size_t n)
 static int
 nf_path(char *buf, size_t len, const char *state, int tmp)
 {
-	int n = tmp ? snprintf(buf, len, "%s.notes.%ld.tmp", state,
-	    (long)getpid()) : snprintf(buf, len, "%s.notes", state);
+	int n = tmp
+	    ? snprintf(buf, len, "%s.notes.%ld.tmp", state, (long)getpid())
+	    : snprintf(buf, len, "%s.notes", state);
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
@@ -131,18 +132,16 @@ nf_stamp(int fd, struct nf_stamp *t)
 	unsigned char h[28];
 	struct stat sb;
 
-	if (fstat(fd, &sb) != 0 || pread(fd, h, sizeof h, 0) !=
-	    (ssize_t)sizeof h || memcmp(h, "SQLite format 3", 16) != 0 ||
-	    h[18] == 2 || h[19] == 2)
+	if (fstat(fd, &sb) != 0 ||
+	    pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h ||
+	    memcmp(h, "SQLite format 3", 16) != 0 || h[18] == 2 || h[19] == 2)
 		return -1;
 	memset(t, 0, sizeof *t);
 	t->dev = (uint64_t)sb.st_dev;
 	t->ino = (uint64_t)sb.st_ino;
 	t->size = (uint64_t)sb.st_size;
-	t->mtime = (int64_t)sb.st_mtim.tv_sec * 1000000000 +
-	    sb.st_mtim.tv_nsec;
-	t->ctime = (int64_t)sb.st_ctim.tv_sec * 1000000000 +
-	    sb.st_ctim.tv_nsec;
+	t->mtime = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+	t->ctime = (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec;
 	t->counter = (uint32_t)h[24] << 24 | (uint32_t)h[25] << 16 |
 	    (uint32_t)h[26] << 8 | h[27];
 	return 0;
@@ -180,9 +179,8 @@ nf_header_ok(struct nf_header *h)
 	h->head_sum = sum;
 	return ok && memcmp(h->magic, NF_MAGIC, 8) == 0 &&
 	    h->version == NF_VERSION && h->order == NF_ORDER &&
-	    h->body_len <= NF_MAX_BODY &&
-	    h->count <= h->body_len / NF_RECORD && h->nports <= h->count &&
-	    h->nports <= 65536;
+	    h->body_len <= NF_MAX_BODY && h->count <= h->body_len / NF_RECORD &&
+	    h->nports <= h->count && h->nports <= 65536;
 }
 
 static void
@@ -252,8 +250,8 @@ nf_open_index(struct pdx_nfile *f, const struct nf_stamp *t)
 		const struct nf_entry *e = &f->index[i];
 
 		if (e->port > 65535 || (i > 0 && e->port <= e[-1].port) ||
-		    e->count == 0 || e->off != at || e->len > h.body_len -
-		    at || e->len / NF_RECORD < e->count)
+		    e->count == 0 || e->off != at || e->len > h.body_len - at ||
+		    e->len / NF_RECORD < e->count)
 			return -1;
 		at += e->len;
 		n += e->count;
@@ -352,8 +350,8 @@ nf_find(const struct pdx_nfile *f, unsigned port)
 		else
 			hi = mid;
 	}
-	return lo < f->nports && f->index[lo].port == port ? &f->index[lo] :
-	    NULL;
+	return lo < f->nports && f->index[lo].port == port ? &f->index[lo]
+							   : NULL;
 }
 
 int
@@ -387,8 +385,9 @@ pdx_nfile_rows(const struct pdx_nfile *f, const unsigned *only, size_t k,
 		if ((e = only == NULL ? &f->index[i] : nf_find(f, only[i])) ==
 		    NULL)
 			continue;
-		if ((only != NULL && nf_read(f, b + at, e->len, f->body +
-		    e->off) != 0) || nf_block(e, b + at, r + n) != 0)
+		if ((only != NULL &&
+			nf_read(f, b + at, e->len, f->body + e->off) != 0) ||
+		    nf_block(e, b + at, r + n) != 0)
 			goto bad;
 		n += e->count;
 		at += e->len;
@@ -425,9 +424,9 @@ nf_put(char **b, size_t *len, size_t *cap, const void *p, size_t n)
 
 /* The file being written: its records and its index. */
 struct nf_out {
-	char		*body, *index;
-	size_t		 len, cap, ilen, icap;
-	uint32_t	 count, nports;
+	char *body, *index;
+	size_t len, cap, ilen, icap;
+	uint32_t count, nports;
 };
 
 /* Appends one note (a new index entry when its port is new); 0 or -1. */
@@ -479,9 +478,10 @@ nf_collect(sqlite3 *db, struct nf_out *o)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT id, port, proto, text, author, "
-	    "created FROM notes ORDER BY port, id", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+		"SELECT id, port, proto, text, author, "
+		"created FROM notes ORDER BY port, id",
+		-1, &st, NULL) != SQLITE_OK)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int32_t v[3];
@@ -562,7 +562,7 @@ nf_rev(sqlite3 *db, int64_t *rev)
 	int rc;
 
 	if (sqlite3_prepare_v2(db, "SELECT rev FROM notes_rev", -1, &st,
-	    NULL) != SQLITE_OK)
+		NULL) != SQLITE_OK)
 		return -1;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -587,8 +587,9 @@ nf_refresh(struct pdx_state *s)
 	int64_t rev;
 	int fd, r = -1;
 
-	if (nf_rev(s->db, &rev) != 0 || nf_path(path, sizeof path, s->path,
-	    0) != 0 || (fd = open(s->path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (nf_rev(s->db, &rev) != 0 ||
+	    nf_path(path, sizeof path, s->path, 0) != 0 ||
+	    (fd = open(s->path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
 	if (nf_stamp(fd, &t) != 0 || fstat(fd, &sb) != 0) {
 		close(fd);
@@ -597,14 +598,16 @@ nf_refresh(struct pdx_state *s)
 	close(fd);
 	if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
 		if (pdx_pread_full(fd, &h, sizeof h, 0) == 0 &&
-		    nf_header_ok(&h) &&
-		    h.rev == rev && h.dev == t.dev && h.ino == t.ino) {
+		    nf_header_ok(&h) && h.rev == rev && h.dev == t.dev &&
+		    h.ino == t.ino) {
 			if (nf_same(&h, &t))
 				r = 0;
 			else {
 				nf_seal(&h, &t);
 				r = pwrite(fd, &h, sizeof h, 0) ==
-				    (ssize_t)sizeof h ? 0 : -1;
+					(ssize_t)sizeof h
+				    ? 0
+				    : -1;
 			}
 		}
 		close(fd);
@@ -617,8 +620,7 @@ nf_refresh(struct pdx_state *s)
 void
 pdx_nfile_update(struct pdx_state *s)
 {
-	if (s->db == NULL || s->readonly || sqlite3_get_autocommit(s->db) ==
-	    0)
+	if (s->db == NULL || s->readonly || sqlite3_get_autocommit(s->db) == 0)
 		return;
 	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return;

@@ -33,7 +33,7 @@ pdx_note_add(struct pdx_state *s, unsigned port, int proto, const char *text)
 	if (port > 65535 || text == NULL || *text == '\0' ||
 	    strlen(text) > 4096) {
 		pdx_set_error("a note needs a port 0-65535 and a text of 1 to "
-		    "4096 bytes");
+			      "4096 bytes");
 		return -1;
 	}
 	if (who == NULL && (who = getenv("USER")) == NULL) {
@@ -45,9 +45,10 @@ pdx_note_add(struct pdx_state *s, unsigned port, int proto, const char *text)
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (pdx_state_attach(s) != 0)
 		return -1;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO notes(port, proto, text,"
-	    " author, created) VALUES (?,?,?,?,?)", -1, &st, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db,
+		"INSERT INTO notes(port, proto, text,"
+		" author, created) VALUES (?,?,?,?,?)",
+		-1, &st, NULL) != SQLITE_OK) {
 		pdx_state_fail(s->path, s->db, sqlite3_extended_errcode(s->db));
 		return -1;
 	}
@@ -74,8 +75,10 @@ pdx_note_rm(struct pdx_state *s, unsigned port, int proto)
 
 	if (pdx_state_attach(s) != 0)
 		return -1;
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM notes WHERE port = ?1 AND"
-	    " (?2 = 0 OR proto = ?2)", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db,
+		"DELETE FROM notes WHERE port = ?1 AND"
+		" (?2 = 0 OR proto = ?2)",
+		-1, &st, NULL) != SQLITE_OK) {
 		pdx_state_fail(s->path, s->db, sqlite3_extended_errcode(s->db));
 		return -1;
 	}
@@ -102,14 +105,16 @@ note_json(int id, int port, int proto, const char *text, const char *author,
 	json_object_set_new_nocheck(o, "id", json_integer(id));
 	json_object_set_new_nocheck(o, "port", json_integer(port));
 	/* a value another program wrote that names no transport */
-	json_object_set_new_nocheck(o, "transport", json_string(*t != '\0' ?
-	    t : "unknown"));
-	json_object_set_new_nocheck(o, "text", pdx_json_clean(text != NULL ?
-	    text : ""));	/* as read: a damaged page may garble it */
-	json_object_set_new_nocheck(o, "author", pdx_json_clean(author !=
-	    NULL ? author : ""));
-	json_object_set_new_nocheck(o, "created", pdx_json_clean(created !=
-	    NULL ? created : ""));
+	json_object_set_new_nocheck(o, "transport",
+	    json_string(*t != '\0' ? t : "unknown"));
+	json_object_set_new_nocheck(o, "text",
+	    pdx_json_clean(text != NULL
+		    ? text
+		    : "")); /* as read: a damaged page may garble it */
+	json_object_set_new_nocheck(o, "author",
+	    pdx_json_clean(author != NULL ? author : ""));
+	json_object_set_new_nocheck(o, "created",
+	    pdx_json_clean(created != NULL ? created : ""));
 	return o;
 }
 
@@ -127,9 +132,10 @@ query_notes(struct pdx_state *s, int port, json_t **out)
 
 	if (pdx_state_attach(s) != 0)
 		return -1;
-	if (sqlite3_prepare_v2(s->db, "SELECT port, proto, text, author,"
-	    " created, id FROM notes WHERE port = ?1 ORDER BY id", -1, &st,
-	    NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db,
+		"SELECT port, proto, text, author,"
+		" created, id FROM notes WHERE port = ?1 ORDER BY id",
+		-1, &st, NULL) != SQLITE_OK) {
 		if (!pdx_state_foreign(s))
 			pdx_state_fail(s->path, s->db,
 			    sqlite3_extended_errcode(s->db));
@@ -138,11 +144,12 @@ query_notes(struct pdx_state *s, int port, json_t **out)
 	sqlite3_bind_int(st, 1, port);
 	a = json_array();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(a, note_json(sqlite3_column_int(st, 5),
-		    sqlite3_column_int(st, 0), sqlite3_column_int(st, 1),
-		    (const char *)sqlite3_column_text(st, 2),
-		    (const char *)sqlite3_column_text(st, 3),
-		    (const char *)sqlite3_column_text(st, 4)));
+		json_array_append_new(a,
+		    note_json(sqlite3_column_int(st, 5),
+			sqlite3_column_int(st, 0), sqlite3_column_int(st, 1),
+			(const char *)sqlite3_column_text(st, 2),
+			(const char *)sqlite3_column_text(st, 3),
+			(const char *)sqlite3_column_text(st, 4)));
 	if (rc != SQLITE_DONE) {
 		pdx_state_fail(s->path, s->db, sqlite3_extended_errcode(s->db));
 		sqlite3_finalize(st);
@@ -237,10 +244,10 @@ arena_put(char **arena, size_t *len, size_t *cap, sqlite3_stmt *st, int col)
 
 /* Growing buffers of rows and their strings, read from a statement. */
 struct rowbuf {
-	struct note_row	*rows;
-	size_t		 n, cap, len, acap;
-	char		*arena;
-	long		(*off)[3];	/* text, author, created in arena */
+	struct note_row *rows;
+	size_t n, cap, len, acap;
+	char *arena;
+	long (*off)[3]; /* text, author, created in arena */
 };
 
 /* Appends the rows st gives (reset after); SQLITE_OK or the failure. */
@@ -256,8 +263,9 @@ read_rows(sqlite3_stmt *st, struct rowbuf *b)
 		if (b->n == b->cap) {
 			size_t c = b->cap * 2 + 64;
 			struct note_row *m = realloc(b->rows, c * sizeof *m);
-			void *o = m != NULL ? realloc(b->off, c *
-			    sizeof *b->off) : NULL;
+			void *o = m != NULL
+			    ? realloc(b->off, c * sizeof *b->off)
+			    : NULL;
 
 			if (m != NULL)
 				b->rows = m;
@@ -272,7 +280,7 @@ read_rows(sqlite3_stmt *st, struct rowbuf *b)
 		r->proto = sqlite3_column_int(st, 1);
 		for (j = 0; j < 3; j++)
 			if ((b->off[b->n][j] = arena_put(&b->arena, &b->len,
-			    &b->acap, st, 2 + j)) < 0)
+				 &b->acap, st, 2 + j)) < 0)
 				return SQLITE_NOMEM;
 		b->n++;
 	}
@@ -302,8 +310,8 @@ load_notes(struct pdx_state *s, unsigned *only, size_t k)
 	 */
 	if (s->nf == NULL && !s->readonly && only == NULL)
 		(void)pdx_nfile_open(s);
-	if (s->nf != NULL && pdx_nfile_rows(s->nf, only, k, &b.rows, &b.n,
-	    &b.arena) == 0) {
+	if (s->nf != NULL &&
+	    pdx_nfile_rows(s->nf, only, k, &b.rows, &b.n, &b.arena) == 0) {
 		pdx_notes_free(s);
 		s->all = b.rows;
 		s->nall = b.n;
@@ -332,10 +340,14 @@ load_notes(struct pdx_state *s, unsigned *only, size_t k)
 	if (s->readonly && only == NULL)
 		sqlite3_exec(s->db, "PRAGMA mmap_size=268435456", NULL, NULL,
 		    NULL);
-	if (sqlite3_prepare_v2(s->db, only == NULL ? "SELECT port, proto, "
-	    "text, author, created, id FROM notes" : "SELECT port, proto, "
-	    "text, author, created, id FROM notes WHERE port = ?1 ORDER BY "
-	    "id", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db,
+		only == NULL
+		    ? "SELECT port, proto, "
+		      "text, author, created, id FROM notes"
+		    : "SELECT port, proto, "
+		      "text, author, created, id FROM notes WHERE port = ?1 ORDER BY "
+		      "id",
+		-1, &st, NULL) != SQLITE_OK) {
 		if (!pdx_state_foreign(s))
 			pdx_state_fail(s->path, s->db,
 			    sqlite3_extended_errcode(s->db));
@@ -350,8 +362,8 @@ load_notes(struct pdx_state *s, unsigned *only, size_t k)
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_OK) {
-		pdx_state_fail(s->path, s->db, rc == SQLITE_NOMEM ? rc :
-		    sqlite3_extended_errcode(s->db));
+		pdx_state_fail(s->path, s->db,
+		    rc == SQLITE_NOMEM ? rc : sqlite3_extended_errcode(s->db));
 		free(b.rows);
 		free(b.off);
 		free(b.arena);
@@ -388,9 +400,10 @@ changed_elsewhere(struct pdx_state *s)
 	long long v = -1;
 
 	if (s->readonly)
-		return 0;	/* a command's snapshot: read once */
-	if (s->dv == NULL && sqlite3_prepare_v2(s->db, "PRAGMA data_version",
-	    -1, &s->dv, NULL) != SQLITE_OK)
+		return 0; /* a command's snapshot: read once */
+	if (s->dv == NULL &&
+	    sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &s->dv,
+		NULL) != SQLITE_OK)
 		return 1;
 	if (sqlite3_step(s->dv) == SQLITE_ROW)
 		v = sqlite3_column_int64(s->dv, 0);
@@ -420,7 +433,7 @@ pdx_notes_load(struct pdx_state *s)
 	if (s->all != NULL && s->only == NULL && !changed_elsewhere(s))
 		return 0;
 	if (!s->readonly && s->dv == NULL)
-		changed_elsewhere(s);	/* remember the version read */
+		changed_elsewhere(s); /* remember the version read */
 	return load_notes(s, NULL, 0);
 }
 
@@ -482,13 +495,14 @@ pdx_notes(struct pdx_state *s, int port, const char *match)
 	if (s->all == NULL && port >= 0 && match == NULL && s->nf == NULL)
 		return query_notes(s, port, &a) == 0 ? a : NULL;
 	if (s->all == NULL && port >= 0 && match == NULL) {
-		unsigned p = (unsigned)port;	/* from the notes file */
+		unsigned p = (unsigned)port; /* from the notes file */
 
 		if (pdx_notes_load_ports(s, &p, 1) != 0)
 			return NULL;
 	} else if ((s->only == NULL || port < 0 || match != NULL ||
-	    bsearch(&(unsigned){ (unsigned)port }, s->only, s->nonly,
-	    sizeof *s->only, uns_cmp) == NULL) && pdx_notes_load(s) != 0)
+		       bsearch(&(unsigned){ (unsigned)port }, s->only, s->nonly,
+			   sizeof *s->only, uns_cmp) == NULL) &&
+	    pdx_notes_load(s) != 0)
 		return NULL;
 	a = json_array();
 	for (i = port >= 0 ? first_of(s, port) : 0; i < s->nall; i++) {
@@ -498,8 +512,9 @@ pdx_notes(struct pdx_state *s, int port, const char *match)
 			break;
 		if (match != NULL && !contains(r->text, match))
 			continue;
-		json_array_append_new(a, note_json(r->id, r->port, r->proto,
-		    r->text, r->author, r->created));
+		json_array_append_new(a,
+		    note_json(r->id, r->port, r->proto, r->text, r->author,
+			r->created));
 	}
 	return a;
 }
@@ -514,12 +529,15 @@ pdx_note_text(struct pdx_state *s, unsigned port, int proto)
 	 * its command (a read-write handle would otherwise ask SQLite for
 	 * the data version, taking and dropping a lock, once per socket).
 	 */
-	if (s == NULL || ((s->all == NULL || (s->only != NULL &&
-	    !bsearch(&port, s->only, s->nonly, sizeof port, uns_cmp))) &&
-	    pdx_notes_load(s) != 0))
+	if (s == NULL ||
+	    ((s->all == NULL ||
+		 (s->only != NULL &&
+		     !bsearch(&port, s->only, s->nonly, sizeof port,
+			 uns_cmp))) &&
+		pdx_notes_load(s) != 0))
 		return NULL;
-	for (i = first_of(s, (int)port); i < s->nall &&
-	    s->all[i].port == (int)port; i++)
+	for (i = first_of(s, (int)port);
+	     i < s->nall && s->all[i].port == (int)port; i++)
 		if (s->all[i].proto == 0 || s->all[i].proto == proto)
 			return s->all[i].text;
 	return NULL;

@@ -50,15 +50,15 @@
 #include "portdex/pick.h"
 #include "util-int.h"
 
-#define EPHEMERAL_PROC	"/proc/sys/net/ipv4/ip_local_port_range"
-#define RESERVED_PROC	"/proc/sys/net/ipv4/ip_local_reserved_ports"
-#define TEXTMAX		256
+#define EPHEMERAL_PROC "/proc/sys/net/ipv4/ip_local_port_range"
+#define RESERVED_PROC "/proc/sys/net/ipv4/ip_local_reserved_ports"
+#define TEXTMAX 256
 
 /* The two transports pick works with, in output order. */
 static const struct pick_proto {
-	int		 proto;
-	int		 type;
-	int		 idx;	/* index into pick.freq */
+	int proto;
+	int type;
+	int idx; /* index into pick.freq */
 } pick_protos[] = {
 	{ PDX_TCP, SOCK_STREAM, 0 },
 	{ PDX_UDP, SOCK_DGRAM, 1 },
@@ -66,22 +66,22 @@ static const struct pick_proto {
 #define NPICKPROTO (sizeof pick_protos / sizeof *pick_protos)
 
 struct pick {
-	struct pdx_db		*db;
-	int			 protos;
-	double			 max_freq;
-	unsigned		 eph_lo, eph_hi;
-	int			 eph_known;	/* read from the kernel */
-	const char		*eph_path;
-	int			 have_uses, have_nmap, have_notes;
-	int			 portable;
-	int			 res_known;	/* reserved ports read */
-	const char		*res_path;
-	struct pdx_portset	 reserved;	/* ip_local_reserved_ports */
-	unsigned char		*memo;		/* per port: 0 unknown, 1 ok, 2 not */
-	struct pdx_portset	 uses;		/* ports with a curated use */
-	struct pdx_portset	 notes;		/* ports in your notes */
-	float			*freq[NPICKPROTO]; /* < 0: not listed */
-	json_t			*bound;		/* ports found in use */
+	struct pdx_db *db;
+	int protos;
+	double max_freq;
+	unsigned eph_lo, eph_hi;
+	int eph_known; /* read from the kernel */
+	const char *eph_path;
+	int have_uses, have_nmap, have_notes;
+	int portable;
+	int res_known; /* reserved ports read */
+	const char *res_path;
+	struct pdx_portset reserved; /* ip_local_reserved_ports */
+	unsigned char *memo;	     /* per port: 0 unknown, 1 ok, 2 not */
+	struct pdx_portset uses;     /* ports with a curated use */
+	struct pdx_portset notes;    /* ports in your notes */
+	float *freq[NPICKPROTO];     /* < 0: not listed */
+	json_t *bound;		     /* ports found in use */
 };
 
 /* ---- the bind() check ------------------------------------------------ */
@@ -150,6 +150,7 @@ pdx_port_in_use(unsigned port, int protos, int *unchecked)
  * 4190 and 6679 last.  HTTP/3 runs over UDP on the URL's port, so the list
  * holds for a UDP pick too.  Sorted, for the binary search.
  */
+/* clang-format off */
 static const unsigned short bad_ports[] = {
 	0, 1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53,
 	69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117,
@@ -158,6 +159,7 @@ static const unsigned short bad_ports[] = {
 	990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061,
 	6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
 };
+/* clang-format on */
 
 int
 pdx_port_is_bad_for_browsers(unsigned port)
@@ -189,8 +191,9 @@ pdx_reserved_ports(const char *path, struct pdx_portset *out)
 	pdx_portset_clear(out);
 	if ((text = pdx_read_file(path, 1 << 20, &len)) == NULL)
 		return -1;
-	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' ' ||
-	    text[len - 1] == '\t'))
+	while (len > 0 &&
+	    (text[len - 1] == '\n' || text[len - 1] == ' ' ||
+		text[len - 1] == '\t'))
 		text[--len] = '\0';
 	if (len == 0) {
 		free(text);
@@ -198,8 +201,8 @@ pdx_reserved_ports(const char *path, struct pdx_portset *out)
 	}
 	/* the kernel writes "8080,9000-9010": digits, commas, dashes */
 	for (i = 0; i < len; i++)
-		if (text[i] == '\0' || strchr("0123456789,-", text[i]) == NULL ||
-		    text[0] == '-')
+		if (text[i] == '\0' ||
+		    strchr("0123456789,-", text[i]) == NULL || text[0] == '-')
 			break;
 	if (i < len || (rc = pdx_portset_parse(out, text)) != 0) {
 		if (i < len)
@@ -239,7 +242,8 @@ check_bad_port(struct pick *pk, unsigned port, char *text, size_t n)
 	(void)pk;
 	if (pdx_port_is_bad_for_browsers(port))
 		return 0;
-	snprintf(text, n, "not a port browsers refuse (the fetch standard's "
+	snprintf(text, n,
+	    "not a port browsers refuse (the fetch standard's "
 	    "bad ports)");
 	return 1;
 }
@@ -250,11 +254,14 @@ check_reserved(struct pick *pk, unsigned port, char *text, size_t n)
 	if (pdx_portset_has(&pk->reserved, port))
 		return 0;
 	if (pk->res_known)
-		snprintf(text, n, "not in this kernel's "
+		snprintf(text, n,
+		    "not in this kernel's "
 		    "ip_local_reserved_ports");
 	else
-		snprintf(text, n, "reserved ports not checked (%s could not "
-		    "be read)", pk->res_path);
+		snprintf(text, n,
+		    "reserved ports not checked (%s could not "
+		    "be read)",
+		    pk->res_path);
 	return 1;
 }
 
@@ -266,8 +273,10 @@ check_portable(struct pick *pk, unsigned port, char *text, size_t n)
 		return 2;
 	if (port >= PDX_PORTABLE_EPHEMERAL_LO)
 		return 0;
-	snprintf(text, n, "below %d, outside Windows' and macOS's default "
-	    "ephemeral range", PDX_PORTABLE_EPHEMERAL_LO);
+	snprintf(text, n,
+	    "below %d, outside Windows' and macOS's default "
+	    "ephemeral range",
+	    PDX_PORTABLE_EPHEMERAL_LO);
 	return 1;
 }
 
@@ -277,11 +286,15 @@ check_ephemeral(struct pick *pk, unsigned port, char *text, size_t n)
 	if (port >= pk->eph_lo && port <= pk->eph_hi)
 		return 0;
 	if (pk->eph_known)
-		snprintf(text, n, "outside this kernel's ephemeral range "
-		    "%u-%u", pk->eph_lo, pk->eph_hi);
+		snprintf(text, n,
+		    "outside this kernel's ephemeral range "
+		    "%u-%u",
+		    pk->eph_lo, pk->eph_hi);
 	else
-		snprintf(text, n, "outside %u-%u, assumed ephemeral (%s "
-		    "could not be read)", pk->eph_lo, pk->eph_hi, pk->eph_path);
+		snprintf(text, n,
+		    "outside %u-%u, assumed ephemeral (%s "
+		    "could not be read)",
+		    pk->eph_lo, pk->eph_hi, pk->eph_path);
 	return 1;
 }
 
@@ -306,8 +319,10 @@ check_uses(struct pick *pk, unsigned port, char *text, size_t n)
 {
 	if (pdx_portset_has(&pk->uses, port))
 		return 0;
-	snprintf(text, n, pk->have_uses ? "no known use in portdex's "
-	    "curated data" : "no curated data in this registry to check");
+	snprintf(text, n,
+	    pk->have_uses ? "no known use in portdex's "
+			    "curated data"
+			  : "no curated data in this registry to check");
 	return 1;
 }
 
@@ -338,8 +353,10 @@ check_nmap(struct pick *pk, unsigned port, char *text, size_t n)
 			snprintf(part, sizeof part, " %s never seen open,",
 			    pdx_proto_name(pick_protos[i].proto));
 		else
-			snprintf(part, sizeof part, " %s open-frequency "
-			    "%.6f,", pdx_proto_name(pick_protos[i].proto), f);
+			snprintf(part, sizeof part,
+			    " %s open-frequency "
+			    "%.6f,",
+			    pdx_proto_name(pick_protos[i].proto), f);
 		strncat(text, part, n - strlen(text) - 1);
 	}
 	snprintf(part, sizeof part, " limit %g", pk->max_freq);
@@ -352,8 +369,9 @@ check_notes(struct pick *pk, unsigned port, char *text, size_t n)
 {
 	if (pdx_portset_has(&pk->notes, port))
 		return 0;
-	snprintf(text, n, pk->have_notes ? "not in your notes" :
-	    "no notes database to check");
+	snprintf(text, n,
+	    pk->have_notes ? "not in your notes"
+			   : "no notes database to check");
 	return 1;
 }
 
@@ -371,20 +389,24 @@ check_bind(struct pick *pk, unsigned port, char *text, size_t n)
 	}
 	protos_text(pk->protos, what, sizeof what);
 	if (unchecked == 0)
-		snprintf(text, n, "free here: bind() succeeded on 0.0.0.0 "
-		    "and :: for %s", what);
+		snprintf(text, n,
+		    "free here: bind() succeeded on 0.0.0.0 "
+		    "and :: for %s",
+		    what);
 	else {
 		protos_text(unchecked, unk, sizeof unk);
-		snprintf(text, n, "not in use here: no bind() for %s failed "
+		snprintf(text, n,
+		    "not in use here: no bind() for %s failed "
 		    "with 'address in use', but some %s binds failed for "
-		    "another reason (no IPv6 or no permission)", what, unk);
+		    "another reason (no IPv6 or no permission)",
+		    what, unk);
 	}
 	return 1;
 }
 
 static const struct pick_check {
-	const char	*id;
-	int		(*pass)(struct pick *, unsigned, char *, size_t);
+	const char *id;
+	int (*pass)(struct pick *, unsigned, char *, size_t);
 } pick_checks[] = {
 	{ "bad_port", check_bad_port },
 	{ "ephemeral", check_ephemeral },
@@ -402,7 +424,7 @@ static const struct pick_check {
 
 #define has_table pdx_sqlite_has_table
 
-#define PICK_MAX_USE_SPAN	1000
+#define PICK_MAX_USE_SPAN 1000
 
 static int
 load_uses(struct pick *pk, sqlite3 *db)
@@ -413,8 +435,8 @@ load_uses(struct pick *pk, sqlite3 *db)
 	pdx_portset_clear(&pk->uses);
 	if (!(pk->have_uses = has_table(db, "uses")))
 		return 0;
-	if (sqlite3_prepare_v2(db, "SELECT port_lo, port_hi FROM uses", -1,
-	    &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "SELECT port_lo, port_hi FROM uses", -1, &st,
+		NULL) != SQLITE_OK) {
 		pdx_set_error("pick: %s", sqlite3_errmsg(db));
 		return -1;
 	}
@@ -452,12 +474,12 @@ load_nmap(struct pick *pk, sqlite3 *db)
 			return -1;
 		}
 		for (p = 0; p < 65536; p++)
-			pk->freq[i][p] = -1;	/* not listed */
+			pk->freq[i][p] = -1; /* not listed */
 	}
 	if (!has_table(db, "nmap"))
 		return 0;
 	if (sqlite3_prepare_v2(db, "SELECT port, proto, freq FROM nmap", -1,
-	    &st, NULL) != SQLITE_OK) {
+		&st, NULL) != SQLITE_OK) {
 		pdx_set_error("pick: %s", sqlite3_errmsg(db));
 		return -1;
 	}
@@ -494,8 +516,8 @@ load_notes(struct pick *pk, struct pdx_state *state)
 	if ((notes = pdx_notes(state, -1, NULL)) == NULL)
 		return -1;
 	for (i = 0; i < json_array_size(notes); i++) {
-		json_int_t p = json_integer_value(json_object_get(
-		    json_array_get(notes, i), "port"));
+		json_int_t p = json_integer_value(
+		    json_object_get(json_array_get(notes, i), "port"));
 
 		if (p >= 0 && p <= 65535)
 			pdx_portset_add(&pk->notes, (unsigned)p, (unsigned)p);
@@ -556,8 +578,9 @@ suggestion(struct pick *pk, unsigned start, unsigned len, int near,
 	checks = json_array();
 	for (i = 0; i < NCHECKS; i++)
 		if (text[i][0] != '\0')
-			json_array_append_new(checks, json_pack("{s:s, s:s}",
-			    "check", pick_checks[i].id, "text", text[i]));
+			json_array_append_new(checks,
+			    json_pack("{s:s, s:s}", "check", pick_checks[i].id,
+				"text", text[i]));
 	freq = json_object();
 	for (i = 0; i < NPICKPROTO; i++) {
 		float f = pk->freq[i][start];
@@ -573,18 +596,20 @@ suggestion(struct pick *pk, unsigned start, unsigned len, int near,
 	warn = json_array();
 	/* any port of the block inside 30000-32767 */
 	if (start <= PDX_NODEPORT_HI && hi >= PDX_NODEPORT_LO) {
-		snprintf(w, sizeof w, "inside Kubernetes' default NodePort "
+		snprintf(w, sizeof w,
+		    "inside Kubernetes' default NodePort "
 		    "range %d-%d: on a cluster node kube-proxy may publish "
-		    "%s", PDX_NODEPORT_LO, PDX_NODEPORT_HI, len > 1 ?
-		    "ports of this block" : "this port");
+		    "%s",
+		    PDX_NODEPORT_LO, PDX_NODEPORT_HI,
+		    len > 1 ? "ports of this block" : "this port");
 		json_array_append_new(warn, json_string(w));
 	}
 	return json_pack("{s:i, s:i, s:o, s:i, s:s, s:b, s:o, s:o, s:o}",
-	    "port", (int)start, "port_hi", (int)hi, "ports", ports,
-	    "distance", abs((int)start - near), "range_class",
-	    pdx_range_class_name(pdx_range_class(start)),
-	    "kubernetes_nodeport", json_array_size(warn) > 0,
-	    "warnings", warn, "nmap", freq, "checks", checks);
+	    "port", (int)start, "port_hi", (int)hi, "ports", ports, "distance",
+	    abs((int)start - near), "range_class",
+	    pdx_range_class_name(pdx_range_class(start)), "kubernetes_nodeport",
+	    json_array_size(warn) > 0, "warnings", warn, "nmap", freq, "checks",
+	    checks);
 }
 
 /*
@@ -671,8 +696,8 @@ check_opts(const struct pdx_pick_opts *o, int *protos, int *lo, int *hi)
 		pdx_set_error("the range to search is empty");
 		return -1;
 	}
-	for (*hi = 65535; *hi > *lo && !pdx_portset_has(o->range,
-	    (unsigned)*hi); (*hi)--)
+	for (*hi = 65535;
+	     *hi > *lo && !pdx_portset_has(o->range, (unsigned)*hi); (*hi)--)
 		;
 	return 0;
 }
@@ -706,12 +731,12 @@ pdx_pick(struct pdx_db *db, const struct pdx_pick_opts *o)
 	pk->db = db;
 	pk->protos = protos;
 	pk->max_freq = o->max_freq < 0 ? PDX_PICK_MAX_FREQ : o->max_freq;
-	pk->eph_path = o->ephemeral_path != NULL ? o->ephemeral_path :
-	    EPHEMERAL_PROC;
+	pk->eph_path = o->ephemeral_path != NULL ? o->ephemeral_path
+						 : EPHEMERAL_PROC;
 	pk->bound = json_array();
 	pk->portable = o->portable != 0;
-	pk->res_path = o->reserved_path != NULL ? o->reserved_path :
-	    RESERVED_PROC;
+	pk->res_path = o->reserved_path != NULL ? o->reserved_path
+						: RESERVED_PROC;
 	/* unreadable: no port is turned away, and each text says so */
 	pk->res_known = pdx_reserved_ports(pk->res_path, &pk->reserved) == 0;
 	if ((pk->memo = calloc(65536, 1)) == NULL) {
@@ -742,14 +767,13 @@ pdx_pick(struct pdx_db *db, const struct pdx_pick_opts *o)
 		if (cand[0] < lo && cand[1] > hi)
 			break;
 		for (k = 0; k < (d == 0 ? 1 : 2) && found < (int)o->count;
-		    k++) {
+		     k++) {
 			int r;
 
 			if (cand[k] < 0 || cand[k] > 65535)
 				continue;
-			if ((r = try_block(pk, range, &taken,
-			    (unsigned)cand[k], len, near, sugg, skipped,
-			    &examined)) < 0)
+			if ((r = try_block(pk, range, &taken, (unsigned)cand[k],
+				 len, near, sugg, skipped, &examined)) < 0)
 				goto fail;
 			found += r;
 		}
@@ -758,28 +782,25 @@ pdx_pick(struct pdx_db *db, const struct pdx_pick_opts *o)
 	tr = json_array();
 	for (i = 0; i < NPICKPROTO; i++)
 		if (protos & pick_protos[i].proto)
-			json_array_append_new(tr, json_string(
-			    pdx_proto_name(pick_protos[i].proto)));
+			json_array_append_new(tr,
+			    json_string(pdx_proto_name(pick_protos[i].proto)));
 	skip = json_object();
 	for (i = 0; i < NCHECKS; i++)
 		json_object_set_new(skip, pick_checks[i].id,
 		    json_integer(skipped[i]));
 	out = json_pack("{s:i, s:o, s:{s:i, s:i, s:i}, s:f, s:i, s:b,"
-	    " s:{s:i, s:i, s:s, s:b}, s:{s:i, s:s, s:b},"
-	    " s:b, s:b, s:b, s:o, s:I, s:o, s:O}",
-	    "near", near, "transports", tr,
-	    "range", "lo", lo, "hi", hi, "ports", (int)range->count,
-	    "max_frequency", pk->max_freq,
-	    "consecutive", (int)len, "portable", pk->portable,
-	    "ephemeral", "lo", (int)pk->eph_lo, "hi", (int)pk->eph_hi,
-	    "source", pk->eph_path, "from_kernel", pk->eph_known,
-	    "reserved", "count", (int)pk->reserved.count,
-	    "source", pk->res_path, "from_kernel", pk->res_known,
-	    "notes_checked", pk->have_notes,
-	    "nmap_checked", pk->have_nmap,
-	    "uses_checked", pk->have_uses,
-	    "suggestions", sugg, "examined", (json_int_t)examined,
-	    "skipped", skip, "bound", pk->bound);
+			" s:{s:i, s:i, s:s, s:b}, s:{s:i, s:s, s:b},"
+			" s:b, s:b, s:b, s:o, s:I, s:o, s:O}",
+	    "near", near, "transports", tr, "range", "lo", lo, "hi", hi,
+	    "ports", (int)range->count, "max_frequency", pk->max_freq,
+	    "consecutive", (int)len, "portable", pk->portable, "ephemeral",
+	    "lo", (int)pk->eph_lo, "hi", (int)pk->eph_hi, "source",
+	    pk->eph_path, "from_kernel", pk->eph_known, "reserved", "count",
+	    (int)pk->reserved.count, "source", pk->res_path, "from_kernel",
+	    pk->res_known, "notes_checked", pk->have_notes, "nmap_checked",
+	    pk->have_nmap, "uses_checked", pk->have_uses, "suggestions", sugg,
+	    "examined", (json_int_t)examined, "skipped", skip, "bound",
+	    pk->bound);
 	if (out == NULL)
 		pdx_set_error("pick: out of memory");
 	pick_free(pk);

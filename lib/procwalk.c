@@ -6,7 +6,7 @@
  * the sockets it could not attribute and why.  Listing sockets is not its
  * business (sockets*.c).
  */
-#define _GNU_SOURCE	/* memmem, strndup */
+#define _GNU_SOURCE /* memmem, strndup */
 #include <sys/types.h>
 
 #include <ctype.h>
@@ -27,9 +27,9 @@
 
 /* Unit names that are really containers: PREFIX<id>SUFFIX. */
 static const struct {
-	const char	*prefix;
-	const char	*suffix;
-	const char	*kind;
+	const char *prefix;
+	const char *suffix;
+	const char *kind;
 } ctr_scopes[] = {
 	{ "docker-", ".scope", "docker" },
 	{ "libpod-", ".scope", "podman" },
@@ -40,8 +40,8 @@ static const struct {
 
 /* Directories whose child is a container: PARENT/<id>. */
 static const struct {
-	const char	*parent;
-	const char	*kind;
+	const char *parent;
+	const char *kind;
 } ctr_dirs[] = {
 	{ "docker", "docker" },
 	{ "lxc", "lxc" },
@@ -101,7 +101,8 @@ scan_path(const char *path, size_t n, char **unit, char **container)
 		if (len == 0)
 			continue;
 		for (i = 0; *container == NULL &&
-		    i < sizeof ctr_scopes / sizeof ctr_scopes[0]; i++) {
+		     i < sizeof ctr_scopes / sizeof ctr_scopes[0];
+		     i++) {
 			pl = strlen(ctr_scopes[i].prefix);
 			sl = strlen(ctr_scopes[i].suffix);
 			if (len > pl + sl &&
@@ -111,16 +112,16 @@ scan_path(const char *path, size_t n, char **unit, char **container)
 				    c + pl, len - pl - sl);
 		}
 		for (i = 0; *container == NULL && prev != NULL &&
-		    i < sizeof ctr_dirs / sizeof ctr_dirs[0]; i++) {
+		     i < sizeof ctr_dirs / sizeof ctr_dirs[0];
+		     i++) {
 			if (prevlen == strlen(ctr_dirs[i].parent) &&
 			    memcmp(prev, ctr_dirs[i].parent, prevlen) == 0)
-				*container = ctr_name(ctr_dirs[i].kind, c,
-				    len);
+				*container = ctr_name(ctr_dirs[i].kind, c, len);
 		}
 		if (*container == NULL && len == 64 && all_hex(c, len))
 			*container = ctr_name("container", c, len);
 		for (i = 0; i < sizeof unit_suffixes / sizeof unit_suffixes[0];
-		    i++) {
+		     i++) {
 			if (ends_with(c, len, unit_suffixes[i]) &&
 			    len > strlen(unit_suffixes[i])) {
 				free(*unit);
@@ -181,7 +182,7 @@ pdx_cgroup_parse(const char *text, char **unit, char **container)
 
 		for (i = 0; i < sizeof ctr_scopes / sizeof ctr_scopes[0]; i++)
 			if (strncmp(*unit, ctr_scopes[i].prefix,
-			    strlen(ctr_scopes[i].prefix)) == 0) {
+				strlen(ctr_scopes[i].prefix)) == 0) {
 				free(*unit);
 				*unit = NULL;
 				break;
@@ -194,15 +195,15 @@ pdx_cgroup_parse(const char *text, char **unit, char **container)
 /* ---- inode lookup ----------------------------------------------------- */
 
 struct inoslot {
-	unsigned long	 ino;		/* 0: empty */
-	size_t		 idx;		/* first socket with it */
+	unsigned long ino; /* 0: empty */
+	size_t idx;	   /* first socket with it */
 };
 
 /* Keys live in the table: no trip to the big socket array per probe. */
 struct inomap {
-	struct inoslot	*slot;
-	size_t		 mask;
-	size_t		*next;		/* next socket with the same inode + 1 */
+	struct inoslot *slot;
+	size_t mask;
+	size_t *next; /* next socket with the same inode + 1 */
 };
 
 static size_t
@@ -230,8 +231,9 @@ inomap_build(struct inomap *m, struct pdx_socket *v, size_t n)
 	for (i = 0; i < n; i++) {
 		if (v[i].inode == 0)
 			continue;
-		for (h = ino_hash(v[i].inode, m->mask); m->slot[h].ino != 0 &&
-		    m->slot[h].ino != v[i].inode; h = (h + 1) & m->mask)
+		for (h = ino_hash(v[i].inode, m->mask);
+		     m->slot[h].ino != 0 && m->slot[h].ino != v[i].inode;
+		     h = (h + 1) & m->mask)
 			;
 		if (m->slot[h].ino == 0) {
 			m->slot[h].ino = v[i].inode;
@@ -252,7 +254,7 @@ inomap_find(const struct inomap *m, unsigned long ino)
 	size_t h;
 
 	for (h = ino_hash(ino, m->mask); m->slot[h].ino != 0;
-	    h = (h + 1) & m->mask)
+	     h = (h + 1) & m->mask)
 		if (m->slot[h].ino == ino)
 			return m->slot[h].idx + 1;
 	return 0;
@@ -261,11 +263,11 @@ inomap_find(const struct inomap *m, unsigned long ino)
 /* ---- per-process facts ------------------------------------------------ */
 
 struct procinfo {
-	pid_t	 pid;
-	char	 comm[32];
-	char	*cmdline;
-	char	*unit;
-	char	*container;
+	pid_t pid;
+	char comm[32];
+	char *cmdline;
+	char *unit;
+	char *container;
 };
 
 /* Reads at most size-1 bytes of dir/name; returns the length or -1. */
@@ -350,7 +352,10 @@ give(struct pdx_socket *s, const struct procinfo *pi)
 static void
 name_users(struct pdx_socket *v, size_t n)
 {
-	struct { long uid; char *name; } cache[32];
+	struct {
+		long uid;
+		char *name;
+	} cache[32];
 	size_t ncache = 0, i, k;
 	struct passwd *pw;
 	char *name;
@@ -413,8 +418,8 @@ is_pid(const char *s)
 
 /* ---- other holders: a pre-forking server's workers -------------------- */
 
-#define MAX_CHILDREN	256
-#define MAX_CHILD_SOCKS	4096
+#define MAX_CHILDREN 256
+#define MAX_CHILD_SOCKS 4096
 
 /* The socket inodes process pid holds, into out (at most max); count. */
 static size_t
@@ -429,8 +434,7 @@ socket_inodes(int procfd, const char *pid, unsigned long *out, size_t max)
 	int fd;
 
 	snprintf(path, sizeof path, "%s/fd", pid);
-	if ((fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
-	    0)
+	if ((fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return 0;
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
@@ -486,8 +490,8 @@ find_other_holders(const char *procdir, struct pdx_socket *v, size_t n)
 		ssize_t len;
 		int fd, nchild = 0;
 
-		if (holder == 0 || (v[i].state != PDX_SS_LISTEN &&
-		    v[i].state != PDX_SS_CLOSE))
+		if (holder == 0 ||
+		    (v[i].state != PDX_SS_LISTEN && v[i].state != PDX_SS_CLOSE))
 			continue;
 		for (k = 0; k < ndone && done[k] != holder; k++)
 			;
@@ -503,8 +507,9 @@ find_other_holders(const char *procdir, struct pdx_socket *v, size_t n)
 		if (len <= 0)
 			continue;
 		buf[len] = '\0';
-		for (p = strtok_r(buf, " \n", &save); p != NULL &&
-		    nchild < MAX_CHILDREN; p = strtok_r(NULL, " \n", &save)) {
+		for (p = strtok_r(buf, " \n", &save);
+		     p != NULL && nchild < MAX_CHILDREN;
+		     p = strtok_r(NULL, " \n", &save)) {
 			char comm[32] = "?";
 			size_t ni;
 
@@ -517,7 +522,8 @@ find_other_holders(const char *procdir, struct pdx_socket *v, size_t n)
 			snprintf(path, sizeof path, "%s/comm", p);
 			if ((fd = openat(procfd, path, O_RDONLY | O_CLOEXEC)) >=
 			    0) {
-				if ((len = read(fd, comm, sizeof comm - 1)) > 0) {
+				if ((len = read(fd, comm, sizeof comm - 1)) >
+				    0) {
 					comm[len] = '\0';
 					comm[strcspn(comm, "\n")] = '\0';
 				}
@@ -529,8 +535,7 @@ find_other_holders(const char *procdir, struct pdx_socket *v, size_t n)
 					continue;
 				for (m = 0; m < ni; m++)
 					if (inos[m] == v[j].inode) {
-						(void)add_other(&v[j], p,
-						    comm);
+						(void)add_other(&v[j], p, comm);
 						break;
 					}
 			}
@@ -582,12 +587,12 @@ pdx_sockets_attribute_at(const char *procdir, struct pdx_socket *v, size_t n,
 			continue;
 		/* Straight to PID/fd: most processes hold nothing wanted. */
 		snprintf(fdpath, sizeof fdpath, "%s/fd", de->d_name);
-		fdfd = openat(dirfd(proc), fdpath, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
+		fdfd = openat(dirfd(proc), fdpath,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fdfd < 0) {
 			if (errno == EACCES || errno == EPERM)
 				st.denied_procs++;
-			continue;	/* or gone already */
+			continue; /* or gone already */
 		}
 		st.procs_walked++;
 		loaded = 0;
@@ -602,16 +607,16 @@ pdx_sockets_attribute_at(const char *procdir, struct pdx_socket *v, size_t n,
 		want = 512;
 		while (!done_proc && (got = getdents64(fdfd, dbuf, want)) > 0) {
 			for (off = 0; off < (size_t)got && !done_proc;
-			    off += fe->d_reclen) {
+			     off += fe->d_reclen) {
 				fe = (struct dirent64 *)(void *)(dbuf + off);
 				if (fe->d_reclen == 0)
-					break;	/* cannot happen; no loop */
+					break; /* cannot happen; no loop */
 				if (fe->d_name[0] == '.')
 					continue;
 				len = readlinkat(fdfd, fe->d_name, link,
 				    sizeof link - 1);
-				if (len < 0 && (errno == EACCES ||
-				    errno == EPERM)) {
+				if (len < 0 &&
+				    (errno == EACCES || errno == EPERM)) {
 					st.denied_procs++;
 					done_proc = 1;
 					break;
@@ -620,16 +625,17 @@ pdx_sockets_attribute_at(const char *procdir, struct pdx_socket *v, size_t n,
 				    (ino = socket_inode(link, len)) == 0)
 					continue;
 				for (k = inomap_find(&map, ino); k != 0;
-				    k = map.next[k - 1]) {
+				     k = map.next[k - 1]) {
 					if (v[k - 1].pid != 0)
 						continue;
 					if (!loaded) {
 						piddir = openat(dirfd(proc),
-						    de->d_name, O_RDONLY |
-						    O_DIRECTORY | O_CLOEXEC);
+						    de->d_name,
+						    O_RDONLY | O_DIRECTORY |
+							O_CLOEXEC);
 						procinfo_load(&pi, piddir,
 						    (pid_t)strtol(de->d_name,
-						    NULL, 10));
+							NULL, 10));
 						if (piddir >= 0)
 							close(piddir);
 						loaded = 1;
@@ -666,8 +672,7 @@ pdx_sockets_attribute_at(const char *procdir, struct pdx_socket *v, size_t n,
 }
 
 int
-pdx_sockets_attribute(struct pdx_socket *v, size_t n,
-    struct pdx_attr_stats *st)
+pdx_sockets_attribute(struct pdx_socket *v, size_t n, struct pdx_attr_stats *st)
 {
 	return pdx_sockets_attribute_at("/proc", v, n, st);
 }

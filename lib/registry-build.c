@@ -29,42 +29,42 @@
 #include "registry-build.h"
 
 static const char schema_sql[] =
-	"PRAGMA journal_mode=OFF;"
-	"PRAGMA synchronous=OFF;"
-	"PRAGMA page_size=4096;"
-	"PRAGMA cache_size=-65536;"
-	"PRAGMA temp_store=MEMORY;"
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"CREATE TABLE iana(id INTEGER PRIMARY KEY, origin TEXT NOT NULL,"
-	" name TEXT NOT NULL, port TEXT NOT NULL, proto TEXT NOT NULL,"
-	" description TEXT NOT NULL, assignee TEXT NOT NULL,"
-	" contact TEXT NOT NULL, reg_date TEXT NOT NULL,"
-	" mod_date TEXT NOT NULL, reference TEXT NOT NULL,"
-	" service_code TEXT NOT NULL, unauth TEXT NOT NULL,"
-	" notes TEXT NOT NULL, port_lo INTEGER, port_hi INTEGER,"
-	" protomask INTEGER NOT NULL, status INTEGER NOT NULL, was TEXT);"
-	"CREATE TABLE services(name TEXT NOT NULL, port_lo INTEGER NOT NULL,"
-	" port_hi INTEGER NOT NULL, protomask INTEGER NOT NULL,"
-	" aliases TEXT NOT NULL, comment TEXT NOT NULL, source TEXT NOT NULL);"
-	"CREATE TABLE nmap(port INTEGER NOT NULL, proto INTEGER NOT NULL,"
-	" name TEXT NOT NULL, freq REAL NOT NULL, rank INTEGER,"
-	" PRIMARY KEY(port, proto)) WITHOUT ROWID;"
-	"CREATE TABLE rpc(number INTEGER NOT NULL, name TEXT NOT NULL,"
-	" aliases TEXT NOT NULL, source TEXT NOT NULL);"
-	"CREATE TABLE brief(id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
-	"CREATE TABLE brief_names(id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
-	"CREATE VIRTUAL TABLE fts USING fts5(name, body, kind UNINDEXED,"
-	" port_lo UNINDEXED, port_hi UNINDEXED, protomask UNINDEXED,"
-	" summary UNINDEXED, tokenize='unicode61', detail='column');";
+    "PRAGMA journal_mode=OFF;"
+    "PRAGMA synchronous=OFF;"
+    "PRAGMA page_size=4096;"
+    "PRAGMA cache_size=-65536;"
+    "PRAGMA temp_store=MEMORY;"
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE iana(id INTEGER PRIMARY KEY, origin TEXT NOT NULL,"
+    " name TEXT NOT NULL, port TEXT NOT NULL, proto TEXT NOT NULL,"
+    " description TEXT NOT NULL, assignee TEXT NOT NULL,"
+    " contact TEXT NOT NULL, reg_date TEXT NOT NULL,"
+    " mod_date TEXT NOT NULL, reference TEXT NOT NULL,"
+    " service_code TEXT NOT NULL, unauth TEXT NOT NULL,"
+    " notes TEXT NOT NULL, port_lo INTEGER, port_hi INTEGER,"
+    " protomask INTEGER NOT NULL, status INTEGER NOT NULL, was TEXT);"
+    "CREATE TABLE services(name TEXT NOT NULL, port_lo INTEGER NOT NULL,"
+    " port_hi INTEGER NOT NULL, protomask INTEGER NOT NULL,"
+    " aliases TEXT NOT NULL, comment TEXT NOT NULL, source TEXT NOT NULL);"
+    "CREATE TABLE nmap(port INTEGER NOT NULL, proto INTEGER NOT NULL,"
+    " name TEXT NOT NULL, freq REAL NOT NULL, rank INTEGER,"
+    " PRIMARY KEY(port, proto)) WITHOUT ROWID;"
+    "CREATE TABLE rpc(number INTEGER NOT NULL, name TEXT NOT NULL,"
+    " aliases TEXT NOT NULL, source TEXT NOT NULL);"
+    "CREATE TABLE brief(id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+    "CREATE TABLE brief_names(id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+    "CREATE VIRTUAL TABLE fts USING fts5(name, body, kind UNINDEXED,"
+    " port_lo UNINDEXED, port_hi UNINDEXED, protomask UNINDEXED,"
+    " summary UNINDEXED, tokenize='unicode61', detail='column');";
 
 static const char index_sql[] =
-	"CREATE INDEX iana_port ON iana(port_lo);"
-	"CREATE INDEX iana_range ON iana(port_lo, port_hi)"
-	" WHERE port_hi > port_lo;"
-	"CREATE INDEX iana_name ON iana(name COLLATE NOCASE);"
-	"CREATE INDEX services_port ON services(port_lo, port_hi);"
-	"CREATE INDEX services_name ON services(name COLLATE NOCASE);"
-	"CREATE INDEX rpc_number ON rpc(number);";
+    "CREATE INDEX iana_port ON iana(port_lo);"
+    "CREATE INDEX iana_range ON iana(port_lo, port_hi)"
+    " WHERE port_hi > port_lo;"
+    "CREATE INDEX iana_name ON iana(name COLLATE NOCASE);"
+    "CREATE INDEX services_port ON services(port_lo, port_hi);"
+    "CREATE INDEX services_name ON services(name COLLATE NOCASE);"
+    "CREATE INDEX rpc_number ON rpc(number);";
 
 /* ---- finding sources ------------------------------------------------- */
 
@@ -77,22 +77,18 @@ first_existing(const char *const *paths)
 	return NULL;
 }
 
-static const char *const services_paths[] = {
-	"/usr/share/wireshark/services", "/etc/services", NULL
-};
-static const char *const nmap_paths[] = {
-	"/usr/share/nmap/nmap-services", "/usr/local/share/nmap/nmap-services",
-	NULL
-};
-static const char *const nmap_rpc_paths[] = {
-	"/usr/share/nmap/nmap-rpc", "/usr/local/share/nmap/nmap-rpc", NULL
-};
+static const char *const services_paths[] = { "/usr/share/wireshark/services",
+	"/etc/services", NULL };
+static const char *const nmap_paths[] = { "/usr/share/nmap/nmap-services",
+	"/usr/local/share/nmap/nmap-services", NULL };
+static const char *const nmap_rpc_paths[] = { "/usr/share/nmap/nmap-rpc",
+	"/usr/local/share/nmap/nmap-rpc", NULL };
 static const char *const etc_rpc_paths[] = { "/etc/rpc", NULL };
 
 #ifndef PDX_DATADIR
 #define PDX_DATADIR "/usr/local/share/portdex"
 #endif
-#define IANA_CSV	"service-names-port-numbers.csv"
+#define IANA_CSV "service-names-port-numbers.csv"
 
 /*
  * The newest YYYY-MM-DD in an IANA CSV (its newest registration or
@@ -109,14 +105,15 @@ iana_csv_date(const char *path, char out[11])
 	if ((buf = pdx_read_file(path, 64u << 20, &len)) == NULL)
 		return;
 	for (p = buf; p + 10 <= buf + len; p++) {
-		if (isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1])
-		    && isdigit((unsigned char)p[2]) &&
+		if (isdigit((unsigned char)p[0]) &&
+		    isdigit((unsigned char)p[1]) &&
+		    isdigit((unsigned char)p[2]) &&
 		    isdigit((unsigned char)p[3]) && p[4] == '-' &&
 		    isdigit((unsigned char)p[5]) &&
 		    isdigit((unsigned char)p[6]) && p[7] == '-' &&
 		    isdigit((unsigned char)p[8]) &&
-		    isdigit((unsigned char)p[9]) && (p[0] == '1' ||
-		    p[0] == '2') && memcmp(p, out, 10) > 0 &&
+		    isdigit((unsigned char)p[9]) &&
+		    (p[0] == '1' || p[0] == '2') && memcmp(p, out, 10) > 0 &&
 		    (p + 10 == buf + len || !isdigit((unsigned char)p[10])))
 			memcpy(out, p, 10);
 	}
@@ -128,7 +125,7 @@ static void
 kept_download_path(const char *dir, char *out, size_t n)
 {
 	if ((size_t)snprintf(out, n, "%s/%s", dir, IANA_CSV) >= n)
-		out[0] = '\0';	/* too long: nothing is kept */
+		out[0] = '\0'; /* too long: nothing is kept */
 }
 
 /*
@@ -178,8 +175,8 @@ default_iana(const char *dir, const char *kdir, char *buf, size_t n,
 static int
 is_url(const char *s)
 {
-	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0
-	    || strncmp(s, "file://", 7) == 0;
+	return strncmp(s, "http://", 7) == 0 ||
+	    strncmp(s, "https://", 8) == 0 || strncmp(s, "file://", 7) == 0;
 }
 
 /* ---- the update ------------------------------------------------------ */
@@ -196,8 +193,9 @@ stage(json_t *report, const char *name, struct timespec *t0)
 		t = json_object();
 		json_object_set_new(report, "timings_ms", t);
 	}
-	json_object_set_new(t, name, json_real((t1.tv_sec - t0->tv_sec) *
-	    1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6));
+	json_object_set_new(t, name,
+	    json_real((t1.tv_sec - t0->tv_sec) * 1e3 +
+		(t1.tv_nsec - t0->tv_nsec) / 1e6));
 	*t0 = t1;
 }
 
@@ -227,8 +225,10 @@ lock_registry(const struct pdx_update_opts *o, int *fdp, json_t *report)
 		if (o->notify != NULL) {
 			char msg[PATH_MAX + 80];
 
-			snprintf(msg, sizeof msg, "another update of %s is "
-			    "running; waiting for it to finish", db_path);
+			snprintf(msg, sizeof msg,
+			    "another update of %s is "
+			    "running; waiting for it to finish",
+			    db_path);
 			o->notify(msg, o->notify_arg);
 		}
 		if (flock(fd, LOCK_EX) == -1) {
@@ -244,8 +244,8 @@ lock_registry(const struct pdx_update_opts *o, int *fdp, json_t *report)
 static int
 fsync_path(const char *path, int dir)
 {
-	int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDWR) |
-	    O_CLOEXEC);
+	int fd = open(path,
+	    (dir ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
 	int rc;
 
 	if (fd == -1)
@@ -277,7 +277,7 @@ static void
 remove_stale(const char *db_path, json_t *report)
 {
 	static const char *const kinds[] = { ".new-", ".download-",
-	    ".brief.new-", ".card.new-" };
+		".brief.new-", ".card.new-" };
 	char dir[PATH_MAX], path[PATH_MAX + 256];
 	const char *base = strrchr(db_path, '/');
 	struct dirent *de;
@@ -304,9 +304,10 @@ remove_stale(const char *db_path, json_t *report)
 			if (*end != '\0' || pid <= 0)
 				continue;
 			if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-				continue;	/* a live process owns it */
+				continue; /* a live process owns it */
 			if (snprintf(path, sizeof path, "%s/%s", dir,
-			    de->d_name) < (int)sizeof path && unlink(path) == 0)
+				de->d_name) < (int)sizeof path &&
+			    unlink(path) == 0)
 				removed++;
 		}
 	}
@@ -343,16 +344,16 @@ mkdir_p(const char *dir)
  * failing) it is written at the join.
  */
 struct brief_job {
-	struct build	*b;
-	const char	*path;
-	const char	*cpath;		/* the card file */
+	struct build *b;
+	const char *path;
+	const char *cpath; /* the card file */
 	struct pdx_cbuild *card;
-	int		 card_only;	/* the card file's job, not the brief's */
-	const char	*regpath;	/* the registry to flush first */
+	int card_only;	     /* the card file's job, not the brief's */
+	const char *regpath; /* the registry to flush first */
 	struct pdx_regid id;
-	pthread_t	 tid;
-	int		 started, pending, rc;
-	char		 err[512];
+	pthread_t tid;
+	int started, pending, rc;
+	char err[512];
 };
 
 static int fsync_path(const char *, int);
@@ -367,10 +368,11 @@ card_job(struct brief_job *j)
 	sqlite3 *db = NULL;
 	int rc;
 
-	if (sqlite3_open_v2(j->regpath, &db, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		pdx_set_error("%s: %s", j->regpath, db != NULL ?
-		    sqlite3_errmsg(db) : "cannot open");
+	if (sqlite3_open_v2(j->regpath, &db,
+		SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+		NULL) != SQLITE_OK) {
+		pdx_set_error("%s: %s", j->regpath,
+		    db != NULL ? sqlite3_errmsg(db) : "cannot open");
 		sqlite3_close(db);
 		return -1;
 	}
@@ -428,17 +430,17 @@ brief_job_finish(struct brief_job *j)
  */
 struct upd {
 	const struct pdx_update_opts *o;
-	struct build	 b;
-	json_t		*report;
-	char		 tmp[PATH_MAX], dir[PATH_MAX], dl[PATH_MAX];
-	char		 btmp[PATH_MAX], bpath[PATH_MAX], defiana[PATH_MAX];
-	char		 ctmp[PATH_MAX], cpath[PATH_MAX];
-	char		 ianadate[11];
-	const char	*origin;
-	const char	*iana, *svc, *nm, *nrpc, *erpc;	/* the sources */
-	struct brief_job bjob, cjob;	/* brief file; card file */
-	int		 lockfd;
-	struct timespec	 t0;
+	struct build b;
+	json_t *report;
+	char tmp[PATH_MAX], dir[PATH_MAX], dl[PATH_MAX];
+	char btmp[PATH_MAX], bpath[PATH_MAX], defiana[PATH_MAX];
+	char ctmp[PATH_MAX], cpath[PATH_MAX];
+	char ianadate[11];
+	const char *origin;
+	const char *iana, *svc, *nm, *nrpc, *erpc; /* the sources */
+	struct brief_job bjob, cjob;		   /* brief file; card file */
+	int lockfd;
+	struct timespec t0;
 };
 
 /* The directory, the lock, the temporary name, the sources. */
@@ -453,13 +455,12 @@ upd_prepare(struct upd *u)
 		    strerror(errno));
 		return -1;
 	}
-	u->report = json_pack("{s:s, s:[]}", "database", o->db_path,
-	    "sources");
+	u->report = json_pack("{s:s, s:[]}", "database", o->db_path, "sources");
 	if (lock_registry(o, &u->lockfd, u->report) != 0)
 		return -1;
 	remove_stale(o->db_path, u->report);
 	if (snprintf(u->tmp, sizeof u->tmp, "%s.new-%ld", o->db_path,
-	    (long)getpid()) >= (int)sizeof u->tmp) {
+		(long)getpid()) >= (int)sizeof u->tmp) {
 		pdx_set_error("%s: path too long", o->db_path);
 		u->tmp[0] = '\0';
 		return -1;
@@ -487,7 +488,8 @@ upd_prepare(struct upd *u)
 			u->erpc = first_existing(etc_rpc_paths);
 	}
 	if (u->iana == NULL && u->svc == NULL) {
-		pdx_set_error("no source for the registry: give --from FILE|URL "
+		pdx_set_error(
+		    "no source for the registry: give --from FILE|URL "
 		    "(IANA's CSV) or install a services file "
 		    "(/usr/share/wireshark/services or /etc/services)");
 		return -1;
@@ -501,20 +503,23 @@ upd_open(struct upd *u)
 {
 	struct build *b = &u->b;
 
-	if (sqlite3_open_v2(u->tmp, &b->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		pdx_set_error("%s: %s", u->tmp, b->db != NULL ?
-		    sqlite3_errmsg(b->db) : "cannot create");
+	if (sqlite3_open_v2(u->tmp, &b->db,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_NOMUTEX,
+		NULL) != SQLITE_OK) {
+		pdx_set_error("%s: %s", u->tmp,
+		    b->db != NULL ? sqlite3_errmsg(b->db) : "cannot create");
 		return -1;
 	}
 	if (rb_exec_sql(b->db, schema_sql, u->tmp) != 0 ||
 	    rb_exec_sql(b->db, "BEGIN", u->tmp) != 0)
 		return -1;
 	if (rb_prepare(b->db, "INSERT INTO services VALUES (?,?,?,?,?,?,?)",
-	    &b->ins_svc) != 0 ||
-	    rb_prepare(b->db, "INSERT INTO rpc VALUES (?,?,?,?)", &b->ins_rpc) != 0
-	    || rb_prepare(b->db, "INSERT OR REPLACE INTO meta VALUES (?,?)",
-	    &b->ins_meta) != 0)
+		&b->ins_svc) != 0 ||
+	    rb_prepare(b->db, "INSERT INTO rpc VALUES (?,?,?,?)",
+		&b->ins_rpc) != 0 ||
+	    rb_prepare(b->db, "INSERT OR REPLACE INTO meta VALUES (?,?)",
+		&b->ins_meta) != 0)
 		return -1;
 	return 0;
 }
@@ -529,16 +534,17 @@ upd_primary(struct upd *u)
 
 	if (iana == NULL) {
 		if (rb_import_file(b, u->report, "services-primary", u->svc,
-		    (parse_fn)pdx_services_parse,
-		    (void *)rb_add_service_as_iana) < 0)
+			(parse_fn)pdx_services_parse,
+			(void *)rb_add_service_as_iana) < 0)
 			return -1;
 		rb_meta_set(b, "primary", "services");
 		return rb_store_iana(b);
 	}
-	path = u->dl[0] != '\0' ? u->dl : (strncmp(iana, "file://", 7) == 0 ?
-	    iana + 7 : iana);
-	n = rb_import_file(b, u->report, "iana", path,
-	    (parse_fn)pdx_iana_parse, (void *)rb_add_iana_row);
+	path = u->dl[0] != '\0'
+	    ? u->dl
+	    : (strncmp(iana, "file://", 7) == 0 ? iana + 7 : iana);
+	n = rb_import_file(b, u->report, "iana", path, (parse_fn)pdx_iana_parse,
+	    (void *)rb_add_iana_row);
 	if (n < 0)
 		return -1;
 	if (n == 0) {
@@ -548,17 +554,18 @@ upd_primary(struct upd *u)
 	if (u->dl[0] != '\0') {
 		/* name the URL, not the temporary file */
 		json_t *s = json_array_get(json_object_get(u->report,
-		    "sources"), 0);
+					       "sources"),
+		    0);
 		json_object_set_new(s, "path", json_string(iana));
 	}
 	rb_meta_set(b, "primary", "iana");
 	iana_csv_date(path, u->ianadate);
 	rb_meta_set(b, "iana_date", u->ianadate);
-	origin = u->dl[0] != '\0' ? "downloaded" : u->origin != NULL ?
-	    u->origin : "named";
+	origin = u->dl[0] != '\0' ? "downloaded"
+	    : u->origin != NULL	  ? u->origin
+				  : "named";
 	rb_meta_set(b, "iana_origin", origin);
-	json_object_set_new(u->report, "iana_date",
-	    json_string(u->ianadate));
+	json_object_set_new(u->report, "iana_date", json_string(u->ianadate));
 	json_object_set_new(u->report, "iana_origin", json_string(origin));
 	b->rows_are_iana = 1;
 	return rb_store_iana(b);
@@ -571,23 +578,28 @@ upd_secondary(struct upd *u)
 	struct build *b = &u->b;
 	const char *svc = u->svc;
 
-	if (svc != NULL && rb_import_file(b, u->report, "services", svc,
-	    (parse_fn)pdx_services_parse, (void *)rb_add_service) < 0)
+	if (svc != NULL &&
+	    rb_import_file(b, u->report, "services", svc,
+		(parse_fn)pdx_services_parse, (void *)rb_add_service) < 0)
 		return -1;
-	if (!u->o->no_search && strcmp(svc != NULL ? svc : "",
-	    "/etc/services") != 0 && access("/etc/services", R_OK) == 0 &&
+	if (!u->o->no_search &&
+	    strcmp(svc != NULL ? svc : "", "/etc/services") != 0 &&
+	    access("/etc/services", R_OK) == 0 &&
 	    rb_import_file(b, u->report, "etc-services", "/etc/services",
-	    (parse_fn)pdx_services_parse, (void *)rb_add_service) < 0)
+		(parse_fn)pdx_services_parse, (void *)rb_add_service) < 0)
 		return -1;
-	if (u->nm != NULL && (rb_import_file(b, u->report, "nmap-services",
-	    u->nm, (parse_fn)pdx_nmap_parse, (void *)rb_add_nmap) < 0 ||
-	    rb_store_nmap(b) != 0))
+	if (u->nm != NULL &&
+	    (rb_import_file(b, u->report, "nmap-services", u->nm,
+		 (parse_fn)pdx_nmap_parse, (void *)rb_add_nmap) < 0 ||
+		rb_store_nmap(b) != 0))
 		return -1;
-	if (u->erpc != NULL && rb_import_file(b, u->report, "etc-rpc", u->erpc,
-	    (parse_fn)pdx_rpcnames_parse, (void *)rb_add_rpc) < 0)
+	if (u->erpc != NULL &&
+	    rb_import_file(b, u->report, "etc-rpc", u->erpc,
+		(parse_fn)pdx_rpcnames_parse, (void *)rb_add_rpc) < 0)
 		return -1;
-	if (u->nrpc != NULL && rb_import_file(b, u->report, "nmap-rpc", u->nrpc,
-	    (parse_fn)pdx_rpcnames_parse, (void *)rb_add_rpc) < 0)
+	if (u->nrpc != NULL &&
+	    rb_import_file(b, u->report, "nmap-rpc", u->nrpc,
+		(parse_fn)pdx_rpcnames_parse, (void *)rb_add_rpc) < 0)
 		return -1;
 	return 0;
 }
@@ -617,9 +629,10 @@ upd_commit(struct upd *u)
 	if (getrandom(&nonce, sizeof nonce, 0) != sizeof nonce)
 		nonce = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16) ^
 		    (uint32_t)u->t0.tv_nsec;
-	snprintf(sql, sizeof sql, "PRAGMA user_version = %ld; "
-	    "PRAGMA application_id = %d", (long)(nonce & 0x7fffffff),
-	    PDX_REGISTRY_APPID);
+	snprintf(sql, sizeof sql,
+	    "PRAGMA user_version = %ld; "
+	    "PRAGMA application_id = %d",
+	    (long)(nonce & 0x7fffffff), PDX_REGISTRY_APPID);
 	if (rb_exec_sql(b->db, sql, u->tmp) != 0)
 		return -1;
 	return rb_exec_sql(b->db, "COMMIT", u->tmp);
@@ -635,13 +648,13 @@ upd_brief_start(struct upd *u)
 	if (pdx_regid_read(u->tmp, &u->bjob.id) != 0)
 		return -1;
 	if (snprintf(u->btmp, sizeof u->btmp, "%s.brief.new-%ld", db,
-	    (long)getpid()) >= (int)sizeof u->btmp ||
+		(long)getpid()) >= (int)sizeof u->btmp ||
 	    snprintf(u->bpath, sizeof u->bpath, "%s.brief", db) >=
-	    (int)sizeof u->bpath ||
+		(int)sizeof u->bpath ||
 	    snprintf(u->ctmp, sizeof u->ctmp, "%s.card.new-%ld", db,
-	    (long)getpid()) >= (int)sizeof u->ctmp ||
+		(long)getpid()) >= (int)sizeof u->ctmp ||
 	    snprintf(u->cpath, sizeof u->cpath, "%s.card", db) >=
-	    (int)sizeof u->cpath) {
+		(int)sizeof u->cpath) {
 		pdx_set_error("%s: path too long", db);
 		u->btmp[0] = u->ctmp[0] = '\0';
 		return -1;
@@ -656,10 +669,10 @@ upd_brief_start(struct upd *u)
 	u->cjob.card_only = 1;
 	u->cjob.regpath = u->tmp;
 	u->bjob.started = pthread_create(&u->bjob.tid, NULL, brief_job_run,
-	    &u->bjob) == 0;
+			      &u->bjob) == 0;
 	u->bjob.pending = 1;
 	u->cjob.started = pthread_create(&u->cjob.tid, NULL, brief_job_run,
-	    &u->cjob) == 0;
+			      &u->cjob) == 0;
 	u->cjob.pending = 1;
 	return 0;
 }
@@ -681,11 +694,12 @@ upd_diff(struct upd *u)
 		attached = sqlite3_step(st) == SQLITE_DONE;
 		sqlite3_finalize(st);
 	}
-	if (!attached || rb_build_diff(b->db, b->rows_are_iana ? &b->rows :
-	    &none, u->report) != 0)
+	if (!attached ||
+	    rb_build_diff(b->db, b->rows_are_iana ? &b->rows : &none,
+		u->report) != 0)
 		json_object_set_new(u->report, "diff_error",
-		    json_string(attached ? pdx_last_error() :
-		    sqlite3_errmsg(b->db)));
+		    json_string(
+			attached ? pdx_last_error() : sqlite3_errmsg(b->db)));
 	if (attached)
 		rb_exec_sql(b->db, "DETACH DATABASE old", u->tmp);
 }
@@ -721,10 +735,10 @@ upd_install(struct upd *u)
 	u->bjob.pending = u->cjob.pending = 0;
 	if (brief_job_finish(&u->cjob) != 0) {
 		(void)brief_job_finish(&u->bjob);
-		return -1;	/* upd_free removes what was written */
+		return -1; /* upd_free removes what was written */
 	}
 	if (brief_job_finish(&u->bjob) != 0)
-		return -1;	/* upd_free removes what was written */
+		return -1; /* upd_free removes what was written */
 	if (pdx_regid_read(u->tmp, &rid) != 0)
 		return -1;
 	if (rid.size != u->bjob.id.size ||
@@ -767,7 +781,7 @@ upd_free(struct upd *u, int ok)
 	int i;
 
 	if (u->bjob.pending)
-		(void)brief_job_finish(&u->bjob);	/* then removed below */
+		(void)brief_job_finish(&u->bjob); /* then removed below */
 	if (u->cjob.pending)
 		(void)brief_job_finish(&u->cjob);
 	sqlite3_finalize(b->ins_svc);
@@ -805,7 +819,8 @@ pdx_update(const struct pdx_update_opts *o)
 		pdx_set_error("no registry path");
 		return NULL;
 	}
-	if ((u = calloc(1, sizeof *u)) == NULL) {	/* 6 paths: not on the stack */
+	if ((u = calloc(1, sizeof *u)) ==
+	    NULL) { /* 6 paths: not on the stack */
 		pdx_set_error("out of memory");
 		return NULL;
 	}
@@ -827,7 +842,7 @@ pdx_update(const struct pdx_update_opts *o)
 		goto out;
 	stage(u->report, "secondary", &u->t0);
 	if (pdx_knowledge_import(u->b.db, o->knowledge_dir, u->report,
-	    o->no_search) != 0)
+		o->no_search) != 0)
 		goto out;
 	stage(u->report, "knowledge", &u->t0);
 	if (rb_exec_sql(u->b.db, index_sql, u->tmp) != 0 ||

@@ -51,7 +51,7 @@ rb_build_brief(struct build *b)
 	if ((names = malloc(ncap)) == NULL ||
 	    (offs = malloc(ocap * sizeof *offs)) == NULL)
 		goto nomem;
-	names[0] = '\0';	/* id 0: no name */
+	names[0] = '\0'; /* id 0: no name */
 	offs[0] = 0;
 
 	/* The rows in id order, as they went in. */
@@ -118,13 +118,13 @@ rb_build_brief(struct build *b)
 		goto out;
 	/* rows of PDX_BRIEF_PORTS words: one page each (registry-int.h) */
 	if (rb_prepare(b->db, "INSERT INTO brief(id, data) VALUES(?, ?)",
-	    &ins) != 0)
+		&ins) != 0)
 		goto out;
 	for (i = 0; i < PDX_NPROTO; i++)
 		for (unsigned c = 0; c < PDX_BRIEF_ROWS; c++) {
 			unsigned p0 = c * PDX_BRIEF_PORTS;
-			unsigned np = c + 1 < PDX_BRIEF_ROWS ?
-			    PDX_BRIEF_PORTS : 65536 - p0;
+			unsigned np = c + 1 < PDX_BRIEF_ROWS ? PDX_BRIEF_PORTS
+							     : 65536 - p0;
 
 			sqlite3_bind_int(ins, 1, i * PDX_BRIEF_ROWS + (int)c);
 			sqlite3_bind_blob(ins, 2, words[i] + p0, (int)np * 4,
@@ -136,12 +136,13 @@ rb_build_brief(struct build *b)
 	ins = NULL;
 	/* rows of PDX_NAMES_ROW names, each with its NUL */
 	if (rb_prepare(b->db, "INSERT INTO brief_names(id, data) VALUES(?, ?)",
-	    &ins) != 0)
+		&ins) != 0)
 		goto out;
 	for (unsigned r = 0; r * PDX_NAMES_ROW < nnames; r++) {
 		size_t from = offs[r * PDX_NAMES_ROW];
-		size_t to = (r + 1) * PDX_NAMES_ROW < nnames ?
-		    offs[(r + 1) * PDX_NAMES_ROW] : nlen;
+		size_t to = (r + 1) * PDX_NAMES_ROW < nnames
+		    ? offs[(r + 1) * PDX_NAMES_ROW]
+		    : nlen;
 
 		sqlite3_bind_int(ins, 1, (int)r);
 		sqlite3_bind_blob(ins, 2, names + from, (int)(to - from),
@@ -180,12 +181,12 @@ out:
  * document of their own.
  */
 static const char fts_services_sql[] =
-	"INSERT INTO fts(name, body, kind, port_lo, port_hi, protomask,"
-	" summary)"
-	" SELECT s.name, s.aliases || ' ' || s.comment, 'services', s.port_lo,"
-	"  s.port_hi, s.protomask, s.comment FROM services s WHERE NOT EXISTS"
-	"  (SELECT 1 FROM iana i WHERE i.name = s.name COLLATE NOCASE"
-	"   AND i.port_lo = s.port_lo);";
+    "INSERT INTO fts(name, body, kind, port_lo, port_hi, protomask,"
+    " summary)"
+    " SELECT s.name, s.aliases || ' ' || s.comment, 'services', s.port_lo,"
+    "  s.port_hi, s.protomask, s.comment FROM services s WHERE NOT EXISTS"
+    "  (SELECT 1 FROM iana i WHERE i.name = s.name COLLATE NOCASE"
+    "   AND i.port_lo = s.port_lo);";
 
 /* NULL (-1) first, as sqlite sorts it. */
 static int
@@ -227,14 +228,14 @@ same_document(const struct irow *x, const struct irow *y)
  */
 /* A search document: its first row and its transports. */
 struct doc {
-	const struct irow	*r;
-	int			 protomask;
+	const struct irow *r;
+	int protomask;
 };
 
 struct doc_list {
-	struct doc	*v;
-	char		*body;
-	size_t		 cap;
+	struct doc *v;
+	char *body;
+	size_t cap;
 };
 
 static int
@@ -242,8 +243,8 @@ bind_doc(sqlite3_stmt *st, int c, size_t i, void *arg)
 {
 	struct doc_list *dl = arg;
 	const struct irow *r = dl->v[i].r;
-	size_t need = strlen(r->f[PDX_COL_DESC]) +
-	    strlen(r->f[PDX_COL_NOTES]) + strlen(r->f[PDX_COL_UNAUTH]) + 3;
+	size_t need = strlen(r->f[PDX_COL_DESC]) + strlen(r->f[PDX_COL_NOTES]) +
+	    strlen(r->f[PDX_COL_UNAUTH]) + 3;
 
 	if (need > dl->cap) {
 		char *nb = realloc(dl->body, need);
@@ -281,7 +282,7 @@ rb_build_search(struct build *b, const char *tmp)
 
 	if (b->rows.n > 0 &&
 	    ((idx = malloc(b->rows.n * sizeof *idx)) == NULL ||
-	    (dl.v = malloc(b->rows.n * sizeof *dl.v)) == NULL)) {
+		(dl.v = malloc(b->rows.n * sizeof *dl.v)) == NULL)) {
 		pdx_set_error("registry: out of memory");
 		goto out;
 	}
@@ -306,9 +307,10 @@ rb_build_search(struct build *b, const char *tmp)
 		dl.v[ndocs].r = idx[i];
 		dl.v[ndocs++].protomask = sum;
 	}
-	if (rb_batch_insert(b->db, "INSERT INTO fts(name, body, kind, port_lo,"
-	    " port_hi, protomask, summary) VALUES ", "(?,?,'iana',?,?,?,?)", 6,
-	    1, ndocs, bind_doc, &dl, tmp) != 0)
+	if (rb_batch_insert(b->db,
+		"INSERT INTO fts(name, body, kind, port_lo,"
+		" port_hi, protomask, summary) VALUES ",
+		"(?,?,'iana',?,?,?,?)", 6, 1, ndocs, bind_doc, &dl, tmp) != 0)
 		goto out;
 	if (rb_exec_sql(b->db, fts_services_sql, tmp) != 0)
 		goto out;

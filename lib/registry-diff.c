@@ -27,8 +27,15 @@
 /* ---- diff against the previous registry ------------------------------ */
 
 static const char *const diff_cols[] = {
-	"description", "assignee", "contact", "reg_date", "mod_date",
-	"reference", "service_code", "unauth", "notes",
+	"description",
+	"assignee",
+	"contact",
+	"reg_date",
+	"mod_date",
+	"reference",
+	"service_code",
+	"unauth",
+	"notes",
 };
 
 static json_t *
@@ -45,10 +52,11 @@ load_old(sqlite3 *db, struct rowset *rs)
 	sqlite3_stmt *st;
 	int rc, i;
 
-	if (rb_prepare(db, "SELECT name, port, proto, description, assignee,"
-	    " contact, reg_date, mod_date, reference, service_code, unauth,"
-	    " notes, id FROM old.iana WHERE origin = 'iana' ORDER BY id",
-	    &st) != 0)
+	if (rb_prepare(db,
+		"SELECT name, port, proto, description, assignee,"
+		" contact, reg_date, mod_date, reference, service_code, unauth,"
+		" notes, id FROM old.iana WHERE origin = 'iana' ORDER BY id",
+		&st) != 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *f[PDX_NCOLS];
@@ -108,9 +116,10 @@ sorted_keys(const struct rowset *rs, int **occ)
 	qsort(v, rs->n, sizeof *v, by_key);
 	for (i = 0; i < rs->n; i++)
 		(*occ)[i] = i > 0 && strcmp(v[i]->f[0], v[i - 1]->f[0]) == 0 &&
-		    strcmp(v[i]->f[1], v[i - 1]->f[1]) == 0 &&
-		    strcmp(v[i]->f[2], v[i - 1]->f[2]) == 0 ?
-		    (*occ)[i - 1] + 1 : 0;
+			strcmp(v[i]->f[1], v[i - 1]->f[1]) == 0 &&
+			strcmp(v[i]->f[2], v[i - 1]->f[2]) == 0
+		    ? (*occ)[i - 1] + 1
+		    : 0;
 	return v;
 }
 
@@ -138,7 +147,7 @@ rb_build_diff(sqlite3 *db, const struct rowset *nw, json_t *report)
 	const struct irow **n = NULL, **o = NULL;
 	int *kn = NULL, *ko = NULL, rc = -1;
 	json_t *added = json_array(), *removed = json_array(),
-	    *changed = json_array(), *diff;
+	       *changed = json_array(), *diff;
 	size_t i, a, c;
 
 	memset(&old, 0, sizeof old);
@@ -154,7 +163,7 @@ rb_build_diff(sqlite3 *db, const struct rowset *nw, json_t *report)
 		pdx_set_error("registry: out of memory");
 		goto out;
 	}
-	for (a = 0, c = 0; a < nw->n || c < old.n; ) {
+	for (a = 0, c = 0; a < nw->n || c < old.n;) {
 		int cmp;
 
 		if (a == nw->n)
@@ -175,15 +184,15 @@ rb_build_diff(sqlite3 *db, const struct rowset *nw, json_t *report)
 			json_t *fields = json_object();
 
 			for (i = 0; i < sizeof diff_cols / sizeof *diff_cols;
-			    i++) {
+			     i++) {
 				const char *was = o[c]->f[3 + i];
 				const char *now = n[a]->f[3 + i];
 
 				if (strcmp(was, now) != 0)
 					json_object_set_new(fields,
-					    diff_cols[i], json_pack(
-					    "{s:s, s:s}", "old", was, "new",
-					    now));
+					    diff_cols[i],
+					    json_pack("{s:s, s:s}", "old", was,
+						"new", now));
 			}
 			if (json_object_size(fields) > 0) {
 				json_t *k = row_key(n[a]);
@@ -197,11 +206,11 @@ rb_build_diff(sqlite3 *db, const struct rowset *nw, json_t *report)
 		}
 	}
 done:
-	diff = json_pack("{s:I, s:I, s:I, s:O, s:O, s:O}",
-	    "added_count", (json_int_t)json_array_size(added),
-	    "removed_count", (json_int_t)json_array_size(removed),
-	    "changed_count", (json_int_t)json_array_size(changed),
-	    "added", added, "removed", removed, "changed", changed);
+	diff = json_pack("{s:I, s:I, s:I, s:O, s:O, s:O}", "added_count",
+	    (json_int_t)json_array_size(added), "removed_count",
+	    (json_int_t)json_array_size(removed), "changed_count",
+	    (json_int_t)json_array_size(changed), "added", added, "removed",
+	    removed, "changed", changed);
 	json_object_set_new(report, "diff", diff);
 	rc = 0;
 out:

@@ -31,8 +31,8 @@ rb_exec_sql(sqlite3 *db, const char *sql, const char *what)
 	char *msg = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		pdx_set_error("%s: %s", what, msg != NULL ? msg :
-		    sqlite3_errmsg(db));
+		pdx_set_error("%s: %s", what,
+		    msg != NULL ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -140,12 +140,11 @@ rb_rowset_free(struct rowset *rs)
  * parameter param on; what it binds must live until the statement has
  * run.
  */
-#define BATCH_ROWS	32
-
+#define BATCH_ROWS 32
 
 static int
-batch_prepare(sqlite3 *db, const char *head, const char *tuple,
-    size_t rows, sqlite3_stmt **st)
+batch_prepare(sqlite3 *db, const char *head, const char *tuple, size_t rows,
+    sqlite3_stmt **st)
 {
 	size_t hl = strlen(head), tl = strlen(tuple), i;
 	char *sql = malloc(hl + rows * (tl + 1) + 1), *p;
@@ -179,8 +178,8 @@ rb_batch_insert(sqlite3 *db, const char *head, const char *tuple, int ncols,
 	while (i < n) {
 		rows = n - i >= per ? per : n - i;
 		if (rows == per) {
-			if (full == NULL && batch_prepare(db, head, tuple,
-			    per, &full) != 0)
+			if (full == NULL &&
+			    batch_prepare(db, head, tuple, per, &full) != 0)
 				goto out;
 			st = full;
 		} else if (batch_prepare(db, head, tuple, rows, &st) != 0)
@@ -219,7 +218,7 @@ rb_add_iana_row(const struct pdx_iana_row *r, void *arg)
 	m->port_hi = r->port_lo >= 0 ? r->port_hi : -1;
 	m->proto = r->proto;
 	m->status = r->status;
-	m->id = (long)b->rows.n;	/* iana.id, given explicitly */
+	m->id = (long)b->rows.n; /* iana.id, given explicitly */
 	b->nrows++;
 	return 0;
 }
@@ -253,7 +252,8 @@ bind_iana(sqlite3_stmt *st, int c, size_t i, void *arg)
 int
 rb_store_iana(struct build *b)
 {
-	return rb_batch_insert(b->db, "INSERT INTO iana(id, origin, name, port,"
+	return rb_batch_insert(b->db,
+	    "INSERT INTO iana(id, origin, name, port,"
 	    " proto, description, assignee, contact, reg_date, mod_date,"
 	    " reference, service_code, unauth, notes, port_lo, port_hi,"
 	    " protomask, status, was) VALUES ",
@@ -315,9 +315,9 @@ rb_add_service(const struct pdx_service_entry *e, void *arg)
 
 /* nmap entries are kept in memory to rank them before they are stored. */
 struct nmap_rec {
-	char	*name;
-	int	 port, proto, rank;
-	double	 freq;
+	char *name;
+	int port, proto, rank;
+	double freq;
 };
 
 int
@@ -448,9 +448,11 @@ rb_store_nmap(struct build *b)
 		b->nmap[k++] = b->nmap[i];
 	}
 	b->nnmap = k;
-	return rb_batch_insert(b->db, "INSERT INTO nmap(port, proto, name, freq,"
-	    " rank) VALUES ", "(?,?,?,?,?)", 5, BATCH_ROWS, b->nnmap,
-	    bind_nmap, b, "nmap-services");
+	return rb_batch_insert(b->db,
+	    "INSERT INTO nmap(port, proto, name, freq,"
+	    " rank) VALUES ",
+	    "(?,?,?,?,?)", 5, BATCH_ROWS, b->nnmap, bind_nmap, b,
+	    "nmap-services");
 }
 
 void
@@ -493,8 +495,8 @@ checksum(const char *buf, size_t len, char out[17])
 }
 
 static void
-note_source(struct build *b, json_t *report, const char *kind,
-    const char *path, const char *buf, size_t len, long count)
+note_source(struct build *b, json_t *report, const char *kind, const char *path,
+    const char *buf, size_t len, long count)
 {
 	struct stat st;
 	char date[32] = "", sum[17], key[64];
@@ -507,8 +509,8 @@ note_source(struct build *b, json_t *report, const char *kind,
 		strftime(date, sizeof date, "%Y-%m-%d", &tm);
 	}
 	checksum(buf, len, sum);
-	src = json_pack("{s:s, s:s, s:s, s:s, s:I}", "kind", kind, "path",
-	    path, "date", date, "fnv1a64", sum, "records", (json_int_t)count);
+	src = json_pack("{s:s, s:s, s:s, s:s, s:I}", "kind", kind, "path", path,
+	    "date", date, "fnv1a64", sum, "records", (json_int_t)count);
 	json_array_append_new(json_object_get(report, "sources"), src);
 	snprintf(key, sizeof key, "source.%s", kind);
 	{
@@ -521,7 +523,6 @@ note_source(struct build *b, json_t *report, const char *kind,
 	snprintf(b->sources + used, sizeof b->sources - used, "%s%s %s (%s)",
 	    used > 0 ? ", " : "", kind, path, date);
 }
-
 
 /*
  * Reads path and feeds it to a parser.  Returns the record count, or -1

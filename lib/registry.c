@@ -4,7 +4,7 @@
  * names, name lookups, full-text search and export.  Building the database
  * is registry-build.c's job; the card model is card.c's.
  */
-#define _GNU_SOURCE	/* asprintf */
+#define _GNU_SOURCE /* asprintf */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -103,31 +103,33 @@ db_connect(struct pdx_db *d)
 		pdx_set_error("out of memory");
 		return -1;
 	}
-	rc = sqlite3_open_v2(uri, &d->db, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
+	rc = sqlite3_open_v2(uri, &d->db,
+	    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
 	free(uri);
 	if (rc != SQLITE_OK) {
-		pdx_set_error("%s: %s", path, d->db != NULL ?
-		    sqlite3_errmsg(d->db) : "cannot open");
+		pdx_set_error("%s: %s", path,
+		    d->db != NULL ? sqlite3_errmsg(d->db) : "cannot open");
 		goto fail;
 	}
 	sqlite3_busy_timeout(d->db, 2000);
 	/* A file that is not our registry must say so, not fail later. */
-	ok = sqlite3_prepare_v2(d->db, "SELECT value FROM meta WHERE key = "
-	    "'schema'", -1, &st, NULL) == SQLITE_OK &&
+	ok = sqlite3_prepare_v2(d->db,
+		 "SELECT value FROM meta WHERE key = "
+		 "'schema'",
+		 -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW;
 	schema = ok ? sqlite3_column_int(st, 0) : 0;
 	sqlite3_finalize(st);
 	if (ok && schema != PDX_REGISTRY_SCHEMA) {
 		pdx_set_error("%s: registry format %d, this portdex reads "
-		    "format %d; run 'portdex update' to rebuild it", path,
-		    schema, PDX_REGISTRY_SCHEMA);
+			      "format %d; run 'portdex update' to rebuild it",
+		    path, schema, PDX_REGISTRY_SCHEMA);
 		goto fail;
 	}
 	if (!ok) {
 		pdx_set_error("%s: not a portdex registry database (or a "
-		    "damaged one): %s; run 'portdex update'", path,
-		    sqlite3_errmsg(d->db));
+			      "damaged one): %s; run 'portdex update'",
+		    path, sqlite3_errmsg(d->db));
 		goto fail;
 	}
 	return 0;
@@ -152,7 +154,8 @@ db_new(const char *path)
 
 	if (path == NULL || !exists(path)) {
 		pdx_set_error("no registry database at %s (run 'portdex "
-		    "update' to build it)", path != NULL ? path : "(none)");
+			      "update' to build it)",
+		    path != NULL ? path : "(none)");
 		return NULL;
 	}
 	if ((d = calloc(1, sizeof *d)) == NULL ||
@@ -275,8 +278,9 @@ pdx_db_brief_note(struct pdx_db *d)
 int
 pdx_db_brief_used(struct pdx_db *d, const char **why)
 {
-	*why = d->bf_note != NULL ? d->bf_note : d->bf_why != NULL ?
-	    d->bf_why : "opened without it";
+	*why = d->bf_note != NULL ? d->bf_note
+	    : d->bf_why != NULL	  ? d->bf_why
+				  : "opened without it";
 	return d->bf != NULL;
 }
 
@@ -336,8 +340,9 @@ pdx_init(void)
 int
 pdx_sqlite_has_table(sqlite3 *db, const char *name)
 {
-	return db != NULL && sqlite3_table_column_metadata(db, "main", name,
-	    NULL, NULL, NULL, NULL, NULL, NULL) == SQLITE_OK;
+	return db != NULL &&
+	    sqlite3_table_column_metadata(db, "main", name, NULL, NULL, NULL,
+		NULL, NULL, NULL) == SQLITE_OK;
 }
 
 long long
@@ -391,12 +396,11 @@ pdx_db_meta(struct pdx_db *d, const char *key)
 
 	free(d->meta_buf);
 	d->meta_buf = NULL;
-	if (pdx_db_prepare(d, "SELECT value FROM meta WHERE key = ?", &st)
-	    != 0)
+	if (pdx_db_prepare(d, "SELECT value FROM meta WHERE key = ?", &st) != 0)
 		return NULL;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_text(st, 0) != NULL)	/* NULL: a damaged file */
+	    sqlite3_column_text(st, 0) != NULL) /* NULL: a damaged file */
 		d->meta_buf = strdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	return d->meta_buf;
@@ -428,8 +432,8 @@ read_row(struct pdx_db *d, sqlite3_blob **h, const char *table,
 		return -1;
 	}
 	*len = sqlite3_blob_bytes(*h);
-	if (*len < 0 || *len > (1 << 20) || (*out = malloc((size_t)*len + 1))
-	    == NULL) {
+	if (*len < 0 || *len > (1 << 20) ||
+	    (*out = malloc((size_t)*len + 1)) == NULL) {
 		pdx_set_error("%s: damaged %s table (row %lld)", d->path, table,
 		    (long long)id);
 		return -1;
@@ -468,8 +472,8 @@ brief_name(struct pdx_db *d, unsigned nid, const char **name)
 
 	*name = "";
 	if (r >= d->nnames_rows) {
-		size_t n = r + 1 > d->nnames_rows * 2 ? r + 1 :
-		    d->nnames_rows * 2;
+		size_t n = r + 1 > d->nnames_rows * 2 ? r + 1
+						      : d->nnames_rows * 2;
 		struct pdx_names_row *nr;
 
 		if (r > 65536 / PDX_NAMES_ROW ||
@@ -477,19 +481,19 @@ brief_name(struct pdx_db *d, unsigned nid, const char **name)
 			pdx_set_error("%s: damaged name table", d->path);
 			return -1;
 		}
-		memset(nr + d->nnames_rows, 0, (n - d->nnames_rows) *
-		    sizeof *nr);
+		memset(nr + d->nnames_rows, 0,
+		    (n - d->nnames_rows) * sizeof *nr);
 		d->names = nr;
 		d->nnames_rows = n;
 	}
 	row = &d->names[r];
 	if (row->data == NULL) {
-		if (read_row(d, &d->names_blob, "brief_names",
-		    (sqlite3_int64)r, &row->data, &len) != 0)
+		if (read_row(d, &d->names_blob, "brief_names", (sqlite3_int64)r,
+			&row->data, &len) != 0)
 			return -1;
 		/* the copy ends in a NUL: every piece is a C string */
-		for (p = row->data, end = p + len; p < end &&
-		    row->n < PDX_NAMES_ROW; p += strlen(p) + 1)
+		for (p = row->data, end = p + len;
+		     p < end && row->n < PDX_NAMES_ROW; p += strlen(p) + 1)
 			row->name[row->n++] = p;
 	}
 	if (nid % PDX_NAMES_ROW < row->n)
@@ -512,24 +516,27 @@ pdx_brief_word(struct pdx_db *d, int i, unsigned port, uint32_t *w)
 	if (d->bf != NULL) {
 		if (pdx_bfile_word(d->bf, i, port, w) == 0)
 			return 0;
-		bfile_drop(d);		/* damaged: the registry answers */
+		bfile_drop(d); /* damaged: the registry answers */
 	}
 	row = &d->brief[i][c];
 	if (*row == NULL) {
-		want = (c + 1 < PDX_BRIEF_ROWS ? PDX_BRIEF_PORTS :
-		    65536 - c * PDX_BRIEF_PORTS) * 4;
+		want = (c + 1 < PDX_BRIEF_ROWS ? PDX_BRIEF_PORTS
+					       : 65536 - c * PDX_BRIEF_PORTS) *
+		    4;
 		if (read_row(d, &d->brief_blob, "brief",
-		    (sqlite3_int64)i * PDX_BRIEF_ROWS + c, &data, &len) != 0)
+			(sqlite3_int64)i * PDX_BRIEF_ROWS + c, &data,
+			&len) != 0)
 			return -1;
 		if ((unsigned)len != want) {
 			free(data);
 			pdx_set_error("%s: damaged brief table (row %u of "
-			    "transport %d holds %d bytes)", d->path, c, i, len);
+				      "transport %d holds %d bytes)",
+			    d->path, c, i, len);
 			return -1;
 		}
-		*row = (uint32_t *)(void *)data;	/* malloc: aligned */
+		*row = (uint32_t *)(void *)data; /* malloc: aligned */
 	}
-	*w = (*row)[port % PDX_BRIEF_PORTS];	/* host byte order */
+	*w = (*row)[port % PDX_BRIEF_PORTS]; /* host byte order */
 	return 0;
 }
 
@@ -545,9 +552,10 @@ pdx_brief(struct pdx_db *d, unsigned port, int proto, struct pdx_brief *b)
 	}
 	b->name = "";
 	/* the brief file, if any; after any failure there, the registry */
-	if (d->bf != NULL && (pdx_bfile_word(d->bf, i, port, &w) != 0 ||
-	    ((nid = w >> 16) != 0 &&
-	    pdx_bfile_name(d->bf, nid, &b->name) != 0))) {
+	if (d->bf != NULL &&
+	    (pdx_bfile_word(d->bf, i, port, &w) != 0 ||
+		((nid = w >> 16) != 0 &&
+		    pdx_bfile_name(d->bf, nid, &b->name) != 0))) {
 		bfile_drop(d);
 		b->name = "";
 	}
@@ -578,14 +586,16 @@ pdx_rpc_name(struct pdx_db *d, long program, const char **name,
 	free(d->rpc_aliases);
 	d->rpc_name = d->rpc_aliases = NULL;
 	/* /etc/rpc first: it is the system's own naming. */
-	if (pdx_db_prepare(d, "SELECT name, aliases FROM rpc WHERE number = ?"
-	    " ORDER BY source = 'etc-rpc' DESC, rowid LIMIT 1", &st) != 0)
+	if (pdx_db_prepare(d,
+		"SELECT name, aliases FROM rpc WHERE number = ?"
+		" ORDER BY source = 'etc-rpc' DESC, rowid LIMIT 1",
+		&st) != 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, program);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		d->rpc_name = strdup((const char *)sqlite3_column_text(st, 0));
-		d->rpc_aliases = strdup((const char *)
-		    sqlite3_column_text(st, 1));
+		d->rpc_aliases = strdup(
+		    (const char *)sqlite3_column_text(st, 1));
 		if (d->rpc_name != NULL && d->rpc_aliases != NULL) {
 			*name = d->rpc_name;
 			*aliases = d->rpc_aliases;
@@ -620,8 +630,9 @@ pdx_ports_by_name(struct pdx_db *d, const char *name)
 	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(a, json_pack("{s:i, s:i}", "lo",
-		    sqlite3_column_int(st, 0), "hi", sqlite3_column_int(st, 1)));
+		json_array_append_new(a,
+		    json_pack("{s:i, s:i}", "lo", sqlite3_column_int(st, 0),
+			"hi", sqlite3_column_int(st, 1)));
 	sqlite3_finalize(st);
 	return a;
 }
@@ -645,9 +656,18 @@ csv_field(FILE *f, const char *s)
 }
 
 static const char *const json_keys[PDX_NCOLS] = {
-	"service_name", "port", "transport", "description", "assignee",
-	"contact", "registration_date", "modification_date", "reference",
-	"service_code", "unauthorized_use", "notes",
+	"service_name",
+	"port",
+	"transport",
+	"description",
+	"assignee",
+	"contact",
+	"registration_date",
+	"modification_date",
+	"reference",
+	"service_code",
+	"unauthorized_use",
+	"notes",
 };
 
 int
@@ -656,10 +676,12 @@ pdx_export(struct pdx_db *d, int format, FILE *f)
 	sqlite3_stmt *st;
 	int i, rc, first = 1;
 
-	if (pdx_db_prepare(d, "SELECT name, port, proto, description,"
-	    " assignee, contact, reg_date, mod_date, reference, service_code,"
-	    " unauth, notes, port_lo, port_hi, status, was FROM iana"
-	    " ORDER BY id", &st) != 0)
+	if (pdx_db_prepare(d,
+		"SELECT name, port, proto, description,"
+		" assignee, contact, reg_date, mod_date, reference, service_code,"
+		" unauth, notes, port_lo, port_hi, status, was FROM iana"
+		" ORDER BY id",
+		&st) != 0)
 		return -1;
 	switch (format) {
 	case PDX_EXPORT_CSV:
@@ -671,8 +693,10 @@ pdx_export(struct pdx_db *d, int format, FILE *f)
 		fputc('\n', f);
 		break;
 	case PDX_EXPORT_SERVICES:
-		fprintf(f, "# services(5) file exported by portdex %s from "
-		    "%s\n", PDX_VERSION, d->path);
+		fprintf(f,
+		    "# services(5) file exported by portdex %s from "
+		    "%s\n",
+		    PDX_VERSION, d->path);
 		break;
 	case PDX_EXPORT_JSON:
 		fputs("[", f);
@@ -683,8 +707,8 @@ pdx_export(struct pdx_db *d, int format, FILE *f)
 
 		for (i = 0; i < PDX_NCOLS; i++)
 			/* a damaged file may hold NULLs despite the schema */
-			if ((c[i] = (const char *)sqlite3_column_text(st, i))
-			    == NULL)
+			if ((c[i] = (const char *)sqlite3_column_text(st, i)) ==
+			    NULL)
 				c[i] = "";
 		switch (format) {
 		case PDX_EXPORT_CSV:
@@ -706,7 +730,7 @@ pdx_export(struct pdx_db *d, int format, FILE *f)
 			lo = sqlite3_column_int(st, 12);
 			hi = sqlite3_column_int(st, 13);
 			if (lo < 0 || hi > 65535 || lo > hi)
-				break;	/* damaged row: not a port range */
+				break; /* damaged row: not a port range */
 			snprintf(desc, sizeof desc, "%s", c[3]);
 			for (k = 0; desc[k] != '\0'; k++)
 				if (desc[k] == '\n' || desc[k] == '\r')
@@ -723,8 +747,9 @@ pdx_export(struct pdx_db *d, int format, FILE *f)
 			for (i = 0; i < PDX_NCOLS; i++)
 				json_object_set_new(o, json_keys[i],
 				    json_string(c[i]));
-			json_object_set_new(o, "status", json_string(
-			    pdx_status_name(sqlite3_column_int(st, 14))));
+			json_object_set_new(o, "status",
+			    json_string(
+				pdx_status_name(sqlite3_column_int(st, 14))));
 			s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 			fprintf(f, "%s\n%s", first ? "" : ",", s);
 			free(s);

@@ -19,33 +19,33 @@ struct family_port;
 
 /* Facts about one port/transport that the rules read. */
 struct risk_facts {
-	unsigned	 port;
-	int		 proto;
-	int		 status;	/* enum pdx_status */
-	int		 unauth;	/* IANA unauthorized-use note */
-	int		 malware;	/* curated: documented malware port */
-	int		 malware_reported; /* curated: only reported */
-	int		 historic_use;	/* curated: the official use is dead */
-	int		 legit_use;	/* curated: documented non-malware use */
-	int		 amplify;	/* curated: documented UDP amplifier */
-	int		 attack_tool;	/* curated: documented attack tool */
-	int		 exploited;	/* curated: documented worm/exploit target */
-	const struct family_port *fam;	/* family_of(port, proto) */
+	unsigned port;
+	int proto;
+	int status;	      /* enum pdx_status */
+	int unauth;	      /* IANA unauthorized-use note */
+	int malware;	      /* curated: documented malware port */
+	int malware_reported; /* curated: only reported */
+	int historic_use;     /* curated: the official use is dead */
+	int legit_use;	      /* curated: documented non-malware use */
+	int amplify;	      /* curated: documented UDP amplifier */
+	int attack_tool;      /* curated: documented attack tool */
+	int exploited;	      /* curated: documented worm/exploit target */
+	const struct family_port *fam; /* family_of(port, proto) */
 };
 
 /* Protocol families with a known exposure problem. */
 enum family {
-	FAM_CLEARTEXT_LOGIN = 1,	/* credentials or trust in the clear */
-	FAM_CLEARTEXT_FILE,		/* ftp, tftp, finger */
-	FAM_RPC,			/* portmapper, NFS and helpers */
-	FAM_ADMIN,			/* databases, admin APIs, remote desktop */
+	FAM_CLEARTEXT_LOGIN = 1, /* credentials or trust in the clear */
+	FAM_CLEARTEXT_FILE,	 /* ftp, tftp, finger */
+	FAM_RPC,		 /* portmapper, NFS and helpers */
+	FAM_ADMIN,		 /* databases, admin APIs, remote desktop */
 };
 
 static const struct family_port {
-	unsigned short	 port;
-	unsigned char	 protos;
-	unsigned char	 family;
-	const char	*what;
+	unsigned short port;
+	unsigned char protos;
+	unsigned char family;
+	const char *what;
 } family_ports[] = {
 	{ 21, PDX_TCP, FAM_CLEARTEXT_FILE, "FTP" },
 	{ 23, PDX_TCP, FAM_CLEARTEXT_LOGIN, "Telnet" },
@@ -94,8 +94,9 @@ family_of(unsigned port, int proto)
 		else if (family_ports[mid].port > port)
 			hi = mid;
 		else
-			return (family_ports[mid].protos & proto) != 0 ?
-			    &family_ports[mid] : NULL;
+			return (family_ports[mid].protos & proto) != 0
+			    ? &family_ports[mid]
+			    : NULL;
 	}
 	return NULL;
 }
@@ -185,58 +186,67 @@ check_privileged(const struct risk_facts *f)
 }
 
 static const struct pdx_risk_rule {
-	const char	*id;
-	int		 level;
-	const char	*text;
-	int		(*check)(const struct risk_facts *);
-	int		 family;	/* names the protocol when it fires */
+	const char *id;
+	int level;
+	const char *text;
+	int (*check)(const struct risk_facts *);
+	int family; /* names the protocol when it fires */
 } risk_rules[] = {
 	{ "malware-port", PDX_LEVEL_HIGH,
-	  "known trojan or backdoor port (curated data): a listener here "
-	  "deserves a look at its process and binary", check_malware, 0 },
+	    "known trojan or backdoor port (curated data): a listener here "
+	    "deserves a look at its process and binary",
+	    check_malware, 0 },
 	{ "malware-port-shared", PDX_LEVEL_MEDIUM,
-	  "known trojan or backdoor port that legitimate software also uses "
-	  "by default (curated data): check which program listens",
-	  check_malware_shared, 0 },
+	    "known trojan or backdoor port that legitimate software also uses "
+	    "by default (curated data): check which program listens",
+	    check_malware_shared, 0 },
 	{ "malware-reported", PDX_LEVEL_LOW,
-	  "malware reportedly used this port (curated data, no primary "
-	  "source): check what listens before trusting it",
-	  check_malware_reported, 0 },
+	    "malware reportedly used this port (curated data, no primary "
+	    "source): check what listens before trusting it",
+	    check_malware_reported, 0 },
 	{ "exploited-service", PDX_LEVEL_MEDIUM,
-	  "worms, botnets or exploits attack the service on this port "
-	  "(curated data): keep it patched, authenticated and off the "
-	  "internet", check_exploited, 0 },
+	    "worms, botnets or exploits attack the service on this port "
+	    "(curated data): keep it patched, authenticated and off the "
+	    "internet",
+	    check_exploited, 0 },
 	{ "udp-amplification", PDX_LEVEL_MEDIUM,
-	  "UDP reflection/amplification vector (curated data): an open "
-	  "server answers spoofed small requests with large replies; keep "
-	  "it off the internet or rate-limit it", check_amplification, 0 },
+	    "UDP reflection/amplification vector (curated data): an open "
+	    "server answers spoofed small requests with large replies; keep "
+	    "it off the internet or rate-limit it",
+	    check_amplification, 0 },
 	{ "cleartext-login", PDX_LEVEL_HIGH,
-	  "legacy remote login that sends credentials in the clear or "
-	  "trusts addresses; replace with SSH", check_fam_login, 1 },
+	    "legacy remote login that sends credentials in the clear or "
+	    "trusts addresses; replace with SSH",
+	    check_fam_login, 1 },
 	{ "no-living-service", PDX_LEVEL_MEDIUM,
-	  "well-known port with no living IANA assignment (unassigned, "
-	  "reserved, de-registered or historic): nothing legitimate is "
-	  "expected to listen here", check_dead_wellknown, 0 },
+	    "well-known port with no living IANA assignment (unassigned, "
+	    "reserved, de-registered or historic): nothing legitimate is "
+	    "expected to listen here",
+	    check_dead_wellknown, 0 },
 	{ "obsolete-service", PDX_LEVEL_MEDIUM,
-	  "the service IANA assigned here is long obsolete (curated data): "
-	  "a listener is unexpected", check_historic_use, 0 },
+	    "the service IANA assigned here is long obsolete (curated data): "
+	    "a listener is unexpected",
+	    check_historic_use, 0 },
 	{ "cleartext-transfer", PDX_LEVEL_MEDIUM,
-	  "cleartext file or information service; keep it off untrusted "
-	  "networks or use an encrypted successor", check_fam_file, 1 },
+	    "cleartext file or information service; keep it off untrusted "
+	    "networks or use an encrypted successor",
+	    check_fam_file, 1 },
 	{ "rpc-exposure", PDX_LEVEL_MEDIUM,
-	  "ONC RPC / NFS service: it reveals and serves more than it "
-	  "should to untrusted networks; keep it inside trusted ones",
-	  check_fam_rpc, 1 },
+	    "ONC RPC / NFS service: it reveals and serves more than it "
+	    "should to untrusted networks; keep it inside trusted ones",
+	    check_fam_rpc, 1 },
 	{ "admin-exposure", PDX_LEVEL_MEDIUM,
-	  "database, admin API or remote desktop: should listen on "
-	  "loopback or a private network, never face the internet",
-	  check_fam_admin, 1 },
+	    "database, admin API or remote desktop: should listen on "
+	    "loopback or a private network, never face the internet",
+	    check_fam_admin, 1 },
 	{ "iana-unauthorized-use", PDX_LEVEL_LOW,
-	  "IANA records unauthorized use of this port: what listens may "
-	  "not be the registered service", check_unauth, 0 },
+	    "IANA records unauthorized use of this port: what listens may "
+	    "not be the registered service",
+	    check_unauth, 0 },
 	{ "privileged-range", PDX_LEVEL_INFO,
-	  "system port: binding it needs root or CAP_NET_BIND_SERVICE, so "
-	  "its listener ran with privilege", check_privileged, 0 },
+	    "system port: binding it needs root or CAP_NET_BIND_SERVICE, so "
+	    "its listener ran with privilege",
+	    check_privileged, 0 },
 };
 #define NRULES (sizeof risk_rules / sizeof *risk_rules)
 
@@ -259,9 +269,9 @@ reason_json(const char *rule, const char *level, const char *text,
 {
 	json_t *o = json_object();
 
-	if (o == NULL || set_str(o, "rule", rule) || set_str(o, "level",
-	    level) || set_str(o, "text", text) || (what != NULL &&
-	    set_str(o, "what", what))) {
+	if (o == NULL || set_str(o, "rule", rule) ||
+	    set_str(o, "level", level) || set_str(o, "text", text) ||
+	    (what != NULL && set_str(o, "what", what))) {
 		json_decref(o);
 		return NULL;
 	}
@@ -282,12 +292,12 @@ evaluate(const struct risk_facts *f, json_t *reasons)
 		if (reasons != NULL) {
 			const struct family_port *p = f->fam;
 
-			json_array_append_new(reasons, reason_json(
-			    risk_rules[i].id,
-			    pdx_level_name(risk_rules[i].level),
-			    risk_rules[i].text,
-			    p != NULL && risk_rules[i].family ? p->what :
-			    NULL));
+			json_array_append_new(reasons,
+			    reason_json(risk_rules[i].id,
+				pdx_level_name(risk_rules[i].level),
+				risk_rules[i].text,
+				p != NULL && risk_rules[i].family ? p->what
+								  : NULL));
 		}
 	}
 	return level;
@@ -300,23 +310,23 @@ pdx_risk_rules(void)
 	size_t i;
 
 	for (i = 0; i < NRULES; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s}",
-		    "rule", risk_rules[i].id,
-		    "level", pdx_level_name(risk_rules[i].level),
-		    "text", risk_rules[i].text));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:s, s:s}", "rule", risk_rules[i].id,
+			"level", pdx_level_name(risk_rules[i].level), "text",
+			risk_rules[i].text));
 	return a;
 }
 
 #define has_table pdx_sqlite_has_table
 
-#define F_UNAUTH	1
-#define F_MALWARE	2
-#define F_HISTORIC	4
-#define F_MALWARE_REP	8
-#define F_LEGIT		16
-#define F_AMPLIFY	32
-#define F_ATTACK	64
-#define F_EXPLOITED	128
+#define F_UNAUTH 1
+#define F_MALWARE 2
+#define F_HISTORIC 4
+#define F_MALWARE_REP 8
+#define F_LEGIT 16
+#define F_AMPLIFY 32
+#define F_ATTACK 64
+#define F_EXPLOITED 128
 
 /*
  * Which facts a curated use row gives its ports: one place for the build
@@ -327,7 +337,7 @@ static int
 use_flags(const char *kind, const char *confidence, int official)
 {
 	static const char *const legit_kinds[] = { "unofficial",
-	    "vendor-default", "platform-default", "game", "service" };
+		"vendor-default", "platform-default", "game", "service" };
 	int documented, fl = 0;
 	size_t i;
 
@@ -401,8 +411,8 @@ mark(sqlite3 *db, const char *sql, uint8_t *flags[PDX_NPROTO], int bit,
 		return -1;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int lo = sqlite3_column_int(st, 0), hi = sqlite3_column_int(st,
-		    1), fl = bit;
+		int lo = sqlite3_column_int(st, 0),
+		    hi = sqlite3_column_int(st, 1), fl = bit;
 
 		if (with_kind) {
 			fl = use_flags((const char *)sqlite3_column_text(st, 3),
@@ -427,11 +437,11 @@ mark(sqlite3 *db, const char *sql, uint8_t *flags[PDX_NPROTO], int bit,
 }
 
 static const char unauth_sql[] =
-	"SELECT port_lo, port_hi, protomask FROM iana WHERE unauth != ''"
-	" AND port_lo IS NOT NULL";
+    "SELECT port_lo, port_hi, protomask FROM iana WHERE unauth != ''"
+    " AND port_lo IS NOT NULL";
 static const char uses_sql[] =
-	"SELECT port_lo, port_hi, protomask, kind, confidence, official"
-	" FROM uses";
+    "SELECT port_lo, port_hi, protomask, kind, confidence, official"
+    " FROM uses";
 
 /* Whether the registry's official rows came from a services file. */
 static int
@@ -440,13 +450,15 @@ services_primary(sqlite3 *db)
 	sqlite3_stmt *st;
 	int yes = 0;
 
-	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key ="
-	    " 'primary'", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+		"SELECT value FROM meta WHERE key ="
+		" 'primary'",
+		-1, &st, NULL) != SQLITE_OK)
 		return 0;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) !=
-	    NULL)
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_text(st, 0) != NULL)
 		yes = strcmp((const char *)sqlite3_column_text(st, 0),
-		    "services") == 0;
+			  "services") == 0;
 	sqlite3_finalize(st);
 	return yes;
 }
@@ -481,8 +493,8 @@ pdx_risk_fill(sqlite3 *db, uint32_t *words[PDX_NPROTO])
 			 * Built from a services file, not IANA's CSV: no IANA
 			 * status is known, so none may raise a rule.
 			 */
-			f.status = status_known ? (int)(w & 0xff) :
-			    PDX_ST_ASSIGNED;
+			f.status = status_known ? (int)(w & 0xff)
+						: PDX_ST_ASSIGNED;
 			f.fam = family_of(p, f.proto);
 			facts_from_flags(&f, flags[i][p]);
 			words[i][p] = (w & ~0xfff0u) |
@@ -510,7 +522,7 @@ assess_facts(struct pdx_db *d, unsigned port, int proto, int status,
 	int i = pdx_proto_index(proto);
 
 	if (i < 0 || pdx_brief_word(d, i, port, &w) != 0)
-		w = 0;		/* no facts: the port-only rules still apply */
+		w = 0; /* no facts: the port-only rules still apply */
 	memset(f, 0, sizeof *f);
 	f->port = port;
 	f->proto = proto;

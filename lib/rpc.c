@@ -25,22 +25,22 @@
 #include "portdex.h"
 #include "db-int.h"
 
-#define RPC_PMAP_PORT		111
-#define RPC_PROG_PMAP		100000
-#define RPC_PROC_DUMP		4
-#define RPC_DEFAULT_TIMEOUT_MS	5000
-#define RPC_MAX_ADDRS		4	/* addresses of a name tried */
+#define RPC_PMAP_PORT 111
+#define RPC_PROG_PMAP 100000
+#define RPC_PROC_DUMP 4
+#define RPC_DEFAULT_TIMEOUT_MS 5000
+#define RPC_MAX_ADDRS 4 /* addresses of a name tried */
 
 /* ---- small helpers --------------------------------------------------- */
 
 static const struct {
-	const char	*netid;
-	int		 proto;
+	const char *netid;
+	int proto;
 } rpc_netids[] = {
-	{ "tcp",	PDX_TCP },
-	{ "tcp6",	PDX_TCP },
-	{ "udp",	PDX_UDP },
-	{ "udp6",	PDX_UDP },
+	{ "tcp", PDX_TCP },
+	{ "tcp6", PDX_TCP },
+	{ "udp", PDX_UDP },
+	{ "udp6", PDX_UDP },
 };
 
 int
@@ -59,8 +59,7 @@ pdx_rpc_netid_proto(const char *netid)
  * dot-separated decimal fields, the port's high and low bytes.
  */
 int
-pdx_rpc_uaddr_port(const char *uaddr, char *host, size_t hostsz,
-    unsigned *port)
+pdx_rpc_uaddr_port(const char *uaddr, char *host, size_t hostsz, unsigned *port)
 {
 	const char *lo, *hi;
 	char tmp[PDX_RPC_ADDR_MAX + 1];
@@ -106,10 +105,10 @@ pdx_rpc_uaddr_port(const char *uaddr, char *host, size_t hostsz,
 /* ---- decoding a dump ------------------------------------------------- */
 
 struct dump_decode {
-	int			 vers;		/* 2, 3 or 4 */
-	struct pdx_rpc_reg	*v;
-	size_t			 n, cap;
-	char			 error[160];	/* set when decoding failed */
+	int vers; /* 2, 3 or 4 */
+	struct pdx_rpc_reg *v;
+	size_t n, cap;
+	char error[160]; /* set when decoding failed */
 };
 
 static bool_t
@@ -172,8 +171,10 @@ decode_entry(XDR *xdrs, struct dump_decode *d, struct pdx_rpc_reg *r)
 			r->proto = PDX_TCP;
 		else if (prot == IPPROTO_UDP)
 			r->proto = PDX_UDP;
-		snprintf(r->netid, sizeof r->netid, "%s", prot == IPPROTO_TCP ?
-		    "tcp" : prot == IPPROTO_UDP ? "udp" : "");
+		snprintf(r->netid, sizeof r->netid, "%s",
+		    prot == IPPROTO_TCP	      ? "tcp"
+			: prot == IPPROTO_UDP ? "udp"
+					      : "");
 		if (r->netid[0] == '\0')
 			snprintf(r->netid, sizeof r->netid, "proto%u", prot);
 		return TRUE;
@@ -198,7 +199,7 @@ xdr_dump(XDR *xdrs, struct dump_decode *d)
 	u_int more;
 
 	if (xdrs->x_op == XDR_FREE)
-		return TRUE;	/* the caller owns d->v */
+		return TRUE; /* the caller owns d->v */
 	if (xdrs->x_op != XDR_DECODE)
 		return FALSE;
 	d->n = 0;
@@ -358,9 +359,9 @@ xdr_noargs(XDR *xdrs, void *unused)
 }
 
 struct rpc_attempt {
-	CLIENT		*cl;
-	int		 fd;
-	struct timeval	 tv;
+	CLIENT *cl;
+	int fd;
+	struct timeval tv;
 };
 
 /* One DUMP call at version vers; fills d.  Returns the clnt_stat. */
@@ -403,8 +404,8 @@ attempt_close(struct rpc_attempt *a)
  * negative errno for a connection that could not be made.
  */
 static int
-attempt_open(struct rpc_attempt *a, const struct sockaddr *sa,
-    socklen_t len, int tcp, unsigned timeout_ms)
+attempt_open(struct rpc_attempt *a, const struct sockaddr *sa, socklen_t len,
+    int tcp, unsigned timeout_ms)
 {
 	struct netbuf nb;
 	struct timeval retry;
@@ -437,8 +438,9 @@ attempt_open(struct rpc_attempt *a, const struct sockaddr *sa,
 	if (!tcp) {
 		/* Resend every second; a connected socket hears ICMP. */
 		retry.tv_sec = timeout_ms >= 2000 ? 1 : 0;
-		retry.tv_usec = timeout_ms >= 2000 ? 0 :
-		    (long)(timeout_ms / 2 + 1) * 1000;
+		retry.tv_usec = timeout_ms >= 2000
+		    ? 0
+		    : (long)(timeout_ms / 2 + 1) * 1000;
 		clnt_control(a->cl, CLSET_RETRY_TIMEOUT, (char *)&retry);
 		clnt_control(a->cl, CLSET_CONNECT, (char *)&one);
 	}
@@ -469,7 +471,8 @@ call_error(const char *where, enum clnt_stat st, const struct rpc_err *err,
 		}
 		if (err->re_errno == 0 || err->re_errno == ECONNRESET) {
 			pdx_set_error("%s: closed without an RPC reply "
-			    "(not a portmapper)", where);
+				      "(not a portmapper)",
+			    where);
 			return PDX_RPC_ENOPMAP;
 		}
 		pdx_set_error("%s: %s", where, strerror(err->re_errno));
@@ -492,8 +495,7 @@ call_error(const char *where, enum clnt_stat st, const struct rpc_err *err,
 
 /* Both dumps over one open client.  Returns 0 or a pdx_rpc_err. */
 static int
-query_dumps(struct rpc_attempt *a, const char *where,
-    struct pdx_rpc_dump *dump)
+query_dumps(struct rpc_attempt *a, const char *where, struct pdx_rpc_dump *dump)
 {
 	static const int rpcb_versions[] = { 4, 3 };
 	struct dump_decode d;
@@ -590,16 +592,17 @@ pdx_rpc_query(const char *host, const struct pdx_rpc_opts *opts_in,
 		for (i = 0; i < naddr; i++) {
 			const struct sockaddr *sa =
 			    (const struct sockaddr *)&addrs[i];
-			const void *ip = sa->sa_family == AF_INET ?
-			    (const void *)&((const struct sockaddr_in *)sa)->
-			    sin_addr : (const void *)&((const struct
-			    sockaddr_in6 *)sa)->sin6_addr;
+			const void *ip = sa->sa_family == AF_INET
+			    ? (const void *)&((const struct sockaddr_in *)sa)
+				  ->sin_addr
+			    : (const void *)&((const struct sockaddr_in6 *)sa)
+				  ->sin6_addr;
 
 			inet_ntop(sa->sa_family, ip, num, sizeof num);
 			snprintf(where, sizeof where, "%s (%s) %s port %u",
 			    host, num, tcp ? "tcp" : "udp", opts.port);
 			if ((e = attempt_open(&a, sa, lens[i], tcp,
-			    opts.timeout_ms)) != 0) {
+				 opts.timeout_ms)) != 0) {
 				if (tcp && tcp_err == 0)
 					tcp_err = -e;
 				continue;
@@ -607,7 +610,7 @@ pdx_rpc_query(const char *host, const struct pdx_rpc_opts *opts_in,
 			rc = query_dumps(&a, where, dump);
 			attempt_close(&a);
 			if (rc == PDX_RPC_EREFUSED && !tcp)
-				continue;	/* udp: ICMP port unreachable */
+				continue; /* udp: ICMP port unreachable */
 			if (rc != 0) {
 				pdx_rpc_dump_free(dump);
 				if (!tcp && tcp_err != 0) {
@@ -620,8 +623,8 @@ pdx_rpc_query(const char *host, const struct pdx_rpc_opts *opts_in,
 				}
 				return rc;
 			}
-			snprintf(dump->transport, sizeof dump->transport,
-			    "%s", tcp ? "tcp" : "udp");
+			snprintf(dump->transport, sizeof dump->transport, "%s",
+			    tcp ? "tcp" : "udp");
 			snprintf(dump->address, sizeof dump->address, "%s",
 			    num);
 			dump->local = addr_is_local(sa, lens[i]);
@@ -635,12 +638,14 @@ pdx_rpc_query(const char *host, const struct pdx_rpc_opts *opts_in,
 	}
 	if (tcp_err == ECONNREFUSED || tcp_err == 0) {
 		pdx_set_error("%s port %u: connection refused: no "
-		    "portmapper is running there", host, opts.port);
+			      "portmapper is running there",
+		    host, opts.port);
 		return PDX_RPC_EREFUSED;
 	}
 	pdx_set_error("%s port %u: %s", host, opts.port, strerror(tcp_err));
-	return tcp_err == EHOSTUNREACH || tcp_err == ENETUNREACH ?
-	    PDX_RPC_ETIMEDOUT : PDX_RPC_ESYSTEM;
+	return tcp_err == EHOSTUNREACH || tcp_err == ENETUNREACH
+	    ? PDX_RPC_ETIMEDOUT
+	    : PDX_RPC_ESYSTEM;
 }
 
 /* ---- annotation ------------------------------------------------------ */
@@ -684,10 +689,10 @@ aliases_json(const char *aliases)
 
 /* Local listeners on a port, looked up once per port and proto. */
 struct local_cache {
-	unsigned	 port[64];
-	int		 proto[64];
-	json_t		*found[64];
-	size_t		 n;
+	unsigned port[64];
+	int proto[64];
+	json_t *found[64];
+	size_t n;
 };
 
 static json_t *
@@ -721,15 +726,18 @@ iana_names(struct pdx_db *db, unsigned port, int proto)
 	sqlite3_stmt *st = NULL;
 	json_t *a = json_array();
 
-	if (h != NULL && sqlite3_prepare_v2(h, "SELECT DISTINCT name FROM iana"
-	    " WHERE port_lo <= ?1 AND port_hi >= ?1 AND name != '' AND"
-	    " (protomask = 0 OR (protomask & ?2) != 0) ORDER BY id", -1, &st,
-	    NULL) == SQLITE_OK) {
+	if (h != NULL &&
+	    sqlite3_prepare_v2(h,
+		"SELECT DISTINCT name FROM iana"
+		" WHERE port_lo <= ?1 AND port_hi >= ?1 AND name != '' AND"
+		" (protomask = 0 OR (protomask & ?2) != 0) ORDER BY id",
+		-1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int(st, 1, (int)port);
 		sqlite3_bind_int(st, 2, proto);
 		while (sqlite3_step(st) == SQLITE_ROW)
-			json_array_append_new(a, json_string((const char *)
-			    sqlite3_column_text(st, 0)));
+			json_array_append_new(a,
+			    json_string(
+				(const char *)sqlite3_column_text(st, 0)));
 	}
 	sqlite3_finalize(st);
 	return a;
@@ -744,14 +752,14 @@ annotate(json_t *o, struct pdx_db *db, const struct pdx_rpc_reg *r,
 	struct pdx_brief b;
 	char *nm = NULL, *al = NULL;
 
-	if (db != NULL && pdx_rpc_name(db, (long)r->prog, &name,
-	    &aliases) == 0) {
+	if (db != NULL &&
+	    pdx_rpc_name(db, (long)r->prog, &name, &aliases) == 0) {
 		/* Borrowed until the next pdx_rpc_name call: copy. */
 		nm = strdup(name);
 		al = strdup(aliases != NULL ? aliases : "");
 	}
-	json_object_set_new(o, "name", nm != NULL ? json_string(nm) :
-	    json_null());
+	json_object_set_new(o, "name",
+	    nm != NULL ? json_string(nm) : json_null());
 	json_object_set_new(o, "aliases", aliases_json(al));
 	if (db != NULL && r->proto != 0 && r->port >= 0 &&
 	    pdx_brief(db, (unsigned)r->port, r->proto, &b) == 0) {
@@ -761,7 +769,8 @@ annotate(json_t *o, struct pdx_db *db, const struct pdx_rpc_reg *r,
 
 		if (json_array_size(names) == 0 && b.name[0] != '\0')
 			json_array_append_new(names, json_string(b.name));
-		json_array_foreach(names, i, n) {
+		json_array_foreach(names, i, n)
+		{
 			const char *s = json_string_value(n);
 
 			if (match == NULL && nm != NULL && s != NULL &&
@@ -769,11 +778,12 @@ annotate(json_t *o, struct pdx_db *db, const struct pdx_rpc_reg *r,
 				match = s;
 		}
 		/* "name" is the IANA name that agrees, else the first. */
-		json_object_set_new(o, "iana", json_pack("{s:s, s:s, s:o}",
-		    "name", match != NULL ? match : b.name,
-		    "status", pdx_status_name(b.status), "names", names));
-		json_object_set_new(o, "iana_differs", json_boolean(
-		    json_array_size(names) > 0 && match == NULL));
+		json_object_set_new(o, "iana",
+		    json_pack("{s:s, s:s, s:o}", "name",
+			match != NULL ? match : b.name, "status",
+			pdx_status_name(b.status), "names", names));
+		json_object_set_new(o, "iana_differs",
+		    json_boolean(json_array_size(names) > 0 && match == NULL));
 		json_object_set_new(o, "risk",
 		    json_string(pdx_level_name(b.risk)));
 	}
@@ -806,8 +816,8 @@ match_rpcb(json_t *o, const struct pdx_rpc_dump *dump,
 	}
 	json_object_set_new(o, "netids", netids);
 	json_object_set_new(o, "addresses", addrs);
-	json_object_set_new(o, "owner", owner != NULL ? json_string(owner) :
-	    json_null());
+	json_object_set_new(o, "owner",
+	    owner != NULL ? json_string(owner) : json_null());
 }
 
 json_t *
@@ -831,15 +841,15 @@ pdx_rpc_json(struct pdx_db *db, const char *host,
 		pdx_set_error("out of memory");
 		return NULL;
 	}
-	json_object_set_new(root, "host", json_string(host != NULL &&
-	    *host != '\0' ? host : "localhost"));
+	json_object_set_new(root, "host",
+	    json_string(host != NULL && *host != '\0' ? host : "localhost"));
 	json_object_set_new(root, "address", json_string(dump->address));
 	json_object_set_new(root, "transport", json_string(dump->transport));
 	json_object_set_new(root, "local", json_boolean(dump->local));
 	json_object_set_new(root, "portmapper_v2",
 	    json_boolean(dump->have_pmap));
-	json_object_set_new(root, "rpcbind_version", dump->rpcb_vers > 0 ?
-	    json_integer(dump->rpcb_vers) : json_null());
+	json_object_set_new(root, "rpcbind_version",
+	    dump->rpcb_vers > 0 ? json_integer(dump->rpcb_vers) : json_null());
 
 	/* What rpcinfo -p lists: the v2 table, else rpcbind's inet rows. */
 	for (i = 0; i < dump->npmap; i++) {
@@ -847,8 +857,9 @@ pdx_rpc_json(struct pdx_db *db, const char *host,
 
 		o = json_pack("{s:I, s:I, s:s, s:i}", "program",
 		    (json_int_t)r->prog, "version", (json_int_t)r->vers,
-		    "proto", r->proto != 0 ? pdx_proto_name(r->proto) :
-		    r->netid, "port", r->port);
+		    "proto",
+		    r->proto != 0 ? pdx_proto_name(r->proto) : r->netid, "port",
+		    r->port);
 		match_rpcb(o, dump, r);
 		annotate(o, db, r, lc);
 		json_array_append_new(regs, o);
@@ -859,17 +870,17 @@ pdx_rpc_json(struct pdx_db *db, const char *host,
 		o = json_pack("{s:I, s:I, s:s, s:s, s:s}", "program",
 		    (json_int_t)r->prog, "version", (json_int_t)r->vers,
 		    "netid", r->netid, "address", r->addr, "owner", r->owner);
-		json_object_set_new(o, "proto", r->proto != 0 ?
-		    json_string(pdx_proto_name(r->proto)) : json_null());
-		json_object_set_new(o, "port", r->port >= 0 ?
-		    json_integer(r->port) : json_null());
+		json_object_set_new(o, "proto",
+		    r->proto != 0 ? json_string(pdx_proto_name(r->proto))
+				  : json_null());
+		json_object_set_new(o, "port",
+		    r->port >= 0 ? json_integer(r->port) : json_null());
 		annotate(o, db, r, NULL);
 		json_array_append_new(rb, o);
 		if (!dump->have_pmap && r->proto != 0 && r->port >= 0) {
-			json_t *c = json_pack("{s:I, s:I, s:s, s:i}",
-			    "program", (json_int_t)r->prog, "version",
-			    (json_int_t)r->vers, "proto",
-			    pdx_proto_name(r->proto), "port", r->port);
+			json_t *c = json_pack("{s:I, s:I, s:s, s:i}", "program",
+			    (json_int_t)r->prog, "version", (json_int_t)r->vers,
+			    "proto", pdx_proto_name(r->proto), "port", r->port);
 
 			json_object_set_new(c, "netids",
 			    json_pack("[s]", r->netid));

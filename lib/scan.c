@@ -32,11 +32,11 @@
 #include "portdex.h"
 #include "db-int.h"
 
-#define SCAN_MAX_CONCURRENCY	8192	/* sockets in flight, all threads */
-#define SCAN_FD_RESERVE		64	/* descriptors left for the rest */
-#define SCAN_MAX_THREADS	4
-#define SCAN_SPARES		64	/* refused sockets kept for reuse */
-#define SCAN_STALL_LIMIT_MS	5000	/* no local port for this long: fail */
+#define SCAN_MAX_CONCURRENCY 8192 /* sockets in flight, all threads */
+#define SCAN_FD_RESERVE 64	  /* descriptors left for the rest */
+#define SCAN_MAX_THREADS 4
+#define SCAN_SPARES 64		 /* refused sockets kept for reuse */
+#define SCAN_STALL_LIMIT_MS 5000 /* no local port for this long: fail */
 
 static const char *const scan_state_names[] = {
 	[PDX_SCAN_UNSCANNED] = "",
@@ -116,15 +116,15 @@ pdx_scan_resolve(const char *host, int family, struct pdx_scan_target *t)
 	if ((bad = strpbrk(host, ",* \t\n")) != NULL ||
 	    looks_like_range(host)) {
 		pdx_set_error("'%s' is a list or range of hosts: scan takes "
-		    "exactly one host", host);
+			      "exactly one host",
+		    host);
 		return -1;
 	}
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = family;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
-	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0 ||
-	    res == NULL) {
+	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0 || res == NULL) {
 		pdx_set_error("cannot resolve '%s': %s", host,
 		    rc != 0 ? gai_strerror(rc) : "no address");
 		return -1;
@@ -172,8 +172,8 @@ pdx_scan_concurrency(void)
 	if (soft <= SCAN_FD_RESERVE + 16)
 		return 16;
 	soft -= SCAN_FD_RESERVE;
-	return soft > SCAN_MAX_CONCURRENCY ? SCAN_MAX_CONCURRENCY :
-	    (unsigned)soft;
+	return soft > SCAN_MAX_CONCURRENCY ? SCAN_MAX_CONCURRENCY
+					   : (unsigned)soft;
 }
 
 int
@@ -186,9 +186,11 @@ pdx_scan_default_ports(struct pdx_db *db, unsigned limit,
 
 	pdx_portset_clear(ps);
 	if (db != NULL && (h = pdx_db_handle(db)) != NULL &&
-	    sqlite3_prepare_v2(h, "SELECT port FROM nmap WHERE proto = ?1"
-	    " AND port BETWEEN 1 AND 65535 ORDER BY freq DESC, port"
-	    " LIMIT ?2", -1, &st, NULL) == SQLITE_OK) {
+	    sqlite3_prepare_v2(h,
+		"SELECT port FROM nmap WHERE proto = ?1"
+		" AND port BETWEEN 1 AND 65535 ORDER BY freq DESC, port"
+		" LIMIT ?2",
+		-1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int(st, 1, PDX_TCP);
 		sqlite3_bind_int64(st, 2, limit);
 		while (sqlite3_step(st) == SQLITE_ROW) {
@@ -209,48 +211,48 @@ pdx_scan_default_ports(struct pdx_db *db, unsigned limit,
 /* ---- the probe loop -------------------------------------------------- */
 
 struct scan_shared {
-	const struct pdx_scan_target	*target;
-	const struct pdx_scan_opts	*opts;
-	struct pdx_scan_result		*res;
-	uint16_t			*ports;		/* the set, in order */
-	unsigned			 nports;
-	unsigned			 chunk;
-	unsigned			 cap;		/* in flight per thread */
-	atomic_uint			 cursor;	/* next index of ports */
-	atomic_uint			 done;		/* ports with a state */
-	atomic_uint			 issued;	/* connects (rate limit) */
-	atomic_uint			 selfconnect;
-	atomic_uint			 retried;
-	atomic_int			 failed;	/* a thread gave up */
-	double				 start;
-	char				 error[256];	/* first failure */
-	pthread_mutex_t			 lock;
+	const struct pdx_scan_target *target;
+	const struct pdx_scan_opts *opts;
+	struct pdx_scan_result *res;
+	uint16_t *ports; /* the set, in order */
+	unsigned nports;
+	unsigned chunk;
+	unsigned cap;	    /* in flight per thread */
+	atomic_uint cursor; /* next index of ports */
+	atomic_uint done;   /* ports with a state */
+	atomic_uint issued; /* connects (rate limit) */
+	atomic_uint selfconnect;
+	atomic_uint retried;
+	atomic_int failed; /* a thread gave up */
+	double start;
+	char error[256]; /* first failure */
+	pthread_mutex_t lock;
 };
 
 struct slot {
-	int		fd;		/* -1: free */
-	uint16_t	port;
-	uint8_t		attempt;
-	double		deadline;
+	int fd; /* -1: free */
+	uint16_t port;
+	uint8_t attempt;
+	double deadline;
 };
 
 struct worker {
-	struct scan_shared	*sh;
-	int			 ep;
-	struct slot		*slots;
-	unsigned		*freeslots;	/* stack of free slot indexes */
-	unsigned		 nfree;
-	unsigned		 inflight;
-	uint16_t		*retry;		/* ring of ports to try again */
-	unsigned		 rhead, rtail;	/* counts, mod 65536 */
-	uint8_t			*attempts;	/* per port, tries so far */
-	uint8_t			*again;		/* per port, odd failures */
-	int			 spares[SCAN_SPARES];
-	unsigned		 nspares;
-	unsigned		 local_end;	/* end of the chunk in hand */
-	unsigned		 local_next;
-	int			 cap_now;	/* lowered on EMFILE */
-	double			 earliest;	/* smallest deadline, or 0 */
+	struct scan_shared *sh;
+	int ep;
+	struct slot *slots;
+	unsigned *freeslots; /* stack of free slot indexes */
+	unsigned nfree;
+	unsigned inflight;
+	uint16_t *retry;       /* ring of ports to try again */
+	unsigned rhead, rtail; /* counts, mod 65536 */
+	uint8_t *attempts;     /* per port, tries so far */
+	uint8_t *again;	       /* per port, odd failures */
+	int spares[SCAN_SPARES];
+	unsigned nspares;
+	unsigned local_end; /* end of the chunk in hand */
+	unsigned local_next;
+	int cap_now;	 /* lowered on EMFILE */
+	double earliest; /* smallest deadline, or 0 */
 };
 
 static void
@@ -285,8 +287,8 @@ next_port(struct worker *w)
 		if (i >= sh->nports)
 			return -1;
 		w->local_next = i;
-		w->local_end = i + sh->chunk > sh->nports ? sh->nports :
-		    i + sh->chunk;
+		w->local_end = i + sh->chunk > sh->nports ? sh->nports
+							  : i + sh->chunk;
 	}
 	return sh->ports[w->local_next++];
 }
@@ -363,15 +365,14 @@ set_port(struct sockaddr_storage *sa, unsigned port)
 	if (sa->ss_family == AF_INET)
 		((struct sockaddr_in *)sa)->sin_port = htons((uint16_t)port);
 	else
-		((struct sockaddr_in6 *)sa)->sin6_port =
-		    htons((uint16_t)port);
+		((struct sockaddr_in6 *)sa)->sin6_port = htons((uint16_t)port);
 }
 
 enum outcome {
-	OUT_PENDING,	/* still connecting */
-	OUT_DONE,	/* state recorded; fd already disposed of */
-	OUT_AGAIN,	/* socket unusable; try the port on a fresh one */
-	OUT_NOLOCAL,	/* no local address/port free: back off */
+	OUT_PENDING, /* still connecting */
+	OUT_DONE,    /* state recorded; fd already disposed of */
+	OUT_AGAIN,   /* socket unusable; try the port on a fresh one */
+	OUT_NOLOCAL, /* no local address/port free: back off */
 };
 
 /*
@@ -459,7 +460,8 @@ fill(struct worker *w, double *stall_since)
 			e = errno;
 			requeue(w, (unsigned)port);
 			if ((e == EMFILE || e == ENFILE || e == ENOBUFS ||
-			    e == ENOMEM) && w->inflight > 0) {
+				e == ENOMEM) &&
+			    w->inflight > 0) {
 				w->cap_now = (int)w->inflight;
 				return 0;
 			}
@@ -486,8 +488,8 @@ fill(struct worker *w, double *stall_since)
 			requeue(w, (unsigned)port);
 			if (*stall_since == 0)
 				*stall_since = now;
-			else if (w->inflight == 0 && (now - *stall_since) *
-			    1000 > SCAN_STALL_LIMIT_MS) {
+			else if (w->inflight == 0 &&
+			    (now - *stall_since) * 1000 > SCAN_STALL_LIMIT_MS) {
 				scan_fail(sh, "connect", e);
 				return -1;
 			}
@@ -544,7 +546,7 @@ settle(struct worker *w, unsigned si)
 	rc = connect(fd, (struct sockaddr *)&sa, w->sh->target->addrlen);
 	e = rc == 0 ? 0 : errno;
 	if (rc != 0 && (e == EALREADY || e == EINPROGRESS || e == EINTR))
-		return;		/* spurious wake-up */
+		return; /* spurious wake-up */
 	epoll_ctl(w->ep, EPOLL_CTL_DEL, fd, NULL);
 	switch (classify(w, fd, s->port, rc, e)) {
 	case OUT_AGAIN:
@@ -601,8 +603,8 @@ report_progress(struct scan_shared *sh, double *last, int final)
 	if (!final && now - *last < 0.1)
 		return;
 	*last = now;
-	sh->opts->progress(sh->opts->progress_arg,
-	    atomic_load(&sh->done), sh->nports);
+	sh->opts->progress(sh->opts->progress_arg, atomic_load(&sh->done),
+	    sh->nports);
 }
 
 static void
@@ -631,7 +633,8 @@ worker_run(struct worker *w, int reports)
 			tmo = (int)(wait * 1000) + 1;
 		if (w->inflight == 0) {
 			if (wait > 0 || stall > 0) {
-				struct timespec ts = { 0, (long)tmo * 1000000L };
+				struct timespec ts = { 0,
+					(long)tmo * 1000000L };
 
 				nanosleep(&ts, NULL);
 			}
@@ -748,7 +751,7 @@ pdx_scan(const struct pdx_scan_target *t, const struct pdx_portset *set,
 		return -1;
 	}
 	for (p = pdx_portset_next(set, 0); p >= 0;
-	    p = pdx_portset_next(set, p + 1))
+	     p = pdx_portset_next(set, p + 1))
 		sh.ports[sh.nports++] = (uint16_t)p;
 
 	conc = pdx_scan_concurrency();
@@ -814,7 +817,8 @@ pdx_scan(const struct pdx_scan_target *t, const struct pdx_portset *set,
 			break;
 		default:
 			pdx_set_error("scan of %s left port %u without a "
-			    "state", t->numeric, sh.ports[i]);
+				      "state",
+			    t->numeric, sh.ports[i]);
 			goto out;
 		}
 	}
@@ -848,8 +852,8 @@ pdx_scan_json(struct pdx_db *db, const struct pdx_scan_target *t,
 	}
 	json_object_set_new(root, "host", json_string(t->host));
 	json_object_set_new(root, "address", json_string(t->numeric));
-	json_object_set_new(root, "family", json_string(
-	    t->addr.ss_family == AF_INET6 ? "ipv6" : "ipv4"));
+	json_object_set_new(root, "family",
+	    json_string(t->addr.ss_family == AF_INET6 ? "ipv6" : "ipv4"));
 	json_object_set_new(root, "ports", ports);
 	for (p = 0; p < 65536; p++) {
 		int st = res->state[p];

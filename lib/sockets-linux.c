@@ -28,12 +28,12 @@
 #include "portdex.h"
 #include "sockets-int.h"
 
-#define DIAG_RECVBUF	(64 * 1024)
-#define DIAG_MAX_BC	4096	/* bytes of bytecode before we filter here */
+#define DIAG_RECVBUF (64 * 1024)
+#define DIAG_MAX_BC 4096 /* bytes of bytecode before we filter here */
 
 static const struct {
-	int	pdx;
-	int	ipproto;
+	int pdx;
+	int ipproto;
 } diag_protos[] = {
 	{ PDX_TCP, IPPROTO_TCP },
 	{ PDX_UDP, IPPROTO_UDP },
@@ -73,7 +73,7 @@ pdx_diag_port_bytecode(const struct pdx_portset *ps, void *buf, size_t size)
 		return 0;
 	/* stops at the set's last port (count), not at 65535 */
 	for (p = pdx_portset_next(ps, 0); p >= 0;
-	    p = p < 65535 ? pdx_portset_next(ps, p + 1) : -1) {
+	     p = p < 65535 ? pdx_portset_next(ps, p + 1) : -1) {
 		if (nr == sizeof lo / sizeof lo[0])
 			return 0;
 		lo[nr] = (unsigned)p;
@@ -138,7 +138,7 @@ parse_attrs(const unsigned char *p, size_t len, struct pdx_socket *s)
 		}
 		rem -= (int)MNL_ALIGN(a->nla_len);
 		if (rem < 0)
-			rem = 0;	/* the last attribute's padding */
+			rem = 0; /* the last attribute's padding */
 		else
 			a = mnl_attr_next(a);
 	}
@@ -155,7 +155,8 @@ parse_diag_msg(const unsigned char *payload, size_t plen, int proto,
 
 	if (plen < sizeof m) {
 		pdx_set_error("sock_diag reply: message of %zu bytes is "
-		    "shorter than inet_diag_msg (%zu)", plen, sizeof m);
+			      "shorter than inet_diag_msg (%zu)",
+		    plen, sizeof m);
 		return -1;
 	}
 	memcpy(&m, payload, sizeof m);
@@ -181,12 +182,12 @@ parse_diag_msg(const unsigned char *payload, size_t plen, int proto,
 	s->v6only = -1;
 	if (plen > NLMSG_ALIGN(sizeof m) &&
 	    parse_attrs(payload + NLMSG_ALIGN(sizeof m),
-	    plen - NLMSG_ALIGN(sizeof m), s) < 0) {
+		plen - NLMSG_ALIGN(sizeof m), s) < 0) {
 		pdx_set_error("sock_diag reply: malformed attribute");
 		return -1;
 	}
 	if (s->state <= 0 || s->state >= PDX_SS_MAX)
-		return 0;	/* a state newer than we know */
+		return 0; /* a state newer than we know */
 	return 1;
 }
 
@@ -205,14 +206,14 @@ diag_parse_aligned(const unsigned char *buf, size_t len, int proto,
 		memcpy(&h, buf + off, sizeof h);
 		if (h.nlmsg_len < sizeof h || h.nlmsg_len > len - off) {
 			pdx_set_error("sock_diag reply: message length %u "
-			    "does not fit the %zu bytes left", h.nlmsg_len,
-			    len - off);
+				      "does not fit the %zu bytes left",
+			    h.nlmsg_len, len - off);
 			errno = EBADMSG;
 			return -1;
 		}
 		if (h.nlmsg_flags & NLM_F_DUMP_INTR) {
 			pdx_set_error("sock_diag dump was interrupted by a "
-			    "change; try again");
+				      "change; try again");
 			errno = EINTR;
 			return -1;
 		}
@@ -222,16 +223,17 @@ diag_parse_aligned(const unsigned char *buf, size_t len, int proto,
 		case NLMSG_ERROR:
 			if (h.nlmsg_len < NLMSG_HDRLEN + sizeof e) {
 				pdx_set_error("sock_diag reply: truncated "
-				    "error message");
+					      "error message");
 				errno = EBADMSG;
 				return -1;
 			}
 			memcpy(&e, buf + off + NLMSG_HDRLEN, sizeof e);
 			if (e.error == 0)
-				break;	/* an acknowledgement */
+				break; /* an acknowledgement */
 			if (e.error > 0 || e.error < -4095) {
 				pdx_set_error("sock_diag reply: bad error "
-				    "code %d", e.error);
+					      "code %d",
+				    e.error);
 				errno = EBADMSG;
 				return -1;
 			}
@@ -241,7 +243,7 @@ diag_parse_aligned(const unsigned char *buf, size_t len, int proto,
 		case SOCK_DIAG_BY_FAMILY:
 			if (h.nlmsg_len < NLMSG_HDRLEN) {
 				pdx_set_error("sock_diag reply: message "
-				    "shorter than its header");
+					      "shorter than its header");
 				errno = EBADMSG;
 				return -1;
 			}
@@ -260,14 +262,15 @@ diag_parse_aligned(const unsigned char *buf, size_t len, int proto,
 			}
 			break;
 		default:
-			break;	/* NLMSG_NOOP and anything new */
+			break; /* NLMSG_NOOP and anything new */
 		}
 		step = NLMSG_ALIGN(h.nlmsg_len);
 		off = step > len - off ? len : off + step;
 	}
 	if (off != len) {
 		pdx_set_error("sock_diag reply: %zu stray bytes after the "
-		    "last message", len - off);
+			      "last message",
+		    len - off);
 		errno = EBADMSG;
 		return -1;
 	}
@@ -307,10 +310,10 @@ pdx_diag_parse(const void *buf, size_t len, int proto,
  * half-way closes it, so that nothing stale is read by the next.
  */
 static _Thread_local struct {
-	struct mnl_socket	*nl;
-	dev_t			 dev;
-	ino_t			 ino;
-	unsigned		 seq;
+	struct mnl_socket *nl;
+	dev_t dev;
+	ino_t ino;
+	unsigned seq;
 } nlc;
 
 /* A thread that ends closes its socket (serve's worker threads do end). */
@@ -354,8 +357,8 @@ nl_socket(void)
 	    ns.st_ino == nlc.ino)
 		return nlc.nl;
 	nl_socket_drop();
-	if ((nlc.nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC))
-	    == NULL) {
+	if ((nlc.nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC)) ==
+	    NULL) {
 		pdx_set_error("netlink sock_diag socket: %s", strerror(errno));
 		return NULL;
 	}
@@ -370,7 +373,7 @@ nl_socket(void)
 	nlc.dev = have_ns ? ns.st_dev : 0;
 	nlc.ino = have_ns ? ns.st_ino : 0;
 	(void)pthread_once(&nl_key_once, nl_key_make);
-	if (nl_key_ok)	/* any non-NULL value: the destructor then runs */
+	if (nl_key_ok) /* any non-NULL value: the destructor then runs */
 		(void)pthread_setspecific(nl_key, &nlc);
 	return nlc.nl;
 }
@@ -438,8 +441,8 @@ nl_list(int proto, int family, const struct pdx_sock_filter *f,
 			pdx_set_error("netlink sock_diag: dump ended early");
 			goto out;
 		}
-		switch (pdx_diag_parse(rbuf, (size_t)got, proto, f, v, n,
-		    cap)) {
+		switch (
+		    pdx_diag_parse(rbuf, (size_t)got, proto, f, v, n, cap)) {
 		case 1:
 			done = 1;
 			break;
@@ -456,7 +459,7 @@ nl_list(int proto, int family, const struct pdx_sock_filter *f,
 	rc = 0;
 out:
 	if (rc != 0) {
-		*n = n0;	/* nothing half-listed */
+		*n = n0; /* nothing half-listed */
 		nl_socket_drop();
 	} else if (nlc.ino == 0)
 		nl_socket_drop();
@@ -464,8 +467,7 @@ out:
 	return rc;
 }
 
-const struct pdx_sock_backend_ops pdx_backend_netlink = {
-	PDX_BACKEND_NETLINK, "netlink", nl_list
-};
+const struct pdx_sock_backend_ops pdx_backend_netlink = { PDX_BACKEND_NETLINK,
+	"netlink", nl_list };
 
 #endif /* __linux__ */

@@ -11,7 +11,8 @@
 #include "portdex.h"
 #include "sockets-int.h"
 
-#define UNSUPPORTED "listing local sockets is not supported on this " \
+#define UNSUPPORTED \
+	"listing local sockets is not supported on this " \
 	"platform yet"
 
 static int
@@ -22,9 +23,8 @@ none_list(int proto, int family, const struct pdx_sock_filter *f,
 	return -1;
 }
 
-const struct pdx_sock_backend_ops pdx_backend_none = {
-	PDX_BACKEND_AUTO, "none", none_list
-};
+const struct pdx_sock_backend_ops pdx_backend_none = { PDX_BACKEND_AUTO, "none",
+	none_list };
 
 int
 pdx_sockets_attribute_at(const char *procdir, struct pdx_socket *v, size_t n,
@@ -35,8 +35,7 @@ pdx_sockets_attribute_at(const char *procdir, struct pdx_socket *v, size_t n,
 }
 
 int
-pdx_sockets_attribute(struct pdx_socket *v, size_t n,
-    struct pdx_attr_stats *st)
+pdx_sockets_attribute(struct pdx_socket *v, size_t n, struct pdx_attr_stats *st)
 {
 	pdx_set_error(UNSUPPORTED);
 	return -1;

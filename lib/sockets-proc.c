@@ -24,14 +24,12 @@ next_token(const char **p, const char *end, const char **tok, size_t *len)
 {
 	const char *s = *p;
 
-	while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' ||
-	    *s == '\r'))
+	while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
 		s++;
 	if (s == end)
 		return 0;
 	*tok = s;
-	while (s < end && *s != ' ' && *s != '\t' && *s != '\n' &&
-	    *s != '\r')
+	while (s < end && *s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
 		s++;
 	*len = (size_t)(s - *tok);
 	*p = s;
@@ -137,13 +135,14 @@ pdx_proc_net_parse_line(const char *line, size_t len, int family, int proto,
 	for (i = 0; i < 10; i++) {
 		if (!next_token(&p, end, &tok[i], &tl[i])) {
 			if (i == 0)
-				return 0;	/* blank line */
+				return 0; /* blank line */
 			pdx_set_error("/proc/net line: %zu fields, need at "
-			    "least 10", i);
+				      "least 10",
+			    i);
 			return -1;
 		}
 		if (i == 0 && tl[0] == 2 && memcmp(tok[0], "sl", 2) == 0)
-			return 0;	/* the header */
+			return 0; /* the header */
 	}
 	memset(out, 0, sizeof *out);
 	out->proto = proto;
@@ -155,10 +154,10 @@ pdx_proc_net_parse_line(const char *line, size_t len, int family, int proto,
 		    (int)(tl[0] > 16 ? 16 : tl[0]), tok[0]);
 		return -1;
 	}
-	if (parse_endpoint(tok[1], tl[1], family, out->laddr,
-	    &out->lport) < 0 ||
-	    parse_endpoint(tok[2], tl[2], family, out->raddr,
-	    &out->rport) < 0) {
+	if (parse_endpoint(tok[1], tl[1], family, out->laddr, &out->lport) <
+		0 ||
+	    parse_endpoint(tok[2], tl[2], family, out->raddr, &out->rport) <
+		0) {
 		pdx_set_error("/proc/net line: bad address for %s",
 		    family == AF_INET ? "IPv4" : "IPv6");
 		return -1;
@@ -196,9 +195,9 @@ pdx_proc_net_parse_line(const char *line, size_t len, int family, int proto,
 }
 
 static const struct {
-	int		 proto;
-	int		 family;
-	const char	*path;
+	int proto;
+	int family;
+	const char *path;
 } proc_files[] = {
 	{ PDX_TCP, AF_INET, "/proc/net/tcp" },
 	{ PDX_TCP, AF_INET6, "/proc/net/tcp6" },
@@ -263,8 +262,7 @@ fail:
 	return -1;
 }
 
-const struct pdx_sock_backend_ops pdx_backend_proc = {
-	PDX_BACKEND_PROC, "proc", proc_list
-};
+const struct pdx_sock_backend_ops pdx_backend_proc = { PDX_BACKEND_PROC, "proc",
+	proc_list };
 
 #endif /* __linux__ */

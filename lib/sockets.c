@@ -49,8 +49,7 @@ pdx_sock_state_name(int state)
  */
 static const struct pdx_sock_backend_ops *const backends[] = {
 #ifdef __linux__
-	&pdx_backend_netlink,
-	&pdx_backend_proc,
+	&pdx_backend_netlink, &pdx_backend_proc,
 #else
 	&pdx_backend_none,
 #endif
@@ -213,8 +212,8 @@ pdx_format_addr(int family, const uint8_t *a, char *buf)
 		}
 		if (i > 0)
 			*p++ = ':';
-		if (i == 6 && best == 0 && (bestlen == 6 ||
-		    (bestlen == 5 && w[5] == 0xffff))) {
+		if (i == 6 && best == 0 &&
+		    (bestlen == 6 || (bestlen == 5 && w[5] == 0xffff))) {
 			p = put_v4(p, a + 12);
 			break;
 		}
@@ -305,7 +304,7 @@ sock_cmp(const void *a, const void *b)
  * almost every comparison without touching the (large) socket structs.
  */
 struct sort_key {
-	uint64_t	 k;
+	uint64_t k;
 	const struct pdx_socket *s;
 };
 
@@ -347,7 +346,8 @@ sort_sockets(struct pdx_socket **vp, size_t n)
 
 		keys[i].k = ((uint64_t)(x->proto & 0x7f) << 57) | (fam << 56) |
 		    ((uint64_t)(x->lport & 0xffffff) << 32) |
-		    ((uint64_t)x->laddr[0] << 24) | ((uint64_t)x->laddr[1] << 16) |
+		    ((uint64_t)x->laddr[0] << 24) |
+		    ((uint64_t)x->laddr[1] << 16) |
 		    ((uint64_t)x->laddr[2] << 8) | x->laddr[3];
 		keys[i].s = x;
 	}
@@ -375,9 +375,9 @@ sort_sockets(struct pdx_socket **vp, size_t n)
 }
 
 static const struct {
-	int	proto;
-	int	family;
-	int	fambit;
+	int proto;
+	int family;
+	int fambit;
 } combos[] = {
 	{ PDX_TCP, AF_INET, PDX_FAM_INET4 },
 	{ PDX_TCP, AF_INET6, PDX_FAM_INET6 },
@@ -411,8 +411,8 @@ list_here(const struct pdx_sock_filter *f, struct pdx_socket **v, size_t *n,
 			if (f->backend != PDX_BACKEND_AUTO &&
 			    f->backend != (*b)->id)
 				continue;
-			rc = (*b)->list(combos[i].proto, combos[i].family, f,
-			    v, n, cap);
+			rc = (*b)->list(combos[i].proto, combos[i].family, f, v,
+			    n, cap);
 			if (rc == 0) {
 				if (!any || (*b)->id != PDX_BACKEND_NETLINK)
 					*used = (*b)->id;
@@ -423,11 +423,12 @@ list_here(const struct pdx_sock_filter *f, struct pdx_socket **v, size_t *n,
 				return -1;
 		}
 		if (rc == -1)
-			return -1;	/* every backend failed */
+			return -1; /* every backend failed */
 	}
 	if (!any && rc == -2 && (protos & (PDX_TCP | PDX_UDP)) != 0) {
 		pdx_set_error("listing sockets is not supported by the %s "
-		    "backend on this system", pdx_backend_name(f->backend));
+			      "backend on this system",
+		    pdx_backend_name(f->backend));
 		return -1;
 	}
 	return 0;
@@ -448,7 +449,8 @@ pdx_sockets_list(const struct pdx_sock_filter *filter, struct pdx_socket **out,
 		pdx_sock_filter_init(&def);
 		filter = &def;
 	}
-	if (filter->netns != NULL && (saved = pdx_netns_enter(filter->netns)) < 0)
+	if (filter->netns != NULL &&
+	    (saved = pdx_netns_enter(filter->netns)) < 0)
 		return -1;
 	rc = list_here(filter, &v, &n, &cap, &used);
 	if (saved >= 0 && pdx_netns_leave(saved) < 0)
@@ -488,8 +490,8 @@ pdx_sockets_select(struct pdx_socket *v, size_t *np,
 
 		if (f->pid > 0 && v[i].pid != f->pid)
 			keep = 0;
-		if (f->process != NULL && (v[i].pid == 0 ||
-		    strcmp(v[i].comm, f->process) != 0))
+		if (f->process != NULL &&
+		    (v[i].pid == 0 || strcmp(v[i].comm, f->process) != 0))
 			keep = 0;
 		if (keep) {
 			if (j != i)
@@ -557,28 +559,28 @@ pdx_socket_json(const struct pdx_socket *s, struct pdx_db *db)
 		r = json_null();
 	bad |= json_object_set_new(o, "remote", r);
 	bad |= json_object_set_new(o, "all_interfaces", json_boolean(wild));
-	bad |= json_object_set_new(o, "v6only", s->family == AF_INET6 &&
-	    s->v6only >= 0 ? json_boolean(s->v6only) : json_null());
-	bad |= json_object_set_new(o, "serves_ipv4", json_boolean(
-	    s->family == AF_INET || (s->family == AF_INET6 && wild &&
-	    s->v6only == 0)));
+	bad |= json_object_set_new(o, "v6only",
+	    s->family == AF_INET6 && s->v6only >= 0 ? json_boolean(s->v6only)
+						    : json_null());
+	bad |= json_object_set_new(o, "serves_ipv4",
+	    json_boolean(s->family == AF_INET ||
+		(s->family == AF_INET6 && wild && s->v6only == 0)));
 	bad |= json_object_set_new(o, "uid", json_integer(s->uid));
 	bad |= set_str(o, "user", s->user);
-	bad |= json_object_set_new(o, "inode", json_integer(
-	    (json_int_t)s->inode));
+	bad |= json_object_set_new(o, "inode",
+	    json_integer((json_int_t)s->inode));
 	bad |= set_str(o, "netns", s->netns);
-	bad |= json_object_set_new(o, "pid", s->pid > 0 ?
-	    json_integer(s->pid) : json_null());
+	bad |= json_object_set_new(o, "pid",
+	    s->pid > 0 ? json_integer(s->pid) : json_null());
 	bad |= set_str(o, "process", s->pid > 0 ? s->comm : NULL);
 	bad |= set_str(o, "cmdline", s->cmdline);
 	bad |= set_str(o, "unit", s->unit);
 	bad |= set_str(o, "container", s->container);
 	bad |= set_str(o, "other_holders", s->others);
 	if (db != NULL && pdx_brief(db, s->lport, s->proto, &b) == 0) {
-		json_t *svc = json_pack("{s:s, s:s, s:s}",
-		    "name", b.name != NULL ? b.name : "",
-		    "status", pdx_status_name(b.status),
-		    "risk", pdx_level_name(b.risk));
+		json_t *svc = json_pack("{s:s, s:s, s:s}", "name",
+		    b.name != NULL ? b.name : "", "status",
+		    pdx_status_name(b.status), "risk", pdx_level_name(b.risk));
 
 		bad |= json_object_set_new(o, "service", svc);
 	}
@@ -632,11 +634,9 @@ oom:
 json_t *
 pdx_attr_stats_json(const struct pdx_attr_stats *st, size_t n)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
-	    "sockets", (json_int_t)n,
-	    "attributed", (json_int_t)st->attributed,
-	    "permission_denied", (json_int_t)st->permission,
-	    "no_process", (json_int_t)st->no_process,
-	    "no_inode", (json_int_t)st->no_inode,
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "sockets",
+	    (json_int_t)n, "attributed", (json_int_t)st->attributed,
+	    "permission_denied", (json_int_t)st->permission, "no_process",
+	    (json_int_t)st->no_process, "no_inode", (json_int_t)st->no_inode,
 	    "unreadable_processes", (json_int_t)st->denied_procs);
 }

@@ -14,12 +14,20 @@
 
 #include "portdex.h"
 
-#define CSV_MAX_FIELD	(64 * 1024)
+#define CSV_MAX_FIELD (64 * 1024)
 
 const char *const pdx_iana_header[PDX_NCOLS] = {
-	"Service Name", "Port Number", "Transport Protocol", "Description",
-	"Assignee", "Contact", "Registration Date", "Modification Date",
-	"Reference", "Service Code", "Unauthorized Use Reported",
+	"Service Name",
+	"Port Number",
+	"Transport Protocol",
+	"Description",
+	"Assignee",
+	"Contact",
+	"Registration Date",
+	"Modification Date",
+	"Reference",
+	"Service Code",
+	"Unauthorized Use Reported",
 	"Assignment Notes",
 };
 
@@ -52,8 +60,9 @@ word_after(const char *s, const char *marker)
 	if (p == NULL)
 		return NULL;
 	p += strlen(marker);
-	for (e = p; *e != '\0' && *e != ' ' && *e != ']' && *e != ')' &&
-	    *e != ','; e++)
+	for (e = p;
+	     *e != '\0' && *e != ' ' && *e != ']' && *e != ')' && *e != ',';
+	     e++)
 		;
 	if (e == p || (w = malloc((size_t)(e - p) + 1)) == NULL)
 		return NULL;
@@ -94,9 +103,9 @@ pdx_iana_status(const char *name, const char *desc, const char *notes,
 /* ---- RFC 4180 records ------------------------------------------------ */
 
 struct csv {
-	const char	*p, *end;
-	const char	*name;
-	unsigned	 line;		/* current line */
+	const char *p, *end;
+	const char *name;
+	unsigned line; /* current line */
 };
 
 /*
@@ -137,7 +146,8 @@ csv_record(struct csv *c, char **fields, int maxf)
 			if (c->p >= c->end) {
 				if (quoted) {
 					pdx_set_error("%s:%u: unterminated "
-					    "quoted field", c->name, start);
+						      "quoted field",
+					    c->name, start);
 					goto fail;
 				}
 				break;
@@ -159,7 +169,8 @@ csv_record(struct csv *c, char **fields, int maxf)
 					quoted = 0;
 					if (c->p < c->end && *c->p != ',' &&
 					    *c->p != '\n' && *c->p != '\r') {
-						pdx_set_error("%s:%u: text "
+						pdx_set_error(
+						    "%s:%u: text "
 						    "after a closing quote",
 						    c->name, c->line);
 						goto fail;
@@ -175,7 +186,8 @@ csv_record(struct csv *c, char **fields, int maxf)
 				break;
 			if (ch == '"') {
 				pdx_set_error("%s:%u: quote inside an "
-				    "unquoted field", c->name, c->line);
+					      "unquoted field",
+				    c->name, c->line);
 				goto fail;
 			}
 			c->p++;
@@ -185,8 +197,8 @@ add:
 
 				if (cap >= CSV_MAX_FIELD) {
 					pdx_set_error("%s:%u: field longer "
-					    "than %d bytes", c->name, c->line,
-					    CSV_MAX_FIELD);
+						      "than %d bytes",
+					    c->name, c->line, CSV_MAX_FIELD);
 					goto fail;
 				}
 				cap *= 2;
@@ -256,7 +268,8 @@ parse_port_field(const char *s, int *lo, int *hi, const char *name,
 			goto bad;
 		if (b < a) {
 			pdx_set_error("%s:%u: range %lld-%lld ends before it "
-			    "starts", name, line, a, b);
+				      "starts",
+			    name, line, a, b);
 			return -1;
 		}
 	} else {
@@ -273,8 +286,8 @@ bad:
 }
 
 long
-pdx_iana_parse(const char *buf, size_t len, const char *name,
-    pdx_iana_fn fn, void *arg)
+pdx_iana_parse(const char *buf, size_t len, const char *name, pdx_iana_fn fn,
+    void *arg)
 {
 	struct csv c = { buf, buf + len, name, 1 };
 	char *f[PDX_NCOLS + 1];
@@ -287,7 +300,8 @@ pdx_iana_parse(const char *buf, size_t len, const char *name,
 	if ((n = csv_record(&c, f, PDX_NCOLS + 1)) <= 0) {
 		if (n == 0)
 			pdx_set_error("%s: empty file, expected the IANA "
-			    "header", name);
+				      "header",
+			    name);
 		return -1;
 	}
 	for (i = 0; i < PDX_NCOLS && i < n; i++)
@@ -295,9 +309,9 @@ pdx_iana_parse(const char *buf, size_t len, const char *name,
 			break;
 	if (n != PDX_NCOLS || i != PDX_NCOLS) {
 		pdx_set_error("%s:1: not an IANA service-names-port-numbers "
-		    "header (column %d is '%.40s', expected '%s')", name,
-		    i + 1, i < n ? f[i] : "", i < PDX_NCOLS ?
-		    pdx_iana_header[i] : "end of line");
+			      "header (column %d is '%.40s', expected '%s')",
+		    name, i + 1, i < n ? f[i] : "",
+		    i < PDX_NCOLS ? pdx_iana_header[i] : "end of line");
 		free_fields(f, n);
 		return -1;
 	}
@@ -311,7 +325,7 @@ pdx_iana_parse(const char *buf, size_t len, const char *name,
 		if (n < 0)
 			return -1;
 		if (n == 1 && f[0][0] == '\0' && c.p >= c.end) {
-			free_fields(f, n);	/* trailing empty line */
+			free_fields(f, n); /* trailing empty line */
 			break;
 		}
 		if (n != PDX_NCOLS) {
@@ -325,18 +339,20 @@ pdx_iana_parse(const char *buf, size_t len, const char *name,
 			row.f[i] = f[i];
 		row.line = line;
 		if (parse_port_field(f[PDX_COL_PORT], &row.port_lo,
-		    &row.port_hi, name, line) != 0)
+			&row.port_hi, name, line) != 0)
 			goto bad;
 		row.proto = 0;
 		if (f[PDX_COL_PROTO][0] != '\0' &&
 		    (row.proto = pdx_proto_parse(f[PDX_COL_PROTO])) == 0) {
 			pdx_set_error("%s:%u: unknown transport protocol "
-			    "'%.20s'", name, line, f[PDX_COL_PROTO]);
+				      "'%.20s'",
+			    name, line, f[PDX_COL_PROTO]);
 			goto bad;
 		}
 		if (row.port_lo < 0 && f[PDX_COL_NAME][0] == '\0') {
 			pdx_set_error("%s:%u: row has neither a port nor a "
-			    "service name", name, line);
+				      "service name",
+			    name, line);
 			goto bad;
 		}
 		row.status = pdx_iana_status(f[PDX_COL_NAME], f[PDX_COL_DESC],
@@ -362,10 +378,10 @@ bad:
  * on error.
  */
 struct lines {
-	const char	*p, *end;
-	const char	*name;
-	unsigned	 line;
-	char		 buf[4096];
+	const char *p, *end;
+	const char *name;
+	unsigned line;
+	char buf[4096];
 };
 
 static int
@@ -455,8 +471,8 @@ join_words(char **linep, char *out, size_t n)
  * returns 0 to go on, 1 when it handed a record to fn and fn asked to
  * stop, 2 when fn failed, or -1 on a malformed line (error set).
  */
-typedef int (*line_fn)(struct lines *, char *line, void *fn, void *arg,
-    long *count);
+typedef int (
+    *line_fn)(struct lines *, char *line, void *fn, void *arg, long *count);
 
 static long
 parse_lines(const char *buf, size_t len, const char *name, line_fn parse,
@@ -485,16 +501,16 @@ parse_lines(const char *buf, size_t len, const char *name, line_fn parse,
 }
 
 /* Hands a record to the callback: 0 go on, 1 stop, 2 failed. */
-#define DELIVER(fn, e, arg, count) do {					\
-	int rc_;							\
-	(*(count))++;							\
-	if ((fn) != NULL && (rc_ = (fn)((e), (arg))) != 0)		\
-		return rc_ < 0 ? 2 : 1;					\
-} while (0)
+#define DELIVER(fn, e, arg, count) \
+	do { \
+		int rc_; \
+		(*(count))++; \
+		if ((fn) != NULL && (rc_ = (fn)((e), (arg))) != 0) \
+			return rc_ < 0 ? 2 : 1; \
+	} while (0)
 
 static int
-services_line(struct lines *l, char *line, void *fnp, void *arg,
-    long *count)
+services_line(struct lines *l, char *line, void *fnp, void *arg, long *count)
 {
 	pdx_service_fn fn = (pdx_service_fn)fnp;
 	struct pdx_service_entry e;
@@ -507,7 +523,8 @@ services_line(struct lines *l, char *line, void *fnp, void *arg,
 	if ((pp = take_word(&line)) == NULL ||
 	    (slash = strchr(pp, '/')) == NULL) {
 		pdx_set_error("%s:%u: expected 'name port/proto' after "
-		    "'%.40s'", name, l->line, svc);
+			      "'%.40s'",
+		    name, l->line, svc);
 		return -1;
 	}
 	*slash = '\0';
@@ -520,7 +537,7 @@ services_line(struct lines *l, char *line, void *fnp, void *arg,
 		pdx_set_error("%s:%u: missing port", name, l->line);
 		return -1;
 	}
-	for (tok = slash + 1; tok != NULL; ) {
+	for (tok = slash + 1; tok != NULL;) {
 		char *next = strchr(tok, '/');
 
 		if (next != NULL)
@@ -540,7 +557,7 @@ services_line(struct lines *l, char *line, void *fnp, void *arg,
 	e.aliases = aliases;
 	e.comment = comment != NULL ? comment : "";
 	if (e.protos == 0)
-		return 0;	/* only protocols we do not track */
+		return 0; /* only protocols we do not track */
 	DELIVER(fn, &e, arg, count);
 	return 0;
 }
@@ -589,7 +606,8 @@ nmap_line(struct lines *l, char *line, void *fnp, void *arg, long *count)
 	e.freq = strtod(fq, &end);
 	if (*end != '\0' || !(e.freq >= 0.0 && e.freq <= 1.0)) {
 		pdx_set_error("%s:%u: frequency '%.20s' is not a number "
-		    "between 0 and 1", name, l->line, fq);
+			      "between 0 and 1",
+		    name, l->line, fq);
 		return -1;
 	}
 	e.name = svc;
@@ -599,8 +617,8 @@ nmap_line(struct lines *l, char *line, void *fnp, void *arg, long *count)
 }
 
 long
-pdx_nmap_parse(const char *buf, size_t len, const char *name,
-    pdx_nmap_fn fn, void *arg)
+pdx_nmap_parse(const char *buf, size_t len, const char *name, pdx_nmap_fn fn,
+    void *arg)
 {
 	return parse_lines(buf, len, name, nmap_line, (void *)fn, arg);
 }
@@ -621,8 +639,8 @@ rpc_line(struct lines *l, char *line, void *fnp, void *arg, long *count)
 		pdx_set_error("%s:%u: expected 'name number'", name, l->line);
 		return -1;
 	}
-	if (pdx_parse_number(num, 0, 4294967295LL, "RPC program number",
-	    &n) != 0) {
+	if (pdx_parse_number(num, 0, 4294967295LL, "RPC program number", &n) !=
+	    0) {
 		pdx_set_error("%s:%u: %s", name, l->line, pdx_last_error());
 		return -1;
 	}
@@ -637,8 +655,8 @@ rpc_line(struct lines *l, char *line, void *fnp, void *arg, long *count)
 }
 
 long
-pdx_rpcnames_parse(const char *buf, size_t len, const char *name,
-    pdx_rpc_fn fn, void *arg)
+pdx_rpcnames_parse(const char *buf, size_t len, const char *name, pdx_rpc_fn fn,
+    void *arg)
 {
 	return parse_lines(buf, len, name, rpc_line, (void *)fn, arg);
 }

@@ -28,24 +28,26 @@
  * those rows are converted to spans after the salvage).
  */
 static const struct table {
-	const char	*name;
-	const char	*key;		/* ordering key, unique */
-	const char	*cols;
-	int		 rowid;		/* key is the rowid: gaps can be skipped */
-	int		 since;		/* schema version that added it */
+	const char *name;
+	const char *key; /* ordering key, unique */
+	const char *cols;
+	int rowid; /* key is the rowid: gaps can be skipped */
+	int since; /* schema version that added it */
 } tables[] = {
 	{ "notes", "id", "id, port, proto, text, author, created", 1, 0 },
 	{ "audit_baseline", "proto, address, port",
-	  "proto, address, port, process, user, saved", 0, 0 },
+	    "proto, address, port, process, user, saved", 0, 0 },
 	{ "votes", "port, choice", "port, choice, count", 0, 0 },
 	{ "vote_clients", "rowid", "rowid, client, port, at", 1, 0 },
 	{ "audit_kv", "key", "key, value", 0, 0 },
-	{ "audit_runs", "id", "id, at, scope, listeners, findings, worst,"
-	  " complete", 1, 0 },
+	{ "audit_runs", "id",
+	    "id, at, scope, listeners, findings, worst,"
+	    " complete",
+	    1, 0 },
 	{ "audit_run_listeners", "run, proto, address, port",
-	  "run, proto, address, port, process, user", 0, 0 },
+	    "run, proto, address, port, process, user", 0, 0 },
 	{ "audit_spans", "proto, address, port, first_run",
-	  "proto, address, port, first_run, last_run, process, user", 0, 4 },
+	    "proto, address, port, first_run, last_run, process, user", 0, 4 },
 };
 #define NTABLES (sizeof tables / sizeof *tables)
 
@@ -60,8 +62,8 @@ open_ro(const char *path)
 	}
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
 	    SQLITE_OK) {
-		pdx_set_error("%s: %s", path, db != NULL ?
-		    sqlite3_errmsg(db) : "cannot open");
+		pdx_set_error("%s: %s", path,
+		    db != NULL ? sqlite3_errmsg(db) : "cannot open");
 		sqlite3_close(db);
 		return NULL;
 	}
@@ -96,10 +98,12 @@ has_table(sqlite3 *db, const char *name)
 
 	long long n;
 
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE"
-	    " type = 'table' AND name = '%s'", name);
+	snprintf(sql, sizeof sql,
+	    "SELECT count(*) FROM sqlite_master WHERE"
+	    " type = 'table' AND name = '%s'",
+	    name);
 	n = scalar(db, sql);
-	return n < 0 ? -1 : n > 0;	/* -1: the schema cannot be read */
+	return n < 0 ? -1 : n > 0; /* -1: the schema cannot be read */
 }
 
 json_t *
@@ -122,11 +126,12 @@ pdx_state_check(const char *path)
 	    (json_int_t)sb.st_size);
 	msgs = json_array();
 	if (sb.st_size == 0) {
-		json_array_append_new(msgs, json_string("the file is empty "
-		    "(0 bytes): whatever it held is gone"));
+		json_array_append_new(msgs,
+		    json_string("the file is empty "
+				"(0 bytes): whatever it held is gone"));
 		ok = 0;
 	} else if ((rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check(50)",
-	    -1, &st, NULL)) != SQLITE_OK) {
+			-1, &st, NULL)) != SQLITE_OK) {
 		json_array_append_new(msgs, json_string(sqlite3_errmsg(db)));
 		ok = 0;
 	} else {
@@ -140,8 +145,8 @@ pdx_state_check(const char *path)
 			}
 		}
 		if (rc != SQLITE_DONE) {
-			json_array_append_new(msgs, json_string(
-			    sqlite3_errmsg(db)));
+			json_array_append_new(msgs,
+			    json_string(sqlite3_errmsg(db)));
 			ok = 0;
 		}
 		sqlite3_finalize(st);
@@ -149,8 +154,8 @@ pdx_state_check(const char *path)
 	json_object_set_new(r, "integrity", msgs);
 	v = scalar(db, "PRAGMA user_version");
 	json_object_set_new(r, "schema", json_integer(v));
-	json_object_set_new(r, "schema_known", json_integer(
-	    pdx_state_schema_version()));
+	json_object_set_new(r, "schema_known",
+	    json_integer(pdx_state_schema_version()));
 	if (v > pdx_state_schema_version())
 		ok = 0;
 	if (sb.st_size > 0 && has_table(db, "notes") == 0) {
@@ -159,14 +164,16 @@ pdx_state_check(const char *path)
 	} else
 		json_object_set_new(r, "portdex", json_boolean(sb.st_size > 0));
 	if (has_table(db, "notes") > 0)
-		json_object_set_new(r, "notes", json_integer(scalar(db,
-		    "SELECT count(*) FROM notes")));
+		json_object_set_new(r, "notes",
+		    json_integer(scalar(db, "SELECT count(*) FROM notes")));
 	if (has_table(db, "audit_baseline") > 0)
-		json_object_set_new(r, "baseline", json_integer(scalar(db,
-		    "SELECT count(*) FROM audit_baseline")));
+		json_object_set_new(r, "baseline",
+		    json_integer(
+			scalar(db, "SELECT count(*) FROM audit_baseline")));
 	if (has_table(db, "votes") > 0)
-		json_object_set_new(r, "votes", json_integer(scalar(db,
-		    "SELECT coalesce(sum(count), 0) FROM votes")));
+		json_object_set_new(r, "votes",
+		    json_integer(scalar(db,
+			"SELECT coalesce(sum(count), 0) FROM votes")));
 	json_object_set_new(r, "ok", json_boolean(ok));
 	sqlite3_close(db);
 	return r;
@@ -185,7 +192,7 @@ copy_row(sqlite3_stmt *from, sqlite3_stmt *ins)
 	for (i = 0; i < n; i++)
 		if (sqlite3_column_type(from, i) == SQLITE_TEXT &&
 		    strlen((const char *)sqlite3_column_text(from, i)) !=
-		    (size_t)sqlite3_column_bytes(from, i))
+			(size_t)sqlite3_column_bytes(from, i))
 			return 0;
 	sqlite3_reset(ins);
 	sqlite3_clear_bindings(ins);
@@ -237,8 +244,8 @@ salvage(sqlite3 *src, sqlite3 *dst, const struct table *t, int *lost)
 
 	if ((i = has_table(src, t->name)) <= 0) {
 		/* a table newer than the file's schema was never there */
-		if (i < 0 || t->since == 0 || scalar(src,
-		    "PRAGMA user_version") >= t->since)
+		if (i < 0 || t->since == 0 ||
+		    scalar(src, "PRAGMA user_version") >= t->since)
 			*lost = 1;
 		return 0;
 	}
@@ -252,15 +259,16 @@ salvage(sqlite3 *src, sqlite3 *dst, const struct table *t, int *lost)
 		return 0;
 	if (t->rowid) {
 		/* forward; past a damaged run of rows, jump ever further */
-		snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE %s > ?1"
-		    " ORDER BY %s", t->cols, t->name, t->key, t->key);
+		snprintf(sql, sizeof sql,
+		    "SELECT %s FROM %s WHERE %s > ?1"
+		    " ORDER BY %s",
+		    t->cols, t->name, t->key, t->key);
 		saved += scan(src, sql, last, ins, &err, &last);
-		for (gap = 1; err && gap <= (1LL << 24); ) {
+		for (gap = 1; err && gap <= (1LL << 24);) {
 			long long before = last;
 
 			*lost = 1;
-			saved += scan(src, sql, before + gap, ins, &err,
-			    &last);
+			saved += scan(src, sql, before + gap, ins, &err, &last);
 			if (!err)
 				break;
 			gap = last > before ? 1 : gap * 2;
@@ -277,8 +285,8 @@ salvage(sqlite3 *src, sqlite3 *dst, const struct table *t, int *lost)
 		*lost = 1;
 		snprintf(keys, sizeof keys, "%s", t->key);
 		desc[0] = '\0';
-		for (p = strtok(keys, ", "); p != NULL; p = strtok(NULL,
-		    ", ")) {
+		for (p = strtok(keys, ", "); p != NULL;
+		     p = strtok(NULL, ", ")) {
 			if (desc[0] != '\0')
 				strcat(desc, ", ");
 			strcat(desc, p);
@@ -322,14 +330,17 @@ pdx_state_recover(const char *path)
 	/* another program's database is not ours to replace */
 	if (scalar(src, "SELECT count(*) FROM sqlite_master") > 0 &&
 	    has_table(src, "notes") == 0) {
-		pdx_set_error("%s: not a portdex state database (it has no "
+		pdx_set_error(
+		    "%s: not a portdex state database (it has no "
 		    "notes table): nothing to recover; name the right file "
-		    "with --state", path);
+		    "with --state",
+		    path);
 		sqlite3_close(src);
 		return NULL;
 	}
 	if (scalar(src, "PRAGMA user_version") > pdx_state_schema_version()) {
-		pdx_set_error("%s: schema version %lld is newer than this "
+		pdx_set_error(
+		    "%s: schema version %lld is newer than this "
 		    "portdex knows (%d); recover it with a newer portdex",
 		    path, scalar(src, "PRAGMA user_version"),
 		    pdx_state_schema_version());
@@ -339,8 +350,9 @@ pdx_state_recover(const char *path)
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
 	if (snprintf(tmp, sizeof tmp, "%s.recovering", path) >=
-	    (int)sizeof tmp || snprintf(aside, sizeof aside, "%s.damaged-%s",
-	    path, when) >= (int)sizeof aside) {
+		(int)sizeof tmp ||
+	    snprintf(aside, sizeof aside, "%s.damaged-%s", path, when) >=
+		(int)sizeof aside) {
 		pdx_set_error("%s: path too long", path);
 		sqlite3_close(src);
 		return NULL;
@@ -354,25 +366,30 @@ pdx_state_recover(const char *path)
 	sqlite3_exec(dst, "BEGIN", NULL, NULL, NULL);
 	saved = json_object();
 	for (i = 0; i < NTABLES; i++)
-		json_object_set_new(saved, tables[i].name, json_integer(
-		    salvage(src, dst, &tables[i], &lost)));
+		json_object_set_new(saved, tables[i].name,
+		    json_integer(salvage(src, dst, &tables[i], &lost)));
 	sqlite3_close(src);
-	json_object_set_new(saved, "votes_cast", json_integer(scalar(dst,
-	    "SELECT coalesce(sum(count), 0) FROM votes")));
+	json_object_set_new(saved, "votes_cast",
+	    json_integer(
+		scalar(dst, "SELECT coalesce(sum(count), 0) FROM votes")));
 	/*
 	 * Run listeners whose run was lost cannot stand alone; an older
 	 * file's become spans; spans that hold no run kept are dropped.
 	 */
-	sqlite3_exec(dst, "DELETE FROM audit_run_listeners WHERE run NOT IN"
-	    " (SELECT id FROM audit_runs)", NULL, NULL, NULL);
+	sqlite3_exec(dst,
+	    "DELETE FROM audit_run_listeners WHERE run NOT IN"
+	    " (SELECT id FROM audit_runs)",
+	    NULL, NULL, NULL);
 	sqlite3_exec(dst, PDX_AUDIT_SPANS_FROM_ROWS, NULL, NULL, NULL);
 	sqlite3_exec(dst, "DELETE FROM audit_run_listeners", NULL, NULL, NULL);
 	/* the open spans' digest may not hold for what was saved */
 	sqlite3_exec(dst, "DELETE FROM audit_kv WHERE key = 'spans_digest'",
 	    NULL, NULL, NULL);
-	sqlite3_exec(dst, "DELETE FROM audit_spans WHERE NOT EXISTS (SELECT 1"
+	sqlite3_exec(dst,
+	    "DELETE FROM audit_spans WHERE NOT EXISTS (SELECT 1"
 	    " FROM audit_runs r WHERE r.id >= first_run AND r.id <="
-	    " COALESCE(last_run, 9223372036854775807))", NULL, NULL, NULL);
+	    " COALESCE(last_run, 9223372036854775807))",
+	    NULL, NULL, NULL);
 	if (sqlite3_exec(dst, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		pdx_set_error("%s: %s", tmp, sqlite3_errmsg(dst));
 		pdx_state_close(ns);
@@ -394,8 +411,8 @@ pdx_state_recover(const char *path)
 	}
 	if (rename(tmp, path) != 0) {
 		pdx_set_error("%s: cannot put the recovered database in place:"
-		    " %s (it is %s; the damaged one is %s)", path,
-		    strerror(errno), tmp, aside);
+			      " %s (it is %s; the damaged one is %s)",
+		    path, strerror(errno), tmp, aside);
 		json_decref(saved);
 		return NULL;
 	}

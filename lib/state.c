@@ -26,7 +26,6 @@
 #include "state-int.h"
 #include "util-int.h"
 
-
 void
 pdx_notes_free(struct pdx_state *s)
 {
@@ -73,7 +72,7 @@ static const char *const migrations[] = {
 	" WITHOUT ROWID;"
 	"CREATE INDEX audit_run_listeners_key ON"
 	" audit_run_listeners(proto, address, port);",
-	PDX_STATE_MIGRATION_4,	/* 4: the audit history as spans (db-int.h) */
+	PDX_STATE_MIGRATION_4, /* 4: the audit history as spans (db-int.h) */
 	/*
 	 * 5: the notes' revision, a random value every change of a note
 	 * replaces (whoever makes it), so that a writer knows whether the
@@ -133,8 +132,7 @@ mkdirs_for(const char *path)
 void
 pdx_state_fail(const char *path, sqlite3 *db, int rc)
 {
-	const char *msg = db != NULL ? sqlite3_errmsg(db) :
-	    sqlite3_errstr(rc);
+	const char *msg = db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
 
 	pdx_set_error("%s: %s%s", path, msg, pdx_state_advice(rc));
 }
@@ -142,20 +140,20 @@ pdx_state_fail(const char *path, sqlite3 *db, int rc)
 const char *
 pdx_state_advice(int rc)
 {
-	switch (rc & 0xff) {	/* damage shows as many codes (TOOBIG...) */
+	switch (rc & 0xff) { /* damage shows as many codes (TOOBIG...) */
 	case SQLITE_OK:
 	case SQLITE_NOMEM:
 		return "";
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		return "; another program holds it locked: try again when it"
-		    " is done";
+		       " is done";
 	case SQLITE_CANTOPEN:
 	case SQLITE_PERM:
 	case SQLITE_READONLY:
 	case SQLITE_AUTH:
 		return "; check the file's and its directory's owner and "
-		    "mode";
+		       "mode";
 	case SQLITE_FULL:
 		return "; free disk space and try again";
 	case SQLITE_IOERR:
@@ -172,9 +170,9 @@ state_exec(struct pdx_state *s, const char *sql)
 	int rc;
 
 	if ((rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg)) != SQLITE_OK) {
-		pdx_set_error("%s: %s%s", s->path, msg != NULL ? msg :
-		    sqlite3_errmsg(s->db), pdx_state_advice(
-		    sqlite3_extended_errcode(s->db)));
+		pdx_set_error("%s: %s%s", s->path,
+		    msg != NULL ? msg : sqlite3_errmsg(s->db),
+		    pdx_state_advice(sqlite3_extended_errcode(s->db)));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -193,8 +191,8 @@ schema_version(struct pdx_state *s, int *version)
 
 	/* the header's field: no schema parse (a reader's whole check) */
 	*version = 0;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL)
-	    != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK) {
 		pdx_state_fail(s->path, s->db, sqlite3_extended_errcode(s->db));
 		return -1;
 	}
@@ -205,12 +203,15 @@ schema_version(struct pdx_state *s, int *version)
 	}
 	*version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	if (*version < 0 || *version > NMIGRATIONS) {	/* < 0: not ours */
-		pdx_set_error(*version < 0 ? "%s: schema version %d is not "
-		    "one portdex writes (its newest is %d): the header is "
-		    "damaged; run 'portdex state check'" : "%s: schema version"
-		    " %d is newer than this portdex knows (%d); use a newer "
-		    "portdex", s->path, *version, NMIGRATIONS);
+	if (*version < 0 || *version > NMIGRATIONS) { /* < 0: not ours */
+		pdx_set_error(*version < 0
+			? "%s: schema version %d is not "
+			  "one portdex writes (its newest is %d): the header is "
+			  "damaged; run 'portdex state check'"
+			: "%s: schema version"
+			  " %d is newer than this portdex knows (%d); use a newer "
+			  "portdex",
+		    s->path, *version, NMIGRATIONS);
 		return -1;
 	}
 	return 0;
@@ -223,17 +224,19 @@ pdx_state_foreign(struct pdx_state *s)
 	sqlite3_stmt *st;
 	int r = 0;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT NOT EXISTS (SELECT 1 FROM"
-	    " sqlite_master WHERE type = 'table' AND name = 'notes') AND"
-	    " EXISTS (SELECT 1 FROM sqlite_master)", -1, &st, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db,
+		"SELECT NOT EXISTS (SELECT 1 FROM"
+		" sqlite_master WHERE type = 'table' AND name = 'notes') AND"
+		" EXISTS (SELECT 1 FROM sqlite_master)",
+		-1, &st, NULL) != SQLITE_OK) {
 		pdx_state_fail(s->path, s->db, sqlite3_extended_errcode(s->db));
 		return 1;
 	}
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0)) {
 		pdx_set_error("%s: not a portdex state database (it has no "
-		    "notes table); name another file with --state or "
-		    "$PORTDEX_STATE", s->path);
+			      "notes table); name another file with --state or "
+			      "$PORTDEX_STATE",
+		    s->path);
 		r = 1;
 	}
 	sqlite3_finalize(st);
@@ -253,15 +256,15 @@ keep_copy(struct pdx_state *s, int from)
 	int rc;
 
 	if (snprintf(s->backup, sizeof s->backup, "%s.before-migration",
-	    s->path) >= (int)sizeof s->backup ||
-	    snprintf(tmp, sizeof tmp, "%s.tmp", s->backup) >=
-	    (int)sizeof tmp) {
+		s->path) >= (int)sizeof s->backup ||
+	    snprintf(tmp, sizeof tmp, "%s.tmp", s->backup) >= (int)sizeof tmp) {
 		pdx_set_error("%s: path too long", s->path);
 		return -1;
 	}
 	unlink(tmp);
-	if ((rc = sqlite3_open_v2(tmp, &to, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE, NULL)) != SQLITE_OK)
+	if ((rc = sqlite3_open_v2(tmp, &to,
+		 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)) !=
+	    SQLITE_OK)
 		goto fail;
 	if ((b = sqlite3_backup_init(to, "main", s->db, "main")) == NULL) {
 		rc = sqlite3_errcode(to);
@@ -270,8 +273,8 @@ keep_copy(struct pdx_state *s, int from)
 	rc = sqlite3_backup_step(b, -1);
 	sqlite3_backup_finish(b);
 	if (rc != SQLITE_DONE) {
-		rc = sqlite3_errcode(to) != SQLITE_OK ? sqlite3_errcode(to) :
-		    rc;
+		rc = sqlite3_errcode(to) != SQLITE_OK ? sqlite3_errcode(to)
+						      : rc;
 		goto fail;
 	}
 	if (sqlite3_close(to) != SQLITE_OK || rename(tmp, s->backup) != 0) {
@@ -285,8 +288,9 @@ keep_copy(struct pdx_state *s, int from)
 	return 0;
 fail:
 	pdx_set_error("%s: cannot keep a copy before migrating it from schema"
-	    " %d: %s", s->path, from, to != NULL ? sqlite3_errmsg(to) :
-	    sqlite3_errstr(rc));
+		      " %d: %s",
+	    s->path, from,
+	    to != NULL ? sqlite3_errmsg(to) : sqlite3_errstr(rc));
 	sqlite3_close(to);
 	unlink(tmp);
 	s->backup[0] = '\0';
@@ -343,10 +347,12 @@ pdx_state_open(const char *path)
 		    strerror(errno));
 		goto fail;
 	}
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		pdx_set_error("%s: %s", path, s->db != NULL ?
-		    sqlite3_errmsg(s->db) : "cannot open");
+	if (sqlite3_open_v2(path, &s->db,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_FULLMUTEX,
+		NULL) != SQLITE_OK) {
+		pdx_set_error("%s: %s", path,
+		    s->db != NULL ? sqlite3_errmsg(s->db) : "cannot open");
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
@@ -398,12 +404,13 @@ open_read_sqlite(const char *path)
 			return NULL;
 		}
 		s->readonly = 1;
-		if ((rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY |
-		    SQLITE_OPEN_FULLMUTEX, NULL)) != SQLITE_OK) {
+		if ((rc = sqlite3_open_v2(path, &s->db,
+			 SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL)) !=
+		    SQLITE_OK) {
 			if (access(path, R_OK) != 0)
 				pdx_set_error("%s: cannot be read: %s; check "
-				    "its owner and mode", path,
-				    strerror(errno));
+					      "its owner and mode",
+				    path, strerror(errno));
 			else
 				pdx_state_fail(path, s->db, rc);
 			pdx_state_close(s);
@@ -413,15 +420,17 @@ open_read_sqlite(const char *path)
 		if ((rc = schema_version(s, &version)) == 0 && version == 0 &&
 		    !pdx_state_foreign(s)) {
 			/* portdex never leaves a state database empty */
-			pdx_set_error("%s: empty, no notes table (the file was "
+			pdx_set_error(
+			    "%s: empty, no notes table (the file was "
 			    "cut short or is not the one portdex wrote); run "
-			    "'portdex state check'", path);
+			    "'portdex state check'",
+			    path);
 			pdx_state_close(s);
 			return NULL;
 		} else if (rc == 0 && version > 0)
 			return s;
 		else if (rc == 0) {
-			pdx_state_close(s);	/* another application's */
+			pdx_state_close(s); /* another application's */
 			return NULL;
 		}
 		/*
@@ -501,7 +510,7 @@ pdx_state_close(struct pdx_state *s)
 	if (s == NULL)
 		return;
 	if (!s->readonly && s->db != NULL)
-		pdx_nfile_update(s);	/* after this handle's commits */
+		pdx_nfile_update(s); /* after this handle's commits */
 	pdx_notes_free(s);
 	pdx_nfile_close(s->nf);
 	sqlite3_finalize(s->dv);
@@ -524,8 +533,8 @@ pdx_state_no_temp_files(struct pdx_state *s)
 {
 	if (pdx_state_attach(s) != 0)
 		return -1;
-	if (sqlite3_exec(s->db, "PRAGMA temp_store=MEMORY", NULL, NULL,
-	    NULL) != SQLITE_OK) {
+	if (sqlite3_exec(s->db, "PRAGMA temp_store=MEMORY", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
 		pdx_set_error("%s: %s", s->path, sqlite3_errmsg(s->db));
 		return -1;
 	}
@@ -547,9 +556,9 @@ pdx_state_file_counter(struct pdx_state *s)
 
 		s->counter_fd = fd >= 0 ? fd + 1 : -1;
 	}
-	if (s->counter_fd <= 0 || pread(s->counter_fd - 1, h, sizeof h, 0) !=
-	    (ssize_t)sizeof h || memcmp(h, "SQLite format 3", 16) != 0 ||
-	    h[18] == 2 || h[19] == 2)
+	if (s->counter_fd <= 0 ||
+	    pread(s->counter_fd - 1, h, sizeof h, 0) != (ssize_t)sizeof h ||
+	    memcmp(h, "SQLite format 3", 16) != 0 || h[18] == 2 || h[19] == 2)
 		return -1;
 	return (long long)((uint32_t)h[24] << 24 | (uint32_t)h[25] << 16 |
 	    (uint32_t)h[26] << 8 | h[27]);
@@ -562,8 +571,9 @@ pdx_state_data_version(struct pdx_state *s)
 
 	if (pdx_state_attach(s) != 0)
 		return -1;
-	if (s->dv == NULL && sqlite3_prepare_v2(s->db, "PRAGMA data_version",
-	    -1, &s->dv, NULL) != SQLITE_OK) {
+	if (s->dv == NULL &&
+	    sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &s->dv,
+		NULL) != SQLITE_OK) {
 		pdx_set_error("%s: %s", s->path, sqlite3_errmsg(s->db));
 		return -1;
 	}

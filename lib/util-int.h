@@ -10,29 +10,29 @@
 #include <jansson.h>
 
 /* s as a JSON string, control bytes and invalid UTF-8 made '?'. */
-json_t	*pdx_json_clean(const char *s);
+json_t *pdx_json_clean(const char *s);
 
 /*
  * Reads exactly n bytes at off of fd into buf (again after EINTR and
  * short reads); 0, or -1 with errno set (0: the file ended first).
  */
-int	pdx_pread_full(int fd, void *buf, size_t n, off_t off);
+int pdx_pread_full(int fd, void *buf, size_t n, off_t off);
 
 /*
  * Creates path (0644, O_NOFOLLOW, truncated) holding the n pieces of iov
  * one after the other, and fsyncs it.  Returns 0, or -1 with the error
  * set (naming path) and path removed.
  */
-int	pdx_write_file(const char *path, const struct iovec *iov, int n);
+int pdx_write_file(const char *path, const struct iovec *iov, int n);
 /* The same with the file's mode. */
-int	pdx_write_file_mode(const char *path, const struct iovec *iov, int n,
-	    mode_t mode);
+int pdx_write_file_mode(const char *path, const struct iovec *iov, int n,
+    mode_t mode);
 
 /*
  * Fills ss with the wildcard address of family (AF_INET: 0.0.0.0, else
  * ::) and port, for a test bind; returns its length.
  */
-socklen_t pdx_sockaddr_any(struct sockaddr_storage *ss, int family,
-	    unsigned port);
+socklen_t
+pdx_sockaddr_any(struct sockaddr_storage *ss, int family, unsigned port);
 
 #endif

@@ -61,7 +61,7 @@ pdx_parse_number(const char *s, long long lo, long long hi, const char *what,
 		if (*p < '0' || *p > '9')
 			goto bad;
 		if (v > (999999999999LL))
-			goto range;	/* far beyond any bound we use */
+			goto range; /* far beyond any bound we use */
 		v = v * 10 + (*p - '0');
 	}
 	if (neg)
@@ -78,9 +78,8 @@ range:
 	return -1;
 }
 
-static const char *const proto_names[PDX_NPROTO] = {
-	"tcp", "udp", "sctp", "dccp"
-};
+static const char *const proto_names[PDX_NPROTO] = { "tcp", "udp", "sctp",
+	"dccp" };
 
 const char *
 pdx_proto_name(int proto)
@@ -117,9 +116,8 @@ pdx_proto_index(int proto)
 	return -1;
 }
 
-static const char *const status_names[] = {
-	"unassigned", "reserved", "de-registered", "historic", "assigned"
-};
+static const char *const status_names[] = { "unassigned", "reserved",
+	"de-registered", "historic", "assigned" };
 
 const char *
 pdx_status_name(int st)
@@ -129,9 +127,8 @@ pdx_status_name(int st)
 	return status_names[st];
 }
 
-static const char *const level_names[] = {
-	"none", "info", "low", "medium", "high"
-};
+static const char *const level_names[] = { "none", "info", "low", "medium",
+	"high" };
 
 const char *
 pdx_level_name(int l)
@@ -232,13 +229,15 @@ pdx_portset_parse(struct pdx_portset *ps, const char *spec)
 		char *dash = strchr(elem + 1, '-');
 		if (dash != NULL) {
 			*dash = '\0';
-			if (pdx_parse_number(elem, 0, 65535, "port", &lo) != 0 ||
-			    pdx_parse_number(dash + 1, 0, 65535, "port",
-			    &hi) != 0)
+			if (pdx_parse_number(elem, 0, 65535, "port", &lo) !=
+				0 ||
+			    pdx_parse_number(dash + 1, 0, 65535, "port", &hi) !=
+				0)
 				return -1;
 			if (hi < lo) {
 				pdx_set_error("range %lld-%lld ends before it "
-				    "starts", lo, hi);
+					      "starts",
+				    lo, hi);
 				return -1;
 			}
 		} else {
@@ -332,7 +331,9 @@ pdx_read_file(const char *path, size_t max, size_t *lenp)
 	 * max, and the NUL.
 	 */
 	cap = (fstat(fd, &st) == 0 && st.st_size > 0 &&
-	    (uintmax_t)st.st_size <= max) ? (size_t)st.st_size + 2 : 65536;
+		  (uintmax_t)st.st_size <= max)
+	    ? (size_t)st.st_size + 2
+	    : 65536;
 	if (cap > max + 2)
 		cap = max + 2;
 	if ((buf = malloc(cap)) == NULL)
@@ -342,8 +343,8 @@ pdx_read_file(const char *path, size_t max, size_t *lenp)
 			char *nb;
 
 			if (cap >= max + 2) {
-				pdx_set_error("%s: larger than %zu bytes",
-				    path, max);
+				pdx_set_error("%s: larger than %zu bytes", path,
+				    max);
 				goto fail;
 			}
 			cap = cap > (max + 2) / 2 ? max + 2 : cap * 2;
@@ -473,8 +474,9 @@ pdx_write_file_mode(const char *path, const struct iovec *iov, int n,
 {
 	int fd, i, ok;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, mode)) < 0) {
+	if ((fd = open(path,
+		 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode)) <
+	    0) {
 		pdx_set_error("%s: %s", path, strerror(errno));
 		return -1;
 	}

@@ -18,7 +18,9 @@
 #include "portdex/votes.h"
 
 static const char *const choice_names[PDX_NVOTES] = {
-	"sad", "meh", "happy",
+	"sad",
+	"meh",
+	"happy",
 };
 
 const char *
@@ -49,8 +51,7 @@ db_fail(sqlite3 *db, const char *what)
 
 /* Runs sql with up to three integer/text bindings; -1 on failure. */
 static int
-run(sqlite3 *db, const char *sql, const char *text, long long a,
-    long long b)
+run(sqlite3 *db, const char *sql, const char *text, long long a, long long b)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -70,8 +71,7 @@ run(sqlite3 *db, const char *sql, const char *text, long long a,
 
 /* One integer from a query with the same bindings as run(), or -1. */
 static long long
-scalar(sqlite3 *db, const char *sql, const char *text, long long a,
-    long long b)
+scalar(sqlite3 *db, const char *sql, const char *text, long long a, long long b)
 {
 	sqlite3_stmt *st;
 	long long v = -1;
@@ -83,8 +83,9 @@ scalar(sqlite3 *db, const char *sql, const char *text, long long a,
 	sqlite3_bind_int64(st, 2, a);
 	sqlite3_bind_int64(st, 3, b);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 :
-		    sqlite3_column_int64(st, 0);
+		v = sqlite3_column_type(st, 0) == SQLITE_NULL
+		    ? 0
+		    : sqlite3_column_int64(st, 0);
 	else
 		db_fail(db, "step");
 	sqlite3_finalize(st);
@@ -102,24 +103,27 @@ wait_needed(sqlite3 *db, const char *client, unsigned port,
 	long long last, n, oldest, wait = 0;
 
 	if (l->per_port_s > 0) {
-		last = scalar(db, "SELECT max(at) FROM vote_clients WHERE"
-		    " client = ?1 AND port = ?2 AND at > ?3", client, port,
-		    (long long)now - l->per_port_s);
+		last = scalar(db,
+		    "SELECT max(at) FROM vote_clients WHERE"
+		    " client = ?1 AND port = ?2 AND at > ?3",
+		    client, port, (long long)now - l->per_port_s);
 		if (last < 0)
 			return -1;
 		if (last > 0)
 			wait = last + l->per_port_s - (long long)now;
 	}
 	if (l->window_s > 0 && l->max_votes > 0) {
-		n = scalar(db, "SELECT count(*) FROM vote_clients WHERE"
-		    " client = ?1 AND at > ?3", client, 0,
-		    (long long)now - l->window_s);
+		n = scalar(db,
+		    "SELECT count(*) FROM vote_clients WHERE"
+		    " client = ?1 AND at > ?3",
+		    client, 0, (long long)now - l->window_s);
 		if (n < 0)
 			return -1;
 		if (n >= l->max_votes) {
-			oldest = scalar(db, "SELECT min(at) FROM vote_clients"
-			    " WHERE client = ?1 AND at > ?3", client, 0,
-			    (long long)now - l->window_s);
+			oldest = scalar(db,
+			    "SELECT min(at) FROM vote_clients"
+			    " WHERE client = ?1 AND at > ?3",
+			    client, 0, (long long)now - l->window_s);
 			if (oldest < 0)
 				return -1;
 			if (oldest + l->window_s - (long long)now > wait)
@@ -140,9 +144,10 @@ pdx_vote_cast(struct pdx_state *s, unsigned port, int choice,
 
 	if (retry_s != NULL)
 		*retry_s = 0;
-	if (s == NULL || port > 65535 || pdx_vote_choice_name(choice) == NULL
-	    || client == NULL || strlen(client) > 64) {
-		pdx_set_error("a vote needs a port 0-65535, a choice (sad, "
+	if (s == NULL || port > 65535 || pdx_vote_choice_name(choice) == NULL ||
+	    client == NULL || strlen(client) > 64) {
+		pdx_set_error(
+		    "a vote needs a port 0-65535, a choice (sad, "
 		    "meh or happy) and a client key of at most 64 bytes");
 		return -1;
 	}
@@ -153,10 +158,10 @@ pdx_vote_cast(struct pdx_state *s, unsigned port, int choice,
 	if (run(db, "BEGIN IMMEDIATE", NULL, 0, 0) != 0)
 		return -1;
 	/* Rows older than either window can no longer matter. */
-	keep = lim->per_port_s > lim->window_s ? lim->per_port_s :
-	    lim->window_s;
+	keep = lim->per_port_s > lim->window_s ? lim->per_port_s
+					       : lim->window_s;
 	if (run(db, "DELETE FROM vote_clients WHERE at <= ?2", NULL,
-	    (long long)now - keep, 0) != 0)
+		(long long)now - keep, 0) != 0)
 		goto fail;
 	if ((wait = wait_needed(db, client, port, lim, now)) < 0)
 		goto fail;
@@ -166,12 +171,16 @@ pdx_vote_cast(struct pdx_state *s, unsigned port, int choice,
 			*retry_s = (long)wait;
 		return 1;
 	}
-	if (keep > 0 && run(db, "INSERT INTO vote_clients(client, port, at)"
-	    " VALUES (?1, ?2, ?3)", client, port, (long long)now) != 0)
+	if (keep > 0 &&
+	    run(db,
+		"INSERT INTO vote_clients(client, port, at)"
+		" VALUES (?1, ?2, ?3)",
+		client, port, (long long)now) != 0)
 		goto fail;
-	if (run(db, "INSERT INTO votes(port, choice, count) VALUES (?2, ?1, 1)"
-	    " ON CONFLICT (port, choice) DO UPDATE SET count = count + 1",
-	    choice_names[choice], port, 0) != 0)
+	if (run(db,
+		"INSERT INTO votes(port, choice, count) VALUES (?2, ?1, 1)"
+		" ON CONFLICT (port, choice) DO UPDATE SET count = count + 1",
+		choice_names[choice], port, 0) != 0)
 		goto fail;
 	if (run(db, "COMMIT", NULL, 0, 0) != 0)
 		goto fail;
@@ -192,18 +201,20 @@ pdx_vote_counts(struct pdx_state *s, unsigned port,
 	memset(counts, 0, PDX_NVOTES * sizeof *counts);
 	if (s == NULL || port > 65535) {
 		pdx_set_error("vote counts need a state database and a port "
-		    "0-65535");
+			      "0-65535");
 		return -1;
 	}
 	if ((db = pdx_state_handle(s)) == NULL)
 		return -1;
-	if (sqlite3_prepare_v2(db, "SELECT choice, count FROM votes WHERE"
-	    " port = ?", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+		"SELECT choice, count FROM votes WHERE"
+		" port = ?",
+		-1, &st, NULL) != SQLITE_OK)
 		return db_fail(db, "prepare");
 	sqlite3_bind_int(st, 1, (int)port);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		c = pdx_vote_choice_parse((const char *)
-		    sqlite3_column_text(st, 0));
+		c = pdx_vote_choice_parse(
+		    (const char *)sqlite3_column_text(st, 0));
 		if (c >= 0)
 			counts[c] = sqlite3_column_int64(st, 1);
 	}
@@ -226,7 +237,7 @@ pdx_votes_json(struct pdx_state *s, unsigned port)
 		goto oom;
 	for (i = 0; i < PDX_NVOTES; i++)
 		if (json_object_set_new(o, choice_names[i],
-		    json_integer(n[i])) != 0) {
+			json_integer(n[i])) != 0) {
 			json_decref(o);
 			goto oom;
 		}

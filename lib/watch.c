@@ -14,19 +14,20 @@
 #include "portdex/watch.h"
 
 struct pdx_watch {
-	struct pdx_sock_filter	 f;
-	int			 attribute;
-	int			 started;
-	struct pdx_socket	*prev;
-	size_t			 nprev;
-	unsigned long		 walks;
+	struct pdx_sock_filter f;
+	int attribute;
+	int started;
+	struct pdx_socket *prev;
+	size_t nprev;
+	unsigned long walks;
 };
 
 const char *
 pdx_watch_event_name(int e)
 {
-	return e == PDX_WATCH_APPEARED ? "appeared" : e == PDX_WATCH_GONE ?
-	    "gone" : "";
+	return e == PDX_WATCH_APPEARED ? "appeared"
+	    : e == PDX_WATCH_GONE      ? "gone"
+				       : "";
 }
 
 struct pdx_watch *
@@ -70,8 +71,8 @@ key_cmp(const void *a, const void *b)
 	const struct pdx_socket *x = a, *y = b;
 	int c;
 
-	c = strcmp(x->netns != NULL ? x->netns : "", y->netns != NULL ?
-	    y->netns : "");
+	c = strcmp(x->netns != NULL ? x->netns : "",
+	    y->netns != NULL ? y->netns : "");
 	if (c != 0)
 		return c;
 	if (x->proto != y->proto)
@@ -95,8 +96,8 @@ wanted(const struct pdx_watch *w, const struct pdx_socket *s)
 {
 	if (w->f.pid != 0 && s->pid != w->f.pid)
 		return 0;
-	return w->f.process == NULL || (s->pid > 0 &&
-	    strcmp(s->comm, w->f.process) == 0);
+	return w->f.process == NULL ||
+	    (s->pid > 0 && strcmp(s->comm, w->f.process) == 0);
 }
 
 /* Moves the process fields of from to to (from keeps none). */
@@ -105,7 +106,12 @@ carry(struct pdx_socket *to, struct pdx_socket *from)
 {
 	to->pid = from->pid;
 	memcpy(to->comm, from->comm, sizeof to->comm);
-#define MOVE(f) do { free(to->f); to->f = from->f; from->f = NULL; } while (0)
+#define MOVE(f) \
+	do { \
+		free(to->f); \
+		to->f = from->f; \
+		from->f = NULL; \
+	} while (0)
 	MOVE(cmdline);
 	MOVE(user);
 	MOVE(unit);
@@ -145,7 +151,7 @@ pdx_watch_step(struct pdx_watch *w, struct pdx_socket *now, size_t n,
     pdx_watch_fn fn, void *arg)
 {
 	size_t i = 0, j = 0, k = 0, *fresh = NULL;
-	char *kept = NULL;	/* per old socket: 1 if still listed */
+	char *kept = NULL; /* per old socket: 1 if still listed */
 	long events = 0;
 	int c, stop = 0;
 
@@ -160,8 +166,9 @@ pdx_watch_step(struct pdx_watch *w, struct pdx_socket *now, size_t n,
 	}
 	/* Merge: new sockets are collected, old ones keep their process. */
 	while (i < w->nprev || j < n) {
-		c = i == w->nprev ? 1 : j == n ? -1 :
-		    key_cmp(&w->prev[i], &now[j]);
+		c = i == w->nprev ? 1
+		    : j == n	  ? -1
+				  : key_cmp(&w->prev[i], &now[j]);
 		if (c == 0) {
 			carry(&now[j], &w->prev[i]);
 			kept[i] = 1;

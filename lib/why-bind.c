@@ -22,7 +22,10 @@
 
 enum bind_opt { OPT_NONE, OPT_REUSEADDR, OPT_REUSEPORT, OPT_V6ONLY };
 static const char *const bind_opt_names[] = {
-	"none", "SO_REUSEADDR", "SO_REUSEPORT", "IPV6_V6ONLY",
+	"none",
+	"SO_REUSEADDR",
+	"SO_REUSEPORT",
+	"IPV6_V6ONLY",
 };
 
 /* 0 when bind() succeeded (the socket is closed at once), else errno. */
@@ -57,12 +60,14 @@ static void
 add_bind(json_t *binds, int proto, const struct why_family *f,
     enum bind_opt opt, int e)
 {
-	json_array_append_new(binds, json_pack("{s:s, s:s, s:s, s:s, s:b,"
-	    " s:o, s:o}", "transport", pdx_proto_name(proto), "family", f->name,
-	    "address", f->wildcard, "option", bind_opt_names[opt],
-	    "ok", e == 0, "errno", e != 0 ? json_string(why_errname(e)) :
-	    json_null(), "error", e != 0 ? json_string(strerror(e)) :
-	    json_null()));
+	json_array_append_new(binds,
+	    json_pack("{s:s, s:s, s:s, s:s, s:b,"
+		      " s:o, s:o}",
+		"transport", pdx_proto_name(proto), "family", f->name,
+		"address", f->wildcard, "option", bind_opt_names[opt], "ok",
+		e == 0, "errno",
+		e != 0 ? json_string(why_errname(e)) : json_null(), "error",
+		e != 0 ? json_string(strerror(e)) : json_null()));
 }
 
 /*
@@ -80,8 +85,8 @@ why_run_binds(struct why *w, json_t *binds, int got[NWHYPROTO][NWHYFAM])
 	for (p = 0; p < NWHYPROTO; p++)
 		for (f = 0; f < NWHYFAM; f++) {
 			const struct why_family *fm = &why_families[f];
-			int proto = why_protos[p].proto, type =
-			    why_protos[p].type, e;
+			int proto = why_protos[p].proto,
+			    type = why_protos[p].type, e;
 
 			got[p][f] = 0;
 			if ((w->protos & proto) == 0 ||
@@ -99,17 +104,17 @@ why_run_binds(struct why *w, json_t *binds, int got[NWHYPROTO][NWHYFAM])
 			if (proto == PDX_TCP) {
 				add_bind(binds, proto, fm, OPT_REUSEADDR,
 				    try_bind(fm->family, type, w->port,
-				    OPT_REUSEADDR));
+					OPT_REUSEADDR));
 #ifdef SO_REUSEPORT
 				add_bind(binds, proto, fm, OPT_REUSEPORT,
 				    try_bind(fm->family, type, w->port,
-				    OPT_REUSEPORT));
+					OPT_REUSEPORT));
 #endif
 			}
 			if (fm->family == AF_INET6 && w->bindv6only != 1)
 				add_bind(binds, proto, fm, OPT_V6ONLY,
 				    try_bind(fm->family, type, w->port,
-				    OPT_V6ONLY));
+					OPT_V6ONLY));
 		}
 }
 
@@ -121,16 +126,19 @@ why_tried_options(struct why *w, json_t *binds)
 
 	for (i = 0; i < json_array_size(binds); i++) {
 		json_t *b = json_array_get(binds, i);
-		const char *opt = json_string_value(json_object_get(b,
-		    "option"));
-		const char *fam = json_string_value(json_object_get(b,
-		    "family"));
+		const char *opt = json_string_value(
+		    json_object_get(b, "option"));
+		const char *fam = json_string_value(
+		    json_object_get(b, "family"));
 
 		if (strcmp(opt, "none") == 0 ||
 		    !json_is_true(json_object_get(b, "ok")))
 			continue;
-		why_finding(w, "bind", pdx_proto_parse(json_string_value(
-		    json_object_get(b, "transport"))), "info", "a socket "
+		why_finding(w, "bind",
+		    pdx_proto_parse(
+			json_string_value(json_object_get(b, "transport"))),
+		    "info",
+		    "a socket "
 		    "that sets %s before bind() gets %s%s%s:%u now (tried)",
 		    opt, strcmp(fam, "ipv6") == 0 ? "[" : "",
 		    json_string_value(json_object_get(b, "address")),

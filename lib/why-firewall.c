@@ -27,7 +27,7 @@
  * {netns, checked, text, rules_read, captures [..], legacy, other_netns
  * [..]} object.
  */
-#define MAX_CAPTURES	16
+#define MAX_CAPTURES 16
 
 static int
 captures_port(const struct why *w, const struct pdx_published *e)
@@ -36,9 +36,9 @@ captures_port(const struct why *w, const struct pdx_published *e)
 		return 0;
 	if (e->proto != 0 && (e->proto & w->protos) == 0)
 		return 0;
-	if (e->family == 0 || (e->family == AF_INET &&
-	    (w->families & PDX_FAM_INET4)) || (e->family == AF_INET6 &&
-	    (w->families & PDX_FAM_INET6)))
+	if (e->family == 0 ||
+	    (e->family == AF_INET && (w->families & PDX_FAM_INET4)) ||
+	    (e->family == AF_INET6 && (w->families & PDX_FAM_INET6)))
 		return 1;
 	/* IPv4 traffic also reaches a "::" socket that is not v6-only */
 	return e->family == AF_INET && (w->families & PDX_FAM_INET6) &&
@@ -48,34 +48,37 @@ captures_port(const struct why *w, const struct pdx_published *e)
 /* The capture of the port by one published entry, as text; *same: a
  * redirect to the same port (a socket bound to it still gets it). */
 static void
-capture_text(const struct why *w, const struct pdx_published *e,
-    char *text, size_t len, int *same)
+capture_text(const struct why *w, const struct pdx_published *e, char *text,
+    size_t len, int *same)
 {
 	unsigned dport = e->to_port != 0 ? e->to_port : w->port;
 	char to[96];
 
 	*same = strcmp(e->kind, "redirect") == 0 && dport == w->port;
 	if (e->to_addr[0] != '\0')
-		snprintf(to, sizeof to, strchr(e->to_addr, ':') != NULL ?
-		    "[%s]:%u" : "%s:%u", e->to_addr, dport);
+		snprintf(to, sizeof to,
+		    strchr(e->to_addr, ':') != NULL ? "[%s]:%u" : "%s:%u",
+		    e->to_addr, dport);
 	else
 		snprintf(to, sizeof to, "port %u of this machine", dport);
 	if (*same)
-		snprintf(text, len, "a redirect rule (%s) sends %s traffic "
+		snprintf(text, len,
+		    "a redirect rule (%s) sends %s traffic "
 		    "for %u to the same port of this machine: a socket bound "
-		    "to %u still gets it", e->rule, e->proto != 0 ?
-		    pdx_proto_name(e->proto) : "all", w->port, w->port);
+		    "to %u still gets it",
+		    e->rule, e->proto != 0 ? pdx_proto_name(e->proto) : "all",
+		    w->port, w->port);
 	else
-		snprintf(text, len, "captured: %s traffic from the network "
+		snprintf(text, len,
+		    "captured: %s traffic from the network "
 		    "for %u is sent to %s by a %s rule (%s) before any socket "
 		    "here sees it; a bind succeeds, but a server on %u gets "
 		    "none of the traffic other machines send to it (what this "
 		    "machine sends itself takes the output hook, not "
 		    "prerouting); the destination's firewall verdict: %s",
-		    e->proto != 0 ? pdx_proto_name(e->proto) : "all",
-		    w->port, to, strcmp(e->kind, "dnat") == 0 ? "DNAT" :
-		    "redirect", e->rule, w->port,
-		    pdx_reach_name(e->reach.reach));
+		    e->proto != 0 ? pdx_proto_name(e->proto) : "all", w->port,
+		    to, strcmp(e->kind, "dnat") == 0 ? "DNAT" : "redirect",
+		    e->rule, w->port, pdx_reach_name(e->reach.reach));
 }
 
 /*
@@ -99,15 +102,20 @@ scan_ruleset(struct why *w, struct pdx_ruleset *rs, const char *ns,
 
 	*found = 0;
 	if (ns != NULL)
-		snprintf(pre, sizeof pre, "in network namespace %s (its "
-		    "ports are its own): ", ns);
+		snprintf(pre, sizeof pre,
+		    "in network namespace %s (its "
+		    "ports are its own): ",
+		    ns);
 	if (rs == NULL || pdx_ruleset_error(rs) != NULL ||
 	    pdx_firewall_published(rs, &pub, &npub) < 0) {
-		snprintf(text, sizeof text, "not checked: %s, so a "
+		snprintf(text, sizeof text,
+		    "not checked: %s, so a "
 		    "DNAT/redirect rule that sends traffic for %u elsewhere "
 		    "before it reaches a socket would not show here",
-		    rs != NULL && pdx_ruleset_error(rs) != NULL ?
-		    pdx_ruleset_error(rs) : pdx_last_error(), w->port);
+		    rs != NULL && pdx_ruleset_error(rs) != NULL
+			? pdx_ruleset_error(rs)
+			: pdx_last_error(),
+		    w->port);
 		why_finding(w, "dnat", 0, "not_checked", "%s%s", pre, text);
 		return json_pack("{s:s?, s:b, s:s, s:n, s:[], s:n}", "netns",
 		    ns != NULL ? ns : asked, "checked", 0, "text", text,
@@ -128,15 +136,15 @@ scan_ruleset(struct why *w, struct pdx_ruleset *rs, const char *ns,
 			(*found)++;
 		if (!same && nwarn++ < 4)
 			why_finding(w, "dnat", e->proto & (PDX_TCP | PDX_UDP),
-			    ns == NULL ? "warning" : "info", "%s%s", pre,
-			    text);
+			    ns == NULL ? "warning" : "info", "%s%s", pre, text);
 		else if (same)
 			why_finding(w, "dnat", e->proto & (PDX_TCP | PDX_UDP),
 			    "info", "%s%s", pre, text);
 		if ((o = pdx_published_json(e)) != NULL) {
-			json_object_set_new(o, "netns", ns != NULL || asked !=
-			    NULL ? json_string(ns != NULL ? ns : asked) :
-			    json_null());
+			json_object_set_new(o, "netns",
+			    ns != NULL || asked != NULL
+				? json_string(ns != NULL ? ns : asked)
+				: json_null());
 			json_object_set_new(o, "captures", json_boolean(!same));
 			json_object_set_new(o, "text", json_string(text));
 			json_array_append_new(caps, o);
@@ -147,20 +155,24 @@ scan_ruleset(struct why *w, struct pdx_ruleset *rs, const char *ns,
 		    "%sand %zu more DNAT/redirect rules capture %u", pre,
 		    nwarn - 4, w->port);
 	if (n == 0) {
-		snprintf(text, sizeof text, "no DNAT or redirect rule on the "
+		snprintf(text, sizeof text,
+		    "no DNAT or redirect rule on the "
 		    "prerouting path captures %u (%zu nftables rules read)",
 		    w->port, pdx_ruleset_rules(rs));
 		if (ns == NULL)
 			why_finding(w, "dnat", 0, "ok", "%s", text);
 	} else
-		snprintf(text, sizeof text, "%zu DNAT/redirect rule%s on the "
-		    "prerouting path match%s %u", n, n > 1 ? "s" : "",
-		    n > 1 ? "" : "es", w->port);
+		snprintf(text, sizeof text,
+		    "%zu DNAT/redirect rule%s on the "
+		    "prerouting path match%s %u",
+		    n, n > 1 ? "s" : "", n > 1 ? "" : "es", w->port);
 	legacy = pdx_ruleset_legacy(rs);
 	if (legacy != NULL)
-		why_finding(w, "dnat", 0, "not_checked", "%slegacy xtables "
+		why_finding(w, "dnat", 0, "not_checked",
+		    "%slegacy xtables "
 		    "tables (%s) were not evaluated: a DNAT rule made with "
-		    "iptables-legacy would not show here", pre, legacy);
+		    "iptables-legacy would not show here",
+		    pre, legacy);
 	out = json_pack("{s:s?, s:b, s:s, s:I, s:o, s:s?}", "netns",
 	    ns != NULL ? ns : asked, "checked", 1, "text", text, "rules_read",
 	    (json_int_t)pdx_ruleset_rules(rs), "captures", caps, "legacy",
@@ -190,7 +202,7 @@ why_dnat_capture(struct why *w, const char *asked)
  * the table, the chain and the handle.  At most MAX_OTHER_NETNS
  * namespaces are described one by one (the rest are counted).
  */
-#define MAX_OTHER_NETNS	64
+#define MAX_OTHER_NETNS 64
 
 void
 why_dnat_netns(struct why *w, const char *name, json_t *dnat)
@@ -224,12 +236,14 @@ why_dnat_netns_done(struct why *w, json_t *dnat)
 	if (json_object_get(dnat, "other_netns") == NULL)
 		return;
 	if (w->dnat_netns_read > 0 && w->dnat_netns_found == 0)
-		why_finding(w, "dnat", 0, "ok", "no DNAT or redirect rule "
+		why_finding(w, "dnat", 0, "ok",
+		    "no DNAT or redirect rule "
 		    "captures %u in the %zu other network namespace%s read",
-		    w->port, w->dnat_netns_read, w->dnat_netns_read > 1 ?
-		    "s" : "");
+		    w->port, w->dnat_netns_read,
+		    w->dnat_netns_read > 1 ? "s" : "");
 	if (w->dnat_netns_skipped > 0)
-		why_finding(w, "dnat", 0, "not_checked", "the rulesets of %zu "
+		why_finding(w, "dnat", 0, "not_checked",
+		    "the rulesets of %zu "
 		    "more network namespaces were not read (at most %d are)",
 		    w->dnat_netns_skipped, MAX_OTHER_NETNS);
 }

@@ -26,7 +26,7 @@
  * is in no list the kernel offers, and only the real bind() finds it.
  */
 #ifdef __linux__
-#define _GNU_SOURCE	/* capget through syscall() */
+#define _GNU_SOURCE /* capget through syscall() */
 #include <linux/capability.h>
 #include <sys/syscall.h>
 #endif
@@ -46,8 +46,8 @@
 #include "portdex.h"
 #include "why-int.h"
 
-#define SYSCTL_UNPRIV	"/proc/sys/net/ipv4/ip_unprivileged_port_start"
-#define SYSCTL_V6ONLY	"/proc/sys/net/ipv6/bindv6only"
+#define SYSCTL_UNPRIV "/proc/sys/net/ipv4/ip_unprivileged_port_start"
+#define SYSCTL_V6ONLY "/proc/sys/net/ipv6/bindv6only"
 
 const struct why_proto why_protos[NWHYPROTO] = {
 	{ PDX_TCP, SOCK_STREAM },
@@ -62,8 +62,8 @@ const struct why_family why_families[NWHYFAM] = {
 /* ---- small helpers ---------------------------------------------------- */
 
 static const struct errno_name {
-	int		 err;
-	const char	*name;
+	int err;
+	const char *name;
 } errno_names[] = {
 	{ EADDRINUSE, "EADDRINUSE" },
 	{ EACCES, "EACCES" },
@@ -145,7 +145,7 @@ is_holder(const struct pdx_socket *s)
 {
 	if (s->proto == PDX_TCP)
 		return s->state == PDX_SS_LISTEN;
-	return 1;	/* UDP: every socket listed is bound */
+	return 1; /* UDP: every socket listed is bound */
 }
 
 /*
@@ -182,10 +182,10 @@ why_finding(struct why *w, const char *check, int proto, const char *effect,
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	json_array_append_new(w->findings, json_pack("{s:s, s:o, s:s, s:s}",
-	    "check", check, "transport", proto != 0 ?
-	    json_string(proto_of(proto)) : json_null(), "effect", effect,
-	    "text", text));
+	json_array_append_new(w->findings,
+	    json_pack("{s:s, s:o, s:s, s:s}", "check", check, "transport",
+		proto != 0 ? json_string(proto_of(proto)) : json_null(),
+		"effect", effect, "text", text));
 }
 
 /* "0.0.0.0:8080 (pid 12 nginx, user www-data, unit nginx.service)" */
@@ -204,12 +204,17 @@ describe(const struct pdx_socket *s, char *buf, size_t n)
 		    (long)s->pid, s->comm, s->user != NULL ? ", user " : "",
 		    s->user != NULL ? s->user : "",
 		    s->container != NULL || s->unit != NULL ? ", " : "",
-		    s->container != NULL ? s->container :
-		    s->unit != NULL ? s->unit : "");
+		    s->container != NULL  ? s->container
+			: s->unit != NULL ? s->unit
+					  : "");
 	else if (s->inode != 0)
-		snprintf(buf + len, n - len, " (uid %ld, process not found: "
-		    "%s)", s->uid, geteuid() == 0 ? "another PID namespace "
-		    "or the kernel" : "run as root to see it");
+		snprintf(buf + len, n - len,
+		    " (uid %ld, process not found: "
+		    "%s)",
+		    s->uid,
+		    geteuid() == 0 ? "another PID namespace "
+				     "or the kernel"
+				   : "run as root to see it");
 }
 
 /* ---- the checks ------------------------------------------------------- */
@@ -218,31 +223,38 @@ static void
 check_privileged(struct why *w)
 {
 	if (w->unpriv_start < 0) {
-		why_finding(w, "privileged", 0, "not_checked", "%s could not "
+		why_finding(w, "privileged", 0, "not_checked",
+		    "%s could not "
 		    "be read: whether %u needs privilege is unknown",
 		    SYSCTL_UNPRIV, w->port);
 		return;
 	}
 	if ((long)w->port >= w->unpriv_start) {
-		why_finding(w, "privileged", 0, "ok", "no privilege needed: "
+		why_finding(w, "privileged", 0, "ok",
+		    "no privilege needed: "
 		    "%u is not below net.ipv4.ip_unprivileged_port_start "
-		    "(%ld)", w->port, w->unpriv_start);
+		    "(%ld)",
+		    w->port, w->unpriv_start);
 		return;
 	}
 	if (w->cap_bind == 1)
-		why_finding(w, "privileged", 0, "ok", "%u is below "
+		why_finding(w, "privileged", 0, "ok",
+		    "%u is below "
 		    "net.ipv4.ip_unprivileged_port_start (%ld), and you have "
-		    "CAP_NET_BIND_SERVICE", w->port, w->unpriv_start);
+		    "CAP_NET_BIND_SERVICE",
+		    w->port, w->unpriv_start);
 	else
-		why_finding(w, "privileged", 0, "blocks", "EACCES: %u is "
+		why_finding(w, "privileged", 0, "blocks",
+		    "EACCES: %u is "
 		    "below net.ipv4.ip_unprivileged_port_start (%ld) and you "
 		    "(uid %ld) %s CAP_NET_BIND_SERVICE; run the service as "
 		    "root, give it the capability (setcap "
 		    "cap_net_bind_service=+ep on the binary, or a systemd "
 		    "unit's AmbientCapabilities=CAP_NET_BIND_SERVICE), lower "
-		    "the sysctl, or use a port from %ld up", w->port,
-		    w->unpriv_start, (long)geteuid(), w->cap_bind == 0 ?
-		    "lack" : "may lack (capget failed)", w->unpriv_start);
+		    "the sysctl, or use a port from %ld up",
+		    w->port, w->unpriv_start, (long)geteuid(),
+		    w->cap_bind == 0 ? "lack" : "may lack (capget failed)",
+		    w->unpriv_start);
 }
 
 static void
@@ -267,35 +279,41 @@ check_holders(struct why *w)
 			for (f = 0; f < NWHYFAM; f++)
 				hit |= (w->families & why_families[f].bit) &&
 				    conflicts(s, why_families[f].family,
-				    w->bindv6only == 1);
+					w->bindv6only == 1);
 			if (!hit) {
 				other++;
 				continue;
 			}
 			describe(s, one, sizeof one);
 			if (n++ < 4)
-				snprintf(line + strlen(line), sizeof line -
-				    strlen(line), "%s%s", n > 1 ? "; " : "",
-				    one);
+				snprintf(line + strlen(line),
+				    sizeof line - strlen(line), "%s%s",
+				    n > 1 ? "; " : "", one);
 		}
 		if (other > 0)
-			why_finding(w, "held", proto, "info", "%zu socket%s "
+			why_finding(w, "held", proto, "info",
+			    "%zu socket%s "
 			    "on %u/%s use%s only the address family not "
-			    "asked for, so %s not in the way", other,
-			    other > 1 ? "s" : "", w->port, proto_of(proto),
-			    other > 1 ? "" : "s", other > 1 ? "they are" :
-			    "it is");
+			    "asked for, so %s not in the way",
+			    other, other > 1 ? "s" : "", w->port,
+			    proto_of(proto), other > 1 ? "" : "s",
+			    other > 1 ? "they are" : "it is");
 		if (n == 0) {
-			why_finding(w, "held", proto, "ok", "no socket holds "
-			    "%u/%s here", w->port, proto_of(proto));
+			why_finding(w, "held", proto, "ok",
+			    "no socket holds "
+			    "%u/%s here",
+			    w->port, proto_of(proto));
 			continue;
 		}
 		if (n > 4)
-			snprintf(line + strlen(line), sizeof line -
-			    strlen(line), "; and %zu more", n - 4);
-		why_finding(w, "held", proto, "blocks", "EADDRINUSE: %zu "
-		    "socket%s hold%s %u/%s: %s", n, n > 1 ? "s" : "",
-		    n > 1 ? "" : "s", w->port, proto_of(proto), line);
+			snprintf(line + strlen(line),
+			    sizeof line - strlen(line), "; and %zu more",
+			    n - 4);
+		why_finding(w, "held", proto, "blocks",
+		    "EADDRINUSE: %zu "
+		    "socket%s hold%s %u/%s: %s",
+		    n, n > 1 ? "s" : "", n > 1 ? "" : "s", w->port,
+		    proto_of(proto), line);
 	}
 }
 
@@ -329,7 +347,8 @@ check_reuseport(struct why *w)
 		}
 		if (n < 2 || !first)
 			continue;
-		why_finding(w, "reuseport", a->proto, "info", "%zu sockets "
+		why_finding(w, "reuseport", a->proto, "info",
+		    "%zu sockets "
 		    "share %s%s%s:%u: an SO_REUSEPORT group%s (the kernel's "
 		    "socket lists do not show the option; only it lets "
 		    "several sockets bind one address and port). A new "
@@ -369,10 +388,13 @@ check_dual_stack(struct why *w)
 				    "IPv4 too, so a bind of 0.0.0.0:%u fails "
 				    "with EADDRINUSE; the holder can set "
 				    "IPV6_V6ONLY to leave IPv4 free "
-				    "(net.ipv6.bindv6only is %d here)", one,
-				    s->v6only == 0 ? "off" : "probably off "
-				    "(not shown by this socket list)", w->port,
-				    w->bindv6only);
+				    "(net.ipv6.bindv6only is %d here)",
+				    one,
+				    s->v6only == 0
+					? "off"
+					: "probably off "
+					  "(not shown by this socket list)",
+				    w->port, w->bindv6only);
 				said = 1;
 			}
 		}
@@ -383,18 +405,22 @@ check_dual_stack(struct why *w)
 			    "net.ipv6.bindv6only is 0, so a socket bound to "
 			    "[::]:%u takes IPv4 too and fails with EADDRINUSE; "
 			    "with IPV6_V6ONLY set before bind() it takes IPv6 "
-			    "alone", w->port, proto_of(proto), w->port);
+			    "alone",
+			    w->port, proto_of(proto), w->port);
 			said = 1;
 		}
 		if (!said && w->bindv6only >= 0 &&
 		    w->families == (PDX_FAM_INET4 | PDX_FAM_INET6))
 			why_finding(w, "dual_stack", proto, "info",
 			    "net.ipv6.bindv6only is %d: a socket bound to "
-			    "[::] %s", w->bindv6only, w->bindv6only == 0 ?
-			    "takes IPv4 too unless it sets IPV6_V6ONLY, so "
-			    "it and a 0.0.0.0 socket cannot both have the "
-			    "port" : "takes IPv6 alone unless it clears "
-			    "IPV6_V6ONLY");
+			    "[::] %s",
+			    w->bindv6only,
+			    w->bindv6only == 0
+				? "takes IPv4 too unless it sets IPV6_V6ONLY, so "
+				  "it and a 0.0.0.0 socket cannot both have the "
+				  "port"
+				: "takes IPv6 alone unless it clears "
+				  "IPV6_V6ONLY");
 	}
 }
 
@@ -414,24 +440,30 @@ check_time_wait(struct why *w)
 			conn++;
 	}
 	if (tw > 0)
-		why_finding(w, "time_wait", PDX_TCP, "blocks", "%zu "
+		why_finding(w, "time_wait", PDX_TCP, "blocks",
+		    "%zu "
 		    "connection%s in TIME_WAIT use%s %u as %s local port "
 		    "(gone within 60 s): a bind without SO_REUSEADDR fails "
 		    "with EADDRINUSE until then; a socket that sets "
 		    "SO_REUSEADDR can bind now if the program that left them "
-		    "had set it too, as servers do", tw, tw > 1 ? "s" : "",
-		    tw > 1 ? "" : "s", w->port, tw > 1 ? "their" : "its");
+		    "had set it too, as servers do",
+		    tw, tw > 1 ? "s" : "", tw > 1 ? "" : "s", w->port,
+		    tw > 1 ? "their" : "its");
 	else
-		why_finding(w, "time_wait", PDX_TCP, "ok", "no connection "
-		    "in TIME_WAIT uses %u", w->port);
+		why_finding(w, "time_wait", PDX_TCP, "ok",
+		    "no connection "
+		    "in TIME_WAIT uses %u",
+		    w->port);
 	if (conn > 0)
-		why_finding(w, "connections", PDX_TCP, "blocks", "%zu "
+		why_finding(w, "connections", PDX_TCP, "blocks",
+		    "%zu "
 		    "connection%s use%s %u as %s local port (accepted by a "
 		    "listener, or outgoing and given the port from the "
 		    "ephemeral range): a bind without SO_REUSEADDR fails "
-		    "with EADDRINUSE while %s open", conn, conn > 1 ? "s" :
-		    "", conn > 1 ? "" : "s", w->port, conn > 1 ? "their" :
-		    "its", conn > 1 ? "they are" : "it is");
+		    "with EADDRINUSE while %s open",
+		    conn, conn > 1 ? "s" : "", conn > 1 ? "" : "s", w->port,
+		    conn > 1 ? "their" : "its",
+		    conn > 1 ? "they are" : "it is");
 }
 
 static void
@@ -440,33 +472,41 @@ check_ephemeral(struct why *w)
 	int reserved = w->res_known && pdx_portset_has(&w->reserved, w->port);
 
 	if (w->res_known && reserved)
-		why_finding(w, "reserved", 0, "info", "%u is in "
+		why_finding(w, "reserved", 0, "info",
+		    "%u is in "
 		    "net.ipv4.ip_local_reserved_ports: the kernel never gives "
 		    "it to a socket that asks for any port; an explicit bind() "
-		    "of it still works", w->port);
+		    "of it still works",
+		    w->port);
 	else if (!w->res_known)
 		why_finding(w, "reserved", 0, "not_checked",
 		    "net.ipv4.ip_local_reserved_ports could not be read");
 	if (!w->eph_known) {
-		why_finding(w, "ephemeral", 0, "not_checked", "the ephemeral "
+		why_finding(w, "ephemeral", 0, "not_checked",
+		    "the ephemeral "
 		    "range (net.ipv4.ip_local_port_range) could not be read");
 		return;
 	}
 	if (w->port < w->eph_lo || w->port > w->eph_hi)
-		why_finding(w, "ephemeral", 0, "ok", "outside the ephemeral "
+		why_finding(w, "ephemeral", 0, "ok",
+		    "outside the ephemeral "
 		    "range %u-%u: outgoing connections are not given %u",
 		    w->eph_lo, w->eph_hi, w->port);
 	else if (reserved)
-		why_finding(w, "ephemeral", 0, "ok", "inside the ephemeral "
+		why_finding(w, "ephemeral", 0, "ok",
+		    "inside the ephemeral "
 		    "range %u-%u, but reserved, so outgoing connections are "
-		    "not given it", w->eph_lo, w->eph_hi);
+		    "not given it",
+		    w->eph_lo, w->eph_hi);
 	else
-		why_finding(w, "ephemeral", 0, "warning", "inside the "
+		why_finding(w, "ephemeral", 0, "warning",
+		    "inside the "
 		    "ephemeral range %u-%u: an outgoing connection may be "
 		    "given %u at any time, and a bind then fails with "
 		    "EADDRINUSE while it lasts; add it to "
 		    "net.ipv4.ip_local_reserved_ports to keep it for a "
-		    "service", w->eph_lo, w->eph_hi, w->port);
+		    "service",
+		    w->eph_lo, w->eph_hi, w->port);
 }
 /* The explanation's errno for a plain wildcard bind, per transport and
  * family; every check above has had its say by then. */
@@ -480,21 +520,20 @@ predict(struct why *w)
 			int e = 0, fam = why_families[f].family;
 
 			if (w->unpriv_start >= 0 &&
-			    (long)w->port < w->unpriv_start &&
-			    w->cap_bind != 1)
+			    (long)w->port < w->unpriv_start && w->cap_bind != 1)
 				e = EACCES;
 			for (i = 0; e == 0 && i < w->nsocks; i++)
 				if (w->socks[i].proto == why_protos[p].proto &&
 				    conflicts(&w->socks[i], fam,
-				    w->bindv6only == 1))
+					w->bindv6only == 1))
 					e = EADDRINUSE;
 			w->expect[p][f] = e;
 		}
 }
 
 static const struct why_check {
-	const char	*id;
-	void		(*run)(struct why *);
+	const char *id;
+	void (*run)(struct why *);
 } why_checks[] = {
 	{ "privileged", check_privileged },
 	{ "held", check_holders },
@@ -503,7 +542,6 @@ static const struct why_check {
 	{ "time_wait", check_time_wait },
 	{ "ephemeral", check_ephemeral },
 };
-
 
 /* ---- gathering -------------------------------------------------------- */
 
@@ -521,8 +559,7 @@ same_netns(const char *name)
 }
 
 static int
-list_port(struct why *w, const char *netns, struct pdx_socket **v,
-    size_t *n)
+list_port(struct why *w, const char *netns, struct pdx_socket **v, size_t *n)
 {
 	struct pdx_sock_filter f;
 	struct pdx_portset ps;
@@ -563,8 +600,8 @@ other_netns(struct why *w, const char *here, json_t *dnat)
 		}
 		(void)pdx_sockets_attribute(v, n, NULL);
 		for (k = 0; k < n; k++)
-			json_array_append_new(out, pdx_socket_json(&v[k],
-			    NULL));
+			json_array_append_new(out,
+			    pdx_socket_json(&v[k], NULL));
 		pdx_sockets_free(v, n);
 	}
 	pdx_netns_list_free(names, nn);
@@ -577,7 +614,8 @@ check_opts(const struct pdx_why_opts *o)
 {
 	if (o->port < 1 || o->port > 65535) {
 		pdx_set_error("port %u is out of range 1-65535 (a bind to "
-		    "port 0 asks the kernel for any free port)", o->port);
+			      "port 0 asks the kernel for any free port)",
+		    o->port);
 		return -1;
 	}
 	if ((o->protos & ~(PDX_TCP | PDX_UDP)) != 0) {
@@ -586,7 +624,7 @@ check_opts(const struct pdx_why_opts *o)
 	}
 	if (o->netns != NULL && o->all_netns) {
 		pdx_set_error("a namespace and every namespace exclude each "
-		    "other");
+			      "other");
 		return -1;
 	}
 	return 0;
@@ -598,7 +636,7 @@ static void
 socket_lists(struct why *w, const char *netns, json_t *out)
 {
 	json_t *holders = json_array(), *tw = json_array(),
-	    *conn = json_array();
+	       *conn = json_array();
 	size_t i, j, f;
 
 	for (i = 0; i < w->nsocks; i++) {
@@ -611,17 +649,19 @@ socket_lists(struct why *w, const char *netns, json_t *out)
 		if ((o = pdx_socket_json(s, NULL)) == NULL)
 			continue;
 		if (!is_holder(s)) {
-			json_array_append_new(s->state == PDX_SS_TIME_WAIT ?
-			    tw : conn, o);
+			json_array_append_new(s->state == PDX_SS_TIME_WAIT
+				? tw
+				: conn,
+			    o);
 			continue;
 		}
 		blocks = json_array();
 		for (f = 0; f < NWHYFAM; f++)
 			if ((w->families & why_families[f].bit) &&
 			    conflicts(s, why_families[f].family,
-			    w->bindv6only == 1))
-				json_array_append_new(blocks, json_string(
-				    why_families[f].name));
+				w->bindv6only == 1))
+				json_array_append_new(blocks,
+				    json_string(why_families[f].name));
 		for (j = 0; j < w->nsocks; j++)
 			if (is_holder(&w->socks[j]) &&
 			    w->socks[j].proto == s->proto &&
@@ -630,8 +670,8 @@ socket_lists(struct why *w, const char *netns, json_t *out)
 			    memcmp(w->socks[j].laddr, s->laddr, 16) == 0)
 				group++;
 		json_object_set_new(o, "blocks", blocks);
-		json_object_set_new(o, "reuseport_group", group > 1 ?
-		    json_integer((json_int_t)group) : json_null());
+		json_object_set_new(o, "reuseport_group",
+		    group > 1 ? json_integer((json_int_t)group) : json_null());
 		json_array_append_new(holders, o);
 	}
 	json_object_set_new(out, "holders", holders);
@@ -646,8 +686,10 @@ way_out(struct why *w, struct pdx_db *db, int would_bind)
 	json_t *sugg = json_null();
 
 	snprintf(cmd, sizeof cmd, "portdex pick --near %u%s%s", w->port,
-	    w->protos == PDX_TCP ? " --proto tcp" : w->protos == PDX_UDP ?
-	    " --proto udp" : "", "");
+	    w->protos == PDX_TCP       ? " --proto tcp"
+		: w->protos == PDX_UDP ? " --proto udp"
+				       : "",
+	    "");
 	if (db != NULL && !would_bind) {
 		struct pdx_portset range;
 		struct pdx_pick_opts po;
@@ -660,8 +702,9 @@ way_out(struct why *w, struct pdx_db *db, int would_bind)
 			pdx_portset_add(&range, PDX_PICK_LO,
 			    w->port <= PDX_PICK_HI ? w->port - 1 : PDX_PICK_HI);
 		if (w->port < PDX_PICK_HI)
-			pdx_portset_add(&range, w->port >= PDX_PICK_LO ?
-			    w->port + 1 : PDX_PICK_LO, PDX_PICK_HI);
+			pdx_portset_add(&range,
+			    w->port >= PDX_PICK_LO ? w->port + 1 : PDX_PICK_LO,
+			    PDX_PICK_HI);
 		memset(&po, 0, sizeof po);
 		po.range = &range;
 		po.count = 3;
@@ -674,8 +717,9 @@ way_out(struct why *w, struct pdx_db *db, int would_bind)
 			json_decref(sugg);
 			sugg = json_array();
 			for (i = 0; i < json_array_size(s); i++)
-				json_array_append(sugg, json_object_get(
-				    json_array_get(s, i), "port"));
+				json_array_append(sugg,
+				    json_object_get(json_array_get(s, i),
+					"port"));
 			json_decref(r);
 		}
 	}
@@ -696,8 +740,8 @@ why_new(const struct pdx_why_opts *o)
 	}
 	w->port = o->port;
 	w->protos = o->protos != 0 ? o->protos : PDX_TCP | PDX_UDP;
-	w->families = o->families != 0 ? o->families :
-	    PDX_FAM_INET4 | PDX_FAM_INET6;
+	w->families = o->families != 0 ? o->families
+				       : PDX_FAM_INET4 | PDX_FAM_INET6;
 	w->findings = json_array();
 	return w;
 }
@@ -748,23 +792,26 @@ bind_fails(const struct why *w, int tried, int got[NWHYPROTO][NWHYFAM])
 
 /* The verdict: the real binds when tried, else the explanation. */
 struct verdict {
-	json_t	*expected;	/* the explanation's errno per bind */
-	int	 would;		/* would every plain bind asked about work */
-	int	 first_err;	/* the first failing bind's errno */
-	int	 from_bind;	/* decided by real binds */
+	json_t *expected; /* the explanation's errno per bind */
+	int would;	  /* would every plain bind asked about work */
+	int first_err;	  /* the first failing bind's errno */
+	int from_bind;	  /* decided by real binds */
 };
 
 /* A tried bind that disagrees with the explanation, as a finding. */
 static void
 disagrees(struct why *w, size_t p, size_t f, int e, int got)
 {
-	why_finding(w, "bind", why_protos[p].proto, "info", "the "
+	why_finding(w, "bind", why_protos[p].proto, "info",
+	    "the "
 	    "explanation expected %s for %s but bind() on %s said %s%s",
 	    e != 0 ? why_errname(e) : "success", why_families[f].wildcard,
-	    why_families[f].wildcard, got != 0 ? why_errname(got) :
-	    "success", got == EADDRINUSE ? ": a TCP socket bound but not "
-	    "listening, or a socket in a state the kernel's lists leave "
-	    "out, holds it" : "");
+	    why_families[f].wildcard, got != 0 ? why_errname(got) : "success",
+	    got == EADDRINUSE
+		? ": a TCP socket bound but not "
+		  "listening, or a socket in a state the kernel's lists leave "
+		  "out, holds it"
+		: "");
 }
 
 static void
@@ -784,14 +831,16 @@ verdict(struct why *w, int tried, int got[NWHYPROTO][NWHYFAM],
 			if ((w->protos & why_protos[p].proto) == 0 ||
 			    (w->families & why_families[f].bit) == 0)
 				continue;
-			json_array_append_new(v->expected, json_pack("{s:s, "
-			    "s:s, s:o}", "transport", proto_of(
-			    why_protos[p].proto), "family",
-			    why_families[f].name, "errno", e != 0 ?
-			    json_string(why_errname(e)) : json_null()));
+			json_array_append_new(v->expected,
+			    json_pack("{s:s, "
+				      "s:s, s:o}",
+				"transport", proto_of(why_protos[p].proto),
+				"family", why_families[f].name, "errno",
+				e != 0 ? json_string(why_errname(e))
+				       : json_null()));
 			if (tried) {
 				if (got[p][f] < 0)
-					continue;	/* no IPv6 here */
+					continue; /* no IPv6 here */
 				any = 1;
 				if (got[p][f] != e)
 					disagrees(w, p, f, e, got[p][f]);
@@ -808,44 +857,45 @@ verdict(struct why *w, int tried, int got[NWHYPROTO][NWHYFAM],
 /* The answer without its socket lists (new ref; takes binds, dnat, way
  * and the verdict's expected), or NULL. */
 static json_t *
-document(struct why *w, const struct pdx_why_opts *o,
-    const struct verdict *v, json_t *binds, json_t *dnat, json_t *way)
+document(struct why *w, const struct pdx_why_opts *o, const struct verdict *v,
+    json_t *binds, json_t *dnat, json_t *way)
 {
 	json_t *eph, *tr, *fams;
 	size_t p, f;
 
-	eph = w->eph_known ? json_pack("{s:i, s:i, s:b}", "lo",
-	    (int)w->eph_lo, "hi", (int)w->eph_hi, "inside", w->port >=
-	    w->eph_lo && w->port <= w->eph_hi) : json_null();
+	eph = w->eph_known ? json_pack("{s:i, s:i, s:b}", "lo", (int)w->eph_lo,
+				 "hi", (int)w->eph_hi, "inside",
+				 w->port >= w->eph_lo && w->port <= w->eph_hi)
+			   : json_null();
 	tr = json_array();
 	for (p = 0; p < NWHYPROTO; p++)
 		if (w->protos & why_protos[p].proto)
-			json_array_append_new(tr, json_string(proto_of(
-			    why_protos[p].proto)));
+			json_array_append_new(tr,
+			    json_string(proto_of(why_protos[p].proto)));
 	fams = json_array();
 	for (f = 0; f < NWHYFAM; f++)
 		if (w->families & why_families[f].bit)
-			json_array_append_new(fams, json_string(
-			    why_families[f].name));
+			json_array_append_new(fams,
+			    json_string(why_families[f].name));
 	return json_pack("{s:i, s:o, s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o,"
-	    " s:{s:o, s:o, s:o, s:o}, s:{s:i, s:o}, s:o, s:o}",
-	    "port", (int)w->port, "transports", tr, "families", fams,
-	    "netns", o->netns != NULL ? json_string(o->netns) : json_null(),
-	    "would_bind", v->would,
-	    "verdict_from", v->from_bind ? "bind" : "explanation",
-	    "errno", v->first_err != 0 ?
-	    json_string(why_errname(v->first_err)) : json_null(),
+			 " s:{s:o, s:o, s:o, s:o}, s:{s:i, s:o}, s:o, s:o}",
+	    "port", (int)w->port, "transports", tr, "families", fams, "netns",
+	    o->netns != NULL ? json_string(o->netns) : json_null(),
+	    "would_bind", v->would, "verdict_from",
+	    v->from_bind ? "bind" : "explanation", "errno",
+	    v->first_err != 0 ? json_string(why_errname(v->first_err))
+			      : json_null(),
 	    "expected", v->expected, "findings", w->findings, "binds", binds,
-	    "kernel", "ephemeral", eph,
-	    "reserved", w->res_known ? json_boolean(pdx_portset_has(
-	    &w->reserved, w->port)) : json_null(),
-	    "unprivileged_port_start", w->unpriv_start >= 0 ?
-	    json_integer(w->unpriv_start) : json_null(),
-	    "bindv6only", w->bindv6only >= 0 ? json_integer(w->bindv6only) :
-	    json_null(),
+	    "kernel", "ephemeral", eph, "reserved",
+	    w->res_known ? json_boolean(pdx_portset_has(&w->reserved, w->port))
+			 : json_null(),
+	    "unprivileged_port_start",
+	    w->unpriv_start >= 0 ? json_integer(w->unpriv_start) : json_null(),
+	    "bindv6only",
+	    w->bindv6only >= 0 ? json_integer(w->bindv6only) : json_null(),
 	    "caller", "euid", (int)geteuid(), "cap_net_bind_service",
-	    w->cap_bind >= 0 ? json_boolean(w->cap_bind) : json_null(),
-	    "dnat", dnat, "way_out", way);
+	    w->cap_bind >= 0 ? json_boolean(w->cap_bind) : json_null(), "dnat",
+	    dnat, "way_out", way);
 }
 
 /*
@@ -887,8 +937,7 @@ pdx_why(const struct pdx_why_opts *o)
 		if (rc < 0)
 			goto fail_dnat;
 	}
-	if (o->all_netns && (others = other_netns(w, o->netns,
-	    dnat)) == NULL)
+	if (o->all_netns && (others = other_netns(w, o->netns, dnat)) == NULL)
 		goto fail_dnat;
 	verdict(w, o->try_bind, got, &v);
 	if ((out = document(w, o, &v, binds, dnat, way)) == NULL) {
@@ -896,8 +945,8 @@ pdx_why(const struct pdx_why_opts *o)
 		json_decref(others);
 	} else {
 		socket_lists(w, o->netns, out);
-		json_object_set_new(out, "other_netns", others != NULL ?
-		    others : json_array());
+		json_object_set_new(out, "other_netns",
+		    others != NULL ? others : json_array());
 	}
 	why_free(w);
 	return out;

@@ -43,22 +43,26 @@ static const struct cmd_opt socket_opts[] = {
 	    "  --user NAME|UID       only sockets of this user\n", 0 },
 	{ "process", 0, OPT_STR, OPT_SK_PROCESS, "NAME",
 	    "  --process NAME        only sockets of processes with this "
-	    "name\n", 0 },
+	    "name\n",
+	    0 },
 	{ "no-pids", 0, OPT_FLAG, OPT_SK_NO_PIDS, NULL,
 	    "  --no-pids             skip the process walk (faster, no PID "
-	    "column)\n", 0 },
+	    "column)\n",
+	    0 },
 	{ "netns", 0, OPT_STR, OPT_SK_NETNS, "NAME",
 	    "  --netns NAME          inside this network namespace\n", 0 },
 	{ "all-netns", 0, OPT_FLAG, OPT_SK_ALL_NETNS, NULL,
 	    "  --all-netns           the current and every named network "
-	    "namespace\n", 0 },
+	    "namespace\n",
+	    0 },
 	{ "proc", 0, OPT_FLAG, OPT_SK_PROC, NULL,
 	    "  --proc                read /proc/net instead of netlink\n", 0 },
 	{ "reach", 0, OPT_STR, OPT_SK_REACH, "VERDICT",
 	    "  --reach VERDICT       only these firewall verdicts (loopback, "
 	    "filtered,\n"
 	    "                        restricted, open, unknown; "
-	    "comma-separated)\n", 0 },
+	    "comma-separated)\n",
+	    0 },
 	{ NULL, 0, 0, 0, NULL, NULL, 0 },
 };
 const struct cmd_optgroup optg_sockets = { "sockets", 0, socket_opts };
@@ -69,18 +73,20 @@ static const struct cmd_opt metrics_opts[] = {
 	    0 },
 	{ "textfile", 0, OPT_DIR, OPT_MX_TEXTFILE, "DIR",
 	    "  --textfile DIR        with --format prometheus: write them to\n"
-	    "                        DIR/portdex.prom for node_exporter\n", 0 },
+	    "                        DIR/portdex.prom for node_exporter\n",
+	    0 },
 	{ "metrics-max-ports", 0, OPT_INT, OPT_MX_MAX_PORTS, "N",
 	    "  --metrics-max-ports N ports with series of their own (default "
-	    "500)\n", 0 },
+	    "500)\n",
+	    0 },
 	{ NULL, 0, 0, 0, NULL, NULL, 0 },
 };
 const struct cmd_optgroup optg_metrics = { "metrics", OPTG_METRICS,
-    metrics_opts };
+	metrics_opts };
 
 /* ---- the parser --------------------------------------------------------- */
 
-#define OPT_END(o)	((o)->name == NULL && (o)->short_name == 0)
+#define OPT_END(o) ((o)->name == NULL && (o)->short_name == 0)
 
 static int
 wanted(const struct cmd_optgroup *g, unsigned how)
@@ -94,9 +100,8 @@ wanted(const struct cmd_optgroup *g, unsigned how)
  * value missing, '?' anything else; a->err_word the word).
  */
 static int
-pass(struct cmd_args *a, int argc, const char *optstr,
-    const struct option *lo, const struct cmd_opt **byval, size_t nopts,
-    int record)
+pass(struct cmd_args *a, int argc, const char *optstr, const struct option *lo,
+    const struct cmd_opt **byval, size_t nopts, int record)
 {
 	int ch;
 
@@ -119,8 +124,8 @@ pass(struct cmd_args *a, int argc, const char *optstr,
 			return '?';
 		if (record) {
 			a->opt[a->nopt].id = hit->id;
-			a->opt[a->nopt].val = hit->kind != OPT_FLAG ? optarg :
-			    NULL;
+			a->opt[a->nopt].val = hit->kind != OPT_FLAG ? optarg
+								    : NULL;
 		}
 		if ((hit->flags & OPTF_NEXT) && optind < argc) {
 			if (record)
@@ -171,7 +176,8 @@ getopt_message(struct cmd_args *a, char **argv, const char *optstr,
 	close(p[1]);
 	/* a line or two: far below the pipe's buffer */
 	if ((msg = malloc(4096)) != NULL)
-		while (len < 4095 && (r = read(p[0], msg + len, 4095 - len)) > 0)
+		while (
+		    len < 4095 && (r = read(p[0], msg + len, 4095 - len)) > 0)
 			len += (size_t)r;
 	close(p[0]);
 	if (msg != NULL)
@@ -199,7 +205,7 @@ args_parse(const struct cmd_entry *c, unsigned how, int argc, char **argv,
 		return -1;
 	}
 	memcpy(a->buf, argv, (size_t)argc * sizeof *argv);
-	if (c->groups == NULL) {	/* every word is an operand */
+	if (c->groups == NULL) { /* every word is an operand */
 		a->argv = a->buf + 1;
 		a->argc = argc - 1;
 		return 0;
@@ -224,8 +230,8 @@ args_parse(const struct cmd_entry *c, unsigned how, int argc, char **argv,
 		if (!wanted(*g, how))
 			continue;
 		for (o = (*g)->opts; !OPT_END(o); o++) {
-			int val = o->short_name != 0 ? o->short_name :
-			    256 + (int)nopts;
+			int val = o->short_name != 0 ? o->short_name
+						     : 256 + (int)nopts;
 
 			byval[nopts++] = o;
 			if (o->short_name != 0) {
@@ -235,8 +241,9 @@ args_parse(const struct cmd_entry *c, unsigned how, int argc, char **argv,
 			}
 			if (o->name != NULL) {
 				lo[nl].name = o->name;
-				lo[nl].has_arg = o->kind != OPT_FLAG ?
-				    required_argument : no_argument;
+				lo[nl].has_arg = o->kind != OPT_FLAG
+				    ? required_argument
+				    : no_argument;
 				lo[nl].val = val;
 				nl++;
 			}
@@ -252,8 +259,8 @@ args_parse(const struct cmd_entry *c, unsigned how, int argc, char **argv,
 	if ((ch = pass(a, argc, optstr, lo, byval, nopts, 1)) != 0) {
 		a->err = ch;
 		if (!(how & ARGS_QUIET))
-			a->err_msg = getopt_message(a, argv, optstr, lo,
-			    byval, nopts);
+			a->err_msg = getopt_message(a, argv, optstr, lo, byval,
+			    nopts);
 		a->argv = a->buf + argc;
 		goto out;
 	}
@@ -386,7 +393,7 @@ parse_reach(struct sock_opts *o, const char *cmd, const char *arg)
 	if (dup == NULL)
 		return -1;
 	for (tok = strtok_r(dup, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save)) {
+	     tok = strtok_r(NULL, ",", &save)) {
 		if ((r = pdx_reach_parse(tok)) < 0) {
 			out_error(cmd, "--reach: %s", pdx_last_error());
 			free(dup);
@@ -470,7 +477,8 @@ int
 sock_opts_finish(struct sock_opts *o, const char *cmd)
 {
 	if (!o->pids && (o->f.pid != 0 || o->f.process != NULL)) {
-		out_error(cmd, "--pid and --process need the process lookup "
+		out_error(cmd,
+		    "--pid and --process need the process lookup "
 		    "that --no-pids turns off");
 		return -1;
 	}

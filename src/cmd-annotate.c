@@ -24,22 +24,22 @@
 extern const struct cmd_entry cmd_annotate_entry;
 
 /* Listening sockets are reloaded at most this often when streaming. */
-#define AN_REFRESH_SECONDS	2.0
+#define AN_REFRESH_SECONDS 2.0
 
 enum { OPT_JSONL = 256, OPT_NO_GENERIC, OPT_NO_LISTENERS };
 
 struct an {
-	struct cmd_ctx		*ctx;
-	struct pdx_annotator	*ann;
-	struct pdx_lineparser	 ps;
-	int			 json;		/* 1 --json, 2 --jsonl, 3 csv */
-	json_t			*csv_cols;	/* the CSV header's columns */
-	int			 ninputs;	/* files named (stdin: 1) */
-	int			 first;		/* no array element yet */
-	int			 streaming;	/* input: not a regular file */
-	int			 failed;	/* a lookup failed (reported) */
-	char			*buf;		/* PDX_ANNOTATE_MAXLINE bytes */
-	unsigned		 eph_lo, eph_hi; /* this kernel's ephemeral range */
+	struct cmd_ctx *ctx;
+	struct pdx_annotator *ann;
+	struct pdx_lineparser ps;
+	int json;		 /* 1 --json, 2 --jsonl, 3 csv */
+	json_t *csv_cols;	 /* the CSV header's columns */
+	int ninputs;		 /* files named (stdin: 1) */
+	int first;		 /* no array element yet */
+	int streaming;		 /* input: not a regular file */
+	int failed;		 /* a lookup failed (reported) */
+	char *buf;		 /* PDX_ANNOTATE_MAXLINE bytes */
+	unsigned eph_lo, eph_hi; /* this kernel's ephemeral range */
 };
 
 /*
@@ -47,9 +47,24 @@ struct an {
  * no "annotations" column: its members are the row's.
  */
 static const char *const csv_columns[] = {
-	"line", "line_base64", "continued", "format", "port", "proto",
-	"proto_known", "role", "offset", "length", "service", "from",
-	"iana_name", "iana_status", "risk", "use", "listening", NULL,
+	"line",
+	"line_base64",
+	"continued",
+	"format",
+	"port",
+	"proto",
+	"proto_known",
+	"role",
+	"offset",
+	"length",
+	"service",
+	"from",
+	"iana_name",
+	"iana_status",
+	"risk",
+	"use",
+	"listening",
+	NULL,
 };
 
 /* ---- text output --------------------------------------------------------- */
@@ -78,7 +93,8 @@ noise(const struct an *an, const struct pdx_port_hit *h,
 	    nt->listening)
 		return 0;
 	return (*nt->service == '\0' && nt->use == NULL &&
-	    nt->status == PDX_ST_UNASSIGNED) || h->port >= 49152 ||
+		   nt->status == PDX_ST_UNASSIGNED) ||
+	    h->port >= 49152 ||
 	    (h->port >= an->eph_lo && h->port <= an->eph_hi);
 }
 
@@ -204,7 +220,7 @@ line_text(const char *s, size_t n)
 		return json_stringn(s, n);
 	if ((o = malloc(n * 3 + 1)) == NULL)
 		return json_null();
-	for (i = 0; i < n; ) {
+	for (i = 0; i < n;) {
 		size_t l = 1;
 
 		/* the longest valid sequence at i, else one bad byte */
@@ -227,8 +243,8 @@ line_text(const char *s, size_t n)
 
 static void
 emit_json(struct an *an, const char *line, size_t len, int format,
-    const struct pdx_port_hit *hits, const struct pdx_port_note *notes,
-    int nh, int continued)
+    const struct pdx_port_hit *hits, const struct pdx_port_note *notes, int nh,
+    int continued)
 {
 	json_t *o = json_object(), *arr = json_array();
 	int i;
@@ -239,28 +255,27 @@ emit_json(struct an *an, const char *line, size_t len, int format,
 	if (continued)
 		json_object_set_new(o, "continued", json_true());
 	json_object_set_new(o, "format",
-	    format != PDX_LF_NONE ? json_string(pdx_line_format_name(format)) :
-	    json_null());
+	    format != PDX_LF_NONE ? json_string(pdx_line_format_name(format))
+				  : json_null());
 	for (i = 0; i < nh; i++) {
 		const struct pdx_port_note *nt = &notes[i];
 
-		json_array_append_new(arr, json_pack(
-		    "{s:i, s:s, s:b, s:s?, s:I, s:I, s:s, s:s, s:s, s:s, s:s,"
-		    " s:s?, s:b}",
-		    "port", (int)hits[i].port,
-		    "proto", pdx_proto_name(nt->proto),
-		    "proto_known", hits[i].proto != 0,
-		    "role", hits[i].role != PDX_ROLE_NONE ?
-		    pdx_port_role_name(hits[i].role) : NULL,
-		    "offset", (json_int_t)hits[i].off,
-		    "length", (json_int_t)hits[i].len,
-		    "service", nt->service,
-		    "from", nt->from,
-		    "iana_name", nt->iana_name,
-		    "iana_status", pdx_status_name(nt->status),
-		    "risk", pdx_level_name(nt->risk),
-		    "use", nt->use,
-		    "listening", nt->listening));
+		json_array_append_new(arr,
+		    json_pack(
+			"{s:i, s:s, s:b, s:s?, s:I, s:I, s:s, s:s, s:s, s:s, s:s,"
+			" s:s?, s:b}",
+			"port", (int)hits[i].port, "proto",
+			pdx_proto_name(nt->proto), "proto_known",
+			hits[i].proto != 0, "role",
+			hits[i].role != PDX_ROLE_NONE
+			    ? pdx_port_role_name(hits[i].role)
+			    : NULL,
+			"offset", (json_int_t)hits[i].off, "length",
+			(json_int_t)hits[i].len, "service", nt->service, "from",
+			nt->from, "iana_name", nt->iana_name, "iana_status",
+			pdx_status_name(nt->status), "risk",
+			pdx_level_name(nt->risk), "use", nt->use, "listening",
+			nt->listening));
 	}
 	json_object_set_new(o, "annotations", arr);
 	if (an->json == 3) {
@@ -273,8 +288,8 @@ emit_json(struct an *an, const char *line, size_t len, int format,
 	if (an->json == 1)
 		fputs(an->first ? "[\n" : ",\n", an->ctx->out);
 	an->first = 0;
-	json_dumpf(o, an->ctx->out, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_ENSURE_ASCII);
+	json_dumpf(o, an->ctx->out,
+	    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 	if (an->json == 2)
 		fputc('\n', an->ctx->out);
 	json_decref(o);
@@ -306,7 +321,7 @@ emit_line(struct an *an, const char *line, size_t len, const char *term,
 	}
 	for (i = 0; i < nh; i++)
 		if (pdx_annotate_port(an->ann, hits[i].port, hits[i].proto,
-		    &notes[i]) != 0) {
+			&notes[i]) != 0) {
 			if (!an->failed)
 				out_error("annotate", "%s", pdx_last_error());
 			an->failed = 1;
@@ -361,8 +376,10 @@ nmap_xml(struct an *an, int fd, const char *head, size_t headlen,
 	int rc;
 
 	if (an->json == 3 && an->ninputs > 1) {
-		out_error("annotate", "%s: an nmap XML report has CSV columns "
-		    "of its own; give it alone (or to import-nmap)", name);
+		out_error("annotate",
+		    "%s: an nmap XML report has CSV columns "
+		    "of its own; give it alone (or to import-nmap)",
+		    name);
 		return -1;
 	}
 	/* the comparison reads the whole registry, not the brief file */
@@ -372,8 +389,11 @@ nmap_xml(struct an *an, int fd, const char *head, size_t headlen,
 		return -1;
 	}
 	fflush(ctx->out);
-	rc = import_nmap_report(ctx, an->json == 3 ? OUT_CSV : an->json ?
-	    OUT_JSON : OUT_TEXT, fd, head, headlen, name,
+	rc = import_nmap_report(ctx,
+	    an->json == 3  ? OUT_CSV
+		: an->json ? OUT_JSON
+			   : OUT_TEXT,
+	    fd, head, headlen, name,
 	    an->json == 1 || an->json == 2 ? &doc : NULL);
 	pdx_db_close(ctx->db);
 	ctx->db = brief;
@@ -383,8 +403,8 @@ nmap_xml(struct an *an, int fd, const char *head, size_t headlen,
 		if (an->json == 1)
 			fputs(an->first ? "[\n" : ",\n", ctx->out);
 		an->first = 0;
-		json_dumpf(doc, ctx->out, JSON_COMPACT | JSON_PRESERVE_ORDER |
-		    JSON_ENSURE_ASCII);
+		json_dumpf(doc, ctx->out,
+		    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 		if (an->json == 2)
 			fputc('\n', ctx->out);
 		json_decref(doc);
@@ -453,8 +473,8 @@ annotate_fd(struct an *an, int fd, const char *name)
 			eof = 1;
 		end += (size_t)r;
 		/* the first line, or its first 16 bytes, before any output */
-		if (first && (end >= 16 || eof ||
-		    memchr(b, '\n', end) != NULL)) {
+		if (first &&
+		    (end >= 16 || eof || memchr(b, '\n', end) != NULL)) {
 			first = 0;
 			if (looks_xml(b, end))
 				return nmap_xml(an, fd, b, end, name);
@@ -474,7 +494,7 @@ annotate_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 	an.json = ctx->format == OUT_CSV ? 3 : ctx->json ? 1 : 0;
 	an.first = 1;
 	if (pdx_ephemeral_range(NULL, &an.eph_lo, &an.eph_hi) != 0) {
-		an.eph_lo = 32768;	/* Linux's default */
+		an.eph_lo = 32768; /* Linux's default */
 		an.eph_hi = 60999;
 	}
 	for (i = 0; i < args->nopt; i++) {
@@ -499,8 +519,8 @@ annotate_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 	}
 	if ((an.ann = pdx_annotator_new(ctx->db, listeners)) == NULL ||
 	    (an.buf = malloc(PDX_ANNOTATE_MAXLINE)) == NULL) {
-		out_error("annotate", "%s", an.ann == NULL ?
-		    pdx_last_error() : "out of memory");
+		out_error("annotate", "%s",
+		    an.ann == NULL ? pdx_last_error() : "out of memory");
 		pdx_annotator_free(an.ann);
 		return EXIT_USAGE;
 	}
@@ -510,8 +530,9 @@ annotate_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 	an.ninputs = args->argc > 0 ? args->argc : 1;
 	for (i = 0; i == 0 || i < args->argc; i++) {
 		const char *name = i < args->argc ? args->argv[i] : "-";
-		int fd = strcmp(name, "-") == 0 ? STDIN_FILENO :
-		    open(name, O_RDONLY | O_CLOEXEC);
+		int fd = strcmp(name, "-") == 0
+		    ? STDIN_FILENO
+		    : open(name, O_RDONLY | O_CLOEXEC);
 
 		if (fd < 0) {
 			out_error("annotate", "%s: %s", name, strerror(errno));
@@ -549,26 +570,29 @@ annotate_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 static const struct cmd_opt annotate_opts[] = {
 	{ "jsonl", 0, OPT_FLAG, OPT_JSONL, NULL,
 	    "  --jsonl               one JSON object a line (--json: one "
-	    "array)\n", 0 },
+	    "array)\n",
+	    0 },
 	{ "no-generic", 0, OPT_FLAG, OPT_NO_GENERIC, NULL,
 	    "  --no-generic          only the known formats: no ADDR:PORT, "
-	    "port N\n", 0 },
+	    "port N\n",
+	    0 },
 	{ "no-listeners", 0, OPT_FLAG, OPT_NO_LISTENERS, NULL,
 	    "  --no-listeners        do not look at this machine's listeners\n",
 	    0 },
 	{ NULL, 0, 0, 0, NULL, NULL, 0 },
 };
 static const struct cmd_optgroup annotate_group = { "annotate", 0,
-    annotate_opts };
+	annotate_opts };
 static const struct cmd_optgroup *const annotate_groups[] = {
-	&annotate_group, NULL,
+	&annotate_group,
+	NULL,
 };
 
 const struct cmd_entry cmd_annotate_entry = {
 	.name = "annotate",
 	.usage = "[--jsonl] [--no-generic] [--no-listeners] [FILE...]",
 	.summary = "add what portdex knows to the ports in logs, scans and "
-	    "socket listings",
+		   "socket listings",
 	/* the registry is opened with its brief file, as ls does */
 	.flags = 0,
 	.exec = annotate_exec,

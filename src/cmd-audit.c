@@ -14,7 +14,7 @@
 #include "cli.h"
 #include "portdex/audit.h"
 
-static int	audit_exec(struct cmd_ctx *, const struct cmd_args *);
+static int audit_exec(struct cmd_ctx *, const struct cmd_args *);
 
 enum {
 	OPT_FAIL_ON = 256,
@@ -32,38 +32,47 @@ enum {
 static const struct cmd_opt audit_ports[] = {
 	{ "ports", 'p', OPT_PORTS, 'p', "PORTS",
 	    "  -p, --ports PORTS     only listeners on these ports "
-	    "(22,80,8000-8100)\n", 0 },
+	    "(22,80,8000-8100)\n",
+	    0 },
 	{ NULL, 0, 0, 0, NULL, NULL, 0 },
 };
 static const struct cmd_opt audit_opts[] = {
 	{ "fail-on", 0, OPT_ENUM, OPT_FAIL_ON, "info|low|medium|high",
 	    "  --fail-on LEVEL       exit 1 when a finding reaches LEVEL (info, "
 	    "low,\n"
-	    "                        medium, high)\n", 0 },
+	    "                        medium, high)\n",
+	    0 },
 	{ "ignore", 0, OPT_STR, OPT_IGNORE, "RULE[:PORT[/PROTO]]",
 	    "  --ignore RULE[:PORT[/PROTO]]   accept matching findings (shown, "
 	    "not\n"
-	    "                        counted); repeatable\n", 0 },
+	    "                        counted); repeatable\n",
+	    0 },
 	{ "config", 0, OPT_FILE, OPT_CONFIG, "FILE",
 	    "  --config FILE         rules to accept, one --ignore value per "
-	    "line\n", 0 },
+	    "line\n",
+	    0 },
 	{ "jsonl", 0, OPT_FLAG, OPT_JSONL, NULL,
 	    "  --jsonl               one JSON finding per line\n", 0 },
 	{ "verbose", 'v', OPT_FLAG, 'v', NULL,
 	    "  -v, --verbose         list every info finding (text groups them "
-	    "by rule)\n", 0 },
+	    "by rule)\n",
+	    0 },
 	{ "proc", 0, OPT_FLAG, OPT_PROC, NULL,
 	    "  --proc                read sockets from /proc instead of "
-	    "netlink\n", 0 },
+	    "netlink\n",
+	    0 },
 	{ "require-complete", 0, OPT_FLAG, OPT_REQUIRE_COMPLETE, NULL,
 	    "  --require-complete    fail when some sockets could not be "
-	    "attributed\n", 0 },
+	    "attributed\n",
+	    0 },
 	{ "save-baseline", 0, OPT_FLAG, OPT_SAVE_BASELINE, NULL,
 	    "  --save-baseline       remember today's listeners as the "
-	    "baseline\n", 0 },
+	    "baseline\n",
+	    0 },
 	{ "diff", 0, OPT_FLAG, OPT_DIFF, NULL,
 	    "  --diff                report listeners that are new since the "
-	    "baseline\n", 0 },
+	    "baseline\n",
+	    0 },
 	{ "history", 0, OPT_FLAG, OPT_HISTORY, NULL,
 	    "  --history             list earlier audit runs\n", 0 },
 	{ "rules", 0, OPT_FLAG, OPT_RULES, NULL,
@@ -71,20 +80,24 @@ static const struct cmd_opt audit_opts[] = {
 	{ NULL, 0, 0, 0, NULL, NULL, 0 },
 };
 static const struct cmd_optgroup audit_ports_group = { "audit", 0,
-    audit_ports };
+	audit_ports };
 static const struct cmd_optgroup audit_group = { "audit", 0, audit_opts };
 static const struct cmd_optgroup *const audit_groups[] = {
-	&audit_ports_group, &optg_proto, &audit_group, &optg_metrics, NULL,
+	&audit_ports_group,
+	&optg_proto,
+	&audit_group,
+	&optg_metrics,
+	NULL,
 };
 
 const struct cmd_entry cmd_audit_entry = {
 	.name = "audit",
 	.usage = "[-p PORTS] [-t] [-u] [-S] [-v] [--fail-on LEVEL] [--ignore "
-	    "RULE[:PORT[/PROTO]]]... [--config FILE] [--jsonl] [--proc] "
-	    "[--require-complete] [--save-baseline | --diff | --history | "
-	    "--rules]",
+		 "RULE[:PORT[/PROTO]]]... [--config FILE] [--jsonl] [--proc] "
+		 "[--require-complete] [--save-baseline | --diff | --history | "
+		 "--rules]",
 	.summary = "findings on this machine's listeners, most severe first; "
-	    "exit 1 when any is at or above --fail-on (default high)",
+		   "exit 1 when any is at or above --fail-on (default high)",
 	.flags = CMD_OPT_DB | CMD_NEEDS_STATE | CMD_METRICS,
 	.exec = audit_exec,
 	.groups = audit_groups,
@@ -95,16 +108,16 @@ const struct cmd_entry cmd_audit_entry = {
 enum mode { M_FINDINGS, M_SAVE, M_DIFF, M_HISTORY, M_RULES };
 
 struct audit_args {
-	struct pdx_audit_opts	 o;
+	struct pdx_audit_opts o;
 	struct pdx_audit_accepts acc;
-	struct pdx_portset	 ps;
-	int			 have_ports;
-	int			 fail_on;
-	int			 jsonl;
-	int			 verbose;	/* -v: every finding below low */
-	int			 require_complete;
-	int			 mode;
-	const char		*config;
+	struct pdx_portset ps;
+	int have_ports;
+	int fail_on;
+	int jsonl;
+	int verbose; /* -v: every finding below low */
+	int require_complete;
+	int mode;
+	const char *config;
 };
 
 /* ---- output helpers ------------------------------------------------------ */
@@ -112,8 +125,8 @@ struct audit_args {
 static void
 print_jsonl(struct cmd_ctx *ctx, json_t *j)
 {
-	json_dumpf(j, ctx->out, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_ENSURE_ASCII);
+	json_dumpf(j, ctx->out,
+	    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 	fputc('\n', ctx->out);
 }
 
@@ -131,9 +144,10 @@ jendpoint(json_t *o, char *buf, size_t size)
 {
 	const char *a = jstr_or(o, "address", "?");
 
-	snprintf(buf, size, strchr(a, ':') != NULL ? "[%s]:%lld/%s" :
-	    "%s:%lld/%s", a, (long long)json_integer_value(json_object_get(o,
-	    "port")), jstr_or(o, "proto", "?"));
+	snprintf(buf, size,
+	    strchr(a, ':') != NULL ? "[%s]:%lld/%s" : "%s:%lld/%s", a,
+	    (long long)json_integer_value(json_object_get(o, "port")),
+	    jstr_or(o, "proto", "?"));
 }
 
 /* Incomplete reasons and notes, after any output; never "clean" then. */
@@ -144,14 +158,13 @@ print_coverage(struct cmd_ctx *ctx, json_t *doc)
 	size_t i;
 
 	json_array_foreach(json_object_get(doc, "incomplete"), i, r)
-		fprintf(ctx->out, "%sINCOMPLETE%s: %s\n",
-		    out_sgr(ctx, "medium"), out_reset(ctx),
-		    json_string_value(r));
+	    fprintf(ctx->out, "%sINCOMPLETE%s: %s\n", out_sgr(ctx, "medium"),
+		out_reset(ctx), json_string_value(r));
 	if (ctx->quiet)
 		return;
 	json_array_foreach(json_object_get(doc, "notes"), i, r)
-		fprintf(ctx->out, "%snote: %s%s\n", out_sgr(ctx, "dim"),
-		    json_string_value(r), out_reset(ctx));
+	    fprintf(ctx->out, "%snote: %s%s\n", out_sgr(ctx, "dim"),
+		json_string_value(r), out_reset(ctx));
 }
 
 /*
@@ -164,17 +177,16 @@ print_grouped(struct cmd_ctx *ctx, json_t *grouped)
 	const char *rule;
 	json_t *g;
 
-	json_object_foreach(grouped, rule, g)
-		fprintf(ctx->out, "%s%-6s%s %s  %lld listener%s (portdex audit "
-		    "-v lists them)\n",
-		    out_sgr(ctx, jstr_or(g, "level", "info")),
-		    jstr_or(g, "level", "info"), out_reset(ctx), rule,
-		    (long long)json_integer_value(json_object_get(g, "n")),
-		    json_integer_value(json_object_get(g, "n")) == 1 ? "" :
-		    "s");
+	json_object_foreach(grouped, rule, g) fprintf(ctx->out,
+	    "%s%-6s%s %s  %lld listener%s (portdex audit "
+	    "-v lists them)\n",
+	    out_sgr(ctx, jstr_or(g, "level", "info")),
+	    jstr_or(g, "level", "info"), out_reset(ctx), rule,
+	    (long long)json_integer_value(json_object_get(g, "n")),
+	    json_integer_value(json_object_get(g, "n")) == 1 ? "" : "s");
 }
 
-static int audit_verbose;	/* -v, for print_findings() */
+static int audit_verbose; /* -v, for print_findings() */
 
 static void
 print_findings(struct cmd_ctx *ctx, json_t *doc)
@@ -187,23 +199,26 @@ print_findings(struct cmd_ctx *ctx, json_t *doc)
 	int complete = json_is_true(json_object_get(doc, "complete"));
 	long long nfind, nacc, nl;
 
-	json_array_foreach(json_object_get(doc, "findings"), i, f) {
+	json_array_foreach(json_object_get(doc, "findings"), i, f)
+	{
 		int acc = json_is_true(json_object_get(f, "accepted"));
 		const char *lvl = jstr_or(f, "level", "?");
 		json_t *pid = json_object_get(f, "pid");
 
 		if (!verbose && !acc && strcmp(lvl, "info") == 0) {
-			json_t *g = json_object_get(grouped, jstr_or(f, "rule",
-			    "?"));
+			json_t *g = json_object_get(grouped,
+			    jstr_or(f, "rule", "?"));
 
 			if (g == NULL) {
-				g = json_pack("{s:s, s:i}", "level", lvl,
-				    "n", 0);
-				json_object_set_new(grouped, jstr_or(f, "rule",
-				    "?"), g);
+				g = json_pack("{s:s, s:i}", "level", lvl, "n",
+				    0);
+				json_object_set_new(grouped,
+				    jstr_or(f, "rule", "?"), g);
 			}
-			json_object_set_new(g, "n", json_integer(
-			    json_integer_value(json_object_get(g, "n")) + 1));
+			json_object_set_new(g, "n",
+			    json_integer(
+				json_integer_value(json_object_get(g, "n")) +
+				1));
 			continue;
 		}
 
@@ -213,14 +228,15 @@ print_findings(struct cmd_ctx *ctx, json_t *doc)
 			    jstr_or(f, "process", "?"),
 			    (long long)json_integer_value(pid),
 			    jstr_or(f, "user", "?"),
-			    json_is_string(json_object_get(f, "unit")) ?
-			    " " : "", out_str(f, "unit"));
+			    json_is_string(json_object_get(f, "unit")) ? " "
+								       : "",
+			    out_str(f, "unit"));
 		else
 			snprintf(who, sizeof who, "(no process seen) %s",
 			    jstr_or(f, "user", "?"));
 		fprintf(ctx->out, "%s%-6s%s %s%s  %s  %s\n",
-		    acc ? "" : out_sgr(ctx, lvl), lvl, acc ? "" :
-		    out_reset(ctx), acc ? "ACCEPTED " : "",
+		    acc ? "" : out_sgr(ctx, lvl), lvl,
+		    acc ? "" : out_reset(ctx), acc ? "ACCEPTED " : "",
 		    jstr_or(f, "rule", "?"), ep, who);
 		fputs("       ", ctx->out);
 		out_wrap(ctx->out, out_str(f, "why"), 7, 7, 79);
@@ -229,8 +245,8 @@ print_findings(struct cmd_ctx *ctx, json_t *doc)
 		if (acc)
 			fprintf(ctx->out, "       accepted by %s%s%s\n",
 			    jstr_or(f, "accepted_by", "?"),
-			    *out_str(f, "accepted_reason") != '\0' ? ": " :
-			    "", out_str(f, "accepted_reason"));
+			    *out_str(f, "accepted_reason") != '\0' ? ": " : "",
+			    out_str(f, "accepted_reason"));
 	}
 	print_grouped(ctx, grouped);
 	json_decref(grouped);
@@ -240,23 +256,27 @@ print_findings(struct cmd_ctx *ctx, json_t *doc)
 	if (json_array_size(json_object_get(doc, "findings")) > 0)
 		fputc('\n', ctx->out);
 	if (nfind == 0 && complete)
-		fprintf(ctx->out, "%sclean%s: no findings among %lld "
-		    "listeners", out_sgr(ctx, "ok"), out_reset(ctx), nl);
+		fprintf(ctx->out,
+		    "%sclean%s: no findings among %lld "
+		    "listeners",
+		    out_sgr(ctx, "ok"), out_reset(ctx), nl);
 	else if (nfind == 0)
-		fprintf(ctx->out, "no findings among what could be seen of "
+		fprintf(ctx->out,
+		    "no findings among what could be seen of "
 		    "%lld listeners; the audit is incomplete (below), so this "
-		    "is not a clean bill", nl);
+		    "is not a clean bill",
+		    nl);
 	else
-		fprintf(ctx->out, "%lld finding%s among %lld listeners: "
-		    "%lld high, %lld medium, %lld low, %lld info", nfind,
-		    nfind == 1 ? "" : "s", nl,
-		    (long long)json_integer_value(json_object_get(sum,
-		    "high")),
-		    (long long)json_integer_value(json_object_get(sum,
-		    "medium")),
+		fprintf(ctx->out,
+		    "%lld finding%s among %lld listeners: "
+		    "%lld high, %lld medium, %lld low, %lld info",
+		    nfind, nfind == 1 ? "" : "s", nl,
+		    (long long)json_integer_value(json_object_get(sum, "high")),
+		    (long long)json_integer_value(
+			json_object_get(sum, "medium")),
 		    (long long)json_integer_value(json_object_get(sum, "low")),
-		    (long long)json_integer_value(json_object_get(sum,
-		    "info")));
+		    (long long)json_integer_value(
+			json_object_get(sum, "info")));
 	if (nacc > 0)
 		fprintf(ctx->out, "; %lld accepted", nacc);
 	fprintf(ctx->out, " (ports %s, %s)\n",
@@ -269,15 +289,15 @@ print_findings(struct cmd_ctx *ctx, json_t *doc)
  * The text of the findings without the document: pdx_audit_stream hands
  * each over as it is printed (the same text as print_findings').
  */
-#define GROUPS_MAX	64
+#define GROUPS_MAX 64
 struct text_out {
-	struct cmd_ctx	*ctx;
-	int		 verbose;
-	size_t		 ngroups;
+	struct cmd_ctx *ctx;
+	int verbose;
+	size_t ngroups;
 	struct {
-		const char	*rule;
-		size_t		 n;
-	}		 groups[GROUPS_MAX];
+		const char *rule;
+		size_t n;
+	} groups[GROUPS_MAX];
 };
 
 /*
@@ -285,8 +305,8 @@ struct text_out {
  * cut it (size - 1 bytes and a NUL).
  */
 struct tbuf {
-	char	*b;
-	size_t	 len, size;
+	char *b;
+	size_t len, size;
 };
 
 static void
@@ -345,7 +365,7 @@ text_finding(void *arg, const struct pdx_audit_finding *f,
 				break;
 		if (g == t->ngroups) {
 			if (g == GROUPS_MAX)
-				return 0;	/* more rules than the table */
+				return 0; /* more rules than the table */
 			t->groups[g].rule = f->rule;
 			t->groups[g].n = 0;
 			t->ngroups++;
@@ -406,9 +426,10 @@ text_finding(void *arg, const struct pdx_audit_finding *f,
 	if (f->accepted)
 		fprintf(ctx->out, "       accepted by %s%s%s\n",
 		    f->accepted_by != NULL ? f->accepted_by : "?",
-		    f->accepted_reason != NULL && *f->accepted_reason !=
-		    '\0' ? ": " : "", f->accepted_reason != NULL ?
-		    f->accepted_reason : "");
+		    f->accepted_reason != NULL && *f->accepted_reason != '\0'
+			? ": "
+			: "",
+		    f->accepted_reason != NULL ? f->accepted_reason : "");
 	return 0;
 }
 
@@ -421,32 +442,39 @@ text_summary(struct text_out *t, const struct pdx_audit_summary *sum)
 	size_t g;
 
 	for (g = 0; g < t->ngroups; g++)
-		fprintf(ctx->out, "%s%-6s%s %s  %zu listener%s (portdex audit "
-		    "-v lists them)\n", out_sgr(ctx, "info"), "info",
-		    out_reset(ctx), t->groups[g].rule, t->groups[g].n,
+		fprintf(ctx->out,
+		    "%s%-6s%s %s  %zu listener%s (portdex audit "
+		    "-v lists them)\n",
+		    out_sgr(ctx, "info"), "info", out_reset(ctx),
+		    t->groups[g].rule, t->groups[g].n,
 		    t->groups[g].n == 1 ? "" : "s");
 	if (sum->findings + sum->accepted > 0)
 		fputc('\n', ctx->out);
 	if (sum->findings == 0 && sum->complete)
-		fprintf(ctx->out, "%sclean%s: no findings among %zu "
-		    "listeners", out_sgr(ctx, "ok"), out_reset(ctx),
-		    sum->listeners);
+		fprintf(ctx->out,
+		    "%sclean%s: no findings among %zu "
+		    "listeners",
+		    out_sgr(ctx, "ok"), out_reset(ctx), sum->listeners);
 	else if (sum->findings == 0)
-		fprintf(ctx->out, "no findings among what could be seen of "
+		fprintf(ctx->out,
+		    "no findings among what could be seen of "
 		    "%zu listeners; the audit is incomplete (below), so this "
-		    "is not a clean bill", sum->listeners);
+		    "is not a clean bill",
+		    sum->listeners);
 	else
-		fprintf(ctx->out, "%zu finding%s among %zu listeners: "
-		    "%zu high, %zu medium, %zu low, %zu info", sum->findings,
-		    sum->findings == 1 ? "" : "s", sum->listeners,
-		    sum->level[PDX_LEVEL_HIGH], sum->level[PDX_LEVEL_MEDIUM],
-		    sum->level[PDX_LEVEL_LOW], sum->level[PDX_LEVEL_INFO]);
+		fprintf(ctx->out,
+		    "%zu finding%s among %zu listeners: "
+		    "%zu high, %zu medium, %zu low, %zu info",
+		    sum->findings, sum->findings == 1 ? "" : "s",
+		    sum->listeners, sum->level[PDX_LEVEL_HIGH],
+		    sum->level[PDX_LEVEL_MEDIUM], sum->level[PDX_LEVEL_LOW],
+		    sum->level[PDX_LEVEL_INFO]);
 	if (sum->accepted > 0)
 		fprintf(ctx->out, "; %zu accepted", sum->accepted);
 	fprintf(ctx->out, " (ports %s, %s)\n", sum->ports, sum->transports);
 	/* print_coverage reads them from a document */
 	if ((cov = json_pack("{s:O, s:O}", "incomplete", sum->incomplete,
-	    "notes", sum->notes)) != NULL) {
+		 "notes", sum->notes)) != NULL) {
 		print_coverage(ctx, cov);
 		json_decref(cov);
 	}
@@ -458,7 +486,8 @@ print_rules(struct cmd_ctx *ctx, json_t *rules)
 	json_t *r;
 	size_t i;
 
-	json_array_foreach(rules, i, r) {
+	json_array_foreach(rules, i, r)
+	{
 		fprintf(ctx->out, "%-26s %-6s ", jstr_or(r, "rule", "?"),
 		    jstr_or(r, "level", "?"));
 		out_wrap(ctx->out, out_str(r, "text"), 34, 34, 79);
@@ -479,20 +508,24 @@ print_diff(struct cmd_ctx *ctx, json_t *d)
 	    jstr_or(json_object_get(d, "baseline"), "saved", "?"),
 	    jstr_or(json_object_get(d, "scope"), "ports", "?"),
 	    jstr_or(json_object_get(d, "scope"), "transports", "?"));
-	json_array_foreach(json_object_get(d, "added"), i, x) {
+	json_array_foreach(json_object_get(d, "added"), i, x)
+	{
 		jendpoint(x, ep, sizeof ep);
 		fprintf(ctx->out, "+ added  %-28s %s %s, first seen %s\n", ep,
-		    *out_str(x, "process") != '\0' ? out_str(x, "process") :
-		    "(no process seen)", out_str(x, "user"),
-		    jstr_or(x, "first_seen", "now"));
+		    *out_str(x, "process") != '\0' ? out_str(x, "process")
+						   : "(no process seen)",
+		    out_str(x, "user"), jstr_or(x, "first_seen", "now"));
 	}
-	json_array_foreach(json_object_get(d, "gone"), i, x) {
+	json_array_foreach(json_object_get(d, "gone"), i, x)
+	{
 		jendpoint(x, ep, sizeof ep);
-		fprintf(ctx->out, "- gone   %-28s %s %s, last seen %s, in the "
-		    "baseline since %s\n", ep,
-		    *out_str(x, "process") != '\0' ? out_str(x, "process") :
-		    "(no process seen)", out_str(x, "user"),
-		    jstr_or(x, "last_seen", "never"),
+		fprintf(ctx->out,
+		    "- gone   %-28s %s %s, last seen %s, in the "
+		    "baseline since %s\n",
+		    ep,
+		    *out_str(x, "process") != '\0' ? out_str(x, "process")
+						   : "(no process seen)",
+		    out_str(x, "user"), jstr_or(x, "last_seen", "never"),
 		    jstr_or(x, "in_baseline_since", "?"));
 	}
 	if (json_array_size(json_object_get(d, "added")) == 0 &&
@@ -511,16 +544,22 @@ print_history(struct cmd_ctx *ctx, json_t *h)
 	    (long long)json_integer_value(json_object_get(h, "runs")),
 	    (long long)json_integer_value(json_object_get(h, "max_runs")),
 	    jstr_or(h, "since", "-"));
-	json_array_foreach(json_object_get(h, "listeners"), i, x) {
+	json_array_foreach(json_object_get(h, "listeners"), i, x)
+	{
 		jendpoint(x, ep, sizeof ep);
-		fprintf(ctx->out, "%-28s %-16s first %s%s  last %s  runs %lld"
-		    "%s\n", ep, jstr_or(x, "process", "-"),
-		    json_is_true(json_object_get(x,
-		    "first_seen_is_history_start")) ? "<=" : "",
+		fprintf(ctx->out,
+		    "%-28s %-16s first %s%s  last %s  runs %lld"
+		    "%s\n",
+		    ep, jstr_or(x, "process", "-"),
+		    json_is_true(
+			json_object_get(x, "first_seen_is_history_start"))
+			? "<="
+			: "",
 		    jstr_or(x, "first_seen", "?"), jstr_or(x, "last_seen", "?"),
 		    (long long)json_integer_value(json_object_get(x, "runs")),
-		    json_is_true(json_object_get(x, "in_latest_run")) ?
-		    "  (in the latest run)" : "");
+		    json_is_true(json_object_get(x, "in_latest_run"))
+			? "  (in the latest run)"
+			: "");
 	}
 }
 
@@ -530,7 +569,8 @@ static int
 set_mode(struct audit_args *a, int m)
 {
 	if (a->mode != M_FINDINGS && a->mode != m) {
-		out_error("audit", "--save-baseline, --diff, --history and "
+		out_error("audit",
+		    "--save-baseline, --diff, --history and "
 		    "--rules exclude each other");
 		return -1;
 	}
@@ -567,14 +607,16 @@ parse_args(struct audit_args *a, const struct cmd_args *args)
 		case OPT_FAIL_ON:
 			a->fail_on = pdx_level_parse(val);
 			if (a->fail_on < PDX_LEVEL_INFO) {
-				out_error("audit", "--fail-on takes info, low, "
-				    "medium or high, not '%s'", val);
+				out_error("audit",
+				    "--fail-on takes info, low, "
+				    "medium or high, not '%s'",
+				    val);
 				return -1;
 			}
 			break;
 		case OPT_IGNORE:
 			if (pdx_audit_accept_add(&a->acc, val, "",
-			    "--ignore") != 0) {
+				"--ignore") != 0) {
 				out_error("audit", "--ignore: %s",
 				    pdx_last_error());
 				return -1;
@@ -639,18 +681,18 @@ load_config(struct audit_args *a)
 /* ---- modes ------------------------------------------------------------ */
 
 static int
-emit(struct cmd_ctx *ctx, struct audit_args *a, json_t *doc,
-    const char *array, const char *tag, void (*text)(struct cmd_ctx *,
-    json_t *))
+emit(struct cmd_ctx *ctx, struct audit_args *a, json_t *doc, const char *array,
+    const char *tag, void (*text)(struct cmd_ctx *, json_t *))
 {
 	json_t *x;
 	size_t i;
 
 	if (a->jsonl && array != NULL) {
 		json_array_foreach(json_object_get(doc, array), i, x)
-			print_jsonl(ctx, x);
+		    print_jsonl(ctx, x);
 		if (tag != NULL)
-			json_array_foreach(json_object_get(doc, tag), i, x) {
+			json_array_foreach(json_object_get(doc, tag), i, x)
+			{
 				json_t *c = json_deep_copy(x);
 
 				json_object_set_new(c, "change",
@@ -677,27 +719,30 @@ run_diff(struct cmd_ctx *ctx, struct audit_args *a, json_t *doc)
 		return EXIT_USAGE;
 	}
 	if (json_is_null(json_object_get(d, "baseline"))) {
-		out_error("audit", "no baseline saved in %s (portdex audit "
-		    "--save-baseline)", ctx->state_path);
+		out_error("audit",
+		    "no baseline saved in %s (portdex audit "
+		    "--save-baseline)",
+		    ctx->state_path);
 		json_decref(d);
 		return EXIT_USAGE;
 	}
 	json_array_foreach(json_object_get(d, "added"), i, x)
-		json_object_set_new(x, "change", json_string("added"));
+	    json_object_set_new(x, "change", json_string("added"));
 	if (a->jsonl)
 		emit(ctx, a, d, "added", "gone", print_diff);
 	else {
-		json_object_set(d, "complete", json_object_get(doc,
-		    "complete"));
-		json_object_set(d, "incomplete", json_object_get(doc,
-		    "incomplete"));
+		json_object_set(d, "complete",
+		    json_object_get(doc, "complete"));
+		json_object_set(d, "incomplete",
+		    json_object_get(doc, "incomplete"));
 		emit(ctx, a, d, NULL, NULL, print_diff);
 		if (!ctx->json)
 			print_coverage(ctx, doc);
 	}
 	rc = json_array_size(json_object_get(d, "added")) > 0 ||
-	    json_array_size(json_object_get(d, "gone")) > 0 ?
-	    EXIT_FINDINGS : EXIT_OK;
+		json_array_size(json_object_get(d, "gone")) > 0
+	    ? EXIT_FINDINGS
+	    : EXIT_OK;
 	json_decref(d);
 	return rc;
 }
@@ -713,8 +758,9 @@ run_text(struct cmd_ctx *ctx, struct audit_args *a)
 	memset(&t, 0, sizeof t);
 	t.ctx = ctx;
 	t.verbose = a->verbose;
-	if (pdx_audit_stream(ctx->db, ctx->state, &a->o, a->verbose ? 0 :
-	    PDX_AUDIT_STREAM_TERSE_INFO, &sum, text_finding, &t) != 0) {
+	if (pdx_audit_stream(ctx->db, ctx->state, &a->o,
+		a->verbose ? 0 : PDX_AUDIT_STREAM_TERSE_INFO, &sum,
+		text_finding, &t) != 0) {
 		out_error("audit", "%s", pdx_last_error());
 		return EXIT_USAGE;
 	}
@@ -749,8 +795,8 @@ audit_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 		json_decref(j);
 		goto done;
 	case M_HISTORY:
-		if ((j = pdx_audit_history(ctx->state, a.have_ports ? &a.ps :
-		    NULL)) == NULL) {
+		if ((j = pdx_audit_history(ctx->state,
+			 a.have_ports ? &a.ps : NULL)) == NULL) {
 			out_error("audit", "%s", pdx_last_error());
 			rc = EXIT_USAGE;
 			goto done;
@@ -766,8 +812,10 @@ audit_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 		goto done;
 	}
 	if (ctx->db == NULL && !ctx->quiet)
-		fprintf(stderr, "portdex: audit: no registry at %s: the rules "
-		    "about ports cannot run (portdex update)\n", ctx->db_path);
+		fprintf(stderr,
+		    "portdex: audit: no registry at %s: the rules "
+		    "about ports cannot run (portdex update)\n",
+		    ctx->db_path);
 	a.o.accepts = &a.acc;
 	if (a.mode == M_FINDINGS && !ctx->json && !a.jsonl) {
 		rc = run_text(ctx, &a);
@@ -791,26 +839,31 @@ audit_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 			size_t k = json_array_size(notes);
 
 			while (k-- > 0)
-				if (json_string_value(json_array_get(notes,
-				    k)) != NULL && strncmp(json_string_value(
-				    json_array_get(notes, k)), "no baseline saved",
-				    17) == 0)
+				if (json_string_value(
+					json_array_get(notes, k)) != NULL &&
+				    strncmp(json_string_value(
+						json_array_get(notes, k)),
+					"no baseline saved", 17) == 0)
 					json_array_remove(notes, k);
 		}
 		if (ctx->json || a.jsonl) {
 			j = json_pack("{s:i, s:O, s:O, s:O, s:O}", "saved", n,
-			    "time", json_object_get(doc, "time"),
-			    "scope", json_object_get(doc, "scope"),
-			    "complete", json_object_get(doc, "complete"),
-			    "incomplete", json_object_get(doc, "incomplete"));
+			    "time", json_object_get(doc, "time"), "scope",
+			    json_object_get(doc, "scope"), "complete",
+			    json_object_get(doc, "complete"), "incomplete",
+			    json_object_get(doc, "incomplete"));
 			out_json(ctx, j);
 			json_decref(j);
 		} else {
-			fprintf(ctx->out, "baseline saved: %d listeners (ports "
-			    "%s, %s) at %s\n", n,
-			    jstr_or(json_object_get(doc, "scope"), "ports", "?"),
+			fprintf(ctx->out,
+			    "baseline saved: %d listeners (ports "
+			    "%s, %s) at %s\n",
+			    n,
+			    jstr_or(json_object_get(doc, "scope"), "ports",
+				"?"),
 			    jstr_or(json_object_get(doc, "scope"), "transports",
-			    "?"), jstr_or(doc, "time", "?"));
+				"?"),
+			    jstr_or(doc, "time", "?"));
 			print_coverage(ctx, doc);
 		}
 		goto done;
@@ -825,13 +878,12 @@ audit_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 	/* JSON lines carry findings only: say what was not seen aside. */
 	if (a.jsonl) {
 		json_array_foreach(json_object_get(doc, "incomplete"), i, j)
-			out_error("audit", "INCOMPLETE: %s",
-			    json_string_value(j));
+		    out_error("audit", "INCOMPLETE: %s", json_string_value(j));
 	}
 	if (pdx_audit_worst(doc) >= a.fail_on)
 		rc = EXIT_FINDINGS;
-	if (a.require_complete && !json_is_true(json_object_get(doc,
-	    "complete")))
+	if (a.require_complete &&
+	    !json_is_true(json_object_get(doc, "complete")))
 		rc = EXIT_FINDINGS;
 done:
 	json_decref(doc);

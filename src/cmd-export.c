@@ -12,8 +12,8 @@
 extern const struct cmd_entry cmd_export_entry;
 
 static const struct {
-	const char	*name;
-	int		 format;
+	const char *name;
+	int format;
 } formats[] = {
 	{ "csv", PDX_EXPORT_CSV },
 	{ "services", PDX_EXPORT_SERVICES },
@@ -47,20 +47,20 @@ export_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 		}
 		return EXIT_OK;
 	}
-	out_error("export", "unknown format '%s' (csv, services or json)",
-	    fmt);
+	out_error("export", "unknown format '%s' (csv, services or json)", fmt);
 	return EXIT_USAGE;
 }
 
 static const struct cmd_opt export_opts[] = {
 	{ "format", 'f', OPT_ENUM, 'f', "csv|services|json",
 	    "  -f, --format F        csv (IANA's columns), services "
-	    "(services(5)) or json\n", 0 },
+	    "(services(5)) or json\n",
+	    0 },
 	{ NULL, 0, 0, 0, NULL, NULL, 0 },
 };
 static const struct cmd_optgroup export_group = { "export", 0, export_opts };
 static const struct cmd_optgroup *const export_groups[] = { &export_group,
-    NULL };
+	NULL };
 
 const struct cmd_entry cmd_export_entry = {
 	.name = "export",

@@ -50,22 +50,24 @@ find_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 				/* a note matching several words shows once */
 				snprintf(key, sizeof key, "%lld|%s",
 				    (long long)json_integer_value(
-				    json_object_get(o, "id")),
-				    json_string_value(json_object_get(o,
-				    "created")));
+					json_object_get(o, "id")),
+				    json_string_value(
+					json_object_get(o, "created")));
 				if (json_object_get(seen, key) != NULL)
 					continue;
 				json_object_set_new(seen, key, json_true());
 
-				json_array_insert_new(res, 0, json_pack(
-				    "{s:s, s:O, s:s, s:[s], s:O, s:O, s:f}",
-				    "name", "note", "text",
-				    json_object_get(o, "text"), "kind", "note",
-				    "transports", json_string_value(
-				    json_object_get(o, "transport")),
-				    "port", json_object_get(o, "port"),
-				    "port_hi", json_object_get(o, "port"),
-				    "score", 100.0));
+				json_array_insert_new(res, 0,
+				    json_pack(
+					"{s:s, s:O, s:s, s:[s], s:O, s:O, s:f}",
+					"name", "note", "text",
+					json_object_get(o, "text"), "kind",
+					"note", "transports",
+					json_string_value(
+					    json_object_get(o, "transport")),
+					"port", json_object_get(o, "port"),
+					"port_hi", json_object_get(o, "port"),
+					"score", 100.0));
 			}
 			json_decref(n);
 		}
@@ -88,35 +90,36 @@ find_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 				    json_object_get(r, "port_hi"));
 
 				if (hi > lo)
-					snprintf(port, sizeof port,
-					    "%lld-%lld", lo, hi);
+					snprintf(port, sizeof port, "%lld-%lld",
+					    lo, hi);
 				else
-					snprintf(port, sizeof port, "%lld",
-					    lo);
+					snprintf(port, sizeof port, "%lld", lo);
 			}
 			for (j = 0; j < json_array_size(t) && j < 4; j++) {
 				if (j > 0)
 					strcat(protos, ",");
-				strcat(protos, json_string_value(
-				    json_array_get(t, j)));
+				strcat(protos,
+				    json_string_value(json_array_get(t, j)));
 			}
-			snprintf(text, sizeof text, "%s", json_string_value(
-			    json_object_get(r, "text")));
+			snprintf(text, sizeof text, "%s",
+			    json_string_value(json_object_get(r, "text")));
 			for (j = 0; text[j] != '\0'; j++)
 				if (text[j] == '\n' || text[j] == '\t')
 					text[j] = ' ';
 			/* one line each, within the output width */
 			{
-				size_t room = ctx->width > 40 + 20 ?
-				    (size_t)ctx->width - 40 : 20;
+				size_t room = ctx->width > 40 + 20
+				    ? (size_t)ctx->width - 40
+				    : 20;
 
 				if (room >= sizeof text)
 					room = sizeof text - 1;
 				if (strlen(text) > room) {
 					size_t cut = room - 3;
 
-					while (cut > 0 && ((unsigned char)
-					    text[cut] & 0xc0) == 0x80)
+					while (cut > 0 &&
+					    ((unsigned char)text[cut] & 0xc0) ==
+						0x80)
 						cut--;
 					strcpy(text + cut, "...");
 				}
@@ -126,14 +129,15 @@ find_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 				    out_sgr(ctx, "bold"), "PORT", "PROTOS",
 				    "NAME", "WHAT", out_reset(ctx));
 			fprintf(ctx->out, "%s%-11s%s %-12s %-16.16s%s%s\n",
-			    out_sgr(ctx, "bold"), port, out_reset(ctx),
-			    protos, json_string_value(
-			    json_object_get(r, "name")), *text ? " " : "",
-			    text);
+			    out_sgr(ctx, "bold"), port, out_reset(ctx), protos,
+			    json_string_value(json_object_get(r, "name")),
+			    *text ? " " : "", text);
 		}
 		if (json_array_size(res) == 0 && !ctx->quiet)
-			fprintf(stderr, "portdex: find: nothing matches "
-			    "'%s'\n", query);
+			fprintf(stderr,
+			    "portdex: find: nothing matches "
+			    "'%s'\n",
+			    query);
 	}
 	k = json_array_size(res) > 0 ? EXIT_OK : EXIT_FINDINGS;
 	json_decref(res);
@@ -144,12 +148,13 @@ const struct cmd_entry cmd_find_entry = {
 	.name = "find",
 	.usage = "WORDS...",
 	.summary = "ranked full-text search over names, descriptions, uses and "
-	    "notes",
+		   "notes",
 	.flags = CMD_NEEDS_DB | CMD_OPT_STATE,
 	.exec = find_exec,
 	.min_operands = 0,
 	.max_operands = -1,
-	.operands = "  (none) WORDS are matched against service names, aliases, "
+	.operands =
+	    "  (none) WORDS are matched against service names, aliases, "
 	    "curated uses\n"
 	    "  and your notes; a number is that port\n",
 };

@@ -18,20 +18,22 @@ extern const struct cmd_entry cmd_import_nmap_entry;
 enum { FMT_TEXT, FMT_JSON, FMT_CSV };
 
 struct imp {
-	struct cmd_ctx	*ctx;
-	int		 fmt;
-	int		 all;		/* every listed port, not only open */
-	json_t		*hosts;		/* JSON: every host, annotated */
-	json_t		*run;		/* JSON: nmaprun's attributes */
-	long		 nports, nmismatch;
+	struct cmd_ctx *ctx;
+	int fmt;
+	int all;       /* every listed port, not only open */
+	json_t *hosts; /* JSON: every host, annotated */
+	json_t *run;   /* JSON: nmaprun's attributes */
+	long nports, nmismatch;
 };
 
 /* "product version (extrainfo)" of nmap's service, or its name alone. */
 static void
 nmap_says(json_t *svc, char *buf, size_t n)
 {
-	const char *name = out_str(svc, "name"), *prod = out_str(svc, "product");
-	const char *ver = out_str(svc, "version"), *tun = out_str(svc, "tunnel");
+	const char *name = out_str(svc, "name"),
+		   *prod = out_str(svc, "product");
+	const char *ver = out_str(svc, "version"),
+		   *tun = out_str(svc, "tunnel");
 
 	if (svc == NULL || json_is_null(svc)) {
 		snprintf(buf, n, "-");
@@ -82,9 +84,13 @@ print_port_csv(struct imp *im, json_t *host, json_t *p, json_t *pdx)
 	char num[16];
 
 	csv_field(f, out_str(host, "address"), 0);
-	csv_field(f, json_string_value(json_array_get(json_object_get(host,
-	    "hostnames"), 0)) != NULL ? json_string_value(json_array_get(
-	    json_object_get(host, "hostnames"), 0)) : "", 0);
+	csv_field(f,
+	    json_string_value(
+		json_array_get(json_object_get(host, "hostnames"), 0)) != NULL
+		? json_string_value(
+		      json_array_get(json_object_get(host, "hostnames"), 0))
+		: "",
+	    0);
 	snprintf(num, sizeof num, "%lld",
 	    (long long)json_integer_value(json_object_get(p, "port")));
 	csv_field(f, num, 0);
@@ -113,7 +119,8 @@ host_cb(json_t *run, json_t *host, void *arg)
 	if (im->run == NULL)
 		im->run = json_incref(run);
 	kept = json_array();
-	json_array_foreach(ports, i, p) {
+	json_array_foreach(ports, i, p)
+	{
 		if (!im->all && strcmp(out_str(p, "state"), "open") != 0)
 			continue;
 		if ((pdx = pdx_nmapxml_expect(ctx->db, p)) == NULL) {
@@ -121,8 +128,8 @@ host_cb(json_t *run, json_t *host, void *arg)
 			return -1;
 		}
 		im->nports++;
-		im->nmismatch += strcmp(out_str(pdx, "verdict"),
-		    "mismatch") == 0;
+		im->nmismatch += strcmp(out_str(pdx, "verdict"), "mismatch") ==
+		    0;
 		if (im->fmt == FMT_JSON) {
 			json_object_set(p, "portdex", pdx);
 			json_array_append(kept, p);
@@ -130,16 +137,20 @@ host_cb(json_t *run, json_t *host, void *arg)
 			print_port_csv(im, host, p, pdx);
 		else {
 			if (shown++ == 0) {
-				name = json_string_value(json_array_get(
-				    json_object_get(host, "hostnames"), 0));
+				name = json_string_value(
+				    json_array_get(json_object_get(host,
+						       "hostnames"),
+					0));
 				fprintf(ctx->out, "%s%s%s%s%s\n",
 				    out_sgr(ctx, "bold"),
 				    out_str(host, "address"), name ? " (" : "",
 				    name ? name : "", name ? ")" : "");
-				fprintf(ctx->out, "%s  %-11s %-8s %-30s %-34s "
-				    "%-6s %s%s\n", out_sgr(ctx, "dim"), "PORT",
-				    "STATE", "NMAP FOUND", "PORTDEX EXPECTS",
-				    "RISK", "VERDICT", out_reset(ctx));
+				fprintf(ctx->out,
+				    "%s  %-11s %-8s %-30s %-34s "
+				    "%-6s %s%s\n",
+				    out_sgr(ctx, "dim"), "PORT", "STATE",
+				    "NMAP FOUND", "PORTDEX EXPECTS", "RISK",
+				    "VERDICT", out_reset(ctx));
 			}
 			print_port_text(im, host, p, pdx);
 		}
@@ -160,8 +171,8 @@ host_cb(json_t *run, json_t *host, void *arg)
 	return 0;
 }
 
-static int report(struct imp *, const char *, int, const char *, size_t,
-    json_t **);
+static int
+report(struct imp *, const char *, int, const char *, size_t, json_t **);
 
 static int
 import_nmap_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
@@ -187,8 +198,10 @@ import_nmap_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 			else if (strcmp(val, "csv") == 0)
 				im.fmt = FMT_CSV;
 			else {
-				out_error("import-nmap", "--format takes text, "
-				    "json or csv, not '%s'", val);
+				out_error("import-nmap",
+				    "--format takes text, "
+				    "json or csv, not '%s'",
+				    val);
 				return EXIT_USAGE;
 			}
 			break;
@@ -214,7 +227,8 @@ report(struct imp *im, const char *path, int fd, const char *head,
 	if (im->fmt == FMT_JSON)
 		im->hosts = json_array();
 	if (im->fmt == FMT_CSV)
-		fprintf(ctx->out, "address,hostname,port,proto,state,"
+		fprintf(ctx->out,
+		    "address,hostname,port,proto,state,"
 		    "nmap_service,nmap_product,nmap_version,headline,status,"
 		    "risk,verdict,reason\n");
 	if (fd >= 0)
@@ -258,31 +272,34 @@ import_nmap_report(struct cmd_ctx *ctx, int fmt, int fd, const char *head,
 
 	memset(&im, 0, sizeof im);
 	im.ctx = ctx;
-	im.fmt = fmt == OUT_JSON ? FMT_JSON : fmt == OUT_CSV ? FMT_CSV :
-	    FMT_TEXT;
+	im.fmt = fmt == OUT_JSON ? FMT_JSON
+	    : fmt == OUT_CSV	 ? FMT_CSV
+				 : FMT_TEXT;
 	return report(&im, name, fd, head, headlen, doc);
 }
 
 static const struct cmd_opt import_nmap_opts[] = {
 	{ "all", 'a', OPT_FLAG, 'a', NULL,
 	    "  -a, --all             every port the report lists, not only open "
-	    "ones\n", 0 },
+	    "ones\n",
+	    0 },
 	{ "format", 0, OPT_ENUM, 'f', "text|json|csv",
 	    "  --format FMT          text (default), json (as --json) or csv\n",
 	    0 },
 	{ NULL, 0, 0, 0, NULL, NULL, 0 },
 };
 static const struct cmd_optgroup import_nmap_group = { "import-nmap", 0,
-    import_nmap_opts };
+	import_nmap_opts };
 static const struct cmd_optgroup *const import_nmap_groups[] = {
-	&import_nmap_group, NULL,
+	&import_nmap_group,
+	NULL,
 };
 
 const struct cmd_entry cmd_import_nmap_entry = {
 	.name = "import-nmap",
 	.usage = "FILE.xml [-a] [--format text|json|csv]",
 	.summary = "read an nmap XML report: each open port with what portdex "
-	    "expects there, mismatches flagged",
+		   "expects there, mismatches flagged",
 	.flags = CMD_NEEDS_DB,
 	.exec = import_nmap_exec,
 	.groups = import_nmap_groups,

@@ -21,7 +21,7 @@
 #include "cli.h"
 #include "portdex/firewall.h"
 
-static int	ls_exec(struct cmd_ctx *, const struct cmd_args *);
+static int ls_exec(struct cmd_ctx *, const struct cmd_args *);
 
 enum { OPT_PUBLISHED = 256, OPT_NO_PUBLISHED };
 
@@ -35,7 +35,8 @@ static const struct cmd_opt ls_more[] = {
 	    "  -n, --numeric         no service names\n", 0 },
 	{ "published", 0, OPT_FLAG, OPT_PUBLISHED, NULL,
 	    "  --published           only ports published by DNAT/redirect "
-	    "rules\n", 0 },
+	    "rules\n",
+	    0 },
 	{ "no-published", 0, OPT_FLAG, OPT_NO_PUBLISHED, NULL,
 	    "  --no-published        no published-port rows\n", 0 },
 	{ NULL, 0, 0, 0, NULL, NULL, 0 },
@@ -43,18 +44,23 @@ static const struct cmd_opt ls_more[] = {
 static const struct cmd_optgroup ls_all_group = { "ls", 0, ls_all };
 static const struct cmd_optgroup ls_more_group = { "ls", 0, ls_more };
 static const struct cmd_optgroup *const ls_groups[] = {
-	&ls_all_group, &optg_proto, &optg_sockets, &ls_more_group,
-	&optg_metrics, NULL,
+	&ls_all_group,
+	&optg_proto,
+	&optg_sockets,
+	&ls_more_group,
+	&optg_metrics,
+	NULL,
 };
 
 const struct cmd_entry cmd_ls_entry = {
 	.name = "ls",
-	.usage = "[-a] [-t] [-u] [-S] [-4|-6] [-p PORTS] [--pid N] "
+	.usage =
+	    "[-a] [-t] [-u] [-S] [-4|-6] [-p PORTS] [--pid N] "
 	    "[--user NAME|UID] [--process NAME] [-n] [--no-pids] "
 	    "[--netns NAME | --all-netns] [--proc] [--reach VERDICT[,...]] "
 	    "[--published | --no-published]",
 	.summary = "sockets on this machine (listening unless -a), annotated; "
-	    "exit 1 when none matches",
+		   "exit 1 when none matches",
 	/* ls opens the registry itself (pdx_db_open_brief) */
 	.flags = CMD_OPT_STATE | CMD_METRICS,
 	.exec = ls_exec,
@@ -64,10 +70,10 @@ const struct cmd_entry cmd_ls_entry = {
 };
 
 struct ls_opts {
-	struct sock_opts	 s;	/* the socket filters (args.c) */
-	int			 numeric;
-	int			 all_states;
-	int			 published;	/* 1 only those, -1 none */
+	struct sock_opts s; /* the socket filters (args.c) */
+	int numeric;
+	int all_states;
+	int published; /* 1 only those, -1 none */
 };
 
 /*
@@ -75,38 +81,38 @@ struct ls_opts {
  * family, and IPv4 for a dual-stack "::" socket.  Listeners only.
  */
 struct ls_reach {
-	struct pdx_verdict	 v, v4;
-	const struct pdx_published *pub;	/* a published-port row */
-	const struct pdx_socket	*answer;	/* the socket answering it */
+	struct pdx_verdict v, v4;
+	const struct pdx_published *pub; /* a published-port row */
+	const struct pdx_socket *answer; /* the socket answering it */
 };
 
 /* One socket as printed: the socket and its registry summary. */
 struct ls_row {
-	const struct pdx_socket	*s;
-	struct pdx_brief	 b;
-	int			 has_brief;
-	char			*note;		/* your note, or NULL */
-	const struct ls_reach	*r;		/* NULL: not judged */
+	const struct pdx_socket *s;
+	struct pdx_brief b;
+	int has_brief;
+	char *note;		  /* your note, or NULL */
+	const struct ls_reach *r; /* NULL: not judged */
 };
 
 /* ---- columns ----------------------------------------------------------- */
 
-#define COL_ALWAYS	0x0
-#define COL_PEER	0x1	/* -a: sockets with a peer are shown */
-#define COL_REG		0x2	/* the registry is open and not -n */
-#define COL_PIDS	0x4	/* processes were looked up */
-#define COL_NETNS	0x8	/* more than the current namespace */
-#define COL_NOTES	0x10	/* a socket has a note of yours */
+#define COL_ALWAYS 0x0
+#define COL_PEER 0x1   /* -a: sockets with a peer are shown */
+#define COL_REG 0x2    /* the registry is open and not -n */
+#define COL_PIDS 0x4   /* processes were looked up */
+#define COL_NETNS 0x8  /* more than the current namespace */
+#define COL_NOTES 0x10 /* a socket has a note of yours */
 
 /*
  * Cells are built without printf: with 10,000 sockets the formatting is
  * most of the user-space time, and ls is meant to beat ss.
  */
-#define CELL_MAX	128
+#define CELL_MAX 128
 
 struct cell {
-	char	b[CELL_MAX];
-	size_t	len;
+	char b[CELL_MAX];
+	size_t len;
 };
 
 static void
@@ -145,8 +151,10 @@ col_proto(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 static void
 col_state(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 {
-	cat(c, r->r != NULL && r->r->pub != NULL ? "PUBLISHED" :
-	    pdx_sock_state_name(r->s->state));
+	cat(c,
+	    r->r != NULL && r->r->pub != NULL
+		? "PUBLISHED"
+		: pdx_sock_state_name(r->s->state));
 }
 
 static void
@@ -209,8 +217,7 @@ col_reach(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 	}
 	cat(c, pdx_reach_name(r->r->v.reach));
 	/* a dual-stack "::": "open, +ipv4", or "open, ipv4 filtered" */
-	if (r->r->v4.reach != PDX_REACH_NONE &&
-	    r->r->v4.reach == r->r->v.reach)
+	if (r->r->v4.reach != PDX_REACH_NONE && r->r->v4.reach == r->r->v.reach)
 		cat(c, ", +ipv4");
 	else if (r->r->v4.reach != PDX_REACH_NONE) {
 		cat(c, ", ipv4 ");
@@ -221,8 +228,10 @@ col_reach(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 static void
 col_service(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 {
-	cat(c, r->has_brief && r->b.name != NULL && r->b.name[0] != '\0' ?
-	    r->b.name : "-");
+	cat(c,
+	    r->has_brief && r->b.name != NULL && r->b.name[0] != '\0'
+		? r->b.name
+		: "-");
 }
 
 static void
@@ -275,7 +284,7 @@ col_user(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 	if (r->s->user != NULL)
 		cat(c, r->s->user);
 	else if (r->s->inode == 0 || r->s->uid < 0)
-		cat(c, "-");	/* TIME_WAIT: the kernel says 0 */
+		cat(c, "-"); /* TIME_WAIT: the kernel says 0 */
 	else
 		cat_num(c, (unsigned long)r->s->uid);
 }
@@ -289,8 +298,10 @@ col_note(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 static void
 col_unit(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 {
-	cat(c, r->s->container != NULL ? r->s->container :
-	    r->s->unit != NULL ? r->s->unit : "");
+	cat(c,
+	    r->s->container != NULL  ? r->s->container
+		: r->s->unit != NULL ? r->s->unit
+				     : "");
 }
 
 static void
@@ -299,29 +310,28 @@ col_netns(struct cmd_ctx *ctx, const struct ls_row *r, struct cell *c)
 	cat(c, r->s->netns != NULL ? r->s->netns : "-");
 }
 
-typedef void (*col_fn)(struct cmd_ctx *, const struct ls_row *,
-    struct cell *);
+typedef void (*col_fn)(struct cmd_ctx *, const struct ls_row *, struct cell *);
 
 static const struct ls_col {
-	const char	*title;
-	int		 when;
-	col_fn		 fmt;
-	int		 risk;		/* coloured by the risk level */
+	const char *title;
+	int when;
+	col_fn fmt;
+	int risk; /* coloured by the risk level */
 } ls_cols[] = {
-	{ "NETNS",	COL_NETNS,	col_netns, 0 },
-	{ "PROTO",	COL_ALWAYS,	col_proto, 0 },
-	{ "STATE",	COL_ALWAYS,	col_state, 0 },
-	{ "LOCAL",	COL_ALWAYS,	col_local, 0 },
-	{ "PEER",	COL_PEER,	col_peer, 0 },
-	{ "REACH",	COL_ALWAYS,	col_reach, 0 },
-	{ "SERVICE",	COL_REG,	col_service, 0 },
-	{ "STATUS",	COL_REG,	col_status, 0 },
-	{ "RISK",	COL_REG,	col_risk, 1 },
-	{ "PID",	COL_PIDS,	col_pid, 0 },
-	{ "PROCESS",	COL_PIDS,	col_process, 0 },
-	{ "USER",	COL_ALWAYS,	col_user, 0 },
-	{ "UNIT",	COL_PIDS,	col_unit, 0 },
-	{ "NOTE",	COL_NOTES,	col_note, 0 },
+	{ "NETNS", COL_NETNS, col_netns, 0 },
+	{ "PROTO", COL_ALWAYS, col_proto, 0 },
+	{ "STATE", COL_ALWAYS, col_state, 0 },
+	{ "LOCAL", COL_ALWAYS, col_local, 0 },
+	{ "PEER", COL_PEER, col_peer, 0 },
+	{ "REACH", COL_ALWAYS, col_reach, 0 },
+	{ "SERVICE", COL_REG, col_service, 0 },
+	{ "STATUS", COL_REG, col_status, 0 },
+	{ "RISK", COL_REG, col_risk, 1 },
+	{ "PID", COL_PIDS, col_pid, 0 },
+	{ "PROCESS", COL_PIDS, col_process, 0 },
+	{ "USER", COL_ALWAYS, col_user, 0 },
+	{ "UNIT", COL_PIDS, col_unit, 0 },
+	{ "NOTE", COL_NOTES, col_note, 0 },
 };
 #define LS_NCOLS (sizeof ls_cols / sizeof ls_cols[0])
 
@@ -336,8 +346,9 @@ static const struct ls_col {
 static char *
 ls_note(struct cmd_ctx *ctx, const struct pdx_socket *s)
 {
-	const char *t = ctx->state != NULL ? pdx_note_text(ctx->state,
-	    s->lport, s->proto) : NULL;
+	const char *t = ctx->state != NULL
+	    ? pdx_note_text(ctx->state, s->lport, s->proto)
+	    : NULL;
 
 	return t != NULL ? strdup(t) : NULL;
 }
@@ -364,8 +375,8 @@ ls_note_hook(struct cmd_ctx *ctx, const struct pdx_socket *s, json_t *obj)
 {
 	char *note = ls_note(ctx, s);
 
-	json_object_set_new(obj, "note", note != NULL ? json_string(note) :
-	    json_null());
+	json_object_set_new(obj, "note",
+	    note != NULL ? json_string(note) : json_null());
 	free(note);
 }
 
@@ -403,16 +414,16 @@ recount(struct pdx_attr_stats *st, const struct pdx_socket *v, size_t n)
 
 /* The ruleset and published ports of each namespace shown. */
 struct fw_ns {
-	char			*netns;		/* NULL: the current one */
-	struct pdx_ruleset	*rs;
-	struct pdx_published	*pub;
-	size_t			 npub;
-	int			 pub_err;
+	char *netns; /* NULL: the current one */
+	struct pdx_ruleset *rs;
+	struct pdx_published *pub;
+	size_t npub;
+	int pub_err;
 };
 
 struct fw_cache {
-	struct fw_ns	*ns;
-	size_t		 n;
+	struct fw_ns *ns;
+	size_t n;
 };
 
 static struct fw_ns *
@@ -424,7 +435,7 @@ fw_get(struct fw_cache *fc, const char *netns)
 	for (i = 0; i < fc->n; i++)
 		if ((netns == NULL && fc->ns[i].netns == NULL) ||
 		    (netns != NULL && fc->ns[i].netns != NULL &&
-		    strcmp(netns, fc->ns[i].netns) == 0))
+			strcmp(netns, fc->ns[i].netns) == 0))
 			return &fc->ns[i];
 	if ((nv = realloc(fc->ns, (fc->n + 1) * sizeof *nv)) == NULL)
 		return NULL;
@@ -488,7 +499,7 @@ reach_pass(const struct ls_opts *o, const struct ls_reach *r)
 		return 0;
 	return (o->s.reach & (1u << r->v.reach)) != 0 ||
 	    (r->v4.reach != PDX_REACH_NONE &&
-	    (o->s.reach & (1u << r->v4.reach)) != 0);
+		(o->s.reach & (1u << r->v4.reach)) != 0);
 }
 
 /* The listening socket of the same namespace answering a published port. */
@@ -517,10 +528,10 @@ answering(const struct pdx_socket *v, size_t n, const struct fw_ns *ns,
 
 /* Published ports passing the filter, as rows: sockets and verdicts. */
 struct ls_pubs {
-	struct pdx_socket	*s;
-	struct ls_reach		*r;
-	const struct fw_ns	**ns;
-	size_t			 n;
+	struct pdx_socket *s;
+	struct ls_reach *r;
+	const struct fw_ns **ns;
+	size_t n;
 };
 
 static int
@@ -543,21 +554,24 @@ collect_published(const struct ls_opts *o, struct fw_cache *fc,
 			const struct pdx_published *p = &fc->ns[i].pub[j];
 			struct pdx_socket *s = &out->s[out->n];
 			struct ls_reach *r = &out->r[out->n];
-			int fam = p->family == AF_INET6 ? PDX_FAM_INET6 :
-			    p->family == AF_INET ? PDX_FAM_INET4 :
-			    PDX_FAM_INET4 | PDX_FAM_INET6;
+			int fam = p->family == AF_INET6 ? PDX_FAM_INET6
+			    : p->family == AF_INET
+			    ? PDX_FAM_INET4
+			    : PDX_FAM_INET4 | PDX_FAM_INET6;
 			unsigned port;
 			int hit = o->s.f.ports == NULL;
 
-			if (o->s.f.protos != 0 && (o->s.f.protos & p->proto) == 0)
+			if (o->s.f.protos != 0 &&
+			    (o->s.f.protos & p->proto) == 0)
 				continue;
-			if (o->s.f.protos == 0 && (p->proto &
-			    (PDX_TCP | PDX_UDP)) == 0)
+			if (o->s.f.protos == 0 &&
+			    (p->proto & (PDX_TCP | PDX_UDP)) == 0)
 				continue;
-			if (o->s.f.families != 0 && (o->s.f.families & fam) == 0)
+			if (o->s.f.families != 0 &&
+			    (o->s.f.families & fam) == 0)
 				continue;
 			for (port = p->port_lo; !hit && port <= p->port_hi;
-			    port++)
+			     port++)
 				hit = pdx_portset_has(o->s.f.ports, port);
 			if (!hit)
 				continue;
@@ -570,7 +584,7 @@ collect_published(const struct ls_opts *o, struct fw_cache *fc,
 			s->lport = p->port_lo;
 			s->uid = -1;
 			s->v6only = -1;
-			s->netns = fc->ns[i].netns;	/* borrowed */
+			s->netns = fc->ns[i].netns; /* borrowed */
 			if ((r->answer = answering(v, n, &fc->ns[i], p)) !=
 			    NULL) {
 				s->pid = r->answer->pid;
@@ -597,18 +611,17 @@ free_published(struct ls_pubs *p)
  * page faults at 10,000 listeners); each socket points at its verdict.
  */
 struct ls_verdicts {
-	const struct ls_reach	**of;	/* per socket; NULL: not judged */
-	struct ls_reach		**d;	/* the distinct verdicts */
-	size_t			  nd, cap;
-	size_t			 *slot;	/* hash table of indices + 1 into d */
-	size_t			  nslot;
+	const struct ls_reach **of; /* per socket; NULL: not judged */
+	struct ls_reach **d;	    /* the distinct verdicts */
+	size_t nd, cap;
+	size_t *slot; /* hash table of indices + 1 into d */
+	size_t nslot;
 };
 
 static uint64_t
 verdict_hash(const struct ls_reach *r)
 {
-	const char *f[4] = { r->v.rule, r->v.detail, r->v4.rule,
-	    r->v4.detail };
+	const char *f[4] = { r->v.rule, r->v.detail, r->v4.rule, r->v4.detail };
 	uint64_t h = 1469598103934665603ULL ^ (unsigned)r->v.reach ^
 	    ((uint64_t)(unsigned)r->v4.reach << 8);
 	size_t k;
@@ -639,7 +652,7 @@ verdict_intern(struct ls_verdicts *vs, const struct ls_reach *r)
 {
 	size_t i, h;
 
-	if (vs->nd * 2 >= vs->nslot) {	/* grow the table, rehash */
+	if (vs->nd * 2 >= vs->nslot) { /* grow the table, rehash */
 		size_t ns = vs->nslot == 0 ? 64 : vs->nslot * 2, *t;
 
 		if ((t = calloc(ns, sizeof *t)) == NULL)
@@ -742,9 +755,9 @@ print_fw_footer(struct cmd_ctx *ctx, const struct fw_cache *fc,
 	for (k = 0; k < n; k++)
 		unknown |= rows[k].r != NULL &&
 		    (rows[k].r->v.reach == PDX_REACH_UNKNOWN ||
-		    rows[k].r->v4.reach == PDX_REACH_UNKNOWN);
+			rows[k].r->v4.reach == PDX_REACH_UNKNOWN);
 	if (!unknown)
-		return;		/* nothing in the table depends on it */
+		return; /* nothing in the table depends on it */
 	size_t i;
 
 	if (ctx->quiet)
@@ -752,14 +765,17 @@ print_fw_footer(struct cmd_ctx *ctx, const struct fw_cache *fc,
 	for (i = 0; i < fc->n; i++) {
 		const char *ns = fc->ns[i].netns;
 		const char *err = pdx_ruleset_error(fc->ns[i].rs),
-		    *leg = pdx_ruleset_legacy(fc->ns[i].rs);
+			   *leg = pdx_ruleset_legacy(fc->ns[i].rs);
 
 		if (err != NULL)
-			fprintf(ctx->out, "\nREACH%s%s: %s: verdicts are "
-			    "unknown\n", ns != NULL ? " in " : "",
-			    ns != NULL ? ns : "", err);
+			fprintf(ctx->out,
+			    "\nREACH%s%s: %s: verdicts are "
+			    "unknown\n",
+			    ns != NULL ? " in " : "", ns != NULL ? ns : "",
+			    err);
 		if (leg != NULL)
-			fprintf(ctx->out, "\nREACH%s%s: legacy iptables "
+			fprintf(ctx->out,
+			    "\nREACH%s%s: legacy iptables "
 			    "tables (%s) were not evaluated\n",
 			    ns != NULL ? " in " : "", ns != NULL ? ns : "",
 			    leg);
@@ -775,13 +791,17 @@ print_footer(struct cmd_ctx *ctx, const struct ls_opts *o,
 	if (ctx->quiet || !o->s.pids)
 		return;
 	if (st->permission > 0)
-		fprintf(ctx->out, "\n%zu of %zu sockets not attributed to a "
+		fprintf(ctx->out,
+		    "\n%zu of %zu sockets not attributed to a "
 		    "process: permission denied reading %zu processes' "
-		    "/proc/PID/fd (%s)\n", st->permission, n, st->denied_procs,
+		    "/proc/PID/fd (%s)\n",
+		    st->permission, n, st->denied_procs,
 		    geteuid() == 0 ? "refused even to root: ptrace or LSM "
-		    "restrictions" : "run as root to see them");
+				     "restrictions"
+				   : "run as root to see them");
 	if (st->no_process > 0 && geteuid() != 0)
-		fprintf(ctx->out, "%s%zu sockets held by no visible process "
+		fprintf(ctx->out,
+		    "%s%zu sockets held by no visible process "
 		    "(another PID namespace, or the kernel)\n",
 		    st->permission > 0 ? "" : "\n", st->no_process);
 }
@@ -791,9 +811,9 @@ print_footer(struct cmd_ctx *ctx, const struct ls_opts *o,
  * was a seventh of `ls` at ten thousand sockets.
  */
 struct outbuf {
-	FILE	*out;
-	size_t	 len;
-	char	 b[65536];
+	FILE *out;
+	size_t len;
+	char b[65536];
 };
 
 static void
@@ -883,10 +903,9 @@ print_text(struct cmd_ctx *ctx, struct ls_row *rows, size_t n, int when)
 }
 
 static int
-print_json(struct cmd_ctx *ctx, const struct ls_opts *o,
-    struct pdx_socket *v, size_t n, const struct pdx_attr_stats *st,
-    int backend, const struct ls_reach *const *reach,
-    const struct ls_pubs *pubs,
+print_json(struct cmd_ctx *ctx, const struct ls_opts *o, struct pdx_socket *v,
+    size_t n, const struct pdx_attr_stats *st, int backend,
+    const struct ls_reach *const *reach, const struct ls_pubs *pubs,
     const struct fw_cache *fc)
 {
 	json_t *root, *arr, *obj, *parr, *fw;
@@ -906,8 +925,8 @@ print_json(struct cmd_ctx *ctx, const struct ls_opts *o,
 		if (obj == NULL)
 			goto oom;
 		ls_note_hook(ctx, &v[i], obj);
-		json_object_set_new(obj, "reach", reach[i] != NULL ?
-		    reach_json(reach[i]) : json_null());
+		json_object_set_new(obj, "reach",
+		    reach[i] != NULL ? reach_json(reach[i]) : json_null());
 		if (json_array_append_new(arr, obj) != 0)
 			goto oom;
 	}
@@ -919,12 +938,14 @@ print_json(struct cmd_ctx *ctx, const struct ls_opts *o,
 
 		if ((obj = pdx_published_json(pubs->r[i].pub)) == NULL)
 			goto oom;
-		json_object_set_new(obj, "netns", pubs->ns[i]->netns != NULL ?
-		    json_string(pubs->ns[i]->netns) : json_null());
-		json_object_set_new(obj, "answered_by", a == NULL ?
-		    json_null() : json_pack("{s:s, s:I, s:s?}", "local",
-		    a->local, "pid", (json_int_t)a->pid, "process",
-		    a->pid > 0 ? a->comm : NULL));
+		json_object_set_new(obj, "netns",
+		    pubs->ns[i]->netns != NULL ? json_string(pubs->ns[i]->netns)
+					       : json_null());
+		json_object_set_new(obj, "answered_by",
+		    a == NULL ? json_null()
+			      : json_pack("{s:s, s:I, s:s?}", "local", a->local,
+				    "pid", (json_int_t)a->pid, "process",
+				    a->pid > 0 ? a->comm : NULL));
 		if (json_array_append_new(parr, obj) != 0)
 			goto oom;
 	}
@@ -932,13 +953,14 @@ print_json(struct cmd_ctx *ctx, const struct ls_opts *o,
 	    json_object_set_new(root, "firewall", fw) != 0)
 		goto oom;
 	for (i = 0; i < fc->n; i++)
-		json_array_append_new(fw, json_pack("{s:s?, s:b, s:I, s:s?, "
-		    "s:s?}", "netns", fc->ns[i].netns,
-		    "read", pdx_ruleset_error(fc->ns[i].rs) == NULL,
-		    "rules", (json_int_t)pdx_ruleset_rules(fc->ns[i].rs),
-		    "error", pdx_ruleset_error(fc->ns[i].rs),
-		    "legacy_not_evaluated",
-		    pdx_ruleset_legacy(fc->ns[i].rs)));
+		json_array_append_new(fw,
+		    json_pack("{s:s?, s:b, s:I, s:s?, "
+			      "s:s?}",
+			"netns", fc->ns[i].netns, "read",
+			pdx_ruleset_error(fc->ns[i].rs) == NULL, "rules",
+			(json_int_t)pdx_ruleset_rules(fc->ns[i].rs), "error",
+			pdx_ruleset_error(fc->ns[i].rs), "legacy_not_evaluated",
+			pdx_ruleset_legacy(fc->ns[i].rs)));
 	if (o->s.pids)
 		obj = pdx_attr_stats_json(st, n);
 	else
@@ -984,9 +1006,10 @@ parse_opts(struct ls_opts *o, const struct cmd_args *a)
 	}
 	if (args_done(&cmd_ls_entry, a) != 0)
 		return -1;
-	if (o->published == 1 && (o->s.f.pid != 0 ||
-	    o->s.f.process != NULL || o->s.f.uid >= 0)) {
-		out_error("ls", "--published rows have no process or user: "
+	if (o->published == 1 &&
+	    (o->s.f.pid != 0 || o->s.f.process != NULL || o->s.f.uid >= 0)) {
+		out_error("ls",
+		    "--published rows have no process or user: "
 		    "--pid, --process and --user cannot choose them");
 		return -1;
 	}
@@ -1092,8 +1115,10 @@ ls_exec(struct cmd_ctx *ctx, const struct cmd_args *a)
 		return EXIT_USAGE;
 	if (ctx->state != NULL && load_notes(ctx->state, v, n) != 0 &&
 	    !ctx->quiet)
-		fprintf(stderr, "portdex: ls: your notes could not be read: "
-		    "%s\n", pdx_last_error());
+		fprintf(stderr,
+		    "portdex: ls: your notes could not be read: "
+		    "%s\n",
+		    pdx_last_error());
 	memset(&st, 0, sizeof st);
 	if (o.s.pids) {
 		if (pdx_sockets_attribute(v, n, &st) < 0) {
@@ -1149,13 +1174,13 @@ ls_exec(struct cmd_ctx *ctx, const struct cmd_args *a)
 	shown += pubs.n;
 
 	if (ctx->json) {
-		if (print_json(ctx, &o, v, n, &st, backend, vs.of, &pubs,
-		    &fc) < 0)
+		if (print_json(ctx, &o, v, n, &st, backend, vs.of, &pubs, &fc) <
+		    0)
 			rc = EXIT_USAGE;
 		goto done;
 	}
-	if (n + pubs.n > 0 && (rows = calloc(n + pubs.n,
-	    sizeof *rows)) == NULL) {
+	if (n + pubs.n > 0 &&
+	    (rows = calloc(n + pubs.n, sizeof *rows)) == NULL) {
 		out_error("ls", "out of memory");
 		rc = EXIT_USAGE;
 		goto done;
@@ -1173,16 +1198,17 @@ ls_exec(struct cmd_ctx *ctx, const struct cmd_args *a)
 		nrows++;
 		row->s = s;
 		if (ctx->db != NULL && !o.numeric)
-			row->has_brief = pdx_brief(ctx->db, s->lport,
-			    s->proto, &row->b) == 0;
+			row->has_brief = pdx_brief(ctx->db, s->lport, s->proto,
+					     &row->b) == 0;
 		if (i < n && (row->note = ls_note(ctx, s)) != NULL) {
 			char *nl;
 
 			if (strlen(row->note) > 40) {
 				size_t cut = 37;
 
-				while (cut > 0 && ((unsigned char)
-				    row->note[cut] & 0xc0) == 0x80)
+				while (cut > 0 &&
+				    ((unsigned char)row->note[cut] & 0xc0) ==
+					0x80)
 					cut--;
 				strcpy(row->note + cut, "...");
 			}

@@ -67,8 +67,8 @@ print_notes(struct cmd_ctx *ctx, json_t *notes)
 static int
 open_state(struct cmd_ctx *ctx, int write)
 {
-	ctx->state = write ? pdx_state_open(ctx->state_path) :
-	    pdx_state_open_read(ctx->state_path);
+	ctx->state = write ? pdx_state_open(ctx->state_path)
+			   : pdx_state_open_read(ctx->state_path);
 	if (ctx->state == NULL) {
 		out_error("note", "%s", pdx_last_error());
 		return -1;
@@ -116,8 +116,9 @@ note_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 		}
 		if (ctx->json) {
 			json_t *o = json_pack("{s:i, s:s, s:i}", "port",
-			    (int)port, "transport", proto != 0 ?
-			    pdx_proto_name(proto) : "any", "removed", n);
+			    (int)port, "transport",
+			    proto != 0 ? pdx_proto_name(proto) : "any",
+			    "removed", n);
 
 			out_json(ctx, o);
 			json_decref(o);
@@ -132,17 +133,17 @@ note_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 			return cmd_usage(&cmd_note_entry);
 		port = 0;
 		proto = 0;
-		if (argc == 1 && parse_port_proto(argv[0], &port, &proto)
-		    != 0) {
+		if (argc == 1 &&
+		    parse_port_proto(argv[0], &port, &proto) != 0) {
 			out_error("note", "%s", pdx_last_error());
 			return EXIT_USAGE;
 		}
 		if (access(ctx->state_path, F_OK) != 0 && errno == ENOENT)
-			notes = json_array();	/* no state yet: no notes */
+			notes = json_array(); /* no state yet: no notes */
 		else if (open_state(ctx, 0) != 0)
 			return EXIT_USAGE;
-		else if ((notes = pdx_notes(ctx->state, argc == 1 ?
-		    (int)port : -1, NULL)) == NULL) {
+		else if ((notes = pdx_notes(ctx->state,
+			      argc == 1 ? (int)port : -1, NULL)) == NULL) {
 			out_error("note", "%s", pdx_last_error());
 			return EXIT_USAGE;
 		}
@@ -153,7 +154,7 @@ note_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 			while (i-- > 0) {
 				const char *t = json_string_value(
 				    json_object_get(json_array_get(notes, i),
-				    "transport"));
+					"transport"));
 
 				if (t != NULL && strcmp(t, "any") != 0 &&
 				    strcmp(t, pdx_proto_name(proto)) != 0)
@@ -176,8 +177,10 @@ note_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 
 		for (i = 1; i < argc; i++) {
 			if (strlen(text) + strlen(argv[i]) + 2 > sizeof text) {
-				out_error("note", "a note is at most %zu "
-				    "bytes", sizeof text - 1);
+				out_error("note",
+				    "a note is at most %zu "
+				    "bytes",
+				    sizeof text - 1);
 				return EXIT_USAGE;
 			}
 			if (i > 1)
@@ -223,6 +226,6 @@ const struct cmd_entry cmd_note_entry = {
 	.min_operands = 0,
 	.max_operands = -1,
 	.operands = "  PORT[/PROTO] TEXT    record a note (the transport is "
-	    "optional)\n"
-	    "  PORT[/PROTO]         list the notes of a port\n",
+		    "optional)\n"
+		    "  PORT[/PROTO]         list the notes of a port\n",
 };

@@ -10,7 +10,7 @@
 
 #include "cli.h"
 
-static int	rpc_exec(struct cmd_ctx *, const struct cmd_args *);
+static int rpc_exec(struct cmd_ctx *, const struct cmd_args *);
 
 enum {
 	OPT_TIMEOUT = 256,
@@ -23,7 +23,8 @@ static const struct cmd_opt rpc_opts[] = {
 	{ "timeout", 0, OPT_INT, OPT_TIMEOUT, "MS",
 	    "  --timeout MS          give up after MS milliseconds\n", 0 },
 	{ "port", 0, OPT_INT, OPT_PORT, "N",
-	    "  --port N              the portmapper's port (default 111)\n", 0 },
+	    "  --port N              the portmapper's port (default 111)\n",
+	    0 },
 	{ "tcp", 0, OPT_FLAG, OPT_TCP, NULL,
 	    "  --tcp / --udp         ask over this transport only\n", 0 },
 	{ "udp", 0, OPT_FLAG, OPT_UDP, NULL, NULL, 0 },
@@ -36,7 +37,7 @@ const struct cmd_entry cmd_rpc_entry = {
 	.name = "rpc",
 	.usage = "[HOST] [--timeout MS] [--port N] [--tcp | --udp]",
 	.summary = "ONC RPC portmapper registrations, annotated (like rpcinfo "
-	    "-p)",
+		   "-p)",
 	.flags = CMD_OPT_DB,
 	.exec = rpc_exec,
 	.groups = rpc_groups,
@@ -44,7 +45,7 @@ const struct cmd_entry cmd_rpc_entry = {
 	.max_operands = 1,
 	.too_many = "",
 	.operands = "  HOST                  the portmapper to ask (default "
-	    "localhost)\n",
+		    "localhost)\n",
 };
 
 /* "name[pid]" of each process behind the port, comma separated. */
@@ -55,23 +56,24 @@ format_procs(json_t *listeners, char *buf, size_t sz)
 	size_t i, used = 0;
 
 	buf[0] = '\0';
-	json_array_foreach(listeners, i, l) {
-		const char *p = json_string_value(json_object_get(l,
-		    "process"));
+	json_array_foreach(listeners, i, l)
+	{
+		const char *p = json_string_value(
+		    json_object_get(l, "process"));
 		json_int_t pid = json_integer_value(json_object_get(l, "pid"));
 		char one[64];
 		int n;
 
 		if (p == NULL)
-			snprintf(one, sizeof one, "uid %d", (int)
-			    json_integer_value(json_object_get(l, "uid")));
+			snprintf(one, sizeof one, "uid %d",
+			    (int)json_integer_value(json_object_get(l, "uid")));
 		else
 			snprintf(one, sizeof one, "%s[%lld]", p,
 			    (long long)pid);
 		if (strstr(buf, one) != NULL)
-			continue;	/* the same process on v4 and v6 */
-		n = snprintf(buf + used, sz - used, "%s%s",
-		    used > 0 ? "," : "", one);
+			continue; /* the same process on v4 and v6 */
+		n = snprintf(buf + used, sz - used, "%s%s", used > 0 ? "," : "",
+		    one);
 		if (n < 0 || (size_t)n >= sz - used)
 			break;
 		used += (size_t)n;
@@ -94,8 +96,9 @@ print_registration(struct cmd_ctx *ctx, json_t *r)
 		    json_string_value(json_object_get(iana, "status")));
 	else
 		snprintf(ianabuf, sizeof ianabuf, "%s%s", in,
-		    json_is_true(json_object_get(r, "iana_differs")) ?
-		    " (differs)" : "");
+		    json_is_true(json_object_get(r, "iana_differs"))
+			? " (differs)"
+			: "");
 	format_procs(json_object_get(r, "listeners"), procs, sizeof procs);
 	fprintf(ctx->out, "%10lld%5lld%6s%7lld  %-14s %-20s %s%-7s%s %s\n",
 	    (long long)json_integer_value(json_object_get(r, "program")),
@@ -114,15 +117,16 @@ shown_in_v2(json_t *regs, json_t *b)
 	json_t *r;
 	size_t i;
 
-	json_array_foreach(regs, i, r) {
+	json_array_foreach(regs, i, r)
+	{
 		if (json_equal(json_object_get(r, "program"),
-		    json_object_get(b, "program")) &&
+			json_object_get(b, "program")) &&
 		    json_equal(json_object_get(r, "version"),
-		    json_object_get(b, "version")) &&
+			json_object_get(b, "version")) &&
 		    json_equal(json_object_get(r, "proto"),
-		    json_object_get(b, "proto")) &&
+			json_object_get(b, "proto")) &&
 		    json_equal(json_object_get(r, "port"),
-		    json_object_get(b, "port")))
+			json_object_get(b, "port")))
 			return 1;
 	}
 	return 0;
@@ -134,31 +138,32 @@ print_text(struct cmd_ctx *ctx, json_t *root)
 	json_t *regs = json_object_get(root, "registrations");
 	json_t *rb = json_object_get(root, "rpcbind"), *r;
 	size_t i, extra = 0;
-	int v = (int)json_integer_value(json_object_get(root,
-	    "rpcbind_version"));
+	int v = (int)json_integer_value(
+	    json_object_get(root, "rpcbind_version"));
 
 	fprintf(ctx->out, "%s%10s%5s%6s%7s  %-14s %-20s %-7s %s%s\n",
-	    out_sgr(ctx, "bold"), "program", "vers", "proto", "port",
-	    "service", "IANA on port", "risk",
+	    out_sgr(ctx, "bold"), "program", "vers", "proto", "port", "service",
+	    "IANA on port", "risk",
 	    json_is_true(json_object_get(root, "local")) ? "process" : "",
 	    out_reset(ctx));
-	json_array_foreach(regs, i, r)
-		print_registration(ctx, r);
-	json_array_foreach(rb, i, r) {
-		const char *name = json_string_value(json_object_get(r,
-		    "name"));
+	json_array_foreach(regs, i, r) print_registration(ctx, r);
+	json_array_foreach(rb, i, r)
+	{
+		const char *name = json_string_value(
+		    json_object_get(r, "name"));
 
 		if (shown_in_v2(regs, r))
 			continue;
 		if (extra++ == 0)
-			fprintf(ctx->out, "%salso registered with rpcbind "
-			    "(version %d):%s\n", out_sgr(ctx, "bold"), v,
-			    out_reset(ctx));
+			fprintf(ctx->out,
+			    "%salso registered with rpcbind "
+			    "(version %d):%s\n",
+			    out_sgr(ctx, "bold"), v, out_reset(ctx));
 		fprintf(ctx->out, "%10lld%5lld  %-6s %-28s %-10s %s\n",
-		    (long long)json_integer_value(json_object_get(r,
-		    "program")),
-		    (long long)json_integer_value(json_object_get(r,
-		    "version")),
+		    (long long)json_integer_value(
+			json_object_get(r, "program")),
+		    (long long)json_integer_value(
+			json_object_get(r, "version")),
 		    json_string_value(json_object_get(r, "netid")),
 		    json_string_value(json_object_get(r, "address")),
 		    json_string_value(json_object_get(r, "owner")),
@@ -168,9 +173,10 @@ print_text(struct cmd_ctx *ctx, json_t *root)
 	    json_string_value(json_object_get(root, "host")),
 	    json_string_value(json_object_get(root, "address")),
 	    json_string_value(json_object_get(root, "transport")),
-	    json_array_size(regs),
-	    v > 0 ? ", rpcbind version " : "",
-	    v == 4 ? "4" : v == 3 ? "3" : "");
+	    json_array_size(regs), v > 0 ? ", rpcbind version " : "",
+	    v == 4	 ? "4"
+		: v == 3 ? "3"
+			 : "");
 }
 
 static int
@@ -190,15 +196,14 @@ rpc_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 		switch (args->opt[i].id) {
 		case OPT_TIMEOUT:
 			if (pdx_parse_number(val, 1, 600000, "timeout (ms)",
-			    &v) != 0) {
+				&v) != 0) {
 				out_error("rpc", "%s", pdx_last_error());
 				return EXIT_USAGE;
 			}
 			opts.timeout_ms = (unsigned)v;
 			break;
 		case OPT_PORT:
-			if (pdx_parse_number(val, 1, 65535, "port",
-			    &v) != 0) {
+			if (pdx_parse_number(val, 1, 65535, "port", &v) != 0) {
 				out_error("rpc", "%s", pdx_last_error());
 				return EXIT_USAGE;
 			}

@@ -13,10 +13,10 @@
 #include "cli.h"
 #include "portdex/nmapxml.h"
 
-#define SCAN_DEFAULT_TOP	1000
-#define PROGRESS_AFTER_S	0.5	/* quick scans draw nothing */
+#define SCAN_DEFAULT_TOP 1000
+#define PROGRESS_AFTER_S 0.5 /* quick scans draw nothing */
 
-static int	scan_exec(struct cmd_ctx *, const struct cmd_args *);
+static int scan_exec(struct cmd_ctx *, const struct cmd_args *);
 
 enum {
 	OPT_TIMEOUT = 256,
@@ -31,9 +31,11 @@ enum {
 static const struct cmd_opt scan_opts[] = {
 	{ "ports", 'p', OPT_PORTS, 'p', "PORTS",
 	    "  -p, --ports PORTS     ports to try (default: nmap's 1000 most "
-	    "common)\n", 0 },
+	    "common)\n",
+	    0 },
 	{ "all", 'a', OPT_FLAG, 'a', NULL,
-	    "  -a, --all             also print closed and filtered ports\n", 0 },
+	    "  -a, --all             also print closed and filtered ports\n",
+	    0 },
 	{ NULL, '4', OPT_FLAG, '4', NULL,
 	    "  -4 / -6               this address family only\n", 0 },
 	{ NULL, '6', OPT_FLAG, '6', NULL, NULL, 0 },
@@ -51,7 +53,8 @@ static const struct cmd_opt scan_opts[] = {
 	/* nmap's spelling: -oX FILE */
 	{ NULL, 'o', OPT_FILE, 'o', "X FILE",
 	    "  -oX, --xml FILE       also write an nmap XML report (- : standard "
-	    "output)\n", OPTF_NEXT },
+	    "output)\n",
+	    OPTF_NEXT },
 	{ "xml", 0, OPT_FILE, OPT_XML, "FILE", NULL, 0 },
 	{ "format", 0, OPT_ENUM, OPT_FORMAT, "text|json|csv",
 	    "  --format FMT          text (default), json (as --json) or csv\n",
@@ -64,8 +67,8 @@ static const struct cmd_optgroup *const scan_groups[] = { &scan_group, NULL };
 const struct cmd_entry cmd_scan_entry = {
 	.name = "scan",
 	.usage = "HOST [-p PORTS] [-a] [-4|-6] [--timeout MS] [--retries N] "
-	    "[--rate N] [--concurrency N] [--threads N] [-oX FILE] "
-	    "[--format text|json|csv]",
+		 "[--rate N] [--concurrency N] [--threads N] [-oX FILE] "
+		 "[--format text|json|csv]",
 	.summary = "TCP connect scan of one host, each port annotated",
 	.flags = CMD_OPT_DB,
 	.exec = scan_exec,
@@ -75,13 +78,12 @@ const struct cmd_entry cmd_scan_entry = {
 	.too_many = "scan takes exactly one host",
 };
 
-
 /* Numeric options: where each one goes and its bounds. */
 struct scan_numopt {
-	int		 opt;
-	const char	*what;
-	long long	 lo, hi;
-	size_t		 off;
+	int opt;
+	const char *what;
+	long long lo, hi;
+	size_t off;
 };
 static const struct scan_numopt scan_numopts[] = {
 	{ OPT_TIMEOUT, "timeout (ms)", 1, 600000,
@@ -97,9 +99,9 @@ static const struct scan_numopt scan_numopts[] = {
 };
 
 struct progress {
-	int	active;		/* stderr is a terminal, not -q */
-	int	drawn;
-	double	start;
+	int active; /* stderr is a terminal, not -q */
+	int drawn;
+	double start;
 	const char *host;
 };
 
@@ -120,8 +122,9 @@ progress_cb(void *arg, unsigned done, unsigned total)
 	if (!pr->active || mono_s() - pr->start < PROGRESS_AFTER_S)
 		return;
 	fprintf(stderr, "\rscanning %s: %u/%u ports (%u%%)", pr->host, done,
-	    total, total > 0 ? (unsigned)((unsigned long long)done * 100 /
-	    total) : 100);
+	    total,
+	    total > 0 ? (unsigned)((unsigned long long)done * 100 / total)
+		      : 100);
 	fflush(stderr);
 	pr->drawn = 1;
 }
@@ -135,9 +138,10 @@ print_text(struct cmd_ctx *ctx, json_t *root)
 
 	if (json_array_size(ports) > 0)
 		fprintf(ctx->out, "%s%-11s %-9s %-20s %-12s %s%s\n",
-		    out_sgr(ctx, "bold"), "PORT", "STATE", "SERVICE",
-		    "STATUS", "RISK", out_reset(ctx));
-	json_array_foreach(ports, i, p) {
+		    out_sgr(ctx, "bold"), "PORT", "STATE", "SERVICE", "STATUS",
+		    "RISK", out_reset(ctx));
+	json_array_foreach(ports, i, p)
+	{
 		const char *svc = json_string_value(
 		    json_object_get(p, "service"));
 		const char *st = json_string_value(
@@ -146,8 +150,8 @@ print_text(struct cmd_ctx *ctx, json_t *root)
 		    json_object_get(p, "risk"));
 		char port[16];
 
-		snprintf(port, sizeof port, "%d/tcp", (int)json_integer_value(
-		    json_object_get(p, "port")));
+		snprintf(port, sizeof port, "%d/tcp",
+		    (int)json_integer_value(json_object_get(p, "port")));
 		fprintf(ctx->out, "%-11s %-9s %-20s %-12s %s%s%s\n", port,
 		    json_string_value(json_object_get(p, "state")),
 		    svc != NULL && *svc != '\0' ? svc : "-",
@@ -158,12 +162,12 @@ print_text(struct cmd_ctx *ctx, json_t *root)
 	}
 	sum = json_object_get(root, "summary");
 	n = (int)json_integer_value(json_object_get(sum, "scanned"));
-	fprintf(ctx->out, "%s (%s): %d port%s scanned in %.2f s: %d open, "
+	fprintf(ctx->out,
+	    "%s (%s): %d port%s scanned in %.2f s: %d open, "
 	    "%d closed, %d filtered\n",
 	    json_string_value(json_object_get(root, "host")),
-	    json_string_value(json_object_get(root, "address")),
-	    n, n == 1 ? "" : "s",
-	    json_real_value(json_object_get(sum, "seconds")),
+	    json_string_value(json_object_get(root, "address")), n,
+	    n == 1 ? "" : "s", json_real_value(json_object_get(sum, "seconds")),
 	    (int)json_integer_value(json_object_get(sum, "open")),
 	    (int)json_integer_value(json_object_get(sum, "closed")),
 	    (int)json_integer_value(json_object_get(sum, "filtered")));
@@ -177,15 +181,16 @@ print_csv(struct cmd_ctx *ctx, json_t *root)
 	size_t i;
 
 	fprintf(ctx->out, "port,proto,state,service,status,risk\n");
-	json_array_foreach(json_object_get(root, "ports"), i, p) {
+	json_array_foreach(json_object_get(root, "ports"), i, p)
+	{
 		const char *f[4] = { "state", "service", "status", "risk" };
 		size_t k;
 
-		fprintf(ctx->out, "%lld,tcp", (long long)json_integer_value(
-		    json_object_get(p, "port")));
+		fprintf(ctx->out, "%lld,tcp",
+		    (long long)json_integer_value(json_object_get(p, "port")));
 		for (k = 0; k < 4; k++) {
-			const char *v = json_string_value(json_object_get(p,
-			    f[k]));
+			const char *v = json_string_value(
+			    json_object_get(p, f[k]));
 
 			fputc(',', ctx->out);
 			out_csv_field(ctx->out, v != NULL ? v : "");
@@ -234,7 +239,8 @@ scan_exec(struct cmd_ctx *ctx, const struct cmd_args *a)
 		case 'o':
 			/* nmap's spelling: -oX FILE. */
 			if (strcmp(val, "X") != 0 || a->opt[k].next == NULL) {
-				out_error("scan", "-o takes X and a file "
+				out_error("scan",
+				    "-o takes X and a file "
 				    "(-oX FILE); other nmap formats are not "
 				    "written");
 				return EXIT_USAGE;
@@ -250,8 +256,10 @@ scan_exec(struct cmd_ctx *ctx, const struct cmd_args *a)
 			else if (strcmp(val, "json") == 0)
 				ctx->json = 1;
 			else if (strcmp(val, "text") != 0) {
-				out_error("scan", "--format takes text, json "
-				    "or csv, not '%s'", val);
+				out_error("scan",
+				    "--format takes text, json "
+				    "or csv, not '%s'",
+				    val);
 				return EXIT_USAGE;
 			}
 			continue;
@@ -269,13 +277,13 @@ scan_exec(struct cmd_ctx *ctx, const struct cmd_args *a)
 			continue;
 		}
 		for (i = 0; i < sizeof scan_numopts / sizeof *scan_numopts;
-		    i++) {
+		     i++) {
 			const struct scan_numopt *n = &scan_numopts[i];
 
 			if (n->opt != ch)
 				continue;
-			if (pdx_parse_number(val, n->lo, n->hi, n->what,
-			    &v) != 0) {
+			if (pdx_parse_number(val, n->lo, n->hi, n->what, &v) !=
+			    0) {
 				out_error("scan", "%s", pdx_last_error());
 				return EXIT_USAGE;
 			}
@@ -325,10 +333,10 @@ scan_exec(struct cmd_ctx *ctx, const struct cmd_args *a)
 
 	if (xml != NULL) {
 		struct pdx_nmapxml_run run = { args, PDX_VERSION, t0,
-		    (long long)time(NULL), all };
+			(long long)time(NULL), all };
 
-		if (pdx_nmapxml_write_scan(xml, ctx->db, &target, res,
-		    &run) != 0) {
+		if (pdx_nmapxml_write_scan(xml, ctx->db, &target, res, &run) !=
+		    0) {
 			out_error("scan", "%s", pdx_last_error());
 			goto out;
 		}

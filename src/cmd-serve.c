@@ -10,7 +10,7 @@
  * one, --expose-local beyond loopback needs --insecure-expose.  The
  * server itself is serve.c's.
  */
-#define _GNU_SOURCE	/* O_PATH, strptime, timegm */
+#define _GNU_SOURCE /* O_PATH, strptime, timegm */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -36,7 +36,6 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #endif
-
 
 #include "serve.h"
 
@@ -93,7 +92,8 @@ parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
 		return 0;
 	}
 	pdx_set_error("--listen '%s': '%s' is not a numeric IPv4 or IPv6 "
-	    "address", spec, host);
+		      "address",
+	    spec, host);
 	return -1;
 }
 
@@ -101,10 +101,11 @@ static int
 is_loopback(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)
-		return ((const uint8_t *)&((const struct sockaddr_in *)
-		    (const void *)ss)->sin_addr)[0] == 127;
-	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)
-	    (const void *)ss)->sin6_addr);
+		return ((const uint8_t *)&(
+			   (const struct sockaddr_in *)(const void *)ss)
+			       ->sin_addr)[0] == 127;
+	return IN6_IS_ADDR_LOOPBACK(
+	    &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr);
 }
 
 /* Binds and listens; fills name with "ADDR:PORT" as bound. */
@@ -123,8 +124,7 @@ open_listener(struct sockaddr_storage *ss, socklen_t len, char *name,
 	/* "[::]" serves IPv4 too; a specific v6 address cannot anyway. */
 	if (ss->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-	if (bind(fd, (struct sockaddr *)ss, len) != 0 ||
-	    listen(fd, 128) != 0) {
+	if (bind(fd, (struct sockaddr *)ss, len) != 0 || listen(fd, 128) != 0) {
 		pdx_set_error("cannot listen on that address: %s",
 		    strerror(errno));
 		close(fd);
@@ -153,7 +153,7 @@ open_listener(struct sockaddr_storage *ss, socklen_t len, char *name,
  * journal is made beside the file: the user serve becomes must be able to
  * create files in that directory (systemd's StateDirectory= gives it one).
  */
-static char	*dir_of(const char *);
+static char *dir_of(const char *);
 
 static void
 warn_state_dir(const char *state_path, const struct passwd *pw)
@@ -166,9 +166,10 @@ warn_state_dir(const char *state_path, const struct passwd *pw)
 		return;
 	}
 	if (!((sb.st_uid == pw->pw_uid && (sb.st_mode & S_IWUSR)) ||
-	    (sb.st_gid == pw->pw_gid && (sb.st_mode & S_IWGRP)) ||
-	    (sb.st_mode & S_IWOTH)))
-		fprintf(stderr, "portdex: serve: warning: %s cannot create "
+		(sb.st_gid == pw->pw_gid && (sb.st_mode & S_IWGRP)) ||
+		(sb.st_mode & S_IWOTH)))
+		fprintf(stderr,
+		    "portdex: serve: warning: %s cannot create "
 		    "files in %s, so votes cannot be stored (the state "
 		    "database's journal is made there): chown %s %s\n",
 		    pw->pw_name, dir, pw->pw_name, dir);
@@ -187,7 +188,6 @@ dir_of(const char *path)
 	free(copy);
 	return d;
 }
-
 
 static int
 drop_user(const struct passwd *pw)
@@ -213,36 +213,37 @@ drop_user(const struct passwd *pw)
  * Landlock, from the kernel's UAPI (spelled out here so that older
  * headers build; the values are a stable ABI).
  */
-#define LL_CREATE_RULESET_VERSION	(1U << 0)
-#define LL_RULE_PATH_BENEATH		1
-#define LL_FS_EXECUTE			(1ULL << 0)
-#define LL_FS_WRITE_FILE		(1ULL << 1)
-#define LL_FS_READ_FILE			(1ULL << 2)
-#define LL_FS_READ_DIR			(1ULL << 3)
-#define LL_FS_REMOVE_DIR		(1ULL << 4)
-#define LL_FS_REMOVE_FILE		(1ULL << 5)
-#define LL_FS_MAKE_REG			(1ULL << 8)
-#define LL_FS_REFER			(1ULL << 13)
-#define LL_FS_TRUNCATE			(1ULL << 14)
-#define LL_FS_IOCTL_DEV			(1ULL << 15)
-#define LL_NET_BIND_TCP			(1ULL << 0)
-#define LL_NET_CONNECT_TCP		(1ULL << 1)
-#define LL_SCOPE_ABSTRACT_UNIX		(1ULL << 0)
-#define LL_SCOPE_SIGNAL			(1ULL << 1)
+#define LL_CREATE_RULESET_VERSION (1U << 0)
+#define LL_RULE_PATH_BENEATH 1
+#define LL_FS_EXECUTE (1ULL << 0)
+#define LL_FS_WRITE_FILE (1ULL << 1)
+#define LL_FS_READ_FILE (1ULL << 2)
+#define LL_FS_READ_DIR (1ULL << 3)
+#define LL_FS_REMOVE_DIR (1ULL << 4)
+#define LL_FS_REMOVE_FILE (1ULL << 5)
+#define LL_FS_MAKE_REG (1ULL << 8)
+#define LL_FS_REFER (1ULL << 13)
+#define LL_FS_TRUNCATE (1ULL << 14)
+#define LL_FS_IOCTL_DEV (1ULL << 15)
+#define LL_NET_BIND_TCP (1ULL << 0)
+#define LL_NET_CONNECT_TCP (1ULL << 1)
+#define LL_SCOPE_ABSTRACT_UNIX (1ULL << 0)
+#define LL_SCOPE_SIGNAL (1ULL << 1)
 
 struct ll_ruleset_attr {
-	uint64_t	handled_access_fs;
-	uint64_t	handled_access_net;
-	uint64_t	scoped;
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net;
+	uint64_t scoped;
 };
 struct ll_path_beneath {
-	uint64_t	allowed_access;
-	int32_t		parent_fd;
+	uint64_t allowed_access;
+	int32_t parent_fd;
 } __attribute__((packed));
 
-#define LL_READ		(LL_FS_READ_FILE | LL_FS_READ_DIR)
-#define LL_WRITE	(LL_READ | LL_FS_WRITE_FILE | LL_FS_MAKE_REG | \
-			 LL_FS_REMOVE_FILE | LL_FS_TRUNCATE)
+#define LL_READ (LL_FS_READ_FILE | LL_FS_READ_DIR)
+#define LL_WRITE \
+	(LL_READ | LL_FS_WRITE_FILE | LL_FS_MAKE_REG | LL_FS_REMOVE_FILE | \
+	    LL_FS_TRUNCATE)
 
 static int
 ll_allow(int ruleset, const char *path, uint64_t access, uint64_t handled)
@@ -281,7 +282,7 @@ sandbox_landlock(const char *db_dir, const char *state_dir, int local,
 	if (abi < 1)
 		return 0;
 	memset(&attr, 0, sizeof attr);
-	attr.handled_access_fs = (1ULL << 13) - 1;	/* ABI 1 */
+	attr.handled_access_fs = (1ULL << 13) - 1; /* ABI 1 */
 	if (abi >= 2)
 		attr.handled_access_fs |= LL_FS_REFER;
 	if (abi >= 3)
@@ -298,16 +299,16 @@ sandbox_landlock(const char *db_dir, const char *state_dir, int local,
 		attr_size = sizeof attr;
 	}
 	if ((fd = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size,
-	    0)) < 0)
+		 0)) < 0)
 		return -1;
 	ok &= ll_allow(fd, db_dir, LL_READ, attr.handled_access_fs) == 0;
 	if (state_dir != NULL)
 		ok &= ll_allow(fd, state_dir, LL_WRITE,
-		    attr.handled_access_fs) == 0;
-	ok &= ll_allow(fd, "/proc/sys/net/ipv4/ip_local_port_range",
-	    LL_READ, attr.handled_access_fs) == 0;
-	ok &= ll_allow(fd, "/dev/urandom", LL_READ,
-	    attr.handled_access_fs) == 0;
+			  attr.handled_access_fs) == 0;
+	ok &= ll_allow(fd, "/proc/sys/net/ipv4/ip_local_port_range", LL_READ,
+		  attr.handled_access_fs) == 0;
+	ok &= ll_allow(fd, "/dev/urandom", LL_READ, attr.handled_access_fs) ==
+	    0;
 	if (web != NULL) {
 		/*
 		 * SIGHUP reads the web configuration again: its directory and
@@ -315,7 +316,7 @@ sandbox_landlock(const char *db_dir, const char *state_dir, int local,
 		 * may name other files there, not elsewhere).
 		 */
 		const char *paths[4] = { web->path, web->cert_file,
-		    web->key_file, web->client_ca_file };
+			web->key_file, web->client_ca_file };
 		size_t i;
 
 		for (i = 0; i < 4; i++) {
@@ -328,7 +329,7 @@ sandbox_landlock(const char *db_dir, const char *state_dir, int local,
 				break;
 			}
 			ok &= ll_allow(fd, dir, LL_READ,
-			    attr.handled_access_fs) == 0;
+				  attr.handled_access_fs) == 0;
 			free(dir);
 		}
 	}
@@ -338,12 +339,12 @@ sandbox_landlock(const char *db_dir, const char *state_dir, int local,
 #endif
 	if (local) {
 		/* Sockets, processes, user names (and NSS modules). */
-		ok &= ll_allow(fd, "/proc", LL_READ,
-		    attr.handled_access_fs) == 0;
-		ok &= ll_allow(fd, "/etc", LL_READ,
-		    attr.handled_access_fs) == 0;
-		ok &= ll_allow(fd, "/usr", LL_READ,
-		    attr.handled_access_fs) == 0;
+		ok &= ll_allow(fd, "/proc", LL_READ, attr.handled_access_fs) ==
+		    0;
+		ok &= ll_allow(fd, "/etc", LL_READ, attr.handled_access_fs) ==
+		    0;
+		ok &= ll_allow(fd, "/usr", LL_READ, attr.handled_access_fs) ==
+		    0;
 	}
 	if (!ok || syscall(SYS_landlock_restrict_self, fd, 0) != 0) {
 		close(fd);
@@ -357,6 +358,7 @@ sandbox_landlock(const char *db_dir, const char *state_dir, int local,
 }
 
 /* System calls a web server never makes: they fail with EPERM. */
+/* clang-format off */
 static const int denied_syscalls[] = {
 	SYS_execve, SYS_execveat, SYS_fork, SYS_vfork,
 #if !defined(__SANITIZE_ADDRESS__)
@@ -372,14 +374,15 @@ static const int denied_syscalls[] = {
 	SYS_reboot, SYS_acct, SYS_open_by_handle_at, SYS_name_to_handle_at,
 	SYS_fanotify_init, SYS_kcmp,
 };
+/* clang-format on */
 
 static int
 sandbox_seccomp(void)
 {
 #if defined(__x86_64__)
-#define PDX_AUDIT_ARCH	AUDIT_ARCH_X86_64
+#define PDX_AUDIT_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
-#define PDX_AUDIT_ARCH	AUDIT_ARCH_AARCH64
+#define PDX_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
 #ifdef PDX_AUDIT_ARCH
 	enum { N = sizeof denied_syscalls / sizeof *denied_syscalls };
@@ -403,9 +406,8 @@ sandbox_seccomp(void)
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, 0, 0, 0);
 #endif
 	for (i = 0; i < N; i++)
-		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ |
-		    BPF_K, (uint32_t)denied_syscalls[i], (uint8_t)(N - i),
-		    0);
+		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+		    (uint32_t)denied_syscalls[i], (uint8_t)(N - i), 0);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
 	    SECCOMP_RET_ALLOW);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
@@ -447,8 +449,8 @@ sandbox_files(struct serve *s, const char *db_path, const char *state_path,
 		pdx_set_error("out of memory");
 		return -1;
 	}
-	ll = sandbox_landlock(db_dir, state_dir, s->expose_local, s->web,
-	    what, size);
+	ll = sandbox_landlock(db_dir, state_dir, s->expose_local, s->web, what,
+	    size);
 	free(db_dir);
 	free(state_dir);
 	if (ll < 0) {
@@ -472,9 +474,10 @@ sandbox_syscalls(const char *what, int verbose)
 	}
 #endif
 	if (verbose)
-		fprintf(stderr, "portdex: serve: sandbox: no_new_privs, %s, "
-		    "%s\n", what, sc > 0 ? "seccomp filter" :
-		    "no seccomp filter");
+		fprintf(stderr,
+		    "portdex: serve: sandbox: no_new_privs, %s, "
+		    "%s\n",
+		    what, sc > 0 ? "seccomp filter" : "no seccomp filter");
 	return 0;
 }
 
@@ -538,7 +541,7 @@ registry_facts(struct serve *s, struct pdx_db *db)
 static int
 serve_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
-	static struct serve srv;	/* large: the status counters */
+	static struct serve srv; /* large: the status counters */
 	struct serve *s = &srv;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -570,8 +573,10 @@ serve_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 			s->expose_notes = 1;
 			break;
 		case 'P':
-			if (pdx_parse_number(val, 0, 65536, "--metrics-max-"
-			    "ports", &v) != 0) {
+			if (pdx_parse_number(val, 0, 65536,
+				"--metrics-max-"
+				"ports",
+				&v) != 0) {
 				out_error("serve", "%s", pdx_last_error());
 				return EXIT_USAGE;
 			}
@@ -581,8 +586,8 @@ serve_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 			listen_spec = val;
 			break;
 		case 't':
-			if (pdx_parse_number(val, 1, 256, "thread count",
-			    &v) != 0) {
+			if (pdx_parse_number(val, 1, 256, "thread count", &v) !=
+			    0) {
 				out_error("serve", "%s", pdx_last_error());
 				return EXIT_USAGE;
 			}
@@ -592,8 +597,10 @@ serve_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 			s->expose_local = 1;
 			break;
 		case 'c':
-			if (pdx_parse_number(val, 0, 65536, "cache size "
-			    "(MiB)", &v) != 0) {
+			if (pdx_parse_number(val, 0, 65536,
+				"cache size "
+				"(MiB)",
+				&v) != 0) {
 				out_error("serve", "%s", pdx_last_error());
 				return EXIT_USAGE;
 			}
@@ -613,14 +620,18 @@ serve_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 			c = strtok(NULL, ",");
 			if (a == NULL || b == NULL || c == NULL ||
 			    pdx_parse_number(a, 0, 86400 * 365, "seconds",
-			    &x[0]) != 0 || pdx_parse_number(b, 0, 86400 * 365,
-			    "seconds", &x[1]) != 0 || pdx_parse_number(c, 0,
-			    1000000, "vote count", &x[2]) != 0) {
-				out_error("serve", "--vote-limit takes "
+				&x[0]) != 0 ||
+			    pdx_parse_number(b, 0, 86400 * 365, "seconds",
+				&x[1]) != 0 ||
+			    pdx_parse_number(c, 0, 1000000, "vote count",
+				&x[2]) != 0) {
+				out_error("serve",
+				    "--vote-limit takes "
 				    "PER_PORT_SECONDS,WINDOW_SECONDS,MAX_VOTES "
-				    "(%s)", a == NULL || b == NULL ||
-				    c == NULL ? "three numbers" :
-				    pdx_last_error());
+				    "(%s)",
+				    a == NULL || b == NULL || c == NULL
+					? "three numbers"
+					: pdx_last_error());
 				return EXIT_USAGE;
 			}
 			s->limits.per_port_s = (long)x[0];
@@ -637,7 +648,8 @@ serve_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 		return EXIT_USAGE;
 	}
 	if (geteuid() == 0 && user == NULL) {
-		out_error("serve", "refusing to serve as root: give --user "
+		out_error("serve",
+		    "refusing to serve as root: give --user "
 		    "NAME to drop to that user once the databases are open and "
 		    "the socket is bound");
 		return EXIT_USAGE;
@@ -646,10 +658,12 @@ serve_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 		out_error("serve", "--user needs root (to switch users)");
 		return EXIT_USAGE;
 	}
-	if (user != NULL && ((pw = getpwnam(user)) == NULL ||
-	    pw->pw_uid == 0)) {
-		out_error("serve", pw == NULL ? "no user '%s'" :
-		    "--user %s is root: give an unprivileged user", user);
+	if (user != NULL &&
+	    ((pw = getpwnam(user)) == NULL || pw->pw_uid == 0)) {
+		out_error("serve",
+		    pw == NULL ? "no user '%s'"
+			       : "--user %s is root: give an unprivileged user",
+		    user);
 		return EXIT_USAGE;
 	}
 	if (pw != NULL && ctx->state != NULL && !ctx->quiet)
@@ -663,28 +677,37 @@ serve_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 		return EXIT_USAGE;
 	}
 	if (!is_loopback(&ss) && (s->expose_local || s->expose_notes) &&
-	    (s->web == NULL || !s->web->tls || (s->web->nusers == 0 &&
-	    s->web->client_auth != WEBCFG_REQUIRE_AND_VERIFY)) && !insecure) {
-		out_error("serve", "refusing to serve this machine's %s on %s, "
+	    (s->web == NULL || !s->web->tls ||
+		(s->web->nusers == 0 &&
+		    s->web->client_auth != WEBCFG_REQUIRE_AND_VERIFY)) &&
+	    !insecure) {
+		out_error("serve",
+		    "refusing to serve this machine's %s on %s, "
 		    "which is not a loopback address, %s: anyone who can reach "
 		    "the port would read them%s.  Give --web-config FILE with "
 		    "tls_server_config and basic_auth_users, or "
 		    "--insecure-expose if the network is trusted",
-		    s->expose_local ? "processes, users, listeners and notes" :
-		    "notes", listen_spec, s->web == NULL ? "in clear text and "
-		    "without authentication" : !s->web->tls ? "in clear text" :
-		    "without authentication", s->web == NULL ||
-		    !s->web->tls ? " or overhear them" : "");
+		    s->expose_local ? "processes, users, listeners and notes"
+				    : "notes",
+		    listen_spec,
+		    s->web == NULL     ? "in clear text and "
+					 "without authentication"
+			: !s->web->tls ? "in clear text"
+				       : "without authentication",
+		    s->web == NULL || !s->web->tls ? " or overhear them" : "");
 		webcfg_free(s->web);
 		return EXIT_USAGE;
 	}
 	if (!is_loopback(&ss))
-		fprintf(stderr, "portdex: serve: warning: --listen %s is not "
+		fprintf(stderr,
+		    "portdex: serve: warning: --listen %s is not "
 		    "a loopback address: anyone who can reach it can %s these"
-		    " pages%s\n", listen_spec, s->web != NULL &&
-		    s->web->nusers > 0 ? "try to read" : "read",
-		    s->expose_local ? " and this machine's listening sockets" :
-		    "");
+		    " pages%s\n",
+		    listen_spec,
+		    s->web != NULL && s->web->nusers > 0 ? "try to read"
+							 : "read",
+		    s->expose_local ? " and this machine's listening sockets"
+				    : "");
 
 	s->db_path = ctx->db_path;
 	s->state = ctx->state;
@@ -701,19 +724,20 @@ serve_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 	}
 	registry_facts(s, ctx->db);
 	if ((s->listen_fd = open_listener(&ss, sslen, s->listen_name,
-	    sizeof s->listen_name)) < 0) {
+		 sizeof s->listen_name)) < 0) {
 		out_error("serve", "--listen %s: %s", listen_spec,
 		    pdx_last_error());
 		goto out;
 	}
-	tzset();	/* the access log's local time, read before sandboxing */
-	if (pdx_lazy_load("microhttpd") != 0 || (s->web_config != NULL &&
-	    pdx_lazy_load("gnutls") != 0)) {
+	tzset(); /* the access log's local time, read before sandboxing */
+	if (pdx_lazy_load("microhttpd") != 0 ||
+	    (s->web_config != NULL && pdx_lazy_load("gnutls") != 0)) {
 		out_error("serve", "%s", pdx_last_error());
 		return EXIT_USAGE;
 	}
 	if (sandbox_files(s, ctx->db_path, ctx->state_path, what,
-	    sizeof what) != 0 || (pw != NULL && drop_user(pw) != 0) ||
+		sizeof what) != 0 ||
+	    (pw != NULL && drop_user(pw) != 0) ||
 	    sandbox_syscalls(what, !ctx->quiet) != 0) {
 		out_error("serve", "%s", pdx_last_error());
 		goto out;
@@ -738,18 +762,22 @@ out:
 static const struct cmd_opt serve_opts[] = {
 	{ "listen", 'l', OPT_STR, 'l', "ADDR:PORT",
 	    "  -l, --listen ADDR:PORT   where to listen (default "
-	    "127.0.0.1:6450)\n", 0 },
+	    "127.0.0.1:6450)\n",
+	    0 },
 	{ "threads", 't', OPT_INT, 't', "N",
 	    "  -t, --threads N       worker threads\n", 0 },
 	{ "expose-local", 'x', OPT_FLAG, 'x', NULL,
 	    "  -x, --expose-local    also serve this machine's listeners and "
-	    "audit\n", 0 },
+	    "audit\n",
+	    0 },
 	{ "user", 'u', OPT_STR, 'u', "NAME",
 	    "  -u, --user NAME       drop to this user once the socket is "
-	    "bound\n", 0 },
+	    "bound\n",
+	    0 },
 	{ "vote-limit", 'v', OPT_STR, 'v', "PER_PORT_S,WINDOW_S,MAX",
 	    "  -v, --vote-limit PER_PORT_S,WINDOW_S,MAX   rate of \"helpful\" "
-	    "votes\n", 0 },
+	    "votes\n",
+	    0 },
 	{ "cache-mb", 'c', OPT_INT, 'c', "N",
 	    "  -c, --cache-mb N      answer cache size\n", 0 },
 	{ "web-config", 'w', OPT_FILE, 'w', "FILE",
@@ -757,34 +785,37 @@ static const struct cmd_opt serve_opts[] = {
 	    "headers\n"
 	    "                        (the Prometheus exporters' web "
 	    "configuration file;\n"
-	    "                        SIGHUP reads it again)\n", 0 },
+	    "                        SIGHUP reads it again)\n",
+	    0 },
 	{ "insecure-expose", 0, OPT_FLAG, 'I', NULL,
 	    "      --insecure-expose  allow --expose-local beyond loopback "
 	    "without TLS and\n"
-	    "                        basic auth\n", 0 },
+	    "                        basic auth\n",
+	    0 },
 	{ "expose-notes", 0, OPT_FLAG, 'N', NULL,
 	    "      --expose-notes    show your notes in pages and the API "
 	    "(implied by\n"
-	    "                        --expose-local)\n", 0 },
+	    "                        --expose-local)\n",
+	    0 },
 	{ "metrics-max-ports", 0, OPT_INT, 'P', "N",
 	    "      --metrics-max-ports N  ports with series of their own in "
 	    "/metrics\n"
 	    "                        (default 500; the rest count as port "
-	    "\"other\")\n", 0 },
+	    "\"other\")\n",
+	    0 },
 	{ NULL, 0, 0, 0, NULL, NULL, 0 },
 };
 static const struct cmd_optgroup serve_group = { "serve", 0, serve_opts };
-static const struct cmd_optgroup *const serve_groups[] = { &serve_group,
-    NULL };
+static const struct cmd_optgroup *const serve_groups[] = { &serve_group, NULL };
 
 const struct cmd_entry cmd_serve_entry = {
 	.name = "serve",
 	.usage = "[--listen ADDR:PORT] [--threads N] [--expose-local] "
-	    "[--user NAME] [--vote-limit PER_PORT_S,WINDOW_S,MAX] "
-	    "[--cache-mb N] [--web-config FILE] [--insecure-expose] "
-	    "[--expose-notes] [--metrics-max-ports N]",
+		 "[--user NAME] [--vote-limit PER_PORT_S,WINDOW_S,MAX] "
+		 "[--cache-mb N] [--web-config FILE] [--insecure-expose] "
+		 "[--expose-notes] [--metrics-max-ports N]",
 	.summary = "web pages, a JSON API and Prometheus /metrics for every "
-	    "port",
+		   "port",
 	.flags = CMD_NEEDS_DB | CMD_NEEDS_STATE | CMD_INORDER,
 	.exec = serve_exec,
 	.groups = serve_groups,

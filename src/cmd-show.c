@@ -17,9 +17,9 @@ static json_t *kept_cards;
 
 /* A resolved operand: a list of (lo, hi, protomask, full card?). */
 struct target {
-	unsigned	lo, hi;
-	int		protomask;
-	int		brief;		/* a range: one line per port */
+	unsigned lo, hi;
+	int protomask;
+	int brief; /* a range: one line per port */
 };
 
 /*
@@ -44,7 +44,8 @@ parse_numeric(const char *arg, struct target *t)
 		*slash++ = '\0';
 		if ((t->protomask = pdx_proto_parse(slash)) == 0) {
 			pdx_set_error("unknown transport '%s' (tcp, udp, "
-			    "sctp or dccp)", slash);
+				      "sctp or dccp)",
+			    slash);
 			return -1;
 		}
 	}
@@ -98,9 +99,9 @@ show_one(struct cmd_ctx *ctx, const char *arg, json_t *all, int *single)
 	}
 	if (r == 1) {
 		for (unsigned p = t.lo; p <= t.hi; p++) {
-			json_t *c = t.brief ?
-			    pdx_card_brief(ctx->db, p, t.protomask) :
-			    full_card(ctx, p, t.protomask);
+			json_t *c = t.brief
+			    ? pdx_card_brief(ctx->db, p, t.protomask)
+			    : full_card(ctx, p, t.protomask);
 
 			if (c == NULL) {
 				out_error("show", "%s", pdx_last_error());
@@ -118,19 +119,23 @@ show_one(struct cmd_ctx *ctx, const char *arg, json_t *all, int *single)
 		    arg);
 		return EXIT_USAGE;
 	}
-	memcpy(name, arg, strlen(arg) + 1);	/* fits: checked above */
+	memcpy(name, arg, strlen(arg) + 1); /* fits: checked above */
 	if ((slash = strchr(name, '/')) != NULL) {
 		*slash++ = '\0';
 		if ((protomask = pdx_proto_parse(slash)) == 0) {
-			out_error("show", "unknown transport '%s' (tcp, udp, "
-			    "sctp or dccp)", slash);
+			out_error("show",
+			    "unknown transport '%s' (tcp, udp, "
+			    "sctp or dccp)",
+			    slash);
 			return EXIT_USAGE;
 		}
 	}
 	ports = pdx_ports_by_name(ctx->db, name);
 	if (ports == NULL || json_array_size(ports) == 0) {
-		out_error("show", "unknown port or service name '%s' (try "
-		    "'portdex find %s')", arg, name);
+		out_error("show",
+		    "unknown port or service name '%s' (try "
+		    "'portdex find %s')",
+		    arg, name);
 		json_decref(ports);
 		return EXIT_USAGE;
 	}
@@ -184,8 +189,8 @@ show_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 	int i, rc = EXIT_OK, single = argc == 2, brief_header = 0;
 
 	/* the registry with its card file (no SQLite for a card), not main's */
-	if (ctx->db == NULL && (ctx->db = pdx_db_open_card(ctx->db_path)) ==
-	    NULL) {
+	if (ctx->db == NULL &&
+	    (ctx->db = pdx_db_open_card(ctx->db_path)) == NULL) {
 		out_error("show", "%s", pdx_last_error());
 		json_decref(all);
 		return EXIT_USAGE;
@@ -207,8 +212,10 @@ show_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 			size_t n = strcspn(p, ",");
 
 			if (n == 0 || n >= sizeof piece) {
-				out_error("show", "'%s': an empty or overlong "
-				    "item in a list", argv[i]);
+				out_error("show",
+				    "'%s': an empty or overlong "
+				    "item in a list",
+				    argv[i]);
 				rc = EXIT_USAGE;
 				break;
 			}
@@ -267,12 +274,13 @@ const struct cmd_entry cmd_show_entry = {
 	.name = "show",
 	.usage = "PORT[/PROTO] | NAME | LO-HI ...",
 	.summary = "the card of a port: official assignment, range, use, risk, "
-	    "listeners",
-	.flags = CMD_OPT_STATE | CMD_SAYS_STATE,	/* opens the registry */
+		   "listeners",
+	.flags = CMD_OPT_STATE | CMD_SAYS_STATE, /* opens the registry */
 	.exec = show_exec,
 	.min_operands = 0,
 	.max_operands = -1,
-	.operands = "  PORT, PORT/PROTO      the card of a port (e.g. 22, "
+	.operands =
+	    "  PORT, PORT/PROTO      the card of a port (e.g. 22, "
 	    "53/udp)\n"
 	    "  P1,P2,...             several cards (22,80,443)\n"
 	    "  LO-HI                 one line per port of a range\n"

@@ -11,18 +11,19 @@
 
 #include "cli.h"
 
-static int	state_exec(struct cmd_ctx *, const struct cmd_args *);
+static int state_exec(struct cmd_ctx *, const struct cmd_args *);
 
 const struct cmd_entry cmd_state_entry = {
 	.name = "state",
 	.usage = "check | recover",
 	.summary = "check the state database (notes, baseline, votes) or "
-	    "recover a damaged one",
+		   "recover a damaged one",
 	.flags = CMD_WRITES,
 	.exec = state_exec,
 	.min_operands = 0,
 	.max_operands = -1,
-	.operands = "  check                 integrity and schema of the state "
+	.operands =
+	    "  check                 integrity and schema of the state "
 	    "database\n"
 	    "                        (exit 1 if it is damaged)\n"
 	    "  recover               build a new one from every row that can "
@@ -54,27 +55,31 @@ check(struct cmd_ctx *ctx)
 		return ok ? EXIT_OK : EXIT_FINDINGS;
 	}
 	msgs = json_object_get(r, "integrity");
-	fprintf(ctx->out, "%s: %s\n", ctx->state_path, ok ? "ok" :
-	    "damaged");
+	fprintf(ctx->out, "%s: %s\n", ctx->state_path, ok ? "ok" : "damaged");
 	for (i = 0; i < json_array_size(msgs) && i < 10; i++)
-		fprintf(ctx->out, "  %s\n", json_string_value(
-		    json_array_get(msgs, i)));
+		fprintf(ctx->out, "  %s\n",
+		    json_string_value(json_array_get(msgs, i)));
 	if (json_array_size(msgs) > 10)
 		fprintf(ctx->out, "  ... %zu problems in all\n",
 		    json_array_size(msgs));
 	if (json_is_false(json_object_get(r, "portdex")))
-		fprintf(ctx->out, "  not a portdex state database (no notes "
+		fprintf(ctx->out,
+		    "  not a portdex state database (no notes "
 		    "table)\n");
 	fprintf(ctx->out, "  schema %lld (this portdex writes %lld)%s\n",
-	    jint(r, "schema"), jint(r, "schema_known"), jint(r, "schema") >
-	    jint(r, "schema_known") ? ": newer, use a newer portdex" : "");
+	    jint(r, "schema"), jint(r, "schema_known"),
+	    jint(r, "schema") > jint(r, "schema_known")
+		? ": newer, use a newer portdex"
+		: "");
 	if (json_object_get(r, "notes") != NULL)
-		fprintf(ctx->out, "  %lld notes, %lld baseline listeners, %lld "
-		    "votes (as far as they can be counted)\n", jint(r, "notes"),
-		    jint(r, "baseline"), jint(r, "votes"));
+		fprintf(ctx->out,
+		    "  %lld notes, %lld baseline listeners, %lld "
+		    "votes (as far as they can be counted)\n",
+		    jint(r, "notes"), jint(r, "baseline"), jint(r, "votes"));
 	if (!ok && !json_is_false(json_object_get(r, "portdex")) &&
 	    jint(r, "schema") <= jint(r, "schema_known"))
-		fprintf(ctx->out, "run 'portdex state recover' to build a new "
+		fprintf(ctx->out,
+		    "run 'portdex state recover' to build a new "
 		    "one from what can be read (the damaged file is kept)\n");
 	json_decref(r);
 	return ok ? EXIT_OK : EXIT_FINDINGS;
@@ -95,12 +100,15 @@ recover(struct cmd_ctx *ctx)
 		return EXIT_OK;
 	}
 	saved = json_object_get(r, "saved");
-	fprintf(ctx->out, "recovered %s: %lld notes, %lld baseline "
+	fprintf(ctx->out,
+	    "recovered %s: %lld notes, %lld baseline "
 	    "listeners, %lld votes (%lld counts), %lld audit runs saved%s\n",
-	    ctx->state_path, jint(saved, "notes"), jint(saved,
-	    "audit_baseline"), jint(saved, "votes_cast"), jint(saved, "votes"),
-	    jint(saved, "audit_runs"), json_is_true(json_object_get(r,
-	    "lost_rows")) ? "; rows on damaged pages were lost" : "");
+	    ctx->state_path, jint(saved, "notes"),
+	    jint(saved, "audit_baseline"), jint(saved, "votes_cast"),
+	    jint(saved, "votes"), jint(saved, "audit_runs"),
+	    json_is_true(json_object_get(r, "lost_rows"))
+		? "; rows on damaged pages were lost"
+		: "");
 	fprintf(ctx->out, "the damaged file is kept as %s\n",
 	    json_string_value(json_object_get(r, "damaged_copy")));
 	json_decref(r);
@@ -115,8 +123,10 @@ state_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 	if (argc != 2)
 		return cmd_usage(&cmd_state_entry);
 	if (access(ctx->state_path, F_OK) != 0) {
-		out_error("state", "%s: %s (no notes have been recorded "
-		    "there)", ctx->state_path, strerror(errno));
+		out_error("state",
+		    "%s: %s (no notes have been recorded "
+		    "there)",
+		    ctx->state_path, strerror(errno));
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "check") == 0)

@@ -10,13 +10,13 @@
 
 extern const struct cmd_entry cmd_update_entry;
 
-#define SHOW_ROWS	40
+#define SHOW_ROWS 40
 
 static void
 print_key(struct cmd_ctx *ctx, const char *mark, json_t *k)
 {
-	const char *name = json_string_value(json_object_get(k,
-	    "service_name"));
+	const char *name = json_string_value(
+	    json_object_get(k, "service_name"));
 	const char *port = json_string_value(json_object_get(k, "port"));
 	const char *proto = json_string_value(json_object_get(k, "transport"));
 
@@ -40,22 +40,22 @@ print_report(struct cmd_ctx *ctx, json_t *r)
 		    json_string_value(json_object_get(s, "kind")),
 		    json_string_value(json_object_get(s, "path")),
 		    json_string_value(json_object_get(s, "date")),
-		    (long long)json_integer_value(json_object_get(s,
-		    "records")));
+		    (long long)json_integer_value(
+			json_object_get(s, "records")));
 	}
 	if ((diff = json_object_get(r, "diff")) == NULL) {
 		if (!json_is_true(json_object_get(r, "previous")))
-			fprintf(ctx->out, "no previous registry: nothing to "
+			fprintf(ctx->out,
+			    "no previous registry: nothing to "
 			    "compare\n");
 		return;
 	}
 	fprintf(ctx->out, "changes: %lld added, %lld removed, %lld changed\n",
-	    (long long)json_integer_value(json_object_get(diff,
-	    "added_count")),
-	    (long long)json_integer_value(json_object_get(diff,
-	    "removed_count")),
-	    (long long)json_integer_value(json_object_get(diff,
-	    "changed_count")));
+	    (long long)json_integer_value(json_object_get(diff, "added_count")),
+	    (long long)json_integer_value(
+		json_object_get(diff, "removed_count")),
+	    (long long)json_integer_value(
+		json_object_get(diff, "changed_count")));
 	if (ctx->quiet)
 		return;
 	static const char *const parts[] = { "added", "removed", "changed" };
@@ -79,9 +79,11 @@ print_report(struct cmd_ctx *ctx, json_t *r)
 
 				fputs(": ", ctx->out);
 				json_object_foreach(json_object_get(k,
-				    "fields"), f, v) {
-					fprintf(ctx->out, "%s%s", first ? "" :
-					    ", ", f);
+							"fields"),
+				    f, v)
+				{
+					fprintf(ctx->out, "%s%s",
+					    first ? "" : ", ", f);
 					first = 0;
 				}
 			}
@@ -160,7 +162,8 @@ static const struct cmd_opt update_opts[] = {
 	    "  -f, --from FILE|URL   build from this IANA CSV\n", 0 },
 	{ "download", 0, OPT_FLAG, 'D', NULL,
 	    "  --download            fetch IANA's current CSV and keep it for "
-	    "later\n", 0 },
+	    "later\n",
+	    0 },
 	{ "services", 0, OPT_FILE, 's', "FILE",
 	    "  --services FILE       a services(5) file for extra names\n", 0 },
 	{ "nmap", 0, OPT_FILE, 'n', "FILE",
@@ -171,22 +174,23 @@ static const struct cmd_opt update_opts[] = {
 	    "  --etc-rpc FILE        an rpc(5) file\n", 0 },
 	{ "knowledge", 0, OPT_DIR, 'k', "DIR",
 	    "  --knowledge DIR       the curated data directory (uses/, "
-	    "related.tsv)\n", 0 },
+	    "related.tsv)\n",
+	    0 },
 	{ "only", 0, OPT_FLAG, 'o', NULL,
 	    "  --only                use only the sources named here\n", 0 },
 	{ NULL, 0, 0, 0, NULL, NULL, 0 },
 };
 static const struct cmd_optgroup update_group = { "update", 0, update_opts };
 static const struct cmd_optgroup *const update_groups[] = { &update_group,
-    NULL };
+	NULL };
 
 const struct cmd_entry cmd_update_entry = {
 	.name = "update",
 	.usage = "[--from FILE|URL | --download] [--services FILE] "
-	    "[--nmap FILE] [--nmap-rpc FILE] [--etc-rpc FILE] "
-	    "[--knowledge DIR] [--only]",
+		 "[--nmap FILE] [--nmap-rpc FILE] [--etc-rpc FILE] "
+		 "[--knowledge DIR] [--only]",
 	.summary = "rebuild the registry database atomically and report what "
-	    "changed",
+		   "changed",
 	.flags = CMD_WRITES,
 	.exec = update_exec,
 	.groups = update_groups,

@@ -26,7 +26,7 @@
 #include "portdex/sockets.h"
 #include "portdex/watch.h"
 
-static int	watch_exec(struct cmd_ctx *, const struct cmd_args *);
+static int watch_exec(struct cmd_ctx *, const struct cmd_args *);
 
 enum {
 	OPT_INTERVAL = 256,
@@ -39,7 +39,8 @@ enum {
 static const struct cmd_opt watch_opts[] = {
 	{ "interval", 0, OPT_STR, OPT_INTERVAL, "S",
 	    "  --interval S          seconds between listings (default 1; "
-	    "0.05-3600)\n", 0 },
+	    "0.05-3600)\n",
+	    0 },
 	{ "count", 0, OPT_INT, OPT_COUNT, "N",
 	    "  --count N             stop after N events\n", 0 },
 	{ "duration", 0, OPT_STR, OPT_DURATION, "S",
@@ -48,22 +49,27 @@ static const struct cmd_opt watch_opts[] = {
 	    "  --jsonl               one JSON object per event and line\n", 0 },
 	{ "exec", 0, OPT_STR, OPT_EXEC, "CMD",
 	    "  --exec CMD            run CMD with /bin/sh -c per event "
-	    "(PORTDEX_* set)\n", 0 },
+	    "(PORTDEX_* set)\n",
+	    0 },
 	{ NULL, 0, 0, 0, NULL, NULL, 0 },
 };
 static const struct cmd_optgroup watch_group = { "watch", 0, watch_opts };
 static const struct cmd_optgroup *const watch_groups[] = {
-	&optg_proto, &optg_sockets, &watch_group, NULL,
+	&optg_proto,
+	&optg_sockets,
+	&watch_group,
+	NULL,
 };
 
 const struct cmd_entry cmd_watch_entry = {
 	.name = "watch",
-	.usage = "[-t] [-u] [-S] [-4|-6] [-p PORTS] [--pid N] "
+	.usage =
+	    "[-t] [-u] [-S] [-4|-6] [-p PORTS] [--pid N] "
 	    "[--user NAME|UID] [--process NAME] [--no-pids] "
 	    "[--netns NAME | --all-netns] [--proc] [--reach VERDICT[,...]] "
 	    "[--interval S] [--count N] [--duration S] [--jsonl] [--exec CMD]",
 	.summary = "print an event when a listener appears or goes away",
-	.flags = CMD_OPT_STATE,	/* the brief file is opened here, as ls does */
+	.flags = CMD_OPT_STATE, /* the brief file is opened here, as ls does */
 	.exec = watch_exec,
 	.groups = watch_groups,
 	.min_operands = 0,
@@ -71,35 +77,56 @@ const struct cmd_entry cmd_watch_entry = {
 };
 
 struct watch_opts {
-	struct sock_opts	 s;	/* the socket filters (args.c) */
-	int			 jsonl;
-	double			 interval;	/* seconds */
-	double			 duration;	/* 0: no limit */
-	long long		 count;		/* 0: no limit */
-	const char		*exec;
+	struct sock_opts s; /* the socket filters (args.c) */
+	int jsonl;
+	double interval; /* seconds */
+	double duration; /* 0: no limit */
+	long long count; /* 0: no limit */
+	const char *exec;
 };
 
 struct watch_run {
-	struct cmd_ctx		*ctx;
-	struct watch_opts	*o;
-	long long		 events;
-	char			 now[40];	/* this interval's time */
-	json_t			*csv_cols;	/* --format csv's header */
+	struct cmd_ctx *ctx;
+	struct watch_opts *o;
+	long long events;
+	char now[40];	  /* this interval's time */
+	json_t *csv_cols; /* --format csv's header */
 	/* --reach: this interval's rulesets, read when an event needs one */
 	struct {
-		char			*netns;	/* NULL: the current one */
-		struct pdx_ruleset	*rs;
-	}			*fw;
-	size_t			 nfw;
+		char *netns; /* NULL: the current one */
+		struct pdx_ruleset *rs;
+	} * fw;
+	size_t nfw;
 };
 
 /* --format csv: an event's members, objects spread (docs/json.md). */
 static const char *const csv_columns[] = {
-	"time", "event", "proto", "family", "state", "local.address",
-	"local.port", "remote.address", "remote.port", "all_interfaces",
-	"v6only", "serves_ipv4", "uid", "user", "inode", "netns", "pid",
-	"process", "cmdline", "unit", "container", "other_holders",
-	"service.name", "service.status", "service.risk", NULL,
+	"time",
+	"event",
+	"proto",
+	"family",
+	"state",
+	"local.address",
+	"local.port",
+	"remote.address",
+	"remote.port",
+	"all_interfaces",
+	"v6only",
+	"serves_ipv4",
+	"uid",
+	"user",
+	"inode",
+	"netns",
+	"pid",
+	"process",
+	"cmdline",
+	"unit",
+	"container",
+	"other_holders",
+	"service.name",
+	"service.status",
+	"service.risk",
+	NULL,
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -150,17 +177,17 @@ parse_opts(struct watch_opts *o, const struct cmd_args *a)
 		switch (a->opt[i].id) {
 		case OPT_INTERVAL:
 			if (parse_seconds("--interval", arg, 0.05, 3600,
-			    &o->interval) < 0)
+				&o->interval) < 0)
 				return -1;
 			break;
 		case OPT_DURATION:
-			if (parse_seconds("--duration", arg, 0.001,
-			    31536000, &o->duration) < 0)
+			if (parse_seconds("--duration", arg, 0.001, 31536000,
+				&o->duration) < 0)
 				return -1;
 			break;
 		case OPT_COUNT:
-			if (pdx_parse_number(arg, 1, LLONG_MAX / 2,
-			    "count", &o->count) < 0) {
+			if (pdx_parse_number(arg, 1, LLONG_MAX / 2, "count",
+				&o->count) < 0) {
 				out_error("watch", "--count: %s",
 				    pdx_last_error());
 				return -1;
@@ -217,8 +244,8 @@ append(struct pdx_socket **v, size_t *n, struct pdx_socket *b, size_t bn)
  * made or removed fails for a moment (the file is there before its mount,
  * or after it): only a namespace that fails twice in a row is said.
  */
-static char	**ns_failed;
-static size_t	  ns_nfailed;
+static char **ns_failed;
+static size_t ns_nfailed;
 
 static int
 ns_failed_before(const char *name)
@@ -275,8 +302,8 @@ list_now(struct watch_opts *o, struct pdx_socket **v, size_t *n, int quiet)
 				warned = 1;
 			}
 			/* names[i] moves to the failed list. */
-			if ((nf = realloc(failed, (nfailed + 1) *
-			    sizeof *failed)) != NULL) {
+			if ((nf = realloc(failed,
+				 (nfailed + 1) * sizeof *failed)) != NULL) {
 				failed = nf;
 				failed[nfailed++] = names[i];
 				names[i] = NULL;
@@ -346,11 +373,11 @@ exec_event(struct watch_run *r, json_t *ev)
 	};
 	size_t i;
 
-	snprintf(port, sizeof port, "%lld", (long long)json_integer_value(
-	    json_object_get(local, "port")));
+	snprintf(port, sizeof port, "%lld",
+	    (long long)json_integer_value(json_object_get(local, "port")));
 	if (json_is_integer(json_object_get(ev, "pid")))
-		snprintf(pid, sizeof pid, "%lld", (long long)
-		    json_integer_value(json_object_get(ev, "pid")));
+		snprintf(pid, sizeof pid, "%lld",
+		    (long long)json_integer_value(json_object_get(ev, "pid")));
 	else
 		pid[0] = '\0';
 	fflush(NULL);
@@ -382,15 +409,16 @@ print_text(struct watch_run *r, json_t *ev)
 	const char *e = out_str(ev, "event");
 	char where[96], pid[16];
 
-	snprintf(where, sizeof where, strchr(addr, ':') != NULL ?
-	    "[%s]:%lld" : "%s:%lld", addr, (long long)json_integer_value(
-	    json_object_get(local, "port")));
+	snprintf(where, sizeof where,
+	    strchr(addr, ':') != NULL ? "[%s]:%lld" : "%s:%lld", addr,
+	    (long long)json_integer_value(json_object_get(local, "port")));
 	if (json_is_integer(json_object_get(ev, "pid")))
-		snprintf(pid, sizeof pid, "%lld", (long long)
-		    json_integer_value(json_object_get(ev, "pid")));
+		snprintf(pid, sizeof pid, "%lld",
+		    (long long)json_integer_value(json_object_get(ev, "pid")));
 	else
 		snprintf(pid, sizeof pid, "-");
-	fprintf(ctx->out, "%s %s%-8s%s %-4s %-24s pid %-7s %-15s user %-10s "
+	fprintf(ctx->out,
+	    "%s %s%-8s%s %-4s %-24s pid %-7s %-15s user %-10s "
 	    "unit %s%s%s  %s %s risk %s%s%s\n",
 	    out_str(ev, "time"),
 	    out_sgr(ctx, strcmp(e, "appeared") == 0 ? "bold" : "dim"), e,
@@ -449,8 +477,8 @@ reach_pass(struct watch_run *r, const struct pdx_socket *s)
 
 	if (r->o->s.reach == 0)
 		return 1;
-	if (s->state != PDX_SS_LISTEN && !(s->proto == PDX_UDP &&
-	    s->state == PDX_SS_CLOSE))
+	if (s->state != PDX_SS_LISTEN &&
+	    !(s->proto == PDX_UDP && s->state == PDX_SS_CLOSE))
 		return 0;
 	/* loopback needs no ruleset */
 	pdx_firewall_judge(NULL, s->family, s->proto, s->laddr, s->lport,
@@ -459,8 +487,8 @@ reach_pass(struct watch_run *r, const struct pdx_socket *s)
 		pdx_firewall_judge(fw_get(r, s->netns), s->family, s->proto,
 		    s->laddr, s->lport, s->v6only, &v, &v4);
 	return (r->o->s.reach & (1u << v.reach)) != 0 ||
-	    (v4.reach != PDX_REACH_NONE && (r->o->s.reach & (1u << v4.reach)) !=
-	    0);
+	    (v4.reach != PDX_REACH_NONE &&
+		(r->o->s.reach & (1u << v4.reach)) != 0);
 }
 
 static int
@@ -495,8 +523,8 @@ on_event(int event, const struct pdx_socket *s, void *arg)
 		exec_event(r, ev);
 	json_decref(ev);
 	r->events++;
-	return stop_signal != 0 || (r->o->count > 0 &&
-	    r->events >= r->o->count);
+	return stop_signal != 0 ||
+	    (r->o->count > 0 && r->events >= r->o->count);
 }
 
 /* ---- the loop --------------------------------------------------------- */
@@ -520,7 +548,7 @@ nap(double s)
 		return;
 	ts.tv_sec = (time_t)s;
 	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-	nanosleep(&ts, NULL);	/* EINTR: stop_signal says why */
+	nanosleep(&ts, NULL); /* EINTR: stop_signal says why */
 }
 
 static int

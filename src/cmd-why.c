@@ -24,9 +24,9 @@ enum { OPT_NETNS = 256, OPT_ALL_NETNS, OPT_NO_BIND };
 
 /* How each effect is labelled in the text. */
 static const struct effect_label {
-	const char	*effect;
-	const char	*label;
-	const char	*sgr;
+	const char *effect;
+	const char *label;
+	const char *sgr;
 } effect_labels[] = {
 	{ "blocks", "BLOCKS", "high" },
 	{ "warning", "WARNING", "medium" },
@@ -50,8 +50,8 @@ label_of(const char *effect)
 static void
 print_socket(struct cmd_ctx *ctx, json_t *s)
 {
-	json_t *l = json_object_get(s, "local"), *r = json_object_get(s,
-	    "remote");
+	json_t *l = json_object_get(s, "local"),
+	       *r = json_object_get(s, "remote");
 	int v6 = strcmp(out_str(s, "family"), "ipv6") == 0;
 	char local[96], line[512];
 	json_int_t pid = json_integer_value(json_object_get(s, "pid"));
@@ -61,8 +61,9 @@ print_socket(struct cmd_ctx *ctx, json_t *s)
 	    (long long)json_integer_value(json_object_get(l, "port")));
 	snprintf(line, sizeof line, "  %s%s%s%-4s %-10s %s",
 	    json_is_string(json_object_get(s, "netns")) ? "netns " : "",
-	    out_str(s, "netns"), json_is_string(json_object_get(s, "netns")) ?
-	    "  " : "", out_str(s, "proto"), out_str(s, "state"), local);
+	    out_str(s, "netns"),
+	    json_is_string(json_object_get(s, "netns")) ? "  " : "",
+	    out_str(s, "proto"), out_str(s, "state"), local);
 	if (json_is_object(r)) {
 		snprintf(line + strlen(line), sizeof line - strlen(line),
 		    " <-> %s%s%s:%lld", v6 ? "[" : "", out_str(r, "address"),
@@ -86,8 +87,9 @@ print_socket(struct cmd_ctx *ctx, json_t *s)
 		    " (also %s)", out_str(s, "other_holders"));
 	if (json_is_integer(json_object_get(s, "reuseport_group")))
 		snprintf(line + strlen(line), sizeof line - strlen(line),
-		    " [SO_REUSEPORT group of %lld]", (long long)
-		    json_integer_value(json_object_get(s, "reuseport_group")));
+		    " [SO_REUSEPORT group of %lld]",
+		    (long long)json_integer_value(
+			json_object_get(s, "reuseport_group")));
 	fprintf(ctx->out, "%s\n", line);
 }
 
@@ -119,12 +121,14 @@ print_text(struct cmd_ctx *ctx, json_t *res, const char *what)
 	char line[2048];
 	size_t i;
 
-	snprintf(line, sizeof line, "%s: a bind on the wildcard address "
-	    "would %s now%s%s%s", what, ok ? "succeed" : "fail",
-	    ok ? "" : " with ", ok ? "" : out_str(res, "errno"),
-	    strcmp(out_str(res, "verdict_from"), "bind") == 0 ?
-	    " (real bind() calls, each socket closed at once)" :
-	    " (from the explanation below; no bind() was tried)");
+	snprintf(line, sizeof line,
+	    "%s: a bind on the wildcard address "
+	    "would %s now%s%s%s",
+	    what, ok ? "succeed" : "fail", ok ? "" : " with ",
+	    ok ? "" : out_str(res, "errno"),
+	    strcmp(out_str(res, "verdict_from"), "bind") == 0
+		? " (real bind() calls, each socket closed at once)"
+		: " (from the explanation below; no bind() was tried)");
 	fprintf(ctx->out, "%s", out_sgr(ctx, ok ? "bold" : "high"));
 	out_wrap(ctx->out, line, 2, 0, 78);
 	fprintf(ctx->out, "%s", out_reset(ctx));
@@ -137,7 +141,8 @@ print_text(struct cmd_ctx *ctx, json_t *res, const char *what)
 		if (!json_is_true(json_object_get(c, "captures")))
 			continue;
 		fprintf(ctx->out, "%s  ", out_sgr(ctx, "medium"));
-		out_wrap(ctx->out, "but traffic from the network for it is "
+		out_wrap(ctx->out,
+		    "but traffic from the network for it is "
 		    "sent elsewhere by a DNAT/redirect rule (see dnat below)",
 		    2, 2, 78);
 		fprintf(ctx->out, "%s", out_reset(ctx));
@@ -153,8 +158,10 @@ print_text(struct cmd_ctx *ctx, json_t *res, const char *what)
 		if (ctx->quiet && strcmp(l->effect, "ok") == 0)
 			continue;
 		snprintf(head, sizeof head, "%-9s %-4s %-11s ", l->label,
-		    json_is_string(json_object_get(f, "transport")) ?
-		    out_str(f, "transport") : "-", out_str(f, "check"));
+		    json_is_string(json_object_get(f, "transport"))
+			? out_str(f, "transport")
+			: "-",
+		    out_str(f, "check"));
 		fprintf(ctx->out, "%s%s%s", out_sgr(ctx, l->sgr), head,
 		    out_reset(ctx));
 		out_wrap(ctx->out, out_str(f, "text"), 27, 26, 78);
@@ -165,23 +172,27 @@ print_text(struct cmd_ctx *ctx, json_t *res, const char *what)
 	print_sockets(ctx, res, "other_netns",
 	    "In other network namespaces (their ports are their own):");
 	if (json_array_size(binds) > 0) {
-		fprintf(ctx->out, "\n%sbind() tried (each socket closed at "
-		    "once):%s\n", out_sgr(ctx, "head"), out_reset(ctx));
+		fprintf(ctx->out,
+		    "\n%sbind() tried (each socket closed at "
+		    "once):%s\n",
+		    out_sgr(ctx, "head"), out_reset(ctx));
 		for (i = 0; i < json_array_size(binds); i++) {
 			json_t *b = json_array_get(binds, i);
 			int v6 = strcmp(out_str(b, "family"), "ipv6") == 0;
 			char addr[64];
 
-			snprintf(addr, sizeof addr, "%s%s%s:%lld", v6 ? "[" :
-			    "", out_str(b, "address"), v6 ? "]" : "",
-			    (long long)json_integer_value(json_object_get(res,
-			    "port")));
+			snprintf(addr, sizeof addr, "%s%s%s:%lld",
+			    v6 ? "[" : "", out_str(b, "address"), v6 ? "]" : "",
+			    (long long)json_integer_value(
+				json_object_get(res, "port")));
 			fprintf(ctx->out, "  %-4s %-18s %-13s %s%s%s%s\n",
 			    out_str(b, "transport"), addr,
-			    strcmp(out_str(b, "option"), "none") == 0 ? "" :
-			    out_str(b, "option"),
-			    json_is_true(json_object_get(b, "ok")) ? "ok" :
-			    out_str(b, "errno"),
+			    strcmp(out_str(b, "option"), "none") == 0
+				? ""
+				: out_str(b, "option"),
+			    json_is_true(json_object_get(b, "ok"))
+				? "ok"
+				: out_str(b, "errno"),
 			    json_is_true(json_object_get(b, "ok")) ? "" : " (",
 			    out_str(b, "error"),
 			    json_is_true(json_object_get(b, "ok")) ? "" : ")");
@@ -194,10 +205,11 @@ print_text(struct cmd_ctx *ctx, json_t *res, const char *what)
 	if (json_array_size(sugg) > 0) {
 		strncat(line, " suggests", sizeof line - strlen(line) - 1);
 		for (i = 0; i < json_array_size(sugg); i++)
-			snprintf(line + strlen(line), sizeof line -
-			    strlen(line), "%s %lld", i > 0 ? "," : "",
-			    (long long)json_integer_value(json_array_get(sugg,
-			    i)));
+			snprintf(line + strlen(line),
+			    sizeof line - strlen(line), "%s %lld",
+			    i > 0 ? "," : "",
+			    (long long)json_integer_value(
+				json_array_get(sugg, i)));
 	} else
 		strncat(line, " suggests free ones nearby",
 		    sizeof line - strlen(line) - 1);
@@ -284,8 +296,8 @@ why_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 		out_json(ctx, res);
 	else
 		print_text(ctx, res, args->argv[0]);
-	rc = json_is_true(json_object_get(res, "would_bind")) ? EXIT_OK :
-	    EXIT_FINDINGS;
+	rc = json_is_true(json_object_get(res, "would_bind")) ? EXIT_OK
+							      : EXIT_FINDINGS;
 	json_decref(res);
 	return rc;
 }
@@ -293,14 +305,16 @@ why_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 static const struct cmd_opt why_opts[] = {
 	{ "ipv4", '4', OPT_FLAG, '4', NULL,
 	    "  -4, --ipv4 / -6, --ipv6   only this address family (default "
-	    "both)\n", 0 },
+	    "both)\n",
+	    0 },
 	{ "ipv6", '6', OPT_FLAG, '6', NULL, NULL, 0 },
 	{ "netns", 0, OPT_STR, OPT_NETNS, "NAME",
 	    "  --netns NAME          ask inside this network namespace\n", 0 },
 	{ "all-netns", 0, OPT_FLAG, OPT_ALL_NETNS, NULL,
 	    "  --all-netns           also list the port's sockets and DNAT rules "
 	    "in every\n"
-	    "                        named namespace\n", 0 },
+	    "                        named namespace\n",
+	    0 },
 	{ "no-bind", 0, OPT_FLAG, OPT_NO_BIND, NULL,
 	    "  --no-bind             explain only: no test bind() calls\n", 0 },
 	{ NULL, 0, 0, 0, NULL, NULL, 0 },
@@ -311,9 +325,9 @@ static const struct cmd_optgroup *const why_groups[] = { &why_group, NULL };
 const struct cmd_entry cmd_why_entry = {
 	.name = "why",
 	.usage = "PORT[/PROTO] [-4|-6] [--netns NAME | --all-netns] "
-	    "[--no-bind]",
+		 "[--no-bind]",
 	.summary = "why a bind of the port would fail or succeed here; exit 1 "
-	    "when it would fail",
+		   "when it would fail",
 	.flags = CMD_OPT_DB,
 	.exec = why_exec,
 	.groups = why_groups,

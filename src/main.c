@@ -13,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 #include "cli.h"
 
 /*
@@ -22,14 +21,14 @@
  * command's help and `portdex --dump-options` print this table.
  */
 enum { G_JSON, G_DB, G_STATE, G_COLOR, G_QUIET, G_VERSION, G_HELP, G_DUMP };
-#define G_USAGE		0x1	/* in the usage line and each --help */
-#define G_HIDDEN	0x2	/* for the tests: not documented */
+#define G_USAGE 0x1  /* in the usage line and each --help */
+#define G_HIDDEN 0x2 /* for the tests: not documented */
 static const struct global_opt {
-	const char	*name;		/* as shown */
-	const char	*alt;		/* the other spelling, or NULL */
-	const char	*meta;		/* its value's placeholder; NULL: none */
-	int		 id;
-	int		 flags;
+	const char *name; /* as shown */
+	const char *alt;  /* the other spelling, or NULL */
+	const char *meta; /* its value's placeholder; NULL: none */
+	int id;
+	int flags;
 } globals[] = {
 	{ "--json", NULL, NULL, G_JSON, G_USAGE },
 	{ "--db", NULL, "PATH", G_DB, G_USAGE },
@@ -40,7 +39,7 @@ static const struct global_opt {
 	{ "--help", "-h", NULL, G_HELP, 0 },
 	{ "--dump-options", NULL, NULL, G_DUMP, G_HIDDEN },
 };
-#define NGLOBALS	(sizeof globals / sizeof *globals)
+#define NGLOBALS (sizeof globals / sizeof *globals)
 
 /* "[--json] [--db PATH] ..." or "--json, --db PATH, ...". */
 static void
@@ -52,10 +51,14 @@ globals_line(FILE *f, int brackets)
 	for (i = 0; i < NGLOBALS; i++) {
 		if (!(globals[i].flags & G_USAGE))
 			continue;
-		fprintf(f, "%s%s%s%s%s%s", n++ == 0 ? "" : brackets ? " " :
-		    ", ", brackets ? "[" : "", globals[i].name,
-		    globals[i].meta != NULL ? " " : "", globals[i].meta != NULL ?
-		    globals[i].meta : "", brackets ? "]" : "");
+		fprintf(f, "%s%s%s%s%s%s",
+		    n++ == 0	   ? ""
+			: brackets ? " "
+				   : ", ",
+		    brackets ? "[" : "", globals[i].name,
+		    globals[i].meta != NULL ? " " : "",
+		    globals[i].meta != NULL ? globals[i].meta : "",
+		    brackets ? "]" : "");
 	}
 }
 
@@ -66,12 +69,14 @@ usage(FILE *f)
 
 	fprintf(f, "usage: portdex ");
 	globals_line(f, 1);
-	fprintf(f, " COMMAND [ARGS]\n"
+	fprintf(f,
+	    " COMMAND [ARGS]\n"
 	    "       portdex PORT...\n"
 	    "       portdex --version | --help\n\ncommands:\n");
 	for (c = cmd_table; *c != NULL; c++)
 		fprintf(f, "  %-7s %s\n", (*c)->name, (*c)->usage);
-	fprintf(f, "\nexit status: 0 ok, 1 findings or not found, "
+	fprintf(f,
+	    "\nexit status: 0 ok, 1 findings or not found, "
 	    "2 usage or input error\n");
 }
 
@@ -92,8 +97,8 @@ dump_options(void)
 			s = g->name[1] == '-' ? g->alt : g->name;
 		if (g->name[1] != '-')
 			l = g->alt != NULL ? g->alt : "-";
-		printf("portdex\t%s\t%s\t%s\tmain\n", s, l, g->meta != NULL ?
-		    g->meta : "-");
+		printf("portdex\t%s\t%s\t%s\tmain\n", s, l,
+		    g->meta != NULL ? g->meta : "-");
 	}
 	for (c = cmd_table; *c != NULL; c++)
 		args_dump(stdout, (*c)->name, *c);
@@ -115,13 +120,12 @@ version_json(struct cmd_ctx *ctx, const char *db_path)
 		    json_string(pdx_last_error()));
 	else {
 		static const char *const keys[] = { "built", "sources",
-		    "iana_date", "iana_origin", "schema" };
+			"iana_date", "iana_origin", "schema" };
 		size_t i;
 
 		for (i = 0; i < sizeof keys / sizeof *keys; i++)
 			if ((v = pdx_db_meta(db, keys[i])) != NULL)
-				json_object_set_new(o, keys[i],
-				    json_string(v));
+				json_object_set_new(o, keys[i], json_string(v));
 		pdx_db_close(db);
 	}
 	out_json(ctx, o);
@@ -153,8 +157,9 @@ version_format(struct cmd_ctx *ctx, int argc, char **argv)
 			v = argv[i] + 9;
 		else
 			continue;
-		if (out_format_parse(NULL, v, OUT_F(OUT_TEXT) |
-		    OUT_F(OUT_JSON) | OUT_F(OUT_CSV), &fmt) != 0)
+		if (out_format_parse(NULL, v,
+			OUT_F(OUT_TEXT) | OUT_F(OUT_JSON) | OUT_F(OUT_CSV),
+			&fmt) != 0)
 			return -1;
 		ctx->format = fmt;
 		ctx->json = fmt != OUT_TEXT;
@@ -305,8 +310,8 @@ is_service_name(const char *db_path, const char *name)
 	json_t *ports;
 	int found;
 
-	if ((db = pdx_db_open(db_path != NULL ? db_path :
-	    pdx_default_db_path(0))) == NULL)
+	if ((db = pdx_db_open(
+		 db_path != NULL ? db_path : pdx_default_db_path(0))) == NULL)
 		return 0;
 	ports = pdx_ports_by_name(db, name);
 	found = json_array_size(ports) > 0;
@@ -322,8 +327,7 @@ cmd_help(const struct cmd_entry *c)
 	const struct cmd_optgroup *const *g;
 	int any = c->operands != NULL;
 
-	printf("usage: portdex %s %s\n\n%s.\n", c->name, c->usage,
-	    c->summary);
+	printf("usage: portdex %s %s\n\n%s.\n", c->name, c->usage, c->summary);
 	for (g = c->groups; g != NULL && *g != NULL; g++)
 		any = 1;
 	if (any) {
@@ -332,20 +336,21 @@ cmd_help(const struct cmd_entry *c)
 	}
 	if (out_formats(c->name) != 0) {
 		static const char *const names[] = { "text", "json", "jsonl",
-		    "csv" };
+			"csv" };
 		unsigned f = out_formats(c->name);
 		char list[64] = "";
 		size_t i;
 
 		for (i = 0; i < sizeof names / sizeof *names; i++)
 			if (f & OUT_F(i))
-				snprintf(list + strlen(list), sizeof list -
-				    strlen(list), "%s%s", *list ? "|" : "",
-				    names[i]);
+				snprintf(list + strlen(list),
+				    sizeof list - strlen(list), "%s%s",
+				    *list ? "|" : "", names[i]);
 		if (!any)
 			printf("\noptions:\n");
 		printf("  --format FMT          %s (default text; csv: see "
-		    "portdex(1))\n", list);
+		       "portdex(1))\n",
+		    list);
 	}
 	printf("\nglobal options: ");
 	globals_line(stdout, 0);
@@ -357,7 +362,7 @@ static int
 looks_like_port(const char *s)
 {
 	if (s[0] == '-' && s[1] >= '0' && s[1] <= '9')
-		return 1;	/* "-1": show says it is out of range */
+		return 1; /* "-1": show says it is out of range */
 	return s[0] >= '0' && s[0] <= '9';
 }
 
@@ -375,8 +380,8 @@ output_width(void)
 	if (c != NULL && *c != '\0' &&
 	    pdx_parse_number(c, 20, 1000, "COLUMNS", &v) == 0)
 		return (int)v;
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) ==
-	    0 && ws.ws_col >= 20)
+	if (isatty(STDOUT_FILENO) &&
+	    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
 		return ws.ws_col;
 	return 80;
 }
@@ -391,7 +396,8 @@ state_migrated(struct cmd_ctx *ctx)
 	if (ctx->state == NULL || ctx->quiet ||
 	    (copy = pdx_state_backup(ctx->state, &from)) == NULL)
 		return;
-	fprintf(stderr, "portdex: the state database %s was upgraded from "
+	fprintf(stderr,
+	    "portdex: the state database %s was upgraded from "
 	    "schema %d to %d; the file as it was is kept as %s\n",
 	    ctx->state_path, from, pdx_state_schema_version(), copy);
 }
@@ -406,7 +412,7 @@ main(int argc, char **argv)
 	char **nargv, progname[32];
 	int i, nargc = 0, rc = EXIT_USAGE, dashdash = 0, want_version = 0;
 
-	pdx_init();	/* before SQLite's first use */
+	pdx_init(); /* before SQLite's first use */
 	/*
 	 * No setlocale(): portdex handles its text as bytes (UTF-8 in, UTF-8
 	 * out), uses no wide characters and asks ctype only about ASCII, so
@@ -441,11 +447,12 @@ main(int argc, char **argv)
 		for (k = 0; k < NGLOBALS && g == NULL; k++) {
 			if (strcmp(a, globals[k].name) == 0 ||
 			    (globals[k].alt != NULL &&
-			    strcmp(a, globals[k].alt) == 0))
+				strcmp(a, globals[k].alt) == 0))
 				g = &globals[k];
 			else if (globals[k].meta != NULL &&
-			    strncmp(a, globals[k].name, l =
-			    strlen(globals[k].name)) == 0 && a[l] == '=') {
+			    strncmp(a, globals[k].name,
+				l = strlen(globals[k].name)) == 0 &&
+			    a[l] == '=') {
 				g = &globals[k];
 				val = a + l + 1;
 			}
@@ -475,7 +482,7 @@ main(int argc, char **argv)
 			color = val;
 			break;
 		case G_VERSION:
-			want_version = 1;	/* after --db, wherever it is */
+			want_version = 1; /* after --db, wherever it is */
 			break;
 		case G_DUMP:
 			dump_options();
@@ -487,7 +494,7 @@ main(int argc, char **argv)
 				rc = EXIT_OK;
 				goto done;
 			}
-			nargv[nargc++] = argv[i];	/* the command's */
+			nargv[nargc++] = argv[i]; /* the command's */
 			break;
 		default:
 			nargv[nargc++] = argv[i];
@@ -532,8 +539,10 @@ main(int argc, char **argv)
 	else if (strcmp(color, "never") == 0)
 		ctx.color = 0;
 	else {
-		out_error(NULL, "--color takes auto, always or never, not "
-		    "'%s'", color);
+		out_error(NULL,
+		    "--color takes auto, always or never, not "
+		    "'%s'",
+		    color);
 		rc = EXIT_USAGE;
 		goto done;
 	}
@@ -550,8 +559,10 @@ main(int argc, char **argv)
 		const struct cmd_entry *near = cmd_nearest(nargv[0]);
 
 		if (near != NULL && !is_service_name(ctx.db_path, nargv[0])) {
-			out_error(NULL, "unknown command '%s'; did you mean "
-			    "'%s'? (see portdex help)", nargv[0], near->name);
+			out_error(NULL,
+			    "unknown command '%s'; did you mean "
+			    "'%s'? (see portdex help)",
+			    nargv[0], near->name);
 			rc = EXIT_USAGE;
 			goto done;
 		}
@@ -607,8 +618,10 @@ main(int argc, char **argv)
 		snprintf(ctx.state_error, sizeof ctx.state_error, "%s",
 		    pdx_last_error());
 		if (!ctx.quiet && !(cmd->flags & CMD_SAYS_STATE))
-			fprintf(stderr, "portdex: your notes could not be "
-			    "read: %s\n", ctx.state_error);
+			fprintf(stderr,
+			    "portdex: your notes could not be "
+			    "read: %s\n",
+			    ctx.state_error);
 	}
 	if (cmd->flags & CMD_NEEDS_STATE) {
 		ctx.state = pdx_state_open(ctx.state_path);
@@ -623,17 +636,18 @@ main(int argc, char **argv)
 	/* The command line parsed once, from the command's table. */
 	if ((cmd->flags & CMD_METRICS) && metrics_wanted(nargc, nargv)) {
 		if (args_parse(cmd, ARGS_METRICS | ARGS_QUIET, nargc, nargv,
-		    &args) != 0 && args.err == 0)
+			&args) != 0 &&
+		    args.err == 0)
 			rc = EXIT_USAGE;
 		else
 			rc = metrics_cmd(&ctx, cmd->name, &args);
 	} else if (args_parse(cmd, 0, nargc, nargv, &args) != 0 &&
 	    args.err == 0)
-		rc = EXIT_USAGE;	/* out of memory, said */
+		rc = EXIT_USAGE; /* out of memory, said */
 	else if (cmd->groups == NULL && args_done(cmd, &args) != 0)
 		rc = cmd_usage(cmd);
 	else
-		rc = cmd->exec(&ctx, &args);	/* it calls args_done */
+		rc = cmd->exec(&ctx, &args); /* it calls args_done */
 	args_free(&args);
 
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -6,7 +6,7 @@
  * collector.  The file is written as a temporary file in DIR, synced and
  * renamed over the old one, so the collector never reads half a file.
  */
-#define _GNU_SOURCE	/* strptime, timegm */
+#define _GNU_SOURCE /* strptime, timegm */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,10 +17,9 @@
 
 #include <sys/stat.h>
 
-
 #include "serve.h"
 
-#define TEXTFILE_NAME	"portdex.prom"
+#define TEXTFILE_NAME "portdex.prom"
 
 int
 metrics_wanted(int argc, char **argv)
@@ -49,16 +48,16 @@ utc_time(const char *iso)
 
 /* Writes len bytes of text to dir/portdex.prom by a rename; 0 or -1. */
 static int
-write_textfile(const char *cmd, const char *dir, const char *text,
-    size_t len)
+write_textfile(const char *cmd, const char *dir, const char *text, size_t len)
 {
 	char tmp[4096], path[4096];
 	size_t off = 0;
 	int fd;
 
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, TEXTFILE_NAME) >=
-	    sizeof path || (size_t)snprintf(tmp, sizeof tmp,
-	    "%s/.%s.XXXXXX", dir, TEXTFILE_NAME) >= sizeof tmp) {
+		sizeof path ||
+	    (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir,
+		TEXTFILE_NAME) >= sizeof tmp) {
 		out_error(cmd, "--textfile: directory name too long");
 		return -1;
 	}
@@ -120,7 +119,7 @@ metrics_cmd(struct cmd_ctx *ctx, const char *cmd, const struct cmd_args *a)
 			break;
 		case OPT_MX_MAX_PORTS:
 			if (pdx_parse_number(a->opt[i].val, 0, 65536,
-			    "--metrics-max-ports", &v) != 0) {
+				"--metrics-max-ports", &v) != 0) {
 				out_error(cmd, "%s", pdx_last_error());
 				return EXIT_USAGE;
 			}
@@ -133,19 +132,23 @@ metrics_cmd(struct cmd_ctx *ctx, const char *cmd, const struct cmd_args *a)
 		return EXIT_USAGE;
 	}
 	if (a->err != 0) {
-		out_error(cmd, "%s: with --format prometheus or --textfile, "
-		    "only --metrics-max-ports N may be given", a->err_word);
+		out_error(cmd,
+		    "%s: with --format prometheus or --textfile, "
+		    "only --metrics-max-ports N may be given",
+		    a->err_word);
 		return EXIT_USAGE;
 	}
 	if (a->argc > 0) {
 		out_error(cmd, "unexpected operand '%s'", a->argv[0]);
 		return EXIT_USAGE;
 	}
-	if (ctx->format != OUT_TEXT) {	/* main took a --format of its own */
-		out_error(cmd, "--textfile and --metrics-max-ports go with "
-		    "--format prometheus, not --format %s", ctx->json &&
-		    ctx->format == OUT_JSON ? "json" : ctx->format == OUT_CSV ?
-		    "csv" : "jsonl");
+	if (ctx->format != OUT_TEXT) { /* main took a --format of its own */
+		out_error(cmd,
+		    "--textfile and --metrics-max-ports go with "
+		    "--format prometheus, not --format %s",
+		    ctx->json && ctx->format == OUT_JSON ? "json"
+			: ctx->format == OUT_CSV	 ? "csv"
+							 : "jsonl");
 		return EXIT_USAGE;
 	}
 	if (format != NULL && strcmp(format, "prometheus") != 0) {

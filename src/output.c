@@ -18,14 +18,14 @@ out_json(struct cmd_ctx *ctx, json_t *j)
 		out_csv(ctx, j);
 		return;
 	}
-	json_dumpf(j, ctx->out, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-	    JSON_ENSURE_ASCII);
+	json_dumpf(j, ctx->out,
+	    JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 	fputc('\n', ctx->out);
 }
 
 static const struct {
-	const char	*role;
-	const char	*sgr;
+	const char *role;
+	const char *sgr;
 } roles[] = {
 	{ "bold", "\033[1m" },
 	{ "dim", "\033[2m" },
@@ -84,9 +84,9 @@ out_error(const char *cmd, const char *fmt, ...)
  * these; one fwrite per word was most of its printing).
  */
 struct wrap_buf {
-	FILE	*f;
-	size_t	 len;
-	char	 b[512];
+	FILE *f;
+	size_t len;
+	char b[512];
 };
 
 static inline void
@@ -106,11 +106,13 @@ wrap_put(struct wrap_buf *w, const char *s, size_t n)
 
 /* What out_wrap breaks words at. */
 static const unsigned char wrap_space[256] = {
-	[' '] = 1, ['\n'] = 1, ['\t'] = 1,
+	[' '] = 1,
+	['\n'] = 1,
+	['\t'] = 1,
 };
 
 static const char wrap_spaces[] = "                                "
-    "                                ";
+				  "                                ";
 
 static void
 wrap_indent(struct wrap_buf *w, int indent)
@@ -119,9 +121,11 @@ wrap_indent(struct wrap_buf *w, int indent)
 
 	wrap_put(w, "\n", 1);
 	for (k = indent < 0 ? -indent : indent; k > 0;
-	    k -= (int)sizeof wrap_spaces - 1)
-		wrap_put(w, wrap_spaces, (size_t)(k < (int)sizeof wrap_spaces -
-		    1 ? k : (int)sizeof wrap_spaces - 1));
+	     k -= (int)sizeof wrap_spaces - 1)
+		wrap_put(w, wrap_spaces,
+		    (size_t)(k < (int)sizeof wrap_spaces - 1
+			    ? k
+			    : (int)sizeof wrap_spaces - 1));
 }
 
 /*
@@ -130,8 +134,8 @@ wrap_indent(struct wrap_buf *w, int indent)
  * found by looking back from the width for a space, not word by word.
  */
 static void
-wrap_plain(struct wrap_buf *w, const char *s, size_t len, int indent,
-    int col, int width)
+wrap_plain(struct wrap_buf *w, const char *s, size_t len, int indent, int col,
+    int width)
 {
 	size_t pos = 0;
 
@@ -146,7 +150,7 @@ wrap_plain(struct wrap_buf *w, const char *s, size_t len, int indent,
 		/* the last space that ends a line that fits */
 		for (e = pos + avail; e > pos && s[e] != ' '; e--)
 			;
-		if (e == pos)	/* a first word longer than the line */
+		if (e == pos) /* a first word longer than the line */
 			for (e = pos + 1; e < len && s[e] != ' '; e++)
 				;
 		wrap_put(w, s + pos, e - pos);
@@ -171,9 +175,11 @@ out_wrap(FILE *f, const char *text, int indent, int first_used, int width)
 	w.f = f;
 	w.len = 0;
 	len = strlen(text);
-	if (indent >= 0 && (len == 0 || (text[0] != ' ' &&
-	    text[len - 1] != ' ' && strpbrk(text, "\n\t") == NULL &&
-	    strstr(text, "  ") == NULL))) {
+	if (indent >= 0 &&
+	    (len == 0 ||
+		(text[0] != ' ' && text[len - 1] != ' ' &&
+		    strpbrk(text, "\n\t") == NULL &&
+		    strstr(text, "  ") == NULL))) {
 		wrap_plain(&w, text, len, indent, col, width);
 		return;
 	}
@@ -225,7 +231,10 @@ out_csv_field(FILE *f, const char *s)
 /* ---- --format: text, json, jsonl, csv ------------------------------- */
 
 static const char *const format_names[OUT_NFORMATS] = {
-	"text", "json", "jsonl", "csv",
+	"text",
+	"json",
+	"jsonl",
+	"csv",
 };
 
 /*
@@ -234,25 +243,23 @@ static const char *const format_names[OUT_NFORMATS] = {
  * csv_rows).  scan, import-nmap and export parse their own --format.
  */
 static const struct format_spec {
-	const char	*cmd;
-	unsigned	 formats;
-	const char	*rows;
+	const char *cmd;
+	unsigned formats;
+	const char *rows;
 } format_specs[] = {
-#define TJC	(OUT_F(OUT_TEXT) | OUT_F(OUT_JSON) | OUT_F(OUT_CSV))
-	{ "annotate",	TJC | OUT_F(OUT_JSONL),	NULL },
-	{ "audit",	TJC | OUT_F(OUT_JSONL),
-	    "findings,added,gone,listeners" },
-	{ "find",	TJC,			"" },
-	{ "ls",		TJC,			"sockets" },
-	{ "note",	TJC,			"" },
-	{ "pick",	TJC,			"suggestions" },
-	{ "rpc",	TJC,			"registrations" },
-	{ "show",	TJC,			"transports" },
-	{ "state",	TJC,			"" },
-	{ "update",	TJC,			"" },
-	{ "watch",	OUT_F(OUT_TEXT) | OUT_F(OUT_JSONL) | OUT_F(OUT_CSV),
-	    "" },
-	{ "why",	TJC,			"findings" },
+#define TJC (OUT_F(OUT_TEXT) | OUT_F(OUT_JSON) | OUT_F(OUT_CSV))
+	{ "annotate", TJC | OUT_F(OUT_JSONL), NULL },
+	{ "audit", TJC | OUT_F(OUT_JSONL), "findings,added,gone,listeners" },
+	{ "find", TJC, "" },
+	{ "ls", TJC, "sockets" },
+	{ "note", TJC, "" },
+	{ "pick", TJC, "suggestions" },
+	{ "rpc", TJC, "registrations" },
+	{ "show", TJC, "transports" },
+	{ "state", TJC, "" },
+	{ "update", TJC, "" },
+	{ "watch", OUT_F(OUT_TEXT) | OUT_F(OUT_JSONL) | OUT_F(OUT_CSV), "" },
+	{ "why", TJC, "findings" },
 #undef TJC
 };
 
@@ -276,8 +283,7 @@ out_formats(const char *cmd)
 }
 
 int
-out_format_parse(const char *cmd, const char *value, unsigned allowed,
-    int *fmt)
+out_format_parse(const char *cmd, const char *value, unsigned allowed, int *fmt)
 {
 	char list[128] = "";
 	int i, n = 0, k = 0;
@@ -298,16 +304,18 @@ out_format_parse(const char *cmd, const char *value, unsigned allowed,
 		if ((allowed & OUT_F(i)) == 0)
 			continue;
 		k++;
-		snprintf(list + l, sizeof list - l, "%s%s", k == 1 ? "" :
-		    k == n ? " or " : ", ", format_names[i]);
+		snprintf(list + l, sizeof list - l, "%s%s",
+		    k == 1	 ? ""
+			: k == n ? " or "
+				 : ", ",
+		    format_names[i]);
 	}
 	out_error(cmd, "--format takes %s, not '%s'", list, value);
 	return -1;
 }
 
 int
-out_format_take(struct cmd_ctx *ctx, const char *cmd, int *argc,
-    char **argv)
+out_format_take(struct cmd_ctx *ctx, const char *cmd, int *argc, char **argv)
 {
 	unsigned allowed = out_formats(cmd);
 	int i, fmt;
@@ -335,8 +343,8 @@ out_format_take(struct cmd_ctx *ctx, const char *cmd, int *argc,
 		} else
 			continue;
 		/* ls's and audit's own: metrics-file.c reads it */
-		if (strcmp(v, "prometheus") == 0 && (strcmp(cmd, "ls") == 0 ||
-		    strcmp(cmd, "audit") == 0))
+		if (strcmp(v, "prometheus") == 0 &&
+		    (strcmp(cmd, "ls") == 0 || strcmp(cmd, "audit") == 0))
 			continue;
 		if (out_format_parse(cmd, v, allowed, &fmt) != 0)
 			return -1;
@@ -348,8 +356,8 @@ out_format_take(struct cmd_ctx *ctx, const char *cmd, int *argc,
 			take--;
 			i++;
 		}
-		memmove(argv + i, argv + i + take, (size_t)(*argc - i - take +
-		    1) * sizeof *argv);
+		memmove(argv + i, argv + i + take,
+		    (size_t)(*argc - i - take + 1) * sizeof *argv);
 		*argc -= take;
 		i--;
 	}
@@ -370,7 +378,8 @@ flatten(json_t *flat, const char *prefix, json_t *v)
 	json_t *x;
 
 	if (json_is_object(v) && json_object_size(v) > 0 && prefix != NULL) {
-		json_object_foreach(v, k, x) {
+		json_object_foreach(v, k, x)
+		{
 			size_t n = strlen(prefix) + strlen(k) + 2;
 			char *name = malloc(n);
 
@@ -394,8 +403,7 @@ row_of(json_t *carry, json_t *v)
 	if (flat == NULL)
 		return NULL;
 	if (json_is_object(v))
-		json_object_foreach(v, k, x)
-			flatten(flat, k, x);
+		json_object_foreach(v, k, x) flatten(flat, k, x);
 	else
 		json_object_set(flat, "value", v);
 	return flat;
@@ -417,8 +425,7 @@ csv_rows(json_t *doc, const char *rows, json_t *out)
 	int found = 0;
 
 	if (json_is_array(doc)) {
-		json_array_foreach(doc, i, x)
-			csv_rows(x, rows, out);
+		json_array_foreach(doc, i, x) csv_rows(x, rows, out);
 		return;
 	}
 	if (!json_is_object(doc) || rows == NULL || *rows == '\0') {
@@ -426,10 +433,9 @@ csv_rows(json_t *doc, const char *rows, json_t *out)
 		return;
 	}
 	carry = json_object();
-	json_object_foreach(doc, k, x)
-		if (!json_is_object(x) && !json_is_array(x))
-			json_object_set(carry, k, x);
-	for (p = rows; *p != '\0'; ) {
+	json_object_foreach(doc, k, x) if (!json_is_object(x) &&
+	    !json_is_array(x)) json_object_set(carry, k, x);
+	for (p = rows; *p != '\0';) {
 		size_t n = strcspn(p, ",");
 		char name[64];
 
@@ -439,7 +445,7 @@ csv_rows(json_t *doc, const char *rows, json_t *out)
 			continue;
 		found = 1;
 		json_array_foreach(arr, i, x)
-			json_array_append_new(out, row_of(carry, x));
+		    json_array_append_new(out, row_of(carry, x));
 	}
 	if (!found)
 		json_array_append_new(out, row_of(NULL, doc));
@@ -460,14 +466,13 @@ csv_cell(FILE *f, json_t *v)
 		s = json_string_value(v);
 		n = json_string_length(v);
 	} else {
-		d = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER |
-		    JSON_ENCODE_ANY);
+		d = json_dumps(v,
+		    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 		s = d != NULL ? d : "";
 		n = strlen(s);
 	}
 	for (i = 0; i < n; i++)
-		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' ||
-		    s[i] == '\n')
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
 			break;
 	if (i == n)
 		fwrite(s, 1, n, f);
@@ -489,14 +494,14 @@ csv_line(FILE *f, json_t *cols, json_t *row)
 	json_t *c;
 	size_t i;
 
-	json_array_foreach(cols, i, c) {
+	json_array_foreach(cols, i, c)
+	{
 		if (i > 0)
 			fputc(',', f);
 		if (row == NULL)
 			csv_cell(f, c);
 		else
-			csv_cell(f, json_object_get(row,
-			    json_string_value(c)));
+			csv_cell(f, json_object_get(row, json_string_value(c)));
 	}
 	fputs("\r\n", f);
 }
@@ -513,29 +518,31 @@ csv_columns(json_t *rows)
 	const char *k;
 	size_t i, j, l;
 
-	json_array_foreach(rows, i, row)
-		json_object_foreach(row, k, v) {
-			json_t *s = json_object_get(seen, k);
+	json_array_foreach(rows, i, row) json_object_foreach(row, k, v)
+	{
+		json_t *s = json_object_get(seen, k);
 
-			if (s == NULL) {
-				json_array_append_new(cols, json_string(k));
-				json_object_set_new(seen, k, json_boolean(
-				    json_is_null(v)));
-			} else if (!json_is_null(v))
-				json_object_set_new(seen, k, json_false());
-		}
-	for (i = 0; i < json_array_size(cols); ) {
+		if (s == NULL) {
+			json_array_append_new(cols, json_string(k));
+			json_object_set_new(seen, k,
+			    json_boolean(json_is_null(v)));
+		} else if (!json_is_null(v))
+			json_object_set_new(seen, k, json_false());
+	}
+	for (i = 0; i < json_array_size(cols);) {
 		const char *name = json_string_value(json_array_get(cols, i));
 		int drop = 0;
 
 		l = strlen(name);
 		if (json_is_true(json_object_get(seen, name)))
-			json_array_foreach(cols, j, c)
-				if (strncmp(json_string_value(c), name, l) ==
-				    0 && json_string_value(c)[l] == '.') {
-					drop = 1;
-					break;
-				}
+			json_array_foreach(cols, j,
+			    c) if (strncmp(json_string_value(c), name, l) ==
+				0 &&
+			    json_string_value(c)[l] == '.')
+			{
+				drop = 1;
+				break;
+			}
 		if (drop)
 			json_array_remove(cols, i);
 		else
@@ -556,10 +563,9 @@ out_csv(struct cmd_ctx *ctx, json_t *doc)
 		s = format_spec(ctx->cmd);
 	csv_rows(doc, s != NULL ? s->rows : NULL, rows);
 	cols = csv_columns(rows);
-	if (json_array_size(cols) > 0)	/* no row, no column: nothing */
+	if (json_array_size(cols) > 0) /* no row, no column: nothing */
 		csv_line(ctx->out, cols, NULL);
-	json_array_foreach(rows, i, row)
-		csv_line(ctx->out, cols, row);
+	json_array_foreach(rows, i, row) csv_line(ctx->out, cols, row);
 	json_decref(cols);
 	json_decref(rows);
 }
@@ -582,7 +588,6 @@ out_csv_stream(struct cmd_ctx *ctx, json_t **cols, const char *const *names,
 			*cols = csv_columns(rows);
 		csv_line(ctx->out, *cols, NULL);
 	}
-	json_array_foreach(rows, i, row)
-		csv_line(ctx->out, *cols, row);
+	json_array_foreach(rows, i, row) csv_line(ctx->out, *cols, row);
 	json_decref(rows);
 }

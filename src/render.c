@@ -12,8 +12,8 @@
 
 #include "cli.h"
 
-#define IND	4
-#define LABEL	14
+#define IND 4
+#define LABEL 14
 
 static int
 width(struct cmd_ctx *ctx)
@@ -55,15 +55,17 @@ draw_item(struct cmd_ctx *ctx, json_t *b)
 	snprintf(head, sizeof head, "%s%s%s (%s)", out_sgr(ctx, "bold"),
 	    out_str(b, "title"), out_reset(ctx), out_str(b, "meta"));
 	fprintf(ctx->out, "%*s", IND, "");
-	out_wrap(ctx->out, head, IND + 4, IND, width(ctx) + (int)(strlen(
-	    out_sgr(ctx, "bold")) + strlen(out_reset(ctx))));
+	out_wrap(ctx->out, head, IND + 4, IND,
+	    width(ctx) +
+		(int)(strlen(out_sgr(ctx, "bold")) + strlen(out_reset(ctx))));
 	para_line(ctx, IND + 4, out_str(b, "text"));
 	for (i = 0; i < json_array_size(src); i++) {
 		json_t *s = json_array_get(src, i);
 		char buf[640];
 
-		snprintf(buf, sizeof buf, "%s %s", i == 0 ?
-		    (json_array_size(src) > 1 ? "sources:" : "source:") : "       ",
+		snprintf(buf, sizeof buf, "%s %s",
+		    i == 0 ? (json_array_size(src) > 1 ? "sources:" : "source:")
+			   : "       ",
 		    out_str(s, "text"));
 		fprintf(ctx->out, "%*s%s", IND + 4, "", out_sgr(ctx, "dim"));
 		out_wrap(ctx->out, buf, IND + 12, IND + 4, width(ctx));
@@ -107,8 +109,9 @@ draw_block(struct cmd_ctx *ctx, json_t *b, int tagw, int *records)
 		if ((*records)++ > 0)
 			fputc('\n', ctx->out);
 		for (i = 0; i < json_array_size(f); i++)
-			label_line(ctx, IND, out_str(json_array_get(f, i),
-			    "label"), "", out_str(json_array_get(f, i), "text"));
+			label_line(ctx, IND,
+			    out_str(json_array_get(f, i), "label"), "",
+			    out_str(json_array_get(f, i), "text"));
 	} else if (strcmp(t, "field") == 0)
 		label_line(ctx, IND, out_str(b, "label"), "",
 		    out_str(b, "text"));
@@ -148,8 +151,8 @@ render_card(struct cmd_ctx *ctx, json_t *card)
 	char head[512];
 	size_t i, k;
 
-	snprintf(head, sizeof head, "PORT %lld - %s", (long long)
-	    json_integer_value(json_object_get(v, "port")),
+	snprintf(head, sizeof head, "PORT %lld - %s",
+	    (long long)json_integer_value(json_object_get(v, "port")),
 	    out_str(v, "headline"));
 	fprintf(ctx->out, "%s", out_sgr(ctx, "bold"));
 	out_wrap(ctx->out, head, 4, 0, width(ctx));
@@ -173,13 +176,14 @@ render_card(struct cmd_ctx *ctx, json_t *card)
 	}
 	if (kept_views == NULL)
 		kept_views = json_array();
-	json_array_append_new(kept_views, v);	/* v freed on failure */
+	json_array_append_new(kept_views, v); /* v freed on failure */
 }
 
 void
 render_brief_header(struct cmd_ctx *ctx)
 {
-	fprintf(ctx->out, "%sPORT   PROTO  STATUS         SERVICE          RISK%s\n",
+	fprintf(ctx->out,
+	    "%sPORT   PROTO  STATUS         SERVICE          RISK%s\n",
 	    out_sgr(ctx, "bold"), out_reset(ctx));
 }
 
@@ -194,18 +198,19 @@ render_brief(struct cmd_ctx *ctx, json_t *b)
 	for (i = 0; i < json_array_size(ts); i++) {
 		json_t *t = json_array_get(ts, i);
 		const char *risk = out_str(t, "risk");
-		const char *svc = *out_str(t, "service") != '\0' ?
-		    out_str(t, "service") : "-";
+		const char *svc = *out_str(t, "service") != '\0'
+		    ? out_str(t, "service")
+		    : "-";
 		int show_risk = strcmp(risk, "none") != 0 &&
 		    strcmp(risk, "info") != 0;
 
-		fprintf(ctx->out, "%-6lld %-6s %-14s %s", (long long)
-		    json_integer_value(json_object_get(b, "port")),
+		fprintf(ctx->out, "%-6lld %-6s %-14s %s",
+		    (long long)json_integer_value(json_object_get(b, "port")),
 		    out_str(t, "transport"), out_str(t, "status"), svc);
 		if (show_risk)
-			fprintf(ctx->out, "%*s%s%s%s", (int)(strlen(svc) < 16 ?
-			    17 - strlen(svc) : 1), "", out_sgr(ctx, risk),
-			    risk, out_reset(ctx));
+			fprintf(ctx->out, "%*s%s%s%s",
+			    (int)(strlen(svc) < 16 ? 17 - strlen(svc) : 1), "",
+			    out_sgr(ctx, risk), risk, out_reset(ctx));
 		fputc('\n', ctx->out);
 	}
 }

@@ -45,8 +45,7 @@ hb_add(struct hbuf *b, const char *s, size_t n)
 			cap *= 2;
 		if (cap > b->max)
 			cap = b->max;
-		if (b->len + n + 1 > cap ||
-		    (p = realloc(b->p, cap)) == NULL) {
+		if (b->len + n + 1 > cap || (p = realloc(b->p, cap)) == NULL) {
 			b->oom = 1;
 			return;
 		}
@@ -95,8 +94,11 @@ void
 hb_esc(struct hbuf *b, const char *s)
 {
 	static const char *const ent[256] = {
-		['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;",
-		['"'] = "&quot;", ['\''] = "&#39;",
+		['&'] = "&amp;",
+		['<'] = "&lt;",
+		['>'] = "&gt;",
+		['"'] = "&quot;",
+		['\''] = "&#39;",
 	};
 	const char *run;
 
@@ -143,7 +145,8 @@ page_open_desc(struct req *r, const char *title, const char *q,
     const char *desc)
 {
 	r->type = "text/html; charset=utf-8";
-	hb_puts(&r->out, "<!doctype html>\n<html lang=\"en\">\n<head>\n"
+	hb_puts(&r->out,
+	    "<!doctype html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
 	    "content=\"width=device-width, initial-scale=1\">\n<title>");
 	hb_esc(&r->out, title);
@@ -153,17 +156,20 @@ page_open_desc(struct req *r, const char *title, const char *q,
 		hb_esc(&r->out, desc);
 		hb_puts(&r->out, "\">\n");
 	}
-	hb_puts(&r->out, "<link rel=\"icon\" href=\"/favicon.svg\" "
+	hb_puts(&r->out,
+	    "<link rel=\"icon\" href=\"/favicon.svg\" "
 	    "type=\"image/svg+xml\">\n<link rel=\"stylesheet\" "
 	    "href=\"/style.css\">\n</head>\n<body>\n<header>\n<a class=\"home\""
 	    " href=\"/\">portdex</a>\n");
 	if (q != NULL) {
-		hb_puts(&r->out, "<form class=\"top\" action=\"/search\" "
+		hb_puts(&r->out,
+		    "<form class=\"top\" action=\"/search\" "
 		    "method=\"get\" role=\"search\"><input type=\"search\" "
 		    "name=\"q\" aria-label=\"Search ports\" maxlength=\"256\" "
 		    "value=\"");
 		hb_esc(&r->out, q);
-		hb_puts(&r->out, "\"><button type=\"submit\">Search</button>"
+		hb_puts(&r->out,
+		    "\"><button type=\"submit\">Search</button>"
 		    "</form>\n");
 	}
 	hb_puts(&r->out, "</header>\n<main>\n");
@@ -180,7 +186,8 @@ html_favicon(struct req *r)
 {
 	r->type = "image/svg+xml";
 	r->cacheable = 1;
-	hb_puts(&r->out, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
+	hb_puts(&r->out,
+	    "<svg xmlns=\"http://www.w3.org/2000/svg\" "
 	    "viewBox=\"0 0 16 16\"><rect width=\"16\" height=\"16\" "
 	    "rx=\"3\" fill=\"#0b5cad\"/><path d=\"M4 12V4h4a2.5 2.5 0 0 1 0 5H4\""
 	    " stroke=\"#fff\" stroke-width=\"2\" fill=\"none\"/></svg>\n");
@@ -189,7 +196,8 @@ html_favicon(struct req *r)
 static void
 page_close(struct req *r)
 {
-	hb_puts(&r->out, "</main>\n<footer>portdex " PDX_VERSION
+	hb_puts(&r->out,
+	    "</main>\n<footer>portdex " PDX_VERSION
 	    " &middot; official data from the IANA Service Name and "
 	    "Transport Protocol Port Number Registry &middot; "
 	    "<a href=\"/api/v1/search?q=http\">JSON API</a> &middot; "
@@ -207,7 +215,8 @@ html_error(struct req *r, int status, const char *title, const char *text)
 	hb_esc(&r->out, title);
 	hb_puts(&r->out, "</h1>\n<p>");
 	hb_esc(&r->out, text);
-	hb_puts(&r->out, "</p>\n<p><a href=\"/\">Search the port "
+	hb_puts(&r->out,
+	    "</p>\n<p><a href=\"/\">Search the port "
 	    "registry</a></p>\n");
 	page_close(r);
 }
@@ -278,12 +287,13 @@ html_style(struct req *r)
 void
 html_home(struct req *r)
 {
-	static const unsigned examples[] = { 22, 53, 80, 443, 645, 1644,
-	    3389, 6667 };
+	static const unsigned examples[] = { 22, 53, 80, 443, 645, 1644, 3389,
+		6667 };
 	size_t i;
 
 	page_open(r, "Every TCP and UDP port", NULL);
-	hb_puts(&r->out, "<h1>What is this port?</h1>\n"
+	hb_puts(&r->out,
+	    "<h1>What is this port?</h1>\n"
 	    "<p>portdex knows every TCP, UDP, SCTP and DCCP port: what IANA "
 	    "assigned it to, what really uses it, the range it sits in, "
 	    "whether it should worry you, and how to check what listens on "
@@ -295,9 +305,10 @@ html_home(struct req *r)
 	    "id=\"go\" type=\"submit\">Search</button></form>\n"
 	    "<p>Or open a port directly: ");
 	for (i = 0; i < sizeof examples / sizeof *examples; i++)
-		hb_printf(&r->out, "%s<a href=\"/port/%u\">%u</a>", i > 0 ?
-		    ", " : "", examples[i], examples[i]);
-	hb_puts(&r->out, ".</p>\n<p class=\"sub\">The same data as JSON: "
+		hb_printf(&r->out, "%s<a href=\"/port/%u\">%u</a>",
+		    i > 0 ? ", " : "", examples[i], examples[i]);
+	hb_puts(&r->out,
+	    ".</p>\n<p class=\"sub\">The same data as JSON: "
 	    "<code>/api/v1/ports/N</code>, <code>/api/v1/search?q=</code>; "
 	    "Prometheus metrics at <code>/metrics</code>.</p>\n");
 	page_close(r);
@@ -322,7 +333,8 @@ html_search(struct req *r, const char *q, json_t *res)
 
 	page_open(r, *q != '\0' ? q : "Search", q);
 	if (*q == '\0') {
-		hb_puts(&r->out, "<h1>Search</h1>\n<p>Type a port, a service "
+		hb_puts(&r->out,
+		    "<h1>Search</h1>\n<p>Type a port, a service "
 		    "name or words in the box above.</p>\n");
 		page_close(r);
 		return;
@@ -332,8 +344,10 @@ html_search(struct req *r, const char *q, json_t *res)
 	hb_puts(&r->out, "&rdquo;</h1>\n");
 	/* A number is a port: offer its page first. */
 	if (pdx_parse_number(q, 0, 65535, "port", &p) == 0)
-		hb_printf(&r->out, "<p>Go to <a href=\"/port/%lld\">port "
-		    "%lld</a>.</p>\n", p, p);
+		hb_printf(&r->out,
+		    "<p>Go to <a href=\"/port/%lld\">port "
+		    "%lld</a>.</p>\n",
+		    p, p);
 	if (json_array_size(res) == 0) {
 		hb_puts(&r->out, "<p>Nothing matches.</p>\n");
 		page_close(r);
@@ -356,8 +370,8 @@ html_search(struct req *r, const char *q, json_t *res)
 		t = json_object_get(o, "transports");
 		for (j = 0; j < json_array_size(t); j++) {
 			hb_puts(&r->out, j > 0 ? ", " : "");
-			hb_esc(&r->out, json_string_value(
-			    json_array_get(t, j)));
+			hb_esc(&r->out,
+			    json_string_value(json_array_get(t, j)));
 		}
 		hb_puts(&r->out, " &middot; ");
 		hb_esc(&r->out, out_str(o, "kind"));
@@ -382,7 +396,8 @@ html_port_list(struct req *r, const char *what, json_t *list)
 	page_open(r, title, "");
 	hb_puts(&r->out, "<h1>");
 	hb_esc(&r->out, title);
-	hb_puts(&r->out, "</h1>\n<table class=\"ports\">\n<thead><tr><th>Port"
+	hb_puts(&r->out,
+	    "</h1>\n<table class=\"ports\">\n<thead><tr><th>Port"
 	    "</th><th>Transport</th><th>Status</th><th>Service</th><th>Risk"
 	    "</th></tr></thead>\n<tbody>\n");
 	for (i = 0; i < json_array_size(list); i++) {
@@ -395,14 +410,15 @@ html_port_list(struct req *r, const char *what, json_t *list)
 			hb_printf(&r->out, "<tr><td><a href=\"/port/%lld/",
 			    jint(b, "port"));
 			hb_esc(&r->out, out_str(t, "transport"));
-			hb_printf(&r->out, "\">%lld</a></td><td>", jint(b,
-			    "port"));
+			hb_printf(&r->out, "\">%lld</a></td><td>",
+			    jint(b, "port"));
 			hb_esc(&r->out, out_str(t, "transport"));
 			hb_puts(&r->out, "</td><td>");
 			hb_esc(&r->out, out_str(t, "status"));
 			hb_puts(&r->out, "</td><td>");
-			hb_esc(&r->out, *out_str(t, "service") ? out_str(t,
-			    "service") : "-");
+			hb_esc(&r->out,
+			    *out_str(t, "service") ? out_str(t, "service")
+						   : "-");
 			hb_puts(&r->out, "</td><td>");
 			level(r, out_str(t, "risk"));
 			hb_puts(&r->out, "</td></tr>\n");
@@ -424,8 +440,10 @@ link_open(struct req *r, const char *href, const char *proto)
 		hb_puts(&r->out, "/");
 		hb_esc(&r->out, proto);
 	}
-	hb_puts(&r->out, href[0] == '/' ? "\">" : "\" rel=\"nofollow "
-	    "noopener\">");
+	hb_puts(&r->out,
+	    href[0] == '/' ? "\">"
+			   : "\" rel=\"nofollow "
+			     "noopener\">");
 }
 
 static void
@@ -505,8 +523,10 @@ draw_block(struct req *r, json_t *b, const char *proto, const char **open)
 		hb_puts(&r->out, "</p>\n");
 	} else if (strcmp(t, "item") == 0) {
 		wrap_to(r, open, "ul");
-		hb_puts(&r->out, json_is_true(json_object_get(b, "lead")) ?
-		    "<li class=\"lead\"><strong>" : "<li><strong>");
+		hb_puts(&r->out,
+		    json_is_true(json_object_get(b, "lead"))
+			? "<li class=\"lead\"><strong>"
+			: "<li><strong>");
 		hb_esc(&r->out, out_str(b, "title"));
 		hb_puts(&r->out, "</strong> <span class=\"sub\">(");
 		hb_esc(&r->out, out_str(b, "meta"));
@@ -514,12 +534,14 @@ draw_block(struct req *r, json_t *b, const char *proto, const char **open)
 		hb_esc(&r->out, out_str(b, "text"));
 		a = json_object_get(b, "sources");
 		for (i = 0; i < json_array_size(a); i++) {
-			hb_puts(&r->out, i == 0 ? "<br><span class=\"src\">"
-			    "source: " : "; ");
+			hb_puts(&r->out,
+			    i == 0 ? "<br><span class=\"src\">"
+				     "source: "
+				   : "; ");
 			text_or_link(r, json_array_get(a, i), NULL);
 		}
-		hb_puts(&r->out, json_array_size(a) > 0 ? "</span></li>\n" :
-		    "</li>\n");
+		hb_puts(&r->out,
+		    json_array_size(a) > 0 ? "</span></li>\n" : "</li>\n");
 	} else if (strcmp(t, "rule") == 0) {
 		wrap_to(r, open, "ul");
 		hb_puts(&r->out, "<li>");
@@ -550,25 +572,31 @@ static void
 card_vote(struct req *r, json_t *card)
 {
 	static const char *const words[PDX_NVOTES] = {
-		"not helpful", "so-so", "helpful",
+		"not helpful",
+		"so-so",
+		"helpful",
 	};
 	json_t *v = json_object_get(card, "votes");
 	int i;
 
 	if (!json_is_object(v))
 		return;
-	hb_puts(&r->out, "<section id=\"vote\">\n<h2>Was this page helpful?"
+	hb_puts(&r->out,
+	    "<section id=\"vote\">\n<h2>Was this page helpful?"
 	    "</h2>\n");
-	hb_printf(&r->out, "<form class=\"vote\" method=\"post\" "
-	    "action=\"/port/%lld/vote\">\n", jint(card, "port"));
+	hb_printf(&r->out,
+	    "<form class=\"vote\" method=\"post\" "
+	    "action=\"/port/%lld/vote\">\n",
+	    jint(card, "port"));
 	for (i = 0; i < PDX_NVOTES; i++) {
 		const char *name = pdx_vote_choice_name(i);
 
 		/* words, not emoji: every browser has the fonts */
-		hb_printf(&r->out, "<button type=\"submit\" name=\"choice\" "
+		hb_printf(&r->out,
+		    "<button type=\"submit\" name=\"choice\" "
 		    "value=\"%s\" title=\"%s\">%s <span class=\"count\" "
-		    "id=\"count-%s\">%lld</span></button>\n", name, words[i],
-		    words[i], name, jint(v, name));
+		    "id=\"count-%s\">%lld</span></button>\n",
+		    name, words[i], words[i], name, jint(v, name));
 	}
 	hb_puts(&r->out, "</form>\n</section>\n");
 }
@@ -606,15 +634,19 @@ html_card(struct req *r, json_t *card, int protomask)
 			    port, protos[i], protos[i]);
 	}
 	if (port > 0)
-		hb_printf(&r->out, " <a href=\"/port/%lld%s%s\" rel=\"prev\">"
-		    "&larr; %lld</a>", port - 1, proto ? "/" : "",
-		    proto ? proto : "", port - 1);
+		hb_printf(&r->out,
+		    " <a href=\"/port/%lld%s%s\" rel=\"prev\">"
+		    "&larr; %lld</a>",
+		    port - 1, proto ? "/" : "", proto ? proto : "", port - 1);
 	if (port < 65535)
-		hb_printf(&r->out, " <a href=\"/port/%lld%s%s\" rel=\"next\">"
-		    "%lld &rarr;</a>", port + 1, proto ? "/" : "",
-		    proto ? proto : "", port + 1);
-	hb_printf(&r->out, " <a class=\"json\" href=\"/api/v1/ports/%lld%s%s\">"
-	    "JSON</a></p>\n", port, proto ? "/" : "", proto ? proto : "");
+		hb_printf(&r->out,
+		    " <a href=\"/port/%lld%s%s\" rel=\"next\">"
+		    "%lld &rarr;</a>",
+		    port + 1, proto ? "/" : "", proto ? proto : "", port + 1);
+	hb_printf(&r->out,
+	    " <a class=\"json\" href=\"/api/v1/ports/%lld%s%s\">"
+	    "JSON</a></p>\n",
+	    port, proto ? "/" : "", proto ? proto : "");
 	for (i = 0; i < json_array_size(secs); i++) {
 		json_t *s = json_array_get(secs, i);
 		json_t *blocks = json_object_get(s, "blocks");

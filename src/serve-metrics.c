@@ -19,7 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include "portdex/audit.h"
 #include "portdex/firewall.h"
 #include "serve.h"
@@ -41,8 +40,7 @@ label_value(struct hbuf *b, const char *s)
 }
 
 static void
-family(struct hbuf *b, const char *name, const char *type,
-    const char *help)
+family(struct hbuf *b, const char *name, const char *type, const char *help)
 {
 	hb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -82,13 +80,13 @@ scope_of(const struct pdx_socket *s)
  * METRICS_CURATED_SPAN ports: wide ranges (dynamic ports, RTP media) would
  * make every ephemeral port "curated".  One bit per transport index.
  */
-#define METRICS_CURATED_SPAN	64
+#define METRICS_CURATED_SPAN 64
 
 /* One socket's labels, found once in the first pass. */
 struct lrow {
-	uint16_t	 port;
-	uint8_t		 risk;
-	const char	*proto, *scope, *reach;
+	uint16_t port;
+	uint8_t risk;
+	const char *proto, *scope, *reach;
 };
 
 /*
@@ -159,16 +157,17 @@ listeners(struct hbuf *b, const struct metrics_src *m)
 		}
 		pdx_firewall_judge(rs, v[i].family, v[i].proto, v[i].laddr,
 		    v[i].lport, v[i].v6only, &fv, &fv4);
-		if (fv4.reach == PDX_REACH_OPEN || (fv4.reach ==
-		    PDX_REACH_RESTRICTED && fv.reach != PDX_REACH_OPEN))
+		if (fv4.reach == PDX_REACH_OPEN ||
+		    (fv4.reach == PDX_REACH_RESTRICTED &&
+			fv.reach != PDX_REACH_OPEN))
 			fv.reach = fv4.reach;
 		rows[i].port = (uint16_t)v[i].lport;
 		rows[i].risk = br.risk;
 		rows[i].proto = pdx_proto_name(v[i].proto);
 		rows[i].scope = scope_of(&v[i]);
 		rows[i].reach = pdx_reach_name(fv.reach);
-		noted = m->state != NULL && pdx_note_text(m->state,
-		    v[i].lport, v[i].proto) != NULL;
+		noted = m->state != NULL &&
+		    pdx_note_text(m->state, v[i].lport, v[i].proto) != NULL;
 		w = port_weight(noted, br.risk, br.status == PDX_ST_ASSIGNED,
 		    pi >= 0 && (cur[v[i].lport] & (1u << pi)) != 0);
 		if (w > weight[v[i].lport]) {
@@ -216,27 +215,30 @@ listeners(struct hbuf *b, const struct metrics_src *m)
 			snprintf(port, sizeof port, "%u", rows[i].port);
 		else
 			snprintf(port, sizeof port, "other");
-		snprintf(k, sizeof k, "%s\t%s\t%s\t%s\t%s", port,
-		    rows[i].proto, rows[i].scope, pdx_level_name(rows[i].risk),
-		    rows[i].reach);
-		json_object_set_new(counts, k, json_integer(
-		    json_integer_value(json_object_get(counts, k)) + 1));
+		snprintf(k, sizeof k, "%s\t%s\t%s\t%s\t%s", port, rows[i].proto,
+		    rows[i].scope, pdx_level_name(rows[i].risk), rows[i].reach);
+		json_object_set_new(counts, k,
+		    json_integer(
+			json_integer_value(json_object_get(counts, k)) + 1));
 	}
-	family(b, "portdex_listeners", "gauge", "Listening TCP sockets and "
+	family(b, "portdex_listeners", "gauge",
+	    "Listening TCP sockets and "
 	    "bound UDP/SCTP sockets on this machine, by local port, transport,"
 	    " address scope, the port's risk level and the firewall's verdict"
 	    " (reach); ports that are not assigned, curated, risky or noted,"
 	    " and any beyond --metrics-max-ports, are counted as port "
 	    "\"other\".");
-	json_object_foreach(counts, key, val) {
+	json_object_foreach(counts, key, val)
+	{
 		char port[8], proto[8], scope[16], risk[16], reach[16];
 
 		if (sscanf(key, "%7[^\t]\t%7[^\t]\t%15[^\t]\t%15[^\t]\t%15s",
-		    port, proto, scope, risk, reach) != 5)
+			port, proto, scope, risk, reach) != 5)
 			continue;
-		hb_printf(b, "portdex_listeners{port=\"%s\",proto=\"%s\","
-		    "scope=\"%s\",risk=\"%s\",reach=\"%s\"} %lld\n", port,
-		    proto, scope, risk, reach,
+		hb_printf(b,
+		    "portdex_listeners{port=\"%s\",proto=\"%s\","
+		    "scope=\"%s\",risk=\"%s\",reach=\"%s\"} %lld\n",
+		    port, proto, scope, risk, reach,
 		    (long long)json_integer_value(val));
 	}
 out:
@@ -280,22 +282,25 @@ audit_findings(struct hbuf *b, const struct metrics_src *m)
 		json_decref(rules);
 		return;
 	}
-	family(b, "portdex_audit_complete", "gauge", "Whether the audit saw "
+	family(b, "portdex_audit_complete", "gauge",
+	    "Whether the audit saw "
 	    "everything it needs (1) or not (0: a process, the registry or "
 	    "the state database could not be read).");
 	hb_printf(b, "portdex_audit_complete %d\n", complete ? 1 : 0);
-	family(b, "portdex_audit_findings", "gauge", "Findings of the audit "
+	family(b, "portdex_audit_findings", "gauge",
+	    "Findings of the audit "
 	    "of this machine's listeners that are not accepted, by rule and "
 	    "level.");
-	json_array_foreach(rules, i, rule) {
-		const char *id = json_string_value(json_object_get(rule,
-		    "rule"));
+	json_array_foreach(rules, i, rule)
+	{
+		const char *id = json_string_value(
+		    json_object_get(rule, "rule"));
 
 		hb_puts(b, "portdex_audit_findings{rule=\"");
 		label_value(b, id);
 		hb_puts(b, "\",level=\"");
-		label_value(b, json_string_value(json_object_get(rule,
-		    "level")));
+		label_value(b,
+		    json_string_value(json_object_get(rule, "level")));
 		hb_printf(b, "\"} %zu\n", count[i]);
 	}
 	free(count);
@@ -346,7 +351,7 @@ metrics_local(struct hbuf *b, const struct metrics_src *m)
  * pages back costs the next scrape a page fault for each (more than
  * doubled the CPU of a scrape at 100 listeners).
  */
-#define METRICS_TRIM_RSS	(32L << 20)
+#define METRICS_TRIM_RSS (32L << 20)
 static void
 trim_if_big(void)
 {
@@ -389,8 +394,10 @@ metrics_page(struct req *r, struct pdx_db *db)
 		unsigned long long n = atomic_load(&s->requests[code]);
 
 		if (n > 0 || code == 200)
-			hb_printf(b, "portdex_http_requests_total{code=\"%d\"} "
-			    "%llu\n", code, n);
+			hb_printf(b,
+			    "portdex_http_requests_total{code=\"%d\"} "
+			    "%llu\n",
+			    code, n);
 	}
 	if (s->cache.max_bytes > 0) {
 		family(b, "portdex_page_cache_hits_total", "counter",

@@ -29,13 +29,13 @@
 
 #include "serve.h"
 
-#define WEBCFG_MAX_FILE		(1024 * 1024)	/* the YAML and each PEM */
-#define WEBCFG_MAX_USERS	1024
-#define WEBCFG_MAX_DEPTH	16
+#define WEBCFG_MAX_FILE (1024 * 1024) /* the YAML and each PEM */
+#define WEBCFG_MAX_USERS 1024
+#define WEBCFG_MAX_DEPTH 16
 
 static const struct {
-	const char	*name;
-	int		 type;
+	const char *name;
+	int type;
 } auth_types[] = {
 	{ "NoClientCert", WEBCFG_NO_CLIENT_CERT },
 	{ "RequestClientCert", WEBCFG_REQUEST_CLIENT_CERT },
@@ -45,8 +45,8 @@ static const struct {
 };
 
 static const struct {
-	const char	*name;
-	const char	*gnutls;
+	const char *name;
+	const char *gnutls;
 } versions[] = {
 	{ "TLS10", "VERS-TLS1.0" },
 	{ "TLS11", "VERS-TLS1.1" },
@@ -61,17 +61,17 @@ static const struct {
  * suites' ciphers too (documented in docs/serve.md).
  */
 static const struct {
-	const char	*name;
-	const char	*kx, *cipher, *mac;
+	const char *name;
+	const char *kx, *cipher, *mac;
 } suites[] = {
 	{ "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA",
 	    "AES-128-GCM", "AEAD" },
-	{ "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA",
-	    "AES-128-GCM", "AEAD" },
+	{ "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA", "AES-128-GCM",
+	    "AEAD" },
 	{ "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA",
 	    "AES-256-GCM", "AEAD" },
-	{ "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA",
-	    "AES-256-GCM", "AEAD" },
+	{ "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA", "AES-256-GCM",
+	    "AEAD" },
 	{ "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "ECDHE-ECDSA",
 	    "CHACHA20-POLY1305", "AEAD" },
 	{ "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "ECDHE-RSA",
@@ -80,12 +80,12 @@ static const struct {
 	    "CHACHA20-POLY1305", "AEAD" },
 	{ "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA",
 	    "CHACHA20-POLY1305", "AEAD" },
-	{ "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA",
-	    "AES-128-CBC", "SHA1" },
+	{ "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA", "AES-128-CBC",
+	    "SHA1" },
 	{ "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA", "AES-128-CBC",
 	    "SHA1" },
-	{ "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA",
-	    "AES-256-CBC", "SHA1" },
+	{ "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA", "AES-256-CBC",
+	    "SHA1" },
 	{ "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA", "AES-256-CBC",
 	    "SHA1" },
 	{ "TLS_RSA_WITH_AES_128_GCM_SHA256", "RSA", "AES-128-GCM", "AEAD" },
@@ -96,8 +96,11 @@ static const struct {
 
 /* The headers http_server_config.headers may set (as the format allows). */
 static const char *const settable_headers[] = {
-	"Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options",
-	"X-XSS-Protection", "Strict-Transport-Security",
+	"Content-Security-Policy",
+	"X-Frame-Options",
+	"X-Content-Type-Options",
+	"X-XSS-Protection",
+	"Strict-Transport-Security",
 };
 
 static char *
@@ -160,13 +163,13 @@ webcfg_free(struct webcfg *w)
 static const char *
 scalar(yaml_document_t *d, yaml_node_t *n)
 {
-	return n != NULL && n->type == YAML_SCALAR_NODE ?
-	    (const char *)n->data.scalar.value : NULL;
+	return n != NULL && n->type == YAML_SCALAR_NODE
+	    ? (const char *)n->data.scalar.value
+	    : NULL;
 }
 
 static int
-fail(const struct webcfg *w, yaml_node_t *n, const char *field,
-    const char *why)
+fail(const struct webcfg *w, yaml_node_t *n, const char *field, const char *why)
 {
 	if (n != NULL)
 		pdx_set_error("%s: line %lu: %s: %s", w->path,
@@ -205,7 +208,7 @@ parse_tls(struct webcfg *w, yaml_document_t *d, yaml_node_t *m)
 	if (m->type != YAML_MAPPING_NODE)
 		return fail(w, m, "tls_server_config", "expected a mapping");
 	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
-	    p++) {
+	     p++) {
 		yaml_node_t *kn = yaml_document_get_node(d, p->key);
 		yaml_node_t *vn = yaml_document_get_node(d, p->value);
 		const char *key = scalar(d, kn), *v = scalar(d, vn);
@@ -225,7 +228,8 @@ parse_tls(struct webcfg *w, yaml_document_t *d, yaml_node_t *m)
 		    strcmp(key, "client_allowed_sans") == 0 ||
 		    strcmp(key, "cert") == 0 || strcmp(key, "key") == 0 ||
 		    strcmp(key, "client_ca") == 0)
-			return fail(w, kn, field, "not supported by portdex "
+			return fail(w, kn, field,
+			    "not supported by portdex "
 			    "serve (use cert_file, key_file, client_ca_file)");
 		if (v == NULL)
 			return fail(w, vn, field, "expected a single value");
@@ -240,11 +244,12 @@ parse_tls(struct webcfg *w, yaml_document_t *d, yaml_node_t *m)
 			w->client_ca_file = file_field(w, v);
 		} else if (strcmp(key, "client_auth_type") == 0) {
 			for (i = 0; i < sizeof auth_types / sizeof *auth_types;
-			    i++)
+			     i++)
 				if (strcmp(v, auth_types[i].name) == 0)
 					break;
 			if (i == sizeof auth_types / sizeof *auth_types)
-				return fail(w, vn, field, "unknown type (one "
+				return fail(w, vn, field,
+				    "unknown type (one "
 				    "of NoClientCert, RequestClientCert, "
 				    "RequireAnyClientCert, "
 				    "VerifyClientCertIfGiven, "
@@ -258,26 +263,31 @@ parse_tls(struct webcfg *w, yaml_document_t *d, yaml_node_t *m)
 			max_node = vn;
 		} else if (strcmp(key, "prefer_server_cipher_suites") == 0) {
 			if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
-				return fail(w, vn, field, "expected true or "
+				return fail(w, vn, field,
+				    "expected true or "
 				    "false");
 		} else
 			return fail(w, kn, field, "unknown field");
 	}
 	if (w->cert_file == NULL)
-		return fail(w, m, "tls_server_config.cert_file", "missing: "
+		return fail(w, m, "tls_server_config.cert_file",
+		    "missing: "
 		    "TLS needs a certificate file");
 	if (w->key_file == NULL)
-		return fail(w, m, "tls_server_config.key_file", "missing: "
+		return fail(w, m, "tls_server_config.key_file",
+		    "missing: "
 		    "TLS needs a private key file");
 	if (w->client_ca_file != NULL &&
 	    w->client_auth == WEBCFG_NO_CLIENT_CERT)
-		return fail(w, m, "tls_server_config.client_ca_file", "given "
+		return fail(w, m, "tls_server_config.client_ca_file",
+		    "given "
 		    "with client_auth_type NoClientCert: set the client_auth_"
 		    "type that should use it");
 	if (w->client_ca_file == NULL &&
 	    (w->client_auth == WEBCFG_VERIFY_IF_GIVEN ||
-	    w->client_auth == WEBCFG_REQUIRE_AND_VERIFY))
-		return fail(w, m, "tls_server_config.client_ca_file", "missing:"
+		w->client_auth == WEBCFG_REQUIRE_AND_VERIFY))
+		return fail(w, m, "tls_server_config.client_ca_file",
+		    "missing:"
 		    " client certificates cannot be verified without the CA");
 	for (i = 0; i < sizeof versions / sizeof *versions; i++) {
 		if (strcmp(min, versions[i].name) == 0)
@@ -308,12 +318,13 @@ parse_tls(struct webcfg *w, yaml_document_t *d, yaml_node_t *m)
 		k += (size_t)snprintf(prio + k, sizeof prio - k,
 		    ":-CIPHER-ALL:-MAC-ALL:-KX-ALL");
 		for (it = suites_node->data.sequence.items.start;
-		    it < suites_node->data.sequence.items.top; it++) {
+		     it < suites_node->data.sequence.items.top; it++) {
 			yaml_node_t *sn = yaml_document_get_node(d, *it);
 			const char *name = scalar(d, sn);
 
-			for (i = 0; name != NULL &&
-			    i < sizeof suites / sizeof *suites; i++)
+			for (i = 0;
+			     name != NULL && i < sizeof suites / sizeof *suites;
+			     i++)
 				if (strcmp(name, suites[i].name) == 0)
 					break;
 			if (name == NULL || i == sizeof suites / sizeof *suites)
@@ -344,7 +355,7 @@ parse_http(struct webcfg *w, yaml_document_t *d, yaml_node_t *m)
 	if (m->type != YAML_MAPPING_NODE)
 		return fail(w, m, "http_server_config", "expected a mapping");
 	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
-	    p++) {
+	     p++) {
 		yaml_node_t *kn = yaml_document_get_node(d, p->key);
 		yaml_node_t *vn = yaml_document_get_node(d, p->value);
 		const char *key = scalar(d, kn);
@@ -360,24 +371,29 @@ parse_http(struct webcfg *w, yaml_document_t *d, yaml_node_t *m)
 			continue;
 		}
 		if (strcmp(key, "headers") != 0)
-			return fail(w, kn, "http_server_config", "unknown "
+			return fail(w, kn, "http_server_config",
+			    "unknown "
 			    "field (http2 or headers)");
 		if (vn == NULL || vn->type != YAML_MAPPING_NODE)
 			return fail(w, vn, "http_server_config.headers",
 			    "expected a mapping of header: value");
 		for (q = vn->data.mapping.pairs.start;
-		    q < vn->data.mapping.pairs.top; q++) {
+		     q < vn->data.mapping.pairs.top; q++) {
 			yaml_node_t *hk = yaml_document_get_node(d, q->key);
 			yaml_node_t *hv = yaml_document_get_node(d, q->value);
 			const char *name = scalar(d, hk), *val = scalar(d, hv);
 			const char *c;
 
-			for (i = 0; name != NULL && i < sizeof settable_headers
-			    / sizeof *settable_headers; i++)
+			for (i = 0; name != NULL &&
+			     i < sizeof settable_headers /
+				     sizeof *settable_headers;
+			     i++)
 				if (strcasecmp(name, settable_headers[i]) == 0)
 					break;
-			if (name == NULL || i == sizeof settable_headers /
-			    sizeof *settable_headers)
+			if (name == NULL ||
+			    i ==
+				sizeof settable_headers /
+				    sizeof *settable_headers)
 				return fail(w, hk, "http_server_config.headers",
 				    "not a header the format may set "
 				    "(Content-Security-Policy, "
@@ -395,12 +411,12 @@ parse_http(struct webcfg *w, yaml_document_t *d, yaml_node_t *m)
 			if (webcfg_header(w, settable_headers[i]) != NULL)
 				return fail(w, hk, "http_server_config.headers",
 				    "a header is given twice");
-			w->headers = realloc(w->headers, (w->nheaders + 1) *
-			    sizeof *w->headers);
+			w->headers = realloc(w->headers,
+			    (w->nheaders + 1) * sizeof *w->headers);
 			if (w->headers == NULL)
 				abort();
-			w->headers[w->nheaders].name =
-			    xstrdup(settable_headers[i]);
+			w->headers[w->nheaders].name = xstrdup(
+			    settable_headers[i]);
 			w->headers[w->nheaders].value = xstrdup(val);
 			w->nheaders++;
 		}
@@ -415,17 +431,19 @@ parse_users(struct webcfg *w, yaml_document_t *d, yaml_node_t *m)
 	size_t i;
 
 	if (m->type != YAML_MAPPING_NODE)
-		return fail(w, m, "basic_auth_users", "expected a mapping of "
+		return fail(w, m, "basic_auth_users",
+		    "expected a mapping of "
 		    "user: bcrypt hash");
 	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
-	    p++) {
+	     p++) {
 		yaml_node_t *kn = yaml_document_get_node(d, p->key);
 		yaml_node_t *vn = yaml_document_get_node(d, p->value);
 		const char *user = scalar(d, kn), *hash = scalar(d, vn);
 		char field[96];
 
 		if (user == NULL || *user == '\0' || strchr(user, ':') != NULL)
-			return fail(w, kn, "basic_auth_users", "a user name "
+			return fail(w, kn, "basic_auth_users",
+			    "a user name "
 			    "is a non-empty word without ':'");
 		snprintf(field, sizeof field, "basic_auth_users.%.60s", user);
 		if (hash == NULL)
@@ -433,18 +451,21 @@ parse_users(struct webcfg *w, yaml_document_t *d, yaml_node_t *m)
 		if (strncmp(hash, "$2a$", 4) != 0 &&
 		    strncmp(hash, "$2b$", 4) != 0 &&
 		    strncmp(hash, "$2y$", 4) != 0)
-			return fail(w, vn, field, "not a bcrypt hash "
+			return fail(w, vn, field,
+			    "not a bcrypt hash "
 			    "($2a$, $2b$ or $2y$)");
 		if (strlen(hash) != 60)
-			return fail(w, vn, field, "a bcrypt hash is 60 "
+			return fail(w, vn, field,
+			    "a bcrypt hash is 60 "
 			    "characters");
 		for (i = 0; i < w->nusers; i++)
 			if (strcmp(w->users[i].name, user) == 0)
 				return fail(w, kn, field, "given twice");
 		if (w->nusers >= WEBCFG_MAX_USERS)
-			return fail(w, kn, "basic_auth_users", "too many users");
-		w->users = realloc(w->users, (w->nusers + 1) *
-		    sizeof *w->users);
+			return fail(w, kn, "basic_auth_users",
+			    "too many users");
+		w->users = realloc(w->users,
+		    (w->nusers + 1) * sizeof *w->users);
 		if (w->users == NULL)
 			abort();
 		w->users[w->nusers].name = xstrdup(user);
@@ -473,8 +494,7 @@ webcfg_parse(const char *text, size_t len, const char *path)
 	    (ssize_t)sizeof w->auth_key;
 	if (!yaml_parser_initialize(&parser))
 		abort();
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
-	    len);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		pdx_set_error("%s: line %lu: not valid YAML: %s", path,
 		    (unsigned long)parser.problem_mark.line + 1,
@@ -490,13 +510,14 @@ webcfg_parse(const char *text, size_t len, const char *path)
 		goto out;
 	}
 	if (root->type != YAML_MAPPING_NODE) {
-		fail(w, root, "(top level)", "expected a mapping "
+		fail(w, root, "(top level)",
+		    "expected a mapping "
 		    "(tls_server_config, http_server_config, "
 		    "basic_auth_users)");
 		goto out;
 	}
 	for (p = root->data.mapping.pairs.start;
-	    p < root->data.mapping.pairs.top; p++) {
+	     p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn = yaml_document_get_node(&doc, p->key);
 		yaml_node_t *vn = yaml_document_get_node(&doc, p->value);
 		const char *key = scalar(&doc, kn);
@@ -505,9 +526,10 @@ webcfg_parse(const char *text, size_t len, const char *path)
 			fail(w, kn, "(top level)", "a key is not a plain word");
 			goto out;
 		}
-		bit = strcmp(key, "tls_server_config") == 0 ? 1 :
-		    strcmp(key, "http_server_config") == 0 ? 2 :
-		    strcmp(key, "basic_auth_users") == 0 ? 4 : 0;
+		bit = strcmp(key, "tls_server_config") == 0  ? 1
+		    : strcmp(key, "http_server_config") == 0 ? 2
+		    : strcmp(key, "basic_auth_users") == 0   ? 4
+							     : 0;
 		if (seen & bit) {
 			fail(w, kn, key, "given twice");
 			goto out;
@@ -526,7 +548,8 @@ webcfg_parse(const char *text, size_t len, const char *path)
 			if (parse_users(w, &doc, vn) != 0)
 				goto out;
 		} else {
-			fail(w, kn, key, "unknown field (tls_server_config, "
+			fail(w, kn, key,
+			    "unknown field (tls_server_config, "
 			    "http_server_config or basic_auth_users)");
 			goto out;
 		}
@@ -544,8 +567,7 @@ out:
 
 /* Reads a whole file of at most WEBCFG_MAX_FILE bytes; NUL-terminated. */
 static char *
-read_file(const char *path, const char *field, const char *cfg,
-    size_t *lenp)
+read_file(const char *path, const char *field, const char *cfg, size_t *lenp)
 {
 	struct stat st;
 	char *buf;
@@ -566,10 +588,12 @@ read_file(const char *path, const char *field, const char *cfg,
 	    st.st_size > WEBCFG_MAX_FILE) {
 		if (field != NULL)
 			pdx_set_error("%s: %s: %s is not a regular file of at "
-			    "most 1 MiB", cfg, field, path);
+				      "most 1 MiB",
+			    cfg, field, path);
 		else
 			pdx_set_error("%s: not a regular file of at most "
-			    "1 MiB", path);
+				      "1 MiB",
+			    path);
 		close(fd);
 		return NULL;
 	}
@@ -607,7 +631,8 @@ check_tls(struct webcfg *w)
 	rc = gnutls_certificate_set_x509_key_mem(cred, &c, &k,
 	    GNUTLS_X509_FMT_PEM);
 	if (rc < 0) {
-		pdx_set_error("%s: tls_server_config.cert_file/key_file: %s "
+		pdx_set_error(
+		    "%s: tls_server_config.cert_file/key_file: %s "
 		    "and %s are not a PEM certificate and its private key: %s",
 		    w->path, w->cert_file, w->key_file, gnutls_strerror(rc));
 		gnutls_certificate_free_credentials(cred);
@@ -620,8 +645,8 @@ check_tls(struct webcfg *w)
 		    GNUTLS_X509_FMT_PEM);
 		if (rc <= 0) {
 			pdx_set_error("%s: tls_server_config.client_ca_file: "
-			    "%s holds no PEM certificate%s%s", w->path,
-			    w->client_ca_file, rc < 0 ? ": " : "",
+				      "%s holds no PEM certificate%s%s",
+			    w->path, w->client_ca_file, rc < 0 ? ": " : "",
 			    rc < 0 ? gnutls_strerror(rc) : "");
 			gnutls_certificate_free_credentials(cred);
 			return -1;
@@ -630,8 +655,8 @@ check_tls(struct webcfg *w)
 	gnutls_certificate_free_credentials(cred);
 	if ((rc = gnutls_priority_init(&prio, w->priorities, &errpos)) < 0) {
 		pdx_set_error("%s: tls_server_config: GnuTLS refuses the "
-		    "versions and cipher suites (%s): %s", w->path,
-		    w->priorities, gnutls_strerror(rc));
+			      "versions and cipher suites (%s): %s",
+		    w->path, w->priorities, gnutls_strerror(rc));
 		return -1;
 	}
 	gnutls_priority_deinit(prio);
@@ -652,12 +677,14 @@ webcfg_load(const char *path)
 	if (w == NULL || !w->tls)
 		return w;
 	if ((w->cert_pem = read_file(w->cert_file,
-	    "tls_server_config.cert_file", path, &w->cert_len)) == NULL ||
+		 "tls_server_config.cert_file", path, &w->cert_len)) == NULL ||
 	    (w->key_pem = read_file(w->key_file, "tls_server_config.key_file",
-	    path, &w->key_len)) == NULL ||
-	    (w->client_ca_file != NULL && (w->ca_pem = read_file(
-	    w->client_ca_file, "tls_server_config.client_ca_file", path,
-	    &w->ca_len)) == NULL) || check_tls(w) != 0) {
+		 path, &w->key_len)) == NULL ||
+	    (w->client_ca_file != NULL &&
+		(w->ca_pem = read_file(w->client_ca_file,
+		     "tls_server_config.client_ca_file", path, &w->ca_len)) ==
+		    NULL) ||
+	    check_tls(w) != 0) {
 		webcfg_free(w);
 		return NULL;
 	}
@@ -745,8 +772,7 @@ webcfg_forget(struct webcfg *w)
 }
 
 int
-webcfg_check_password(struct webcfg *w, const char *user,
-    const char *password)
+webcfg_check_password(struct webcfg *w, const char *user, const char *password)
 {
 	struct crypt_data *cd;
 	const char *hash, *out;
@@ -788,8 +814,7 @@ webcfg_check_password(struct webcfg *w, const char *user,
 }
 
 int
-webcfg_check_client(const struct webcfg *w, void *connection,
-    const char **why)
+webcfg_check_client(const struct webcfg *w, void *connection, const char **why)
 {
 	const union MHD_ConnectionInfo *ci;
 	gnutls_session_t session;
@@ -820,11 +845,13 @@ webcfg_check_client(const struct webcfg *w, void *connection,
 	}
 	if (status != 0) {
 		*why = (status & GNUTLS_CERT_EXPIRED) ? "client certificate "
-		    "expired" : (status & GNUTLS_CERT_NOT_ACTIVATED) ?
-		    "client certificate not yet valid" :
-		    (status & GNUTLS_CERT_SIGNER_NOT_FOUND) ? "client "
-		    "certificate not signed by client_ca_file" :
-		    "client certificate not valid";
+							"expired"
+		    : (status & GNUTLS_CERT_NOT_ACTIVATED)
+		    ? "client certificate not yet valid"
+		    : (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+		    ? "client "
+		      "certificate not signed by client_ca_file"
+		    : "client certificate not valid";
 		return 0;
 	}
 	return 1;

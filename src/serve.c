@@ -31,21 +31,22 @@
 #include "portdex/firewall.h"
 #include "serve.h"
 
-#define CSP	"default-src 'none'; style-src 'self'; img-src 'self'; " \
-		"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+#define CSP \
+	"default-src 'none'; style-src 'self'; img-src 'self'; " \
+	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 /* What MHD keeps for us between the calls of one request. */
 struct rctx {
-	char		 uri[SERVE_MAX_URL + 32];	/* for the log */
-	int		 long_uri;
-	int		 started;
-	char		 method[16];
-	char		 version[16];
-	char		 body[SERVE_MAX_BODY + 1];
-	size_t		 body_len;
-	int		 body_too_big;
-	int		 status;
-	size_t		 bytes;
+	char uri[SERVE_MAX_URL + 32]; /* for the log */
+	int long_uri;
+	int started;
+	char method[16];
+	char version[16];
+	char body[SERVE_MAX_BODY + 1];
+	size_t body_len;
+	int body_too_big;
+	int status;
+	size_t bytes;
 };
 
 /* ---- the registry pool ---------------------------------------------- */
@@ -218,7 +219,7 @@ cache_put(struct serve *s, struct req *r, unsigned long long gen)
 	if (r->status != 200 || r->live || r->out.oom || r->out.len == 0)
 		return;
 	if (atomic_load(&c->bytes) + r->out.len > c->max_bytes)
-		return;		/* full: serve uncached rather than evict */
+		return; /* full: serve uncached rather than evict */
 	if ((n = malloc(sizeof *n + klen + 1)) == NULL)
 		return;
 	if ((n->body = malloc(r->out.len)) == NULL) {
@@ -233,7 +234,7 @@ cache_put(struct serve *s, struct req *r, unsigned long long gen)
 	for (e = c->bucket[i]; e != NULL; e = e->next)
 		if (strcmp(e->key, n->key) == 0)
 			break;
-	if (e == NULL && c->gen == gen) {	/* else another thread won */
+	if (e == NULL && c->gen == gen) { /* else another thread won */
 		n->next = c->bucket[i];
 		c->bucket[i] = n;
 		atomic_fetch_add(&c->bytes, n->len);
@@ -262,8 +263,10 @@ json_answer(struct req *r, int status, json_t *j)
 
 	r->status = status;
 	r->type = "application/json";
-	if (j == NULL || (s = json_dumps(j, JSON_INDENT(2) |
-	    JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII)) == NULL) {
+	if (j == NULL ||
+	    (s = json_dumps(j,
+		 JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII)) ==
+		NULL) {
 		r->status = 500;
 		hb_puts(&r->out, "{\"error\": \"out of memory\"}\n");
 		return;
@@ -287,7 +290,9 @@ json_error(struct req *r, int status, const char *msg)
 
 	for (i = 0; msg[i] != '\0' && i < sizeof safe - 1; i++)
 		safe[i] = (unsigned char)msg[i] >= 0x20 &&
-		    (unsigned char)msg[i] < 0x7f ? msg[i] : '?';
+			(unsigned char)msg[i] < 0x7f
+		    ? msg[i]
+		    : '?';
 	safe[i] = '\0';
 	j = json_pack("{s:s, s:i}", "error", safe, "status", status);
 	json_answer(r, status, j);
@@ -372,8 +377,9 @@ media_weight(const char *p, const char *end)
 		if (p < end && *p == '0') {
 			w = 0;
 			if (++p < end && *p == '.')
-				for (p++; p < end && isdigit((unsigned char)*p) &&
-				    scale > 0; p++, scale /= 10)
+				for (p++; p < end &&
+				     isdigit((unsigned char)*p) && scale > 0;
+				     p++, scale /= 10)
 					w += (*p - '0') * scale;
 		}
 		return w;
@@ -402,7 +408,7 @@ wants_csv(struct req *r)
 		json_error(r, 400, "format takes json or csv");
 		return -1;
 	}
-	r->vary = 1;	/* the answer follows Accept */
+	r->vary = 1; /* the answer follows Accept */
 	v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Accept");
 	for (p = v, i = 0; p != NULL && *p != '\0'; i++) {
 		end = p + strcspn(p, ",");
@@ -413,8 +419,8 @@ wants_csv(struct req *r)
 		if (n == 8 && strncasecmp(p, "text/csv", 8) == 0 && wcsv < 0) {
 			wcsv = w;
 			pcsv = i;
-		} else if (n == 16 && strncasecmp(p, "application/json", 16) ==
-		    0 && wjson < 0) {
+		} else if (n == 16 &&
+		    strncasecmp(p, "application/json", 16) == 0 && wjson < 0) {
 			wjson = w;
 			pjson = i;
 		}
@@ -463,8 +469,8 @@ serve_card(struct req *r, struct pdx_db *db, unsigned port, int protomask)
 	json_t *card, *votes = NULL;
 
 	/* the state database only under its lock: notes, then votes */
-	card = pdx_card_full(db, NULL, port, protomask, PDX_CARD_NOTES |
-	    (s->expose_local ? PDX_CARD_LOCAL : 0));
+	card = pdx_card_full(db, NULL, port, protomask,
+	    PDX_CARD_NOTES | (s->expose_local ? PDX_CARD_LOCAL : 0));
 	if (card == NULL)
 		return NULL;
 	pthread_mutex_lock(&s->state_mu);
@@ -475,8 +481,7 @@ serve_card(struct req *r, struct pdx_db *db, unsigned port, int protomask)
 		votes = pdx_votes_json(s->state, port);
 	}
 	pthread_mutex_unlock(&s->state_mu);
-	json_object_set_new(card, "votes", votes != NULL ? votes :
-	    json_null());
+	json_object_set_new(card, "votes", votes != NULL ? votes : json_null());
 	return card;
 }
 
@@ -497,26 +502,26 @@ serve_find(struct req *r, struct pdx_db *db, const char *q)
 	seen = json_object();
 	pthread_mutex_lock(&s->state_mu);
 	for (w = strtok_r(words, " \t", &save); w != NULL;
-	    w = strtok_r(NULL, " \t", &save)) {
+	     w = strtok_r(NULL, " \t", &save)) {
 		json_t *n = pdx_notes(s->state, -1, w);
 
 		for (i = 0; n != NULL && i < json_array_size(n); i++) {
 			json_t *o = json_array_get(n, i);
 			char key[32];
 
-			snprintf(key, sizeof key, "%lld", (long long)
-			    json_integer_value(json_object_get(o, "id")));
+			snprintf(key, sizeof key, "%lld",
+			    (long long)json_integer_value(
+				json_object_get(o, "id")));
 			if (json_object_get(seen, key) != NULL)
 				continue;
 			json_object_set_new(seen, key, json_true());
-			json_array_insert_new(res, 0, json_pack(
-			    "{s:s, s:O, s:s, s:[O], s:O, s:O, s:f}",
-			    "name", "note", "text", json_object_get(o, "text"),
-			    "kind", "note", "transports",
-			    json_object_get(o, "transport"),
-			    "port", json_object_get(o, "port"),
-			    "port_hi", json_object_get(o, "port"),
-			    "score", 100.0));
+			json_array_insert_new(res, 0,
+			    json_pack("{s:s, s:O, s:s, s:[O], s:O, s:O, s:f}",
+				"name", "note", "text",
+				json_object_get(o, "text"), "kind", "note",
+				"transports", json_object_get(o, "transport"),
+				"port", json_object_get(o, "port"), "port_hi",
+				json_object_get(o, "port"), "score", 100.0));
 		}
 		json_decref(n);
 	}
@@ -626,8 +631,8 @@ vote(struct req *r, unsigned port)
 		}
 	}
 	/* The body is "choice=WORD", possibly among other fields. */
-	for (p = r->body; p != NULL && *p != '\0'; p = strchr(p, '&'),
-	    p = p != NULL ? p + 1 : NULL) {
+	for (p = r->body; p != NULL && *p != '\0';
+	     p = strchr(p, '&'), p = p != NULL ? p + 1 : NULL) {
 		if (strncmp(p, "choice=", 7) == 0) {
 			size_t n = strcspn(p + 7, "&");
 
@@ -648,8 +653,8 @@ vote(struct req *r, unsigned port)
 		    "This server runs without a state database.");
 		return;
 	}
-	if (r->client == NULL || pdx_vote_client_key(r->client, key,
-	    sizeof key) != 0) {
+	if (r->client == NULL ||
+	    pdx_vote_client_key(r->client, key, sizeof key) != 0) {
 		html_error(r, 400, "Bad client", "Votes need an IP client.");
 		return;
 	}
@@ -673,7 +678,8 @@ vote(struct req *r, unsigned port)
 	r->location = strdup(loc);
 	r->status = 303;
 	r->type = "text/html; charset=utf-8";
-	hb_puts(&r->out, "<!doctype html><title>Thank you</title>"
+	hb_puts(&r->out,
+	    "<!doctype html><title>Thank you</title>"
 	    "<p>Vote recorded.</p>\n");
 }
 
@@ -682,7 +688,7 @@ vote(struct req *r, unsigned port)
  * its port's card, or the list of its ports when it has several.
  * Returns 1 when it answered, 0 when rest is a plain port.
  */
-#define SERVE_MAX_RANGE	1024
+#define SERVE_MAX_RANGE 1024
 static int
 port_list_page(struct req *r, const char *rest)
 {
@@ -695,18 +701,21 @@ port_list_page(struct req *r, const char *rest)
 	size_t k, total = 0;
 	int proto = 0;
 
-	if (n == 0 || n >= sizeof word || (rest[0] >= '0' && rest[0] <= '9' &&
-	    memchr(rest, '-', n) == NULL))
-		return 0;	/* a plain port: its card */
+	if (n == 0 || n >= sizeof word ||
+	    (rest[0] >= '0' && rest[0] <= '9' && memchr(rest, '-', n) == NULL))
+		return 0; /* a plain port: its card */
 	memcpy(word, rest, n);
 	word[n] = '\0';
 	/* a name starts with a letter and holds what service names hold */
-	if (!(word[0] >= '0' && word[0] <= '9') && (!isalpha((unsigned char)
-	    word[0]) || word[strspn(word, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-")] != '\0'))
-		return 0;	/* parse_port_path says what is wrong */
+	if (!(word[0] >= '0' && word[0] <= '9') &&
+	    (!isalpha((unsigned char)word[0]) ||
+		word[strspn(word,
+		    "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-")] != '\0'))
+		return 0; /* parse_port_path says what is wrong */
 	if (rest[n] == '/' && (proto = pdx_proto_parse(rest + n + 1)) == 0) {
-		html_error(r, 404, "Not found", "A port page is /port/N, "
+		html_error(r, 404, "Not found",
+		    "A port page is /port/N, "
 		    "/port/LO-HI, /port/NAME, each optionally /tcp (udp, sctp, "
 		    "dccp).");
 		return 1;
@@ -722,7 +731,8 @@ port_list_page(struct req *r, const char *rest)
 		    b < a || b - a >= SERVE_MAX_RANGE) {
 			pool_put(&r->srv->pool, db);
 			json_decref(list);
-			html_error(r, 400, "Bad range", "A range is LO-HI with "
+			html_error(r, 400, "Bad range",
+			    "A range is LO-HI with "
 			    "LO <= HI, both 0-65535, at most 1024 ports.");
 			return 1;
 		}
@@ -738,13 +748,14 @@ port_list_page(struct req *r, const char *rest)
 		for (k = 0; k < json_array_size(ports); k++) {
 			json_t *pr = json_array_get(ports, k);
 
-			lo = (unsigned)json_integer_value(json_object_get(pr,
-			    "lo"));
-			hi = (unsigned)json_integer_value(json_object_get(pr,
-			    "hi"));
+			lo = (unsigned)json_integer_value(
+			    json_object_get(pr, "lo"));
+			hi = (unsigned)json_integer_value(
+			    json_object_get(pr, "hi"));
 			total += hi - lo + 1;
-			for (p = lo; p <= hi && json_array_size(list) <
-			    SERVE_MAX_RANGE; p++) {
+			for (p = lo;
+			     p <= hi && json_array_size(list) < SERVE_MAX_RANGE;
+			     p++) {
 				json_t *c = pdx_card_brief(db, p, proto);
 
 				if (c != NULL)
@@ -756,8 +767,8 @@ port_list_page(struct req *r, const char *rest)
 			/* one port: its card */
 			json_t *card;
 
-			p = (unsigned)json_integer_value(json_object_get(
-			    json_array_get(list, 0), "port"));
+			p = (unsigned)json_integer_value(
+			    json_object_get(json_array_get(list, 0), "port"));
 			card = serve_card(r, db, p, proto);
 			pool_put(&r->srv->pool, db);
 			json_decref(list);
@@ -774,7 +785,8 @@ port_list_page(struct req *r, const char *rest)
 	pool_put(&r->srv->pool, db);
 	if (json_array_size(list) == 0) {
 		json_decref(list);
-		html_error(r, 404, "Not found", "No port carries that service "
+		html_error(r, 404, "Not found",
+		    "No port carries that service "
 		    "name; try the search.");
 		return 1;
 	}
@@ -815,7 +827,8 @@ h_port(struct req *r, const char *rest)
 		return;
 	}
 	if (*suffix != '\0' && (proto = pdx_proto_parse(suffix)) == 0) {
-		html_error(r, 404, "Not found", "A port page is /port/N or "
+		html_error(r, 404, "Not found",
+		    "A port page is /port/N or "
 		    "/port/N/tcp (udp, sctp, dccp).");
 		return;
 	}
@@ -844,7 +857,8 @@ h_api_port(struct req *r, const char *rest)
 		return;
 	}
 	if (*suffix != '\0' && (proto = pdx_proto_parse(suffix)) == 0) {
-		json_error(r, 404, "unknown transport: /api/v1/ports/N or "
+		json_error(r, 404,
+		    "unknown transport: /api/v1/ports/N or "
 		    "/api/v1/ports/N/tcp (udp, sctp, dccp)");
 		return;
 	}
@@ -865,9 +879,9 @@ h_api_port(struct req *r, const char *rest)
  * list, SERVE_LIST_LIMIT by default).  A bad value is a 400; -1 then.
  */
 struct list_args {
-	int		 level;		/* PDX_LEVEL_NONE: any */
-	long long	 port;		/* -1: any */
-	long long	 limit;
+	int level;	/* PDX_LEVEL_NONE: any */
+	long long port; /* -1: any */
+	long long limit;
 };
 static int
 list_args(struct req *r, struct list_args *a)
@@ -880,8 +894,10 @@ list_args(struct req *r, struct list_args *a)
 	a->limit = SERVE_LIST_LIMIT;
 	if ((v = req_arg(r, "level")) != NULL &&
 	    (a->level = pdx_level_parse(v)) < PDX_LEVEL_INFO) {
-		snprintf(msg, sizeof msg, "bad level '%.64s': info, low, "
-		    "medium or high", v);
+		snprintf(msg, sizeof msg,
+		    "bad level '%.64s': info, low, "
+		    "medium or high",
+		    v);
 		json_error(r, 400, msg);
 		return -1;
 	}
@@ -891,8 +907,8 @@ list_args(struct req *r, struct list_args *a)
 		return -1;
 	}
 	if ((v = req_arg(r, "limit")) != NULL &&
-	    pdx_parse_number(v, 1, SERVE_LIST_LIMIT_MAX, "limit",
-	    &a->limit) != 0) {
+	    pdx_parse_number(v, 1, SERVE_LIST_LIMIT_MAX, "limit", &a->limit) !=
+		0) {
 		json_error(r, 400, pdx_last_error());
 		return -1;
 	}
@@ -958,7 +974,7 @@ h_api_listening(struct req *r, const char *rest)
 	(void)pdx_sockets_attribute(v, n, &st);
 	arr = json_array();
 	db = pool_get(&r->srv->pool);
-	rs = pdx_ruleset_read(NULL);	/* the firewall's verdicts */
+	rs = pdx_ruleset_read(NULL); /* the firewall's verdicts */
 	if (r->srv->state != NULL && r->srv->expose_notes) {
 		pthread_mutex_lock(&r->srv->state_mu);
 		(void)pdx_notes_load(r->srv->state);
@@ -969,17 +985,19 @@ h_api_listening(struct req *r, const char *rest)
 		struct pdx_verdict fv, fv4;
 		struct pdx_brief br;
 
-		if (la.level > PDX_LEVEL_NONE && (pdx_brief(db, v[i].lport,
-		    v[i].proto, &br) != 0 || br.risk < la.level))
+		if (la.level > PDX_LEVEL_NONE &&
+		    (pdx_brief(db, v[i].lport, v[i].proto, &br) != 0 ||
+			br.risk < la.level))
 			continue;
 		if (total++ >= (size_t)la.limit)
-			continue;	/* counted, not shown */
+			continue; /* counted, not shown */
 		o = pdx_socket_json(&v[i], db);
 		if (o != NULL)
-			json_object_set_new(o, "note", listening_note(r->srv,
-			    &v[i]));
-		if (o != NULL && (v[i].state == PDX_SS_LISTEN ||
-		    v[i].state == PDX_SS_CLOSE)) {
+			json_object_set_new(o, "note",
+			    listening_note(r->srv, &v[i]));
+		if (o != NULL &&
+		    (v[i].state == PDX_SS_LISTEN ||
+			v[i].state == PDX_SS_CLOSE)) {
 			pdx_firewall_judge(rs, v[i].family, v[i].proto,
 			    v[i].laddr, v[i].lport, v[i].v6only, &fv, &fv4);
 			if ((j = pdx_verdict_json(&fv)) != NULL &&
@@ -992,12 +1010,11 @@ h_api_listening(struct req *r, const char *rest)
 	}
 	pdx_ruleset_free(rs);
 	pool_put(&r->srv->pool, db);
-	root = json_pack("{s:s, s:o, s:o, s:{s:I, s:I, s:b}}",
-	    "backend", pdx_backend_name(backend), "sockets", arr,
-	    "attribution", pdx_attr_stats_json(&st, n),
-	    "page", "limit", (json_int_t)la.limit,
-	    "sockets", (json_int_t)total,
-	    "truncated", total > (size_t)la.limit);
+	root = json_pack("{s:s, s:o, s:o, s:{s:I, s:I, s:b}}", "backend",
+	    pdx_backend_name(backend), "sockets", arr, "attribution",
+	    pdx_attr_stats_json(&st, n), "page", "limit", (json_int_t)la.limit,
+	    "sockets", (json_int_t)total, "truncated",
+	    total > (size_t)la.limit);
 	pdx_sockets_free(v, n);
 	api_answer(r, root, "ls");
 	json_decref(root);
@@ -1037,10 +1054,11 @@ h_api_audit(struct req *r, const char *rest)
 		return;
 	}
 	fs = json_object_get(doc, "findings");
-	for (i = json_array_size(fs); la.level > PDX_LEVEL_NONE && i-- > 0; )
-		if ((lv = json_string_value(json_object_get(json_array_get(
-		    fs, i), "level"))) == NULL || pdx_level_parse(lv) <
-		    la.level)
+	for (i = json_array_size(fs); la.level > PDX_LEVEL_NONE && i-- > 0;)
+		if ((lv = json_string_value(
+			 json_object_get(json_array_get(fs, i), "level"))) ==
+			NULL ||
+		    pdx_level_parse(lv) < la.level)
 			json_array_remove(fs, i);
 	page = json_pack("{s:I, s:b}", "limit", (json_int_t)la.limit,
 	    "truncated", 0);
@@ -1061,18 +1079,18 @@ h_metrics(struct req *r, const char *rest)
 	pool_put(&r->srv->pool, db);
 }
 
-#define M_GET	0x1	/* GET and HEAD */
-#define M_POST	0x2
+#define M_GET 0x1 /* GET and HEAD */
+#define M_POST 0x2
 
 /* The routes; a prefix route gets the rest of the path. */
 static const struct route {
-	const char	*path;
-	int		 prefix;
-	int		 methods;
-	int		 api;		/* errors as JSON */
-	int		 local;		/* only with --expose-local */
-	int		 cache;		/* GET answers may be cached */
-	void		(*fn)(struct req *, const char *rest);
+	const char *path;
+	int prefix;
+	int methods;
+	int api;   /* errors as JSON */
+	int local; /* only with --expose-local */
+	int cache; /* GET answers may be cached */
+	void (*fn)(struct req *, const char *rest);
 } routes[] = {
 	{ "/", 0, M_GET, 0, 0, 0, h_home },
 	{ "/style.css", 0, M_GET, 0, 0, 0, h_style },
@@ -1092,15 +1110,16 @@ dispatch(struct req *r)
 {
 	const struct route *rt;
 	size_t i, n;
-	int m = strcmp(r->method, "POST") == 0 ? M_POST :
-	    (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
-	    ? M_GET : 0;
+	int m = strcmp(r->method, "POST") == 0 ? M_POST
+	    : (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+	    ? M_GET
+	    : 0;
 
 	for (i = 0; i < sizeof routes / sizeof *routes; i++) {
 		rt = &routes[i];
 		n = strlen(rt->path);
-		if (rt->prefix ? strncmp(r->path, rt->path, n) != 0 :
-		    strcmp(r->path, rt->path) != 0)
+		if (rt->prefix ? strncmp(r->path, rt->path, n) != 0
+			       : strcmp(r->path, rt->path) != 0)
 			continue;
 		if (rt->local && !r->srv->expose_local) {
 			answer_error(r, rt->api, 404, "Not found",
@@ -1108,8 +1127,8 @@ dispatch(struct req *r)
 			return;
 		}
 		if ((rt->methods & m) == 0) {
-			r->allow = (rt->methods & M_POST) ? "GET, HEAD, POST" :
-			    "GET, HEAD";
+			r->allow = (rt->methods & M_POST) ? "GET, HEAD, POST"
+							  : "GET, HEAD";
 			answer_error(r, rt->api, 405, "Method not allowed",
 			    "This method is not allowed here.");
 			return;
@@ -1173,21 +1192,21 @@ queue(struct MHD_Connection *c, struct req *r, struct rctx *x)
 		free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", r->type != NULL ?
-	    r->type : "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, "Content-Type",
+	    r->type != NULL ? r->type : "text/plain; charset=utf-8");
 	/* --web-config's headers take the place of ours, or add to them. */
 	pthread_rwlock_rdlock(&r->srv->web_mu);
 	web = r->srv->web;
 	for (i = 0; i < sizeof defaults / sizeof *defaults; i++) {
 		const char *v = webcfg_header(web, defaults[i][0]);
 
-		MHD_add_response_header(resp, defaults[i][0], v != NULL ? v :
-		    defaults[i][1]);
+		MHD_add_response_header(resp, defaults[i][0],
+		    v != NULL ? v : defaults[i][1]);
 	}
 	for (i = 0; web != NULL && i < web->nheaders; i++) {
 		for (j = 0; j < sizeof defaults / sizeof *defaults; j++)
-			if (strcasecmp(web->headers[i].name,
-			    defaults[j][0]) == 0)
+			if (strcasecmp(web->headers[i].name, defaults[j][0]) ==
+			    0)
 				break;
 		if (j == sizeof defaults / sizeof *defaults)
 			MHD_add_response_header(resp, web->headers[i].name,
@@ -1197,8 +1216,8 @@ queue(struct MHD_Connection *c, struct req *r, struct rctx *x)
 	if (r->status == 401)
 		MHD_add_response_header(resp, "WWW-Authenticate",
 		    "Basic realm=\"portdex\", charset=\"UTF-8\"");
-	MHD_add_response_header(resp, "Cache-Control", r->cacheable ?
-	    "public, max-age=86400" : "no-cache");
+	MHD_add_response_header(resp, "Cache-Control",
+	    r->cacheable ? "public, max-age=86400" : "no-cache");
 	if (r->vary)
 		MHD_add_response_header(resp, "Vary", "Accept");
 	if (r->location != NULL)
@@ -1235,9 +1254,10 @@ web_check(struct serve *s, struct MHD_Connection *c)
 	if ((w = s->web) == NULL)
 		goto out;
 	if (!webcfg_check_client(w, c, &why)) {
-		fprintf(s->log != NULL ? s->log : stderr, "portdex: serve: "
-		    "connection refused: %s\n", why != NULL ? why :
-		    "client certificate refused");
+		fprintf(s->log != NULL ? s->log : stderr,
+		    "portdex: serve: "
+		    "connection refused: %s\n",
+		    why != NULL ? why : "client certificate refused");
 		rc = -1;
 		goto out;
 	}
@@ -1267,7 +1287,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	const union MHD_ConnectionInfo *ci;
 	struct req r;
 
-	if (x == NULL)		/* no URI callback ran: should not happen */
+	if (x == NULL) /* no URI callback ran: should not happen */
 		return MHD_NO;
 	memset(&r, 0, sizeof r);
 	r.srv = s;
@@ -1283,10 +1303,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		snprintf(x->version, sizeof x->version, "%s", version);
 		/* --web-config: the client's certificate, then its password */
 		if ((auth = web_check(s, c)) < 0)
-			return MHD_NO;	/* the connection is closed */
+			return MHD_NO; /* the connection is closed */
 		if (auth == 0) {
 			hb_init(&r.out, SERVE_MAX_PAGE);
-			html_error(&r, 401, "Unauthorized", "This server asks "
+			html_error(&r, 401, "Unauthorized",
+			    "This server asks "
 			    "for a user name and password.");
 			return queue(c, &r, x);
 		}
@@ -1294,8 +1315,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 			const char *cl = MHD_lookup_connection_value(c,
 			    MHD_HEADER_KIND, "Content-Length");
 
-			if (cl != NULL && strtoull(cl, NULL, 10) >
-			    SERVE_MAX_BODY)
+			if (cl != NULL &&
+			    strtoull(cl, NULL, 10) > SERVE_MAX_BODY)
 				x->body_too_big = 1;
 		}
 		/*
@@ -1355,14 +1376,15 @@ require_client_cert(struct serve *s, struct MHD_Connection *c)
 	pthread_rwlock_rdlock(&s->web_mu);
 	require = s->web != NULL && s->web->tls &&
 	    (s->web->client_auth == WEBCFG_REQUIRE_ANY_CLIENT_CERT ||
-	    s->web->client_auth == WEBCFG_REQUIRE_AND_VERIFY);
+		s->web->client_auth == WEBCFG_REQUIRE_AND_VERIFY);
 	pthread_rwlock_unlock(&s->web_mu);
 	if (!require)
 		return;
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	if (ci != NULL && ci->tls_session != NULL)
-		gnutls_certificate_server_set_request(
-		    (gnutls_session_t)ci->tls_session, GNUTLS_CERT_REQUIRE);
+		gnutls_certificate_server_set_request((gnutls_session_t)
+							  ci->tls_session,
+		    GNUTLS_CERT_REQUIRE);
 }
 
 static void
@@ -1374,8 +1396,7 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		*socket_context = calloc(1, sizeof(struct rctx));
 		require_client_cert(s, c);
-	}
-	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		free(*socket_context);
 		*socket_context = NULL;
 	}
@@ -1393,8 +1414,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	memset(x, 0, sizeof *x);
 	if (strlen(uri) > SERVE_MAX_URL) {
 		x->long_uri = 1;
-		snprintf(x->uri, sizeof x->uri, "%.*s...", SERVE_MAX_URL,
-		    uri);
+		snprintf(x->uri, sizeof x->uri, "%.*s...", SERVE_MAX_URL, uri);
 	} else
 		snprintf(x->uri, sizeof x->uri, "%s", uri);
 	return x;
@@ -1436,12 +1456,16 @@ on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 			const struct sockaddr *sa = ci->client_addr;
 
 			if (sa->sa_family == AF_INET)
-				inet_ntop(AF_INET, &((const struct
-				    sockaddr_in *)(const void *)sa)->sin_addr,
+				inet_ntop(AF_INET,
+				    &((const struct sockaddr_in *)(const void *)
+					    sa)
+					 ->sin_addr,
 				    addr, sizeof addr);
 			else if (sa->sa_family == AF_INET6)
-				inet_ntop(AF_INET6, &((const struct
-				    sockaddr_in6 *)(const void *)sa)->sin6_addr,
+				inet_ntop(AF_INET6,
+				    &((const struct sockaddr_in6 *)(const void
+					      *)sa)
+					 ->sin6_addr,
 				    addr, sizeof addr);
 		}
 		now = time(NULL);
@@ -1459,16 +1483,15 @@ on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 		else
 			hb_puts(&b, "\" - -\n");
 		if (!b.oom)
-			fwrite(b.p, 1, b.len, s->log != NULL ? s->log :
-			    stderr);
+			fwrite(b.p, 1, b.len, s->log != NULL ? s->log : stderr);
 		hb_free(&b);
 	}
 	/* x belongs to the connection: on_connection() frees it. */
 }
 
 /* libmicrohttpd's own format strings: not ours to make literal. */
-static void mhd_log(void *, const char *, va_list)
-    __attribute__((format(printf, 2, 0)));
+static void
+mhd_log(void *, const char *, va_list) __attribute__((format(printf, 2, 0)));
 
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
@@ -1487,24 +1510,24 @@ mhd_log(void *cls, const char *fmt, va_list ap)
  * MHD_USE_TLS into *flags; none without TLS.
  */
 static void
-tls_options(const struct webcfg *w, struct MHD_OptionItem *o,
-    unsigned *flags)
+tls_options(const struct webcfg *w, struct MHD_OptionItem *o, unsigned *flags)
 {
 	size_t k = 0;
 
 	if (w != NULL && w->tls) {
 		*flags |= MHD_USE_TLS;
 		o[k++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
-		    w->key_pem };
-		o[k++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT,
-		    0, w->cert_pem };
+			w->key_pem };
+		o[k++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+			w->cert_pem };
 		o[k++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES,
-		    0, w->priorities };
+			0, w->priorities };
 		/* With a trust list, MHD asks clients for a certificate. */
-		if (w->ca_pem != NULL && w->client_auth !=
-		    WEBCFG_NO_CLIENT_CERT)
+		if (w->ca_pem != NULL &&
+		    w->client_auth != WEBCFG_NO_CLIENT_CERT)
 			o[k++] = (struct MHD_OptionItem){
-			    MHD_OPTION_HTTPS_MEM_TRUST, 0, w->ca_pem };
+				MHD_OPTION_HTTPS_MEM_TRUST, 0, w->ca_pem
+			};
 	}
 	o[k] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 }
@@ -1520,21 +1543,18 @@ serve_start(struct serve *s, unsigned flags)
 	 * its place and MHD reads no further.
 	 */
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-	    MHD_OPTION_ARRAY, tls,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(s->threads > 1 ?
-	    s->threads : 0),
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_ARRAY, tls,
+	    MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)(s->threads > 1 ? s->threads : 0),
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVE_CONN_MEMORY,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNS,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned)SERVE_MAX_CONNS_PER_IP,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_TIMEOUT_S,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+	    (unsigned)SERVE_MAX_CONNS_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)SERVE_TIMEOUT_S, MHD_OPTION_NOTIFY_CONNECTION,
+	    on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
 	    s->listen_fd != -1 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END,
-	    (MHD_socket)s->listen_fd,
-	    MHD_OPTION_END);
+	    (MHD_socket)s->listen_fd, MHD_OPTION_END);
 }
 
 /*
@@ -1553,7 +1573,8 @@ reload(struct serve *s, struct MHD_Daemon *d, unsigned flags)
 	FILE *log = s->log != NULL ? s->log : stderr;
 
 	if (s->web_config == NULL) {
-		fprintf(log, "portdex: serve: SIGHUP: no --web-config to "
+		fprintf(log,
+		    "portdex: serve: SIGHUP: no --web-config to "
 		    "read again\n");
 		return d;
 	}
@@ -1562,14 +1583,18 @@ reload(struct serve *s, struct MHD_Daemon *d, unsigned flags)
 	webcfg_forget(s->web);
 	pthread_rwlock_unlock(&s->web_mu);
 	if ((w = webcfg_load(s->web_config)) == NULL) {
-		fprintf(log, "portdex: serve: SIGHUP: keeping the previous "
-		    "settings: %s\n", pdx_last_error());
+		fprintf(log,
+		    "portdex: serve: SIGHUP: keeping the previous "
+		    "settings: %s\n",
+		    pdx_last_error());
 		return d;
 	}
 	if (!w->tls && s->web != NULL && s->web->tls) {
-		fprintf(log, "portdex: serve: SIGHUP: keeping the previous "
+		fprintf(log,
+		    "portdex: serve: SIGHUP: keeping the previous "
 		    "settings: %s: tls_server_config is gone; TLS cannot be "
-		    "turned off without a restart\n", s->web_config);
+		    "turned off without a restart\n",
+		    s->web_config);
 		webcfg_free(w);
 		return d;
 	}
@@ -1577,13 +1602,12 @@ reload(struct serve *s, struct MHD_Daemon *d, unsigned flags)
 	if (w->tls) {
 		tls_options(w, tls, &flags);
 		nd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-		    MHD_OPTION_ARRAY, tls,
-		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(s->threads > 1 ?
-		    s->threads : 0),
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_ARRAY,
+		    tls, MHD_OPTION_THREAD_POOL_SIZE,
+		    (unsigned)(s->threads > 1 ? s->threads : 0),
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		    (size_t)SERVE_CONN_MEMORY,
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNS,
+		    (size_t)SERVE_CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
+		    (unsigned)SERVE_MAX_CONNS,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		    (unsigned)SERVE_MAX_CONNS_PER_IP,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_TIMEOUT_S,
@@ -1593,9 +1617,11 @@ reload(struct serve *s, struct MHD_Daemon *d, unsigned flags)
 		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
 		    MHD_OPTION_END);
 		if (nd == NULL) {
-			fprintf(log, "portdex: serve: SIGHUP: keeping the "
+			fprintf(log,
+			    "portdex: serve: SIGHUP: keeping the "
 			    "previous settings: the TLS daemon does not "
-			    "start with %s's settings\n", s->web_config);
+			    "start with %s's settings\n",
+			    s->web_config);
 			webcfg_free(w);
 			return d;
 		}
@@ -1610,8 +1636,10 @@ reload(struct serve *s, struct MHD_Daemon *d, unsigned flags)
 		d = nd;
 	}
 	webcfg_free(old);
-	fprintf(log, "portdex: serve: SIGHUP: %s read again (%s, %zu "
-	    "user%s)\n", s->web_config, w->tls ? "TLS" : "no TLS", w->nusers,
+	fprintf(log,
+	    "portdex: serve: SIGHUP: %s read again (%s, %zu "
+	    "user%s)\n",
+	    s->web_config, w->tls ? "TLS" : "no TLS", w->nusers,
 	    w->nusers == 1 ? "" : "s");
 	return d;
 }
@@ -1621,8 +1649,8 @@ serve_run(struct serve *s)
 {
 	struct MHD_Daemon *d;
 	sigset_t set, old;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG
-	    | MHD_USE_ITC;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+	    MHD_USE_ITC;
 	int sig = 0;
 
 #ifdef __linux__
@@ -1646,9 +1674,11 @@ serve_run(struct serve *s)
 		    s->listen_name);
 		return -1;
 	}
-	fprintf(stderr, "portdex: serve: listening on http%s://%s/ (%d "
-	    "thread%s)\n", s->web != NULL && s->web->tls ? "s" : "",
-	    s->listen_name, s->threads, s->threads == 1 ? "" : "s");
+	fprintf(stderr,
+	    "portdex: serve: listening on http%s://%s/ (%d "
+	    "thread%s)\n",
+	    s->web != NULL && s->web->tls ? "s" : "", s->listen_name,
+	    s->threads, s->threads == 1 ? "" : "s");
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
 		d = reload(s, d, flags);
 	fprintf(stderr, "portdex: serve: %s, stopping\n", strsignal(sig));

@@ -18,23 +18,23 @@ PDX_API_BEGIN
 struct pdx_socket;
 struct pdx_attr_stats;
 
-#define PDX_AUDIT_SCHEMA	1
-#define PDX_AUDIT_HISTORY_MAX	1000	/* runs kept in the history */
+#define PDX_AUDIT_SCHEMA 1
+#define PDX_AUDIT_HISTORY_MAX 1000 /* runs kept in the history */
 
 /* One accepted finding: RULE[:PORT[/PROTO]] with a reason. */
 struct pdx_audit_accept {
-	char		*rule;		/* a rule id, or "*" for every rule */
-	int		 port;		/* -1: any port */
-	int		 proto;		/* PDX_* bit, 0: any transport */
-	char		*reason;	/* may be "" */
-	char		*origin;	/* "FILE:LINE" or "--ignore" */
+	char *rule;   /* a rule id, or "*" for every rule */
+	int port;     /* -1: any port */
+	int proto;    /* PDX_* bit, 0: any transport */
+	char *reason; /* may be "" */
+	char *origin; /* "FILE:LINE" or "--ignore" */
 };
 
 /* A growable list of accepts (at most PDX_AUDIT_MAX_ACCEPTS). */
-#define PDX_AUDIT_MAX_ACCEPTS	10000
+#define PDX_AUDIT_MAX_ACCEPTS 10000
 struct pdx_audit_accepts {
-	struct pdx_audit_accept	*v;
-	size_t			 n, cap;
+	struct pdx_audit_accept *v;
+	size_t n, cap;
 };
 
 /*
@@ -42,8 +42,8 @@ struct pdx_audit_accepts {
  * RULE is a rule id or "*").  reason and origin are copied.  Returns 0,
  * or -1 and the error (unknown rule, bad port or transport).
  */
-int	pdx_audit_accept_add(struct pdx_audit_accepts *, const char *spec,
-	    const char *reason, const char *origin);
+int pdx_audit_accept_add(struct pdx_audit_accepts *, const char *spec,
+    const char *reason, const char *origin);
 /*
  * Reads a config file: blank lines and '#' comments are skipped, every
  * other line is "accept RULE[:PORT[/PROTO]] [reason...]".  A missing file
@@ -52,33 +52,33 @@ int	pdx_audit_accept_add(struct pdx_audit_accepts *, const char *spec,
  * Returns the number of accepts added, or -1 and the error ("FILE:LINE:
  * ...").
  */
-int	pdx_audit_config_load(struct pdx_audit_accepts *, const char *path,
-	    int optional);
+int pdx_audit_config_load(struct pdx_audit_accepts *, const char *path,
+    int optional);
 /*
  * Loads the default config files that exist: /etc/portdex/audit.conf,
  * then $XDG_CONFIG_HOME/portdex/audit.conf (or ~/.config/...).
  * Returns 0 or -1 and the error.
  */
-int	pdx_audit_config_default(struct pdx_audit_accepts *);
-void	pdx_audit_accepts_free(struct pdx_audit_accepts *);
+int pdx_audit_config_default(struct pdx_audit_accepts *);
+void pdx_audit_accepts_free(struct pdx_audit_accepts *);
 
 /* The rule table as JSON: [{rule, level, text, next}].  New reference. */
-json_t	*pdx_audit_rules(void);
+json_t *pdx_audit_rules(void);
 /* Whether id names a rule. */
-int	pdx_audit_rule_exists(const char *id);
+int pdx_audit_rule_exists(const char *id);
 
 struct pdx_ruleset;
 
 struct pdx_audit_opts {
-	const char	*ports;		/* port set spec, NULL: every port */
-	int		 protos;	/* PDX_TCP|PDX_UDP|PDX_SCTP; 0: tcp+udp */
-	int		 backend;	/* enum pdx_sock_backend */
-	const char	*procdir;	/* NULL: "/proc" */
-	const struct pdx_audit_accepts *accepts;	/* may be NULL */
-	int		 default_config;	/* accepts NULL: read the
+	const char *ports;   /* port set spec, NULL: every port */
+	int protos;	     /* PDX_TCP|PDX_UDP|PDX_SCTP; 0: tcp+udp */
+	int backend;	     /* enum pdx_sock_backend */
+	const char *procdir; /* NULL: "/proc" */
+	const struct pdx_audit_accepts *accepts; /* may be NULL */
+	int default_config;			 /* accepts NULL: read the
 						   default config files */
-	int		 record;	/* add this run to the history */
-	unsigned	 history_max;	/* 0: PDX_AUDIT_HISTORY_MAX */
+	int record;	      /* add this run to the history */
+	unsigned history_max; /* 0: PDX_AUDIT_HISTORY_MAX */
 	/*
 	 * The packet filter (portdex/firewall.h) to judge the listeners
 	 * and find published ports; NULL: pdx_audit_run reads this
@@ -93,8 +93,8 @@ struct pdx_audit_opts {
  * ("complete": false).  Returns a new JSON document (docs/audit.md), or
  * NULL and the error when the sockets cannot be listed at all.
  */
-json_t	*pdx_audit_run(struct pdx_db *, struct pdx_state *,
-	    const struct pdx_audit_opts *);
+json_t *pdx_audit_run(struct pdx_db *, struct pdx_state *,
+    const struct pdx_audit_opts *);
 
 /*
  * The same over sockets the caller already has (tests; v is borrowed and
@@ -102,15 +102,14 @@ json_t	*pdx_audit_run(struct pdx_db *, struct pdx_state *,
  * listed them, requested the one asked for; st may be NULL (no
  * attribution was tried).
  */
-json_t	*pdx_audit_evaluate(struct pdx_db *, struct pdx_state *,
-	    const struct pdx_audit_opts *, const struct pdx_socket *v,
-	    size_t n, const struct pdx_attr_stats *st, int requested,
-	    int backend);
+json_t *pdx_audit_evaluate(struct pdx_db *, struct pdx_state *,
+    const struct pdx_audit_opts *, const struct pdx_socket *v, size_t n,
+    const struct pdx_attr_stats *st, int requested, int backend);
 
 /*
  * The number of rules in the table (pdx_audit_rules' array).
  */
-size_t	pdx_audit_nrules(void);
+size_t pdx_audit_nrules(void);
 /*
  * Audits this machine's listeners as pdx_audit_run does, without building
  * the document (for metrics): count[i] (i < ncount) is set to the number
@@ -119,9 +118,8 @@ size_t	pdx_audit_nrules(void);
  * would say.  Nothing is recorded (opts' record is ignored).  Returns 0,
  * or -1 and the error when the sockets cannot be listed at all.
  */
-int	pdx_audit_count(struct pdx_db *, struct pdx_state *,
-	    const struct pdx_audit_opts *, size_t *count, size_t ncount,
-	    int *complete);
+int pdx_audit_count(struct pdx_db *, struct pdx_state *,
+    const struct pdx_audit_opts *, size_t *count, size_t ncount, int *complete);
 
 /*
  * A finding as pdx_audit_stream hands it over: the fields of the
@@ -129,31 +127,31 @@ int	pdx_audit_count(struct pdx_db *, struct pdx_state *,
  * document (NULL where the document has null).  Valid during the call.
  */
 struct pdx_audit_finding {
-	int		 level;		/* PDX_LEVEL_* */
-	const char	*rule;
-	int		 proto;		/* PDX_TCP, ... */
-	const char	*address;
-	unsigned	 port;
-	long		 pid;		/* 0: no process seen */
-	const char	*process, *user, *unit;
-	const char	*why, *next;
-	int		 accepted;
-	const char	*accepted_by, *accepted_reason;	/* when accepted */
+	int level; /* PDX_LEVEL_* */
+	const char *rule;
+	int proto; /* PDX_TCP, ... */
+	const char *address;
+	unsigned port;
+	long pid; /* 0: no process seen */
+	const char *process, *user, *unit;
+	const char *why, *next;
+	int accepted;
+	const char *accepted_by, *accepted_reason; /* when accepted */
 };
 
 /* The document's summary, scope and coverage for pdx_audit_stream. */
 struct pdx_audit_summary {
-	size_t		 listeners;
-	size_t		 findings;	/* not accepted */
-	size_t		 accepted;
-	size_t		 level[PDX_LEVEL_HIGH + 1];	/* not accepted */
-	size_t		 unattributed;
-	int		 worst;		/* PDX_LEVEL_NONE: none */
-	int		 complete;
-	const char	*ports;		/* the scope: opts' ports or "all" */
-	char		 transports[32];	/* "tcp,udp,sctp" */
-	json_t		*incomplete;	/* arrays of strings, owned */
-	json_t		*notes;
+	size_t listeners;
+	size_t findings; /* not accepted */
+	size_t accepted;
+	size_t level[PDX_LEVEL_HIGH + 1]; /* not accepted */
+	size_t unattributed;
+	int worst; /* PDX_LEVEL_NONE: none */
+	int complete;
+	const char *ports;   /* the scope: opts' ports or "all" */
+	char transports[32]; /* "tcp,udp,sctp" */
+	json_t *incomplete;  /* arrays of strings, owned */
+	json_t *notes;
 };
 
 /*
@@ -164,45 +162,44 @@ struct pdx_audit_summary {
  * and the error (sum then holds nothing to free).  Free sum with
  * pdx_audit_summary_free.
  */
-typedef int (*pdx_audit_finding_fn)(void *arg,
-    const struct pdx_audit_finding *, const struct pdx_audit_summary *);
-int	pdx_audit_stream(struct pdx_db *, struct pdx_state *,
-	    const struct pdx_audit_opts *, unsigned flags,
-	    struct pdx_audit_summary *sum, pdx_audit_finding_fn fn,
-	    void *arg);
+typedef int (*pdx_audit_finding_fn)(void *arg, const struct pdx_audit_finding *,
+    const struct pdx_audit_summary *);
+int pdx_audit_stream(struct pdx_db *, struct pdx_state *,
+    const struct pdx_audit_opts *, unsigned flags,
+    struct pdx_audit_summary *sum, pdx_audit_finding_fn fn, void *arg);
 /* flags: info findings not accepted come without why and next (NULL) */
-#define PDX_AUDIT_STREAM_TERSE_INFO	0x1
-void	pdx_audit_summary_free(struct pdx_audit_summary *);
+#define PDX_AUDIT_STREAM_TERSE_INFO 0x1
+void pdx_audit_summary_free(struct pdx_audit_summary *);
 
 /*
  * The worst level among the findings of doc that are not accepted
  * (PDX_LEVEL_NONE when there are none).
  */
-int	pdx_audit_worst(json_t *doc);
+int pdx_audit_worst(json_t *doc);
 
 /*
  * Stores the listeners of doc as the baseline: the rows within doc's
  * scope (its ports and transports) are replaced.  Returns the number of
  * listeners saved, or -1 and the error.
  */
-int	pdx_audit_save_baseline(struct pdx_state *, json_t *doc);
+int pdx_audit_save_baseline(struct pdx_state *, json_t *doc);
 /*
  * Listeners added and gone since the baseline, within doc's scope:
  * {baseline: {saved} | null, added: [...], gone: [...]} with first/last
  * seen times from the history.  New reference, or NULL and the error.
  */
-json_t	*pdx_audit_diff(struct pdx_state *, json_t *doc);
+json_t *pdx_audit_diff(struct pdx_state *, json_t *doc);
 /*
  * Adds doc as one run to the history and prunes the oldest runs beyond
  * max (0: PDX_AUDIT_HISTORY_MAX).  Returns 0 or -1 and the error.
  */
-int	pdx_audit_record(struct pdx_state *, json_t *doc, unsigned max);
+int pdx_audit_record(struct pdx_state *, json_t *doc, unsigned max);
 /*
  * When each listener (on ports in ps, NULL: all) was first and last seen
  * in the history: {runs, since, listeners: [...]}.  New reference, or
  * NULL and the error.
  */
-json_t	*pdx_audit_history(struct pdx_state *, const struct pdx_portset *ps);
+json_t *pdx_audit_history(struct pdx_state *, const struct pdx_portset *ps);
 
 PDX_API_END
 

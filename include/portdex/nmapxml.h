@@ -26,7 +26,7 @@ PDX_API_BEGIN
 typedef int (*pdx_nmapxml_fn)(json_t *run, json_t *host, void *arg);
 
 /* More ports than this in one <host> is refused (65,536 x 4 transports). */
-#define PDX_NMAPXML_MAX_PORTS	262144
+#define PDX_NMAPXML_MAX_PORTS 262144
 
 /*
  * Read the nmap XML report at path ("-": standard input) without loading
@@ -35,16 +35,16 @@ typedef int (*pdx_nmapxml_fn)(json_t *run, json_t *host, void *arg);
  * hosts, or -1 with the error "PATH:LINE: what" (hosts before the error
  * have been handed to fn).
  */
-long	pdx_nmapxml_read_file(const char *path, pdx_nmapxml_fn, void *arg);
+long pdx_nmapxml_read_file(const char *path, pdx_nmapxml_fn, void *arg);
 /*
  * The same for a report read from fd, whose first headlen bytes (head)
  * were read already (a caller that looked at them); fd is not closed.
  */
-long	pdx_nmapxml_read_fd(int fd, const char *head, size_t headlen,
-	    const char *name, pdx_nmapxml_fn, void *arg);
+long pdx_nmapxml_read_fd(int fd, const char *head, size_t headlen,
+    const char *name, pdx_nmapxml_fn, void *arg);
 /* The same for a report in memory; name is used in errors. */
-long	pdx_nmapxml_read_mem(const char *buf, size_t len, const char *name,
-	    pdx_nmapxml_fn, void *arg);
+long pdx_nmapxml_read_mem(const char *buf, size_t len, const char *name,
+    pdx_nmapxml_fn, void *arg);
 
 /*
  * What portdex expects on a port nmap reported: {"headline", "status",
@@ -59,14 +59,14 @@ long	pdx_nmapxml_read_mem(const char *buf, size_t len, const char *name,
  * port is one of the host's "ports" objects above.  New reference, or
  * NULL with the error set.
  */
-json_t	*pdx_nmapxml_expect(struct pdx_db *, json_t *port);
+json_t *pdx_nmapxml_expect(struct pdx_db *, json_t *port);
 
 /* What the written report says about the run that made it. */
 struct pdx_nmapxml_run {
-	const char	*args;		/* the command line, as one string */
-	const char	*version;	/* portdex's version */
-	long long	 start, end;	/* Unix times */
-	int		 all;		/* list closed and filtered ports too */
+	const char *args;     /* the command line, as one string */
+	const char *version;  /* portdex's version */
+	long long start, end; /* Unix times */
+	int all;	      /* list closed and filtered ports too */
 };
 
 /*
@@ -76,9 +76,9 @@ struct pdx_nmapxml_run {
  * registry (method "table", as nmap does without -sV; db may be NULL).
  * Returns 0, or -1 with the error set.
  */
-int	pdx_nmapxml_write_scan(const char *path, struct pdx_db *,
-	    const struct pdx_scan_target *, const struct pdx_scan_result *,
-	    const struct pdx_nmapxml_run *);
+int pdx_nmapxml_write_scan(const char *path, struct pdx_db *,
+    const struct pdx_scan_target *, const struct pdx_scan_result *,
+    const struct pdx_nmapxml_run *);
 
 PDX_API_END
 

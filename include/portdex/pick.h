@@ -19,43 +19,43 @@ PDX_API_BEGIN
  * nmap's UDP sample is about 0.0002, so a UDP port seen once or twice
  * still passes; TCP frequencies are finer grained.
  */
-#define PDX_PICK_MAX_FREQ	0.0005
+#define PDX_PICK_MAX_FREQ 0.0005
 /* The most suggestions one call returns. */
-#define PDX_PICK_MAX		1000
+#define PDX_PICK_MAX 1000
 /* The default search range (the IANA user range) and its middle. */
-#define PDX_PICK_LO		1024
-#define PDX_PICK_HI		49151
+#define PDX_PICK_LO 1024
+#define PDX_PICK_HI 49151
 /* Used when the kernel's ephemeral range cannot be read: Linux's default
  * start through the top of IANA's dynamic range (BSD, macOS, Windows). */
-#define PDX_PICK_EPHEMERAL_LO	32768
-#define PDX_PICK_EPHEMERAL_HI	65535
+#define PDX_PICK_EPHEMERAL_LO 32768
+#define PDX_PICK_EPHEMERAL_HI 65535
 /* The most adjacent ports one suggestion may hold (--consecutive). */
-#define PDX_PICK_MAX_BLOCK	1000
+#define PDX_PICK_MAX_BLOCK 1000
 /* Kubernetes' default NodePort range (kube-apiserver's
  * --service-node-port-range): a suggestion in it gets a warning. */
-#define PDX_NODEPORT_LO		30000
-#define PDX_NODEPORT_HI		32767
+#define PDX_NODEPORT_LO 30000
+#define PDX_NODEPORT_HI 32767
 /* Windows' and macOS's default ephemeral range, avoided with portable. */
 #define PDX_PORTABLE_EPHEMERAL_LO 49152
 
 struct pdx_state;
 
 struct pdx_pick_opts {
-	unsigned	 count;		/* suggestions wanted, 1..PDX_PICK_MAX */
-	int		 protos;	/* PDX_TCP and/or PDX_UDP; 0: both */
-	int		 near;		/* start port; -1: middle of the range */
+	unsigned count; /* suggestions wanted, 1..PDX_PICK_MAX */
+	int protos;	/* PDX_TCP and/or PDX_UDP; 0: both */
+	int near;	/* start port; -1: middle of the range */
 	/* Ports to search (borrowed); NULL: PDX_PICK_LO-PDX_PICK_HI. */
 	const struct pdx_portset *range;
-	double		 max_freq;	/* < 0: PDX_PICK_MAX_FREQ */
-	struct pdx_state *state;	/* notes to avoid; NULL: none */
+	double max_freq;	 /* < 0: PDX_PICK_MAX_FREQ */
+	struct pdx_state *state; /* notes to avoid; NULL: none */
 	/* The ephemeral range file; NULL: the /proc default. */
-	const char	*ephemeral_path;
+	const char *ephemeral_path;
 	/* The reserved ports file; NULL: the /proc default. */
-	const char	*reserved_path;
+	const char *reserved_path;
 	/* Adjacent free ports per suggestion, 1..PDX_PICK_MAX_BLOCK; 0: 1. */
-	unsigned	 consecutive;
+	unsigned consecutive;
 	/* Also avoid 49152-65535, the other systems' ephemeral range. */
-	int		 portable;
+	int portable;
 };
 
 /*
@@ -82,7 +82,7 @@ struct pdx_pick_opts {
  * An empty suggestions array is not an error.  Returns NULL and sets the
  * error on bad options or a damaged database.
  */
-json_t	*pdx_pick(struct pdx_db *, const struct pdx_pick_opts *);
+json_t *pdx_pick(struct pdx_db *, const struct pdx_pick_opts *);
 
 /*
  * The bind() check on its own: tries to bind port on 0.0.0.0 and on ::
@@ -91,11 +91,11 @@ json_t	*pdx_pick(struct pdx_db *, const struct pdx_pick_opts *);
  * (may be NULL) gets the mask of transports where a bind failed for
  * another reason (no IPv6, permission), so the answer is incomplete.
  */
-int	 pdx_port_in_use(unsigned port, int protos, int *unchecked);
+int pdx_port_in_use(unsigned port, int protos, int *unchecked);
 
 /* 1 when browsers refuse to fetch http(s) URLs with this port (the fetch
  * standard's "bad port" list), else 0. */
-int	 pdx_port_is_bad_for_browsers(unsigned port);
+int pdx_port_is_bad_for_browsers(unsigned port);
 
 /*
  * The kernel's ip_local_reserved_ports from path (NULL: the /proc
@@ -103,7 +103,7 @@ int	 pdx_port_is_bad_for_browsers(unsigned port);
  * Returns 0 and fills *out (an empty file is an empty set), or -1 and the
  * error naming the file.
  */
-int	 pdx_reserved_ports(const char *path, struct pdx_portset *out);
+int pdx_reserved_ports(const char *path, struct pdx_portset *out);
 
 PDX_API_END
 

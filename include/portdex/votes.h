@@ -21,9 +21,9 @@ enum pdx_vote_choice {
 };
 
 /* "sad", "meh", "happy"; NULL for anything else. */
-const char	*pdx_vote_choice_name(int choice);
+const char *pdx_vote_choice_name(int choice);
 /* The choice named s (exact, lower case), or -1. */
-int		 pdx_vote_choice_parse(const char *s);
+int pdx_vote_choice_parse(const char *s);
 
 /*
  * How often one client may vote: at most one vote per port within
@@ -31,12 +31,15 @@ int		 pdx_vote_choice_parse(const char *s);
  * seconds over all ports.  A zero field turns that limit off.
  */
 struct pdx_vote_limits {
-	long	per_port_s;
-	long	window_s;
-	long	max_votes;
+	long per_port_s;
+	long window_s;
+	long max_votes;
 };
 /* One vote per port per 10 minutes, 30 votes an hour. */
-#define PDX_VOTE_LIMITS_DEFAULT { 600, 3600, 30 }
+#define PDX_VOTE_LIMITS_DEFAULT \
+	{ \
+		600, 3600, 30 \
+	}
 
 /*
  * Records one vote for port by client (an opaque key of at most 64
@@ -45,16 +48,16 @@ struct pdx_vote_limits {
  * which may be NULL, gets the seconds until it may vote again), -1 and
  * the error on bad arguments or a database failure.
  */
-int	pdx_vote_cast(struct pdx_state *, unsigned port, int choice,
-	    const char *client, const struct pdx_vote_limits *, time_t now,
-	    long *retry_s);
+int
+pdx_vote_cast(struct pdx_state *, unsigned port, int choice, const char *client,
+    const struct pdx_vote_limits *, time_t now, long *retry_s);
 
 /* Fills counts[PDX_NVOTES] for port.  Returns 0, or -1 and the error. */
-int	pdx_vote_counts(struct pdx_state *, unsigned port,
-	    long long counts[PDX_NVOTES]);
+int pdx_vote_counts(struct pdx_state *, unsigned port,
+    long long counts[PDX_NVOTES]);
 
 /* {"sad": n, "meh": n, "happy": n} (new reference), or NULL and the error. */
-json_t	*pdx_votes_json(struct pdx_state *, unsigned port);
+json_t *pdx_votes_json(struct pdx_state *, unsigned port);
 
 /*
  * The rate-limit key of a client address (struct sockaddr_in or _in6):
@@ -63,7 +66,7 @@ json_t	*pdx_votes_json(struct pdx_state *, unsigned port);
  * Writes a NUL-terminated key into buf; returns 0, or -1 for another
  * family or a short buffer (64 bytes are always enough).
  */
-int	pdx_vote_client_key(const void *sockaddr, char *buf, size_t size);
+int pdx_vote_client_key(const void *sockaddr, char *buf, size_t size);
 
 PDX_API_END
 

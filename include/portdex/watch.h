@@ -18,15 +18,14 @@ enum pdx_watch_event {
 	PDX_WATCH_GONE,
 };
 /* "appeared", "gone". */
-const char	*pdx_watch_event_name(int);
+const char *pdx_watch_event_name(int);
 
 /*
  * Called per event with the socket (borrowed for the call; its process
  * fields are those found when it appeared).  Return 0 to go on, non-zero
  * to stop reporting this step's remaining events.
  */
-typedef int (*pdx_watch_fn)(int event, const struct pdx_socket *,
-	    void *arg);
+typedef int (*pdx_watch_fn)(int event, const struct pdx_socket *, void *arg);
 
 struct pdx_watch;
 
@@ -35,9 +34,8 @@ struct pdx_watch;
  * process name; f is copied, its strings borrowed for the watch's life).
  * attribute 0 skips the /proc walk (no pids).  NULL on allocation failure.
  */
-struct pdx_watch *pdx_watch_new(const struct pdx_sock_filter *f,
-	    int attribute);
-void	pdx_watch_free(struct pdx_watch *);
+struct pdx_watch *pdx_watch_new(const struct pdx_sock_filter *f, int attribute);
+void pdx_watch_free(struct pdx_watch *);
 
 /*
  * One interval: now (n sockets, taken over: the watch frees them) is the
@@ -46,11 +44,11 @@ void	pdx_watch_free(struct pdx_watch *);
  * Returns the number of events reported, or -1 with the error set (now is
  * freed either way).
  */
-long	pdx_watch_step(struct pdx_watch *, struct pdx_socket *now, size_t n,
-	    pdx_watch_fn, void *arg);
+long pdx_watch_step(struct pdx_watch *, struct pdx_socket *now, size_t n,
+    pdx_watch_fn, void *arg);
 
 /* Sockets held now, and /proc walks done so far (for the cost figures). */
-size_t	pdx_watch_count(const struct pdx_watch *);
+size_t pdx_watch_count(const struct pdx_watch *);
 unsigned long pdx_watch_walks(const struct pdx_watch *);
 
 PDX_API_END

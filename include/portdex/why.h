@@ -15,18 +15,18 @@
 PDX_API_BEGIN
 
 struct pdx_why_opts {
-	unsigned	 port;		/* 1..65535 */
-	int		 protos;	/* PDX_TCP and/or PDX_UDP; 0: both */
-	int		 families;	/* PDX_FAM_INET4/6 (sockets.h); 0: both */
+	unsigned port; /* 1..65535 */
+	int protos;    /* PDX_TCP and/or PDX_UDP; 0: both */
+	int families;  /* PDX_FAM_INET4/6 (sockets.h); 0: both */
 	/* Ask inside /var/run/netns/NAME (NULL: the current namespace). */
-	const char	*netns;
+	const char *netns;
 	/* Also list the sockets on the port, and the DNAT/redirect rules
 	 * that capture it, in every named namespace. */
-	int		 all_netns;
+	int all_netns;
 	/* Verify with real bind() calls (each socket closed at once). */
-	int		 try_bind;
+	int try_bind;
 	/* For the way out: pdx_pick() near the port (NULL: none). */
-	struct pdx_db	*db;
+	struct pdx_db *db;
 };
 
 /*
@@ -62,7 +62,7 @@ struct pdx_why_opts {
  * Returns NULL and sets the error on bad options, when the namespace
  * cannot be entered or no socket list can be read.
  */
-json_t	*pdx_why(const struct pdx_why_opts *);
+json_t *pdx_why(const struct pdx_why_opts *);
 
 PDX_API_END
 

@@ -26,16 +26,17 @@
 
 #include "portdex.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /* A broken invariant is a finding: say which, then abort. */
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #c);				\
-		abort();						\
-	}								\
-} while (0)
+#define CHECK(c) \
+	do { \
+		if (!(c)) { \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", \
+			    __FILE__, __LINE__, #c); \
+			abort(); \
+		} \
+	} while (0)
 
 static volatile size_t fuzz_sink;
 
@@ -79,9 +80,9 @@ fuzz_error_set(void)
  * and to end) and returns where they go: base + offset % span.
  */
 struct fuzz_edit {
-	unsigned	 op, len;
-	long		 off;
-	const uint8_t	*bytes;
+	unsigned op, len;
+	long off;
+	const uint8_t *bytes;
 };
 
 static inline int
@@ -105,8 +106,8 @@ fuzz_next_edit(const uint8_t **data, size_t *size, int obytes,
 }
 
 static inline long
-fuzz_place(const uint8_t **data, size_t *size, struct fuzz_edit *e,
-    long base, long span, long end)
+fuzz_place(const uint8_t **data, size_t *size, struct fuzz_edit *e, long base,
+    long span, long end)
 {
 	long off = base + e->off % span;
 
@@ -176,7 +177,7 @@ fuzz_workdir(const char *tag, char *dir, size_t size)
 		closedir(dp);
 		snprintf(dir, size, "%s/%s%ld", bases[i], prefix,
 		    (long)getpid());
-		fuzz_rmdir(dir);	/* a dead process's, with our pid */
+		fuzz_rmdir(dir); /* a dead process's, with our pid */
 		if (mkdir(dir, 0700) == 0)
 			return;
 	}
@@ -204,38 +205,38 @@ fuzz_workdir(const char *tag, char *dir, size_t size)
 #if defined(__GLIBC__) && defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define FUZZ_HAVE_SQLITE_MALLOC 1
-void	*__libc_malloc(size_t);
-void	*__libc_realloc(void *, size_t);
-void	 __libc_free(void *);
+void *__libc_malloc(size_t);
+void *__libc_realloc(void *, size_t);
+void __libc_free(void *);
 
-#define FZ_HDR		16
-#define FZ_REDZONE	32
-#define FZ_LIVE		0x6c697665u
-#define FZ_FREED	0x64656164u
+#define FZ_HDR 16
+#define FZ_REDZONE 32
+#define FZ_LIVE 0x6c697665u
+#define FZ_FREED 0x64656164u
 #ifndef FZ_QUARANTINE
-#define FZ_QUARANTINE	4096
+#define FZ_QUARANTINE 4096
 #endif
-#define FZ_CLASS	32	/* bytes between size classes */
-#define FZ_KEEP		8192	/* largest block kept for reuse */
+#define FZ_CLASS 32  /* bytes between size classes */
+#define FZ_KEEP 8192 /* largest block kept for reuse */
 /* Not instrumented: the allocator's branches are no coverage to seek. */
-#define FZ_PLAIN	__attribute__((no_sanitize("address", "coverage")))
+#define FZ_PLAIN __attribute__((no_sanitize("address", "coverage")))
 
 struct fz_hdr {
-	uint32_t	n;	/* bytes asked for */
-	uint32_t	magic;
-	uint64_t	pad;
+	uint32_t n; /* bytes asked for */
+	uint32_t magic;
+	uint64_t pad;
 };
 
-static size_t	 fz_live;
+static size_t fz_live;
 static struct {
-	char	*p;
-	size_t	 len;
-}		 fz_quarantine[FZ_QUARANTINE];
-static size_t	 fz_qnext;
+	char *p;
+	size_t len;
+} fz_quarantine[FZ_QUARANTINE];
+static size_t fz_qnext;
 static struct {
-	char	**v;
-	size_t	  n, cap;
-}		 fz_bin[FZ_KEEP / FZ_CLASS + 1];
+	char **v;
+	size_t n, cap;
+} fz_bin[FZ_KEEP / FZ_CLASS + 1];
 
 /* The size of the block that holds n bytes. */
 FZ_PLAIN static inline size_t
@@ -303,7 +304,7 @@ fz_free(void *p)
 	if (p == NULL)
 		return;
 	h = (struct fz_hdr *)(void *)((char *)p - FZ_HDR);
-	CHECK(h->magic == FZ_LIVE);	/* a double or foreign free */
+	CHECK(h->magic == FZ_LIVE); /* a double or foreign free */
 	h->magic = FZ_FREED;
 	__asan_poison_memory_region(p, h->n);
 	fz_live--;
@@ -319,8 +320,9 @@ fz_free(void *p)
 FZ_PLAIN static inline int
 fz_size(void *p)
 {
-	return p == NULL ? 0 : (int)((struct fz_hdr *)(void *)
-	    ((char *)p - FZ_HDR))->n;
+	return p == NULL
+	    ? 0
+	    : (int)((struct fz_hdr *)(void *)((char *)p - FZ_HDR))->n;
 }
 
 FZ_PLAIN static inline void *
@@ -408,8 +410,14 @@ static inline void
 fuzz_sqlite_malloc(void)
 {
 	static const sqlite3_mem_methods m = {
-		fz_malloc_l, fz_free_l, fz_realloc_l, fz_size_l, fz_roundup,
-		fz_init, fz_shutdown, NULL,
+		fz_malloc_l,
+		fz_free_l,
+		fz_realloc_l,
+		fz_size_l,
+		fz_roundup,
+		fz_init,
+		fz_shutdown,
+		NULL,
 	};
 
 	CHECK(sqlite3_config(SQLITE_CONFIG_MALLOC, &m) == SQLITE_OK);

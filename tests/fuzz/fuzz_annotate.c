@@ -28,8 +28,8 @@ any_name(const char *name, int proto, void *arg)
 }
 
 static void
-check_hits(const char *line, size_t len, const struct pdx_port_hit *h,
-    int n, int max)
+check_hits(const char *line, size_t len, const struct pdx_port_hit *h, int n,
+    int max)
 {
 	int i;
 
@@ -72,8 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #ifdef PDX_FUZZ_FORMAT
 		/* Zeek's TSV lines are read through the "#fields" line */
 		if (PDX_FUZZ_FORMAT == PDX_LF_ZEEK_TSV) {
-			n = pdx_line_parser(PDX_LF_ZEEK_HEADER)(&one, line, len,
-			    h, max);
+			n = pdx_line_parser(
+			    PDX_LF_ZEEK_HEADER)(&one, line, len, h, max);
 			check_hits(line, len, h, n, max);
 		}
 		h[max].port = 0xdeadu;
@@ -88,8 +88,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_hits(line, len, h, n, max);
 		for (f = PDX_LF_NONE + 1; f < PDX_LF_COUNT; f++) {
 			h[PDX_ANNOTATE_MAXHITS].port = 0xdeadu;
-			n = pdx_line_parser(f)(&one, line, len, h,
-			    PDX_ANNOTATE_MAXHITS);
+			n = pdx_line_parser(
+			    f)(&one, line, len, h, PDX_ANNOTATE_MAXHITS);
 			check_hits(line, len, h, n, PDX_ANNOTATE_MAXHITS);
 		}
 #endif

@@ -22,12 +22,12 @@
 #include "fuzz.h"
 #include "../../lib/registry-int.h"
 
-#define HEADER	64
-#define WORDS	(HEADER + (long)PDX_NPROTO * 65536 * 4)
-#define NNAMES	300
+#define HEADER 64
+#define WORDS (HEADER + (long)PDX_NPROTO * 65536 * 4)
+#define NNAMES 300
 
 static int fd = -1;
-static unsigned char *tmpl;	/* the valid file */
+static unsigned char *tmpl; /* the valid file */
 static long tsize;
 
 static void
@@ -62,7 +62,7 @@ make_template(void)
 		fuzz_workdir("brief", dir, sizeof dir);
 		snprintf(path, sizeof path, "%s/t.brief", dir);
 		CHECK(pdx_bfile_write(path, words, names, offs, NNAMES, nb,
-		    &reg) == 0);
+			  &reg) == 0);
 		CHECK((tfd = open(path, O_RDONLY)) >= 0);
 		tsize = lseek(tfd, 0, SEEK_END);
 		CHECK(tsize == WORDS + (NNAMES + 1) * 4 + (long)nb);
@@ -103,8 +103,11 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const unsigned sample[] = { 0, 1, 7, 1023, 1024, 2047, 40000,
-	    65535 };
-	struct { long off; unsigned len; } undo[64];
+		65535 };
+	struct {
+		long off;
+		unsigned len;
+	} undo[64];
 	unsigned asked[64];
 	size_t nundo = 0, nasked = 0, k;
 	struct pdx_bfile *f;
@@ -131,8 +134,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		default:
 			off = e.off % 65536;
-			newsize = (e.len & 1) ? tsize + off % 4096 :
-			    tsize - off;
+			newsize = (e.len & 1) ? tsize + off % 4096
+					      : tsize - off;
 			if (newsize < 0)
 				newsize = 0;
 			continue;
@@ -159,8 +162,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (j = 0; j < sizeof sample / sizeof *sample; j++)
 				ask(f, i, sample[j]);
 		/* out of range asks fail cleanly */
-		CHECK(pdx_bfile_word(f, PDX_NPROTO, 0, &(uint32_t){ 0 }) ==
-		    -1);
+		CHECK(pdx_bfile_word(f, PDX_NPROTO, 0, &(uint32_t){ 0 }) == -1);
 		CHECK(pdx_bfile_word(f, 0, 65536, &(uint32_t){ 0 }) == -1);
 		pdx_bfile_close(f);
 	} else
@@ -171,9 +173,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(ftruncate(fd, tsize) == 0);
 	if (newsize < tsize)
 		CHECK(pwrite(fd, tmpl + newsize, (size_t)(tsize - newsize),
-		    newsize) == tsize - newsize);
+			  newsize) == tsize - newsize);
 	for (k = 0; k < nundo; k++)
 		CHECK(pwrite(fd, tmpl + undo[k].off, undo[k].len,
-		    undo[k].off) == (ssize_t)undo[k].len);
+			  undo[k].off) == (ssize_t)undo[k].len);
 	return 0;
 }

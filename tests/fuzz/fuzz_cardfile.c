@@ -21,11 +21,11 @@
 #include "fuzz.h"
 #include "../../lib/registry-int.h"
 
-#define HEADER	64
-#define INDEX	(65537L * 8)
+#define HEADER 64
+#define INDEX (65537L * 8)
 
 static const int ncols[PDX_CT_N] = { 2, 17, 4, 5, 11, 5 };
-static unsigned char *tmpl;	/* the valid file */
+static unsigned char *tmpl; /* the valid file */
 static long tsize;
 
 static void
@@ -49,7 +49,8 @@ make_template(void)
 	int fd, p;
 
 	CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK);
-	exec_ok(db, "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+	exec_ok(db,
+	    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
 	    "CREATE TABLE iana(id INTEGER PRIMARY KEY, origin TEXT, name TEXT,"
 	    " port TEXT, proto TEXT, description TEXT, assignee TEXT,"
 	    " contact TEXT, reg_date TEXT, mod_date TEXT, reference TEXT,"
@@ -79,7 +80,8 @@ make_template(void)
 	    " 'x11', '6000-6063', 'tcp', 'X Window System', '', '', '', '', '',"
 	    " '', '', '', 6000, 6063, 1, 3, NULL);");
 	for (p = 0; p < 300; p += 7) {
-		snprintf(sql, sizeof sql, "INSERT INTO iana(origin, name, port,"
+		snprintf(sql, sizeof sql,
+		    "INSERT INTO iana(origin, name, port,"
 		    " proto, description, assignee, contact, reg_date, mod_date,"
 		    " reference, service_code, unauth, notes, port_lo, port_hi,"
 		    " protomask, status, was) VALUES ('iana', 'svc%d', '%d',"
@@ -87,8 +89,9 @@ make_template(void)
 		    " %d, 1, 3, %s);"
 		    "INSERT INTO nmap VALUES (%d, 6, 'svc%d', %f, %d);"
 		    "INSERT INTO services VALUES ('s%d', %d, %d, 3, '', '',"
-		    " 'services');", p, p, p, p, p, p % 2 ? "'old'" : "NULL",
-		    p, p, p / 1000.0, p, p, p, p + 1);
+		    " 'services');",
+		    p, p, p, p, p, p % 2 ? "'old'" : "NULL", p, p, p / 1000.0,
+		    p, p, p, p + 1);
 		exec_ok(db, sql);
 	}
 	CHECK((cb = pdx_cbuild_make(db)) != NULL);
@@ -145,8 +148,8 @@ fix_sums(unsigned char *b, long len)
 	if (rows_len > (uint64_t)(b + len - rows))
 		rows_len = (uint32_t)(b + len - rows);
 	for (k = 0; k < nwide + nrefs; k++) {
-		off = k < nwide ? get32(wide + k * 12 + 8) :
-		    get32(refs + (k - nwide) * 4);
+		off = k < nwide ? get32(wide + k * 12 + 8)
+				: get32(refs + (k - nwide) * 4);
 		if (off > rows_len || rows_len - off < 12)
 			continue;
 		rl = get32(rows + off);
@@ -186,8 +189,8 @@ ask(const struct pdx_cfile *f, unsigned port)
 		return;
 	}
 	for (t = 0; t < PDX_CT_N; t++) {
-		CHECK(pdx_rows_open(NULL, &cp, t, NULL, (int)port, 0xff, &r)
-		    == 0);
+		CHECK(pdx_rows_open(NULL, &cp, t, NULL, (int)port, 0xff, &r) ==
+		    0);
 		while ((rc = pdx_rows_step(&r)) == 1)
 			for (i = 0; i < ncols[t]; i++) {
 				fuzz_sink += (size_t)pdx_rows_int(&r, i);
@@ -204,8 +207,8 @@ ask(const struct pdx_cfile *f, unsigned port)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const unsigned sample[] = { 0, 1, 7, 177, 294, 1025, 6000,
-	    6063, 49152, 65535 };
+	static const unsigned sample[] = { 0, 1, 7, 177, 294, 1025, 6000, 6063,
+		49152, 65535 };
 	unsigned asked[64];
 	size_t nasked = 0, k;
 	struct pdx_cfile *f;
@@ -232,16 +235,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 2:
 		case 3:
 			base = HEADER + INDEX;
-			span = 4096;		/* the wide list and refs */
+			span = 4096; /* the wide list and refs */
 			break;
 		case 4:
 		case 5:
 			base = HEADER + INDEX;
-			span = tsize - base;	/* anywhere after the index */
+			span = tsize - base; /* anywhere after the index */
 			break;
 		case 6:
-			len = (e.len & 1) ? tsize + e.off % 4096 :
-			    tsize - e.off % tsize;
+			len = (e.len & 1) ? tsize + e.off % 4096
+					  : tsize - e.off % tsize;
 			continue;
 		default:
 			fix = 1;
@@ -250,7 +253,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off = fuzz_place(&data, &size, &e, base, span, tsize);
 		memcpy(buf + off, e.bytes, e.len);
 		if (off >= HEADER && off < HEADER + INDEX && nasked < 64)
-			asked[nasked++] = (unsigned)((off - HEADER) / 8) % 65536;
+			asked[nasked++] = (unsigned)((off - HEADER) / 8) %
+			    65536;
 	}
 	if (fix)
 		fix_sums(buf, len);

@@ -45,7 +45,7 @@
  * than all of them.  PDX_FUZZ_DB_VERIFY=1 checks after every input that
  * the file is the template again.
  */
-#define _GNU_SOURCE	/* memmem */
+#define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <fcntl.h>
 #include <time.h>
@@ -71,17 +71,17 @@ static const char template_csv[] =
     "sctpx,9,sctp,Discard over SCTP,,,,,,,,\n";
 
 /* What the template says about when it was built. */
-#define FIXED_BUILT	"2000-01-01T00:00:00Z"
-#define FIXED_MTIME	946684800	/* 2000-01-01, the CSV's date */
+#define FIXED_BUILT "2000-01-01T00:00:00Z"
+#define FIXED_MTIME 946684800 /* 2000-01-01, the CSV's date */
 
-static char	 dir[128];
-static char	 dbpath[sizeof dir + 16], rawpath[sizeof dir + 16];
-static int	 dbfd = -1;	/* dbpath: the template between runs */
-static int	 verify;	/* PDX_FUZZ_DB_VERIFY */
-static FILE	*devnull;	/* where exports go */
-static char	 nullbuf[BUFSIZ];
-static uint8_t	*tmpl;
-static size_t	 tmpl_len;
+static char dir[128];
+static char dbpath[sizeof dir + 16], rawpath[sizeof dir + 16];
+static int dbfd = -1; /* dbpath: the template between runs */
+static int verify;    /* PDX_FUZZ_DB_VERIFY */
+static FILE *devnull; /* where exports go */
+static char nullbuf[BUFSIZ];
+static uint8_t *tmpl;
+static size_t tmpl_len;
 
 static void
 cleanup(void)
@@ -138,8 +138,9 @@ build_template(void)
 		perror("fuzz_db: chdir");
 		exit(1);
 	}
-	if (write_file("template.csv", template_csv, sizeof template_csv - 1)
-	    != 0 || utimensat(AT_FDCWD, "template.csv", ts, 0) != 0) {
+	if (write_file("template.csv", template_csv, sizeof template_csv - 1) !=
+		0 ||
+	    utimensat(AT_FDCWD, "template.csv", ts, 0) != 0) {
 		perror("fuzz_db: template.csv");
 		exit(1);
 	}
@@ -168,12 +169,14 @@ build_template(void)
 		pdx_db_close(d);
 	}
 	if (strlen(built) != sizeof FIXED_BUILT - 1) {
-		fprintf(stderr, "fuzz_db: template: unexpected build time "
-		    "'%s'\n", built);
+		fprintf(stderr,
+		    "fuzz_db: template: unexpected build time "
+		    "'%s'\n",
+		    built);
 		exit(1);
 	}
-	if ((tmpl = (uint8_t *)pdx_read_file(dbpath, 64 << 20, &tmpl_len))
-	    == NULL) {
+	if ((tmpl = (uint8_t *)pdx_read_file(dbpath, 64 << 20, &tmpl_len)) ==
+	    NULL) {
 		fprintf(stderr, "fuzz_db: %s\n", pdx_last_error());
 		exit(1);
 	}
@@ -184,7 +187,7 @@ build_template(void)
 	CHECK(memmem(tmpl, tmpl_len, built, strlen(built)) == NULL);
 }
 
-int	LLVMFuzzerInitialize(int *, char ***);
+int LLVMFuzzerInitialize(int *, char ***);
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -198,7 +201,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	 * either way, so our code sees the same.
 	 */
 	CHECK(sqlite3_config(SQLITE_CONFIG_MMAP_SIZE, (sqlite3_int64)64 << 20,
-	    (sqlite3_int64)64 << 20) == SQLITE_OK);
+		  (sqlite3_int64)64 << 20) == SQLITE_OK);
 	fuzz_workdir("db", dir, sizeof dir);
 	atexit(cleanup);
 	verify = getenv("PDX_FUZZ_DB_VERIFY") != NULL;
@@ -217,8 +220,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* A patch (at most 255 bytes) wraps around the end at most once. */
 	if (tmpl_len < 256 || write_file(dbpath, tmpl, tmpl_len) != 0 ||
 	    (dbfd = open(dbpath, O_RDWR)) == -1) {
-		fprintf(stderr, "fuzz_db: %s: %s\n", dbpath, tmpl_len < 256 ?
-		    "template too small" : strerror(errno));
+		fprintf(stderr, "fuzz_db: %s: %s\n", dbpath,
+		    tmpl_len < 256 ? "template too small" : strerror(errno));
 		exit(1);
 	}
 	return 0;
@@ -235,10 +238,10 @@ touch_all(json_t *j)
 	if (json_is_string(j))
 		fuzz_touch(json_string_value(j));
 	else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
-			touch_all(v);
+		json_array_foreach(j, i, v) touch_all(v);
 	} else if (json_is_object(j)) {
-		json_object_foreach(j, k, v) {
+		json_object_foreach(j, k, v)
+		{
 			fuzz_touch(k);
 			touch_all(v);
 		}
@@ -302,7 +305,7 @@ read_some(struct pdx_db *d, unsigned port, unsigned sel)
  * each patch is at most two pieces (it may wrap around the end).
  */
 struct piece {
-	size_t	off, len;
+	size_t off, len;
 };
 
 /* Writes the input's patches into the file; returns how many pieces. */
@@ -313,17 +316,15 @@ apply_patches(const uint8_t *data, size_t size, struct piece *pc,
 	size_t i = 0, np = 0;
 
 	while (i + 5 <= size) {
-		uint32_t off = (uint32_t)data[i] |
-		    (uint32_t)data[i + 1] << 8 |
-		    (uint32_t)data[i + 2] << 16 |
-		    (uint32_t)data[i + 3] << 24;
+		uint32_t off = (uint32_t)data[i] | (uint32_t)data[i + 1] << 8 |
+		    (uint32_t)data[i + 2] << 16 | (uint32_t)data[i + 3] << 24;
 		size_t n = data[i + 4], at;
 
 		i += 5;
 		*port = off & 0xffff;
 		*sel = off >> 16;
 		if (n > size - i)
-			n = size - i;	/* the input ends in the patch */
+			n = size - i; /* the input ends in the patch */
 		at = off % tmpl_len;
 		while (n > 0) {
 			size_t k = n < tmpl_len - at ? n : tmpl_len - at;
@@ -384,8 +385,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		np = apply_patches(data, size, pc, &port, &sel);
 	}
 	/* the brief reader as `ls` opens it, half the time */
-	if ((d = (sel % 8 == 2 && sel / 8 % 2 ? pdx_db_open_brief(path) :
-	    pdx_db_open(path))) == NULL)
+	if ((d = (sel % 8 == 2 && sel / 8 % 2 ? pdx_db_open_brief(path)
+					      : pdx_db_open(path))) == NULL)
 		fuzz_error_set();
 	else {
 		read_some(d, port, sel);

@@ -62,12 +62,12 @@ static const char registry_csv[] =
     "dwr,644,tcp,\"dwr & \"\"co\"\"\",,,,,,,Yes,\n"
     "sctpx,9,sctp,Discard over SCTP,,,,,,,,\n";
 
-static char		 dir[128];
-static struct serve	 srv;		/* large: the status counters */
+static char dir[128];
+static struct serve srv; /* large: the status counters */
 static struct MHD_Daemon *daemon_;
-static FILE		*devnull;
-static int		 show;	/* PDX_FUZZ_HTTP_SHOW */
-static char		 logbuf[BUFSIZ];
+static FILE *devnull;
+static int show; /* PDX_FUZZ_HTTP_SHOW */
+static char logbuf[BUFSIZ];
 
 static void
 cleanup(void)
@@ -106,7 +106,8 @@ make_databases(char *db, size_t dbsize, char *st, size_t stsize)
 	snprintf(st, stsize, "%s/state.db", dir);
 	if ((f = fopen(csv, "w")) == NULL ||
 	    fwrite(registry_csv, 1, sizeof registry_csv - 1, f) !=
-	    sizeof registry_csv - 1 || fclose(f) != 0) {
+		sizeof registry_csv - 1 ||
+	    fclose(f) != 0) {
 		perror("fuzz_http: iana.csv");
 		exit(1);
 	}
@@ -121,13 +122,13 @@ make_databases(char *db, size_t dbsize, char *st, size_t stsize)
 	json_decref(rep);
 	if ((srv.state = pdx_state_open(st)) == NULL)
 		fail("state database");
-	if (pdx_note_add(srv.state, 645, 0, "our <b>test</b> & \"note\"")
-	    != 0 || pdx_note_add(srv.state, 22, PDX_TCP, "jump host, shell")
-	    != 0)
+	if (pdx_note_add(srv.state, 645, 0, "our <b>test</b> & \"note\"") !=
+		0 ||
+	    pdx_note_add(srv.state, 22, PDX_TCP, "jump host, shell") != 0)
 		fail("notes");
 }
 
-int	LLVMFuzzerInitialize(int *, char ***);
+int LLVMFuzzerInitialize(int *, char ***);
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -174,7 +175,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fail("registry");
 	/* As cmd-serve.c's registry_facts(), with a fixed build time. */
 	CHECK(sqlite3_prepare_v2(pdx_db_handle(s->pool.db[0]),
-	    "SELECT count(*) FROM iana", -1, &q, NULL) == SQLITE_OK &&
+		  "SELECT count(*) FROM iana", -1, &q, NULL) == SQLITE_OK &&
 	    sqlite3_step(q) == SQLITE_ROW);
 	s->registry_rows = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
@@ -182,8 +183,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	s->registry_built = built != NULL ? 946684800 : 0;
 	s->started = time(NULL);
 	/* External polling: the harness runs the daemon itself. */
-	if ((daemon_ = serve_start(s, MHD_USE_NO_LISTEN_SOCKET |
-	    MHD_USE_ERROR_LOG)) == NULL) {
+	if ((daemon_ = serve_start(s,
+		 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG)) == NULL) {
 		fprintf(stderr, "fuzz_http: cannot start libmicrohttpd\n");
 		exit(1);
 	}
@@ -249,9 +250,9 @@ static int
 status_line(const char *p, size_t n)
 {
 	if (n < 13 || memcmp(p, "HTTP/1.", 7) != 0 ||
-	    (p[7] != '0' && p[7] != '1') || p[8] != ' ' ||
-	    p[9] < '1' || p[9] > '5' || p[10] < '0' || p[10] > '9' ||
-	    p[11] < '0' || p[11] > '9' || p[12] != ' ')
+	    (p[7] != '0' && p[7] != '1') || p[8] != ' ' || p[9] < '1' ||
+	    p[9] > '5' || p[10] < '0' || p[10] > '9' || p[11] < '0' ||
+	    p[11] > '9' || p[12] != ' ')
 		return -1;
 	return (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 }
@@ -260,8 +261,8 @@ static int
 is_tchar(uint8_t c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	    (c >= 'A' && c <= 'Z') || (c != 0 && strchr("!#$%&'*+-.^_`|~",
-	    c) != NULL);
+	    (c >= 'A' && c <= 'Z') ||
+	    (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 /*
@@ -283,8 +284,9 @@ valid_first_request(const uint8_t *d, size_t n)
 		return 0;
 	for (; i < n && d[i] > 0x20 && d[i] < 0x7f; i++)
 		;
-	if (n - i < 11 || (memcmp(d + i, " HTTP/1.1\r\n", 11) != 0 &&
-	    memcmp(d + i, " HTTP/1.0\r\n", 11) != 0))
+	if (n - i < 11 ||
+	    (memcmp(d + i, " HTTP/1.1\r\n", 11) != 0 &&
+		memcmp(d + i, " HTTP/1.0\r\n", 11) != 0))
 		return 0;
 	for (i += 11, lines = 0; lines < 32; lines++) {
 		if (n - i >= 2 && d[i] == '\r' && d[i + 1] == '\n')
@@ -293,13 +295,15 @@ valid_first_request(const uint8_t *d, size_t n)
 			;
 		if (i == j || i >= n || d[i++] != ':')
 			return 0;
-		if ((i - j == 15 && strncasecmp((const char *)d + j,
-		    "content-length:", 15) == 0) || (i - j == 18 &&
-		    strncasecmp((const char *)d + j, "transfer-encoding:", 18)
-		    == 0))
+		if ((i - j == 15 &&
+			strncasecmp((const char *)d + j,
+			    "content-length:", 15) == 0) ||
+		    (i - j == 18 &&
+			strncasecmp((const char *)d + j,
+			    "transfer-encoding:", 18) == 0))
 			return 0;
-		for (; i < n && (d[i] == '\t' || (d[i] >= 0x20 &&
-		    d[i] < 0x7f)); i++)
+		for (; i < n && (d[i] == '\t' || (d[i] >= 0x20 && d[i] < 0x7f));
+		     i++)
 			;
 		if (n - i < 2 || d[i] != '\r' || d[i + 1] != '\n')
 			return 0;
@@ -322,8 +326,8 @@ forget_votes(void)
 {
 	pthread_mutex_lock(&srv.state_mu);
 	CHECK(sqlite3_exec(pdx_state_handle(srv.state),
-	    "DELETE FROM votes; DELETE FROM vote_clients", NULL, NULL, NULL)
-	    == SQLITE_OK);
+		  "DELETE FROM votes; DELETE FROM vote_clients", NULL, NULL,
+		  NULL) == SQLITE_OK);
 	pthread_mutex_unlock(&srv.state_mu);
 }
 
@@ -344,8 +348,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	peer.sin_family = AF_INET;
 	peer.sin_port = htons(40000);
 	peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (MHD_add_connection(daemon_, sv[0], (const struct sockaddr *)
-	    &peer, sizeof peer) != MHD_YES) {
+	if (MHD_add_connection(daemon_, sv[0], (const struct sockaddr *)&peer,
+		sizeof peer) != MHD_YES) {
 		/* MHD closed sv[0]. */
 		close(sv[1]);
 		fprintf(stderr, "fuzz_http: MHD_add_connection failed\n");
@@ -360,29 +364,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * side and read until the daemon closes the connection.
 	 */
 	for (k = 0; !eof; k++) {
-		CHECK(k < 100000);	/* the daemon hangs */
+		CHECK(k < 100000); /* the daemon hangs */
 		if (!sent && off < size) {
 			n = write(sv[1], data + off, size - off);
 			if (n > 0)
 				off += (size_t)n;
-			else if (n == -1 && (errno == EPIPE ||
-			    errno == ECONNRESET))
-				sent = 1;	/* the daemon hung up first */
+			else if (n == -1 &&
+			    (errno == EPIPE || errno == ECONNRESET))
+				sent = 1; /* the daemon hung up first */
 			else
-				CHECK(n == -1 && (errno == EAGAIN ||
-				    errno == EWOULDBLOCK));
+				CHECK(n == -1 &&
+				    (errno == EAGAIN || errno == EWOULDBLOCK));
 		}
 		if (!sent && off == size) {
-			CHECK(shutdown(sv[1], SHUT_WR) == 0 ||
-			    errno == ENOTCONN);
+			CHECK(
+			    shutdown(sv[1], SHUT_WR) == 0 || errno == ENOTCONN);
 			sent = 1;
 		}
 		MHD_run(daemon_);
 		while ((n = read(sv[1], buf, sizeof buf)) > 0) {
 			if (got < sizeof head)
-				memcpy(head + got, buf, (size_t)n <
-				    sizeof head - got ? (size_t)n :
-				    sizeof head - got);
+				memcpy(head + got, buf,
+				    (size_t)n < sizeof head - got
+					? (size_t)n
+					: sizeof head - got);
 			got += (size_t)n;
 			if (show)
 				fwrite(buf, 1, (size_t)n, stderr);
@@ -409,8 +414,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(got > 0);
 	}
 	if (got > 0) {
-		status = status_line(head, got < sizeof head ? got :
-		    sizeof head);
+		status = status_line(head,
+		    got < sizeof head ? got : sizeof head);
 		CHECK(status >= 100);
 		/* 505 is the answer to an HTTP version it does not speak. */
 		CHECK(status < 500 || status == 505);

@@ -29,8 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	long rows = 0, n;
 
-	n = pdx_iana_parse((const char *)data, size, "fuzz.csv", row_cb,
-	    &rows);
+	n = pdx_iana_parse((const char *)data, size, "fuzz.csv", row_cb, &rows);
 	if (n < 0)
 		fuzz_error_set();
 	else

@@ -14,8 +14,8 @@ use_cb(const struct pdx_use *u, void *arg)
 	fuzz_touch(u->years);
 	fuzz_touch(u->source);
 	fuzz_touch(u->text);
-	CHECK(u->port_lo >= 0 && u->port_lo <= u->port_hi &&
-	    u->port_hi <= 65535);
+	CHECK(
+	    u->port_lo >= 0 && u->port_lo <= u->port_hi && u->port_hi <= 65535);
 	CHECK(u->protos != 0 && (u->protos & ~PDX_PROTO_ALL) == 0);
 	CHECK(u->kind >= 0 && u->kind < PDX_USE_NKINDS);
 	CHECK(u->confidence >= 0 && u->confidence < PDX_CONF_NLEVELS);
@@ -48,7 +48,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(n == rows);
 	/* fn may be NULL: the file is only checked. */
 	CHECK(pdx_knowledge_parse((const char *)data, size, "uses.tsv", NULL,
-	    NULL) == n);
+		  NULL) == n);
 	rows = 0;
 	n = pdx_related_parse((const char *)data, size, "related.tsv", rel_cb,
 	    &rows);

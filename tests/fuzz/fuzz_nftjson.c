@@ -26,7 +26,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t any[16], a4[4] = { 10, 0, 0, 1 },
-	    lo4[4] = { 127, 0, 0, 1 };
+				      lo4[4] = { 127, 0, 0, 1 };
 	static const unsigned ports[] = { 22, 53, 80, 5432, 30080 };
 	struct pdx_ruleset *rs;
 	struct pdx_published *pub;
@@ -39,15 +39,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	for (i = 0; i < sizeof ports / sizeof ports[0]; i++) {
-		pdx_firewall_judge(rs, AF_INET, PDX_TCP, any, ports[i], -1,
-		    &v, NULL);
+		pdx_firewall_judge(rs, AF_INET, PDX_TCP, any, ports[i], -1, &v,
+		    NULL);
 		check_verdict(&v);
-		pdx_firewall_judge(rs, AF_INET6, PDX_UDP, any, ports[i], 0,
-		    &v, &v4);
+		pdx_firewall_judge(rs, AF_INET6, PDX_UDP, any, ports[i], 0, &v,
+		    &v4);
 		check_verdict(&v);
 		check_verdict(&v4);
-		pdx_firewall_judge(rs, AF_INET, PDX_TCP, a4, ports[i], -1,
-		    &v, NULL);
+		pdx_firewall_judge(rs, AF_INET, PDX_TCP, a4, ports[i], -1, &v,
+		    NULL);
 		check_verdict(&v);
 	}
 	pdx_firewall_judge(rs, AF_INET, PDX_TCP, lo4, 22, -1, &v, NULL);

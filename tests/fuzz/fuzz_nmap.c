@@ -11,7 +11,7 @@ nmap_cb(const struct pdx_nmap_entry *e, void *arg)
 	fuzz_touch(e->name);
 	CHECK(e->port >= 0 && e->port <= 65535);
 	CHECK(pdx_proto_index(e->proto) >= 0);
-	CHECK(e->freq >= 0.0 && e->freq <= 1.0);	/* false for NaN too */
+	CHECK(e->freq >= 0.0 && e->freq <= 1.0); /* false for NaN too */
 	(*(long *)arg)++;
 	return 0;
 }

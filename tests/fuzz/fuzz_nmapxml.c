@@ -21,14 +21,16 @@ host_cb(json_t *run, json_t *host, void *arg)
 	CHECK(json_is_array(json_object_get(host, "addresses")));
 	CHECK(json_array_size(ports) <= PDX_NMAPXML_MAX_PORTS);
 	fuzz_touch(json_string_value(json_object_get(host, "address")));
-	json_array_foreach(ports, i, p) {
+	json_array_foreach(ports, i, p)
+	{
 		json_int_t n = json_integer_value(json_object_get(p, "port"));
 
 		CHECK(n >= 0 && n <= 65535);
 		proto = json_string_value(json_object_get(p, "proto"));
-		CHECK(proto != NULL && (strcmp(proto, "tcp") == 0 ||
-		    strcmp(proto, "udp") == 0 || strcmp(proto, "sctp") == 0 ||
-		    strcmp(proto, "ip") == 0));
+		CHECK(proto != NULL &&
+		    (strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0 ||
+			strcmp(proto, "sctp") == 0 ||
+			strcmp(proto, "ip") == 0));
 		fuzz_touch(json_string_value(json_object_get(p, "state")));
 	}
 	(*(long *)arg)++;
@@ -40,8 +42,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	long hosts = 0, n;
 
-	n = pdx_nmapxml_read_mem((const char *)data, size, "fuzz.xml",
-	    host_cb, &hosts);
+	n = pdx_nmapxml_read_mem((const char *)data, size, "fuzz.xml", host_cb,
+	    &hosts);
 	if (n < 0)
 		fuzz_error_set();
 	else

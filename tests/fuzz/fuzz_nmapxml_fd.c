@@ -14,7 +14,7 @@
  * callbacks made; a failure sets the error; every port a number in
  * 0-65535; the descriptor is left open (the reader does not own it).
  */
-#define _GNU_SOURCE	/* pipe2, memfd_create */
+#define _GNU_SOURCE /* pipe2, memfd_create */
 #include <fcntl.h>
 #include <sys/mman.h>
 
@@ -22,7 +22,7 @@
 #include "portdex/nmapxml.h"
 
 struct seen {
-	json_t	*hosts;		/* compact dumps of the hosts, in order */
+	json_t *hosts; /* compact dumps of the hosts, in order */
 };
 
 static int
@@ -34,7 +34,8 @@ host_cb(json_t *run, json_t *host, void *arg)
 
 	CHECK(json_is_object(run));
 	CHECK(json_is_array(ports));
-	json_array_foreach(ports, i, p) {
+	json_array_foreach(ports, i, p)
+	{
 		json_int_t n = json_integer_value(json_object_get(p, "port"));
 
 		CHECK(n >= 0 && n <= 65535);

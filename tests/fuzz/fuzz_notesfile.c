@@ -18,10 +18,10 @@
 #include "fuzz.h"
 #include "../../lib/state-int.h"
 
-#define HEADER	96
-#define ENTRY	24
+#define HEADER 96
+#define ENTRY 24
 
-static unsigned char *tmpl;	/* the valid file */
+static unsigned char *tmpl; /* the valid file */
 static long tsize;
 
 static void
@@ -38,8 +38,9 @@ make_template(void)
 	for (i = 0; i < 24; i++) {
 		memset(text, 'a' + i % 26, sizeof text - 1);
 		text[i % 3 == 0 ? 1 + i * 11 : 5] = '\0';
-		CHECK(pdx_note_add(s, (unsigned)(i % 3 == 0 ? 22 : i * 2731 %
-		    65536), i % 4 == 0 ? 0 : (i % 2 ? 6 : 17), text) == 0);
+		CHECK(pdx_note_add(s,
+			  (unsigned)(i % 3 == 0 ? 22 : i * 2731 % 65536),
+			  i % 4 == 0 ? 0 : (i % 2 ? 6 : 17), text) == 0);
 	}
 	pdx_state_close(s);
 	CHECK((fd = open(nf, O_RDONLY)) >= 0);
@@ -110,11 +111,12 @@ ask(const struct pdx_nfile *f, const unsigned char *buf, long len,
 	for (i = 0; i < n; i++) {
 		CHECK(r[i].port >= 0 && r[i].port <= 65535);
 		if (i > 0)
-			CHECK(r[i].port > r[i - 1].port || (r[i].port ==
-			    r[i - 1].port && r[i].id > r[i - 1].id));
+			CHECK(r[i].port > r[i - 1].port ||
+			    (r[i].port == r[i - 1].port &&
+				r[i].id > r[i - 1].id));
 		if (only != NULL) {
 			for (j = 0; j < k && only[j] != (unsigned)r[i].port;
-			    j++)
+			     j++)
 				;
 			CHECK(j < k);
 		}
@@ -156,8 +158,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			span = tsize - HEADER;
 			break;
 		case 3:
-			len = (e.len & 1) ? tsize + e.off % 4096 :
-			    tsize - e.off % tsize;
+			len = (e.len & 1) ? tsize + e.off % 4096
+					  : tsize - e.off % tsize;
 			continue;
 		default:
 			fix = 1;

@@ -78,7 +78,7 @@ check_portset(const char *spec)
 	CHECK(bits == ps.count);
 	CHECK(ps.count > 0);
 	for (p = pdx_portset_next(&ps, 0); p >= 0;
-	    p = pdx_portset_next(&ps, p + 1)) {
+	     p = pdx_portset_next(&ps, p + 1)) {
 		CHECK(p <= 65535 && pdx_portset_has(&ps, (unsigned)p));
 		visited++;
 		if (p == 65535)

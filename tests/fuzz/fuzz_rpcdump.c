@@ -46,8 +46,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	(void)pdx_rpc_uaddr_port(s, NULL, 0, &port);
 	(void)pdx_rpc_uaddr_port(s, host, 4, &port);
-	CHECK(pdx_rpc_netid_proto(s) == 0 || pdx_rpc_netid_proto(s) ==
-	    PDX_TCP || pdx_rpc_netid_proto(s) == PDX_UDP);
+	CHECK(pdx_rpc_netid_proto(s) == 0 ||
+	    pdx_rpc_netid_proto(s) == PDX_TCP ||
+	    pdx_rpc_netid_proto(s) == PDX_UDP);
 	free(s);
 	return 0;
 }

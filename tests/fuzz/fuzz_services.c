@@ -12,8 +12,8 @@ svc_cb(const struct pdx_service_entry *e, void *arg)
 	fuzz_touch(e->aliases);
 	fuzz_touch(e->comment);
 	CHECK(e->name != NULL);
-	CHECK(e->port_lo >= 0 && e->port_lo <= e->port_hi &&
-	    e->port_hi <= 65535);
+	CHECK(
+	    e->port_lo >= 0 && e->port_lo <= e->port_hi && e->port_hi <= 65535);
 	CHECK(e->protos != 0 && (e->protos & ~PDX_PROTO_ALL) == 0);
 	(*(long *)arg)++;
 	return 0;

@@ -30,9 +30,9 @@ bind_one(const char *spec)
 {
 	char buf[128], *proto, *addr, *port, *save = NULL;
 	union {
-		struct sockaddr		sa;
-		struct sockaddr_in	in;
-		struct sockaddr_in6	in6;
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
 	} u;
 	socklen_t len;
 	long long p;
@@ -87,8 +87,8 @@ bind_one(const char *spec)
 		inet_ntop(AF_INET, &u.in.sin_addr, shown, sizeof shown);
 	else
 		inet_ntop(AF_INET6, &u.in6.sin6_addr, shown, sizeof shown);
-	printf("%s %s %u\n", proto, shown, ntohs(u.sa.sa_family == AF_INET ?
-	    u.in.sin_port : u.in6.sin6_port));
+	printf("%s %s %u\n", proto, shown,
+	    ntohs(u.sa.sa_family == AF_INET ? u.in.sin_port : u.in6.sin6_port));
 }
 
 int
@@ -105,7 +105,7 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			if (pdx_parse_number(optarg, 1, 3600, "seconds",
-			    &secs) != 0) {
+				&secs) != 0) {
 				fprintf(stderr, "audit-listener: %s\n",
 				    pdx_last_error());
 				return 2;
@@ -132,7 +132,8 @@ main(int argc, char **argv)
 	for (;;)
 		pause();
 usage:
-	fprintf(stderr, "usage: audit-listener [-c NAME] [-t SECONDS] "
+	fprintf(stderr,
+	    "usage: audit-listener [-c NAME] [-t SECONDS] "
 	    "PROTO/ADDRESS/PORT...\n");
 	return 2;
 }

@@ -11,7 +11,7 @@
  *	-n repeats every SPEC COUNT times; -u drops to UID (and its gid
  *	as the same number) before opening anything.
  */
-#define _GNU_SOURCE	/* setresuid */
+#define _GNU_SOURCE /* setresuid */
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -47,7 +47,7 @@ raise_nofile(long long want)
 	if ((long long)rl.rlim_cur >= want)
 		return;
 	if ((long long)rl.rlim_max < want)
-		rl.rlim_max = (rlim_t)want;	/* works as root */
+		rl.rlim_max = (rlim_t)want; /* works as root */
 	rl.rlim_cur = (rlim_t)want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 		die("setrlimit RLIMIT_NOFILE", NULL);
@@ -107,8 +107,9 @@ open_one(const char *spec)
 	if ((fd = socket(u.sa.sa_family, type, 0)) < 0)
 		die("socket", spec);
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (v6only >= 0 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
-	    &v6only, sizeof v6only) < 0)
+	if (v6only >= 0 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) <
+		0)
 		die("IPV6_V6ONLY", spec);
 	if (bind(fd, &u.sa, len) < 0)
 		die("bind", spec);
@@ -123,8 +124,8 @@ open_one(const char *spec)
 		inet_ntop(AF_INET6, &u.in6.sin6_addr, shown, sizeof shown);
 	printf("%s %s %s %u %lu %ld\n", proto,
 	    u.sa.sa_family == AF_INET ? "ipv4" : "ipv6", shown,
-	    ntohs(u.sa.sa_family == AF_INET ? u.in.sin_port :
-	    u.in6.sin6_port), (unsigned long)st.st_ino, (long)geteuid());
+	    ntohs(u.sa.sa_family == AF_INET ? u.in.sin_port : u.in6.sin6_port),
+	    (unsigned long)st.st_ino, (long)geteuid());
 }
 
 int
@@ -137,17 +138,17 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 't':
 			if (pdx_parse_number(optarg, 1, 86400, "seconds",
-			    &secs) < 0)
+				&secs) < 0)
 				goto badnum;
 			break;
 		case 'u':
 			if (pdx_parse_number(optarg, 0, 4294967294LL, "uid",
-			    &uid) < 0)
+				&uid) < 0)
 				goto badnum;
 			break;
 		case 'n':
 			if (pdx_parse_number(optarg, 1, 1000000, "count",
-			    &count) < 0)
+				&count) < 0)
 				goto badnum;
 			break;
 		default:
@@ -160,9 +161,10 @@ main(int argc, char **argv)
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 	alarm((unsigned)secs);
 	raise_nofile(count * (argc - optind) + 64);
-	if (uid >= 0 && (setgroups(0, NULL) < 0 ||
-	    setresgid((gid_t)uid, (gid_t)uid, (gid_t)uid) < 0 ||
-	    setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0))
+	if (uid >= 0 &&
+	    (setgroups(0, NULL) < 0 ||
+		setresgid((gid_t)uid, (gid_t)uid, (gid_t)uid) < 0 ||
+		setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0))
 		die("dropping to uid", NULL);
 	/* Let the new uid read our /proc/PID/fd, as it could had it run us. */
 	if (uid >= 0)
@@ -179,7 +181,8 @@ badnum:
 usage:
 	if (badnum)
 		fprintf(stderr, "listen-helper: %s\n", pdx_last_error());
-	fprintf(stderr, "usage: listen-helper [-t SECONDS] [-u UID] "
+	fprintf(stderr,
+	    "usage: listen-helper [-t SECONDS] [-u UID] "
 	    "[-n COUNT] PROTO/ADDRESS/PORT[/dual|/v6only]...\n");
 	return 2;
 }

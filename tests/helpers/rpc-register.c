@@ -22,12 +22,12 @@
 
 #include "portdex.h"
 
-#define MAX_REGS	16
+#define MAX_REGS 16
 
 struct reg {
-	long long	prog, vers, port;
-	int		tcp_fd, udp_fd;
-	int		done_tcp, done_udp;
+	long long prog, vers, port;
+	int tcp_fd, udp_fd;
+	int done_tcp, done_udp;
 };
 
 static volatile sig_atomic_t stop;
@@ -111,11 +111,11 @@ main(int argc, char **argv)
 	memset(regs, 0, sizeof regs);
 	for (i = 0; i < n; i++) {
 		if (pdx_parse_number(argv[1 + 3 * i], 1, 4294967295LL,
-		    "program", &regs[i].prog) != 0 ||
+			"program", &regs[i].prog) != 0 ||
 		    pdx_parse_number(argv[2 + 3 * i], 0, 4294967295LL,
-		    "version", &regs[i].vers) != 0 ||
+			"version", &regs[i].vers) != 0 ||
 		    pdx_parse_number(argv[3 + 3 * i], 1, 65535, "port",
-		    &regs[i].port) != 0) {
+			&regs[i].port) != 0) {
 			fprintf(stderr, "rpc-register: %s\n", pdx_last_error());
 			return 2;
 		}
@@ -139,19 +139,22 @@ main(int argc, char **argv)
 		for (j = 0; j < i; j++)
 			if (regs[j].port == regs[i].port)
 				shared = 1;
-		if (!shared && ((regs[i].tcp_fd = bind_port(SOCK_STREAM,
-		    (unsigned)regs[i].port)) < 0 || (regs[i].udp_fd =
-		    bind_port(SOCK_DGRAM, (unsigned)regs[i].port)) < 0)) {
+		if (!shared &&
+		    ((regs[i].tcp_fd = bind_port(SOCK_STREAM,
+			  (unsigned)regs[i].port)) < 0 ||
+			(regs[i].udp_fd = bind_port(SOCK_DGRAM,
+			     (unsigned)regs[i].port)) < 0)) {
 			fprintf(stderr, "rpc-register: port %lld: %s\n",
 			    regs[i].port, strerror(errno));
 			rc = 3;
 			goto out;
 		}
-		if (set_one(&regs[i], "tcp") != 0 ||
-		    !(regs[i].done_tcp = 1) ||
+		if (set_one(&regs[i], "tcp") != 0 || !(regs[i].done_tcp = 1) ||
 		    set_one(&regs[i], "udp") != 0) {
-			fprintf(stderr, "rpc-register: rpcbind refused "
-			    "%lld/%lld\n", regs[i].prog, regs[i].vers);
+			fprintf(stderr,
+			    "rpc-register: rpcbind refused "
+			    "%lld/%lld\n",
+			    regs[i].prog, regs[i].vers);
 			rc = 4;
 			goto out;
 		}

@@ -27,8 +27,7 @@ static int
 run(int f, struct pdx_lineparser *ps, const char *s)
 {
 	memset(hits, 0xa5, sizeof hits);
-	return pdx_line_parser(f)(ps, s, strlen(s), hits,
-	    PDX_ANNOTATE_MAXHITS);
+	return pdx_line_parser(f)(ps, s, strlen(s), hits, PDX_ANNOTATE_MAXHITS);
 }
 
 /* Hit i is port/proto in role, and its span in s is text. */
@@ -48,14 +47,17 @@ static void
 test_kernel(void **st)
 {
 	struct pdx_lineparser ps;
-	const char *ufw = "Dec  4 18:01:02 gw kernel: [UFW BLOCK] IN=eth0 "
+	const char *ufw =
+	    "Dec  4 18:01:02 gw kernel: [UFW BLOCK] IN=eth0 "
 	    "OUT= MAC=52:54:00:12:34:56 SRC=198.51.100.7 DST=192.0.2.10 "
 	    "LEN=60 TTL=52 ID=4242 DF PROTO=TCP SPT=51514 DPT=22 "
 	    "WINDOW=64240 RES=0x00 SYN URGP=0";
-	const char *fwd = "kernel: FINAL_REJECT: IN=ens3 OUT= SRC=198.51.100.2 "
+	const char *fwd =
+	    "kernel: FINAL_REJECT: IN=ens3 OUT= SRC=198.51.100.2 "
 	    "DST=192.0.2.10 LEN=40 PROTO=UDP SPT=5353 DPT=53 LEN=20";
 	const char *sctp = "IN=eth0 OUT= PROTO=SCTP SPT=5000 DPT=3868";
-	const char *icmp = "IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=ICMP "
+	const char *icmp =
+	    "IN=eth0 OUT= SRC=10.0.0.2 DST=10.0.0.1 PROTO=ICMP "
 	    "TYPE=3 CODE=3 [SRC=10.0.0.1 DST=10.0.0.2 PROTO=UDP SPT=53 "
 	    "DPT=4000 ]";
 
@@ -72,24 +74,27 @@ test_kernel(void **st)
 	assert_int_equal(run(PDX_LF_KERNEL, &ps, icmp), 0);
 	/* not this format: no IN=, a word that only ends in PROTO= */
 	assert_int_equal(run(PDX_LF_KERNEL, &ps, "PROTO=TCP SPT=1 DPT=2"), -1);
-	assert_int_equal(run(PDX_LF_KERNEL, &ps,
-	    "IN=x XPROTO=TCP SPT=1 DPT=2"), -1);
+	assert_int_equal(run(PDX_LF_KERNEL, &ps, "IN=x XPROTO=TCP SPT=1 DPT=2"),
+	    -1);
 	/* a port out of range is no port */
 	assert_int_equal(run(PDX_LF_KERNEL, &ps,
-	    "IN=x PROTO=TCP SPT=70000 DPT=22"), 1);
-	hit_is("IN=x PROTO=TCP SPT=70000 DPT=22", 0, 22, PDX_TCP,
-	    PDX_ROLE_DST, "22");
+			     "IN=x PROTO=TCP SPT=70000 DPT=22"),
+	    1);
+	hit_is("IN=x PROTO=TCP SPT=70000 DPT=22", 0, 22, PDX_TCP, PDX_ROLE_DST,
+	    "22");
 }
 
 static void
 test_json(void **st)
 {
 	struct pdx_lineparser ps;
-	const char *eve = "{\"timestamp\":\"2026-12-04T18:02:00.0+0000\","
+	const char *eve =
+	    "{\"timestamp\":\"2026-12-04T18:02:00.0+0000\","
 	    "\"event_type\":\"alert\",\"src_ip\":\"198.51.100.7\",\"src_port\":"
 	    "51515,\"dest_ip\":\"192.0.2.10\",\"dest_port\": 80,\"proto\":"
 	    "\"TCP\"}";
-	const char *zeek = "{\"ts\":1.5,\"uid\":\"C1\",\"id.orig_h\":"
+	const char *zeek =
+	    "{\"ts\":1.5,\"uid\":\"C1\",\"id.orig_h\":"
 	    "\"192.0.2.1\","
 	    "\"id.orig_p\":123,\"id.resp_h\":\"192.0.2.2\",\"id.resp_p\":123,"
 	    "\"proto\":\"udp\"}";
@@ -104,12 +109,15 @@ test_json(void **st)
 	hit_is(zeek, 1, 123, PDX_UDP, PDX_ROLE_DST, "123");
 	assert_int_equal(run(PDX_LF_SURICATA, &ps, zeek), -1);
 	/* ICMP: no ports; broken JSON and non-objects: not the format */
-	assert_int_equal(run(PDX_LF_SURICATA, &ps, "{\"src_port\":8,"
-	    "\"dest_port\":0,\"proto\":\"ICMP\"}"), 0);
+	assert_int_equal(run(PDX_LF_SURICATA, &ps,
+			     "{\"src_port\":8,"
+			     "\"dest_port\":0,\"proto\":\"ICMP\"}"),
+	    0);
 	assert_int_equal(run(PDX_LF_SURICATA, &ps, "{\"src_port\":1,"), -1);
 	assert_int_equal(run(PDX_LF_SURICATA, &ps, "[\"src_port\"]"), -1);
 	assert_int_equal(run(PDX_LF_SURICATA, &ps,
-	    "{\"src_port\":\"x\",\"dest_port\":99999}"), 0);
+			     "{\"src_port\":\"x\",\"dest_port\":99999}"),
+	    0);
 }
 
 static void
@@ -117,7 +125,7 @@ test_zeek_tsv(void **st)
 {
 	struct pdx_lineparser ps;
 	const char *row = "1733335200.1\tC1\t192.0.2.10\t52000\t198.51.100.80"
-	    "\t443\ttcp\tssl";
+			  "\t443\ttcp\tssl";
 	int f;
 
 	(void)st;
@@ -125,11 +133,15 @@ test_zeek_tsv(void **st)
 	/* no #fields yet: a TSV line is nothing */
 	assert_int_equal(run(PDX_LF_ZEEK_TSV, &ps, row), -1);
 	assert_int_equal(pdx_lineparse(&ps, "#separator \\x09", 15, hits, 4,
-	    &f), 0);
+			     &f),
+	    0);
 	assert_int_equal(f, PDX_LF_ZEEK_HEADER);
 	assert_int_equal(ps.zeek_sep, '\t');
-	assert_int_equal(run(PDX_LF_ZEEK_HEADER, &ps, "#fields\tts\tuid\t"
-	    "id.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice"), 0);
+	assert_int_equal(
+	    run(PDX_LF_ZEEK_HEADER, &ps,
+		"#fields\tts\tuid\t"
+		"id.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice"),
+	    0);
 	assert_int_equal(ps.zeek_orig, 3);
 	assert_int_equal(ps.zeek_resp, 5);
 	assert_int_equal(ps.zeek_proto, 6);
@@ -165,11 +177,12 @@ test_sockets(void **st)
 {
 	struct pdx_lineparser ps;
 	const char *ss = "tcp   ESTAB  0  0  192.0.2.10:22  198.51.100.7:51514 "
-	    "users:((\"sshd\",pid=1500,fd=4))";
+			 "users:((\"sshd\",pid=1500,fd=4))";
 	const char *ss2 = "UNCONN 0 0 [::]:5353 [::]:*";
 	const char *ns = "tcp6  0  0 :::443   :::*   LISTEN  900/nginx";
 	const char *ns2 = "tcp 0 0 0.0.0.0:ssh 0.0.0.0:* LISTEN 812/sshd";
-	const char *lsof = "firefox 4242 alice 98u IPv4 880011 0t0 TCP "
+	const char *lsof =
+	    "firefox 4242 alice 98u IPv4 880011 0t0 TCP "
 	    "192.0.2.10:51600->198.51.100.80:https (ESTABLISHED)";
 	int calls = 0;
 
@@ -194,8 +207,10 @@ test_sockets(void **st)
 	hit_is(lsof, 0, 51600, PDX_TCP, PDX_ROLE_LOCAL, "51600");
 	hit_is(lsof, 1, 443, PDX_TCP, PDX_ROLE_PEER, "https");
 	assert_true(calls >= 2);
-	assert_int_equal(run(PDX_LF_LSOF, &ps, "sshd 812 root 3u IPv4 18123 "
-	    "0t0 TCP *:nosuchname (LISTEN)"), 0);
+	assert_int_equal(run(PDX_LF_LSOF, &ps,
+			     "sshd 812 root 3u IPv4 18123 "
+			     "0t0 TCP *:nosuchname (LISTEN)"),
+	    0);
 	assert_int_equal(run(PDX_LF_LSOF, &ps, ss), -1);
 }
 
@@ -203,7 +218,8 @@ static void
 test_nmap(void **st)
 {
 	struct pdx_lineparser ps;
-	const char *g = "Host: 192.0.2.10 ()\tPorts: 22/open/tcp//ssh//OpenSSH "
+	const char *g =
+	    "Host: 192.0.2.10 ()\tPorts: 22/open/tcp//ssh//OpenSSH "
 	    "9.2p1/, 161/open|filtered/udp//snmp///\tIgnored State: closed "
 	    "(998)";
 	const char *n = "443/tcp  filtered      https";
@@ -214,11 +230,13 @@ test_nmap(void **st)
 	hit_is(g, 0, 22, PDX_TCP, PDX_ROLE_SCANNED, "22");
 	hit_is(g, 1, 161, PDX_UDP, PDX_ROLE_SCANNED, "161");
 	assert_int_equal(run(PDX_LF_NMAP_GREP, &ps,
-	    "Host: 192.0.2.10 ()\tStatus: Up"), 0);
+			     "Host: 192.0.2.10 ()\tStatus: Up"),
+	    0);
 	assert_int_equal(run(PDX_LF_NMAP, &ps, n), 1);
 	hit_is(n, 0, 443, PDX_TCP, PDX_ROLE_SCANNED, "443");
 	assert_int_equal(run(PDX_LF_NMAP, &ps,
-	    "Discovered open port 3306/tcp on 192.0.2.10"), 1);
+			     "Discovered open port 3306/tcp on 192.0.2.10"),
+	    1);
 	assert_int_equal(hits[0].port, 3306);
 	assert_int_equal(run(PDX_LF_NMAP, &ps, "22/tcp is nice"), -1);
 	assert_int_equal(run(PDX_LF_NMAP, &ps, "PORT STATE SERVICE"), -1);
@@ -229,11 +247,11 @@ test_generic(void **st)
 {
 	struct pdx_lineparser ps;
 	const char *a = "Accepted publickey for alice from 198.51.100.7 port "
-	    "51514 ssh2";
+			"51514 ssh2";
 	const char *b = "upstream: \"http://127.0.0.1:8080/\" and [2001:db8::1]"
-	    ":9090 and localhost:5432 and 53/udp";
+			":9090 and localhost:5432 and 53/udp";
 	const char *c = "12:34:56 52:54:00:12:34:56 1.2.3.4:99999 1.2.3:80 "
-	    "v1.2.3.4:80";
+			"v1.2.3.4:80";
 	int f;
 
 	(void)st;
@@ -264,7 +282,8 @@ test_dispatch(void **st)
 	/* max bounds the hits written */
 	memset(hits, 0xa5, sizeof hits);
 	assert_int_equal(pdx_lineparse(&ps, "IN=x PROTO=TCP SPT=1 DPT=2", 26,
-	    hits, 1, &f), 1);
+			     hits, 1, &f),
+	    1);
 	assert_int_equal(f, PDX_LF_KERNEL);
 	assert_int_equal(hits[1].port, 0xa5a5a5a5u);
 	/* a NUL is a byte like another; the length is what counts */

@@ -85,11 +85,11 @@ finding(json_t *doc, const char *rule, unsigned port)
 	json_t *f;
 	size_t i;
 
-	json_array_foreach(json_object_get(doc, "findings"), i, f)
-		if (strcmp(json_string_value(json_object_get(f, "rule")),
-		    rule) == 0 && json_integer_value(json_object_get(f,
-		    "port")) == (json_int_t)port)
-			return f;
+	json_array_foreach(json_object_get(doc, "findings"), i,
+	    f) if (strcmp(json_string_value(json_object_get(f, "rule")),
+		       rule) == 0 &&
+	    json_integer_value(json_object_get(f, "port")) ==
+		(json_int_t)port) return f;
 	return NULL;
 }
 
@@ -99,10 +99,9 @@ count_rule(json_t *doc, const char *rule)
 	json_t *f;
 	size_t i, n = 0;
 
-	json_array_foreach(json_object_get(doc, "findings"), i, f)
-		if (strcmp(json_string_value(json_object_get(f, "rule")),
-		    rule) == 0)
-			n++;
+	json_array_foreach(json_object_get(doc, "findings"), i,
+	    f) if (strcmp(json_string_value(json_object_get(f, "rule")),
+		       rule) == 0) n++;
 	return n;
 }
 
@@ -112,9 +111,8 @@ any_reason(json_t *doc, const char *key, const char *word)
 	json_t *r;
 	size_t i;
 
-	json_array_foreach(json_object_get(doc, key), i, r)
-		if (strstr(json_string_value(r), word) != NULL)
-			return 1;
+	json_array_foreach(json_object_get(doc, key), i,
+	    r) if (strstr(json_string_value(r), word) != NULL) return 1;
 	return 0;
 }
 
@@ -125,17 +123,23 @@ test_accept_specs(void **unused)
 {
 	struct pdx_audit_accepts a;
 	static const char *const bad[] = {
-		"", "no-such-rule", "malware-port:", "malware-port:70000",
-		"malware-port:-1", "malware-port:1/xyz", "malware-port:x",
-		"malware-port:22/", ":22",
+		"",
+		"no-such-rule",
+		"malware-port:",
+		"malware-port:70000",
+		"malware-port:-1",
+		"malware-port:1/xyz",
+		"malware-port:x",
+		"malware-port:22/",
+		":22",
 	};
 	size_t i;
 
 	memset(&a, 0, sizeof a);
-	assert_int_equal(pdx_audit_accept_add(&a, "malware-port", "r",
-	    "o"), 0);
+	assert_int_equal(pdx_audit_accept_add(&a, "malware-port", "r", "o"), 0);
 	assert_int_equal(pdx_audit_accept_add(&a, "malware-port:31337/udp",
-	    NULL, NULL), 0);
+			     NULL, NULL),
+	    0);
 	assert_int_equal(pdx_audit_accept_add(&a, "*:8000", "dev", "x"), 0);
 	assert_int_equal(a.n, 3);
 	assert_int_equal(a.v[0].port, -1);
@@ -163,10 +167,10 @@ test_config(void **unused)
 	    "\n"
 	    "   accept malware-port:31337/udp   honeypot, ticket 42  \n"
 	    "\taccept\tundocumented-listener\r\n"
-	    "accept *:8000 dev server";	/* no final newline */
+	    "accept *:8000 dev server"; /* no final newline */
 	static const struct {
-		const char	*text;
-		const char	*want;
+		const char *text;
+		const char *want;
 	} bad[] = {
 		{ "accept malware-port\nallow x\n", ":2: unknown directive" },
 		{ "accept\n", ":1: 'accept' needs" },
@@ -214,17 +218,19 @@ test_rules_table(void **unused)
 	size_t i, j;
 
 	assert_int_equal(json_array_size(r), 18);
-	json_array_foreach(r, i, x) {
+	json_array_foreach(r, i, x)
+	{
 		const char *id = json_string_value(json_object_get(x, "rule"));
 
 		assert_true(pdx_audit_rule_exists(id));
-		assert_true(pdx_level_parse(json_string_value(
-		    json_object_get(x, "level"))) >= PDX_LEVEL_INFO);
-		assert_true(strlen(json_string_value(json_object_get(x,
-		    "next"))) > 20);
+		assert_true(pdx_level_parse(json_string_value(json_object_get(x,
+				"level"))) >= PDX_LEVEL_INFO);
+		assert_true(
+		    strlen(json_string_value(json_object_get(x, "next"))) > 20);
 		for (j = 0; j < i; j++)
-			assert_string_not_equal(id, json_string_value(
-			    json_object_get(json_array_get(r, j), "rule")));
+			assert_string_not_equal(id,
+			    json_string_value(
+				json_object_get(json_array_get(r, j), "rule")));
 	}
 	assert_false(pdx_audit_rule_exists("nope"));
 	json_decref(r);
@@ -268,13 +274,12 @@ test_process_rules(void **unused)
 	v[4] = sock(PDX_TCP, "127.0.0.1", 4003, 0, NULL);
 	v[5] = sock(PDX_TCP, "127.0.0.1", 4004, 105, "python3");
 	assert_int_equal(pdx_note_add(state, 4001, PDX_UDP, "ours"), 0);
-	assert_int_equal(pdx_note_add(state, 4002, PDX_UDP, "other proto"),
-	    0);
+	assert_int_equal(pdx_note_add(state, 4002, PDX_UDP, "other proto"), 0);
 	memset(&o, 0, sizeof o);
 	o.procdir = procdir;
 	memset(&st, 0, sizeof st);
-	doc = pdx_audit_evaluate(NULL, state, &o, v, 6, &st,
-	    PDX_BACKEND_AUTO, PDX_BACKEND_NETLINK);
+	doc = pdx_audit_evaluate(NULL, state, &o, v, 6, &st, PDX_BACKEND_AUTO,
+	    PDX_BACKEND_NETLINK);
 	assert_non_null(doc);
 
 	f = finding(doc, "deleted-executable", 3000);
@@ -304,20 +309,26 @@ test_process_rules(void **unused)
 	assert_false(json_is_true(json_object_get(doc, "complete")));
 	assert_true(any_reason(doc, "incomplete", "no registry"));
 	assert_false(any_reason(doc, "incomplete", "permission denied"));
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(
-	    doc, "summary"), "unattributed")), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(
-	    doc, "summary"), "listeners")), 6);
-	assert_string_equal(json_string_value(json_object_get(
-	    json_object_get(doc, "summary"), "worst")), "high");
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(doc, "summary"),
+				 "unattributed")),
+	    1);
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(doc, "summary"),
+				 "listeners")),
+	    6);
+	assert_string_equal(json_string_value(
+				json_object_get(json_object_get(doc, "summary"),
+				    "worst")),
+	    "high");
 	assert_int_equal(pdx_audit_worst(doc), PDX_LEVEL_HIGH);
 	json_decref(doc);
 
 	/* What was not seen, said. */
 	st.permission = 2;
 	st.denied_procs = 3;
-	doc = pdx_audit_evaluate(NULL, NULL, &o, v, 6, &st,
-	    PDX_BACKEND_AUTO, PDX_BACKEND_PROC);
+	doc = pdx_audit_evaluate(NULL, NULL, &o, v, 6, &st, PDX_BACKEND_AUTO,
+	    PDX_BACKEND_PROC);
 	assert_true(any_reason(doc, "incomplete", "permission denied"));
 	assert_true(any_reason(doc, "incomplete", "netlink"));
 	assert_true(any_reason(doc, "incomplete", "no state database"));
@@ -325,8 +336,8 @@ test_process_rules(void **unused)
 	json_decref(doc);
 	/* --proc asked for: not a refusal. */
 	memset(&st, 0, sizeof st);
-	doc = pdx_audit_evaluate(NULL, NULL, &o, v, 1, &st,
-	    PDX_BACKEND_PROC, PDX_BACKEND_PROC);
+	doc = pdx_audit_evaluate(NULL, NULL, &o, v, 1, &st, PDX_BACKEND_PROC,
+	    PDX_BACKEND_PROC);
 	assert_false(any_reason(doc, "incomplete", "netlink"));
 	json_decref(doc);
 	pdx_state_close(state);
@@ -347,26 +358,32 @@ test_accepted_sorted(void **unused)
 	v[1] = sock(PDX_TCP, "0.0.0.0", 646, 8, "ncat");
 	memset(&a, 0, sizeof a);
 	assert_int_equal(pdx_audit_accept_add(&a,
-	    "relay-or-shell-listener:645/tcp", "lab box", "test:1"), 0);
+			     "relay-or-shell-listener:645/tcp", "lab box",
+			     "test:1"),
+	    0);
 	memset(&o, 0, sizeof o);
 	o.procdir = "/nonexistent-proc";
 	o.accepts = &a;
-	doc = pdx_audit_evaluate(NULL, state, &o, v, 2, NULL,
-	    PDX_BACKEND_AUTO, PDX_BACKEND_NETLINK);
+	doc = pdx_audit_evaluate(NULL, state, &o, v, 2, NULL, PDX_BACKEND_AUTO,
+	    PDX_BACKEND_NETLINK);
 	assert_non_null(doc);
 	f = finding(doc, "relay-or-shell-listener", 645);
 	assert_true(json_is_true(json_object_get(f, "accepted")));
-	assert_string_equal(json_string_value(json_object_get(f,
-	    "accepted_reason")), "lab box");
-	assert_string_equal(json_string_value(json_object_get(f,
-	    "accepted_by")), "test:1");
-	assert_false(json_is_true(json_object_get(finding(doc,
-	    "relay-or-shell-listener", 646), "accepted")));
+	assert_string_equal(json_string_value(
+				json_object_get(f, "accepted_reason")),
+	    "lab box");
+	assert_string_equal(json_string_value(
+				json_object_get(f, "accepted_by")),
+	    "test:1");
+	assert_false(json_is_true(
+	    json_object_get(finding(doc, "relay-or-shell-listener", 646),
+		"accepted")));
 	/* Not accepted first, most severe first; accepted ones last. */
-	json_array_foreach(json_object_get(doc, "findings"), i, f) {
+	json_array_foreach(json_object_get(doc, "findings"), i, f)
+	{
 		int acc = json_is_true(json_object_get(f, "accepted"));
-		int l = pdx_level_parse(json_string_value(json_object_get(f,
-		    "level")));
+		int l = pdx_level_parse(
+		    json_string_value(json_object_get(f, "level")));
 
 		if (acc && !seen_acc) {
 			seen_acc = 1;
@@ -377,10 +394,14 @@ test_accepted_sorted(void **unused)
 		last = l;
 	}
 	assert_true(seen_acc);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(
-	    doc, "summary"), "accepted")), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(
-	    doc, "summary"), "high")), 1);
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(doc, "summary"),
+				 "accepted")),
+	    1);
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(doc, "summary"),
+				 "high")),
+	    1);
 	json_decref(doc);
 	pdx_audit_accepts_free(&a);
 	pdx_state_close(state);
@@ -398,8 +419,8 @@ run_over(struct pdx_state *state, const char *ports, struct pdx_socket *v,
 	memset(&o, 0, sizeof o);
 	o.ports = ports;
 	o.procdir = "/nonexistent-proc";
-	doc = pdx_audit_evaluate(NULL, state, &o, v, n, NULL,
-	    PDX_BACKEND_AUTO, PDX_BACKEND_NETLINK);
+	doc = pdx_audit_evaluate(NULL, state, &o, v, n, NULL, PDX_BACKEND_AUTO,
+	    PDX_BACKEND_NETLINK);
 	assert_non_null(doc);
 	return doc;
 }
@@ -441,15 +462,25 @@ test_baseline_diff_history(void **unused)
 	d = pdx_audit_diff(state, doc);
 	assert_non_null(d);
 	assert_int_equal(json_array_size(json_object_get(d, "added")), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(
-	    json_object_get(d, "added"), 0), "port")), 4003);
-	assert_false(json_is_null(json_object_get(json_array_get(
-	    json_object_get(d, "added"), 0), "first_seen")));
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_array_get(json_object_get(d,
+								"added"),
+						 0),
+				 "port")),
+	    4003);
+	assert_false(json_is_null(
+	    json_object_get(json_array_get(json_object_get(d, "added"), 0),
+		"first_seen")));
 	assert_int_equal(json_array_size(json_object_get(d, "gone")), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(
-	    json_object_get(d, "gone"), 0), "port")), 4002);
-	assert_false(json_is_null(json_object_get(json_array_get(
-	    json_object_get(d, "gone"), 0), "last_seen")));
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_array_get(json_object_get(d,
+								"gone"),
+						 0),
+				 "port")),
+	    4002);
+	assert_false(json_is_null(
+	    json_object_get(json_array_get(json_object_get(d, "gone"), 0),
+		"last_seen")));
 	json_decref(d);
 	json_decref(doc);
 
@@ -474,11 +505,14 @@ test_baseline_diff_history(void **unused)
 		assert_int_equal(pdx_audit_record(state, doc, 3), 0);
 		json_decref(doc);
 	}
-	assert_int_equal(sqlite3_prepare_v2(pdx_state_handle(state),
-	    "SELECT (SELECT COUNT(*) FROM audit_runs), (SELECT COUNT(*) FROM"
-	    " audit_spans s" SPAN_RUNS("s", "r") "), (SELECT COUNT(*) FROM"
-	    " audit_spans WHERE last_run < (SELECT MIN(id) FROM audit_runs))",
-	    -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(pdx_state_handle(state),
+		"SELECT (SELECT COUNT(*) FROM audit_runs), (SELECT COUNT(*) FROM"
+		" audit_spans s" SPAN_RUNS("s",
+		    "r") "), (SELECT COUNT(*) FROM"
+			 " audit_spans WHERE last_run < (SELECT MIN(id) FROM audit_runs))",
+		-1, &q, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(q, 0), 3);
 	/* 3 listeners in each of the 3 runs kept; spans of pruned runs gone */
@@ -491,8 +525,9 @@ test_baseline_diff_history(void **unused)
 	assert_non_null(h);
 	assert_int_equal(json_integer_value(json_object_get(h, "runs")), 3);
 	assert_int_equal(json_array_size(json_object_get(h, "listeners")), 2);
-	assert_true(json_is_true(json_object_get(json_array_get(
-	    json_object_get(h, "listeners"), 0), "in_latest_run")));
+	assert_true(json_is_true(
+	    json_object_get(json_array_get(json_object_get(h, "listeners"), 0),
+		"in_latest_run")));
 	json_decref(h);
 
 	/* A malformed document is refused, not trusted. */
@@ -516,7 +551,8 @@ state_int(struct pdx_state *state, const char *sql)
 	long long v;
 
 	assert_int_equal(sqlite3_prepare_v2(pdx_state_handle(state), sql, -1,
-	    &q, NULL), SQLITE_OK);
+			     &q, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
 	v = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
@@ -551,40 +587,62 @@ test_history_digest(void **unused)
 	w[1] = v[1];
 	record_over(state, v, 2);
 	record_over(state, v, 2);
-	assert_int_equal(state_int(state, "SELECT COUNT(*) FROM audit_kv"
-	    " WHERE key = 'spans_digest' AND value LIKE '1 2 2 %'"), 1);
+	assert_int_equal(
+	    state_int(state,
+		"SELECT COUNT(*) FROM audit_kv"
+		" WHERE key = 'spans_digest' AND value LIKE '1 2 2 %'"),
+	    1);
 	assert_int_equal(state_int(state, "SELECT COUNT(*) FROM audit_spans"),
 	    2);
 	/* 5001's process changes: its span closes at run 2, one opens */
 	record_over(state, w, 2);
-	assert_int_equal(state_int(state, "SELECT COUNT(*) FROM audit_spans"
-	    " WHERE port = 5001 AND first_run = 1 AND last_run = 2"), 1);
-	assert_int_equal(state_int(state, "SELECT COUNT(*) FROM audit_spans"
-	    " WHERE port = 5001 AND first_run = 3 AND last_run IS NULL AND"
-	    " process = 'other'"), 1);
+	assert_int_equal(
+	    state_int(state,
+		"SELECT COUNT(*) FROM audit_spans"
+		" WHERE port = 5001 AND first_run = 1 AND last_run = 2"),
+	    1);
+	assert_int_equal(
+	    state_int(state,
+		"SELECT COUNT(*) FROM audit_spans"
+		" WHERE port = 5001 AND first_run = 3 AND last_run IS NULL AND"
+		" process = 'other'"),
+	    1);
 	record_over(state, w, 2);
 	assert_int_equal(state_int(state, "SELECT COUNT(*) FROM audit_spans"),
 	    3);
 	/* another writer's run: 5002's span closed, no digest of its own */
-	snprintf(sql, sizeof sql, "INSERT INTO audit_runs(id, at, scope,"
+	snprintf(sql, sizeof sql,
+	    "INSERT INTO audit_runs(id, at, scope,"
 	    " listeners, findings, worst, complete) VALUES (5, 0, 'x', 1, 0,"
 	    " 'none', 1); UPDATE audit_spans SET last_run = 4 WHERE port ="
 	    " 5002");
-	assert_int_equal(sqlite3_exec(pdx_state_handle(state), sql, NULL,
-	    NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(pdx_state_handle(state), sql, NULL, NULL,
+			     NULL),
+	    SQLITE_OK);
 	record_over(state, w, 2);
-	assert_int_equal(state_int(state, "SELECT COUNT(*) FROM audit_spans"
-	    " WHERE port = 5002 AND first_run = 6 AND last_run IS NULL"), 1);
-	assert_int_equal(state_int(state, "SELECT COUNT(*) FROM audit_kv"
-	    " WHERE key = 'spans_digest' AND value LIKE '1 6 2 %'"), 1);
+	assert_int_equal(
+	    state_int(state,
+		"SELECT COUNT(*) FROM audit_spans"
+		" WHERE port = 5002 AND first_run = 6 AND last_run IS NULL"),
+	    1);
+	assert_int_equal(
+	    state_int(state,
+		"SELECT COUNT(*) FROM audit_kv"
+		" WHERE key = 'spans_digest' AND value LIKE '1 6 2 %'"),
+	    1);
 	/* a damaged digest is not trusted either */
-	assert_int_equal(sqlite3_exec(pdx_state_handle(state), "UPDATE"
-	    " audit_kv SET value = '1 6 2 zz' WHERE key = 'spans_digest';"
-	    " DELETE FROM audit_spans WHERE port = 5001 AND last_run IS NULL",
-	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(pdx_state_handle(state),
+		"UPDATE"
+		" audit_kv SET value = '1 6 2 zz' WHERE key = 'spans_digest';"
+		" DELETE FROM audit_spans WHERE port = 5001 AND last_run IS NULL",
+		NULL, NULL, NULL),
+	    SQLITE_OK);
 	record_over(state, w, 2);
-	assert_int_equal(state_int(state, "SELECT COUNT(*) FROM audit_spans"
-	    " WHERE last_run IS NULL"), 2);
+	assert_int_equal(state_int(state,
+			     "SELECT COUNT(*) FROM audit_spans"
+			     " WHERE last_run IS NULL"),
+	    2);
 	pdx_state_close(state);
 	(void)unused;
 }
@@ -600,8 +658,8 @@ test_hostile_names(void **unused)
 	v[0] = sock(PDX_TCP, "127.0.0.1", 4100, 9, "x\xff\x1b[2Jy");
 	memset(&o, 0, sizeof o);
 	o.procdir = "/nonexistent-proc";
-	doc = pdx_audit_evaluate(NULL, NULL, &o, v, 1, NULL,
-	    PDX_BACKEND_AUTO, PDX_BACKEND_NETLINK);
+	doc = pdx_audit_evaluate(NULL, NULL, &o, v, 1, NULL, PDX_BACKEND_AUTO,
+	    PDX_BACKEND_NETLINK);
 	assert_non_null(doc);
 	l = json_array_get(json_object_get(doc, "listeners"), 0);
 	p = json_string_value(json_object_get(l, "process"));
@@ -667,10 +725,10 @@ test_count(void **unused)
 	memset(&acc, 0, sizeof acc);
 	f = json_array_get(json_object_get(doc, "findings"), 0);
 	assert_non_null(f);
-	snprintf(spec, sizeof spec, "%s:%s/tcp", json_string_value(
-	    json_object_get(f, "rule")), ports);
-	assert_int_equal(pdx_audit_accept_add(&acc, spec, "test",
-	    "test_count"), 0);
+	snprintf(spec, sizeof spec, "%s:%s/tcp",
+	    json_string_value(json_object_get(f, "rule")), ports);
+	assert_int_equal(pdx_audit_accept_add(&acc, spec, "test", "test_count"),
+	    0);
 	json_decref(doc);
 	o.accepts = &acc;
 	doc = pdx_audit_run(NULL, NULL, &o);
@@ -682,18 +740,19 @@ test_count(void **unused)
 	assert_non_null(c);
 	for (i = 0; i < nr; i++)
 		c[i] = 9999;
-	assert_int_equal(pdx_audit_count(NULL, NULL, &o, c, nr, &complete),
-	    0);
-	assert_int_equal(complete, json_is_true(json_object_get(doc,
-	    "complete")));
+	assert_int_equal(pdx_audit_count(NULL, NULL, &o, c, nr, &complete), 0);
+	assert_int_equal(complete,
+	    json_is_true(json_object_get(doc, "complete")));
 	for (i = 0; i < nr; i++) {
-		const char *id = json_string_value(json_object_get(
-		    json_array_get(rules, i), "rule"));
+		const char *id = json_string_value(
+		    json_object_get(json_array_get(rules, i), "rule"));
 		size_t n = 0;
 
-		json_array_foreach(json_object_get(doc, "findings"), k, f) {
-			if (strcmp(json_string_value(json_object_get(f,
-			    "rule")), id) != 0)
+		json_array_foreach(json_object_get(doc, "findings"), k, f)
+		{
+			if (strcmp(json_string_value(
+				       json_object_get(f, "rule")),
+				id) != 0)
 				continue;
 			if (json_is_true(json_object_get(f, "accepted")))
 				accepted++;
@@ -704,8 +763,9 @@ test_count(void **unused)
 		seen += n;
 	}
 	assert_int_equal(accepted, 1);
-	assert_int_equal(seen, (size_t)json_integer_value(json_object_get(
-	    json_object_get(doc, "summary"), "findings")));
+	assert_int_equal(seen,
+	    (size_t)json_integer_value(
+		json_object_get(json_object_get(doc, "summary"), "findings")));
 	free(c);
 	json_decref(rules);
 	json_decref(doc);

@@ -33,12 +33,12 @@
 #include "portdex.h"
 #include "db-int.h"
 
-#define NSVC	300
-#define HEADER	64
-#define WORDS	(HEADER + 4L * 65536 * 4)
+#define NSVC 300
+#define HEADER 64
+#define WORDS (HEADER + 4L * 65536 * 4)
 
 static char tmpdir[64], dbpath[128], bpath[128], keep[128];
-static struct pdx_db *ref;	/* the registry through SQLite */
+static struct pdx_db *ref; /* the registry through SQLite */
 
 static const int protos[] = { PDX_TCP, PDX_UDP, PDX_SCTP, PDX_DCCP };
 static const char *const pnames[] = { "tcp", "udp", "sctp", "dccp" };
@@ -57,8 +57,7 @@ copy_file(const char *from, const char *to)
 	FILE *in, *out;
 	size_t n;
 
-	if ((in = fopen(from, "rb")) == NULL || (out = fopen(to, "wb")) ==
-	    NULL)
+	if ((in = fopen(from, "rb")) == NULL || (out = fopen(to, "wb")) == NULL)
 		fail_msg("copy %s %s", from, to);
 	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
 		assert_int_equal(fwrite(buf, 1, n, out), n);
@@ -103,7 +102,8 @@ setup(void **state)
 	snprintf(keep, sizeof keep, "%s/brief.keep", tmpdir);
 	if ((f = fopen(csvpath, "w")) == NULL)
 		return -1;
-	fprintf(f, "Service Name,Port Number,Transport Protocol,Description,"
+	fprintf(f,
+	    "Service Name,Port Number,Transport Protocol,Description,"
 	    "Assignee,Contact,Registration Date,Modification Date,Reference,"
 	    "Service Code,Unauthorized Use Reported,Assignment Notes\n");
 	for (i = 0; i < NSVC; i++)
@@ -197,8 +197,8 @@ test_written(void **state)
 		char want[16];
 
 		snprintf(want, sizeof want, "svc%d", i);
-		assert_int_equal(pdx_brief(ref, svc_port(i), protos[i % 4],
-		    &b), 0);
+		assert_int_equal(pdx_brief(ref, svc_port(i), protos[i % 4], &b),
+		    0);
 		assert_string_equal(b.name, want);
 		assert_int_equal(b.status, PDX_ST_ASSIGNED);
 	}
@@ -261,24 +261,27 @@ test_stale(void **state)
 	patch(word_off(0, 0), w, sizeof w);
 	/* a change made to the registry without the file: a new counter */
 	assert_int_equal(sqlite3_open(dbpath, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(h, "UPDATE meta SET value = value || 'x' "
-	    "WHERE key = 'built'", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h,
+			     "UPDATE meta SET value = value || 'x' "
+			     "WHERE key = 'built'",
+			     NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(h);
 	assert_non_null(d = pdx_db_open_brief(dbpath));
 	assert_int_equal(differences(d), 0);
-	assert_null(pdx_db_brief_note(d));	/* stale is not damage */
+	assert_null(pdx_db_brief_note(d)); /* stale is not damage */
 	assert_non_null(pdx_db_handle(d));
 	pdx_db_close(d);
 	restore();
 	/* a rebuilt registry with an old brief file: stale as well */
 	copy_file(bpath, keep);
 	rebuild();
-	copy_file(keep, bpath);		/* the file of the earlier build */
+	copy_file(keep, bpath); /* the file of the earlier build */
 	patch(word_off(0, 0), w, sizeof w);
 	assert_non_null(d = pdx_db_open_brief(dbpath));
 	assert_int_equal(differences(d), 0);
 	pdx_db_close(d);
-	rebuild();			/* a matching pair again */
+	rebuild(); /* a matching pair again */
 	copy_file(bpath, keep);
 	pdx_db_close(ref);
 	assert_non_null(ref = pdx_db_open(dbpath));
@@ -309,7 +312,7 @@ test_copy(void **state)
 	}
 	assert_non_null(d = pdx_db_open_brief(db2));
 	assert_int_equal(pdx_brief(d, 9, PDX_DCCP, &b), 0);
-	assert_int_equal(b.status, PDX_ST_HISTORIC);	/* the file's word */
+	assert_int_equal(b.status, PDX_ST_HISTORIC); /* the file's word */
 	assert_int_equal(differences(d), 1);
 	pdx_db_close(d);
 }
@@ -326,8 +329,8 @@ expect_passed_over(const char *what, const char *note_part)
 		fail_msg("%s: answers differ from the registry", what);
 	if (pdx_db_brief_note(d) == NULL ||
 	    strstr(pdx_db_brief_note(d), note_part) == NULL)
-		fail_msg("%s: note '%s'", what, pdx_db_brief_note(d) ?
-		    pdx_db_brief_note(d) : "(none)");
+		fail_msg("%s: note '%s'", what,
+		    pdx_db_brief_note(d) ? pdx_db_brief_note(d) : "(none)");
 	pdx_db_close(d);
 	restore();
 }
@@ -371,10 +374,10 @@ test_other_format(void **state)
 	uint32_t v = 99;
 
 	(void)state;
-	patch(8, &v, 4);	/* version */
+	patch(8, &v, 4); /* version */
 	assert_non_null(d = pdx_db_open_brief(dbpath));
 	assert_int_equal(differences(d), 0);
-	assert_null(pdx_db_brief_note(d));	/* not damage: another format */
+	assert_null(pdx_db_brief_note(d)); /* not damage: another format */
 	pdx_db_close(d);
 	restore();
 	/* and no brief file at all */

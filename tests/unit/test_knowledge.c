@@ -23,8 +23,8 @@
 
 #include "portdex.h"
 
-#define NMAP_SERVICES	"/usr/share/nmap/nmap-services"
-#define MAX_DATA	(64 * 1024 * 1024)
+#define NMAP_SERVICES "/usr/share/nmap/nmap-services"
+#define MAX_DATA (64 * 1024 * 1024)
 
 static const char *
 srcdir(void)
@@ -64,11 +64,11 @@ slurp(const char *dir, const char *rel, size_t *len)
 /* ---- the data, loaded once ------------------------------------------- */
 
 struct use {
-	int	 lo, hi, protos, kind, conf, skinds, y0, y1, lead;
-	char	*name, *source, *text, *years, *file;
+	int lo, hi, protos, kind, conf, skinds, y0, y1, lead;
+	char *name, *source, *text, *years, *file;
 	unsigned line;
 };
-static const char *cur_file;	/* the file being loaded, its base name */
+static const char *cur_file; /* the file being loaded, its base name */
 
 static struct use *uses;
 static size_t nuses;
@@ -101,7 +101,7 @@ keep_use(const struct pdx_use *u, void *arg)
 }
 
 struct rel {
-	int	 alo, ahi, blo, bhi;
+	int alo, ahi, blo, bhi;
 };
 static struct rel *rels;
 static size_t nrels;
@@ -188,9 +188,9 @@ static const char hdr[] =
     "port\tprotos\tkind\tname\tplatform\tyears\tconfidence\tlead\tsource\ttext\n";
 
 struct seen {
-	struct pdx_use	u[4];
-	char		name[4][64], years[4][16];
-	int		n;
+	struct pdx_use u[4];
+	char name[4][64], years[4][16];
+	int n;
 };
 
 static int
@@ -226,7 +226,8 @@ test_parse_good(void **state)
 	(void)state;
 	memset(&s, 0, sizeof s);
 	assert_int_equal(pdx_knowledge_parse(in, sizeof in - 1, "t.tsv",
-	    see_use, &s), 3);
+			     see_use, &s),
+	    3);
 	assert_int_equal(s.n, 3);
 	assert_int_equal(s.u[0].port_lo, 8080);
 	assert_int_equal(s.u[0].port_hi, 8080);
@@ -253,8 +254,9 @@ test_parse_good(void **state)
 	assert_int_equal(s.u[2].year_to, 0);
 
 	/* A callback can stop early; a failing callback fails the parse. */
-	assert_int_equal(pdx_knowledge_parse(in, sizeof in - 1, "t.tsv",
-	    NULL, NULL), 3);
+	assert_int_equal(pdx_knowledge_parse(in, sizeof in - 1, "t.tsv", NULL,
+			     NULL),
+	    3);
 	assert_string_equal(pdx_use_kind_name(PDX_USE_IANA_UNAUTHORIZED),
 	    "iana-unauthorized");
 	assert_int_equal(pdx_use_kind_parse("game"), PDX_USE_GAME);
@@ -288,22 +290,27 @@ test_parse_callback(void **state)
 	int calls = 0;
 
 	(void)state;
-	snprintf(in, sizeof in, "%s1\ttcp\tgame\ta\t-\t-\tdocumented\t-\t"
-	    "RFC 1\tA.\n2\ttcp\tgame\tb\t-\t-\tdocumented\t-\tRFC 2\tB.\n", hdr);
-	assert_int_equal(pdx_knowledge_parse(in, strlen(in), "t",
-	    stop_at_first, &calls), 1);
+	snprintf(in, sizeof in,
+	    "%s1\ttcp\tgame\ta\t-\t-\tdocumented\t-\t"
+	    "RFC 1\tA.\n2\ttcp\tgame\tb\t-\t-\tdocumented\t-\tRFC 2\tB.\n",
+	    hdr);
+	assert_int_equal(pdx_knowledge_parse(in, strlen(in), "t", stop_at_first,
+			     &calls),
+	    1);
 	assert_int_equal(calls, 1);
-	assert_int_equal(pdx_knowledge_parse(in, strlen(in), "t",
-	    fail_at_first, NULL), -1);
+	assert_int_equal(pdx_knowledge_parse(in, strlen(in), "t", fail_at_first,
+			     NULL),
+	    -1);
 	assert_string_equal(pdx_last_error(), "callback says no");
 }
 
 /* Each bad row, on line 2 after the header, and a piece of its error. */
 static const struct bad_case {
-	const char	*row;
-	const char	*msg;
+	const char *row;
+	const char *msg;
 } bad_cases[] = {
-	{ "70000\ttcp\tgame\ta\t-\t-\tdocumented\t-\tRFC 1\tA.", "out of range" },
+	{ "70000\ttcp\tgame\ta\t-\t-\tdocumented\t-\tRFC 1\tA.",
+	    "out of range" },
 	{ "90-80\ttcp\tgame\ta\t-\t-\tdocumented\t-\tRFC 1\tA.", "reversed" },
 	{ "x\ttcp\tgame\ta\t-\t-\tdocumented\t-\tRFC 1\tA.", "not a number" },
 	{ "-5\ttcp\tgame\ta\t-\t-\tdocumented\t-\tRFC 1\tA.", "port" },
@@ -311,7 +318,8 @@ static const struct bad_case {
 	{ "80\tTCP\tgame\ta\t-\t-\tdocumented\t-\tRFC 1\tA.", "TCP" },
 	{ "80\ttcp,tcp\tgame\ta\t-\t-\tdocumented\t-\tRFC 1\tA.", "twice" },
 	{ "80\ttcp,\tgame\ta\t-\t-\tdocumented\t-\tRFC 1\tA.", "transport" },
-	{ "80\ttcp\tcasual\ta\t-\t-\tdocumented\t-\tRFC 1\tA.", "unknown kind" },
+	{ "80\ttcp\tcasual\ta\t-\t-\tdocumented\t-\tRFC 1\tA.",
+	    "unknown kind" },
 	{ "80\ttcp\tgame\t-\t-\t-\tdocumented\t-\tRFC 1\tA.", "name" },
 	{ "80\ttcp\tgame\ta\t-\t98\tdocumented\t-\tRFC 1\tA.", "years" },
 	{ "80\ttcp\tgame\ta\t-\t2005-2001\tdocumented\t-\tRFC 1\tA.", "years" },
@@ -322,13 +330,13 @@ static const struct bad_case {
 	{ "80\ttcp\tgame\ta\t-\t-\tdocumented\t-\tseed:\tA.", "source" },
 	{ "80\ttcp\tgame\ta\t-\t-\tdocumented\t-\thttps://x\tA.", "source" },
 	{ "80\ttcp\tgame\ta\t-\t-\tdocumented\t-\tIANA registry http\tA.",
-	  "source" },
+	    "source" },
 	{ "80\ttcp\tgame\ta\t-\t-\tdocumented\t-\tnmap-services http 80/tcp\tA.",
-	  "source" },
+	    "source" },
 	{ "80\ttcp\tgame\ta\t-\t-\tdocumented\t-\tRFC 1; ; RFC 2\tA.",
-	  "empty source" },
+	    "empty source" },
 	{ "80\ttcp\tgame\ta\t-\t-\tdocumented\t-\tRFC 1\tno full stop",
-	  "sentence" },
+	    "sentence" },
 	{ "80\ttcp\tgame\ta\t-\t-\tdocumented\t-\tRFC 1", "fields" },
 	{ "80\ttcp\tgame\ta\t-\t-\tdocumented\t-\tRFC 1\tA.\textra", "fields" },
 	{ "80\ttcp\tgame\t\t-\t-\tdocumented\t-\tRFC 1\tA.", "empty" },
@@ -350,13 +358,14 @@ test_parse_bad(void **state)
 		n = snprintf(in, sizeof in, "%s%s\n", hdr, bad_cases[i].row);
 		assert_true(n > 0 && (size_t)n < sizeof in);
 		pdx_set_error("none");
-		if (pdx_knowledge_parse(in, (size_t)n, "bad.tsv", NULL,
-		    NULL) != -1)
+		if (pdx_knowledge_parse(in, (size_t)n, "bad.tsv", NULL, NULL) !=
+		    -1)
 			fail_msg("case %zu accepted: %s", i, bad_cases[i].row);
 		if (strncmp(pdx_last_error(), "bad.tsv:2: ", 11) != 0 ||
 		    strstr(pdx_last_error(), bad_cases[i].msg) == NULL)
 			fail_msg("case %zu: message '%s' lacks 'bad.tsv:2: ' "
-			    "or '%s'", i, pdx_last_error(), bad_cases[i].msg);
+				 "or '%s'",
+			    i, pdx_last_error(), bad_cases[i].msg);
 	}
 }
 
@@ -373,19 +382,24 @@ test_parse_bad_file(void **state)
 	assert_int_equal(pdx_knowledge_parse("# x\n\n", 5, "e", NULL, NULL),
 	    -1);
 	assert_int_equal(pdx_knowledge_parse("port\tprotos\n", 12, "h", NULL,
-	    NULL), -1);
+			     NULL),
+	    -1);
 	assert_non_null(strstr(pdx_last_error(), "h:1: "));
 	/* a NUL byte on line 3 */
-	n = (size_t)snprintf(in, sizeof in, "%s1\ttcp\tgame\ta\t-\t-\t"
-	    "documented\t-\tRFC 1\tA.\n1\ttcp", hdr);
+	n = (size_t)snprintf(in, sizeof in,
+	    "%s1\ttcp\tgame\ta\t-\t-\t"
+	    "documented\t-\tRFC 1\tA.\n1\ttcp",
+	    hdr);
 	in[n++] = '\0';
 	memcpy(in + n, "\tx\n", 3);
 	n += 3;
 	assert_int_equal(pdx_knowledge_parse(in, n, "nul", NULL, NULL), -1);
 	assert_string_equal(pdx_last_error(), "nul:3: NUL byte in input");
 	/* an overlong line */
-	n = (size_t)snprintf(in, sizeof in, "%s1\ttcp\tgame\ta\t-\t-\t"
-	    "documented\t-\tRFC 1\t", hdr);
+	n = (size_t)snprintf(in, sizeof in,
+	    "%s1\ttcp\tgame\ta\t-\t-\t"
+	    "documented\t-\tRFC 1\t",
+	    hdr);
 	memset(in + n, 'a', 3000);
 	n += 3000;
 	memcpy(in + n, ".\n", 2);
@@ -393,8 +407,10 @@ test_parse_bad_file(void **state)
 	assert_int_equal(pdx_knowledge_parse(in, n, "long", NULL, NULL), -1);
 	assert_non_null(strstr(pdx_last_error(), "long:2: line longer"));
 	/* a text that is too long but within the line bound */
-	n = (size_t)snprintf(in, sizeof in, "%s1\ttcp\tgame\ta\t-\t-\t"
-	    "documented\t-\tRFC 1\t", hdr);
+	n = (size_t)snprintf(in, sizeof in,
+	    "%s1\ttcp\tgame\ta\t-\t-\t"
+	    "documented\t-\tRFC 1\t",
+	    hdr);
 	memset(in + n, 'a', 600);
 	n += 600;
 	memcpy(in + n, ".\n", 2);
@@ -402,8 +418,10 @@ test_parse_bad_file(void **state)
 	assert_int_equal(pdx_knowledge_parse(in, n, "txt", NULL, NULL), -1);
 	assert_non_null(strstr(pdx_last_error(), "txt:2: text is longer"));
 	/* the last line may lack its newline */
-	n = (size_t)snprintf(in, sizeof in, "%s1\ttcp\tgame\ta\t-\t-\t"
-	    "documented\t-\tRFC 1\tA.", hdr);
+	n = (size_t)snprintf(in, sizeof in,
+	    "%s1\ttcp\tgame\ta\t-\t-\t"
+	    "documented\t-\tRFC 1\tA.",
+	    hdr);
 	assert_int_equal(pdx_knowledge_parse(in, n, "eof", NULL, NULL), 1);
 	assert_int_equal(pdx_knowledge_parse(NULL, 0, "x", NULL, NULL), -1);
 }
@@ -411,25 +429,25 @@ test_parse_bad_file(void **state)
 static void
 test_related_parse(void **state)
 {
-	static const char good[] =
-	    "port_a\tport_b\treason\tsource\n"
-	    "644\t635\tNFS mount\tseed:644\n"
-	    "194\t6665-6669\tIRC\t-\n";
+	static const char good[] = "port_a\tport_b\treason\tsource\n"
+				   "644\t635\tNFS mount\tseed:644\n"
+				   "194\t6665-6669\tIRC\t-\n";
 	static const char *const bad[] = {
-	    "port_a\tport_b\treason\tsource\n644\t70000\tx\t-\n",
-	    "port_a\tport_b\treason\tsource\n644\t635\t-\t-\n",
-	    "port_a\tport_b\treason\tsource\n644\t635\tx\tsomewhere\n",
-	    "port_a\tport_b\treason\tsource\n644\t635\tx\n",
-	    "port_a\tport_b\n644\t635\n",
+		"port_a\tport_b\treason\tsource\n644\t70000\tx\t-\n",
+		"port_a\tport_b\treason\tsource\n644\t635\t-\t-\n",
+		"port_a\tport_b\treason\tsource\n644\t635\tx\tsomewhere\n",
+		"port_a\tport_b\treason\tsource\n644\t635\tx\n",
+		"port_a\tport_b\n644\t635\n",
 	};
 	size_t i;
 
 	(void)state;
 	assert_int_equal(pdx_related_parse(good, sizeof good - 1, "r", NULL,
-	    NULL), 2);
+			     NULL),
+	    2);
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		if (pdx_related_parse(bad[i], strlen(bad[i]), "r", NULL,
-		    NULL) != -1)
+			NULL) != -1)
 			fail_msg("related case %zu accepted", i);
 		assert_non_null(strstr(pdx_last_error(), "r:"));
 	}
@@ -511,12 +529,15 @@ test_lint_detects(void **state)
 	assert_non_null(strstr(report, "a.tsv:2)"));
 	assert_non_null(strstr(report, "a.tsv:7: 'DIS'"));
 	assert_null(strstr(report, "a.tsv:8:"));
-	assert_non_null(strstr(report, "a.tsv:9: 'X' is backed only by "
+	assert_non_null(strstr(report,
+	    "a.tsv:9: 'X' is backed only by "
 	    "nmap"));
 	assert_non_null(strstr(report, "a.tsv:10: rows are not sorted"));
-	assert_non_null(strstr(report, "a.tsv:11: 'Z' is a documented "
+	assert_non_null(strstr(report,
+	    "a.tsv:11: 'Z' is a documented "
 	    "vendor default"));
-	assert_non_null(strstr(report, "a.tsv:13: a second lead row for "
+	assert_non_null(strstr(report,
+	    "a.tsv:13: a second lead row for "
 	    "port 9300"));
 	assert_null(strstr(report, "b.tsv:4:"));
 	assert_non_null(strstr(report, "related.tsv:4: duplicate pair"));
@@ -619,8 +640,8 @@ test_seed_coverage(void **state)
 {
 	/* Every use the articles report, as the issue lists them. */
 	static const struct {
-		int		 port;
-		const char	*word1, *word2;
+		int port;
+		const char *word1, *word2;
 	} want[] = {
 		{ 645, "DirectPlay", NULL },
 		{ 645, "eDirectory", NULL },
@@ -682,14 +703,14 @@ test_seed_coverage(void **state)
 /* ---- coverage 2: IANA's unauthorized-use notes ----------------------- */
 
 struct iana_row {
-	char	*name, *port, *proto;
+	char *name, *port, *proto;
 };
 struct iana_ctx {
-	struct iana_row	*rows;
-	size_t		 n;
-	struct pdx_portset want[2];	/* tcp, udp */
-	long		 noted;
-	unsigned char	*protoset;	/* per port: PDX_* of its rows */
+	struct iana_row *rows;
+	size_t n;
+	struct pdx_portset want[2]; /* tcp, udp */
+	long noted;
+	unsigned char *protoset; /* per port: PDX_* of its rows */
 };
 
 /* The ports a note names: whole numbers and N-M ranges, not "RFC4146". */
@@ -700,8 +721,8 @@ note_ports(const char *note, int lo[16], int hi[16])
 	int n = 0;
 
 	while (*p != '\0' && n < 16) {
-		if (isdigit((unsigned char)*p) && (p == note ||
-		    !isalnum((unsigned char)p[-1]))) {
+		if (isdigit((unsigned char)*p) &&
+		    (p == note || !isalnum((unsigned char)p[-1]))) {
 			char *e;
 			long a = strtol(p, &e, 10), b = a;
 
@@ -807,14 +828,14 @@ check_iana_citations(struct iana_ctx *c, const struct use *u,
 		for (i = 0; i < c->n && !ok; i++)
 			ok = strcmp(c->rows[i].port, ref) == 0 &&
 			    (strcmp(c->rows[i].name, name) == 0 ||
-			    (name[0] == '-' && name[1] == '\0' &&
-			    c->rows[i].name[0] == '\0')) &&
+				(name[0] == '-' && name[1] == '\0' &&
+				    c->rows[i].name[0] == '\0')) &&
 			    (proto[0] == '\0' ||
-			    strcmp(c->rows[i].proto, proto) == 0);
+				strcmp(c->rows[i].proto, proto) == 0);
 		if (!ok)
 			fail_msg("line %u cites IANA row '%s %s/%s', which the "
-			    "registry does not have", u->line, name, ref,
-			    proto);
+				 "registry does not have",
+			    u->line, name, ref, proto);
 		p += 14;
 	}
 }
@@ -835,25 +856,28 @@ test_iana_unauthorized(void **state)
 		int proto = t == 0 ? PDX_TCP : PDX_UDP;
 
 		for (port = pdx_portset_next(&c->want[t], 0); port >= 0;
-		    port = pdx_portset_next(&c->want[t], port + 1)) {
+		     port = pdx_portset_next(&c->want[t], port + 1)) {
 			int ok = 0;
 
 			ports++;
 			for (j = 0; j < nuses && !ok; j++)
 				ok = uses[j].kind ==
-				    PDX_USE_IANA_UNAUTHORIZED &&
+					PDX_USE_IANA_UNAUTHORIZED &&
 				    covers(&uses[j], port, proto) &&
 				    (uses[j].skinds & PDX_SRC_IANA) != 0;
 			if (!ok) {
-				fprintf(stderr, "IANA notes unauthorized use "
-				    "of %d/%s; uses.tsv has no row\n", port,
-				    pdx_proto_name(proto));
+				fprintf(stderr,
+				    "IANA notes unauthorized use "
+				    "of %d/%s; uses.tsv has no row\n",
+				    port, pdx_proto_name(proto));
 				missing++;
 			}
 		}
 	}
-	fprintf(stderr, "# %ld noted IANA rows, %ld port/transport pairs "
-	    "named\n", c->noted, ports);
+	fprintf(stderr,
+	    "# %ld noted IANA rows, %ld port/transport pairs "
+	    "named\n",
+	    c->noted, ports);
 	assert_int_equal(missing, 0);
 	/* and no iana-unauthorized row claims a port IANA does not note */
 	for (j = 0; j < nuses; j++) {
@@ -873,14 +897,14 @@ test_iana_unauthorized(void **state)
 /* ---- coverage 3: what nmap sees open ---------------------------------- */
 
 struct nm_entry {
-	char	*name;
-	int	 port, proto;
-	double	 freq;
+	char *name;
+	int port, proto;
+	double freq;
 	unsigned line;
 };
 struct nm_ctx {
-	struct nm_entry	*e;
-	size_t		 n;
+	struct nm_entry *e;
+	size_t n;
 };
 
 static int
@@ -928,13 +952,20 @@ squash(const char *s, char *out, size_t n)
  * recorded here so that the test fails on any new difference.
  */
 static const struct {
-	const char	*nmap, *iana;
+	const char *nmap, *iana;
 } same_service[] = {
-	{ "smtps", "submissions" }, { "kpasswd5", "kpasswd" },
-	{ "irc", "ircu" }, { "snews", "nntps" }, { "whois", "nicname" },
-	{ "sip-tls", "sips" }, { "dhcps", "bootps" }, { "dhcpc", "bootpc" },
-	{ "route", "router" }, { "radacct", "radius-acct" },
-	{ "ldapssl", "ldaps" }, { "upnp", "ssdp" },
+	{ "smtps", "submissions" },
+	{ "kpasswd5", "kpasswd" },
+	{ "irc", "ircu" },
+	{ "snews", "nntps" },
+	{ "whois", "nicname" },
+	{ "sip-tls", "sips" },
+	{ "dhcps", "bootps" },
+	{ "dhcpc", "bootpc" },
+	{ "route", "router" },
+	{ "radacct", "radius-acct" },
+	{ "ldapssl", "ldaps" },
+	{ "upnp", "ssdp" },
 };
 
 /* Does any IANA row covering port/proto carry this (squashed) name? */
@@ -1015,7 +1046,7 @@ test_nmap(void **state)
 			int port, ok = 0;
 
 			if (sscanf(p + 14, "%127s %d/%15[a-z]", name, &port,
-			    proto) != 3)
+				proto) != 3)
 				fail_msg("line %u: bad nmap citation",
 				    uses[j].line);
 			for (i = 0; i < c.n && !ok; i++)
@@ -1024,7 +1055,7 @@ test_nmap(void **state)
 				    strcmp(c.e[i].name, name) == 0;
 			if (!ok)
 				fail_msg("line %u cites nmap-services '%s "
-				    "%d/%s', which nmap does not list",
+					 "%d/%s', which nmap does not list",
 				    uses[j].line, name, port, proto);
 			p += 14;
 		}
@@ -1057,7 +1088,8 @@ test_nmap(void **state)
 				ok = covers(&uses[j], c.e[i].port, proto) &&
 				    uses[j].kind != PDX_USE_IANA_UNAUTHORIZED;
 			if (!ok) {
-				fprintf(stderr, "nmap sees %s on %d/%s (IANA "
+				fprintf(stderr,
+				    "nmap sees %s on %d/%s (IANA "
 				    "differs); uses.tsv has no row\n",
 				    c.e[i].name, c.e[i].port,
 				    pdx_proto_name(proto));
@@ -1082,10 +1114,18 @@ test_named_products(void **state)
 	static const struct {
 		int port, proto;
 	} want[] = {
-		{ 8080, PDX_TCP }, { 8443, PDX_TCP }, { 3000, PDX_TCP },
-		{ 5000, PDX_TCP }, { 5900, PDX_TCP }, { 6379, PDX_TCP },
-		{ 27017, PDX_TCP }, { 9200, PDX_TCP }, { 11211, PDX_TCP },
-		{ 2375, PDX_TCP }, { 3389, PDX_TCP }, { 1433, PDX_TCP },
+		{ 8080, PDX_TCP },
+		{ 8443, PDX_TCP },
+		{ 3000, PDX_TCP },
+		{ 5000, PDX_TCP },
+		{ 5900, PDX_TCP },
+		{ 6379, PDX_TCP },
+		{ 27017, PDX_TCP },
+		{ 9200, PDX_TCP },
+		{ 11211, PDX_TCP },
+		{ 2375, PDX_TCP },
+		{ 3389, PDX_TCP },
+		{ 1433, PDX_TCP },
 	};
 	size_t i, j;
 
@@ -1111,11 +1151,11 @@ test_named_products(void **state)
  * source documents; malware and attack tools first seen after 2015; the
  * domain files; the amplification protocols.
  */
-#define MIN_ENTRIES		1500
-#define MIN_DOCUMENTED		800
-#define MIN_RECENT_MALWARE	40
-#define MIN_DOMAIN_ROWS		10
-#define MAX_TOP_WITHOUT_LEAD	0
+#define MIN_ENTRIES 1500
+#define MIN_DOCUMENTED 800
+#define MIN_RECENT_MALWARE 40
+#define MIN_DOMAIN_ROWS 10
+#define MAX_TOP_WITHOUT_LEAD 0
 
 static int
 entry_cmp(const void *a, const void *b)
@@ -1142,10 +1182,19 @@ static void
 test_coverage_counts(void **state)
 {
 	static const char *const domains[] = {
-		"containers.tsv", "databases.tsv", "ics.tsv", "iot.tsv",
-		"attack.tsv", "windows.tsv", "macos.tsv", "amplification.tsv",
-		"games-voice.tsv", "vpn-remote.tsv", "admin-panels.tsv",
-		"dev-tools.tsv", "media-sync.tsv",
+		"containers.tsv",
+		"databases.tsv",
+		"ics.tsv",
+		"iot.tsv",
+		"attack.tsv",
+		"windows.tsv",
+		"macos.tsv",
+		"amplification.tsv",
+		"games-voice.tsv",
+		"vpn-remote.tsv",
+		"admin-panels.tsv",
+		"dev-tools.tsv",
+		"media-sync.tsv",
 	};
 	long *all = calloc(nuses + 1, sizeof *all);
 	long *doc = calloc(nuses + 1, sizeof *doc);
@@ -1164,25 +1213,28 @@ test_coverage_counts(void **state)
 		    u->kind == PDX_USE_IANA_UNAUTHORIZED)
 			continue;
 		/* beyond IANA and nmap: a source that is neither */
-		if ((u->skinds & (PDX_SRC_URL | PDX_SRC_RFC |
-		    PDX_SRC_SEED)) == 0)
+		if ((u->skinds & (PDX_SRC_URL | PDX_SRC_RFC | PDX_SRC_SEED)) ==
+		    0)
 			continue;
 		all[na++] = (long)u->lo << 17 | u->hi;
 		if (u->conf == PDX_CONF_DOCUMENTED &&
 		    (u->skinds & (PDX_SRC_URL | PDX_SRC_RFC)) != 0)
 			doc[nd++] = (long)u->lo << 17 | u->hi;
 		if ((u->kind == PDX_USE_MALWARE ||
-		    u->kind == PDX_USE_ATTACK_TOOL || u->kind == PDX_USE_C2 ||
-		    u->kind == PDX_USE_EXPLOITED) && u->y0 > 2015)
+			u->kind == PDX_USE_ATTACK_TOOL ||
+			u->kind == PDX_USE_C2 ||
+			u->kind == PDX_USE_EXPLOITED) &&
+		    u->y0 > 2015)
 			recent++;
 	}
 	nall = distinct(all, na);
 	ndoc = distinct(doc, nd);
-	fprintf(stderr, "# %zu rows (%zu documented, %zu reported, %zu "
+	fprintf(stderr,
+	    "# %zu rows (%zu documented, %zu reported, %zu "
 	    "observed); %zu entries beyond IANA's note and nmap's label, "
 	    "%zu documented by a primary non-nmap source; %zu malware or "
-	    "attack-tool rows first seen after 2015\n", nuses,
-	    per_level[PDX_CONF_DOCUMENTED], per_level[PDX_CONF_REPORTED],
+	    "attack-tool rows first seen after 2015\n",
+	    nuses, per_level[PDX_CONF_DOCUMENTED], per_level[PDX_CONF_REPORTED],
 	    per_level[PDX_CONF_OBSERVED], nall, ndoc, recent);
 	for (k = 0; k < sizeof domains / sizeof domains[0]; k++) {
 		size_t rows = 0;
@@ -1225,7 +1277,7 @@ test_top_ports_lead(void **state)
 	(void)state;
 	b = slurp("/usr/share/nmap", "nmap-services", &len);
 	for (line = strtok_r(b, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
+	     line = strtok_r(NULL, "\n", &save)) {
 		char name[128], pp[32];
 		int port;
 		double f;
@@ -1240,8 +1292,9 @@ test_top_ports_lead(void **state)
 			assert_non_null(v);
 		}
 		v[nv].port = port;
-		v[nv].proto = strstr(pp, "/tcp") ? PDX_TCP :
-		    strstr(pp, "/udp") ? PDX_UDP : 0;
+		v[nv].proto = strstr(pp, "/tcp") ? PDX_TCP
+		    : strstr(pp, "/udp")	 ? PDX_UDP
+						 : 0;
 		v[nv].freq = f;
 		nv++;
 	}
@@ -1265,8 +1318,7 @@ test_top_ports_lead(void **state)
 			for (i = 0; i < nv && taken < want; i++) {
 				int ok = 0;
 
-				if (v[i].proto != proto ||
-				    v[i].freq != last)
+				if (v[i].proto != proto || v[i].freq != last)
 					continue;
 				taken++;
 				for (j = 0; j < nuses && !ok; j++)
@@ -1274,9 +1326,10 @@ test_top_ports_lead(void **state)
 					    covers(&uses[j], v[i].port, proto);
 				if (!ok) {
 					missing++;
-					fprintf(stderr, "# no lead row for "
-					    "%d/%s\n", v[i].port,
-					    pdx_proto_name(proto));
+					fprintf(stderr,
+					    "# no lead row for "
+					    "%d/%s\n",
+					    v[i].port, pdx_proto_name(proto));
 				}
 			}
 		}
@@ -1291,12 +1344,25 @@ test_related_pairs(void **state)
 {
 	/* The chains the issue asks for, plus common families. */
 	static const int pairs[][2] = {
-		{ 644, 635 }, { 635, 111 }, { 111, 2049 },
-		{ 545, 554 }, { 554, 5060 }, { 5060, 443 },
-		{ 194, 6665 }, { 6665, 6697 }, { 6697, 1644 },
-		{ 22, 23 }, { 80, 443 }, { 80, 8080 }, { 443, 8443 },
-		{ 25, 587 }, { 25, 465 }, { 143, 993 }, { 110, 995 },
-		{ 389, 636 }, { 53, 853 },
+		{ 644, 635 },
+		{ 635, 111 },
+		{ 111, 2049 },
+		{ 545, 554 },
+		{ 554, 5060 },
+		{ 5060, 443 },
+		{ 194, 6665 },
+		{ 6665, 6697 },
+		{ 6697, 1644 },
+		{ 22, 23 },
+		{ 80, 443 },
+		{ 80, 8080 },
+		{ 443, 8443 },
+		{ 25, 587 },
+		{ 25, 465 },
+		{ 143, 993 },
+		{ 110, 995 },
+		{ 389, 636 },
+		{ 53, 853 },
 	};
 	size_t i, j;
 
@@ -1306,9 +1372,9 @@ test_related_pairs(void **state)
 
 		for (j = 0; j < nrels && !ok; j++)
 			ok = (rels[j].alo <= a && a <= rels[j].ahi &&
-			    rels[j].blo <= b && b <= rels[j].bhi) ||
+				 rels[j].blo <= b && b <= rels[j].bhi) ||
 			    (rels[j].alo <= b && b <= rels[j].ahi &&
-			    rels[j].blo <= a && a <= rels[j].bhi);
+				rels[j].blo <= a && a <= rels[j].bhi);
 		if (!ok)
 			fail_msg("no related pair %d <-> %d", a, b);
 	}
@@ -1337,8 +1403,7 @@ main(void)
 	};
 	int rc;
 
-	rc = cmocka_run_group_tests_name("knowledge parser", unit, NULL,
-	    NULL);
+	rc = cmocka_run_group_tests_name("knowledge parser", unit, NULL, NULL);
 	rc += cmocka_run_group_tests_name("knowledge data", data, setup_data,
 	    teardown_data);
 	return rc;

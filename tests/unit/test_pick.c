@@ -27,61 +27,61 @@
 #include "portdex.h"
 #include "portdex/pick.h"
 
-#define assert_error_has(s) do {					\
-	const char *m_ = pdx_last_error();				\
-	if (strstr(m_, (s)) == NULL)					\
-		fail_msg("error message '%s' does not contain '%s'",	\
-		    m_, (s));						\
-} while (0)
+#define assert_error_has(s) \
+	do { \
+		const char *m_ = pdx_last_error(); \
+		if (strstr(m_, (s)) == NULL) \
+			fail_msg("error message '%s' does not contain '%s'", \
+			    m_, (s)); \
+	} while (0)
 
 /*
  * The fixture: ports 20000-20049.  Each excluded port and why; every
  * other port in the block is unassigned, unknown and rare.
  */
-#define BASE		20000
-#define TOP		20049
-#define P_ASSIGNED	20000	/* assigned, tcp only */
-#define P_RESERVED	20010
-#define P_SCTP		20011	/* assigned on sctp only */
-#define P_DEREG		20012	/* de-registered */
-#define P_HISTORIC	20013	/* "Unassigned [was ...]" */
-#define P_USE		20014	/* curated use (udp) */
-#define P_HOT_TCP	20015	/* nmap tcp 0.01 */
-#define P_COOL_TCP	20016	/* nmap tcp 0.0001: passes */
-#define P_HOT_UDP	20017	/* nmap udp 0.002 */
-#define P_NOTE		20018	/* in the notes */
-#define P_BOUND		20019	/* bound by the test (tcp, 127.0.0.1) */
-#define P_RANGE_LO	20020	/* IANA range row 20020-20021 assigned */
-#define P_RANGE_HI	20021
-#define P_KRESERVED	20045	/* in the fake ip_local_reserved_ports */
-#define EPH_LO		20030	/* the fake ephemeral range */
-#define EPH_HI		20040
+#define BASE 20000
+#define TOP 20049
+#define P_ASSIGNED 20000 /* assigned, tcp only */
+#define P_RESERVED 20010
+#define P_SCTP 20011	 /* assigned on sctp only */
+#define P_DEREG 20012	 /* de-registered */
+#define P_HISTORIC 20013 /* "Unassigned [was ...]" */
+#define P_USE 20014	 /* curated use (udp) */
+#define P_HOT_TCP 20015	 /* nmap tcp 0.01 */
+#define P_COOL_TCP 20016 /* nmap tcp 0.0001: passes */
+#define P_HOT_UDP 20017	 /* nmap udp 0.002 */
+#define P_NOTE 20018	 /* in the notes */
+#define P_BOUND 20019	 /* bound by the test (tcp, 127.0.0.1) */
+#define P_RANGE_LO 20020 /* IANA range row 20020-20021 assigned */
+#define P_RANGE_HI 20021
+#define P_KRESERVED 20045 /* in the fake ip_local_reserved_ports */
+#define EPH_LO 20030	  /* the fake ephemeral range */
+#define EPH_HI 20040
 
 static const char csv[] =
-	"Service Name,Port Number,Transport Protocol,Description,Assignee,"
-	"Contact,Registration Date,Modification Date,Reference,Service Code,"
-	"Unauthorized Use Reported,Assignment Notes\n"
-	"svc-a,20000,tcp,Service A,[Someone],[Someone],2001-01-01,,,,,\n"
-	",20001-20009,,Unassigned,,,,,,,,\n"
-	",20010,tcp,Reserved,,,,,,,,\n"
-	",20010,udp,Reserved,,,,,,,,\n"
-	"svc-s,20011,sctp,Service S,[Someone],[Someone],,,,,,\n"
-	",20012,tcp,De-registered,,,,,,,,\n"
-	",20013,udp,Unassigned [was oldsvc],,,,,,,,\n"
-	"svc-r,20020-20021,udp,Range service,[Someone],[Someone],,,,,,\n"
-	",20022-20049,,Unassigned,,,,,,,,\n";
+    "Service Name,Port Number,Transport Protocol,Description,Assignee,"
+    "Contact,Registration Date,Modification Date,Reference,Service Code,"
+    "Unauthorized Use Reported,Assignment Notes\n"
+    "svc-a,20000,tcp,Service A,[Someone],[Someone],2001-01-01,,,,,\n"
+    ",20001-20009,,Unassigned,,,,,,,,\n"
+    ",20010,tcp,Reserved,,,,,,,,\n"
+    ",20010,udp,Reserved,,,,,,,,\n"
+    "svc-s,20011,sctp,Service S,[Someone],[Someone],,,,,,\n"
+    ",20012,tcp,De-registered,,,,,,,,\n"
+    ",20013,udp,Unassigned [was oldsvc],,,,,,,,\n"
+    "svc-r,20020-20021,udp,Range service,[Someone],[Someone],,,,,,\n"
+    ",20022-20049,,Unassigned,,,,,,,,\n";
 
-static const char nmap_services[] =
-	"# fixture\n"
-	"hot\t20015/tcp\t0.010000\n"
-	"cool\t20016/tcp\t0.000100\n"
-	"hotudp\t20017/udp\t0.002000\n"
-	"zero\t20023/udp\t0.000000\n";
+static const char nmap_services[] = "# fixture\n"
+				    "hot\t20015/tcp\t0.010000\n"
+				    "cool\t20016/tcp\t0.000100\n"
+				    "hotudp\t20017/udp\t0.002000\n"
+				    "zero\t20023/udp\t0.000000\n";
 
 static const char uses_tsv[] =
-	"port\tprotos\tkind\tname\tplatform\tyears\tconfidence\tlead\tsource\ttext\n"
-	"20014\tudp\tunofficial\tFixture tool\t-\t-\tdocumented\t-\t"
-	"https://example.org/fixture\tA fixture tool uses this port.\n";
+    "port\tprotos\tkind\tname\tplatform\tyears\tconfidence\tlead\tsource\ttext\n"
+    "20014\tudp\tunofficial\tFixture tool\t-\t-\tdocumented\t-\t"
+    "https://example.org/fixture\tA fixture tool uses this port.\n";
 
 static const char related_tsv[] = "port_a\tport_b\treason\tsource\n";
 
@@ -247,8 +247,8 @@ test_port_in_use(void **state)
 	assert_true(fd >= 0);
 	p = port_of(fd);
 	assert_int_equal(pdx_port_in_use(p, PDX_TCP, &unchecked), PDX_TCP);
-	assert_int_equal(pdx_port_in_use(p, PDX_TCP | PDX_UDP, NULL) &
-	    PDX_TCP, PDX_TCP);
+	assert_int_equal(pdx_port_in_use(p, PDX_TCP | PDX_UDP, NULL) & PDX_TCP,
+	    PDX_TCP);
 	/* The same port on UDP is another socket space. */
 	if ((fd2 = bind_on(AF_INET, SOCK_DGRAM, "0.0.0.0", p)) >= 0) {
 		close(fd2);
@@ -262,8 +262,7 @@ test_port_in_use(void **state)
 	fd = bind_on(AF_INET, SOCK_STREAM, "0.0.0.0", 0);
 	assert_true(fd >= 0);
 	assert_int_equal(listen(fd, 1), 0);
-	assert_int_equal(pdx_port_in_use(port_of(fd), PDX_TCP, NULL),
-	    PDX_TCP);
+	assert_int_equal(pdx_port_in_use(port_of(fd), PDX_TCP, NULL), PDX_TCP);
 	close(fd);
 
 	/* UDP on ::1 only: found by the :: bind. */
@@ -314,8 +313,14 @@ expected_ok(unsigned p, int protos, int with_notes)
 	if (p >= EPH_LO && p <= EPH_HI)
 		return 0;
 	switch (p) {
-	case P_ASSIGNED: case P_RESERVED: case P_SCTP: case P_DEREG:
-	case P_HISTORIC: case P_USE: case P_RANGE_LO: case P_RANGE_HI:
+	case P_ASSIGNED:
+	case P_RESERVED:
+	case P_SCTP:
+	case P_DEREG:
+	case P_HISTORIC:
+	case P_USE:
+	case P_RANGE_LO:
+	case P_RANGE_HI:
 	case P_KRESERVED:
 		return 0;
 	case P_HOT_TCP:
@@ -339,8 +344,8 @@ check_set(json_t *r, int protos, int with_notes, int bound_tcp)
 	memset(got, 0, sizeof got);
 	memset(want, 0, sizeof want);
 	for (i = 0; i < json_array_size(s); i++) {
-		p = (unsigned)json_integer_value(json_object_get(
-		    json_array_get(s, i), "port"));
+		p = (unsigned)json_integer_value(
+		    json_object_get(json_array_get(s, i), "port"));
 		assert_in_range(p, BASE, TOP);
 		if (got[p / 8] & (1 << (p % 8)))
 			fail_msg("port %u suggested twice", p);
@@ -359,8 +364,10 @@ check_set(json_t *r, int protos, int with_notes, int bound_tcp)
 		int w = (want[p / 8] >> (p % 8)) & 1;
 
 		if (g != w)
-			fail_msg("port %u: %s", p, g ? "suggested but should "
-			    "not be" : "not suggested but should be");
+			fail_msg("port %u: %s", p,
+			    g ? "suggested but should "
+				"not be"
+			      : "not suggested but should be");
 	}
 }
 
@@ -373,36 +380,45 @@ test_pick_fixture(void **state)
 	(void)state;
 	fd = bind_on(AF_INET, SOCK_STREAM, "127.0.0.1", P_BOUND);
 	if (fd < 0)
-		skip();	/* another program holds the fixture's port */
+		skip(); /* another program holds the fixture's port */
 
 	/* Every port of the block, both transports, notes on. */
 	r = pick(0, BASE, 50, st);
 	check_set(r, PDX_TCP | PDX_UDP, 1, 1);
 	assert_true(json_is_true(json_object_get(r, "notes_checked")));
-	assert_true(json_is_true(json_object_get(json_object_get(r,
-	    "ephemeral"), "from_kernel")));
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(
-	    r, "ephemeral"), "lo")), EPH_LO);
+	assert_true(json_is_true(
+	    json_object_get(json_object_get(r, "ephemeral"), "from_kernel")));
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(r, "ephemeral"),
+				 "lo")),
+	    EPH_LO);
 	/* The skip counts: each check turned its own ports away. */
 	{
 		json_t *sk = json_object_get(r, "skipped");
 
-		assert_int_equal(json_integer_value(json_object_get(sk,
-		    "ephemeral")), EPH_HI - EPH_LO + 1);
-		assert_int_equal(json_integer_value(json_object_get(sk,
-		    "uses")), 1);
-		assert_int_equal(json_integer_value(json_object_get(sk,
-		    "reserved")), 1);
-		assert_int_equal(json_integer_value(json_object_get(sk,
-		    "bad_port")), 0);
-		assert_int_equal(json_integer_value(json_object_get(sk,
-		    "nmap")), 2);
-		assert_int_equal(json_integer_value(json_object_get(sk,
-		    "notes")), 1);
-		assert_true(json_integer_value(json_object_get(sk, "bind"))
-		    >= 1);
-		assert_int_equal(json_integer_value(json_object_get(r,
-		    "examined")), TOP - BASE + 1);
+		assert_int_equal(json_integer_value(
+				     json_object_get(sk, "ephemeral")),
+		    EPH_HI - EPH_LO + 1);
+		assert_int_equal(json_integer_value(
+				     json_object_get(sk, "uses")),
+		    1);
+		assert_int_equal(json_integer_value(
+				     json_object_get(sk, "reserved")),
+		    1);
+		assert_int_equal(json_integer_value(
+				     json_object_get(sk, "bad_port")),
+		    0);
+		assert_int_equal(json_integer_value(
+				     json_object_get(sk, "nmap")),
+		    2);
+		assert_int_equal(json_integer_value(
+				     json_object_get(sk, "notes")),
+		    1);
+		assert_true(
+		    json_integer_value(json_object_get(sk, "bind")) >= 1);
+		assert_int_equal(json_integer_value(
+				     json_object_get(r, "examined")),
+		    TOP - BASE + 1);
 	}
 	/* The bound port is named as found in use. */
 	{
@@ -430,12 +446,17 @@ test_pick_fixture(void **state)
 			assert_int_equal(json_array_size(c), 8);
 			if (json_integer_value(json_object_get(s, "port")) ==
 			    P_COOL_TCP) {
-				assert_true(json_real_value(json_object_get(
-				    json_object_get(s, "nmap"), "tcp")) >
-				    0.00009);
-				assert_non_null(strstr(json_string_value(
-				    json_object_get(json_array_get(c, 5),
-				    "text")), "0.000100"));
+				assert_true(
+				    json_real_value(
+					json_object_get(json_object_get(s,
+							    "nmap"),
+					    "tcp")) > 0.00009);
+				assert_non_null(
+				    strstr(json_string_value(
+					       json_object_get(json_array_get(c,
+								   5),
+						   "text")),
+					"0.000100"));
 			}
 		}
 	}
@@ -473,13 +494,12 @@ test_pick_order(void **state)
 	r = pick(0, 20025, 12, st);
 	s = json_object_get(r, "suggestions");
 	assert_int_equal(json_array_size(s), 12);
-	assert_int_equal(json_integer_value(json_object_get(r, "near")),
-	    20025);
+	assert_int_equal(json_integer_value(json_object_get(r, "near")), 20025);
 	for (i = 0; i < json_array_size(s); i++) {
 		json_t *e = json_array_get(s, i);
 		long p = (long)json_integer_value(json_object_get(e, "port"));
-		long d = (long)json_integer_value(json_object_get(e,
-		    "distance"));
+		long d = (long)json_integer_value(
+		    json_object_get(e, "distance"));
 
 		assert_int_equal(d, labs(p - 20025));
 		/* By distance, then by port. */
@@ -517,8 +537,10 @@ test_pick_defaults(void **state)
 	assert_non_null(r = pdx_pick(db, &o));
 	assert_int_equal(json_integer_value(json_object_get(r, "near")),
 	    (PDX_PICK_LO + PDX_PICK_HI) / 2);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(
-	    r, "range"), "lo")), PDX_PICK_LO);
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(r, "range"),
+				 "lo")),
+	    PDX_PICK_LO);
 	s = json_object_get(r, "suggestions");
 	assert_int_equal(json_array_size(s), 20);
 	json_decref(r);
@@ -527,12 +549,13 @@ test_pick_defaults(void **state)
 	o.ephemeral_path = "/nonexistent/ip_local_port_range";
 	o.near = 32700;
 	assert_non_null(r = pdx_pick(db, &o));
-	assert_true(json_is_false(json_object_get(json_object_get(r,
-	    "ephemeral"), "from_kernel")));
+	assert_true(json_is_false(
+	    json_object_get(json_object_get(r, "ephemeral"), "from_kernel")));
 	s = json_object_get(r, "suggestions");
 	for (i = 0; i < json_array_size(s); i++)
-		assert_true(json_integer_value(json_object_get(
-		    json_array_get(s, i), "port")) < PDX_PICK_EPHEMERAL_LO);
+		assert_true(json_integer_value(
+				json_object_get(json_array_get(s, i), "port")) <
+		    PDX_PICK_EPHEMERAL_LO);
 	json_decref(r);
 
 	/* A lower frequency limit turns the cool port away too. */
@@ -546,14 +569,16 @@ test_pick_defaults(void **state)
 		o.ephemeral_path = ephpath;
 		o.max_freq = 0.00005;
 		assert_non_null(r = pdx_pick(db, &o));
-		assert_int_equal(json_array_size(json_object_get(r,
-		    "suggestions")), 0);
+		assert_int_equal(json_array_size(
+				     json_object_get(r, "suggestions")),
+		    0);
 		json_decref(r);
 		o.max_freq = 0.0002;
 		assert_non_null(r = pdx_pick(db, &o));
 		if (!busy_elsewhere(P_COOL_TCP, PDX_TCP | PDX_UDP))
-			assert_int_equal(json_array_size(json_object_get(r,
-			    "suggestions")), 1);
+			assert_int_equal(json_array_size(
+					     json_object_get(r, "suggestions")),
+			    1);
 		json_decref(r);
 	}
 }
@@ -614,18 +639,19 @@ test_pick_blocks(void **state)
 	o.reserved_path = respath;
 	o.consecutive = 3;
 	assert_non_null(r = pdx_pick(db, &o));
-	assert_int_equal(json_integer_value(json_object_get(r,
-	    "consecutive")), 3);
+	assert_int_equal(json_integer_value(json_object_get(r, "consecutive")),
+	    3);
 	s = json_object_get(r, "suggestions");
 	assert_true(json_array_size(s) > 0);
 	for (i = 0; i < json_array_size(s); i++) {
 		json_t *e = json_array_get(s, i);
 		json_t *ports = json_object_get(e, "ports");
-		unsigned p = (unsigned)json_integer_value(json_object_get(e,
-		    "port"));
+		unsigned p = (unsigned)json_integer_value(
+		    json_object_get(e, "port"));
 
-		assert_int_equal(json_integer_value(json_object_get(e,
-		    "port_hi")), p + 2);
+		assert_int_equal(json_integer_value(
+				     json_object_get(e, "port_hi")),
+		    p + 2);
 		assert_int_equal(json_array_size(ports), 3);
 		for (j = 0; j < 3; j++) {
 			unsigned q = (unsigned)json_integer_value(
@@ -648,8 +674,10 @@ test_pick_blocks(void **state)
 	    !busy_elsewhere(20009, PDX_TCP | PDX_UDP))
 		assert_int_equal(json_array_size(s), 1);
 	for (i = 0; i < json_array_size(s); i++)
-		assert_int_equal(json_integer_value(json_object_get(
-		    json_array_get(s, i), "port")), 20001);
+		assert_int_equal(json_integer_value(
+				     json_object_get(json_array_get(s, i),
+					 "port")),
+		    20001);
 	json_decref(r);
 	o.consecutive = PDX_PICK_MAX_BLOCK + 1;
 	assert_null(pdx_pick(db, &o));
@@ -679,10 +707,13 @@ test_pick_portable_nodeport(void **state)
 	assert_non_null(r = pdx_pick(db, &o));
 	s = json_object_get(r, "suggestions");
 	for (i = 0; i < json_array_size(s); i++)
-		assert_true(json_integer_value(json_object_get(
-		    json_array_get(s, i), "port")) < 49152);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(
-	    r, "skipped"), "portable")), 49170 - 49152 + 1);
+		assert_true(
+		    json_integer_value(
+			json_object_get(json_array_get(s, i), "port")) < 49152);
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(r, "skipped"),
+				 "portable")),
+	    49170 - 49152 + 1);
 	json_decref(r);
 
 	/* every suggestion in 30000-32767 is flagged, none outside */
@@ -697,12 +728,13 @@ test_pick_portable_nodeport(void **state)
 	for (i = 0; i < json_array_size(s); i++) {
 		json_t *e = json_array_get(s, i);
 		json_int_t p = json_integer_value(json_object_get(e, "port"));
-		int np = json_is_true(json_object_get(e,
-		    "kubernetes_nodeport"));
+		int np = json_is_true(
+		    json_object_get(e, "kubernetes_nodeport"));
 
 		assert_int_equal(np, p >= 30000 && p <= 32767);
-		assert_int_equal(json_array_size(json_object_get(e,
-		    "warnings")), (size_t)np);
+		assert_int_equal(json_array_size(
+				     json_object_get(e, "warnings")),
+		    (size_t)np);
 	}
 	json_decref(r);
 
@@ -741,8 +773,7 @@ test_reserved_ports(void **state)
 	write_file(tmpdir, "res-bad", "90-80\n");
 	assert_int_equal(pdx_reserved_ports(path, &ps), -1);
 	assert_error_has("res-bad");
-	assert_int_equal(pdx_reserved_ports("/nonexistent/reserved", &ps),
-	    -1);
+	assert_int_equal(pdx_reserved_ports("/nonexistent/reserved", &ps), -1);
 	assert_error_has("/nonexistent/reserved");
 }
 

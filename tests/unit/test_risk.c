@@ -25,8 +25,8 @@
 
 /* The rules and levels docs/risk.md documents. */
 static const struct doc_rule {
-	const char	*id;
-	int		 level;
+	const char *id;
+	int level;
 } doc_rules[] = {
 	{ "malware-port", PDX_LEVEL_HIGH },
 	{ "malware-port-shared", PDX_LEVEL_MEDIUM },
@@ -45,87 +45,87 @@ static const struct doc_rule {
 #define NDOC (sizeof doc_rules / sizeof *doc_rules)
 
 static const char csv[] =
-	"Service Name,Port Number,Transport Protocol,Description,Assignee,"
-	"Contact,Registration Date,Modification Date,Reference,Service Code,"
-	"Unauthorized Use Reported,Assignment Notes\n"
-	",4,tcp,Unassigned,,,,,,,,\n"
-	",4,udp,Unassigned,,,,,,,,\n"
-	"msp,18,tcp,Message Send Protocol (historic),[A],[A],,,,,,\n"
-	"ftp,21,tcp,File Transfer Protocol [Control],[A],[A],,,,,,\n"
-	"ftp,21,udp,File Transfer Protocol [Control],[A],[A],,,,,,\n"
-	"ssh,22,tcp,The Secure Shell (SSH) Protocol,[A],[A],,,,,,\n"
-	"telnet,23,tcp,Telnet,[A],[A],,,,,,\n"
-	"telnet,23,udp,Telnet,[A],[A],,,,,,\n"
-	"tftp,69,udp,Trivial File Transfer,[A],[A],,,,,,\n"
-	"sunrpc,111,tcp,SUN Remote Procedure Call,[A],[A],,,,,,\n"
-	"sunrpc,111,udp,SUN Remote Procedure Call,[A],[A],,,,,,\n"
-	"login,513,tcp,\"remote login a la telnet;\",[A],[A],,,,,,\n"
-	"appleqtcsrvr,545,tcp,appleqtcsrvr,[A],[A],,,,,,\n"
-	"appleqtcsrvr,545,udp,appleqtcsrvr,[A],[A],,,,,,\n"
-	",585,,De-registered,,,,,,,,\n"
-	"dwr,644,tcp,dwr,[A],[A],,,,,,\n"
-	"pssc,645,tcp,PSSC,[A],[A],,,,,,\n"
-	"pssc,645,udp,PSSC,[A],[A],,,,,,\n"
-	",1023,tcp,Reserved,,,,,,,,\n"
-	",1023,udp,Reserved,,,,,,,,\n"
-	",1024-1100,,Unassigned,,,,,,,,\n"
-	"histsvc,2000,tcp,Historic fixture service,[A],[A],,,,,,\n"
-	"mysql,3306,tcp,MySQL,[A],[A],,,,,,\n"
-	"mysql,3306,udp,MySQL,[A],[A],,,,,,\n"
-	"commplex,5000,tcp,fixture,[A],[A],,,,,"
-	"Known UNAUTHORIZED USE on port 5000,\n"
-	"commplex,5000,udp,fixture,[A],[A],,,,,,\n"
-	"other,5001,tcp,fixture,[A],[A],,,,,,\n"
-	"rangesvc,6000-6002,tcp,fixture range,[A],[A],,,,,"
-	"Unauthorized Use Known on ports 6000-6002,\n"
-	"squid,3128,tcp,fixture,[A],[A],,,,,,\n"
-	",12345,tcp,Unassigned,,,,,,,,\n"
-	",31337,tcp,Unassigned,,,,,,,,\n";
+    "Service Name,Port Number,Transport Protocol,Description,Assignee,"
+    "Contact,Registration Date,Modification Date,Reference,Service Code,"
+    "Unauthorized Use Reported,Assignment Notes\n"
+    ",4,tcp,Unassigned,,,,,,,,\n"
+    ",4,udp,Unassigned,,,,,,,,\n"
+    "msp,18,tcp,Message Send Protocol (historic),[A],[A],,,,,,\n"
+    "ftp,21,tcp,File Transfer Protocol [Control],[A],[A],,,,,,\n"
+    "ftp,21,udp,File Transfer Protocol [Control],[A],[A],,,,,,\n"
+    "ssh,22,tcp,The Secure Shell (SSH) Protocol,[A],[A],,,,,,\n"
+    "telnet,23,tcp,Telnet,[A],[A],,,,,,\n"
+    "telnet,23,udp,Telnet,[A],[A],,,,,,\n"
+    "tftp,69,udp,Trivial File Transfer,[A],[A],,,,,,\n"
+    "sunrpc,111,tcp,SUN Remote Procedure Call,[A],[A],,,,,,\n"
+    "sunrpc,111,udp,SUN Remote Procedure Call,[A],[A],,,,,,\n"
+    "login,513,tcp,\"remote login a la telnet;\",[A],[A],,,,,,\n"
+    "appleqtcsrvr,545,tcp,appleqtcsrvr,[A],[A],,,,,,\n"
+    "appleqtcsrvr,545,udp,appleqtcsrvr,[A],[A],,,,,,\n"
+    ",585,,De-registered,,,,,,,,\n"
+    "dwr,644,tcp,dwr,[A],[A],,,,,,\n"
+    "pssc,645,tcp,PSSC,[A],[A],,,,,,\n"
+    "pssc,645,udp,PSSC,[A],[A],,,,,,\n"
+    ",1023,tcp,Reserved,,,,,,,,\n"
+    ",1023,udp,Reserved,,,,,,,,\n"
+    ",1024-1100,,Unassigned,,,,,,,,\n"
+    "histsvc,2000,tcp,Historic fixture service,[A],[A],,,,,,\n"
+    "mysql,3306,tcp,MySQL,[A],[A],,,,,,\n"
+    "mysql,3306,udp,MySQL,[A],[A],,,,,,\n"
+    "commplex,5000,tcp,fixture,[A],[A],,,,,"
+    "Known UNAUTHORIZED USE on port 5000,\n"
+    "commplex,5000,udp,fixture,[A],[A],,,,,,\n"
+    "other,5001,tcp,fixture,[A],[A],,,,,,\n"
+    "rangesvc,6000-6002,tcp,fixture range,[A],[A],,,,,"
+    "Unauthorized Use Known on ports 6000-6002,\n"
+    "squid,3128,tcp,fixture,[A],[A],,,,,,\n"
+    ",12345,tcp,Unassigned,,,,,,,,\n"
+    ",31337,tcp,Unassigned,,,,,,,,\n";
 
 static const char uses_tsv[] =
-	"port\tprotos\tkind\tname\tplatform\tyears\tconfidence\tlead\tsource\ttext\n"
-	/* the official service, dead: fires obsolete-service */
-	"545\ttcp,udp\thistoric\tQuickTime Conferencing\tMac OS\t-\t"
-	"reported\t-\tseed:545; IANA registry appleqtcsrvr 545/tcp\t"
-	"Fixture: the assigned service died out.\n"
-	/* historic but not the official service: does not */
-	"644\ttcp\thistoric\tSome old tool\t-\t-\tdocumented\t-\t"
-	"https://example.org/old\tFixture: an old unofficial tool.\n"
-	/* the official service dead, but not a well-known port */
-	"2000\ttcp\thistoric\tHistoric fixture service\t-\t-\tdocumented\t-\t"
-	"IANA registry histsvc 2000/tcp\tFixture: dead above 1023.\n"
-	/* reported malware only */
-	"645\ttcp,udp\tmalware\ttrojans\t-\t-\treported\t-\tseed:645\t"
-	"Fixture: reported malware.\n"
-	/* documented malware, tcp only */
-	"12345\ttcp\tmalware\tNetBus\tWindows\t1998\tdocumented\t-\t"
-	"https://example.org/netbus\tFixture: documented malware.\n"
-	/* documented and reported on the same port: only the high rule */
-	"31337\ttcp\tmalware\tBack Orifice\tWindows\t1998\tdocumented\t-\t"
-	"https://example.org/bo\tFixture: documented malware.\n"
-	"3128\ttcp\tmalware\tMyDoom\tWindows\t2004\tdocumented\t-\t"
-	"https://example.org/mydoom\tFixture: documented malware.\n"
-	"3128\ttcp\tvendor-default\tSquid\t-\t-\tdocumented\t-\t"
-	"https://example.org/squid\tFixture: a proxy's default.\n"
-	"31337\ttcp\tmalware\tElite\t-\t-\treported\t-\tseed:645\t"
-	"Fixture: reported malware on the same port.\n"
-	/* a documented amplifier, a reported one, an attack tool */
-	"19\tudp\tamplification\tCharGEN\t-\t-\tdocumented\t-\t"
-	"https://example.org/ta14\tFixture: documented amplifier.\n"
-	"1900\tudp\tamplification\tSSDP\t-\t-\treported\t-\t"
-	"https://example.org/list\tFixture: reported amplifier.\n"
-	"50050\ttcp\tattack-tool\tCobalt Strike\t-\t2012\tdocumented\t-\t"
-	"https://example.org/cs\tFixture: documented attack tool.\n"
-	"40056\ttcp\tattack-tool\tSome C2\t-\t-\treported\t-\t"
-	"https://example.org/c2\tFixture: reported attack tool.\n"
-	/* an attack tool on a port with a documented legitimate use */
-	"3128\ttcp\tattack-tool\tRogue proxy\t-\t2013\tdocumented\t-\t"
-	"https://example.org/rogue\tFixture: attack tool on a shared port.\n"
-	/* a worm that attacks the service; a C2 server port */
-	"1025\ttcp\texploited\tSome worm\t-\t2017\tdocumented\t-\t"
-	"https://example.org/worm\tFixture: the service is attacked.\n"
-	"1026\ttcp\tc2\tSome RAT C2\t-\t2019\tdocumented\t-\t"
-	"https://example.org/rat\tFixture: a C2 server port.\n";
+    "port\tprotos\tkind\tname\tplatform\tyears\tconfidence\tlead\tsource\ttext\n"
+    /* the official service, dead: fires obsolete-service */
+    "545\ttcp,udp\thistoric\tQuickTime Conferencing\tMac OS\t-\t"
+    "reported\t-\tseed:545; IANA registry appleqtcsrvr 545/tcp\t"
+    "Fixture: the assigned service died out.\n"
+    /* historic but not the official service: does not */
+    "644\ttcp\thistoric\tSome old tool\t-\t-\tdocumented\t-\t"
+    "https://example.org/old\tFixture: an old unofficial tool.\n"
+    /* the official service dead, but not a well-known port */
+    "2000\ttcp\thistoric\tHistoric fixture service\t-\t-\tdocumented\t-\t"
+    "IANA registry histsvc 2000/tcp\tFixture: dead above 1023.\n"
+    /* reported malware only */
+    "645\ttcp,udp\tmalware\ttrojans\t-\t-\treported\t-\tseed:645\t"
+    "Fixture: reported malware.\n"
+    /* documented malware, tcp only */
+    "12345\ttcp\tmalware\tNetBus\tWindows\t1998\tdocumented\t-\t"
+    "https://example.org/netbus\tFixture: documented malware.\n"
+    /* documented and reported on the same port: only the high rule */
+    "31337\ttcp\tmalware\tBack Orifice\tWindows\t1998\tdocumented\t-\t"
+    "https://example.org/bo\tFixture: documented malware.\n"
+    "3128\ttcp\tmalware\tMyDoom\tWindows\t2004\tdocumented\t-\t"
+    "https://example.org/mydoom\tFixture: documented malware.\n"
+    "3128\ttcp\tvendor-default\tSquid\t-\t-\tdocumented\t-\t"
+    "https://example.org/squid\tFixture: a proxy's default.\n"
+    "31337\ttcp\tmalware\tElite\t-\t-\treported\t-\tseed:645\t"
+    "Fixture: reported malware on the same port.\n"
+    /* a documented amplifier, a reported one, an attack tool */
+    "19\tudp\tamplification\tCharGEN\t-\t-\tdocumented\t-\t"
+    "https://example.org/ta14\tFixture: documented amplifier.\n"
+    "1900\tudp\tamplification\tSSDP\t-\t-\treported\t-\t"
+    "https://example.org/list\tFixture: reported amplifier.\n"
+    "50050\ttcp\tattack-tool\tCobalt Strike\t-\t2012\tdocumented\t-\t"
+    "https://example.org/cs\tFixture: documented attack tool.\n"
+    "40056\ttcp\tattack-tool\tSome C2\t-\t-\treported\t-\t"
+    "https://example.org/c2\tFixture: reported attack tool.\n"
+    /* an attack tool on a port with a documented legitimate use */
+    "3128\ttcp\tattack-tool\tRogue proxy\t-\t2013\tdocumented\t-\t"
+    "https://example.org/rogue\tFixture: attack tool on a shared port.\n"
+    /* a worm that attacks the service; a C2 server port */
+    "1025\ttcp\texploited\tSome worm\t-\t2017\tdocumented\t-\t"
+    "https://example.org/worm\tFixture: the service is attacked.\n"
+    "1026\ttcp\tc2\tSome RAT C2\t-\t2019\tdocumented\t-\t"
+    "https://example.org/rat\tFixture: a C2 server port.\n";
 
 static const char related_tsv[] = "port_a\tport_b\treason\tsource\n";
 
@@ -203,7 +203,7 @@ doc_level(const char *rule)
 	for (i = 0; i < NDOC; i++)
 		if (strcmp(doc_rules[i].id, rule) == 0)
 			return doc_rules[i].level;
-	return -1;	/* not documented: the caller reports it */
+	return -1; /* not documented: the caller reports it */
 }
 
 /* The risk object of one transport of the card of port. */
@@ -217,10 +217,10 @@ card_risk(json_t *card, int proto)
 		json_t *tr = json_array_get(t, i);
 
 		if (strcmp(json_string_value(json_object_get(tr, "transport")),
-		    pdx_proto_name(proto)) == 0)
+			pdx_proto_name(proto)) == 0)
 			return json_object_get(tr, "risk");
 	}
-	return NULL;	/* no such transport: the caller reports it */
+	return NULL; /* no such transport: the caller reports it */
 }
 
 /*
@@ -233,17 +233,18 @@ card_risk(json_t *card, int proto)
  * check() reports a failure at the FIRES or QUIET line that called it:
  * CFAIL and CASSERT pass the caller's file and line to cmocka.
  */
-#define CFAIL(...) do {							\
-	print_error(__VA_ARGS__);					\
-	print_error("\n");						\
-	_fail(file, line);						\
-} while (0)
-#define CASSERT(c) _assert_true(cast_to_largest_integral_type(c), #c,	\
-	file, line)
+#define CFAIL(...) \
+	do { \
+		print_error(__VA_ARGS__); \
+		print_error("\n"); \
+		_fail(file, line); \
+	} while (0)
+#define CASSERT(c) \
+	_assert_true(cast_to_largest_integral_type(c), #c, file, line)
 
 static void
-check(unsigned port, int proto, const char *rule, int want,
-    const char *file, int line)
+check(unsigned port, int proto, const char *rule, int want, const char *file,
+    int line)
 {
 	json_t *card, *risk, *reasons, *t;
 	struct pdx_brief b;
@@ -260,16 +261,16 @@ check(unsigned port, int proto, const char *rule, int want,
 	for (i = 0; i < json_array_size(reasons); i++) {
 		json_t *r = json_array_get(reasons, i);
 		const char *id = json_string_value(json_object_get(r, "rule"));
-		int lv = pdx_level_parse(json_string_value(json_object_get(r,
-		    "level")));
+		int lv = pdx_level_parse(
+		    json_string_value(json_object_get(r, "level")));
 
 		CASSERT(id != NULL);
 		if (doc_level(id) < 0)
 			CFAIL("rule '%s' is not documented", id);
 		if (lv != doc_level(id))
 			CFAIL("%u/%s: rule %s has level %s, documented %s",
-			    port, pdx_proto_name(proto), id,
-			    pdx_level_name(lv), pdx_level_name(doc_level(id)));
+			    port, pdx_proto_name(proto), id, pdx_level_name(lv),
+			    pdx_level_name(doc_level(id)));
 		CASSERT(json_string_value(json_object_get(r, "text")) != NULL);
 		if (lv > top)
 			top = lv;
@@ -282,11 +283,12 @@ check(unsigned port, int proto, const char *rule, int want,
 	if (!want && fired != 0)
 		CFAIL("%u/%s: rule %s fired but should not", port,
 		    pdx_proto_name(proto), rule);
-	if (pdx_level_parse(json_string_value(json_object_get(risk, "level")))
-	    != top)
+	if (pdx_level_parse(
+		json_string_value(json_object_get(risk, "level"))) != top)
 		CFAIL("%u/%s: level %s, but the highest reason is %s", port,
-		    pdx_proto_name(proto), json_string_value(json_object_get(
-		    risk, "level")), pdx_level_name(top));
+		    pdx_proto_name(proto),
+		    json_string_value(json_object_get(risk, "level")),
+		    pdx_level_name(top));
 	CASSERT(pdx_brief(db, port, proto, &b) == 0);
 	if (b.risk != top)
 		CFAIL("%u/%s: brief risk %s, card %s", port,
@@ -294,19 +296,22 @@ check(unsigned port, int proto, const char *rule, int want,
 		    pdx_level_name(top));
 	t = json_object_get(card, "transports");
 	for (i = 0; i < json_array_size(t); i++) {
-		int lv = pdx_level_parse(json_string_value(json_object_get(
-		    json_object_get(json_array_get(t, i), "risk"), "level")));
+		int lv = pdx_level_parse(json_string_value(
+		    json_object_get(json_object_get(json_array_get(t, i),
+					"risk"),
+			"level")));
 
 		if (lv > overall)
 			overall = lv;
 	}
-	CASSERT(pdx_level_parse(json_string_value(json_object_get(
-	    json_object_get(card, "risk"), "level"))) == overall);
+	CASSERT(pdx_level_parse(json_string_value(
+		    json_object_get(json_object_get(card, "risk"), "level"))) ==
+	    overall);
 	json_decref(card);
 }
 
-#define FIRES(port, proto, rule)	check(port, proto, rule, 1, __FILE__, __LINE__)
-#define QUIET(port, proto, rule)	check(port, proto, rule, 0, __FILE__, __LINE__)
+#define FIRES(port, proto, rule) check(port, proto, rule, 1, __FILE__, __LINE__)
+#define QUIET(port, proto, rule) check(port, proto, rule, 0, __FILE__, __LINE__)
 
 static void
 test_rule_table(void **state)
@@ -322,14 +327,16 @@ test_rule_table(void **state)
 		for (j = 0; j < json_array_size(rules); j++) {
 			json_t *r = json_array_get(rules, j);
 
-			if (strcmp(json_string_value(json_object_get(r,
-			    "rule")), doc_rules[i].id) != 0)
+			if (strcmp(json_string_value(
+				       json_object_get(r, "rule")),
+				doc_rules[i].id) != 0)
 				continue;
 			found = 1;
 			assert_int_equal(pdx_level_parse(json_string_value(
-			    json_object_get(r, "level"))), doc_rules[i].level);
-			assert_true(strlen(json_string_value(json_object_get(r,
-			    "text"))) > 20);
+					     json_object_get(r, "level"))),
+			    doc_rules[i].level);
+			assert_true(strlen(json_string_value(
+					json_object_get(r, "text"))) > 20);
 		}
 		if (!found)
 			fail_msg("rule %s missing", doc_rules[i].id);
@@ -343,8 +350,8 @@ test_malware_port(void **state)
 	(void)state;
 	FIRES(12345, PDX_TCP, "malware-port");
 	FIRES(31337, PDX_TCP, "malware-port");
-	QUIET(12345, PDX_UDP, "malware-port");	/* the row is tcp only */
-	QUIET(645, PDX_TCP, "malware-port");	/* only reported */
+	QUIET(12345, PDX_UDP, "malware-port"); /* the row is tcp only */
+	QUIET(645, PDX_TCP, "malware-port");   /* only reported */
 	QUIET(5001, PDX_TCP, "malware-port");
 }
 
@@ -364,19 +371,19 @@ test_malware_reported(void **state)
 	(void)state;
 	FIRES(19, PDX_UDP, "udp-amplification");
 	QUIET(19, PDX_TCP, "udp-amplification");
-	QUIET(1900, PDX_UDP, "udp-amplification");	/* only reported */
+	QUIET(1900, PDX_UDP, "udp-amplification"); /* only reported */
 	FIRES(50050, PDX_TCP, "malware-port");
 	FIRES(40056, PDX_TCP, "malware-reported");
 	QUIET(40056, PDX_TCP, "malware-port");
 	FIRES(1025, PDX_TCP, "exploited-service");
 	QUIET(1025, PDX_TCP, "malware-port");
-	QUIET(1026, PDX_TCP, "malware-port");	/* c2: outbound, no listener */
+	QUIET(1026, PDX_TCP, "malware-port"); /* c2: outbound, no listener */
 	QUIET(1026, PDX_TCP, "malware-reported");
 	QUIET(1026, PDX_TCP, "exploited-service");
 	FIRES(645, PDX_TCP, "malware-reported");
 	FIRES(645, PDX_UDP, "malware-reported");
-	QUIET(12345, PDX_TCP, "malware-reported");	/* documented */
-	QUIET(31337, PDX_TCP, "malware-reported");	/* documented wins */
+	QUIET(12345, PDX_TCP, "malware-reported"); /* documented */
+	QUIET(31337, PDX_TCP, "malware-reported"); /* documented wins */
 	QUIET(644, PDX_TCP, "malware-reported");
 }
 
@@ -386,7 +393,7 @@ test_cleartext_login(void **state)
 	(void)state;
 	FIRES(23, PDX_TCP, "cleartext-login");
 	FIRES(513, PDX_TCP, "cleartext-login");
-	QUIET(23, PDX_UDP, "cleartext-login");	/* telnet is tcp */
+	QUIET(23, PDX_UDP, "cleartext-login"); /* telnet is tcp */
 	QUIET(22, PDX_TCP, "cleartext-login");
 }
 
@@ -394,12 +401,12 @@ static void
 test_no_living_service(void **state)
 {
 	(void)state;
-	FIRES(4, PDX_TCP, "no-living-service");		/* unassigned */
-	FIRES(18, PDX_TCP, "no-living-service");	/* historic */
-	FIRES(585, PDX_UDP, "no-living-service");	/* de-registered */
-	FIRES(1023, PDX_TCP, "no-living-service");	/* reserved */
-	QUIET(22, PDX_TCP, "no-living-service");	/* assigned */
-	QUIET(1024, PDX_TCP, "no-living-service");	/* not well-known */
+	FIRES(4, PDX_TCP, "no-living-service");	   /* unassigned */
+	FIRES(18, PDX_TCP, "no-living-service");   /* historic */
+	FIRES(585, PDX_UDP, "no-living-service");  /* de-registered */
+	FIRES(1023, PDX_TCP, "no-living-service"); /* reserved */
+	QUIET(22, PDX_TCP, "no-living-service");   /* assigned */
+	QUIET(1024, PDX_TCP, "no-living-service"); /* not well-known */
 	QUIET(31337, PDX_TCP, "no-living-service");
 }
 
@@ -409,8 +416,8 @@ test_obsolete_service(void **state)
 	(void)state;
 	FIRES(545, PDX_TCP, "obsolete-service");
 	FIRES(545, PDX_UDP, "obsolete-service");
-	QUIET(644, PDX_TCP, "obsolete-service");	/* not the official */
-	QUIET(2000, PDX_TCP, "obsolete-service");	/* above 1023 */
+	QUIET(644, PDX_TCP, "obsolete-service");  /* not the official */
+	QUIET(2000, PDX_TCP, "obsolete-service"); /* above 1023 */
 	QUIET(22, PDX_TCP, "obsolete-service");
 }
 
@@ -449,7 +456,7 @@ test_iana_unauthorized(void **state)
 {
 	(void)state;
 	FIRES(5000, PDX_TCP, "iana-unauthorized-use");
-	QUIET(5000, PDX_UDP, "iana-unauthorized-use");	/* row has none */
+	QUIET(5000, PDX_UDP, "iana-unauthorized-use"); /* row has none */
 	QUIET(5001, PDX_TCP, "iana-unauthorized-use");
 	/* A range row covers each of its ports. */
 	FIRES(6000, PDX_TCP, "iana-unauthorized-use");
@@ -474,26 +481,28 @@ test_levels(void **state)
 {
 	struct pdx_brief b;
 	static const struct {
-		unsigned	port;
-		int		proto;
-		int		level;
+		unsigned port;
+		int proto;
+		int level;
 	} cases[] = {
-		{ 22, PDX_TCP, PDX_LEVEL_INFO },	/* privileged only */
-		{ 1024, PDX_TCP, PDX_LEVEL_NONE },	/* nothing */
-		{ 5000, PDX_TCP, PDX_LEVEL_LOW },	/* unauthorized */
-		{ 3306, PDX_TCP, PDX_LEVEL_MEDIUM },	/* admin */
-		{ 645, PDX_UDP, PDX_LEVEL_LOW },	/* reported + info: never above low */
-		{ 23, PDX_TCP, PDX_LEVEL_HIGH },	/* login + info */
+		{ 22, PDX_TCP, PDX_LEVEL_INFO },     /* privileged only */
+		{ 1024, PDX_TCP, PDX_LEVEL_NONE },   /* nothing */
+		{ 5000, PDX_TCP, PDX_LEVEL_LOW },    /* unauthorized */
+		{ 3306, PDX_TCP, PDX_LEVEL_MEDIUM }, /* admin */
+		{ 645, PDX_UDP,
+		    PDX_LEVEL_LOW }, /* reported + info: never above low */
+		{ 23, PDX_TCP, PDX_LEVEL_HIGH }, /* login + info */
 		{ 23, PDX_UDP, PDX_LEVEL_INFO },
 		{ 12345, PDX_TCP, PDX_LEVEL_HIGH },
-		{ 4, PDX_TCP, PDX_LEVEL_MEDIUM },	/* dead + info */
+		{ 4, PDX_TCP, PDX_LEVEL_MEDIUM }, /* dead + info */
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
 		assert_int_equal(pdx_brief(db, cases[i].port, cases[i].proto,
-		    &b), 0);
+				     &b),
+		    0);
 		if (b.risk != cases[i].level)
 			fail_msg("%u/%s: level %s, expected %s", cases[i].port,
 			    pdx_proto_name(cases[i].proto),

@@ -23,8 +23,8 @@
 /* ---- a tiny XDR encoder for building replies ------------------------- */
 
 struct enc {
-	unsigned char	buf[1 << 18];
-	size_t		len;
+	unsigned char buf[1 << 18];
+	size_t len;
 };
 
 static void
@@ -77,10 +77,10 @@ static void
 test_uaddr(void **state)
 {
 	static const struct {
-		const char	*uaddr;
-		int		 rc;
-		const char	*host;
-		unsigned	 port;
+		const char *uaddr;
+		int rc;
+		const char *host;
+		unsigned port;
 	} cases[] = {
 		{ "127.0.0.1.0.111", 0, "127.0.0.1", 111 },
 		{ "0.0.0.0.8.1", 0, "0.0.0.0", 2049 },
@@ -115,10 +115,10 @@ test_uaddr(void **state)
 		}
 	}
 	/* A host buffer too small is an error, not an overflow. */
-	assert_int_equal(pdx_rpc_uaddr_port("127.0.0.1.0.111", host, 4,
-	    &port), -1);
-	assert_int_equal(pdx_rpc_uaddr_port("127.0.0.1.0.111", NULL, 0,
-	    &port), 0);
+	assert_int_equal(pdx_rpc_uaddr_port("127.0.0.1.0.111", host, 4, &port),
+	    -1);
+	assert_int_equal(pdx_rpc_uaddr_port("127.0.0.1.0.111", NULL, 0, &port),
+	    0);
 	assert_int_equal(port, 111);
 }
 
@@ -146,7 +146,7 @@ test_parse_v2(void **state)
 	e.len = 0;
 	put_pmap(&e, 100000, 2, IPPROTO_TCP, 111);
 	put_pmap(&e, 100005, 3, IPPROTO_UDP, 644);
-	put_pmap(&e, 100099, 1, 132, 9);	/* sctp: kept, proto 0 */
+	put_pmap(&e, 100099, 1, 132, 9); /* sctp: kept, proto 0 */
 	put_u32(&e, 0);
 	n = pdx_rpc_parse_dump(e.buf, e.len, 2, &r);
 	assert_int_equal(n, 3);
@@ -332,19 +332,20 @@ test_parse_random(void **state)
 		} else {
 			len = e.len;
 			memcpy(buf, e.buf, len);
-			buf[(size_t)rand_r(&seed) % len] =
-			    (unsigned char)rand_r(&seed);
-			len -= (size_t)rand_r(&seed) % 3 == 0 ?
-			    (size_t)rand_r(&seed) % len : 0;
+			buf[(size_t)rand_r(&seed) % len] = (unsigned char)
+			    rand_r(&seed);
+			len -= (size_t)rand_r(&seed) % 3 == 0
+			    ? (size_t)rand_r(&seed) % len
+			    : 0;
 		}
 		n = pdx_rpc_parse_dump(buf, len, vers, &r);
 		assert_true(n >= -1);
 		if (n >= 0) {
 			for (j = 0; j < (size_t)n; j++) {
-				assert_true(r[j].port >= -1 &&
-				    r[j].port <= 65535);
-				assert_true(strlen(r[j].netid) <=
-				    PDX_RPC_NETID_MAX);
+				assert_true(
+				    r[j].port >= -1 && r[j].port <= 65535);
+				assert_true(
+				    strlen(r[j].netid) <= PDX_RPC_NETID_MAX);
 			}
 			free(r);
 		} else
@@ -355,17 +356,17 @@ test_parse_random(void **state)
 /* ---- fake portmappers on loopback ------------------------------------ */
 
 enum fake_mode {
-	FAKE_GOOD,		/* v2 answers; v3/v4 "version mismatch" */
-	FAKE_GOOD_V4,		/* v2 and v4 answer */
-	FAKE_MALFORMED,		/* v2 reply body is cut short */
-	FAKE_PROG_UNAVAIL,	/* an RPC server without program 100000 */
+	FAKE_GOOD,	   /* v2 answers; v3/v4 "version mismatch" */
+	FAKE_GOOD_V4,	   /* v2 and v4 answer */
+	FAKE_MALFORMED,	   /* v2 reply body is cut short */
+	FAKE_PROG_UNAVAIL, /* an RPC server without program 100000 */
 };
 
 struct fake {
-	int		lfd;
-	unsigned	port;
-	enum fake_mode	mode;
-	pthread_t	tid;
+	int lfd;
+	unsigned port;
+	enum fake_mode mode;
+	pthread_t tid;
 };
 
 static int
@@ -391,18 +392,18 @@ fake_reply(int fd, uint32_t xid_net, uint32_t vers, enum fake_mode mode)
 	e.len = 0;
 	memcpy(e.buf, &xid_net, 4);
 	e.len = 4;
-	put_u32(&e, 1);		/* REPLY */
-	put_u32(&e, 0);		/* MSG_ACCEPTED */
-	put_u32(&e, 0);		/* verifier AUTH_NONE */
+	put_u32(&e, 1); /* REPLY */
+	put_u32(&e, 0); /* MSG_ACCEPTED */
+	put_u32(&e, 0); /* verifier AUTH_NONE */
 	put_u32(&e, 0);
 	if (mode == FAKE_PROG_UNAVAIL) {
-		put_u32(&e, 1);	/* PROG_UNAVAIL */
+		put_u32(&e, 1); /* PROG_UNAVAIL */
 	} else if (vers != 2 && !(mode == FAKE_GOOD_V4 && vers == 4)) {
-		put_u32(&e, 2);	/* PROG_MISMATCH low high */
+		put_u32(&e, 2); /* PROG_MISMATCH low high */
 		put_u32(&e, 2);
 		put_u32(&e, 2);
 	} else {
-		put_u32(&e, 0);	/* SUCCESS */
+		put_u32(&e, 0); /* SUCCESS */
 		if (vers == 2) {
 			put_pmap(&e, 100000, 2, IPPROTO_TCP, 111);
 			put_pmap(&e, 100005, 3, IPPROTO_UDP, 644);
@@ -469,8 +470,8 @@ fake_start(struct fake *f, enum fake_mode mode, int serve)
 	assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&sa, &sl), 0);
 	f->port = ntohs(sa.sin_port);
 	if (serve)
-		assert_int_equal(pthread_create(&f->tid, NULL, fake_thread,
-		    f), 0);
+		assert_int_equal(pthread_create(&f->tid, NULL, fake_thread, f),
+		    0);
 }
 
 static void
@@ -508,10 +509,13 @@ test_query_good(void **state)
 	assert_non_null(j);
 	regs = json_object_get(j, "registrations");
 	assert_int_equal(json_array_size(regs), 2);
-	assert_int_equal(json_integer_value(json_object_get(
-	    json_array_get(regs, 1), "port")), 644);
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(regs, 1), "proto")), "udp");
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_array_get(regs, 1), "port")),
+	    644);
+	assert_string_equal(json_string_value(
+				json_object_get(json_array_get(regs, 1),
+				    "proto")),
+	    "udp");
 	json_decref(j);
 	pdx_rpc_dump_free(&d);
 
@@ -524,13 +528,17 @@ test_query_good(void **state)
 	assert_string_equal(d.rpcb[1].netid, "local");
 	j = pdx_rpc_json(NULL, "127.0.0.1", &d);
 	/* The v2 tcp/111 row learns its owner and netid from v4. */
-	owner = json_string_value(json_object_get(json_array_get(
-	    json_object_get(j, "registrations"), 0), "owner"));
+	owner = json_string_value(
+	    json_object_get(json_array_get(json_object_get(j, "registrations"),
+				0),
+		"owner"));
 	assert_non_null(owner);
 	assert_string_equal(owner, "superuser");
 	/* The v2 udp/644 row has no v4 counterpart. */
-	assert_true(json_is_null(json_object_get(json_array_get(
-	    json_object_get(j, "registrations"), 1), "owner")));
+	assert_true(json_is_null(
+	    json_object_get(json_array_get(json_object_get(j, "registrations"),
+				1),
+		"owner")));
 	assert_int_equal(json_array_size(json_object_get(j, "rpcbind")), 2);
 	json_decref(j);
 	pdx_rpc_dump_free(&d);
@@ -556,15 +564,13 @@ test_query_errors(void **state)
 
 	fake_start(&f, FAKE_PROG_UNAVAIL, 1);
 	o.port = f.port;
-	assert_int_equal(pdx_rpc_query("127.0.0.1", &o, &d),
-	    PDX_RPC_ENOPMAP);
+	assert_int_equal(pdx_rpc_query("127.0.0.1", &o, &d), PDX_RPC_ENOPMAP);
 	fake_stop(&f, 1);
 
 	/* A listener that never accepts or answers: a timeout. */
 	fake_start(&f, FAKE_GOOD, 0);
 	o.port = f.port;
-	assert_int_equal(pdx_rpc_query("127.0.0.1", &o, &d),
-	    PDX_RPC_ETIMEDOUT);
+	assert_int_equal(pdx_rpc_query("127.0.0.1", &o, &d), PDX_RPC_ETIMEDOUT);
 	assert_non_null(strstr(pdx_last_error(), "in time"));
 	fake_stop(&f, 0);
 
@@ -578,12 +584,10 @@ test_query_errors(void **state)
 	o.port = ntohs(sa.sin_port);
 	o.no_udp = 0;
 	o.timeout_ms = 2000;
-	assert_int_equal(pdx_rpc_query("127.0.0.1", &o, &d),
-	    PDX_RPC_EREFUSED);
+	assert_int_equal(pdx_rpc_query("127.0.0.1", &o, &d), PDX_RPC_EREFUSED);
 	assert_non_null(strstr(pdx_last_error(), "refused"));
 	o.no_tcp = 1;
-	assert_int_equal(pdx_rpc_query("127.0.0.1", &o, &d),
-	    PDX_RPC_EREFUSED);
+	assert_int_equal(pdx_rpc_query("127.0.0.1", &o, &d), PDX_RPC_EREFUSED);
 	close(fd);
 
 	assert_int_equal(pdx_rpc_query("no-such-host.invalid", &o, &d),

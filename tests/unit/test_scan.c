@@ -30,8 +30,7 @@ test_state_names(void **state)
 {
 	assert_string_equal(pdx_scan_state_name(PDX_SCAN_OPEN), "open");
 	assert_string_equal(pdx_scan_state_name(PDX_SCAN_CLOSED), "closed");
-	assert_string_equal(pdx_scan_state_name(PDX_SCAN_FILTERED),
-	    "filtered");
+	assert_string_equal(pdx_scan_state_name(PDX_SCAN_FILTERED), "filtered");
 	assert_string_equal(pdx_scan_state_name(PDX_SCAN_UNSCANNED), "");
 	assert_string_equal(pdx_scan_state_name(99), "");
 	assert_string_equal(pdx_scan_state_name(-1), "");
@@ -41,8 +40,14 @@ static void
 test_resolve_refuses(void **state)
 {
 	static const char *const bad[] = {
-		"10.0.0.0/8", "127.0.0.1/32", "::1/128", "10.0.0.1-20",
-		"10.0.0-3.1", "127.0.0.1,127.0.0.2", "127.0.0.*", "a b",
+		"10.0.0.0/8",
+		"127.0.0.1/32",
+		"::1/128",
+		"10.0.0.1-20",
+		"10.0.0-3.1",
+		"127.0.0.1,127.0.0.2",
+		"127.0.0.*",
+		"a b",
 		"",
 	};
 	struct pdx_scan_target t;
@@ -52,12 +57,13 @@ test_resolve_refuses(void **state)
 		if (pdx_scan_resolve(bad[i], AF_UNSPEC, &t) != -1)
 			fail_msg("'%s' was accepted", bad[i]);
 		if (*bad[i] != '\0')
-			assert_non_null(strstr(pdx_last_error(),
-			    "exactly one host"));
+			assert_non_null(
+			    strstr(pdx_last_error(), "exactly one host"));
 	}
 	assert_int_equal(pdx_scan_resolve(NULL, AF_UNSPEC, &t), -1);
 	assert_int_equal(pdx_scan_resolve("no-such-host.invalid", AF_UNSPEC,
-	    &t), -1);
+			     &t),
+	    -1);
 	assert_non_null(strstr(pdx_last_error(), "no-such-host.invalid"));
 	/* A v6 literal cannot be had as IPv4. */
 	assert_int_equal(pdx_scan_resolve("::1", AF_INET, &t), -1);
@@ -163,8 +169,10 @@ test_default_registry(void **state)
 
 	if (shared == NULL)
 		shared = PDX_SRCDIR "/../shared";
-	snprintf(csv, sizeof csv, "%s/data/iana/"
-	    "service-names-port-numbers.csv", shared);
+	snprintf(csv, sizeof csv,
+	    "%s/data/iana/"
+	    "service-names-port-numbers.csv",
+	    shared);
 	if (access(csv, R_OK) != 0)
 		fail_msg("IANA snapshot %s missing", csv);
 	assert_non_null(mkdtemp(dir));
@@ -196,14 +204,14 @@ test_default_registry(void **state)
 		threshold = sorted[(n < k ? n : k) - 1];
 		/* Strictly more frequent than the cut: in; less: out. */
 		for (p = 1; p < 65536; p++) {
-			if (freq[p] > threshold && !pdx_portset_has(&ps,
-			    (unsigned)p))
+			if (freq[p] > threshold &&
+			    !pdx_portset_has(&ps, (unsigned)p))
 				fail_msg("port %d (freq %g) missing", p,
 				    freq[p]);
 			if (pdx_portset_has(&ps, (unsigned)p) &&
 			    freq[p] < threshold)
-				fail_msg("port %d (freq %g) below the cut",
-				    p, freq[p]);
+				fail_msg("port %d (freq %g) below the cut", p,
+				    freq[p]);
 		}
 		assert_true(pdx_portset_has(&ps, 80));
 		assert_true(pdx_portset_has(&ps, 22));
@@ -216,8 +224,8 @@ test_default_registry(void **state)
 }
 
 /* Sockets the test opened: listening ones and bound-only ones. */
-#define NLISTEN	6
-#define NBOUND	6
+#define NLISTEN 6
+#define NBOUND 6
 
 static int
 open_socket(int family, int do_listen, unsigned *port)
@@ -246,9 +254,9 @@ open_socket(int family, int do_listen, unsigned *port)
 	if (do_listen)
 		assert_int_equal(listen(fd, 64), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
-	*port = ntohs(family == AF_INET ?
-	    ((struct sockaddr_in *)&ss)->sin_port :
-	    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	*port = ntohs(family == AF_INET
+		? ((struct sockaddr_in *)&ss)->sin_port
+		: ((struct sockaddr_in6 *)&ss)->sin6_port);
 	return fd;
 }
 
@@ -291,16 +299,19 @@ scan_family(int family, const char *host)
 	/* JSON: open ones only, then all of them. */
 	j = pdx_scan_json(NULL, &t, res, 0);
 	assert_non_null(j);
-	assert_int_equal(json_array_size(json_object_get(j, "ports")),
-	    NLISTEN);
+	assert_int_equal(json_array_size(json_object_get(j, "ports")), NLISTEN);
 	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(json_object_get(j, "ports"), 0), "state")), "open");
+				json_array_get(json_object_get(j, "ports"), 0),
+				"state")),
+	    "open");
 	json_decref(j);
 	j = pdx_scan_json(NULL, &t, res, 1);
 	assert_int_equal(json_array_size(json_object_get(j, "ports")),
 	    NLISTEN + NBOUND);
-	assert_int_equal(json_integer_value(json_object_get(
-	    json_object_get(j, "summary"), "closed")), NBOUND);
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(j, "summary"),
+				 "closed")),
+	    NBOUND);
 	json_decref(j);
 
 	/* The listeners still accept: the scan left them working. */
@@ -346,7 +357,7 @@ test_scan_threads_agree(void **state)
 	assert_int_equal(pdx_scan_resolve("127.0.0.1", AF_INET, &t), 0);
 	pdx_scan_opts_init(&o);
 	o.threads = 1;
-	o.concurrency = 50;	/* small: slots must be recycled */
+	o.concurrency = 50; /* small: slots must be recycled */
 	assert_int_equal(pdx_scan(&t, &ps, &o, a), 0);
 	o.threads = 3;
 	o.concurrency = 0;
@@ -399,7 +410,7 @@ test_scan_rate(void **state)
 
 	assert_non_null(res);
 	pdx_portset_clear(&ps);
-	pdx_portset_add(&ps, 20001, 20300);	/* 300 ports */
+	pdx_portset_add(&ps, 20001, 20300); /* 300 ports */
 	assert_int_equal(pdx_scan_resolve("127.0.0.1", AF_INET, &t), 0);
 	pdx_scan_opts_init(&o);
 	o.rate = 1000;

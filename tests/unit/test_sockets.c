@@ -60,7 +60,8 @@ make_proc_line(char *buf, size_t size, int family, const uint8_t *la,
 		memcpy(&w[i], ra + 4 * i, 4);
 		sprintf(r + 8 * i, "%08X", w[i]);
 	}
-	return snprintf(buf, size, "%4d: %s:%04X %s:%04X %02X %08X:%08X "
+	return snprintf(buf, size,
+	    "%4d: %s:%04X %s:%04X %02X %08X:%08X "
 	    "%02X:%08lX %08X %5u %8d %lu 1 0000000000000000 100 0 0 10 0\n",
 	    7, l, lp, r, rp, st, 3, 5, 0, 0UL, 0, uid, 0, ino);
 }
@@ -83,10 +84,11 @@ proc_good_lines(void **state)
 		unsigned st = 1 + rnd() % 11, uid = rnd() % 100000;
 		unsigned long ino = rnd();
 
-		len = make_proc_line(line, sizeof line, fam, la, lp, ra, rp,
-		    st, uid, ino);
-		assert_int_equal(pdx_proc_net_parse_line(line, (size_t)len,
-		    fam, PDX_TCP, &s), 1);
+		len = make_proc_line(line, sizeof line, fam, la, lp, ra, rp, st,
+		    uid, ino);
+		assert_int_equal(pdx_proc_net_parse_line(line, (size_t)len, fam,
+				     PDX_TCP, &s),
+		    1);
 		assert_int_equal(s.family, fam);
 		assert_int_equal(s.proto, PDX_TCP);
 		assert_memory_equal(s.laddr, la, fam == AF_INET ? 4 : 16);
@@ -105,23 +107,28 @@ proc_good_lines(void **state)
 static void
 proc_real_lines(void **state)
 {
-	static const char *const v4 = "   0: 0100007F:0016 00000000:0000 0A "
+	static const char *const v4 =
+	    "   0: 0100007F:0016 00000000:0000 0A "
 	    "00000000:00000000 00:00000000 00000000     0        0 4242 1 "
 	    "0000000000000000 100 0 0 10 0";
-	static const char *const hdr = "  sl  local_address rem_address   st "
+	static const char *const hdr =
+	    "  sl  local_address rem_address   st "
 	    "tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
 	struct pdx_socket s;
 	uint32_t w;
 	uint8_t want[4];
 
 	assert_int_equal(pdx_proc_net_parse_line(hdr, strlen(hdr), AF_INET,
-	    PDX_TCP, &s), 0);
-	assert_int_equal(pdx_proc_net_parse_line("", 0, AF_INET, PDX_TCP,
-	    &s), 0);
-	assert_int_equal(pdx_proc_net_parse_line("  \n", 3, AF_INET,
-	    PDX_TCP, &s), 0);
+			     PDX_TCP, &s),
+	    0);
+	assert_int_equal(pdx_proc_net_parse_line("", 0, AF_INET, PDX_TCP, &s),
+	    0);
+	assert_int_equal(pdx_proc_net_parse_line("  \n", 3, AF_INET, PDX_TCP,
+			     &s),
+	    0);
 	assert_int_equal(pdx_proc_net_parse_line(v4, strlen(v4), AF_INET,
-	    PDX_UDP, &s), 1);
+			     PDX_UDP, &s),
+	    1);
 	w = 0x0100007F;
 	memcpy(want, &w, 4);
 	assert_memory_equal(s.laddr, want, 4);
@@ -131,7 +138,8 @@ proc_real_lines(void **state)
 	assert_int_equal(s.proto, PDX_UDP);
 	/* The same line read as IPv6 has the wrong address width. */
 	assert_int_equal(pdx_proc_net_parse_line(v4, strlen(v4), AF_INET6,
-	    PDX_TCP, &s), -1);
+			     PDX_TCP, &s),
+	    -1);
 }
 
 static void
@@ -140,40 +148,40 @@ proc_bad_lines(void **state)
 	static const char *const bad[] = {
 		"   0: 0100007F:0016",
 		"   0: 0100007F:0016 00000000:0000 0A 00000000:00000000 "
-		    "00:00000000 00000000     0        0",
+		"00:00000000 00000000     0        0",
 		"   0 0100007F:0016 00000000:0000 0A 00000000:00000000 "
-		    "00:00000000 00000000     0        0 1",
+		"00:00000000 00000000     0        0 1",
 		"   x: 0100007F:0016 00000000:0000 0A 00000000:00000000 "
-		    "00:00000000 00000000     0        0 1",
+		"00:00000000 00000000     0        0 1",
 		"   0: 0100007G:0016 00000000:0000 0A 00000000:00000000 "
-		    "00:00000000 00000000     0        0 1",
+		"00:00000000 00000000     0        0 1",
 		"   0: 0100007F0016 00000000:0000 0A 00000000:00000000 "
-		    "00:00000000 00000000     0        0 1",
+		"00:00000000 00000000     0        0 1",
 		"   0: 0100007F:00016 00000000:0000 0A 00000000:00000000 "
-		    "00:00000000 00000000     0        0 1",
+		"00:00000000 00000000     0        0 1",
 		"   0: 100007F:0016 00000000:0000 0A 00000000:00000000 "
-		    "00:00000000 00000000     0        0 1",
+		"00:00000000 00000000     0        0 1",
 		"   0: 0100007F:0016 00000000:0000 00 00000000:00000000 "
-		    "00:00000000 00000000     0        0 1",
+		"00:00000000 00000000     0        0 1",
 		"   0: 0100007F:0016 00000000:0000 FF 00000000:00000000 "
-		    "00:00000000 00000000     0        0 1",
+		"00:00000000 00000000     0        0 1",
 		"   0: 0100007F:0016 00000000:0000 0A0 00000000:00000000 "
-		    "00:00000000 00000000     0        0 1",
+		"00:00000000 00000000     0        0 1",
 		"   0: 0100007F:0016 00000000:0000 0A 0000000000000000 "
-		    "00:00000000 00000000     0        0 1",
+		"00:00000000 00000000     0        0 1",
 		"   0: 0100007F:0016 00000000:0000 0A 00000000:00000000 "
-		    "00:00000000 00000000     -1        0 1",
+		"00:00000000 00000000     -1        0 1",
 		"   0: 0100007F:0016 00000000:0000 0A 00000000:00000000 "
-		    "00:00000000 00000000     99999999999        0 1",
+		"00:00000000 00000000     99999999999        0 1",
 		"   0: 0100007F:0016 00000000:0000 0A 00000000:00000000 "
-		    "00:00000000 00000000     0        0 12x",
+		"00:00000000 00000000     0        0 12x",
 		"   0: 0100007F:0016 00000000:0000 0A 00000000:00000000 "
-		    "00:00000000 00000000     0        0 "
-		    "99999999999999999999999",
+		"00:00000000 00000000     0        0 "
+		"99999999999999999999999",
 		"   0: 0100007F:0016 00000000:0000 0A 00000000:00000000 "
-		    "00:00000000 0000000Z     0        0 1",
+		"00:00000000 0000000Z     0        0 1",
 		"   0: :0016 00000000:0000 0A 00000000:00000000 "
-		    "00:00000000 00000000     0        0 1",
+		"00:00000000 00000000     0        0 1",
 	};
 	struct pdx_socket s;
 	size_t i;
@@ -186,14 +194,15 @@ proc_bad_lines(void **state)
 		copy = malloc(n);
 		assert_non_null(copy);
 		memcpy(copy, bad[i], n);
-		if (pdx_proc_net_parse_line(copy, n, AF_INET, PDX_TCP,
-		    &s) != -1)
+		if (pdx_proc_net_parse_line(copy, n, AF_INET, PDX_TCP, &s) !=
+		    -1)
 			fail_msg("accepted bad line %zu: %s", i, bad[i]);
 		assert_true(strlen(pdx_last_error()) > 0);
 		free(copy);
 	}
 	assert_int_equal(pdx_proc_net_parse_line(bad[0], strlen(bad[0]),
-	    AF_UNIX, PDX_TCP, &s), -1);
+			     AF_UNIX, PDX_TCP, &s),
+	    -1);
 }
 
 static void
@@ -205,8 +214,8 @@ proc_damage(void **state)
 	int len, i, k, rc;
 	size_t cut, ino_at;
 
-	len = make_proc_line(line, sizeof line, AF_INET6, la, 80, ra, 0, 10,
-	    0, 99);
+	len = make_proc_line(line, sizeof line, AF_INET6, la, 80, ra, 0, 10, 0,
+	    99);
 	assert_non_null(strstr(line, " 99 "));
 	ino_at = (size_t)(strstr(line, " 99 ") - line) + 1;
 	/*
@@ -217,10 +226,11 @@ proc_damage(void **state)
 		copy = malloc(cut + 1);
 		assert_non_null(copy);
 		memcpy(copy, line, cut);
-		rc = pdx_proc_net_parse_line(copy, cut, AF_INET6, PDX_TCP,
-		    &s);
-		assert_int_equal(rc, cut > ino_at ? 1 :
-		    cut <= strspn(line, " ") ? 0 : -1);
+		rc = pdx_proc_net_parse_line(copy, cut, AF_INET6, PDX_TCP, &s);
+		assert_int_equal(rc,
+		    cut > ino_at		   ? 1
+			: cut <= strspn(line, " ") ? 0
+						   : -1);
 		if (rc == 1)
 			assert_int_equal(s.inode, cut == ino_at + 1 ? 9 : 99);
 		free(copy);
@@ -246,8 +256,8 @@ proc_damage(void **state)
 /* ---- netlink replies --------------------------------------------------- */
 
 struct msgbuf {
-	unsigned char	b[4096] __attribute__((aligned(8)));
-	size_t		len;
+	unsigned char b[4096] __attribute__((aligned(8)));
+	size_t len;
 };
 
 static struct nlmsghdr *
@@ -408,8 +418,8 @@ diag_crafted(void **state)
 	/* An unknown address family. */
 	m.len = 0;
 	put_sock(&m, AF_INET, "1.2.3.4", 5, PDX_SS_LISTEN, 0, 1, -1);
-	((struct inet_diag_msg *)NLMSG_DATA((struct nlmsghdr *)m.b))->
-	    idiag_family = AF_UNIX;
+	((struct inet_diag_msg *)NLMSG_DATA((struct nlmsghdr *)m.b))
+	    ->idiag_family = AF_UNIX;
 	assert_int_equal(parse(m.b, m.len, &v, &n), -1);
 	pdx_sockets_free(v, n);
 	/* An attribute shorter than its header, then one past the end. */
@@ -487,10 +497,9 @@ diag_damage(void **state)
 		assert_true(rc >= -1 && rc <= 1);
 		assert_true(n <= 3);
 		for (k = 0; k < (int)n; k++) {
-			assert_true(v[k].family == AF_INET ||
-			    v[k].family == AF_INET6);
-			assert_true(v[k].state > 0 &&
-			    v[k].state < PDX_SS_MAX);
+			assert_true(
+			    v[k].family == AF_INET || v[k].family == AF_INET6);
+			assert_true(v[k].state > 0 && v[k].state < PDX_SS_MAX);
 			assert_true(strlen(v[k].local) < sizeof v[k].local);
 		}
 		pdx_sockets_free(v, n);
@@ -500,8 +509,8 @@ diag_damage(void **state)
 /* ---- the port bytecode, through a model of the kernel --------------- */
 
 struct bcop {
-	uint8_t		code, yes;
-	uint16_t	no;
+	uint8_t code, yes;
+	uint16_t no;
 };
 
 /* The kernel's audit: the yes-chain ends exactly at the end, and every
@@ -600,11 +609,11 @@ bytecode_model(void **state)
 		pdx_portset_clear(&ps);
 		ranges = 1 + (int)(rnd() % (t < 250 ? 12 : 400));
 		for (k = 0; k < ranges; k++) {
-			unsigned lo = rnd() % 65536, w = rnd() % 4 == 0 ?
-			    rnd() % 3000 : 0;
+			unsigned lo = rnd() % 65536,
+				 w = rnd() % 4 == 0 ? rnd() % 3000 : 0;
 
-			pdx_portset_add(&ps, lo, lo + w > 65535 ? 65535 :
-			    lo + w);
+			pdx_portset_add(&ps, lo,
+			    lo + w > 65535 ? 65535 : lo + w);
 		}
 		len = pdx_diag_port_bytecode(&ps, bc, sizeof bc);
 		if (len == 0) {
@@ -614,8 +623,7 @@ bytecode_model(void **state)
 		}
 		assert_true(bc_audit(bc, (int)len));
 		for (p = 0; p < 65536; p++)
-			if (bc_run(bc, (int)len, p) !=
-			    pdx_portset_has(&ps, p))
+			if (bc_run(bc, (int)len, p) != pdx_portset_has(&ps, p))
 				fail_msg("set %d: port %u judged wrongly", t,
 				    p);
 	}
@@ -635,21 +643,22 @@ static void
 cgroup_parse(void **state)
 {
 	static const struct {
-		const char	*text, *unit, *ctr;
+		const char *text, *unit, *ctr;
 	} cases[] = {
 		{ "0::/system.slice/ssh.service\n", "ssh.service", NULL },
 		{ "0::/user.slice/user-1000.slice/user@1000.service/app.slice/"
-		    "foo.service\n", "foo.service", NULL },
+		  "foo.service\n",
+		    "foo.service", NULL },
 		{ "0::/system.slice/docker-0123456789abcdef0123456789abcdef"
-		    "0123456789abcdef0123456789abcdef.scope\n", NULL,
-		    "docker:0123456789ab" },
+		  "0123456789abcdef0123456789abcdef.scope\n",
+		    NULL, "docker:0123456789ab" },
 		{ "12:pids:/docker/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaa\n1:name=systemd:/docker/aaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		  "aaaaaaaaaaaaaaaaaaaa\n1:name=systemd:/docker/aaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
 		    NULL, "docker:aaaaaaaaaaaa" },
 		{ "0::/machine.slice/libpod-1111111111111111111111111111111111"
-		    "111111111111111111111111111111.scope/container\n", NULL,
-		    "podman:111111111111" },
+		  "111111111111111111111111111111.scope/container\n",
+		    NULL, "podman:111111111111" },
 		{ "0::/lxc.payload.web1/system.slice/nginx.service\n",
 		    "nginx.service", "lxc:web1" },
 		{ "0::/\n", NULL, NULL },
@@ -703,7 +712,7 @@ procwalk_fake(void **state)
 	struct pdx_attr_stats st;
 
 	assert_non_null(mkdtemp(root));
-	snprintf(p, sizeof p, "%s/self", root);		/* not a pid */
+	snprintf(p, sizeof p, "%s/self", root); /* not a pid */
 	assert_int_equal(mkdir(p, 0755), 0);
 	snprintf(p, sizeof p, "%s/321", root);
 	assert_int_equal(mkdir(p, 0755), 0);
@@ -718,8 +727,12 @@ procwalk_fake(void **state)
 	snprintf(p, sizeof p, "%s/321/comm", root);
 	write_file(p, "fakesrv\n", 8);
 	snprintf(p, sizeof p, "%s/321/cmdline", root);
-	write_file(p, "/usr/bin/fakesrv\0-p\0" "80\0",
-	    sizeof "/usr/bin/fakesrv\0-p\0" "80\0" - 1);
+	write_file(p,
+	    "/usr/bin/fakesrv\0-p\0"
+	    "80\0",
+	    sizeof "/usr/bin/fakesrv\0-p\0"
+		   "80\0" -
+		1);
 	snprintf(p, sizeof p, "%s/321/cgroup", root);
 	write_file(p, "0::/system.slice/fake.service\n", 30);
 	snprintf(p, sizeof p, "%s/400", root);
@@ -732,9 +745,9 @@ procwalk_fake(void **state)
 	memset(v, 0, sizeof v);
 	v[0].inode = 5551;
 	v[0].uid = 0;
-	v[1].inode = 9999;	/* held by nobody */
+	v[1].inode = 9999; /* held by nobody */
 	v[1].uid = 0;
-	v[2].inode = 0;		/* TIME_WAIT */
+	v[2].inode = 0; /* TIME_WAIT */
 	v[2].uid = -1;
 	v[3].inode = 5552;
 	v[3].uid = 0;
@@ -765,7 +778,8 @@ procwalk_fake(void **state)
 	memset(v, 0, sizeof v);
 	v[0].inode = 5551;
 	assert_int_equal(pdx_sockets_attribute_at("/nonexistent-pdx", v, 1,
-	    &st), -1);
+			     &st),
+	    -1);
 	snprintf(p, sizeof p, "rm -rf '%s'", root);
 	assert_int_equal(system(p), 0);
 }
@@ -867,8 +881,10 @@ live_socket(void **state)
 	assert_int_equal(json_integer_value(json_object_get(o, "pid")),
 	    getpid());
 	assert_true(json_is_false(json_object_get(o, "all_interfaces")));
-	assert_int_equal(json_integer_value(json_object_get(
-	    json_object_get(o, "local"), "port")), ntohs(sin.sin_port));
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(o, "local"),
+				 "port")),
+	    ntohs(sin.sin_port));
 	json_decref(a);
 	close(fd);
 	a = pdx_local_port(ntohs(sin.sin_port), PDX_TCP);
@@ -907,12 +923,14 @@ socket_json(void **state)
 	o = pdx_socket_json(&s, NULL);
 	assert_true(json_is_false(json_object_get(o, "serves_ipv4")));
 	json_decref(o);
-	s.laddr[15] = 1;	/* ::1 */
+	s.laddr[15] = 1; /* ::1 */
 	pdx_socket_format_addrs(&s);
 	o = pdx_socket_json(&s, NULL);
 	assert_true(json_is_false(json_object_get(o, "all_interfaces")));
-	assert_string_equal(json_string_value(json_object_get(
-	    json_object_get(o, "local"), "address")), "::1");
+	assert_string_equal(json_string_value(
+				json_object_get(json_object_get(o, "local"),
+				    "address")),
+	    "::1");
 	json_decref(o);
 	assert_string_equal(pdx_sock_state_name(0), "?");
 	assert_string_equal(pdx_sock_state_name(PDX_SS_LISTEN), "LISTEN");
@@ -924,10 +942,22 @@ static void
 format_addr(void **state)
 {
 	static const char *const fixed[] = {
-		"::", "::1", "::2", "1::", "1:2:3:4:5:6:7:8", "::ffff:1.2.3.4",
-		"::1.2.3.4", "::ffff:0.0.0.0", "fe80::1", "1:0:0:2:0:0:0:3",
-		"1:0:0:2:0:0:3:4", "0:0:1::", "2001:db8::ff00:42:8329",
-		"1:0:2:0:3:0:4:0", "::ffff:0:1.2.3.4", "0:1:0:0:0:0:0:0",
+		"::",
+		"::1",
+		"::2",
+		"1::",
+		"1:2:3:4:5:6:7:8",
+		"::ffff:1.2.3.4",
+		"::1.2.3.4",
+		"::ffff:0.0.0.0",
+		"fe80::1",
+		"1:0:0:2:0:0:0:3",
+		"1:0:0:2:0:0:3:4",
+		"0:0:1::",
+		"2001:db8::ff00:42:8329",
+		"1:0:2:0:3:0:4:0",
+		"::ffff:0:1.2.3.4",
+		"0:1:0:0:0:0:0:0",
 	};
 	uint8_t a[16];
 	char mine[64], theirs[64];
@@ -953,7 +983,8 @@ format_addr(void **state)
 		pdx_format_addr(fam, a, mine);
 		inet_ntop(fam, a, theirs, sizeof theirs);
 		if (strcmp(mine, theirs) != 0)
-			fail_msg("formatted %s, inet_ntop says %s", mine, theirs);
+			fail_msg("formatted %s, inet_ntop says %s", mine,
+			    theirs);
 	}
 }
 

@@ -21,43 +21,47 @@
 #include "portdex.h"
 
 /* The IANA header as published, written out here on purpose. */
-#define HDR "Service Name,Port Number,Transport Protocol,Description," \
+#define HDR \
+	"Service Name,Port Number,Transport Protocol,Description," \
 	"Assignee,Contact,Registration Date,Modification Date,Reference," \
 	"Service Code,Unauthorized Use Reported,Assignment Notes"
 
-#define TEN_MB	(10u * 1024 * 1024)
+#define TEN_MB (10u * 1024 * 1024)
 
-#define assert_error_has(s) do {					\
-	const char *m_ = pdx_last_error();				\
-	if (strstr(m_, (s)) == NULL)					\
-		fail_msg("error message '%s' does not contain '%s'",	\
-		    m_, (s));						\
-} while (0)
+#define assert_error_has(s) \
+	do { \
+		const char *m_ = pdx_last_error(); \
+		if (strstr(m_, (s)) == NULL) \
+			fail_msg("error message '%s' does not contain '%s'", \
+			    m_, (s)); \
+	} while (0)
 
-#define assert_error_starts(s) do {					\
-	const char *m_ = pdx_last_error();				\
-	if (strncmp(m_, (s), strlen(s)) != 0)				\
-		fail_msg("error message '%s' does not start with '%s'",	\
-		    m_, (s));						\
-} while (0)
+#define assert_error_starts(s) \
+	do { \
+		const char *m_ = pdx_last_error(); \
+		if (strncmp(m_, (s), strlen(s)) != 0) \
+			fail_msg( \
+			    "error message '%s' does not start with '%s'", m_, \
+			    (s)); \
+	} while (0)
 
 /* ---- collecting callback results ------------------------------------- */
 
 #define MAXROWS 32
 
 struct irow {
-	char		*f[PDX_NCOLS];
-	int		 lo, hi, proto, status;
-	char		*was;
-	unsigned	 line;
+	char *f[PDX_NCOLS];
+	int lo, hi, proto, status;
+	char *was;
+	unsigned line;
 };
 
 struct icoll {
-	struct irow	 r[MAXROWS];
-	int		 n;
-	int		 calls;
-	int		 stop_at;	/* return stop_rc at this call (1-based) */
-	int		 stop_rc;
+	struct irow r[MAXROWS];
+	int n;
+	int calls;
+	int stop_at; /* return stop_rc at this call (1-based) */
+	int stop_rc;
 };
 
 static char *
@@ -125,7 +129,7 @@ iana_body(const char *body, size_t len, const char *eol, struct icoll *c)
 	return n;
 }
 
-#define IANA(lit, c)	iana_body((lit), sizeof(lit) - 1, "\n", (c))
+#define IANA(lit, c) iana_body((lit), sizeof(lit) - 1, "\n", (c))
 
 static void
 expect_iana_error(const char *body, size_t len, const char *prefix,
@@ -169,7 +173,7 @@ test_iana_header_constant(void **state)
 
 	(void)state;
 	for (tok = strtok_r(hdr, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save), i++) {
+	     tok = strtok_r(NULL, ",", &save), i++) {
 		assert_true(i < PDX_NCOLS);
 		assert_string_equal(pdx_iana_header[i], tok);
 	}
@@ -180,17 +184,29 @@ static void
 test_iana_all_fields(void **state)
 {
 	static const char *const want[PDX_NCOLS] = {
-		"ssh", "22", "tcp", "The Secure Shell (SSH) Protocol",
-		"[RFC4251]", "[RFC4251]", "2001-01-01", "2020-02-02",
-		"[RFC4251]", "S1", "Known Unauthorized Use", "a note",
+		"ssh",
+		"22",
+		"tcp",
+		"The Secure Shell (SSH) Protocol",
+		"[RFC4251]",
+		"[RFC4251]",
+		"2001-01-01",
+		"2020-02-02",
+		"[RFC4251]",
+		"S1",
+		"Known Unauthorized Use",
+		"a note",
 	};
 	static const char two[] = HDR "\na,1,tcp,,,,,,,,,\nb,2,udp,,,,,,,,,\n";
 	struct icoll c = { 0 };
 
 	(void)state;
-	assert_int_equal(IANA("ssh,22,tcp,The Secure Shell (SSH) Protocol,"
-	    "[RFC4251],[RFC4251],2001-01-01,2020-02-02,[RFC4251],S1,"
-	    "Known Unauthorized Use,a note\n", &c), 1);
+	assert_int_equal(
+	    IANA("ssh,22,tcp,The Secure Shell (SSH) Protocol,"
+		 "[RFC4251],[RFC4251],2001-01-01,2020-02-02,[RFC4251],S1,"
+		 "Known Unauthorized Use,a note\n",
+		&c),
+	    1);
 	assert_int_equal(c.n, 1);
 	check_row(&c.r[0], want);
 	assert_int_equal(c.r[0].lo, 22);
@@ -210,21 +226,34 @@ test_iana_all_fields(void **state)
 	icoll_free(&c);
 	/* A NULL callback just counts. */
 	assert_int_equal(pdx_iana_parse(two, sizeof two - 1, "t.csv", NULL,
-	    NULL), 2);
+			     NULL),
+	    2);
 }
 
 static void
 test_iana_quoting(void **state)
 {
 	static const char *const want[PDX_NCOLS] = {
-		"q", "5", "udp", "say \"hi\", then \"\"go\"\"", "", "",
-		"", "", "", "", "", "\"",
+		"q",
+		"5",
+		"udp",
+		"say \"hi\", then \"\"go\"\"",
+		"",
+		"",
+		"",
+		"",
+		"",
+		"",
+		"",
+		"\"",
 	};
 	struct icoll c = { 0 };
 
 	(void)state;
 	assert_int_equal(IANA("\"q\",5,\"udp\",\"say \"\"hi\"\", then "
-	    "\"\"\"\"go\"\"\"\"\",\"\",,,,,,,\"\"\"\"\n", &c), 1);
+			      "\"\"\"\"go\"\"\"\"\",\"\",,,,,,,\"\"\"\"\n",
+			     &c),
+	    1);
 	check_row(&c.r[0], want);
 	assert_int_equal(c.r[0].lo, 5);
 	assert_int_equal(c.r[0].proto, PDX_UDP);
@@ -241,10 +270,12 @@ test_iana_multiline(void **state)
 	 * Line 1 is the header, lines 2-5 one record, 6 a plain one, 7-8
 	 * one more; an error in the record of line 7 must say line 7.
 	 */
-	assert_int_equal(IANA(
-	    "foo,1,tcp,\"first\nsecond\",,,,,,,,\"n1\nn2\nn3\"\n"
-	    "bar,2,udp,plain,,,,,,,,\n"
-	    "baz,3,tcp,\"x\n\",,,,,,,,\n", &c), 3);
+	assert_int_equal(
+	    IANA("foo,1,tcp,\"first\nsecond\",,,,,,,,\"n1\nn2\nn3\"\n"
+		 "bar,2,udp,plain,,,,,,,,\n"
+		 "baz,3,tcp,\"x\n\",,,,,,,,\n",
+		&c),
+	    3);
 	assert_int_equal(c.r[0].line, 2);
 	assert_string_equal(c.r[0].f[PDX_COL_DESC], "first\nsecond");
 	assert_string_equal(c.r[0].f[PDX_COL_NOTES], "n1\nn2\nn3");
@@ -255,17 +286,17 @@ test_iana_multiline(void **state)
 	icoll_free(&c);
 
 	IANA_BAD("foo,1,tcp,\"first\nsecond\",,,,,,,,\"n1\nn2\nn3\"\n"
-	    "bar,2,udp,plain,,,,,,,,\n"
-	    "baz,70000,tcp,,,,,,,,,\n", "t.csv:7:", "70000");
+		 "bar,2,udp,plain,,,,,,,,\n"
+		 "baz,70000,tcp,,,,,,,,,\n",
+	    "t.csv:7:", "70000");
 }
 
 static void
 test_iana_crlf_bom(void **state)
 {
-	static const char crlf[] =
-	    "a,1,tcp,desc one,,,,,,,,last\r\n"
-	    "b,2,udp,\"two\r\nlines\",,,,,,,,\r\n"
-	    "c,3,sctp,,,,,,,,,\r\n";
+	static const char crlf[] = "a,1,tcp,desc one,,,,,,,,last\r\n"
+				   "b,2,udp,\"two\r\nlines\",,,,,,,,\r\n"
+				   "c,3,sctp,,,,,,,,,\r\n";
 	struct icoll c = { 0 };
 	char *buf;
 	size_t hl;
@@ -292,8 +323,9 @@ test_iana_crlf_bom(void **state)
 	assert_non_null(buf);
 	memcpy(buf, "\xef\xbb\xbf" HDR "\n", hl);
 	strcpy(buf + hl, "bom,9,dccp,,,,,,,,,\n");
-	assert_int_equal(pdx_iana_parse(buf, strlen(buf), "t.csv",
-	    iana_collect, &c), 1);
+	assert_int_equal(pdx_iana_parse(buf, strlen(buf), "t.csv", iana_collect,
+			     &c),
+	    1);
 	assert_string_equal(c.r[0].f[PDX_COL_NAME], "bom");
 	assert_int_equal(c.r[0].proto, PDX_DCCP);
 	assert_int_equal(c.r[0].line, 2);
@@ -305,22 +337,27 @@ static void
 test_iana_ports_and_transports(void **state)
 {
 	static const struct {
-		const char	*proto;
-		int		 bit;
+		const char *proto;
+		int bit;
 	} tr[] = {
-		{ "tcp", PDX_TCP }, { "udp", PDX_UDP },
-		{ "sctp", PDX_SCTP }, { "dccp", PDX_DCCP }, { "", 0 },
+		{ "tcp", PDX_TCP },
+		{ "udp", PDX_UDP },
+		{ "sctp", PDX_SCTP },
+		{ "dccp", PDX_DCCP },
+		{ "", 0 },
 	};
 	struct icoll c = { 0 };
 	size_t i;
 
 	(void)state;
-	assert_int_equal(IANA(
-	    "x11,6000-6063,tcp,X Window System,,,,,,,,\n"
-	    "zigbee-bridge,,udp,ZigBee Bridge device,,,2013-05-28,,,,,\n"
-	    ",4-6,,Unassigned,,,,,,,,\n"
-	    "all,0-65535,dccp,,,,,,,,,\n"
-	    "one,7-7,sctp,,,,,,,,,\n", &c), 5);
+	assert_int_equal(
+	    IANA("x11,6000-6063,tcp,X Window System,,,,,,,,\n"
+		 "zigbee-bridge,,udp,ZigBee Bridge device,,,2013-05-28,,,,,\n"
+		 ",4-6,,Unassigned,,,,,,,,\n"
+		 "all,0-65535,dccp,,,,,,,,,\n"
+		 "one,7-7,sctp,,,,,,,,,\n",
+		&c),
+	    5);
 	assert_int_equal(c.r[0].lo, 6000);
 	assert_int_equal(c.r[0].hi, 6063);
 	assert_int_equal(c.r[0].proto, PDX_TCP);
@@ -358,26 +395,27 @@ static void
 test_iana_status(void **state)
 {
 	static const struct {
-		const char	*body;
-		int		 status;
-		const char	*was;
+		const char *body;
+		int status;
+		const char *was;
 	} t[] = {
 		{ "echo,7,tcp,Echo,,,,,,,,\n", PDX_ST_ASSIGNED, NULL },
 		{ ",0,tcp,Reserved,,,,2024-12-20,[RFC6335],,,\n",
 		    PDX_ST_RESERVED, NULL },
 		{ ",2,tcp,Reserved,,,,2025-02-13,,,,\"De-assigned on "
-		    "2025-02-13, previously compressnet by [Bernie_Volz]\"\n",
+		  "2025-02-13, previously compressnet by [Bernie_Volz]\"\n",
 		    PDX_ST_RESERVED, "compressnet" },
 		{ ",4,tcp,Unassigned,,,,,,,,\n", PDX_ST_UNASSIGNED, NULL },
-		{ ",15,tcp,Unassigned [was netstat],,,,,,,,\n",
-		    PDX_ST_HISTORIC, "netstat" },
+		{ ",15,tcp,Unassigned [was netstat],,,,,,,,\n", PDX_ST_HISTORIC,
+		    "netstat" },
 		{ ",585,,De-registered,,,,2006-04-25,,,,\"Use of 585 is not "
-		    "recommended, use 993 instead\"\n",
+		  "recommended, use 993 instead\"\n",
 		    PDX_ST_DEREGISTERED, NULL },
 		{ ",2905,udp,De-registered,,,2001-06-07,,,,,\n",
 		    PDX_ST_DEREGISTERED, NULL },
 		{ "msp,18,tcp,Message Send Protocol (historic),[Rina_Nethaniel],"
-		    "[Rina_Nethaniel],,,,,,\n", PDX_ST_HISTORIC, "msp" },
+		  "[Rina_Nethaniel],,,,,,\n",
+		    PDX_ST_HISTORIC, "msp" },
 	};
 	struct icoll c = { 0 };
 	size_t i;
@@ -393,8 +431,8 @@ test_iana_status(void **state)
 		if (t[i].was == NULL && c.r[0].was != NULL)
 			fail_msg("%s: was '%s', want none", t[i].body,
 			    c.r[0].was);
-		if (t[i].was != NULL && (c.r[0].was == NULL ||
-		    strcmp(c.r[0].was, t[i].was) != 0))
+		if (t[i].was != NULL &&
+		    (c.r[0].was == NULL || strcmp(c.r[0].was, t[i].was) != 0))
 			fail_msg("%s: was '%s', want '%s'", t[i].body,
 			    c.r[0].was != NULL ? c.r[0].was : "(none)",
 			    t[i].was);
@@ -415,7 +453,8 @@ test_iana_status_direct(void **state)
 	    PDX_ST_UNASSIGNED);
 	assert_null(was);
 	assert_int_equal(pdx_iana_status("", "Unassigned [was netstat]", "",
-	    &was), PDX_ST_HISTORIC);
+			     &was),
+	    PDX_ST_HISTORIC);
 	assert_non_null(was);
 	assert_string_equal(was, "netstat");
 	free(was);
@@ -454,12 +493,12 @@ test_iana_bad_header(void **state)
 {
 	static const char *const bad[] = {
 		"Service,Port,Transport Protocol,Description,Assignee,Contact,"
-		    "Registration Date,Modification Date,Reference,"
-		    "Service Code,Unauthorized Use Reported,Assignment Notes\n",
+		"Registration Date,Modification Date,Reference,"
+		"Service Code,Unauthorized Use Reported,Assignment Notes\n",
 		/* eleven columns */
 		"Service Name,Port Number,Transport Protocol,Description,"
-		    "Assignee,Contact,Registration Date,Modification Date,"
-		    "Reference,Service Code,Unauthorized Use Reported\n",
+		"Assignee,Contact,Registration Date,Modification Date,"
+		"Reference,Service Code,Unauthorized Use Reported\n",
 		/* thirteen */
 		HDR ",Extra\n",
 		"name,port\nfoo,1\n",
@@ -470,7 +509,7 @@ test_iana_bad_header(void **state)
 	(void)state;
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		if (pdx_iana_parse(bad[i], strlen(bad[i]), "h.csv", NULL,
-		    NULL) != -1)
+			NULL) != -1)
 			fail_msg("header '%s' accepted", bad[i]);
 		assert_error_starts("h.csv:1:");
 		assert_error_has("header");
@@ -489,8 +528,8 @@ test_iana_malformed(void **state)
 	/* Named by the line where the record starts, not where input ends. */
 	IANA_BAD("ok,1,tcp,,,,,,,,,\na,2,tcp,\"l3\nl4\nl5,,,,,,,,\n",
 	    "t.csv:3:", "unterminated");
-	IANA_BAD("ok,1,tcp,,,,,,,,,\nfoo,70000,tcp,,,,,,,,,\n", "t.csv:3:",
-	    "70000");
+	IANA_BAD("ok,1,tcp,,,,,,,,,\nfoo,70000,tcp,,,,,,,,,\n",
+	    "t.csv:3:", "70000");
 	IANA_BAD("foo,12-5,tcp,,,,,,,,,\n", "t.csv:2:", "12-5");
 	IANA_BAD("foo,5-70000,tcp,,,,,,,,,\n", "t.csv:2:", "70000");
 	IANA_BAD("foo,-1,tcp,,,,,,,,,\n", "t.csv:2:", "-1");
@@ -502,23 +541,22 @@ test_iana_malformed(void **state)
 	IANA_BAD("ok,1,tcp,,,,,,,,,\njunk\n", "t.csv:3:", "fields");
 	IANA_BAD("foo,1,xtp,,,,,,,,,\n", "t.csv:2:", "xtp");
 	IANA_BAD("foo,1,tcp/udp,,,,,,,,,\n", "t.csv:2:", "tcp/udp");
-	IANA_BAD("foo,1,tcp,\"desc\"x,,,,,,,,\n", "t.csv:2:",
-	    "after a closing quote");
+	IANA_BAD("foo,1,tcp,\"desc\"x,,,,,,,,\n",
+	    "t.csv:2:", "after a closing quote");
 	IANA_BAD("foo,1,tcp,de\"sc,,,,,,,,\n", "t.csv:2:", "quote");
-	IANA_BAD(",,tcp,desc,,,,,,,,\n", "t.csv:2:",
-	    "neither a port nor a service name");
+	IANA_BAD(",,tcp,desc,,,,,,,,\n",
+	    "t.csv:2:", "neither a port nor a service name");
 	IANA_BAD(",,,,,,,,,,,\n", "t.csv:2:", "neither");
 	IANA_BAD("foo,1,tcp,a\rb,,,,,,,,\n", "t.csv:2:", "carriage return");
 	/* A blank line in the middle is a one-field record. */
-	IANA_BAD("a,1,tcp,,,,,,,,,\n\nb,2,tcp,,,,,,,,,\n", "t.csv:3:",
-	    "fields");
+	IANA_BAD("a,1,tcp,,,,,,,,,\n\nb,2,tcp,,,,,,,,,\n",
+	    "t.csv:3:", "fields");
 }
 
 static void
 test_iana_nul(void **state)
 {
-	static const char body[] =
-	    "a,1,tcp,d,,,,,,,,\nb,2,tcp,x\0y,,,,,,,,\n";
+	static const char body[] = "a,1,tcp,d,,,,,,,,\nb,2,tcp,x\0y,,,,,,,,\n";
 	static const char quoted[] =
 	    "a,1,tcp,d,,,,,,,,\nb,2,tcp,\"x\ny\0\",,,,,,,,\n";
 
@@ -527,7 +565,8 @@ test_iana_nul(void **state)
 	IANA_BAD(quoted, "t.csv:", "NUL");
 	/* In the header. */
 	assert_int_equal(pdx_iana_parse("Service\0Name", 12, "h.csv", NULL,
-	    NULL), -1);
+			     NULL),
+	    -1);
 	assert_error_starts("h.csv:1:");
 }
 
@@ -566,11 +605,11 @@ test_iana_huge_line(void **state)
 
 struct scoll {
 	struct {
-		char		*name, *aliases, *comment;
-		int		 lo, hi, protos;
-		unsigned	 line;
+		char *name, *aliases, *comment;
+		int lo, hi, protos;
+		unsigned line;
 	} e[MAXSVC];
-	int	n, calls, stop_at;
+	int n, calls, stop_at;
 };
 
 static int
@@ -611,7 +650,7 @@ svc(const char *s, size_t len, struct scoll *c)
 	return pdx_services_parse(s, len, "svc", svc_collect, c);
 }
 
-#define SVC(lit, c)	svc((lit), sizeof(lit) - 1, (c))
+#define SVC(lit, c) svc((lit), sizeof(lit) - 1, (c))
 
 static void
 check_svc(const struct scoll *c, int i, const char *name, int lo, int hi,
@@ -636,7 +675,7 @@ test_services_good(void **state)
 	    "echo\t\t7/tcp/udp\t\t# Echo\n"				/* 3 */
 	    "x11 6000-6063/tcp/udp # X Window System\n"			/* 4 */
 	    "http 80/tcp www www-http   # WorldWideWeb HTTP  \n"	/* 5 */
-	    "rtmp\t\t1/ddp\t\t\t# Routing Table Maintenance Protocol\n"	/* 6 */
+	    "rtmp\t\t1/ddp\t\t\t# Routing Table Maintenance Protocol\n" /* 6 */
 	    "fsp 21/udp fspd\n"						/* 7 */
 	    "   \t  \n"							/* 8 */
 	    "s1 9/sctp\n"						/* 9 */
@@ -666,7 +705,9 @@ test_services_good(void **state)
 
 	/* CRLF line ends leave no CR in any value. */
 	assert_int_equal(SVC("echo 7/tcp alias\r\nfoo 8/udp # note\r\n"
-	    "bar 9/tcp\r\n", &c), 3);
+			     "bar 9/tcp\r\n",
+			     &c),
+	    3);
 	check_svc(&c, 0, "echo", 7, 7, PDX_TCP, "alias", "", 1);
 	check_svc(&c, 1, "foo", 8, 8, PDX_UDP, "", "note", 2);
 	check_svc(&c, 2, "bar", 9, 9, PDX_TCP, "", "", 3);
@@ -685,8 +726,7 @@ test_services_good(void **state)
 }
 
 static void
-expect_svc_error(const char *s, size_t len, const char *prefix,
-    const char *has)
+expect_svc_error(const char *s, size_t len, const char *prefix, const char *has)
 {
 	struct scoll c = { 0 };
 	long n = svc(s, len, &c);
@@ -739,12 +779,12 @@ test_services_huge_line(void **state)
 
 struct ncoll {
 	struct {
-		char		*name;
-		int		 port, proto;
-		double		 freq;
-		unsigned	 line;
+		char *name;
+		int port, proto;
+		double freq;
+		unsigned line;
 	} e[MAXSVC];
-	int	n;
+	int n;
 };
 
 static int
@@ -774,8 +814,8 @@ ncoll_free(struct ncoll *c)
 }
 
 static void
-check_nmap(const struct ncoll *c, int i, const char *name, int port,
-    int proto, double freq, unsigned line)
+check_nmap(const struct ncoll *c, int i, const char *name, int port, int proto,
+    double freq, unsigned line)
 {
 	double d;
 
@@ -797,7 +837,7 @@ test_nmap_good(void **state)
 	    "# Fields in this file are: Service name, portnum/protocol, "
 	    "open-frequency, optional comments\n"			/* 1 */
 	    "#\n"							/* 2 */
-	    "tcpmux\t1/tcp\t0.001995\t# TCP Port Service Multiplexer\n"	/* 3 */
+	    "tcpmux\t1/tcp\t0.001995\t# TCP Port Service Multiplexer\n" /* 3 */
 	    "unknown\t3/udp\t0.000000\n"				/* 4 */
 	    "\n"							/* 5 */
 	    "http\t80/tcp\t0.484143\t# World Wide Web HTTP\n"		/* 6 */
@@ -809,7 +849,8 @@ test_nmap_good(void **state)
 
 	(void)state;
 	assert_int_equal(pdx_nmap_parse(text, sizeof text - 1, "nmap",
-	    nmap_collect, &c), 7);
+			     nmap_collect, &c),
+	    7);
 	check_nmap(&c, 0, "tcpmux", 1, PDX_TCP, 0.001995, 3);
 	check_nmap(&c, 1, "unknown", 3, PDX_UDP, 0.0, 4);
 	check_nmap(&c, 2, "http", 80, PDX_TCP, 0.484143, 6);
@@ -862,7 +903,9 @@ test_nmap_bad(void **state)
 	NMAP_BAD("x 1/xyz 0.1\n", "nmap:1:", "xyz");
 	NMAP_BAD("x 1 0.1\n", "nmap:1:", "port/proto");
 	NMAP_BAD("x\n", "nmap:1:", "port/proto");
-	NMAP_BAD("ok 1/tcp 0.1\nx 2/tcp 0.\0" "1\n", "nmap:2:", "NUL");
+	NMAP_BAD("ok 1/tcp 0.1\nx 2/tcp 0.\0"
+		 "1\n",
+	    "nmap:2:", "NUL");
 
 	s = malloc(TEN_MB + 64);
 	assert_non_null(s);
@@ -876,11 +919,11 @@ test_nmap_bad(void **state)
 
 struct rcoll {
 	struct {
-		char		*name, *aliases;
-		long		 number;
-		unsigned	 line;
+		char *name, *aliases;
+		long number;
+		unsigned line;
 	} e[MAXSVC];
-	int	n;
+	int n;
 };
 
 static int
@@ -925,19 +968,20 @@ static void
 test_rpc_good(void **state)
 {
 	static const char text[] =
-	    "# This file contains user readable names\n"		/* 1 */
-	    "\n"							/* 2 */
-	    "portmapper\t100000\tportmap sunrpc rpcbind\n"		/* 3 */
-	    "ypbind\t\t100007\n"					/* 4 */
-	    "rstatd 100001 rstat rup perfmeter rstat_svc\t# stats\n"	/* 5 */
-	    "big 4294967295\r\n"					/* 6 */
-	    "zero 0 # nothing\n"					/* 7 */
-	    "x25.inr\t\t100022";					/* 8 */
+	    "# This file contains user readable names\n"	     /* 1 */
+	    "\n"						     /* 2 */
+	    "portmapper\t100000\tportmap sunrpc rpcbind\n"	     /* 3 */
+	    "ypbind\t\t100007\n"				     /* 4 */
+	    "rstatd 100001 rstat rup perfmeter rstat_svc\t# stats\n" /* 5 */
+	    "big 4294967295\r\n"				     /* 6 */
+	    "zero 0 # nothing\n"				     /* 7 */
+	    "x25.inr\t\t100022";				     /* 8 */
 	struct rcoll c = { 0 };
 
 	(void)state;
 	assert_int_equal(pdx_rpcnames_parse(text, sizeof text - 1, "rpc",
-	    rpc_collect, &c), 6);
+			     rpc_collect, &c),
+	    6);
 	check_rpc(&c, 0, "portmapper", 100000, "portmap sunrpc rpcbind", 3);
 	check_rpc(&c, 1, "ypbind", 100007, "", 4);
 	check_rpc(&c, 2, "rstatd", 100001, "rstat rup perfmeter rstat_svc", 5);
@@ -948,8 +992,7 @@ test_rpc_good(void **state)
 }
 
 static void
-expect_rpc_error(const char *s, size_t len, const char *prefix,
-    const char *has)
+expect_rpc_error(const char *s, size_t len, const char *prefix, const char *has)
 {
 	struct rcoll c = { 0 };
 	long n = pdx_rpcnames_parse(s, len, "rpc", rpc_collect, &c);
@@ -978,7 +1021,9 @@ test_rpc_bad(void **state)
 	RPC_BAD("foo 0x10\n", "rpc:1:", "0x10");
 	RPC_BAD("ok 1\nfoo\n", "rpc:2:", "number");
 	RPC_BAD("foo # 100000\n", "rpc:1:", "number");
-	RPC_BAD("ok 1\nfoo 10\0" "0\n", "rpc:2:", "NUL");
+	RPC_BAD("ok 1\nfoo 10\0"
+		"0\n",
+	    "rpc:2:", "NUL");
 
 	s = malloc(TEN_MB + 64);
 	assert_non_null(s);
@@ -997,10 +1042,10 @@ test_rpc_bad(void **state)
  * holds a newline.
  */
 struct rec {
-	char		*f[PDX_NCOLS + 4];
-	int		 nf;
-	unsigned	 line;
-	int		 has_nl;
+	char *f[PDX_NCOLS + 4];
+	int nf;
+	unsigned line;
+	int has_nl;
 };
 
 static size_t
@@ -1035,11 +1080,11 @@ scan_records(const char *p, size_t len, struct rec **out)
 						fld[fl++] = p[i];
 					}
 				}
-				assert_true(i < len);	/* closing quote */
+				assert_true(i < len); /* closing quote */
 				i++;
 			} else {
-				while (i < len && p[i] != ',' &&
-				    p[i] != '\n' && p[i] != '\r')
+				while (i < len && p[i] != ',' && p[i] != '\n' &&
+				    p[i] != '\r')
 					fld[fl++] = p[i++];
 			}
 			fld[fl] = '\0';
@@ -1070,11 +1115,11 @@ scan_records(const char *p, size_t len, struct rec **out)
 }
 
 struct realcmp {
-	struct rec	*recs;
-	size_t		 nrecs;
-	size_t		 next;		/* index of the next expected record */
-	char		 err[512];
-	struct irow	 first, last;
+	struct rec *recs;
+	size_t nrecs;
+	size_t next; /* index of the next expected record */
+	char err[512];
+	struct irow first, last;
 };
 
 static int
@@ -1090,20 +1135,25 @@ real_compare(const struct pdx_iana_row *row, void *arg)
 	}
 	r = &rc->recs[rc->next];
 	if (r->nf != PDX_NCOLS) {
-		snprintf(rc->err, sizeof rc->err, "record at line %u has %d "
-		    "fields", r->line, r->nf);
+		snprintf(rc->err, sizeof rc->err,
+		    "record at line %u has %d "
+		    "fields",
+		    r->line, r->nf);
 		return 1;
 	}
 	if (row->line != r->line) {
-		snprintf(rc->err, sizeof rc->err, "row %zu: line %u, scanner "
-		    "says %u", rc->next, row->line, r->line);
+		snprintf(rc->err, sizeof rc->err,
+		    "row %zu: line %u, scanner "
+		    "says %u",
+		    rc->next, row->line, r->line);
 		return 1;
 	}
 	for (i = 0; i < PDX_NCOLS; i++)
 		if (strcmp(row->f[i], r->f[i]) != 0) {
-			snprintf(rc->err, sizeof rc->err, "line %u column "
-			    "%d: '%.100s' vs '%.100s'", r->line, i + 1,
-			    row->f[i], r->f[i]);
+			snprintf(rc->err, sizeof rc->err,
+			    "line %u column "
+			    "%d: '%.100s' vs '%.100s'",
+			    r->line, i + 1, row->f[i], r->f[i]);
 			return 1;
 		}
 	/* Keep copies of the first and last rows for the explicit checks. */

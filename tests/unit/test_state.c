@@ -28,12 +28,13 @@
 #include "state-int.h"
 #include "sql-on.h"
 
-#define assert_error_has(s) do {					\
-	const char *m_ = pdx_last_error();				\
-	if (strstr(m_, (s)) == NULL)					\
-		fail_msg("error message '%s' does not contain '%s'",	\
-		    m_, (s));						\
-} while (0)
+#define assert_error_has(s) \
+	do { \
+		const char *m_ = pdx_last_error(); \
+		if (strstr(m_, (s)) == NULL) \
+			fail_msg("error message '%s' does not contain '%s'", \
+			    m_, (s)); \
+	} while (0)
 
 static char tmpdir[256];
 
@@ -87,8 +88,7 @@ test_default_path(void **state)
 	assert_string_equal(pdx_default_state_path(), "/x/y/state.db");
 	unsetenv("PORTDEX_STATE");
 	setenv("XDG_STATE_HOME", "/xdg", 1);
-	assert_string_equal(pdx_default_state_path(),
-	    "/xdg/portdex/state.db");
+	assert_string_equal(pdx_default_state_path(), "/xdg/portdex/state.db");
 	/* a relative XDG_STATE_HOME is ignored (the spec wants absolute) */
 	setenv("XDG_STATE_HOME", "rel", 1);
 	setenv("HOME", "/home/u", 1);
@@ -109,7 +109,7 @@ test_create_and_notes(void **state)
 	const int ports[] = { 443, 22, 443, 8080, 22 };
 	const int protos[] = { PDX_TCP, 0, PDX_UDP, PDX_TCP, PDX_TCP };
 	const char *texts[] = { "web front", "bastion ssh", "quic",
-	    "Proxy of the lab", "second on 22" };
+		"Proxy of the lab", "second on 22" };
 
 	(void)state;
 	path_of(path, sizeof path, "sub/dir/notes.db");
@@ -117,10 +117,11 @@ test_create_and_notes(void **state)
 	if (s == NULL)
 		fail_msg("open: %s", pdx_last_error());
 	assert_string_equal(pdx_state_path(s), path);
-	assert_null(pdx_state_backup(s, NULL));	/* a new file: no copy */
+	assert_null(pdx_state_backup(s, NULL)); /* a new file: no copy */
 	for (i = 0; i < 5; i++)
 		assert_int_equal(pdx_note_add(s, (unsigned)ports[i], protos[i],
-		    texts[i]), 0);
+				     texts[i]),
+		    0);
 
 	/* every note, by port then id (insertion order within a port) */
 	a = pdx_notes(s, -1, NULL);
@@ -128,20 +129,23 @@ test_create_and_notes(void **state)
 	assert_int_equal(json_array_size(a), 5);
 	{
 		const char *want[] = { "bastion ssh", "second on 22",
-		    "web front", "quic", "Proxy of the lab" };
+			"web front", "quic", "Proxy of the lab" };
 
 		for (i = 0; i < 5; i++)
 			assert_string_equal(json_string_value(json_object_get(
-			    json_array_get(a, i), "text")), want[i]);
+						json_array_get(a, i), "text")),
+			    want[i]);
 	}
 	n = json_array_get(a, 0);
 	assert_int_equal(json_integer_value(json_object_get(n, "port")), 22);
-	assert_string_equal(json_string_value(json_object_get(n,
-	    "transport")), "any");
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(a, 2), "transport")), "tcp");
-	assert_true(strlen(json_string_value(json_object_get(n, "created")))
-	    == 20);
+	assert_string_equal(json_string_value(json_object_get(n, "transport")),
+	    "any");
+	assert_string_equal(json_string_value(
+				json_object_get(json_array_get(a, 2),
+				    "transport")),
+	    "tcp");
+	assert_true(
+	    strlen(json_string_value(json_object_get(n, "created"))) == 20);
 	json_decref(a);
 
 	/* one port; a case-insensitive match */
@@ -150,11 +154,12 @@ test_create_and_notes(void **state)
 	json_decref(a);
 	a = pdx_notes(s, -1, "PROXY");
 	assert_int_equal(json_array_size(a), 1);
-	assert_int_equal(json_integer_value(json_object_get(
-	    json_array_get(a, 0), "port")), 8080);
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_array_get(a, 0), "port")),
+	    8080);
 	json_decref(a);
 	a = pdx_notes(s, 9, NULL);
-	assert_non_null(a);		/* none: an empty list, not NULL */
+	assert_non_null(a); /* none: an empty list, not NULL */
 	assert_int_equal(json_array_size(a), 0);
 	json_decref(a);
 
@@ -213,8 +218,8 @@ test_many_notes_sorted(void **state)
 		int port = (int)json_integer_value(json_object_get(n, "port"));
 		int id = (int)json_integer_value(json_object_get(n, "id"));
 
-		assert_true(port > prev_port || (port == prev_port &&
-		    id > prev_id));
+		assert_true(
+		    port > prev_port || (port == prev_port && id > prev_id));
 		prev_port = port;
 		prev_id = id;
 	}
@@ -313,8 +318,9 @@ test_notes_file(void **state)
 	n = pdx_notes(r, 5432, NULL);
 	assert_non_null(n);
 	assert_int_equal(json_array_size(n), 2);
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(n, 1), "text")), "second");
+	assert_string_equal(json_string_value(
+				json_object_get(json_array_get(n, 1), "text")),
+	    "second");
 	json_decref(n);
 	assert_string_equal(pdx_note_text(r, 22, PDX_TCP), "bastion");
 	assert_null(pdx_note_text(r, 23, PDX_TCP));
@@ -337,12 +343,15 @@ test_notes_file(void **state)
 	s = pdx_state_open(path);
 	assert_non_null(s);
 	assert_int_equal(pdx_note_add(s, 80, 0, "web"), 0);
-	pdx_state_close(s);	/* rewritten: notes changed */
+	pdx_state_close(s); /* rewritten: notes changed */
 	stat_of(nf, &a);
 	s = pdx_state_open(path);
 	assert_non_null(s);
-	assert_int_equal(sqlite3_exec(pdx_state_handle(s), "INSERT INTO "
-	    "audit_kv VALUES ('test', 'x')", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(pdx_state_handle(s),
+			     "INSERT INTO "
+			     "audit_kv VALUES ('test', 'x')",
+			     NULL, NULL, NULL),
+	    SQLITE_OK);
 	pdx_state_close(s);
 	stat_of(nf, &b);
 	assert_int_equal(a.st_ino, b.st_ino);
@@ -375,8 +384,7 @@ test_notes_file(void **state)
 	r = pdx_state_open_read(path);
 	assert_non_null(r);
 	assert_null(pdx_note_text(r, 80, PDX_TCP));
-	assert_string_equal(pdx_note_text(r, 5432, PDX_TCP),
-	    "pg of billing");
+	assert_string_equal(pdx_note_text(r, 5432, PDX_TCP), "pg of billing");
 	assert_null(r->db);
 	pdx_state_close(r);
 	/* gone: SQLite answers */
@@ -445,7 +453,8 @@ test_damaged_and_foreign(void **state)
 
 	/* another application's database: refused, left alone */
 	path_of(path, sizeof path, "other.db");
-	sql_on(path, "CREATE TABLE messages(x); INSERT INTO messages VALUES(1)");
+	sql_on(path,
+	    "CREATE TABLE messages(x); INSERT INTO messages VALUES(1)");
 	assert_null(pdx_state_open(path));
 	assert_error_has("other.db: not a portdex state database");
 
@@ -476,7 +485,8 @@ test_migration_keeps_copy(void **state)
 	(void)state;
 	path_of(path, sizeof path, "v1.db");
 	/* schema version 1 as an old portdex wrote it */
-	sql_on(path, "CREATE TABLE notes(id INTEGER PRIMARY KEY, port INTEGER"
+	sql_on(path,
+	    "CREATE TABLE notes(id INTEGER PRIMARY KEY, port INTEGER"
 	    " NOT NULL, proto INTEGER NOT NULL, text TEXT NOT NULL, author"
 	    " TEXT NOT NULL, created TEXT NOT NULL);"
 	    "CREATE INDEX notes_port ON notes(port);"
@@ -504,7 +514,8 @@ test_migration_keeps_copy(void **state)
 
 		assert_int_equal(sqlite3_open(copy, &db), SQLITE_OK);
 		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version",
-		    -1, &st, NULL), SQLITE_OK);
+				     -1, &st, NULL),
+		    SQLITE_OK);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 		assert_int_equal(sqlite3_column_int(st, 0), 1);
 		sqlite3_finalize(st);
@@ -526,7 +537,11 @@ test_history_to_spans(void **state)
 	sqlite3_stmt *st;
 	int i;
 	static const char *const want[] = {
-		"80|1|2|p1", "80|4||p1", "81|1|2|p1", "81|3||p2", "82|1|1|p1",
+		"80|1|2|p1",
+		"80|4||p1",
+		"81|1|2|p1",
+		"81|3||p2",
+		"82|1|1|p1",
 	};
 
 	(void)state;
@@ -535,7 +550,8 @@ test_history_to_spans(void **state)
 	assert_non_null(s);
 	pdx_state_close(s);
 	/* back to schema 3 as an older portdex left it: 4 runs */
-	sql_on(path, "DROP TABLE audit_spans; DROP TABLE notes_rev;"
+	sql_on(path,
+	    "DROP TABLE audit_spans; DROP TABLE notes_rev;"
 	    "DROP TRIGGER notes_rev_insert; DROP TRIGGER notes_rev_update;"
 	    "DROP TRIGGER notes_rev_delete;"
 	    "INSERT INTO audit_runs(id, at, scope, listeners, findings, worst,"
@@ -556,10 +572,13 @@ test_history_to_spans(void **state)
 		fail_msg("open: %s", pdx_last_error());
 	assert_non_null(pdx_state_backup(s, NULL));
 	/* a gap (80 missing from run 3) and a new process split a span */
-	assert_int_equal(sqlite3_prepare_v2(pdx_state_handle(s), "SELECT"
-	    " port || '|' || first_run || '|' || COALESCE(last_run, '') ||"
-	    " '|' || process FROM audit_spans ORDER BY port, first_run", -1,
-	    &st, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(pdx_state_handle(s),
+		"SELECT"
+		" port || '|' || first_run || '|' || COALESCE(last_run, '') ||"
+		" '|' || process FROM audit_spans ORDER BY port, first_run",
+		-1, &st, NULL),
+	    SQLITE_OK);
 	for (i = 0; i < 5; i++) {
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 		assert_string_equal((const char *)sqlite3_column_text(st, 0),
@@ -567,8 +586,11 @@ test_history_to_spans(void **state)
 	}
 	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 	sqlite3_finalize(st);
-	assert_int_equal(sqlite3_prepare_v2(pdx_state_handle(s), "SELECT"
-	    " COUNT(*) FROM audit_run_listeners", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(pdx_state_handle(s),
+			     "SELECT"
+			     " COUNT(*) FROM audit_run_listeners",
+			     -1, &st, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 0);
 	sqlite3_finalize(st);
@@ -579,10 +601,10 @@ static void
 test_advice(void **state)
 {
 	(void)state;
-	assert_non_null(strstr(pdx_state_advice(SQLITE_CORRUPT),
-	    "portdex state check"));
-	assert_non_null(strstr(pdx_state_advice(SQLITE_NOTADB),
-	    "portdex state check"));
+	assert_non_null(
+	    strstr(pdx_state_advice(SQLITE_CORRUPT), "portdex state check"));
+	assert_non_null(
+	    strstr(pdx_state_advice(SQLITE_NOTADB), "portdex state check"));
 	assert_non_null(strstr(pdx_state_advice(SQLITE_BUSY), "try again"));
 	assert_non_null(strstr(pdx_state_advice(SQLITE_READONLY), "mode"));
 	assert_non_null(strstr(pdx_state_advice(SQLITE_FULL), "disk space"));
@@ -592,10 +614,10 @@ test_advice(void **state)
 	assert_string_equal(pdx_state_advice(SQLITE_OK), "");
 	assert_string_equal(pdx_state_advice(SQLITE_NOMEM), "");
 	/* a damaged record can read as a huge string: still damage */
-	assert_non_null(strstr(pdx_state_advice(SQLITE_TOOBIG),
-	    "portdex state check"));
-	assert_non_null(strstr(pdx_state_advice(SQLITE_ERROR),
-	    "portdex state check"));
+	assert_non_null(
+	    strstr(pdx_state_advice(SQLITE_TOOBIG), "portdex state check"));
+	assert_non_null(
+	    strstr(pdx_state_advice(SQLITE_ERROR), "portdex state check"));
 }
 
 int

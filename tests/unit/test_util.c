@@ -26,12 +26,13 @@
 #include "portdex.h"
 
 /* Fails with the actual message when the last error lacks s. */
-#define assert_error_has(s) do {					\
-	const char *m_ = pdx_last_error();				\
-	if (strstr(m_, (s)) == NULL)					\
-		fail_msg("error message '%s' does not contain '%s'",	\
-		    m_, (s));						\
-} while (0)
+#define assert_error_has(s) \
+	do { \
+		const char *m_ = pdx_last_error(); \
+		if (strstr(m_, (s)) == NULL) \
+			fail_msg("error message '%s' does not contain '%s'", \
+			    m_, (s)); \
+	} while (0)
 
 /* A private scratch directory per test program, removed at the end. */
 static char tmpdir[256];
@@ -124,8 +125,8 @@ static void
 test_number_good(void **state)
 {
 	static const struct {
-		const char	*s;
-		long long	 lo, hi, want;
+		const char *s;
+		long long lo, hi, want;
 	} t[] = {
 		{ "0", 0, 65535, 0 },
 		{ "65535", 0, 65535, 65535 },
@@ -142,8 +143,7 @@ test_number_good(void **state)
 	(void)state;
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
 		v = -12345;
-		if (pdx_parse_number(t[i].s, t[i].lo, t[i].hi, "port",
-		    &v) != 0)
+		if (pdx_parse_number(t[i].s, t[i].lo, t[i].hi, "port", &v) != 0)
 			fail_msg("'%s' in %lld-%lld rejected: %s", t[i].s,
 			    t[i].lo, t[i].hi, pdx_last_error());
 		assert_int_equal(v, t[i].want);
@@ -154,8 +154,8 @@ static void
 test_number_bad(void **state)
 {
 	static const struct {
-		const char	*s;
-		const char	*msg;	/* must appear in the message */
+		const char *s;
+		const char *msg; /* must appear in the message */
 	} t[] = {
 		{ "65536", "port '65536' is out of range 0-65535" },
 		{ "70000", "port '70000' is out of range 0-65535" },
@@ -181,7 +181,7 @@ test_number_bad(void **state)
 		v = 42;
 		if (pdx_parse_number(t[i].s, 0, 65535, "port", &v) != -1)
 			fail_msg("'%s' accepted as %lld", t[i].s, v);
-		assert_int_equal(v, 42);	/* untouched on error */
+		assert_int_equal(v, 42); /* untouched on error */
 		assert_error_has(t[i].msg);
 	}
 	assert_int_equal(pdx_parse_number(NULL, 0, 9, "count", &v), -1);
@@ -200,13 +200,15 @@ test_number_long_input(void **state)
 	memset(s, '7', sizeof s - 1);
 	s[sizeof s - 1] = '\0';
 	assert_int_equal(pdx_parse_number(s, 0, 65535, "port",
-	    &(long long){ 0 }), -1);
+			     &(long long){ 0 }),
+	    -1);
 	assert_error_has("out of range");
 	/* The message quotes a bounded prefix, not the whole input. */
 	assert_true(strlen(pdx_last_error()) < 200);
 	s[1000] = 'z';
 	assert_int_equal(pdx_parse_number(s, 0, 65535, "port",
-	    &(long long){ 0 }), -1);
+			     &(long long){ 0 }),
+	    -1);
 }
 
 /* ---- protocols, levels, statuses, classes ---------------------------- */
@@ -215,14 +217,23 @@ static void
 test_proto(void **state)
 {
 	static const struct {
-		const char	*name;
-		int		 bit;
+		const char *name;
+		int bit;
 	} t[] = {
-		{ "tcp", PDX_TCP }, { "udp", PDX_UDP },
-		{ "sctp", PDX_SCTP }, { "dccp", PDX_DCCP },
+		{ "tcp", PDX_TCP },
+		{ "udp", PDX_UDP },
+		{ "sctp", PDX_SCTP },
+		{ "dccp", PDX_DCCP },
 	};
 	static const char *const bad[] = {
-		"", "icmp", "tc", "tcpx", "ddp", "tcp ", " udp", "tcp/udp",
+		"",
+		"icmp",
+		"tc",
+		"tcpx",
+		"ddp",
+		"tcp ",
+		" udp",
+		"tcp/udp",
 	};
 	size_t i;
 	int seen = 0;
@@ -252,9 +263,8 @@ test_proto(void **state)
 static void
 test_level(void **state)
 {
-	static const char *const names[] = {
-		"none", "info", "low", "medium", "high"
-	};
+	static const char *const names[] = { "none", "info", "low", "medium",
+		"high" };
 	int i;
 
 	(void)state;
@@ -300,8 +310,9 @@ test_range_class(void **state)
 	assert_int_equal(pdx_range_class(65535), PDX_RANGE_DYNAMIC);
 	/* Every port against the RFC 6335 boundaries. */
 	for (p = 0; p <= 65535; p++) {
-		int want = p <= 1023 ? PDX_RANGE_SYSTEM :
-		    p <= 49151 ? PDX_RANGE_USER : PDX_RANGE_DYNAMIC;
+		int want = p <= 1023 ? PDX_RANGE_SYSTEM
+		    : p <= 49151     ? PDX_RANGE_USER
+				     : PDX_RANGE_DYNAMIC;
 
 		if (pdx_range_class(p) != want)
 			fail_msg("port %u: class %d, want %d", p,
@@ -309,8 +320,7 @@ test_range_class(void **state)
 	}
 	assert_string_equal(pdx_range_class_name(PDX_RANGE_SYSTEM), "system");
 	assert_string_equal(pdx_range_class_name(PDX_RANGE_USER), "user");
-	assert_string_equal(pdx_range_class_name(PDX_RANGE_DYNAMIC),
-	    "dynamic");
+	assert_string_equal(pdx_range_class_name(PDX_RANGE_DYNAMIC), "dynamic");
 	assert_string_equal(pdx_range_class_name(99), "unknown");
 }
 
@@ -360,8 +370,8 @@ static void
 test_portset_parse_bad(void **state)
 {
 	static const struct {
-		const char	*spec;
-		const char	*msg;
+		const char *spec;
+		const char *msg;
 	} t[] = {
 		{ "", "empty" },
 		{ "abc", "'abc'" },
@@ -452,7 +462,7 @@ test_portset_next(void **state)
 	assert_int_equal(pdx_portset_next(&ps, 65536), -1);
 	/* Walking the set visits exactly count ports, in order. */
 	for (n = 0, p = pdx_portset_next(&ps, 0); p >= 0;
-	    p = pdx_portset_next(&ps, p + 1))
+	     p = pdx_portset_next(&ps, p + 1))
 		n++;
 	assert_int_equal(n, ps.count);
 
@@ -489,7 +499,7 @@ test_portset_add_clamps(void **state)
 	assert_int_equal(ps.count, 6);
 	assert_int_equal(pdx_portset_has(&ps, 65535), 1);
 	assert_int_equal(pdx_portset_has(&ps, 65536), 0);
-	pdx_portset_add(&ps, 10, 5);	/* empty range adds nothing */
+	pdx_portset_add(&ps, 10, 5); /* empty range adds nothing */
 	assert_int_equal(ps.count, 6);
 }
 
@@ -499,8 +509,8 @@ static void
 test_ephemeral_good(void **state)
 {
 	static const struct {
-		const char	*text;
-		unsigned	 lo, hi;
+		const char *text;
+		unsigned lo, hi;
 	} t[] = {
 		{ "32768\t60999\n", 32768, 60999 },
 		{ "1024 65535", 1024, 65535 },
@@ -527,8 +537,16 @@ static void
 test_ephemeral_bad(void **state)
 {
 	static const char *const bad[] = {
-		"abc def\n", "", "\n", "32768\n", "60999 32768\n",
-		"1 70000\n", "70000 70001\n", "-1 5\n", "x 5\n", "5 x\n",
+		"abc def\n",
+		"",
+		"\n",
+		"32768\n",
+		"60999 32768\n",
+		"1 70000\n",
+		"70000 70001\n",
+		"-1 5\n",
+		"x 5\n",
+		"5 x\n",
 	};
 	unsigned lo = 7, hi = 8;
 	size_t i;
@@ -559,7 +577,7 @@ test_ephemeral_proc(void **state)
 
 	(void)state;
 	if ((f = fopen(proc, "r")) == NULL)
-		skip();		/* no procfs: nothing to compare with */
+		skip(); /* no procfs: nothing to compare with */
 	assert_int_equal(fscanf(f, "%u %u", &a, &b), 2);
 	fclose(f);
 	assert_int_equal(pdx_ephemeral_range(NULL, &lo, &hi), 0);
@@ -591,7 +609,7 @@ test_read_file_missing_and_dir(void **state)
 static void
 test_read_file_contents(void **state)
 {
-	static const char data[] = "one\0two\nthree";	/* NUL kept */
+	static const char data[] = "one\0two\nthree"; /* NUL kept */
 	const char *path;
 	char *buf;
 	size_t len = 0;
@@ -693,7 +711,7 @@ read_fifo(size_t n, size_t max, size_t *len)
 		size_t i;
 
 		signal(SIGPIPE, SIG_IGN);
-		alarm(20);	/* never outlive a stuck parent */
+		alarm(20); /* never outlive a stuck parent */
 		if ((f = fopen(path, "w")) == NULL)
 			_exit(1);
 		for (i = 0; i < n; i++)

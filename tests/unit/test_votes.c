@@ -105,11 +105,14 @@ test_no_limits_counts_every_vote(void **state)
 	counts_are(s, 22, 0, 0, 0);
 	for (i = 0; i < 5; i++)
 		assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_HAPPY, "c1",
-		    NULL, 1000 + i, NULL), 0);
-	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_SAD, "c1", NULL,
-	    2000, NULL), 0);
-	assert_int_equal(pdx_vote_cast(s, 80, PDX_VOTE_MEH, "c2", NULL,
-	    2000, NULL), 0);
+				     NULL, 1000 + i, NULL),
+		    0);
+	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_SAD, "c1", NULL, 2000,
+			     NULL),
+	    0);
+	assert_int_equal(pdx_vote_cast(s, 80, PDX_VOTE_MEH, "c2", NULL, 2000,
+			     NULL),
+	    0);
 	counts_are(s, 22, 1, 0, 5);
 	counts_are(s, 80, 0, 1, 0);
 	counts_are(s, 443, 0, 0, 0);
@@ -131,22 +134,27 @@ test_per_port_limit(void **state)
 	long wait = -1;
 
 	(void)state;
-	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_HAPPY, "a", &lim,
-	    10000, &wait), 0);
+	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_HAPPY, "a", &lim, 10000,
+			     &wait),
+	    0);
 	assert_int_equal(wait, 0);
 	/* the same port again 100 s later: 500 s to wait, nothing stored */
-	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_SAD, "a", &lim,
-	    10100, &wait), 1);
+	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_SAD, "a", &lim, 10100,
+			     &wait),
+	    1);
 	assert_int_equal(wait, 500);
 	counts_are(s, 22, 0, 0, 1);
 	/* another port, another client: not limited */
-	assert_int_equal(pdx_vote_cast(s, 23, PDX_VOTE_SAD, "a", &lim,
-	    10100, &wait), 0);
-	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_SAD, "b", &lim,
-	    10100, &wait), 0);
+	assert_int_equal(pdx_vote_cast(s, 23, PDX_VOTE_SAD, "a", &lim, 10100,
+			     &wait),
+	    0);
+	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_SAD, "b", &lim, 10100,
+			     &wait),
+	    0);
 	/* after the window it counts again */
-	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_MEH, "a", &lim,
-	    10601, &wait), 0);
+	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_MEH, "a", &lim, 10601,
+			     &wait),
+	    0);
 	counts_are(s, 22, 1, 1, 1);
 	counts_are(s, 23, 1, 0, 0);
 	pdx_state_close(s);
@@ -163,16 +171,19 @@ test_window_limit(void **state)
 	(void)state;
 	/* three votes at t = 0, 100, 200 on three ports */
 	for (p = 0; p < 3; p++)
-		assert_int_equal(pdx_vote_cast(s, 1000 + p, PDX_VOTE_HAPPY,
-		    "w", &lim, 50000 + 100 * p, &wait), 0);
+		assert_int_equal(pdx_vote_cast(s, 1000 + p, PDX_VOTE_HAPPY, "w",
+				     &lim, 50000 + 100 * p, &wait),
+		    0);
 	/* the fourth inside the hour waits for the oldest to leave it */
 	assert_int_equal(pdx_vote_cast(s, 2000, PDX_VOTE_HAPPY, "w", &lim,
-	    50300, &wait), 1);
+			     50300, &wait),
+	    1);
 	assert_int_equal(wait, 50000 + 3600 - 50300);
 	counts_are(s, 2000, 0, 0, 0);
 	/* once the oldest is out of the window, one more fits */
 	assert_int_equal(pdx_vote_cast(s, 2000, PDX_VOTE_HAPPY, "w", &lim,
-	    53601, &wait), 0);
+			     53601, &wait),
+	    0);
 	counts_are(s, 2000, 0, 0, 1);
 	/* and the default limits are the documented ones */
 	{
@@ -197,16 +208,20 @@ test_bad_arguments(void **state)
 	memset(longkey, 'k', sizeof longkey - 1);
 	longkey[sizeof longkey - 1] = '\0';
 	assert_int_equal(pdx_vote_cast(s, 65536, PDX_VOTE_SAD, "c", NULL, 1,
-	    &wait), -1);
+			     &wait),
+	    -1);
 	assert_int_equal(wait, 0);
 	assert_non_null(strstr(pdx_last_error(), "0-65535"));
 	assert_int_equal(pdx_vote_cast(s, 22, 7, "c", NULL, 1, NULL), -1);
 	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_SAD, NULL, NULL, 1,
-	    NULL), -1);
+			     NULL),
+	    -1);
 	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_SAD, longkey, NULL, 1,
-	    NULL), -1);
+			     NULL),
+	    -1);
 	assert_int_equal(pdx_vote_cast(NULL, 22, PDX_VOTE_SAD, "c", NULL, 1,
-	    NULL), -1);
+			     NULL),
+	    -1);
 	assert_int_equal(pdx_vote_counts(s, 70000, c), -1);
 	assert_int_equal(pdx_vote_counts(NULL, 22, c), -1);
 	assert_null(pdx_votes_json(s, 70000));
@@ -232,8 +247,7 @@ test_client_key(void **state)
 
 	memset(&in6, 0, sizeof in6);
 	in6.sin6_family = AF_INET6;
-	inet_pton(AF_INET6, "2001:db8:1:2:aaaa:bbbb:cccc:dddd",
-	    &in6.sin6_addr);
+	inet_pton(AF_INET6, "2001:db8:1:2:aaaa:bbbb:cccc:dddd", &in6.sin6_addr);
 	assert_int_equal(pdx_vote_client_key(&in6, buf, sizeof buf), 0);
 	assert_string_equal(buf, "2001:db8:1:2::/64");
 	/* two hosts of one /64 share the key */
@@ -260,9 +274,13 @@ votes_page(const char *path, long *page, long *size)
 	sqlite3_stmt *st;
 
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT rootpage, (SELECT "
-	    "page_size FROM pragma_page_size) FROM sqlite_master WHERE "
-	    "name = 'votes'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+		"SELECT rootpage, (SELECT "
+		"page_size FROM pragma_page_size) FROM sqlite_master WHERE "
+		"name = 'votes'",
+		-1, &st, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	*page = sqlite3_column_int(st, 0);
 	*size = sqlite3_column_int(st, 1);
@@ -283,8 +301,9 @@ test_read_only_and_damaged(void **state)
 
 	(void)state;
 	s = fresh("damaged");
-	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_HAPPY, "c1", NULL,
-	    1000, NULL), 0);
+	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_HAPPY, "c1", NULL, 1000,
+			     NULL),
+	    0);
 	pdx_state_close(s);
 	snprintf(path, sizeof path, "%s/damaged.db", tmpdir);
 
@@ -294,7 +313,8 @@ test_read_only_and_damaged(void **state)
 	counts_are(s, 22, 0, 0, 1);
 	pdx_set_error("%s", "");
 	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_SAD, "c2", NULL, 1001,
-	    &wait), -1);
+			     &wait),
+	    -1);
 	assert_int_equal(wait, 0);
 	assert_true(pdx_last_error()[0] != '\0');
 	counts_are(s, 22, 0, 0, 1);
@@ -312,10 +332,11 @@ test_read_only_and_damaged(void **state)
 		assert_int_equal(pdx_vote_counts(s, 22, c), -1);
 		assert_true(pdx_last_error()[0] != '\0');
 		assert_null(pdx_votes_json(s, 22));
-		assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_SAD, "c3",
-		    NULL, 1002, NULL), -1);
+		assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_SAD, "c3", NULL,
+				     1002, NULL),
+		    -1);
 		pdx_state_close(s);
-	} else	/* refused at open is an error too, and says so */
+	} else /* refused at open is an error too, and says so */
 		assert_true(pdx_last_error()[0] != '\0');
 
 	/* the votes table gone (another program's doing): an error too */
@@ -329,7 +350,8 @@ test_read_only_and_damaged(void **state)
 	assert_non_null(strstr(pdx_last_error(), "votes"));
 	assert_null(pdx_votes_json(s, 22));
 	assert_int_equal(pdx_vote_cast(s, 22, PDX_VOTE_SAD, "c4", NULL, 1003,
-	    NULL), -1);
+			     NULL),
+	    -1);
 	pdx_state_close(s);
 }
 

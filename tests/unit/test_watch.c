@@ -21,9 +21,9 @@
 #include "portdex/watch.h"
 
 struct seen {
-	int	n;
-	char	log[1024];
-	int	stop_after;
+	int n;
+	char log[1024];
+	int stop_after;
 };
 
 static int
@@ -32,17 +32,15 @@ record(int event, const struct pdx_socket *s, void *arg)
 	struct seen *w = arg;
 	size_t l = strlen(w->log);
 
-	snprintf(w->log + l, sizeof w->log - l, "%s%s %u/%lu/%d",
-	    l ? "," : "", pdx_watch_event_name(event), s->lport, s->inode,
-	    (int)s->pid);
+	snprintf(w->log + l, sizeof w->log - l, "%s%s %u/%lu/%d", l ? "," : "",
+	    pdx_watch_event_name(event), s->lport, s->inode, (int)s->pid);
 	w->n++;
 	return w->stop_after > 0 && w->n >= w->stop_after;
 }
 
 /* A listing of k TCP sockets on 127.0.0.1: ports[i], inodes[i], pid. */
 static struct pdx_socket *
-listing(size_t k, const unsigned *ports, const unsigned long *inodes,
-    pid_t pid)
+listing(size_t k, const unsigned *ports, const unsigned long *inodes, pid_t pid)
 {
 	struct pdx_socket *v = calloc(k ? k : 1, sizeof *v);
 	size_t i;
@@ -68,9 +66,9 @@ test_watch_events(void **unused)
 	struct pdx_watch *w;
 	struct seen s;
 	unsigned p1[] = { 80, 22, 443 }, p2[] = { 443, 22, 8080 },
-	    p3[] = { 443, 22, 8080 };
+		 p3[] = { 443, 22, 8080 };
 	unsigned long i1[] = { 1, 2, 3 }, i2[] = { 3, 2, 4 },
-	    i3[] = { 3, 2, 5 };
+		      i3[] = { 3, 2, 5 };
 
 	(void)unused;
 	pdx_sock_filter_init(&f);
@@ -78,30 +76,35 @@ test_watch_events(void **unused)
 	assert_non_null(w);
 	memset(&s, 0, sizeof s);
 	/* The first listing is the baseline: no events. */
-	assert_int_equal(pdx_watch_step(w, listing(3, p1, i1, 10), 3,
-	    record, &s), 0);
+	assert_int_equal(pdx_watch_step(w, listing(3, p1, i1, 10), 3, record,
+			     &s),
+	    0);
 	assert_int_equal(pdx_watch_count(w), 3);
 	/* 80 went, 8080 came (in another order: the watch sorts). */
-	assert_int_equal(pdx_watch_step(w, listing(3, p2, i2, 20), 3,
-	    record, &s), 2);
+	assert_int_equal(pdx_watch_step(w, listing(3, p2, i2, 20), 3, record,
+			     &s),
+	    2);
 	/* The gone one keeps its process (10); the new one has 20. */
 	assert_string_equal(s.log, "gone 80/1/10,appeared 8080/4/20");
 	/* Same port, new inode: a new socket (gone, then appeared). */
 	s.log[0] = '\0';
 	s.n = 0;
-	assert_int_equal(pdx_watch_step(w, listing(3, p3, i3, 30), 3,
-	    record, &s), 2);
+	assert_int_equal(pdx_watch_step(w, listing(3, p3, i3, 30), 3, record,
+			     &s),
+	    2);
 	assert_string_equal(s.log, "gone 8080/4/20,appeared 8080/5/30");
 	/* Nothing changes: nothing is reported. */
 	s.log[0] = '\0';
-	assert_int_equal(pdx_watch_step(w, listing(3, p3, i3, 30), 3,
-	    record, &s), 0);
+	assert_int_equal(pdx_watch_step(w, listing(3, p3, i3, 30), 3, record,
+			     &s),
+	    0);
 	assert_string_equal(s.log, "");
 	/* Everything goes at once; the callback stops after one. */
 	s.stop_after = 1;
 	s.n = 0;
-	assert_int_equal(pdx_watch_step(w, listing(0, NULL, NULL, 0), 0,
-	    record, &s), 1);
+	assert_int_equal(pdx_watch_step(w, listing(0, NULL, NULL, 0), 0, record,
+			     &s),
+	    1);
 	assert_int_equal(pdx_watch_count(w), 0);
 	pdx_watch_free(w);
 }
@@ -122,15 +125,15 @@ test_watch_pid_filter(void **unused)
 	w = pdx_watch_new(&f, 0);
 	assert_non_null(w);
 	memset(&s, 0, sizeof s);
-	assert_int_equal(pdx_watch_step(w, listing(0, NULL, NULL, 0), 0,
-	    record, &s), 0);
+	assert_int_equal(pdx_watch_step(w, listing(0, NULL, NULL, 0), 0, record,
+			     &s),
+	    0);
 	v = listing(2, p, in, 42);
-	v[1].pid = 43;		/* another process's socket: not reported */
+	v[1].pid = 43; /* another process's socket: not reported */
 	assert_int_equal(pdx_watch_step(w, v, 2, record, &s), 1);
 	assert_string_equal(s.log, "appeared 1000/7/42");
 	pdx_watch_free(w);
 }
-
 
 /*
  * Issue 19: "a process walk only for new sockets".  With attribution on,
@@ -154,21 +157,25 @@ test_watch_walks_only_for_new(void **unused)
 	memset(&s, 0, sizeof s);
 	assert_int_equal(pdx_watch_walks(w), 0);
 	/* the baseline: one walk */
-	assert_int_equal(pdx_watch_step(w, listing(2, p1, i1, 0), 2,
-	    record, &s), 0);
+	assert_int_equal(pdx_watch_step(w, listing(2, p1, i1, 0), 2, record,
+			     &s),
+	    0);
 	assert_int_equal(pdx_watch_walks(w), 1);
 	/* the same sockets, three times: no walk */
 	for (int k = 0; k < 3; k++)
 		assert_int_equal(pdx_watch_step(w, listing(2, p1, i1, 0), 2,
-		    record, &s), 0);
+				     record, &s),
+		    0);
 	assert_int_equal(pdx_watch_walks(w), 1);
 	/* one new socket: one walk */
-	assert_int_equal(pdx_watch_step(w, listing(3, p2, i2, 0), 3,
-	    record, &s), 1);
+	assert_int_equal(pdx_watch_step(w, listing(3, p2, i2, 0), 3, record,
+			     &s),
+	    1);
 	assert_int_equal(pdx_watch_walks(w), 2);
 	/* one gone, none new: no walk */
-	assert_int_equal(pdx_watch_step(w, listing(2, p1, i1, 0), 2,
-	    record, &s), 1);
+	assert_int_equal(pdx_watch_step(w, listing(2, p1, i1, 0), 2, record,
+			     &s),
+	    1);
 	assert_int_equal(pdx_watch_walks(w), 2);
 	assert_int_equal(s.n, 2);
 	pdx_watch_free(w);
@@ -200,17 +207,22 @@ test_nmapxml_read(void **unused)
 
 	(void)unused;
 	assert_int_equal(pdx_nmapxml_read_mem(good, sizeof good - 1, "g.xml",
-	    count_host, &ports), 2);
+			     count_host, &ports),
+	    2);
 	assert_int_equal(ports, 2);
 	assert_int_equal(pdx_nmapxml_read_mem(badproto, sizeof badproto - 1,
-	    "b.xml", count_host, &ports), -1);
-	assert_non_null(strstr(pdx_last_error(), "b.xml:3: <port> protocol "
+			     "b.xml", count_host, &ports),
+	    -1);
+	assert_non_null(strstr(pdx_last_error(),
+	    "b.xml:3: <port> protocol "
 	    "'icmp'"));
 	assert_int_equal(pdx_nmapxml_read_mem(entity, sizeof entity - 1,
-	    "e.xml", count_host, &ports), -1);
+			     "e.xml", count_host, &ports),
+	    -1);
 	assert_non_null(strstr(pdx_last_error(), "e.xml:"));
-	assert_int_equal(pdx_nmapxml_read_mem("", 0, "empty.xml",
-	    count_host, &ports), -1);
+	assert_int_equal(pdx_nmapxml_read_mem("", 0, "empty.xml", count_host,
+			     &ports),
+	    -1);
 	assert_non_null(strstr(pdx_last_error(), "empty.xml"));
 }
 

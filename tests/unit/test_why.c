@@ -93,12 +93,13 @@ effect(json_t *r, const char *check, const char *transport)
 
 	for (i = 0; i < json_array_size(f); i++) {
 		json_t *e = json_array_get(f, i);
-		const char *t = json_string_value(json_object_get(e,
-		    "transport"));
+		const char *t = json_string_value(
+		    json_object_get(e, "transport"));
 
 		if (strcmp(json_string_value(json_object_get(e, "check")),
-		    check) == 0 && (transport == NULL || t == NULL ||
-		    strcmp(t, transport) == 0))
+			check) == 0 &&
+		    (transport == NULL || t == NULL ||
+			strcmp(t, transport) == 0))
 			return json_string_value(json_object_get(e, "effect"));
 	}
 	return "";
@@ -141,36 +142,42 @@ test_why_held(void **state)
 	/* explanation only, then confirmed by real binds */
 	r = why(p, PDX_TCP, 0);
 	assert_true(json_is_false(json_object_get(r, "would_bind")));
-	assert_string_equal(json_string_value(json_object_get(r,
-	    "verdict_from")), "explanation");
+	assert_string_equal(json_string_value(
+				json_object_get(r, "verdict_from")),
+	    "explanation");
 	assert_string_equal(json_string_value(json_object_get(r, "errno")),
 	    "EADDRINUSE");
 	assert_int_equal(json_array_size(json_object_get(r, "binds")), 0);
 	h = json_object_get(r, "holders");
 	assert_int_equal(json_array_size(h), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(h,
-	    0), "pid")), getpid());
-	assert_true(json_is_null(json_object_get(json_array_get(h, 0),
-	    "reuseport_group")));
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_array_get(h, 0), "pid")),
+	    getpid());
+	assert_true(json_is_null(
+	    json_object_get(json_array_get(h, 0), "reuseport_group")));
 	assert_string_equal(effect(r, "held", "tcp"), "blocks");
 	/* the DNAT check: "ok" (nothing captures a port this test just
 	 * found free) when the ruleset was read, else "not_checked" with
 	 * the reason; never silent */
 	d = json_object_get(r, "dnat");
 	assert_true(json_is_boolean(json_object_get(d, "checked")));
-	assert_string_equal(effect(r, "dnat", NULL), json_is_true(
-	    json_object_get(d, "checked")) ? "ok" : "not_checked");
+	assert_string_equal(effect(r, "dnat", NULL),
+	    json_is_true(json_object_get(d, "checked")) ? "ok" : "not_checked");
 	assert_int_equal(json_array_size(json_object_get(d, "captures")), 0);
 	assert_non_null(json_string_value(json_object_get(d, "text")));
 	json_decref(r);
 	r = why(p, PDX_TCP, 1);
-	assert_string_equal(json_string_value(json_object_get(r,
-	    "verdict_from")), "bind");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(
-	    json_object_get(r, "binds"), 0), "errno")), "EADDRINUSE");
+	assert_string_equal(json_string_value(
+				json_object_get(r, "verdict_from")),
+	    "bind");
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(json_object_get(r, "binds"), 0),
+				"errno")),
+	    "EADDRINUSE");
 	/* a listener: SO_REUSEADDR does not get through either */
-	assert_true(json_is_false(json_object_get(json_array_get(
-	    json_object_get(r, "binds"), 1), "ok")));
+	assert_true(json_is_false(
+	    json_object_get(json_array_get(json_object_get(r, "binds"), 1),
+		"ok")));
 	json_decref(r);
 	/* UDP is another port space */
 	r = why(p, PDX_UDP, 1);
@@ -210,8 +217,10 @@ test_why_udp_and_group(void **state)
 	r = why(p, PDX_TCP, 1);
 	h = json_object_get(r, "holders");
 	assert_int_equal(json_array_size(h), 2);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(h,
-	    0), "reuseport_group")), 2);
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_array_get(h, 0),
+				 "reuseport_group")),
+	    2);
 	assert_string_equal(effect(r, "reuseport", "tcp"), "info");
 	json_decref(r);
 	close(a);
