@@ -26,14 +26,7 @@
 
 #include "portdex.h"
 #include "portdex/pick.h"
-
-#define assert_error_has(s) \
-	do { \
-		const char *m_ = pdx_last_error(); \
-		if (strstr(m_, (s)) == NULL) \
-			fail_msg("error message '%s' does not contain '%s'", \
-			    m_, (s)); \
-	} while (0)
+#include "assert-error.h"
 
 /*
  * The fixture: ports 20000-20049.  Each excluded port and why; every

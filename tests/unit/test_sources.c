@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "portdex.h"
+#include "assert-error.h"
 
 /* The IANA header as published, written out here on purpose. */
 #define HDR \
@@ -27,14 +28,6 @@
 	"Service Code,Unauthorized Use Reported,Assignment Notes"
 
 #define TEN_MB (10u * 1024 * 1024)
-
-#define assert_error_has(s) \
-	do { \
-		const char *m_ = pdx_last_error(); \
-		if (strstr(m_, (s)) == NULL) \
-			fail_msg("error message '%s' does not contain '%s'", \
-			    m_, (s)); \
-	} while (0)
 
 #define assert_error_starts(s) \
 	do { \

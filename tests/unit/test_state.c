@@ -1,5 +1,8 @@
 /*
- * test_state.c - unit tests for lib/state.c: the default path, creating
+ * test_state.c - unit tests for lib/state.c, notes.c and notes-file.c: the
+ * notes file (a reader answers from it without SQLite; stale, damaged or
+ * gone, SQLite answers the same; a writer re-stamps or rewrites it), the
+ * default path, creating
  * and migrating the state database (with the copy kept before a
  * migration), notes (add, list by port then id, match, the per-socket
  * text lookup, remove), the read-only open (creates and changes no file,
@@ -27,14 +30,7 @@
 #include "db-int.h"
 #include "state-int.h"
 #include "sql-on.h"
-
-#define assert_error_has(s) \
-	do { \
-		const char *m_ = pdx_last_error(); \
-		if (strstr(m_, (s)) == NULL) \
-			fail_msg("error message '%s' does not contain '%s'", \
-			    m_, (s)); \
-	} while (0)
+#include "assert-error.h"
 
 static char tmpdir[256];
 

@@ -24,15 +24,7 @@
 #include <cmocka.h>
 
 #include "portdex.h"
-
-/* Fails with the actual message when the last error lacks s. */
-#define assert_error_has(s) \
-	do { \
-		const char *m_ = pdx_last_error(); \
-		if (strstr(m_, (s)) == NULL) \
-			fail_msg("error message '%s' does not contain '%s'", \
-			    m_, (s)); \
-	} while (0)
+#include "assert-error.h"
 
 /* A private scratch directory per test program, removed at the end. */
 static char tmpdir[256];
