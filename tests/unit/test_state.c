@@ -2,9 +2,8 @@
  * test_state.c - unit tests for lib/state.c, notes.c and notes-file.c: the
  * notes file (a reader answers from it without SQLite; stale, damaged or
  * gone, SQLite answers the same; a writer re-stamps or rewrites it), the
- * default path, creating
- * and migrating the state database (with the copy kept before a
- * migration), notes (add, list by port then id, match, the per-socket
+ * default path, creating and migrating the state database (with the copy
+ * kept before a migration), notes (add, list by port then id, match, the per-socket
  * text lookup, remove), the read-only open (creates and changes no file,
  * refuses writes), a read-write handle seeing another connection's note,
  * and the one-line errors for a zero-length file, another application's
