@@ -127,17 +127,25 @@ echo "  namespace: $LISTENERS listeners of the helper on 0.0.0.0 (ls lists $sock
 
 echo
 echo "== portdex ls (verdicts) vs ss -tlnp + nft -j list ruleset (wall ms, medians of $RUNS, interleaved)"
-printf "  %-9s %9s %9s %9s %9s %9s %7s %7s\n" machine "ss -tlnp" "nft -j" "sum" "sh -c" "ls" ratio "cpu"
+printf "  %-9s %9s %9s %9s %9s %9s %7s %7s %9s %7s %7s\n" machine "ss -tlnp" "nft -j" "sum" "sh -c" "ls" ratio "cpu" "uncached" ratio "cpu"
 for m in fresh lived-in; do
 	if [ "$m" = fresh ]; then env=("${FRESH[@]}"); else
 		env=("${LIVED[@]}"); "$here/bench/lived-in.sh" start "$L" "$build"; fi
+	# ls as it runs (the ruleset cache of lib/firewall-cache.c: the
+	# kernel's generation of the ruleset unchanged since the first
+	# round), and with no cache (PORTDEX_CACHE=): each run lists the
+	# ruleset through libnftables, as after every change of it
 	"$br" -r "$RUNS" -w 2 -- ss -tlnp \; nft -j list ruleset \; \
-	    sh -c 'ss -tlnp; nft -j list ruleset' \; "${env[@]}" "$pd" ls > "$T/run.out"
-	printf "  %-9s %9s %9s %9s %9s %9s %7s %7s\n" "$m" "$(col 1 1)" "$(col 2 1)" \
+	    sh -c 'ss -tlnp; nft -j list ruleset' \; "${env[@]}" "$pd" ls \; \
+	    PORTDEX_CACHE= "${env[@]}" "$pd" ls > "$T/run.out"
+	printf "  %-9s %9s %9s %9s %9s %9s %7s %7s %9s %7s %7s\n" "$m" "$(col 1 1)" "$(col 2 1)" \
 	    "$(sum "$(col 1 1)" "$(col 2 1)")" "$(col 3 1)" "$(col 4 1)" \
 	    "$(ratio "$(col 4 1)" "$(sum "$(col 1 1)" "$(col 2 1)")")" \
-	    "$(ratio "$(col 4 2)" "$(sum "$(col 1 2)" "$(col 2 2)")")"
+	    "$(ratio "$(col 4 2)" "$(sum "$(col 1 2)" "$(col 2 2)")")" \
+	    "$(col 5 1)" "$(ratio "$(col 5 1)" "$(sum "$(col 1 1)" "$(col 2 1)")")" \
+	    "$(ratio "$(col 5 2)" "$(sum "$(col 1 2)" "$(col 2 2)")")"
 	[ "$m" = lived-in ] && "$here/bench/lived-in.sh" stop "$L"
 done
 echo "  ratio: ls / (ss -tlnp + nft -j), wall; cpu: the same for user + system time; goal <= 1.0"
+echo "  uncached: ls with PORTDEX_CACHE= (the ruleset listed through libnftables every run)"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -6,6 +6,8 @@
  */
 #ifndef PDX_FIREWALL_INT_H
 #define PDX_FIREWALL_INT_H
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "portdex.h"
@@ -144,5 +146,24 @@ void fw_eval_rule(const struct pdx_ruleset *rs, const struct pkt *p,
     json_t *rule, struct rres *r);
 int fw_l4_number(json_t *v);
 void fw_add_why(char *buf, size_t size, const char *sep, const char *s);
+
+/*
+ * firewall-cache.c: the ruleset's JSON text kept per namespace while the
+ * kernel's generation of it is the same.  fw_cache_key reads the boot id,
+ * the namespace's cookie and the ruleset's generation (before listing:
+ * ok = 0 when any is unknown or the cache is off); fw_cache_get returns
+ * the cached text (malloc'd, *len bytes) when it is the one of that key,
+ * or NULL; fw_cache_put files a text under the key (errors ignored: it is
+ * a cache).
+ */
+struct fw_cache_key {
+	char boot[40];
+	uint64_t cookie;
+	uint32_t gen;
+	int ok;
+};
+int fw_cache_key(struct fw_cache_key *);
+char *fw_cache_get(const struct fw_cache_key *, size_t *len);
+void fw_cache_put(const struct fw_cache_key *, const char *text, size_t len);
 
 #endif

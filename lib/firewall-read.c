@@ -161,8 +161,10 @@ read_here(void)
 {
 	struct nft_ctx *nft;
 	struct pdx_ruleset *rs;
+	struct fw_cache_key key;
 	const char *out, *err;
-	char *legacy = legacy_tables();
+	char *legacy = legacy_tables(), *cached;
+	size_t clen;
 
 	if (!net_admin()) {
 		free(legacy);
@@ -177,6 +179,16 @@ read_here(void)
 		else
 			free(legacy);
 		return rs;
+	}
+	/* the generation first: a change while listing files it as older */
+	(void)fw_cache_key(&key);
+	if ((cached = fw_cache_get(&key, &clen)) != NULL) {
+		rs = pdx_ruleset_parse(cached, clen);
+		free(cached);
+		if (rs != NULL) {
+			rs->legacy = legacy;
+			return rs;
+		}
 	}
 	if ((nft = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
 		free(legacy);
@@ -207,6 +219,8 @@ read_here(void)
 	out = nft_ctx_get_output_buffer(nft);
 	rs = pdx_ruleset_parse(out != NULL ? out : "",
 	    out != NULL ? strlen(out) : 0);
+	if (rs != NULL && out != NULL && *out != '\0')
+		fw_cache_put(&key, out, strlen(out));
 	if (rs == NULL && out != NULL && *out == '\0')
 		rs = pdx_ruleset_parse("{\"nftables\": []}", 16);
 	nft_ctx_free(nft);

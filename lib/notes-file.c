@@ -92,24 +92,6 @@ struct pdx_nfile {
 	struct nf_entry *index;
 };
 
-/* A checksum 8 bytes at a time (a byte-wise one cost a card 0.4 M). */
-uint64_t
-pdx_nfile_sum(const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
-
-	for (; n >= 8; b += 8, n -= 8) {
-		memcpy(&w, b, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 29;
-	}
-	w = 0;
-	memcpy(&w, b, n);
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-	return h ^ (h >> 32);
-}
-
 /*
  * PATH.notes, or with tmp PATH.notes.PID.tmp (two writers closing at once
  * each write a file of their own; the last rename wins, whole).  -1 if too
@@ -175,7 +157,7 @@ nf_header_ok(struct nf_header *h)
 	int ok;
 
 	h->head_sum = 0;
-	ok = pdx_nfile_sum(h, sizeof *h) == sum;
+	ok = pdx_sum64(h, sizeof *h) == sum;
 	h->head_sum = sum;
 	return ok && memcmp(h->magic, NF_MAGIC, 8) == 0 &&
 	    h->version == NF_VERSION && h->order == NF_ORDER &&
@@ -193,7 +175,7 @@ nf_seal(struct nf_header *h, const struct nf_stamp *t)
 	h->ctime = t->ctime;
 	h->counter = t->counter;
 	h->head_sum = 0;
-	h->head_sum = pdx_nfile_sum(h, sizeof *h);
+	h->head_sum = pdx_sum64(h, sizeof *h);
 }
 
 /* Reads n bytes at off; 0 or -1. */
@@ -244,7 +226,7 @@ nf_open_index(struct pdx_nfile *f, const struct nf_stamp *t)
 	if (f->len - f->body != h.body_len ||
 	    (f->index = malloc(ilen + 1)) == NULL ||
 	    nf_read(f, f->index, ilen, NF_HEADER) != 0 ||
-	    pdx_nfile_sum(f->index, ilen) != h.index_sum)
+	    pdx_sum64(f->index, ilen) != h.index_sum)
 		return -1;
 	for (i = 0; i < h.nports; i++) {
 		const struct nf_entry *e = &f->index[i];
@@ -307,7 +289,7 @@ nf_block(const struct nf_entry *e, char *b, struct note_row *r)
 {
 	size_t at = 0, i;
 
-	if (pdx_nfile_sum(b, e->len) != e->sum)
+	if (pdx_sum64(b, e->len) != e->sum)
 		return -1;
 	for (i = 0; i < e->count; i++) {
 		int32_t v[3];
@@ -526,7 +508,7 @@ nf_rewrite(struct pdx_state *s, const struct nf_stamp *t, int64_t rev,
 		struct nf_entry e;
 
 		memcpy(&e, o.index + (size_t)i * NF_ENTRY, NF_ENTRY);
-		e.sum = pdx_nfile_sum(o.body + e.off, e.len);
+		e.sum = pdx_sum64(o.body + e.off, e.len);
 		memcpy(o.index + (size_t)i * NF_ENTRY, &e, NF_ENTRY);
 	}
 	memset(&h, 0, sizeof h);
@@ -537,7 +519,7 @@ nf_rewrite(struct pdx_state *s, const struct nf_stamp *t, int64_t rev,
 	h.rev = rev;
 	h.body_len = (uint32_t)o.len;
 	h.nports = o.nports;
-	h.index_sum = pdx_nfile_sum(o.index != NULL ? o.index : "", o.ilen);
+	h.index_sum = pdx_sum64(o.index != NULL ? o.index : "", o.ilen);
 	nf_seal(&h, t);
 	iov[0].iov_base = &h;
 	iov[0].iov_len = sizeof h;

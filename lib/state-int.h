@@ -63,8 +63,6 @@ void pdx_nfile_close(struct pdx_nfile *);
  */
 int pdx_nfile_rows(const struct pdx_nfile *, const unsigned *only, size_t k,
     struct note_row **rows, size_t *nrows, char **arena);
-/* The file's checksum of n bytes (the fuzzer makes edits' sums good). */
-uint64_t pdx_nfile_sum(const void *, size_t);
 /* After a read-write handle's commits: brings PATH.notes up to date. */
 void pdx_nfile_update(struct pdx_state *);
 

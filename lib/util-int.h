@@ -6,11 +6,18 @@
 #define PDX_UTIL_INT_H
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <stdint.h>
 #include <sys/uio.h>
 #include <jansson.h>
 
 /* s as a JSON string, control bytes and invalid UTF-8 made '?'. */
 json_t *pdx_json_clean(const char *s);
+
+/*
+ * A 64-bit checksum of n bytes, 8 at a time, for the files portdex writes
+ * beside its databases (damage is never believed); not a MAC.
+ */
+uint64_t pdx_sum64(const void *p, size_t n);
 
 /*
  * Reads exactly n bytes at off of fd into buf (again after EINTR and

@@ -442,6 +442,24 @@ write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+/* A checksum 8 bytes at a time (a byte-wise one cost a card 0.4 M). */
+uint64_t
+pdx_sum64(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+
+	for (; n >= 8; b += 8, n -= 8) {
+		memcpy(&w, b, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, b, n);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 32);
+}
+
 int
 pdx_pread_full(int fd, void *buf, size_t n, off_t off)
 {

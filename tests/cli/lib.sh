@@ -10,6 +10,8 @@ IANA_OLD=$SHARED/data/iana/service-names-port-numbers-2024-04.csv
 T=$(mktemp -d /tmp/portdex-test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export PORTDEX_DB=$T/registry.db PORTDEX_STATE=$T/state.db NO_COLOR=1
+# the ruleset cache (lib/firewall-cache.c) of this test only
+export PORTDEX_CACHE=$T/cache
 unset XDG_DATA_HOME XDG_STATE_HOME
 failures=0
 checks=0

@@ -17,6 +17,7 @@
 
 #include "fuzz.h"
 #include "../../lib/state-int.h"
+#include "../../lib/util-int.h"
 
 #define HEADER 96
 #define ENTRY 24
@@ -80,13 +81,13 @@ fix_sums(unsigned char *b, long len)
 		l = get32(e + 12);
 		if (off > len - body || l > len - body - off)
 			continue;
-		sum = pdx_nfile_sum(b + body + off, l);
+		sum = pdx_sum64(b + body + off, l);
 		memcpy(e + 16, &sum, 8);
 	}
-	sum = pdx_nfile_sum(b + HEADER, (size_t)nports * ENTRY);
+	sum = pdx_sum64(b + HEADER, (size_t)nports * ENTRY);
 	memcpy(b + 80, &sum, 8);
 	memset(b + 88, 0, 8);
-	sum = pdx_nfile_sum(b, HEADER);
+	sum = pdx_sum64(b, HEADER);
 	memcpy(b + 88, &sum, 8);
 }
 
