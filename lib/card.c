@@ -14,21 +14,6 @@
 #include "portdex.h"
 #include "registry-int.h"
 
-static const char *const iana_keys[PDX_NCOLS] = {
-	"service_name",
-	"port",
-	"transport",
-	"description",
-	"assignee",
-	"contact",
-	"registration_date",
-	"modification_date",
-	"reference",
-	"service_code",
-	"unauthorized_use",
-	"notes",
-};
-
 /*
  * The IANA rows covering a port, every transport at once (a card used to
  * ask once per transport, and compiling the statements was most of the
@@ -109,7 +94,7 @@ port_rows(struct pdx_db *d, const struct pdx_cport *cp, unsigned port, int span,
 			}
 		}
 		for (i = 0; i < PDX_NCOLS; i++)
-			json_object_set_new(o, iana_keys[i],
+			json_object_set_new(o, pdx_iana_json_keys[i],
 			    json_string(pdx_rows_text(&st, i)));
 		r->status[r->n] = pdx_rows_int(&st, 12);
 		r->protomask[r->n] = pdx_rows_int(&st, 14);

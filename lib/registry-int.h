@@ -253,4 +253,7 @@ int pdx_db_prepare(struct pdx_db *, const char *sql, sqlite3_stmt **);
 int pdx_sqlite_has_table(sqlite3 *, const char *name);
 #define pdx_db_has_table(d, name) pdx_sqlite_has_table(pdx_db_handle(d), (name))
 
+/* registry.c: the IANA columns' names in JSON, in file order. */
+extern const char *const pdx_iana_json_keys[PDX_NCOLS];
+
 #endif

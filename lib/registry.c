@@ -655,7 +655,8 @@ csv_field(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static const char *const json_keys[PDX_NCOLS] = {
+/* The IANA columns' names in JSON (the card's and export's), in file order. */
+const char *const pdx_iana_json_keys[PDX_NCOLS] = {
 	"service_name",
 	"port",
 	"transport",
@@ -745,7 +746,7 @@ pdx_export(struct pdx_db *d, int format, FILE *f)
 			char *s;
 
 			for (i = 0; i < PDX_NCOLS; i++)
-				json_object_set_new(o, json_keys[i],
+				json_object_set_new(o, pdx_iana_json_keys[i],
 				    json_string(c[i]));
 			json_object_set_new(o, "status",
 			    json_string(
