@@ -19,7 +19,9 @@
  * One file per namespace, $XDG_CACHE_HOME/portdex/ruleset-COOKIE (else
  * ~/.cache/portdex; $PORTDEX_CACHE names the directory, "" turns the cache
  * off), mode 0600 in a 0700 directory, written to a temporary file of the
- * writer's own and renamed.  Layout: the line "PDXNFT1 BOOT_ID COOKIE GEN
+ * writer's own and renamed.  The directory and the file are used only
+ * when they belong to the effective user and nobody else may write the
+ * directory (fc_open_dir).  Layout: the line "PDXNFT1 BOOT_ID COOKIE GEN
  * LENGTH SUM\n" (SUM: pdx_sum64 of the text, hexadecimal), then the text.
  */
 #define _GNU_SOURCE
@@ -57,14 +59,19 @@
 #define FC_MAX ((size_t)256 << 20)
 #define FC_KEEP (24 * 3600) /* another namespace's file, untouched that long */
 
-/* The cache's directory (static buffer), or NULL: no cache. */
+/*
+ * The cache's directory (static buffer), or NULL: no cache.  *base is the
+ * directory it was derived from ($XDG_CACHE_HOME or $HOME), NULL when
+ * $PORTDEX_CACHE names it.
+ */
 static const char *
-fc_dir(void)
+fc_dir(const char **base)
 {
 	static char buf[PATH_MAX];
 	const char *e;
 	int n;
 
+	*base = NULL;
 	if ((e = getenv("PORTDEX_CACHE")) != NULL)
 		return *e == '/' ? e : NULL;
 	if ((e = getenv("XDG_CACHE_HOME")) != NULL && *e == '/')
@@ -73,7 +80,58 @@ fc_dir(void)
 		n = snprintf(buf, sizeof buf, "%s/.cache/portdex", e);
 	else
 		return NULL;
+	*base = e;
 	return n > 0 && (size_t)n < sizeof buf ? buf : NULL;
+}
+
+/* Whether the directory open as fd is ours alone: owner, no symlink. */
+static int
+fc_ours(int fd)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+	    sb.st_uid == geteuid() && (sb.st_mode & 022) == 0;
+}
+
+/*
+ * The cache's directory, open (a descriptor), or -1: no cache.  The text
+ * in it decides verdicts, so it is used only when it is a directory (not
+ * a symlink) owned by the effective user that nobody else may write; and
+ * a directory derived from a home (or $XDG_CACHE_HOME) that is not the
+ * effective user's (root run with a user's environment, sudo -E) is not
+ * used at all: root neither reads what that user wrote nor creates files
+ * in the user's home.  With create, a missing directory is made (0700),
+ * and ~/.cache with it when that is missing.
+ */
+static int
+fc_open_dir(int create)
+{
+	const char *base, *dir = fc_dir(&base);
+	char parent[PATH_MAX];
+	struct stat sb;
+	int fd, n;
+
+	if (dir == NULL)
+		return -1;
+	if (base != NULL && (stat(base, &sb) != 0 || sb.st_uid != geteuid()))
+		return -1;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && create) {
+		if (base != NULL && getenv("XDG_CACHE_HOME") == NULL &&
+		    (n = snprintf(parent, sizeof parent, "%s/.cache", base)) >
+			0 &&
+		    (size_t)n < sizeof parent)
+			(void)mkdir(parent, 0700);
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return -1;
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd >= 0 && !fc_ours(fd)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
 }
 
 #ifdef __linux__
@@ -173,7 +231,9 @@ fw_cache_key(struct fw_cache_key *k)
 {
 	memset(k, 0, sizeof *k);
 #ifdef __linux__
-	if (fc_dir() == NULL || fc_boot(k->boot) != 0 ||
+	const char *base;
+
+	if (fc_dir(&base) == NULL || fc_boot(k->boot) != 0 ||
 	    fc_cookie(&k->cookie) != 0 || fc_generation(&k->gen) != 0)
 		return -1;
 	k->ok = 1;
@@ -183,37 +243,39 @@ fw_cache_key(struct fw_cache_key *k)
 #endif
 }
 
+/* The file's name in the directory, or its temporary file's; 0 or -1. */
 static int
-fc_path(char *buf, size_t size, const struct fw_cache_key *k, int tmp)
+fc_name(char *buf, size_t size, const struct fw_cache_key *k, int tmp)
 {
-	const char *dir = fc_dir();
-	int n;
+	int n = tmp ? snprintf(buf, size, "ruleset-%llu.%ld.tmp",
+			  (unsigned long long)k->cookie, (long)getpid())
+		    : snprintf(buf, size, "ruleset-%llu",
+			  (unsigned long long)k->cookie);
 
-	if (dir == NULL)
-		return -1;
-	n = tmp ? snprintf(buf, size, "%s/ruleset-%llu.%ld.tmp", dir,
-		      (unsigned long long)k->cookie, (long)getpid())
-		: snprintf(buf, size, "%s/ruleset-%llu", dir,
-		      (unsigned long long)k->cookie);
 	return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
 char *
 fw_cache_get(const struct fw_cache_key *k, size_t *len)
 {
-	char path[PATH_MAX], head[160], want[160], *text = NULL;
+	char name[64], head[160], want[160], *text = NULL;
 	unsigned long long l = 0, sum = 0;
 	struct stat sb;
 	size_t hlen;
-	int fd, hl = 0, n;
+	int dfd, fd, hl = 0, n;
 
-	if (!k->ok || fc_path(path, sizeof path, k, 0) != 0 ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+	if (!k->ok || fc_name(name, sizeof name, k, 0) != 0 ||
+	    (dfd = fc_open_dir(0)) < 0)
+		return NULL;
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	close(dfd);
+	if (fd < 0)
 		return NULL;
 	/* the head: its line, then the text's length and checksum */
 	n = snprintf(want, sizeof want, "PDXNFT1 %s %llu %lu ", k->boot,
 	    (unsigned long long)k->cookie, (unsigned long)k->gen);
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    sb.st_uid != geteuid() ||
 	    (hlen = sizeof head - 1 < (size_t)sb.st_size
 		    ? sizeof head - 1
 		    : (size_t)sb.st_size) == 0 ||
@@ -242,65 +304,88 @@ fw_cache_get(const struct fw_cache_key *k, size_t *len)
  * gone, so its file would stay for good.
  */
 static void
-fc_prune(const char *dir, const char *mine)
+fc_prune(int dfd, const char *mine)
 {
-	char path[PATH_MAX];
 	struct dirent *e;
 	struct stat sb;
 	time_t now = time(NULL);
-	DIR *d = opendir(dir);
+	int fd = dup(dfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 
-	if (d == NULL)
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	while ((e = readdir(d)) != NULL) {
 		if (strncmp(e->d_name, "ruleset-", 8) != 0 ||
 		    strcmp(e->d_name, mine) == 0)
 			continue;
-		if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) <
-			(int)sizeof path &&
-		    lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
-		    now - sb.st_mtime > FC_KEEP)
-			unlink(path);
+		if (fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(sb.st_mode) && now - sb.st_mtime > FC_KEEP)
+			unlinkat(dfd, e->d_name, 0);
 	}
 	closedir(d);
+}
+
+/* Writes all of iov to fd; 0 or -1. */
+static int
+fc_write(int fd, struct iovec *iov, int n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = writev(fd, iov, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
 }
 
 void
 fw_cache_put(const struct fw_cache_key *k, const char *text, size_t len)
 {
-	char path[PATH_MAX], tmp[PATH_MAX], head[160], *p;
+	char name[64], tmp[80], head[160];
 	struct iovec iov[2];
-	int n;
+	int dfd, fd, n, ok;
 
 	if (!k->ok || len == 0 || len > FC_MAX ||
-	    fc_path(path, sizeof path, k, 0) != 0 ||
-	    fc_path(tmp, sizeof tmp, k, 1) != 0)
+	    fc_name(name, sizeof name, k, 0) != 0 ||
+	    fc_name(tmp, sizeof tmp, k, 1) != 0)
 		return;
-	/* the directory, 0700, and its parents as needed */
-	for (p = strchr(path + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-			*p = '/';
-			return;
-		}
-		*p = '/';
-	}
 	n = snprintf(head, sizeof head, "PDXNFT1 %s %llu %lu %zu %llx\n",
 	    k->boot, (unsigned long long)k->cookie, (unsigned long)k->gen, len,
 	    (unsigned long long)pdx_sum64(text, len));
-	if (n <= 0 || (size_t)n >= sizeof head)
+	if (n <= 0 || (size_t)n >= sizeof head || (dfd = fc_open_dir(1)) < 0)
 		return;
 	iov[0].iov_base = head;
 	iov[0].iov_len = (size_t)n;
 	iov[1].iov_base = (void *)text;
 	iov[1].iov_len = len;
-	if (pdx_write_file_mode(tmp, iov, 2, 0600) != 0 ||
-	    rename(tmp, path) != 0) {
-		unlink(tmp);
-		return;
-	}
-	if ((p = strrchr(path, '/')) != NULL) {
-		*p = '\0';
-		fc_prune(path, p + 1);
-	}
+	/*
+	 * No fsync: a file cut by a crash fails its length or checksum and
+	 * is listed again.
+	 */
+	fd = openat(dfd, tmp,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	ok = fd >= 0 && fc_write(fd, iov, 2) == 0 && fchmod(fd, 0600) == 0;
+	if (fd >= 0 && close(fd) != 0)
+		ok = 0;
+	if (!ok || renameat(dfd, tmp, dfd, name) != 0) {
+		if (fd >= 0)
+			unlinkat(dfd, tmp, 0);
+	} else
+		fc_prune(dfd, name);
+	close(dfd);
 }

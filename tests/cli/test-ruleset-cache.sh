@@ -6,7 +6,9 @@
 # change is seen at once; a damaged file, or one of another generation or
 # boot, is not believed, while one that matches is (so the test can tell
 # that the cache is read); PORTDEX_CACHE="" writes nothing; files of other
-# namespaces untouched for a day are removed.  Needs root, unshare, nft.
+# namespaces untouched for a day are removed; a directory or file that is
+# not the effective user's alone is not used, and nothing is made under
+# another user's home.  Needs root, unshare, nft.
 if [ "$(id -u)" = 0 ] && [ -z "${PDX_OWN_NETNS:-}" ] &&
     unshare -n true 2>/dev/null; then
 	exec unshare -n env PDX_OWN_NETNS=1 bash -c \
@@ -116,4 +118,33 @@ nft add rule inet filter input tcp dport 8080 accept
 expect_eq "after a third change" "5432=filtered 8080=open 9090=open" "$(verdicts)"
 expect_eq "an old file of another namespace removed" no "$([ -e "$T/cache/ruleset-1" ] && echo yes || echo no)"
 expect_eq "a recent one kept" yes "$([ -e "$T/cache/ruleset-2" ] && echo yes || echo no)"
+
+# Whose cache: the directory and the file are used only when they are the
+# effective user's and nobody else may write the directory; a cache under
+# another user's home (root with that user's environment, sudo -E) is not
+# used or created.  A lie that our own directory holds is believed, so
+# each "not used" below is told from "used".
+truth="5432=filtered 8080=open 9090=open"
+lie="5432=open 8080=open 9090=filtered"
+cp "$f" "$T/cur"
+mklie() { rm -f "$f"; cp "$T/cur" "$f"; sed -i '2,$ s/"right": 9090/"right": 5432/' "$f"; resum "$f"; }
+mklie
+expect_eq "a lie in our own directory is believed" "$lie" "$(verdicts)"
+mklie; chmod 0777 "$T/cache"
+expect_eq "a directory others may write: not used" "$truth" "$(verdicts)"
+chmod 0700 "$T/cache"
+mklie; chown nobody "$f"
+expect_eq "a file of another user: not believed" "$truth" "$(verdicts)"
+mklie; ln -s "$T/cache" "$T/link"
+expect_eq "PORTDEX_CACHE a symlink: not followed" "$truth" "$(PORTDEX_CACHE=$T/link verdicts)"
+mkdir -p "$T/cache2/x"; chown nobody "$T/cache2/x"; chmod 0700 "$T/cache2/x"
+expect_eq "PORTDEX_CACHE another user's: verdicts as ever" "$truth" "$(PORTDEX_CACHE=$T/cache2/x verdicts)"
+expect_eq "PORTDEX_CACHE another user's: nothing written in it" "" "$(ls -A "$T/cache2/x")"
+mkdir -p "$T/uhome"; chown nobody "$T/uhome"
+expect_eq "another user's HOME: verdicts as ever" "$truth" "$(unset PORTDEX_CACHE XDG_CACHE_HOME; HOME=$T/uhome verdicts)"
+expect_eq "another user's HOME: nothing created in it" "" "$(ls -A "$T/uhome")"
+mkdir -p "$T/rhome"
+expect_eq "our own HOME: verdicts" "$truth" "$(unset PORTDEX_CACHE XDG_CACHE_HOME; HOME=$T/rhome verdicts)"
+expect_eq "our own HOME: ~/.cache/portdex made 0700" 700 "$(stat -c %a "$T/rhome/.cache/portdex" 2>&1)"
+expect_eq "our own HOME: the file in it" 1 "$(ls "$T"/rhome/.cache/portdex/ruleset-* 2>/dev/null | wc -l)"
 finish
