@@ -34,6 +34,8 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include <dirent.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -41,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -483,6 +486,51 @@ nf_collect(sqlite3 *db, struct nf_out *o)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * Removes temporary files of writers that died before their rename
+ * (PATH.notes.PID.tmp untouched for an hour: a writer takes
+ * milliseconds, and the age, not the PID, tells, since a writer in
+ * another PID namespace may share the file).
+ */
+static void
+nf_sweep(const char *path)
+{
+	char dir[PATH_MAX], prefix[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct dirent *e;
+	struct stat sb;
+	time_t now = time(NULL);
+	size_t pl;
+	int dfd, n;
+	DIR *d;
+
+	n = slash == NULL ? snprintf(dir, sizeof dir, ".")
+			  : snprintf(dir, sizeof dir, "%.*s",
+				slash == path ? 1 : (int)(slash - path), path);
+	if (n <= 0 || (size_t)n >= sizeof dir ||
+	    (n = snprintf(prefix, sizeof prefix, "%s.",
+		 slash == NULL ? path : slash + 1)) <= 0 ||
+	    (size_t)n >= sizeof prefix ||
+	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return;
+	}
+	pl = strlen(prefix);
+	while ((e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+
+		if (l > pl + 4 && strncmp(e->d_name, prefix, pl) == 0 &&
+		    strcmp(e->d_name + l - 4, ".tmp") == 0 &&
+		    strspn(e->d_name + pl, "0123456789") == l - pl - 4 &&
+		    fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(sb.st_mode) && now - sb.st_mtime > 3600)
+			unlinkat(dfd, e->d_name, 0);
+	}
+	closedir(d);
+}
+
 /* Writes the whole file anew (tmp, then rename); 0 or -1. */
 static int
 nf_rewrite(struct pdx_state *s, const struct nf_stamp *t, int64_t rev,
@@ -531,6 +579,8 @@ nf_rewrite(struct pdx_state *s, const struct nf_stamp *t, int64_t rev,
 	    rename(tmp, path) == 0;
 	if (!ok)
 		unlink(tmp);
+	else
+		nf_sweep(path);
 	free(o.body);
 	free(o.index);
 	return ok ? 0 : -1;

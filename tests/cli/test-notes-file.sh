@@ -96,6 +96,20 @@ sqlite3 "$PORTDEX_STATE" "UPDATE notes SET proto = 3 WHERE port = 22 AND proto =
 run_rc "$PORTDEX" 22 --json
 expect_eq "a transport that names none" "unknown" "$(json '[n["transport"] for n in j["notes"] if n["text"] == "nothing here"][0]')"
 
+# A writer that died before its rename left PATH.notes.PID.tmp: the next
+# writer that writes the file anew removes one untouched for an hour and
+# keeps a recent one (a writer at work) and names that are not its own.
+for x in 99999 88888 abc; do printf 'partial' > "$nf.$x.tmp"; done
+printf 'other' > "$T/other.db.notes.77777.tmp"
+touch -d '2 hours ago' "$nf.99999.tmp" "$nf.abc.tmp" "$T/other.db.notes.77777.tmp"
+run_rc "$PORTDEX" note 4242 "sweeps"
+expect_eq "note that rewrites the file" 0 "$RC"
+expect_eq "an old orphan removed" no "$([ -e "$nf.99999.tmp" ] && echo yes || echo no)"
+expect_eq "a recent one kept" yes "$([ -e "$nf.88888.tmp" ] && echo yes || echo no)"
+expect_eq "not a PID: kept" yes "$([ -e "$nf.abc.tmp" ] && echo yes || echo no)"
+expect_eq "another file's: kept" yes "$([ -e "$T/other.db.notes.77777.tmp" ] && echo yes || echo no)"
+rm -f "$nf.88888.tmp" "$nf.abc.tmp" "$T/other.db.notes.77777.tmp"
+
 # A damaged state database is said, whatever the notes file holds.
 run_rc "$PORTDEX" note --rm 80
 cp "$T/good" "$nf"
