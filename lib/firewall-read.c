@@ -30,6 +30,7 @@
 
 /* ---- reading ------------------------------------------------------------ */
 
+#ifdef PDX_HAVE_NFTABLES
 /* Names of the legacy xtables tables in /proc/net (this namespace). */
 static char *
 legacy_tables(void)
@@ -55,6 +56,7 @@ legacy_tables(void)
 	}
 	return buf[0] != '\0' ? strdup(buf) : NULL;
 }
+#endif
 
 static struct pdx_ruleset *
 unread(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -82,7 +84,7 @@ unread(const char *fmt, ...)
 	return rs;
 }
 
-#ifdef __linux__
+#if defined(PDX_HAVE_NFTABLES) && defined(__linux__)
 /* Does this process have CAP_NET_ADMIN (bit 12 of CapEff)? */
 static int
 net_admin(void)
