@@ -27,7 +27,6 @@
 #define _GNU_SOURCE
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 
 #include <dirent.h>
 
@@ -328,36 +327,10 @@ fc_prune(int dfd, const char *mine)
 	closedir(d);
 }
 
-/* Writes all of iov to fd; 0 or -1. */
-static int
-fc_write(int fd, struct iovec *iov, int n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = writev(fd, iov, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
-	}
-	return 0;
-}
-
 void
 fw_cache_put(const struct fw_cache_key *k, const char *text, size_t len)
 {
 	char name[64], tmp[80], head[160];
-	struct iovec iov[2];
 	int dfd, fd, n, ok;
 
 	if (!k->ok || len == 0 || len > FC_MAX ||
@@ -369,17 +342,14 @@ fw_cache_put(const struct fw_cache_key *k, const char *text, size_t len)
 	    (unsigned long long)pdx_sum64(text, len));
 	if (n <= 0 || (size_t)n >= sizeof head || (dfd = fc_open_dir(1)) < 0)
 		return;
-	iov[0].iov_base = head;
-	iov[0].iov_len = (size_t)n;
-	iov[1].iov_base = (void *)text;
-	iov[1].iov_len = len;
 	/*
 	 * No fsync: a file cut by a crash fails its length or checksum and
 	 * is listed again.
 	 */
 	fd = openat(dfd, tmp,
 	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	ok = fd >= 0 && fc_write(fd, iov, 2) == 0 && fchmod(fd, 0600) == 0;
+	ok = fd >= 0 && pdx_write_all(fd, head, (size_t)n) == 0 &&
+	    pdx_write_all(fd, text, len) == 0 && fchmod(fd, 0600) == 0;
 	if (fd >= 0 && close(fd) != 0)
 		ok = 0;
 	if (!ok || renameat(dfd, tmp, dfd, name) != 0) {

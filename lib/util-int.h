@@ -25,6 +25,8 @@ uint64_t pdx_sum64(const void *p, size_t n);
  */
 int pdx_pread_full(int fd, void *buf, size_t n, off_t off);
 
+/* Writes all of buf to fd (EINTR retried); 0, or -1 with errno. */
+int pdx_write_all(int fd, const void *buf, size_t n);
 /*
  * Creates path (0644, O_NOFOLLOW, truncated) holding the n pieces of iov
  * one after the other, and fsyncs it.  Returns 0, or -1 with the error

@@ -423,9 +423,8 @@ pdx_json_clean(const char *s)
 	return j;
 }
 
-/* Writes all of buf; -1 with errno. */
-static int
-write_all(int fd, const void *buf, size_t n)
+int
+pdx_write_all(int fd, const void *buf, size_t n)
 {
 	const char *p = buf;
 	ssize_t r;
@@ -500,7 +499,7 @@ pdx_write_file_mode(const char *path, const struct iovec *iov, int n,
 	}
 	ok = 1;
 	for (i = 0; ok && i < n; i++)
-		ok = write_all(fd, iov[i].iov_base, iov[i].iov_len) == 0;
+		ok = pdx_write_all(fd, iov[i].iov_base, iov[i].iov_len) == 0;
 	ok = ok && fchmod(fd, mode) == 0 && fsync(fd) == 0;
 	if (!ok)
 		pdx_set_error("%s: %s", path, strerror(errno));
