@@ -365,51 +365,62 @@ dropped(struct check_arg *c)
 	return 1;
 }
 
+struct mal_keep {
+	struct audit *a;
+	size_t cap;
+};
+
+/* Keeps a malware row (a copy); non-zero stops the walk (no memory). */
+static int
+keep_malware(void *arg, const struct pdx_malware *m)
+{
+	struct mal_keep *k = arg;
+	struct audit *a = k->a;
+	struct mal_row *r;
+
+	if (a->nmal == k->cap) {
+		size_t cap = k->cap * 2 + 64;
+		struct mal_row *v = realloc(a->mal, cap * sizeof *v);
+
+		if (v == NULL)
+			return 1;
+		a->mal = v;
+		k->cap = cap;
+	}
+	r = &a->mal[a->nmal];
+	r->lo = m->lo;
+	r->hi = m->hi;
+	r->mask = m->mask;
+	if ((r->name = strdup(m->name)) == NULL)
+		return 1;
+	a->nmal++;
+	return 0;
+}
+
 /*
  * Reads the registry's malware rows once per run, ordered by name: a
  * listener's names are then found in memory (a range query per listener
- * walked most of the uses index).  On failure there are none.
+ * walked most of the uses index).  From the brief file when the registry
+ * was opened with it: audit then needs no SQLite.  On failure there are
+ * none; the last error stays what it was.
  */
 static void
 read_malware(struct audit *a)
 {
-	static const char q[] =
-	    "SELECT port_lo, port_hi, protomask, name"
-	    " FROM uses WHERE kind = 'malware' ORDER BY name";
-	sqlite3_stmt *st;
+	struct mal_keep k = { a, 0 };
 	const char *e = pdx_last_error();
 	char saved[256];
-	size_t cap = 0;
 
 	a->mal_read = 1;
 	snprintf(saved, sizeof saved, "%s", e != NULL ? e : "");
-	if (a->db == NULL || pdx_db_prepare(a->db, q, &st) != 0) {
+	if (a->db != NULL)
+		(void)pdx_db_malware(a->db, keep_malware, &k);
+	/* an error on the way (a damaged brief file, SQL): not the caller's */
+	if ((e = pdx_last_error()) == NULL)
+		e = "";
+	if (strncmp(e, saved, sizeof saved - 1) != 0 ||
+	    strlen(e) < strlen(saved))
 		pdx_set_error("%s", saved);
-		return;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *n = (const char *)sqlite3_column_text(st, 3);
-		struct mal_row *r;
-
-		if (n == NULL)
-			continue;
-		if (a->nmal == cap) {
-			struct mal_row *m = realloc(a->mal,
-			    (cap = cap * 2 + 64) * sizeof *m);
-
-			if (m == NULL)
-				break;
-			a->mal = m;
-		}
-		r = &a->mal[a->nmal];
-		r->lo = (unsigned)sqlite3_column_int(st, 0);
-		r->hi = (unsigned)sqlite3_column_int(st, 1);
-		r->mask = sqlite3_column_int(st, 2);
-		if ((r->name = strdup(n)) == NULL)
-			break;
-		a->nmal++;
-	}
-	sqlite3_finalize(st);
 }
 
 /* The names of the malware curated for the port, joined ("" if none). */

@@ -402,7 +402,8 @@ brief_job_run(void *arg)
 		j->rc = card_job(j);
 	else
 		j->rc = pdx_bfile_write(j->path, j->b->bwords, j->b->bnames,
-		    j->b->boffs, j->b->bnnames, j->b->bnbytes, &j->id);
+		    j->b->boffs, j->b->bnnames, j->b->bnbytes, j->b->bmal,
+		    j->b->bnmal, &j->id);
 	if (j->rc != 0)
 		snprintf(j->err, sizeof j->err, "%s", pdx_last_error());
 	return NULL;
@@ -795,6 +796,7 @@ upd_free(struct upd *u, int ok)
 		free(b->bwords[i]);
 	free(b->bnames);
 	free(b->boffs);
+	rb_free_malware(b);
 	if (!ok && u->tmp[0] != '\0')
 		unlink(u->tmp);
 	if (u->btmp[0] != '\0')
@@ -852,7 +854,7 @@ pdx_update(const struct pdx_update_opts *o)
 	if (rb_build_search(&u->b, u->tmp) != 0)
 		goto out;
 	stage(u->report, "search", &u->t0);
-	if (rb_build_brief(&u->b) != 0)
+	if (rb_build_brief(&u->b) != 0 || rb_build_malware(&u->b) != 0)
 		goto out;
 	stage(u->report, "brief", &u->t0);
 	if (upd_commit(u) != 0 || upd_brief_start(u) != 0)

@@ -55,6 +55,9 @@ struct build {
 	uint32_t *boffs;
 	uint32_t bnnames;
 	size_t bnbytes;
+	/* the malware rows of table uses, for the brief file (names strdup'd) */
+	struct pdx_malware *bmal;
+	size_t bnmal;
 };
 
 typedef int (*batch_bind_fn)(sqlite3_stmt *, int, size_t, void *);
@@ -82,6 +85,8 @@ int rb_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
 int rb_add_rpc(const struct pdx_rpc_entry *e, void *arg);
 int rb_build_search(struct build *b, const char *tmp);
 int rb_build_brief(struct build *b);
+int rb_build_malware(struct build *b);
+void rb_free_malware(struct build *b);
 int rb_build_diff(sqlite3 *db, const struct rowset *nw, json_t *report);
 
 #endif

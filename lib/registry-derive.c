@@ -174,6 +174,68 @@ out:
 	return rc;
 }
 
+/*
+ * The malware rows of table uses, by audit's own query (so in its order),
+ * kept for the brief file: audit then reads them without SQLite.  No
+ * table uses (curated data left out): none.
+ */
+int
+rb_build_malware(struct build *b)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc;
+
+	if (!pdx_sqlite_has_table(b->db, "uses"))
+		return 0;
+	if (rb_prepare(b->db,
+		"SELECT port_lo, port_hi, protomask, name"
+		" FROM uses WHERE kind = 'malware' ORDER BY name",
+		&st) != 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *n = (const char *)sqlite3_column_text(st, 3);
+		struct pdx_malware *m;
+
+		if (n == NULL)
+			continue;
+		if (b->bnmal == cap) {
+			cap = cap * 2 + 64;
+			if ((m = realloc(b->bmal, cap * sizeof *m)) == NULL)
+				goto nomem;
+			b->bmal = m;
+		}
+		m = &b->bmal[b->bnmal];
+		m->lo = (unsigned)sqlite3_column_int(st, 0);
+		m->hi = (unsigned)sqlite3_column_int(st, 1);
+		m->mask = sqlite3_column_int(st, 2);
+		if ((m->name = strdup(n)) == NULL)
+			goto nomem;
+		b->bnmal++;
+	}
+	if (rc != SQLITE_DONE)
+		pdx_set_error("registry: malware rows: %s",
+		    sqlite3_errmsg(b->db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+nomem:
+	sqlite3_finalize(st);
+	pdx_set_error("registry: out of memory");
+	return -1;
+}
+
+void
+rb_free_malware(struct build *b)
+{
+	size_t k;
+
+	for (k = 0; k < b->bnmal; k++)
+		free((char *)b->bmal[k].name);
+	free(b->bmal);
+	b->bmal = NULL;
+	b->bnmal = 0;
+}
+
 /* ---- search documents ------------------------------------------------ */
 
 /*

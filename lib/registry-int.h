@@ -96,14 +96,39 @@ int pdx_bfile_open_fd(int fd, const char *path, const struct pdx_regid *reg,
 int pdx_bfile_word(struct pdx_bfile *, int i, unsigned port, uint32_t *w);
 int pdx_bfile_name(struct pdx_bfile *, uint32_t nid, const char **name);
 void pdx_bfile_close(struct pdx_bfile *);
+
+/* A malware row of table uses (audit's): ports lo-hi, transports mask. */
+struct pdx_malware {
+	unsigned lo, hi;
+	int mask;
+	const char *name;
+};
+
+/*
+ * The file's malware rows, in name order, read and checked on the first
+ * call; they stay valid until the file is closed.  0, or -1 (error set).
+ */
+int pdx_bfile_malware(struct pdx_bfile *, const struct pdx_malware **rows,
+    size_t *n);
 /*
  * Writes the brief file at path (mode 0644, fsync'd; removed on failure):
  * the words, nnames names in nbytes bytes at offsets offs (offs[0] = 0),
- * and the registry's id.
+ * nmal malware rows (in name order), and the registry's id.
  */
 int pdx_bfile_write(const char *path, uint32_t *const words[PDX_NPROTO],
     const char *names, const uint32_t *offs, uint32_t nnames, size_t nbytes,
-    const struct pdx_regid *reg);
+    const struct pdx_malware *mal, size_t nmal, const struct pdx_regid *reg);
+
+/*
+ * registry.c: the registry's malware rows (SELECT port_lo, port_hi,
+ * protomask, name FROM uses WHERE kind = 'malware' ORDER BY name), from
+ * the brief file when the handle has one (SQLite is not opened), else
+ * from SQL.  fn is called for each row in turn (the row is valid during
+ * the call only) and stops the walk by returning non-zero.  0, or -1
+ * with the error set (a damaged file is dropped, and SQL answers).
+ */
+int pdx_db_malware(struct pdx_db *,
+    int (*fn)(void *arg, const struct pdx_malware *), void *arg);
 
 /*
  * cardfile.c: the card file beside the registry (REGISTRY.card), the rows

@@ -541,6 +541,41 @@ pdx_brief_word(struct pdx_db *d, int i, unsigned port, uint32_t *w)
 }
 
 int
+pdx_db_malware(struct pdx_db *d,
+    int (*fn)(void *arg, const struct pdx_malware *), void *arg)
+{
+	static const char q[] =
+	    "SELECT port_lo, port_hi, protomask, name"
+	    " FROM uses WHERE kind = 'malware' ORDER BY name";
+	const struct pdx_malware *rows;
+	struct pdx_malware r;
+	sqlite3_stmt *st;
+	size_t n, k;
+
+	if (d->bf != NULL) {
+		if (pdx_bfile_malware(d->bf, &rows, &n) == 0) {
+			for (k = 0; k < n && fn(arg, &rows[k]) == 0; k++)
+				;
+			return 0;
+		}
+		bfile_drop(d); /* damaged: the registry answers */
+	}
+	if (pdx_db_prepare(d, q, &st) != 0)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if ((r.name = (const char *)sqlite3_column_text(st, 3)) == NULL)
+			continue;
+		r.lo = (unsigned)sqlite3_column_int(st, 0);
+		r.hi = (unsigned)sqlite3_column_int(st, 1);
+		r.mask = sqlite3_column_int(st, 2);
+		if (fn(arg, &r) != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int
 pdx_brief(struct pdx_db *d, unsigned port, int proto, struct pdx_brief *b)
 {
 	int i = pdx_proto_index(proto);

@@ -46,6 +46,11 @@ struct cmd_ctx {
 
 #define CMD_INORDER 0x40 /* options end at the first operand */
 #define CMD_METRICS 0x80 /* --format prometheus: metrics_cmd instead */
+/*
+ * With CMD_NEEDS_DB or CMD_OPT_DB: open the registry with its brief file
+ * (pdx_db_open_brief): SQLite is connected only when a query needs it.
+ */
+#define CMD_DB_BRIEF 0x100
 
 /*
  * The options of a command, in one table: main() parses the command line

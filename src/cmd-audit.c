@@ -98,7 +98,7 @@ const struct cmd_entry cmd_audit_entry = {
 		 "--rules]",
 	.summary = "findings on this machine's listeners, most severe first; "
 		   "exit 1 when any is at or above --fail-on (default high)",
-	.flags = CMD_OPT_DB | CMD_NEEDS_STATE | CMD_METRICS,
+	.flags = CMD_OPT_DB | CMD_DB_BRIEF | CMD_NEEDS_STATE | CMD_METRICS,
 	.exec = audit_exec,
 	.groups = audit_groups,
 	.min_operands = 0,

@@ -599,7 +599,9 @@ main(int argc, char **argv)
 		ctx.db_path = pdx_default_db_path(
 		    (cmd->flags & CMD_WRITES) != 0);
 	if (cmd->flags & (CMD_NEEDS_DB | CMD_OPT_DB)) {
-		ctx.db = pdx_db_open(ctx.db_path);
+		ctx.db = (cmd->flags & CMD_DB_BRIEF)
+		    ? pdx_db_open_brief(ctx.db_path)
+		    : pdx_db_open(ctx.db_path);
 		if (ctx.db == NULL && (cmd->flags & CMD_NEEDS_DB)) {
 			out_error(cmd->name, "%s", pdx_last_error());
 			rc = EXIT_USAGE;

@@ -125,6 +125,99 @@ expect_eq "levels from the rule table" True "$(json 'all(f["level"] == {"relay-o
 NFIND=$(json 'len(j["findings"])')
 expect_eq "26 findings in all" 26 "$NFIND"
 
+# ---- the brief file (portdex-db(5)): audit reads the registry through it ----
+# Every mode says the same with it, without it, with its malware section
+# damaged or cut, and with a version-1 file (stale: no warning).  Each
+# run has a fresh state of its own (no baseline, no history of the runs).
+BRIEF=$PORTDEX_DB.brief
+cp "$BRIEF" "$T/brief.keep"
+cp "$PORTDEX_DB" "$T/registry.keep"
+bn=0
+baudit() {
+	bn=$((bn + 1))
+	OUT=$(inns env PORTDEX_STATE="$T/bstate-$bn.db" "$PORTDEX" audit "$@" 2>"$T/stderr") && RC=0 || RC=$?
+	ERR=$(cat "$T/stderr")
+}
+# snap MODES...: each mode's output, exit code and stderr, times masked
+snap() {
+	local m
+	for m in "$@"; do
+		baudit $m
+		printf '== %s\n%s\n[rc %s] [stderr %s]\n' "$m" "$OUT" "$RC" "$ERR"
+	done | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z/TIME/g; /_age_seconds /d'
+}
+MODES=("-p $PORTS" "--json -p $PORTS" "--jsonl -p $PORTS" "--format prometheus")
+# bfield NAME: from the brief file's header, as portdex-db(5) lays it out
+bfield() { python3 - "$BRIEF" "$1" <<'PY'
+import struct, sys
+h = open(sys.argv[1], "rb").read(64)
+version, order, nproto, schema, nnames, nbytes = struct.unpack("=6I", h[8:32])
+nmal, nmbytes = struct.unpack("=2I", h[52:60])
+mal = 64 + nproto * 65536 * 4 + (nnames + 1) * 4 + nbytes
+lo0, hi0 = struct.unpack("=2I", open(sys.argv[1], "rb").read()[mal:mal + 8]) if nmal else (0, 0)
+print({"version": version, "nmal": nmal, "mal": mal, "mnames": mal + nmal * 16,
+       "hi0": hi0}[sys.argv[2]])
+PY
+}
+# bpatch OFF U32: writes a u32 (host order) at OFF of the brief file
+bpatch() { python3 -c 'import struct, sys
+f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); f.write(struct.pack("=I", int(sys.argv[3])))' "$BRIEF" "$1" "$2"; }
+brestore() { cp "$T/brief.keep" "$BRIEF"; }
+
+expect_eq "brief file: version 2" 2 "$(bfield version)"
+NMAL=$(awk -F'\t' '$3 == "malware"' "$USES" | wc -l)
+expect_eq "brief file: the curated malware rows" "$NMAL" "$(bfield nmal)"
+snap "${MODES[@]}" >"$T/with"
+expect_match "with the brief file: Back Orifice" "Back Orifice" "$(cat "$T/with")"
+expect_eq "with the brief file: no warning" "" "$(grep "^\[rc" "$T/with" | grep -v "stderr \]$")"
+rm "$BRIEF"
+snap "${MODES[@]}" >"$T/without"
+expect_eq "audit: same output without the brief file" "$(cat "$T/with")" "$(cat "$T/without")"
+# The brief file alone answers: a registry whose SQL pages are garbage
+# (same size and header, so the brief file still names it) is never read.
+brestore
+python3 -c 'import sys
+f = open(sys.argv[1], "r+b"); f.seek(100); f.write(b"\xa5" * 3996)' "$PORTDEX_DB"
+snap "${MODES[@]:0:3}" >"$T/nosql"
+cp "$T/registry.keep" "$PORTDEX_DB"
+snap "${MODES[@]:0:3}" >"$T/with3"
+expect_eq "audit: no SQL with the brief file" "$(cat "$T/with3")" "$(cat "$T/nosql")"
+# Damaged malware rows: the registry answers the same.
+MAL=$(bfield mal)
+for d in "$MAL+4 70000 port past 65535" "$MAL+0 $(bfield hi0)+1 lo above hi" \
+    "$MAL+8 256 an unknown transport" "$MAL+12 99999 name past the end" \
+    "$MAL+28 1 name offset inside a name" "$(( $(stat -c %s "$T/brief.keep") - 4 )) 0x41414141 last NUL"; do
+	set -- $d
+	brestore
+	bpatch "$(( $1 ))" "$(( $2 ))"
+	shift 2
+	snap "${MODES[@]}" >"$T/damaged"
+	expect_eq "audit: same output, malware rows damaged: $*" "$(cat "$T/with")" "$(cat "$T/damaged")"
+done
+# Rows out of name order (the first row's name given to the last row).
+brestore
+bpatch "$(( MAL + (NMAL - 1) * 16 + 12 ))" 0
+snap "${MODES[@]}" >"$T/damaged"
+expect_eq "audit: same output, malware rows out of order" "$(cat "$T/with")" "$(cat "$T/damaged")"
+# Cut in its malware section: the wrong length.
+head -c "$(( $(bfield mnames) - 5 ))" "$T/brief.keep" >"$BRIEF"
+snap "${MODES[@]}" >"$T/damaged"
+expect_eq "audit: same output, malware section cut" "$(cat "$T/with")" "$(cat "$T/damaged")"
+# A version-1 file (an older portdex's: no malware section) is stale.
+brestore
+python3 - "$BRIEF" "$MAL" <<'PY'
+import struct, sys
+f = open(sys.argv[1], "r+b")
+f.seek(8); f.write(struct.pack("=I", 1))
+f.seek(52); f.write(bytes(12))
+f.truncate(int(sys.argv[2]))
+PY
+snap "${MODES[@]}" >"$T/v1"
+expect_eq "audit: same output with a version-1 brief file" "$(cat "$T/with")" "$(cat "$T/v1")"
+run_rc "$PORTDEX" --version
+expect_match "--version: a version-1 brief file is of another format" "^brief file: not used: .*another format" "$OUT"
+brestore
+
 # --jsonl: one finding per line, the same ones.
 audit -p $PORTS --jsonl
 expect_eq "jsonl exit" 1 "$RC"

@@ -12,7 +12,11 @@
  *    in the file; a copy of both files still is a pair;
  *  - damaged files (cut short, bad mark, wrong length, bad name offsets,
  *    a name index past the end) are passed over with a note, and every
- *    answer is still the registry's.
+ *    answer is still the registry's;
+ *  - the malware rows (audit's) from the file equal the registry's SQL
+ *    rows, and reading them opens no SQLite; damaged rows (ports,
+ *    transports, names, their order, the section cut) are passed over
+ *    with a note and SQL answers; a version-1 file is stale, not damaged.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -32,6 +36,7 @@
 
 #include "portdex.h"
 #include "db-int.h"
+#include "registry-int.h"
 
 #define NSVC 300
 #define HEADER 64
@@ -77,6 +82,7 @@ rebuild(void)
 	memset(&o, 0, sizeof o);
 	o.db_path = dbpath;
 	o.iana = csvpath;
+	o.knowledge_dir = PDX_SRCDIR "/data"; /* the malware rows */
 	o.no_search = 1;
 	if ((r = pdx_update(&o)) == NULL) {
 		fprintf(stderr, "update: %s\n", pdx_last_error());
@@ -178,6 +184,26 @@ static long
 word_off(int proto_index, unsigned port)
 {
 	return HEADER + ((long)proto_index * 65536 + port) * 4;
+}
+
+/* Reads a u32 of the brief file's header. */
+static uint32_t
+hdr32(long off)
+{
+	uint32_t v;
+	int fd = open(bpath, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &v, 4, off), 4);
+	close(fd);
+	return v;
+}
+
+/* Where the malware rows start (portdex-db(5)). */
+static long
+mal_off(void)
+{
+	return WORDS + ((long)hdr32(24) + 1) * 4 + hdr32(28);
 }
 
 static void
@@ -338,7 +364,6 @@ expect_passed_over(const char *what, const char *note_part)
 static void
 test_damaged(void **state)
 {
-	struct stat st;
 	uint32_t big = 0xffffffffu, w;
 	char c = 'x';
 	FILE *f;
@@ -361,9 +386,8 @@ test_damaged(void **state)
 	w = (0xfffeu << 16) | PDX_ST_ASSIGNED;
 	patch(word_off(0, svc_port(0)), &w, 4);
 	expect_passed_over("name index", "name 65534");
-	/* the names' last NUL */
-	assert_int_equal(stat(bpath, &st), 0);
-	patch(st.st_size - 1, &c, 1);
+	/* the names' last NUL (before the malware rows) */
+	patch(mal_off() - 1, &c, 1);
 	expect_passed_over("last NUL", "name offsets");
 }
 
@@ -385,6 +409,169 @@ test_other_format(void **state)
 	assert_non_null(d = pdx_db_open_brief(dbpath));
 	assert_int_equal(differences(d), 0);
 	assert_null(pdx_db_brief_note(d));
+	pdx_db_close(d);
+	restore();
+}
+
+/* The malware rows of a handle, one "lo hi mask name" line each. */
+struct malrows {
+	char text[65536];
+	size_t len, n;
+};
+
+static int
+mal_add(void *arg, const struct pdx_malware *m)
+{
+	struct malrows *r = arg;
+	int k = snprintf(r->text + r->len, sizeof r->text - r->len,
+	    "%u %u %d %s\n", m->lo, m->hi, m->mask, m->name);
+
+	assert_true(k > 0 && (size_t)k < sizeof r->text - r->len);
+	r->len += (size_t)k;
+	r->n++;
+	return 0;
+}
+
+static void
+malware_of(struct pdx_db *d, struct malrows *r)
+{
+	memset(r, 0, sizeof *r);
+	assert_int_equal(pdx_db_malware(d, mal_add, r), 0);
+}
+
+static void
+test_malware(void **state)
+{
+	struct malrows want, got;
+	struct pdx_db *d;
+	uint32_t mask;
+
+	(void)state;
+	malware_of(ref, &want);
+	/* the curated data has them: Back Orifice, 31337 */
+	assert_true(want.n > 10);
+	assert_non_null(strstr(want.text, "31337 31337 "));
+	assert_int_equal(hdr32(8), 2);
+	assert_int_equal(hdr32(52), (uint32_t)want.n);
+	assert_non_null(d = pdx_db_open_brief(dbpath));
+	malware_of(d, &got);
+	assert_string_equal(got.text, want.text);
+	/* from the file: SQLite never connected */
+	assert_null(d->db);
+	assert_non_null(d->bf);
+	assert_null(pdx_db_brief_note(d));
+	/* a second walk gives the same; a walk can stop */
+	malware_of(d, &got);
+	assert_string_equal(got.text, want.text);
+	assert_null(d->db);
+	pdx_db_close(d);
+	/* a row patched in the file shows: the file answers */
+	mask = hdr32(mal_off() + 8) == PDX_PROTO_ALL ? PDX_TCP : PDX_PROTO_ALL;
+	patch(mal_off() + 8, &mask, 4); /* row 0's transports */
+	assert_non_null(d = pdx_db_open_brief(dbpath));
+	malware_of(d, &got);
+	assert_string_not_equal(got.text, want.text);
+	assert_int_equal(got.n, want.n);
+	assert_null(d->db);
+	pdx_db_close(d);
+	restore();
+}
+
+/* Opens with damaged malware rows: SQL's rows, and a note. */
+static void
+expect_mal_passed_over(const char *what)
+{
+	struct malrows want, got;
+	struct pdx_db *d;
+
+	malware_of(ref, &want);
+	if ((d = pdx_db_open_brief(dbpath)) == NULL)
+		fail_msg("%s: open: %s", what, pdx_last_error());
+	malware_of(d, &got);
+	if (strcmp(got.text, want.text) != 0)
+		fail_msg("%s: rows differ from the registry's", what);
+	if (pdx_db_brief_note(d) == NULL ||
+	    strstr(pdx_db_brief_note(d), "damaged brief file") == NULL)
+		fail_msg("%s: note '%s'", what,
+		    pdx_db_brief_note(d) ? pdx_db_brief_note(d) : "(none)");
+	if (d->db == NULL)
+		fail_msg("%s: SQLite did not answer", what);
+	/* the words still agree (from SQL now) */
+	if (differences(d) != 0)
+		fail_msg("%s: answers differ from the registry", what);
+	pdx_db_close(d);
+	restore();
+}
+
+static void
+test_malware_damaged(void **state)
+{
+	long m = mal_off(), mn;
+	uint32_t n = hdr32(52), v;
+	struct stat st;
+
+	(void)state;
+	mn = m + (long)n * 16;
+	v = 70000;
+	patch(m + 4, &v, 4);
+	expect_mal_passed_over("hi past 65535");
+	v = hdr32(m + 4) + 1;
+	patch(m, &v, 4);
+	expect_mal_passed_over("lo above hi");
+	v = 0x100;
+	patch(m + 16 + 8, &v, 4);
+	expect_mal_passed_over("an unknown transport");
+	v = hdr32(56);
+	patch(m + 32 + 12, &v, 4);
+	expect_mal_passed_over("name offset at the end");
+	v = 1;
+	patch(m + 16 + 12, &v, 4);
+	expect_mal_passed_over("name offset inside a name");
+	/* the last row named as the first: out of order */
+	v = 0;
+	patch(m + (long)(n - 1) * 16 + 12, &v, 4);
+	expect_mal_passed_over("out of order");
+	assert_int_equal(stat(bpath, &st), 0);
+	assert_int_equal(st.st_size, mn + (long)hdr32(56));
+	patch(st.st_size - 1, "x", 1);
+	expect_mal_passed_over("last NUL");
+	/* counts against the length: more rows, fewer name bytes, cut */
+	v = n + 1;
+	patch(52, &v, 4);
+	expect_passed_over("more rows", "wrong length");
+	v = 0;
+	patch(52, &v, 4);
+	expect_passed_over("rows without names", "malware counts");
+	v = 0xffffffffu;
+	patch(52, &v, 4);
+	expect_passed_over("too many rows", "malware counts");
+	assert_int_equal(truncate(bpath, mn - 3), 0);
+	expect_passed_over("cut in its rows", "wrong length");
+	patch(60, "x", 1);
+	expect_passed_over("bytes 60-63", "not zero");
+}
+
+/* A version-1 file (no malware section) is stale: no note, SQL answers. */
+static void
+test_version1(void **state)
+{
+	struct malrows want, got;
+	struct pdx_db *d;
+	uint32_t v = 1;
+	char zero[12] = { 0 };
+
+	(void)state;
+	malware_of(ref, &want);
+	patch(8, &v, 4);
+	patch(52, zero, sizeof zero);
+	assert_int_equal(truncate(bpath, mal_off()), 0);
+	assert_non_null(d = pdx_db_open_brief(dbpath));
+	assert_null(pdx_db_brief_note(d));
+	assert_non_null(d->db);
+	assert_null(d->bf);
+	malware_of(d, &got);
+	assert_string_equal(got.text, want.text);
+	assert_int_equal(differences(d), 0);
 	pdx_db_close(d);
 	restore();
 }
@@ -411,6 +598,9 @@ main(void)
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_other_format),
+		cmocka_unit_test(test_malware),
+		cmocka_unit_test(test_malware_damaged),
+		cmocka_unit_test(test_version1),
 		cmocka_unit_test(test_no_registry),
 	};
 
