@@ -1,15 +1,17 @@
 /*
  * fuzz_brief.c - libFuzzer harness for the brief file reader
- * (lib/briefs.c: pdx_bfile_open_fd, pdx_bfile_word, pdx_bfile_name).  A
- * brief file is over a megabyte, so the input is not the file but edits
- * to a valid one that pdx_bfile_write made at start-up (300 names, words
- * that use them): records of
+ * (lib/briefs.c: pdx_bfile_open_fd, pdx_bfile_word, pdx_bfile_name,
+ * pdx_bfile_malware).  A brief file is over a megabyte, so the input is
+ * not the file but edits to a valid one that pdx_bfile_write made at
+ * start-up (300 names, words that use them, 40 malware rows): records of
  *	op (1 byte)  offset (3 bytes, little-endian)  length (1)  bytes
- * where op % 4 picks the header, the words, the name offsets and bytes, or
- * a new length for the file (shorter or longer by the offset, mod 64 KB).
- * The edited file is opened without the registry check and asked for the
- * words of every edited port and of a fixed sample, and for each word's
- * name.  Every answer must be 0 or -1; a name must be a C string.  The
+ * where op % 5 picks the header, the words, the name offsets and bytes, a
+ * new length for the file (shorter or longer by the offset, mod 64 KB), or
+ * the malware rows and names.  The edited file is opened without
+ * the registry check and asked for the words of every edited port and of
+ * a fixed sample, for each word's name, and for the malware rows (twice).
+ * Every answer must be 0 or -1; a name must be a C string; malware rows
+ * given must be sane (ports, transports, name order).  The
  * edits are undone after each input, so each input starts from the valid
  * file.
  */
@@ -25,16 +27,19 @@
 #define HEADER 64
 #define WORDS (HEADER + (long)PDX_NPROTO * 65536 * 4)
 #define NNAMES 300
+#define NMAL 40
 
 static int fd = -1;
 static unsigned char *tmpl; /* the valid file */
 static long tsize;
+static long malstart; /* where the malware rows begin */
 
 static void
 make_template(void)
 {
 	uint32_t *words[PDX_NPROTO], offs[NNAMES];
-	char names[NNAMES * 16];
+	char names[NNAMES * 16], mnames[NMAL][16];
+	struct pdx_malware mal[NMAL];
 	size_t nb = 1;
 	struct pdx_regid reg;
 	unsigned i, p;
@@ -50,6 +55,12 @@ make_template(void)
 		for (p = 0; p < 65536; p += 7)
 			words[i][p] = ((p % NNAMES) << 16) | (p & 0xff);
 	}
+	for (i = 0; i < NMAL; i++) {
+		/* names in order, a few repeated; ranges and masks varied */
+		snprintf(mnames[i], sizeof mnames[i], "mal-%02u", i - i % 3);
+		mal[i] = (struct pdx_malware){ i * 1637, i * 1637 + i % 5,
+			(int)(i % PDX_PROTO_ALL) + 1, mnames[i] };
+	}
 	memset(&reg, 0, sizeof reg);
 	if ((fd = memfd_create("brief", 0)) < 0) {
 		perror("memfd_create");
@@ -61,11 +72,12 @@ make_template(void)
 
 		fuzz_workdir("brief", dir, sizeof dir);
 		snprintf(path, sizeof path, "%s/t.brief", dir);
-		CHECK(pdx_bfile_write(path, words, names, offs, NNAMES, nb,
-			  &reg) == 0);
+		CHECK(pdx_bfile_write(path, words, names, offs, NNAMES, nb, mal,
+			  NMAL, &reg) == 0);
 		CHECK((tfd = open(path, O_RDONLY)) >= 0);
 		tsize = lseek(tfd, 0, SEEK_END);
-		CHECK(tsize == WORDS + (NNAMES + 1) * 4 + (long)nb);
+		malstart = WORDS + (NNAMES + 1) * 4 + (long)nb;
+		CHECK(tsize > malstart + NMAL * 16);
 		CHECK((tmpl = malloc((size_t)tsize)) != NULL);
 		CHECK(pread(tfd, tmpl, (size_t)tsize, 0) == tsize);
 		close(tfd);
@@ -99,6 +111,29 @@ ask(struct pdx_bfile *f, int i, unsigned p)
 		fuzz_error_set();
 }
 
+/* Asks for the malware rows: given ones must be sane. */
+static void
+ask_malware(struct pdx_bfile *f)
+{
+	const struct pdx_malware *rows;
+	size_t n, k;
+	int rc;
+
+	rc = pdx_bfile_malware(f, &rows, &n);
+	CHECK(rc == 0 || rc == -1);
+	if (rc != 0) {
+		fuzz_error_set();
+		return;
+	}
+	CHECK(n == 0 || rows != NULL);
+	for (k = 0; k < n; k++) {
+		CHECK(rows[k].lo <= rows[k].hi && rows[k].hi <= 65535);
+		CHECK((rows[k].mask & ~PDX_PROTO_ALL) == 0);
+		fuzz_touch(rows[k].name);
+		CHECK(k == 0 || strcmp(rows[k - 1].name, rows[k].name) <= 0);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -119,7 +154,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (tmpl == NULL)
 		make_template();
 	while (nundo < 64 && fuzz_next_edit(&data, &size, 3, &e)) {
-		switch (e.op % 4) {
+		switch (e.op % 5) {
 		case 0:
 			base = 0;
 			span = HEADER;
@@ -130,7 +165,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 2:
 			base = WORDS;
-			span = tsize - WORDS;
+			span = malstart - WORDS;
+			break;
+		case 4:
+			base = malstart;
+			span = tsize - malstart;
 			break;
 		default:
 			off = e.off % 65536;
@@ -164,6 +203,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* out of range asks fail cleanly */
 		CHECK(pdx_bfile_word(f, PDX_NPROTO, 0, &(uint32_t){ 0 }) == -1);
 		CHECK(pdx_bfile_word(f, 0, 65536, &(uint32_t){ 0 }) == -1);
+		ask_malware(f);
+		ask_malware(f); /* kept from the first read */
 		pdx_bfile_close(f);
 	} else
 		fuzz_error_set();
