@@ -886,6 +886,10 @@ audit_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 	    !json_is_true(json_object_get(doc, "complete")))
 		rc = EXIT_FINDINGS;
 done:
+	/* a damaged brief file: the registry answered; say so once */
+	if (pdx_db_brief_note(ctx->db) != NULL && !ctx->quiet)
+		fprintf(stderr, "portdex: audit: %s\n",
+		    pdx_db_brief_note(ctx->db));
 	json_decref(doc);
 	pdx_audit_accepts_free(&a.acc);
 	return rc;
