@@ -48,6 +48,17 @@ PDX_API_BEGIN
  * of use.  Optional; a program that embeds SQLite itself may skip it.
  */
 void pdx_init(void);
+/*
+ * Reading files in place.  Once a program allows it, the library reads
+ * its brief and notes files by mapping them (their pages come from the
+ * page cache, with no copy).  Such a program must catch SIGBUS: should
+ * another program cut a mapped file short, a read past its new end raises
+ * it (portdex itself replaces these files by rename, never in place).
+ * pdx_mapped_path, safe in a signal handler, names the file mapped at an
+ * address, or gives NULL: the fault is not the library's.  Off by default.
+ */
+void pdx_map_allow(int on);
+const char *pdx_mapped_path(const void *addr);
 
 /* ---- errors ---------------------------------------------------------- */
 
@@ -399,7 +410,8 @@ int pdx_notes_load(struct pdx_state *);
 /*
  * Reads the notes of these ports only (any order, repeats allowed) for
  * pdx_note_text; asked for another port, or for a list, every note is read
- * then.  More than PDX_NOTES_PORTS_MAX ports, or a read-write handle:
+ * then.  More than PDX_NOTES_PORTS_MAX ports (unless the notes file is
+ * read in place, mapped: then any number), or a read-write handle:
  * pdx_notes_load.  0 / -1 (the error set).
  */
 #define PDX_NOTES_PORTS_MAX 256

@@ -88,6 +88,8 @@ struct pdx_bfile {
 	uint32_t nmal, nmbytes;
 	struct pdx_malware *mal; /* nmal rows, NULL until needed */
 	char *malbuf;		 /* the rows and names as read */
+	const char *map;	 /* the whole file mapped, or NULL: read */
+	size_t maplen;
 };
 
 _Static_assert(sizeof(struct bf_header) == BF_HEADER, "brief header");
@@ -134,10 +136,14 @@ pdx_bfile_close(struct pdx_bfile *f)
 		return;
 	if (f->fd >= 0)
 		close(f->fd);
-	for (i = 0; i < PDX_NPROTO; i++)
-		for (c = 0; c < BF_CHUNKS; c++)
-			free(f->chunk[i][c]);
-	free(f->offs); /* names share its allocation */
+	if (f->map != NULL)
+		pdx_unmap_file(f->map, f->maplen); /* chunks, offs: in it */
+	else {
+		for (i = 0; i < PDX_NPROTO; i++)
+			for (c = 0; c < BF_CHUNKS; c++)
+				free(f->chunk[i][c]);
+		free(f->offs); /* names share its allocation */
+	}
 	free(f->mal);
 	free(f->malbuf);
 	free(f->path);
@@ -207,6 +213,13 @@ pdx_bfile_open_fd(int fd, const char *path, const struct pdx_regid *reg,
 	f->nbytes = h.nbytes;
 	f->nmal = h.nmal;
 	f->nmbytes = h.nmbytes;
+	/*
+	 * Mapped when it can be: a listing needs words and names scattered
+	 * over the whole file, read from the page cache in place (the file
+	 * is replaced by rename, never rewritten where it is).
+	 */
+	if ((f->map = pdx_map_file(fd, (size_t)st.st_size, path)) != NULL)
+		f->maplen = (size_t)st.st_size;
 	*out = f;
 	return PDX_BF_OK;
 }
@@ -234,6 +247,11 @@ pdx_bfile_word(struct pdx_bfile *f, int i, unsigned port, uint32_t *w)
 	if (i < 0 || i >= PDX_NPROTO || port > 65535) {
 		pdx_set_error("bad port %u or transport %d", port, i);
 		return -1;
+	}
+	if (f->map != NULL) {
+		memcpy(w, f->map + BF_HEADER + ((size_t)i * 65536 + port) * 4,
+		    4);
+		return 0;
 	}
 	chunk = &f->chunk[i][c];
 	if (*chunk == NULL) {
@@ -263,21 +281,29 @@ load_names(struct pdx_bfile *f)
 {
 	size_t noffs = (size_t)f->nnames + 1;
 	uint32_t k;
-	char *buf;
+	char *buf = NULL;
 
-	if ((buf = malloc(noffs * 4 + f->nbytes)) == NULL) {
+	if (f->map != NULL) {
+		/* 4-aligned: words_end() is, and so is the mapping */
+		f->offs = (uint32_t *)(void *)(uintptr_t)(f->map + words_end());
+		f->names = (char *)(uintptr_t)(f->map + words_end() +
+		    noffs * 4);
+	} else if ((buf = malloc(noffs * 4 + f->nbytes)) == NULL) {
 		pdx_set_error("out of memory");
 		return -1;
 	}
-	if (pdx_pread_full(f->fd, buf, noffs * 4 + f->nbytes, words_end()) !=
-	    0) {
+	if (buf != NULL &&
+	    pdx_pread_full(f->fd, buf, noffs * 4 + f->nbytes, words_end()) !=
+		0) {
 		free(buf);
 		pdx_set_error("%s: %s", f->path,
 		    errno != 0 ? strerror(errno) : "cut short while read");
 		return -1;
 	}
-	f->offs = (uint32_t *)(void *)buf; /* malloc: aligned */
-	f->names = buf + noffs * 4;
+	if (buf != NULL) {
+		f->offs = (uint32_t *)(void *)buf; /* malloc: aligned */
+		f->names = buf + noffs * 4;
+	}
 	/* Each name is bytes [offs[k], offs[k+1]) and ends in its NUL. */
 	for (k = 0; k < f->nnames; k++)
 		if (f->offs[k] >= f->offs[k + 1] ||

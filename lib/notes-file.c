@@ -88,7 +88,8 @@ _Static_assert(sizeof(struct nf_entry) == NF_ENTRY, "notes index entry");
 /* An open notes file: its index, read from fd or from memory. */
 struct pdx_nfile {
 	int fd;
-	const char *mem; /* the fuzzer's image, or NULL */
+	const char *mem; /* the file mapped, the fuzzer's image, or NULL */
+	int mapped;	 /* mem is pdx_map_file's */
 	size_t len;
 	uint32_t nports, count, body_len;
 	size_t body; /* offset of the records */
@@ -199,7 +200,9 @@ pdx_nfile_close(struct pdx_nfile *f)
 {
 	if (f == NULL)
 		return;
-	if (f->mem == NULL && f->fd >= 0)
+	if (f->mapped)
+		pdx_unmap_file(f->mem, f->len);
+	if (f->fd >= 0)
 		close(f->fd);
 	free(f->index);
 	free(f);
@@ -278,6 +281,9 @@ pdx_nfile_open(struct pdx_state *s)
 		return 0;
 	}
 	f->len = (size_t)sb.st_size;
+	/* read in place: a listing takes the notes of its ports only */
+	if ((f->mem = pdx_map_file(f->fd, f->len, path)) != NULL)
+		f->mapped = 1;
 	if (nf_open_index(f, &t) != 0) {
 		pdx_nfile_close(f);
 		return 0;
@@ -320,6 +326,12 @@ nf_block(const struct nf_entry *e, char *b, struct note_row *r)
 		}
 	}
 	return at == e->len ? 0 : -1;
+}
+
+int
+pdx_nfile_mapped(const struct pdx_nfile *f)
+{
+	return f != NULL && f->mapped;
 }
 
 static const struct nf_entry *

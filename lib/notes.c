@@ -452,7 +452,8 @@ pdx_notes_load_ports(struct pdx_state *s, const unsigned *ports, size_t n)
 	unsigned *only;
 	size_t i, k = 0;
 
-	if (!s->readonly || n > PDX_NOTES_PORTS_MAX || s->all != NULL)
+	if (!s->readonly || s->all != NULL ||
+	    (n > PDX_NOTES_PORTS_MAX && !pdx_nfile_mapped(s->nf)))
 		return pdx_notes_load(s);
 	if ((only = malloc((n + 1) * sizeof *only)) == NULL)
 		return pdx_set_error("out of memory"), -1;

@@ -56,6 +56,8 @@ int pdx_nfile_open(struct pdx_state *);
 /* The same from memory, with no state to compare (the fuzzer); or NULL. */
 struct pdx_nfile *pdx_nfile_open_mem(const void *, size_t);
 void pdx_nfile_close(struct pdx_nfile *);
+/* Whether f is read in place (mapped): any number of ports is cheap. */
+int pdx_nfile_mapped(const struct pdx_nfile *f);
 /*
  * The notes of these ports (only: sorted and distinct; NULL: all) by port
  * and id into *rows (malloc'd, *nrows of them), their strings in *arena

@@ -25,6 +25,17 @@ uint64_t pdx_sum64(const void *p, size_t n);
  */
 int pdx_pread_full(int fd, void *buf, size_t n, off_t off);
 
+/*
+ * A read-only mapping of len bytes of fd, a file portdex replaces by
+ * rename (the brief file, the notes file), named path for the program's
+ * SIGBUS handler (pdx_mapped_path); NULL (then read it) unless the
+ * program allowed it (pdx_map_allow), or if it fails.  Reading in place
+ * spares a copy into fresh memory, which on a virtual machine costs a
+ * fault of several microseconds a page.  Undone by pdx_unmap_file.
+ */
+const void *pdx_map_file(int fd, size_t len, const char *path);
+void pdx_unmap_file(const void *p, size_t len);
+
 /* Writes all of buf to fd (EINTR retried); 0, or -1 with errno. */
 int pdx_write_all(int fd, const void *buf, size_t n);
 /*

@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -421,6 +424,82 @@ pdx_json_clean(const char *s)
 	}
 	free(c);
 	return j;
+}
+
+/*
+ * The files mapped now, for the program's SIGBUS handler: lo and hi are
+ * set last and cleared first, so the handler never sees a half-made slot
+ * as used.
+ */
+#define MAP_SLOTS 16
+static struct map_slot {
+	volatile uintptr_t lo, hi;
+	char path[240];
+} map_slots[MAP_SLOTS];
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile int map_allowed;
+
+void
+pdx_map_allow(int on)
+{
+	map_allowed = on != 0;
+}
+
+const char *
+pdx_mapped_path(const void *addr)
+{
+	uintptr_t at = (uintptr_t)addr;
+	size_t i;
+
+	for (i = 0; i < MAP_SLOTS; i++)
+		if (map_slots[i].lo <= at && at < map_slots[i].hi)
+			return map_slots[i].path;
+	return NULL;
+}
+
+const void *
+pdx_map_file(int fd, size_t len, const char *path)
+{
+	void *p;
+	size_t i;
+
+	if (len == 0 || !map_allowed)
+		return NULL;
+	if ((p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
+		return NULL;
+	pthread_mutex_lock(&map_lock);
+	for (i = 0; i < MAP_SLOTS && map_slots[i].hi != 0; i++)
+		;
+	if (i < MAP_SLOTS) {
+		snprintf(map_slots[i].path, sizeof map_slots[i].path, "%s",
+		    path);
+		map_slots[i].lo = (uintptr_t)p;
+		map_slots[i].hi = (uintptr_t)p + len;
+	}
+	pthread_mutex_unlock(&map_lock);
+	if (i == MAP_SLOTS) { /* no slot: read the file instead */
+		munmap(p, len);
+		return NULL;
+	}
+	return p;
+}
+
+void
+pdx_unmap_file(const void *p, size_t len)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&map_lock);
+	for (i = 0; i < MAP_SLOTS; i++)
+		if (map_slots[i].lo == (uintptr_t)p) {
+			map_slots[i].hi = 0;
+			map_slots[i].lo = 0;
+			break;
+		}
+	pthread_mutex_unlock(&map_lock);
+	munmap((void *)(uintptr_t)p, len);
 }
 
 int

@@ -360,14 +360,20 @@ ls_note(struct cmd_ctx *ctx, const struct pdx_socket *s)
 static int
 load_notes(struct pdx_state *st, const struct pdx_socket *v, size_t n)
 {
-	unsigned ports[PDX_NOTES_PORTS_MAX];
+	unsigned few[PDX_NOTES_PORTS_MAX], *ports = few;
 	size_t i;
+	int rc;
 
-	if (n > PDX_NOTES_PORTS_MAX)
+	/* many ports: their notes only still, when the file is mapped */
+	if (n > PDX_NOTES_PORTS_MAX &&
+	    (ports = malloc(n * sizeof *ports)) == NULL)
 		return pdx_notes_load(st);
 	for (i = 0; i < n; i++)
 		ports[i] = v[i].lport;
-	return pdx_notes_load_ports(st, ports, n);
+	rc = pdx_notes_load_ports(st, ports, n);
+	if (ports != few)
+		free(ports);
+	return rc;
 }
 
 static void
@@ -1135,7 +1141,12 @@ ls_exec(struct cmd_ctx *ctx, const struct cmd_args *a)
 	if (!o.numeric && ctx->db == NULL &&
 	    (ctx->db = pdx_db_open_brief(ctx->db_path)) == NULL)
 		snprintf(dberr, sizeof dberr, "%s", pdx_last_error());
-	if (ctx->out == stdout)
+	/*
+	 * JSON goes out through stdio in small pieces: a large buffer.  The
+	 * table has its own (struct outbuf), and a large stdio buffer would
+	 * only take a copy of each of its blocks into fresh pages.
+	 */
+	if (ctx->out == stdout && ctx->json)
 		setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
 
 	/* the firewall: verdicts, and the ports DNAT/redirect rules publish */

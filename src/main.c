@@ -6,6 +6,7 @@
  * cmd-NAME.c, one per file.
  */
 #include <errno.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 
 #include <stdio.h>
@@ -402,6 +403,46 @@ state_migrated(struct cmd_ctx *ctx)
 	    ctx->state_path, from, pdx_state_schema_version(), copy);
 }
 
+/*
+ * SIGBUS: the library reads its brief and notes files in place; should
+ * another program cut one short meanwhile, say which file and exit 2
+ * instead of dumping core.  Not in such a file: the default action, as
+ * the access is made again.
+ */
+static void
+on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	static const char a[] = "portdex: ",
+			  b[] =
+			      ": the file was cut short by another program "
+			      "while portdex read it; run the command again\n";
+	const char *path = pdx_mapped_path(si->si_addr);
+
+	(void)sig;
+	(void)uc;
+	if (path == NULL) {
+		signal(SIGBUS, SIG_DFL);
+		return;
+	}
+	(void)!write(2, a, sizeof a - 1);
+	(void)!write(2, path, strlen(path));
+	(void)!write(2, b, sizeof b - 1);
+	_exit(EXIT_USAGE);
+}
+
+static void
+guard_mapped_files(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) == 0)
+		pdx_map_allow(1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -413,6 +454,7 @@ main(int argc, char **argv)
 	int i, nargc = 0, rc = EXIT_USAGE, dashdash = 0, want_version = 0;
 
 	pdx_init(); /* before SQLite's first use */
+	guard_mapped_files();
 	/*
 	 * No setlocale(): portdex handles its text as bytes (UTF-8 in, UTF-8
 	 * out), uses no wide characters and asks ctype only about ASCII, so

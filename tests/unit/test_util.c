@@ -25,6 +25,7 @@
 
 #include "portdex.h"
 #include "assert-error.h"
+#include "util-int.h"
 
 /* A private scratch directory per test program, removed at the end. */
 static char tmpdir[256];
@@ -739,6 +740,48 @@ test_read_file_fifo(void **state)
 	assert_error_has("larger than 100000 bytes");
 }
 
+/*
+ * pdx_map_file maps only when the program allowed it, and registers the
+ * mapping for pdx_mapped_path (the SIGBUS handler's question) until
+ * pdx_unmap_file; 17 files at once overflow the table: read instead.
+ */
+static void
+test_map_file(void **state)
+{
+	char path[] = "/tmp/pdx-map-XXXXXX", name[17][32];
+	const char *p, *q[17];
+	int fd, i, got = 0;
+
+	(void)state;
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	pdx_map_allow(0);
+	assert_null(pdx_map_file(fd, 10, path));
+	pdx_map_allow(1);
+	assert_null(pdx_map_file(fd, 0, path));
+	assert_non_null(p = pdx_map_file(fd, 10, path));
+	assert_memory_equal(p, "0123456789", 10);
+	assert_string_equal(pdx_mapped_path(p), path);
+	assert_string_equal(pdx_mapped_path(p + 9), path);
+	assert_null(pdx_mapped_path(p + 4096));
+	assert_null(pdx_mapped_path(path));
+	for (i = 0; i < 17; i++) {
+		snprintf(name[i], sizeof name[i], "file %d", i);
+		if ((q[i] = pdx_map_file(fd, 10, name[i])) != NULL) {
+			got++;
+			assert_string_equal(pdx_mapped_path(q[i] + 3), name[i]);
+		}
+	}
+	assert_int_equal(got, 15); /* 16 slots, one is p's */
+	for (i = 0; i < 17; i++)
+		pdx_unmap_file(q[i], 10);
+	pdx_unmap_file(p, 10);
+	assert_null(pdx_mapped_path(p));
+	pdx_map_allow(0);
+	close(fd);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -763,6 +806,7 @@ main(void)
 		cmocka_unit_test(test_read_file_contents),
 		cmocka_unit_test(test_read_file_limit),
 		cmocka_unit_test(test_read_file_fifo),
+		cmocka_unit_test(test_map_file),
 		/* Last: before the fix in the report it aborts the program. */
 		cmocka_unit_test(test_read_file_unbounded),
 	};
