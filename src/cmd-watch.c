@@ -212,27 +212,6 @@ parse_opts(struct watch_opts *o, const struct cmd_args *a)
 
 /* ---- listing ---------------------------------------------------------- */
 
-/* Appends b (bn items) to *v, taking its strings over; frees b. */
-static int
-append(struct pdx_socket **v, size_t *n, struct pdx_socket *b, size_t bn)
-{
-	struct pdx_socket *nv;
-
-	if (bn == 0) {
-		free(b);
-		return 0;
-	}
-	if ((nv = realloc(*v, (*n + bn) * sizeof *nv)) == NULL) {
-		pdx_sockets_free(b, bn);
-		return -1;
-	}
-	memcpy(nv + *n, b, bn * sizeof *b);
-	free(b);
-	*v = nv;
-	*n += bn;
-	return 0;
-}
-
 /*
  * This interval's sockets: the current namespace (or --netns), then with
  * --all-netns each named namespace that exists now.  A namespace removed
@@ -310,7 +289,7 @@ list_now(struct watch_opts *o, struct pdx_socket **v, size_t *n, int quiet)
 			}
 			continue;
 		}
-		if (append(v, n, b, bn) < 0) {
+		if (pdx_sockets_append(v, n, b, bn) < 0) {
 			out_error("watch", "out of memory");
 			o->s.f.netns = NULL;
 			pdx_netns_list_free(names, nnames);

@@ -111,6 +111,19 @@ void pdx_sock_filter_init(struct pdx_sock_filter *);
 int pdx_sockets_list(const struct pdx_sock_filter *, struct pdx_socket **out,
     size_t *n, int *backend_used);
 void pdx_sockets_free(struct pdx_socket *, size_t n);
+/*
+ * A list of n zeroed sockets to fill by hand (for pdx_watch_step, or
+ * tests), for pdx_sockets_free; NULL with the error set.
+ */
+struct pdx_socket *pdx_sockets_new(size_t n);
+/*
+ * Appends the n2 sockets of b (a list of pdx_sockets_list, taken over
+ * with its strings, and freed) to the list *v of *n; 0, or -1 with the
+ * error set (b freed either way).  A list is grown only this way, never
+ * with realloc: it is not a malloc block (large lists are mappings).
+ */
+int pdx_sockets_append(struct pdx_socket **v, size_t *n, struct pdx_socket *b,
+    size_t n2);
 
 /* Why sockets were left without a process. */
 struct pdx_attr_stats {

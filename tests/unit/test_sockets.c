@@ -997,6 +997,65 @@ netns_errors(void **state)
 	assert_non_null(strstr(pdx_last_error(), "no such namespace"));
 }
 
+/* A list of n sockets whose lport is from + i and whose user is a string. */
+static struct pdx_socket *
+numbered(size_t n, unsigned from)
+{
+	struct pdx_socket *v = pdx_sockets_new(n);
+	char u[16];
+	size_t i;
+
+	assert_non_null(v);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(v[i].lport, 0); /* zeroed */
+		assert_null(v[i].user);
+		v[i].lport = from + (unsigned)i;
+		snprintf(u, sizeof u, "u%u", from + (unsigned)i);
+		assert_non_null(v[i].user = strdup(u));
+	}
+	return v;
+}
+
+/*
+ * pdx_sockets_new and pdx_sockets_append, on the heap (a few sockets) and
+ * in a mapping of their own (past 2 MB: 10,000 sockets), each onto each:
+ * every socket and its string arrive in order; the appended list is freed
+ * (ASan and valgrind see a leak or a double free otherwise).
+ */
+static void
+sockets_append(void **state)
+{
+	static const size_t sizes[][2] = { { 3, 5 }, { 3, 10000 }, { 10000, 3 },
+		{ 10000, 10000 }, { 0, 7 }, { 7, 0 } };
+	size_t k, i, n;
+	struct pdx_socket *v, *b;
+	char u[16];
+
+	(void)state;
+	for (k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+		n = sizes[k][0];
+		v = n > 0 ? numbered(n, 1) : NULL;
+		b = numbered(sizes[k][1] > 0 ? sizes[k][1] : 1, 30000);
+		if (sizes[k][1] == 0) {
+			free(b[0].user);
+			b[0].user = NULL;
+		}
+		assert_int_equal(pdx_sockets_append(&v, &n, b, sizes[k][1]), 0);
+		assert_int_equal(n, sizes[k][0] + sizes[k][1]);
+		for (i = 0; i < n; i++) {
+			unsigned want = i < sizes[k][0]
+			    ? 1 + (unsigned)i
+			    : 30000 + (unsigned)(i - sizes[k][0]);
+
+			snprintf(u, sizeof u, "u%u", want);
+			if (v[i].lport != want || strcmp(v[i].user, u) != 0)
+				fail_msg("case %zu: socket %zu is %u %s", k, i,
+				    v[i].lport, v[i].user);
+		}
+		pdx_sockets_free(v, n);
+	}
+}
+
 int
 main(void)
 {
@@ -1016,6 +1075,7 @@ main(void)
 		cmocka_unit_test(socket_json),
 		cmocka_unit_test(format_addr),
 		cmocka_unit_test(netns_errors),
+		cmocka_unit_test(sockets_append),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

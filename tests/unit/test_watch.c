@@ -42,7 +42,7 @@ record(int event, const struct pdx_socket *s, void *arg)
 static struct pdx_socket *
 listing(size_t k, const unsigned *ports, const unsigned long *inodes, pid_t pid)
 {
-	struct pdx_socket *v = calloc(k ? k : 1, sizeof *v);
+	struct pdx_socket *v = pdx_sockets_new(k);
 	size_t i;
 
 	assert_non_null(v);
