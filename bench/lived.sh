@@ -9,7 +9,8 @@
 #   3. portdex ls             vs ss -tlnp      at 10/1,000/10,000     <= 0.5x
 #      portdex ls --no-pids   vs ss -tln                               <= 0.7x
 #   4. portdex audit          vs portdex ls    at 1,000 listeners     <= 1.5x
-#   5. peak RSS (GNU time %M) of 645, ls, audit, note --list at 1,000 < 10 MB
+#   5. peak RSS (GNU time %M) of 645, ls, audit (text, JSON, CSV),
+#      note --list, find at 1,000 listeners                      < 10 MB
 # usage: bench/lived.sh [BUILD_DIR]   env RUNS=15 COUNTS="10 1000 10000"
 # Run as root (the bind mount, every process visible).  Loopback only.
 # As root it runs in a network namespace of its own (unshare -n): the
@@ -122,9 +123,10 @@ for m in fresh lived-in; do
 	"$br" -r "$RUNS" -w 2 -- "${aenv[@]}" "$pd" audit \; "${env[@]}" "$pd" ls > "$T/run.out"
 	echo "  $m: audit $(col 1 1) ms, ls $(col 2 1) ms = $(ratio "$(col 1 1)" "$(col 2 1)")x (cpu $(ratio "$(col 1 2)" "$(col 2 2)")x; goal <= 1.5x)"
 	rss=""
-	for c in "645" "ls" "ls --no-pids" "audit" "note --list" "find ssh"; do
+	for c in "645" "ls" "ls --no-pids" "ls --json" "ls --format csv" \
+	    "audit" "audit --json" "audit --format csv" "note --list" "find ssh"; do
 		e=("${env[@]}")
-		[ "$c" = audit ] && e=("${aenv[@]}")
+		case $c in audit*) e=("${aenv[@]}") ;; esac
 		# shellcheck disable=SC2086
 		k=$(env "${e[@]}" /usr/bin/time -f %M "$pd" $c 2>&1 >/dev/null | tail -1 || true)
 		rss="$rss $c: $((k / 1024)).$(( (k % 1024) * 10 / 1024 )) MB;"

@@ -157,6 +157,8 @@ void audit_expand(const char *tmpl, const struct pdx_socket *s, char *buf,
     size_t size);
 void audit_protos_text(int protos, char *buf, size_t size);
 json_t *audit_clean_str(const char *s);
+/* The document of e handed to k as it is made (audit.c). */
+int audit_eval_emit(const struct eval *e, const struct pdx_json_sink *k);
 /*
  * What audit_run_view does with this machine's sockets, attributed (the
  * accepted findings of the default configuration and this namespace's

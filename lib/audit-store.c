@@ -411,6 +411,36 @@ struct stream_arg {
 	void *arg;
 };
 
+/* Evaluates e, sums it up into sum and records the run when o says so;
+ * 0, or -1 with the error (sum then holds nothing to free). */
+static int
+eval_record(struct eval *e, struct pdx_state *state,
+    const struct pdx_audit_opts *o, struct pdx_audit_summary *sum)
+{
+	struct stream_rows rows;
+	char scope[128];
+	size_t i;
+	int rc;
+
+	if (audit_eval_run(e) != 0 || stream_summary(e, o, sum) != 0)
+		return -1;
+	if (!o->record || state == NULL)
+		return 0;
+	memset(&rows, 0, sizeof rows);
+	rows.e = e;
+	snprintf(scope, sizeof scope, "%s %s", sum->ports, sum->transports);
+	rc = audit_record_run(state, scope, (sqlite3_int64)e->nl,
+	    (sqlite3_int64)sum->findings, pdx_level_name(sum->worst),
+	    sum->complete, o->history_max, e->nl, eval_row, &rows);
+	for (i = 0; i < 3; i++)
+		free(rows.tofree[i]);
+	if (rc != 0) {
+		pdx_audit_summary_free(sum);
+		return -1;
+	}
+	return 0;
+}
+
 /* audit_run_view's view: evaluate, record, summarize, hand over. */
 static int
 stream_view(void *varg, struct pdx_db *db, struct pdx_state *state,
@@ -418,32 +448,14 @@ stream_view(void *varg, struct pdx_db *db, struct pdx_state *state,
     const struct pdx_attr_stats *st, int requested, int backend)
 {
 	struct stream_arg *sa = varg;
-	struct stream_rows rows;
 	struct eval e;
-	char scope[128];
 	size_t i;
 	int rc = -1;
 
 	audit_eval_init(&e, db, state, o, v, n, st, requested, backend);
 	e.terse_info = (sa->flags & PDX_AUDIT_STREAM_TERSE_INFO) != 0;
-	if (audit_eval_run(&e) != 0 || stream_summary(&e, o, sa->sum) != 0)
+	if (eval_record(&e, state, o, sa->sum) != 0)
 		goto out;
-	if (o->record && state != NULL) {
-		memset(&rows, 0, sizeof rows);
-		rows.e = &e;
-		snprintf(scope, sizeof scope, "%s %s", sa->sum->ports,
-		    sa->sum->transports);
-		rc = audit_record_run(state, scope, (sqlite3_int64)e.nl,
-		    (sqlite3_int64)sa->sum->findings,
-		    pdx_level_name(sa->sum->worst), sa->sum->complete,
-		    o->history_max, e.nl, eval_row, &rows);
-		for (i = 0; i < 3; i++)
-			free(rows.tofree[i]);
-		if (rc != 0) {
-			pdx_audit_summary_free(sa->sum);
-			goto out;
-		}
-	}
 	rc = 0;
 	for (i = 0; i < e.nf && rc == 0; i++)
 		rc = stream_one(&e.fs[i], sa->sum, sa->fn, sa->arg,
@@ -455,6 +467,33 @@ stream_view(void *varg, struct pdx_db *db, struct pdx_state *state,
 out:
 	audit_eval_free(&e);
 	return rc;
+}
+
+/* audit_run_view's view for pdx_audit_run_sink: evaluate, record, emit. */
+static int
+sink_view(void *varg, struct pdx_db *db, struct pdx_state *state,
+    const struct pdx_audit_opts *o, const struct pdx_socket *v, size_t n,
+    const struct pdx_attr_stats *st, int requested, int backend)
+{
+	struct pdx_audit_summary sum;
+	struct eval e;
+	int rc = -1;
+
+	memset(&sum, 0, sizeof sum);
+	audit_eval_init(&e, db, state, o, v, n, st, requested, backend);
+	if (eval_record(&e, state, o, &sum) == 0) {
+		pdx_audit_summary_free(&sum);
+		rc = audit_eval_emit(&e, varg);
+	}
+	audit_eval_free(&e);
+	return rc;
+}
+
+int
+pdx_audit_run_sink(struct pdx_db *db, struct pdx_state *state,
+    const struct pdx_audit_opts *o, const struct pdx_json_sink *sink)
+{
+	return audit_run_view(db, state, o, sink_view, (void *)sink);
 }
 
 int

@@ -570,50 +570,38 @@ oom:
 	return -1;
 }
 
-/* The audit document; NULL with the error set. */
-static json_t *
-eval_document(const struct eval *e)
+/*
+ * The audit document, handed to k member by member, the findings and the
+ * listeners element by element: what a listener's strings and the
+ * constants cost is made once (lstrs, kcache), each element freed by the
+ * sink as it goes.  0, or -1 with the error when nothing could be handed
+ * over; an element that could not be made is handed over as NULL.
+ */
+int
+audit_eval_emit(const struct eval *e, const struct pdx_json_sink *k)
 {
 	size_t counts[PDX_LEVEL_HIGH + 1], nacc = 0, i;
-	json_t *doc, *incomplete, *notes, *jl, *jf;
+	json_t *incomplete, *notes;
 	struct lstrs *js = NULL;
 	struct kcache kc;
 	char protobuf[32], host[256];
-	int worst = PDX_LEVEL_NONE;
+	int worst = PDX_LEVEL_NONE, complete;
 
 	memset(counts, 0, sizeof counts);
 	kc.n = 0;
 	incomplete = json_array();
 	notes = json_array();
-	jl = json_array();
-	jf = json_array();
-	if (incomplete == NULL || notes == NULL || jl == NULL || jf == NULL) {
+	if (incomplete == NULL || notes == NULL ||
+	    (e->nl + e->np > 0 &&
+		(js = calloc(e->nl + e->np, sizeof *js)) == NULL)) {
 		json_decref(incomplete);
 		json_decref(notes);
-		json_decref(jl);
-		json_decref(jf);
 		pdx_set_error("out of memory");
-		return NULL;
+		return -1;
 	}
 	audit_eval_completeness(e, incomplete, notes);
-	if (e->nl + e->np > 0 &&
-	    (js = calloc(e->nl + e->np, sizeof *js)) == NULL) {
-		json_decref(incomplete);
-		json_decref(notes);
-		json_decref(jl);
-		json_decref(jf);
-		pdx_set_error("out of memory");
-		return NULL;
-	}
-	for (i = 0; i < e->nl; i++) {
-		lstrs_make(&js[i], &e->ls[i]);
-		json_array_append_new(jl,
-		    listener_json(&e->ls[i], &js[i], &kc));
-	}
+	complete = json_array_size(incomplete) == 0;
 	for (i = 0; i < e->nf; i++) {
-		struct lstrs *j = &js[e->fs[i].l - e->ls];
-
-		lstrs_make(j, e->fs[i].l);
 		if (e->fs[i].acc != NULL)
 			nacc++;
 		else {
@@ -621,58 +609,117 @@ eval_document(const struct eval *e)
 			if (e->fs[i].level > worst)
 				worst = e->fs[i].level;
 		}
-		if (json_array_append_new(jf,
-			finding_json(&e->fs[i], e->fs[i].clause, j, &kc)) !=
-		    0) {
-			for (i = 0; i < e->nl + e->np; i++)
-				lstrs_free(&js[i]);
-			kcache_free(&kc);
-			free(js);
-			json_decref(incomplete);
-			json_decref(notes);
-			json_decref(jl);
-			json_decref(jf);
-			pdx_set_error("out of memory");
-			return NULL;
-		}
 	}
-	for (i = 0; i < e->nl + e->np; i++)
-		lstrs_free(&js[i]);
-	free(js);
-	kcache_free(&kc);
 	if (gethostname(host, sizeof host) != 0)
 		host[0] = '\0';
 	host[sizeof host - 1] = '\0';
 	audit_protos_text(e->protos, protobuf, sizeof protobuf);
-	doc = json_pack(
-	    "{s:i, s:o, s:o, s:{s:s, s:s}, s:s, s:b, s:o, s:o,"
-	    " s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:o,"
-	    " s:o}",
-	    "schema", PDX_AUDIT_SCHEMA, "time", audit_json_time(time(NULL)),
-	    "host", audit_clean_str(host), "scope", "ports",
-	    e->o->ports != NULL ? e->o->ports : "all", "transports", protobuf,
-	    "backend", pdx_backend_name(e->backend), "complete",
-	    json_array_size(incomplete) == 0, "incomplete", incomplete, "notes",
-	    notes, "baseline",
+	k->member(k->arg, "schema", json_integer(PDX_AUDIT_SCHEMA));
+	k->member(k->arg, "time", audit_json_time(time(NULL)));
+	k->member(k->arg, "host", audit_clean_str(host));
+	k->member(k->arg, "scope",
+	    json_pack("{s:s, s:s}", "ports",
+		e->o->ports != NULL ? e->o->ports : "all", "transports",
+		protobuf));
+	k->member(k->arg, "backend", json_string(pdx_backend_name(e->backend)));
+	k->member(k->arg, "complete", json_boolean(complete));
+	k->member(k->arg, "incomplete", incomplete);
+	k->member(k->arg, "notes", notes);
+	k->member(k->arg, "baseline",
 	    e->a.have_baseline ? json_pack("{s:o}", "saved",
 				     audit_json_time(e->a.baseline_saved))
-			       : json_null(),
-	    "summary", "listeners", (json_int_t)e->nl, "findings",
-	    (json_int_t)(e->nf - nacc), "accepted", (json_int_t)nacc, "high",
-	    (json_int_t)counts[PDX_LEVEL_HIGH], "medium",
-	    (json_int_t)counts[PDX_LEVEL_MEDIUM], "low",
-	    (json_int_t)counts[PDX_LEVEL_LOW], "info",
-	    (json_int_t)counts[PDX_LEVEL_INFO], "unattributed",
-	    (json_int_t)e->no_pid, "worst", pdx_level_name(worst), "findings",
-	    jf, "listeners", jl);
-	if (doc == NULL) {
+			       : json_null());
+	k->member(k->arg, "summary",
+	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+		"listeners", (json_int_t)e->nl, "findings",
+		(json_int_t)(e->nf - nacc), "accepted", (json_int_t)nacc,
+		"high", (json_int_t)counts[PDX_LEVEL_HIGH], "medium",
+		(json_int_t)counts[PDX_LEVEL_MEDIUM], "low",
+		(json_int_t)counts[PDX_LEVEL_LOW], "info",
+		(json_int_t)counts[PDX_LEVEL_INFO], "unattributed",
+		(json_int_t)e->no_pid, "worst", pdx_level_name(worst)));
+	k->array(k->arg, "findings");
+	for (i = 0; i < e->nf; i++) {
+		struct lstrs *j = &js[e->fs[i].l - e->ls];
+
+		lstrs_make(j, e->fs[i].l);
+		k->item(k->arg,
+		    finding_json(&e->fs[i], e->fs[i].clause, j, &kc));
+	}
+	k->array_end(k->arg);
+	k->array(k->arg, "listeners");
+	for (i = 0; i < e->nl; i++) {
+		lstrs_make(&js[i], &e->ls[i]);
+		k->item(k->arg, listener_json(&e->ls[i], &js[i], &kc));
+	}
+	k->array_end(k->arg);
+	if (e->st != NULL)
+		k->member(k->arg, "attribution",
+		    pdx_attr_stats_json(e->st, e->n));
+	for (i = 0; i < e->nl + e->np; i++)
+		lstrs_free(&js[i]);
+	free(js);
+	kcache_free(&kc);
+	return 0;
+}
+
+/* A sink that builds the whole document (pdx_audit_run's). */
+struct doc_build {
+	json_t *doc, *arr;
+	int failed;
+};
+
+static void
+build_member(void *arg, const char *key, json_t *v)
+{
+	struct doc_build *b = arg;
+
+	if (v == NULL || json_object_set_new(b->doc, key, v) != 0)
+		b->failed = 1;
+}
+
+static void
+build_array(void *arg, const char *key)
+{
+	struct doc_build *b = arg;
+
+	if ((b->arr = json_array()) == NULL ||
+	    json_object_set_new(b->doc, key, b->arr) != 0) {
+		b->arr = NULL;
+		b->failed = 1;
+	}
+}
+
+static void
+build_item(void *arg, json_t *v)
+{
+	struct doc_build *b = arg;
+
+	if (v == NULL || b->arr == NULL ||
+	    json_array_append_new(b->arr, v) != 0)
+		b->failed = 1;
+}
+
+static void
+build_array_end(void *arg)
+{
+	((struct doc_build *)arg)->arr = NULL;
+}
+
+/* The audit document; NULL with the error set. */
+static json_t *
+eval_document(const struct eval *e)
+{
+	struct doc_build b = { json_object(), NULL, 0 };
+	struct pdx_json_sink k = { build_member, build_array, build_item,
+		build_array_end, &b };
+
+	if (b.doc == NULL || audit_eval_emit(e, &k) != 0 || b.failed) {
+		json_decref(b.doc);
 		pdx_set_error("out of memory");
 		return NULL;
 	}
-	if (e->st != NULL)
-		json_object_set_new(doc, "attribution",
-		    pdx_attr_stats_json(e->st, e->n));
-	return doc;
+	return b.doc;
 }
 
 void

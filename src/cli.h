@@ -173,6 +173,32 @@ int out_format_take(struct cmd_ctx *, const char *cmd, int *argc, char **argv);
 void out_csv(struct cmd_ctx *, json_t *doc);
 void out_csv_stream(struct cmd_ctx *, json_t **cols, const char *const *names,
     const char *rows, json_t *doc);
+/*
+ * A document written as it is made, for the commands whose documents grow
+ * with the machine (ls, audit): a top-level object whose members come one
+ * at a time, an array member's elements one at a time too.  JSON comes out
+ * byte for byte as out_json would print the whole document; CSV as out_csv
+ * would (the rows are kept as compact JSON text until the header, which
+ * needs every row's columns, is known: far smaller than the document).
+ * Each json_t handed over is the writer's (a new reference; NULL counts as
+ * a failure).  out_doc_end finishes and frees: 0, or -1 when something
+ * could not be written (out of memory).
+ */
+struct out_doc {
+	struct cmd_ctx *ctx;
+	int csv, failed, found, row_array;
+	size_t members, items;
+	const char *rows, *array_key;
+	json_t *carry, *whole, *cols, *seen; /* CSV */
+	char *buf;			     /* CSV: the rows so far */
+	size_t len, cap;
+};
+void out_doc_begin(struct out_doc *, struct cmd_ctx *);
+void out_doc_member(struct out_doc *, const char *key, json_t *v);
+void out_doc_array(struct out_doc *, const char *key);
+void out_doc_item(struct out_doc *, json_t *v);
+void out_doc_array_end(struct out_doc *);
+int out_doc_end(struct out_doc *);
 /* Writes s as one CSV field (RFC 4180: quoted when it holds a comma, a
  * quote or a line break). */
 void out_csv_field(FILE *, const char *s);

@@ -168,126 +168,8 @@ print_coverage(struct cmd_ctx *ctx, json_t *doc)
 }
 
 /*
- * Findings below low, one line per rule with a count: on a machine with
- * two hundred listeners they were two hundred three-line blocks.
- */
-static void
-print_grouped(struct cmd_ctx *ctx, json_t *grouped)
-{
-	const char *rule;
-	json_t *g;
-
-	json_object_foreach(grouped, rule, g) fprintf(ctx->out,
-	    "%s%-6s%s %s  %lld listener%s (portdex audit "
-	    "-v lists them)\n",
-	    out_sgr(ctx, jstr_or(g, "level", "info")),
-	    jstr_or(g, "level", "info"), out_reset(ctx), rule,
-	    (long long)json_integer_value(json_object_get(g, "n")),
-	    json_integer_value(json_object_get(g, "n")) == 1 ? "" : "s");
-}
-
-static int audit_verbose; /* -v, for print_findings() */
-
-static void
-print_findings(struct cmd_ctx *ctx, json_t *doc)
-{
-	int verbose = audit_verbose;
-	json_t *f, *sum = json_object_get(doc, "summary");
-	json_t *grouped = json_object();
-	size_t i;
-	char ep[96], who[160];
-	int complete = json_is_true(json_object_get(doc, "complete"));
-	long long nfind, nacc, nl;
-
-	json_array_foreach(json_object_get(doc, "findings"), i, f)
-	{
-		int acc = json_is_true(json_object_get(f, "accepted"));
-		const char *lvl = jstr_or(f, "level", "?");
-		json_t *pid = json_object_get(f, "pid");
-
-		if (!verbose && !acc && strcmp(lvl, "info") == 0) {
-			json_t *g = json_object_get(grouped,
-			    jstr_or(f, "rule", "?"));
-
-			if (g == NULL) {
-				g = json_pack("{s:s, s:i}", "level", lvl, "n",
-				    0);
-				json_object_set_new(grouped,
-				    jstr_or(f, "rule", "?"), g);
-			}
-			json_object_set_new(g, "n",
-			    json_integer(
-				json_integer_value(json_object_get(g, "n")) +
-				1));
-			continue;
-		}
-
-		jendpoint(f, ep, sizeof ep);
-		if (json_is_integer(pid))
-			snprintf(who, sizeof who, "%s[%lld] %s%s%s",
-			    jstr_or(f, "process", "?"),
-			    (long long)json_integer_value(pid),
-			    jstr_or(f, "user", "?"),
-			    json_is_string(json_object_get(f, "unit")) ? " "
-								       : "",
-			    out_str(f, "unit"));
-		else
-			snprintf(who, sizeof who, "(no process seen) %s",
-			    jstr_or(f, "user", "?"));
-		fprintf(ctx->out, "%s%-6s%s %s%s  %s  %s\n",
-		    acc ? "" : out_sgr(ctx, lvl), lvl,
-		    acc ? "" : out_reset(ctx), acc ? "ACCEPTED " : "",
-		    jstr_or(f, "rule", "?"), ep, who);
-		fputs("       ", ctx->out);
-		out_wrap(ctx->out, out_str(f, "why"), 7, 7, 79);
-		fputs("       next: ", ctx->out);
-		out_wrap(ctx->out, out_str(f, "next"), 13, 13, 79);
-		if (acc)
-			fprintf(ctx->out, "       accepted by %s%s%s\n",
-			    jstr_or(f, "accepted_by", "?"),
-			    *out_str(f, "accepted_reason") != '\0' ? ": " : "",
-			    out_str(f, "accepted_reason"));
-	}
-	print_grouped(ctx, grouped);
-	json_decref(grouped);
-	nfind = json_integer_value(json_object_get(sum, "findings"));
-	nacc = json_integer_value(json_object_get(sum, "accepted"));
-	nl = json_integer_value(json_object_get(sum, "listeners"));
-	if (json_array_size(json_object_get(doc, "findings")) > 0)
-		fputc('\n', ctx->out);
-	if (nfind == 0 && complete)
-		fprintf(ctx->out,
-		    "%sclean%s: no findings among %lld "
-		    "listeners",
-		    out_sgr(ctx, "ok"), out_reset(ctx), nl);
-	else if (nfind == 0)
-		fprintf(ctx->out,
-		    "no findings among what could be seen of "
-		    "%lld listeners; the audit is incomplete (below), so this "
-		    "is not a clean bill",
-		    nl);
-	else
-		fprintf(ctx->out,
-		    "%lld finding%s among %lld listeners: "
-		    "%lld high, %lld medium, %lld low, %lld info",
-		    nfind, nfind == 1 ? "" : "s", nl,
-		    (long long)json_integer_value(json_object_get(sum, "high")),
-		    (long long)json_integer_value(
-			json_object_get(sum, "medium")),
-		    (long long)json_integer_value(json_object_get(sum, "low")),
-		    (long long)json_integer_value(
-			json_object_get(sum, "info")));
-	if (nacc > 0)
-		fprintf(ctx->out, "; %lld accepted", nacc);
-	fprintf(ctx->out, " (ports %s, %s)\n",
-	    jstr_or(json_object_get(doc, "scope"), "ports", "?"),
-	    jstr_or(json_object_get(doc, "scope"), "transports", "?"));
-	print_coverage(ctx, doc);
-}
-
-/*
  * The text of the findings without the document: pdx_audit_stream hands
- * each over as it is printed (the same text as print_findings').
+ * each over as it is printed.
  */
 #define GROUPS_MAX 64
 struct text_out {
@@ -773,12 +655,120 @@ run_text(struct cmd_ctx *ctx, struct audit_args *a)
 	return rc;
 }
 
+/*
+ * The findings as JSON, JSON lines or CSV, written as the library makes
+ * the document (pdx_audit_run_sink): one finding or listener in memory at
+ * a time, not the document of them all.
+ */
+struct doc_out {
+	struct cmd_ctx *ctx;
+	struct out_doc d;
+	int jsonl, in_findings, complete, worst, failed;
+	json_t *incomplete; /* JSON lines: said aside at the end */
+};
+
+static void
+doc_out_member(void *arg, const char *key, json_t *v)
+{
+	struct doc_out *o = arg;
+
+	if (strcmp(key, "complete") == 0)
+		o->complete = json_is_true(v);
+	if (!o->jsonl) {
+		out_doc_member(&o->d, key, v);
+		return;
+	}
+	if (v == NULL)
+		o->failed = 1;
+	else if (strcmp(key, "incomplete") == 0 && o->incomplete == NULL)
+		o->incomplete = json_incref(v);
+	json_decref(v);
+}
+
+static void
+doc_out_array(void *arg, const char *key)
+{
+	struct doc_out *o = arg;
+
+	o->in_findings = strcmp(key, "findings") == 0;
+	if (!o->jsonl)
+		out_doc_array(&o->d, key);
+}
+
+static void
+doc_out_item(void *arg, json_t *v)
+{
+	struct doc_out *o = arg;
+	int l;
+
+	if (v != NULL && o->in_findings &&
+	    !json_is_true(json_object_get(v, "accepted")) &&
+	    (l = pdx_level_parse(jstr_or(v, "level", ""))) > o->worst)
+		o->worst = l;
+	if (!o->jsonl) {
+		out_doc_item(&o->d, v);
+		return;
+	}
+	if (v == NULL)
+		o->failed = 1;
+	else if (o->in_findings)
+		print_jsonl(o->ctx, v);
+	json_decref(v);
+}
+
+static void
+doc_out_array_end(void *arg)
+{
+	struct doc_out *o = arg;
+
+	o->in_findings = 0;
+	if (!o->jsonl)
+		out_doc_array_end(&o->d);
+}
+
+static int
+run_doc(struct cmd_ctx *ctx, struct audit_args *a)
+{
+	struct doc_out o;
+	struct pdx_json_sink k = { doc_out_member, doc_out_array, doc_out_item,
+		doc_out_array_end, &o };
+	json_t *j;
+	size_t i;
+	int rc = EXIT_OK;
+
+	memset(&o, 0, sizeof o);
+	o.ctx = ctx;
+	o.jsonl = a->jsonl;
+	o.worst = PDX_LEVEL_NONE;
+	if (!o.jsonl)
+		out_doc_begin(&o.d, ctx);
+	if (pdx_audit_run_sink(ctx->db, ctx->state, &a->o, &k) != 0) {
+		out_error("audit", "%s", pdx_last_error());
+		if (!o.jsonl)
+			(void)out_doc_end(&o.d);
+		return EXIT_USAGE;
+	}
+	if ((!o.jsonl && out_doc_end(&o.d) != 0) || o.failed) {
+		out_error("audit", "out of memory");
+		json_decref(o.incomplete);
+		return EXIT_USAGE;
+	}
+	/* JSON lines carry findings only: say what was not seen aside. */
+	json_array_foreach(o.incomplete, i, j)
+	    out_error("audit", "INCOMPLETE: %s", json_string_value(j));
+	json_decref(o.incomplete);
+	if (o.worst >= a->fail_on)
+		rc = EXIT_FINDINGS;
+	if (a->require_complete && !o.complete)
+		rc = EXIT_FINDINGS;
+	return rc;
+}
+
 static int
 audit_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
 	struct audit_args a;
 	json_t *doc = NULL, *j;
-	size_t i;
 	int rc = EXIT_OK, n;
 
 	memset(&a, 0, sizeof a);
@@ -817,8 +807,9 @@ audit_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 		    "about ports cannot run (portdex update)\n",
 		    ctx->db_path);
 	a.o.accepts = &a.acc;
-	if (a.mode == M_FINDINGS && !ctx->json && !a.jsonl) {
-		rc = run_text(ctx, &a);
+	if (a.mode == M_FINDINGS) {
+		rc = !ctx->json && !a.jsonl ? run_text(ctx, &a)
+					    : run_doc(ctx, &a);
 		goto done;
 	}
 	if ((doc = pdx_audit_run(ctx->db, ctx->state, &a.o)) == NULL) {
@@ -873,18 +864,6 @@ audit_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 	default:
 		break;
 	}
-	audit_verbose = a.verbose;
-	emit(ctx, &a, doc, "findings", NULL, print_findings);
-	/* JSON lines carry findings only: say what was not seen aside. */
-	if (a.jsonl) {
-		json_array_foreach(json_object_get(doc, "incomplete"), i, j)
-		    out_error("audit", "INCOMPLETE: %s", json_string_value(j));
-	}
-	if (pdx_audit_worst(doc) >= a.fail_on)
-		rc = EXIT_FINDINGS;
-	if (a.require_complete &&
-	    !json_is_true(json_object_get(doc, "complete")))
-		rc = EXIT_FINDINGS;
 done:
 	/* a damaged brief file: the registry answered; say so once */
 	if (pdx_db_brief_note(ctx->db) != NULL && !ctx->quiet)

@@ -915,52 +915,49 @@ print_json(struct cmd_ctx *ctx, const struct ls_opts *o, struct pdx_socket *v,
     const struct ls_reach *const *reach, const struct ls_pubs *pubs,
     const struct fw_cache *fc)
 {
-	json_t *root, *arr, *obj, *parr, *fw;
+	struct out_doc d;
+	json_t *obj;
 	size_t i;
 
-	root = json_object();
-	arr = json_array();
-	if (root == NULL || arr == NULL)
-		goto oom;
-	json_object_set_new(root, "backend",
-	    json_string(pdx_backend_name(backend)));
-	json_object_set_new(root, "sockets", arr);
-	for (i = 0; i < n && o->published != 1; i++) {
+	/* written socket by socket: no document of them all in memory */
+	out_doc_begin(&d, ctx);
+	out_doc_member(&d, "backend", json_string(pdx_backend_name(backend)));
+	out_doc_array(&d, "sockets");
+	for (i = 0; i < n && o->published != 1 && !d.failed; i++) {
 		if (!reach_pass(o, reach[i]))
 			continue;
 		obj = pdx_socket_json(&v[i], o->numeric ? NULL : ctx->db);
-		if (obj == NULL)
-			goto oom;
-		ls_note_hook(ctx, &v[i], obj);
-		json_object_set_new(obj, "reach",
-		    reach[i] != NULL ? reach_json(reach[i]) : json_null());
-		if (json_array_append_new(arr, obj) != 0)
-			goto oom;
+		if (obj != NULL) {
+			ls_note_hook(ctx, &v[i], obj);
+			json_object_set_new(obj, "reach",
+			    reach[i] != NULL ? reach_json(reach[i])
+					     : json_null());
+		}
+		out_doc_item(&d, obj);
 	}
-	if ((parr = json_array()) == NULL ||
-	    json_object_set_new(root, "published", parr) != 0)
-		goto oom;
-	for (i = 0; i < pubs->n; i++) {
+	out_doc_array_end(&d);
+	out_doc_array(&d, "published");
+	for (i = 0; i < pubs->n && !d.failed; i++) {
 		const struct pdx_socket *a = pubs->r[i].answer;
 
-		if ((obj = pdx_published_json(pubs->r[i].pub)) == NULL)
-			goto oom;
-		json_object_set_new(obj, "netns",
-		    pubs->ns[i]->netns != NULL ? json_string(pubs->ns[i]->netns)
-					       : json_null());
-		json_object_set_new(obj, "answered_by",
-		    a == NULL ? json_null()
-			      : json_pack("{s:s, s:I, s:s?}", "local", a->local,
-				    "pid", (json_int_t)a->pid, "process",
-				    a->pid > 0 ? a->comm : NULL));
-		if (json_array_append_new(parr, obj) != 0)
-			goto oom;
+		if ((obj = pdx_published_json(pubs->r[i].pub)) != NULL) {
+			json_object_set_new(obj, "netns",
+			    pubs->ns[i]->netns != NULL
+				? json_string(pubs->ns[i]->netns)
+				: json_null());
+			json_object_set_new(obj, "answered_by",
+			    a == NULL
+				? json_null()
+				: json_pack("{s:s, s:I, s:s?}", "local",
+				      a->local, "pid", (json_int_t)a->pid,
+				      "process", a->pid > 0 ? a->comm : NULL));
+		}
+		out_doc_item(&d, obj);
 	}
-	if ((fw = json_array()) == NULL ||
-	    json_object_set_new(root, "firewall", fw) != 0)
-		goto oom;
+	out_doc_array_end(&d);
+	out_doc_array(&d, "firewall");
 	for (i = 0; i < fc->n; i++)
-		json_array_append_new(fw,
+		out_doc_item(&d,
 		    json_pack("{s:s?, s:b, s:I, s:s?, "
 			      "s:s?}",
 			"netns", fc->ns[i].netns, "read",
@@ -968,18 +965,14 @@ print_json(struct cmd_ctx *ctx, const struct ls_opts *o, struct pdx_socket *v,
 			(json_int_t)pdx_ruleset_rules(fc->ns[i].rs), "error",
 			pdx_ruleset_error(fc->ns[i].rs), "legacy_not_evaluated",
 			pdx_ruleset_legacy(fc->ns[i].rs)));
-	if (o->s.pids)
-		obj = pdx_attr_stats_json(st, n);
-	else
-		obj = json_null();
-	json_object_set_new(root, "attribution", obj);
-	out_json(ctx, root);
-	json_decref(root);
+	out_doc_array_end(&d);
+	out_doc_member(&d, "attribution",
+	    o->s.pids ? pdx_attr_stats_json(st, n) : json_null());
+	if (out_doc_end(&d) < 0) {
+		out_error("ls", "out of memory");
+		return -1;
+	}
 	return 0;
-oom:
-	json_decref(root);
-	out_error("ls", "out of memory");
-	return -1;
 }
 
 /* ---- options ---------------------------------------------------------- */

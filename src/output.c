@@ -633,3 +633,274 @@ out_csv_stream(struct cmd_ctx *ctx, json_t **cols, const char *const *names,
 	json_array_foreach(rows, i, row) csv_line(ctx->out, *cols, row);
 	json_decref(rows);
 }
+
+/* ---- documents written as they are made (struct out_doc) ------------- */
+
+#define DOC_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII)
+
+/* s, with indent spaces after each line break (json_dumps never puts one
+ * inside a string: it escapes them). */
+static void
+doc_put(struct out_doc *d, const char *s, int indent)
+{
+	static const char sp[] = "        ";
+	const char *nl;
+
+	while ((nl = strchr(s, '\n')) != NULL) {
+		fwrite(s, 1, (size_t)(nl - s) + 1, d->ctx->out);
+		fwrite(sp, 1, (size_t)indent, d->ctx->out);
+		s = nl + 1;
+	}
+	fputs(s, d->ctx->out);
+}
+
+/* v as json_dumpf would write it at depth indent / 2 of the document. */
+static void
+doc_value(struct out_doc *d, json_t *v, int indent)
+{
+	char *s = json_dumps(v, DOC_FLAGS | JSON_ENCODE_ANY);
+
+	if (s == NULL) {
+		d->failed = 1;
+		return;
+	}
+	doc_put(d, s, indent);
+	free(s);
+}
+
+/* JSON: the separator and the key of the next member. */
+static void
+doc_key(struct out_doc *d, const char *key)
+{
+	json_t *k = json_string(key);
+
+	fputs(d->members++ > 0 ? ",\n  " : "{\n  ", d->ctx->out);
+	if (k == NULL)
+		d->failed = 1;
+	else
+		doc_value(d, k, 2);
+	fputs(": ", d->ctx->out);
+	json_decref(k);
+}
+
+/* CSV: does the array member key give rows (format_specs)? */
+static int
+doc_gives_rows(const struct out_doc *d, const char *key)
+{
+	const char *p = d->rows;
+	size_t n, kl = strlen(key);
+
+	while (p != NULL && *p != '\0') {
+		n = strcspn(p, ",");
+		if (n == kl && strncmp(p, key, n) == 0)
+			return 1;
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}
+
+/* CSV: row x (with the scalar members so far) into the columns and the
+ * buffer, as one line of compact JSON. */
+static void
+doc_row(struct out_doc *d, json_t *x)
+{
+	json_t *row = row_of(d->carry, x), *v;
+	const char *k;
+	char *s;
+	size_t n;
+
+	if (row == NULL) {
+		d->failed = 1;
+		return;
+	}
+	json_object_foreach(row, k, v)
+	{
+		json_t *seen = json_object_get(d->seen, k);
+
+		if (seen == NULL) {
+			json_array_append_new(d->cols, json_string(k));
+			json_object_set_new(d->seen, k,
+			    json_boolean(json_is_null(v)));
+		} else if (!json_is_null(v))
+			json_object_set_new(d->seen, k, json_false());
+	}
+	s = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(row);
+	if (s == NULL) {
+		d->failed = 1;
+		return;
+	}
+	n = strlen(s);
+	if (d->len + n + 1 > d->cap) {
+		size_t cap = d->cap > 0 ? d->cap : 65536;
+		char *nb;
+
+		while (cap < d->len + n + 1)
+			cap *= 2;
+		if ((nb = realloc(d->buf, cap)) == NULL) {
+			free(s);
+			d->failed = 1;
+			return;
+		}
+		d->buf = nb;
+		d->cap = cap;
+	}
+	memcpy(d->buf + d->len, s, n);
+	d->buf[d->len + n] = '\n';
+	d->len += n + 1;
+	free(s);
+}
+
+void
+out_doc_begin(struct out_doc *d, struct cmd_ctx *ctx)
+{
+	const struct format_spec *s = ctx->cmd != NULL ? format_spec(ctx->cmd)
+						       : NULL;
+
+	memset(d, 0, sizeof *d);
+	d->ctx = ctx;
+	d->csv = ctx->format == OUT_CSV;
+	if (d->csv) {
+		d->rows = s != NULL ? s->rows : NULL;
+		d->carry = json_object();
+		d->whole = json_object();
+		d->cols = json_array();
+		d->seen = json_object();
+		if (d->carry == NULL || d->whole == NULL || d->cols == NULL ||
+		    d->seen == NULL)
+			d->failed = 1;
+	}
+}
+
+void
+out_doc_member(struct out_doc *d, const char *key, json_t *v)
+{
+	json_t *x;
+	size_t i;
+
+	if (v == NULL) {
+		d->failed = 1;
+		return;
+	}
+	if (!d->csv) {
+		doc_key(d, key);
+		doc_value(d, v, 2);
+	} else if (json_is_array(v) && doc_gives_rows(d, key)) {
+		d->found = 1;
+		json_array_foreach(v, i, x) doc_row(d, x);
+	} else {
+		if (!json_is_object(v) && !json_is_array(v))
+			json_object_set(d->carry, key, v);
+		json_object_set(d->whole, key, v);
+	}
+	json_decref(v);
+}
+
+void
+out_doc_array(struct out_doc *d, const char *key)
+{
+	d->items = 0;
+	if (!d->csv) {
+		doc_key(d, key);
+		fputc('[', d->ctx->out);
+	} else if ((d->row_array = doc_gives_rows(d, key)) != 0)
+		d->found = 1;
+	else
+		json_object_set_new(d->whole, key, json_array());
+	d->array_key = key;
+}
+
+void
+out_doc_item(struct out_doc *d, json_t *v)
+{
+	if (v == NULL) {
+		d->failed = 1;
+		return;
+	}
+	if (!d->csv) {
+		fputs(d->items++ > 0 ? ",\n    " : "\n    ", d->ctx->out);
+		doc_value(d, v, 4);
+	} else if (d->row_array)
+		doc_row(d, v);
+	else
+		json_array_append(json_object_get(d->whole, d->array_key), v);
+	json_decref(v);
+}
+
+void
+out_doc_array_end(struct out_doc *d)
+{
+	if (!d->csv)
+		fputs(d->items > 0 ? "\n  ]" : "]", d->ctx->out);
+	d->row_array = 0;
+	d->array_key = NULL;
+}
+
+/*
+ * CSV: the header (csv_columns' rule: a column null wherever it appears
+ * beside columns spread from an object of its name goes), then the rows.
+ */
+static void
+doc_csv_end(struct out_doc *d)
+{
+	json_t *c, *row;
+	size_t i, j, l;
+	char *p, *nl;
+
+	if (!d->found) { /* no row array: the document is the row */
+		json_decref(d->carry);
+		d->carry = NULL;
+		doc_row(d, d->whole);
+	}
+	for (i = 0; i < json_array_size(d->cols);) {
+		const char *name = json_string_value(
+		    json_array_get(d->cols, i));
+		int drop = 0;
+
+		l = strlen(name);
+		if (json_is_true(json_object_get(d->seen, name)))
+			json_array_foreach(d->cols, j,
+			    c) if (strncmp(json_string_value(c), name, l) ==
+				0 &&
+			    json_string_value(c)[l] == '.')
+			{
+				drop = 1;
+				break;
+			}
+		if (drop)
+			json_array_remove(d->cols, i);
+		else
+			i++;
+	}
+	if (json_array_size(d->cols) > 0)
+		csv_line(d->ctx->out, d->cols, NULL);
+	for (p = d->buf; p != NULL && p < d->buf + d->len; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(d->buf + d->len - p));
+		if (nl == NULL)
+			break;
+		*nl = '\0';
+		if ((row = json_loads(p, 0, NULL)) == NULL) {
+			d->failed = 1;
+			break;
+		}
+		csv_line(d->ctx->out, d->cols, row);
+		json_decref(row);
+	}
+}
+
+int
+out_doc_end(struct out_doc *d)
+{
+	if (!d->csv)
+		fputs(d->members > 0 ? "\n}\n" : "{}\n", d->ctx->out);
+	else if (!d->failed)
+		doc_csv_end(d);
+	json_decref(d->carry);
+	json_decref(d->whole);
+	json_decref(d->cols);
+	json_decref(d->seen);
+	free(d->buf);
+	d->carry = d->whole = d->cols = d->seen = NULL;
+	d->buf = NULL;
+	return d->failed ? -1 : 0;
+}

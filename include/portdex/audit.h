@@ -172,6 +172,29 @@ int pdx_audit_stream(struct pdx_db *, struct pdx_state *,
 void pdx_audit_summary_free(struct pdx_audit_summary *);
 
 /*
+ * A JSON document handed over as it is made: its members in order, an
+ * array member as array(key), then item() for each element, then
+ * array_end().  Each json_t handed over is the callee's (a new
+ * reference); NULL means an element could not be made (out of memory).
+ */
+struct pdx_json_sink {
+	void (*member)(void *arg, const char *key, json_t *v);
+	void (*array)(void *arg, const char *key);
+	void (*item)(void *arg, json_t *v);
+	void (*array_end)(void *arg);
+	void *arg;
+};
+/*
+ * Audits this machine's listeners as pdx_audit_run does (and records the
+ * run when opts say so), handing the document to sink as it is made
+ * instead of building it: the same members in the same order, a finding
+ * or a listener in memory at a time.  Returns 0, or -1 and the error
+ * (nothing handed over).
+ */
+int pdx_audit_run_sink(struct pdx_db *, struct pdx_state *,
+    const struct pdx_audit_opts *, const struct pdx_json_sink *sink);
+
+/*
  * The worst level among the findings of doc that are not accepted
  * (PDX_LEVEL_NONE when there are none).
  */
