@@ -124,7 +124,8 @@ for m in fresh lived-in; do
 	echo "  $m: audit $(col 1 1) ms, ls $(col 2 1) ms = $(ratio "$(col 1 1)" "$(col 2 1)")x (cpu $(ratio "$(col 1 2)" "$(col 2 2)")x; goal <= 1.5x)"
 	rss=""
 	for c in "645" "ls" "ls --no-pids" "ls --json" "ls --format csv" \
-	    "audit" "audit --json" "audit --format csv" "note --list" "find ssh"; do
+	    "audit" "audit --json" "audit --format csv" "audit --diff" "note --list" \
+	    "find ssh"; do
 		e=("${env[@]}")
 		case $c in audit*) e=("${aenv[@]}") ;; esac
 		# shellcheck disable=SC2086
