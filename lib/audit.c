@@ -639,7 +639,7 @@ audit_eval_emit(const struct eval *e, const struct pdx_json_sink *k)
 		(json_int_t)counts[PDX_LEVEL_INFO], "unattributed",
 		(json_int_t)e->no_pid, "worst", pdx_level_name(worst)));
 	k->array(k->arg, "findings");
-	for (i = 0; i < e->nf; i++) {
+	for (i = 0; i < e->nf && !e->o->no_findings; i++) {
 		struct lstrs *j = &js[e->fs[i].l - e->ls];
 
 		lstrs_make(j, e->fs[i].l);

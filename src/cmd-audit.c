@@ -764,85 +764,6 @@ run_doc(struct cmd_ctx *ctx, struct audit_args *a)
 	return rc;
 }
 
-/*
- * --save-baseline and --diff read the listeners, the scope and the
- * coverage of the document, not its findings (with their texts, most of
- * it): the document is built without the findings' elements.
- */
-struct doc_keep {
-	json_t *doc, *arr;
-	int failed, skip;
-};
-
-static void
-keep_member(void *arg, const char *key, json_t *v)
-{
-	struct doc_keep *k = arg;
-
-	if (v == NULL || json_object_set_new(k->doc, key, v) != 0)
-		k->failed = 1;
-}
-
-static void
-keep_array(void *arg, const char *key)
-{
-	struct doc_keep *k = arg;
-
-	k->skip = strcmp(key, "findings") == 0;
-	if ((k->arr = json_array()) == NULL ||
-	    json_object_set_new(k->doc, key, k->arr) != 0) {
-		k->arr = NULL;
-		k->failed = 1;
-	}
-}
-
-static void
-keep_item(void *arg, json_t *v)
-{
-	struct doc_keep *k = arg;
-
-	if (v == NULL)
-		k->failed = 1;
-	else if (k->skip)
-		json_decref(v);
-	else if (k->arr == NULL || json_array_append_new(k->arr, v) != 0)
-		k->failed = 1;
-}
-
-static void
-keep_array_end(void *arg)
-{
-	struct doc_keep *k = arg;
-
-	k->arr = NULL;
-	k->skip = 0;
-}
-
-/* The document without its findings' elements; NULL after an error. */
-static json_t *
-listeners_doc(struct cmd_ctx *ctx, struct audit_args *a)
-{
-	struct doc_keep k = { json_object(), NULL, 0, 0 };
-	struct pdx_json_sink sink = { keep_member, keep_array, keep_item,
-		keep_array_end, &k };
-
-	if (k.doc == NULL) {
-		out_error("audit", "out of memory");
-		return NULL;
-	}
-	if (pdx_audit_run_sink(ctx->db, ctx->state, &a->o, &sink) != 0) {
-		out_error("audit", "%s", pdx_last_error());
-		json_decref(k.doc);
-		return NULL;
-	}
-	if (k.failed) {
-		out_error("audit", "out of memory");
-		json_decref(k.doc);
-		return NULL;
-	}
-	return k.doc;
-}
-
 static int
 audit_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 {
@@ -891,7 +812,10 @@ audit_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 					    : run_doc(ctx, &a);
 		goto done;
 	}
-	if ((doc = listeners_doc(ctx, &a)) == NULL) {
+	/* --save-baseline and --diff read the listeners, never the findings */
+	a.o.no_findings = 1;
+	if ((doc = pdx_audit_run(ctx->db, ctx->state, &a.o)) == NULL) {
+		out_error("audit", "%s", pdx_last_error());
 		rc = EXIT_USAGE;
 		goto done;
 	}

@@ -548,19 +548,15 @@ csv_line(FILE *f, json_t *cols, json_t *row)
 	fputs("\r\n", f);
 }
 
-/*
- * The header: every column of every row, first seen first, except one
- * that is null wherever it appears while other rows spread an object there
- * (remote: null beside remote.address).
- */
-static json_t *
-csv_columns(json_t *rows)
+/* Row's columns not seen yet into cols; seen says of each whether it was
+ * null wherever it appeared. */
+static void
+csv_columns_add(json_t *cols, json_t *seen, json_t *row)
 {
-	json_t *cols = json_array(), *seen = json_object(), *row, *v, *c;
 	const char *k;
-	size_t i, j, l;
+	json_t *v;
 
-	json_array_foreach(rows, i, row) json_object_foreach(row, k, v)
+	json_object_foreach(row, k, v)
 	{
 		json_t *s = json_object_get(seen, k);
 
@@ -571,6 +567,16 @@ csv_columns(json_t *rows)
 		} else if (!json_is_null(v))
 			json_object_set_new(seen, k, json_false());
 	}
+}
+
+/* Drops a column null wherever it appears while other rows spread an
+ * object there (remote: null beside remote.address). */
+static void
+csv_columns_drop(json_t *cols, json_t *seen)
+{
+	json_t *c;
+	size_t i, j, l;
+
 	for (i = 0; i < json_array_size(cols);) {
 		const char *name = json_string_value(json_array_get(cols, i));
 		int drop = 0;
@@ -590,6 +596,18 @@ csv_columns(json_t *rows)
 		else
 			i++;
 	}
+}
+
+/* The header: every column of every row, first seen first, less those
+ * csv_columns_drop drops. */
+static json_t *
+csv_columns(json_t *rows)
+{
+	json_t *cols = json_array(), *seen = json_object(), *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row) csv_columns_add(cols, seen, row);
+	csv_columns_drop(cols, seen);
 	json_decref(seen);
 	return cols;
 }
@@ -704,8 +722,7 @@ doc_gives_rows(const struct out_doc *d, const char *key)
 static void
 doc_row(struct out_doc *d, json_t *x)
 {
-	json_t *row = row_of(d->carry, x), *v;
-	const char *k;
+	json_t *row = row_of(d->carry, x);
 	char *s;
 	size_t n;
 
@@ -713,17 +730,7 @@ doc_row(struct out_doc *d, json_t *x)
 		d->failed = 1;
 		return;
 	}
-	json_object_foreach(row, k, v)
-	{
-		json_t *seen = json_object_get(d->seen, k);
-
-		if (seen == NULL) {
-			json_array_append_new(d->cols, json_string(k));
-			json_object_set_new(d->seen, k,
-			    json_boolean(json_is_null(v)));
-		} else if (!json_is_null(v))
-			json_object_set_new(d->seen, k, json_false());
-	}
+	csv_columns_add(d->cols, d->seen, row);
 	s = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(row);
 	if (s == NULL) {
@@ -843,8 +850,7 @@ out_doc_array_end(struct out_doc *d)
 static void
 doc_csv_end(struct out_doc *d)
 {
-	json_t *c, *row;
-	size_t i, j, l;
+	json_t *row;
 	char *p, *nl;
 
 	if (!d->found) { /* no row array: the document is the row */
@@ -852,26 +858,7 @@ doc_csv_end(struct out_doc *d)
 		d->carry = NULL;
 		doc_row(d, d->whole);
 	}
-	for (i = 0; i < json_array_size(d->cols);) {
-		const char *name = json_string_value(
-		    json_array_get(d->cols, i));
-		int drop = 0;
-
-		l = strlen(name);
-		if (json_is_true(json_object_get(d->seen, name)))
-			json_array_foreach(d->cols, j,
-			    c) if (strncmp(json_string_value(c), name, l) ==
-				0 &&
-			    json_string_value(c)[l] == '.')
-			{
-				drop = 1;
-				break;
-			}
-		if (drop)
-			json_array_remove(d->cols, i);
-		else
-			i++;
-	}
+	csv_columns_drop(d->cols, d->seen);
 	if (json_array_size(d->cols) > 0)
 		csv_line(d->ctx->out, d->cols, NULL);
 	for (p = d->buf; p != NULL && p < d->buf + d->len; p = nl + 1) {

@@ -85,6 +85,12 @@ struct pdx_audit_opts {
 	 * namespace's, pdx_audit_evaluate consults none.
 	 */
 	const struct pdx_ruleset *ruleset;
+	/*
+	 * The document's "findings" left empty (its summary still counts
+	 * them): for callers that read only the listeners, scope and
+	 * coverage (portdex audit --diff, --save-baseline).
+	 */
+	int no_findings;
 };
 
 /*
