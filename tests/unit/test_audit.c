@@ -322,6 +322,28 @@ test_process_rules(void **unused)
 				    "worst")),
 	    "high");
 	assert_int_equal(pdx_audit_worst(doc), PDX_LEVEL_HIGH);
+	{
+		/* no_findings: the same document less the findings */
+		json_t *lean, *full = json_deep_copy(doc);
+
+		o.no_findings = 1;
+		lean = pdx_audit_evaluate(NULL, state, &o, v, 6, &st,
+		    PDX_BACKEND_AUTO, PDX_BACKEND_NETLINK);
+		o.no_findings = 0;
+		assert_non_null(lean);
+		assert_true(
+		    json_array_size(json_object_get(full, "findings")) > 0);
+		assert_int_equal(json_array_size(
+				     json_object_get(lean, "findings")),
+		    0);
+		json_object_del(full, "findings");
+		json_object_del(lean, "findings");
+		json_object_del(full, "time");
+		json_object_del(lean, "time");
+		assert_true(json_equal(full, lean));
+		json_decref(full);
+		json_decref(lean);
+	}
 	json_decref(doc);
 
 	/* What was not seen, said. */
