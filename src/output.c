@@ -15,6 +15,9 @@
 
 #include "cli.h"
 
+/* How a document is printed, whole (out_json) or as it is made (out_doc). */
+#define DOC_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII)
+
 void
 out_json(struct cmd_ctx *ctx, json_t *j)
 {
@@ -22,8 +25,7 @@ out_json(struct cmd_ctx *ctx, json_t *j)
 		out_csv(ctx, j);
 		return;
 	}
-	json_dumpf(j, ctx->out,
-	    JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	json_dumpf(j, ctx->out, DOC_FLAGS);
 	fputc('\n', ctx->out);
 }
 
@@ -452,14 +454,16 @@ row_of(json_t *carry, json_t *v)
 }
 
 /*
- * Appends doc's rows to out: an array's elements are taken one by one; an
+ * Hands doc's rows to take (with the scalar members they carry, or NULL):
+ * an array's elements are taken one by one; an
  * object with any of the members listed in rows (comma-separated) that is
  * an array gives a row per element, each led by the object's own scalar
  * members (a member of the row with the same name wins); any other object
  * is one row.
  */
 static void
-csv_rows(json_t *doc, const char *rows, json_t *out)
+csv_rows(json_t *doc, const char *rows,
+    void (*take)(void *arg, json_t *carry, json_t *x), void *arg)
 {
 	json_t *carry, *x, *arr;
 	const char *k, *p;
@@ -467,11 +471,11 @@ csv_rows(json_t *doc, const char *rows, json_t *out)
 	int found = 0;
 
 	if (json_is_array(doc)) {
-		json_array_foreach(doc, i, x) csv_rows(x, rows, out);
+		json_array_foreach(doc, i, x) csv_rows(x, rows, take, arg);
 		return;
 	}
 	if (!json_is_object(doc) || rows == NULL || *rows == '\0') {
-		json_array_append_new(out, row_of(NULL, doc));
+		take(arg, NULL, doc);
 		return;
 	}
 	carry = json_object();
@@ -486,11 +490,10 @@ csv_rows(json_t *doc, const char *rows, json_t *out)
 		if (!json_is_array(arr = json_object_get(doc, name)))
 			continue;
 		found = 1;
-		json_array_foreach(arr, i, x)
-		    json_array_append_new(out, row_of(carry, x));
+		json_array_foreach(arr, i, x) take(arg, carry, x);
 	}
 	if (!found)
-		json_array_append_new(out, row_of(NULL, doc));
+		take(arg, NULL, doc);
 	json_decref(carry);
 }
 
@@ -612,22 +615,31 @@ csv_columns(json_t *rows)
 	return cols;
 }
 
+static void doc_begin(struct out_doc *d, struct cmd_ctx *ctx, int csv);
+static void doc_row(struct out_doc *d, json_t *carry, json_t *x);
+
+static void
+doc_take(void *arg, json_t *carry, json_t *x)
+{
+	doc_row(arg, carry, x);
+}
+
+/* The rows as out_doc keeps them: compact text, not a copy of each. */
 void
 out_csv(struct cmd_ctx *ctx, json_t *doc)
 {
-	const struct format_spec *s = NULL;
-	json_t *rows = json_array(), *cols, *row;
-	size_t i;
+	struct out_doc d;
 
-	if (ctx->cmd != NULL)
-		s = format_spec(ctx->cmd);
-	csv_rows(doc, s != NULL ? s->rows : NULL, rows);
-	cols = csv_columns(rows);
-	if (json_array_size(cols) > 0) /* no row, no column: nothing */
-		csv_line(ctx->out, cols, NULL);
-	json_array_foreach(rows, i, row) csv_line(ctx->out, cols, row);
-	json_decref(cols);
-	json_decref(rows);
+	doc_begin(&d, ctx, 1);
+	csv_rows(doc, d.rows, doc_take, &d);
+	d.found = 1;
+	(void)out_doc_end(&d);
+}
+
+static void
+rows_take(void *arg, json_t *carry, json_t *x)
+{
+	json_array_append_new(arg, row_of(carry, x));
 }
 
 void
@@ -637,7 +649,7 @@ out_csv_stream(struct cmd_ctx *ctx, json_t **cols, const char *const *names,
 	json_t *rows = json_array(), *row;
 	size_t i;
 
-	csv_rows(doc, rows_in, rows);
+	csv_rows(doc, rows_in, rows_take, rows);
 	if (*cols == NULL) {
 		if (names != NULL) {
 			*cols = json_array();
@@ -653,8 +665,6 @@ out_csv_stream(struct cmd_ctx *ctx, json_t **cols, const char *const *names,
 }
 
 /* ---- documents written as they are made (struct out_doc) ------------- */
-
-#define DOC_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII)
 
 /* s, with indent spaces after each line break (json_dumps never puts one
  * inside a string: it escapes them). */
@@ -720,9 +730,9 @@ doc_gives_rows(const struct out_doc *d, const char *key)
 /* CSV: row x (with the scalar members so far) into the columns and the
  * buffer, as one line of compact JSON. */
 static void
-doc_row(struct out_doc *d, json_t *x)
+doc_row(struct out_doc *d, json_t *carry, json_t *x)
 {
-	json_t *row = row_of(d->carry, x);
+	json_t *row = row_of(carry, x);
 	char *s;
 	size_t n;
 
@@ -758,15 +768,15 @@ doc_row(struct out_doc *d, json_t *x)
 	free(s);
 }
 
-void
-out_doc_begin(struct out_doc *d, struct cmd_ctx *ctx)
+static void
+doc_begin(struct out_doc *d, struct cmd_ctx *ctx, int csv)
 {
 	const struct format_spec *s = ctx->cmd != NULL ? format_spec(ctx->cmd)
 						       : NULL;
 
 	memset(d, 0, sizeof *d);
 	d->ctx = ctx;
-	d->csv = ctx->format == OUT_CSV;
+	d->csv = csv;
 	if (d->csv) {
 		d->rows = s != NULL ? s->rows : NULL;
 		d->carry = json_object();
@@ -777,6 +787,12 @@ out_doc_begin(struct out_doc *d, struct cmd_ctx *ctx)
 		    d->seen == NULL)
 			d->failed = 1;
 	}
+}
+
+void
+out_doc_begin(struct out_doc *d, struct cmd_ctx *ctx)
+{
+	doc_begin(d, ctx, ctx->format == OUT_CSV);
 }
 
 void
@@ -794,7 +810,7 @@ out_doc_member(struct out_doc *d, const char *key, json_t *v)
 		doc_value(d, v, 2);
 	} else if (json_is_array(v) && doc_gives_rows(d, key)) {
 		d->found = 1;
-		json_array_foreach(v, i, x) doc_row(d, x);
+		json_array_foreach(v, i, x) doc_row(d, d->carry, x);
 	} else {
 		if (!json_is_object(v) && !json_is_array(v))
 			json_object_set(d->carry, key, v);
@@ -828,7 +844,7 @@ out_doc_item(struct out_doc *d, json_t *v)
 		fputs(d->items++ > 0 ? ",\n    " : "\n    ", d->ctx->out);
 		doc_value(d, v, 4);
 	} else if (d->row_array)
-		doc_row(d, v);
+		doc_row(d, d->carry, v);
 	else
 		json_array_append(json_object_get(d->whole, d->array_key), v);
 	json_decref(v);
@@ -853,11 +869,8 @@ doc_csv_end(struct out_doc *d)
 	json_t *row;
 	char *p, *nl;
 
-	if (!d->found) { /* no row array: the document is the row */
-		json_decref(d->carry);
-		d->carry = NULL;
-		doc_row(d, d->whole);
-	}
+	if (!d->found) /* no row array: the document is the row */
+		doc_row(d, NULL, d->whole);
 	csv_columns_drop(d->cols, d->seen);
 	if (json_array_size(d->cols) > 0)
 		csv_line(d->ctx->out, d->cols, NULL);
