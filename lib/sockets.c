@@ -105,20 +105,20 @@ pdx_sock_filter_match(const struct pdx_sock_filter *f,
  * fresh 4 kB page costs several microseconds (the host maps it too):
  * 10,000 sockets spent 5-6 ms in page faults, a third of `ls`.  So the
  * vector never moves and touches no page it does not fill: it lives in a
- * mapping of its own, reserved large (address space only) and aligned to
- * 2 MB, whose pages are populated ahead of the writes in one call per
- * VEC_STEP (MADV_POPULATE_WRITE) over its first 2 MB, which stay in 4 kB
- * pages (a huge page costs as much as 30 small ones to fault, and more
- * on a host that must back it anew), and a huge page per 2 MB after that.
- * Growing on the heap instead moved it at each doubling, every move into
- * fresh pages: 1,000 sockets touched about 150 pages for 89 of sockets.
- * Only without a mapping does it fall back on the heap.  A head before the
- * first socket says which kind the vector is, so pdx_sockets_free and
- * pdx_sockets_append undo either.
+ * mapping of its own, reserved large (address space only), populated
+ * ahead of the writes (MADV_POPULATE_WRITE).  Its first VEC_ZONE bytes
+ * (about 200 sockets) are 4 kB pages that end on a 2 MB boundary; the rest
+ * is marked for transparent huge pages, one fault per 2 MB.  A short
+ * listing pays no huge page; a long one pays 4 kB faults for its first
+ * 16 pages only.  Growing on the heap instead moved it at each doubling,
+ * every move into fresh pages: 1,000 sockets touched about 150 pages for
+ * 89 of sockets (bench/README.md).  Only without a mapping does it fall
+ * back on the heap.  A head before the first socket says which kind the
+ * vector is, so pdx_sockets_free and pdx_sockets_append undo either.
  */
 #define VEC_HUGE ((size_t)2 << 20)
 #define VEC_RESERVE ((size_t)64 << 20)
-#define VEC_STEP ((size_t)64 << 10)
+#define VEC_ZONE ((size_t)64 << 10)
 
 struct vec_head {
 	void *map;     /* start of the mapping, NULL: malloc'd */
@@ -162,18 +162,21 @@ heap_prefault(void *p, size_t len)
 }
 
 /*
- * Populates the mapping up to byte end: VEC_STEP at a time in the first
- * 2 MB (4 kB pages), then a 2 MB page at a time.
+ * Populates the mapping up to byte end: its small pages (VEC_ZONE) at
+ * once, then a 2 MB page at a time.
  */
 static void
 vec_fill(struct vec_head *h, size_t end)
 {
-	size_t to, step;
+	size_t to;
 
 	if (end <= h->filled)
 		return;
-	step = end <= VEC_HUGE ? VEC_STEP : VEC_HUGE;
-	to = (end + step - 1) & ~(step - 1);
+	if (end <= VEC_ZONE)
+		to = VEC_ZONE;
+	else
+		to = VEC_ZONE +
+		    ((end - VEC_ZONE + VEC_HUGE - 1) & ~(VEC_HUGE - 1));
 	if (to > h->maplen)
 		to = h->maplen;
 #ifdef MADV_POPULATE_WRITE
@@ -184,13 +187,16 @@ vec_fill(struct vec_head *h, size_t end)
 	h->filled = to;
 }
 
-/* A mapping for at least bytes, aligned to 2 MB; NULL if none. */
+/*
+ * A mapping for at least bytes, NULL if none: its first VEC_ZONE bytes end
+ * on a 2 MB boundary, and the rest is whole huge pages.
+ */
 static struct vec_head *
 vec_map(size_t bytes)
 {
 	size_t len = bytes < VEC_RESERVE / 2 ? VEC_RESERVE : bytes * 2, lead;
 	struct vec_head *h;
-	char *p;
+	char *p, *start;
 
 	len = (len + VEC_HUGE - 1) & ~(VEC_HUGE - 1);
 	if (len > SIZE_MAX - VEC_HUGE)
@@ -199,19 +205,19 @@ vec_map(size_t bytes)
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
-	/* keep only the aligned part: one region, whole huge pages */
-	lead = (VEC_HUGE - ((uintptr_t)p & (VEC_HUGE - 1))) & (VEC_HUGE - 1);
+	start = (char *)((((uintptr_t)p + VEC_ZONE + VEC_HUGE - 1) &
+			     ~(uintptr_t)(VEC_HUGE - 1)) -
+	    VEC_ZONE);
+	lead = (size_t)(start - p);
 	if (lead > 0)
 		munmap(p, lead);
-	munmap(p + lead + len, VEC_HUGE - lead);
-	p += lead;
+	if (VEC_HUGE - lead > 0)
+		munmap(start + len, VEC_HUGE - lead);
 #ifdef MADV_HUGEPAGE
-	/* past the first 2 MB: small listings stay in small pages */
-	if (len > VEC_HUGE)
-		(void)madvise(p + VEC_HUGE, len - VEC_HUGE, MADV_HUGEPAGE);
+	(void)madvise(start + VEC_ZONE, len - VEC_ZONE, MADV_HUGEPAGE);
 #endif
-	h = (struct vec_head *)(void *)p;
-	h->map = p;
+	h = (struct vec_head *)(void *)start;
+	h->map = start;
 	h->maplen = len;
 	h->filled = 0;
 	vec_fill(h, sizeof *h);
