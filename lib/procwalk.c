@@ -233,7 +233,8 @@ inomap_build(struct inomap *m, struct pdx_socket *v, size_t n)
 {
 	size_t size = 64, i, h;
 
-	while (size < n * 2)
+	/* at most 3/4 full: 1,200 sockets fill 32 kB of slots, not 64 */
+	while (size / 4 * 3 < n)
 		size *= 2;
 	m->mask = size - 1;
 	m->slot = calloc(size, sizeof *m->slot);
