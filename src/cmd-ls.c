@@ -1115,8 +1115,9 @@ ls_exec(struct cmd_ctx *ctx, const struct cmd_args *a)
 		return cmd_usage(&cmd_ls_entry);
 #ifdef __GLIBC__
 	/*
-	 * A one-shot listing grows a few large arrays (sockets, rows): from
-	 * the heap, grown 16 MiB of address space at a time and never given
+	 * A one-shot listing grows a few large arrays (rows, verdicts; the
+	 * sockets have a mapping of their own, lib/sockets.c): from the
+	 * heap, grown 16 MiB of address space at a time and never given
 	 * back, instead of an mmap, mremap and munmap (and their page faults)
 	 * each.  10,000 listeners: 425 -> 334 page faults, a fifth of the
 	 * time (bench/README.md).  Untouched pages cost no memory.
