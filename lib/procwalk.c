@@ -592,149 +592,244 @@ proc_add(struct procinfo **procs, size_t *n, size_t *cap, int procdirfd,
 	return ++*n;
 }
 
-int
-pdx_sockets_attribute_at(const char *procdir, struct pdx_socket *v, size_t n,
-    struct pdx_attr_stats *stp)
-{
-	struct pdx_attr_stats st;
+/* One walk of /proc: what it looks for and what it found so far. */
+struct walk {
 	struct inomap map;
-	struct procinfo *procs = NULL;
-	size_t nprocs = 0, capprocs = 0;
-	struct dirent *de;
+	struct procinfo *procs; /* the holders, each loaded once */
+	size_t nprocs, capprocs;
+	size_t wanted, found;
+	struct pdx_attr_stats st;
+	int procfd;
+};
+
+/*
+ * Reads the fd links of process name (a directory under w->procfd) and
+ * records it as the holder of every wanted socket it holds; 0, or -1
+ * when out of memory.
+ */
+static int
+walk_proc(struct walk *w, const char *name)
+{
 	struct dirent64 *fe;
-	DIR *proc = NULL;
 	char link[64], fdpath[300];
 	/* dirent64 records are 8-byte aligned within the buffer */
 	char dbuf[16384] __attribute__((aligned(8)));
 	/* a dirent64 takes 24 bytes at least: a batch's socket inodes fit */
 	enum { NINO = sizeof dbuf / 24 + 1 };
 	unsigned long inos[NINO];
-	size_t i, wanted = 0, found = 0, k, want, off, nino;
+	size_t i, k, want, off, nino, loaded = 0;
 	unsigned long ino;
 	ssize_t len, got;
 	int fdfd, done_proc = 0;
-	size_t loaded;
 
-	memset(&st, 0, sizeof st);
-	memset(&map, 0, sizeof map);
+	/* Straight to PID/fd: most processes hold nothing wanted. */
+	snprintf(fdpath, sizeof fdpath, "%s/fd", name);
+	fdfd = openat(w->procfd, fdpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fdfd < 0) {
+		if (errno == EACCES || errno == EPERM)
+			w->st.denied_procs++;
+		return 0; /* or gone already */
+	}
+	w->st.procs_walked++;
+	/*
+	 * getdents64 straight into a buffer: no DIR stream (three system
+	 * calls and an allocation less per process).  The first read asks
+	 * for a few entries only: the kernel builds a dentry for every entry
+	 * it returns, and a process whose links are refused (pid 1 in a VM,
+	 * say) is left after the first readlink instead of after listing
+	 * hundreds of fds.
+	 */
+	want = 512;
+	while (!done_proc && (got = getdents64(fdfd, dbuf, want)) > 0) {
+		/*
+		 * Two passes: every link of the batch, then the lookups.  A
+		 * system call can cost the process its TLB (page-table
+		 * isolation without PCID, on a virtual machine), and a lookup
+		 * between two calls then missed on the table and the socket
+		 * array each time: 0.8 ms of 1,000 listeners.
+		 */
+		nino = 0;
+		for (off = 0; off < (size_t)got && nino < NINO;
+		     off += fe->d_reclen) {
+			fe = (struct dirent64 *)(void *)(dbuf + off);
+			if (fe->d_reclen == 0)
+				break; /* cannot happen; no loop */
+			if (fe->d_name[0] == '.')
+				continue;
+			len = readlinkat(fdfd, fe->d_name, link,
+			    sizeof link - 1);
+			if (len < 0 && (errno == EACCES || errno == EPERM)) {
+				w->st.denied_procs++;
+				done_proc = 1;
+				break;
+			}
+			if (len > 0 && (ino = socket_inode(link, len)) != 0)
+				inos[nino++] = ino;
+		}
+		for (i = 0; i < nino && w->found < w->wanted; i++)
+			for (k = inomap_find(&w->map, inos[i]); k != 0;
+			     k = w->map.next[k - 1]) {
+				if (w->map.of[k - 1] != 0)
+					continue;
+				if (loaded == 0 &&
+				    (loaded = proc_add(&w->procs, &w->nprocs,
+					 &w->capprocs, w->procfd, name)) == 0) {
+					close(fdfd);
+					return -1;
+				}
+				w->map.of[k - 1] = (uint32_t)loaded;
+				w->found++;
+			}
+		if (w->found == w->wanted)
+			done_proc = 1;
+		want = sizeof dbuf;
+	}
+	close(fdfd);
+	return 0;
+}
+
+/*
+ * The children of kthreadd (pid 2), sorted, into kids (at most max); how
+ * many.  They are kernel threads, which hold no files, unless pid 2 is
+ * another program (in a pid namespace) or a child is a user-mode helper
+ * the kernel started: the walk leaves them for last, and visits them only
+ * if a wanted socket is still without a holder.  Without the file
+ * (CONFIG_PROC_CHILDREN unset), none.
+ */
+static size_t
+kthread_pids(int procfd, uint32_t *kids, size_t max)
+{
+	char buf[8192], *p, *end;
+	unsigned long pid;
+	ssize_t len;
+	size_t n = 0, i, j;
+	uint32_t t;
+
+	if ((len = read_small(procfd, "2/task/2/children", buf, sizeof buf)) <
+	    0)
+		return 0;
+	/* a full buffer may end in the middle of a pid: not that one */
+	if ((size_t)len == sizeof buf - 1 && (p = strrchr(buf, ' ')) != NULL)
+		*p = '\0';
+	kids[n++] = 2;
+	for (p = buf; n < max && *p != '\0'; p = end) {
+		while (*p == ' ' || *p == '\n')
+			p++;
+		if (*p < '0' || *p > '9')
+			break;
+		errno = 0;
+		pid = strtoul(p, &end, 10);
+		if (errno != 0 || pid > INT_MAX)
+			break;
+		kids[n++] = (uint32_t)pid;
+	}
+	/* insertion sort: the file lists them nearly in order */
+	for (i = 1; i < n; i++) {
+		t = kids[i];
+		for (j = i; j > 0 && kids[j - 1] > t; j--)
+			kids[j] = kids[j - 1];
+		kids[j] = t;
+	}
+	return n;
+}
+
+static int
+is_kid(const uint32_t *kids, size_t n, const char *name)
+{
+	unsigned long pid = strtoul(name, NULL, 10);
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (kids[mid] == pid)
+			return 1;
+		if (kids[mid] < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+int
+pdx_sockets_attribute_at(const char *procdir, struct pdx_socket *v, size_t n,
+    struct pdx_attr_stats *stp)
+{
+	struct walk w;
+	struct dirent *de;
+	DIR *proc = NULL;
+	uint32_t kids[1024];
+	char name[16];
+	size_t i, nkids = 0;
+
+	memset(&w, 0, sizeof w);
 	for (i = 0; i < n; i++) {
 		if (v[i].inode == 0)
-			st.no_inode++;
+			w.st.no_inode++;
 		else if (v[i].pid == 0)
-			wanted++;
+			w.wanted++;
 	}
-	st.wanted = wanted;
-	if (wanted > 0 && inomap_build(&map, v, n) < 0)
+	w.st.wanted = w.wanted;
+	if (w.wanted > 0 && inomap_build(&w.map, v, n) < 0)
 		return -1;
-	if (wanted > 0 && (proc = opendir(procdir)) == NULL) {
+	if (w.wanted > 0 && (proc = opendir(procdir)) == NULL) {
 		pdx_set_error("%s: %s", procdir, strerror(errno));
-		inomap_free(&map);
+		inomap_free(&w.map);
 		return -1;
 	}
-	while (found < wanted && (de = readdir(proc)) != NULL) {
-		if (!is_pid(de->d_name))
-			continue;
-		/* Straight to PID/fd: most processes hold nothing wanted. */
-		snprintf(fdpath, sizeof fdpath, "%s/fd", de->d_name);
-		fdfd = openat(dirfd(proc), fdpath,
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fdfd < 0) {
-			if (errno == EACCES || errno == EPERM)
-				st.denied_procs++;
-			continue; /* or gone already */
-		}
-		st.procs_walked++;
-		loaded = 0;
+	if (proc != NULL) {
+		w.procfd = dirfd(proc);
 		/*
-		 * getdents64 straight into a buffer: no DIR stream (three
-		 * system calls and an allocation less per process).  The
-		 * first read asks for a few entries only: the kernel builds a
-		 * dentry for every entry it returns, and a process whose
-		 * links are refused (pid 1 in a VM, say) is left after the
-		 * first readlink instead of after listing hundreds of fds.
+		 * Kernel threads are most of /proc on a quiet machine (62 of
+		 * 70 processes here), each an open, two getdents and a close
+		 * for nothing: they come last (kthread_pids).
 		 */
-		want = 512;
-		while (!done_proc && (got = getdents64(fdfd, dbuf, want)) > 0) {
-			/*
-			 * Two passes: every link of the batch, then the
-			 * lookups.  A system call can cost the process its
-			 * TLB (page-table isolation without PCID, on a
-			 * virtual machine), and a lookup between two calls
-			 * then missed on the table and the socket array each
-			 * time: 0.8 ms of 1,000 listeners.
-			 */
-			nino = 0;
-			for (off = 0; off < (size_t)got && nino < NINO;
-			     off += fe->d_reclen) {
-				fe = (struct dirent64 *)(void *)(dbuf + off);
-				if (fe->d_reclen == 0)
-					break; /* cannot happen; no loop */
-				if (fe->d_name[0] == '.')
-					continue;
-				len = readlinkat(fdfd, fe->d_name, link,
-				    sizeof link - 1);
-				if (len < 0 &&
-				    (errno == EACCES || errno == EPERM)) {
-					st.denied_procs++;
-					done_proc = 1;
-					break;
-				}
-				if (len > 0 &&
-				    (ino = socket_inode(link, len)) != 0)
-					inos[nino++] = ino;
-			}
-			for (i = 0; i < nino && found < wanted; i++)
-				for (k = inomap_find(&map, inos[i]); k != 0;
-				     k = map.next[k - 1]) {
-					if (map.of[k - 1] != 0)
-						continue;
-					if (loaded == 0 &&
-					    (loaded = proc_add(&procs, &nprocs,
-						 &capprocs, dirfd(proc),
-						 de->d_name)) == 0)
-						goto oom;
-					map.of[k - 1] = (uint32_t)loaded;
-					found++;
-				}
-			if (found == wanted)
-				done_proc = 1;
-			want = sizeof dbuf;
-		}
-		done_proc = 0;
-		close(fdfd);
+		nkids = kthread_pids(w.procfd, kids,
+		    sizeof kids / sizeof *kids);
+	}
+	while (w.found < w.wanted && (de = readdir(proc)) != NULL) {
+		if (!is_pid(de->d_name) ||
+		    (nkids > 0 && is_kid(kids, nkids, de->d_name)))
+			continue;
+		if (walk_proc(&w, de->d_name) < 0)
+			goto oom;
+	}
+	for (i = 0; i < nkids && w.found < w.wanted; i++) {
+		snprintf(name, sizeof name, "%lu", (unsigned long)kids[i]);
+		if (walk_proc(&w, name) < 0)
+			goto oom;
 	}
 	/*
 	 * The holders go into the sockets in the array's order, after the
 	 * walk: one pass over it, not a jump to a random socket after each
-	 * link read (the reads cost the process its TLB: see above).
+	 * link read (the reads cost the process its TLB: see walk_proc).
 	 */
-	for (i = 0; i < n && wanted > 0; i++)
-		if (map.of[i] != 0 && map.of[i] != OF_TAKEN)
-			give(&v[i], &procs[map.of[i] - 1]);
-	if (wanted > 0)
+	for (i = 0; i < n && w.wanted > 0; i++)
+		if (w.map.of[i] != 0 && w.map.of[i] != OF_TAKEN)
+			give(&v[i], &w.procs[w.map.of[i] - 1]);
+	if (proc != NULL)
 		closedir(proc);
-	inomap_free(&map);
-	for (i = 0; i < nprocs; i++)
-		procinfo_clear(&procs[i]);
-	free(procs);
-	st.attributed = found;
-	if (st.denied_procs > 0)
-		st.permission = wanted - found;
+	inomap_free(&w.map);
+	for (i = 0; i < w.nprocs; i++)
+		procinfo_clear(&w.procs[i]);
+	free(w.procs);
+	w.st.attributed = w.found;
+	if (w.st.denied_procs > 0)
+		w.st.permission = w.wanted - w.found;
 	else
-		st.no_process = wanted - found;
-	if (found > 0)
+		w.st.no_process = w.wanted - w.found;
+	if (w.found > 0)
 		find_other_holders(procdir, v, n);
 	name_users(v, n);
 	if (stp != NULL)
-		*stp = st;
+		*stp = w.st;
 	return 0;
 oom:
-	close(fdfd);
 	closedir(proc);
-	inomap_free(&map);
-	for (i = 0; i < nprocs; i++)
-		procinfo_clear(&procs[i]);
-	free(procs);
+	inomap_free(&w.map);
+	for (i = 0; i < w.nprocs; i++)
+		procinfo_clear(&w.procs[i]);
+	free(w.procs);
 	pdx_set_error("out of memory");
 	return -1;
 }

@@ -784,6 +784,63 @@ procwalk_fake(void **state)
 	assert_int_equal(system(p), 0);
 }
 
+/*
+ * kthreadd's children (2/task/2/children) are walked last, and only when
+ * a wanted socket is still without a holder: one of them holding a socket
+ * (a user-mode helper, or pid 2 not being kthreadd in a pid namespace) is
+ * still found.
+ */
+static void
+procwalk_kthreads_last(void **state)
+{
+	char root[] = "/tmp/pdx-proc-XXXXXX", p[512];
+	const char *dirs[] = { "2", "2/fd", "2/task", "2/task/2", "321",
+		"321/fd", "400", "400/fd", "500", "500/fd" };
+	struct pdx_socket v[2];
+	struct pdx_attr_stats st;
+	size_t i;
+
+	assert_non_null(mkdtemp(root));
+	for (i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+		snprintf(p, sizeof p, "%s/%s", root, dirs[i]);
+		assert_int_equal(mkdir(p, 0755), 0);
+	}
+	snprintf(p, sizeof p, "%s/2/task/2/children", root);
+	write_file(p, "500 400 ", 8);
+	snprintf(p, sizeof p, "%s/321/fd/3", root);
+	assert_int_equal(symlink("socket:[5551]", p), 0);
+	snprintf(p, sizeof p, "%s/400/fd/7", root);
+	assert_int_equal(symlink("socket:[5552]", p), 0);
+
+	/* all found among the other processes: no kernel thread visited */
+	memset(v, 0, sizeof v);
+	v[0].inode = 5551;
+	v[0].uid = -1;
+	assert_int_equal(pdx_sockets_attribute_at(root, v, 1, &st), 0);
+	assert_int_equal(v[0].pid, 321);
+	assert_int_equal(st.procs_walked, 1);
+
+	/* one held by a child of pid 2: the second pass finds it */
+	memset(v, 0, sizeof v);
+	v[0].inode = 5551;
+	v[0].uid = -1;
+	v[1].inode = 5552;
+	v[1].uid = -1;
+	assert_int_equal(pdx_sockets_attribute_at(root, v, 2, &st), 0);
+	assert_int_equal(v[0].pid, 321);
+	assert_int_equal(v[1].pid, 400);
+	assert_int_equal(st.attributed, 2);
+	assert_int_equal(st.no_process, 0);
+	/* 321, then kthreadd's in pid order: 2, 400 (500 not needed) */
+	assert_int_equal(st.procs_walked, 3);
+	for (i = 0; i < 2; i++) {
+		free(v[i].cmdline);
+		free(v[i].user);
+	}
+	snprintf(p, sizeof p, "rm -rf '%s'", root);
+	assert_int_equal(system(p), 0);
+}
+
 /* ---- a live socket of this process ------------------------------------ */
 
 static void
@@ -1071,6 +1128,7 @@ main(void)
 		cmocka_unit_test(bytecode_model),
 		cmocka_unit_test(cgroup_parse),
 		cmocka_unit_test(procwalk_fake),
+		cmocka_unit_test(procwalk_kthreads_last),
 		cmocka_unit_test(live_socket),
 		cmocka_unit_test(socket_json),
 		cmocka_unit_test(format_addr),
