@@ -334,20 +334,16 @@ pdx_nfile_mapped(const struct pdx_nfile *f)
 	return f != NULL && f->mapped;
 }
 
+/*
+ * The entry of port, searching the index from *j on (ports asked in
+ * ascending order), or NULL; *j is left at the first entry not below port.
+ */
 static const struct nf_entry *
-nf_find(const struct pdx_nfile *f, unsigned port)
+nf_next(const struct pdx_nfile *f, size_t *j, unsigned port)
 {
-	size_t lo = 0, hi = f->nports;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (f->index[mid].port < port)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < f->nports && f->index[lo].port == port ? &f->index[lo]
+	while (*j < f->nports && f->index[*j].port < port)
+		++*j;
+	return *j < f->nports && f->index[*j].port == port ? &f->index[*j]
 							   : NULL;
 }
 
@@ -358,7 +354,7 @@ pdx_nfile_rows(const struct pdx_nfile *f, const unsigned *only, size_t k,
 	const struct nf_entry *e;
 	struct note_row *r = NULL;
 	char *b = NULL;
-	size_t i, n = 0, len = 0, at;
+	size_t i, j, n = 0, len = 0, at;
 
 	*rows = NULL;
 	*nrows = 0;
@@ -367,8 +363,9 @@ pdx_nfile_rows(const struct pdx_nfile *f, const unsigned *only, size_t k,
 		n = f->count;
 		len = f->body_len;
 	} else
-		for (i = 0; i < k; i++)
-			if ((e = nf_find(f, only[i])) != NULL) {
+		/* only and the index are both sorted: one walk, no search */
+		for (i = 0, j = 0; i < k; i++)
+			if ((e = nf_next(f, &j, only[i])) != NULL) {
 				n += e->count;
 				len += e->len;
 			}
@@ -378,9 +375,10 @@ pdx_nfile_rows(const struct pdx_nfile *f, const unsigned *only, size_t k,
 	/* every block at once, or each wanted one */
 	if (only == NULL && nf_read(f, b, len, f->body) != 0)
 		goto bad;
-	for (i = 0, n = 0, at = 0; i < (only == NULL ? f->nports : k); i++) {
-		if ((e = only == NULL ? &f->index[i] : nf_find(f, only[i])) ==
-		    NULL)
+	for (i = 0, j = 0, n = 0, at = 0; i < (only == NULL ? f->nports : k);
+	     i++) {
+		if ((e = only == NULL ? &f->index[i]
+				      : nf_next(f, &j, only[i])) == NULL)
 			continue;
 		if ((only != NULL &&
 			nf_read(f, b + at, e->len, f->body + e->off) != 0) ||

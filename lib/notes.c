@@ -289,6 +289,28 @@ read_rows(sqlite3_stmt *st, struct rowbuf *b)
 }
 
 /*
+ * Records that s->all holds the notes of only (k sorted, distinct ports;
+ * taken) and nothing else.  Many ports get a bitmap too: a listing asks
+ * once per socket whether a port's notes are loaded.  Without memory for
+ * it, the sorted ports still answer.
+ */
+static void
+set_only(struct pdx_state *s, unsigned *only, size_t k)
+{
+	size_t i;
+
+	s->only = only;
+	s->nonly = k;
+	if (only == NULL || k <= 64 ||
+	    (s->onlymap = calloc(65536 / 64, sizeof *s->onlymap)) == NULL)
+		return;
+	for (i = 0; i < k; i++)
+		if (only[i] <= 65535)
+			s->onlymap[only[i] >> 6] |= (uint64_t)1
+			    << (only[i] & 63);
+}
+
+/*
  * Every note into s->all by port and id: a scan in rowid order, sorted here
  * (walking the port index would seek the table once a row).  Given only (k
  * sorted, distinct ports; taken), those ports' notes through the index.
@@ -316,8 +338,7 @@ load_notes(struct pdx_state *s, unsigned *only, size_t k)
 		s->all = b.rows;
 		s->nall = b.n;
 		s->arena = b.arena;
-		s->only = only;
-		s->nonly = k;
+		set_only(s, only, k);
 		if (!s->readonly) {
 			pdx_nfile_close(s->nf);
 			s->nf = NULL;
@@ -384,8 +405,7 @@ load_notes(struct pdx_state *s, unsigned *only, size_t k)
 	s->all = b.rows != NULL ? b.rows : calloc(1, sizeof *b.rows);
 	s->nall = b.n;
 	s->arena = b.arena;
-	s->only = only;
-	s->nonly = k;
+	set_only(s, only, k);
 	if (s->all == NULL) {
 		pdx_set_error("out of memory");
 		return -1;
@@ -446,6 +466,31 @@ uns_cmp(const void *a, const void *b)
 }
 
 /* 10 listeners, 1,000 notes: reading all was most of `ls --no-pids`. */
+/*
+ * Many ports (a listing's sockets) sorted and made distinct through a
+ * bitmap of the 65,536: no sort, no sort buffer.  0 when one is not a
+ * port (the caller sorts then).
+ */
+static int
+ports_by_bits(const unsigned *ports, size_t n, unsigned *out, size_t *k)
+{
+	uint64_t seen[65536 / 64], w;
+	size_t i;
+
+	memset(seen, 0, sizeof seen);
+	for (i = 0; i < n; i++) {
+		if (ports[i] > 65535)
+			return 0;
+		seen[ports[i] >> 6] |= (uint64_t)1 << (ports[i] & 63);
+	}
+	*k = 0;
+	for (i = 0; i < 65536 / 64; i++)
+		for (w = seen[i]; w != 0; w &= w - 1)
+			out[(*k)++] = (unsigned)(i * 64 +
+			    (size_t)__builtin_ctzll(w));
+	return 1;
+}
+
 int
 pdx_notes_load_ports(struct pdx_state *s, const unsigned *ports, size_t n)
 {
@@ -457,13 +502,27 @@ pdx_notes_load_ports(struct pdx_state *s, const unsigned *ports, size_t n)
 		return pdx_notes_load(s);
 	if ((only = malloc((n + 1) * sizeof *only)) == NULL)
 		return pdx_set_error("out of memory"), -1;
+	if (n > 64 && ports_by_bits(ports, n, only, &k))
+		return load_notes(s, only, k);
 	if (n > 0)
 		memcpy(only, ports, n * sizeof *only);
 	qsort(only, n, sizeof *only, uns_cmp);
-	for (i = 0; i < n; i++)
+	for (i = 0, k = 0; i < n; i++)
 		if (k == 0 || only[i] != only[k - 1])
 			only[k++] = only[i];
 	return load_notes(s, only, k);
+}
+
+/* Whether port's notes are loaded (every note is, or this port's). */
+static int
+asked(const struct pdx_state *s, unsigned port)
+{
+	if (s->only == NULL)
+		return 1;
+	if (s->onlymap != NULL)
+		return port <= 65535 &&
+		    (s->onlymap[port >> 6] >> (port & 63) & 1);
+	return bsearch(&port, s->only, s->nonly, sizeof port, uns_cmp) != NULL;
 }
 
 /* Index of the first loaded note of port (nall if none). */
@@ -501,8 +560,7 @@ pdx_notes(struct pdx_state *s, int port, const char *match)
 		if (pdx_notes_load_ports(s, &p, 1) != 0)
 			return NULL;
 	} else if ((s->only == NULL || port < 0 || match != NULL ||
-		       bsearch(&(unsigned){ (unsigned)port }, s->only, s->nonly,
-			   sizeof *s->only, uns_cmp) == NULL) &&
+		       !asked(s, (unsigned)port)) &&
 	    pdx_notes_load(s) != 0)
 		return NULL;
 	a = json_array();
@@ -531,11 +589,7 @@ pdx_note_text(struct pdx_state *s, unsigned port, int proto)
 	 * the data version, taking and dropping a lock, once per socket).
 	 */
 	if (s == NULL ||
-	    ((s->all == NULL ||
-		 (s->only != NULL &&
-		     !bsearch(&port, s->only, s->nonly, sizeof port,
-			 uns_cmp))) &&
-		pdx_notes_load(s) != 0))
+	    ((s->all == NULL || !asked(s, port)) && pdx_notes_load(s) != 0))
 		return NULL;
 	for (i = first_of(s, (int)port);
 	     i < s->nall && s->all[i].port == (int)port; i++)

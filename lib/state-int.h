@@ -33,6 +33,7 @@ struct pdx_state {
 	/* all holds only these ports' notes (pdx_notes_load_ports), sorted */
 	unsigned *only;
 	size_t nonly;
+	uint64_t *onlymap; /* the same as bits, when there are many, or NULL */
 	struct pdx_nfile *nf; /* the notes file, when current */
 };
 

@@ -32,7 +32,9 @@ pdx_notes_free(struct pdx_state *s)
 	free(s->all);
 	free(s->arena);
 	free(s->only);
+	free(s->onlymap);
 	s->only = NULL;
+	s->onlymap = NULL;
 	s->nonly = 0;
 	s->all = NULL;
 	s->arena = NULL;

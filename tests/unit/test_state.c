@@ -222,6 +222,64 @@ test_many_notes_sorted(void **state)
 	pdx_state_close(s);
 }
 
+/*
+ * A listing's many ports (more than 64: sorted through a bitmap, asked
+ * about through one), duplicated and out of order, from the notes file
+ * and from SQLite: each asked port's notes come back, a port not asked
+ * loads every note, a port with none gives none.  A number that is no
+ * port takes the sorting path.
+ */
+static void
+test_many_ports_loaded(void **state)
+{
+	char path[512];
+	struct pdx_state *s, *r;
+	unsigned ports[200]; /* under PDX_NOTES_PORTS_MAX: SQLite too */
+	size_t i;
+	int round;
+
+	(void)state;
+	path_of(path, sizeof path, "manyports.db");
+	s = pdx_state_open(path);
+	assert_non_null(s);
+	assert_int_equal(pdx_note_add(s, 200, PDX_TCP, "two hundred"), 0);
+	assert_int_equal(pdx_note_add(s, 65535, 0, "last"), 0);
+	assert_int_equal(pdx_note_add(s, 100, 0, "not asked"), 0);
+	pdx_state_close(s);
+	for (i = 0; i < 200; i++)
+		ports[i] = (unsigned)(60000 - (i % 100) * 300); /* 100 twice */
+	ports[17] = 200;
+	ports[150] = 65535;
+	for (round = 0; round < 4; round++) {
+		char nf[600];
+
+		if (round == 2) {
+			/* without the notes file: SQLite answers */
+			snprintf(nf, sizeof nf, "%s.notes", path);
+			(void)unlink(nf);
+		}
+		ports[3] = round % 2 == 1 ? 70000 : 60000;
+		r = pdx_state_open_read(path);
+		assert_non_null(r);
+		assert_int_equal(pdx_notes_load_ports(r, ports, 200), 0);
+		/* those ports' notes only: 200 and 65535, not 100 */
+		assert_int_equal(r->nall, 2);
+		assert_non_null(r->onlymap);
+		assert_string_equal(pdx_note_text(r, 200, PDX_TCP),
+		    "two hundred");
+		assert_null(pdx_note_text(r, 200, PDX_UDP));
+		assert_string_equal(pdx_note_text(r, 65535, PDX_UDP), "last");
+		assert_null(pdx_note_text(r, 60000, PDX_TCP));
+		assert_null(pdx_note_text(r, 70000, PDX_TCP));
+		/* not among the ports asked: every note is read then */
+		assert_string_equal(pdx_note_text(r, 100, PDX_TCP),
+		    "not asked");
+		assert_string_equal(pdx_note_text(r, 200, PDX_TCP),
+		    "two hundred");
+		pdx_state_close(r);
+	}
+}
+
 static void
 test_read_only_open(void **state)
 {
@@ -622,6 +680,7 @@ main(void)
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test(test_create_and_notes),
 		cmocka_unit_test(test_many_notes_sorted),
+		cmocka_unit_test(test_many_ports_loaded),
 		cmocka_unit_test(test_read_only_open),
 		cmocka_unit_test(test_notes_file),
 		cmocka_unit_test(test_sees_other_connection),
