@@ -465,7 +465,6 @@ uns_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* 10 listeners, 1,000 notes: reading all was most of `ls --no-pids`. */
 /*
  * Many ports (a listing's sockets) sorted and made distinct through a
  * bitmap of the 65,536: no sort, no sort buffer.  0 when one is not a
@@ -491,6 +490,7 @@ ports_by_bits(const unsigned *ports, size_t n, unsigned *out, size_t *k)
 	return 1;
 }
 
+/* 10 listeners, 1,000 notes: reading all was most of `ls --no-pids`. */
 int
 pdx_notes_load_ports(struct pdx_state *s, const unsigned *ports, size_t n)
 {
