@@ -296,4 +296,10 @@ void render_card(struct cmd_ctx *, json_t *card);
 void render_brief(struct cmd_ctx *, json_t *brief);
 void render_brief_header(struct cmd_ctx *);
 
+/*
+ * libm-lazy.c (with the static SQLite: PDX_LIBM_LAZY): loads every math
+ * function SQLite calls now, before a sandbox; 0, or -1 (said on stderr).
+ */
+int pdx_libm_load(void);
+
 #endif

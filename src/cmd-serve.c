@@ -735,6 +735,13 @@ serve_exec(struct cmd_ctx *ctx, const struct cmd_args *args)
 		out_error("serve", "%s", pdx_last_error());
 		return EXIT_USAGE;
 	}
+#ifdef PDX_LIBM_LAZY
+	/* SQLite's math (FTS5's ranking) from libm: loaded while it can be */
+	if (pdx_libm_load() != 0) {
+		out_error("serve", "libm.so.6 could not be loaded");
+		return EXIT_USAGE;
+	}
+#endif
 	if (sandbox_files(s, ctx->db_path, ctx->state_path, what,
 		sizeof what) != 0 ||
 	    (pw != NULL && drop_user(pw) != 0) ||

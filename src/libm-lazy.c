@@ -12,12 +12,18 @@
  * can only be missing from a broken system), they say so on stderr once
  * and return NaN, which SQLite turns into NULL.
  *
+ * A command that sandboxes itself (serve: landlock lets it open no library
+ * later) calls pdx_libm_load() first: SQLite's FTS5 ranks `find`'s results
+ * with log(), and stubs that could not load libm would rank them all alike.
+ *
  * CMake compiles this file into the tool only when it links SQLite
- * statically; --as-needed then leaves libm out unless another archive
- * needs a function these stubs do not cover.
+ * statically, and then defines PDX_LIBM_LAZY for the tool's sources;
+ * --as-needed leaves libm out unless another archive needs a function
+ * these stubs do not cover.
  */
 #include <dlfcn.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #define HIDDEN __attribute__((visibility("hidden")))
@@ -42,20 +48,22 @@ libm_sym(const char *name)
 }
 
 #define MATH1(name) \
+	static double (*fn_##name)(double); \
 	HIDDEN double name(double x) \
 	{ \
-		static double (*fn)(double); \
-		if (fn == NULL && (*(void **)&fn = libm_sym(#name)) == NULL) \
+		if (fn_##name == NULL && \
+		    (*(void **)&fn_##name = libm_sym(#name)) == NULL) \
 			return NAN; \
-		return fn(x); \
+		return fn_##name(x); \
 	}
 #define MATH2(name) \
+	static double (*fn_##name)(double, double); \
 	HIDDEN double name(double x, double y) \
 	{ \
-		static double (*fn)(double, double); \
-		if (fn == NULL && (*(void **)&fn = libm_sym(#name)) == NULL) \
+		if (fn_##name == NULL && \
+		    (*(void **)&fn_##name = libm_sym(#name)) == NULL) \
 			return NAN; \
-		return fn(x, y); \
+		return fn_##name(x, y); \
 	}
 
 MATH1(acos)
@@ -77,3 +85,41 @@ MATH1(sqrt)
 MATH1(tan)
 MATH1(tanh)
 MATH1(trunc)
+
+int pdx_libm_load(void); /* cli.h */
+
+int
+pdx_libm_load(void)
+{
+	static const struct {
+		const char *name;
+		void **fn;
+	} all[] = {
+		{ "acos", (void **)&fn_acos },
+		{ "acosh", (void **)&fn_acosh },
+		{ "asin", (void **)&fn_asin },
+		{ "asinh", (void **)&fn_asinh },
+		{ "atan", (void **)&fn_atan },
+		{ "atan2", (void **)&fn_atan2 },
+		{ "atanh", (void **)&fn_atanh },
+		{ "cos", (void **)&fn_cos },
+		{ "cosh", (void **)&fn_cosh },
+		{ "exp", (void **)&fn_exp },
+		{ "fmod", (void **)&fn_fmod },
+		{ "log", (void **)&fn_log },
+		{ "pow", (void **)&fn_pow },
+		{ "sin", (void **)&fn_sin },
+		{ "sinh", (void **)&fn_sinh },
+		{ "sqrt", (void **)&fn_sqrt },
+		{ "tan", (void **)&fn_tan },
+		{ "tanh", (void **)&fn_tanh },
+		{ "trunc", (void **)&fn_trunc },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof all / sizeof *all; i++)
+		if (*all[i].fn == NULL &&
+		    (*all[i].fn = libm_sym(all[i].name)) == NULL)
+			return -1;
+	return 0;
+}

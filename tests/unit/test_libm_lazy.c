@@ -97,6 +97,18 @@ sql_math(void **state)
 	sqlite3_close(db);
 }
 
+int pdx_libm_load(void);
+
+/* serve's loading before its sandbox: every function, no complaint. */
+static void
+load_all(void **state)
+{
+	volatile double x = 0.25;
+
+	assert_int_equal(pdx_libm_load(), 0);
+	NEAR(tanh(x), sinh(x) / cosh(x));
+}
+
 int
 main(void)
 {
@@ -104,6 +116,7 @@ main(void)
 		cmocka_unit_test(stubs_forward),
 		cmocka_unit_test(stubs_are_linked),
 		cmocka_unit_test(sql_math),
+		cmocka_unit_test(load_all),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
