@@ -1076,6 +1076,9 @@ list_all(struct ls_opts *o, struct pdx_socket **v, size_t *n, int *backend)
  */
 static void *heap_filler;
 
+/* sockets from which the heap's huge pages pay (bench/README.md) */
+#define LS_HUGE_MIN 2000
+
 static void
 heap_huge(void)
 {
@@ -1125,13 +1128,19 @@ ls_exec(struct cmd_ctx *ctx, const struct cmd_args *a)
 	mallopt(M_MMAP_THRESHOLD, 256 << 20);
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	mallopt(M_TOP_PAD, 16 << 20);
-	/* JSON's many small objects would round up to 2 MB pages: not it */
-	if (!ctx->json)
-		heap_huge();
 #endif
 	named_ns = o.s.f.netns != NULL || o.s.all_netns;
 	if (list_all(&o, &v, &n, &backend) < 0)
 		return EXIT_USAGE;
+#ifdef __GLIBC__
+	/*
+	 * Huge pages for a long listing only: the advice wakes khugepaged,
+	 * which then preempts a short one (bench/README.md).  JSON's many
+	 * small objects would round up to 2 MB pages: not it either.
+	 */
+	if (!ctx->json && n >= LS_HUGE_MIN)
+		heap_huge();
+#endif
 	if (ctx->state != NULL && load_notes(ctx->state, v, n) != 0 &&
 	    !ctx->quiet)
 		fprintf(stderr,

@@ -1113,6 +1113,74 @@ sockets_append(void **state)
 	}
 }
 
+/*
+ * The VmFlags of the mapping holding address p, from /proc/self/smaps, in
+ * buf; 0, or -1 when no mapping holds it.
+ */
+static int
+vm_flags(const void *p, char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	int in = 0, found = -1;
+	unsigned long lo, hi, at = (unsigned long)(uintptr_t)p;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in = lo <= at && at < hi;
+			continue;
+		}
+		if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			snprintf(buf, len, "%s", line + 8);
+			found = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * The socket vector asks for huge pages only once it outgrows its small
+ * pages: the advice wakes khugepaged, which preempted short listings.
+ */
+static void
+vector_huge_late(void **state)
+{
+	struct pdx_socket *v = NULL, s;
+	size_t n = 0, cap = 0, i;
+	char flags[512];
+	int thp = access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) ==
+	    0;
+
+	(void)state;
+	memset(&s, 0, sizeof s);
+	for (i = 0; i < 10; i++) {
+		s.lport = (unsigned)(i + 1);
+		assert_int_equal(pdx_sockvec_push(&v, &n, &cap, &s), 0);
+	}
+	/* the reserve past the small pages (64 kB) is not marked either */
+	assert_int_equal(vm_flags(v, flags, sizeof flags), 0);
+	assert_null(strstr(flags, " hg"));
+	assert_int_equal(vm_flags((char *)v + (128 << 10), flags, sizeof flags),
+	    0);
+	assert_null(strstr(flags, " hg"));
+	/* a few hundred kB: past the small pages */
+	for (; i < 2000; i++) {
+		s.lport = (unsigned)(i + 1);
+		assert_int_equal(pdx_sockvec_push(&v, &n, &cap, &s), 0);
+	}
+	assert_int_equal(n, 2000);
+	for (i = 0; i < n; i++)
+		assert_int_equal(v[i].lport, i + 1);
+	assert_int_equal(vm_flags(&v[n - 1], flags, sizeof flags), 0);
+	if (thp)
+		assert_non_null(strstr(flags, " hg"));
+	pdx_sockets_free(v, n);
+}
+
 int
 main(void)
 {
@@ -1134,6 +1202,7 @@ main(void)
 		cmocka_unit_test(format_addr),
 		cmocka_unit_test(netns_errors),
 		cmocka_unit_test(sockets_append),
+		cmocka_unit_test(vector_huge_late),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
