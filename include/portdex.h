@@ -58,6 +58,14 @@ void pdx_init(void);
  * address, or gives NULL: the fault is not the library's.  Off by default.
  */
 void pdx_map_allow(int on);
+/*
+ * The process is about to exit: from now on the library leaves the
+ * mappings it releases (a socket listing's vector, the mapped brief and
+ * notes files) to the kernel's teardown at exit, which is cheaper than
+ * unmapping them one at a time (0.4 ms of a 7 ms `portdex ls`).  What it
+ * took from malloc is still freed.  Not for a program that goes on.
+ */
+void pdx_exit_soon(void);
 const char *pdx_mapped_path(const void *addr);
 
 /* ---- errors ---------------------------------------------------------- */

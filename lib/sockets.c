@@ -19,6 +19,7 @@
 
 #include "portdex.h"
 #include "sockets-int.h"
+#include "util-int.h"
 
 static const char *const state_names[PDX_SS_MAX] = {
 	[PDX_SS_ESTABLISHED] = "ESTAB",
@@ -241,7 +242,7 @@ static void
 vec_release(struct vec_head *h)
 {
 	if (h->map != NULL)
-		munmap(h->map, h->maplen);
+		pdx_unmap(h->map, h->maplen);
 	else
 		free(h);
 }

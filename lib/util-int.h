@@ -35,6 +35,8 @@ int pdx_pread_full(int fd, void *buf, size_t n, off_t off);
  */
 const void *pdx_map_file(int fd, size_t len, const char *path);
 void pdx_unmap_file(const void *p, size_t len);
+/* munmap, unless the process exits soon (pdx_exit_soon): then nothing */
+void pdx_unmap(void *p, size_t len);
 
 /* Writes all of buf to fd (EINTR retried); 0, or -1 with errno. */
 int pdx_write_all(int fd, const void *buf, size_t n);

@@ -438,11 +438,25 @@ static struct map_slot {
 } map_slots[MAP_SLOTS];
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile int map_allowed;
+static int exit_soon;
 
 void
 pdx_map_allow(int on)
 {
 	map_allowed = on != 0;
+}
+
+void
+pdx_exit_soon(void)
+{
+	exit_soon = 1;
+}
+
+void
+pdx_unmap(void *p, size_t len)
+{
+	if (!exit_soon)
+		munmap(p, len);
 }
 
 const char *
@@ -499,7 +513,7 @@ pdx_unmap_file(const void *p, size_t len)
 			break;
 		}
 	pthread_mutex_unlock(&map_lock);
-	munmap((void *)(uintptr_t)p, len);
+	pdx_unmap((void *)(uintptr_t)p, len);
 }
 
 int

@@ -1276,6 +1276,8 @@ done:
 		    pdx_db_brief_note(ctx->db));
 	if (rc == EXIT_OK && shown == 0)
 		rc = EXIT_FINDINGS;
+	/* main exits next: the sockets' mapping is the kernel's to unmap */
+	pdx_exit_soon();
 	for (i = 0; rows != NULL && i < nrows; i++)
 		free(rows[i].note);
 	free(rows);

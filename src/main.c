@@ -693,6 +693,7 @@ main(int argc, char **argv)
 	else
 		rc = cmd->exec(&ctx, &args); /* it calls args_done */
 	args_free(&args);
+	pdx_exit_soon(); /* the files mapped are the kernel's to unmap */
 
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		out_error(cmd->name, "writing output: %s", strerror(errno));

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -782,6 +783,47 @@ test_map_file(void **state)
 	unlink(path);
 }
 
+/* Whether the page at p is mapped: mincore fails with ENOMEM if not. */
+static int
+page_mapped(const void *p)
+{
+	unsigned char vec;
+	uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095;
+
+	return mincore((void *)a, 1, &vec) == 0;
+}
+
+/*
+ * After pdx_exit_soon, a released mapping stays for the kernel to tear
+ * down at exit (its slot is free all the same); before, it goes.  Last
+ * in the list: the process cannot go back.
+ */
+static void
+test_exit_soon(void **state)
+{
+	char path[] = "/tmp/pdx-exit-XXXXXX";
+	const char *p;
+	int fd;
+
+	(void)state;
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	pdx_map_allow(1);
+	assert_non_null(p = pdx_map_file(fd, 10, path));
+	assert_true(page_mapped(p));
+	pdx_unmap_file(p, 10);
+	assert_false(page_mapped(p));
+	pdx_exit_soon();
+	assert_non_null(p = pdx_map_file(fd, 10, path));
+	pdx_unmap_file(p, 10);
+	assert_null(pdx_mapped_path(p));
+	assert_true(page_mapped(p));
+	assert_memory_equal(p, "0123456789", 10);
+	pdx_map_allow(0);
+	close(fd);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -791,8 +833,7 @@ main(void)
 		cmocka_unit_test(test_number_good),
 		cmocka_unit_test(test_number_bad),
 		cmocka_unit_test(test_number_long_input),
-		cmocka_unit_test(test_proto),
-		cmocka_unit_test(test_level),
+		cmocka_unit_test(test_proto), cmocka_unit_test(test_level),
 		cmocka_unit_test(test_status_names),
 		cmocka_unit_test(test_range_class),
 		cmocka_unit_test(test_portset_parse_good),
@@ -809,6 +850,7 @@ main(void)
 		cmocka_unit_test(test_map_file),
 		/* Last: before the fix in the report it aborts the program. */
 		cmocka_unit_test(test_read_file_unbounded),
+		cmocka_unit_test(test_exit_soon), /* last: for good */
 	};
 
 	return cmocka_run_group_tests(tests, setup_tmpdir, teardown_tmpdir);
