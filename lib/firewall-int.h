@@ -79,6 +79,13 @@ struct pdx_ruleset {
 	size_t npranges, cappranges;
 };
 
+/*
+ * A ruleset with no tables, as pdx_ruleset_parse makes of
+ * {"nftables": []} but without parsing JSON (nor seeding jansson's hash
+ * function from /dev/urandom); NULL when out of memory (the error set).
+ */
+struct pdx_ruleset *fw_ruleset_empty(void);
+
 /* The packet being judged: one new connection from another host. */
 struct pkt {
 	int family; /* AF_INET, AF_INET6 */

@@ -19,6 +19,8 @@
 #endif
 #ifdef __linux__
 #include <libmnl/libmnl.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #endif
@@ -85,24 +87,20 @@ unread(const char *fmt, ...)
 }
 
 #if defined(PDX_HAVE_NFTABLES) && defined(__linux__)
-/* Does this process have CAP_NET_ADMIN (bit 12 of CapEff)? */
+/*
+ * Does this process have CAP_NET_ADMIN in its effective set?  capget(2)
+ * (one system call; /proc/self/status took four and a stdio buffer).
+ */
 static int
 net_admin(void)
 {
-	char line[256];
-	unsigned long long caps;
-	int yes = 0;
-	FILE *f = fopen("/proc/self/status", "re");
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
 
-	if (f == NULL)
+	memset(d, 0, sizeof d);
+	if (syscall(SYS_capget, &h, d) != 0)
 		return geteuid() == 0;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "CapEff: %llx", &caps) == 1) {
-			yes = (caps >> 12) & 1;
-			break;
-		}
-	fclose(f);
-	return yes;
+	return (d[CAP_NET_ADMIN / 32].effective >> (CAP_NET_ADMIN % 32)) & 1;
 }
 
 static int
@@ -175,7 +173,7 @@ read_here(void)
 	}
 	if (nft_table_count() == 0) {
 		/* no tables: no rules, nothing for libnftables to load */
-		rs = pdx_ruleset_parse("{\"nftables\": []}", 16);
+		rs = fw_ruleset_empty();
 		if (rs != NULL)
 			rs->legacy = legacy;
 		else

@@ -398,6 +398,23 @@ fw_pre_false(const struct pdx_ruleset *rs, const struct fw_pre *pre, int l4,
 }
 
 struct pdx_ruleset *
+fw_ruleset_empty(void)
+{
+	struct pdx_ruleset *rs;
+
+	if ((rs = calloc(1, sizeof *rs)) == NULL ||
+	    (rs->sets = json_array()) == NULL ||
+	    (rs->holder = json_array()) == NULL) {
+		if (rs != NULL)
+			json_decref(rs->sets);
+		free(rs);
+		pdx_set_error("out of memory");
+		return NULL;
+	}
+	return rs;
+}
+
+struct pdx_ruleset *
 pdx_ruleset_parse(const char *text, size_t len)
 {
 	struct pdx_ruleset *rs;
