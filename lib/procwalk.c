@@ -734,21 +734,21 @@ kthread_pids(int procfd, uint32_t *kids, size_t max)
 }
 
 static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
 is_kid(const uint32_t *kids, size_t n, const char *name)
 {
 	unsigned long pid = strtoul(name, NULL, 10);
-	size_t lo = 0, hi = n, mid;
+	uint32_t key = (uint32_t)pid;
 
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (kids[mid] == pid)
-			return 1;
-		if (kids[mid] < pid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return 0;
+	return pid <= UINT32_MAX &&
+	    bsearch(&key, kids, n, sizeof *kids, cmp_u32) != NULL;
 }
 
 int
