@@ -422,15 +422,8 @@ pdx_ruleset_parse(const char *text, size_t len)
 	json_t *arr, *o, *v;
 	size_t i, k;
 
-	if ((rs = calloc(1, sizeof *rs)) == NULL ||
-	    (rs->sets = json_array()) == NULL ||
-	    (rs->holder = json_array()) == NULL) {
-		if (rs != NULL)
-			json_decref(rs->sets);
-		free(rs);
-		pdx_set_error("out of memory");
+	if ((rs = fw_ruleset_empty()) == NULL)
 		return NULL;
-	}
 	rs->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (rs->root == NULL) {
 		pdx_set_error("nftables JSON: line %d: %s", je.line, je.text);
