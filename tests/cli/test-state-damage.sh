@@ -94,9 +94,11 @@ check_reads() {
 	[ "$n" -le 1 ] && pass || fail "$what: ls says it $n times"
 }
 
-# recover F WHAT: state recover keeps the damaged file and saves a subset.
+# recover F WHAT [GARBLED]: state recover keeps the damaged file and saves
+# a subset.  GARBLED: how many notes' cells the damage may have hit (their
+# rowids among them, which SQLite may still read, changed); 0 by default.
 check_recover() {
-	local f=$1 what=$2
+	local f=$1 what=$2 garbled=${3:-0} unknown
 	run_rc env PORTDEX_STATE="$f" "$PORTDEX" state check
 	case $RC in 0|1) pass ;; *) fail "$what: state check exit $RC: $ERR" ;; esac
 	run_rc env PORTDEX_STATE="$f" "$PORTDEX" state recover
@@ -108,9 +110,13 @@ check_recover() {
 	# spans may have been lost: the next audit must compare them all
 	expect_eq "$what: the open spans' digest is not kept" 0 "$(sqlite3 "$f" "SELECT count(*) FROM audit_kv WHERE key = 'spans_digest'")"
 	# ids: a row whose bytes the damage changed but SQLite still reads is
-	# saved as read (garbled text), so the check is on which rows came back
+	# saved as read (garbled text, or a garbled rowid when the damage hit
+	# the cell's header), so the check is on which rows came back: ids that
+	# were never there, at most one per cell on the damaged pages
 	sqlite3 "$f" 'SELECT id FROM notes' | sort > "$T/got"
-	expect_eq "$what: recovered notes are rows that were there" "" "$(cut -d'|' -f1 "$T/all-notes" | sort | comm -13 - "$T/got" | head -3)"
+	unknown=$(cut -d'|' -f1 "$T/all-notes" | sort | comm -13 - "$T/got" | wc -l)
+	[ "$unknown" -le "$garbled" ] && pass ||
+		fail "$what: recovered notes are rows that were there: $unknown unknown ids (at most $garbled cells damaged): $(cut -d'|' -f1 "$T/all-notes" | sort | comm -13 - "$T/got" | head -3 | tr '\n' ' ')"
 	run_rc env PORTDEX_STATE="$f" "$PORTDEX" note --list
 	expect_eq "$what: notes read after recovery" 0 "$RC"
 	expect_eq "$what: state check after recovery" 0 "$(env PORTDEX_STATE="$f" "$PORTDEX" state check >/dev/null 2>&1; echo $?)"
@@ -128,14 +134,17 @@ readpid=$!
 
 # ---- pages overwritten at 20 random offsets -------------------------------
 size=$(stat -c %s "$GOOD")
+psize=$(sqlite3 "$GOOD" 'PRAGMA page_size')
 saved_total=0
 for k in $(seq 20); do
 	f=$T/dmg$k.db
 	cp "$GOOD" "$f"
 	off=$(( (RANDOM * 32768 + RANDOM) % size ))
 	head -c 512 /dev/urandom | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+	# the cells of the notes table on the pages the 512 bytes overwrote
+	cells=$(sqlite3 "$GOOD" "SELECT coalesce(sum(ncell), 0) FROM dbstat WHERE name = 'notes' AND pageno BETWEEN $off / $psize + 1 AND ($off + 511) / $psize + 1")
 	check_reads "$f" "damage at $off"
-	check_recover "$f" "damage at $off"
+	check_recover "$f" "damage at $off" "$cells"
 done
 
 # ---- cut short, emptied ---------------------------------------------------
