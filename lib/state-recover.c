@@ -7,8 +7,15 @@
  * in the sqlite3 shell), keeps the damaged file beside it with a
  * timestamp and reports what was saved.  Opening and the schema are
  * state.c's.
+ *
+ * A table that cannot be read whole (its schema row on page 1 or its root
+ * page overwritten) is then looked for page by page: each b-tree page of
+ * the file's kind is read as the root of a table declared like it, on a
+ * copy in memory whose page 1 is a new schema naming those pages, and the
+ * rows whose types fit the table are kept.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,21 +40,48 @@ static const struct table {
 	const char *cols;
 	int rowid; /* key is the rowid: gaps can be skipped */
 	int since; /* schema version that added it */
+	/*
+	 * What a row of this table is, by its values' types: a page of
+	 * another table or index read as this one fails it (each pair of
+	 * tables differs in the type of one of the first columns).
+	 */
+	const char *fits;
 } tables[] = {
-	{ "notes", "id", "id, port, proto, text, author, created", 1, 0 },
+	{ "notes", "id", "id, port, proto, text, author, created", 1, 0,
+	    "typeof(port) = 'integer' AND port BETWEEN 0 AND 65535 AND"
+	    " typeof(proto) = 'integer' AND typeof(text) = 'text' AND"
+	    " typeof(author) = 'text' AND typeof(created) = 'text'" },
 	{ "audit_baseline", "proto, address, port",
-	    "proto, address, port, process, user, saved", 0, 0 },
-	{ "votes", "port, choice", "port, choice, count", 0, 0 },
-	{ "vote_clients", "rowid", "rowid, client, port, at", 1, 0 },
-	{ "audit_kv", "key", "key, value", 0, 0 },
+	    "proto, address, port, process, user, saved", 0, 0,
+	    "typeof(proto) = 'integer' AND typeof(address) = 'text' AND"
+	    " typeof(port) = 'integer' AND typeof(process) = 'text' AND"
+	    " typeof(user) = 'text' AND typeof(saved) = 'integer'" },
+	{ "votes", "port, choice", "port, choice, count", 0, 0,
+	    "typeof(port) = 'integer' AND choice IN ('sad', 'meh', 'happy')"
+	    " AND typeof(count) = 'integer'" },
+	{ "vote_clients", "rowid", "rowid, client, port, at", 1, 0,
+	    "typeof(client) = 'text' AND typeof(port) = 'integer' AND"
+	    " typeof(at) = 'integer'" },
+	{ "audit_kv", "key", "key, value", 0, 0,
+	    "typeof(key) = 'text' AND typeof(value) = 'text'" },
 	{ "audit_runs", "id",
 	    "id, at, scope, listeners, findings, worst,"
 	    " complete",
-	    1, 0 },
+	    1, 0,
+	    "typeof(at) = 'integer' AND typeof(scope) = 'text' AND"
+	    " typeof(listeners) = 'integer' AND typeof(findings) = 'integer'"
+	    " AND typeof(worst) = 'text' AND typeof(complete) = 'integer'" },
 	{ "audit_run_listeners", "run, proto, address, port",
-	    "run, proto, address, port, process, user", 0, 0 },
+	    "run, proto, address, port, process, user", 0, 0,
+	    "typeof(run) = 'integer' AND typeof(proto) = 'integer' AND"
+	    " typeof(address) = 'text' AND typeof(port) = 'integer' AND"
+	    " typeof(process) = 'text' AND typeof(user) = 'text'" },
 	{ "audit_spans", "proto, address, port, first_run",
-	    "proto, address, port, first_run, last_run, process, user", 0, 4 },
+	    "proto, address, port, first_run, last_run, process, user", 0, 4,
+	    "typeof(proto) = 'integer' AND typeof(address) = 'text' AND"
+	    " typeof(port) = 'integer' AND typeof(first_run) = 'integer' AND"
+	    " typeof(last_run) IN ('integer', 'null') AND"
+	    " typeof(process) = 'text' AND typeof(user) = 'text'" },
 };
 #define NTABLES (sizeof tables / sizeof *tables)
 
@@ -106,6 +140,24 @@ has_table(sqlite3 *db, const char *name)
 	return n < 0 ? -1 : n > 0; /* -1: the schema cannot be read */
 }
 
+/* Whether the schema parses without writable_schema's leniency. */
+static int
+schema_clean(const char *path)
+{
+	sqlite3 *db = NULL;
+	int ok;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(db);
+		return 0;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	ok = scalar(db, "SELECT count(*) FROM sqlite_master") >= 0;
+	sqlite3_close(db);
+	return ok;
+}
+
 json_t *
 pdx_state_check(const char *path)
 {
@@ -158,8 +210,16 @@ pdx_state_check(const char *path)
 	    json_integer(pdx_state_schema_version()));
 	if (v > pdx_state_schema_version())
 		ok = 0;
-	if (sb.st_size > 0 && has_table(db, "notes") == 0) {
+	if (sb.st_size > 0 && has_table(db, "notes") == 0 &&
+	    schema_clean(path)) {
 		json_object_set_new(r, "portdex", json_false());
+		ok = 0;
+	} else if (sb.st_size > 0 && has_table(db, "notes") == 0) {
+		/* page 1 overwritten: recover looks for the rows page by page */
+		json_array_append_new(msgs,
+		    json_string("the schema cannot be read whole: the notes"
+				" table's entry is lost"));
+		json_object_set_new(r, "portdex", json_true());
 		ok = 0;
 	} else
 		json_object_set_new(r, "portdex", json_boolean(sb.st_size > 0));
@@ -300,6 +360,226 @@ salvage(sqlite3 *src, sqlite3 *dst, const struct table *t, int *lost)
 	return saved;
 }
 
+/* The b-tree page kinds (SQLite's file format, 1.6). */
+#define PG_INDEX_INTERIOR 0x02
+#define PG_INDEX_LEAF 0x0a
+#define PG_TABLE_LEAF 0x0d
+#define PROBE_MAX 64 /* tables in one probe schema, at most */
+
+struct probe {
+	unsigned page;
+	size_t table;
+};
+
+/* The file read whole into memory; NULL with the error set. */
+static unsigned char *
+read_whole(const char *path, size_t *len)
+{
+	unsigned char *buf;
+	struct stat sb;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &sb) != 0) {
+		pdx_set_error("%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL) {
+		pdx_set_error("out of memory");
+		close(fd);
+		return NULL;
+	}
+	while (got < (size_t)sb.st_size &&
+	    (n = read(fd, buf + got, (size_t)sb.st_size - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	*len = got;
+	return buf;
+}
+
+static void
+put_be32(unsigned char *p, unsigned v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+/*
+ * Writes over page 1 of img a schema that declares, for each probe, a
+ * table p<i> like its table (ddl[], the new database's own) rooted at the
+ * probe's page.  0, or -1 when that schema does not fit on one page.
+ */
+static int
+probe_schema(unsigned char *img, unsigned psize, unsigned npages,
+    const struct probe *pr, size_t n, char *const ddl[])
+{
+	sqlite3 *m = NULL;
+	sqlite3_stmt *ins = NULL;
+	unsigned char *ser = NULL;
+	sqlite3_int64 sz = 0;
+	char sql[64], *create;
+	size_t i;
+	int ok = 0;
+
+	if (sqlite3_open_v2(":memory:", &m, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK)
+		goto done;
+	snprintf(sql, sizeof sql, "PRAGMA page_size=%u", psize);
+	if (sqlite3_exec(m, sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(m,
+		"CREATE TABLE t(x); DROP TABLE t;"
+		" PRAGMA writable_schema=ON",
+		NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(m,
+		"INSERT INTO sqlite_master VALUES ('table', ?1, ?1, ?2,"
+		" 'CREATE TABLE ' || ?1 || ?3)",
+		-1, &ins, NULL) != SQLITE_OK)
+		goto done;
+	for (i = 0; i < n; i++) {
+		snprintf(sql, sizeof sql, "p%zu", i);
+		create = strchr(ddl[pr[i].table], '(');
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, sql, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(ins, 2, pr[i].page);
+		sqlite3_bind_text(ins, 3, create, -1, SQLITE_STATIC);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			goto done;
+	}
+	/* page 1 must hold the whole schema: a leaf, and nothing else */
+	ser = sqlite3_serialize(m, "main", &sz, 0);
+	if (ser == NULL || sz < (sqlite3_int64)psize ||
+	    ser[100] != PG_TABLE_LEAF)
+		goto done;
+	memcpy(img, ser, psize);
+	put_be32(img + 28, npages);    /* the pages the copy has */
+	memcpy(img + 92, img + 24, 4); /* ... and that count holds */
+	memset(img + 32, 0, 8);	       /* no free list */
+	ok = 1;
+done:
+	sqlite3_free(ser);
+	sqlite3_finalize(ins);
+	sqlite3_close(m);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Reads each b-tree page of a needed table's kind as that table's root
+ * (rowid tables: table leaves; the others, index pages) and saves the
+ * rows that fit it; adds to saved[] per table.  The damaged file is read
+ * into memory once; only its page 1 changes, batch by batch.
+ */
+static void
+salvage_pages(const char *path, sqlite3 *src, sqlite3 *dst, const int need[],
+    long long saved[])
+{
+	sqlite3_stmt *ins[NTABLES] = { 0 }, *st;
+	char *ddl[NTABLES] = { 0 }, sql[1024];
+	struct probe *pr = NULL;
+	unsigned char *img;
+	size_t len, i, n = 0, at, k;
+	long long psize = scalar(src, "PRAGMA page_size");
+	unsigned npages, p;
+	int err;
+
+	/* a header too damaged to say: portdex's page size, SQLite's default */
+	if (psize < 512 || psize > 65536 || (psize & (psize - 1)) != 0)
+		psize = 4096;
+	if ((img = read_whole(path, &len)) == NULL || len < 2 * (size_t)psize)
+		goto done;
+	npages = (unsigned)(len / (size_t)psize);
+	for (i = 0; i < NTABLES; i++) {
+		char isql[512], marks[64] = "";
+		const char *c;
+		int ncols = 1;
+
+		if (!need[i])
+			continue;
+		if (sqlite3_prepare_v2(dst,
+			"SELECT sql FROM sqlite_master WHERE type = 'table'"
+			" AND name = ?1",
+			-1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, tables[i].name, -1,
+			    SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW &&
+			    sqlite3_column_text(st, 0) != NULL &&
+			    strchr((const char *)sqlite3_column_text(st, 0),
+				'(') != NULL)
+				ddl[i] = strdup(
+				    (const char *)sqlite3_column_text(st, 0));
+			sqlite3_finalize(st);
+		}
+		for (c = tables[i].cols; *c != '\0'; c++)
+			ncols += *c == ',';
+		for (k = 0; k < (size_t)ncols; k++)
+			strcat(marks, k > 0 ? ",?" : "?");
+		snprintf(isql, sizeof isql,
+		    "INSERT OR IGNORE INTO %s(%s) VALUES (%s)", tables[i].name,
+		    tables[i].cols, marks);
+		if (ddl[i] == NULL ||
+		    sqlite3_prepare_v2(dst, isql, -1, &ins[i], NULL) !=
+			SQLITE_OK) {
+			free(ddl[i]);
+			ddl[i] = NULL;
+		}
+	}
+	if ((pr = malloc((size_t)npages * NTABLES * sizeof *pr)) == NULL)
+		goto done;
+	for (p = 2; p <= npages; p++) {
+		unsigned char kind = img[(size_t)(p - 1) * (size_t)psize];
+
+		for (i = 0; i < NTABLES; i++)
+			if (ddl[i] != NULL &&
+			    (tables[i].rowid ? kind == PG_TABLE_LEAF
+					     : kind == PG_INDEX_LEAF ||
+					kind == PG_INDEX_INTERIOR))
+				pr[n++] = (struct probe){ p, i };
+	}
+	for (at = 0; at < n; at += k) {
+		sqlite3 *r = NULL;
+
+		k = n - at < PROBE_MAX ? n - at : PROBE_MAX;
+		while (k > 1 &&
+		    probe_schema(img, (unsigned)psize, npages, pr + at, k,
+			ddl) != 0)
+			k /= 2;
+		if (k == 1 &&
+		    probe_schema(img, (unsigned)psize, npages, pr + at, 1,
+			ddl) != 0)
+			continue;
+		if (sqlite3_open_v2(":memory:", &r, SQLITE_OPEN_READWRITE,
+			NULL) != SQLITE_OK ||
+		    sqlite3_deserialize(r, "main", img, (sqlite3_int64)len,
+			(sqlite3_int64)len,
+			SQLITE_DESERIALIZE_READONLY) != SQLITE_OK) {
+			sqlite3_close(r);
+			continue;
+		}
+		for (i = 0; i < k; i++) {
+			const struct table *t = &tables[pr[at + i].table];
+
+			snprintf(sql, sizeof sql,
+			    "SELECT %s FROM p%zu WHERE %s", t->cols, i,
+			    t->fits);
+			saved[pr[at + i].table] += scan(r, sql, 0,
+			    ins[pr[at + i].table], &err, NULL);
+		}
+		sqlite3_close(r);
+	}
+done:
+	for (i = 0; i < NTABLES; i++) {
+		sqlite3_finalize(ins[i]);
+		free(ddl[i]);
+	}
+	free(pr);
+	free(img);
+}
+
 static int
 move_aside(const char *from, const char *to)
 {
@@ -318,6 +598,8 @@ pdx_state_recover(const char *path)
 	struct pdx_state *ns;
 	sqlite3 *src, *dst;
 	json_t *r, *saved;
+	long long counts[NTABLES];
+	int need[NTABLES], scan_pages = 0;
 	char tmp[PATH_MAX], aside[PATH_MAX], a2[PATH_MAX + 16],
 	    s2[PATH_MAX + 16], when[32];
 	time_t now = time(NULL);
@@ -327,9 +609,13 @@ pdx_state_recover(const char *path)
 
 	if ((src = open_ro(path)) == NULL)
 		return NULL;
-	/* another program's database is not ours to replace */
+	/*
+	 * Another program's database is not ours to replace: a schema that
+	 * reads cleanly and has no notes table.  One that does not read
+	 * cleanly may have lost the notes table's row (page 1 overwritten).
+	 */
 	if (scalar(src, "SELECT count(*) FROM sqlite_master") > 0 &&
-	    has_table(src, "notes") == 0) {
+	    has_table(src, "notes") == 0 && schema_clean(path)) {
 		pdx_set_error(
 		    "%s: not a portdex state database (it has no "
 		    "notes table): nothing to recover; name the right file "
@@ -365,9 +651,19 @@ pdx_state_recover(const char *path)
 	dst = pdx_state_handle(ns);
 	sqlite3_exec(dst, "BEGIN", NULL, NULL, NULL);
 	saved = json_object();
-	for (i = 0; i < NTABLES; i++)
+	for (i = 0; i < NTABLES; i++) {
+		need[i] = 0;
+		counts[i] = salvage(src, dst, &tables[i], &need[i]);
+		scan_pages |= need[i];
+	}
+	/* what the tables' own trees could not give, page by page */
+	if (scan_pages)
+		salvage_pages(path, src, dst, need, counts);
+	for (i = 0; i < NTABLES; i++) {
+		lost |= need[i];
 		json_object_set_new(saved, tables[i].name,
-		    json_integer(salvage(src, dst, &tables[i], &lost)));
+		    json_integer(counts[i]));
+	}
 	sqlite3_close(src);
 	json_object_set_new(saved, "votes_cast",
 	    json_integer(

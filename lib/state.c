@@ -364,8 +364,14 @@ pdx_state_open(const char *path)
 	 * open stays WAL until a later open; errors show in migrate().
 	 */
 	sqlite3_exec(s->db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+	/*
+	 * secure_delete: a deleted note's bytes and freed pages are zeroed,
+	 * whatever the SQLite build's default, so `state recover`, reading
+	 * a damaged file page by page, never brings a deleted note back.
+	 */
 	if (state_exec(s, "PRAGMA synchronous=FULL") != 0 ||
-	    state_exec(s, "PRAGMA foreign_keys=ON") != 0)
+	    state_exec(s, "PRAGMA foreign_keys=ON") != 0 ||
+	    state_exec(s, "PRAGMA secure_delete=ON") != 0)
 		goto fail;
 	if (migrate(s) != 0)
 		goto fail;

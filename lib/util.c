@@ -31,16 +31,65 @@ pdx_last_error(void)
 	return pdx_errbuf[0] != '\0' ? pdx_errbuf : "no error";
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence at s (1-4), or 0: overlong
+ * forms, surrogates and code points past U+10FFFF are not well-formed,
+ * and C1 control characters are refused with them.
+ */
+static size_t
+utf8_seq(const unsigned char *s)
+{
+	unsigned c = s[0];
+	size_t n, i;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* C1 controls too: some terminals take U+009B as an escape */
+	if ((n == 2 && cp < 0xa0) ||
+	    (n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
 void
 pdx_set_error(const char *fmt, ...)
 {
 	char tmp[sizeof pdx_errbuf];
+	unsigned char *p;
 	va_list ap;
+	size_t n;
 
 	/* The arguments may include pdx_last_error() itself. */
 	va_start(ap, fmt);
 	vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
+	/*
+	 * A message may quote bytes someone else chose (a damaged schema's
+	 * names in SQLite's "malformed database schema (...)", a path):
+	 * control characters and bytes that are not UTF-8 become '?', so it
+	 * reaches a terminal as text and a JSON answer as a string (jansson
+	 * refuses invalid UTF-8, and an error must never vanish).
+	 */
+	for (p = (unsigned char *)tmp; *p != '\0'; p += n)
+		if (*p < 0x20 || *p == 0x7f || (n = utf8_seq(p)) == 0) {
+			*p = '?';
+			n = 1;
+		}
 	memcpy(pdx_errbuf, tmp, sizeof tmp);
 }
 

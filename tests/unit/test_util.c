@@ -91,6 +91,36 @@ test_error_truncates(void **state)
 	assert_string_equal(pdx_last_error(), "file:3: port 7: bad");
 }
 
+/*
+ * A message quoting bytes someone else chose (SQLite's "malformed database
+ * schema (...)" names a damaged schema's garbled name) comes out as
+ * printable UTF-8: a terminal gets no escape sequence, JSON accepts it.
+ */
+static void
+test_error_printable(void **state)
+{
+	json_t *j;
+	char big[1100];
+
+	(void)state;
+	pdx_set_error("malformed database schema (%s)", "\x9b\x1b[2J\xff\x01z");
+	assert_string_equal(pdx_last_error(),
+	    "malformed database schema (?\?[2J??z)");
+	/* well-formed UTF-8 stays; overlong, surrogate, cut short do not */
+	pdx_set_error("%s", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92 ");
+	assert_string_equal(pdx_last_error(),
+	    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92 ");
+	pdx_set_error("%s", "\xc0\xaf \xed\xa0\x80 \xe2\x82 \xc2\x9b \xc2\xa0");
+	assert_string_equal(pdx_last_error(), "?? ??? ?? ?? \xc2\xa0");
+	/* a multi-byte character cut by the buffer's end */
+	memset(big, 'x', sizeof big);
+	memcpy(big + 1021, "\xe2\x82\xac", 3);
+	big[sizeof big - 1] = '\0';
+	pdx_set_error("%s", big);
+	assert_non_null(j = json_string(pdx_last_error()));
+	json_decref(j);
+}
+
 static void *
 thread_sets_error(void *arg)
 {
@@ -829,6 +859,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_error_truncates),
+		cmocka_unit_test(test_error_printable),
 		cmocka_unit_test(test_error_per_thread),
 		cmocka_unit_test(test_number_good),
 		cmocka_unit_test(test_number_bad),
