@@ -368,6 +368,130 @@ give(struct pdx_socket *s, const struct procinfo *pi)
 
 /* ---- user names, cached by uid ---------------------------------------- */
 
+/* The line at p in [p, end): p, and *eol at its newline (or end). */
+static const char *
+next_line(const char *p, const char *end, const char **eol)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+	*eol = nl != NULL ? nl : end;
+	return p;
+}
+
+int
+pdx_passwd_files_first(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len, *eol, *c;
+	char tok[16];
+	int found = 0;
+	size_t k;
+
+	for (; p < end; p = eol + 1) {
+		next_line(p, end, &eol);
+		for (c = p; c < eol && (*c == ' ' || *c == '\t'); c++)
+			;
+		if (eol - c < 7 || memcmp(c, "passwd", 6) != 0)
+			continue;
+		for (c += 6; c < eol && (*c == ' ' || *c == '\t'); c++)
+			;
+		if (c == eol || *c != ':')
+			continue;
+		if (found++)
+			return 0; /* said twice: not ours to guess which */
+		/* the first source, then what follows it */
+		for (c++; c < eol && (*c == ' ' || *c == '\t'); c++)
+			;
+		for (k = 0; c < eol && *c != ' ' && *c != '\t' && *c != '#' &&
+		     k < sizeof tok - 1;
+		     c++)
+			tok[k++] = *c;
+		tok[k] = '\0';
+		if (strcmp(tok, "files") != 0)
+			return 0;
+		for (; c < eol && (*c == ' ' || *c == '\t'); c++)
+			;
+		if (c < eol && *c == '[')
+			return 0; /* an action on files */
+	}
+	return found == 1;
+}
+
+const char *
+pdx_passwd_name(const char *text, size_t len, long uid, size_t *namelen)
+{
+	const char *p = text, *end = text + len, *eol, *c, *colon, *start;
+	unsigned long long u;
+
+	for (; p < end; p = eol + 1) {
+		next_line(p, end, &eol);
+		for (c = p; c < eol && (*c == ' ' || *c == '\t'); c++)
+			;
+		if (c == eol || *c == '#')
+			continue;
+		start = c;
+		if (*c == '+' || *c == '-')
+			return NULL; /* NIS compat lines: NSS's to read */
+		if ((colon = memchr(c, ':', (size_t)(eol - c))) == NULL ||
+		    colon == c)
+			continue;
+		/* name:password:uid: */
+		if ((c = memchr(colon + 1, ':', (size_t)(eol - colon - 1))) ==
+		    NULL)
+			continue;
+		for (c++, u = 0;
+		     c < eol && *c >= '0' && *c <= '9' && u <= 0xffffffffULL;
+		     c++)
+			u = u * 10 + (unsigned)(*c - '0');
+		if (c < eol && *c == ':' && c[-1] != ':' && uid >= 0 &&
+		    u == (unsigned long long)uid) {
+			*namelen = (size_t)(colon - start);
+			return start;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * /etc/passwd read once a listing when NSS would read it first anyway:
+ * /etc/nsswitch.conf lists "files" first for passwd (Debian's "files
+ * systemd").  glibc then answers a uid found there with the first such
+ * line's name, the answer here, without its two nscd probes and a
+ * configuration parse and file read per uid (0.2-0.5 ms for two users on
+ * this machine's virtual disk).  A uid not in the file, or any other
+ * configuration, goes to getpwuid.
+ */
+struct pwfile {
+	char *text;
+	size_t len;
+	int state; /* 0 not read, 1 usable, -1 not */
+};
+
+static char *
+user_name(struct pwfile *f, long uid)
+{
+	struct passwd *pw;
+	const char *name;
+	size_t len;
+	char *conf;
+
+	if (f->state == 0) {
+		f->state = -1;
+		if ((conf = pdx_read_file("/etc/nsswitch.conf", 1 << 16,
+			 &len)) != NULL) {
+			if (pdx_passwd_files_first(conf, len) &&
+			    (f->text = pdx_read_file("/etc/passwd", 64 << 20,
+				 &f->len)) != NULL)
+				f->state = 1;
+			free(conf);
+		}
+	}
+	if (f->state == 1 &&
+	    (name = pdx_passwd_name(f->text, f->len, uid, &len)) != NULL)
+		return strndup(name, len);
+	pw = getpwuid((uid_t)uid);
+	return pw != NULL ? strdup(pw->pw_name) : NULL;
+}
+
 static void
 name_users(struct pdx_socket *v, size_t n)
 {
@@ -375,8 +499,8 @@ name_users(struct pdx_socket *v, size_t n)
 		long uid;
 		char *name;
 	} cache[32];
+	struct pwfile pwf = { NULL, 0, 0 };
 	size_t ncache = 0, i, k;
-	struct passwd *pw;
 	char *name;
 
 	for (i = 0; i < n; i++) {
@@ -388,8 +512,7 @@ name_users(struct pdx_socket *v, size_t n)
 		if (k < ncache)
 			name = cache[k].name;
 		else {
-			pw = getpwuid((uid_t)v[i].uid);
-			name = pw != NULL ? strdup(pw->pw_name) : NULL;
+			name = user_name(&pwf, v[i].uid);
 			if (ncache < sizeof cache / sizeof cache[0]) {
 				cache[ncache].uid = v[i].uid;
 				cache[ncache++].name = name;
@@ -402,6 +525,7 @@ name_users(struct pdx_socket *v, size_t n)
 	}
 	for (k = 0; k < ncache; k++)
 		free(cache[k].name);
+	free(pwf.text);
 }
 
 /* ---- the walk ---------------------------------------------------------- */

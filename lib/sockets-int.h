@@ -45,6 +45,16 @@ void pdx_cgroup_parse(const char *text, char **unit, char **container);
 /* The same with /proc rooted elsewhere (tests). */
 int pdx_sockets_attribute_at(const char *procdir, struct pdx_socket *, size_t n,
     struct pdx_attr_stats *);
+/*
+ * User names without NSS when NSS would read /etc/passwd first anyway
+ * (procwalk.c): whether nsswitch.conf's text (len bytes) lists "files"
+ * first for passwd, with no action on it; and the name on passwd's first
+ * line for uid (its length in *len), or NULL (not there, or a line NSS
+ * reads otherwise: then getpwuid answers).
+ */
+int pdx_passwd_files_first(const char *nsswitch, size_t len);
+const char *
+pdx_passwd_name(const char *passwd, size_t len, long uid, size_t *namelen);
 
 /* ---- backends (lib/sockets*.c) ---------------------------------------- */
 

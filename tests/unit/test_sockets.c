@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1181,6 +1182,121 @@ vector_huge_late(void **state)
 	pdx_sockets_free(v, n);
 }
 
+/* ---- user names without NSS --------------------------------------------- */
+
+static void
+passwd_files_first(void **state)
+{
+	static const struct {
+		const char *conf;
+		int want;
+	} cases[] = {
+		{ "passwd:         files systemd\ngroup: files\n", 1 },
+		{ "# c\n  passwd :files\n", 1 },
+		{ "passwd: files # then nothing\n", 1 },
+		{ "passwd: files", 1 },
+		{ "passwd: systemd files\n", 0 },
+		{ "passwd: compat\n", 0 },
+		{ "passwd: files [SUCCESS=continue] ldap\n", 0 },
+		{ "passwd: filesx\n", 0 },
+		{ "passwd: files\npasswd: ldap\n", 0 },
+		{ "group: files\n", 0 },
+		{ "#passwd: files\n", 0 },
+		{ "", 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+		if (pdx_passwd_files_first(cases[i].conf,
+			strlen(cases[i].conf)) != cases[i].want)
+			fail_msg("case %zu: '%s'", i, cases[i].conf);
+	}
+}
+
+static void
+passwd_name(void **state)
+{
+	const char pw[] = "root:x:0:0:root:/root:/bin/bash\n"
+			  "# a comment:x:7:7\n"
+			  "\n"
+			  "bad:x::1:\n"
+			  "big:x:99999999999999999999:1:\n"
+			  "alice:x:1000:1000::/home/alice:/bin/sh\n"
+			  "alice2:x:1000:1000::/home/alice:/bin/sh\n"
+			  "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/"
+			  "nologin";
+	const char compat[] = "root:x:0:0::/:/bin/sh\n+@netgroup\n"
+			      "bob:x:5:5::/:/bin/sh\n";
+	const char *name;
+	size_t len = 0;
+
+	(void)state;
+	name = pdx_passwd_name(pw, strlen(pw), 0, &len);
+	assert_non_null(name);
+	assert_int_equal(len, 4);
+	assert_memory_equal(name, "root", 4);
+	/* the first line with the uid, as glibc's files module answers */
+	name = pdx_passwd_name(pw, strlen(pw), 1000, &len);
+	assert_non_null(name);
+	assert_int_equal(len, 5);
+	assert_memory_equal(name, "alice", 5);
+	/* the last line, without a newline */
+	name = pdx_passwd_name(pw, strlen(pw), 65534, &len);
+	assert_non_null(name);
+	assert_int_equal(len, 6);
+	assert_null(pdx_passwd_name(pw, strlen(pw), 7, &len));
+	assert_null(pdx_passwd_name(pw, strlen(pw), 1, &len));
+	assert_null(pdx_passwd_name(pw, strlen(pw), 4242, &len));
+	assert_null(pdx_passwd_name(pw, strlen(pw), -1, &len));
+	/* a NIS line: NSS reads such a file, never this */
+	assert_non_null(pdx_passwd_name(compat, strlen(compat), 0, &len));
+	assert_null(pdx_passwd_name(compat, strlen(compat), 5, &len));
+}
+
+/*
+ * On this machine: when its nsswitch.conf lists files first, every uid of
+ * its /etc/passwd gets the name getpwuid gives.
+ */
+static void
+passwd_name_as_nss(void **state)
+{
+	char *conf, *pw, *p;
+	size_t clen, plen, len;
+	int checked = 0;
+
+	(void)state;
+	if ((conf = pdx_read_file("/etc/nsswitch.conf", 1 << 16, &clen)) ==
+	    NULL)
+		skip();
+	if (!pdx_passwd_files_first(conf, clen) ||
+	    (pw = pdx_read_file("/etc/passwd", 64 << 20, &plen)) == NULL) {
+		free(conf);
+		skip();
+	}
+	for (p = pw; p != NULL && *p != '\0';
+	     p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		struct passwd *e;
+		const char *name;
+		char *c = strchr(p, ':');
+		long uid;
+
+		if (c == NULL || (c = strchr(c + 1, ':')) == NULL)
+			continue;
+		uid = strtol(c + 1, NULL, 10);
+		if ((e = getpwuid((uid_t)uid)) == NULL)
+			continue;
+		name = pdx_passwd_name(pw, plen, uid, &len);
+		assert_non_null(name);
+		assert_int_equal(len, strlen(e->pw_name));
+		assert_memory_equal(name, e->pw_name, len);
+		checked++;
+	}
+	assert_true(checked > 0);
+	free(pw);
+	free(conf);
+}
+
 int
 main(void)
 {
@@ -1203,6 +1319,9 @@ main(void)
 		cmocka_unit_test(netns_errors),
 		cmocka_unit_test(sockets_append),
 		cmocka_unit_test(vector_huge_late),
+		cmocka_unit_test(passwd_files_first),
+		cmocka_unit_test(passwd_name),
+		cmocka_unit_test(passwd_name_as_nss),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
