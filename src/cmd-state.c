@@ -107,7 +107,7 @@ recover(struct cmd_ctx *ctx)
 	    jint(saved, "audit_baseline"), jint(saved, "votes_cast"),
 	    jint(saved, "votes"), jint(saved, "audit_runs"),
 	    json_is_true(json_object_get(r, "lost_rows"))
-		? "; rows on damaged pages were lost"
+		? "; a table could not be read to its end: rows on damaged pages may be lost"
 		: "");
 	fprintf(ctx->out, "the damaged file is kept as %s\n",
 	    json_string_value(json_object_get(r, "damaged_copy")));

@@ -1261,7 +1261,7 @@ passwd_name(void **state)
 static void
 passwd_name_as_nss(void **state)
 {
-	char *conf, *pw, *p;
+	char *conf, *pw = NULL, *p;
 	size_t clen, plen, len;
 	int checked = 0;
 
