@@ -182,7 +182,8 @@ void out_csv_stream(struct cmd_ctx *, json_t **cols, const char *const *names,
  * needs every row's columns, is known: far smaller than the document).
  * Each json_t handed over is the writer's (a new reference; NULL counts as
  * a failure).  out_doc_end finishes and frees: 0, or -1 when something
- * could not be written (out of memory).
+ * could not be written, said in why (out of memory; the CSV rows' temporary
+ * file could not be written).
  */
 struct out_doc {
 	struct cmd_ctx *ctx;
@@ -192,6 +193,10 @@ struct out_doc {
 	json_t *carry, *whole, *cols, *seen; /* CSV */
 	char *buf;			     /* CSV: the rows so far */
 	size_t len, cap;
+	FILE *spill;	       /* CSV: the rows so far, past DOC_SPILL bytes */
+	const char *spill_dir; /* where spill is */
+	int no_spill;	       /* no temporary file could be had */
+	char why[512];	       /* what failed, when out_doc_end gives -1 */
 };
 void out_doc_begin(struct out_doc *, struct cmd_ctx *);
 void out_doc_member(struct out_doc *, const char *key, json_t *v);

@@ -748,7 +748,12 @@ run_doc(struct cmd_ctx *ctx, struct audit_args *a)
 			(void)out_doc_end(&o.d);
 		return EXIT_USAGE;
 	}
-	if ((!o.jsonl && out_doc_end(&o.d) != 0) || o.failed) {
+	if (!o.jsonl && out_doc_end(&o.d) != 0) {
+		out_error("audit", "%s", o.d.why);
+		json_decref(o.incomplete);
+		return EXIT_USAGE;
+	}
+	if (o.failed) {
 		out_error("audit", "out of memory");
 		json_decref(o.incomplete);
 		return EXIT_USAGE;

@@ -971,7 +971,7 @@ print_json(struct cmd_ctx *ctx, const struct ls_opts *o, struct pdx_socket *v,
 	out_doc_member(&d, "attribution",
 	    o->s.pids ? pdx_attr_stats_json(st, n) : json_null());
 	if (out_doc_end(&d) < 0) {
-		out_error("ls", "out of memory");
+		out_error("ls", "%s", d.why);
 		return -1;
 	}
 	return 0;

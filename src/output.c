@@ -4,10 +4,17 @@
  * always), error messages in "portdex: CMD: message" form, CSV fields and wrapped
  * text.  What a command prints is the command's (or render.c's) business.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* O_TMPFILE */
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -631,6 +638,7 @@ out_csv(struct cmd_ctx *ctx, json_t *doc)
 	struct out_doc d;
 
 	doc_begin(&d, ctx, 1);
+	d.no_spill = 1; /* the whole document is in memory already */
 	csv_rows(doc, d.rows, doc_take, &d);
 	d.found = 1;
 	(void)out_doc_end(&d);
@@ -727,16 +735,107 @@ doc_gives_rows(const struct out_doc *d, const char *key)
 	return 0;
 }
 
+/*
+ * CSV: the rows wait for the header in memory up to DOC_SPILL bytes, then
+ * in a temporary file of their own ($TMPDIR, else /tmp; O_TMPFILE, or
+ * unlinked at once): an audit of 1,000 listeners keeps ~2 MB of rows, which
+ * would lift its peak RSS past 10 MB (bench/README.md).  No file to be had
+ * (no such directory, read-only): they stay in memory.  A file that cannot
+ * be written (a full disk) fails the document, named in d->why.  Only the
+ * documents written as they are made (out_doc_*: ls, audit) spill: out_csv
+ * holds its whole document in memory anyway.
+ */
+#define DOC_SPILL ((size_t)1 << 20)
+
+static FILE *
+doc_spill_open(const char **dirp)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[PATH_MAX];
+	FILE *f;
+	int fd = -1;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	*dirp = dir;
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+#endif
+	if (fd < 0) {
+		if ((size_t)snprintf(path, sizeof path, "%s/portdex-csv.XXXXXX",
+			dir) >= sizeof path ||
+		    (fd = mkstemp(path)) < 0)
+			return NULL;
+		(void)unlink(path);
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	if ((f = fdopen(fd, "w+")) == NULL)
+		(void)close(fd);
+	return f;
+}
+
+static void
+doc_spill_failed(struct out_doc *d, int err)
+{
+	d->failed = 1;
+	snprintf(d->why, sizeof d->why,
+	    "the CSV rows could not be written to a temporary file in %s "
+	    "(TMPDIR): %s",
+	    d->spill_dir != NULL ? d->spill_dir : "/tmp", strerror(err));
+}
+
+/* CSV: s (n bytes, a row as one line of compact JSON) after the others. */
+static void
+doc_keep(struct out_doc *d, const char *s, size_t n)
+{
+	if (d->spill == NULL && !d->no_spill && d->len + n + 1 > DOC_SPILL) {
+		if ((d->spill = doc_spill_open(&d->spill_dir)) == NULL)
+			d->no_spill = 1;
+		else if (d->len > 0 &&
+		    fwrite(d->buf, 1, d->len, d->spill) != d->len) {
+			doc_spill_failed(d, errno);
+			return;
+		} else {
+			free(d->buf);
+			d->buf = NULL;
+			d->len = d->cap = 0;
+		}
+	}
+	if (d->spill != NULL) {
+		if (fwrite(s, 1, n, d->spill) != n ||
+		    putc('\n', d->spill) == EOF)
+			doc_spill_failed(d, errno);
+		return;
+	}
+	if (d->len + n + 1 > d->cap) {
+		size_t cap = d->cap > 0 ? d->cap : 65536;
+		char *nb;
+
+		while (cap < d->len + n + 1)
+			cap *= 2;
+		if ((nb = realloc(d->buf, cap)) == NULL) {
+			d->failed = 1;
+			return;
+		}
+		d->buf = nb;
+		d->cap = cap;
+	}
+	memcpy(d->buf + d->len, s, n);
+	d->buf[d->len + n] = '\n';
+	d->len += n + 1;
+}
+
 /* CSV: row x (with the scalar members so far) into the columns and the
- * buffer, as one line of compact JSON. */
+ * rows kept (doc_keep), as one line of compact JSON. */
 static void
 doc_row(struct out_doc *d, json_t *carry, json_t *x)
 {
-	json_t *row = row_of(carry, x);
+	json_t *row;
 	char *s;
-	size_t n;
 
-	if (row == NULL) {
+	if (d->failed)
+		return;
+	if ((row = row_of(carry, x)) == NULL) {
 		d->failed = 1;
 		return;
 	}
@@ -747,24 +846,7 @@ doc_row(struct out_doc *d, json_t *carry, json_t *x)
 		d->failed = 1;
 		return;
 	}
-	n = strlen(s);
-	if (d->len + n + 1 > d->cap) {
-		size_t cap = d->cap > 0 ? d->cap : 65536;
-		char *nb;
-
-		while (cap < d->len + n + 1)
-			cap *= 2;
-		if ((nb = realloc(d->buf, cap)) == NULL) {
-			free(s);
-			d->failed = 1;
-			return;
-		}
-		d->buf = nb;
-		d->cap = cap;
-	}
-	memcpy(d->buf + d->len, s, n);
-	d->buf[d->len + n] = '\n';
-	d->len += n + 1;
+	doc_keep(d, s, strlen(s));
 	free(s);
 }
 
@@ -863,28 +945,62 @@ out_doc_array_end(struct out_doc *d)
  * CSV: the header (csv_columns' rule: a column null wherever it appears
  * beside columns spread from an object of its name goes), then the rows.
  */
+/* CSV: one kept row out, under the header. */
+static void
+doc_csv_line(struct out_doc *d, const char *p)
+{
+	json_t *row;
+
+	if ((row = json_loads(p, 0, NULL)) == NULL) {
+		d->failed = 1;
+		return;
+	}
+	csv_line(d->ctx->out, d->cols, row);
+	json_decref(row);
+}
+
 static void
 doc_csv_end(struct out_doc *d)
 {
-	json_t *row;
-	char *p, *nl;
+	char *p, *nl, *line = NULL;
+	size_t cap = 0;
+	ssize_t r;
 
 	if (!d->found) /* no row array: the document is the row */
 		doc_row(d, NULL, d->whole);
+	if (d->failed)
+		return;
+	if (d->spill != NULL &&
+	    (fflush(d->spill) != 0 || fseek(d->spill, 0, SEEK_SET) != 0)) {
+		doc_spill_failed(d, errno);
+		return;
+	}
 	csv_columns_drop(d->cols, d->seen);
 	if (json_array_size(d->cols) > 0)
 		csv_line(d->ctx->out, d->cols, NULL);
-	for (p = d->buf; p != NULL && p < d->buf + d->len; p = nl + 1) {
+	if (d->spill != NULL) {
+		while (!d->failed && (r = getline(&line, &cap, d->spill)) > 0) {
+			if (line[r - 1] == '\n')
+				line[r - 1] = '\0';
+			doc_csv_line(d, line);
+		}
+		if (ferror(d->spill) && !d->failed) {
+			d->failed = 1;
+			snprintf(d->why, sizeof d->why,
+			    "the CSV rows could not be read back from their "
+			    "temporary file in %s: %s",
+			    d->spill_dir, strerror(errno));
+		}
+		free(line);
+		return;
+	}
+	for (p = d->buf; !d->failed && p != NULL && p < d->buf + d->len;
+	     p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(d->buf + d->len - p));
 		if (nl == NULL)
 			break;
 		*nl = '\0';
-		if ((row = json_loads(p, 0, NULL)) == NULL) {
-			d->failed = 1;
-			break;
-		}
-		csv_line(d->ctx->out, d->cols, row);
-		json_decref(row);
+		doc_csv_line(d, p);
 	}
 }
 
@@ -900,7 +1016,12 @@ out_doc_end(struct out_doc *d)
 	json_decref(d->cols);
 	json_decref(d->seen);
 	free(d->buf);
+	if (d->spill != NULL)
+		(void)fclose(d->spill);
 	d->carry = d->whole = d->cols = d->seen = NULL;
 	d->buf = NULL;
+	d->spill = NULL;
+	if (d->failed && d->why[0] == '\0')
+		snprintf(d->why, sizeof d->why, "out of memory");
 	return d->failed ? -1 : 0;
 }

@@ -222,6 +222,48 @@ expect_eq "cached card, then Accept: text/csv" "text/csv; charset=utf-8" "$(ctyp
 expect_eq "and JSON again" "application/json" "$(ctype "$URL/api/v1/ports/443")"
 kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
 
+# Past 1 MiB, the rows wait for the CSV header in a temporary file in
+# TMPDIR (src/output.c, doc_keep): 2,500 listeners of ls give ~1.3 MB of
+# rows.  The CSV is the same as JSON's, the same as with no such directory
+# (the rows stay in memory), and a full TMPDIR fails the command in one
+# line, with no CSV.
+"$PDX_BUILD/tests/listen-helper" -t 300 -n 2500 tcp/127.0.0.1/0 \
+    > "$T/big.out" 2> "$T/big.err" &
+BIG=$!
+pids+=("$BIG")
+for _ in $(seq 300); do grep -q '^READY' "$T/big.out" && break; sleep 0.1; done
+if grep -q '^READY' "$T/big.out"; then
+	mkdir -p "$T/tmp"
+	export TMPDIR=$T/tmp
+	same "ls, 2,500 rows through a temporary file" sockets "" -- ls -t --pid "$BIG"
+	unset TMPDIR
+	expect_eq "ls, 2,500 rows: CSV lines" 2501 "$(wc -l < "$T/out.csv")"
+	cp "$T/out.csv" "$T/spilled.csv"
+	run_rc env TMPDIR="$T/no-such-dir" "$PORTDEX" ls -t --pid "$BIG" --format csv
+	expect_eq "no TMPDIR directory: exit 0" 0 "$RC"
+	if [ "$(printf '%s\n' "$OUT" | cmp - "$T/spilled.csv" 2>&1)" = "" ]; then pass; else
+		fail "no TMPDIR directory: the CSV differs from the one through the file"; fi
+	ls -A "$T/tmp" > "$T/left"
+	expect_eq "no temporary file is left behind" "" "$(cat "$T/left")"
+	if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+		mkdir -p "$T/full"
+		unshare -m sh -c 'mount -t tmpfs -o size=64k tmpfs "$1" &&
+		    TMPDIR=$1 "$2" ls -t --pid "$3" --format csv > "$4" 2> "$5"; echo $? > "$6"' \
+		    sh "$T/full" "$PORTDEX" "$BIG" "$T/full.csv" "$T/full.err" "$T/full.rc"
+		expect_eq "a full TMPDIR: exit 2" 2 "$(cat "$T/full.rc")"
+		expect_eq "a full TMPDIR: no CSV" 0 "$(wc -c < "$T/full.csv")"
+		expect_match "a full TMPDIR: said in one line" \
+		    "^portdex: ls: the CSV rows could not be written to a temporary file in $T/full \\(TMPDIR\\): No space left on device\$" \
+		    "$(cat "$T/full.err")"
+		expect_eq "a full TMPDIR: one line" 1 "$(wc -l < "$T/full.err")"
+	else
+		echo "note: not root: the full-TMPDIR case (a tmpfs in a mount namespace) did not run" >&2
+	fi
+else
+	fail "2,500 listeners did not start: $(head -c 300 "$T/big.err")"
+fi
+kill "$BIG" 2>/dev/null
+
 # errors: one line naming the values
 run_rc "$PORTDEX" ls --format xml
 expect_eq "unknown value: exit 2" 2 "$RC"
